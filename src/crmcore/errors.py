@@ -1,0 +1,270 @@
+"""Exceptions and warnings raised by crmcore.
+
+Every error crmcore raises on purpose derives from :class:`CrmCoreError`, and
+most also derive from the builtin a caller would naturally catch, so that
+``except ValueError`` or ``except KeyError`` keeps working in code that does
+not know about crmcore::
+
+    CrmCoreError (Exception)
+    ├── ValidationError (+ ValueError)          bad input: names field / row / value
+    │   └── RuleSyntaxError                     a segment rule that does not parse
+    ├── NotFound (+ KeyError)                   no record with that id
+    ├── ConcurrencyConflict                     stale version on update
+    ├── InvalidTransition                       workflow move not allowed
+    ├── NotFittedError (+ sklearn's)            query before ``fit``
+    ├── ConvergenceError (+ RuntimeError)       optimiser failed; keeps its result
+    └── SchemaVersionError                      database written by another schema
+
+    CrmCoreWarning (UserWarning)
+    ├── ConvergenceWarning (+ sklearn's)        fit finished but is doubtful
+    └── DataWarning                             input accepted but suspicious
+
+Messages always say what is wrong, where (field, row, customer id) and what
+would have been accepted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from typing import Any
+
+from sklearn.exceptions import ConvergenceWarning as _SklearnConvergenceWarning
+from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+
+__all__ = [
+    "ConcurrencyConflict",
+    "ConvergenceError",
+    "ConvergenceWarning",
+    "CrmCoreError",
+    "CrmCoreWarning",
+    "DataWarning",
+    "InvalidTransition",
+    "NotFittedError",
+    "NotFound",
+    "RuleSyntaxError",
+    "SchemaVersionError",
+    "ValidationError",
+]
+
+_MISSING: Any = object()
+
+
+class CrmCoreError(Exception):
+    """Root of every exception crmcore raises on purpose."""
+
+
+class ValidationError(CrmCoreError, ValueError):
+    """Input that crmcore refuses, with the place it was found.
+
+    Parameters
+    ----------
+    message : str
+        Human-readable explanation: what is wrong and what is allowed.
+    field : str, optional
+        The field, column or argument at fault.
+    row : hashable, optional
+        The row label (for example the customer id) or position at fault.
+    value : object, optional
+        The offending value.
+
+    Attributes
+    ----------
+    field, row, value
+        As given; ``None`` (``value``: unset) where not applicable.
+
+    Examples
+    --------
+    >>> err = ValidationError("frequency must be >= 0", field="frequency", row="c7", value=-1)
+    >>> err.field, err.row, err.value
+    ('frequency', 'c7', -1)
+    >>> isinstance(err, ValueError)
+    True
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        row: Hashable | None = None,
+        value: Any = _MISSING,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.row = row
+        self.value = None if value is _MISSING else value
+        self.has_value = value is not _MISSING
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class RuleSyntaxError(ValidationError):
+    """A segment rule that cannot be parsed.
+
+    Parameters
+    ----------
+    message : str
+        What went wrong.
+    text : str
+        The full rule text.
+    position : int
+        Zero-based character offset where parsing failed.
+    expected : sequence of str, optional
+        What the parser would have accepted at ``position``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        text: str,
+        position: int,
+        expected: Sequence[str] = (),
+    ) -> None:
+        self.text = text
+        self.position = position
+        self.expected = tuple(expected)
+        caret = " " * position + "^"
+        full = f"{message} at position {position}\n  {text}\n  {caret}"
+        if self.expected:
+            full += "\nexpected: " + ", ".join(self.expected)
+        super().__init__(full, field="rule", value=text)
+
+
+class NotFound(CrmCoreError, KeyError):
+    """No record of the given aggregate with the given id.
+
+    Parameters
+    ----------
+    aggregate : str
+        The aggregate (repository) name, for example ``"customers"``.
+    id : hashable
+        The identifier that was looked up.
+
+    Examples
+    --------
+    >>> str(NotFound("customers", "c42"))
+    "customers: no record with id 'c42'"
+    """
+
+    def __init__(self, aggregate: str, id: Hashable) -> None:
+        self.aggregate = aggregate
+        self.id = id
+        self.message = f"{aggregate}: no record with id {id!r}"
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        # KeyError would quote the message; show it as written.
+        return self.message
+
+
+class ConcurrencyConflict(CrmCoreError):
+    """An update based on a stale version of a record.
+
+    Parameters
+    ----------
+    aggregate : str
+        The aggregate name.
+    id : hashable
+        The record's identifier.
+    expected_version : int
+        The version the caller's entity carried.
+    actual_version : int or None
+        The version currently stored (``None`` if the record vanished).
+    """
+
+    def __init__(
+        self,
+        aggregate: str,
+        id: Hashable,
+        *,
+        expected_version: int,
+        actual_version: int | None,
+    ) -> None:
+        self.aggregate = aggregate
+        self.id = id
+        self.expected_version = expected_version
+        self.actual_version = actual_version
+        stored = "was removed" if actual_version is None else f"is at version {actual_version}"
+        super().__init__(
+            f"{aggregate} {id!r}: update based on version {expected_version} but the stored "
+            f"record {stored}; reload it and apply the change again"
+        )
+
+
+class InvalidTransition(CrmCoreError):
+    """A workflow move that the workflow definition does not allow.
+
+    Parameters
+    ----------
+    message : str
+        Explanation (which move, why refused).
+    current : str
+        The entity's current stage.
+    target : str
+        The stage that was requested.
+    allowed : sequence of str
+        The stages reachable from ``current``.
+    """
+
+    def __init__(self, message: str, *, current: str, target: str, allowed: Sequence[str]) -> None:
+        self.current = current
+        self.target = target
+        self.allowed = tuple(allowed)
+        super().__init__(message)
+
+
+class NotFittedError(CrmCoreError, _SklearnNotFittedError):
+    """A model was queried before :meth:`fit` was called.
+
+    Also an instance of :class:`sklearn.exceptions.NotFittedError` (and so of
+    ``ValueError`` and ``AttributeError``).
+    """
+
+
+class ConvergenceError(CrmCoreError, RuntimeError):
+    """The optimiser did not reach an optimum.
+
+    Parameters
+    ----------
+    message : str
+        What failed and what to try.
+    result : object, optional
+        The optimiser's own result object (for example
+        :class:`scipy.optimize.OptimizeResult`), kept for inspection.
+    """
+
+    def __init__(self, message: str, *, result: Any = None) -> None:
+        self.result = result
+        super().__init__(message)
+
+
+class SchemaVersionError(CrmCoreError):
+    """A database was created by a different crmcore schema version.
+
+    Parameters
+    ----------
+    found : int or None
+        The schema version recorded in the database (``None`` if absent).
+    expected : int
+        The schema version this crmcore release reads and writes.
+    """
+
+    def __init__(self, message: str, *, found: int | None, expected: int) -> None:
+        self.found = found
+        self.expected = expected
+        super().__init__(message)
+
+
+class CrmCoreWarning(UserWarning):
+    """Root of the warnings crmcore emits."""
+
+
+class ConvergenceWarning(CrmCoreWarning, _SklearnConvergenceWarning):
+    """A fit finished, but the optimiser's result is doubtful."""
+
+
+class DataWarning(CrmCoreWarning):
+    """Input was accepted, but something about it deserves attention."""
