@@ -90,6 +90,8 @@ def first_bad(
     flat = np.flatnonzero(bad.ravel())
     pos = int(flat[0])
     value = values.ravel()[pos]
+    if isinstance(value, np.generic):
+        value = value.item()
     count = flat.size
     more = f" ({count - 1} more)" if count > 1 else ""
     row = pos if values.ndim == 1 else int(np.unravel_index(pos, values.shape)[0])
@@ -97,7 +99,7 @@ def first_bad(
         f"{name} {problem}; got {value!r} for {_where(index, row, row_name)}{more}",
         field=name,
         row=_label(index, row, row_name),
-        value=value.item() if isinstance(value, np.generic) else value,
+        value=value,
     )
 
 

@@ -49,8 +49,27 @@ __all__ = [
 _MISSING: Any = object()
 
 
+def _rebuild(cls: type[CrmCoreError], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    return cls(*args, **kwargs)
+
+
 class CrmCoreError(Exception):
-    """Root of every exception crmcore raises on purpose."""
+    """Root of every exception crmcore raises on purpose.
+
+    Errors remember how they were constructed, so that they survive pickling
+    (multiprocessing, Dask workers) even though most take keyword arguments.
+    """
+
+    _init_args: tuple[tuple[Any, ...], dict[str, Any]]
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> CrmCoreError:  # noqa: D102
+        self = super().__new__(cls, *args)
+        self._init_args = (args, kwargs)
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        args, kwargs = self._init_args
+        return (_rebuild, (type(self), args, kwargs))
 
 
 class ValidationError(CrmCoreError, ValueError):
