@@ -1,0 +1,108 @@
+"""nps_by and nps_trend agree with nps() per group and flag small groups."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from crmcore.errors import ValidationError
+from crmcore.loyalty import nps, nps_by, nps_trend
+
+
+@pytest.fixture
+def responses():
+    rng = np.random.default_rng(7)
+    n = 600
+    return pd.DataFrame(
+        {
+            "region": rng.choice(["north", "south", "east"], size=n),
+            "channel": rng.choice(["web", "store"], size=n),
+            "score": rng.integers(0, 11, size=n),
+        }
+    )
+
+
+def test_nps_by_matches_nps_per_group(responses):
+    table = nps_by(responses, "region", "score", min_n=1)
+    assert list(table["region"]) == ["east", "north", "south"]
+    for _, row in table.iterrows():
+        ref = nps(responses.loc[responses["region"] == row["region"], "score"])
+        assert row["n"] == ref.n
+        assert row["promoters"] == ref.promoters
+        assert row["nps"] == pytest.approx(ref.score, rel=1e-12, abs=1e-12)
+        assert row["standard_error"] == pytest.approx(ref.standard_error, rel=1e-12)
+        assert row["ci_low"] == pytest.approx(ref.ci_low, rel=1e-12, abs=1e-12)
+        assert row["ci_high"] == pytest.approx(ref.ci_high, rel=1e-12, abs=1e-12)
+
+
+def test_nps_by_two_columns_drops_empty_combinations(responses):
+    sub = responses[~((responses["region"] == "east") & (responses["channel"] == "web"))]
+    table = nps_by(sub, ["region", "channel"], "score", min_n=1)
+    assert len(table) == 5
+    assert table["n"].sum() == len(sub)
+    row = table[(table["region"] == "north") & (table["channel"] == "store")].iloc[0]
+    mask = (sub["region"] == "north") & (sub["channel"] == "store")
+    assert row["nps"] == pytest.approx(nps(sub.loc[mask, "score"]).score, rel=1e-12, abs=1e-12)
+
+
+def test_nps_by_flags_small_groups():
+    df = pd.DataFrame({"g": ["a"] * 5 + ["b"] * 40, "score": [9] * 45})
+    table = nps_by(df, "g", "score", min_n=30)
+    assert table["below_min_n"].tolist() == [True, False]
+    assert table["below_min_n"].dtype == bool
+    assert table["n"].tolist() == [5, 40]
+
+
+def test_nps_by_categorical_groups_keep_category_order():
+    df = pd.DataFrame(
+        {
+            "g": pd.Categorical(["lo", "hi", "lo"], categories=["lo", "mid", "hi"]),
+            "score": [10, 0, 8],
+        }
+    )
+    table = nps_by(df, "g", "score", min_n=1)
+    assert table["g"].tolist() == ["lo", "hi"]
+
+
+def test_nps_by_validation():
+    df = pd.DataFrame({"g": ["a", None, "b"], "score": [9, 9, 9]})
+    with pytest.raises(ValidationError) as info:
+        nps_by(df, "g", "score")
+    assert info.value.field == "g"
+    assert info.value.row == 1
+    with pytest.raises(ValidationError) as info:
+        nps_by(pd.DataFrame({"g": ["a", "b"], "score": [9, 10.5]}), "g", "score")
+    assert info.value.row == 1
+    assert info.value.value == 10.5
+    with pytest.raises(ValidationError, match="missing column"):
+        nps_by(pd.DataFrame({"g": ["a"]}), "g", "score")
+    with pytest.raises(ValidationError, match="min_n"):
+        nps_by(pd.DataFrame({"g": ["a"], "score": [9]}), "g", "score", min_n=0)
+    with pytest.raises(ValidationError, match="empty"):
+        nps_by(pd.DataFrame({"g": [], "score": []}), "g", "score")
+
+
+def test_nps_trend_months_and_time_zone():
+    at = pd.to_datetime(
+        ["2026-01-31 23:30", "2026-01-05 10:00", "2026-02-01 00:30", "2026-03-15 12:00"]
+    ).tz_localize("Europe/Paris")
+    df = pd.DataFrame({"at": at, "score": [10, 6, 9, 9]})
+    table = nps_trend(df, "at", "M", min_n=2)
+    assert [str(p) for p in table["period"]] == ["2026-01", "2026-02", "2026-03"]
+    assert table["n"].tolist() == [2, 1, 1]
+    assert table["nps"].tolist() == pytest.approx([0.0, 100.0, 100.0], abs=1e-12)
+    assert table["below_min_n"].tolist() == [False, True, True]
+
+
+def test_nps_trend_validation():
+    df = pd.DataFrame({"at": ["2026-01-01"], "score": [9]})
+    with pytest.raises(ValidationError, match="datetime64"):
+        nps_trend(df, "at")
+    df = pd.DataFrame({"at": pd.to_datetime(["2026-01-01", None]), "score": [9, 9]})
+    with pytest.raises(ValidationError) as info:
+        nps_trend(df, "at")
+    assert info.value.row == 1
+    df = pd.DataFrame({"at": pd.to_datetime(["2026-01-01"]), "score": [9]})
+    with pytest.raises(ValidationError, match="period"):
+        nps_trend(df, "at", "fortnightly")
