@@ -1,0 +1,128 @@
+"""The CRM domain model: frozen attrs entities and value objects.
+
+Entities (:class:`Customer`, :class:`Account`, :class:`Contact`,
+:class:`Lead`, :class:`Opportunity`, :class:`Activity`, :class:`Ticket`,
+:class:`Campaign`, :class:`Order`, :class:`SurveyResponse`,
+:class:`LoyaltyAccount`) are frozen, slotted attrs classes built with
+keyword arguments.  Each has an ``id`` chosen by the caller, a ``version``
+for optimistic concurrency and a ``custom`` mapping of user fields, and
+round-trips losslessly through ``to_dict()`` / ``from_dict()`` (JSON-safe).
+
+Value objects: :class:`Money` (exact Decimal amount in one ISO 4217
+currency), :class:`Consent`, :class:`Address`, :class:`EmailAddress`,
+:class:`PhoneNumber` (E.164 where the country is known).
+
+Every invalid value raises :class:`crmcore.errors.ValidationError` naming
+the field; datetimes must be timezone-aware.  Nothing here reads the clock
+or does I/O.
+
+Examples
+--------
+>>> import datetime as dt
+>>> import attrs
+>>> from crmcore.domain import Customer
+>>> ada = Customer(id="C-1", name="Ada", created_at=dt.datetime(2024, 1, 5, tzinfo=dt.UTC))
+>>> renamed = attrs.evolve(ada, name="Ada King")
+>>> renamed.name, ada.name
+('Ada King', 'Ada')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from crmcore.domain._base import (
+    EntityId,
+    FrozenMapping,
+    decode_date,
+    decode_datetime,
+    decode_id,
+    encode_date,
+    encode_datetime,
+    encode_id,
+)
+from crmcore.domain._commerce import LoyaltyAccount, Order, OrderStatus
+from crmcore.domain._entity import Entity
+from crmcore.domain._money import Money
+from crmcore.domain._parties import Account, Contact, Customer
+from crmcore.domain._sales import (
+    Activity,
+    ActivityKind,
+    Campaign,
+    CampaignStatus,
+    Lead,
+    Opportunity,
+)
+from crmcore.domain._service import (
+    SurveyKind,
+    SurveyResponse,
+    Ticket,
+    TicketChannel,
+    TicketPriority,
+)
+from crmcore.domain._values import (
+    CALLING_CODES,
+    Address,
+    Consent,
+    EmailAddress,
+    PhoneNumber,
+    current_consent,
+)
+
+__all__ = [
+    "CALLING_CODES",
+    "ENTITY_TYPES",
+    "Account",
+    "Activity",
+    "ActivityKind",
+    "Address",
+    "Campaign",
+    "CampaignStatus",
+    "Consent",
+    "Contact",
+    "Customer",
+    "EmailAddress",
+    "Entity",
+    "EntityId",
+    "FrozenMapping",
+    "Lead",
+    "LoyaltyAccount",
+    "Money",
+    "Opportunity",
+    "Order",
+    "OrderStatus",
+    "PhoneNumber",
+    "SurveyKind",
+    "SurveyResponse",
+    "Ticket",
+    "TicketChannel",
+    "TicketPriority",
+    "current_consent",
+    "decode_date",
+    "decode_datetime",
+    "decode_id",
+    "encode_date",
+    "encode_datetime",
+    "encode_id",
+]
+
+#: Every entity class by name, in a stable order (for storage and tooling).
+ENTITY_TYPES: Mapping[str, type[Entity]] = MappingProxyType(
+    {
+        cls.__name__: cls
+        for cls in (
+            Customer,
+            Account,
+            Contact,
+            Lead,
+            Opportunity,
+            Activity,
+            Ticket,
+            Campaign,
+            Order,
+            SurveyResponse,
+            LoyaltyAccount,
+        )
+    }
+)
