@@ -1,0 +1,213 @@
+"""The public :class:`Rule`: a compiled, safe segment definition."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from crmcore._types import BoolArray
+from crmcore.errors import ValidationError
+from crmcore.segmentation._rule_ast import (
+    Node,
+    StoreFilter,
+    fields_of,
+    render,
+    to_store_filter,
+)
+from crmcore.segmentation._rule_eval import evaluate
+from crmcore.segmentation._rule_parser import parse
+
+__all__ = ["Rule"]
+
+
+class Rule:
+    """A segment rule, parsed once and applied to any number of frames.
+
+    Build one with :meth:`Rule.parse`. The rule language is small and
+    closed: a rule can only compare the frame's own columns with literals.
+    It is parsed by a hand-written recursive-descent parser into a tree of
+    frozen nodes and evaluated with vectorised NumPy / pandas operations;
+    the text is never handed to ``eval``, ``exec``, ``pandas.eval`` or
+    ``DataFrame.query``, and names are looked up only among the frame's
+    columns, so a rule cannot reach attributes, functions or modules.
+
+    **Language** (keywords are case-insensitive):
+
+    ==========================  ==================================================
+    ``f == v`` (``!= < <= > >=``)  comparison with a literal
+    ``f between a and b``       ``a <= f <= b`` (``not between`` negates)
+    ``f in [v1, v2]``           membership (``not in`` negates)
+    ``f is null``               missing value (``is not null`` negates)
+    ``not``, ``and``, ``or``    precedence ``not`` > ``and`` > ``or``
+    ``( ... )``                 grouping
+    ==========================  ==================================================
+
+    Field names are bare identifiers (``age``, ``spend_90d``) or, for any
+    other column name (spaces, dots, keywords, names starting ``__``), are
+    written in backticks: ```order count```; a backtick inside is doubled.
+    Literals: numbers (``3``, ``-1.5``, ``2e3``), strings in single quotes
+    (``'gold'``, ``'O''Brien'``), booleans ``true`` / ``false``, and dates
+    ``date'2024-01-31'`` or ``date'2024-01-31 12:00'``. Date literals are
+    compared with datetime columns only; for a timezone-aware column the
+    literal is read as wall time in the column's time zone. Double quotes
+    are not part of the language.
+
+    **Missing values** follow SQL: a comparison with a missing value is
+    *unknown*, ``not`` of unknown is unknown, ``and`` / ``or`` follow
+    Kleene's three-valued tables, and only rows where the rule is *true*
+    are selected. So neither ``x == 5`` nor ``not (x == 5)`` selects a row
+    where ``x`` is missing; use ``x is null`` to find them.
+
+    Parameters
+    ----------
+    node : Node
+        The syntax tree (use :meth:`parse` rather than building it by hand).
+    text : str, optional
+        The text the tree came from (default: its canonical rendering).
+
+    Attributes
+    ----------
+    text : str
+        The original text.
+    fields : tuple of str
+        Columns used, in order of first appearance.
+    node : Node
+        The syntax tree.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame(
+    ...     {"age": [25, 34, 38, None], "tier": ["gold", "silver", "gold", "gold"]}
+    ... )
+    >>> rule = Rule.parse("age between 30 and 39 and tier in ['gold', 'platinum']")
+    >>> rule.mask(frame)
+    array([False, False,  True, False])
+    >>> rule.fields
+    ('age', 'tier')
+    >>> Rule.parse("age >= 30 or age is null").mask(frame)
+    array([False,  True,  True,  True])
+    """
+
+    __slots__ = ("fields", "node", "text")
+
+    def __init__(self, node: Node, text: str | None = None) -> None:
+        self.node = node
+        self.text = render(node) if text is None else text
+        self.fields = fields_of(node)
+
+    @classmethod
+    def parse(cls, text: str) -> Rule:
+        """Parse rule text.
+
+        Parameters
+        ----------
+        text : str
+            The rule, for example ``"frequency >= 3 and days_since_last_purchase < 180"``.
+
+        Returns
+        -------
+        Rule
+            The compiled rule.
+
+        Raises
+        ------
+        RuleSyntaxError
+            If the text is not a rule; ``.position`` is the zero-based offset
+            of the problem and ``.expected`` lists what would have been
+            accepted there.
+        ValidationError
+            If ``text`` is not a string.
+
+        Examples
+        --------
+        >>> Rule.parse("spend_90d > 100 and")
+        Traceback (most recent call last):
+        ...
+        crmcore.errors.RuleSyntaxError: unexpected end of rule at position 19
+        ...
+        """
+        if not isinstance(text, str):
+            raise ValidationError(
+                f"a rule must be a string; got {type(text).__name__}", field="rule", value=text
+            )
+        return cls(parse(text), text)
+
+    def mask(self, frame: pd.DataFrame) -> BoolArray:
+        """Evaluate the rule on every row of ``frame``.
+
+        Parameters
+        ----------
+        frame : DataFrame
+            One row per customer; the rule's fields must be columns.
+
+        Returns
+        -------
+        ndarray of bool
+            ``True`` where the rule holds (by position, ``len(frame)`` long).
+
+        Raises
+        ------
+        ValidationError
+            For an unknown field (the message lists the frame's columns), a
+            literal of the wrong type for its column (a string compared with
+            a numeric column, a number with a datetime column, ...), or a
+            column of an unsupported dtype.
+        """
+        if not isinstance(frame, pd.DataFrame):
+            raise ValidationError(
+                f"frame must be a pandas DataFrame; got {type(frame).__name__}", field="frame"
+            )
+        return evaluate(self.node, frame)
+
+    def select(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Return the rows of ``frame`` for which the rule holds.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> frame = pd.DataFrame({"n": [1, 5, 9]}, index=["a", "b", "c"])
+        >>> Rule.parse("n > 2").select(frame).index.tolist()
+        ['b', 'c']
+        """
+        return frame.loc[self.mask(frame)]
+
+    def to_store_filter(self) -> StoreFilter:
+        """Translate the rule into a storage-agnostic filter tree.
+
+        The tree is made of plain tuples, so any store can interpret it:
+
+        - a *condition* is a 3-tuple ``(field, op, value)`` with ``op`` one of
+          ``"eq" "ne" "lt" "le" "gt" "ge"`` (``value`` a literal),
+          ``"in"`` (``value`` a tuple of literals) or ``"is_null"``
+          (``value`` is ``True``);
+        - a *combination* is a 2-tuple: ``("and", (child, ...))``,
+          ``("or", (child, ...))`` or ``("not", child)``.
+
+        ``between`` becomes ``("and", ((f, "ge", a), (f, "le", b)))``.
+        Missing values are meant to follow SQL semantics, as in :meth:`mask`.
+
+        Returns
+        -------
+        tuple
+            The filter tree.
+
+        Examples
+        --------
+        >>> Rule.parse("tier in ['gold'] and not churned == true").to_store_filter()
+        ('and', (('tier', 'in', ('gold',)), ('not', ('churned', 'eq', True))))
+        """
+        return to_store_filter(self.node)
+
+    def __str__(self) -> str:
+        return render(self.node)
+
+    def __repr__(self) -> str:
+        return f"Rule.parse({self.text!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Rule):
+            return NotImplemented
+        return self.node == other.node
+
+    def __hash__(self) -> int:
+        return hash(self.node)

@@ -1,0 +1,235 @@
+"""Vectorised evaluation of a rule syntax tree against a DataFrame.
+
+Evaluation follows SQL's three-valued logic so that a rule selects the same
+rows in memory as its store filter does in a database: a comparison with a
+missing value is *unknown*; ``not unknown`` is unknown; ``and`` / ``or``
+follow Kleene's tables; a row is selected only when the rule is *true*.
+Each node therefore evaluates to two boolean arrays, "definitely true" and
+"definitely false".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from crmcore._types import BoolArray
+from crmcore.errors import ValidationError
+from crmcore.segmentation._rule_ast import (
+    And,
+    Between,
+    Compare,
+    In,
+    IsNull,
+    LiteralValue,
+    Node,
+    Not,
+    Or,
+    render_value,
+)
+
+__all__ = ["evaluate"]
+
+_CMP: dict[str, Callable[[Any, Any], Any]] = {
+    "eq": np.equal,
+    "ne": np.not_equal,
+    "lt": np.less,
+    "le": np.less_equal,
+    "gt": np.greater,
+    "ge": np.greater_equal,
+}
+_SERIES_CMP: dict[str, Callable[[pd.Series, Any], pd.Series]] = {
+    "eq": pd.Series.eq,
+    "ne": pd.Series.ne,
+    "lt": pd.Series.lt,
+    "le": pd.Series.le,
+    "gt": pd.Series.gt,
+    "ge": pd.Series.ge,
+}
+_KIND_WORD = {
+    "number": "a number",
+    "bool": "true or false",
+    "datetime": "a date literal date'YYYY-MM-DD'",
+    "string": "a 'string'",
+}
+
+
+class _Column:
+    """A frame column prepared once for all the predicates that use it."""
+
+    def __init__(self, name: str, series: pd.Series) -> None:
+        self.name = name
+        self.dtype = series.dtype
+        self.series = series
+        self.categories: _Column | None = None
+        self.codes: np.ndarray[Any, Any] | None = None
+        dtype = series.dtype
+        isna = series.isna().to_numpy(dtype=bool)
+        self.known: BoolArray | None = ~isna if isna.any() else None
+        self.values: np.ndarray[Any, Any] | None = None
+        if isinstance(dtype, pd.CategoricalDtype):
+            self.kind = "category"
+            self.categories = _Column(name, pd.Series(dtype.categories))
+            self.codes = series.cat.codes.to_numpy()
+        elif pd.api.types.is_bool_dtype(dtype):
+            self.kind = "bool"
+            self.values = series.to_numpy(dtype=bool, na_value=False)
+        elif pd.api.types.is_numeric_dtype(dtype):
+            self.kind = "number"
+            if dtype.kind in "iu" and isinstance(dtype, np.dtype):
+                self.values = series.to_numpy()
+            else:
+                self.values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        elif isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(dtype):
+            self.kind = "datetime"
+        elif pd.api.types.is_string_dtype(dtype) or (
+            isinstance(dtype, np.dtype) and dtype.kind == "O"
+        ):
+            self.kind = "string"
+        else:
+            raise ValidationError(
+                f"field {name!r} has dtype {dtype}, which rules cannot test; "
+                "supported: numbers, booleans, strings, categoricals and datetimes",
+                field=name,
+            )
+
+    # -- literal checks --------------------------------------------------
+    def literal_kind(self, value: LiteralValue) -> str:
+        if isinstance(value, bool):
+            return "bool"
+        if isinstance(value, int | float):
+            return "number"
+        if isinstance(value, str):
+            return "string"
+        return "datetime"
+
+    def coerce(self, value: LiteralValue, position: int) -> Any:
+        kind = self.literal_kind(value)
+        if kind != self.kind:
+            raise ValidationError(
+                f"field {self.name!r} (dtype {self.dtype}) cannot be compared with "
+                f"{render_value(value)} (at position {position}); use {_KIND_WORD[self.kind]}",
+                field=self.name,
+                value=value,
+            )
+        if kind == "datetime":
+            stamp = pd.Timestamp(value)
+            if isinstance(self.dtype, pd.DatetimeTZDtype):
+                return stamp.tz_localize(self.dtype.tz)
+            return stamp
+        return value
+
+    # -- predicates ------------------------------------------------------
+    def truth(self, raw: Any) -> tuple[BoolArray, BoolArray]:
+        """Turn a raw comparison result into (true, false) under null semantics."""
+        if isinstance(raw, pd.Series):
+            raw = raw.to_numpy(dtype=bool, na_value=False)
+        res = np.asarray(raw, dtype=bool)
+        if self.known is None:
+            return res, ~res
+        return res & self.known, ~res & self.known
+
+    def compare(self, op: str, value: Any) -> Any:
+        if self.values is not None:
+            return _CMP[op](self.values, value)
+        try:
+            return _SERIES_CMP[op](self.series, value)
+        except TypeError as exc:
+            raise ValidationError(
+                f"field {self.name!r} holds values that cannot be compared with {value!r}: {exc}",
+                field=self.name,
+                value=value,
+            ) from exc
+
+    def isin(self, values: list[Any]) -> Any:
+        if self.values is not None:
+            return np.isin(self.values, np.asarray(values))
+        return self.series.isin(values)
+
+
+def _on_categories(
+    col: _Column, pred: Callable[[_Column], tuple[BoolArray, BoolArray]]
+) -> tuple[BoolArray, BoolArray]:
+    assert col.categories is not None
+    assert col.codes is not None
+    cat_true, cat_false = pred(col.categories)
+    codes = col.codes
+    missing = codes < 0
+    safe = np.where(missing, 0, codes)
+    true = cat_true[safe] & ~missing
+    false = cat_false[safe] & ~missing
+    return true, false
+
+
+def _leaf(col: _Column, node: Compare | Between | In) -> tuple[BoolArray, BoolArray]:
+    if col.kind == "category":
+        return _on_categories(col, lambda c: _leaf(c, node))
+    if isinstance(node, Compare):
+        return col.truth(col.compare(node.op, col.coerce(node.value, node.position)))
+    if isinstance(node, Between):
+        low = col.coerce(node.low, node.position)
+        high = col.coerce(node.high, node.position)
+        ge = col.compare("ge", low)
+        le = col.compare("le", high)
+        if isinstance(ge, pd.Series):
+            ge = ge.to_numpy(dtype=bool, na_value=False)
+            le = le.to_numpy(dtype=bool, na_value=False)
+        return col.truth(np.logical_and(ge, le))
+    values = [col.coerce(v, node.position) for v in node.values]
+    return col.truth(col.isin(values))
+
+
+def _is_null(col: _Column, n: int) -> tuple[BoolArray, BoolArray]:
+    if col.known is None:
+        return np.zeros(n, dtype=bool), np.ones(n, dtype=bool)
+    return ~col.known, col.known.copy()
+
+
+class _Evaluator:
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        self.n = len(frame)
+        self.columns: dict[str, _Column] = {}
+        columns: list[Any] = list(frame.columns)
+        self.names = {c for c in columns if isinstance(c, str)}
+
+    def column(self, name: str) -> _Column:
+        col = self.columns.get(name)
+        if col is not None:
+            return col
+        if name not in self.names:
+            known = ", ".join(repr(c) for c in self.frame.columns) or "none"
+            raise ValidationError(
+                f"unknown field {name!r}; the frame's columns are: {known}", field=name
+            )
+        series: Any = self.frame[name]
+        if isinstance(series, pd.DataFrame):
+            raise ValidationError(f"field {name!r} names more than one column", field=name)
+        col = _Column(name, series)
+        self.columns[name] = col
+        return col
+
+    def run(self, node: Node) -> tuple[BoolArray, BoolArray]:
+        if isinstance(node, And | Or):
+            parts = [self.run(op) for op in node.operands]
+            trues = [p[0] for p in parts]
+            falses = [p[1] for p in parts]
+            if isinstance(node, And):
+                return np.logical_and.reduce(trues), np.logical_or.reduce(falses)
+            return np.logical_or.reduce(trues), np.logical_and.reduce(falses)
+        if isinstance(node, Not):
+            true, false = self.run(node.operand)
+            return false, true
+        col = self.column(node.field)
+        if isinstance(node, IsNull):
+            return _is_null(col, self.n)
+        return _leaf(col, node)
+
+
+def evaluate(node: Node, frame: pd.DataFrame) -> BoolArray:
+    """Rows of ``frame`` for which ``node`` is true (missing values never match)."""
+    true, _ = _Evaluator(frame).run(node)
+    return np.asarray(true, dtype=bool)
