@@ -197,6 +197,7 @@ def _compute(  # noqa: PLR0917 - private vectorised kernel, called twice
     ev_stage: I64,
     initial_stage: I64,
     as_of: int,
+    fr_given: I64 | None = None,
 ) -> dict[str, I64]:
     """SLA figures for ``n`` tickets; events sorted by (ticket, at), all at <= as_of."""
     wf = policy.workflow
@@ -260,6 +261,10 @@ def _compute(  # noqa: PLR0917 - private vectorised kernel, called twice
     responded_at = np.full(n, -1, dtype=np.int64)
     rt, rpos = np.unique(ev_ticket[resp_ev], return_index=True)
     responded_at[rt] = np.maximum(ev_at[resp_ev][rpos], created[rt])
+    if fr_given is not None:  # a recorded first response (e.g. an e-mail reply) counts too
+        given = (fr_given >= 0) & (fr_given <= as_of)
+        earlier = given & ((responded_at < 0) | (fr_given < responded_at))
+        responded_at[earlier] = np.maximum(fr_given[earlier], created[earlier])
     fr_end = np.where(responded_at >= 0, responded_at, as_of)
     fr_elapsed = cal._diff_us(created, fr_end)
     fr_deadline = cal._add_us(created, fr_target)
@@ -336,6 +341,7 @@ def sla_report(
     id_col: str = "id",
     created_col: str = "created_at",
     priority_col: str = "priority",
+    first_response_col: str = "first_response_at",
 ) -> pd.DataFrame:
     """SLA status of many tickets at once (vectorised :func:`sla_status`).
 
@@ -343,7 +349,8 @@ def sla_report(
     ----------
     tickets : DataFrame
         One row per ticket with ``id``, ``created_at`` (tz-aware) and
-        ``priority`` columns (names configurable).
+        ``priority`` columns (names configurable), optionally
+        ``first_response_at`` (a recorded first response; NaT where none).
     events : DataFrame
         Stage history with ``entity_id``, ``from_stage``, ``to_stage``, ``at``
         columns (see :func:`events_frame`); events after ``as_of`` are ignored.
@@ -399,7 +406,19 @@ def sla_report(
     pri = tickets[priority_col]
     fr_t = _target_us(policy, "first_response", pri)
     res_t = _target_us(policy, "resolution", pri)
-    r = _compute(policy, created, fr_t, res_t, ev_ticket, ev_at, ev_stage, init, as_of_us)
+    fr_given = None
+    if first_response_col in tickets.columns:
+        col = tickets[first_response_col]
+        if not isinstance(col.dtype, pd.DatetimeTZDtype):
+            raise ValidationError(
+                f"{first_response_col} must hold timezone-aware datetimes; got {col.dtype}",
+                field=first_response_col,
+            )
+        raw = np.asarray(col.dt.tz_convert(None).to_numpy(), dtype="datetime64[us]")
+        fr_given = np.where(np.isnat(raw), -1, raw.view(np.int64))
+    r = _compute(
+        policy, created, fr_t, res_t, ev_ticket, ev_at, ev_stage, init, as_of_us, fr_given
+    )
     hour = 3_600_000_000.0
 
     def ts(us: I64) -> pd.Series:
@@ -433,7 +452,9 @@ def sla_status(
     Parameters
     ----------
     ticket : Ticket
-        Needs ``id``, ``created_at`` and ``priority``.
+        Needs ``id``, ``created_at`` and ``priority``; a ``first_response_at``
+        set on the ticket counts as a response if earlier than the first move
+        into a response stage.
     events : iterable of StageChanged
         The ticket's stage history (events for other entities are ignored;
         events after ``as_of`` too).
@@ -466,6 +487,9 @@ def sla_status(
     require_aware(as_of, field="as_of")
     created_at = require_aware(getattr(ticket, "created_at", None), field="created_at")
     as_of_us = _us(as_of)
+    given = getattr(ticket, "first_response_at", None)
+    if given is not None:
+        require_aware(given, field="first_response_at")
     wf = policy.workflow
     names = wf.stage_names
     evs = sorted(
@@ -494,6 +518,7 @@ def sla_status(
         np.array([names.index(e.to_stage) for e in evs], dtype=np.int64),
         init,
         as_of_us,
+        np.array([_us(given) if given is not None else -1], dtype=np.int64),
     )
     tz = as_of.tzinfo
 
