@@ -22,6 +22,7 @@ from crmcore.pipeline._sales import (
     weighted_pipeline,
     win_rate,
 )
+from crmcore.pipeline._service import service_kpis
 from crmcore.pipeline._sla import SLAPolicy, SLAStatus, SLATargetStatus, sla_report, sla_status
 from crmcore.pipeline._workflow import FORECAST_CATEGORIES, Move, Stage, Transition, Workflow
 
@@ -49,6 +50,7 @@ __all__ = [
     "replay",
     "reset_probability",
     "sales_cycle_length",
+    "service_kpis",
     "set_probability",
     "sla_report",
     "sla_status",

@@ -61,7 +61,7 @@ def events_frame(events: Iterable[StageChanged]) -> pd.DataFrame:
 
 
 def _stage_codes(values: pd.Series, wf: Workflow, name: str) -> I64:
-    codes = pd.Categorical(values, categories=list(wf.stage_names)).codes.astype(np.int64)
+    codes = pd.Index(list(wf.stage_names)).get_indexer(pd.Index(values)).astype(np.int64)
     if (codes < 0).any():
         pos = int(np.flatnonzero(codes < 0)[0])
         raise ValidationError(
