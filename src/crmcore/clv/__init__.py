@@ -1,0 +1,48 @@
+"""Customer lifetime value: transaction summaries, buy-till-you-die models, CLV.
+
+From a purchase log to per-customer forecasts:
+
+- :func:`rfm_summary` and :func:`calibration_holdout_split` turn a
+  transaction log into frequency / recency / T (/ monetary value) summaries;
+- :class:`BetaGeoModel` (BG/NBD, Fader, Hardie & Lee 2005) and
+  :class:`ModifiedBetaGeoModel` (MBG/NBD, Batislam, Denizel & Filiztekin 2007)
+  model the purchase process; :class:`GammaGammaModel` (Fader, Hardie & Lee
+  2005; Fader & Hardie 2013) the spend per transaction;
+- :func:`customer_lifetime_value` combines both with explicit discounting;
+  :func:`simple_clv` and :func:`retention_clv` are the textbook closed forms;
+- :func:`simulate_bgnbd`, :func:`simulate_gamma_gamma` and
+  :func:`simulate_transactions` generate seeded synthetic data;
+- :func:`evaluate_holdout` checks a model out of sample.
+
+Models follow scikit-learn conventions, fit by maximum likelihood on
+compressed data (identical summaries evaluated once) with analytic gradients,
+report standard errors from the Hessian, and persist as JSON.
+"""
+
+from __future__ import annotations
+
+from crmcore.clv._base import BaseModel
+from crmcore.clv._bgnbd import BetaGeoModel, ModifiedBetaGeoModel, TransactionModel
+from crmcore.clv._gammagamma import GammaGammaModel
+from crmcore.clv._holdout import HoldoutEvaluation, evaluate_holdout
+from crmcore.clv._simulate import simulate_bgnbd, simulate_gamma_gamma, simulate_transactions
+from crmcore.clv._summary import calibration_holdout_split, rfm_summary
+from crmcore.clv._value import customer_lifetime_value, retention_clv, simple_clv
+
+__all__ = [
+    "BaseModel",
+    "BetaGeoModel",
+    "GammaGammaModel",
+    "HoldoutEvaluation",
+    "ModifiedBetaGeoModel",
+    "TransactionModel",
+    "calibration_holdout_split",
+    "customer_lifetime_value",
+    "evaluate_holdout",
+    "retention_clv",
+    "rfm_summary",
+    "simple_clv",
+    "simulate_bgnbd",
+    "simulate_gamma_gamma",
+    "simulate_transactions",
+]

@@ -1,0 +1,390 @@
+"""The estimator base class shared by every CLV model.
+
+A concrete model declares its parameter names, the summary columns it reads,
+a start point, and a vectorised log-likelihood with its analytic gradient.
+This class does the rest: validation, compression of identical rows into
+weighted unique rows, time (or money) rescaling for conditioning, L-BFGS-B
+over log-parameters, the Hessian and the delta-method standard errors, the
+summary table, and JSON persistence.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+from sklearn.base import BaseEstimator
+
+from crmcore._types import ArrayLike, FloatArray
+from crmcore._validation import check_scalar, check_weights
+from crmcore.clv._compress import compress_rows
+from crmcore.clv._data import Summary, read_summary
+from crmcore.errors import (
+    ConvergenceError,
+    ConvergenceWarning,
+    NotFittedError,
+    SchemaVersionError,
+    ValidationError,
+)
+
+__all__ = ["BaseModel"]
+
+_SCHEMA_VERSION = 1
+_LOG_BOUND = 30.0
+
+
+class BaseModel(BaseEstimator):  # type: ignore[misc]
+    """Maximum-likelihood estimation machinery for the CLV models.
+
+    Parameters
+    ----------
+    penalizer : float, default 0.0
+        L2 penalty, on the scale used by ``lifetimes``: the optimiser
+        minimises ``-LL / N + penalizer * sum(theta**2)``, where ``LL`` is the
+        total log-likelihood, ``N`` the (weighted) number of customers and
+        ``theta`` the parameters on their natural scale, in the data's units.
+        ``0`` gives the maximum-likelihood estimate.
+    initial_params : mapping of str to float, optional
+        Start point on the natural scale (default: the model's own).
+    max_iter : int, default 1000
+        Maximum number of L-BFGS-B iterations.
+    tol : float, default 1e-9
+        Tolerance on the projected gradient of the per-customer objective
+        (with respect to the log-parameters) at which the fit stops.
+    on_failure : {"raise", "warn"}, default "raise"
+        What a fit that did not converge does: raise
+        :class:`~crmcore.errors.ConvergenceError` (carrying the SciPy result),
+        or emit :class:`~crmcore.errors.ConvergenceWarning` and keep the last
+        iterate with ``converged_ = False``.
+    """
+
+    _param_names: ClassVar[tuple[str, ...]] = ()
+    _columns: ClassVar[tuple[str, ...]] = ()
+    _default_start: ClassVar[tuple[float, ...]] = ()
+
+    def __init__(
+        self,
+        *,
+        penalizer: float = 0.0,
+        initial_params: Mapping[str, float] | None = None,
+        max_iter: int = 1000,
+        tol: float = 1e-9,
+        on_failure: Literal["raise", "warn"] = "raise",
+    ) -> None:
+        self.penalizer = penalizer
+        self.initial_params = initial_params
+        self.max_iter = max_iter
+        self.tol = tol
+        self.on_failure = on_failure
+
+    # ------------------------------------------------------------------ hooks
+    def _read(self, data: pd.DataFrame | ArrayLike) -> Summary:
+        """Validate input (subclasses add model-specific checks)."""
+        return read_summary(data, self._columns)
+
+    def _fit_rows(self, summary: Summary, weights: FloatArray) -> tuple[Summary, FloatArray]:
+        """Rows that enter the likelihood (default: all)."""
+        return summary, weights
+
+    def _scale(self, cols: dict[str, FloatArray]) -> float:
+        """Return a positive scale that brings the data to order one (default 1)."""
+        return 1.0
+
+    def _scale_data(self, cols: dict[str, FloatArray], s: float) -> dict[str, FloatArray]:
+        return cols
+
+    def _param_scale(self, s: float) -> FloatArray:
+        """Multipliers taking parameters fitted on scaled data to the data's units."""
+        return np.ones(len(self._param_names))
+
+    def _prepare(self, cols: dict[str, FloatArray], weights: FloatArray) -> Any:
+        """Precompute whatever the likelihood reuses across evaluations."""
+        return (cols, weights)
+
+    def _loglik_grad(self, theta: FloatArray, prepared: Any) -> tuple[float, FloatArray]:
+        """Total weighted log-likelihood and its gradient in ``theta``."""
+        raise NotImplementedError
+
+    # -------------------------------------------------------------- fitting
+    def _check_hyper(self) -> tuple[float, int, float]:
+        pen = check_scalar(self.penalizer, name="penalizer", low=0.0)
+        max_iter = int(check_scalar(self.max_iter, name="max_iter", low=1, integer=True))
+        tol = check_scalar(self.tol, name="tol", low=0.0, low_inclusive=False)
+        if self.on_failure not in ("raise", "warn"):
+            raise ValidationError(
+                f"on_failure must be 'raise' or 'warn'; got {self.on_failure!r}",
+                field="on_failure",
+                value=self.on_failure,
+            )
+        return pen, max_iter, tol
+
+    def _start(self, scale: FloatArray) -> FloatArray:
+        if self.initial_params is None:
+            return np.array(self._default_start, dtype=np.float64)
+        missing = [p for p in self._param_names if p not in self.initial_params]
+        if missing:
+            raise ValidationError(
+                f"initial_params is missing {', '.join(missing)}", field="initial_params"
+            )
+        start = np.array(
+            [
+                check_scalar(
+                    self.initial_params[p],
+                    name=f"initial_params[{p!r}]",
+                    low=0.0,
+                    low_inclusive=False,
+                )
+                for p in self._param_names
+            ]
+        )
+        return start / scale
+
+    def fit(self, data: pd.DataFrame | ArrayLike, weights: ArrayLike | None = None) -> BaseModel:
+        """Estimate the parameters by maximum likelihood.
+
+        Parameters
+        ----------
+        data : DataFrame or array_like
+            Customer summary (see :func:`~crmcore.clv.rfm_summary`) or a 2-D
+            array with the model's columns in order.
+        weights : array_like, optional
+            Number of customers each row stands for (whole numbers >= 0).
+
+        Returns
+        -------
+        self
+            The fitted model.
+
+        Raises
+        ------
+        ValidationError
+            For invalid data, weights or hyper-parameters.
+        ConvergenceError
+            If the optimiser did not converge and ``on_failure="raise"``.
+        """
+        pen, max_iter, tol = self._check_hyper()
+        summary = self._read(data)
+        w = check_weights(weights, summary.n)
+        summary, w = self._fit_rows(summary, w)
+        cols, w_u, _ = compress_rows(summary.columns, w)
+        keep = w_u > 0
+        if not keep.all():
+            cols = {k: v[keep] for k, v in cols.items()}
+            w_u = w_u[keep]
+        n_total = float(w_u.sum())
+        s = self._scale(cols)
+        c = self._param_scale(s)
+        prepared = self._prepare(self._scale_data(cols, s), w_u)
+        phi0 = np.log(self._start(c))
+
+        def objective(phi: FloatArray) -> tuple[float, FloatArray]:
+            theta = np.exp(phi)
+            ll, grad = self._loglik_grad(theta, prepared)
+            orig = theta * c
+            f = -ll / n_total + pen * float(orig @ orig)
+            g = -grad * theta / n_total + 2.0 * pen * orig * orig
+            if not np.isfinite(f):
+                return np.inf, np.zeros_like(phi)
+            return f, g
+
+        bounds = [(-_LOG_BOUND, _LOG_BOUND)] * len(phi0)
+        res = optimize.minimize(
+            objective,
+            phi0,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=bounds,
+            options={"maxiter": max_iter, "ftol": 1e-15, "gtol": tol, "maxcor": 20},
+        )
+        phi = np.asarray(res.x, dtype=np.float64)
+        _, g_final = objective(phi)
+        converged = bool(np.isfinite(res.fun)) and (
+            bool(res.success) or float(np.max(np.abs(g_final))) <= max(tol, 1e-6)
+        )
+        if not converged:
+            msg = (
+                f"{type(self).__name__}.fit did not converge after {res.nit} iterations "
+                f"({res.message}); try other initial_params, a small penalizer, or check "
+                "the data's time units"
+            )
+            if self.on_failure == "raise":
+                raise ConvergenceError(msg, result=res)
+            warnings.warn(msg, ConvergenceWarning, stacklevel=2)
+        theta_scaled = np.exp(phi)
+        hess = self._hessian(objective, phi) * n_total
+        theta = theta_scaled * c
+        orig_prepared = self._prepare(cols, w_u)
+        ll, _ = self._loglik_grad(theta, orig_prepared)
+        self.params_ = dict(zip(self._param_names, map(float, theta), strict=True))
+        self.log_likelihood_ = float(ll)
+        self.converged_ = converged
+        self.n_iter_ = int(res.nit)
+        self.n_customers_ = n_total
+        self._set_covariance(hess, theta)
+        return self
+
+    @staticmethod
+    def _hessian(fun: Any, phi: FloatArray) -> FloatArray:
+        """Central differences of the analytic gradient in log-parameters."""
+        k = phi.size
+        H = np.empty((k, k))
+        for j in range(k):
+            h = 1e-5 * max(1.0, abs(phi[j]))
+            up, down = phi.copy(), phi.copy()
+            up[j] += h
+            down[j] -= h
+            H[:, j] = (fun(up)[1] - fun(down)[1]) / (2.0 * h)
+        return np.asarray(0.5 * (H + H.T), dtype=np.float64)
+
+    def _set_covariance(self, hess: FloatArray, theta: FloatArray) -> None:
+        names = self._param_names
+        try:
+            np.linalg.cholesky(hess)
+            cov_log = np.linalg.inv(hess)
+        except np.linalg.LinAlgError:
+            warnings.warn(
+                f"{type(self).__name__}: the Hessian at the optimum is not positive definite; "
+                "standard errors are undefined (reported as NaN)",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+            cov_log = np.full((len(names), len(names)), np.nan)
+        cov = cov_log * np.outer(theta, theta)
+        self.covariance_log_ = pd.DataFrame(cov_log, index=list(names), columns=list(names))
+        self.covariance_ = pd.DataFrame(cov, index=list(names), columns=list(names))
+        se = np.sqrt(np.diag(cov))
+        self.standard_errors_ = dict(zip(names, map(float, se), strict=True))
+
+    # -------------------------------------------------------------- queries
+    def _check_fitted(self) -> dict[str, float]:
+        if not hasattr(self, "params_"):
+            raise NotFittedError(
+                f"this {type(self).__name__} is not fitted yet; call fit(data) first"
+            )
+        params: dict[str, float] = self.params_
+        return params
+
+    def summary(self, alpha: float = 0.05) -> pd.DataFrame:
+        """Parameter table with standard errors and confidence intervals.
+
+        Intervals are computed on the log scale and transformed back
+        (``exp(log(coef) ± z * se_log)``), so they are always positive.
+
+        Parameters
+        ----------
+        alpha : float, default 0.05
+            One minus the confidence level.
+
+        Returns
+        -------
+        DataFrame
+            Indexed by parameter name: ``coef``, ``se``, ``lower``, ``upper``.
+        """
+        params = self._check_fitted()
+        alpha = check_scalar(
+            alpha, name="alpha", low=0, high=1, low_inclusive=False, high_inclusive=False
+        )
+        zq = float(stats.norm.ppf(1 - alpha / 2))
+        coef = np.array(list(params.values()))
+        se_log = np.sqrt(np.diag(self.covariance_log_.to_numpy()))
+        return pd.DataFrame(
+            {
+                "coef": coef,
+                "se": np.array(list(self.standard_errors_.values())),
+                "lower": coef * np.exp(-zq * se_log),
+                "upper": coef * np.exp(zq * se_log),
+            },
+            index=pd.Index(list(params), name="param"),
+        )
+
+    # ---------------------------------------------------------- persistence
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-serialisable description of the fitted model.
+
+        Returns
+        -------
+        dict
+            Model name, schema version, hyper-parameters and fitted state.
+        """
+        params = self._check_fitted()
+        hyper = self.get_params()
+        if hyper.get("initial_params") is not None:
+            hyper["initial_params"] = {k: float(v) for k, v in hyper["initial_params"].items()}
+        return {
+            "model": type(self).__name__,
+            "schema_version": _SCHEMA_VERSION,
+            "hyper_parameters": hyper,
+            "params": dict(params),
+            "log_likelihood": self.log_likelihood_,
+            "converged": self.converged_,
+            "n_iter": self.n_iter_,
+            "n_customers": self.n_customers_,
+            "covariance_log": [
+                [None if not np.isfinite(v) else float(v) for v in row]
+                for row in self.covariance_log_.to_numpy()
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, state: Mapping[str, Any]) -> BaseModel:
+        """Rebuild a fitted model from :meth:`to_dict` output.
+
+        Raises
+        ------
+        ValidationError
+            If ``state`` describes another model or is incomplete.
+        SchemaVersionError
+            If it was written by an incompatible schema version.
+        """
+        if state.get("model") != cls.__name__:
+            raise ValidationError(
+                f"state describes a {state.get('model')!r}, not a {cls.__name__}", field="model"
+            )
+        if state.get("schema_version") != _SCHEMA_VERSION:
+            raise SchemaVersionError(
+                f"unsupported {cls.__name__} schema version {state.get('schema_version')!r}",
+                found=state.get("schema_version"),
+                expected=_SCHEMA_VERSION,
+            )
+        try:
+            model = cls(**state["hyper_parameters"])
+            params = {name: float(state["params"][name]) for name in cls._param_names}
+            cov_log = np.array(
+                [[np.nan if v is None else v for v in row] for row in state["covariance_log"]],
+                dtype=np.float64,
+            )
+            model.log_likelihood_ = float(state["log_likelihood"])
+            model.converged_ = bool(state["converged"])
+            model.n_iter_ = int(state["n_iter"])
+            model.n_customers_ = float(state["n_customers"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValidationError(
+                f"incomplete {cls.__name__} state: {exc}", field="state"
+            ) from exc
+        model.params_ = params
+        theta = np.array([params[p] for p in cls._param_names])
+        names = list(cls._param_names)
+        model.covariance_log_ = pd.DataFrame(cov_log, index=names, columns=names)
+        model.covariance_ = pd.DataFrame(
+            cov_log * np.outer(theta, theta), index=names, columns=names
+        )
+        se = np.sqrt(np.diag(model.covariance_.to_numpy()))
+        model.standard_errors_ = dict(zip(names, map(float, se), strict=True))
+        return model
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the fitted model to ``path`` as JSON."""
+        with open(path, "w", encoding="utf-8") as fh:
+            json.dump(self.to_dict(), fh, indent=2, allow_nan=False)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> BaseModel:
+        """Read a model written by :meth:`save`."""
+        with open(path, encoding="utf-8") as fh:
+            return cls.from_dict(json.load(fh))
