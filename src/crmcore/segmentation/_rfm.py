@@ -141,12 +141,12 @@ def rfm_scores(
     -----
     Default columns by layout:
 
-    ===========  ============================  ======  =============  ================
-    layout       recency_col                   age_col frequency_col  monetary_col
-    ===========  ============================  ======  =============  ================
-    ``btyd``     ``recency``                   ``T``   ``frequency``  ``monetary_value``
-    ``features`` ``days_since_last_purchase``  None    ``n_purchases`` ``total_spend``
-    ===========  ============================  ======  =============  ================
+    ============  ============================  =======  ===============  ==================
+    layout        recency_col                   age_col  frequency_col    monetary_col
+    ============  ============================  =======  ===============  ==================
+    ``btyd``      ``recency``                   ``T``    ``frequency``    ``monetary_value``
+    ``features``  ``days_since_last_purchase``  None     ``n_purchases``  ``total_spend``
+    ============  ============================  =======  ===============  ==================
 
     Examples
     --------

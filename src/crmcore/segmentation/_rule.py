@@ -32,14 +32,12 @@ class Rule:
 
     **Language** (keywords are case-insensitive):
 
-    ==========================  ==================================================
-    ``f == v`` (``!= < <= > >=``)  comparison with a literal
-    ``f between a and b``       ``a <= f <= b`` (``not between`` negates)
-    ``f in [v1, v2]``           membership (``not in`` negates)
-    ``f is null``               missing value (``is not null`` negates)
-    ``not``, ``and``, ``or``    precedence ``not`` > ``and`` > ``or``
-    ``( ... )``                 grouping
-    ==========================  ==================================================
+    - ``f == v`` (also ``!=``, ``<``, ``<=``, ``>``, ``>=``): comparison with a literal;
+    - ``f between a and b``: ``a <= f <= b`` (``f not between a and b`` negates);
+    - ``f in [v1, v2]``: membership (``not in`` negates);
+    - ``f is null``: missing value (``is not null`` negates);
+    - ``not``, ``and``, ``or`` with precedence ``not`` > ``and`` > ``or``, and
+      parentheses for grouping.
 
     Field names are bare identifiers (``age``, ``spend_90d``) or, for any
     other column name (spaces, dots, keywords, names starting ``__``), are

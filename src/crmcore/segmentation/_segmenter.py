@@ -53,7 +53,7 @@ class Segmenter(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         and gives each cluster's share of value; ``None``: the first feature.
     minibatch_threshold : int, default 100_000
         Row count above which MiniBatchKMeans replaces KMeans.
-    sample_size : int, default 5_000
+    sample_size : int, default 3_000
         Rows sampled (without replacement) to choose ``k``.
     batch_size : int, default 4096
         MiniBatchKMeans batch size.
@@ -72,7 +72,7 @@ class Segmenter(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         Number of clusters fitted.
     labels_ : ndarray of int
         Cluster of each training row (0 = highest value).
-    cluster_centers_ : ndarray of shape (n_clusters_, n_features_in_)
+    cluster_centers_ : ndarray of shape (``n_clusters_``, ``n_features_in_``)
         Centres in the scaled space, in label order.
     center_, scale_ : ndarray
         Scaling parameters (applied after ``log1p``).
@@ -114,7 +114,7 @@ class Segmenter(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         log_transform: bool = True,
         value_col: str | None = None,
         minibatch_threshold: int = 100_000,
-        sample_size: int = 5_000,
+        sample_size: int = 3_000,
         batch_size: int = 4096,
         max_iter: int = 300,
         random_state: RandomState = None,
