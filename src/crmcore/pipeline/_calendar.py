@@ -323,6 +323,8 @@ class BusinessCalendar:
     @staticmethod
     def _w(g: _Grid, t: I64) -> I64:
         """Working microseconds from the grid origin to each instant ``t``."""
+        if g.starts.size == 0:
+            return np.zeros(t.shape, dtype=np.int64)
         k = np.searchsorted(g.starts, t, side="right") - 1
         kk = np.maximum(k, 0)
         within = np.clip(t - g.starts[kk], 0, g.ends[kk] - g.starts[kk])
@@ -473,7 +475,7 @@ class BusinessCalendar:
         u, token = self._instants(t, "t")
         if u.size == 0:
             return np.zeros(0, dtype=bool)
-        g = self._grid_for(int(u.min()), int(u.max()))
+        g = self._grid_for(int(u.min()), int(u.max()), extra_us=1)
         k = np.searchsorted(g.starts, u, side="right") - 1
         kk = np.maximum(k, 0)
         res: BoolArray = (k >= 0) & (u < g.ends[kk])

@@ -1,0 +1,155 @@
+"""Invariants of workflows, calendars and SLAs (hypothesis)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import hypothesis.strategies as st
+from hypothesis import given, settings
+
+from crmcore.domain import Ticket
+from crmcore.errors import InvalidTransition
+from crmcore.pipeline import (
+    LEAD_WORKFLOW,
+    OPPORTUNITY_WORKFLOW,
+    TICKET_WORKFLOW,
+    BusinessCalendar,
+    SLAPolicy,
+    advance,
+    replay,
+    sla_status,
+)
+from tests.strategies import leads, opportunities, tickets
+
+UTC = dt.UTC
+WORKFLOWS = {"opportunity": OPPORTUNITY_WORKFLOW, "ticket": TICKET_WORKFLOW, "lead": LEAD_WORKFLOW}
+ANY_NAME = st.sampled_from(
+    sorted({n for w in WORKFLOWS.values() for n in w.stage_names} | {"won", "limbo", ""})
+)
+FAST = settings(max_examples=30, deadline=None)
+
+
+def entity_for(kind):
+    created = st.datetimes(
+        min_value=dt.datetime(2020, 1, 1),  # noqa: DTZ001 - hypothesis bounds
+        max_value=dt.datetime(2030, 1, 1),  # noqa: DTZ001
+        timezones=st.just(UTC),
+    )
+    if kind == "opportunity":
+        return opportunities(stage=st.just("prospecting"), closed_at=st.none(), created_at=created)
+    if kind == "ticket":
+        return tickets(status=st.just("new"), resolved_at=st.none(), created_at=created)
+    return leads(status=st.just("new"), converted_at=st.none(), created_at=created)
+
+
+@st.composite
+def journeys(draw):
+    kind = draw(st.sampled_from(sorted(WORKFLOWS)))
+    entity = draw(entity_for(kind))
+    targets = draw(st.lists(ANY_NAME, max_size=12))
+    gaps = draw(st.lists(st.integers(0, 10**6), min_size=len(targets), max_size=len(targets)))
+    reasons = draw(
+        st.lists(st.sampled_from([None, "price"]), min_size=len(targets), max_size=len(targets))
+    )
+    return kind, entity, list(zip(targets, gaps, reasons, strict=True))
+
+
+@FAST
+@given(journeys())
+def test_advance_stays_in_workflow_and_never_leaves_final(journey):
+    kind, entity, moves = journey
+    wf = WORKFLOWS[kind]
+    at = entity.created_at
+    history = []
+    for target, gap, reason in moves:
+        at = at + dt.timedelta(seconds=gap)
+        before = getattr(entity, wf.state_attr)
+        try:
+            entity, events = advance(entity, target, at=at, workflow=wf, reason=reason)
+        except InvalidTransition as err:
+            refused = err
+            assert refused.current == before
+            assert set(refused.allowed) <= set(wf.stage_names)
+            assert target not in refused.allowed or wf.stage(target).requires_reason
+            continue
+        assert before not in wf.final
+        assert getattr(entity, wf.state_attr) == target
+        assert target in wf.stage_names
+        history.extend(events)
+    state = getattr(entity, wf.state_attr)
+    assert state in wf.stage_names
+    if history:
+        assert replay(history, workflow=wf) == {entity.id: state}
+    if history and kind == "opportunity" and not entity.probability_is_manual:
+        assert entity.probability == wf.stage(state).probability
+
+
+def week_calendars():
+    span = st.tuples(st.integers(0, 23 * 4), st.integers(1, 24 * 4 - 1)).map(
+        lambda p: (
+            f"{p[0] // 4:02d}:{p[0] % 4 * 15:02d}",
+            f"{(p[0] + p[1]) // 4 % 24:02d}:{(p[0] + p[1]) % 4 * 15:02d}",
+        )
+    )
+    hours = st.dictionaries(st.integers(0, 6), st.lists(span, min_size=1, max_size=2), min_size=1)
+    tz = st.sampled_from(["UTC", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe"])
+    holidays = st.lists(st.dates(dt.date(2025, 1, 1), dt.date(2027, 12, 31)), max_size=5)
+    return st.builds(BusinessCalendar, hours, holidays, tz)
+
+
+def instants():
+    return st.datetimes(
+        min_value=dt.datetime(2025, 1, 1),  # noqa: DTZ001
+        max_value=dt.datetime(2027, 12, 31),  # noqa: DTZ001
+        timezones=st.just(UTC),
+    )
+
+
+@FAST
+@given(week_calendars(), instants(), st.timedeltas(dt.timedelta(0), dt.timedelta(days=40)))
+def test_calendar_diff_inverts_add(cal, start, d):
+    end = cal.add(start, d)
+    assert end >= start
+    assert cal.diff(start, end) == d
+    if d > dt.timedelta(0):
+        assert cal.is_within(end - dt.timedelta(microseconds=1))
+
+
+@FAST
+@given(week_calendars(), instants(), instants(), instants())
+def test_calendar_diff_is_additive_and_bounded(cal, a, b, c):
+    assert cal.diff(a, b) + cal.diff(b, c) == cal.diff(a, c)
+    assert abs(cal.diff(a, b)) <= abs(b - a)
+
+
+@FAST
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(TICKET_WORKFLOW.stage_names), st.integers(0, 3 * 86400)),
+        max_size=10,
+    ),
+    st.integers(0, 10 * 86400),
+)
+def test_sla_pause_never_negative_and_parts_add_up(moves, extra):
+    created = dt.datetime(2026, 11, 20, 9, tzinfo=UTC)
+    cal = BusinessCalendar()
+    policy = SLAPolicy(dt.timedelta(hours=4), dt.timedelta(hours=16), cal)
+    ticket = Ticket(id="T", customer_id="C", subject="s", channel="email", created_at=created)
+    at = created
+    events = []
+    for target, gap in moves:
+        at = at + dt.timedelta(seconds=gap)
+        try:
+            ticket, ev = advance(ticket, target, at=at, workflow=TICKET_WORKFLOW)
+        except InvalidTransition:
+            continue
+        events.extend(ev)
+    as_of = at + dt.timedelta(seconds=extra)
+    st_ = sla_status(ticket, events, policy, as_of=as_of)
+    res = st_.resolution
+    assert res.paused >= dt.timedelta(0)
+    assert res.elapsed >= dt.timedelta(0)
+    # Running + paused working time never exceeds the working time since creation.
+    assert res.elapsed + res.paused <= cal.diff(created, as_of)
+    assert (res.remaining == dt.timedelta(0)) or (res.exceeded == dt.timedelta(0))
+    assert res.state in {"ongoing", "met", "breached"}
