@@ -1,0 +1,117 @@
+"""Repositories, units of work and the two stores: in memory and SQL.
+
+The domain and the analytics talk to repository *interfaces*
+(:class:`CustomerRepository`, :class:`OrderRepository`, ... — one
+:class:`typing.Protocol` per aggregate, all shaped like :class:`Repository`);
+two implementations ship:
+
+:class:`InMemoryStore`
+    A complete store in memory, the first-class test double.
+:class:`SqlStore`
+    SQLAlchemy Core on any URL; SQLite (the embedded default) and PostgreSQL
+    are tested.  Tables are created by an explicit ``create_schema()``.
+
+Both expose the same repositories as attributes — ``customers, accounts,
+contacts, leads, opportunities, activities, tickets, campaigns, orders,
+survey_responses, loyalty_accounts`` — each with ``add, get, find, update,
+remove, add_many, query, count, to_frame``, and the same semantics (one
+contract test suite runs against both):
+
+- ``get`` of a missing id raises :class:`~crmcore.errors.NotFound`; ``add`` of
+  an existing id raises :class:`~crmcore.errors.ValidationError`;
+- ``update(entity)`` succeeds only if the stored ``version`` equals
+  ``entity.version``; it stores and returns the entity with ``version + 1``,
+  otherwise raises :class:`~crmcore.errors.ConcurrencyConflict`;
+- ``add_many`` is all-or-nothing and batched; ``to_frame`` reads columns
+  straight into a DataFrame without building entities;
+- values that cannot be stored faithfully (naive datetimes, NaN amounts,
+  NUL characters, integers beyond 64 bits) raise ``ValidationError`` before
+  anything is written;
+- datetimes come back in UTC (same instant; entities compare equal).
+
+Filters
+-------
+``query``, ``count`` and ``to_frame`` take ``where=`` in any of these forms:
+
+- a mapping ``{"field": value, "field__op": value, ...}`` — every condition
+  must hold; no suffix means ``eq``:
+  ``{"stage": "proposal", "amount__gt": 100, "custom.region__in": ["EU", "UK"]}``;
+- :class:`Filter` objects, combined with :class:`And`, :class:`Or`,
+  :class:`Not` or the operators ``&``, ``|``, ``~``:
+  ``Filter("amount", "gt", 100) & ~Filter("custom.region", "eq", "EU")``;
+- a ``(field, op, value)`` tuple, or a list of any of these (all must hold).
+
+Operators: ``eq, ne, lt, le, gt, ge, in, contains, is_null``.
+
+Fields are the entity's attribute names; ``<money field>.currency`` selects a
+Money currency (the field itself compares by amount); ``custom.<name>`` (or
+``<value object>.<attribute>``, e.g. ``address.city``) reaches inside JSON
+fields.  Unknown names raise ``ValidationError``; values are always bound
+parameters.  Comparisons with a missing value are false (so ``ne`` is
+exactly ``not eq``, and rows with ``None`` satisfy ``ne``); use
+``is_null=True/False`` for missing values.  Custom values compare only with
+values of the same JSON type (string, number, bool).  ``contains`` is a
+case-sensitive substring test on text, and membership on collection fields
+(``{"tags__contains": "vip"}``).  Strings compare by code point.
+``order_by`` takes a field name or a list of them, ``"-field"`` for
+descending; ``None`` sorts first ascending and last descending; ties are
+broken by id, so pagination with ``limit``/``offset`` is stable.
+
+Units of work
+-------------
+``with store.unit_of_work() as uow: ...; uow.commit()`` — the repositories
+on ``uow`` share one transaction; only :meth:`UnitOfWork.commit` makes the
+work durable, leaving the block rolls back the rest.  Domain events are
+recorded with ``uow.record(*events)`` and kept only when committed (see
+:class:`UnitOfWork`).
+"""
+
+from __future__ import annotations
+
+from crmcore.storage._aggregates import AggregateSpec
+from crmcore.storage._filters import OPERATORS, And, Filter, Not, Or
+from crmcore.storage._memory import InMemoryStore
+from crmcore.storage._protocols import (
+    AccountRepository,
+    ActivityRepository,
+    CampaignRepository,
+    ContactRepository,
+    CustomerRepository,
+    LeadRepository,
+    LoyaltyAccountRepository,
+    OpportunityRepository,
+    OrderRepository,
+    Repository,
+    Store,
+    SurveyResponseRepository,
+    TicketRepository,
+)
+from crmcore.storage._sql import SqlStore
+from crmcore.storage._sqlschema import SCHEMA_VERSION
+from crmcore.storage._uow import UnitOfWork
+
+__all__ = [
+    "OPERATORS",
+    "SCHEMA_VERSION",
+    "AccountRepository",
+    "ActivityRepository",
+    "AggregateSpec",
+    "And",
+    "CampaignRepository",
+    "ContactRepository",
+    "CustomerRepository",
+    "Filter",
+    "InMemoryStore",
+    "LeadRepository",
+    "LoyaltyAccountRepository",
+    "Not",
+    "OpportunityRepository",
+    "Or",
+    "OrderRepository",
+    "Repository",
+    "SqlStore",
+    "Store",
+    "SurveyResponseRepository",
+    "TicketRepository",
+    "UnitOfWork",
+]

@@ -1,0 +1,153 @@
+"""Aggregate specifications: which entity a repository stores, and how.
+
+A store is built from a tuple of :class:`AggregateSpec`.  The default tuple
+(:func:`default_aggregates`) covers the eleven domain aggregates; tests and
+applications can pass their own attrs entities.  Everything else (columns,
+filterable fields, conversions) is derived from the entity definition.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from crmcore import domain  # storage knows the domain; the domain never knows storage
+from crmcore.storage._codec import Dialect, RowCodec
+from crmcore.storage._fields import SCALAR_KINDS, FieldSpec, Kind, introspect
+
+__all__ = ["AggregateSpec", "default_aggregates", "layout"]
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
+
+
+def _check_name(instance: Any, attribute: Any, value: Any) -> None:
+    if not isinstance(value, str) or not _NAME.match(value):
+        raise ValueError(f"aggregate name must be snake_case letters/digits, got {value!r}")
+
+
+def _as_names(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(value)
+
+
+@attrs.frozen
+class AggregateSpec:
+    """How one aggregate is stored.
+
+    Parameters
+    ----------
+    name : str
+        Repository name, plural snake_case (``"orders"``); the SQL table is
+        ``crm_<name>``.
+    entity : type
+        The attrs entity class; needs ``id`` and ``version`` fields.
+    indexes : tuple of str, default ()
+        Extra fields to index in SQL (every ``*_id`` field is indexed anyway).
+
+    Examples
+    --------
+    >>> import attrs
+    >>> from crmcore.storage import AggregateSpec
+    >>> @attrs.frozen
+    ... class Note:
+    ...     id: str
+    ...     text: str
+    ...     version: int = 0
+    >>> AggregateSpec("notes", Note).name
+    'notes'
+    """
+
+    name: str = attrs.field(validator=_check_name)
+    entity: type
+    indexes: tuple[str, ...] = attrs.field(default=(), converter=_as_names)
+
+
+@attrs.frozen(eq=False)
+class Layout:
+    """Derived facts about one aggregate (cached per spec)."""
+
+    spec: AggregateSpec
+    fields: tuple[FieldSpec, ...]
+    by_name: Mapping[str, FieldSpec]
+    index_fields: tuple[str, ...]
+    _codecs: dict[str, RowCodec] = attrs.field(factory=dict, init=False, repr=False)
+
+    @property
+    def name(self) -> str:
+        """Repository name."""
+        return self.spec.name
+
+    @property
+    def entity(self) -> type:
+        """Entity class."""
+        return self.spec.entity
+
+    def codec(self, dialect: Dialect) -> RowCodec:
+        """Return the row codec for a dialect (built once)."""
+        codecs = self._codecs
+        if dialect not in codecs:
+            codecs[dialect] = RowCodec(self.entity, self.fields, dialect)
+        return codecs[dialect]
+
+
+@functools.cache
+def layout(spec: AggregateSpec) -> Layout:
+    """Introspect an aggregate spec once."""
+    fields = introspect(spec.entity)
+    by_name = {f.name: f for f in fields}
+    for name in spec.indexes:
+        if name not in by_name or by_name[name].kind not in (
+            *SCALAR_KINDS,
+            Kind.MONEY,
+            Kind.WRAPPED,
+        ):
+            raise TypeError(f"{spec.name}: cannot index {name!r}: not a scalar field")
+    auto = [f.name for f in fields if f.name.endswith("_id") and f.kind in SCALAR_KINDS]
+    indexes = tuple(dict.fromkeys([*auto, *spec.indexes]))
+    return Layout(spec, fields, by_name, indexes)
+
+
+#: Repository name, domain class name, extra indexed fields (where present).
+_DEFAULTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("customers", "Customer", ("email", "created_at")),
+    ("accounts", "Account", ("name",)),
+    ("contacts", "Contact", ("email",)),
+    ("leads", "Lead", ("status", "created_at")),
+    ("opportunities", "Opportunity", ("stage", "expected_close_date")),
+    ("activities", "Activity", ("kind", "due_at")),
+    ("tickets", "Ticket", ("status", "created_at")),
+    ("campaigns", "Campaign", ("status",)),
+    ("orders", "Order", ("placed_at",)),
+    ("survey_responses", "SurveyResponse", ("kind", "answered_at")),
+    ("loyalty_accounts", "LoyaltyAccount", ("tier",)),
+)
+
+#: The repository names every store exposes as attributes.
+AGGREGATE_NAMES: tuple[str, ...] = tuple(name for name, _, _ in _DEFAULTS)
+
+
+@functools.cache
+def default_aggregates() -> tuple[AggregateSpec, ...]:
+    """Return the eleven domain aggregates, in a fixed order."""
+    specs = []
+    for name, class_name, wanted in _DEFAULTS:
+        entity = getattr(domain, class_name)
+        present = {f.name for f in attrs.fields(entity)}
+        specs.append(AggregateSpec(name, entity, tuple(i for i in wanted if i in present)))
+    return tuple(specs)
+
+
+def check_specs(specs: Sequence[AggregateSpec]) -> tuple[AggregateSpec, ...]:
+    """Validate a user-given aggregate tuple (unique names, introspectable)."""
+    out = tuple(specs)
+    names = [s.name for s in out]
+    if len(set(names)) != len(names):
+        raise ValueError(f"aggregate names must be unique, got {names}")
+    for s in out:
+        if not isinstance(s, AggregateSpec):
+            raise TypeError(f"expected AggregateSpec, got {s!r}")
+        layout(s)
+    return out

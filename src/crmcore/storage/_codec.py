@@ -1,0 +1,379 @@
+"""Row codecs: entity <-> tuple of column values, per storage dialect.
+
+One :class:`RowCodec` per (aggregate, dialect) is built once from the
+aggregate's field list.  Encoding validates as it goes (naive datetimes, NaN
+amounts, NUL characters and out-of-range integers raise
+:class:`~crmcore.errors.ValidationError`), so a bad entity is refused before
+anything is written, by every store alike.
+
+Dialects and how each kind is represented:
+
+==========  ===============  =======================  ==================
+kind        ``memory``       ``sqlite``               ``postgresql``
+==========  ===============  =======================  ==================
+DECIMAL     Decimal          TEXT (exact digits)      NUMERIC
+DATETIME    aware, UTC       INTEGER µs since epoch   TIMESTAMPTZ
+DATE        date             TEXT ISO 8601            DATE
+UUID        UUID             TEXT                     TEXT
+ID          str (URN)        TEXT                     TEXT
+JSON        decoded object   TEXT (JSON)              JSONB
+==========  ===============  =======================  ==================
+
+Datetimes come back as UTC (``tzinfo=datetime.UTC``): the instant is kept,
+the original offset is not.  Aware datetimes compare by instant, so entities
+still compare equal after a round trip.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import uuid
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from operator import attrgetter
+from typing import Any, Literal
+
+from crmcore.errors import ValidationError
+from crmcore.storage import _json
+from crmcore.storage._fields import FieldSpec, Kind
+
+__all__ = ["EPOCH", "Dialect", "RowCodec", "decode_id", "scalar_decoder", "scalar_encoder"]
+
+Dialect = Literal["memory", "sqlite", "postgresql"]
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICRO = dt.timedelta(microseconds=1)
+_INT64 = 2**63
+
+Encoder = Callable[[Any], Any]
+Decoder = Callable[[Any], Any]
+
+
+def _bad(field: str, problem: str, value: Any) -> ValidationError:
+    return ValidationError(f"{field}: {problem}", field=field, value=value)
+
+
+def _type_name(value: Any) -> str:
+    return type(value).__name__
+
+
+def check_utf8(text: str, field: str) -> None:
+    """Refuse text that cannot be written as UTF-8 (lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _bad(field, "text contains characters that are not valid Unicode", text) from None
+
+
+def scalar_encoder(kind: Kind, dialect: Dialect, field: str) -> Encoder:
+    """Return a checking encoder for one non-None scalar of ``kind``."""
+    if kind is Kind.STR:
+
+        def enc_str(v: Any) -> Any:
+            if not isinstance(v, str):
+                raise _bad(field, f"expected a string, got {_type_name(v)}", v)
+            if "\x00" in v:
+                raise _bad(field, "NUL characters cannot be stored", v)
+            if not v.isascii():
+                check_utf8(v, field)
+            return v
+
+        return enc_str
+    if kind is Kind.INT:
+
+        def enc_int(v: Any) -> Any:
+            if isinstance(v, bool) or not isinstance(v, int):
+                raise _bad(field, f"expected an integer, got {_type_name(v)}", v)
+            if not -_INT64 <= v < _INT64:
+                raise _bad(field, "integers must fit in 64 bits", v)
+            return v
+
+        return enc_int
+    if kind is Kind.FLOAT:
+
+        def enc_float(v: Any) -> Any:
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise _bad(field, f"expected a number, got {_type_name(v)}", v)
+            f = float(v)
+            if not math.isfinite(f):
+                raise _bad(field, "NaN and infinite numbers cannot be stored", v)
+            return f
+
+        return enc_float
+    if kind is Kind.BOOL:
+
+        def enc_bool(v: Any) -> Any:
+            if not isinstance(v, bool):
+                raise _bad(field, f"expected True or False, got {v!r}", v)
+            return v
+
+        return enc_bool
+    if kind is Kind.DECIMAL:
+        as_text = dialect == "sqlite"
+
+        def enc_decimal(v: Any) -> Any:
+            if not isinstance(v, Decimal):
+                raise _bad(field, f"expected a Decimal, got {_type_name(v)}", v)
+            if not v.is_finite():
+                raise _bad(field, "NaN and infinite amounts cannot be stored", v)
+            return str(v) if as_text else v
+
+        return enc_decimal
+    if kind is Kind.DATETIME:
+        as_micros = dialect == "sqlite"
+
+        def enc_datetime(v: Any) -> Any:
+            if not isinstance(v, dt.datetime):
+                raise _bad(field, f"expected a datetime, got {_type_name(v)}", v)
+            if v.tzinfo is None or v.utcoffset() is None:
+                raise _bad(field, "naive datetime; give a timezone-aware datetime", v)
+            try:
+                utc = v.astimezone(dt.UTC)
+            except OverflowError:
+                raise _bad(field, "datetime is out of range once converted to UTC", v) from None
+            return (utc - EPOCH) // _MICRO if as_micros else utc
+
+        return enc_datetime
+    if kind is Kind.DATE:
+        as_text = dialect == "sqlite"
+
+        def enc_date(v: Any) -> Any:
+            if isinstance(v, dt.datetime) or not isinstance(v, dt.date):
+                raise _bad(field, f"expected a date, got {_type_name(v)}", v)
+            return v.isoformat() if as_text else v
+
+        return enc_date
+    if kind is Kind.ID:
+
+        def enc_id(v: Any) -> Any:
+            if isinstance(v, uuid.UUID):
+                return v.urn
+            if not isinstance(v, str):
+                raise _bad(field, f"expected a str or UUID identifier, got {_type_name(v)}", v)
+            if "\x00" in v:
+                raise _bad(field, "NUL characters cannot be stored", v)
+            return v
+
+        return enc_id
+    if kind is Kind.UUID:
+        as_text = dialect != "memory"
+
+        def enc_uuid(v: Any) -> Any:
+            if not isinstance(v, uuid.UUID):
+                raise _bad(field, f"expected a UUID, got {_type_name(v)}", v)
+            return str(v) if as_text else v
+
+        return enc_uuid
+    raise AssertionError(kind)  # pragma: no cover
+
+
+def scalar_decoder(kind: Kind, dialect: Dialect) -> Decoder | None:
+    """Return the decoder for one non-None stored scalar (None: identity)."""
+    if kind is Kind.BOOL and dialect == "sqlite":
+        return bool
+    if kind is Kind.DECIMAL and dialect == "sqlite":
+        return Decimal
+    if kind is Kind.DATETIME:
+        if dialect == "sqlite":
+            return lambda v: EPOCH + dt.timedelta(microseconds=v)
+        return lambda v: v.astimezone(dt.UTC)
+    if kind is Kind.DATE and dialect == "sqlite":
+        return dt.date.fromisoformat
+    if kind is Kind.UUID and dialect != "memory":
+        return uuid.UUID
+    if kind is Kind.FLOAT:
+        return float
+    if kind is Kind.ID:
+        return decode_id
+    return None
+
+
+def decode_id(text: str) -> str | uuid.UUID:
+    """Decode a stored identifier: ``"urn:uuid:<hex>"`` is a UUID, anything else a str."""
+    if text[:9].lower() == "urn:uuid:":
+        return uuid.UUID(text[9:])
+    return text
+
+
+def _optional(enc: Encoder, spec: FieldSpec) -> Encoder:
+    if spec.optional:
+        return lambda v: None if v is None else enc(v)
+
+    def required(v: Any) -> Any:
+        if v is None:
+            raise _bad(spec.name, "a value is required (None given)", v)
+        return enc(v)
+
+    return required
+
+
+def _field_encoder(spec: FieldSpec, dialect: Dialect) -> Encoder:
+    """Build the encoder returning the field's column value (MONEY: a 2-tuple)."""
+    name = spec.name
+    if spec.kind is Kind.ENUM:
+        assert spec.scalar is not None
+        inner = scalar_encoder(spec.scalar, dialect, name)
+        cls = spec.cls
+
+        def enc_enum(v: Any) -> Any:
+            if not isinstance(v, cls):
+                raise _bad(name, f"expected a {cls.__name__}, got {v!r}", v)
+            return inner(v.value)
+
+        return _optional(enc_enum, spec)
+    if spec.kind is Kind.WRAPPED:
+        assert spec.scalar is not None
+        inner = scalar_encoder(spec.scalar, dialect, name)
+        get = attrgetter(spec.inner[0])
+        return _optional(lambda v: inner(get(v)), spec)
+    if spec.kind is Kind.MONEY:
+        amount = scalar_encoder(Kind.DECIMAL, dialect, name)
+        currency = scalar_encoder(Kind.STR, dialect, f"{name}.currency")
+        get = attrgetter(spec.inner[0], spec.inner[2])
+
+        def enc_money(v: Any) -> Any:
+            a, c = get(v)
+            return (amount(a), currency(c))
+
+        if spec.optional:
+            return lambda v: (None, None) if v is None else enc_money(v)
+        return _optional(enc_money, spec)
+    if spec.kind is Kind.JSON:
+        tp = spec.tp
+
+        as_object = dialect == "postgresql"
+
+        def enc_json(v: Any) -> Any:
+            try:
+                encoded = _json.encode(v, tp, name)
+                text = _json.dumps(encoded)
+            except (TypeError, ValueError) as exc:
+                if isinstance(exc, ValidationError):
+                    raise
+                raise _bad(name, f"cannot be stored as JSON: {exc}", v) from None
+            if not text.isascii():
+                check_utf8(text, name)
+            return encoded if as_object else text
+
+        if spec.optional:
+            return lambda v: None if v is None else enc_json(v)
+        return enc_json  # ``None`` is checked by the JSON codec against the type
+    return _optional(scalar_encoder(spec.kind, dialect, name), spec)
+
+
+def _field_decoder(spec: FieldSpec, dialect: Dialect) -> Callable[[Sequence[Any], int], Any]:
+    """Build the decoder reading the field from a row at a column position."""
+    if spec.kind is Kind.MONEY:
+        cls = spec.cls
+        amount_alias, currency_alias = spec.inner[1], spec.inner[3]
+        to_decimal = Decimal if dialect == "sqlite" else None
+
+        def dec_money(row: Sequence[Any], i: int) -> Any:
+            a = row[i]
+            if a is None:
+                return None
+            if to_decimal is not None:
+                a = to_decimal(a)
+            return cls(**{amount_alias: a, currency_alias: row[i + 1]})
+
+        return dec_money
+    if spec.kind is Kind.JSON:
+        tp = spec.tp
+        optional = spec.optional
+        parsed = dialect == "postgresql"  # the driver returns JSONB already parsed
+
+        def dec_json(row: Sequence[Any], i: int) -> Any:
+            raw = row[i]
+            if raw is None and optional:
+                return None
+            return _json.decode(raw if parsed else _json.loads(raw), tp)
+
+        return dec_json
+    kind = spec.scalar if spec.kind in (Kind.ENUM, Kind.WRAPPED) else spec.kind
+    assert kind is not None
+    scalar = scalar_decoder(kind, dialect)
+    if spec.kind is Kind.ENUM:
+        cls = spec.cls
+        if scalar is None:
+            return lambda row, i: None if row[i] is None else cls(row[i])
+        return lambda row, i: None if row[i] is None else cls(scalar(row[i]))
+    if spec.kind is Kind.WRAPPED:
+        cls, alias = spec.cls, spec.inner[1]
+        if scalar is None:
+            return lambda row, i: None if row[i] is None else cls(**{alias: row[i]})
+        return lambda row, i: None if row[i] is None else cls(**{alias: scalar(row[i])})
+    if scalar is None:
+        return lambda row, i: row[i]
+    return lambda row, i: None if row[i] is None else scalar(row[i])
+
+
+class RowCodec:
+    """Convert entities of one aggregate to and from column tuples.
+
+    Parameters
+    ----------
+    entity : type
+        The attrs entity class.
+    fields : sequence of FieldSpec
+        Its introspected fields.
+    dialect : {"memory", "sqlite", "postgresql"}
+        Target representation.
+    """
+
+    def __init__(self, entity: type, fields: Sequence[FieldSpec], dialect: Dialect) -> None:
+        self.entity = entity
+        self.fields = tuple(fields)
+        self.dialect = dialect
+        self.columns = tuple(c for f in self.fields for c in f.columns)
+        self._get = attrgetter(*(f.name for f in self.fields))
+        self._encoders = [_field_encoder(f, dialect) for f in self.fields]
+        self._money = [f.kind is Kind.MONEY for f in self.fields]
+        plan = []
+        position = 0
+        for f in self.fields:
+            plan.append((f.alias, _field_decoder(f, dialect), position))
+            position += len(f.columns)
+        self._plan = plan
+        id_spec = next(f for f in self.fields if f.name == "id")
+        self._id_encoder = _field_encoder(id_spec, dialect)
+        self._id_index = self.columns.index("id")
+        self._version_index = self.columns.index("version")
+
+    def encode(self, entity: Any) -> tuple[Any, ...]:
+        """Return the column values of ``entity`` (validating every field)."""
+        if not isinstance(entity, self.entity):
+            raise ValidationError(
+                f"expected a {self.entity.__name__}, got {type(entity).__name__}",
+                value=entity,
+            )
+        values = self._get(entity)
+        out: list[Any] = []
+        for enc, is_money, value in zip(self._encoders, self._money, values, strict=True):
+            if is_money:
+                out.extend(enc(value))
+            else:
+                out.append(enc(value))
+        return tuple(out)
+
+    def decode(self, row: Sequence[Any]) -> Any:
+        """Rebuild an entity from column values in :attr:`columns` order."""
+        kwargs = {alias: dec(row, i) for alias, dec, i in self._plan}
+        return self.entity(**kwargs)
+
+    def encode_id(self, id: Any) -> Any:
+        """Check and encode an identifier for lookups."""
+        if id is None:
+            raise ValidationError("id must not be None", field="id", value=id)
+        value = self._id_encoder(id)
+        if isinstance(value, str) and len(value) == 0:
+            raise ValidationError("id must not be empty", field="id", value=id)
+        return value
+
+    def id_of(self, row: Sequence[Any]) -> Any:
+        """Return the encoded id in an encoded row."""
+        return row[self._id_index]
+
+    def version_of(self, row: Sequence[Any]) -> int:
+        """Return the version in an encoded row."""
+        version: int = row[self._version_index]
+        return version

@@ -1,0 +1,279 @@
+"""Typed JSON codec for fields stored in a JSON column.
+
+The codec is driven by the field's type hint, so a ``tuple[str, ...]`` comes
+back as a tuple, a ``Mapping[str, Consent]`` as a dict of ``Consent`` objects
+and an attrs value object as itself.  Values typed ``Any`` (``custom``) are
+stored as plain JSON; the few non-JSON scalars a user is likely to put there
+are written as one-key tagged objects so that they survive the round trip:
+
+``Decimal`` -> ``{"$decimal": "12.50"}``, ``datetime`` -> ``{"$datetime":
+"2026-01-31T09:00:00+01:00"}`` (offset kept), ``date`` -> ``{"$date": ...}``,
+``UUID`` -> ``{"$uuid": ...}``.  A user mapping that itself looks like a tag
+is refused rather than misread.
+
+Everything refused raises :class:`~crmcore.errors.ValidationError`: NaN and
+infinite numbers, naive datetimes, NUL characters (PostgreSQL cannot store
+them), mapping keys that are not strings, and types JSON cannot express.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import json
+import math
+import typing
+import uuid
+from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from crmcore.errors import ValidationError
+from crmcore.storage._fields import unwrap_optional
+
+__all__ = ["decode", "dumps", "encode", "loads"]
+
+_TAGS = ("$decimal", "$datetime", "$date", "$uuid", "$union")
+_INT64 = 2**63
+
+
+def _fail(field: str, problem: str, value: Any) -> ValidationError:
+    return ValidationError(f"{field}: {problem}", field=field, value=value)
+
+
+def _check_str(value: str, field: str) -> str:
+    if "\x00" in value:
+        raise _fail(field, "NUL characters cannot be stored", value)
+    return value
+
+
+def _check_float(value: float, field: str) -> float:
+    if not math.isfinite(value):
+        raise _fail(field, "NaN and infinite numbers cannot be stored", value)
+    return value
+
+
+def _check_decimal(value: Decimal, field: str) -> str:
+    if not value.is_finite():
+        raise _fail(field, "NaN and infinite amounts cannot be stored", value)
+    return str(value)
+
+
+def _check_aware(value: dt.datetime, field: str) -> str:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise _fail(field, "naive datetime; give a timezone-aware datetime", value)
+    return value.isoformat()
+
+
+def _encode_any(value: Any, field: str) -> Any:
+    """Encode a value typed ``Any``: JSON natives plus tagged scalars."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        if not -_INT64 <= value < _INT64:
+            raise _fail(field, "integers must fit in 64 bits", value)
+        return value
+    if isinstance(value, float):
+        return _check_float(value, field)
+    if isinstance(value, str):
+        return _check_str(value, field)
+    if isinstance(value, Decimal):
+        return {"$decimal": _check_decimal(value, field)}
+    if isinstance(value, dt.datetime):
+        return {"$datetime": _check_aware(value, field)}
+    if isinstance(value, dt.date):
+        return {"$date": value.isoformat()}
+    if isinstance(value, uuid.UUID):
+        return {"$uuid": str(value)}
+    if isinstance(value, Mapping):
+        if len(value) == 1 and next(iter(value)) in _TAGS:
+            raise _fail(
+                field, f"a mapping with the single key {next(iter(value))!r} is reserved", value
+            )
+        out = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise _fail(field, f"mapping keys must be strings, got {key!r}", key)
+            out[_check_str(key, field)] = _encode_any(item, field)
+        return out
+    if isinstance(value, (list, tuple)):
+        return [_encode_any(item, field) for item in value]
+    raise _fail(
+        field,
+        f"cannot store a {type(value).__name__} here; use str, int, float, bool, None, Decimal, "
+        "datetime, date, UUID, or lists and string-keyed mappings of those",
+        value,
+    )
+
+
+def _decode_any(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        if len(obj) == 1:
+            ((key, raw),) = obj.items()
+            if key == "$decimal":
+                return Decimal(raw)
+            if key == "$datetime":
+                return dt.datetime.fromisoformat(raw)
+            if key == "$date":
+                return dt.date.fromisoformat(raw)
+            if key == "$uuid":
+                return uuid.UUID(raw)
+        return {k: _decode_any(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_decode_any(v) for v in obj]
+    return obj
+
+
+def _is_instance(value: Any, tp: Any) -> bool:
+    if tp is Any or tp is object:
+        return True
+    origin = typing.get_origin(tp)
+    if origin is typing.Literal:
+        return value in typing.get_args(tp)
+    check = origin if origin is not None else tp
+    return isinstance(check, type) and isinstance(value, check)
+
+
+_PLAIN = (bool, int, float, str, Decimal, dt.datetime, dt.date, uuid.UUID)
+
+
+def _plain_union(tp: Any) -> bool:
+    """Whether every member of a union is a scalar that ``Any`` encoding keeps apart."""
+    return all(m in _PLAIN for m in typing.get_args(tp))
+
+
+def encode(value: Any, tp: Any, field: str) -> Any:
+    """Encode ``value`` of type ``tp`` into JSON-compatible Python objects.
+
+    Parameters
+    ----------
+    value : object
+        The value to encode.
+    tp : type hint
+        Its declared type (``Any`` for free-form values).
+    field : str
+        Field name for error messages.
+
+    Returns
+    -------
+    object
+        ``None``, bool, int, float, str, list or dict.
+    """
+    inner, optional = unwrap_optional(tp)
+    if value is None:
+        if optional or inner is Any or inner is object:
+            return None
+        raise _fail(field, "None is not allowed", value)
+    if inner is Any or inner is object:
+        return _encode_any(value, field)
+    origin = typing.get_origin(inner)
+    if origin is typing.Union:
+        if _plain_union(inner):
+            return _encode_any(value, field)
+        for index, member in enumerate(typing.get_args(inner)):
+            if _is_instance(value, member):
+                return {"$union": index, "value": encode(value, member, field)}
+        raise _fail(field, f"{value!r} matches none of {inner}", value)
+    if origin is typing.Literal:
+        return _encode_any(value, field)
+    if isinstance(inner, type) and issubclass(inner, enum.Enum):
+        return _encode_any(inner(value).value, field)
+    if inner in (bool, int, float, str, Decimal, dt.datetime, dt.date, uuid.UUID):
+        encoded = _encode_any(value, field)
+        return encoded if not isinstance(encoded, dict) else next(iter(encoded.values()))
+    if isinstance(inner, type) and attrs.has(inner):
+        hints = typing.get_type_hints(inner)
+        return {
+            f.name: encode(getattr(value, f.name), hints.get(f.name, Any), f"{field}.{f.name}")
+            for f in attrs.fields(inner)
+            if f.init
+        }
+    args = typing.get_args(inner)
+    container = origin if origin is not None else inner
+    if isinstance(container, type) and issubclass(container, Mapping):
+        key_tp, value_tp = args if len(args) == 2 else (Any, Any)
+        out = {}
+        for key, item in value.items():
+            enc_key = encode(key, key_tp, field)
+            if not isinstance(enc_key, str):
+                raise _fail(field, f"mapping keys must be strings, got {key!r}", key)
+            out[enc_key] = encode(item, value_tp, f"{field}[{key!r}]")
+        return out
+    if isinstance(container, type) and issubclass(container, (Sequence, AbstractSet)):
+        if isinstance(value, (str, bytes)):
+            raise _fail(field, "expected a collection, got a string", value)
+        if container is tuple and args and not (len(args) == 2 and args[1] is Ellipsis):
+            return [encode(v, t, field) for v, t in zip(value, args, strict=True)]
+        item_tp = args[0] if args else Any
+        items = [encode(v, item_tp, field) for v in value]
+        if issubclass(container, AbstractSet):
+            items.sort(key=lambda e: json.dumps(e, sort_keys=True))
+        return items
+    raise _fail(field, f"cannot store values of type {inner!r}", value)
+
+
+def decode(obj: Any, tp: Any) -> Any:
+    """Rebuild a value of type ``tp`` from what :func:`encode` produced."""
+    inner, _ = unwrap_optional(tp)
+    if obj is None:
+        return None
+    if inner is Any or inner is object:
+        return _decode_any(obj)
+    origin = typing.get_origin(inner)
+    if origin is typing.Union:
+        if _plain_union(inner):
+            return _decode_any(obj)
+        return decode(obj["value"], typing.get_args(inner)[obj["$union"]])
+    if origin is typing.Literal:
+        return obj
+    if isinstance(inner, type) and issubclass(inner, enum.Enum):
+        return inner(obj)
+    if inner is Decimal:
+        return Decimal(obj)
+    if inner is dt.datetime:
+        return dt.datetime.fromisoformat(obj)
+    if inner is dt.date:
+        return dt.date.fromisoformat(obj)
+    if inner is uuid.UUID:
+        return uuid.UUID(obj)
+    if inner is float:
+        return float(obj)
+    if inner in (bool, int, str):
+        return obj
+    if isinstance(inner, type) and attrs.has(inner):
+        hints = typing.get_type_hints(inner)
+        kwargs = {
+            f.alias: decode(obj[f.name], hints.get(f.name, Any))
+            for f in attrs.fields(inner)
+            if f.init and f.name in obj
+        }
+        return inner(**kwargs)
+    args = typing.get_args(inner)
+    container = origin if origin is not None else inner
+    if isinstance(container, type) and issubclass(container, Mapping):
+        key_tp, value_tp = args if len(args) == 2 else (Any, Any)
+        return {decode(k, key_tp): decode(v, value_tp) for k, v in obj.items()}
+    if container is tuple and args and not (len(args) == 2 and args[1] is Ellipsis):
+        return tuple(decode(v, t) for v, t in zip(obj, args, strict=True))
+    item_tp = args[0] if args else Any
+    items = [decode(v, item_tp) for v in obj]
+    if isinstance(container, type) and issubclass(container, AbstractSet):
+        return frozenset(items) if container is not set else set(items)
+    if container is list:
+        return items
+    return tuple(items)
+
+
+def dumps(obj: Any) -> str:
+    """Serialise already-encoded objects compactly (no NaN, stable key order)."""
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def loads(text: str | bytes | Any) -> Any:
+    """Parse JSON text; objects a driver already parsed pass through."""
+    if isinstance(text, (str, bytes, bytearray)):
+        return json.loads(text)
+    return text

@@ -1,0 +1,488 @@
+"""``SqlStore``: repositories on SQLAlchemy Core (SQLite, PostgreSQL).
+
+No ORM: every row is converted explicitly by the aggregate's
+:class:`~crmcore.storage._codec.RowCodec` (``from_row`` is
+``RowCodec.decode``).  Each repository call outside a unit of work is one
+transaction; inside one, calls share the unit of work's transaction and each
+write runs in a savepoint, so a refused write (a duplicate id, a stale
+version) leaves the rest of the unit of work intact.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, Generic, TypeVar
+
+import attrs
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from crmcore.domain import Order
+from crmcore.errors import ConcurrencyConflict, NotFound, SchemaVersionError, ValidationError
+from crmcore.storage._aggregates import (
+    AggregateSpec,
+    Layout,
+    check_specs,
+    default_aggregates,
+    layout,
+)
+from crmcore.storage._filters import check_batch, check_page, resolve, resolve_order
+from crmcore.storage._frame import FrameBuilder, frame_columns
+from crmcore.storage._protocols import OrderRepository, RepositoryAccess, Versioned
+from crmcore.storage._sqlquery import compile_where, frame_expression, order_clauses
+from crmcore.storage._sqlschema import (
+    SCHEMA_TABLE,
+    SCHEMA_VERSION,
+    build_metadata,
+    check_schema_version,
+    configure_engine,
+    dialect_of,
+    read_schema_version,
+)
+from crmcore.storage._uow import EventHandler, UnitOfWork
+
+__all__ = ["SqlRepository", "SqlStore"]
+
+E = TypeVar("E", bound=Versioned)
+
+
+class _Transactions:
+    """Hands out connections: one transaction per call, or the unit of work's."""
+
+    def __init__(self, store: SqlStore, uow: _SqlUnitOfWork | None = None) -> None:
+        self.store = store
+        self.uow = uow
+
+    @contextlib.contextmanager
+    def __call__(self, *, write: bool) -> Iterator[sa.Connection]:
+        self.store._require_schema()
+        if self.uow is not None:
+            conn = self.uow._connection()
+            if write:
+                with conn.begin_nested():
+                    yield conn
+            else:
+                yield conn
+            return
+        with self.store.engine.connect() as conn:
+            if write:
+                conn.execution_options(crmcore_write=True)
+            with conn.begin():
+                yield conn
+
+
+class SqlRepository(Generic[E]):
+    """Repository of one aggregate in a :class:`SqlStore` (see the Protocols)."""
+
+    def __init__(
+        self, layout: Layout, table: sa.Table, store: SqlStore, tx: _Transactions
+    ) -> None:
+        self._layout = layout
+        self._name = layout.name
+        self._table = table
+        self._dialect = store.dialect
+        self._codec = layout.codec(store.dialect)
+        self._memory = layout.codec("memory")
+        self._tx = tx
+        self._select_all = sa.select(*(table.c[c] for c in self._codec.columns))
+
+    def __repr__(self) -> str:
+        return f"<SqlStore repository {self._name!r}>"
+
+    # -------------------------------------------------------------- helpers
+    def _params(self, row: Sequence[Any]) -> dict[str, Any]:
+        return dict(zip(self._codec.columns, row, strict=True))
+
+    def _current_version(self, conn: sa.Connection, key: Any) -> int | None:
+        version = conn.execute(
+            sa.select(self._table.c.version).where(self._table.c.id == key)
+        ).scalar_one_or_none()
+        return None if version is None else int(version)
+
+    def _duplicate(self, conn: sa.Connection, rows: Sequence[Sequence[Any]]) -> ValidationError:
+        """Name the first id of ``rows`` that exists already (or repeats within rows)."""
+        keys = [self._codec.id_of(r) for r in rows]
+        seen: set[Any] = set()
+        for key in keys:
+            if key in seen:
+                return self._exists(key)
+            seen.add(key)
+        for start in range(0, len(keys), 5_000):
+            chunk = keys[start : start + 5_000]
+            found = set(
+                conn.execute(
+                    sa.select(self._table.c.id).where(self._table.c.id.in_(chunk))
+                ).scalars()
+            )
+            for key in chunk:
+                if key in found:
+                    return self._exists(key)
+        return ValidationError(f"{self._name}: the records violate a database constraint")
+
+    def _exists(self, key: Any) -> ValidationError:
+        return ValidationError(
+            f"{self._name}: a record with id {key!r} already exists", field="id", value=key
+        )
+
+    # -------------------------------------------------------------- writes
+    def add(self, entity: E) -> E:
+        row = self._codec.encode(entity)
+        try:
+            with self._tx(write=True) as conn:
+                conn.execute(sa.insert(self._table), [self._params(row)])
+        except sa.exc.IntegrityError:
+            raise self._exists(self._codec.id_of(row)) from None
+        return self._memory.decode(self._memory.encode(entity))  # type: ignore[no-any-return]
+
+    def add_many(self, entities: Iterable[E], *, batch_size: int = 10_000) -> int:
+        check_batch(batch_size)
+        encode, columns = self._codec.encode, self._codec.columns
+        insert = sa.insert(self._table)
+        total = 0
+        batch: list[tuple[Any, ...]] = []
+        with self._tx(write=True) as conn:
+
+            def flush() -> None:
+                try:
+                    with (
+                        conn.begin_nested()
+                        if self._dialect == "postgresql"
+                        else contextlib.nullcontext()
+                    ):
+                        conn.execute(insert, [dict(zip(columns, r, strict=True)) for r in batch])
+                except sa.exc.IntegrityError:
+                    raise self._duplicate(conn, batch) from None
+
+            for entity in entities:
+                batch.append(encode(entity))
+                if len(batch) >= batch_size:
+                    flush()
+                    total += len(batch)
+                    batch = []
+            if batch:
+                flush()
+                total += len(batch)
+        return total
+
+    def update(self, entity: E) -> E:
+        version = entity.version
+        new = attrs.evolve(entity, version=version + 1)  # type: ignore[misc]
+        row = self._codec.encode(new)
+        key = self._codec.id_of(row)
+        values = {c: v for c, v in self._params(row).items() if c != "id"}
+        t = self._table
+        with self._tx(write=True) as conn:
+            result = conn.execute(
+                sa.update(t).where(t.c.id == key, t.c.version == version).values(values)
+            )
+            if result.rowcount != 1:
+                actual = self._current_version(conn, key)
+                if actual is None:
+                    raise NotFound(self._name, entity.id)
+                raise ConcurrencyConflict(
+                    self._name,
+                    entity.id,
+                    expected_version=version,
+                    actual_version=actual,
+                )
+        return self._memory.decode(self._memory.encode(new))  # type: ignore[no-any-return]
+
+    def remove(self, id: Any, *, expected_version: int | None = None) -> None:
+        key = self._codec.encode_id(id)
+        t = self._table
+        condition = t.c.id == key
+        if expected_version is not None:
+            condition = sa.and_(condition, t.c.version == expected_version)
+        with self._tx(write=True) as conn:
+            if conn.execute(sa.delete(t).where(condition)).rowcount == 1:
+                return
+            actual = self._current_version(conn, key)
+        if actual is None:
+            raise NotFound(self._name, id)
+        assert expected_version is not None
+        raise ConcurrencyConflict(
+            self._name, id, expected_version=expected_version, actual_version=actual
+        )
+
+    # -------------------------------------------------------------- reads
+    def find(self, id: Any) -> E | None:
+        key = self._codec.encode_id(id)
+        with self._tx(write=False) as conn:
+            row = conn.execute(self._select_all.where(self._table.c.id == key)).one_or_none()
+        return None if row is None else self._codec.decode(row)
+
+    def get(self, id: Any) -> E:
+        entity = self.find(id)
+        if entity is None:
+            raise NotFound(self._name, id)
+        return entity
+
+    def _where(self, where: Any) -> sa.ColumnElement[Any] | None:
+        return compile_where(
+            self._table, resolve(self._layout.by_name, where, self._name), self._dialect
+        )
+
+    def query(
+        self,
+        where: Any = None,
+        *,
+        order_by: str | Sequence[str] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[E]:
+        condition = self._where(where)
+        order = resolve_order(self._layout.by_name, order_by, self._name)
+        limit, offset = check_page(limit, offset)
+        stmt = self._select_all.order_by(*order_clauses(self._table, order, self._dialect))
+        if condition is not None:
+            stmt = stmt.where(condition)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        if offset:
+            stmt = stmt.offset(offset)
+        decode = self._codec.decode
+        with self._tx(write=False) as conn:
+            return [decode(row) for row in conn.execute(stmt)]
+
+    def count(self, where: Any = None) -> int:
+        condition = self._where(where)
+        stmt = sa.select(sa.func.count()).select_from(self._table)
+        if condition is not None:
+            stmt = stmt.where(condition)
+        with self._tx(write=False) as conn:
+            return int(conn.execute(stmt).scalar_one())
+
+    def to_frame(
+        self,
+        columns: Sequence[str] | None = None,
+        *,
+        where: Any = None,
+        order_by: str | Sequence[str] | None = None,
+        batch_size: int = 50_000,
+    ) -> pd.DataFrame:
+        check_batch(batch_size)
+        chosen = frame_columns(self._layout.fields, columns, self._name)
+        condition = self._where(where)
+        order = resolve_order(self._layout.by_name, order_by, self._name)
+        t = self._table
+        stmt = sa.select(*(frame_expression(t.c[c[1]], c[2], self._dialect) for c in chosen))
+        stmt = stmt.order_by(*order_clauses(t, order, self._dialect))
+        if condition is not None:
+            stmt = stmt.where(condition)
+        builder = FrameBuilder(chosen)
+        with self._tx(write=False) as conn:
+            result = conn.execution_options(stream_results=True, yield_per=batch_size).execute(
+                stmt
+            )
+            for part in result.partitions(batch_size):
+                builder.add_rows(part)
+        return builder.build()
+
+
+class _SqlUnitOfWork(UnitOfWork):
+    def __init__(self, store: SqlStore, on_commit: EventHandler | Sequence[EventHandler]) -> None:
+        super().__init__(on_commit=on_commit)
+        self._store = store
+        self._conn: sa.Connection | None = None
+        self._tx: sa.RootTransaction | None = None
+        self._repositories = store._repositories_for(_Transactions(store, self))
+
+    def repository(self, name: str) -> SqlRepository[Any]:
+        """Return the repository of aggregate ``name`` inside this unit of work."""
+        self._require_active()
+        return _lookup(self._repositories, name)
+
+    def _connection(self) -> sa.Connection:
+        self._require_active()
+        if self._conn is None:
+            self._conn = self._store.engine.connect()
+            self._conn.execution_options(crmcore_write=True)
+        if self._tx is None or not self._tx.is_active:
+            self._tx = self._conn.begin()
+        return self._conn
+
+    def _commit(self) -> None:
+        if self._tx is not None and self._tx.is_active:
+            self._tx.commit()
+        self._tx = None
+
+    def _rollback(self) -> None:
+        if self._tx is not None and self._tx.is_active:
+            self._tx.rollback()
+        self._tx = None
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+def _lookup(repos: dict[str, SqlRepository[Any]], name: str) -> SqlRepository[Any]:
+    try:
+        return repos[name]
+    except KeyError:
+        raise AttributeError(f"this store has no aggregate {name!r}") from None
+
+
+class SqlStore(RepositoryAccess):
+    """A store on any SQLAlchemy database; SQLite and PostgreSQL are tested.
+
+    Parameters
+    ----------
+    url_or_engine : str or sqlalchemy.engine.Engine
+        A database URL (``"sqlite:///crm.db"``,
+        ``"postgresql+psycopg://user:pw@host/db"``) or an engine.  On SQLite,
+        crmcore installs connection listeners on the engine (WAL journal,
+        foreign keys on, busy timeout, ``BEGIN IMMEDIATE`` for writes); pass
+        a fresh engine.
+    aggregates : sequence of AggregateSpec, optional
+        What to store; default: the eleven domain aggregates.
+
+    Raises
+    ------
+    SchemaVersionError
+        If the database holds a crmcore schema of another version.
+
+    Notes
+    -----
+    Tables are created only by :meth:`create_schema` (explicit,
+    idempotent).  Datetimes are stored in UTC (SQLite: integer microseconds
+    since the Unix epoch; PostgreSQL: ``timestamptz``) and come back as
+    aware UTC datetimes: equal instants, not the original offset.  Amounts
+    keep every digit (SQLite: decimal text; PostgreSQL: ``NUMERIC``).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from decimal import Decimal
+    >>> from crmcore.domain import Money, Order
+    >>> from crmcore.storage import SqlStore
+    >>> store = SqlStore("sqlite://")  # an in-memory SQLite database
+    >>> store.create_schema()
+    >>> at = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
+    >>> store.orders.add_many(
+    ...     Order(
+    ...         id=f"o{i}",
+    ...         customer_id="c1",
+    ...         placed_at=at,
+    ...         amount=Money(amount=Decimal(i), currency="EUR"),
+    ...     )
+    ...     for i in range(1, 4)
+    ... )
+    3
+    >>> store.orders.to_frame(["id", "amount"])
+       id  amount
+    0  o1     1.0
+    1  o2     2.0
+    2  o3     3.0
+    """
+
+    def __init__(
+        self,
+        url_or_engine: str | sa.URL | Engine,
+        *,
+        aggregates: Sequence[AggregateSpec] | None = None,
+    ) -> None:
+        if isinstance(url_or_engine, Engine):
+            self.engine = url_or_engine
+            self._owns_engine = False
+        else:
+            self.engine = sa.create_engine(url_or_engine)
+            self._owns_engine = True
+        configure_engine(self.engine)
+        self.dialect = dialect_of(self.engine)
+        specs = default_aggregates() if aggregates is None else check_specs(aggregates)
+        self._layouts = {s.name: layout(s) for s in specs}
+        self._metadata, self._tables = build_metadata(list(self._layouts.values()), self.dialect)
+        self._ready = False
+        self._ready_lock = threading.Lock()
+        with self.engine.connect() as conn:
+            found = read_schema_version(conn)
+        check_schema_version(found)
+        self._ready = found is not None
+        self._repositories = self._repositories_for(_Transactions(self))
+
+    def _repositories_for(self, tx: _Transactions) -> dict[str, SqlRepository[Any]]:
+        return {
+            name: SqlRepository[Any](lay, self._tables[name], self, tx)
+            for name, lay in self._layouts.items()
+        }
+
+    def __repr__(self) -> str:
+        return f"SqlStore({self.engine.url.render_as_string(hide_password=True)!r})"
+
+    def __enter__(self) -> SqlStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release pooled connections (the engine, if crmcore created it)."""
+        if self._owns_engine:
+            self.engine.dispose()
+
+    def create_schema(self) -> None:
+        """Create the tables and indexes if missing and record the schema version.
+
+        Idempotent.  Raises :class:`~crmcore.errors.SchemaVersionError` if
+        the database already holds another schema version.
+        """
+        with self.engine.connect() as conn:
+            conn.execution_options(crmcore_write=True)
+            with conn.begin():
+                found = read_schema_version(conn)
+                check_schema_version(found)
+                self._metadata.create_all(conn, checkfirst=True)
+                if found is None:
+                    conn.execute(
+                        sa.text(f"INSERT INTO {SCHEMA_TABLE} (version) VALUES (:v)"),  # noqa: S608 -- constant name
+                        {"v": SCHEMA_VERSION},
+                    )
+        self._ready = True
+
+    def _require_schema(self) -> None:
+        if self._ready:
+            return
+        with self._ready_lock, self.engine.connect() as conn:
+            found = read_schema_version(conn)
+        check_schema_version(found)
+        if found is None:
+            raise SchemaVersionError(
+                "this database has no crmcore tables yet; call store.create_schema() first",
+                found=None,
+                expected=SCHEMA_VERSION,
+            )
+        self._ready = True
+
+    def unit_of_work(self, *, on_commit: EventHandler | Sequence[EventHandler] = ()) -> UnitOfWork:
+        """Start a unit of work: one database transaction, committed explicitly.
+
+        Parameters
+        ----------
+        on_commit : callable or sequence of callables, optional
+            Called after each successful commit with that commit's events.
+
+        Notes
+        -----
+        On SQLite the transaction is ``BEGIN IMMEDIATE`` (taken at the first
+        repository call): writers queue for the database lock instead of
+        failing part-way; readers are never blocked (WAL).
+        """
+        return _SqlUnitOfWork(self, on_commit)
+
+    def repository(self, name: str) -> SqlRepository[Any]:
+        """Return the repository of aggregate ``name`` (also available as an attribute)."""
+        return _lookup(self._repositories, name)
+
+    def table(self, name: str) -> sa.Table:
+        """Return the SQLAlchemy table of aggregate ``name`` (for reporting queries)."""
+        return self._tables[name]
+
+
+def _conforms(repo: SqlRepository[Order]) -> OrderRepository:
+    """Let mypy check that the SQL repository satisfies the Protocol."""
+    return repo

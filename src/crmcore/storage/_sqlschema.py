@@ -1,0 +1,166 @@
+"""SQL tables derived from the aggregate layouts, engine set-up, schema version.
+
+Tables are named ``crm_<aggregate>`` with one column per scalar field (two
+for Money: ``<field>`` and ``<field>_currency``) and one JSON column per
+structured field; ``id`` is the primary key, ``version`` a BIGINT.  Every
+``*_id`` field and the aggregate's declared fields are indexed.  The table
+``crm_schema`` holds the schema version; a database with another version is
+refused with :class:`~crmcore.errors.SchemaVersionError` instead of misread.
+
+SQLite connections are set up on connect: WAL journal, ``foreign_keys=ON``,
+a busy timeout, and transactions begun by crmcore itself (``BEGIN
+IMMEDIATE`` for writes, so that concurrent writers queue instead of failing
+half-way).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
+from sqlalchemy.engine import Engine
+
+from crmcore.errors import SchemaVersionError
+from crmcore.storage._aggregates import Layout
+from crmcore.storage._codec import Dialect
+from crmcore.storage._fields import Kind
+
+__all__ = [
+    "SCHEMA_TABLE",
+    "SCHEMA_VERSION",
+    "build_metadata",
+    "configure_engine",
+    "dialect_of",
+    "read_schema_version",
+]
+
+#: Version of the table layout this release reads and writes.
+SCHEMA_VERSION = 1
+SCHEMA_TABLE = "crm_schema"
+_BUSY_TIMEOUT_MS = 30_000
+
+
+def dialect_of(engine: Engine) -> Dialect:
+    """Return the codec dialect for an engine: ``"sqlite"`` or ``"postgresql"``-like."""
+    return "sqlite" if engine.dialect.name == "sqlite" else "postgresql"
+
+
+def _column_type(kind: Kind, dialect: Dialect) -> Any:
+    sqlite = dialect == "sqlite"
+    if kind in (Kind.STR, Kind.ID, Kind.UUID):
+        return sa.Text() if sqlite else sa.Text(collation="C")
+    if kind is Kind.INT:
+        return sa.BigInteger()
+    if kind is Kind.FLOAT:
+        return sa.Double()
+    if kind is Kind.BOOL:
+        return sa.Boolean(create_constraint=False)
+    if kind is Kind.DECIMAL:
+        return sa.Text() if sqlite else sa.Numeric(asdecimal=True)
+    if kind is Kind.DATETIME:
+        return sa.BigInteger() if sqlite else sa.DateTime(timezone=True)
+    if kind is Kind.DATE:
+        return sa.Text() if sqlite else sa.Date()
+    if kind is Kind.JSON:
+        return sa.Text() if sqlite else pg.JSONB(none_as_null=True)
+    raise AssertionError(kind)  # pragma: no cover
+
+
+def table_name(layout: Layout) -> str:
+    """Return the SQL table name of an aggregate."""
+    return f"crm_{layout.name}"
+
+
+def build_metadata(
+    layouts: list[Layout], dialect: Dialect
+) -> tuple[sa.MetaData, dict[str, sa.Table]]:
+    """Build the tables of every aggregate for a dialect."""
+    metadata = sa.MetaData()
+    tables: dict[str, sa.Table] = {}
+    for lay in layouts:
+        columns: list[sa.Column[Any]] = []
+        for f in lay.fields:
+            if f.kind is Kind.MONEY:
+                columns.append(
+                    sa.Column(
+                        f.columns[0], _column_type(Kind.DECIMAL, dialect), nullable=f.optional
+                    )
+                )
+                columns.append(
+                    sa.Column(f.columns[1], _column_type(Kind.STR, dialect), nullable=f.optional)
+                )
+                continue
+            kind = f.kind if f.kind not in (Kind.ENUM, Kind.WRAPPED) else f.scalar
+            assert kind is not None
+            columns.append(
+                sa.Column(
+                    f.name,
+                    _column_type(kind, dialect),
+                    primary_key=f.name == "id",
+                    nullable=f.optional and f.name != "id",
+                )
+            )
+        table = sa.Table(table_name(lay), metadata, *columns)
+        for name in lay.index_fields:
+            sa.Index(f"ix_{table.name}_{name}", table.c[name])
+        tables[lay.name] = table
+    sa.Table(SCHEMA_TABLE, metadata, sa.Column("version", sa.Integer, nullable=False))
+    return metadata, tables
+
+
+# ------------------------------------------------------------------ engine set-up
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # crmcore issues BEGIN itself (see _sqlite_on_begin); the driver must not.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+    finally:
+        cursor.close()
+
+
+def _sqlite_on_begin(conn: sa.Connection) -> None:
+    mode = "IMMEDIATE" if conn.get_execution_options().get("crmcore_write") else "DEFERRED"
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def configure_engine(engine: Engine) -> None:
+    """Install the SQLite connection set-up on an engine (once; no-op elsewhere)."""
+    if engine.dialect.name != "sqlite":
+        return
+    if not sa.event.contains(engine, "connect", _sqlite_on_connect):
+        sa.event.listen(engine, "connect", _sqlite_on_connect)
+    if not sa.event.contains(engine, "begin", _sqlite_on_begin):
+        sa.event.listen(engine, "begin", _sqlite_on_begin)
+
+
+def read_schema_version(conn: sa.Connection) -> int | None:
+    """Return the recorded schema version, or None when there is no crmcore schema."""
+    if not sa.inspect(conn).has_table(SCHEMA_TABLE):
+        return None
+    rows = conn.execute(sa.text(f"SELECT version FROM {SCHEMA_TABLE}")).scalars().all()  # noqa: S608 -- constant name
+    if len(rows) != 1:
+        raise SchemaVersionError(
+            f"the table {SCHEMA_TABLE} should hold one row, found {len(rows)}; "
+            "this database was not written by crmcore",
+            found=None,
+            expected=SCHEMA_VERSION,
+        )
+    return int(rows[0])
+
+
+def check_schema_version(found: int | None) -> None:
+    """Raise unless ``found`` is this release's schema version (None passes: no schema yet)."""
+    if found is not None and found != SCHEMA_VERSION:
+        raise SchemaVersionError(
+            f"this database has crmcore schema version {found}, but this release reads and "
+            f"writes version {SCHEMA_VERSION}; open it with a matching crmcore release or "
+            "migrate it",
+            found=found,
+            expected=SCHEMA_VERSION,
+        )
