@@ -11,11 +11,23 @@ Survey metrics
 Retention metrics
     :func:`retention_rate`, :func:`churn_rate` and :func:`repurchase_rate`
     from a transaction log, with an explicit ``as_of``.
+
+Points and tiers
+    A :class:`Program` (:class:`EarnRule`, :class:`Tier`, expiry, review
+    cycle) drives an immutable, append-only :class:`PointsLedger` per member:
+    :class:`Purchase`, :class:`Redemption` and :class:`Refund` events are
+    posted idempotently; balance, lots, debt, tier and next expiry are
+    derived from the entries. :func:`ledger_balances` computes the same
+    figures for millions of entries at once.
 """
 
 from __future__ import annotations
 
+from crmcore.loyalty._batch import ledger_balances
+from crmcore.loyalty._events import Purchase, Redemption, Refund
 from crmcore.loyalty._grouped import nps_by, nps_trend
+from crmcore.loyalty._ledger import LedgerEntry, LedgerSummary, Lot, PointsLedger
+from crmcore.loyalty._program import EarnRule, Program, Tier
 from crmcore.loyalty._results import (
     CESResult,
     ComparisonResult,
@@ -30,13 +42,24 @@ __all__ = [
     "CESResult",
     "CSATResult",
     "ComparisonResult",
+    "EarnRule",
+    "LedgerEntry",
+    "LedgerSummary",
+    "Lot",
     "NPSResult",
+    "PointsLedger",
+    "Program",
+    "Purchase",
     "RateResult",
+    "Redemption",
+    "Refund",
+    "Tier",
     "ces",
     "churn_rate",
     "compare_csat",
     "compare_nps",
     "csat",
+    "ledger_balances",
     "nps",
     "nps_by",
     "nps_trend",
