@@ -118,7 +118,15 @@ class _Column:
         if kind == "datetime":
             stamp = pd.Timestamp(value)
             if isinstance(self.dtype, pd.DatetimeTZDtype):
-                return stamp.tz_localize(self.dtype.tz)
+                try:
+                    return stamp.tz_localize(self.dtype.tz)
+                except ValueError as exc:
+                    raise ValidationError(
+                        f"{render_value(value)} (at position {position}) is not a single "
+                        f"wall time in {self.dtype.tz} (daylight saving gap or overlap): {exc}",
+                        field=self.name,
+                        value=value,
+                    ) from exc
             return stamp
         return value
 

@@ -214,6 +214,15 @@ def test_timezone_aware_column_reads_literal_in_its_zone():
     np.testing.assert_array_equal(Rule.parse("t >= date'2024-03-01'").mask(frame), [True, False])
 
 
+@pytest.mark.parametrize("wall", ["2024-03-31 02:30", "2024-10-27 02:30"])
+def test_dst_gap_or_overlap_literal_is_validation_error(wall):
+    stamps = pd.to_datetime(["2024-03-01 00:30"]).tz_localize("Europe/Oslo")
+    frame = pd.DataFrame({"t": stamps})
+    with pytest.raises(ValidationError, match="daylight saving") as info:
+        Rule.parse(f"t >= date'{wall}'").mask(frame)
+    assert info.value.field == "t"
+
+
 def test_unsupported_dtype_is_refused():
     frame = pd.DataFrame({"d": pd.to_timedelta([1, 2], unit="D")})
     with pytest.raises(ValidationError, match="cannot test"):
