@@ -1,0 +1,503 @@
+"""Hypothesis strategies shared across test areas.
+
+Sections are owned by the area that wrote them; add yours by *appending* a
+new section at the end of the file.
+
+Domain section (below): one strategy per value object and per entity.  Every
+entity strategy accepts keyword overrides, one strategy per field, to pin or
+constrain fields::
+
+    orders(customer_id=st.just("c1"), amount=money(currency="EUR"))
+
+Values are chosen to exercise serialisation: ids are str (ERP-like,
+unicode) or UUID; datetimes are aware, in fixed offsets and IANA zones
+(including half-hour and DST zones; never imaginary wall times); money has
+two decimal places; names are unicode; custom fields are nested JSON.
+Timestamps that must not precede another one (``closed_at`` after
+``created_at`` ...) are generated after it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import string
+from decimal import Decimal
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from hypothesis import strategies as st
+
+from crmcore.domain import (
+    Account,
+    Activity,
+    ActivityKind,
+    Address,
+    Campaign,
+    CampaignStatus,
+    Consent,
+    Contact,
+    Customer,
+    EmailAddress,
+    Lead,
+    LoyaltyAccount,
+    Money,
+    Opportunity,
+    Order,
+    OrderStatus,
+    PhoneNumber,
+    SurveyKind,
+    SurveyResponse,
+    Ticket,
+    TicketChannel,
+    TicketPriority,
+)
+
+# ============================================================== domain
+
+E = TypeVar("E")
+
+TIMEZONES: tuple[dt.tzinfo, ...] = (
+    dt.UTC,
+    dt.timezone(dt.timedelta(hours=-3, minutes=-30)),
+    dt.timezone(dt.timedelta(hours=5, minutes=45)),
+    ZoneInfo("Europe/Paris"),
+    ZoneInfo("America/New_York"),
+    ZoneInfo("Asia/Kolkata"),
+    ZoneInfo("Australia/Lord_Howe"),
+    ZoneInfo("Pacific/Chatham"),
+)
+CURRENCIES = ("EUR", "USD", "GBP", "CHF", "SEK")
+
+_MIN = dt.datetime(1995, 1, 1)  # noqa: DTZ001 - hypothesis bounds are naive by design
+_MAX = dt.datetime(2045, 12, 31)  # noqa: DTZ001
+
+
+def aware_datetimes(
+    min_value: dt.datetime = _MIN, max_value: dt.datetime = _MAX
+) -> st.SearchStrategy[dt.datetime]:
+    """Timezone-aware datetimes with microseconds, in several zones, never imaginary."""
+    return st.datetimes(
+        min_value=min_value,
+        max_value=max_value,
+        timezones=st.sampled_from(TIMEZONES),
+        allow_imaginary=False,
+    )
+
+
+def later_than(start: dt.datetime, *, max_days: int = 400) -> st.SearchStrategy[dt.datetime]:
+    """Aware datetimes at or after ``start`` (same instant allowed), in any zone."""
+    return st.builds(
+        lambda delta, tz: (start + delta).astimezone(tz),
+        st.timedeltas(min_value=dt.timedelta(0), max_value=dt.timedelta(days=max_days)),
+        st.sampled_from(TIMEZONES),
+    )
+
+
+def dates(
+    min_value: dt.date = dt.date(1930, 1, 1), max_value: dt.date = dt.date(2045, 12, 31)
+) -> st.SearchStrategy[dt.date]:
+    """Calendar dates."""
+    return st.dates(min_value=min_value, max_value=max_value)
+
+
+_ID_CHARS = st.characters(
+    categories=("L", "N", "Pd", "Pc"), include_characters="-_./:#", exclude_characters="\x00"
+)
+
+
+def ids() -> st.SearchStrategy[str | Any]:
+    """Identifiers: ERP-style strings (unicode, punctuation) or UUIDs."""
+    return st.one_of(
+        st.text(_ID_CHARS, min_size=1, max_size=24).filter(
+            lambda s: s.strip() != "" and not s.lower().startswith("urn:uuid:")
+        ),
+        st.uuids(),
+    )
+
+
+def optional(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """``None`` or a value of ``strategy``."""
+    return st.none() | strategy
+
+
+def names(max_size: int = 30) -> st.SearchStrategy[str]:
+    """Non-blank unicode names (letters of any script, marks, spaces, apostrophes)."""
+    return st.text(
+        st.characters(categories=("L", "M", "Nd", "Zs"), include_characters="'-.&"),
+        min_size=1,
+        max_size=max_size,
+    ).filter(lambda s: s.strip() != "")
+
+
+def labels() -> st.SearchStrategy[str]:
+    """Short lower-case identifiers (stage names, channels, tiers)."""
+    return st.text(string.ascii_lowercase + "_", min_size=1, max_size=12).filter(
+        lambda s: s.strip("_") != ""
+    )
+
+
+def money(
+    currency: str | None = None,
+    *,
+    min_value: Decimal | int = 0,
+    max_value: Decimal | int = 10_000_000,
+) -> st.SearchStrategy[Money]:
+    """Money with exactly two decimal places (in ``currency`` or a random one)."""
+    currencies = st.just(currency) if currency is not None else st.sampled_from(CURRENCIES)
+    return st.builds(
+        lambda amount, cur: Money(amount=amount, currency=cur),
+        st.decimals(
+            min_value=min_value,
+            max_value=max_value,
+            places=2,
+            allow_nan=False,
+            allow_infinity=False,
+        ),
+        currencies,
+    )
+
+
+_json_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**53), 2**53),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=10),
+)
+
+
+def json_values() -> st.SearchStrategy[Any]:
+    """JSON-compatible values, nested up to a few levels."""
+    return st.recursive(
+        _json_scalars,
+        lambda inner: (
+            st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+        ),
+        max_leaves=8,
+    )
+
+
+def custom_fields() -> st.SearchStrategy[dict[str, Any]]:
+    """``custom`` mappings: str keys to nested JSON values."""
+    return st.dictionaries(st.text(max_size=8), json_values(), max_size=4)
+
+
+def emails() -> st.SearchStrategy[EmailAddress]:
+    """Valid, already-normalised e-mail addresses."""
+    local = st.text(string.ascii_letters + string.digits + "_+-", min_size=1, max_size=12)
+    label = st.text(string.ascii_lowercase + string.digits, min_size=1, max_size=10)
+    tld = st.sampled_from(["com", "org", "de", "co.uk", "example", "xn--p1ai"])
+    return st.builds(lambda lp, dom, t: EmailAddress(value=f"{lp}@{dom}.{t}"), local, label, tld)
+
+
+def phones() -> st.SearchStrategy[PhoneNumber]:
+    """Phone numbers: E.164 from a country table, international, or national-only."""
+    digits = st.text(string.digits, min_size=5, max_size=9)
+    with_country = st.builds(
+        lambda c, first, d: PhoneNumber(number=f"0{first}{d}", country=c),
+        st.sampled_from(["GB", "FR", "DE", "NL", "AU"]),
+        st.sampled_from("123456789"),
+        digits,
+    )
+    us = st.builds(
+        lambda d: PhoneNumber(number=f"(415) {d[:3]}-{d[3:]}", country="US"),
+        st.text(string.digits, min_size=7, max_size=7),
+    )
+    international = st.builds(
+        lambda cc, d: PhoneNumber(number=f"+{cc} {d}"),
+        st.sampled_from(["1", "33", "44", "81", "353", "972"]),
+        st.text(string.digits, min_size=6, max_size=10),
+    )
+    national = st.builds(
+        lambda first, d: PhoneNumber(number=first + d),
+        st.sampled_from("123456789"),
+        st.text(string.digits, min_size=2, max_size=11),
+    )
+    return st.one_of(with_country, us, international, national)
+
+
+def addresses() -> st.SearchStrategy[Address]:
+    """Postal addresses with unicode text and optional parts."""
+    return st.builds(
+        Address,
+        country=st.sampled_from(["GB", "FR", "DE", "US", "JP", "BR", "IN"]),
+        line1=optional(names(40)),
+        line2=optional(names(20)),
+        city=optional(names(20)),
+        postal_code=optional(
+            st.text(string.ascii_uppercase + string.digits + " -", min_size=1, max_size=10).filter(
+                str.strip
+            )
+        ),
+        region=optional(names(20)),
+    )
+
+
+def consents() -> st.SearchStrategy[Consent]:
+    """Consents on a few channels, granted or withdrawn."""
+    return st.builds(
+        Consent,
+        channel=st.sampled_from(["email", "sms", "phone", "post", "push"]),
+        granted=st.booleans(),
+        at=aware_datetimes(),
+        source=optional(names(15)),
+    )
+
+
+def _entity(cls: type[E], draw: st.DrawFn, fields: dict[str, Any], overrides: dict[str, Any]) -> E:
+    """Draw each field in order (a callable gets the fields drawn so far) and build."""
+    kwargs: dict[str, Any] = {}
+    for name, strategy in fields.items():
+        chosen = overrides.get(name, strategy)
+        kwargs[name] = draw(
+            chosen(kwargs)
+            if callable(chosen) and not isinstance(chosen, st.SearchStrategy)
+            else chosen
+        )
+    return cls(**kwargs)
+
+
+def _common() -> dict[str, Any]:
+    return {"id": ids(), "version": st.integers(0, 1000), "custom": custom_fields()}
+
+
+def _after(field: str) -> Any:
+    return lambda kw: optional(later_than(kw[field]))
+
+
+@st.composite
+def customers(draw: st.DrawFn, /, **overrides: Any) -> Customer:
+    """Customers with every optional field sometimes set."""
+    fields = {
+        **_common(),
+        "name": names(),
+        "created_at": aware_datetimes(),
+        "email": optional(emails()),
+        "phone": optional(phones()),
+        "address": optional(addresses()),
+        "account_id": optional(ids()),
+        "birth_date": optional(dates(max_value=dt.date(2010, 1, 1))),
+        "consents": st.lists(consents(), max_size=4),
+        "tags": st.frozensets(labels(), max_size=3),
+    }
+    return _entity(Customer, draw, fields, overrides)
+
+
+@st.composite
+def accounts(draw: st.DrawFn, /, **overrides: Any) -> Account:
+    """Company accounts."""
+    fields = {
+        **_common(),
+        "name": names(),
+        "created_at": aware_datetimes(),
+        "industry": optional(names(20)),
+        "website": optional(st.just("https://example.com")),
+        "owner": optional(ids()),
+        "parent_id": lambda kw: optional(ids().filter(lambda x: x != kw["id"])),
+        "phone": optional(phones()),
+        "address": optional(addresses()),
+        "tags": st.frozensets(labels(), max_size=3),
+    }
+    return _entity(Account, draw, fields, overrides)
+
+
+@st.composite
+def contacts(draw: st.DrawFn, /, **overrides: Any) -> Contact:
+    """Contacts at accounts, with consent histories."""
+    fields = {
+        **_common(),
+        "account_id": ids(),
+        "name": names(),
+        "created_at": aware_datetimes(),
+        "title": optional(names(20)),
+        "email": optional(emails()),
+        "phone": optional(phones()),
+        "consents": st.lists(consents(), max_size=4),
+    }
+    return _entity(Contact, draw, fields, overrides)
+
+
+@st.composite
+def leads(draw: st.DrawFn, /, **overrides: Any) -> Lead:
+    """Leads, some converted (``converted_at`` after ``created_at``)."""
+    fields = {
+        **_common(),
+        "name": names(),
+        "source": st.sampled_from(["web", "referral", "trade show", "partner", "cold call"]),
+        "created_at": aware_datetimes(),
+        "company": optional(names(20)),
+        "email": optional(emails()),
+        "phone": optional(phones()),
+        "campaign_id": optional(ids()),
+        "status": st.sampled_from(["new", "working", "nurturing", "qualified", "unqualified"]),
+        "owner": optional(ids()),
+        "score": optional(st.floats(0, 100)),
+        "converted_at": _after("created_at"),
+        "converted_account_id": optional(ids()),
+        "converted_contact_id": optional(ids()),
+        "converted_opportunity_id": optional(ids()),
+    }
+    return _entity(Lead, draw, fields, overrides)
+
+
+@st.composite
+def opportunities(draw: st.DrawFn, /, **overrides: Any) -> Opportunity:
+    """Opportunities in random stages, some closed."""
+    fields = {
+        **_common(),
+        "account_id": ids(),
+        "name": names(),
+        "amount": money(),
+        "expected_close_date": dates(min_value=dt.date(1995, 1, 1)),
+        "probability": st.floats(0, 100) | st.integers(0, 100).map(float),
+        "created_at": aware_datetimes(),
+        "stage": st.sampled_from(
+            ["prospecting", "qualification", "proposal", "negotiation", "won", "lost"]
+        ),
+        "probability_is_manual": st.booleans(),
+        "lost_reason": optional(names(20)),
+        "last_open_stage": optional(st.sampled_from(["proposal", "negotiation"])),
+        "closed_at": _after("created_at"),
+        "owner": optional(ids()),
+        "contact_id": optional(ids()),
+        "campaign_id": optional(ids()),
+    }
+    return _entity(Opportunity, draw, fields, overrides)
+
+
+@st.composite
+def activities(draw: st.DrawFn, /, **overrides: Any) -> Activity:
+    """Calls, meetings, e-mails and tasks linked to random records."""
+    fields = {
+        **_common(),
+        "kind": st.sampled_from(ActivityKind),
+        "subject": names(),
+        "created_at": aware_datetimes(),
+        "due_at": optional(aware_datetimes()),
+        "completed_at": optional(aware_datetimes()),
+        "owner": optional(ids()),
+        "customer_id": optional(ids()),
+        "account_id": optional(ids()),
+        "contact_id": optional(ids()),
+        "lead_id": optional(ids()),
+        "opportunity_id": optional(ids()),
+        "ticket_id": optional(ids()),
+        "notes": optional(st.text(min_size=1, max_size=40).filter(str.strip)),
+    }
+    return _entity(Activity, draw, fields, overrides)
+
+
+@st.composite
+def tickets(draw: st.DrawFn, /, **overrides: Any) -> Ticket:
+    """Tickets, with response and resolution after creation when set."""
+    fields = {
+        **_common(),
+        "customer_id": ids(),
+        "subject": names(),
+        "channel": st.sampled_from(TicketChannel),
+        "created_at": aware_datetimes(),
+        "priority": st.sampled_from(TicketPriority),
+        "status": st.sampled_from(["new", "open", "pending", "on_hold", "solved", "closed"]),
+        "first_response_at": _after("created_at"),
+        "resolved_at": _after("created_at"),
+        "owner": optional(ids()),
+        "contact_id": optional(ids()),
+        "description": optional(st.text(min_size=1, max_size=40).filter(str.strip)),
+    }
+    return _entity(Ticket, draw, fields, overrides)
+
+
+def _end_date(kw: dict[str, Any]) -> st.SearchStrategy[dt.date | None]:
+    start: dt.date = kw["start_date"]
+    return optional(st.integers(0, 365).map(lambda days: start + dt.timedelta(days=days)))
+
+
+@st.composite
+def campaigns(draw: st.DrawFn, /, **overrides: Any) -> Campaign:
+    """Campaigns with a budget in some currency."""
+    fields = {
+        **_common(),
+        "name": names(),
+        "channel": st.sampled_from(["email", "social", "search", "events", "print"]),
+        "start_date": dates(min_value=dt.date(1995, 1, 1), max_value=dt.date(2044, 1, 1)),
+        "end_date": _end_date,
+        "budget": optional(money()),
+        "status": st.sampled_from(CampaignStatus),
+        "owner": optional(ids()),
+    }
+    return _entity(Campaign, draw, fields, overrides)
+
+
+@st.composite
+def orders(draw: st.DrawFn, /, **overrides: Any) -> Order:
+    """Purchases (non-negative amounts with two decimals)."""
+    fields = {
+        **_common(),
+        "customer_id": ids(),
+        "placed_at": aware_datetimes(),
+        "amount": money(),
+        "status": st.sampled_from(OrderStatus),
+        "campaign_id": optional(ids()),
+        "channel": optional(st.sampled_from(["web", "store", "phone", "app"])),
+    }
+    return _entity(Order, draw, fields, overrides)
+
+
+def _score(kw: dict[str, Any]) -> st.SearchStrategy[int]:
+    low = 0 if kw["kind"] is SurveyKind.NPS else 1
+    return st.integers(low, kw["scale"])
+
+
+def _scale(kw: dict[str, Any]) -> st.SearchStrategy[int]:
+    return st.just(10) if kw["kind"] is SurveyKind.NPS else st.integers(2, 10)
+
+
+@st.composite
+def survey_responses(draw: st.DrawFn, /, **overrides: Any) -> SurveyResponse:
+    """NPS, CSAT and CES answers with scores valid for their scale."""
+    fields = {
+        **_common(),
+        "customer_id": ids(),
+        "kind": st.sampled_from(SurveyKind),
+        "scale": _scale,
+        "score": _score,
+        "answered_at": aware_datetimes(),
+        "comment": optional(st.text(min_size=1, max_size=40).filter(str.strip)),
+        "ticket_id": optional(ids()),
+    }
+    return _entity(SurveyResponse, draw, fields, overrides)
+
+
+@st.composite
+def loyalty_accounts(draw: st.DrawFn, /, **overrides: Any) -> LoyaltyAccount:
+    """Loyalty memberships, some closed."""
+    fields = {
+        **_common(),
+        "customer_id": ids(),
+        "program_id": st.sampled_from(["stars", "miles", "club"]),
+        "opened_at": aware_datetimes(),
+        "tier": optional(st.sampled_from(["bronze", "silver", "gold", "platinum"])),
+        "closed_at": _after("opened_at"),
+    }
+    return _entity(LoyaltyAccount, draw, fields, overrides)
+
+
+#: One strategy per entity class, by class name.
+ENTITY_STRATEGIES: dict[str, Any] = {
+    "Customer": customers,
+    "Account": accounts,
+    "Contact": contacts,
+    "Lead": leads,
+    "Opportunity": opportunities,
+    "Activity": activities,
+    "Ticket": tickets,
+    "Campaign": campaigns,
+    "Order": orders,
+    "SurveyResponse": survey_responses,
+    "LoyaltyAccount": loyalty_accounts,
+}
+
+
+def entities() -> st.SearchStrategy[Any]:
+    """Any entity of any class."""
+    return st.one_of([make() for make in ENTITY_STRATEGIES.values()])
