@@ -1,4 +1,12 @@
-"""Workflows, SLA calendars and sales / service analytics (placeholder)."""
+"""Workflows, SLA calendars, sales and service analytics, lead scoring.
+
+Workflows are immutable, validated state machines (:class:`Workflow` of
+:class:`Stage` and :class:`Transition`); :func:`advance` moves a lead,
+opportunity or ticket and returns the new entity plus :class:`StageChanged`
+events. :class:`BusinessCalendar` measures working time (hours, holidays,
+time zones, DST) and :class:`SLAPolicy` / :func:`sla_status` track response
+and resolution targets. Analytics take DataFrames and return DataFrames.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +30,7 @@ from crmcore.pipeline._sales import (
     weighted_pipeline,
     win_rate,
 )
+from crmcore.pipeline._scoring import LeadScorer, evaluate_time_split
 from crmcore.pipeline._service import service_kpis
 from crmcore.pipeline._sla import SLAPolicy, SLAStatus, SLATargetStatus, sla_report, sla_status
 from crmcore.pipeline._workflow import FORECAST_CATEGORIES, Move, Stage, Transition, Workflow
@@ -34,6 +43,7 @@ __all__ = [
     "BusinessCalendar",
     "LeadConversion",
     "LeadConverted",
+    "LeadScorer",
     "Move",
     "SLAPolicy",
     "SLAStatus",
@@ -45,6 +55,7 @@ __all__ = [
     "advance",
     "allowed_transitions",
     "convert_lead",
+    "evaluate_time_split",
     "events_frame",
     "forecast",
     "replay",

@@ -327,6 +327,13 @@ class Workflow:
         set_(self, "_allowed", MappingProxyType({k: tuple(v) for k, v in out.items()}))
         set_(self, "_edges", MappingProxyType(edges))
 
+    def __copy__(self) -> Workflow:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Workflow:
+        # Immutable: copies (sklearn.clone deep-copies parameters) are the object itself.
+        return self
+
     # ------------------------------------------------------------ queries
     @property
     def stage_names(self) -> tuple[str, ...]:
