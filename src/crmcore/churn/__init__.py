@@ -1,7 +1,19 @@
-"""Churn: labels, classifiers, evaluation and survival curves."""
+"""Churn: labels, classifiers, evaluation and survival curves.
+
+"Who is about to leave?" answered three ways:
+
+- :func:`churn_labels` / :func:`subscription_churn_labels` define churn at an
+  explicit cutoff, and :class:`ChurnClassifier` learns calibrated churn
+  probabilities from behavioural features;
+- :func:`gains_table`, :func:`lift_curve`, :func:`calibration_table` and
+  :func:`score_metrics` say how good a score is for a retention campaign;
+- :func:`kaplan_meier` and :func:`retention_curve` describe contractual
+  (subscription) retention over tenure.
+"""
 
 from __future__ import annotations
 
+from crmcore.churn._classifier import ChurnClassifier
 from crmcore.churn._evaluation import (
     calibration_table,
     gains_table,
@@ -14,6 +26,7 @@ from crmcore.churn._retention import retention_curve
 from crmcore.churn._survival import kaplan_meier
 
 __all__ = [
+    "ChurnClassifier",
     "calibration_table",
     "churn_labels",
     "gains_table",

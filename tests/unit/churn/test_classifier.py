@@ -1,0 +1,199 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.metrics import roc_auc_score
+
+from crmcore.churn import ChurnClassifier
+from crmcore.errors import NotFittedError, ValidationError
+
+
+def _data(n=2000, seed=0, rate=0.5):
+    rng = np.random.default_rng(seed)
+    recency = rng.exponential(30, n)
+    tickets = rng.poisson(1.0, n)
+    region = rng.choice(["north", "south", "east"], n)
+    logit = -1.5 + recency / 30 + 0.8 * tickets + (region == "south") * 1.0
+    logit += np.log(rate / 0.5)
+    y = (rng.uniform(size=n) < 1 / (1 + np.exp(-logit))).astype(int)
+    gap = np.where(rng.uniform(size=n) < 0.2, np.nan, rng.gamma(2, 10, n))
+    X = pd.DataFrame(
+        {
+            "recency": recency,
+            "tickets": tickets,
+            "region": region,
+            "interpurchase": gap,
+            "noise": rng.normal(size=n),
+            "first_purchase": pd.Timestamp("2024-01-01") + pd.to_timedelta(recency, unit="D"),
+        },
+        index=pd.Index([f"c{i}" for i in range(n)], name="customer_id"),
+    )
+    return X, pd.Series(y, index=X.index, name="churn")
+
+
+@pytest.fixture(scope="module")
+def data():
+    return _data()
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    X, y = data
+    return ChurnClassifier(n_threads=1, random_state=1, max_iter=50).fit(X, y)
+
+
+def test_fit_predict_and_importances(data, fitted):
+    X, y = data
+    p = fitted.predict_proba(X)
+    assert p.shape == (len(X), 2)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-12)
+    assert ((p >= 0) & (p <= 1)).all()
+    assert roc_auc_score(y, p[:, 1]) > 0.75
+    # datetime columns are skipped; strings are used as categories
+    assert list(fitted.feature_names_in_) == [
+        "recency",
+        "tickets",
+        "interpurchase",
+        "noise",
+        "region",
+    ]
+    imp = fitted.feature_importances_
+    assert imp.index.tolist() == list(fitted.feature_names_in_)
+    assert imp["recency"] > imp["noise"]
+    assert imp["tickets"] > imp["noise"]
+    assert abs(imp["noise"]) < 0.02
+    assert set(fitted.validation_scores_) == {"roc_auc", "brier", "n"}
+    assert fitted.validation_scores_["n"] == 400
+    np.testing.assert_array_equal(fitted.predict(X), (p[:, 1] >= 0.5).astype(int))
+    s = fitted.churn_probability(X)
+    assert s.index.equals(X.index)
+
+
+def test_calibrated_probabilities_match_rates_under_imbalance():
+    X, y = _data(n=5000, seed=2, rate=0.08)
+    clf = ChurnClassifier(n_threads=1, random_state=0, max_iter=40).fit(X, y)
+    Xt, yt = _data(n=5000, seed=3, rate=0.08)
+    p = clf.predict_proba(Xt)[:, 1]
+    # balanced class weights would push the mean towards 0.5; calibration restores it
+    np.testing.assert_allclose(p.mean(), yt.mean(), atol=0.02)
+    raw = ChurnClassifier(n_threads=1, calibration=None, random_state=0, max_iter=40).fit(X, y)
+    assert raw.predict_proba(Xt)[:, 1].mean() > yt.mean() + 0.1
+
+
+def test_logistic_option_handles_missing_values_and_categories(data):
+    X, y = data
+    clf = ChurnClassifier(
+        n_threads=1, model="logistic", calibration="sigmoid", random_state=0
+    ).fit(X, y)
+    p = clf.predict_proba(X)[:, 1]
+    assert roc_auc_score(y, p) > 0.75
+    assert clf.feature_importances_["recency"] > clf.feature_importances_["noise"]
+
+
+def test_same_seed_same_model(data):
+    X, y = data
+    a = (
+        ChurnClassifier(n_threads=1, random_state=5, max_iter=20, n_repeats=2)
+        .fit(X, y)
+        .predict_proba(X)
+    )
+    b = (
+        ChurnClassifier(n_threads=1, random_state=5, max_iter=20, n_repeats=2)
+        .fit(X, y)
+        .predict_proba(X)
+    )
+    np.testing.assert_array_equal(a, b)
+
+
+def test_labels_series_are_aligned_on_the_index(data):
+    X, y = data
+    subset = y.iloc[::2].sample(frac=1.0, random_state=0)
+    clf = ChurnClassifier(
+        n_threads=1, random_state=0, max_iter=20, n_repeats=2, features=["recency", "tickets"]
+    )
+    clf.fit(X, subset)
+    ref = ChurnClassifier(
+        n_threads=1, random_state=0, max_iter=20, n_repeats=2, features=["recency", "tickets"]
+    )
+    ref.fit(X.loc[subset.index], subset.to_numpy())
+    np.testing.assert_allclose(clf.predict_proba(X), ref.predict_proba(X), rtol=1e-12)
+    stranger = pd.concat([subset, pd.Series([1], index=["nobody"])])
+    with pytest.raises(ValidationError, match="without features"):
+        clf.fit(X, stranger)
+
+
+def test_sklearn_conventions(fitted):
+    params = fitted.get_params()
+    assert params["random_state"] == 1
+    fresh = clone(fitted)
+    assert not hasattr(fresh, "model_")
+    fresh.set_params(model="logistic")
+    assert fresh.model == "logistic"
+    with pytest.raises(NotFittedError):
+        fresh.predict_proba(pd.DataFrame({"recency": [1.0]}))
+    json.dumps(fitted.validation_scores_)
+
+
+def test_no_validation_split_means_no_importances(data):
+    X, y = data
+    clf = ChurnClassifier(n_threads=1, validation_fraction=0, random_state=0, max_iter=20).fit(
+        X, y
+    )
+    assert not hasattr(clf, "feature_importances_")
+    assert clf.validation_scores_ == {}
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"model": "forest"}, "model"),
+        ({"calibration": "beta"}, "calibration"),
+        ({"class_weight": {0: 1}}, "class_weight"),
+        ({"calibration_cv": 1}, "calibration_cv"),
+        ({"validation_fraction": 0.95}, "validation_fraction"),
+        ({"learning_rate": 0}, "learning_rate"),
+        ({"C": -1}, "C"),
+        ({"features": "recency"}, "features"),
+        ({"features": ["recency", "nope"]}, "nope"),
+        ({"features": ["first_purchase"]}, "first_purchase"),
+    ],
+)
+def test_bad_parameters_are_refused_in_fit(data, params, field):
+    X, y = data
+    clf = ChurnClassifier(**params)  # __init__ never validates
+    with pytest.raises(ValidationError) as info:
+        clf.fit(X, y)
+    assert info.value.field == field
+
+
+def test_bad_data_is_refused(data):
+    X, y = data
+    with pytest.raises(ValidationError, match="single class"):
+        ChurnClassifier(n_threads=1).fit(X, pd.Series(0, index=X.index))
+    with pytest.raises(ValidationError, match="0 or 1"):
+        ChurnClassifier(n_threads=1).fit(X, y.replace({1: 2}))
+    with pytest.raises(ValidationError, match="one entry per row"):
+        ChurnClassifier(n_threads=1).fit(X, y.to_numpy()[:-1])
+    bad = X.copy()
+    bad.iloc[3, 0] = np.inf
+    with pytest.raises(ValidationError) as info:
+        ChurnClassifier(n_threads=1).fit(bad, y)
+    assert info.value.field == "recency"
+    assert info.value.row == "c3"
+    with pytest.raises(ValidationError, match="DataFrame"):
+        ChurnClassifier(n_threads=1).fit(X.to_numpy(), y)
+    rare = y.copy()
+    rare[:] = 0
+    rare.iloc[:3] = 1
+    with pytest.raises(ValidationError, match="rarer class"):
+        ChurnClassifier(n_threads=1).fit(X, rare)
+
+
+def test_predict_needs_the_fit_columns(fitted, data):
+    X, _ = data
+    with pytest.raises(ValidationError, match="missing column"):
+        fitted.predict_proba(X.drop(columns="tickets"))
