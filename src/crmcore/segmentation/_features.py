@@ -145,12 +145,25 @@ def customer_features(
     with np.errstate(invalid="ignore", divide="ignore"):
         gaps = (last - first) / NS_PER_DAY / (counts - 1)
     cols["mean_interpurchase_days"] = np.where(counts > 1, gaps, np.nan)
-    for label, ns in wins:
-        inside = times > enc.as_of - ns
-        win_codes = codes[inside]
-        cols[f"purchases_{label}"] = np.bincount(win_codes, minlength=n)
+    if wins:
+        # Windows are nested: bucket each transaction by how many windows it falls
+        # outside of (age >= w), count per (customer, bucket) in one bincount,
+        # then a cumulative sum over buckets gives every window at once.
+        lengths = np.array(sorted(ns for _, ns in wins), dtype=np.int64)
+        width = lengths.size + 1
+        age = enc.as_of - times
+        bucket = np.zeros(times.size, dtype=np.int64)
+        for w in lengths:
+            bucket += age >= w
+        key = codes * width + bucket
+        per_count = np.bincount(key, minlength=n * width).reshape(n, width).cumsum(axis=1)
+        per_spend = None
         if enc.amounts is not None:
-            cols[f"spend_{label}"] = np.bincount(
-                win_codes, weights=enc.amounts[inside], minlength=n
-            )
+            per_spend = np.bincount(key, weights=enc.amounts, minlength=n * width)
+            per_spend = per_spend.reshape(n, width).cumsum(axis=1)
+        for label, ns in wins:
+            j = int(np.searchsorted(lengths, ns))
+            cols[f"purchases_{label}"] = per_count[:, j]
+            if per_spend is not None:
+                cols[f"spend_{label}"] = per_spend[:, j]
     return pd.DataFrame(cols, index=enc.customers)
