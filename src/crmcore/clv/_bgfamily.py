@@ -41,28 +41,56 @@ __all__ = [
 
 @dataclass(frozen=True)
 class BGData:
-    """Compressed rows with the per-frequency bookkeeping the likelihood reuses."""
+    """Compressed rows with the bookkeeping the likelihood reuses.
+
+    Terms that depend on one statistic only are evaluated once per distinct
+    value (frequency, T, recency) and summed with aggregated weights; only the
+    rows that have a second likelihood term (``x > 0`` for BG/NBD, all rows for
+    MBG/NBD) are visited per evaluation.
+    """
 
     x_u: FloatArray  # distinct frequencies
-    ix: IntArray  # row -> distinct-frequency index
     w_x: FloatArray  # total weight per distinct frequency
-    x: FloatArray
-    tx: FloatArray
-    T: FloatArray
-    w: FloatArray
+    t_u: FloatArray  # distinct T
+    w_t: FloatArray  # total weight per distinct T
+    wx_t: FloatArray  # total weight * frequency per distinct T
+    tx_u: FloatArray  # distinct recencies
+    ix: IntArray  # second-term rows: distinct-frequency index
+    i_t: IntArray  # second-term rows: distinct-T index
+    itx: IntArray  # second-term rows: distinct-recency index
+    x: FloatArray  # second-term rows: frequency
+    w: FloatArray  # second-term rows: weight
     n: float
 
 
-def prepare_bg(x: FloatArray, tx: FloatArray, T: FloatArray, w: FloatArray) -> BGData:
-    """Index rows by distinct frequency."""
-    first, ix = unique_rows(x)
-    x_u = x[first]
-    w_x = np.asarray(np.bincount(ix, weights=w, minlength=x_u.size), dtype=np.float64)
-    return BGData(x_u, ix, w_x, x, tx, T, w, float(w.sum()))
+def prepare_bg(x: FloatArray, tx: FloatArray, T: FloatArray, w: FloatArray, *, s: int) -> BGData:
+    """Index rows by distinct frequency, T and recency."""
+    (x_u,), ix = unique_rows(x)
+    (t_u,), i_t = unique_rows(T)
+    (tx_u,), itx = unique_rows(tx)
+    f64 = np.float64
+    w_x = np.asarray(np.bincount(ix, weights=w, minlength=x_u.size), dtype=f64)
+    w_t = np.asarray(np.bincount(i_t, weights=w, minlength=t_u.size), dtype=f64)
+    wx_t = np.asarray(np.bincount(i_t, weights=w * x, minlength=t_u.size), dtype=f64)
+    rows = np.flatnonzero(x > 0) if s == 0 else np.arange(x.size)
+    return BGData(
+        np.asarray(x_u, dtype=f64),
+        w_x,
+        np.asarray(t_u, dtype=f64),
+        w_t,
+        wx_t,
+        np.asarray(tx_u, dtype=f64),
+        ix[rows],
+        i_t[rows],
+        itx[rows],
+        x[rows],
+        w[rows],
+        float(w.sum()),
+    )
 
 
 def _second_log(theta: FloatArray, x: FloatArray, s: int) -> FloatArray:
-    """``log(a / beta(x))`` per distinct frequency (``-inf`` where the term is absent)."""
+    """``log(a / beta(x))`` per frequency (``-inf`` where the term is absent)."""
     a, b = theta[2], theta[3]
     out = np.full(x.shape, -np.inf)
     has = x > 0 if s == 0 else np.ones(x.shape, dtype=bool)
@@ -88,6 +116,12 @@ def bg_loglik_grad(theta: FloatArray, d: BGData, s: int) -> tuple[float, FloatAr
         Total weighted log-likelihood.
     grad : ndarray
         Its gradient with respect to ``theta``.
+
+    Notes
+    -----
+    With ``A1 = -(r+x) ln(α+T)`` and ``A2 = ln(a/beta(x)) - (r+x) ln(α+t_x)``,
+    ``log(e^A1 + e^A2) = A1 + softplus(A2 - A1)``; the derivative of the
+    softplus is the logistic weight ``p2`` of the second term.
     """
     r, alpha, a, b = (float(v) for v in theta)
     xu = d.x_u
@@ -103,26 +137,43 @@ def bg_loglik_grad(theta: FloatArray, d: BGData, s: int) -> tuple[float, FloatAr
     g_b = float(d.w_x @ (special.digamma(b + xu + s) + psi_ab - psi_abx)) - d.n * special.digamma(
         b
     )
-    # Row terms.
-    second_u = _second_log(theta, xu, s)
-    has_u = np.isfinite(second_u)
-    inv_beta_u = np.zeros(xu.shape)
-    inv_beta_u[has_u] = 1.0 / (b + xu[has_u] - 1 + s)
-    x, w = d.x, d.w
-    rx = r + x
-    lT = np.log(alpha + d.T)
-    ltx = np.log(alpha + d.tx)
-    A1 = -rx * lT
-    A2 = second_u[d.ix] - rx * ltx
-    m = np.logaddexp(A1, A2)
-    p2 = np.exp(A2 - m)
-    p1 = 1.0 - p2
-    ll += float(w @ m)
-    g_r -= float(w @ (p1 * lT + p2 * ltx))
-    g_alpha = d.n * r / alpha - float(w @ (rx * (p1 / (alpha + d.T) + p2 / (alpha + d.tx))))
-    wp2 = w * p2
-    g_a += float(wp2.sum()) / a
-    g_b -= float(wp2 @ inv_beta_u[d.ix])
+    # A1 = -(r + x) ln(alpha + T), summed per distinct T.
+    lT_u = np.log(alpha + d.t_u)
+    invT_u = 1.0 / (alpha + d.t_u)
+    rw_T = r * d.w_t + d.wx_t
+    ll -= float(rw_T @ lT_u)
+    g_r -= float(d.w_t @ lT_u)
+    g_alpha = d.n * r / alpha - float(rw_T @ invT_u)
+    # Second term, row by row.
+    if d.x.size:
+        second_u = _second_log(theta, xu, s)
+        has_u = np.isfinite(second_u)
+        inv_beta_u = np.zeros(xu.shape)
+        inv_beta_u[has_u] = 1.0 / (b + xu[has_u] - 1 + s)
+        ltx_u = np.log(alpha + d.tx_u)
+        invtx_u = 1.0 / (alpha + d.tx_u)
+        rx = r + d.x
+        dl = lT_u[d.i_t]
+        dl -= ltx_u[d.itx]
+        z = rx * dl
+        z += second_u[d.ix]
+        # softplus(z) = z + log(1 + exp(-z)) and expit(z) = 1 / (1 + exp(-z)); z is
+        # clipped at -700 so exp cannot overflow (the softplus is then ~1e-304).
+        np.maximum(z, -700.0, out=z)
+        q = np.negative(z)
+        np.exp(q, out=q)
+        q += 1.0
+        sp = np.log(q)
+        sp += z
+        ll += float(d.w @ sp)
+        p2 = np.divide(d.w, q)  # weighted second-term share w * expit(z)
+        g_r += float(p2 @ dl)
+        g_a += float(p2.sum()) / a
+        g_b -= float(p2 @ inv_beta_u[d.ix])
+        dinv = invT_u[d.i_t]
+        dinv -= invtx_u[d.itx]
+        p2 *= rx
+        g_alpha += float(p2 @ dinv)
     return ll, np.array([g_r, g_alpha, g_a, g_b])
 
 
@@ -180,8 +231,7 @@ def bg_conditional_expectation(
     per distinct ``(x, T, t)`` through Euler's transformation (see ``_hyp``).
     """
     x, tx, T, t = np.broadcast_arrays(x, tx, T, t)
-    first, inv = unique_rows(x.ravel(), T.ravel(), t.ravel())
-    xf, Tf, tf = x.ravel()[first], T.ravel()[first], t.ravel()[first]
+    (xf, Tf, tf), inv = unique_rows(x.ravel(), T.ravel(), t.ravel())
     k = _k_factor(theta, xf, Tf, tf, s=s)[inv].reshape(x.shape)
     return np.asarray(k * bg_probability_alive(theta, x, tx, T, s=s), dtype=np.float64)
 
@@ -201,8 +251,7 @@ def bg_discounted_purchases(
     The period grid is evaluated on distinct ``(x, T)`` pairs only, as one
     2-D array operation; the per-customer part is P(alive).
     """
-    first, inv = unique_rows(x, T)
-    xf, Tf = x[first], T[first]
+    (xf, Tf), inv = unique_rows(x, T)
     grid = _k_factor(theta, xf[:, None], Tf[:, None], times[None, :], s=s)
     inc = np.diff(grid, axis=1, prepend=0.0)
     disc = inc @ factors

@@ -165,7 +165,7 @@ class _BGFamily(TransactionModel):
         return np.array([1.0, s, 1.0, 1.0])
 
     def _prepare(self, cols: dict[str, FloatArray], weights: FloatArray) -> BGData:
-        return prepare_bg(cols["frequency"], cols["recency"], cols["T"], weights)
+        return prepare_bg(cols["frequency"], cols["recency"], cols["T"], weights, s=self._shift)
 
     def _loglik_grad(self, theta: FloatArray, prepared: Any) -> tuple[float, FloatArray]:
         return bg_loglik_grad(theta, prepared, self._shift)

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from crmcore._types import ArrayLike, FloatArray, IntArray
+from crmcore._types import ArrayLike, FloatArray
 from crmcore._validation import first_bad
 from crmcore.clv._base import BaseModel
 from crmcore.clv._compress import unique_rows
@@ -31,13 +31,13 @@ __all__ = ["GammaGammaModel", "gg_expected_spend", "gg_loglik_rows"]
 
 @dataclass(frozen=True)
 class _GGData:
-    x_u: FloatArray
-    ix: IntArray
-    w_x: FloatArray
-    x: FloatArray
-    m: FloatArray
-    log_m: FloatArray
+    x_u: FloatArray  # distinct frequencies
+    w_x: FloatArray  # weight per distinct frequency
+    mx: FloatArray  # m * x per row
     w: FloatArray
+    wx: FloatArray  # w * x per row
+    sum_wlogm: float  # sum w log m
+    sum_wxlogm: float  # sum w x log m
     n: float
 
 
@@ -145,12 +145,22 @@ class GammaGammaModel(BaseModel):
 
     def _prepare(self, cols: dict[str, FloatArray], weights: FloatArray) -> _GGData:
         x, m = cols["frequency"], cols["monetary_value"]
-        first, ix = unique_rows(x)
-        x_u = x[first]
+        (x_u,), ix = unique_rows(x)
         w_x = np.asarray(np.bincount(ix, weights=weights, minlength=x_u.size), dtype=np.float64)
-        return _GGData(x_u, ix, w_x, x, m, np.log(m), weights, float(weights.sum()))
+        wlogm = weights * np.log(m)
+        return _GGData(
+            np.asarray(x_u, dtype=np.float64),
+            w_x,
+            m * x,
+            weights,
+            weights * x,
+            float(wlogm.sum()),
+            float(wlogm @ x),
+            float(weights.sum()),
+        )
 
     def _loglik_grad(self, theta: FloatArray, prepared: Any) -> tuple[float, FloatArray]:
+        """Total log-likelihood and gradient; per row only ``log(γ + m x)``."""
         d: _GGData = prepared
         p, q, g = (float(v) for v in theta)
         xu = d.x_u
@@ -158,18 +168,24 @@ class GammaGammaModel(BaseModel):
         lx = special.gammaln(pxu + q) - special.gammaln(pxu) + pxu * np.log(xu)
         psi_pq = special.digamma(pxu + q)
         gx_p = xu * (psi_pq - special.digamma(pxu) + np.log(xu))
-        w = d.w
-        px = pxu[d.ix]
-        gm = g + d.m * d.x
+        gm = d.mx + g
         lgm = np.log(gm)
+        inv = np.reciprocal(gm)
+        s_wx_lgm = float(d.wx @ lgm)
+        s_w_lgm = float(d.w @ lgm)
+        s_wx_inv = float(d.wx @ inv)
+        s_w_inv = float(d.w @ inv)
         ll = (
             float(d.w_x @ lx)
             + d.n * (q * np.log(g) - special.gammaln(q))
-            + float(w @ ((px - 1) * d.log_m - (px + q) * lgm))
+            + p * d.sum_wxlogm
+            - d.sum_wlogm
+            - p * s_wx_lgm
+            - q * s_w_lgm
         )
-        g_p = float(d.w_x @ gx_p) + float(w @ (d.x * (d.log_m - lgm)))
-        g_q = float(d.w_x @ psi_pq) + d.n * (np.log(g) - special.digamma(q)) - float(w @ lgm)
-        g_g = d.n * q / g - float(w @ ((px + q) / gm))
+        g_p = float(d.w_x @ gx_p) + d.sum_wxlogm - s_wx_lgm
+        g_q = float(d.w_x @ psi_pq) + d.n * (np.log(g) - special.digamma(q)) - s_w_lgm
+        g_g = d.n * q / g - p * s_wx_inv - q * s_w_inv
         return ll, np.array([g_p, g_q, g_g])
 
     def expected_spend(self, data: pd.DataFrame | ArrayLike) -> pd.Series | FloatArray:

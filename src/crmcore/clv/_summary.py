@@ -53,6 +53,28 @@ def _codes(wall: np.ndarray, unit: str, mult: int) -> IntArray:
     return np.asarray(base // mult if mult > 1 else base, dtype=np.int64)
 
 
+def _factorize_ids(ids: pd.Series) -> tuple[IntArray, pd.Index]:
+    """Return customer codes and the distinct ids.
+
+    Integer ids with a compact range are coded directly (ascending id order,
+    no hashing); anything else is hashed (order of first appearance, never
+    sorted).
+    """
+    arr = ids.to_numpy()
+    if arr.dtype.kind in "iu" and arr.size:
+        lo, hi = int(arr.min()), int(arr.max())
+        if hi - lo < max(1 << 20, 4 * arr.size):
+            rel = (arr - lo).astype(np.int64)
+            present = np.zeros(hi - lo + 1, dtype=bool)
+            present[rel] = True
+            distinct = np.flatnonzero(present)
+            rank = np.empty(present.size, dtype=np.int64)
+            rank[distinct] = np.arange(distinct.size, dtype=np.int64)
+            return rank[rel], pd.Index((distinct + lo).astype(arr.dtype))
+    codes, uniques = pd.factorize(ids, sort=False)
+    return np.asarray(codes, dtype=np.int64), pd.Index(uniques)
+
+
 @dataclass(frozen=True)
 class _Log:
     customers: pd.Index  # distinct customer ids, in order of first appearance
@@ -77,8 +99,7 @@ def _read_log(
     check_columns(transactions, cols, name="transactions")
     check_non_empty(transactions, name="transactions")
     ids = transactions[customer_col]
-    cust, customers = pd.factorize(ids, sort=False)
-    cust = np.asarray(cust, dtype=np.int64)
+    cust, customers = _factorize_ids(ids)
     first_bad(
         cust < 0,
         name=customer_col,
@@ -159,31 +180,43 @@ def _end_code(end: Any, log: _Log, name: str, unit: str, mult: int) -> int:
 def _stats(
     cust: IntArray, codes: IntArray, values: FloatArray | None, n_cust: int
 ) -> dict[str, FloatArray]:
-    """Per-customer first/last purchase period, distinct periods and value sums."""
+    """Per-customer first/last purchase period, distinct periods and value sums.
+
+    Distinct (customer, period) pairs come from one integer sort of the packed
+    key ``customer * span + period`` (NumPy's vectorised sort of int64, no
+    argsort); values need no pairing: the repeat-purchase total is the
+    customer's total minus what was spent in the first period.
+    """
     lo = int(codes.min())
     span = int(codes.max()) - lo + 1
     if n_cust * span >= 2**62:
         raise ValidationError("the transaction log spans too many periods", field="date")
-    key = cust * span + (codes - lo)
-    uk, inv = np.unique(key, return_inverse=True)
-    c_u = uk // span
-    p_u = uk % span + lo
+    rel = codes - lo
+    key = np.sort(cust * span + rel)
+    keep = np.empty(key.size, dtype=bool)
+    keep[0] = True
+    np.not_equal(key[1:], key[:-1], out=keep[1:])
+    uk = key[keep]
+    c_u, p_u = np.divmod(uk, span)
     count = np.bincount(c_u, minlength=n_cust)
     ends = np.cumsum(count)
     starts = ends - count
     has = count > 0
-    first = np.zeros(n_cust)
-    last = np.zeros(n_cust)
+    first = np.zeros(n_cust, dtype=np.int64)
+    last = np.zeros(n_cust, dtype=np.int64)
     first[has] = p_u[starts[has]]
     last[has] = p_u[ends[has] - 1]
-    out: dict[str, FloatArray] = {"count": count.astype(np.float64), "first": first, "last": last}
+    out: dict[str, FloatArray] = {
+        "count": count.astype(np.float64),
+        "first": (first + lo).astype(np.float64),
+        "last": (last + lo).astype(np.float64),
+    }
     if values is not None:
-        per_period = np.bincount(inv.ravel(), weights=values, minlength=uk.size)
-        total = np.bincount(c_u, weights=per_period, minlength=n_cust)
-        first_val = np.zeros(n_cust)
-        first_val[has] = per_period[starts[has]]
+        total = np.bincount(cust, weights=values, minlength=n_cust)
+        in_first = rel == first[cust]
+        first_val = np.bincount(cust[in_first], weights=values[in_first], minlength=n_cust)
         out["total"] = np.asarray(total, dtype=np.float64)
-        out["first_value"] = first_val
+        out["first_value"] = np.asarray(first_val, dtype=np.float64)
     return out
 
 
@@ -231,7 +264,8 @@ def rfm_summary(
     Returns
     -------
     DataFrame
-        Indexed by customer id (order of first appearance) with ``frequency``
+        Indexed by customer id (ascending for integer ids, otherwise in order of
+        first appearance) with ``frequency``
         (int), ``recency``, ``T`` (float) and ``monetary_value``.
 
     Raises
