@@ -49,11 +49,15 @@ class Rule:
     literal is read as wall time in the column's time zone. Double quotes
     are not part of the language.
 
-    **Missing values** follow SQL: a comparison with a missing value is
-    *unknown*, ``not`` of unknown is unknown, ``and`` / ``or`` follow
-    Kleene's three-valued tables, and only rows where the rule is *true*
-    are selected. So neither ``x == 5`` nor ``not (x == 5)`` selects a row
-    where ``x`` is missing; use ``x is null`` to find them.
+    **Missing values** (NaN, None, NaT, ``pd.NA``) follow the convention of
+    :mod:`crmcore.storage` filters: a comparison with a missing value is
+    false (``x == 5``, ``x < 5``, ``x between 1 and 9``, ``x in [5]`` are
+    all false where ``x`` is missing), except ``!=``, which is exactly
+    ``not ==`` and so true there. ``not``, ``and`` and ``or`` are ordinary
+    boolean operations: ``not r`` selects exactly the rows ``r`` does not.
+    So ``x != 5``, ``not x == 5`` and ``x not in [5]`` all include
+    customers whose ``x`` is missing; add ``and x is not null`` to leave
+    them out.
 
     Parameters
     ----------
@@ -84,6 +88,8 @@ class Rule:
     ('age', 'tier')
     >>> Rule.parse("age >= 30 or age is null").mask(frame)
     array([False,  True,  True,  True])
+    >>> Rule.parse("not age >= 30").mask(frame)  # a missing age is not >= 30
+    array([ True, False, False,  True])
     """
 
     __slots__ = ("fields", "node", "text")
@@ -175,14 +181,20 @@ class Rule:
         The tree is made of plain tuples, so any store can interpret it:
 
         - a *condition* is a 3-tuple ``(field, op, value)`` with ``op`` one of
-          ``"eq" "ne" "lt" "le" "gt" "ge"`` (``value`` a literal),
+          ``"eq" "ne" "lt" "le" "gt" "ge"`` (``value`` a literal: int, float,
+          str, bool, naive ``datetime.date`` / ``datetime.datetime``),
           ``"in"`` (``value`` a tuple of literals) or ``"is_null"``
-          (``value`` is ``True``);
+          (``value`` is ``True`` for ``is null``, ``False`` for
+          ``is not null``);
         - a *combination* is a 2-tuple: ``("and", (child, ...))``,
           ``("or", (child, ...))`` or ``("not", child)``.
 
         ``between`` becomes ``("and", ((f, "ge", a), (f, "le", b)))``.
-        Missing values are meant to follow SQL semantics, as in :meth:`mask`.
+        Conditions have the ``(field, op, value)`` form and the operator
+        names of :mod:`crmcore.storage` filters, and the missing-value
+        semantics of :meth:`mask` are those of the stores (a comparison with
+        a missing value is false, ``ne`` is exactly ``not eq``), so a store
+        evaluating this tree selects the rows :meth:`mask` selects.
 
         Returns
         -------

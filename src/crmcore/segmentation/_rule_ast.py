@@ -187,6 +187,8 @@ def to_store_filter(node: Node) -> StoreFilter:
         kind = "and" if isinstance(node, And) else "or"
         return (kind, tuple(to_store_filter(op) for op in node.operands))
     if isinstance(node, Not):
+        if isinstance(node.operand, IsNull):
+            return (node.operand.field, "is_null", False)
         return ("not", to_store_filter(node.operand))
     if isinstance(node, Compare):
         return (node.field, node.op, node.value)

@@ -1,11 +1,10 @@
 """Vectorised evaluation of a rule syntax tree against a DataFrame.
 
-Evaluation follows SQL's three-valued logic so that a rule selects the same
-rows in memory as its store filter does in a database: a comparison with a
-missing value is *unknown*; ``not unknown`` is unknown; ``and`` / ``or``
-follow Kleene's tables; a row is selected only when the rule is *true*.
-Each node therefore evaluates to two boolean arrays, "definitely true" and
-"definitely false".
+Missing values follow the convention of :mod:`crmcore.storage` filters, so
+that a rule selects the same rows in memory as its store filter does in a
+store: a comparison with a missing value is false, except ``!=``, which is
+exactly ``not ==`` (and so true for a missing value); ``not``, ``and`` and
+``or`` are ordinary boolean operations.
 """
 
 from __future__ import annotations
@@ -131,14 +130,12 @@ class _Column:
         return value
 
     # -- predicates ------------------------------------------------------
-    def truth(self, raw: Any) -> tuple[BoolArray, BoolArray]:
-        """Turn a raw comparison result into (true, false) under null semantics."""
+    def truth(self, raw: Any) -> BoolArray:
+        """Turn a raw comparison result into a mask; missing values never match."""
         if isinstance(raw, pd.Series):
             raw = raw.to_numpy(dtype=bool, na_value=False)
         res = np.asarray(raw, dtype=bool)
-        if self.known is None:
-            return res, ~res
-        return res & self.known, ~res & self.known
+        return res if self.known is None else res & self.known
 
     def compare(self, op: str, value: Any) -> Any:
         if self.values is not None:
@@ -158,21 +155,19 @@ class _Column:
         return self.series.isin(values)
 
 
-def _on_categories(
-    col: _Column, pred: Callable[[_Column], tuple[BoolArray, BoolArray]]
-) -> tuple[BoolArray, BoolArray]:
+def _on_categories(col: _Column, pred: Callable[[_Column], BoolArray]) -> BoolArray:
     assert col.categories is not None
     assert col.codes is not None
-    cat_true, cat_false = pred(col.categories)
+    on_categories = pred(col.categories)
     codes = col.codes
     missing = codes < 0
-    safe = np.where(missing, 0, codes)
-    true = cat_true[safe] & ~missing
-    false = cat_false[safe] & ~missing
-    return true, false
+    return on_categories[np.where(missing, 0, codes)] & ~missing
 
 
-def _leaf(col: _Column, node: Compare | Between | In) -> tuple[BoolArray, BoolArray]:
+def _leaf(col: _Column, node: Compare | Between | In) -> BoolArray:
+    if isinstance(node, Compare) and node.op == "ne":
+        # ``!=`` is exactly ``not ==``: true where the value is missing
+        return ~_leaf(col, Compare(node.field, "eq", node.value, position=node.position))
     if col.kind == "category":
         return _on_categories(col, lambda c: _leaf(c, node))
     if isinstance(node, Compare):
@@ -180,20 +175,9 @@ def _leaf(col: _Column, node: Compare | Between | In) -> tuple[BoolArray, BoolAr
     if isinstance(node, Between):
         low = col.coerce(node.low, node.position)
         high = col.coerce(node.high, node.position)
-        ge = col.compare("ge", low)
-        le = col.compare("le", high)
-        if isinstance(ge, pd.Series):
-            ge = ge.to_numpy(dtype=bool, na_value=False)
-            le = le.to_numpy(dtype=bool, na_value=False)
-        return col.truth(np.logical_and(ge, le))
+        return col.truth(col.compare("ge", low)) & col.truth(col.compare("le", high))
     values = [col.coerce(v, node.position) for v in node.values]
     return col.truth(col.isin(values))
-
-
-def _is_null(col: _Column, n: int) -> tuple[BoolArray, BoolArray]:
-    if col.known is None:
-        return np.zeros(n, dtype=bool), np.ones(n, dtype=bool)
-    return ~col.known, col.known.copy()
 
 
 class _Evaluator:
@@ -220,24 +204,24 @@ class _Evaluator:
         self.columns[name] = col
         return col
 
-    def run(self, node: Node) -> tuple[BoolArray, BoolArray]:
+    def run(self, node: Node) -> BoolArray:
         if isinstance(node, And | Or):
             parts = [self.run(op) for op in node.operands]
-            trues = [p[0] for p in parts]
-            falses = [p[1] for p in parts]
-            if isinstance(node, And):
-                return np.logical_and.reduce(trues), np.logical_or.reduce(falses)
-            return np.logical_or.reduce(trues), np.logical_and.reduce(falses)
+            out = parts[0].copy()
+            for part in parts[1:]:
+                if isinstance(node, And):
+                    out &= part
+                else:
+                    out |= part
+            return out
         if isinstance(node, Not):
-            true, false = self.run(node.operand)
-            return false, true
+            return ~self.run(node.operand)
         col = self.column(node.field)
         if isinstance(node, IsNull):
-            return _is_null(col, self.n)
+            return np.zeros(self.n, dtype=bool) if col.known is None else ~col.known
         return _leaf(col, node)
 
 
 def evaluate(node: Node, frame: pd.DataFrame) -> BoolArray:
-    """Rows of ``frame`` for which ``node`` is true (missing values never match)."""
-    true, _ = _Evaluator(frame).run(node)
-    return np.asarray(true, dtype=bool)
+    """Rows of ``frame`` for which ``node`` holds."""
+    return np.asarray(_Evaluator(frame).run(node), dtype=bool)

@@ -35,11 +35,12 @@ VALID = [
     ("age > 30", [0, 1, 1, 0, 1]),
     ("age >= 34 and age <= 38", [0, 1, 1, 0, 0]),
     ("age between 30 and 39", [0, 1, 1, 0, 0]),
-    ("age not between 30 and 39", [1, 0, 0, 0, 1]),
+    ("age not between 30 and 39", [1, 0, 0, 1, 1]),
     ("purchases in [0, 8]", [1, 0, 0, 0, 1]),
     ("purchases not in [0, 8]", [0, 1, 1, 1, 0]),
     ("tier == 'gold'", [1, 0, 1, 0, 0]),
-    ("tier != 'gold'", [0, 1, 0, 0, 1]),
+    ("tier != 'gold'", [0, 1, 0, 1, 1]),
+    ("tier != 'gold' and tier is not null", [0, 1, 0, 0, 1]),
     ("tier < 'h'", [1, 0, 1, 0, 1]),
     ("tier in ['gold', 'bronze']", [1, 0, 1, 0, 1]),
     ("tier is null", [0, 0, 0, 1, 0]),
@@ -47,6 +48,8 @@ VALID = [
     ("city == 'Oslo'", [1, 0, 0, 1, 0]),
     ("city in ['Paris', 'Rome']", [0, 1, 0, 0, 1]),
     ("city is null", [0, 0, 1, 0, 0]),
+    ("city != 'Oslo'", [0, 1, 1, 0, 1]),
+    ("city not in ['Oslo']", [0, 1, 1, 0, 1]),
     ("vip == true", [1, 0, 0, 1, 0]),
     ("vip != TRUE", [0, 1, 1, 0, 1]),
     ("joined >= date'2024-01-31'", [0, 1, 1, 0, 1]),
@@ -60,12 +63,16 @@ VALID = [
     ("not vip == true and purchases > 2", [0, 1, 1, 0, 1]),
     ("not (vip == true and purchases > 1)", [1, 1, 1, 0, 1]),
     ("NOT not vip == true", [1, 0, 0, 1, 0]),
-    # SQL null semantics: nulls satisfy neither a comparison nor its negation
-    ("not age > 30", [1, 0, 0, 0, 0]),
+    # missing values: every comparison is false except !=, which is exactly not ==;
+    # not / and / or are plain boolean operations (row 3 has a missing age)
+    ("not age > 30", [1, 0, 0, 1, 0]),
     ("age > 30 or age <= 30", [1, 1, 1, 0, 1]),
     ("age > 30 or age is null", [0, 1, 1, 1, 1]),
-    ("not (age > 100 and vip == true)", [1, 1, 1, 0, 1]),  # row 3: unknown and true
-    ("not (age > 100 and vip == false)", [1, 1, 1, 1, 1]),  # row 3: unknown and false
+    ("age != 25", [0, 1, 1, 1, 1]),
+    ("not age == 25", [0, 1, 1, 1, 1]),
+    ("age in [25]", [1, 0, 0, 0, 0]),
+    ("age not in [25]", [0, 1, 1, 1, 1]),
+    ("not (age > 100 and vip == true)", [1, 1, 1, 1, 1]),
     ("purchases > -1.5e0", [1, 1, 1, 1, 1]),
 ]
 
@@ -198,7 +205,8 @@ def test_nullable_and_integer_columns():
         }
     )
     np.testing.assert_array_equal(Rule.parse("n >= 1").mask(frame), [True, False, True])
-    np.testing.assert_array_equal(Rule.parse("not n >= 2").mask(frame), [True, False, False])
+    np.testing.assert_array_equal(Rule.parse("not n >= 2").mask(frame), [True, True, False])
+    np.testing.assert_array_equal(Rule.parse("n != 1").mask(frame), [False, True, True])
     np.testing.assert_array_equal(Rule.parse("b == false").mask(frame), [False, False, True])
     np.testing.assert_array_equal(Rule.parse("b is null").mask(frame), [False, True, False])
     # large int64 ids compare exactly
@@ -259,15 +267,16 @@ def test_keywords_are_case_insensitive_and_reserved():
 def test_to_store_filter_format():
     rule = Rule.parse(
         "age between 30 and 39 and (tier in ['gold', 'silver'] or vip == true) "
-        "and email is not null and not city == 'Oslo'"
+        "and email is not null and not city == 'Oslo' and phone is null"
     )
     assert rule.to_store_filter() == (
         "and",
         (
             ("and", (("age", "ge", 30), ("age", "le", 39))),
             ("or", (("tier", "in", ("gold", "silver")), ("vip", "eq", True))),
-            ("not", ("email", "is_null", True)),
+            ("email", "is_null", False),
             ("not", ("city", "eq", "Oslo")),
+            ("phone", "is_null", True),
         ),
     )
     ops = {"==": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
