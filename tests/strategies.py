@@ -501,3 +501,36 @@ ENTITY_STRATEGIES: dict[str, Any] = {
 def entities() -> st.SearchStrategy[Any]:
     """Any entity of any class."""
     return st.one_of([make() for make in ENTITY_STRATEGIES.values()])
+
+
+# ============================================================================
+# Loyalty section (crmcore.loyalty): survey answers and points programmes.
+# ============================================================================
+
+
+def nps_answers(min_size: int = 1, max_size: int = 200) -> st.SearchStrategy[list[int]]:
+    """Lists of likelihood-to-recommend answers, whole numbers 0-10."""
+    return st.lists(st.integers(0, 10), min_size=min_size, max_size=max_size)
+
+
+@st.composite
+def loyalty_programs(draw: st.DrawFn) -> Any:
+    """Small points programmes: a base rule, optional tiers with a multiplier, expiry."""
+    from crmcore.loyalty import EarnRule, Program, Tier
+
+    per_unit = draw(st.sampled_from([Decimal(1), Decimal("0.5"), Decimal(2)]))
+    rules = [EarnRule(name="base", per_unit=per_unit, per_order=draw(st.integers(0, 5)))]
+    tiers: list[Any] = []
+    if draw(st.booleans()):
+        window = draw(st.integers(1, 6))
+        tiers = [
+            Tier(name="member", points=0),
+            Tier(name="gold", points=draw(st.integers(50, 800)), window=window),
+        ]
+        rules.append(EarnRule(name="gold bonus", multiplier=2, tiers="gold"))
+    return Program(
+        earn_rules=rules,
+        tiers=tiers,
+        expiry=draw(st.one_of(st.none(), st.integers(1, 4))),
+        review_every=draw(st.integers(1, 6)),
+    )

@@ -128,4 +128,8 @@ def wilson_interval(
         denom = 1.0 + z2 / n
         centre = (p + z2 / (2.0 * n)) / denom
         half = z / denom * np.sqrt(p * (1.0 - p) / n + z2 / (4.0 * n * n))
-    return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
+    # Exact at the edges: no successes -> lower bound 0, all successes -> upper 1
+    # (the formula gives this up to rounding, e.g. 3e-15).
+    low = np.where(successes == 0, 0.0, np.clip(centre - half, 0.0, 1.0))
+    high = np.where(successes == n, 1.0, np.clip(centre + half, 0.0, 1.0))
+    return low, high

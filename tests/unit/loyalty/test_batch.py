@@ -1,0 +1,195 @@
+"""ledger_balances agrees with PointsLedger.summary on the same entries."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from crmcore.domain import Money
+from crmcore.errors import ValidationError
+from crmcore.loyalty import (
+    EarnRule,
+    PointsLedger,
+    Program,
+    Purchase,
+    Redemption,
+    Refund,
+    Tier,
+    ledger_balances,
+)
+
+PROGRAM = Program(
+    earn_rules=[
+        EarnRule(name="base", per_unit=1, per_order=2),
+        EarnRule(name="gold", multiplier=2, tiers="gold"),
+    ],
+    tiers=[
+        Tier(name="basic", points=0),
+        Tier(name="silver", points=400, window=3),
+        Tier(name="gold", spend=Money(amount="1500", currency="EUR"), window=6),
+    ],
+    expiry=4,
+    review_every=6,
+)
+
+
+def random_ledgers(seed, n_accounts, program=PROGRAM):
+    rng = np.random.default_rng(seed)
+    ledgers = []
+    for a in range(n_accounts):
+        led = PointsLedger(program, account_id=f"acc{a}")
+        t = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+        for i in range(int(rng.integers(0, 30))):
+            t += dt.timedelta(days=int(rng.integers(0, 25)), hours=int(rng.integers(0, 24)))
+            u = rng.random()
+            if u < 0.6:
+                amount = Money(amount=Decimal(int(rng.integers(1, 30000))) / 100, currency="EUR")
+                led = led.post(Purchase(event_id=f"o{i}", at=t, amount=amount))
+            elif u < 0.85:
+                pts = int(rng.integers(1, 300))
+                if pts <= led.balance(t):
+                    led = led.post(Redemption(event_id=f"r{i}", at=t, points=pts))
+            else:
+                open_orders = [
+                    e.event_id
+                    for e in led.entries
+                    if e.kind == "earn" and e.event_id not in {x.order_id for x in led.entries}
+                ]
+                if open_orders:
+                    order = open_orders[int(rng.integers(len(open_orders)))]
+                    led = led.post(Refund(event_id=f"f{i}", at=t, order_id=order))
+        ledgers.append(led)
+    return ledgers
+
+
+def as_tuple(row):
+    nxt = None if pd.isna(row["next_expiry"]) else row["next_expiry"].to_pydatetime()
+    return (
+        int(row["balance"]),
+        int(row["debt"]),
+        int(row["earned"]),
+        int(row["redeemed"]),
+        int(row["expired"]),
+        int(row["clawed_back"]),
+        int(row["expiring_points"]),
+        nxt,
+        row["tier"],
+    )
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_batch_agrees_with_ledgers(seed):
+    ledgers = random_ledgers(seed, 120)
+    frame = pd.concat([led.to_frame() for led in ledgers if len(led)], ignore_index=True)
+    assert set(frame["kind"]) == {"earn", "redeem", "clawback"}
+    shuffled = frame.sample(frac=1.0, random_state=seed)  # any row order
+    checked = 0
+    for as_of in [
+        dt.datetime(2025, 2, 14, tzinfo=dt.UTC),
+        dt.datetime(2025, 7, 1, tzinfo=dt.UTC),  # a review instant
+        dt.datetime(2025, 9, 17, 13, tzinfo=dt.UTC),
+        dt.datetime(2027, 1, 1, tzinfo=dt.UTC),
+    ]:
+        out = ledger_balances(shuffled, as_of=as_of, program=PROGRAM)
+        for led in ledgers:
+            if not len(led):
+                continue
+            s = led.summary(as_of)
+            expected = (
+                s.balance,
+                s.debt,
+                s.earned,
+                s.redeemed,
+                s.expired,
+                s.clawed_back,
+                s.expiring_points,
+                s.next_expiry,
+                s.tier,
+            )
+            assert as_tuple(out.loc[led.account_id]) == expected, (led.account_id, as_of)
+            checked += 1
+    assert checked > 300
+    tiers = ledger_balances(frame, as_of=dt.datetime(2025, 9, 17, tzinfo=dt.UTC), program=PROGRAM)
+    assert tiers["tier"].nunique() >= 2  # the tier logic is actually exercised
+    assert (tiers["expired"] > 0).any()
+
+
+def test_without_program_or_expiry_column():
+    at = pd.to_datetime(["2026-01-02", "2026-01-05", "2026-01-03"]).tz_localize("UTC")
+    entries = pd.DataFrame(
+        {
+            "account_id": [7, 7, 8],
+            "sequence": [0, 1, 0],
+            "kind": pd.Categorical(["earn", "redeem", "earn"]),
+            "at": at,
+            "points": [120, -100, 40],
+        }
+    )
+    out = ledger_balances(entries, as_of=dt.datetime(2026, 1, 4, tzinfo=dt.UTC))
+    assert out.loc[7, "balance"] == 120  # the redemption is after as_of
+    assert out.loc[8, "balance"] == 40
+    assert out["next_expiry"].isna().all()
+    assert "tier" not in out.columns
+    assert out["balance"].dtype == np.int64
+
+
+def make_frame(**overrides):
+    frame = pd.DataFrame(
+        {
+            "account_id": ["a", "a"],
+            "sequence": [0, 1],
+            "kind": ["earn", "redeem"],
+            "at": pd.to_datetime(["2026-01-02", "2026-01-05"]).tz_localize("UTC"),
+            "points": [10, -5],
+        }
+    )
+    for key, value in overrides.items():
+        frame[key] = value
+    return frame
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "row"),
+    [
+        ({"kind": ["earn", "spend"]}, "kind", 1),
+        ({"points": [10, 5]}, "points", 1),
+        ({"points": [-10, -5]}, "points", 0),
+        ({"sequence": [0, 0]}, "sequence", 1),
+        (
+            {"at": pd.to_datetime(["2026-01-05", "2026-01-02"]).tz_localize("UTC")},
+            "at",
+            1,
+        ),
+    ],
+)
+def test_validation_names_field_and_row(overrides, field, row):
+    with pytest.raises(ValidationError) as info:
+        ledger_balances(make_frame(**overrides), as_of=dt.datetime(2027, 1, 1, tzinfo=dt.UTC))
+    assert info.value.field == field
+    assert info.value.row == row
+
+
+def test_validation_of_columns_and_times():
+    with pytest.raises(ValidationError, match="timezone-aware"):
+        ledger_balances(
+            make_frame(at=pd.to_datetime(["2026-01-02", "2026-01-05"])),
+            as_of=dt.datetime(2027, 1, 1, tzinfo=dt.UTC),
+        )
+    with pytest.raises(ValidationError, match="missing column"):
+        ledger_balances(
+            make_frame().drop(columns="points"), as_of=dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
+        )
+    with pytest.raises(ValidationError, match="as_of"):
+        ledger_balances(make_frame(), as_of=dt.datetime(2027, 1, 1))  # noqa: DTZ001
+    with pytest.raises(ValidationError, match="event_id"):
+        ledger_balances(
+            make_frame(), as_of=dt.datetime(2027, 1, 1, tzinfo=dt.UTC), program=PROGRAM
+        )
+    with pytest.raises(ValidationError, match="integer"):
+        ledger_balances(
+            make_frame(points=[10.0, -5.0]), as_of=dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
+        )
