@@ -34,16 +34,20 @@ from types import MappingProxyType
 
 from crmcore.domain._base import (
     EntityId,
-    FrozenMapping,
+    decode_id,
+    encode_id,
+)
+from crmcore.domain._codec import (
     decode_date,
     decode_datetime,
-    decode_id,
     encode_date,
     encode_datetime,
-    encode_id,
 )
 from crmcore.domain._commerce import LoyaltyAccount, Order, OrderStatus
 from crmcore.domain._entity import Entity
+from crmcore.domain._frozen import (
+    FrozenMapping,
+)
 from crmcore.domain._money import Money
 from crmcore.domain._parties import Account, Contact, Customer
 from crmcore.domain._sales import (

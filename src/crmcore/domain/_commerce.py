@@ -13,11 +13,7 @@ from crmcore.domain._base import (
     _attempt,
     convert_id,
     convert_optional_id,
-    dec_datetime,
-    dec_optional_datetime,
-    dec_with,
     enum_converter,
-    meta,
     not_before,
     valid_aware,
     valid_id,
@@ -27,6 +23,12 @@ from crmcore.domain._base import (
     valid_optional_id,
     valid_optional_text,
     valid_text,
+)
+from crmcore.domain._codec import (
+    dec_datetime,
+    dec_optional_datetime,
+    dec_with,
+    meta,
 )
 from crmcore.domain._entity import Entity
 from crmcore.domain._money import Money

@@ -9,14 +9,18 @@ import attrs
 
 from crmcore.domain._base import (
     EntityId,
-    FrozenMapping,
-    convert_custom,
     convert_id,
-    from_dict,
-    to_dict,
-    valid_custom,
     valid_id,
     valid_version,
+)
+from crmcore.domain._codec import (
+    from_dict,
+    to_dict,
+)
+from crmcore.domain._frozen import (
+    FrozenMapping,
+    convert_custom,
+    valid_custom,
 )
 
 __all__ = ["Entity"]

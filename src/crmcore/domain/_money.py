@@ -9,7 +9,13 @@ from typing import Any
 
 import attrs
 
-from crmcore.domain._base import _attempt, _raise_if_rejected, from_dict
+from crmcore.domain._base import (
+    _attempt,
+    _raise_if_rejected,
+)
+from crmcore.domain._codec import (
+    from_dict,
+)
 from crmcore.errors import ValidationError
 
 __all__ = ["Money"]
@@ -76,7 +82,7 @@ def _valid_currency(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> 
 def _coerce_factor(value: Any, op: str) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, int | Decimal):
         raise ValidationError(
-            f"Money can only be {op} an int or a Decimal; got {type(value).__name__} {value!r}",
+            f"can only {op} Money by an int or a Decimal; got {type(value).__name__} {value!r}",
             field="amount",
             value=value,
         )

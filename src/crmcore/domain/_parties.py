@@ -12,11 +12,6 @@ from crmcore.domain._base import (
     convert_id,
     convert_optional_id,
     convert_tags,
-    dec_datetime,
-    dec_optional_date,
-    dec_tuple_of,
-    dec_with,
-    meta,
     valid_aware,
     valid_id,
     valid_instance,
@@ -25,6 +20,13 @@ from crmcore.domain._base import (
     valid_optional_text,
     valid_tags,
     valid_text,
+)
+from crmcore.domain._codec import (
+    dec_datetime,
+    dec_optional_date,
+    dec_tuple_of,
+    dec_with,
+    meta,
 )
 from crmcore.domain._entity import Entity
 from crmcore.domain._values import (

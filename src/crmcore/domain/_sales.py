@@ -15,13 +15,7 @@ from crmcore.domain._base import (
     _attempt,
     convert_id,
     convert_optional_id,
-    dec_date,
-    dec_datetime,
-    dec_optional_date,
-    dec_optional_datetime,
-    dec_with,
     enum_converter,
-    meta,
     not_before,
     valid_aware,
     valid_bool,
@@ -34,6 +28,14 @@ from crmcore.domain._base import (
     valid_optional_id,
     valid_optional_text,
     valid_text,
+)
+from crmcore.domain._codec import (
+    dec_date,
+    dec_datetime,
+    dec_optional_date,
+    dec_optional_datetime,
+    dec_with,
+    meta,
 )
 from crmcore.domain._entity import Entity
 from crmcore.domain._money import Money

@@ -13,10 +13,7 @@ from crmcore.domain._base import (
     _attempt,
     convert_id,
     convert_optional_id,
-    dec_datetime,
-    dec_optional_datetime,
     enum_converter,
-    meta,
     not_before,
     valid_aware,
     valid_id,
@@ -25,6 +22,11 @@ from crmcore.domain._base import (
     valid_optional_id,
     valid_optional_text,
     valid_text,
+)
+from crmcore.domain._codec import (
+    dec_datetime,
+    dec_optional_datetime,
+    meta,
 )
 from crmcore.domain._entity import Entity
 from crmcore.errors import ValidationError

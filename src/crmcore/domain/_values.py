@@ -12,13 +12,15 @@ from crmcore._validation import require_aware
 from crmcore.domain._base import (
     _attempt,
     _raise_if_rejected,
+    valid_aware,
+    valid_bool,
+    valid_optional_text,
+)
+from crmcore.domain._codec import (
     dec_datetime,
     from_dict,
     meta,
     to_dict,
-    valid_aware,
-    valid_bool,
-    valid_optional_text,
 )
 from crmcore.errors import ValidationError
 

@@ -189,3 +189,30 @@ class TestHelpers:
             decode_date(dt.datetime(2024, 1, 1, tzinfo=dt.UTC))
         with pytest.raises(ValidationError):
             decode_date("2024-02-30")
+
+
+class TestEdgeCasesOfTime:
+    @pytest.mark.parametrize("fold", [0, 1])
+    def test_non_existent_local_time_round_trips_exactly(self, fold):
+        # 02:30 on 31 March 2024 does not exist in Paris (clocks jump 02:00 -> 03:00)
+        gap = dt.datetime(2024, 3, 31, 2, 30, fold=fold, tzinfo=PARIS)
+        back = decode_datetime(encode_datetime(gap))
+        assert (back.hour, back.minute, back.fold) == (2, 30, fold)
+        assert back == gap
+        assert back.utcoffset() == gap.utcoffset()
+
+    def test_offset_that_the_zone_never_had_keeps_the_instant(self):
+        text = "2024-07-01T12:00:00+05:00[Europe/Paris]"
+        back = decode_datetime(text)
+        assert back.tzinfo is PARIS
+        assert back == dt.datetime(2024, 7, 1, 7, 0, tzinfo=dt.UTC)
+
+
+def test_entities_pickle_and_deepcopy():
+    import copy
+    import pickle
+
+    opp = full_opportunity()
+    assert pickle.loads(pickle.dumps(opp)) == opp
+    assert copy.deepcopy(opp) == opp
+    assert hash(pickle.loads(pickle.dumps(opp))) == hash(opp)
