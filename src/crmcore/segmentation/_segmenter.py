@@ -22,6 +22,20 @@ __all__ = ["Segmenter"]
 _FITTED = ("center_", "scale_", "cluster_centers_")
 
 
+def _as_frame(X: Any) -> pd.DataFrame:
+    """Accept a DataFrame, or a 2-D array whose columns become ``x0, x1, ...``."""
+    if isinstance(X, np.ndarray):
+        if X.ndim != 2:
+            raise ValidationError(
+                f"X must be a DataFrame or a 2-D array; got an array of shape {X.shape}",
+                field="X",
+            )
+        return pd.DataFrame(X, columns=[f"x{j}" for j in range(X.shape[1])])
+    check_columns(X, [], name="X")
+    frame: pd.DataFrame = X
+    return frame
+
+
 class Segmenter(ClusterMixin, BaseEstimator):  # type: ignore[misc]
     """Cluster customers on behavioural features, with readable profiles.
 
@@ -197,8 +211,8 @@ class Segmenter(ClusterMixin, BaseEstimator):  # type: ignore[misc]
 
         Parameters
         ----------
-        X : DataFrame
-            One row per customer.
+        X : DataFrame or 2-D ndarray
+            One row per customer (an array's columns are named ``x0, x1, ...``).
         y : ignored
             Present for scikit-learn compatibility.
 
@@ -214,7 +228,7 @@ class Segmenter(ClusterMixin, BaseEstimator):  # type: ignore[misc]
             values, negative values with ``log_transform``, or fewer distinct
             rows than clusters.
         """
-        check_columns(X, [], name="X")
+        X = _as_frame(X)
         names = self._feature_names(X)
         value_name = names[0] if self.value_col is None else self.value_col
         threshold = int(
@@ -340,7 +354,7 @@ class Segmenter(ClusterMixin, BaseEstimator):  # type: ignore[misc]
             Missing or invalid feature columns.
         """
         self._check_fitted()
-        check_columns(X, [], name="X")
+        X = _as_frame(X)
         raw = self._raw(X, list(self.feature_names_in_))
         labels, _ = self._assign(self._transform(raw), self.cluster_centers_)
         return labels
@@ -348,7 +362,7 @@ class Segmenter(ClusterMixin, BaseEstimator):  # type: ignore[misc]
     def transform(self, X: pd.DataFrame) -> FloatArray:
         """Scaled features of ``X`` (the space the clusters live in)."""
         self._check_fitted()
-        check_columns(X, [], name="X")
+        X = _as_frame(X)
         return self._transform(self._raw(X, list(self.feature_names_in_)))
 
     # -- persistence -----------------------------------------------------

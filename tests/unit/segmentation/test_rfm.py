@@ -234,3 +234,29 @@ def test_scores_then_segments_end_to_end():
     assert seg.notna().all()
     # champions are exactly r = 5 and f in {4, 5}: 1/5 * 2/5 of customers when bins balance
     assert (seg == "champions").sum() == pytest.approx(n * 0.2 * 0.4, abs=25)
+
+
+def test_reads_crmcore_clv_rfm_summary():
+    clv = pytest.importorskip("crmcore.clv")
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b", "c", "c", "c"],
+            "date": pd.to_datetime(
+                [
+                    "2024-01-01",
+                    "2024-01-20",
+                    "2024-01-05",
+                    "2024-01-02",
+                    "2024-01-10",
+                    "2024-01-30",
+                ]
+            ),
+            "amount": [10.0, 20.0, 5.0, 1.0, 2.0, 3.0],
+        }
+    )
+    summary = clv.rfm_summary(tx, value_col="amount", observation_end=pd.Timestamp("2024-01-31"))
+    s = rfm_scores(summary, bins=3)
+    # days since last purchase = T - recency: a 11, b 26, c 1 -> r: b 1, a 2, c 3
+    assert s.loc[["a", "b", "c"], "r_score"].tolist() == [2, 1, 3]
+    # repeat purchases: a 1, b 0, c 2 -> f: b 1, a 2, c 3
+    assert s.loc[["a", "b", "c"], "f_score"].tolist() == [2, 1, 3]

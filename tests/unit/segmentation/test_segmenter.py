@@ -141,3 +141,12 @@ def test_negative_values_allowed_without_log():
     X = pd.DataFrame({"a": np.r_[np.full(20, -5.0), np.full(20, 5.0)] + np.arange(40) * 0.01})
     seg = Segmenter(n_clusters=2, log_transform=False, random_state=0).fit(X)
     np.testing.assert_allclose(seg.profiles_["a"], [5.1, -4.9], atol=0.2)
+
+
+def test_accepts_a_2d_array():
+    X = blobs(seed=5)[["spend", "orders"]].to_numpy()
+    seg = Segmenter(n_clusters=3, random_state=0).fit(X)
+    assert seg.feature_names_in_.tolist() == ["x0", "x1"]
+    np.testing.assert_array_equal(seg.predict(X), seg.labels_)
+    with pytest.raises(ValidationError, match="2-D"):
+        seg.predict(X[:, 0])
