@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import operator
 from collections.abc import Hashable, Iterable, Mapping
 from typing import Any, TypeVar
 
@@ -92,11 +93,12 @@ def _evolver(cls: type) -> Any:
     post = getattr(cls, "__attrs_post_init__", None)
     setter = object.__setattr__
     new_obj = object.__new__
+    get_all = operator.attrgetter(*names)
 
     def evolve(inst: Any, changes: dict[str, Any]) -> Any:
         new = new_obj(cls)
-        for name in names:
-            setter(new, name, getattr(inst, name))
+        for name, value in zip(names, get_all(inst), strict=True):
+            setter(new, name, value)
         for name, value in changes.items():
             conv, validator, field = spec[name]
             v = conv(value) if conv is not None else value

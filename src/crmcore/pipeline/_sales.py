@@ -210,19 +210,21 @@ def forecast(
     check_columns(opportunities, [stage_col, date_col], name="opportunities")
     codes = _stage_codes(opportunities[stage_col], workflow, stage_col)
     amount = _amounts(opportunities, amount_col)
+    cats = pd.Index(FORECAST_CATEGORIES)
     if category_col is not None and category_col in opportunities.columns:
-        cat = opportunities[category_col].astype(object).to_numpy()
-        bad = ~np.isin(cat, FORECAST_CATEGORIES)
-        if bad.any():
-            pos = int(np.flatnonzero(bad)[0])
+        col = opportunities[category_col]
+        cat = cats.get_indexer(pd.Index(col.astype(object)))
+        if (cat < 0).any():
+            pos = int(np.flatnonzero(cat < 0)[0])
             raise ValidationError(
-                f"{category_col} {cat[pos]!r} is not a forecast category",
+                f"{category_col} {col.iloc[pos]!r} is not a forecast category",
                 field=category_col,
                 row=opportunities.index[pos],
-                value=cat[pos],
+                value=col.iloc[pos],
             )
     else:
-        cat = _stage_attr(workflow, "forecast_category").astype(object)[codes]
+        stage_cat = cats.get_indexer(pd.Index(_stage_attr(workflow, "forecast_category")))
+        cat = stage_cat[codes]
     dates = opportunities[date_col]
     if isinstance(dates.dtype, pd.DatetimeTZDtype):
         dates = dates.dt.tz_convert(None)
@@ -234,12 +236,15 @@ def forecast(
             field=date_col,
             row=opportunities.index[pos],
         )
-    period = dates.dt.to_period(by).to_numpy()
-    frame = pd.DataFrame({"period": period, "category": cat, "amount": amount})
-    table = frame.pivot_table(
-        index="period", columns="category", values="amount", aggfunc="sum", fill_value=0.0
-    )
-    table = table.reindex(columns=list(categories), fill_value=0.0).astype(np.float64)
+    period = pd.PeriodIndex(dates.dt.to_period(by))
+    ordinals, inverse = np.unique(period.asi8, return_inverse=True)
+    k = len(FORECAST_CATEGORIES)
+    sums = np.bincount(
+        inverse.ravel() * k + cat, weights=amount, minlength=ordinals.size * k
+    ).reshape(ordinals.size, k)
+    index = pd.PeriodIndex.from_ordinals(ordinals, freq=period.freq)  # type: ignore[attr-defined]
+    table = pd.DataFrame(sums, index=index, columns=list(FORECAST_CATEGORIES))
+    table = table[list(categories)].copy()
     if cumulative:
         rank = ["closed", "commit", "best_case", "pipeline"]
         ordered = [c for c in rank if c in table.columns]
