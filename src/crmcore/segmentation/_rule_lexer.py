@@ -41,8 +41,12 @@ class Kind(enum.Enum):
     END = "end of rule"
 
 
-KEYWORDS = frozenset({"and", "or", "not", "in", "between", "is", "null", "true", "false", "date"})
-"""Reserved words (case-insensitive); quote a column with these names in backticks."""
+KEYWORDS = frozenset({"and", "or", "not", "in", "between", "is", "null", "true", "false"})
+"""Reserved words (case-insensitive); quote a column with these names in backticks.
+
+``date`` is not reserved: it starts a date literal only when a quote follows
+it immediately (``date'2024-01-31'``), so a column called ``date`` can be
+written bare."""
 
 
 @attrs.frozen

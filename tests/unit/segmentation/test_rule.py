@@ -255,6 +255,14 @@ def test_literals_are_parsed_exactly():
     assert isinstance(values[2], int)
 
 
+def test_date_is_a_field_name_unless_a_quote_follows():
+    frame = pd.DataFrame({"date": pd.to_datetime(["2024-01-01", "2024-02-01"])})
+    rule = Rule.parse("date >= date'2024-01-15'")
+    assert rule.fields == ("date",)
+    np.testing.assert_array_equal(rule.mask(frame), [False, True])
+    assert Rule.parse(str(rule)) == rule
+
+
 def test_keywords_are_case_insensitive_and_reserved():
     assert Rule.parse("a BETWEEN 1 AND 2 Or b Is NoT nUlL") == Rule.parse(
         "a between 1 and 2 or b is not null"
