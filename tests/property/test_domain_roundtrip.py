@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from crmcore.domain import ENTITY_TYPES, Entity, Money
 from crmcore.errors import ValidationError
-from tests.strategies import CURRENCIES, ENTITY_STRATEGIES, money
+from tests.strategies import CURRENCIES, ENTITY_STRATEGIES, leads, money, orders
 
 FAST = settings(max_examples=40, deadline=None)
 NAMES = list(ENTITY_STRATEGIES)
@@ -107,3 +107,15 @@ def test_money_multiplication_matches_repeated_addition(m, factor):
 def test_money_never_accepts_floats(currency, floats):
     with pytest.raises(ValidationError):
         Money(amount=floats, currency=currency)
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    order=orders(customer_id=st.just("c1"), amount=money(currency="JPY", max_value=10**6)),
+    lead=leads(status=st.just("qualified"), converted_at=lambda kw: st.just(kw["created_at"])),
+)
+def test_strategy_overrides_pin_fields(order, lead):
+    assert order.customer_id == "c1"
+    assert order.amount.currency == "JPY"
+    assert lead.status == "qualified"
+    assert lead.converted_at == lead.created_at
