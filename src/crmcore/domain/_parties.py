@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Iterable
+from typing import Any, Self, cast
 
 import attrs
 
@@ -46,7 +47,7 @@ __all__ = ["Account", "Contact", "Customer"]
 
 
 class _ConsentQueries:
-    """Consent look-ups shared by Customer and Contact."""
+    """Consent look-ups and updates shared by Customer and Contact."""
 
     __slots__ = ()
     consents: tuple[Consent, ...]
@@ -73,6 +74,22 @@ class _ConsentQueries:
         """
         found = current_consent(self.consents, channel, as_of=as_of)
         return found is not None and found.granted
+
+    def with_consent(self, consent: Consent) -> Self:
+        """Return a copy with ``consent`` appended to the consent history.
+
+        Raises
+        ------
+        ValidationError
+            If ``consent`` is not a :class:`~crmcore.domain.Consent`
+            (``field="consents"``).
+        """
+        return self.with_consents((consent,))
+
+    def with_consents(self, consents: Iterable[Consent]) -> Self:
+        """Return a copy with several consents appended, in the order given."""
+        new: Self = attrs.evolve(cast("Any", self), consents=(*self.consents, *consents))
+        return new
 
 
 @attrs.frozen(kw_only=True)
@@ -154,14 +171,6 @@ class Customer(_ConsentQueries, Entity):
     tags: frozenset[str] = attrs.field(
         factory=frozenset, converter=convert_tags, validator=valid_tags
     )
-
-    def with_consent(self, consent: Consent) -> Customer:
-        """Return a copy with ``consent`` appended to the consent history."""
-        return attrs.evolve(self, consents=(*self.consents, consent))
-
-    def with_consents(self, consents: Iterable[Consent]) -> Customer:
-        """Return a copy with several consents appended, in order."""
-        return attrs.evolve(self, consents=(*self.consents, *consents))
 
 
 @attrs.frozen(kw_only=True)
@@ -279,7 +288,3 @@ class Contact(_ConsentQueries, Entity):
         validator=valid_consents,
         metadata=meta(dec_tuple_of(Consent.from_dict)),
     )
-
-    def with_consent(self, consent: Consent) -> Contact:
-        """Return a copy with ``consent`` appended to the consent history."""
-        return attrs.evolve(self, consents=(*self.consents, consent))

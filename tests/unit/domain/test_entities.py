@@ -411,6 +411,17 @@ class TestContact:
         assert c.has_consent("SMS")
         assert not c.has_consent("email")
 
+    def test_with_consents_returns_a_contact(self):
+        c = make(Contact).with_consents(
+            [
+                Consent(channel="post", granted=True, at=T0),
+                Consent(channel="post", granted=False, at=T0),
+            ]
+        )
+        assert type(c) is Contact
+        assert not c.has_consent("post")
+        assert c.current_consent("post") == Consent(channel="post", granted=False, at=T0)
+
 
 class TestLead:
     def test_defaults_and_conversion_fields(self):
