@@ -24,7 +24,8 @@ computed without dividing by ``a - 1`` (the limit ``a -> 1`` is exact):
 
 The series is summed in vectorised form for ``z <= 0.9``; above that SciPy's
 ``hyp2f1`` (which applies its own ``1 - z`` transformations) is used on the
-transformed parameters.
+transformed parameters, except when ``|a - 1| < 1e-3`` where the series is
+summed further (up to ``z = 0.9999``) to avoid cancellation.
 """
 
 from __future__ import annotations
@@ -38,15 +39,20 @@ __all__ = ["bg_h"]
 
 _SERIES_MAX_Z = 0.9
 _MAX_TERMS = 2000
+_SMALL_AM1 = 1e-3
+_SLOW_MAX_Z = 0.9999
+_SLOW_TERMS = 400_000
 _EPS = 1e-17
 
 
-def _series(A: FloatArray, am1: FloatArray, C: FloatArray, z: FloatArray) -> FloatArray:
+def _series(
+    A: FloatArray, am1: FloatArray, C: FloatArray, z: FloatArray, max_terms: int = _MAX_TERMS
+) -> FloatArray:
     """``S`` for arrays of equal shape (``z <= 0.9``)."""
     term = A / C * z
     total = term.copy()
     active = np.flatnonzero(term != 0)
-    for k in range(1, _MAX_TERMS):
+    for k in range(1, max_terms):
         if active.size == 0:
             break
         term_a = term[active] * ((A[active] + k) * (am1[active] + k) / ((C[active] + k) * (k + 1)))
@@ -94,11 +100,20 @@ def bg_h(A: FloatArray, am1: float, C: FloatArray, z: FloatArray) -> FloatArray:
         out[idx] -= np.exp(u[idx]) * S
     if (~small).any():
         idx = np.flatnonzero(~small)
-        F = special.hyp2f1(A_f[idx], am1, C_f[idx], z_f[idx])
-        if am1 == 0.0:
-            # d/d(a-1) of 2F1 at a = 1 is the series S itself; F == 1 here.
-            S = _series(A_f[idx], am1_f[idx], C_f[idx], z_f[idx])
+        if abs(am1) < _SMALL_AM1:
+            # (F - 1) / (a - 1) would cancel: sum the series, whose terms decay
+            # like z^k (bounded work; beyond _SLOW_MAX_Z the cancellation costs
+            # about -log10|a - 1| digits).
+            slow = idx[z_f[idx] <= _SLOW_MAX_Z]
+            if slow.size:
+                S = _series(A_f[slow], am1_f[slow], C_f[slow], z_f[slow], _SLOW_TERMS)
+                out[slow] -= np.exp(u[slow]) * S
+            idx = idx[z_f[idx] > _SLOW_MAX_Z]
+        if idx.size:
+            F = special.hyp2f1(A_f[idx], am1, C_f[idx], z_f[idx])
+            if am1 == 0.0:
+                S = _series(A_f[idx], am1_f[idx], C_f[idx], z_f[idx], _SLOW_TERMS)
+            else:
+                S = (F - 1.0) / am1
             out[idx] -= np.exp(u[idx]) * S
-        else:
-            out[idx] -= np.exp(u[idx]) * (F - 1.0) / am1
     return np.asarray(out.reshape(shape), dtype=np.float64)
