@@ -56,10 +56,42 @@ _KIND_WORD = {
 }
 
 
+_OBJECT_NUMBER = frozenset({"integer", "floating", "mixed-integer-float", "decimal"})
+
+
+def _typed(name: str, series: pd.Series) -> pd.Series:
+    """Give an object column of numbers, booleans or dates a proper dtype."""
+    dtype = series.dtype
+    if not (isinstance(dtype, np.dtype) and dtype.kind == "O"):
+        return series
+    inferred = pd.api.types.infer_dtype(series, skipna=True)
+    if inferred in _OBJECT_NUMBER:
+        return pd.Series(
+            series.to_numpy(dtype=np.float64, na_value=np.nan), index=series.index, name=name
+        )
+    if inferred == "boolean":
+        return series.astype("boolean")
+    if inferred in ("date", "datetime", "datetime64"):
+        try:
+            converted = pd.to_datetime(series)
+        except (ValueError, TypeError) as exc:
+            raise ValidationError(
+                f"field {name!r} holds dates that cannot be compared together: {exc}",
+                field=name,
+            ) from exc
+        return converted
+    return series
+
+
 class _Column:
-    """A frame column prepared once for all the predicates that use it."""
+    """A frame column prepared once for all the predicates that use it.
+
+    Object columns holding numbers (including ``Decimal``), booleans or
+    dates are treated as numeric, boolean or datetime columns.
+    """
 
     def __init__(self, name: str, series: pd.Series) -> None:
+        series = _typed(name, series)
         self.name = name
         self.dtype = series.dtype
         self.series = series
@@ -158,8 +190,10 @@ class _Column:
 def _on_categories(col: _Column, pred: Callable[[_Column], BoolArray]) -> BoolArray:
     assert col.categories is not None
     assert col.codes is not None
-    on_categories = pred(col.categories)
     codes = col.codes
+    if len(col.categories.series) == 0:
+        return np.zeros(codes.shape, dtype=bool)
+    on_categories = pred(col.categories)
     missing = codes < 0
     return on_categories[np.where(missing, 0, codes)] & ~missing
 

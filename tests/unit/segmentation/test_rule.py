@@ -309,3 +309,29 @@ def test_select_returns_matching_rows(frame):
 def test_empty_frame_gives_empty_mask():
     frame = pd.DataFrame({"a": pd.Series([], dtype=float)})
     assert Rule.parse("a > 1 or a is null").mask(frame).shape == (0,)
+
+
+def test_object_columns_of_numbers_booleans_and_dates():
+    from decimal import Decimal
+
+    frame = pd.DataFrame(
+        {
+            "money": pd.Series([Decimal("10.50"), None, Decimal("3")], dtype=object),
+            "flag": pd.Series([True, None, False], dtype=object),
+            "day": pd.Series([dt.date(2024, 1, 1), dt.date(2024, 2, 1), None], dtype=object),
+        }
+    )
+    np.testing.assert_array_equal(Rule.parse("money > 5").mask(frame), [True, False, False])
+    np.testing.assert_array_equal(Rule.parse("flag == false").mask(frame), [False, False, True])
+    np.testing.assert_array_equal(
+        Rule.parse("day >= date'2024-01-15'").mask(frame), [False, True, False]
+    )
+    with pytest.raises(ValidationError):
+        Rule.parse("money == 'x'").mask(frame)
+
+
+def test_all_missing_categorical():
+    frame = pd.DataFrame({"c": pd.Categorical([None, None])})
+    np.testing.assert_array_equal(Rule.parse("c == 'a'").mask(frame), [False, False])
+    np.testing.assert_array_equal(Rule.parse("c != 'a'").mask(frame), [True, True])
+    np.testing.assert_array_equal(Rule.parse("c is null").mask(frame), [True, True])
