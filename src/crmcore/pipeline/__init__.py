@@ -24,6 +24,7 @@ from crmcore.pipeline._defaults import LEAD_WORKFLOW, OPPORTUNITY_WORKFLOW, TICK
 from crmcore.pipeline._sales import (
     events_frame,
     forecast,
+    lead_outcomes,
     sales_cycle_length,
     stage_funnel,
     stage_velocity,
@@ -58,6 +59,7 @@ __all__ = [
     "evaluate_time_split",
     "events_frame",
     "forecast",
+    "lead_outcomes",
     "replay",
     "reset_probability",
     "sales_cycle_length",

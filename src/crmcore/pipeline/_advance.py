@@ -145,6 +145,7 @@ def advance(
       ``probability_is_manual`` is set (see :func:`set_probability`);
     - ``lost_reason`` and ``last_open_stage`` when moved into a closed, not
       won stage (the reason given and the stage it was lost from);
+      ``lost_reason`` is cleared when the entity is reopened;
     - ``closed_at`` set when entering a closed stage, cleared when reopened;
     - ``resolved_at`` likewise for tickets.
 
@@ -238,6 +239,8 @@ def advance(
             changes["lost_reason"] = reason
         if has_last and not cur_closed:
             changes["last_open_stage"] = current
+    elif has_lost and cur_closed and not stage.is_closed:
+        changes["lost_reason"] = None  # reopened: no longer lost
     if has_closed:
         if stage.is_closed and not cur_closed:
             changes["closed_at"] = at

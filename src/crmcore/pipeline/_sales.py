@@ -14,12 +14,13 @@ from crmcore._validation import as_float_array, check_columns, check_in_range
 from crmcore.errors import ValidationError
 from crmcore.pipeline._advance import StageChanged
 from crmcore.pipeline._calendar import BusinessCalendar
-from crmcore.pipeline._defaults import OPPORTUNITY_WORKFLOW
+from crmcore.pipeline._defaults import LEAD_WORKFLOW, OPPORTUNITY_WORKFLOW
 from crmcore.pipeline._workflow import FORECAST_CATEGORIES, Workflow
 
 __all__ = [
     "events_frame",
     "forecast",
+    "lead_outcomes",
     "sales_cycle_length",
     "stage_funnel",
     "stage_velocity",
@@ -143,7 +144,7 @@ def weighted_pipeline(
     ... )
     >>> weighted_pipeline(opps)
            count  amount  weighted_amount
-    total    2.0   150.0             90.0
+    total      2   150.0             90.0
     """
     check_columns(opportunities, [stage_col], name="opportunities")
     keys = _keys(opportunities, by)
@@ -158,11 +159,13 @@ def weighted_pipeline(
         prob = _stage_attr(workflow, "probability").astype(np.float64)[codes]
     is_open = ~_stage_attr(workflow, "is_closed").astype(bool)[codes]
     w = is_open.astype(np.float64)
-    return _grouped(
+    out = _grouped(
         opportunities,
         keys,
         {"count": w, "amount": amount * w, "weighted_amount": amount * prob / 100.0 * w},
     )
+    out["count"] = out["count"].astype(np.int64)
+    return out
 
 
 def forecast(
@@ -276,7 +279,7 @@ def win_rate(
     >>> opps = pd.DataFrame({"stage": ["closed_won", "closed_lost", "closed_lost", "proposal"]})
     >>> win_rate(opps, amount_col=None)
            won  lost  win_rate
-    total  1.0   2.0  0.333333
+    total    1     2  0.333333
     """
     check_columns(opportunities, [stage_col], name="opportunities")
     keys = _keys(opportunities, by)
@@ -290,6 +293,8 @@ def win_rate(
         cols["won_amount"] = amount * won
         cols["lost_amount"] = amount * lost
     out = _grouped(opportunities, keys, cols)
+    out["won"] = out["won"].astype(np.int64)
+    out["lost"] = out["lost"].astype(np.int64)
     with np.errstate(invalid="ignore", divide="ignore"):
         out.insert(2, "win_rate", out["won"] / (out["won"] + out["lost"]))
         if "won_amount" in out.columns:
@@ -459,6 +464,65 @@ def stage_funnel(
         index=pd.Index(names, name="stage"),
     )
     out["cumulative_conversion"] = cum
+    return out
+
+
+def lead_outcomes(
+    events: pd.DataFrame,
+    *,
+    workflow: Workflow = LEAD_WORKFLOW,
+) -> pd.DataFrame:
+    """Furthest open stage and outcome of each entity, from a stage-change log.
+
+    The training table of :class:`LeadScorer`: join it with the lead fields.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``entity_id``: ``stage`` (the furthest open stage reached,
+        by ``sequence``) and ``won`` (1 won, 0 lost, ``<NA>`` still open).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.Timestamp("2026-01-05", tz="UTC")
+    >>> log = pd.DataFrame(
+    ...     {
+    ...         "entity_id": ["a", "a", "b"],
+    ...         "from_stage": ["new", "qualified", "new"],
+    ...         "to_stage": ["qualified", "converted", "contacted"],
+    ...         "at": [t, t, t],
+    ...     }
+    ... )
+    >>> lead_outcomes(log)
+               stage   won
+    entity_id
+    a          qualified     1
+    b          contacted  <NA>
+    """
+    check_columns(events, ["entity_id", "from_stage", "to_stage", "at"], name="events")
+    wf = workflow
+    fcode = _stage_codes(events["from_stage"], wf, "from_stage")
+    tcode = _stage_codes(events["to_stage"], wf, "to_stage")
+    seq = _stage_attr(wf, "sequence").astype(np.float64)
+    closed = _stage_attr(wf, "is_closed").astype(bool)
+    won = _stage_attr(wf, "is_won").astype(bool)
+    open_seq = np.where(closed, -np.inf, seq)
+    ent, uniques = pd.factorize(events["entity_id"])
+    n = len(uniques)
+    best = np.full(n, -np.inf)
+    np.maximum.at(best, np.concatenate([ent, ent]), open_seq[np.concatenate([fcode, tcode])])
+    open_names = {float(st.sequence): st.name for st in wf.open_stages()}
+    stage = pd.Series(best).map(open_names)
+    # Outcome: the entity's latest event decides (sorted by time).
+    at = _instants(events["at"], "at")
+    order = np.lexsort((at, ent))
+    last = np.full(n, -1, dtype=np.int64)
+    last[ent[order]] = tcode[order]
+    outcome = pd.array(np.where(won[last], 1, 0), dtype="Int64")
+    outcome[~closed[last]] = pd.NA
+    out = pd.DataFrame({"stage": stage.to_numpy(), "won": outcome}, index=pd.Index(uniques))
+    out.index.name = "entity_id"
     return out
 
 

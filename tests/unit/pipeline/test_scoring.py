@@ -11,7 +11,7 @@ import pytest
 from sklearn.base import clone
 
 from crmcore.errors import NotFittedError, ValidationError
-from crmcore.pipeline import LeadScorer, evaluate_time_split
+from crmcore.pipeline import LeadScorer, evaluate_time_split, lead_outcomes
 
 TRAIN = pd.DataFrame(
     {
@@ -105,3 +105,31 @@ def test_time_split_auc_beats_chance(method):
         scorer, leads, split_at=pd.Timestamp("2026-08-01", tz="UTC").to_pydatetime()
     )
     assert auc > 0.6
+
+
+def test_lead_outcomes_feed_the_scorer():
+    t = pd.Timestamp("2026-01-05", tz="UTC")
+    log = pd.DataFrame(
+        {
+            "entity_id": ["a", "a", "b", "b", "c", "d"],
+            "from_stage": ["new", "qualified", "new", "contacted", "new", "new"],
+            "to_stage": [
+                "qualified",
+                "converted",
+                "contacted",
+                "disqualified",
+                "disqualified",
+                "nurturing",
+            ],
+            "at": [t, t + pd.Timedelta(days=1), t, t + pd.Timedelta(days=2), t, t],
+        }
+    )
+    out = lead_outcomes(log)
+    assert out.loc["a", "stage"] == "qualified"
+    assert out.loc["b", "stage"] == "contacted"
+    assert out.loc["c", "stage"] == "new"
+    assert out["won"].tolist()[:3] == [1, 0, 0]
+    assert pd.isna(out.loc["d", "won"])
+    closed = out.dropna(subset=["won"]).assign(source=["web", "web", "ads"])
+    scorer = LeadScorer().fit(closed.assign(won=closed["won"].astype(int)))
+    np.testing.assert_array_equal(scorer.stage_counts_[:, 0], [2, 1, 0, 0])

@@ -327,3 +327,26 @@ def test_closed_leads_cannot_be_converted(status):
 def test_convert_lead_needs_opportunity_details():
     with pytest.raises(ValidationError, match="amount"):
         convert_lead(lead(), at=at(1), account_id="A", contact_id="C", opportunity_id="O")
+
+
+def test_reopening_a_lost_deal_clears_the_lost_reason():
+    stages = [
+        Stage("open", 1, 30, "pipeline"),
+        Stage("won", 2, 100, "closed", is_won=True, is_closed=True),
+        Stage("lost", 3, 0, "omitted", is_closed=True, requires_reason=True),
+    ]
+    moves = [("open", "won"), ("open", "lost"), ("lost", "open")]
+    wf = Workflow(
+        "deals",
+        stages,
+        [Transition(a, b) for a, b in moves],
+        "open",
+        final=["won"],
+        state_attr="stage",
+    )
+    o = opp(stage="open")
+    o, _ = advance(o, "lost", at=at(1), workflow=wf, reason="budget")
+    assert (o.lost_reason, o.last_open_stage, o.closed_at) == ("budget", "open", at(1))
+    o, _ = advance(o, "open", at=at(2), workflow=wf)
+    assert (o.lost_reason, o.closed_at, o.probability) == (None, None, 30.0)
+    assert o.last_open_stage == "open"  # history kept for funnel analysis
