@@ -15,6 +15,7 @@ when a later call reaches beyond it.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, overload
@@ -152,10 +153,35 @@ class _Grid:
     starts: I64
     ends: I64
     cum: I64  # working microseconds before each interval start
+    # The same as Python lists, for the scalar fast path (bisect beats NumPy on one value).
+    starts_l: list[int] = attrs.field(init=False)
+    ends_l: list[int] = attrs.field(init=False)
+    cum_l: list[int] = attrs.field(init=False)
+    cum_end_l: list[int] = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "starts_l", self.starts.tolist())
+        set_(self, "ends_l", self.ends.tolist())
+        set_(self, "cum_l", self.cum.tolist())
+        set_(self, "cum_end_l", (self.cum + (self.ends - self.starts)).tolist())
 
     @property
     def total(self) -> int:
-        return int(self.cum[-1] + self.ends[-1] - self.starts[-1]) if self.starts.size else 0
+        return self.cum_end_l[-1] if self.cum_end_l else 0
+
+    def w(self, t: int) -> int:
+        """Working microseconds from the grid origin to ``t`` (scalar)."""
+        k = bisect.bisect_right(self.starts_l, t) - 1
+        if k < 0:
+            return 0
+        s = self.starts_l[k]
+        return self.cum_l[k] + min(max(t - s, 0), self.ends_l[k] - s)
+
+    def w_inverse(self, target: int) -> int:
+        """Return the instant at which ``W`` reaches ``target`` (> 0; scalar)."""
+        k = min(bisect.bisect_left(self.cum_end_l, target), len(self.starts_l) - 1)
+        return self.starts_l[k] + (target - self.cum_l[k])
 
 
 def _to_us(value: dt.datetime) -> int:
@@ -318,7 +344,7 @@ class BusinessCalendar:
 
     @staticmethod
     def _after(g: _Grid, t: int) -> int:
-        return g.total - int(BusinessCalendar._w(g, np.asarray([t], dtype=np.int64))[0])
+        return g.total - g.w(t)
 
     @staticmethod
     def _w(g: _Grid, t: I64) -> I64:
@@ -435,6 +461,11 @@ class BusinessCalendar:
         -------
         timedelta, ndarray of timedelta64[us], or Series
         """
+        if isinstance(start, dt.datetime) and isinstance(end, dt.datetime):
+            su = _to_us(require_aware(start, field="start"))
+            eu = _to_us(require_aware(end, field="end"))
+            g = self._grid_for(min(su, eu), max(su, eu))
+            return dt.timedelta(microseconds=g.w(eu) - g.w(su))
         s, token = self._instants(start, "start")
         e, _ = self._instants(end, "end")
         if s.shape != e.shape:
@@ -460,6 +491,17 @@ class BusinessCalendar:
         -------
         datetime, ndarray of datetime64[us] (UTC), or Series
         """
+        if isinstance(start, dt.datetime) and isinstance(duration, dt.timedelta):
+            su = _to_us(require_aware(start, field="start"))
+            du = duration // _US
+            if du < 0:
+                raise ValidationError(
+                    f"duration must be >= 0; got {duration!r}", field="duration", value=duration
+                )
+            if du == 0:
+                return start
+            g = self._grid_for(su, su, extra_us=du + 1)
+            return _from_us(g.w_inverse(g.w(su) + du), start.tzinfo)  # type: ignore[arg-type]
         s, token = self._instants(start, "start")
         d, _ = self._durations(duration, "duration")
         s, d = (np.ascontiguousarray(a) for a in np.broadcast_arrays(s, d))
