@@ -61,7 +61,7 @@ def check_naive_timestamps_refused(entity: Entity) -> None:
 
 
 @pytest.mark.parametrize("name", NAMES)
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(data=st.data())
 def test_round_trip_evolve_and_naive_timestamps(name, data):
     entity: Entity = data.draw(ENTITY_STRATEGIES[name](), label=name)
