@@ -5,6 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 import hypothesis.strategies as st
+import numpy as np
+import pandas as pd
+import pytest
 from hypothesis import given, settings
 
 from crmcore.domain import Ticket
@@ -16,7 +19,9 @@ from crmcore.pipeline import (
     BusinessCalendar,
     SLAPolicy,
     advance,
+    events_frame,
     replay,
+    sla_report,
     sla_status,
 )
 from tests.strategies import leads, opportunities, tickets
@@ -153,3 +158,67 @@ def test_sla_pause_never_negative_and_parts_add_up(moves, extra):
     assert res.elapsed + res.paused <= cal.diff(created, as_of)
     assert (res.remaining == dt.timedelta(0)) or (res.exceeded == dt.timedelta(0))
     assert res.state in {"ongoing", "met", "breached"}
+
+
+@settings(max_examples=15, deadline=None)
+@given(week_calendars(), st.lists(st.tuples(instants(), instants()), min_size=1, max_size=8))
+def test_calendar_array_path_matches_scalar_path(cal, pairs):
+    starts = np.array([a.replace(tzinfo=None) for a, _ in pairs], dtype="datetime64[us]")
+    ends = np.array([b.replace(tzinfo=None) for _, b in pairs], dtype="datetime64[us]")
+    vec = cal.diff(starts, ends)
+    assert [v.astype(dt.timedelta) for v in vec] == [cal.diff(a, b) for a, b in pairs]
+    forward = np.abs(vec)
+    added = cal.add(starts, forward)
+    assert [pd.Timestamp(x, tz="UTC") for x in added] == [
+        pd.Timestamp(cal.add(a, f.astype(dt.timedelta)))
+        for (a, _), f in zip(pairs, forward, strict=True)
+    ]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(TICKET_WORKFLOW.stage_names), st.integers(0, 2 * 86400)),
+        max_size=8,
+    ),
+    st.integers(0, 5 * 86400),
+    st.sampled_from(["high", "normal"]),
+)
+def test_sla_report_matches_sla_status(moves, extra, priority):
+    created = dt.datetime(2026, 11, 19, 8, 30, tzinfo=UTC)
+    cal = BusinessCalendar(tz="Europe/Paris")
+    policy = SLAPolicy(
+        {"high": dt.timedelta(hours=1), "normal": dt.timedelta(hours=4)},
+        {"high": dt.timedelta(hours=8), "normal": dt.timedelta(hours=16)},
+        cal,
+    )
+    ticket = Ticket(
+        id="T",
+        customer_id="C",
+        subject="s",
+        channel="email",
+        created_at=created,
+        priority=priority,
+    )
+    at, events = created, []
+    for target, gap in moves:
+        at = at + dt.timedelta(seconds=gap)
+        try:
+            ticket, ev = advance(ticket, target, at=at, workflow=TICKET_WORKFLOW)
+        except InvalidTransition:
+            continue
+        events.extend(ev)
+    as_of = at + dt.timedelta(seconds=extra)
+    status = sla_status(ticket, events, policy, as_of=as_of)
+    frame = pd.DataFrame(
+        {"id": ["T"], "created_at": [pd.Timestamp(created)], "priority": [priority]}
+    )
+    rep = sla_report(frame, events_frame(events), policy, as_of=as_of).loc["T"]
+    for kind in ("first_response", "resolution"):
+        got = getattr(status, kind)
+        assert rep[f"{kind}_state"] == got.state
+        assert rep[f"{kind}_deadline"] == pd.Timestamp(got.deadline)
+        assert rep[f"{kind}_elapsed"] * 3600 == pytest.approx(
+            got.elapsed.total_seconds(), abs=1e-6
+        )
+    assert status.resolution.paused >= dt.timedelta(0)
