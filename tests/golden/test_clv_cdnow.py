@@ -73,10 +73,10 @@ def test_bgnbd_probability_alive_formula(bgnbd: BetaGeoModel, cdnow: pd.DataFram
     mp.mp.dps = 50
     r, alpha, a, b = (mp.mpf(bgnbd.params_[k]) for k in ("r", "alpha", "a", "b"))
     got = bgnbd.probability_alive(cdnow.iloc[:5])
-    for (x, tx, T), value in zip(
+    for (xf, tx, T), value in zip(
         cdnow[["frequency", "recency", "T"]].iloc[:5].to_numpy(), got, strict=True
     ):
-        x = int(x)
+        x = int(xf)
         if x == 0:
             want = mp.mpf(1)
         else:
@@ -111,9 +111,9 @@ def _mbgnbd_ll_mpmath(params: dict[str, float], data: pd.DataFrame) -> mp.mpf:
     r, alpha, a, b = (mp.mpf(params[k]) for k in ("r", "alpha", "a", "b"))
     total = mp.mpf(0)
     grouped = data.groupby(["frequency", "recency", "T"]).size()
-    for (x, tx, T), count in grouped.items():
-        x = int(x)
-        tx, T = mp.mpf(tx), mp.mpf(T)
+    for (xf, txf, Tf), count in grouped.items():
+        x = int(xf)
+        tx, T = mp.mpf(txf), mp.mpf(Tf)
         nbd = mp.gamma(r + x) * alpha**r / mp.gamma(r)
         lik = mp.beta(a, b + x + 1) / mp.beta(a, b) * nbd / (alpha + T) ** (r + x)
         lik += mp.beta(a + 1, b + x) / mp.beta(a, b) * nbd / (alpha + tx) ** (r + x)

@@ -120,8 +120,8 @@ def test_standard_errors_match_mpmath_hessian() -> None:
     def ll(logp: list[mp.mpf]) -> mp.mpf:
         r, alpha, a, b = (mp.e**v for v in logp)
         total = mp.mpf(0)
-        for x, tx, T in rows:
-            x = int(x)
+        for xf, tx, T in rows:
+            x = int(xf)
             c = mp.beta(a, b + x) / mp.beta(a, b) * mp.gamma(r + x) * alpha**r / mp.gamma(r)
             lik = c / (alpha + mp.mpf(T)) ** (r + x)
             if x > 0:

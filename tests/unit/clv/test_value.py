@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from crmcore.clv import (
+    BetaGeoModel,
+    GammaGammaModel,
+    ModifiedBetaGeoModel,
+    customer_lifetime_value,
+    retention_clv,
+    simple_clv,
+    simulate_bgnbd,
+    simulate_gamma_gamma,
+)
+from crmcore.errors import NotFittedError, ValidationError
+
+
+@pytest.fixture(scope="module")
+def setup() -> tuple[BetaGeoModel, GammaGammaModel, pd.DataFrame]:
+    data = simulate_bgnbd(4000, r=0.6, alpha=9.0, a=0.9, b=3.0, T=52.0, random_state=2)
+    data["monetary_value"] = simulate_gamma_gamma(
+        data["frequency"], p=6.0, q=4.0, gamma=15.0, random_state=3
+    )
+    data.index = [f"c{i}" for i in range(len(data))]
+    return BetaGeoModel().fit(data), GammaGammaModel().fit(data), data
+
+
+def test_clv_equals_explicit_period_loop(setup) -> None:
+    bg, gg, data = setup
+    horizon, unit, d, margin = 6, 4.345, 0.02, 0.3
+    clv = customer_lifetime_value(
+        bg, gg, data, horizon=horizon, time_unit=unit, discount_rate=d, margin=margin
+    )
+    assert isinstance(clv, pd.Series)
+    assert clv.index.equals(data.index)
+    spend = gg.expected_spend(data).to_numpy()
+    expected = np.zeros(len(data))
+    prev = np.zeros(len(data))
+    for i in range(1, horizon + 1):
+        cur = bg.expected_purchases(i * unit, data).to_numpy()
+        expected += margin * spend * (cur - prev) / (1 + d) ** i
+        prev = cur
+    np.testing.assert_allclose(clv.to_numpy(), expected, rtol=1e-10)
+
+
+def test_clv_without_discounting_telescopes(setup) -> None:
+    bg, gg, data = setup
+    mbg = ModifiedBetaGeoModel().fit(data)
+    for model in (bg, mbg):
+        clv = customer_lifetime_value(
+            model, gg, data, horizon=12, time_unit=2.0, discount_rate=0.0
+        ).to_numpy()
+        direct = (
+            model.expected_purchases(24.0, data).to_numpy() * gg.expected_spend(data).to_numpy()
+        )
+        np.testing.assert_allclose(clv, direct, rtol=1e-10)
+
+
+def test_clv_array_input_and_arguments(setup) -> None:
+    bg, gg, data = setup
+    arr = data[["frequency", "recency", "T", "monetary_value"]].to_numpy()
+    a = customer_lifetime_value(bg, gg, arr, horizon=3, time_unit=1.0, discount_rate=0.1)
+    b = customer_lifetime_value(bg, gg, data, horizon=3, time_unit=1.0, discount_rate=0.1)
+    assert isinstance(a, np.ndarray)
+    np.testing.assert_allclose(a, b.to_numpy(), rtol=1e-15)
+    for kwargs, field in [
+        ({"horizon": 0}, "horizon"),
+        ({"horizon": 1.5}, "horizon"),
+        ({"time_unit": 0.0}, "time_unit"),
+        ({"discount_rate": -0.1}, "discount_rate"),
+        ({"margin": -1.0}, "margin"),
+    ]:
+        args = {"horizon": 3, "time_unit": 1.0, "discount_rate": 0.1, **kwargs}
+        with pytest.raises(ValidationError) as info:
+            customer_lifetime_value(bg, gg, data, **args)
+        assert info.value.field == field
+    with pytest.raises(ValidationError, match="spend_model"):
+        customer_lifetime_value(bg, bg, data, horizon=3, time_unit=1.0, discount_rate=0.1)
+    with pytest.raises(NotFittedError):
+        customer_lifetime_value(
+            BetaGeoModel(), gg, data, horizon=3, time_unit=1.0, discount_rate=0.1
+        )
+
+
+def test_simple_clv() -> None:
+    assert simple_clv(1000.0, 0.2, 5) == pytest.approx(1000.0)
+    assert simple_clv(1000.0, 0.2, 5, acquisition_cost=250.0) == pytest.approx(750.0)
+    np.testing.assert_allclose(simple_clv([100.0, 200.0], 0.5, [1, 2]), [50.0, 200.0], rtol=0)
+    with pytest.raises(ValidationError):
+        simple_clv(100.0, 1.5, 2)
+    with pytest.raises(ValidationError):
+        simple_clv(-100.0, 0.5, 2)
+
+
+def test_retention_clv_matches_the_geometric_series() -> None:
+    m, r, d = 120.0, 0.75, 0.08
+    series = sum(m * r**t / (1 + d) ** t for t in range(1, 2000))
+    assert retention_clv(m, r, d) == pytest.approx(series, rel=1e-12)
+    np.testing.assert_allclose(
+        retention_clv(np.array([1.0, 2.0]), 0.5, 0.0), [1.0, 2.0], rtol=1e-15
+    )
+    with pytest.raises(ValidationError):
+        retention_clv(10.0, 1.0, 0.1)
