@@ -130,3 +130,14 @@ def test_segment_summary_validation():
         segment_summary(pd.DataFrame({"seg": ["a"], "v": [np.inf]}), "seg", "v")
     with pytest.raises(ValidationError, match="empty"):
         segment_summary(pd.DataFrame({"seg": [], "v": []}), "seg", "v")
+
+
+def test_periods_follow_the_dates_own_time_zone():
+    # 2024-01-31 23:30 UTC is 2024-02-01 00:30 in Oslo: a February customer there
+    stamps = pd.to_datetime(["2024-01-31 23:30", "2024-01-15 12:00"]).tz_localize("UTC")
+    tx = pd.DataFrame({"customer_id": ["a", "b"], "date": stamps.tz_convert("Europe/Oslo")})
+    res = cohort_retention(
+        tx, period="M", as_of=pd.Timestamp("2024-02-29", tz="Europe/Oslo"), value_col=None
+    )
+    assert [str(p) for p in res.cohort_sizes.index] == ["2024-01", "2024-02"]
+    assert res.cohort_sizes.tolist() == [1, 1]
