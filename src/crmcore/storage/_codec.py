@@ -16,7 +16,7 @@ DATETIME    aware, UTC       INTEGER µs since epoch   TIMESTAMPTZ
 DATE        date             TEXT ISO 8601            DATE
 UUID        UUID             TEXT                     TEXT
 ID          str (URN)        TEXT                     TEXT
-JSON        decoded object   TEXT (JSON)              JSONB
+JSON        decoded object   TEXT (JSON)              JSON
 ==========  ===============  =======================  ==================
 
 Datetimes come back as UTC (``tzinfo=datetime.UTC``): the instant is kept,
@@ -29,7 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Sized
 from decimal import Decimal
 from operator import attrgetter
 from typing import Any, Literal
@@ -54,7 +54,7 @@ def _bad(field: str, problem: str, value: Any) -> ValidationError:
 
 
 def _type_name(value: Any) -> str:
-    return type(value).__name__
+    return "None" if value is None else type(value).__name__
 
 
 def check_utf8(text: str, field: str) -> None:
@@ -198,13 +198,7 @@ def decode_id(text: str) -> str | uuid.UUID:
 def _optional(enc: Encoder, spec: FieldSpec) -> Encoder:
     if spec.optional:
         return lambda v: None if v is None else enc(v)
-
-    def required(v: Any) -> Any:
-        if v is None:
-            raise _bad(spec.name, "a value is required (None given)", v)
-        return enc(v)
-
-    return required
+    return enc  # the encoders' type checks refuse None
 
 
 def _field_encoder(spec: FieldSpec, dialect: Dialect) -> Encoder:
@@ -214,11 +208,13 @@ def _field_encoder(spec: FieldSpec, dialect: Dialect) -> Encoder:
         assert spec.scalar is not None
         inner = scalar_encoder(spec.scalar, dialect, name)
         cls = spec.cls
+        for member in cls:  # check the (fixed) member values once, not per row
+            inner(member.value)
 
         def enc_enum(v: Any) -> Any:
             if not isinstance(v, cls):
                 raise _bad(name, f"expected a {cls.__name__}, got {v!r}", v)
-            return inner(v.value)
+            return v.value
 
         return _optional(enc_enum, spec)
     if spec.kind is Kind.WRAPPED:
@@ -240,10 +236,13 @@ def _field_encoder(spec: FieldSpec, dialect: Dialect) -> Encoder:
         return _optional(enc_money, spec)
     if spec.kind is Kind.JSON:
         tp = spec.tp
-
         as_object = dialect == "postgresql"
+        empty = _json.empty_value(tp)
+        empty_text = None if empty is None else _json.dumps(empty)
 
         def enc_json(v: Any) -> Any:
+            if empty_text is not None and isinstance(v, Sized) and len(v) == 0:
+                return empty if as_object else empty_text  # fast path: no custom fields, no tags
             try:
                 encoded = _json.encode(v, tp, name)
                 text = _json.dumps(encoded)
@@ -280,7 +279,7 @@ def _field_decoder(spec: FieldSpec, dialect: Dialect) -> Callable[[Sequence[Any]
     if spec.kind is Kind.JSON:
         tp = spec.tp
         optional = spec.optional
-        parsed = dialect == "postgresql"  # the driver returns JSONB already parsed
+        parsed = dialect == "postgresql"  # the driver returns JSON already parsed
 
         def dec_json(row: Sequence[Any], i: int) -> Any:
             raw = row[i]

@@ -267,6 +267,19 @@ def decode(obj: Any, tp: Any) -> Any:
     return tuple(items)
 
 
+def empty_value(tp: Any) -> Any:
+    """Return the encoding of an empty value of collection type ``tp`` (None: not a collection)."""
+    inner, _ = unwrap_optional(tp)
+    container = typing.get_origin(inner) or inner
+    if not isinstance(container, type) or issubclass(container, (str, bytes)):
+        return None
+    if issubclass(container, Mapping):
+        return {}
+    if issubclass(container, (Sequence, AbstractSet)):
+        return []
+    return None
+
+
 def dumps(obj: Any) -> str:
     """Serialise already-encoded objects compactly (no NaN, stable key order)."""
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False)

@@ -88,6 +88,12 @@ class SqlRepository(Generic[E]):
         self._memory = layout.codec("memory")
         self._tx = tx
         self._select_all = sa.select(*(table.c[c] for c in self._codec.columns))
+        self._raw_insert: str | None = None
+        if self._dialect == "sqlite":  # bulk path: plain DB-API executemany over tuples
+            quote = store.engine.dialect.identifier_preparer.quote
+            names = ", ".join(quote(c) for c in self._codec.columns)
+            marks = ", ".join("?" for _ in self._codec.columns)
+            self._raw_insert = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})"  # noqa: S608 -- identifiers from the entity definition, quoted
 
     def __repr__(self) -> str:
         return f"<SqlStore repository {self._name!r}>"
@@ -147,12 +153,14 @@ class SqlRepository(Generic[E]):
 
             def flush() -> None:
                 try:
-                    with (
-                        conn.begin_nested()
-                        if self._dialect == "postgresql"
-                        else contextlib.nullcontext()
-                    ):
-                        conn.execute(insert, [dict(zip(columns, r, strict=True)) for r in batch])
+                    # a savepoint per batch: a refused batch leaves no rows behind and
+                    # the transaction usable for naming the culprit
+                    with conn.begin_nested():
+                        if self._raw_insert is not None:
+                            conn.exec_driver_sql(self._raw_insert, batch)
+                        else:
+                            rows = [dict(zip(columns, r, strict=True)) for r in batch]
+                            conn.execute(insert, rows)
                 except sa.exc.IntegrityError:
                     raise self._duplicate(conn, batch) from None
 

@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
 
 from crmcore.storage._codec import Dialect, scalar_encoder
 from crmcore.storage._fields import Kind
@@ -81,7 +82,7 @@ class _JsonKey:
             self.raw = sa.func.json_extract(self.col, self.path)
         else:
             self.item = self.col[self.key]
-            self.type_ = sa.func.jsonb_typeof(self.item)
+            self.type_ = sa.func.json_typeof(self.item)
             self.text = self.item.astext
 
     def is_null(self) -> ColumnExpr:
@@ -131,7 +132,7 @@ def _member(table: sa.Table, target: Target, dialect: Dialect, value: Any) -> Co
             .select_from(each)
             .where(each.c.type.in_(types), each.c.value == param)
         )
-    return col.contains([value])  # JSONB @>
+    return sa.cast(col, pg.JSONB()).contains([value])  # @> on the parsed value
 
 
 def _leaf(table: sa.Table, cond: Cond, dialect: Dialect) -> ColumnExpr:

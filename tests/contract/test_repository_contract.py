@@ -1,0 +1,152 @@
+"""Repository contract: CRUD, versions and bulk loads behave alike on every store."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import attrs
+import pytest
+
+from crmcore.errors import ConcurrencyConflict, NotFound, ValidationError
+from crmcore.storage import InMemoryStore, SqlStore, UnitOfWork
+from tests.contract._samples import at, customer, eur, one_of_each, order
+
+AGGREGATES = (
+    "customers",
+    "accounts",
+    "contacts",
+    "leads",
+    "opportunities",
+    "activities",
+    "tickets",
+    "campaigns",
+    "orders",
+    "survey_responses",
+    "loyalty_accounts",
+)
+
+
+def test_contract_names_are_importable():
+    assert InMemoryStore and SqlStore and UnitOfWork
+
+
+@pytest.mark.parametrize("name", AGGREGATES)
+def test_every_aggregate_round_trips_and_versions(store, name):
+    entity = one_of_each()[name]
+    repo = getattr(store, name)
+    stored = repo.add(entity)
+    assert stored == entity
+    assert repo.get(entity.id) == entity
+    assert repo.find(entity.id) == entity
+    updated = repo.update(repo.get(entity.id))
+    assert updated.version == entity.version + 1
+    assert repo.get(entity.id) == updated
+    repo.remove(entity.id)
+    assert repo.find(entity.id) is None
+
+
+def test_datetimes_come_back_as_the_same_instant_in_utc(store):
+    stored = store.customers.add(customer(created_at=at()))
+    loaded = store.customers.get("c1")
+    assert loaded.created_at == at()
+    assert loaded.created_at.utcoffset() == dt.timedelta(0)
+    assert stored.created_at.tzinfo is dt.UTC
+
+
+def test_get_missing_raises_not_found_naming_aggregate_and_id(store):
+    with pytest.raises(NotFound) as info:
+        store.orders.get("nope")
+    assert info.value.aggregate == "orders"
+    assert info.value.id == "nope"
+    assert "orders" in str(info.value) and "nope" in str(info.value)
+    assert isinstance(info.value, KeyError)
+    assert store.orders.find("nope") is None
+
+
+def test_add_existing_id_is_refused(store):
+    store.customers.add(customer())
+    with pytest.raises(ValidationError, match="already exists"):
+        store.customers.add(customer(name="Someone Else"))
+    assert store.customers.get("c1").name == "Ada Lovelace"
+
+
+def test_uuid_and_string_ids_are_distinct_types_that_survive(store):
+    uid = uuid.UUID(int=7)
+    store.customers.add(customer(uid))
+    store.customers.add(customer(str(uid)))
+    assert store.customers.get(uid).id == uid
+    assert store.customers.get(str(uid)).id == str(uid)
+    assert isinstance(store.customers.get(str(uid)).id, str)
+
+
+def test_update_checks_the_version(store):
+    store.customers.add(customer())
+    first = store.customers.get("c1")
+    second = store.customers.get("c1")
+    won = store.customers.update(attrs.evolve(first, name="Ada King"))
+    assert won.version == 1
+    with pytest.raises(ConcurrencyConflict) as info:
+        store.customers.update(attrs.evolve(second, name="Lost Update"))
+    assert info.value.expected_version == 0
+    assert info.value.actual_version == 1
+    assert store.customers.get("c1").name == "Ada King"
+    again = store.customers.update(attrs.evolve(won, name="Countess"))
+    assert again.version == 2
+    assert store.customers.get("c1") == again
+
+
+def test_update_of_missing_record_raises_not_found(store):
+    with pytest.raises(NotFound):
+        store.customers.update(customer("ghost"))
+
+
+def test_remove(store):
+    store.customers.add(customer())
+    with pytest.raises(ConcurrencyConflict):
+        store.customers.remove("c1", expected_version=3)
+    store.customers.remove("c1", expected_version=0)
+    with pytest.raises(NotFound):
+        store.customers.remove("c1")
+
+
+def test_add_many_counts_and_loads(store):
+    n = store.orders.add_many((order(f"o{i}", amount=eur(i)) for i in range(250)), batch_size=64)
+    assert n == 250
+    assert store.orders.count() == 250
+    assert store.orders.get("o249").amount == eur(249)
+
+
+def test_add_many_is_all_or_nothing(store):
+    store.orders.add(order("o7"))
+    with pytest.raises(ValidationError, match="o7"):
+        store.orders.add_many([order(f"o{i}") for i in range(20)], batch_size=5)
+    assert store.orders.count() == 1
+    with pytest.raises(ValidationError, match="x1"):
+        store.orders.add_many([order("x1"), order("x2"), order("x1")])
+    assert store.orders.count() == 1
+
+
+def test_add_many_refuses_a_bad_entity_without_partial_write(store):
+    good = [order(f"o{i}") for i in range(30)]
+    bad = attrs.evolve(order("bad"))
+    object.__setattr__(bad, "placed_at", dt.datetime(2026, 1, 1))  # noqa: DTZ001 -- the point
+    with pytest.raises(ValidationError, match="naive"):
+        store.orders.add_many([*good, bad], batch_size=10)
+    assert store.orders.count() == 0
+
+
+def test_add_many_empty_and_bad_batch_size(store):
+    assert store.orders.add_many([]) == 0
+    with pytest.raises(ValidationError, match="batch_size"):
+        store.orders.add_many([order()], batch_size=0)
+
+
+def test_wrong_entity_type_is_refused(store):
+    with pytest.raises(ValidationError, match="expected a Customer"):
+        store.customers.add(order())
+
+
+def test_unknown_repository_name(store):
+    with pytest.raises(AttributeError, match="no aggregate"):
+        store.repository("invoices")
