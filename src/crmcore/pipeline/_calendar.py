@@ -39,6 +39,7 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _EPOCH_DATE = dt.date(1970, 1, 1)
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _MAX_SPAN_DAYS = 366 * 400
+_SMALL = 16  # below this many instants, bisect in Python beats NumPy's call overhead
 
 
 def _parse_clock(value: object, *, what: str) -> int:
@@ -550,12 +551,20 @@ class BusinessCalendar:
         if s.size == 0:
             return np.zeros(0, dtype=np.int64)
         g = self._grid_for(int(min(s.min(), e.min())), int(max(s.max(), e.max())))
+        if s.size <= _SMALL:
+            w = g.w
+            pairs = zip(s.tolist(), e.tolist(), strict=True)
+            return np.array([w(b) - w(a) for a, b in pairs], dtype=np.int64)
         return self._w(g, e) - self._w(g, s)
 
     def _add_us(self, s: I64, d: I64) -> I64:
         if s.size == 0:
             return np.zeros(0, dtype=np.int64)
         g = self._grid_for(int(s.min()), int(s.max()), extra_us=int(d.max()) + 1)
+        if s.size <= _SMALL:
+            w, inv = g.w, g.w_inverse
+            pairs = zip(s.tolist(), d.tolist(), strict=True)
+            return np.array([a if x == 0 else inv(w(a) + x) for a, x in pairs], dtype=np.int64)
         target = self._w(g, s) + d
         cum_end = g.cum + (g.ends - g.starts)
         k = np.minimum(np.searchsorted(cum_end, target, side="left"), g.starts.size - 1)

@@ -12,6 +12,7 @@ paused: it runs from creation to the first move into a response stage.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Hashable, Iterable, Mapping
 from typing import Any
 
@@ -187,6 +188,22 @@ def _group_cumsum(values: I64, group: I64) -> I64:
     return c - np.repeat(offset, np.diff(np.append(np.flatnonzero(start), values.size)))
 
 
+@functools.lru_cache(maxsize=64)
+def _flags(
+    wf: Workflow, response_stages: frozenset[str]
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Per-stage pause / closed / response flags (cached per workflow; read-only)."""
+    names = wf.stage_names
+    out = (
+        np.array([wf.stage(s).pauses_sla for s in names], dtype=bool),
+        np.array([wf.stage(s).is_closed for s in names], dtype=bool),
+        np.array([s in response_stages for s in names], dtype=bool),
+    )
+    for a in out:
+        a.flags.writeable = False
+    return out
+
+
 def _compute(  # noqa: PLR0917 - private vectorised kernel, called twice
     policy: SLAPolicy,
     created: I64,
@@ -203,10 +220,7 @@ def _compute(  # noqa: PLR0917 - private vectorised kernel, called twice
     wf = policy.workflow
     cal = policy.calendar
     n = created.size
-    names = wf.stage_names
-    paused_flag = np.array([wf.stage(s).pauses_sla for s in names], dtype=bool)
-    closed_flag = np.array([wf.stage(s).is_closed for s in names], dtype=bool)
-    resp_flag = np.array([s in policy.response_stages for s in names], dtype=bool)
+    paused_flag, closed_flag, resp_flag = _flags(wf, policy.response_stages)
 
     # Intervals: one initial stay per ticket, then one per event.
     it = np.concatenate([np.arange(n, dtype=np.int64), ev_ticket])
