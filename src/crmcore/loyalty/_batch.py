@@ -24,6 +24,7 @@ tractable without a Python loop over accounts:
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -40,6 +41,19 @@ __all__ = ["ledger_balances"]
 
 _NEVER = np.iinfo(np.int64).max
 _EARN, _REDEEM, _CLAWBACK = 0, 1, 2
+
+
+def _refuse(
+    bad: BoolArray,
+    *,
+    name: str,
+    problem: str,
+    values: Callable[[], np.ndarray[Any, Any]],
+    index: pd.Index | None = None,
+) -> None:
+    """Like ``first_bad``, but builds the (possibly costly) values only on failure."""
+    if bad.any():
+        first_bad(bad, name=name, problem=problem, values=values(), index=index)
 
 
 def _utc_ns(col: pd.Series, name: str, *, allow_nat: bool) -> IntArray:
@@ -73,11 +87,11 @@ def _kind_codes(col: pd.Series) -> IntArray:
         if u in ENTRY_KINDS:
             lookup[i] = ENTRY_KINDS.index(u)
     out = lookup[raw]  # raw == -1 (missing) maps to the trailing -1
-    first_bad(
+    _refuse(
         out < 0,
         name="kind",
         problem=f"must be one of {ENTRY_KINDS}",
-        values=col.to_numpy(dtype=object),
+        values=lambda: col.to_numpy(dtype=object),
     )
     return out
 
@@ -116,10 +130,17 @@ def _grouped_cummax(values: IntArray, acct: IntArray) -> IntArray:
     return np.asarray(series.groupby(acct, sort=False).cummax(), dtype=np.int64)
 
 
-def _sum_by(acct: IntArray, values: IntArray, n: int) -> IntArray:
+def _reduce_by(ufunc: np.ufunc, acct: IntArray, values: IntArray, n: int) -> IntArray:
+    """Reduce ``values`` per account code (``acct`` sorted); 0 for absent accounts."""
     out = np.zeros(n, dtype=np.int64)
-    np.add.at(out, acct, values)
+    if acct.size:
+        starts, codes = _segments(acct)
+        out[codes] = ufunc.reduceat(values, starts)
     return out
+
+
+def _sum_by(acct: IntArray, values: IntArray, n: int) -> IntArray:
+    return _reduce_by(np.add, acct, values, n)
 
 
 def _check_signs(kind: IntArray, points: IntArray) -> None:
@@ -210,11 +231,11 @@ def ledger_balances(
 
     acct_codes, acct_uniques = pd.factorize(entries["account_id"])
     acct_all = np.asarray(acct_codes, dtype=np.int64)
-    first_bad(
+    _refuse(
         acct_all < 0,
         name="account_id",
         problem="must not be missing",
-        values=entries["account_id"].to_numpy(dtype=object),
+        values=lambda: entries["account_id"].to_numpy(dtype=object),
     )
     n_acct = len(acct_uniques)
     at_all = _utc_ns(entries["at"], "at", allow_nat=False)
@@ -246,19 +267,19 @@ def ledger_balances(
     kind = kind_all[rows]
     points = points_all[rows]
     same = acct[1:] == acct[:-1]
-    first_bad(
+    _refuse(
         np.concatenate([[False], same & (seq[1:] == seq[:-1])]),
         name="sequence",
         problem="must be unique within an account",
-        values=seq,
-        index=pd.Index(rows),
+        values=lambda: seq,
+        index=entries.index[rows],
     )
-    first_bad(
+    _refuse(
         np.concatenate([[False], same & (at[1:] < at[:-1])]),
         name="at",
         problem="must not decrease along an account's sequence",
-        values=entries["at"].to_numpy(dtype=object)[rows],
-        index=pd.Index(rows),
+        values=lambda: entries["at"].to_numpy(dtype=object)[rows],
+        index=entries.index[rows],
     )
 
     is_earn = kind == _EARN
@@ -275,22 +296,24 @@ def ledger_balances(
     lot_acct = acct[lot_rows]
     lot_exp = exp_all[rows][lot_rows]
     same_lot = lot_acct[1:] == lot_acct[:-1]
-    first_bad(
+    _refuse(
         np.concatenate([[False], same_lot & (lot_exp[1:] < lot_exp[:-1])]),
         name="expires_at",
         problem="must not decrease along an account's lots (FIFO expiry)",
-        values=entries["expires_at"].to_numpy(dtype=object)[rows][lot_rows]
-        if "expires_at" in entries.columns
-        else lot_exp,
-        index=pd.Index(rows[lot_rows]),
+        values=lambda: entries["expires_at"].to_numpy(dtype=object)[rows][lot_rows],
+        index=entries.index[rows[lot_rows]],
     )
     expired_mask = lot_exp <= as_of_ns
     exp_lots = lot_rows[expired_mask]
-    expired = np.zeros(n_acct, dtype=np.int64)
+    expired: IntArray = np.zeros(n_acct, dtype=np.int64)
+    redeem_rows = np.flatnonzero(kind == _REDEEM)
+    expired_by_redeem = np.zeros(redeem_rows.size, dtype=np.int64)
     if exp_lots.size:
         taus = lot_exp[expired_mask]
         tau_unique = np.unique(taus)
         width = len(tau_unique) + 1
+        # rows keyed by (account, number of expiry instants <= at): a lot with
+        # expiry tau is due before a row iff its key is smaller than the row's
         row_key = acct * width + np.searchsorted(tau_unique, at, side="right")
         q_key = acct[exp_lots] * width + np.searchsorted(tau_unique, taus, side="left")
         pos = np.searchsorted(row_key, q_key, side="right") - 1
@@ -301,7 +324,19 @@ def ledger_balances(
         )
         gap = np.maximum(e_cum[exp_lots] - lot_a, 0)
         x_run = _grouped_cummax(gap, acct[exp_lots])
-        np.maximum.at(expired, acct[exp_lots], x_run)
+        expired = _reduce_by(np.maximum, acct[exp_lots], x_run, n_acct)
+        if redeem_rows.size:
+            last = np.searchsorted(q_key, row_key[redeem_rows], side="left") - 1
+            ok = (last >= 0) & (acct[exp_lots][np.maximum(last, 0)] == acct[redeem_rows])
+            expired_by_redeem = np.where(ok, x_run[np.maximum(last, 0)], 0)
+    # a redemption may never take the net position below zero
+    _refuse(
+        e_cum[redeem_rows] - a_cum[redeem_rows] - expired_by_redeem < 0,
+        name="points",
+        problem="must not redeem more than the balance at that time",
+        values=lambda: points[redeem_rows],
+        index=entries.index[rows[redeem_rows]],
+    )
 
     net = earned - redeemed - clawed - expired
     balance = np.maximum(net, 0)
@@ -376,6 +411,10 @@ def _tiers(
     review_ns = int(pd.Timestamp(program.last_review(as_of)).as_unit("ns").value)
     n = len(rows)
     pos = np.arange(n, dtype=np.int64)
+    is_first = np.concatenate([[True], acct[1:] != acct[:-1]]) if n else np.zeros(0, bool)
+    first_row = np.maximum.accumulate(np.where(is_first, pos, 0))
+    starts_at = np.flatnonzero(is_first)
+    next_start = np.append(starts_at[1:], n)[np.cumsum(is_first) - 1]
     earn = np.flatnonzero(kind == _EARN)
     spend = (
         np.asarray(entries["spend_minor"], dtype=np.int64)[rows]
@@ -386,10 +425,10 @@ def _tiers(
     refund_pos = np.full(n, _NEVER, dtype=np.int64)
     claw = np.flatnonzero(kind == _CLAWBACK)
     if claw.size:
-        event_ids = entries["event_id"].to_numpy(dtype=object)[rows]
-        order_ids = entries["order_id"].to_numpy(dtype=object)[rows]
-        left = pd.DataFrame({"a": acct[earn], "o": event_ids[earn], "i": earn})
-        right = pd.DataFrame({"a": acct[claw], "o": order_ids[claw], "r": claw})
+        event_ids = entries["event_id"].to_numpy()[rows[earn]]
+        order_ids = entries["order_id"].to_numpy()[rows[claw]]
+        left = pd.DataFrame({"a": acct[earn], "o": event_ids, "i": earn})
+        right = pd.DataFrame({"a": acct[claw], "o": order_ids, "r": claw})
         matched = left.merge(right, on=["a", "o"], how="inner")
         refund_pos[matched["i"].to_numpy(dtype=np.int64)] = matched["r"].to_numpy(dtype=np.int64)
     has_refund = refund_pos[earn] != _NEVER
@@ -412,24 +451,25 @@ def _tiers(
         q_review = np.where(metric >= thresholds[k], k, q_review)
         if evals.size == 0:
             continue
-        rel = np.flatnonzero(end_time >= review_ns)
-        j = earn[rel]
-        window_first = window_end[rel] <= refund_at[rel]
-        end_t = np.where(window_first, window_end[rel], refund_at[rel])
-        end_sub = np.where(window_first, -1, refund_pos[j])
-        keys_acct = np.concatenate([acct[j], acct[j]])
-        keys_time = np.concatenate([at[j], end_t])
-        keys_sub = np.concatenate([pos[j], end_sub])
-        delta = np.concatenate([value[rel], -value[rel]])
-        payload = np.concatenate([j, np.full(j.size, -1, dtype=np.int64)])
-        order = np.lexsort((keys_sub, keys_time, keys_acct))
-        running = _grouped_cumsum(delta[order], keys_acct[order])
-        hit = payload[order]
-        at_eval = (hit >= 0) & (at[np.maximum(hit, 0)] >= review_ns)
-        metric_at = np.zeros(n, dtype=np.int64)
-        metric_at[hit[at_eval]] = running[at_eval]
-        q_event = np.where(metric_at[evals] >= thresholds[k], k, q_event)
+        # position (row index) from which each purchase stops counting: the
+        # first row of its account at or after its window end, or its refund row
+        tau_u = np.unique(window_end)
+        width = len(tau_u) + 1
+        row_key = acct * width + np.searchsorted(tau_u, at, side="right")
+        q_key = acct[earn] * width + np.searchsorted(tau_u, window_end, side="left")
+        end_pos = np.minimum(np.searchsorted(row_key, q_key, side="right"), refund_pos[earn])
+        end_pos = np.where(end_pos >= next_start[earn], n, end_pos)  # never, in range
+        starts_cum = np.zeros(n, dtype=np.int64)
+        starts_cum[earn] = value
+        starts_cum = np.cumsum(starts_cum)
+        ends_cum = np.zeros(n + 1, dtype=np.int64)
+        np.add.at(ends_cum, end_pos, value)
+        ends_cum = np.cumsum(ends_cum[:n])
+        running = starts_cum - ends_cum
+        base = np.where(first_row > 0, running[np.maximum(first_row - 1, 0)], 0)
+        metric_at = running[evals] - base[evals]
+        q_event = np.where(metric_at >= thresholds[k], k, q_event)
     tier_of = q_review.copy()
     if evals.size:
-        np.maximum.at(tier_of, acct[evals], q_event)
+        tier_of = np.maximum(tier_of, _reduce_by(np.maximum, acct[evals], q_event, n_acct))
     return tier_of

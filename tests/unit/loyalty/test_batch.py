@@ -193,3 +193,25 @@ def test_validation_of_columns_and_times():
         ledger_balances(
             make_frame(points=[10.0, -5.0]), as_of=dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
         )
+
+
+def test_redemption_above_balance_is_refused():
+    frame = pd.DataFrame(
+        {
+            "account_id": ["a", "a", "a", "b", "b"],
+            "sequence": [0, 1, 2, 0, 1],
+            "kind": ["earn", "redeem", "redeem", "earn", "redeem"],
+            "at": pd.to_datetime(
+                ["2026-01-02", "2026-01-05", "2026-05-05", "2026-01-02", "2026-01-03"]
+            ).tz_localize("UTC"),
+            "points": [10, -5, -5, 3, -3],
+            "expires_at": pd.to_datetime(
+                ["2026-03-01", None, None, "2026-03-01", None]
+            ).tz_localize("UTC"),
+        }
+    )
+    with pytest.raises(ValidationError, match="balance") as info:
+        ledger_balances(frame, as_of=dt.datetime(2027, 1, 1, tzinfo=dt.UTC))
+    assert info.value.row == 2  # the remaining 5 points expired on 1 March
+    out = ledger_balances(frame, as_of=dt.datetime(2026, 2, 1, tzinfo=dt.UTC))
+    assert out["balance"].tolist() == [5, 0]
