@@ -47,7 +47,7 @@ def timed(fn, *args, repeat=1, **kwargs):
 def pandas_nps_by(frame):
     """Reference: the usual pandas idiom (counts per group, then the score)."""
     cat = pd.cut(frame["score"], [-1, 6, 8, 10], labels=["d", "p", "P"])
-    counts = frame.groupby(["g", cat], observed=False).size().unstack(fill_value=0)
+    counts = frame.groupby(["g", cat], observed=False).size().unstack(fill_value=0)  # noqa: PD010
     n = counts.sum(axis=1)
     return 100 * (counts["P"] - counts["d"]) / n
 
@@ -88,7 +88,8 @@ def bench_coverage(reps):
     }
     print(f"\n## NPS 95 % interval coverage ({reps:,} simulated samples per cell)\n")
     print(
-        "| n | true distribution | true NPS | adjusted Wald (reported CI) | Wald (score ± margin) |"
+        "| n | true distribution | true NPS | adjusted Wald (reported CI) "
+        "| Wald (score ± margin) |"
     )
     print("|---:|---|---:|---:|---:|")
     for n in (30, 100, 1000):
@@ -229,10 +230,12 @@ def bench_ledger(n):
     print("| implementation | seconds | per entry (µs) |")
     print("|---|---:|---:|")
     print(
-        f"| ledger_balances, sorted input, with tiers | {t_sorted:.2f} | {1e6 * per_entry_batch:.3f} |"
+        f"| ledger_balances, sorted input, with tiers | {t_sorted:.2f} "
+        f"| {1e6 * per_entry_batch:.3f} |"
     )
     print(
-        f"| ledger_balances, sorted input, no programme (no tiers) | {t_plain:.2f} | {1e6 * t_plain / n:.3f} |"
+        f"| ledger_balances, sorted input, no programme (no tiers) | {t_plain:.2f} "
+        f"| {1e6 * t_plain / n:.3f} |"
     )
     print(
         f"| ledger_balances, shuffled input, with tiers | {t_shuf:.2f} | {1e6 * t_shuf / n:.3f} |"
