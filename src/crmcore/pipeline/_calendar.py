@@ -137,6 +137,10 @@ def _tz(value: object) -> ZoneInfo:
 
 
 def _holidays(values: Iterable[Any]) -> frozenset[dt.date]:
+    if isinstance(values, dt.date | str):
+        raise ValidationError(
+            f"holidays must be an iterable of dates; got {values!r}", field="holidays"
+        )
     out = set()
     for v in values:
         if isinstance(v, dt.datetime) or not isinstance(v, dt.date):

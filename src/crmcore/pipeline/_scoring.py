@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
@@ -324,6 +324,9 @@ def evaluate_time_split(
 ) -> float:
     """ROC AUC of ``scorer`` trained before ``split_at`` and tested after it.
 
+    A clone of ``scorer`` is fitted on leads created before ``split_at`` and
+    scores the others (``scorer`` itself is left untouched).
+
     Returns
     -------
     float
@@ -343,5 +346,5 @@ def evaluate_time_split(
     y = test[scorer.outcome_col].to_numpy()
     if len(np.unique(y)) < 2:
         raise ValidationError("the test period has only one outcome; AUC is undefined")
-    fitted = scorer.fit(train)
+    fitted = clone(scorer).fit(train)
     return float(roc_auc_score(y, fitted.score(test)))

@@ -199,7 +199,8 @@ class Workflow:
     Raises
     ------
     ValidationError
-        For duplicate stage names or transitions, a transition or initial /
+        For duplicate stage names, transitions or open-stage sequence
+        numbers, a transition or initial /
         final stage naming an unknown stage, a transition leaving a final
         stage, a stage unreachable from ``initial``, or a non-final stage with
         no way out.
@@ -250,6 +251,18 @@ class Workflow:
                     f"{where}: duplicate stage name {s.name!r}", field="stages", value=s.name
                 )
             by_name[s.name] = s
+        seen_seq: dict[int, str] = {}
+        for s in self.stages:
+            if s.is_closed:
+                continue
+            if s.sequence in seen_seq:
+                raise ValidationError(
+                    f"{where}: open stages {seen_seq[s.sequence]!r} and {s.name!r} share "
+                    f"sequence {s.sequence}; funnels need a strict order",
+                    field="sequence",
+                    value=s.sequence,
+                )
+            seen_seq[s.sequence] = s.name
         known = ", ".join(by_name)
         if self.initial not in by_name:
             raise ValidationError(

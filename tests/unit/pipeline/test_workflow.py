@@ -350,3 +350,9 @@ def test_reopening_a_lost_deal_clears_the_lost_reason():
     o, _ = advance(o, "open", at=at(2), workflow=wf)
     assert (o.lost_reason, o.closed_at, o.probability) == (None, None, 30.0)
     assert o.last_open_stage == "open"  # history kept for funnel analysis
+
+
+def test_open_stages_need_distinct_sequences():
+    stages = [Stage("a", 1), Stage("b", 1), Stage("c", 2, is_closed=True)]
+    with pytest.raises(ValidationError, match="share sequence 1"):
+        Workflow("w", stages, [Transition("a", "b"), Transition("b", "c")], "a")
