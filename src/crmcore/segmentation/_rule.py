@@ -7,7 +7,10 @@ import pandas as pd
 from crmcore._types import BoolArray
 from crmcore.errors import ValidationError
 from crmcore.segmentation._rule_ast import (
+    And,
     Node,
+    Not,
+    Or,
     StoreFilter,
     fields_of,
     render,
@@ -90,6 +93,11 @@ class Rule:
     array([False,  True,  True,  True])
     >>> Rule.parse("not age >= 30").mask(frame)  # a missing age is not >= 30
     array([ True, False, False,  True])
+
+    Rules combine with ``&``, ``|`` and ``~``:
+
+    >>> str(Rule.parse("age > 30 or age < 20") & ~Rule.parse("tier == 'gold'"))
+    "(age > 30 or age < 20) and not tier == 'gold'"
     """
 
     __slots__ = ("fields", "node", "text")
@@ -207,6 +215,22 @@ class Rule:
         ('and', (('tier', 'in', ('gold',)), ('not', ('churned', 'eq', True))))
         """
         return to_store_filter(self.node)
+
+    def __and__(self, other: Rule) -> Rule:
+        """Combine with ``and`` (``rule_a & rule_b``)."""
+        if not isinstance(other, Rule):
+            return NotImplemented
+        return Rule(And((self.node, other.node)))
+
+    def __or__(self, other: Rule) -> Rule:
+        """Combine with ``or`` (``rule_a | rule_b``)."""
+        if not isinstance(other, Rule):
+            return NotImplemented
+        return Rule(Or((self.node, other.node)))
+
+    def __invert__(self) -> Rule:
+        """Negate the rule (``~rule``)."""
+        return Rule(Not(self.node))
 
     def __str__(self) -> str:
         return render(self.node)

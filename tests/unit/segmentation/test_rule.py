@@ -335,3 +335,15 @@ def test_all_missing_categorical():
     np.testing.assert_array_equal(Rule.parse("c == 'a'").mask(frame), [False, False])
     np.testing.assert_array_equal(Rule.parse("c != 'a'").mask(frame), [True, True])
     np.testing.assert_array_equal(Rule.parse("c is null").mask(frame), [True, True])
+
+
+def test_rules_combine_with_operators(frame):
+    a = Rule.parse("age > 30")
+    b = Rule.parse("vip == true")
+    np.testing.assert_array_equal((a & b).mask(frame), a.mask(frame) & b.mask(frame))
+    np.testing.assert_array_equal((a | b).mask(frame), a.mask(frame) | b.mask(frame))
+    np.testing.assert_array_equal((~a).mask(frame), ~a.mask(frame))
+    assert (a & b) == Rule.parse("age > 30 and vip == true")
+    assert (a & b).fields == ("age", "vip")
+    with pytest.raises(TypeError):
+        a & "vip == true"  # type: ignore[operator]
