@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+from crmcore.churn._backtest import BacktestResult, PAliveBaseline, backtest
 from crmcore.churn._classifier import ChurnClassifier
 from crmcore.churn._evaluation import (
     calibration_table,
@@ -23,10 +24,14 @@ from crmcore.churn._evaluation import (
 )
 from crmcore.churn._labels import churn_labels, subscription_churn_labels
 from crmcore.churn._retention import retention_curve
+from crmcore.churn._simulate import simulate_churn_transactions
 from crmcore.churn._survival import kaplan_meier
 
 __all__ = [
+    "BacktestResult",
     "ChurnClassifier",
+    "PAliveBaseline",
+    "backtest",
     "calibration_table",
     "churn_labels",
     "gains_table",
@@ -35,5 +40,6 @@ __all__ = [
     "plot_lift_curve",
     "retention_curve",
     "score_metrics",
+    "simulate_churn_transactions",
     "subscription_churn_labels",
 ]

@@ -17,7 +17,7 @@ from crmcore._validation import check_columns
 from crmcore.churn._dates import as_period, as_timestamp, date_values, ts_ns
 from crmcore.errors import DataWarning, ValidationError
 
-__all__ = ["churn_labels", "subscription_churn_labels"]
+__all__ = ["active_labels", "churn_labels", "subscription_churn_labels"]
 
 _NAT = np.iinfo(np.int64).min
 
@@ -100,15 +100,6 @@ def churn_labels(
     window = as_period(horizon, name="horizon")
     back = None if lookback is None else as_period(lookback, name="lookback")
     dates = date_values(transactions, date_col, like=cutoff)
-    customers = transactions[customer_col]
-    if customers.isna().any():
-        pos = int(np.flatnonzero(customers.isna().to_numpy())[0])
-        raise ValidationError(
-            f"{customer_col} must not be missing; got a missing value for row "
-            f"{transactions.index[pos]!r}",
-            field=customer_col,
-            row=transactions.index[pos],
-        )
     t0 = ts_ns(cutoff)
     t1 = t0 + window.value
     if dates.size == 0 or dates.max() <= t0:
@@ -126,17 +117,9 @@ def churn_labels(
             DataWarning,
             stacklevel=2,
         )
-    lo = -np.inf if back is None else t0 - back.value
-    codes, uniques = pd.factorize(customers, sort=True)
-    active = np.zeros(uniques.size, dtype=bool)
-    in_back = (dates > lo) & (dates <= t0)
-    active[codes[in_back]] = True
-    bought = np.zeros(uniques.size, dtype=bool)
-    in_window = (dates > t0) & (dates <= t1)
-    bought[codes[in_window]] = True
-    labels = (~bought[active]).astype(np.int8)
-    index = pd.Index(uniques[active], name=customer_col)
-    return pd.Series(labels, index=index, name="churn")
+    return active_labels(
+        transactions, dates, customer_col=customer_col, t0=t0, horizon_ns=window.value, back=back
+    )
 
 
 def subscription_churn_labels(
@@ -232,3 +215,36 @@ def subscription_bounds(
             row=row,
         )
     return start, end
+
+
+def active_labels(
+    transactions: pd.DataFrame,
+    dates: np.ndarray[Any, np.dtype[np.int64]],
+    *,
+    customer_col: str,
+    t0: int,
+    horizon_ns: int,
+    back: pd.Timedelta | None,
+) -> pd.Series:
+    """Label the customers active at ``t0`` (nanoseconds); inputs already validated."""
+    customers = transactions[customer_col]
+    if customers.isna().any():
+        pos = int(np.flatnonzero(customers.isna().to_numpy())[0])
+        raise ValidationError(
+            f"{customer_col} must not be missing; got a missing value for row "
+            f"{transactions.index[pos]!r}",
+            field=customer_col,
+            row=transactions.index[pos],
+        )
+    t1 = t0 + horizon_ns
+    lo = np.iinfo(np.int64).min if back is None else t0 - back.value
+    codes, uniques = pd.factorize(customers, sort=True)
+    active = np.zeros(uniques.size, dtype=bool)
+    in_back = (dates > lo) & (dates <= t0)
+    active[codes[in_back]] = True
+    bought = np.zeros(uniques.size, dtype=bool)
+    in_window = (dates > t0) & (dates <= t1)
+    bought[codes[in_window]] = True
+    labels = (~bought[active]).astype(np.int8)
+    index = pd.Index(uniques[active], name=customer_col)
+    return pd.Series(labels, index=index, name="churn")
