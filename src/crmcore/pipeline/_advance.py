@@ -278,7 +278,7 @@ def allowed_transitions(entity: object, workflow: Workflow) -> tuple[str, ...]:
 
 
 def replay(
-    events: Iterable[StageChanged],
+    events: Iterable[object],
     *,
     workflow: Workflow | None = None,
     initial: Mapping[Hashable, str] | None = None,
@@ -288,7 +288,8 @@ def replay(
     Parameters
     ----------
     events : iterable of StageChanged
-        The audit history, in the order the moves happened.
+        The audit history, in the order the moves happened (other event
+        types are skipped).
     workflow : Workflow, optional
         If given, every move is checked against it (unknown stages or moves
         are refused) and entities start in its initial stage.
@@ -316,6 +317,8 @@ def replay(
     """
     state: dict[Hashable, str] = dict(initial or {})
     for i, ev in enumerate(events):
+        if not isinstance(ev, StageChanged):
+            continue  # other domain events (LeadConverted...) carry no stage
         prev = state.get(ev.entity_id)
         if prev is None and workflow is not None:
             prev = workflow.initial

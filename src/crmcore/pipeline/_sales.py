@@ -33,8 +33,10 @@ I64 = npt.NDArray[np.int64]
 _EVENT_COLUMNS = ["entity_id", "from_stage", "to_stage", "at", "actor", "reason", "workflow"]
 
 
-def events_frame(events: Iterable[StageChanged]) -> pd.DataFrame:
+def events_frame(events: Iterable[object]) -> pd.DataFrame:
     """Stage-change events as a DataFrame, the input of the log analytics.
+
+    Events of other types (such as ``LeadConverted``) are skipped.
 
     Returns
     -------
@@ -55,6 +57,7 @@ def events_frame(events: Iterable[StageChanged]) -> pd.DataFrame:
     rows = [
         (e.entity_id, e.from_stage, e.to_stage, e.at, e.actor, e.reason, e.workflow)
         for e in events
+        if isinstance(e, StageChanged)
     ]
     frame = pd.DataFrame(rows, columns=_EVENT_COLUMNS)
     frame["at"] = pd.to_datetime(frame["at"], utc=True)

@@ -456,7 +456,7 @@ def sla_report(
 
 def sla_status(
     ticket: Any,
-    events: Iterable[StageChanged],
+    events: Iterable[object],
     policy: SLAPolicy,
     *,
     as_of: dt.datetime,
@@ -470,8 +470,8 @@ def sla_status(
         set on the ticket counts as a response if earlier than the first move
         into a response stage.
     events : iterable of StageChanged
-        The ticket's stage history (events for other entities are ignored;
-        events after ``as_of`` too).
+        The ticket's stage history (events for other entities, other event
+        types and events after ``as_of`` are ignored).
     policy : SLAPolicy
     as_of : datetime
         When the status is taken (timezone-aware).
@@ -507,7 +507,11 @@ def sla_status(
     wf = policy.workflow
     names = wf.stage_names
     evs = sorted(
-        (e for e in events if e.entity_id == ticket.id and _us(e.at) <= as_of_us),
+        (
+            e
+            for e in events
+            if isinstance(e, StageChanged) and e.entity_id == ticket.id and _us(e.at) <= as_of_us
+        ),
         key=lambda e: e.at,
     )
     for e in evs:

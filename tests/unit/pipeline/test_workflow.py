@@ -356,3 +356,8 @@ def test_open_stages_need_distinct_sequences():
     stages = [Stage("a", 1), Stage("b", 1), Stage("c", 2, is_closed=True)]
     with pytest.raises(ValidationError, match="share sequence 1"):
         Workflow("w", stages, [Transition("a", "b"), Transition("b", "c")], "a")
+
+
+def test_replay_and_sla_skip_other_event_types():
+    res = convert_lead(lead(), at=at(1), account_id="A", contact_id="C")
+    assert replay(res.events) == {"L-1": "converted"}
