@@ -204,14 +204,21 @@ class BaseModel(BaseEstimator):  # type: ignore[misc]
         )
         phi = np.asarray(res.x, dtype=np.float64)
         _, g_final = objective(phi)
-        converged = bool(np.isfinite(res.fun)) and (
-            bool(res.success) or float(np.max(np.abs(g_final))) <= max(tol, 1e-6)
+        at_bound = np.abs(phi) >= _LOG_BOUND * (1 - 1e-9)
+        converged = (
+            bool(np.isfinite(res.fun))
+            and not at_bound.any()
+            and (bool(res.success) or float(np.max(np.abs(g_final))) <= max(tol, 1e-6))
         )
         if not converged:
+            why = str(res.message)
+            if at_bound.any():
+                names = ", ".join(np.array(self._param_names)[at_bound])
+                why = f"{names} ran off to the edge of the parameter space"
             msg = (
                 f"{type(self).__name__}.fit did not converge after {res.nit} iterations "
-                f"({res.message}); try other initial_params, a small penalizer, or check "
-                "the data's time units"
+                f"({why}); the maximum may lie at infinity (too little data) - try other "
+                "initial_params, a small penalizer, or check the data's time units"
             )
             if self.on_failure == "raise":
                 raise ConvergenceError(msg, result=res)

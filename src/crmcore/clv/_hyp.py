@@ -22,7 +22,8 @@ computed without dividing by ``a - 1`` (the limit ``a -> 1`` is exact):
 ``h = -log1p(-z) * exprel(u) - exp(u) * S`` with ``u = (a-1) log1p(-z)`` and
 ``S = sum_{k>=1} (A)_k (a)_{k-1} z^k / ((C)_k k!)``.
 
-The series is summed in vectorised form for ``z <= 0.9``; above that SciPy's
+The series is summed in vectorised form for ``z <= 0.9`` or ``C >= 40`` (where
+its terms fall off fast whatever ``z``); otherwise SciPy's
 ``hyp2f1`` (which applies its own ``1 - z`` transformations) is used on the
 transformed parameters, except when ``|a - 1| < 1e-3`` where the series is
 summed further (up to ``z = 0.9999``) to avoid cancellation.
@@ -38,6 +39,7 @@ from crmcore._types import FloatArray
 __all__ = ["bg_h"]
 
 _SERIES_MAX_Z = 0.9
+_SERIES_MIN_C = 40.0
 _MAX_TERMS = 2000
 _SMALL_AM1 = 1e-3
 _SLOW_MAX_Z = 0.9999
@@ -93,7 +95,7 @@ def bg_h(A: FloatArray, am1: float, C: FloatArray, z: FloatArray) -> FloatArray:
     L1 = np.log1p(-z_f)
     u = am1 * L1
     out = -L1 * special.exprel(u)
-    small = z_f <= _SERIES_MAX_Z
+    small = (z_f <= _SERIES_MAX_Z) | (C_f >= _SERIES_MIN_C)
     if small.any():
         idx = np.flatnonzero(small)
         S = _series(A_f[idx], am1_f[idx], C_f[idx], z_f[idx])
@@ -111,9 +113,10 @@ def bg_h(A: FloatArray, am1: float, C: FloatArray, z: FloatArray) -> FloatArray:
             idx = idx[z_f[idx] > _SLOW_MAX_Z]
         if idx.size:
             F = special.hyp2f1(A_f[idx], am1, C_f[idx], z_f[idx])
-            if am1 == 0.0:
-                S = _series(A_f[idx], am1_f[idx], C_f[idx], z_f[idx], _SLOW_TERMS)
-            else:
-                S = (F - 1.0) / am1
+            S = (F - 1.0) / am1 if am1 != 0.0 else np.full(idx.size, np.nan)
+            bad = ~np.isfinite(S)
+            if bad.any():  # SciPy gave up: sum the series (slowly) instead
+                j = idx[bad]
+                S[bad] = _series(A_f[j], am1_f[j], C_f[j], z_f[j], _SLOW_TERMS)
             out[idx] -= np.exp(u[idx]) * S
     return np.asarray(out.reshape(shape), dtype=np.float64)

@@ -1,0 +1,158 @@
+"""Invariants of the CLV models and summaries (hypothesis)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from crmcore.clv import BetaGeoModel, ModifiedBetaGeoModel, rfm_summary, simulate_bgnbd
+from crmcore.errors import ConvergenceError
+
+MODELS = [BetaGeoModel, ModifiedBetaGeoModel]
+
+positive = st.floats(min_value=0.05, max_value=20.0)
+
+
+@st.composite
+def summaries(draw: st.DrawFn, max_size: int = 40) -> np.ndarray:
+    n = draw(st.integers(1, max_size))
+    x = np.array(draw(st.lists(st.integers(0, 400), min_size=n, max_size=n)), dtype=float)
+    T = np.array(draw(st.lists(st.floats(0.0, 2000.0), min_size=n, max_size=n)), dtype=float)
+    frac = np.array(draw(st.lists(st.floats(0.0, 1.0), min_size=n, max_size=n)))
+    tx = np.where(x > 0, frac * T, 0.0)
+    return np.column_stack([x, tx, T])
+
+
+@st.composite
+def params(draw: st.DrawFn) -> dict[str, float]:
+    return {k: draw(positive) for k in ("r", "alpha", "a", "b")}
+
+
+def _model(cls: type, p: dict[str, float]):
+    return cls.from_dict(
+        {
+            "model": cls.__name__,
+            "schema_version": 1,
+            "hyper_parameters": {},
+            "params": p,
+            "log_likelihood": 0.0,
+            "converged": True,
+            "n_iter": 1,
+            "n_customers": 1.0,
+            "covariance_log": [[None] * 4 for _ in range(4)],
+        }
+    )
+
+
+@pytest.mark.parametrize("cls", MODELS)
+@settings(max_examples=40, deadline=None)
+@given(data=summaries(), p=params())
+def test_probability_alive_in_unit_interval(cls: type, data: np.ndarray, p: dict) -> None:
+    prob = _model(cls, p).probability_alive(data)
+    assert np.all((prob >= 0) & (prob <= 1))
+
+
+@pytest.mark.parametrize("cls", MODELS)
+@settings(max_examples=30, deadline=None)
+@given(
+    data=summaries(max_size=10),
+    p=params(),
+    times=st.lists(st.floats(0.0, 5000.0), min_size=2, max_size=6),
+)
+def test_expected_purchases_non_decreasing_in_t(
+    cls: type, data: np.ndarray, p: dict, times: list[float]
+) -> None:
+    model = _model(cls, p)
+    values = np.array([model.expected_purchases(t, data) for t in sorted(times)])
+    assert np.all(np.isfinite(values))
+    assert np.all(values >= -1e-12)
+    assert np.all(np.diff(values, axis=0) >= -1e-9 * (1 + np.abs(values[1:])))
+
+
+@pytest.mark.parametrize("cls", MODELS)
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_reordering_customers_changes_nothing(cls: type, seed: int) -> None:
+    data = simulate_bgnbd(400, r=0.5, alpha=6.0, a=0.8, b=2.5, T=30.0, random_state=seed)
+    perm = np.random.default_rng(seed).permutation(len(data))
+    a = cls().fit(data)
+    b = cls().fit(data.iloc[perm])
+    assert b.log_likelihood_ == pytest.approx(a.log_likelihood_, rel=1e-12)
+    # The likelihood can be flat along some direction; the optimum is the same
+    # to optimiser precision.
+    for k in a.params_:
+        assert b.params_[k] == pytest.approx(a.params_[k], rel=1e-4)
+    pa = a.probability_alive(data).to_numpy()[perm]
+    np.testing.assert_allclose(b.probability_alive(data.iloc[perm]).to_numpy(), pa, rtol=1e-4)
+
+
+@pytest.mark.parametrize("cls", MODELS)
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_compressed_with_weights_equals_expanded(cls: type, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    data = simulate_bgnbd(
+        300,
+        r=0.5,
+        alpha=6.0,
+        a=0.8,
+        b=2.5,
+        T=30.0,
+        modified=cls is ModifiedBetaGeoModel,
+        random_state=seed,
+    )
+    data = data[["frequency", "recency", "T"]].round(0)
+    weights = rng.integers(0, 5, len(data))
+    weights[0] = 1
+    expanded = data.loc[data.index.repeat(weights)]
+    # Same outcome either way: the same optimum, or (when the maximum lies at
+    # infinity, a -> inf with a / (a + b) fixed) the same ConvergenceError.
+    outcomes = []
+    for args in ((data, weights), (expanded, None)):
+        try:
+            outcomes.append(cls().fit(*args))
+        except ConvergenceError:
+            outcomes.append(None)
+    a, b = outcomes
+    assert (a is None) == (b is None)
+    if a is not None and b is not None:
+        assert a.log_likelihood_ == pytest.approx(b.log_likelihood_, rel=1e-10)
+        assert a.n_customers_ == b.n_customers_ == weights.sum()
+    theta = np.array([0.7, 5.0, 1.2, 2.0])
+    model = cls()
+    lw, gw = model._loglik_grad(theta, model._prepare(_cols(data), weights.astype(float)))
+    le, ge = model._loglik_grad(theta, model._prepare(_cols(expanded), np.ones(len(expanded))))
+    assert lw == pytest.approx(le, rel=1e-12)
+    np.testing.assert_allclose(gw, ge, rtol=1e-10)
+
+
+def _cols(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    return {c: frame[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T")}
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(st.integers(0, 6), st.integers(0, 90), st.floats(0.5, 100.0)),
+        min_size=1,
+        max_size=40,
+    ),
+    freq=st.sampled_from(["D", "W", "M", "2D", "3W"]),
+    seed=st.integers(0, 1000),
+)
+def test_rfm_summary_invariants(rows: list, freq: str, seed: int) -> None:
+    log = pd.DataFrame(rows, columns=["customer_id", "day", "value"])
+    log["date"] = pd.Timestamp("2024-01-01") + pd.to_timedelta(log["day"], unit="D")
+    s = rfm_summary(log, value_col="value", freq=freq, observation_end="2024-04-30")
+    shuffled = log.sample(frac=1.0, random_state=seed)
+    t = rfm_summary(shuffled, value_col="value", freq=freq, observation_end="2024-04-30")
+    pd.testing.assert_frame_equal(s, t, rtol=1e-12)
+    counts = log.groupby("customer_id").size()
+    assert set(s.index) == set(counts.index)
+    assert (s["frequency"] <= counts.loc[s.index] - 1).all()
+    assert (s["recency"] <= s["T"]).all()
+    assert ((s["frequency"] == 0) == (s["recency"] == 0)).all()
+    assert ((s["frequency"] == 0) == (s["monetary_value"] == 0)).all()
