@@ -8,7 +8,7 @@ from typing import Any
 import attrs
 
 from crmcore._validation import require_aware
-from crmcore.domain import Money, Order
+from crmcore.domain import Money, Order, OrderStatus
 from crmcore.errors import ValidationError
 
 __all__ = ["LedgerEvent", "Purchase", "Redemption", "Refund"]
@@ -77,8 +77,21 @@ class Purchase:
         """Build the purchase event of a domain :class:`~crmcore.domain.Order`.
 
         The event id is the order id and the campaign is the order's
-        ``campaign_id``.
+        ``campaign_id``. Only ``completed`` orders earn points; for an order
+        later refunded, post this purchase when it completed and a
+        :class:`Refund` when it was refunded.
+
+        Raises
+        ------
+        ValidationError
+            If the order is not ``completed``.
         """
+        if order.status != OrderStatus.COMPLETED:
+            raise ValidationError(
+                f"order {order.id!r} is {order.status.value}; only completed orders earn points",
+                field="status",
+                value=order.status.value,
+            )
         campaign = None if order.campaign_id is None else str(order.campaign_id)
         return cls(
             event_id=str(order.id),

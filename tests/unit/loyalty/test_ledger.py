@@ -215,6 +215,15 @@ def test_spend_tier_and_order_conversion():
     assert led.entries[0].points == 125
     assert led.entries[0].spend_minor == 25000
     assert led.tier() == "vip"
+    cancelled = Order(
+        id="O-10",
+        customer_id="C-1",
+        placed_at=utc(2026, 3, 1),
+        amount=eur("5"),
+        status="cancelled",
+    )
+    with pytest.raises(ValidationError, match="only completed"):
+        Purchase.from_order(cancelled)
 
 
 def test_to_frame_and_summary_dict(simple):
