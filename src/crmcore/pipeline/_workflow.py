@@ -347,6 +347,82 @@ class Workflow:
         # Immutable: copies (sklearn.clone deep-copies parameters) are the object itself.
         return self
 
+    # ------------------------------------------------------------ persistence
+    def to_dict(self) -> dict[str, Any]:
+        """Describe the workflow as JSON-ready data (guards by function name).
+
+        Examples
+        --------
+        >>> from crmcore.pipeline import TICKET_WORKFLOW
+        >>> data = TICKET_WORKFLOW.to_dict()
+        >>> data["initial"], data["final"], data["transitions"][0]
+        ('new', ['closed'], {'source': 'new', 'target': 'assigned', 'guard': None})
+        >>> Workflow.from_dict(data).allowed_from("resolved")
+        ('in_progress', 'closed')
+        """
+        return {
+            "name": self.name,
+            "initial": self.initial,
+            "final": sorted(self.final),
+            "state_attr": self.state_attr,
+            "stages": [attrs.asdict(s) for s in self.stages],
+            "transitions": [
+                {
+                    "source": t.source,
+                    "target": t.target,
+                    "guard": None if t.guard is None else getattr(t.guard, "__name__", None),
+                }
+                for t in self.transitions
+            ],
+        }
+
+    @classmethod
+    def from_dict(
+        cls, data: Mapping[str, Any], *, guards: Mapping[str, Guard] | None = None
+    ) -> Workflow:
+        """Rebuild (and re-validate) a workflow saved with :meth:`to_dict`.
+
+        Parameters
+        ----------
+        data : mapping
+            As produced by :meth:`to_dict` (e.g. after a JSON round trip).
+        guards : mapping of str to callable, optional
+            The guard functions, by the names recorded in ``data``.
+
+        Raises
+        ------
+        ValidationError
+            If the data is malformed, names a guard not in ``guards``, or
+            describes an invalid workflow.
+        """
+        table = dict(guards or {})
+        try:
+            stages = [Stage(**s) for s in data["stages"]]
+            trans = []
+            for t in data["transitions"]:
+                name = t.get("guard")
+                if name is not None and name not in table:
+                    raise ValidationError(
+                        f"transition {t['source']!r} -> {t['target']!r} needs guard {name!r}; "
+                        "pass it in guards={...}",
+                        field="guards",
+                        value=name,
+                    )
+                guard = None if name is None else table[name]
+                trans.append(Transition(t["source"], t["target"], guard))
+            return cls(
+                data["name"],
+                stages,
+                trans,
+                data["initial"],
+                final=data.get("final"),
+                state_attr=data.get("state_attr", ""),
+            )
+        except (KeyError, TypeError) as exc:
+            raise ValidationError(
+                f"workflow data is malformed: {exc!r}", field="workflow"
+            ) from exc
+
     # ------------------------------------------------------------ queries
     @property
     def stage_names(self) -> tuple[str, ...]:

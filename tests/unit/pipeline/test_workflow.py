@@ -358,6 +358,31 @@ def test_open_stages_need_distinct_sequences():
         Workflow("w", stages, [Transition("a", "b"), Transition("b", "c")], "a")
 
 
-def test_replay_and_sla_skip_other_event_types():
+def test_replay_skips_other_event_types():
     res = convert_lead(lead(), at=at(1), account_id="A", contact_id="C")
     assert replay(res.events) == {"L-1": "converted"}
+
+
+def test_workflow_json_roundtrip_with_guards():
+    import json
+
+    def needs_owner(entity, move):
+        return None if entity.owner else "needs an owner"
+
+    wf = Workflow(
+        "ticket",
+        [Stage("new", 1), Stage("done", 2, is_closed=True, pauses_sla=False)],
+        [Transition("new", "done", guard=needs_owner)],
+        "new",
+    )
+    data = json.loads(json.dumps(wf.to_dict()))
+    with pytest.raises(ValidationError, match="needs guard 'needs_owner'"):
+        Workflow.from_dict(data)
+    back = Workflow.from_dict(data, guards={"needs_owner": needs_owner})
+    assert back.stages == wf.stages
+    assert back.transition("new", "done").guard is needs_owner
+    for default in (LEAD_WORKFLOW, OPPORTUNITY_WORKFLOW, TICKET_WORKFLOW):
+        again = Workflow.from_dict(json.loads(json.dumps(default.to_dict())))
+        assert again.to_dict() == default.to_dict()
+    with pytest.raises(ValidationError, match="malformed"):
+        Workflow.from_dict({"name": "x"})
