@@ -28,7 +28,9 @@ AGGREGATES = (
 
 
 def test_contract_names_are_importable():
-    assert InMemoryStore and SqlStore and UnitOfWork
+    assert InMemoryStore
+    assert SqlStore
+    assert UnitOfWork
 
 
 @pytest.mark.parametrize("name", AGGREGATES)
@@ -59,7 +61,8 @@ def test_get_missing_raises_not_found_naming_aggregate_and_id(store):
         store.orders.get("nope")
     assert info.value.aggregate == "orders"
     assert info.value.id == "nope"
-    assert "orders" in str(info.value) and "nope" in str(info.value)
+    assert "orders" in str(info.value)
+    assert "nope" in str(info.value)
     assert isinstance(info.value, KeyError)
     assert store.orders.find("nope") is None
 

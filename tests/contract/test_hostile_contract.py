@@ -1,0 +1,82 @@
+"""Hostile input: rejected or stored verbatim, never executed, never corrupting."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import attrs
+import pytest
+
+from crmcore.errors import ValidationError
+from tests.contract._samples import customer, order
+
+
+def _forced(entity, **fields):
+    """Bypass the domain's own validators to test the store's last line of defence."""
+    for name, value in fields.items():
+        object.__setattr__(entity, name, value)
+    return entity
+
+
+def test_huge_strings_are_stored_verbatim(store):
+    huge = "ü" * 2_000_000 + "'; DROP TABLE crm_customers; --"
+    store.customers.add(customer("c1", name=huge, custom={"blob": huge}))
+    loaded = store.customers.get("c1")
+    assert loaded.name == huge
+    assert loaded.custom["blob"] == huge
+    assert store.customers.count({"name__contains": "DROP TABLE"}) == 1
+
+
+@pytest.mark.parametrize("amount", [Decimal("NaN"), Decimal("Infinity"), Decimal("-Infinity")])
+def test_non_finite_amounts_are_refused(store, amount):
+    bad = _forced(order(), amount=attrs.evolve(order().amount))
+    object.__setattr__(bad.amount, "amount", amount)
+    with pytest.raises(ValidationError, match="NaN and infinite"):
+        store.orders.add(bad)
+    assert store.orders.count() == 0
+
+
+def test_nan_floats_are_refused(store):
+    lead_like = customer(custom={"x": 1.0})
+    bad = _forced(lead_like, custom={"x": float("nan")})
+    with pytest.raises(ValidationError):
+        store.customers.add(bad)
+    assert store.customers.count() == 0
+
+
+def test_naive_datetimes_are_refused(store):
+    bad = _forced(customer(), created_at=dt.datetime(2026, 1, 1, 12))  # noqa: DTZ001
+    with pytest.raises(ValidationError, match="naive") as info:
+        store.customers.add(bad)
+    assert info.value.field == "created_at"
+    assert store.customers.count() == 0
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"name": "nul\x00byte"},
+        {"custom": {"k": "nul\x00byte"}},
+        {"name": "lone \ud800 surrogate"},
+    ],
+)
+def test_text_that_cannot_be_stored_faithfully_is_refused(store, fields):
+    bad = _forced(customer(), **fields)
+    with pytest.raises(ValidationError):
+        store.customers.add(bad)
+    assert store.customers.count() == 0
+
+
+def test_huge_integers_are_refused(store):
+    bad = _forced(customer(), custom={"n": 2**70})
+    with pytest.raises(ValidationError, match="64 bits"):
+        store.customers.add(bad)
+
+
+def test_a_refused_update_leaves_the_record_alone(store):
+    store.customers.add(customer())
+    bad = _forced(attrs.evolve(store.customers.get("c1")), created_at=dt.datetime(2026, 1, 1))  # noqa: DTZ001
+    with pytest.raises(ValidationError):
+        store.customers.update(bad)
+    assert store.customers.get("c1") == customer()
