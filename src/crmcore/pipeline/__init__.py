@@ -21,16 +21,8 @@ from crmcore.pipeline._advance import (
 from crmcore.pipeline._calendar import BusinessCalendar
 from crmcore.pipeline._convert import LeadConversion, LeadConverted, convert_lead
 from crmcore.pipeline._defaults import LEAD_WORKFLOW, OPPORTUNITY_WORKFLOW, TICKET_WORKFLOW
-from crmcore.pipeline._sales import (
-    events_frame,
-    forecast,
-    lead_outcomes,
-    sales_cycle_length,
-    stage_funnel,
-    stage_velocity,
-    weighted_pipeline,
-    win_rate,
-)
+from crmcore.pipeline._eventlog import events_frame, lead_outcomes, stage_funnel, stage_velocity
+from crmcore.pipeline._sales import forecast, sales_cycle_length, weighted_pipeline, win_rate
 from crmcore.pipeline._scoring import LeadScorer, evaluate_time_split
 from crmcore.pipeline._service import service_kpis
 from crmcore.pipeline._sla import SLAPolicy, SLAStatus, SLATargetStatus, sla_report, sla_status

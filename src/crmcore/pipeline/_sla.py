@@ -26,6 +26,7 @@ from crmcore.errors import ValidationError
 from crmcore.pipeline._advance import StageChanged
 from crmcore.pipeline._calendar import BusinessCalendar
 from crmcore.pipeline._defaults import TICKET_WORKFLOW
+from crmcore.pipeline._tables import stage_codes
 from crmcore.pipeline._workflow import Workflow
 
 __all__ = ["SLAPolicy", "SLAStatus", "SLATargetStatus", "sla_report", "sla_status"]
@@ -319,20 +320,6 @@ def _frame_us(col: pd.Series, name: str) -> I64:
     return arr.view(np.int64)
 
 
-def _stage_codes(values: pd.Series, wf: Workflow, name: str) -> I64:
-    codes = pd.Index(list(wf.stage_names)).get_indexer(pd.Index(values)).astype(np.int64)
-    if (codes < 0).any():
-        pos = int(np.flatnonzero(codes < 0)[0])
-        raise ValidationError(
-            f"{name} {values.iloc[pos]!r} (row {values.index[pos]!r}) is not a stage of "
-            f"workflow {wf.name!r}; stages: {', '.join(wf.stage_names)}",
-            field=name,
-            row=values.index[pos],
-            value=values.iloc[pos],
-        )
-    return codes
-
-
 def _target_us(policy: SLAPolicy, kind: str, priorities: pd.Series) -> I64:
     table = policy.first_response if kind == "first_response" else policy.resolution
     if isinstance(table, dt.timedelta):
@@ -409,12 +396,12 @@ def sla_report(
             row=ev.index[pos],
             value=ev["entity_id"].iloc[pos],
         )
-    ev_stage = _stage_codes(ev["to_stage"], wf, "to_stage")
+    ev_stage = stage_codes(ev["to_stage"], wf, "to_stage")
     order = np.lexsort((ev_at, ev_ticket))
     ev_ticket, ev_at, ev_stage = ev_ticket[order], ev_at[order], ev_stage[order]
     init = np.full(len(ids), wf.stage_names.index(wf.initial), dtype=np.int64)
     if "from_stage" in ev.columns and ev_ticket.size:
-        from_codes = _stage_codes(ev["from_stage"], wf, "from_stage")[order]
+        from_codes = stage_codes(ev["from_stage"], wf, "from_stage")[order]
         firsts = np.flatnonzero(np.concatenate([[True], ev_ticket[1:] != ev_ticket[:-1]]))
         init[ev_ticket[firsts]] = from_codes[firsts]
     pri = tickets[priority_col]

@@ -1,0 +1,251 @@
+"""Analytics over stage-change logs: funnel, time in stage, lead outcomes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from crmcore._validation import check_columns
+from crmcore.errors import ValidationError
+from crmcore.pipeline._advance import StageChanged
+from crmcore.pipeline._calendar import BusinessCalendar
+from crmcore.pipeline._defaults import LEAD_WORKFLOW, OPPORTUNITY_WORKFLOW
+from crmcore.pipeline._tables import I64, instants, stage_attr, stage_codes, summary, unit_us
+from crmcore.pipeline._workflow import Workflow
+
+__all__ = ["events_frame", "lead_outcomes", "stage_funnel", "stage_velocity"]
+
+_EVENT_COLUMNS = ["entity_id", "from_stage", "to_stage", "at", "actor", "reason", "workflow"]
+
+
+def events_frame(events: Iterable[object]) -> pd.DataFrame:
+    """Stage-change events as a DataFrame, the input of the log analytics.
+
+    Events of other types (such as ``LeadConverted``) are skipped.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``entity_id``, ``from_stage``, ``to_stage``, ``at`` (UTC),
+        ``actor``, ``reason``, ``workflow``; one row per event.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> at = dt.datetime(2026, 1, 5, tzinfo=dt.timezone.utc)
+    >>> events_frame([StageChanged("o1", "prospecting", "proposal", at)])[
+    ...     ["entity_id", "to_stage"]
+    ... ]
+      entity_id  to_stage
+    0        o1  proposal
+    """
+    rows = [
+        (e.entity_id, e.from_stage, e.to_stage, e.at, e.actor, e.reason, e.workflow)
+        for e in events
+        if isinstance(e, StageChanged)
+    ]
+    frame = pd.DataFrame(rows, columns=_EVENT_COLUMNS)
+    frame["at"] = pd.to_datetime(frame["at"], utc=True)
+    return frame
+
+
+def _sorted_log(events: pd.DataFrame, wf: Workflow) -> tuple[pd.DataFrame, I64, I64]:
+    check_columns(events, ["entity_id", "from_stage", "to_stage", "at"], name="events")
+    at = instants(events["at"], "at")
+    ent = pd.factorize(events["entity_id"])[0].astype(np.int64)
+    order = np.lexsort((at, ent))
+    ev = events.iloc[order]
+    return ev, ent[order], at[order]
+
+
+def stage_funnel(
+    events: pd.DataFrame,
+    *,
+    workflow: Workflow = OPPORTUNITY_WORKFLOW,
+) -> pd.DataFrame:
+    """Reached-at-least-stage funnel from a stage-change log.
+
+    An entity *reached* an open stage if it was ever in it or in a later one
+    (higher ``sequence``); won entities count for every open stage; lost ones
+    up to the furthest open stage they reached. Entities appear in the log
+    once they have moved at least once (their first ``from_stage`` counts).
+
+    Parameters
+    ----------
+    events : DataFrame
+        ``entity_id``, ``from_stage``, ``to_stage``, ``at`` columns.
+
+    Returns
+    -------
+    DataFrame
+        One row per open stage (by sequence) and per won stage: ``reached``,
+        ``conversion`` (from the previous row) and ``cumulative_conversion``
+        (from the first row).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.Timestamp("2026-01-05", tz="UTC")
+    >>> log = pd.DataFrame(
+    ...     {
+    ...         "entity_id": ["a", "a", "b", "c"],
+    ...         "from_stage": ["prospecting", "proposal", "prospecting", "prospecting"],
+    ...         "to_stage": ["proposal", "closed_won", "closed_lost", "qualification"],
+    ...         "at": [t, t, t, t],
+    ...     }
+    ... )
+    >>> stage_funnel(log)["reached"].tolist()
+    [3, 2, 1, 1, 1]
+    """
+    check_columns(events, ["entity_id", "from_stage", "to_stage", "at"], name="events")
+    wf = workflow
+    fcode = stage_codes(events["from_stage"], wf, "from_stage")
+    tcode = stage_codes(events["to_stage"], wf, "to_stage")
+    seq = stage_attr(wf, "sequence").astype(np.float64)
+    closed = stage_attr(wf, "is_closed").astype(bool)
+    won = stage_attr(wf, "is_won").astype(bool)
+    open_seq = np.where(closed, -np.inf, seq)
+    level = np.maximum(open_seq[fcode], open_seq[tcode])
+    level = np.where(won[tcode], np.inf, level)
+    ent = pd.factorize(events["entity_id"])[0]
+    n = int(ent.max()) + 1 if ent.size else 0
+    ent_level = np.full(n, -np.inf)
+    np.maximum.at(ent_level, ent, level)
+    open_stages = wf.open_stages()
+    names = [s.name for s in open_stages] + [s.name for s in wf.stages if s.is_won]
+    sorted_level = np.sort(ent_level)
+    reached = [
+        int(n - np.searchsorted(sorted_level, s.sequence, side="left")) for s in open_stages
+    ]
+    won_stages = [s for s in wf.stages if s.is_won]
+    reached += [
+        int(np.unique(ent[tcode == wf.stage_names.index(s.name)]).size) for s in won_stages
+    ]
+    r = np.asarray(reached, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        conv = np.concatenate([[1.0 if n else np.nan], r[1:] / r[:-1]])
+        cum = r / r[0] if r.size and r[0] > 0 else np.full(r.size, np.nan)
+    out = pd.DataFrame(
+        {"reached": np.asarray(reached, dtype=np.int64), "conversion": conv},
+        index=pd.Index(names, name="stage"),
+    )
+    out["cumulative_conversion"] = cum
+    return out
+
+
+def lead_outcomes(
+    events: pd.DataFrame,
+    *,
+    workflow: Workflow = LEAD_WORKFLOW,
+) -> pd.DataFrame:
+    """Furthest open stage and outcome of each entity, from a stage-change log.
+
+    The training table of :class:`LeadScorer`: join it with the lead fields.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``entity_id``: ``stage`` (the furthest open stage reached,
+        by ``sequence``) and ``won`` (1 won, 0 lost, ``<NA>`` still open).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.Timestamp("2026-01-05", tz="UTC")
+    >>> log = pd.DataFrame(
+    ...     {
+    ...         "entity_id": ["a", "a", "b"],
+    ...         "from_stage": ["new", "qualified", "new"],
+    ...         "to_stage": ["qualified", "converted", "contacted"],
+    ...         "at": [t, t, t],
+    ...     }
+    ... )
+    >>> lead_outcomes(log)
+               stage   won
+    entity_id
+    a          qualified     1
+    b          contacted  <NA>
+    """
+    check_columns(events, ["entity_id", "from_stage", "to_stage", "at"], name="events")
+    wf = workflow
+    fcode = stage_codes(events["from_stage"], wf, "from_stage")
+    tcode = stage_codes(events["to_stage"], wf, "to_stage")
+    seq = stage_attr(wf, "sequence").astype(np.float64)
+    closed = stage_attr(wf, "is_closed").astype(bool)
+    won = stage_attr(wf, "is_won").astype(bool)
+    open_seq = np.where(closed, -np.inf, seq)
+    ent, uniques = pd.factorize(events["entity_id"])
+    n = len(uniques)
+    best = np.full(n, -np.inf)
+    np.maximum.at(best, np.concatenate([ent, ent]), open_seq[np.concatenate([fcode, tcode])])
+    open_names = {float(st.sequence): st.name for st in wf.open_stages()}
+    stage = pd.Series(best).map(open_names)
+    # Outcome: the entity's latest event decides (sorted by time).
+    at = instants(events["at"], "at")
+    order = np.lexsort((at, ent))
+    last = np.full(n, -1, dtype=np.int64)
+    last[ent[order]] = tcode[order]
+    outcome = pd.array(np.where(won[last], 1, 0), dtype="Int64")
+    outcome[~closed[last]] = pd.NA
+    out = pd.DataFrame({"stage": stage.to_numpy(), "won": outcome}, index=pd.Index(uniques))
+    out.index.name = "entity_id"
+    return out
+
+
+def stage_velocity(
+    events: pd.DataFrame,
+    *,
+    workflow: Workflow = OPPORTUNITY_WORKFLOW,
+    as_of: dt.datetime | None = None,
+    unit: str = "D",
+    calendar: BusinessCalendar | None = None,
+) -> pd.DataFrame:
+    """Time spent in each stage, from a stage-change log.
+
+    A stay starts when an event enters the stage and ends with the entity's
+    next event. Stays still open at the end of the log are counted up to
+    ``as_of`` if given, else left out. Final stages are not reported.
+
+    Parameters
+    ----------
+    events : DataFrame
+        ``entity_id``, ``from_stage``, ``to_stage``, ``at`` columns.
+    as_of : datetime, optional
+        Close open stays at this instant.
+    unit : {"D", "h", "W"}
+    calendar : BusinessCalendar, optional
+        Measure working time instead of elapsed time.
+
+    Returns
+    -------
+    DataFrame
+        Per stage: ``count``, ``mean``, ``median``, ``min``, ``max``.
+    """
+    wf = workflow
+    ev, ent, at = _sorted_log(events, wf)
+    tcode = stage_codes(ev["to_stage"], wf, "to_stage")
+    nxt_same = np.zeros(ent.size, dtype=bool)
+    nxt_same[:-1] = ent[1:] == ent[:-1]
+    end = np.empty_like(at)
+    end[:-1] = at[1:]
+    if as_of is not None:
+        if as_of.tzinfo is None:
+            raise ValidationError("as_of must be timezone-aware", field="as_of", value=as_of)
+        end[~nxt_same] = int(
+            (as_of - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(microseconds=1)
+        )
+        keep = end >= at
+    else:
+        keep = nxt_same
+    final = np.isin(tcode, [wf.stage_names.index(s) for s in wf.final])
+    keep &= ~final
+    s, e, code = at[keep], end[keep], tcode[keep]
+    dur = calendar._diff_us(s, e) if calendar is not None else e - s
+    values = dur / unit_us(unit)
+    names = pd.Categorical.from_codes(code, categories=pd.Index(list(wf.stage_names)))
+    out = summary(values, pd.Series(names, name="stage"), "time_in_stage")
+    order = [n for n in wf.stage_names if n in out.index]
+    return out.loc[order]
