@@ -268,7 +268,7 @@ def _compute(  # noqa: PLR0917 - private vectorised kernel, called twice
         deadline[tix] = cal._add_us(ist[rows], res_target[tix] - (cum[rows] - run_work[rows]))
     rest = ~crossed
     if rest.any():
-        anchor = np.where(resolved, resolved_at, as_of)[rest]
+        anchor = np.where(resolved, resolved_at, np.maximum(created, as_of))[rest]
         deadline[rest] = cal._add_us(anchor, res_target[rest] - elapsed[rest])
 
     # First response: first event entering a response stage.
@@ -280,7 +280,7 @@ def _compute(  # noqa: PLR0917 - private vectorised kernel, called twice
         given = (fr_given >= 0) & (fr_given <= as_of)
         earlier = given & ((responded_at < 0) | (fr_given < responded_at))
         responded_at[earlier] = np.maximum(fr_given[earlier], created[earlier])
-    fr_end = np.where(responded_at >= 0, responded_at, as_of)
+    fr_end = np.maximum(np.where(responded_at >= 0, responded_at, as_of), created)
     fr_elapsed = cal._diff_us(created, fr_end)
     fr_deadline = cal._add_us(created, fr_target)
     return {

@@ -285,3 +285,19 @@ def test_report_validation():
     )
     with pytest.raises(ValidationError, match="unknown ticket 'T-2'"):
         sla_report(bad, ev, policy(), as_of=utc(2026, 11, 24))
+
+
+def test_status_before_creation_and_enum_priorities():
+    # as_of before the ticket exists: nothing elapsed; deadlines count from creation.
+    t = ticket(utc(2026, 11, 23, 9), "high")
+    st = sla_status(t, [], policy(), as_of=utc(2026, 11, 23, 8))
+    assert st.first_response.elapsed == st.resolution.elapsed == dt.timedelta(0)
+    assert st.first_response.deadline == utc(2026, 11, 23, 10)
+    assert st.resolution.deadline == utc(2026, 11, 23, 17)
+    frame = pd.DataFrame(
+        {"id": ["T-1"], "created_at": [pd.Timestamp(t.created_at)], "priority": [t.priority]}
+    )
+    empty = events_frame([])
+    rep = sla_report(frame, empty, policy(), as_of=utc(2026, 11, 23, 8)).loc["T-1"]
+    assert rep["resolution_deadline"] == pd.Timestamp(utc(2026, 11, 23, 17))
+    assert rep["first_response_elapsed"] == 0.0
