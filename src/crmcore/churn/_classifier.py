@@ -525,6 +525,27 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         """
         return (self.predict_proba(features)[:, 1] >= 0.5).astype(np.int64)
 
+    def score(self, features: pd.DataFrame, labels: ArrayLike) -> float:
+        """Return the accuracy of :meth:`predict` (scikit-learn's classifier default).
+
+        Accuracy at a 0.5 cut-off says little about a churn ranking; prefer
+        :func:`score_metrics` (ROC AUC, PR AUC, Brier, top-decile lift).
+
+        Parameters
+        ----------
+        features : pandas.DataFrame
+            Customer features.
+        labels : array_like of 0/1
+            Observed churn, one per row of ``features``.
+
+        Returns
+        -------
+        float
+            Share of customers whose predicted label equals ``labels``.
+        """
+        y = np.asarray(labels)
+        return float(np.mean(self.predict(features) == y))
+
     def churn_probability(self, features: pd.DataFrame) -> pd.Series:
         """Return the churn probability as a Series indexed like ``features``.
 

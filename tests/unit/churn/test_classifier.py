@@ -69,6 +69,9 @@ def test_fit_predict_and_importances(data, fitted):
     assert set(fitted.validation_scores_) == {"roc_auc", "brier", "n"}
     assert fitted.validation_scores_["n"] == 400
     np.testing.assert_array_equal(fitted.predict(X), (p[:, 1] >= 0.5).astype(int))
+    np.testing.assert_allclose(
+        fitted.score(X, y), np.mean(fitted.predict(X) == y.to_numpy()), rtol=1e-12
+    )
     s = fitted.churn_probability(X)
     assert s.index.equals(X.index)
 
