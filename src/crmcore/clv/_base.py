@@ -25,6 +25,7 @@ from crmcore._types import ArrayLike, FloatArray
 from crmcore._validation import check_scalar, check_weights
 from crmcore.clv._compress import compress_rows
 from crmcore.clv._data import Summary, read_summary
+from crmcore.clv._kernels import single_threaded_blas
 from crmcore.errors import (
     ConvergenceError,
     ConvergenceWarning,
@@ -194,16 +195,18 @@ class BaseModel(BaseEstimator):  # type: ignore[misc]
             return f, g
 
         bounds = [(-_LOG_BOUND, _LOG_BOUND)] * len(phi0)
-        res = optimize.minimize(
-            objective,
-            phi0,
-            jac=True,
-            method="L-BFGS-B",
-            bounds=bounds,
-            options={"maxiter": max_iter, "ftol": 1e-15, "gtol": tol, "maxcor": 20},
-        )
-        phi = np.asarray(res.x, dtype=np.float64)
-        _, g_final = objective(phi)
+        with single_threaded_blas():
+            res = optimize.minimize(
+                objective,
+                phi0,
+                jac=True,
+                method="L-BFGS-B",
+                bounds=bounds,
+                options={"maxiter": max_iter, "ftol": 1e-15, "gtol": tol, "maxcor": 20},
+            )
+            phi = np.asarray(res.x, dtype=np.float64)
+            _, g_final = objective(phi)
+            hess = self._hessian(objective, phi) * n_total
         at_bound = np.abs(phi) >= _LOG_BOUND * (1 - 1e-9)
         converged = (
             bool(np.isfinite(res.fun))
@@ -224,7 +227,6 @@ class BaseModel(BaseEstimator):  # type: ignore[misc]
                 raise ConvergenceError(msg, result=res)
             warnings.warn(msg, ConvergenceWarning, stacklevel=2)
         theta_scaled = np.exp(phi)
-        hess = self._hessian(objective, phi) * n_total
         theta = theta_scaled * c
         orig_prepared = self._prepare(cols, w_u)
         ll, _ = self._loglik_grad(theta, orig_prepared)

@@ -26,6 +26,7 @@ from scipy import special
 from crmcore._types import FloatArray, IntArray
 from crmcore.clv._compress import unique_rows
 from crmcore.clv._hyp import bg_h
+from crmcore.clv._kernels import dot, matvec
 
 __all__ = [
     "BGData",
@@ -127,23 +128,21 @@ def bg_loglik_grad(theta: FloatArray, d: BGData, s: int) -> tuple[float, FloatAr
     xu = d.x_u
     # Terms in the frequency only (one value per distinct frequency).
     lx = special.gammaln(r + xu) + special.gammaln(b + xu + s) - special.gammaln(a + b + xu + s)
-    ll = float(d.w_x @ lx) + d.n * (
+    ll = dot(d.w_x, lx) + d.n * (
         -special.gammaln(r) + r * np.log(alpha) + special.gammaln(a + b) - special.gammaln(b)
     )
     psi_ab = special.digamma(a + b)
     psi_abx = special.digamma(a + b + xu + s)
-    g_r = float(d.w_x @ special.digamma(r + xu)) + d.n * (np.log(alpha) - special.digamma(r))
-    g_a = float(d.w_x @ (psi_ab - psi_abx))
-    g_b = float(d.w_x @ (special.digamma(b + xu + s) + psi_ab - psi_abx)) - d.n * special.digamma(
-        b
-    )
+    g_r = dot(d.w_x, special.digamma(r + xu)) + d.n * (np.log(alpha) - special.digamma(r))
+    g_a = dot(d.w_x, psi_ab - psi_abx)
+    g_b = dot(d.w_x, special.digamma(b + xu + s) + psi_ab - psi_abx) - d.n * special.digamma(b)
     # A1 = -(r + x) ln(alpha + T), summed per distinct T.
     lT_u = np.log(alpha + d.t_u)
     invT_u = 1.0 / (alpha + d.t_u)
     rw_T = r * d.w_t + d.wx_t
-    ll -= float(rw_T @ lT_u)
-    g_r -= float(d.w_t @ lT_u)
-    g_alpha = d.n * r / alpha - float(rw_T @ invT_u)
+    ll -= dot(rw_T, lT_u)
+    g_r -= dot(d.w_t, lT_u)
+    g_alpha = d.n * r / alpha - dot(rw_T, invT_u)
     # Second term, row by row.
     if d.x.size:
         second_u = _second_log(theta, xu, s)
@@ -165,15 +164,15 @@ def bg_loglik_grad(theta: FloatArray, d: BGData, s: int) -> tuple[float, FloatAr
         q += 1.0
         sp = np.log(q)
         sp += z
-        ll += float(d.w @ sp)
+        ll += dot(d.w, sp)
         p2 = np.divide(d.w, q)  # weighted second-term share w * expit(z)
-        g_r += float(p2 @ dl)
+        g_r += dot(p2, dl)
         g_a += float(p2.sum()) / a
-        g_b -= float(p2 @ inv_beta_u[d.ix])
+        g_b -= dot(p2, inv_beta_u[d.ix])
         dinv = invT_u[d.i_t]
         dinv -= invtx_u[d.itx]
         p2 *= rx
-        g_alpha += float(p2 @ dinv)
+        g_alpha += dot(p2, dinv)
     return ll, np.array([g_r, g_alpha, g_a, g_b])
 
 
@@ -254,7 +253,7 @@ def bg_discounted_purchases(
     (xf, Tf), inv = unique_rows(x, T)
     grid = _k_factor(theta, xf[:, None], Tf[:, None], times[None, :], s=s)
     inc = np.diff(grid, axis=1, prepend=0.0)
-    disc = inc @ factors
+    disc = matvec(inc, factors)
     return np.asarray(disc[inv] * bg_probability_alive(theta, x, tx, T, s=s), dtype=np.float64)
 
 

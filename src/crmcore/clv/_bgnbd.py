@@ -20,6 +20,7 @@ from crmcore.clv._bgfamily import (
     prepare_bg,
 )
 from crmcore.clv._data import read_summary, wrap
+from crmcore.clv._kernels import matvec
 
 __all__ = ["BetaGeoModel", "ModifiedBetaGeoModel", "TransactionModel", "as_time"]
 
@@ -60,7 +61,7 @@ class TransactionModel(BaseModel):
         """Discounted sum of expected purchases per period (generic grid version)."""
         grid = self._expected(x[:, None], tx[:, None], T[:, None], times[None, :])
         inc = np.diff(grid, axis=1, prepend=0.0)
-        return np.asarray(inc @ factors, dtype=np.float64)
+        return matvec(inc, factors)
 
     def expected_purchases(
         self, t: ArrayLike, data: pd.DataFrame | ArrayLike

@@ -24,6 +24,7 @@ from crmcore._validation import first_bad
 from crmcore.clv._base import BaseModel
 from crmcore.clv._compress import unique_rows
 from crmcore.clv._data import Summary, read_summary, wrap
+from crmcore.clv._kernels import dot
 from crmcore.errors import ValidationError
 
 __all__ = ["GammaGammaModel", "gg_expected_spend", "gg_loglik_rows"]
@@ -155,7 +156,7 @@ class GammaGammaModel(BaseModel):
             weights,
             weights * x,
             float(wlogm.sum()),
-            float(wlogm @ x),
+            dot(wlogm, x),
             float(weights.sum()),
         )
 
@@ -171,20 +172,20 @@ class GammaGammaModel(BaseModel):
         gm = d.mx + g
         lgm = np.log(gm)
         inv = np.reciprocal(gm)
-        s_wx_lgm = float(d.wx @ lgm)
-        s_w_lgm = float(d.w @ lgm)
-        s_wx_inv = float(d.wx @ inv)
-        s_w_inv = float(d.w @ inv)
+        s_wx_lgm = dot(d.wx, lgm)
+        s_w_lgm = dot(d.w, lgm)
+        s_wx_inv = dot(d.wx, inv)
+        s_w_inv = dot(d.w, inv)
         ll = (
-            float(d.w_x @ lx)
+            dot(d.w_x, lx)
             + d.n * (q * np.log(g) - special.gammaln(q))
             + p * d.sum_wxlogm
             - d.sum_wlogm
             - p * s_wx_lgm
             - q * s_w_lgm
         )
-        g_p = float(d.w_x @ gx_p) + d.sum_wxlogm - s_wx_lgm
-        g_q = float(d.w_x @ psi_pq) + d.n * (np.log(g) - special.digamma(q)) - s_w_lgm
+        g_p = dot(d.w_x, gx_p) + d.sum_wxlogm - s_wx_lgm
+        g_q = dot(d.w_x, psi_pq) + d.n * (np.log(g) - special.digamma(q)) - s_w_lgm
         g_g = d.n * q / g - p * s_wx_inv - q * s_w_inv
         return ll, np.array([g_p, g_q, g_g])
 
