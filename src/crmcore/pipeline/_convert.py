@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Hashable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import attrs
 
@@ -37,14 +37,39 @@ class LeadConverted:
     actor: str | None = None
 
 
-class LeadConversion(NamedTuple):
-    """What :func:`convert_lead` returns."""
-
-    lead: Lead
+class _Conversion(NamedTuple):
     account: Account
     contact: Contact
     opportunity: Opportunity | None
     events: tuple[StageChanged | LeadConverted, ...]
+
+
+class LeadConversion(_Conversion):
+    """What :func:`convert_lead` returns.
+
+    A 4-tuple ``(account, contact, opportunity, events)`` (``opportunity`` is
+    ``None`` when none was opened), with the same names as attributes, plus
+    ``lead``: the converted lead (status ``converted``, ``converted_*``
+    fields set), which the caller stores too.
+    """
+
+    lead: Lead | None = None
+
+    def __new__(
+        cls,
+        account: Account,
+        contact: Contact,
+        opportunity: Opportunity | None,
+        events: tuple[StageChanged | LeadConverted, ...],
+        *,
+        lead: Lead | None = None,
+    ) -> LeadConversion:
+        self = super().__new__(cls, account, contact, opportunity, events)
+        self.lead = lead
+        return self
+
+    def _replace(self, **changes: Any) -> LeadConversion:
+        return LeadConversion(*super()._replace(**changes), lead=self.lead)
 
 
 def convert_lead(
@@ -95,7 +120,8 @@ def convert_lead(
     Returns
     -------
     LeadConversion
-        ``(lead, account, contact, opportunity, events)``.
+        ``(account, contact, opportunity, events)``; the converted lead is
+        ``result.lead``.
 
     Raises
     ------
@@ -153,4 +179,4 @@ def convert_lead(
     done = LeadConverted(
         lead.id, account.id, contact.id, None if opportunity is None else opportunity.id, at, actor
     )
-    return LeadConversion(new_lead, account, contact, opportunity, (*stage_events, done))
+    return LeadConversion(account, contact, opportunity, (*stage_events, done), lead=new_lead)

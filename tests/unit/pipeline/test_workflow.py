@@ -363,6 +363,16 @@ def test_replay_skips_other_event_types():
     assert replay(res.events) == {"L-1": "converted"}
 
 
+def test_convert_lead_unpacks_as_the_contract_says():
+    account, contact, opportunity, events = convert_lead(
+        lead(), at=at(1), account_id="A", contact_id="C"
+    )
+    assert (account.id, contact.id, opportunity) == ("A", "C", None)
+    assert [type(e).__name__ for e in events] == ["StageChanged", "LeadConverted"]
+    res = convert_lead(lead(), at=at(1), account_id="A", contact_id="C")
+    assert res._replace(opportunity=None).lead.status == "converted"
+
+
 def test_workflow_json_roundtrip_with_guards():
     import json
 
