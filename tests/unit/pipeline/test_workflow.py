@@ -396,3 +396,22 @@ def test_workflow_json_roundtrip_with_guards():
         assert again.to_dict() == default.to_dict()
     with pytest.raises(ValidationError, match="malformed"):
         Workflow.from_dict({"name": "x"})
+
+
+def test_advance_falls_back_to_evolve_for_classes_with_hidden_state():
+    @attrs.frozen(cache_hash=True)
+    class Hashed:
+        id: str
+        status: str = "new"
+
+    @attrs.define
+    class Mutable:  # not frozen, not slotted by choice of the user
+        id: str
+        status: str = "new"
+
+    for cls in (Hashed, Mutable):
+        moved, _ = advance(cls("x"), "contacted", at=at(1), workflow=LEAD_WORKFLOW)
+        assert moved.status == "contacted"
+    assert hash(advance(Hashed("x"), "contacted", at=at(1), workflow=LEAD_WORKFLOW)[0]) == hash(
+        Hashed("x", "contacted")
+    )
