@@ -1,0 +1,174 @@
+"""The Pareto/NBD estimator (a thin wrapper over ``_pareto_core``)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from crmcore._types import ArrayLike, FloatArray
+from crmcore._validation import check_scalar
+from crmcore.clv._bgnbd import TransactionModel
+from crmcore.clv._data import wrap
+from crmcore.clv._pareto_core import (
+    PNBDData,
+    pnbd_conditional_expectation,
+    pnbd_dert,
+    pnbd_discounted_purchases,
+    pnbd_loglik_grad,
+    pnbd_probability_alive,
+    pnbd_probability_of_purchases,
+    prepare_pnbd,
+)
+
+__all__ = ["ParetoNBDModel"]
+
+
+class ParetoNBDModel(TransactionModel):
+    """The Pareto/NBD model of Schmittlein, Morrison & Colombo (1987).
+
+    While alive, a customer buys as a Poisson process with rate
+    ``λ ~ Gamma(r, α)``; the lifetime is exponential with rate
+    ``μ ~ Gamma(s, β)``. Likelihood, P(alive) and the conditional expectation
+    follow Fader & Hardie (2005), "A note on deriving the Pareto/NBD model and
+    related expressions" (eq. 11, 21-23), evaluated in a stable all-positive
+    form with an analytic gradient (see the notes); DERT follows Fader, Hardie
+    & Lee (2005), "RFM and CLV: using iso-value curves for customer base
+    analysis", eq. 2.
+
+    Parameters
+    ----------
+    penalizer : float, default 0.0
+        L2 penalty (``lifetimes`` scale, see :class:`BaseModel`).
+    initial_params : mapping, optional
+        Start point ``{"r", "alpha", "s", "beta"}`` in the data's units.
+    max_iter : int, default 1000
+        Maximum number of optimiser iterations.
+    tol : float, default 1e-9
+        Projected-gradient tolerance (per customer, log-parameters).
+    on_failure : {"raise", "warn"}, default "raise"
+        Raise :class:`~crmcore.errors.ConvergenceError` or warn when the fit
+        does not converge.
+
+    Attributes
+    ----------
+    params_ : dict
+        ``r``, ``alpha``, ``s``, ``beta``.
+    log_likelihood_ : float
+        Total log-likelihood at the estimate.
+    standard_errors_ : dict
+        Delta-method standard errors from the Hessian.
+    covariance_ : DataFrame
+        Covariance of the estimates (natural scale).
+    converged_ : bool
+        Whether the optimiser converged.
+    n_iter_ : int
+        Optimiser iterations.
+
+    Notes
+    -----
+    The hypergeometric term ``2F1(r+s+x, ·; r+s+x+1; z)``, ``z`` in
+    ``[0, 1)``, is evaluated after Euler's transformation as a series of
+    positive terms (or, for ``z > 0.9``, by tanh-sinh quadrature of its Euler
+    integral), and the difference of the two terms in log space, so the
+    likelihood stays finite and accurate for hundreds of purchases, for
+    ``alpha == beta``, ``t_x == T`` and ``s == 1``.
+
+    Examples
+    --------
+    >>> from crmcore.clv import ParetoNBDModel, simulate_pareto_nbd
+    >>> data = simulate_pareto_nbd(
+    ...     2000, r=0.5, alpha=10.0, s=0.8, beta=12.0, T=52.0, random_state=1
+    ... )
+    >>> model = ParetoNBDModel().fit(data)
+    >>> sorted(model.params_)
+    ['alpha', 'beta', 'r', 's']
+    >>> bool(model.converged_)
+    True
+    """
+
+    _param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "s", "beta")
+    _default_start: ClassVar[tuple[float, ...]] = (1.0, 1.0, 1.0, 1.0)
+
+    def _scale(self, cols: dict[str, FloatArray]) -> float:
+        top = float(np.max(cols["T"]))
+        return top if top > 0 else 1.0
+
+    def _scale_data(self, cols: dict[str, FloatArray], s: float) -> dict[str, FloatArray]:
+        return {"frequency": cols["frequency"], "recency": cols["recency"] / s, "T": cols["T"] / s}
+
+    def _param_scale(self, s: float) -> FloatArray:
+        return np.array([1.0, s, 1.0, s])
+
+    def _prepare(self, cols: dict[str, FloatArray], weights: FloatArray) -> PNBDData:
+        return prepare_pnbd(cols["frequency"], cols["recency"], cols["T"], weights)
+
+    def _loglik_grad(self, theta: FloatArray, prepared: Any) -> tuple[float, FloatArray]:
+        return pnbd_loglik_grad(theta, prepared)
+
+    def _expected(self, x: FloatArray, tx: FloatArray, T: FloatArray, t: FloatArray) -> FloatArray:
+        return pnbd_conditional_expectation(self._theta(), x, tx, T, t)
+
+    def _alive(self, x: FloatArray, tx: FloatArray, T: FloatArray) -> FloatArray:
+        return pnbd_probability_alive(self._theta(), x, tx, T)
+
+    def _discounted(
+        self, x: FloatArray, tx: FloatArray, T: FloatArray, times: FloatArray, factors: FloatArray
+    ) -> FloatArray:
+        return pnbd_discounted_purchases(self._theta(), x, tx, T, times=times, factors=factors)
+
+    def _pmf(self, n: FloatArray, t: FloatArray) -> FloatArray:
+        return pnbd_probability_of_purchases(self._theta(), n, t)
+
+    def expected_residual_lifetime(
+        self, data: pd.DataFrame | ArrayLike, discount_rate: float
+    ) -> pd.Series | FloatArray:
+        """Discounted expected residual transactions (DERT) per customer.
+
+        ``DERT = ∫_T^∞ E[purchase rate at τ | history] e^{-δ(τ-T)} dτ``
+        (Fader, Hardie & Lee 2005, "RFM and CLV", eq. 2): the present value,
+        in transactions, of a customer's remaining purchases. Multiply by the
+        expected margin per transaction to get residual CLV.
+
+        Parameters
+        ----------
+        data : DataFrame or array_like
+            Customer summary with ``frequency``, ``recency``, ``T``.
+        discount_rate : float
+            Continuously compounded discount rate ``δ`` per time unit of the
+            data (> 0). An annual rate ``d`` with weekly data is
+            ``δ = log(1 + d) / 52`` (15% a year: ``δ ≈ 0.0027``).
+
+        Returns
+        -------
+        Series or ndarray
+            DERT per customer, indexed like ``data``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from crmcore.clv import ParetoNBDModel
+        >>> model = ParetoNBDModel.from_dict(
+        ...     {
+        ...         "model": "ParetoNBDModel",
+        ...         "schema_version": 1,
+        ...         "hyper_parameters": {},
+        ...         "params": {"r": 0.55, "alpha": 10.58, "s": 0.61, "beta": 11.67},
+        ...         "log_likelihood": 0.0,
+        ...         "converged": True,
+        ...         "n_iter": 0,
+        ...         "n_customers": 1,
+        ...         "covariance_log": [[None] * 4] * 4,
+        ...     }
+        ... )
+        >>> dert = model.expected_residual_lifetime(
+        ...     np.array([[0, 0.0, 39.0], [5, 38.0, 39.0]]), np.log(1.15) / 52
+        ... )
+        >>> bool(dert[1] > dert[0])
+        True
+        """
+        self._check_fitted()
+        delta = check_scalar(discount_rate, name="discount_rate", low=0, low_inclusive=False)
+        x, tx, T, index = self._arrays(data)
+        return wrap(pnbd_dert(self._theta(), x, tx, T, delta), index, "dert")
