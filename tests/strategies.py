@@ -534,3 +534,56 @@ def loyalty_programs(draw: st.DrawFn) -> Any:
         expiry=draw(st.one_of(st.none(), st.integers(1, 4))),
         review_every=draw(st.integers(1, 6)),
     )
+
+
+# ============================================================================
+# Pipeline section (crmcore.pipeline): business calendars and legal stage walks.
+# ============================================================================
+
+_CLOCK = st.integers(0, 24 * 4 - 1)  # quarter hours
+
+
+def _quarter(q: int) -> str:
+    return f"{q // 4 % 24:02d}:{q % 4 * 15:02d}"
+
+
+@st.composite
+def business_calendars(draw: st.DrawFn) -> Any:
+    """Calendars with 1-2 shifts on some weekdays (overnight ones included), a few
+    holidays in 2025-2027 and a time zone with or without DST."""
+    from crmcore.pipeline import BusinessCalendar
+
+    def shift(start: int, length: int) -> tuple[str, str]:
+        return _quarter(start), _quarter(start + length)
+
+    spans = st.builds(shift, _CLOCK, st.integers(1, 24 * 4 - 1))
+    hours = draw(
+        st.dictionaries(st.integers(0, 6), st.lists(spans, min_size=1, max_size=2), min_size=1)
+    )
+    holidays = draw(st.lists(st.dates(dt.date(2025, 1, 1), dt.date(2027, 12, 31)), max_size=5))
+    tz = draw(st.sampled_from(["UTC", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe"]))
+    return BusinessCalendar(hours, holidays, tz)
+
+
+@st.composite
+def stage_walks(
+    draw: st.DrawFn, workflow: Any, entity_id: Any = "e1", *, max_moves: int = 8
+) -> list[Any]:
+    """Legal ``StageChanged`` histories of one entity through ``workflow``: random moves
+    from its initial stage (reasons given where a stage requires one), times increasing
+    from 2026-01-05 by up to two days per move."""
+    from crmcore.pipeline import StageChanged
+
+    at = dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC)
+    stage = workflow.initial
+    events: list[Any] = []
+    for _ in range(draw(st.integers(0, max_moves))):
+        targets = workflow.allowed_from(stage)
+        if not targets:
+            break
+        nxt = draw(st.sampled_from(targets))
+        at = at + dt.timedelta(seconds=draw(st.integers(0, 2 * 86400)))
+        reason = "reason" if workflow.stage(nxt).requires_reason else None
+        events.append(StageChanged(entity_id, stage, nxt, at, None, reason, workflow.name))
+        stage = nxt
+    return events

@@ -23,8 +23,10 @@ from crmcore.pipeline import (
     replay,
     sla_report,
     sla_status,
+    stage_funnel,
+    stage_velocity,
 )
-from tests.strategies import leads, opportunities, tickets
+from tests.strategies import business_calendars, leads, opportunities, stage_walks, tickets
 
 UTC = dt.UTC
 WORKFLOWS = {"opportunity": OPPORTUNITY_WORKFLOW, "ticket": TICKET_WORKFLOW, "lead": LEAD_WORKFLOW}
@@ -89,19 +91,6 @@ def test_advance_stays_in_workflow_and_never_leaves_final(journey):
         assert entity.probability == wf.stage(state).probability
 
 
-def week_calendars():
-    span = st.tuples(st.integers(0, 23 * 4), st.integers(1, 24 * 4 - 1)).map(
-        lambda p: (
-            f"{p[0] // 4:02d}:{p[0] % 4 * 15:02d}",
-            f"{(p[0] + p[1]) // 4 % 24:02d}:{(p[0] + p[1]) % 4 * 15:02d}",
-        )
-    )
-    hours = st.dictionaries(st.integers(0, 6), st.lists(span, min_size=1, max_size=2), min_size=1)
-    tz = st.sampled_from(["UTC", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe"])
-    holidays = st.lists(st.dates(dt.date(2025, 1, 1), dt.date(2027, 12, 31)), max_size=5)
-    return st.builds(BusinessCalendar, hours, holidays, tz)
-
-
 def instants():
     return st.datetimes(
         min_value=dt.datetime(2025, 1, 1),  # noqa: DTZ001
@@ -111,7 +100,7 @@ def instants():
 
 
 @FAST
-@given(week_calendars(), instants(), st.timedeltas(dt.timedelta(0), dt.timedelta(days=40)))
+@given(business_calendars(), instants(), st.timedeltas(dt.timedelta(0), dt.timedelta(days=40)))
 def test_calendar_diff_inverts_add(cal, start, d):
     end = cal.add(start, d)
     assert end >= start
@@ -121,7 +110,7 @@ def test_calendar_diff_inverts_add(cal, start, d):
 
 
 @FAST
-@given(week_calendars(), instants(), instants(), instants())
+@given(business_calendars(), instants(), instants(), instants())
 def test_calendar_diff_is_additive_and_bounded(cal, a, b, c):
     assert cal.diff(a, b) + cal.diff(b, c) == cal.diff(a, c)
     assert abs(cal.diff(a, b)) <= abs(b - a)
@@ -161,7 +150,7 @@ def test_sla_pause_never_negative_and_parts_add_up(moves, extra):
 
 
 @settings(max_examples=15, deadline=None)
-@given(week_calendars(), st.lists(st.tuples(instants(), instants()), min_size=1, max_size=8))
+@given(business_calendars(), st.lists(st.tuples(instants(), instants()), min_size=1, max_size=8))
 def test_calendar_array_path_matches_scalar_path(cal, pairs):
     starts = np.array([a.replace(tzinfo=None) for a, _ in pairs], dtype="datetime64[us]")
     ends = np.array([b.replace(tzinfo=None) for _, b in pairs], dtype="datetime64[us]")
@@ -222,3 +211,30 @@ def test_sla_report_matches_sla_status(moves, extra, priority):
             got.elapsed.total_seconds(), abs=1e-6
         )
     assert status.resolution.paused >= dt.timedelta(0)
+
+
+@FAST
+@given(
+    st.sampled_from(sorted(WORKFLOWS)).flatmap(
+        lambda k: st.tuples(st.just(k), stage_walks(WORKFLOWS[k]))
+    )
+)
+def test_legal_walks_replay_and_feed_the_log_analytics(walk):
+    kind, events = walk
+    wf = WORKFLOWS[kind]
+    state = replay(events, workflow=wf)
+    if not events:
+        assert state == {}
+        return
+    assert state == {"e1": events[-1].to_stage}
+    log = events_frame(events)
+    funnel = stage_funnel(log, workflow=wf)
+    # Reached-at-least counts never increase along the open stages.
+    reached = funnel["reached"].to_numpy()[: len(wf.open_stages())]
+    assert (np.diff(reached) <= 0).all()
+    assert reached[0] == 1
+    velocity = stage_velocity(log, workflow=wf, unit="h")
+    assert (velocity["min"] >= 0).all()
+    assert velocity["count"].sum() == len(events) - 1 - sum(
+        e.to_stage in wf.final for e in events[:-1]
+    )
