@@ -55,9 +55,13 @@ STEPS = [
 
 # --------------------------------------------------------------------- children
 def _peak_rss_mb() -> float:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    # VmHWM, not getrusage's ru_maxrss: the latter survives execve and would
+    # report the parent's high-water mark.
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def _current_rss_mb() -> float:
