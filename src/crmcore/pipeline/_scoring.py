@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import pathlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -313,6 +315,18 @@ class LeadScorer(BaseEstimator):  # type: ignore[misc]
     def to_json(self) -> str:
         """Serialise with :func:`json.dumps` of :meth:`to_dict`."""
         return json.dumps(self.to_dict())
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write :meth:`to_dict` as JSON to ``path`` (UTF-8)."""
+        pathlib.Path(path).write_text(self.to_json(), encoding="utf-8")
+
+    @classmethod
+    def load(
+        cls, path: str | os.PathLike[str], *, workflow: Workflow = LEAD_WORKFLOW
+    ) -> LeadScorer:
+        """Read a scorer written by :meth:`save`."""
+        data = json.loads(pathlib.Path(path).read_text(encoding="utf-8"))
+        return cls.from_dict(data, workflow=workflow)
 
 
 def evaluate_time_split(

@@ -61,6 +61,14 @@ def test_update_equals_refit_on_all_data():
     np.testing.assert_allclose(inc.score(probe), full.score(probe), rtol=1e-12)
 
 
+def test_save_load(tmp_path):
+    scorer = LeadScorer().fit(TRAIN)
+    scorer.save(tmp_path / "scorer.json")
+    back = LeadScorer.load(tmp_path / "scorer.json")
+    np.testing.assert_allclose(back.score(TRAIN), scorer.score(TRAIN), rtol=1e-12)
+    assert back.get_params()["features"] == ["source"]
+
+
 def test_sklearn_conventions_and_json_roundtrip():
     scorer = LeadScorer(alpha=0.5)
     assert clone(scorer).get_params()["alpha"] == 0.5
