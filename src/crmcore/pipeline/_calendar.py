@@ -88,8 +88,19 @@ def _normalise_hours(hours: Mapping[Any, Any] | None) -> tuple[tuple[tuple[int, 
     week: list[list[tuple[int, int]]] = [[] for _ in range(7)]
     for key, spans in hours.items():
         day = _parse_day(key)
-        single = isinstance(spans, tuple) and len(spans) == 2
-        pairs = [spans] if single and not isinstance(spans[0], tuple | list) else spans
+        if spans is None:  # explicitly a day off
+            continue
+        if isinstance(spans, str) or not isinstance(spans, Iterable):
+            raise ValidationError(
+                f"working hours for {_DAYS[day]} must be a list of (start, end) pairs; "
+                f"got {spans!r}",
+                field="working_hours",
+                value=spans,
+            )
+        single = (
+            isinstance(spans, tuple) and len(spans) == 2 and not isinstance(spans[0], tuple | list)
+        )
+        pairs = [spans] if single else list(spans)
         for span in pairs:
             if not isinstance(span, Sequence) or isinstance(span, str) or len(span) != 2:
                 raise ValidationError(
@@ -208,7 +219,9 @@ class BusinessCalendar:
         a list of ``(start, end)`` wall-clock pairs (``"HH:MM"`` strings or
         :class:`datetime.time`). An ``end`` at or before ``start`` is an
         overnight shift ending the next day; ``"24:00"`` is midnight at the
-        end of the day. Default: Monday to Friday, 09:00–17:00.
+        end of the day; a single pair may be given without the list, and
+        ``None`` or ``[]`` marks a day off. Default: Monday to Friday,
+        09:00–17:00.
     holidays : iterable of date, optional
         Local dates without work. A holiday removes the shifts that *start* on
         that date (an overnight shift begun the evening before still ends).

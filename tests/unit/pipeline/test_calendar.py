@@ -174,3 +174,12 @@ def test_full_day_and_always():
     # 24/7 in local time: the spring-forward day has 23 real hours.
     assert cal.diff(utc(2026, 3, 28, 23), utc(2026, 3, 29, 22)) == 23 * H
     assert "24:00" in repr(cal)
+
+
+def test_working_hours_shorthands():
+    cal = BusinessCalendar(
+        {"monday": ("09:00", "12:00"), "tue": None, 2: [], 3: [(dt.time(8), dt.time(9))]}
+    )
+    assert cal.weekly_hours == 4
+    with pytest.raises(ValidationError, match="list of"):
+        BusinessCalendar({0: "09:00-17:00"})
