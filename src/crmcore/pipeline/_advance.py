@@ -81,6 +81,8 @@ def _evolver(cls: type) -> Any:
     if not attrs.has(cls) or "__slots__" not in cls.__dict__ or hasattr(cls, "__attrs_pre_init__"):
         return None
     fields = attrs.fields(cls)
+    if len(fields) < 2:  # attrgetter of one name returns a bare value, not a tuple
+        return None
     slots = {n for k in cls.__mro__ for n in getattr(k, "__slots__", ())}
     if slots - {f.name for f in fields} - {"__weakref__"}:
         return None  # hidden state (e.g. a cached hash) that a slot copy would miss
