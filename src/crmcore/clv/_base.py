@@ -68,6 +68,7 @@ class BaseModel(BaseEstimator):  # type: ignore[misc]
     _param_names: ClassVar[tuple[str, ...]] = ()
     _columns: ClassVar[tuple[str, ...]] = ()
     _default_start: ClassVar[tuple[float, ...]] = ()
+    _compress: ClassVar[bool] = True  # collapse identical rows before fitting
 
     def __init__(
         self,
@@ -173,7 +174,10 @@ class BaseModel(BaseEstimator):  # type: ignore[misc]
         summary = self._read(data)
         w = check_weights(weights, summary.n)
         summary, w = self._fit_rows(summary, w)
-        cols, w_u, _ = compress_rows(summary.columns, w)
+        if self._compress:
+            cols, w_u, _ = compress_rows(summary.columns, w)
+        else:
+            cols, w_u = summary.columns, w
         keep = w_u > 0
         if not keep.all():
             cols = {k: v[keep] for k, v in cols.items()}

@@ -109,6 +109,7 @@ class GammaGammaModel(BaseModel):
     _param_names: ClassVar[tuple[str, ...]] = ("p", "q", "gamma")
     _columns: ClassVar[tuple[str, ...]] = ("frequency", "monetary_value")
     _default_start: ClassVar[tuple[float, ...]] = (1.0, 1.0, 1.0)
+    _compress: ClassVar[bool] = False  # mean spend is continuous: rows rarely repeat
 
     def _read(self, data: pd.DataFrame | ArrayLike | dict[str, Any]) -> Summary:
         if isinstance(data, dict):
