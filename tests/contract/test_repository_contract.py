@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from zoneinfo import ZoneInfo
 
 import attrs
 import pytest
@@ -48,12 +49,29 @@ def test_every_aggregate_round_trips_and_versions(store, name):
     assert repo.find(entity.id) is None
 
 
-def test_datetimes_come_back_as_the_same_instant_in_utc(store):
-    stored = store.customers.add(customer(created_at=at()))
+@pytest.mark.parametrize(
+    "when",
+    [
+        at(),
+        dt.datetime(2026, 10, 25, 2, 30, fold=0, tzinfo=ZoneInfo("Europe/Paris")),  # DST fold
+        dt.datetime(2026, 10, 25, 2, 30, fold=1, tzinfo=ZoneInfo("Europe/Paris")),
+        dt.datetime(
+            2026, 1, 1, 23, 59, 59, 999999, tzinfo=dt.timezone(dt.timedelta(hours=5, minutes=45))
+        ),
+        dt.datetime(1970, 1, 1, tzinfo=dt.UTC),
+        dt.datetime(1, 1, 1, 12, tzinfo=dt.UTC),
+    ],
+    ids=["paris", "fold0", "fold1", "kathmandu", "epoch", "year1"],
+)
+def test_datetimes_come_back_in_their_own_zone(store, when):
+    store.customers.add(customer(created_at=when))
     loaded = store.customers.get("c1")
-    assert loaded.created_at == at()
-    assert loaded.created_at.utcoffset() == dt.timedelta(0)
-    assert stored.created_at.tzinfo is dt.UTC
+    assert loaded.created_at == when
+    assert loaded.created_at.utcoffset() == when.utcoffset()
+    assert loaded.created_at.isoformat() == when.isoformat()
+    assert loaded == customer(created_at=when)
+    assert [c.id for c in store.customers.query(where={"created_at": when})] == ["c1"]
+    assert store.customers.count({"created_at__lt": when}) == 0
 
 
 def test_get_missing_raises_not_found_naming_aggregate_and_id(store):

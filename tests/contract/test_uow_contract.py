@@ -37,9 +37,13 @@ def test_exception_rolls_back_and_propagates(store):
     class Boom(Exception):
         pass
 
-    with pytest.raises(Boom), store.unit_of_work() as uow:
-        uow.orders.add(order())
-        raise Boom
+    def work():
+        with store.unit_of_work() as uow:
+            uow.orders.add(order())
+            raise Boom
+
+    with pytest.raises(Boom):
+        work()
     assert store.orders.count() == 0
 
 

@@ -12,16 +12,18 @@ Dialects and how each kind is represented:
 kind        ``memory``       ``sqlite``               ``postgresql``
 ==========  ===============  =======================  ==================
 DECIMAL     Decimal          TEXT (exact digits)      NUMERIC
-DATETIME    aware, UTC       INTEGER µs since epoch   TIMESTAMPTZ
+DATETIME    as given         INTEGER µs since epoch   TIMESTAMPTZ
+            + zone text      + TEXT zone              + TEXT zone
 DATE        date             TEXT ISO 8601            DATE
 UUID        UUID             TEXT                     TEXT
 ID          str (URN)        TEXT                     TEXT
 JSON        decoded object   TEXT (JSON)              JSON
 ==========  ===============  =======================  ==================
 
-Datetimes come back as UTC (``tzinfo=datetime.UTC``): the instant is kept,
-the original offset is not.  Aware datetimes compare by instant, so entities
-still compare equal after a round trip.
+Datetimes are stored as the UTC instant plus the zone (IANA key or fixed
+offset, see :mod:`crmcore.storage._zones`) and come back in their own zone,
+so entities compare equal after a round trip even for wall times in a DST
+fold, which Python never equates with another zone's datetimes.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from typing import Any, Literal
 from crmcore.errors import ValidationError
 from crmcore.storage import _json
 from crmcore.storage._fields import FieldSpec, Kind
+from crmcore.storage._zones import tz_from_text, tz_text
 
 __all__ = ["EPOCH", "Dialect", "RowCodec", "decode_id", "scalar_decoder", "scalar_encoder"]
 
@@ -234,6 +237,17 @@ def _field_encoder(spec: FieldSpec, dialect: Dialect) -> Encoder:
         if spec.optional:
             return lambda v: (None, None) if v is None else enc_money(v)
         return _optional(enc_money, spec)
+    if spec.kind is Kind.DATETIME:
+        instant = scalar_encoder(Kind.DATETIME, dialect, name)
+        keep = dialect == "memory"
+
+        def enc_datetime(v: Any) -> Any:
+            utc = instant(v)  # validates (aware, in range)
+            return (v if keep else utc, tz_text(v))
+
+        if spec.optional:
+            return lambda v: (None, None) if v is None else enc_datetime(v)
+        return enc_datetime
     if spec.kind is Kind.JSON:
         tp = spec.tp
         as_object = dialect == "postgresql"
@@ -276,6 +290,21 @@ def _field_decoder(spec: FieldSpec, dialect: Dialect) -> Callable[[Sequence[Any]
             return cls(**{amount_alias: a, currency_alias: row[i + 1]})
 
         return dec_money
+    if spec.kind is Kind.DATETIME:
+        if dialect == "memory":
+            return lambda row, i: row[i]
+        to_utc = scalar_decoder(Kind.DATETIME, dialect)
+        assert to_utc is not None
+
+        def dec_datetime(row: Sequence[Any], i: int) -> Any:
+            raw = row[i]
+            if raw is None:
+                return None
+            utc = to_utc(raw)
+            zone = row[i + 1]
+            return utc if zone == "Z" else utc.astimezone(tz_from_text(zone))
+
+        return dec_datetime
     if spec.kind is Kind.JSON:
         tp = spec.tp
         optional = spec.optional
@@ -326,7 +355,7 @@ class RowCodec:
         self.columns = tuple(c for f in self.fields for c in f.columns)
         self._get = attrgetter(*(f.name for f in self.fields))
         self._encoders = [_field_encoder(f, dialect) for f in self.fields]
-        self._money = [f.kind is Kind.MONEY for f in self.fields]
+        self._multi = [len(f.columns) > 1 for f in self.fields]
         plan = []
         position = 0
         for f in self.fields:
@@ -347,8 +376,8 @@ class RowCodec:
             )
         values = self._get(entity)
         out: list[Any] = []
-        for enc, is_money, value in zip(self._encoders, self._money, values, strict=True):
-            if is_money:
+        for enc, multi, value in zip(self._encoders, self._multi, values, strict=True):
+            if multi:
                 out.extend(enc(value))
             else:
                 out.append(enc(value))

@@ -5,8 +5,11 @@ Every store derives its layout from the entity definition itself
 domain class needs no change here.  Each field gets a :class:`Kind` that says
 how it is stored and compared:
 
-``STR, INT, FLOAT, BOOL, DECIMAL, DATETIME, DATE, UUID``
+``STR, INT, FLOAT, BOOL, DECIMAL, DATE, UUID``
     one scalar column of the obvious type;
+``DATETIME``
+    the instant in UTC, plus a ``<field>_tz`` text column with the zone
+    (see :mod:`crmcore.storage._zones`);
 ``ID``
     an identifier typed ``str | UUID``: one text column, UUIDs written in
     their URN form ``"urn:uuid:<hex>"`` (as :func:`crmcore.domain` encodes them);
@@ -220,7 +223,7 @@ def _wrapped_part(cls: type) -> tuple[str, str, Kind] | None:
     (only,) = fields
     tp, optional = unwrap_optional(_hints(cls)[only.name])
     kind = _scalar_kind(tp)
-    if optional or kind is None or kind is Kind.ENUM:
+    if optional or kind is None or kind in (Kind.ENUM, Kind.DATETIME):
         return None
     return (only.name, only.alias, kind)
 
@@ -236,6 +239,8 @@ def field_spec(name: str, alias: str, hint: Any) -> FieldSpec:
         return FieldSpec(
             name, alias, Kind.ENUM, optional, tp, scalar=scalar, cls=tp, columns=(name,)
         )
+    if kind is Kind.DATETIME:  # the instant, and the zone to bring it back in
+        return FieldSpec(name, alias, kind, optional, tp, columns=(name, f"{name}_tz"))
     if kind is not None:
         return FieldSpec(name, alias, kind, optional, tp, columns=(name,))
     if isinstance(tp, type):

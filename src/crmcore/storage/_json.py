@@ -7,7 +7,7 @@ stored as plain JSON; the few non-JSON scalars a user is likely to put there
 are written as one-key tagged objects so that they survive the round trip:
 
 ``Decimal`` -> ``{"$decimal": "12.50"}``, ``datetime`` -> ``{"$datetime":
-"2026-01-31T09:00:00+01:00"}`` (offset kept), ``date`` -> ``{"$date": ...}``,
+"2026-01-31T09:00:00+01:00[Europe/Paris]"}`` (zone kept), ``date`` -> ``{"$date": ...}``,
 ``UUID`` -> ``{"$uuid": ...}``.  A user mapping that itself looks like a tag
 is refused rather than misread.
 
@@ -33,6 +33,7 @@ import attrs
 
 from crmcore.errors import ValidationError
 from crmcore.storage._fields import unwrap_optional
+from crmcore.storage._zones import from_iso, to_iso
 
 __all__ = ["decode", "dumps", "encode", "loads"]
 
@@ -65,7 +66,7 @@ def _check_decimal(value: Decimal, field: str) -> str:
 def _check_aware(value: dt.datetime, field: str) -> str:
     if value.tzinfo is None or value.utcoffset() is None:
         raise _fail(field, "naive datetime; give a timezone-aware datetime", value)
-    return value.isoformat()
+    return to_iso(value)
 
 
 def _encode_any(value: Any, field: str) -> Any:
@@ -116,7 +117,7 @@ def _decode_any(obj: Any) -> Any:
             if key == "$decimal":
                 return Decimal(raw)
             if key == "$datetime":
-                return dt.datetime.fromisoformat(raw)
+                return from_iso(raw)
             if key == "$date":
                 return dt.date.fromisoformat(raw)
             if key == "$uuid":
@@ -234,7 +235,7 @@ def decode(obj: Any, tp: Any) -> Any:
     if inner is Decimal:
         return Decimal(obj)
     if inner is dt.datetime:
-        return dt.datetime.fromisoformat(obj)
+        return from_iso(obj)
     if inner is dt.date:
         return dt.date.fromisoformat(obj)
     if inner is uuid.UUID:

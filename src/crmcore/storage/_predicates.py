@@ -8,6 +8,7 @@ ascending and last when descending; ties are broken by id.
 
 from __future__ import annotations
 
+import datetime as dt
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
@@ -65,6 +66,8 @@ def getter(target: Target) -> Callable[[Any], Any]:
     if spec.kind is Kind.WRAPPED:
         inner = operator.attrgetter(spec.inner[0])
         return lambda e: None if (w := read(e)) is None else inner(w)
+    if spec.kind is Kind.DATETIME:  # by instant: Python never equates a DST-fold time across zones
+        return lambda e: None if (v := read(e)) is None else v.astimezone(dt.UTC)
     if spec.kind is Kind.ID:
         return lambda e: None if (v := read(e)) is None else (v if isinstance(v, str) else v.urn)
     return read

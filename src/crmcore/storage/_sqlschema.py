@@ -7,8 +7,8 @@ structured field; ``id`` is the primary key, ``version`` a BIGINT.  Every
 ``crm_schema`` holds the schema version; a database with another version is
 refused with :class:`~crmcore.errors.SchemaVersionError` instead of misread.
 
-SQLite connections are set up on connect: WAL journal, ``foreign_keys=ON``,
-a busy timeout, and transactions begun by crmcore itself (``BEGIN
+SQLite connections are set up on connect: WAL journal with
+``synchronous=NORMAL``, ``foreign_keys=ON``, a busy timeout, and transactions begun by crmcore itself (``BEGIN
 IMMEDIATE`` for writes, so that concurrent writers queue instead of failing
 half-way).
 """
@@ -83,6 +83,14 @@ def build_metadata(
     for lay in layouts:
         columns: list[sa.Column[Any]] = []
         for f in lay.fields:
+            if f.kind is Kind.DATETIME:
+                columns.append(
+                    sa.Column(
+                        f.columns[0], _column_type(Kind.DATETIME, dialect), nullable=f.optional
+                    )
+                )
+                columns.append(sa.Column(f.columns[1], sa.Text(), nullable=f.optional))
+                continue
             if f.kind is Kind.MONEY:
                 columns.append(
                     sa.Column(
@@ -122,6 +130,9 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA journal_mode = WAL")
+        # WAL + NORMAL: a commit survives the process being killed; only an OS crash or
+        # power cut can lose the last commits, and never corrupts the file.
+        cursor.execute("PRAGMA synchronous = NORMAL")
     finally:
         cursor.close()
 

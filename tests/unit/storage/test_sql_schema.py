@@ -83,6 +83,7 @@ def test_tables_are_plain_columns_with_indexes(tmp_path):
         "custom",
         "customer_id",
         "placed_at",
+        "placed_at_tz",
         "amount",
         "amount_currency",
         "status",
@@ -94,7 +95,7 @@ def test_tables_are_plain_columns_with_indexes(tmp_path):
     store.orders.add(order())
     with store.engine.connect() as conn:
         row = conn.exec_driver_sql(
-            "SELECT placed_at, amount, amount_currency, custom FROM crm_orders"
+            "SELECT placed_at, placed_at_tz, amount, amount_currency, custom FROM crm_orders"
         ).one()
         plan = " ".join(
             str(r[-1])
@@ -102,8 +103,8 @@ def test_tables_are_plain_columns_with_indexes(tmp_path):
                 "EXPLAIN QUERY PLAN SELECT id FROM crm_orders WHERE customer_id = 'c1'"
             )
         )
-    # UTC microseconds since the epoch, exact decimal text, JSON text
-    assert row == (1772440200000000, "19.99", "EUR", "{}")
+    # UTC microseconds since the epoch + zone, exact decimal text, JSON text
+    assert row == (1772440200000000, "Europe/Paris", "19.99", "EUR", "{}")
     assert "ix_crm_orders_customer_id" in plan
     assert store.table("orders").name == "crm_orders"
     store.close()
