@@ -35,15 +35,16 @@ REPOSITORY = {
 )
 def module_store(request, tmp_path_factory):
     if request.param == "memory":
-        return InMemoryStore()
-    if request.param == "sqlite":
+        yield InMemoryStore()
+    elif request.param == "sqlite":
         store = SqlStore(f"sqlite:///{tmp_path_factory.mktemp('prop') / 'crm.db'}")
         store.create_schema()
-        request.addfinalizer(store.close)
-        return store
-    engine = request.getfixturevalue("pg_engine")
-    clean_pg(engine)
-    return SqlStore(engine)
+        yield store
+        store.close()
+    else:
+        engine = request.getfixturevalue("pg_engine")
+        clean_pg(engine)
+        yield SqlStore(engine)
 
 
 def storable(entity) -> bool:

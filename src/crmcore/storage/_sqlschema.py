@@ -8,9 +8,9 @@ structured field; ``id`` is the primary key, ``version`` a BIGINT.  Every
 refused with :class:`~crmcore.errors.SchemaVersionError` instead of misread.
 
 SQLite connections are set up on connect: WAL journal with
-``synchronous=NORMAL``, ``foreign_keys=ON``, a busy timeout, and transactions begun by crmcore itself (``BEGIN
-IMMEDIATE`` for writes, so that concurrent writers queue instead of failing
-half-way).
+``synchronous=NORMAL``, ``foreign_keys=ON``, a busy timeout, and
+transactions begun by crmcore itself (``BEGIN IMMEDIATE`` for writes, so
+that concurrent writers queue instead of failing half-way).
 """
 
 from __future__ import annotations
