@@ -227,7 +227,8 @@ def _log_terms(
     lg_x, lg_T = lg[d.i_tx], lg[d.i_big_t]
     m = r + s + x
     diff = lg_T - lg_x  # <= 0
-    has = tx < T
+    # t_x == T (or so close that G(t_x) and G(T) round equal): no dropout term.
+    has = (tx < T) & (diff < 0)
     log_a = np.full(x.shape, -np.inf)
     dh = diff[has]
     log_a[has] = np.log(s) - np.log(m[has]) + lg_x[has] + np.log(-np.expm1(dh))
