@@ -12,6 +12,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.frozen import FrozenEstimator
 from sklearn.impute import SimpleImputer
 from sklearn.inspection import permutation_importance
 from sklearn.linear_model import LogisticRegression
@@ -31,6 +32,7 @@ __all__ = ["ChurnClassifier"]
 _MODELS = ("hist_gradient_boosting", "logistic")
 _CALIBRATION = ("isotonic", "sigmoid", None)
 _SEED_MAX = 2**31 - 1
+_AUTO_SPLIT = 50_000
 
 
 def _is_categorical(col: pd.Series) -> bool:
@@ -61,12 +63,18 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     2. a stratified ``validation_fraction`` of the customers is held out;
     3. on the rest, the model is fitted with class weights
        (``class_weight="balanced"`` by default, so rare churners count as
-       much as stayers) and calibrated by :class:`~sklearn.calibration.
-       CalibratedClassifierCV` with ``calibration_cv`` folds: each fold's
-       calibrator (isotonic or Platt sigmoid) is fitted on data that fold's
-       model did not see and without class weights, which maps the
-       reweighted scores back to honest probabilities; predictions average
-       the folds;
+       much as stayers) and calibrated with
+       :class:`~sklearn.calibration.CalibratedClassifierCV`: the calibration
+       map (isotonic or Platt sigmoid) is fitted, *without* class weights,
+       on scores of customers the scoring model did not see, which maps the
+       reweighted scores back to honest probabilities. With
+       ``calibration_cv=k`` those scores are ``k``-fold out-of-fold
+       predictions and the model is then refitted on all of the data
+       (``ensemble=False``: one model to evaluate at prediction time); with
+       ``"split"`` the model is fitted once on a stratified 75 % and the map
+       on the other 25 %; ``"auto"`` uses 3 folds below 50,000 customers
+       and the split above, where a quarter is ample for the map and one
+       fit instead of four matters;
     4. permutation importance (drop in ROC AUC when one column is shuffled)
        is measured on the held-out customers, which the model never saw, and
        stored in ``feature_importances_``; held-out metrics go to
@@ -91,8 +99,9 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         Calibration map; ``None`` returns the raw model probabilities
         (distorted by ``class_weight="balanced"``). Prefer ``"sigmoid"``
         with fewer than about a thousand customers per fold.
-    calibration_cv : int, default 3
-        Folds of the calibration cross-fit (``>= 2``).
+    calibration_cv : int, "split" or "auto", default "auto"
+        Folds of the calibration cross-fit (``>= 2``), a single 75/25 split,
+        or ``"auto"`` (see above).
     class_weight : "balanced" or None, default "balanced"
         Reweight classes inversely to their frequency while fitting.
     validation_fraction : float, default 0.2
@@ -100,7 +109,7 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         ``[0, 0.9]``.
     n_repeats : int, default 5
         Shuffles per column for the permutation importance.
-    importance_max_samples : int, default 50_000
+    importance_max_samples : int, default 20_000
         At most this many held-out customers are used for the permutation
         importance (a random subset), to bound its cost.
     max_iter : int, default 200
@@ -156,11 +165,11 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         model: str = "hist_gradient_boosting",
         features: Sequence[str] | None = None,
         calibration: str | None = "isotonic",
-        calibration_cv: int = 3,
+        calibration_cv: int | str = "auto",
         class_weight: str | None = "balanced",
         validation_fraction: float = 0.2,
         n_repeats: int = 5,
-        importance_max_samples: int = 50_000,
+        importance_max_samples: int = 20_000,
         max_iter: int = 200,
         learning_rate: float = 0.1,
         C: float = 1.0,
@@ -209,7 +218,15 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
                 field="class_weight",
                 value=self.class_weight,
             )
-        check_scalar(self.calibration_cv, name="calibration_cv", low=2, integer=True)
+        if self.calibration_cv not in ("auto", "split"):
+            if isinstance(self.calibration_cv, str):
+                raise ValidationError(
+                    f"calibration_cv must be an int >= 2, 'split' or 'auto'; "
+                    f"got {self.calibration_cv!r}",
+                    field="calibration_cv",
+                    value=self.calibration_cv,
+                )
+            check_scalar(self.calibration_cv, name="calibration_cv", low=2, integer=True)
         check_scalar(self.validation_fraction, name="validation_fraction", low=0, high=0.9)
         check_scalar(self.n_repeats, name="n_repeats", low=1, integer=True)
         check_scalar(
@@ -365,10 +382,10 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         seeds = rng.integers(_SEED_MAX, size=4)
         frac = float(self.validation_fraction)
         n_min = int(np.bincount(y, minlength=2).min())
-        if n_min < 2 * int(self.calibration_cv):
+        if n_min < 8:
             raise ValidationError(
-                f"the rarer class has {n_min} customers; at least {2 * int(self.calibration_cv)} "
-                "are needed to fit and calibrate",
+                f"the rarer class has {n_min} customers; at least 8 are needed to fit, "
+                "calibrate and validate",
                 field="labels",
             )
         if frac > 0:
@@ -378,12 +395,7 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         else:
             X_fit, y_fit, X_val, y_val = X, y, None, None
         base = self._build(numeric, categorical, int(seeds[1]))
-        if self.calibration is None:
-            model: Any = base.fit(X_fit, y_fit)
-        else:
-            model = CalibratedClassifierCV(
-                base, method=self.calibration, cv=int(self.calibration_cv)
-            ).fit(X_fit, y_fit)
+        model = self._fit_calibrated(base, X_fit, y_fit, int(seeds[0]))
         self.model_ = model
         self.feature_names_in_ = np.asarray(cols, dtype=object)
         self.n_features_in_ = len(cols)
@@ -392,6 +404,24 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         if X_val is not None and y_val is not None:
             self._importances(X_val, y_val, np.random.default_rng(int(seeds[2])), int(seeds[3]))
         return self
+
+    def _fit_calibrated(self, base: Any, X: pd.DataFrame, y: Any, seed: int) -> Any:
+        if self.calibration is None:
+            return base.fit(X, y)
+        cv = self.calibration_cv
+        if cv == "auto":
+            cv = 3 if len(X) < _AUTO_SPLIT else "split"
+        if cv != "split":
+            return CalibratedClassifierCV(
+                base, method=self.calibration, cv=int(cv), ensemble=False
+            ).fit(X, y)
+        X_model, X_cal, y_model, y_cal = train_test_split(
+            X, y, test_size=0.25, stratify=y, random_state=seed + 1
+        )
+        base.fit(X_model, y_model)
+        return CalibratedClassifierCV(FrozenEstimator(base), method=self.calibration).fit(
+            X_cal, y_cal
+        )
 
     def _align(self, X: pd.DataFrame, labels: ArrayLike) -> tuple[pd.DataFrame, Any]:
         if isinstance(labels, pd.Series):

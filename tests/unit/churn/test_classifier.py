@@ -87,6 +87,15 @@ def test_calibrated_probabilities_match_rates_under_imbalance():
     assert raw.predict_proba(Xt)[:, 1].mean() > yt.mean() + 0.1
 
 
+def test_split_calibration_gives_calibrated_probabilities():
+    X, y = _data(n=5000, seed=2, rate=0.08)
+    clf = ChurnClassifier(n_threads=1, calibration_cv="split", random_state=0, max_iter=40)
+    clf.fit(X, y)
+    Xt, yt = _data(n=5000, seed=3, rate=0.08)
+    p = clf.predict_proba(Xt)[:, 1]
+    np.testing.assert_allclose(p.mean(), yt.mean(), atol=0.02)
+
+
 def test_logistic_option_handles_missing_values_and_categories(data):
     X, y = data
     clf = ChurnClassifier(
@@ -157,6 +166,7 @@ def test_no_validation_split_means_no_importances(data):
         ({"calibration": "beta"}, "calibration"),
         ({"class_weight": {0: 1}}, "class_weight"),
         ({"calibration_cv": 1}, "calibration_cv"),
+        ({"calibration_cv": "folds"}, "calibration_cv"),
         ({"validation_fraction": 0.95}, "validation_fraction"),
         ({"learning_rate": 0}, "learning_rate"),
         ({"C": -1}, "C"),
@@ -191,7 +201,7 @@ def test_bad_data_is_refused(data):
         ChurnClassifier(n_threads=1).fit(X.to_numpy(), y)
     rare = y.copy()
     rare[:] = 0
-    rare.iloc[:3] = 1
+    rare.iloc[:5] = 1
     with pytest.raises(ValidationError, match="rarer class"):
         ChurnClassifier(n_threads=1).fit(X, rare)
 
