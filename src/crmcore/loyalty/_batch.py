@@ -34,7 +34,7 @@ from crmcore._types import BoolArray, IntArray
 from crmcore._validation import check_columns, first_bad, require_aware
 from crmcore.errors import ValidationError
 from crmcore.loyalty._ledger import ENTRY_KINDS
-from crmcore.loyalty._periods import period_indices, period_starts_ns
+from crmcore.loyalty._periods import period_index, period_indices, period_starts_ns
 from crmcore.loyalty._program import Program
 
 __all__ = ["ledger_balances"]
@@ -104,17 +104,23 @@ def _segments(acct: IntArray) -> tuple[IntArray, IntArray]:
     return starts, acct[starts]
 
 
-def _grouped_cumsum(values: IntArray, acct: IntArray) -> IntArray:
-    """Cumulative sum restarting at every change of ``acct`` (sorted input)."""
+def _segment_index(acct: IntArray) -> tuple[IntArray, IntArray]:
+    """Start row of every account run, and the run number of every row (sorted input)."""
+    if acct.size == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    is_first = np.empty(acct.size, dtype=bool)
+    is_first[0] = True
+    np.not_equal(acct[1:], acct[:-1], out=is_first[1:])
+    return np.flatnonzero(is_first), np.cumsum(is_first, dtype=np.int64) - 1
+
+
+def _grouped_cumsum(values: IntArray, starts: IntArray, seg_of: IntArray) -> IntArray:
+    """Cumulative sum restarting at every account run (see :func:`_segment_index`)."""
     cs = np.cumsum(values)
-    starts, _ = _segments(acct)
-    base = np.zeros(len(values), dtype=np.int64)
-    if len(starts):
-        before = np.where(starts > 0, cs[np.maximum(starts - 1, 0)], 0)
-        run = np.zeros(len(values), dtype=np.int64)
-        run[starts] = 1
-        base = before[np.cumsum(run) - 1]
-    return cs - base
+    if cs.size == 0:
+        return cs
+    before = np.where(starts > 0, cs[np.maximum(starts - 1, 0)], 0)
+    return cs - before[seg_of]
 
 
 def _grouped_cummax(values: IntArray, acct: IntArray) -> IntArray:
@@ -285,8 +291,9 @@ def ledger_balances(
     is_earn = kind == _EARN
     earn_pts = np.where(is_earn, points, 0)
     debit = np.where(is_earn, 0, -points)
-    e_cum = _grouped_cumsum(earn_pts, acct)
-    a_cum = _grouped_cumsum(debit, acct)
+    seg_starts, seg_of = _segment_index(acct)
+    e_cum = _grouped_cumsum(earn_pts, seg_starts, seg_of)
+    a_cum = _grouped_cumsum(debit, seg_starts, seg_of)
     earned = _sum_by(acct, earn_pts, n_acct)
     redeemed = _sum_by(acct, np.where(kind == _REDEEM, -points, 0), n_acct)
     clawed = _sum_by(acct, np.where(kind == _CLAWBACK, -points, 0), n_acct)
@@ -294,7 +301,7 @@ def ledger_balances(
     # ---- expiry: running maximum over the lots expired by as_of
     lot_rows = np.flatnonzero(is_earn)
     lot_acct = acct[lot_rows]
-    lot_exp = exp_all[rows][lot_rows]
+    lot_exp = exp_all[rows[lot_rows]]
     same_lot = lot_acct[1:] == lot_acct[:-1]
     _refuse(
         np.concatenate([[False], same_lot & (lot_exp[1:] < lot_exp[:-1])]),
@@ -358,10 +365,10 @@ def ledger_balances(
             [(live_acct[1:] != live_acct[:-1]) | (live_exp[1:] != live_exp[:-1]), [True]]
         )
         run_end = np.flatnonzero(run_change)
-        end_of = run_end[np.searchsorted(run_end, np.arange(live.size), side="left")]
         f = np.flatnonzero(first & (live_exp != _NEVER))
+        end_of_f = run_end[np.searchsorted(run_end, f, side="left")]
         next_exp[live_acct[f]] = live_exp[f]
-        expiring[live_acct[f]] = e_cum[live[end_of[f]]] - outflow[f]
+        expiring[live_acct[f]] = e_cum[live[end_of_f]] - outflow[f]
 
     data: dict[str, Any] = {
         "balance": balance,
@@ -408,68 +415,100 @@ def _tiers(
 ) -> IntArray:
     """Tier index per account at ``as_of`` (see the module notes)."""
     as_of = pd.Timestamp(as_of_ns, unit="ns", tz="UTC").to_pydatetime()
-    review_ns = int(pd.Timestamp(program.last_review(as_of)).as_unit("ns").value)
+    review = program.last_review(as_of)
+    review_ns = int(pd.Timestamp(review).as_unit("ns").value)
     n = len(rows)
-    pos = np.arange(n, dtype=np.int64)
-    is_first = np.concatenate([[True], acct[1:] != acct[:-1]]) if n else np.zeros(0, bool)
-    first_row = np.maximum.accumulate(np.where(is_first, pos, 0))
-    starts_at = np.flatnonzero(is_first)
-    next_start = np.append(starts_at[1:], n)[np.cumsum(is_first) - 1]
     earn = np.flatnonzero(kind == _EARN)
+    if n == 0 or earn.size == 0:
+        return np.zeros(n_acct, dtype=np.int64)
     spend = (
-        np.asarray(entries["spend_minor"], dtype=np.int64)[rows]
+        np.asarray(entries["spend_minor"], dtype=np.int64)[rows[earn]]
         if "spend_minor" in entries.columns
-        else np.zeros(n, dtype=np.int64)
+        else np.zeros(earn.size, dtype=np.int64)
     )
-    # refund (position, time) of each earn row, matched by (account, order id)
-    refund_pos = np.full(n, _NEVER, dtype=np.int64)
+    # refund row of each earn row, matched by (account, order id)
+    refund_pos = np.full(earn.size, _NEVER, dtype=np.int64)
     claw = np.flatnonzero(kind == _CLAWBACK)
     if claw.size:
-        event_ids = entries["event_id"].to_numpy()[rows[earn]]
+        event_ids = pd.Series(entries["event_id"].to_numpy()[rows[earn]])
         order_ids = entries["order_id"].to_numpy()[rows[claw]]
-        left = pd.DataFrame({"a": acct[earn], "o": event_ids, "i": earn})
+        cand = np.flatnonzero(event_ids.isin(order_ids).to_numpy())
+        left = pd.DataFrame({"a": acct[earn[cand]], "o": event_ids.to_numpy()[cand], "i": cand})
         right = pd.DataFrame({"a": acct[claw], "o": order_ids, "r": claw})
         matched = left.merge(right, on=["a", "o"], how="inner")
         refund_pos[matched["i"].to_numpy(dtype=np.int64)] = matched["r"].to_numpy(dtype=np.int64)
-    has_refund = refund_pos[earn] != _NEVER
-    refund_at = np.where(has_refund, at[np.minimum(refund_pos[earn], n - 1)], _NEVER)
+    refund_at = np.where(refund_pos != _NEVER, at[np.minimum(refund_pos, n - 1)], _NEVER)
 
-    p = period_indices(at[earn], program.period)
+    # period index of every row, via the (few) period boundaries in range
+    p_lo = int(period_indices(np.array([at.min()]), program.period)[0])
+    p_hi = int(period_indices(np.array([at.max()]), program.period)[0])
+    max_window = max(t.window for t in program.tiers)
+    bounds = period_starts_ns(np.arange(p_lo, p_hi + max_window + 2), program.period)
+    p_row = p_lo + np.searchsorted(bounds, at, side="right") - 1
+    p = p_row[earn]
+    at_earn = at[earn]
+    acct_earn = acct[earn]
+    values = [points[earn] if tier.points is not None else spend for tier in program.tiers]
     thresholds = program.tier_thresholds()
+
+    # review: a purchase counts just before the review if it started before
+    # and its window (or refund) ends at or after it
     q_review = np.zeros(n_acct, dtype=np.int64)
-    evals = earn[at[earn] >= review_ns]
-    q_event = np.zeros(evals.size, dtype=np.int64)
-    for k, tier in enumerate(program.tiers):
-        if k == 0:
-            continue
-        value = points[earn] if tier.points is not None else spend[earn]
-        window_end = period_starts_ns(p + tier.window, program.period)
-        end_time = np.minimum(window_end, refund_at)
-        # review: active just before the review instant
-        active: BoolArray = (at[earn] < review_ns) & (end_time >= review_ns)
-        metric = _sum_by(acct[earn][active], value[active], n_acct)
+    for k, tier in enumerate(program.tiers[1:], start=1):
+        end_time = np.minimum(bounds[p - p_lo + tier.window], refund_at)
+        active: BoolArray = (at_earn < review_ns) & (end_time >= review_ns)
+        metric = _sum_by(acct_earn[active], values[k][active], n_acct)
         q_review = np.where(metric >= thresholds[k], k, q_review)
-        if evals.size == 0:
-            continue
-        # position (row index) from which each purchase stops counting: the
-        # first row of its account at or after its window end, or its refund row
-        tau_u = np.unique(window_end)
-        width = len(tau_u) + 1
-        row_key = acct * width + np.searchsorted(tau_u, at, side="right")
-        q_key = acct[earn] * width + np.searchsorted(tau_u, window_end, side="left")
-        end_pos = np.minimum(np.searchsorted(row_key, q_key, side="right"), refund_pos[earn])
-        end_pos = np.where(end_pos >= next_start[earn], n, end_pos)  # never, in range
-        starts_cum = np.zeros(n, dtype=np.int64)
-        starts_cum[earn] = value
-        starts_cum = np.cumsum(starts_cum)
-        ends_cum = np.zeros(n + 1, dtype=np.int64)
+
+    # purchases since the review: upgrade if qualified right after any of them.
+    # Rows of periods before (review period - longest window) cannot matter:
+    # drop them, and work in the positions of the remaining rows.
+    evals_mask = at_earn >= review_ns
+    if not evals_mask.any():
+        return q_review
+    cut = period_index(review, program.period) - max_window
+    has_eval = np.zeros(n_acct, dtype=bool)
+    has_eval[acct_earn[evals_mask]] = True
+    keep = (p_row >= cut) & has_eval[acct]
+    if keep.all():
+        sub_rows = np.arange(n, dtype=np.int64)
+        kept_earn = np.ones(earn.size, dtype=bool)
+        e_pos = earn
+        r_pos = refund_pos
+        acct_s = acct
+    else:
+        sub_rows = np.flatnonzero(keep)
+        new_pos = np.cumsum(keep, dtype=np.int64) - 1
+        kept_earn = keep[earn]
+        e_pos = new_pos[earn[kept_earn]]
+        r_pos = refund_pos[kept_earn]
+        r_pos = np.where(r_pos != _NEVER, new_pos[np.minimum(r_pos, n - 1)], _NEVER)
+        acct_s = acct[sub_rows]
+    m = sub_rows.size
+    starts_s, seg_of_s = _segment_index(acct_s)
+    seg_next = np.append(starts_s[1:], m)
+    next_start = seg_next[seg_of_s[e_pos]]
+    p_e = p[kept_earn]
+    ev = np.flatnonzero(evals_mask[kept_earn])  # indices into the kept earn rows
+    ev_pos = e_pos[ev]
+    ev_base = starts_s[seg_of_s[ev_pos]] - 1
+    width = p_hi - p_lo + max_window + 1
+    row_key = acct_s * width + (p_row[sub_rows] - p_lo)
+    q_base = acct_s[e_pos] * width + (p_e - p_lo)
+    q_event = np.zeros(ev.size, dtype=np.int64)
+    for k, tier in enumerate(program.tiers[1:], start=1):
+        value = values[k][kept_earn]
+        # first row of the account in or after the period where the window
+        # ends, or the refund row, whichever comes first (m: never, in range)
+        end_pos = np.searchsorted(row_key, q_base + tier.window, side="left")
+        end_pos = np.minimum(end_pos, r_pos)
+        end_pos = np.where(end_pos >= next_start, m, end_pos)
+        starts_cum = np.zeros(m, dtype=np.int64)
+        starts_cum[e_pos] = value
+        ends_cum = np.zeros(m + 1, dtype=np.int64)
         np.add.at(ends_cum, end_pos, value)
-        ends_cum = np.cumsum(ends_cum[:n])
-        running = starts_cum - ends_cum
-        base = np.where(first_row > 0, running[np.maximum(first_row - 1, 0)], 0)
-        metric_at = running[evals] - base[evals]
-        q_event = np.where(metric_at >= thresholds[k], k, q_event)
-    tier_of = q_review.copy()
-    if evals.size:
-        tier_of = np.maximum(tier_of, _reduce_by(np.maximum, acct[evals], q_event, n_acct))
-    return tier_of
+        running = np.cumsum(starts_cum) - np.cumsum(ends_cum[:m])
+        base = np.where(ev_base >= 0, running[np.maximum(ev_base, 0)], 0)
+        q_event = np.where(running[ev_pos] - base >= thresholds[k], k, q_event)
+    upgraded = _reduce_by(np.maximum, acct_s[ev_pos], q_event, n_acct)
+    return np.maximum(q_review, upgraded)

@@ -92,6 +92,7 @@ def test_batch_agrees_with_ledgers(seed):
         dt.datetime(2025, 2, 14, tzinfo=dt.UTC),
         dt.datetime(2025, 7, 1, tzinfo=dt.UTC),  # a review instant
         dt.datetime(2025, 9, 17, 13, tzinfo=dt.UTC),
+        dt.datetime(2026, 2, 15, tzinfo=dt.UTC),  # rows before 2025-07 cannot matter
         dt.datetime(2027, 1, 1, tzinfo=dt.UTC),
     ]:
         out = ledger_balances(shuffled, as_of=as_of, program=PROGRAM)
