@@ -24,9 +24,10 @@ Points and tiers
 from __future__ import annotations
 
 from crmcore.loyalty._batch import ledger_balances
+from crmcore.loyalty._entries import LedgerEntry, LedgerSummary, Lot
 from crmcore.loyalty._events import Purchase, Redemption, Refund
 from crmcore.loyalty._grouped import nps_by, nps_trend
-from crmcore.loyalty._ledger import LedgerEntry, LedgerSummary, Lot, PointsLedger
+from crmcore.loyalty._ledger import PointsLedger
 from crmcore.loyalty._program import EarnRule, Program, Tier
 from crmcore.loyalty._results import (
     CESResult,

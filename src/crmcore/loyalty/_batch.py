@@ -33,7 +33,7 @@ import pandas as pd
 from crmcore._types import BoolArray, IntArray
 from crmcore._validation import check_columns, first_bad, require_aware
 from crmcore.errors import ValidationError
-from crmcore.loyalty._ledger import ENTRY_KINDS
+from crmcore.loyalty._entries import ENTRY_KINDS
 from crmcore.loyalty._periods import period_index, period_indices, period_starts_ns
 from crmcore.loyalty._program import Program
 
