@@ -21,17 +21,17 @@ from crmcore.clv._bgfamily import (
 )
 from crmcore.clv._data import read_summary, wrap
 from crmcore.clv._kernels import matvec
+from crmcore.errors import ValidationError
 
 __all__ = ["BetaGeoModel", "ModifiedBetaGeoModel", "TransactionModel", "as_time"]
 
 
 def as_time(t: ArrayLike, *, name: str = "t") -> FloatArray:
     """Validate a non-negative time (scalar or array) and return it as float64."""
-    arr = as_float_array(
-        np.atleast_1d(np.asarray(t)) if np.ndim(t) == 0 else t, name=name, ndim=None
-    )
+    scalar = np.ndim(t) == 0
+    arr = as_float_array(np.reshape(np.asarray(t), -1) if scalar else t, name=name, ndim=None)
     check_nonnegative(arr, name=name)
-    return arr.reshape(np.shape(t)) if np.ndim(t) == 0 else arr
+    return arr.reshape(()) if scalar else arr
 
 
 class TransactionModel(BaseModel):
@@ -83,9 +83,12 @@ class TransactionModel(BaseModel):
         self._check_fitted()
         x, tx, T, index = self._arrays(data)
         tt = as_time(t)
-        if tt.ndim and tt.shape != x.shape:
-            tt = np.broadcast_to(tt, x.shape) if tt.size == 1 else tt
-        values = self._expected(x, tx, T, np.asarray(tt, dtype=np.float64))
+        if tt.ndim > 1 or (tt.ndim == 1 and tt.shape[0] not in (1, x.shape[0])):
+            raise ValidationError(
+                f"t must be one value or one per customer ({x.shape[0]}); got shape {tt.shape}",
+                field="t",
+            )
+        values = self._expected(x, tx, T, np.broadcast_to(tt, x.shape))
         return wrap(np.asarray(values, dtype=np.float64), index, "expected_purchases")
 
     def probability_alive(self, data: pd.DataFrame | ArrayLike) -> pd.Series | FloatArray:

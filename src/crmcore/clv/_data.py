@@ -84,7 +84,7 @@ def read_summary(
         the message names the column and the first offending customer.
     """
     index: Index
-    raw: dict[str, object]
+    raw: dict[str, ArrayLike]
     if isinstance(data, pd.DataFrame):
         check_non_empty(data, name="data")
         index = data.index
@@ -102,19 +102,18 @@ def read_summary(
         raw = {name: arr[:, j] for j, name in enumerate(names)}
     cols: dict[str, FloatArray] = {}
     for name, values in raw.items():
-        cols[name] = as_float_array(values, name=name, index=index, row_name=row_name)  # type: ignore[arg-type]
+        cols[name] = as_float_array(values, name=name, index=index, row_name=row_name)
     _check_semantics(cols, index, row_name)
     return Summary(cols, index)
 
 
 def _check_semantics(cols: dict[str, FloatArray], index: Index, row_name: str) -> None:
-    kw: dict[str, object] = {"index": index, "row_name": row_name}
     if "frequency" in cols:
-        check_nonnegative(cols["frequency"], name="frequency", **kw)  # type: ignore[arg-type]
-        check_integer_valued(cols["frequency"], name="frequency", **kw)  # type: ignore[arg-type]
+        check_nonnegative(cols["frequency"], name="frequency", index=index, row_name=row_name)
+        check_integer_valued(cols["frequency"], name="frequency", index=index, row_name=row_name)
     for name in ("recency", "T"):
         if name in cols:
-            check_nonnegative(cols[name], name=name, **kw)  # type: ignore[arg-type]
+            check_nonnegative(cols[name], name=name, index=index, row_name=row_name)
     if "recency" in cols and "T" in cols:
         rec, T = cols["recency"], cols["T"]
         first_bad(

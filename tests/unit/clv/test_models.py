@@ -474,3 +474,13 @@ def test_expected_purchases_per_customer_horizon(fitted: BetaGeoModel, data: pd.
     )
     np.testing.assert_allclose(per[:20], one, rtol=1e-12)
     assert per[0] == 0.0
+
+
+def test_horizon_shape_is_checked(fitted: BetaGeoModel, data: pd.DataFrame) -> None:
+    with pytest.raises(ValidationError, match="one per customer") as info:
+        fitted.expected_purchases(np.ones(3), data)
+    assert info.value.field == "t"
+    with pytest.raises(ValidationError, match="finite"):
+        fitted.expected_purchases(np.inf, data)
+    one = fitted.expected_purchases([5.0], data)
+    np.testing.assert_allclose(one, fitted.expected_purchases(5.0, data), rtol=0)
