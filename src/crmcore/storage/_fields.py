@@ -270,7 +270,8 @@ def field_spec(name: str, alias: str, hint: Any) -> FieldSpec:
                 inner=(inner_name, inner_alias),
                 columns=(name,),
             )
-    return FieldSpec(name, alias, Kind.JSON, optional, tp, columns=(name,))
+    free = tp is Any or tp is object  # ``Any`` admits None
+    return FieldSpec(name, alias, Kind.JSON, optional or free, tp, columns=(name,))
 
 
 def introspect(entity: Any) -> tuple[FieldSpec, ...]:

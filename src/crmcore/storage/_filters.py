@@ -444,7 +444,7 @@ def _check_value(target: Target, op: str, value: Any) -> Any:
             )
         return values
     if op == "contains":
-        if target.kind not in (Kind.STR, None) or not isinstance(value, str):
+        if target.kind not in (Kind.STR, Kind.ID, None) or not isinstance(value, str):
             raise ValidationError(
                 f"{path}: 'contains' needs a text field and a string value",
                 field=path,
