@@ -38,8 +38,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from crmcore._types import FloatArray, IntArray
+from crmcore._types import BoolArray, FloatArray, IntArray
 from crmcore.clv._compress import unique_rows
+from crmcore.clv._kernels import dot, matvec
 
 __all__ = [
     "PNBDData",
@@ -56,7 +57,7 @@ __all__ = [
 ]
 
 _Z_SERIES = 0.9
-_TOL = 1e-17
+_TOL = 2e-17
 _MAX_TERMS = 1000
 # tanh-sinh nodes: t = k h, |t| <= 6.5 (1 - v reaches exp(-2000); all in logs).
 _TS_H = 1.0 / 16.0
@@ -97,7 +98,7 @@ def _series_h(
         H[active] = H_a
         Hp[active] += t_new * lp_a
         Hq[active] += t_new * lq_a
-        done = t_new * (k + 2) <= _TOL * H_a * ea * ea
+        done = t_new * (k + 2) <= _TOL * H_a * ea
         if done.any():
             keep = ~done
             active = active[keep]
@@ -184,7 +185,12 @@ def log_g(theta: FloatArray, x: FloatArray, t: FloatArray) -> tuple[FloatArray, 
 
 @dataclass(frozen=True)
 class PNBDData:
-    """Rows with the ``(x, t)`` pairs at which ``G`` is evaluated, deduplicated."""
+    """Rows with the ``(x, t)`` pairs at which ``G`` is evaluated, deduplicated.
+
+    Also the distinct ``T`` (the first likelihood term depends on ``T`` and
+    ``x`` only) and the distinct frequencies with their total weights (the
+    constant ``lnΓ(r+x)`` term).
+    """
 
     x: FloatArray
     tx: FloatArray
@@ -194,61 +200,55 @@ class PNBDData:
     pair_t: FloatArray
     i_tx: IntArray
     i_big_t: IntArray
+    t_u: FloatArray
+    i_tu: IntArray
+    x_u: FloatArray
+    w_x: FloatArray
     n: float
 
 
 def prepare_pnbd(x: FloatArray, tx: FloatArray, T: FloatArray, w: FloatArray) -> PNBDData:
-    """Index the distinct ``(x, t_x)`` and ``(x, T)`` pairs of the rows."""
+    """Index the distinct ``(x, t_x)`` and ``(x, T)`` pairs, ``T`` and ``x`` of the rows."""
     (px, pt), inv = unique_rows(np.concatenate([x, x]), np.concatenate([tx, T]))
+    (t_u,), i_tu = unique_rows(T)
+    (x_u,), i_x = unique_rows(x)
     n = x.size
+    f64 = np.float64
     return PNBDData(
         x,
         tx,
         T,
         w,
-        np.asarray(px, dtype=np.float64),
-        np.asarray(pt, dtype=np.float64),
+        np.asarray(px, dtype=f64),
+        np.asarray(pt, dtype=f64),
         inv[:n],
         inv[n:],
+        np.asarray(t_u, dtype=f64),
+        i_tu,
+        np.asarray(x_u, dtype=f64),
+        np.asarray(np.bincount(i_x, weights=w, minlength=x_u.size), dtype=f64),
         float(w.sum()),
     )
 
 
 def _log_terms(
-    theta: FloatArray, d: PNBDData, grad: bool
-) -> tuple[FloatArray, FloatArray, FloatArray | None, FloatArray | None]:
-    """Per row: ``log E1``, ``log s I`` (``-inf`` if t_x = T) and their gradients."""
+    theta: FloatArray, d: PNBDData, lg: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray, BoolArray]:
+    """Per row: ``log E1``, ``log s I`` (``-inf`` if t_x = T), ``log G(T) - log G(t_x)``."""
     r, alpha, s, beta = (float(v) for v in theta)
-    x, tx, T = d.x, d.tx, d.T
-    la_T = np.log(alpha + T)
-    lb_T = np.log(beta + T)
-    log_e1 = -(r + x) * la_T - s * lb_T
-    lg, dlg = log_g(theta, d.pair_x, d.pair_t)
-    lg_x, lg_T = lg[d.i_tx], lg[d.i_big_t]
-    m = r + s + x
-    diff = lg_T - lg_x  # <= 0
+    x = d.x
+    la_T = np.log(alpha + d.t_u)[d.i_tu]
+    lb_T = np.log(beta + d.t_u)[d.i_tu]
+    log_e1 = -(r + x) * la_T
+    log_e1 -= s * lb_T
+    lg_x = lg[d.i_tx]
+    diff = lg[d.i_big_t] - lg_x  # <= 0
     # t_x == T (or so close that G(t_x) and G(T) round equal): no dropout term.
-    has = (tx < T) & (diff < 0)
+    has = (d.tx < d.T) & (diff < 0)
     log_a = np.full(x.shape, -np.inf)
     dh = diff[has]
-    log_a[has] = np.log(s) - np.log(m[has]) + lg_x[has] + np.log(-np.expm1(dh))
-    if not grad:
-        return log_e1, log_a, None, None
-    g_e1 = np.zeros((4, *x.shape))
-    g_e1[0] = -la_T
-    g_e1[1] = -(r + x) / (alpha + T)
-    g_e1[2] = -lb_T
-    g_e1[3] = -s / (beta + T)
-    g_a = np.zeros((4, *x.shape))
-    if has.any():
-        kappa = 1.0 / np.expm1(-dh)
-        gx = dlg[:, d.i_tx[has]]
-        gT = dlg[:, d.i_big_t[has]]
-        ga = gx - kappa * (gT - gx)
-        ga[0] -= 1.0 / m[has]
-        ga[2] += 1.0 / s - 1.0 / m[has]
-        g_a[:, has] = ga
-    return log_e1, log_a, g_e1, g_a
+    log_a[has] = np.log(s) - np.log(r + s + x[has]) + lg_x[has] + np.log(-np.expm1(dh))
+    return log_e1, log_a, diff, has
 
 
 def _log_const(theta: FloatArray, x: FloatArray) -> FloatArray:
@@ -260,28 +260,63 @@ def _log_const(theta: FloatArray, x: FloatArray) -> FloatArray:
 
 
 def pnbd_loglik_grad(theta: FloatArray, d: PNBDData) -> tuple[float, FloatArray]:
-    """Total weighted log-likelihood (FH 2005 eq. 22-23) and its gradient."""
+    """Total weighted log-likelihood (FH 2005 eq. 22-23) and its gradient.
+
+    The dropout term's gradient is accumulated per ``(x, t)`` pair (two
+    ``bincount`` calls), the first term's per row with single-threaded dot
+    products; nothing of size ``4 × rows`` is formed.
+    """
     r, alpha, s, beta = (float(v) for v in theta)
-    log_e1, log_a, g_e1, g_a = _log_terms(theta, d, grad=True)
-    assert g_e1 is not None
-    assert g_a is not None
+    lg, dlg = log_g(theta, d.pair_x, d.pair_t)
+    log_e1, log_a, diff, has = _log_terms(theta, d, lg)
     tot = np.logaddexp(log_e1, log_a)
     p1 = np.exp(log_e1 - tot)
-    ll = float(d.w @ (_log_const(theta, d.x) + tot))
-    g = (g_e1 * p1 + g_a * (1.0 - p1)) @ d.w
-    g[0] += float(d.w @ special.digamma(r + d.x)) - d.n * (special.digamma(r) - np.log(alpha))
+    wa = d.w * (1.0 - p1)
+    we = d.w - wa
+    ll = dot(d.w, tot) + dot(d.w_x, special.gammaln(r + d.x_u))
+    ll += d.n * (-special.gammaln(r) + r * np.log(alpha) + s * np.log(beta))
+    # First term: -(r+x) log(α+T) - s log(β+T), reduced per distinct T.
+    we_t = np.bincount(d.i_tu, weights=we, minlength=d.t_u.size)
+    wex_t = np.bincount(d.i_tu, weights=we * d.x, minlength=d.t_u.size)
+    aT, bT = alpha + d.t_u, beta + d.t_u
+    g = np.empty(4)
+    g[0] = -dot(we_t, np.log(aT))
+    g[1] = -dot(r * we_t + wex_t, 1.0 / aT)
+    g[2] = -dot(we_t, np.log(bT))
+    g[3] = -s * dot(we_t, 1.0 / bT)
+    # Dropout term: d log A = (1 + κ) d lg_x - κ d lg_T + d log(s/m).
+    kappa = np.zeros(d.x.size)
+    kappa[has] = 1.0 / np.expm1(-diff[has])
+    wk = wa * kappa
+    npair = d.pair_x.size
+    pair_w = np.bincount(d.i_tx, weights=wa + wk, minlength=npair)
+    pair_w -= np.bincount(d.i_big_t, weights=wk, minlength=npair)
+    g += matvec(dlg, pair_w)
+    inv_m = dot(wa, 1.0 / (r + s + d.x))
+    g[0] -= inv_m
+    g[2] += float(wa.sum()) / s - inv_m
+    # Constant: lnΓ(r+x) - lnΓ(r) + r ln α + s ln β.
+    g[0] += dot(d.w_x, special.digamma(r + d.x_u)) - d.n * (special.digamma(r) - np.log(alpha))
     g[1] += d.n * r / alpha
-    g[3] += d.n * s / beta
     g[2] += d.n * np.log(beta)
-    return ll, np.asarray(g, dtype=np.float64)
+    g[3] += d.n * s / beta
+    return float(ll), g
+
+
+def _row_terms(
+    theta: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    d = prepare_pnbd(x, tx, T, np.ones(x.size))
+    lg, _ = log_g(theta, d.pair_x, d.pair_t)
+    log_e1, log_a, _, _ = _log_terms(theta, d, lg)
+    return log_e1, log_a
 
 
 def pnbd_loglik_rows(
     theta: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray
 ) -> FloatArray:
     """Per-customer log-likelihood (unweighted)."""
-    d = prepare_pnbd(x, tx, T, np.ones(x.size))
-    log_e1, log_a, _, _ = _log_terms(theta, d, grad=False)
+    log_e1, log_a = _row_terms(theta, x, tx, T)
     return np.asarray(_log_const(theta, x) + np.logaddexp(log_e1, log_a), dtype=np.float64)
 
 
@@ -289,8 +324,7 @@ def pnbd_probability_alive(
     theta: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray
 ) -> FloatArray:
     """P(alive at T | x, t_x, T) = E1 / (E1 + s I) (FH 2005 eq. 11)."""
-    d = prepare_pnbd(x, tx, T, np.ones(x.size))
-    log_e1, log_a, _, _ = _log_terms(theta, d, grad=False)
+    log_e1, log_a = _row_terms(theta, x, tx, T)
     return np.asarray(np.exp(log_e1 - np.logaddexp(log_e1, log_a)), dtype=np.float64)
 
 
@@ -400,3 +434,45 @@ def pnbd_dert(
     life = bT * np.exp((s - 1.0) * np.log(w)) * special.hyperu(s, s, w)
     out = alive * (r + ux) / (alpha + uT) * life
     return np.asarray(out[inv], dtype=np.float64)
+
+
+def pnbd_many(
+    draws: FloatArray,
+    lg: FloatArray,
+    d: PNBDData,
+    t: float | None,
+) -> FloatArray:
+    """P(alive) (``t is None``) or E[Y(t)] for many parameter vectors at once.
+
+    Parameters
+    ----------
+    draws : ndarray
+        ``(k, 4)`` parameter vectors.
+    lg : ndarray
+        ``(k, n_pairs)``: :func:`log_g` of every draw at ``d``'s pairs.
+    d : PNBDData
+        The rows (weights unused).
+    t : float or None
+        Horizon of the conditional expectation.
+
+    Returns
+    -------
+    ndarray
+        ``(k, rows)``, one row per parameter vector.
+    """
+    r, alpha, s, beta = (draws[:, j][:, None] for j in range(4))
+    x, T = d.x[None, :], d.T[None, :]
+    la_t = np.log(alpha + d.t_u[None, :])[:, d.i_tu]
+    lb_t = np.log(beta + d.t_u[None, :])[:, d.i_tu]
+    log_e1 = -(r + x) * la_t - s * lb_t
+    lg_x = lg[:, d.i_tx]
+    diff = lg[:, d.i_big_t] - lg_x
+    has = (d.tx < d.T)[None, :] & (diff < 0)
+    safe = np.where(has, diff, -1.0)
+    log_a = np.where(has, np.log(s) - np.log(r + s + x) + lg_x + np.log(-np.expm1(safe)), -np.inf)
+    alive = special.expit(log_e1 - log_a)
+    if t is None:
+        return np.asarray(alive, dtype=np.float64)
+    L = np.log1p(t / (beta + T))
+    k = (r + x) * (beta + T) / (alpha + T) * (L * special.exprel(-(s - 1.0) * L))
+    return np.asarray(alive * k, dtype=np.float64)

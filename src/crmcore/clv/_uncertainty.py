@@ -42,9 +42,13 @@ from crmcore.clv._data import read_summary
 from crmcore.clv._gammagamma import GammaGammaModel, gg_expected_spend
 from crmcore.clv._pareto import ParetoNBDModel
 from crmcore.clv._pareto_core import (
+    PNBDData,
+    log_g,
     pnbd_conditional_expectation,
     pnbd_discounted_purchases,
+    pnbd_many,
     pnbd_probability_alive,
+    prepare_pnbd,
 )
 from crmcore.errors import ValidationError
 
@@ -167,6 +171,46 @@ def _evaluator(
         return np.asarray(margin * spend * disc(th, c, times, factors), dtype=np.float64)
 
     return (*cols, "monetary_value"), clv
+
+
+def _pareto_bands(
+    draws: FloatArray,
+    cols: list[FloatArray],
+    *,
+    t: float | None,
+    chunk: int,
+    q: FloatArray,
+    lower: FloatArray,
+    upper: FloatArray,
+) -> None:
+    """Pareto/NBD fast path: every draw at once, as ``draws × rows`` blocks.
+
+    ``log G`` is needed only at the distinct ``(x, t)`` pairs (a few thousand
+    even for millions of customers): it is evaluated once per draw for all
+    pairs, then each chunk of rows is one broadcast over all draws.
+    """
+    d = prepare_pnbd(cols[0], cols[1], cols[2], np.ones(cols[0].size))
+    lg = np.stack([log_g(th, d.pair_x, d.pair_t)[0] for th in draws])
+    for start in range(0, d.x.size, chunk):
+        stop = min(start + chunk, d.x.size)
+        sl = slice(start, stop)
+        part = PNBDData(
+            d.x[sl],
+            d.tx[sl],
+            d.T[sl],
+            d.w[sl],
+            d.pair_x,
+            d.pair_t,
+            d.i_tx[sl],
+            d.i_big_t[sl],
+            d.t_u,
+            d.i_tu[sl],
+            d.x_u,
+            d.w_x,
+            d.n,
+        )
+        block = pnbd_many(draws, lg, part, t)
+        lower[sl], upper[sl] = np.quantile(block, q, axis=0)
 
 
 def predict_interval(
@@ -309,6 +353,20 @@ def predict_interval(
     upper = np.empty(n_u)
     q = np.array([(1.0 - lvl) / 2.0, (1.0 + lvl) / 2.0])
     chunk = max(1, cells // k)
+    if isinstance(model, ParetoNBDModel) and quantity != "clv":
+        _pareto_bands(
+            draws,
+            cols,
+            t=t if quantity == "expected_purchases" else None,
+            chunk=chunk,
+            q=q,
+            lower=lower,
+            upper=upper,
+        )
+        index = summary.index if summary.index is not None else pd.RangeIndex(inv.size)
+        return pd.DataFrame(
+            {"estimate": estimate[inv], "lower": lower[inv], "upper": upper[inv]}, index=index
+        )
     block = np.empty((k, min(chunk, n_u)))
     for start in range(0, n_u, chunk):
         stop = min(start + chunk, n_u)

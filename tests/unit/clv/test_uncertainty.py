@@ -160,3 +160,29 @@ def test_bgbb_parameter_intervals_cover_the_truth() -> None:
         hits += [table.loc[k, "lower"] <= v <= table.loc[k, "upper"] for k, v in truth.items()]
     rate = float(np.mean(hits))
     assert 0.91 <= rate <= 0.985, rate
+
+
+@pytest.mark.parametrize("quantity", ["probability_alive", "expected_purchases"])
+def test_pareto_fast_path_equals_per_draw_evaluation(
+    pnbd: tuple[ParetoNBDModel, pd.DataFrame], quantity: str
+) -> None:
+    # The all-draws-at-once Pareto/NBD path gives the quantiles of the plain
+    # per-draw predictions.
+    model, data = pnbd
+    rows = data.iloc[:400]
+    band = predict_interval(
+        model, quantity, rows, t=20.0, n_draws=60, random_state=3, max_cells=5000
+    )  # type: ignore[arg-type]
+    draws = draw_parameters(model, 60, random_state=3)
+    values = []
+    for th in draws:
+        twin = ParetoNBDModel.from_dict(
+            {**model.to_dict(), "params": dict(zip(model.params_, th, strict=True))}
+        )
+        if quantity == "probability_alive":
+            values.append(np.asarray(twin.probability_alive(rows)))
+        else:
+            values.append(np.asarray(twin.expected_purchases(20.0, rows)))
+    lo, hi = np.quantile(np.array(values), [0.025, 0.975], axis=0)
+    np.testing.assert_allclose(band["lower"], lo, rtol=1e-9, atol=1e-300)
+    np.testing.assert_allclose(band["upper"], hi, rtol=1e-9, atol=1e-300)
