@@ -82,3 +82,16 @@ def test_frame_dates_optional_ints_and_bools(store):
 def test_frame_bad_columns(store, columns, match):
     with pytest.raises(ValidationError, match=match):
         store.orders.to_frame(columns)
+
+
+def test_frame_filters_bind_every_kind_of_parameter(store):
+    store.orders.add_many(
+        [
+            order(f"o{i}", amount=eur(i), channel=["web", "shop"][i % 2], custom={"k": i % 3})
+            for i in range(12)
+        ]
+    )
+    where = {"channel__in": ["web", "nope"], "custom.k__ge": 1, "placed_at__le": at(1)}
+    frame = store.orders.to_frame(["id", "amount"], where=where, order_by="-amount")
+    assert list(frame["id"]) == ["o10", "o8", "o4", "o2"]
+    assert len(store.orders.query(where)) == len(frame)

@@ -282,12 +282,29 @@ class SqlRepository(Generic[E]):
             stmt = stmt.where(condition)
         builder = FrameBuilder(chosen)
         with self._tx(write=False) as conn:
-            result = conn.execution_options(stream_results=True, yield_per=batch_size).execute(
-                stmt
-            )
-            for part in result.partitions(batch_size):
-                builder.add_rows(part)
+            if self._dialect == "sqlite":
+                builder.add_chunks(_raw_chunks(conn, stmt, batch_size))
+            else:
+                result = conn.execution_options(stream_results=True, yield_per=batch_size)
+                for part in result.execute(stmt).partitions(batch_size):
+                    builder.add_rows(part)
         return builder.build()
+
+
+def _raw_chunks(
+    conn: sa.Connection, stmt: sa.Select[Any], batch_size: int
+) -> Iterator[Sequence[Any]]:
+    """Stream plain DB-API tuples (SQLite; every bound value is already a driver type)."""
+    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    values = compiled.construct_params()
+    params = tuple(values[name] for name in compiled.positiontup or ())
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(compiled.string, params)
+        while chunk := cursor.fetchmany(batch_size):
+            yield chunk
+    finally:
+        cursor.close()
 
 
 class _SqlUnitOfWork(UnitOfWork):
