@@ -68,7 +68,11 @@ def _utc_ns(col: pd.Series, name: str, *, allow_nat: bool) -> IntArray:
     if nat.any():
         if not allow_nat:
             first_bad(
-                nat, name=name, problem="must not be missing", values=col.to_numpy(dtype=object)
+                nat,
+                name=name,
+                problem="must not be missing",
+                values=col.to_numpy(dtype=object),
+                index=col.index,
             )
         ns = np.where(nat, _NEVER, ns)
     return ns
@@ -92,6 +96,7 @@ def _kind_codes(col: pd.Series) -> IntArray:
         name="kind",
         problem=f"must be one of {ENTRY_KINDS}",
         values=lambda: col.to_numpy(dtype=object),
+        index=col.index,
     )
     return out
 
@@ -149,7 +154,7 @@ def _sum_by(acct: IntArray, values: IntArray, n: int) -> IntArray:
     return _reduce_by(np.add, acct, values, n)
 
 
-def _check_signs(kind: IntArray, points: IntArray) -> None:
+def _check_signs(kind: IntArray, points: IntArray, index: pd.Index) -> None:
     bad = ((kind == _EARN) & (points < 0)) | ((kind == _REDEEM) & (points >= 0))
     bad |= (kind == _CLAWBACK) & (points > 0)
     first_bad(
@@ -157,6 +162,7 @@ def _check_signs(kind: IntArray, points: IntArray) -> None:
         name="points",
         problem="must be >= 0 for earn, < 0 for redeem and <= 0 for clawback",
         values=points,
+        index=index,
     )
 
 
@@ -242,6 +248,7 @@ def ledger_balances(
         name="account_id",
         problem="must not be missing",
         values=lambda: entries["account_id"].to_numpy(dtype=object),
+        index=entries.index,
     )
     n_acct = len(acct_uniques)
     at_all = _utc_ns(entries["at"], "at", allow_nat=False)
@@ -254,7 +261,7 @@ def ledger_balances(
             f"points must be an integer column; got dtype {points_all.dtype}", field="points"
         )
     points_all = points_all.astype(np.int64, copy=False)
-    _check_signs(kind_all, points_all)
+    _check_signs(kind_all, points_all, entries.index)
     exp_all = (
         _utc_ns(entries["expires_at"], "expires_at", allow_nat=True)
         if "expires_at" in entries.columns

@@ -216,3 +216,30 @@ def test_redemption_above_balance_is_refused():
     assert info.value.row == 2  # the remaining 5 points expired on 1 March
     out = ledger_balances(frame, as_of=dt.datetime(2026, 2, 1, tzinfo=dt.UTC))
     assert out["balance"].tolist() == [5, 0]
+
+
+def test_empty_ledger_and_accounts_not_yet_started():
+    empty = PointsLedger(PROGRAM, account_id="x").to_frame()
+    out = ledger_balances(empty, as_of=dt.datetime(2026, 1, 1, tzinfo=dt.UTC), program=PROGRAM)
+    assert out.empty
+    assert "tier" in out.columns
+    frame = pd.DataFrame(
+        {
+            "account_id": ["a", "b"],
+            "sequence": [0, 0],
+            "kind": ["earn", "earn"],
+            "at": pd.to_datetime(["2026-01-01", "2027-01-01"]).tz_localize("UTC"),
+            "points": [5, 7],
+            "event_id": ["e1", "e2"],
+            "order_id": [None, None],
+            "spend_minor": [100, 200],
+        },
+        index=["r1", "r2"],
+    )
+    out = ledger_balances(frame, as_of=dt.datetime(2026, 6, 1, tzinfo=dt.UTC), program=PROGRAM)
+    assert out["balance"].tolist() == [5, 0]  # b's only entry is after as_of
+    assert out["tier"].tolist() == ["basic", "basic"]
+    bad = frame.assign(points=[5, -7])
+    with pytest.raises(ValidationError) as info:
+        ledger_balances(bad, as_of=dt.datetime(2026, 6, 1, tzinfo=dt.UTC))
+    assert info.value.row == "r2"  # rows are named by the frame's own labels
