@@ -139,7 +139,9 @@ class BacktestResult:
     metrics : pandas.DataFrame
         Indexed by ``(cutoff, model)``: ``roc_auc``, ``pr_auc``, ``brier``,
         ``lift_top_decile``, ``capture_top_decile``, ``base_rate``,
-        ``n_customers``, ``n_train``.
+        ``n_customers``, ``n_train`` (customers a supervised model was
+        trained on; 0 for the others). ``brier`` is NaN, by design, for a
+        score function whose scores are not probabilities in ``[0, 1]``.
     calibration : pandas.DataFrame
         :func:`calibration_table` rows indexed by ``(cutoff, model, bin)``
         (scores in ``[0, 1]`` only).
@@ -303,6 +305,7 @@ def backtest(
                 field="cutoffs",
                 value=cutoff,
             )
+        cache: dict[pd.Timestamp, pd.DataFrame] = {}
         for name, model in models.items():
             score, n_train = _score(
                 model,
@@ -315,6 +318,7 @@ def backtest(
                 extra=customer_data,
                 customer_col=customer_col,
                 date_col=date_col,
+                cache=cache,
             )
             s = score.reindex(y.index)
             if s.isna().any():
@@ -387,6 +391,7 @@ def _score(
     extra: pd.DataFrame | None,
     customer_col: str,
     date_col: str,
+    cache: dict[pd.Timestamp, pd.DataFrame],
 ) -> tuple[pd.Series, int]:
     if isinstance(model, PAliveBaseline):
         score = model.score(
@@ -396,13 +401,16 @@ def _score(
     if isinstance(model, _Supervised):
         train_as_of = cutoff - window
         t = ts_ns(train_as_of)
-        train_past = slice_until(past, past_times, t)
         y_train = active_labels(
             past, past_times, customer_col=customer_col, t0=t, horizon_ns=window.value, back=back
         )
-        X_train = _features(build, train_past, train_as_of, extra)
+        if train_as_of not in cache:
+            train_past = slice_until(past, past_times, t)
+            cache[train_as_of] = _features(build, train_past, train_as_of, extra)
+        if cutoff not in cache:
+            cache[cutoff] = _features(build, past, cutoff, extra)
+        X_train, X_now = cache[train_as_of], cache[cutoff]
         est = clone(model).fit(X_train, y_train)
-        X_now = _features(build, past, cutoff, extra)
         p = np.asarray(est.predict_proba(X_now))[:, 1]
         return pd.Series(p, index=X_now.index), len(y_train)
     if callable(model):

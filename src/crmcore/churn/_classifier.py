@@ -33,6 +33,7 @@ _MODELS = ("hist_gradient_boosting", "logistic")
 _CALIBRATION = ("isotonic", "sigmoid", None)
 _SEED_MAX = 2**31 - 1
 _AUTO_SPLIT = 50_000
+_MAX_CATEGORIES = 250
 
 
 def _is_categorical(col: pd.Series) -> bool:
@@ -87,7 +88,8 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     ----------
     model : {"hist_gradient_boosting", "logistic"}, default "hist_gradient_boosting"
         :class:`~sklearn.ensemble.HistGradientBoostingClassifier` (handles
-        missing values and categories natively) or
+        missing values and categories natively; beyond 250 categories in a
+        column the rarest are pooled into one) or
         :class:`~sklearn.linear_model.LogisticRegression` (after median
         imputation with missing-value indicators, standard scaling and
         one-hot encoding of categorical columns).
@@ -303,6 +305,8 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
                             handle_unknown="use_encoded_value",
                             unknown_value=np.nan,
                             encoded_missing_value=np.nan,
+                            # boosting takes at most 255 categories: rarer ones pool
+                            max_categories=_MAX_CATEGORIES,
                         ),
                         categorical,
                     ),

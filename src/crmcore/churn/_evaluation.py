@@ -177,9 +177,10 @@ def lift_curve(y_true: ArrayLike, y_score: ArrayLike) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns ``threshold`` (``inf`` on the first row), ``fraction``,
-        ``capture``, ``lift`` (NaN-free: 1.0 where ``fraction`` is 0 would be
-        undefined, so the first row carries the lift of the first step).
+        Columns ``threshold`` (``inf`` on the starting row), ``fraction``,
+        ``capture`` and ``lift``. Lift is undefined at ``fraction = 0``; the
+        starting row repeats the lift of the first step, so the frame holds
+        no NaN.
 
     Raises
     ------

@@ -106,6 +106,15 @@ def test_logistic_option_handles_missing_values_and_categories(data):
     assert clf.feature_importances_["recency"] > clf.feature_importances_["noise"]
 
 
+def test_high_cardinality_categories_are_pooled(data):
+    X, y = data
+    X = X.assign(city=[f"city{i % 700}" for i in range(len(X))])
+    clf = ChurnClassifier(n_threads=1, max_iter=10, n_repeats=1, random_state=0).fit(X, y)
+    assert "city" in clf.feature_names_in_
+    unseen = X.iloc[:5].assign(city="atlantis")
+    assert clf.predict_proba(unseen).shape == (5, 2)
+
+
 def test_same_seed_same_model(data):
     X, y = data
     a = (
