@@ -46,11 +46,14 @@ class BaseModel(BaseEstimator):  # type: ignore[misc]
     Parameters
     ----------
     penalizer : float, default 0.0
-        L2 penalty, on the scale used by ``lifetimes``: the optimiser
-        minimises ``-LL / N + penalizer * sum(theta**2)``, where ``LL`` is the
-        total log-likelihood, ``N`` the (weighted) number of customers and
-        ``theta`` the parameters on their natural scale, in the data's units.
-        ``0`` gives the maximum-likelihood estimate.
+        L2 penalty, as ``lifetimes`` defines it: the optimiser minimises
+        ``-LL / N + penalizer * sum(theta**2)``, where ``LL`` is the total
+        log-likelihood, ``N`` the (weighted) number of customers and
+        ``theta`` the natural-scale parameters in the model's penalty units
+        (BG/NBD family: time measured in units of the longest ``T``, so
+        ``alpha / max(T)``; Gamma-Gamma: the data's money units). The same
+        ``penalizer`` value gives the same estimates as ``lifetimes``'
+        ``penalizer_coef``. ``0`` gives the maximum-likelihood estimate.
     initial_params : mapping of str to float, optional
         Start point on the natural scale (default: the model's own).
     max_iter : int, default 1000
@@ -104,6 +107,13 @@ class BaseModel(BaseEstimator):  # type: ignore[misc]
     def _param_scale(self, s: float) -> FloatArray:
         """Multipliers taking parameters fitted on scaled data to the data's units."""
         return np.ones(len(self._param_names))
+
+    def _penalty_scale(self, s: float) -> FloatArray:
+        """Multipliers taking fitted (scaled) parameters to the penalised scale.
+
+        The default penalises the parameters in the data's units.
+        """
+        return self._param_scale(s)
 
     def _prepare(self, cols: dict[str, FloatArray], weights: FloatArray) -> Any:
         """Precompute whatever the likelihood reuses across evaluations."""
@@ -185,15 +195,16 @@ class BaseModel(BaseEstimator):  # type: ignore[misc]
         n_total = float(w_u.sum())
         s = self._scale(cols)
         c = self._param_scale(s)
+        pc = self._penalty_scale(s)
         prepared = self._prepare(self._scale_data(cols, s), w_u)
         phi0 = np.log(self._start(c))
 
         def objective(phi: FloatArray) -> tuple[float, FloatArray]:
             theta = np.exp(phi)
             ll, grad = self._loglik_grad(theta, prepared)
-            orig = theta * c
-            f = -ll / n_total + pen * float(orig @ orig)
-            g = -grad * theta / n_total + 2.0 * pen * orig * orig
+            pt = theta * pc
+            f = -ll / n_total + pen * float(pt @ pt)
+            g = -grad * theta / n_total + 2.0 * pen * pt * pt
             if not np.isfinite(f):
                 return np.inf, np.zeros_like(phi)
             return f, g

@@ -168,6 +168,10 @@ class _BGFamily(TransactionModel):
     def _param_scale(self, s: float) -> FloatArray:
         return np.array([1.0, s, 1.0, 1.0])
 
+    def _penalty_scale(self, s: float) -> FloatArray:
+        # lifetimes penalises alpha in time units of the longest T.
+        return np.ones(4)
+
     def _prepare(self, cols: dict[str, FloatArray], weights: FloatArray) -> BGData:
         return prepare_bg(cols["frequency"], cols["recency"], cols["T"], weights, s=self._shift)
 
@@ -203,7 +207,7 @@ class BetaGeoModel(_BGFamily):
     Parameters
     ----------
     penalizer : float, default 0.0
-        L2 penalty (``lifetimes`` scale, see :class:`BaseModel` notes below).
+        L2 penalty, same scale as ``lifetimes``' ``penalizer_coef`` (see Notes).
     initial_params : mapping, optional
         Start point ``{"r", "alpha", "a", "b"}`` in the data's units.
     max_iter : int, default 1000
@@ -232,7 +236,8 @@ class BetaGeoModel(_BGFamily):
     Notes
     -----
     The objective is ``-LL/N + penalizer * sum(theta**2)`` with ``theta`` the
-    natural-scale parameters in the data's units, like ``lifetimes``.
+    natural-scale parameters, ``alpha`` measured in units of the longest
+    ``T`` — exactly ``lifetimes``' ``penalizer_coef``.
 
     Examples
     --------
@@ -257,7 +262,7 @@ class ModifiedBetaGeoModel(_BGFamily):
     Parameters
     ----------
     penalizer : float, default 0.0
-        L2 penalty (``lifetimes`` scale).
+        L2 penalty, same scale as ``lifetimes``' ``penalizer_coef``.
     initial_params : mapping, optional
         Start point ``{"r", "alpha", "a", "b"}`` in the data's units.
     max_iter : int, default 1000

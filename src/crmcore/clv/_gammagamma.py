@@ -78,7 +78,8 @@ class GammaGammaModel(BaseModel):
     Parameters
     ----------
     penalizer : float, default 0.0
-        L2 penalty on the natural-scale parameters (``lifetimes`` scale).
+        L2 penalty on the parameters in money units, same scale as
+        ``lifetimes``' ``penalizer_coef``.
     initial_params : mapping, optional
         Start point ``{"p", "q", "gamma"}`` in the data's money units.
     max_iter : int, default 1000

@@ -74,8 +74,8 @@ def _factorize_ids(ids: pd.Series) -> tuple[IntArray, pd.Index]:
     """Return customer codes and the distinct ids.
 
     Integer ids with a compact range are coded directly (ascending id order,
-    no hashing); anything else is hashed (order of first appearance, never
-    sorted).
+    no hashing); other integer ids are hashed and sorted; anything else is
+    hashed (order of first appearance, never sorted).
     """
     arr = ids.to_numpy()
     if arr.dtype.kind in "iu" and arr.size:
@@ -88,7 +88,8 @@ def _factorize_ids(ids: pd.Series) -> tuple[IntArray, pd.Index]:
             rank = np.empty(present.size, dtype=np.int64)
             rank[distinct] = np.arange(distinct.size, dtype=np.int64)
             return rank[rel], pd.Index((distinct + lo).astype(arr.dtype))
-    codes, uniques = pd.factorize(ids, sort=False)
+    # Integer ids are sorted (cheap); anything else keeps first-appearance order.
+    codes, uniques = pd.factorize(ids, sort=arr.dtype.kind in "iu")
     return np.asarray(codes, dtype=np.int64), pd.Index(uniques)
 
 

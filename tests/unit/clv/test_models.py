@@ -484,3 +484,29 @@ def test_horizon_shape_is_checked(fitted: BetaGeoModel, data: pd.DataFrame) -> N
         fitted.expected_purchases(np.inf, data)
     one = fitted.expected_purchases([5.0], data)
     np.testing.assert_allclose(one, fitted.expected_purchases(5.0, data), rtol=0)
+
+
+def test_penalizer_scale_is_documented_scale(data: pd.DataFrame) -> None:
+    # Documented objective: -LL/N + penalizer * sum(theta**2), alpha measured in
+    # units of the longest T (the scale of lifetimes' penalizer_coef). Its
+    # gradient must vanish at the penalised estimate.
+    from crmcore.clv._bgfamily import bg_loglik_rows
+
+    pen = 0.05
+    model = BetaGeoModel(penalizer=pen).fit(data)
+    x, tx, T = (data[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T"))
+    top = T.max()
+
+    def objective(v: np.ndarray) -> float:
+        ll = bg_loglik_rows(v, x, tx, T, s=0).sum()
+        scaled = v * np.array([1.0, 1.0 / top, 1.0, 1.0])
+        return -ll / len(x) + pen * float(scaled @ scaled)
+
+    theta = np.array([model.params_[k] for k in ("r", "alpha", "a", "b")])
+    for j in range(4):
+        h = 1e-6 * theta[j]
+        up, down = theta.copy(), theta.copy()
+        up[j] += h
+        down[j] -= h
+        slope = (objective(up) - objective(down)) / (2 * h)
+        assert abs(slope * theta[j]) < 1e-6

@@ -153,3 +153,11 @@ def test_calibration_holdout_split(log: pd.DataFrame) -> None:
     with pytest.raises(ValidationError, match="before observation_end") as info:
         calibration_holdout_split(log, calibration_end="2024-03-01", observation_end="2024-02-01")
     assert info.value.field == "calibration_end"
+
+
+def test_sparse_integer_ids_are_sorted_too() -> None:
+    ids = [10**15, 5, 10**12, 5]
+    log = pd.DataFrame(
+        {"customer_id": ids, "date": pd.to_datetime(["2024-01-01", "2024-01-02"] * 2)}
+    )
+    assert rfm_summary(log).index.tolist() == [5, 10**12, 10**15]
