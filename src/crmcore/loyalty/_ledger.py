@@ -8,6 +8,7 @@ from collections.abc import Iterable
 import pandas as pd
 
 from crmcore._validation import require_aware
+from crmcore.domain import Money
 from crmcore.errors import ValidationError
 from crmcore.loyalty._entries import LedgerEntry, LedgerSummary, Lot
 from crmcore.loyalty._events import LedgerEvent, Purchase, Redemption, Refund
@@ -247,6 +248,35 @@ class PointsLedger:
             order_id=event.order_id,
             source=event,
         )
+
+    def purchase(
+        self,
+        amount: Money,
+        *,
+        at: _dt.datetime,
+        event_id: str,
+        category: str | None = None,
+        campaign: str | None = None,
+    ) -> PointsLedger:
+        """Post a :class:`Purchase`; shorthand for ``post(Purchase(...))``."""
+        return self.post(
+            Purchase(event_id=event_id, at=at, amount=amount, category=category, campaign=campaign)
+        )
+
+    def redeem(self, points: int, *, at: _dt.datetime, event_id: str) -> PointsLedger:
+        """Post a :class:`Redemption`; shorthand for ``post(Redemption(...))``.
+
+        Raises
+        ------
+        ValidationError
+            If ``points`` exceeds the balance at ``at`` (the balance never
+            goes negative).
+        """
+        return self.post(Redemption(event_id=event_id, at=at, points=points))
+
+    def refund(self, order_id: str, *, at: _dt.datetime, event_id: str) -> PointsLedger:
+        """Post a :class:`Refund` of purchase ``order_id``; shorthand for ``post``."""
+        return self.post(Refund(event_id=event_id, at=at, order_id=order_id))
 
     def post_many(self, events: Iterable[LedgerEvent]) -> PointsLedger:
         """Post events in order; equivalent to chaining :meth:`post`."""

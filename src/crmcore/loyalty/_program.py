@@ -69,7 +69,7 @@ def _int(value: Any, field: str, low: int) -> int:
     return value
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen
 class EarnRule:
     """One way of earning points on a purchase.
 
@@ -108,12 +108,12 @@ class EarnRule:
     """
 
     name: str
-    per_unit: Decimal = attrs.field(default=Decimal(0))
-    per_order: int = 0
-    multiplier: Decimal = attrs.field(default=Decimal(1))
-    tiers: frozenset[str] | None = attrs.field(default=None, converter=_names)
-    categories: frozenset[str] | None = attrs.field(default=None, converter=_names)
-    campaigns: frozenset[str] | None = attrs.field(default=None, converter=_names)
+    per_unit: Decimal = attrs.field(default=Decimal(0), kw_only=True)
+    per_order: int = attrs.field(default=0, kw_only=True)
+    multiplier: Decimal = attrs.field(default=Decimal(1), kw_only=True)
+    tiers: frozenset[str] | None = attrs.field(default=None, converter=_names, kw_only=True)
+    categories: frozenset[str] | None = attrs.field(default=None, converter=_names, kw_only=True)
+    campaigns: frozenset[str] | None = attrs.field(default=None, converter=_names, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         name: object = self.name
@@ -132,7 +132,7 @@ class EarnRule:
         )
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen
 class Tier:
     """A membership tier and how to qualify for it.
 
@@ -162,9 +162,9 @@ class Tier:
     """
 
     name: str
-    points: int | None = None
-    spend: Money | None = None
-    window: int = 12
+    points: int | None = attrs.field(default=None, kw_only=True)
+    spend: Money | None = attrs.field(default=None, kw_only=True)
+    window: int = attrs.field(default=12, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         name: object = self.name
@@ -190,7 +190,7 @@ class Tier:
         return "points" if self.points is not None else "spend"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen
 class Program:
     """A points-and-tiers loyalty programme.
 
@@ -228,10 +228,10 @@ class Program:
     earn_rules: tuple[EarnRule, ...] = attrs.field(converter=tuple)
     tiers: tuple[Tier, ...] = attrs.field(default=(), converter=tuple)
     expiry: int | None = None
-    currency: str = "EUR"
-    period: PeriodUnit = "month"
-    review_every: int = 12
-    rounding: str = decimal.ROUND_FLOOR
+    currency: str = attrs.field(default="EUR", kw_only=True)
+    period: PeriodUnit = attrs.field(default="month", kw_only=True)
+    review_every: int = attrs.field(default=12, kw_only=True)
+    rounding: str = attrs.field(default=decimal.ROUND_FLOOR, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         if not self.earn_rules or not all(isinstance(r, EarnRule) for r in self.earn_rules):

@@ -260,3 +260,16 @@ def test_event_validation():
         Redemption(event_id="", at=utc(2026, 1, 1), points=1)
     with pytest.raises(ValidationError, match="order_id"):
         Refund(event_id="f", at=utc(2026, 1, 1), order_id="")
+
+
+def test_shorthand_methods_and_positional_construction():
+    prog = Program([EarnRule("base", per_unit=1)], [Tier("member", points=0)], 3)
+    assert prog.expiry == 3
+    led = PointsLedger(prog)
+    led = led.purchase(eur("30"), at=utc(2026, 1, 5), event_id="o1")
+    led = led.redeem(10, at=utc(2026, 1, 6), event_id="r1")
+    with pytest.raises(ValidationError, match="balance"):
+        led.redeem(21, at=utc(2026, 1, 7), event_id="r2")
+    led = led.refund("o1", at=utc(2026, 1, 8), event_id="f1")
+    assert (led.balance(), led.debt()) == (0, 10)
+    assert [e.kind for e in led.entries] == ["earn", "redeem", "clawback"]
