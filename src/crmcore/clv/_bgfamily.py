@@ -235,6 +235,9 @@ def bg_conditional_expectation(
     return np.asarray(k * bg_probability_alive(theta, x, tx, T, s=s), dtype=np.float64)
 
 
+_GRID_CELLS = 1 << 21
+
+
 def bg_discounted_purchases(
     theta: FloatArray,
     x: FloatArray,
@@ -247,13 +250,17 @@ def bg_discounted_purchases(
 ) -> FloatArray:
     """``sum_i factors[i] * (E[Y(times[i])] - E[Y(times[i-1])])`` per customer.
 
-    The period grid is evaluated on distinct ``(x, T)`` pairs only, as one
-    2-D array operation; the per-customer part is P(alive).
+    The period grid is evaluated on distinct ``(x, T)`` pairs only, as 2-D
+    array operations over blocks of at most ``_GRID_CELLS`` cells (bounded
+    memory for long horizons); the per-customer part is P(alive).
     """
     (xf, Tf), inv = unique_rows(x, T)
-    grid = _k_factor(theta, xf[:, None], Tf[:, None], times[None, :], s=s)
-    inc = np.diff(grid, axis=1, prepend=0.0)
-    disc = matvec(inc, factors)
+    disc = np.empty(xf.size)
+    step = max(1, _GRID_CELLS // max(1, times.size))
+    for lo in range(0, xf.size, step):
+        hi = min(lo + step, xf.size)
+        grid = _k_factor(theta, xf[lo:hi, None], Tf[lo:hi, None], times[None, :], s=s)
+        disc[lo:hi] = matvec(np.diff(grid, axis=1, prepend=0.0), factors)
     return np.asarray(disc[inv] * bg_probability_alive(theta, x, tx, T, s=s), dtype=np.float64)
 
 

@@ -103,3 +103,13 @@ def test_retention_clv_matches_the_geometric_series() -> None:
     )
     with pytest.raises(ValidationError):
         retention_clv(10.0, 1.0, 0.1)
+
+
+def test_long_horizon_is_evaluated_in_blocks(setup, monkeypatch) -> None:
+    from crmcore.clv import _bgfamily
+
+    bg, gg, data = setup
+    whole = customer_lifetime_value(bg, gg, data, horizon=40, time_unit=1.0, discount_rate=0.01)
+    monkeypatch.setattr(_bgfamily, "_GRID_CELLS", 100)  # forces many small blocks
+    blocks = customer_lifetime_value(bg, gg, data, horizon=40, time_unit=1.0, discount_rate=0.01)
+    np.testing.assert_allclose(blocks.to_numpy(), whole.to_numpy(), rtol=1e-13)
