@@ -199,7 +199,7 @@ def bg_loglik_rows(
 def bg_probability_alive(
     theta: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray, *, s: int
 ) -> FloatArray:
-    """P(alive at T | x, t_x, T) (FHL, Fader, Hardie & Lee 2008 note, eq. 2).
+    """P(alive at T | x, t_x, T): Fader, Hardie & Lee (2008), "Computing P(alive)".
 
     ``1 / (1 + δ a/beta(x) ((α+T)/(α+t_x))^(r+x))``, evaluated as a logistic of
     the log-odds so it never overflows.
