@@ -92,6 +92,14 @@ def _survivor_rows(survivors: Any) -> tuple[FloatArray, FloatArray, FloatArray]:
             )
         check_nonnegative(s, name=name)
         first_bad(
+            s != np.round(s),
+            name=name,
+            problem="must be whole numbers of customers (scale percentages by the cohort size)",
+            values=s,
+            row_name="period",
+            index=list(range(s.size)),
+        )
+        first_bad(
             np.diff(s) > 0,
             name=name,
             problem="must not increase from one period to the next",

@@ -100,6 +100,8 @@ def test_bad_input() -> None:
         ShiftedBetaGeoModel().fit([100, float("nan")])
     with pytest.raises(ValidationError):
         ShiftedBetaGeoModel().fit([100, -1])
+    with pytest.raises(ValidationError, match="whole numbers"):
+        ShiftedBetaGeoModel().fit([100, 86.9, 74.3])
     with pytest.raises(NotFittedError):
         ShiftedBetaGeoModel().survival(3)
     model = ShiftedBetaGeoModel().fit(REGULAR)
