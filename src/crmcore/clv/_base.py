@@ -273,8 +273,10 @@ class BaseModel(BaseEstimator):  # type: ignore[misc]
             cov_log = np.linalg.inv(hess)
         except np.linalg.LinAlgError:
             warnings.warn(
-                f"{type(self).__name__}: the Hessian at the optimum is not positive definite; "
-                "standard errors are undefined (reported as NaN)",
+                f"{type(self).__name__}: the Hessian at the optimum is not positive definite "
+                "(the likelihood is flat in some direction, e.g. parameters growing together "
+                f"without bound: {self._describe_params(theta)}); standard errors are "
+                "undefined (reported as NaN)",
                 ConvergenceWarning,
                 stacklevel=3,
             )
@@ -284,6 +286,9 @@ class BaseModel(BaseEstimator):  # type: ignore[misc]
         self.covariance_ = pd.DataFrame(cov, index=list(names), columns=list(names))
         se = np.sqrt(np.diag(cov))
         self.standard_errors_ = dict(zip(names, map(float, se), strict=True))
+
+    def _describe_params(self, theta: FloatArray) -> str:
+        return ", ".join(f"{k}={v:.4g}" for k, v in zip(self._param_names, theta, strict=True))
 
     # -------------------------------------------------------------- queries
     def _check_fitted(self) -> dict[str, float]:

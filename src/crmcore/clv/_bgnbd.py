@@ -19,6 +19,7 @@ from crmcore.clv._bgfamily import (
     bg_probability_of_purchases,
     prepare_bg,
 )
+from crmcore.clv._dask import is_dask, map_scores
 from crmcore.clv._data import read_summary, wrap
 from crmcore.clv._kernels import matvec
 from crmcore.errors import ValidationError
@@ -72,15 +73,22 @@ class TransactionModel(BaseModel):
         ----------
         t : float or array_like
             Horizon in the data's time units (one value, or one per customer).
-        data : DataFrame or array_like
+        data : DataFrame, array_like or dask.dataframe.DataFrame
             Customer summary with ``frequency``, ``recency``, ``T``.
 
         Returns
         -------
         Series or ndarray
-            A Series indexed like ``data`` for a DataFrame, else an array.
+            A Series indexed like ``data`` for a DataFrame (a lazy Dask Series
+            for a Dask DataFrame), else an array.
         """
         self._check_fitted()
+        if is_dask(data):
+            if np.ndim(t) != 0:
+                raise ValidationError("t must be one value for Dask input", field="t")
+            return map_scores(  # type: ignore[no-any-return]
+                data, lambda part: self.expected_purchases(t, part), "expected_purchases"
+            )
         x, tx, T, index = self._arrays(data)
         tt = as_time(t)
         if tt.ndim > 1 or (tt.ndim == 1 and tt.shape[0] not in (1, x.shape[0])):
@@ -105,6 +113,10 @@ class TransactionModel(BaseModel):
             Values in ``[0, 1]``, indexed like ``data``.
         """
         self._check_fitted()
+        if is_dask(data):
+            return map_scores(  # type: ignore[no-any-return]
+                data, self.probability_alive, "probability_alive"
+            )
         x, tx, T, index = self._arrays(data)
         return wrap(self._alive(x, tx, T), index, "probability_alive")
 

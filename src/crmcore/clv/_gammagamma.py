@@ -23,6 +23,7 @@ from crmcore._types import ArrayLike, FloatArray
 from crmcore._validation import first_bad
 from crmcore.clv._base import BaseModel
 from crmcore.clv._compress import unique_rows
+from crmcore.clv._dask import is_dask, map_scores
 from crmcore.clv._data import Summary, read_summary, wrap
 from crmcore.clv._kernels import dot
 from crmcore.errors import ValidationError
@@ -211,6 +212,8 @@ class GammaGammaModel(BaseModel):
             If the fitted ``q <= 1`` leaves the mean undefined for some customer.
         """
         params = self._check_fitted()
+        if is_dask(data):
+            return map_scores(data, self.expected_spend, "expected_spend")  # type: ignore[no-any-return]
         summary = read_summary(data, self._columns)
         x, m = summary["frequency"], summary["monetary_value"]
         theta = np.array([params[k] for k in self._param_names])

@@ -19,6 +19,7 @@ import pandas as pd
 
 from crmcore._types import FloatArray, IntArray
 from crmcore._validation import as_float_array, check_columns, check_non_empty, first_bad
+from crmcore.clv._dask import is_dask, summary_on_dask
 from crmcore.errors import ValidationError
 
 __all__ = ["calibration_holdout_split", "rfm_summary"]
@@ -263,8 +264,11 @@ def rfm_summary(
 
     Parameters
     ----------
-    transactions : DataFrame
-        One row per transaction, in any order.
+    transactions : DataFrame or dask.dataframe.DataFrame
+        One row per transaction, in any order. A Dask DataFrame is shuffled on
+        the customer column and summarised partition by partition; the result
+        is then a lazy Dask DataFrame (call ``.compute()``), indexed by
+        customer, in partition order.
     customer_col, date_col : str
         Customer id and transaction date columns. Dates may be ``datetime64``
         (naive or timezone-aware; naive values are read as wall-clock time,
@@ -313,6 +317,16 @@ def rfm_summary(
     b                    0      0.0  8.0             0.0
     """
     unit, mult = _parse_freq(freq)
+    if is_dask(transactions):
+        return summary_on_dask(  # type: ignore[no-any-return]
+            transactions,
+            rfm_summary,
+            customer_col=customer_col,
+            date_col=date_col,
+            value_col=value_col,
+            observation_end=observation_end,
+            kwargs={"freq": freq, "date_format": date_format},
+        )
     log = _read_log(
         transactions,
         customer_col=customer_col,

@@ -10,6 +10,7 @@ import pandas as pd
 from crmcore._types import ArrayLike, FloatArray
 from crmcore._validation import as_float_array, check_nonnegative, check_scalar
 from crmcore.clv._bgnbd import TransactionModel
+from crmcore.clv._dask import is_dask, map_scores
 from crmcore.clv._data import read_summary, wrap
 from crmcore.clv._gammagamma import GammaGammaModel
 from crmcore.errors import ValidationError
@@ -46,9 +47,9 @@ def customer_lifetime_value(
         Fitted purchase-process model.
     spend_model : GammaGammaModel
         Fitted spend model.
-    data : DataFrame or array_like
+    data : DataFrame, array_like or dask.dataframe.DataFrame
         ``frequency``, ``recency``, ``T``, ``monetary_value`` per customer
-        (array columns in that order).
+        (array columns in that order); Dask input gives a lazy Dask Series.
     horizon : int
         Number of discounting periods (>= 1).
     time_unit : float
@@ -87,6 +88,20 @@ def customer_lifetime_value(
         )
     transaction_model._check_fitted()
     spend_model._check_fitted()
+    if is_dask(data):
+
+        def score(part: pd.DataFrame) -> Any:
+            return customer_lifetime_value(
+                transaction_model,
+                spend_model,
+                part,
+                horizon=H,
+                time_unit=u,
+                discount_rate=d,
+                margin=mg,
+            )
+
+        return map_scores(data, score, "clv")  # type: ignore[no-any-return]
     summary = read_summary(data, ("frequency", "recency", "T", "monetary_value"))
     x, tx, T = summary["frequency"], summary["recency"], summary["T"]
     spend = np.asarray(

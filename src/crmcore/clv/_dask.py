@@ -1,0 +1,94 @@
+"""Dask DataFrame support for the summary and scoring steps (DESIGN §8).
+
+Dask is optional and never imported here: a Dask collection is recognised by
+its type's module, and only its own methods are called. Summaries need every
+transaction of a customer in one partition, so the log is first shuffled on
+the customer column; scoring is embarrassingly parallel (``map_partitions``).
+Fitting runs on the small compressed summary, in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from crmcore.errors import ValidationError
+
+__all__ = ["is_dask", "map_scores", "summary_on_dask"]
+
+
+def is_dask(obj: object) -> bool:
+    """Return whether ``obj`` is a Dask DataFrame (without importing Dask)."""
+    return type(obj).__module__.split(".")[0] == "dask" and hasattr(obj, "map_partitions")
+
+
+def map_scores(data: Any, score: Callable[[pd.DataFrame], Any], name: str) -> Any:
+    """Apply a per-customer scoring function to every partition of ``data``."""
+
+    def run(part: pd.DataFrame) -> pd.Series:
+        if len(part) == 0:
+            return pd.Series(np.zeros(0), index=part.index, name=name)
+        return pd.Series(np.asarray(score(part), dtype=np.float64), index=part.index, name=name)
+
+    meta = pd.Series(np.zeros(0), index=data._meta.index, name=name)
+    return data.map_partitions(run, meta=meta)
+
+
+def summary_on_dask(
+    transactions: Any,
+    summarise: Callable[..., pd.DataFrame],
+    *,
+    customer_col: str,
+    date_col: str,
+    value_col: str | None,
+    observation_end: Any,
+    kwargs: dict[str, Any],
+) -> Any:
+    """Per-partition :func:`rfm_summary` after a shuffle on the customer column."""
+    missing = [
+        c for c in (customer_col, date_col, value_col) if c is not None and c not in transactions
+    ]
+    if missing:
+        present = ", ".join(map(str, transactions.columns))
+        raise ValidationError(
+            f"transactions is missing column(s) {', '.join(map(repr, missing))}; "
+            f"columns present: {present}",
+            field=missing[0],
+        )
+    if observation_end is None:
+        dtype = transactions._meta[date_col].dtype
+        if not (isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(dtype)):
+            raise ValidationError(
+                "observation_end is required for a Dask log whose dates are not datetime64 "
+                "(the latest date cannot be taken from unparsed strings)",
+                field="observation_end",
+            )
+        observation_end = transactions[date_col].max().compute()
+    with_value = value_col is not None
+    cols: dict[str, Any] = {
+        "frequency": np.zeros(0, dtype=np.int64),
+        "recency": np.zeros(0),
+        "T": np.zeros(0),
+    }
+    if with_value:
+        cols["monetary_value"] = np.zeros(0)
+    index = pd.Index(transactions._meta[customer_col].iloc[:0], name=customer_col)
+    meta = pd.DataFrame(cols, index=index)
+
+    def run(part: pd.DataFrame) -> pd.DataFrame:
+        if len(part) == 0:
+            return meta.copy()
+        return summarise(
+            part,
+            customer_col=customer_col,
+            date_col=date_col,
+            value_col=value_col,
+            observation_end=observation_end,
+            **kwargs,
+        )
+
+    shuffled = transactions.shuffle(on=customer_col)
+    return shuffled.map_partitions(run, meta=meta)
