@@ -45,6 +45,7 @@ from crmcore.clv._kernels import dot, matvec
 __all__ = [
     "PNBDData",
     "log_g",
+    "log_g_value",
     "pnbd_conditional_expectation",
     "pnbd_dert",
     "pnbd_discounted_purchases",
@@ -108,6 +109,27 @@ def _series_h(
     return np.log(H), Hp / H, Hq / H, Hz / H
 
 
+def _series_logh(p: FloatArray, q: FloatArray, z: FloatArray) -> FloatArray:
+    """``log H`` alone by the positive-term series (z <= 0.9; no derivatives)."""
+    term = np.ones(p.size)
+    H = np.ones(p.size)
+    active = np.arange(p.size)
+    pa, qa, za = p, q, z
+    for k in range(_MAX_TERMS):
+        t_new = term[active] * za * (pa + k) / (pa + qa + k)
+        term[active] = t_new
+        H_a = H[active] + t_new
+        H[active] = H_a
+        done = t_new <= _TOL * H_a * (1.0 - za)
+        if done.any():
+            keep = ~done
+            active = active[keep]
+            if active.size == 0:
+                break
+            pa, qa, za = pa[keep], qa[keep], za[keep]
+    return np.log(H)
+
+
 def _quad_h(
     p: FloatArray, q: FloatArray, z: FloatArray, log_eps: FloatArray
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
@@ -127,6 +149,29 @@ def _quad_h(
     dq = wts @ _TS_LOG1MV - special.digamma(q) + psi_pq
     dz = np.sum(wts * np.exp(lv - l1zv), axis=1)
     return logH, dp, dq, dz
+
+
+def log_g_value(theta: FloatArray, x: FloatArray, t: FloatArray) -> FloatArray:
+    """``log G(t)`` without the gradient (the cheaper path for predictions)."""
+    r, alpha, s, beta = (float(v) for v in theta)
+    x = np.asarray(x, dtype=np.float64)
+    t = np.asarray(t, dtype=np.float64)
+    c0, c1 = (alpha, beta) if alpha >= beta else (beta, alpha)
+    p, q = (
+        (r + x, np.full(x.shape, s + 1.0)) if alpha >= beta else (np.full(x.shape, s + 1.0), r + x)
+    )
+    c0t = c0 + t
+    z = (c0 - c1) / c0t
+    log_eps = np.log(c1 + t) - np.log(c0t)
+    low = z <= _Z_SERIES
+    logH = np.empty(x.shape)
+    if low.all():
+        logH = _series_logh(p, q, z)
+    else:
+        logH[low] = _series_logh(p[low], q[low], z[low])
+        hi = ~low
+        logH[hi] = _quad_h(p[hi], q[hi], z[hi], log_eps[hi])[0]
+    return np.asarray(-(r + s + x) * np.log(c0t) + (1.0 - q) * log_eps + logH, dtype=np.float64)
 
 
 def log_g(theta: FloatArray, x: FloatArray, t: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -203,6 +248,7 @@ class PNBDData:
     t_u: FloatArray
     i_tu: IntArray
     x_u: FloatArray
+    i_xu: IntArray
     w_x: FloatArray
     n: float
 
@@ -226,6 +272,7 @@ def prepare_pnbd(x: FloatArray, tx: FloatArray, T: FloatArray, w: FloatArray) ->
         np.asarray(t_u, dtype=f64),
         i_tu,
         np.asarray(x_u, dtype=f64),
+        i_x,
         np.asarray(np.bincount(i_x, weights=w, minlength=x_u.size), dtype=f64),
         float(w.sum()),
     )
@@ -307,7 +354,7 @@ def _row_terms(
     theta: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray
 ) -> tuple[FloatArray, FloatArray]:
     d = prepare_pnbd(x, tx, T, np.ones(x.size))
-    lg, _ = log_g(theta, d.pair_x, d.pair_t)
+    lg = log_g_value(theta, d.pair_x, d.pair_t)
     log_e1, log_a, _, _ = _log_terms(theta, d, lg)
     return log_e1, log_a
 
@@ -461,18 +508,31 @@ def pnbd_many(
         ``(k, rows)``, one row per parameter vector.
     """
     r, alpha, s, beta = (draws[:, j][:, None] for j in range(4))
-    x, T = d.x[None, :], d.T[None, :]
-    la_t = np.log(alpha + d.t_u[None, :])[:, d.i_tu]
-    lb_t = np.log(beta + d.t_u[None, :])[:, d.i_tu]
-    log_e1 = -(r + x) * la_t - s * lb_t
+    tu, xu = d.t_u[None, :], d.x_u[None, :]
+    # Tables per distinct T and per distinct x, gathered per row (few logs on k x rows).
+    la_t = np.log(alpha + tu)
+    lb_t = np.log(beta + tu)
+    log_e1 = (-(r + xu) - 0.0)[:, d.i_xu] * la_t[:, d.i_tu]
+    log_e1 -= (s * lb_t)[:, d.i_tu]
     lg_x = lg[:, d.i_tx]
-    diff = lg[:, d.i_big_t] - lg_x
-    has = (d.tx < d.T)[None, :] & (diff < 0)
-    safe = np.where(has, diff, -1.0)
-    log_a = np.where(has, np.log(s) - np.log(r + s + x) + lg_x + np.log(-np.expm1(safe)), -np.inf)
-    alive = special.expit(log_e1 - log_a)
+    diff = lg[:, d.i_big_t]
+    diff -= lg_x
+    has = diff < 0
+    has &= (d.tx < d.T)[None, :]
+    np.minimum(diff, -1e-300, out=diff)
+    # log A = log s - log(r+s+x) + lg_x + log(1 - exp(diff)); then alive = expit(log E1 - log A).
+    log_a = np.expm1(diff)
+    np.negative(log_a, out=log_a)
+    np.log(log_a, out=log_a)  # log(-expm1(diff))
+    log_a += lg_x
+    log_a += (np.log(s) - np.log(r + s + xu))[:, d.i_xu]
+    np.subtract(log_e1, log_a, out=log_e1)
+    log_e1[~has] = np.inf
+    alive = special.expit(log_e1, out=log_e1)
     if t is None:
         return np.asarray(alive, dtype=np.float64)
-    L = np.log1p(t / (beta + T))
-    k = (r + x) * (beta + T) / (alpha + T) * (L * special.exprel(-(s - 1.0) * L))
-    return np.asarray(alive * k, dtype=np.float64)
+    L = np.log1p(t / (beta + tu))
+    k_t = (beta + tu) / (alpha + tu) * (L * special.exprel(-(s - 1.0) * L))
+    alive *= (r + xu)[:, d.i_xu]
+    alive *= k_t[:, d.i_tu]
+    return np.asarray(alive, dtype=np.float64)

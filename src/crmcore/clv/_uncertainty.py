@@ -43,7 +43,7 @@ from crmcore.clv._gammagamma import GammaGammaModel, gg_expected_spend
 from crmcore.clv._pareto import ParetoNBDModel
 from crmcore.clv._pareto_core import (
     PNBDData,
-    log_g,
+    log_g_value,
     pnbd_conditional_expectation,
     pnbd_discounted_purchases,
     pnbd_many,
@@ -190,7 +190,7 @@ def _pareto_bands(
     pairs, then each chunk of rows is one broadcast over all draws.
     """
     d = prepare_pnbd(cols[0], cols[1], cols[2], np.ones(cols[0].size))
-    lg = np.stack([log_g(th, d.pair_x, d.pair_t)[0] for th in draws])
+    lg = np.stack([log_g_value(th, d.pair_x, d.pair_t) for th in draws])
     for start in range(0, d.x.size, chunk):
         stop = min(start + chunk, d.x.size)
         sl = slice(start, stop)
@@ -206,6 +206,7 @@ def _pareto_bands(
             d.t_u,
             d.i_tu[sl],
             d.x_u,
+            d.i_xu[sl],
             d.w_x,
             d.n,
         )

@@ -19,6 +19,7 @@ from crmcore.clv import (
 )
 from crmcore.clv._pareto_core import (
     log_g,
+    log_g_value,
     pnbd_loglik_grad,
     pnbd_loglik_rows,
     prepare_pnbd,
@@ -239,3 +240,12 @@ def test_bad_input_is_rejected() -> None:
         model.expected_residual_lifetime(np.array([[0, 0.0, 4.0]]), 0.0)
     with pytest.raises(ValidationError, match="frequency"):
         model.probability_alive(np.array([[1.5, 1.0, 4.0]]))
+
+
+@pytest.mark.parametrize("theta", EXTREME)
+def test_value_only_log_g_equals_the_gradient_path(theta: tuple[float, ...]) -> None:
+    x = np.array([0.0, 1, 7, 300, 0, 2])
+    t = np.array([0.0, 0.5, 10.0, 38.0, 100.0, 1e-6])
+    np.testing.assert_allclose(
+        log_g_value(np.array(theta), x, t), log_g(np.array(theta), x, t)[0], rtol=1e-13
+    )
