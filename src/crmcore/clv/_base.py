@@ -66,6 +66,21 @@ class BaseModel(BaseEstimator):  # type: ignore[misc]
         :class:`~crmcore.errors.ConvergenceError` (carrying the SciPy result),
         or emit :class:`~crmcore.errors.ConvergenceWarning` and keep the last
         iterate with ``converged_ = False``.
+
+    Notes
+    -----
+    Subclasses declare ``_param_names``, ``_columns`` and ``_default_start``
+    and implement ``_loglik_grad`` (total weighted log-likelihood and its
+    gradient in the natural parameters); optionally ``_read`` (extra checks),
+    ``_fit_rows``, ``_scale``/``_scale_data``/``_param_scale`` (conditioning),
+    ``_penalty_scale`` and ``_prepare`` (per-fit precomputation).
+
+    ``covariance_log_`` is the inverse Hessian of the total penalised negative
+    log-likelihood in log-parameters (central differences of the analytic
+    gradient); ``covariance_`` and ``standard_errors_`` follow by the delta
+    method, ``cov(theta) = diag(theta) cov_log diag(theta)``. A Hessian that
+    is not positive definite (a flat likelihood) gives NaN standard errors and
+    a :class:`~crmcore.errors.ConvergenceWarning`.
     """
 
     _param_names: ClassVar[tuple[str, ...]] = ()
