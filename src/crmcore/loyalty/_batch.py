@@ -34,7 +34,12 @@ from crmcore._types import BoolArray, IntArray
 from crmcore._validation import check_columns, first_bad, require_aware
 from crmcore.errors import ValidationError
 from crmcore.loyalty._entries import ENTRY_KINDS
-from crmcore.loyalty._periods import period_index, period_indices, period_starts_ns
+from crmcore.loyalty._periods import (
+    period_index,
+    period_indices,
+    period_start,
+    period_starts_ns,
+)
 from crmcore.loyalty._program import Program
 
 __all__ = ["ledger_balances"]
@@ -390,13 +395,20 @@ def ledger_balances(
         ).tz_localize("UTC"),
     }
     if program is not None and tiers:
+        # Purchases before (last review - longest window) cannot count at the
+        # review or after it: leave their rows out of the tier computation.
+        review = program.last_review(pd.Timestamp(as_of_ns, tz="UTC").to_pydatetime())
+        cut = period_start(
+            period_index(review, program.period) - max(t.window for t in tiers), program.period
+        )
+        recent = np.flatnonzero(at >= pd.Timestamp(cut).as_unit("ns").value)
         tier_idx = _tiers(
             entries,
-            rows=rows,
-            acct=acct,
-            at=at,
-            kind=kind,
-            points=points,
+            rows=rows[recent],
+            acct=acct[recent],
+            at=at[recent],
+            kind=kind[recent],
+            points=points[recent],
             n_acct=n_acct,
             as_of_ns=as_of_ns,
             program=program,
@@ -467,16 +479,15 @@ def _tiers(
         metric = _sum_by(acct_earn[active], values[k][active], n_acct)
         q_review = np.where(metric >= thresholds[k], k, q_review)
 
-    # purchases since the review: upgrade if qualified right after any of them.
-    # Rows of periods before (review period - longest window) cannot matter:
-    # drop them, and work in the positions of the remaining rows.
+    # purchases since the review: upgrade if qualified right after any of them
+    # (work in the positions of the rows of accounts that have such purchases)
     evals_mask = at_earn >= review_ns
     if not evals_mask.any():
         return q_review
-    cut = period_index(review, program.period) - max_window
+    # only accounts with a purchase since the review can be upgraded
     has_eval = np.zeros(n_acct, dtype=bool)
     has_eval[acct_earn[evals_mask]] = True
-    keep = (p_row >= cut) & has_eval[acct]
+    keep = has_eval[acct]
     if keep.all():
         sub_rows = np.arange(n, dtype=np.int64)
         kept_earn = np.ones(earn.size, dtype=bool)
