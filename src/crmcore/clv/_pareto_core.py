@@ -72,62 +72,72 @@ _TS_LOGJ = np.log(np.pi * _TS_H) + np.log(np.cosh(_TS_T))
 def _series_h(
     p: FloatArray, q: FloatArray, z: FloatArray, eps: FloatArray
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-    """``log H`` and ``d log H / d(p, q, z)`` by the positive-term series (z <= 0.9)."""
+    """``log H`` and ``d log H / d(p, q, z)`` by the positive-term series (z <= 0.9).
+
+    The running state is kept compact: converged entries are written out and
+    dropped only once a fifth of the active set has converged (they keep
+    accumulating negligible terms until then), so most iterations are plain
+    whole-array updates without gathers.
+    """
     n = p.size
+    out = np.empty((4, n))
+    idx = np.arange(n)
+    pa, qa, za, ea = p.copy(), q.copy(), z.copy(), eps.copy()
     term = np.ones(n)
     H = np.ones(n)
-    Hp = np.zeros(n)
-    Hq = np.zeros(n)
-    Hz = np.zeros(n)
-    lp = np.zeros(n)
-    lq = np.zeros(n)
-    active = np.arange(n)
-    pa, qa, za, ea = p, q, z, eps
+    Hp, Hq, Hz, lp, lq = (np.zeros(n) for _ in range(5))
     for k in range(_MAX_TERMS):
         pk = pa + k
         pqk = pk + qa
         ratio = pk / pqk
-        t_old = term[active]
-        Hz[active] += t_old * ratio * (k + 1)
-        t_new = t_old * ratio * za
-        lp_a = lp[active] + (1.0 / pk - 1.0 / pqk)
-        lq_a = lq[active] - 1.0 / pqk
-        lp[active] = lp_a
-        lq[active] = lq_a
-        term[active] = t_new
-        H_a = H[active] + t_new
-        H[active] = H_a
-        Hp[active] += t_new * lp_a
-        Hq[active] += t_new * lq_a
-        done = t_new * (k + 2) <= _TOL * H_a * ea
-        if done.any():
+        Hz += term * ratio * (k + 1)
+        term *= ratio
+        term *= za
+        lp += 1.0 / pk - 1.0 / pqk
+        lq -= 1.0 / pqk
+        H += term
+        Hp += term * lp
+        Hq += term * lq
+        done = term * (k + 2) <= _TOL * H * ea
+        n_done = int(np.count_nonzero(done))
+        if n_done and (n_done == idx.size or 5 * n_done >= idx.size or k == _MAX_TERMS - 1):
+            out[:, idx[done]] = (H[done], Hp[done], Hq[done], Hz[done])
             keep = ~done
-            active = active[keep]
-            if active.size == 0:
+            idx = idx[keep]
+            if idx.size == 0:
                 break
-            pa, qa, za, ea = pa[keep], qa[keep], za[keep], ea[keep]
-    return np.log(H), Hp / H, Hq / H, Hz / H
+            pa, qa, za, ea, term, H, Hp, Hq, Hz, lp, lq = (
+                v[keep] for v in (pa, qa, za, ea, term, H, Hp, Hq, Hz, lp, lq)
+            )
+    if idx.size:
+        out[:, idx] = (H, Hp, Hq, Hz)
+    Hs = out[0]
+    return np.log(Hs), out[1] / Hs, out[2] / Hs, out[3] / Hs
 
 
 def _series_logh(p: FloatArray, q: FloatArray, z: FloatArray) -> FloatArray:
     """``log H`` alone by the positive-term series (z <= 0.9; no derivatives)."""
-    term = np.ones(p.size)
-    H = np.ones(p.size)
-    active = np.arange(p.size)
-    pa, qa, za = p, q, z
+    n = p.size
+    out = np.empty(n)
+    idx = np.arange(n)
+    pa, qa, za = p.copy(), q.copy(), z.copy()
+    term = np.ones(n)
+    H = np.ones(n)
     for k in range(_MAX_TERMS):
-        t_new = term[active] * za * (pa + k) / (pa + qa + k)
-        term[active] = t_new
-        H_a = H[active] + t_new
-        H[active] = H_a
-        done = t_new <= _TOL * H_a * (1.0 - za)
-        if done.any():
+        term *= za * (pa + k) / (pa + qa + k)
+        H += term
+        done = term <= _TOL * H * (1.0 - za)
+        n_done = int(np.count_nonzero(done))
+        if n_done and (n_done == idx.size or 5 * n_done >= idx.size or k == _MAX_TERMS - 1):
+            out[idx[done]] = H[done]
             keep = ~done
-            active = active[keep]
-            if active.size == 0:
+            idx = idx[keep]
+            if idx.size == 0:
                 break
-            pa, qa, za = pa[keep], qa[keep], za[keep]
-    return np.log(H)
+            pa, qa, za, term, H = (v[keep] for v in (pa, qa, za, term, H))
+    if idx.size:
+        out[idx] = H
+    return np.log(out)
 
 
 def _quad_h(
