@@ -3,7 +3,8 @@
 Tables are named ``crm_<aggregate>`` with one column per scalar field (two
 for Money: ``<field>`` and ``<field>_currency``) and one JSON column per
 structured field; ``id`` is the primary key, ``version`` a BIGINT.  Every
-``*_id`` field and the aggregate's declared fields are indexed.  The table
+``*_id`` field and the aggregate's declared fields are indexed (optional
+fields with a partial index over the rows that have a value).  The table
 ``crm_schema`` holds the schema version; a database with another version is
 refused with :class:`~crmcore.errors.SchemaVersionError` instead of misread.
 
@@ -113,7 +114,17 @@ def build_metadata(
             )
         table = sa.Table(table_name(lay), metadata, *columns)
         for name in lay.index_fields:
-            sa.Index(f"ix_{table.name}_{name}", table.c[name])
+            column = table.c[name]
+            if lay.by_name[name].optional:  # partial: mostly-empty references cost nothing
+                present = column.is_not(None)
+                sa.Index(
+                    f"ix_{table.name}_{name}",
+                    column,
+                    sqlite_where=present,
+                    postgresql_where=present,
+                )
+            else:
+                sa.Index(f"ix_{table.name}_{name}", column)
         tables[lay.name] = table
     sa.Table(SCHEMA_TABLE, metadata, sa.Column("version", sa.Integer, nullable=False))
     return metadata, tables

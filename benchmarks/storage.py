@@ -1,0 +1,170 @@
+"""Storage throughput: bulk load and columnar export of orders, indexed query latency.
+
+SqlStore on a SQLite file (WAL) in a temporary directory:
+
+- ``add_many`` of 100k and 1M orders fed from a generator (bounded memory),
+  timed two ways: the whole call, and the storage share (the time spent
+  building the domain entities inside the generator is measured and
+  subtracted);
+- ``to_frame`` of the same orders (every column, and ``customer_id, placed_at,
+  amount`` as the numeric core takes them);
+- ``query`` latency on 100k customers: an indexed equality (``email``), an
+  indexed range with a limit (``created_at``), an unindexed JSON filter
+  (``custom.segment``), and ``get`` by id.
+
+Targets (issue 3): 1M orders in and out in under 15 s each on the 2-core CI
+machine.  Seeded; ``--quick`` runs 10k / 20k.  Run under ``nice``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import resource
+import statistics
+import tempfile
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+
+from crmcore.domain import Customer, EmailAddress, Money, Order
+from crmcore.storage import SqlStore
+
+START = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+
+
+class Clock:
+    """Accumulates the time spent building entities inside a generator."""
+
+    def __init__(self) -> None:
+        self.building = 0.0
+
+
+def orders(n: int, seed: int, clock: Clock, n_customers: int = 50_000) -> Iterator[Order]:
+    rng = np.random.default_rng(seed)
+    customer = rng.integers(0, n_customers, n)
+    seconds = rng.integers(0, 3 * 365 * 86_400, n)
+    cents = rng.gamma(2.0, 2_500.0, n).astype(np.int64) + 1
+    currency = rng.choice(["EUR", "USD"], n, p=[0.8, 0.2])
+    for i in range(n):
+        t0 = time.perf_counter()
+        order = Order(
+            id=f"o{i:07d}",
+            customer_id=f"c{customer[i]:06d}",
+            placed_at=START + dt.timedelta(seconds=int(seconds[i])),
+            amount=Money(amount=Decimal(int(cents[i])).scaleb(-2), currency=str(currency[i])),
+        )
+        clock.building += time.perf_counter() - t0
+        yield order
+
+
+def customers(n: int, seed: int) -> Iterator[Customer]:
+    rng = np.random.default_rng(seed)
+    seconds = rng.integers(0, 5 * 365 * 86_400, n)
+    segment = rng.choice(["a", "b", "c", "d"], n)
+    for i in range(n):
+        yield Customer(
+            id=f"c{i:06d}",
+            name=f"Customer {i}",
+            created_at=START + dt.timedelta(seconds=int(seconds[i])),
+            email=EmailAddress(value=f"user{i}@example.com"),
+            custom={"segment": str(segment[i])},
+        )
+
+
+def timed(fn, *args, **kwargs):
+    t0 = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return out, time.perf_counter() - t0
+
+
+def latency_ms(fn, repeats: int) -> float:
+    samples = []
+    for k in range(repeats):
+        t0 = time.perf_counter()
+        fn(k)
+        samples.append(time.perf_counter() - t0)
+    return 1000 * statistics.median(samples)
+
+
+def bench_orders(directory: Path, n: int, seed: int) -> list[tuple[str, float, str]]:
+    store = SqlStore(f"sqlite:///{directory / f'orders_{n}.db'}")
+    store.create_schema()
+    clock = Clock()
+    count, total = timed(store.orders.add_many, orders(n, seed, clock), batch_size=10_000)
+    assert count == n
+    storage = total - clock.building
+    frame, export = timed(store.orders.to_frame)
+    assert len(frame) == n
+    narrow, export_narrow = timed(store.orders.to_frame, ["customer_id", "placed_at", "amount"])
+    assert narrow["amount"].dtype == np.float64
+    store.close()
+    label = f"{n // 1000}k orders"
+    return [
+        (f"add_many {label} (whole call)", total, f"{n / total:,.0f} rows/s"),
+        (f"add_many {label} (storage share)", storage, f"{n / storage:,.0f} rows/s"),
+        ("  of which building entities", clock.building, "domain cost, not storage"),
+        (f"to_frame {label} (9 columns)", export, f"{n / export:,.0f} rows/s"),
+        (f"to_frame {label} (3 columns)", export_narrow, f"{n / export_narrow:,.0f} rows/s"),
+    ]
+
+
+def bench_queries(directory: Path, n: int, seed: int) -> list[tuple[str, float, str]]:
+    store = SqlStore(f"sqlite:///{directory / 'customers.db'}")
+    store.create_schema()
+    _, load = timed(store.customers.add_many, customers(n, seed))
+    repo = store.customers
+    rows: list[tuple[str, float, str]] = [(f"add_many {n // 1000}k customers", load, "")]
+    probes = [
+        ("get by id", lambda k: repo.get(f"c{(k * 7919) % n:06d}")),
+        (
+            "query email == (indexed)",
+            lambda k: repo.query({"email": f"user{(k * 7919) % n}@example.com"}),
+        ),
+        (
+            "query created_at range, limit 50 (indexed)",
+            lambda k: repo.query(
+                {"created_at__ge": START + dt.timedelta(days=k % 1000)},
+                order_by="created_at",
+                limit=50,
+            ),
+        ),
+        (
+            "count custom.segment == (JSON, full scan)",
+            lambda k: repo.count({"custom.segment": "abcd"[k % 4]}),
+        ),
+    ]
+    for name, probe in probes:
+        repeats = 5 if "scan" in name else 200
+        rows.append((f"{name}", latency_ms(probe, repeats) / 1000, "median latency"))
+    store.close()
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="10k/20k rows instead of 100k/1M")
+    parser.add_argument("--seed", type=int, default=20261123)
+    args = parser.parse_args()
+    sizes = (10_000, 20_000) if args.quick else (100_000, 1_000_000)
+    n_customers = 10_000 if args.quick else 100_000
+    rows: list[tuple[str, float, str]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in sizes:
+            rows += bench_orders(Path(tmp), n, args.seed)
+        rows += bench_queries(Path(tmp), n_customers, args.seed)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    width = max(len(r[0]) for r in rows)
+    print(f"{'measurement':<{width}}  {'seconds':>10}  note")
+    print(f"{'-' * width}  {'-' * 10}  {'-' * 24}")
+    for name, seconds, note in rows:
+        shown = f"{seconds * 1000:.3f} ms" if seconds < 0.1 else f"{seconds:.2f}"
+        print(f"{name:<{width}}  {shown:>10}  {note}")
+    print(f"\npeak resident memory: {peak_mb:,.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
