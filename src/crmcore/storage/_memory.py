@@ -32,7 +32,7 @@ from crmcore.storage._aggregates import (
 from crmcore.storage._filters import check_batch, check_page, resolve, resolve_order
 from crmcore.storage._frame import FrameBuilder, frame_columns
 from crmcore.storage._predicates import compile_predicate, sort_entities
-from crmcore.storage._protocols import OrderRepository, RepositoryAccess, Versioned
+from crmcore.storage._protocols import OrderRepository, RepositoryAccess, Store, Versioned
 from crmcore.storage._uow import EventHandler, UnitOfWork
 
 __all__ = ["InMemoryStore"]
@@ -372,3 +372,8 @@ class InMemoryStore(RepositoryAccess):
 def _conforms(repo: MemoryRepository[Order]) -> OrderRepository:
     """Let mypy check that the in-memory repository satisfies the Protocol."""
     return repo
+
+
+def _store_conforms(store: InMemoryStore) -> Store:
+    """Let mypy check that the store satisfies the Store Protocol."""
+    return store

@@ -31,7 +31,7 @@ from crmcore.storage._aggregates import (
 )
 from crmcore.storage._filters import check_batch, check_page, resolve, resolve_order
 from crmcore.storage._frame import FrameBuilder, frame_columns
-from crmcore.storage._protocols import OrderRepository, RepositoryAccess, Versioned
+from crmcore.storage._protocols import OrderRepository, RepositoryAccess, Store, Versioned
 from crmcore.storage._sqlquery import compile_where, frame_expression, order_clauses
 from crmcore.storage._sqlschema import (
     SCHEMA_TABLE,
@@ -525,3 +525,8 @@ class SqlStore(RepositoryAccess):
 def _conforms(repo: SqlRepository[Order]) -> OrderRepository:
     """Let mypy check that the SQL repository satisfies the Protocol."""
     return repo
+
+
+def _store_conforms(store: SqlStore) -> Store:
+    """Let mypy check that the store satisfies the Store Protocol."""
+    return store
