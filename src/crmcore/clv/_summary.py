@@ -119,13 +119,15 @@ def _read_log(
     check_non_empty(transactions, name="transactions")
     ids = transactions[customer_col]
     cust, customers = _factorize_ids(ids)
-    first_bad(
-        cust < 0,
-        name=customer_col,
-        problem="must not be missing",
-        values=np.asarray(ids, dtype=object),
-        index=transactions.index,
-    )
+    missing = cust < 0
+    if missing.any():
+        first_bad(
+            missing,
+            name=customer_col,
+            problem="must not be missing",
+            values=np.asarray(ids, dtype=object),
+            index=transactions.index,
+        )
     dates = transactions[date_col]
     if isinstance(dates.dtype, pd.DatetimeTZDtype):
         tz = dates.dt.tz
@@ -223,11 +225,16 @@ def _stats(
     ends = np.cumsum(count)
     starts = ends - count
     has = count > 0
-    first = np.zeros(n_cust, dtype=np.int64)
-    last = np.zeros(n_cust, dtype=np.int64)
-    cust_has = np.flatnonzero(has)
-    first[has] = uk[starts[has]] - cust_has * span
-    last[has] = uk[ends[has] - 1] - cust_has * span
+    if has.all():  # the usual case: every customer has a transaction in range
+        base = np.arange(n_cust, dtype=np.int64) * span
+        first = uk[starts] - base
+        last = uk[ends - 1] - base
+    else:
+        first = np.zeros(n_cust, dtype=np.int64)
+        last = np.zeros(n_cust, dtype=np.int64)
+        cust_has = np.flatnonzero(has)
+        first[has] = uk[starts[has]] - cust_has * span
+        last[has] = uk[ends[has] - 1] - cust_has * span
     out: dict[str, FloatArray] = {
         "count": count.astype(np.float64),
         "first": (first + lo).astype(np.float64),
@@ -354,16 +361,19 @@ def _summary_frame(log: _Log, keep: np.ndarray, end: int, with_value: bool) -> p
         values = values[keep] if values is not None else None
     st = _stats(cust, codes, values, len(log.customers))
     present = st["count"] > 0
-    freq = st["count"][present] - 1
+    if not present.all():
+        st = {k: v[present] for k, v in st.items()}
+    freq = st["count"] - 1
     data: dict[str, Any] = {
         "frequency": freq.astype(np.int64),
-        "recency": st["last"][present] - st["first"][present],
-        "T": end - st["first"][present],
+        "recency": st["last"] - st["first"],
+        "T": end - st["first"],
     }
     if values is not None:
-        repeat = st["total"][present] - st["first_value"][present]
+        repeat = st["total"] - st["first_value"]
         data["monetary_value"] = np.divide(repeat, freq, out=np.zeros_like(repeat), where=freq > 0)
-    return pd.DataFrame(data, index=log.customers[present])
+    index = log.customers if present.all() else log.customers[present]
+    return pd.DataFrame(data, index=index, copy=False)
 
 
 def calibration_holdout_split(
