@@ -10,6 +10,7 @@ two implementations ship:
 :class:`SqlStore`
     SQLAlchemy Core on any URL; SQLite (the embedded default) and PostgreSQL
     are tested.  Tables are created by an explicit ``create_schema()``.
+    Needs the ``sql`` extra (SQLAlchemy), imported on first use.
 
 Both expose the same repositories as attributes — ``customers, accounts,
 contacts, leads, opportunities, activities, tickets, campaigns, orders,
@@ -68,7 +69,9 @@ recorded with ``uow.record(*events)`` and kept only when committed (see
 
 from __future__ import annotations
 
-from crmcore.storage._aggregates import AggregateSpec
+from typing import TYPE_CHECKING, Any
+
+from crmcore.storage._aggregates import SCHEMA_VERSION, AggregateSpec
 from crmcore.storage._filters import OPERATORS, And, Filter, Not, Or
 from crmcore.storage._memory import InMemoryStore
 from crmcore.storage._protocols import (
@@ -86,9 +89,10 @@ from crmcore.storage._protocols import (
     SurveyResponseRepository,
     TicketRepository,
 )
-from crmcore.storage._sql import SqlStore
-from crmcore.storage._sqlschema import SCHEMA_VERSION
 from crmcore.storage._uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from crmcore.storage._sql import SqlStore
 
 __all__ = [
     "OPERATORS",
@@ -115,3 +119,17 @@ __all__ = [
     "TicketRepository",
     "UnitOfWork",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # SqlStore needs SQLAlchemy (the ``sql`` extra); InMemoryStore does not.
+    if name == "SqlStore":
+        try:
+            from crmcore.storage._sql import SqlStore  # noqa: PLC0415 -- optional dependency
+        except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
+            raise ImportError(
+                "crmcore.storage.SqlStore needs SQLAlchemy: pip install 'crmcore[sql]' "
+                "(and 'crmcore[postgres]' for PostgreSQL)"
+            ) from exc
+        return SqlStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -19,7 +19,10 @@ from crmcore import domain  # storage knows the domain; the domain never knows s
 from crmcore.storage._codec import Dialect, RowCodec
 from crmcore.storage._fields import SCALAR_KINDS, FieldSpec, Kind, introspect
 
-__all__ = ["AggregateSpec", "default_aggregates", "layout"]
+__all__ = ["SCHEMA_VERSION", "AggregateSpec", "default_aggregates", "layout"]
+
+#: Version of the SQL table layout this release reads and writes.
+SCHEMA_VERSION = 1
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 

@@ -23,7 +23,7 @@ from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.engine import Engine
 
 from crmcore.errors import SchemaVersionError
-from crmcore.storage._aggregates import Layout
+from crmcore.storage._aggregates import SCHEMA_VERSION, Layout
 from crmcore.storage._codec import Dialect
 from crmcore.storage._fields import Kind
 
@@ -36,8 +36,6 @@ __all__ = [
     "read_schema_version",
 ]
 
-#: Version of the table layout this release reads and writes.
-SCHEMA_VERSION = 1
 SCHEMA_TABLE = "crm_schema"
 _BUSY_TIMEOUT_MS = 30_000
 
