@@ -1,0 +1,188 @@
+"""The ``crmcore`` command (also ``python -m crmcore``).
+
+Sub-commands:
+
+``crmcore demo [--customers N] [--seed S] [--out DIR]``
+    Generate the sample company (:mod:`crmcore.datasets`) into an embedded
+    SQLite database ``DIR/crm.sqlite`` through
+    :class:`~crmcore.storage.SqlStore`, then write the customer-value report
+    next to it.
+``crmcore report (--db URL | --transactions FILE) [--surveys FILE] --out DIR``
+    The customer-value report on a crmcore database or on a transaction file
+    (CSV or Parquet): ``customers.csv``, ``summary.json``, ``report.html``.
+``crmcore clv fit ... --out models.json`` / ``crmcore clv predict --models models.json ...``
+    The CLV models alone, saved as JSON.
+
+Exit status: 0 on success, 2 for bad input or usage (one line on stderr,
+``crmcore: error: ...``), 1 for any other crmcore error. Nothing is left
+half-written: outputs are built in a staging directory and moved into
+place only when complete.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from typing import TextIO
+
+from crmcore.cli._commands import (
+    run_clv_fit,
+    run_clv_predict,
+    run_demo,
+    run_report,
+)
+from crmcore.cli._console import Console
+from crmcore.errors import CrmCoreError, ValidationError
+
+__all__ = ["build_parser", "main"]
+
+_MODELS = ("bgnbd", "mbgnbd", "pareto")
+
+
+def _analysis_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("analysis")
+    group.add_argument("--as-of", help="end of the observation (ISO date; default: last purchase)")
+    group.add_argument(
+        "--model", choices=_MODELS, default="bgnbd", help="transaction model (default bgnbd)"
+    )
+    group.add_argument(
+        "--period-days",
+        type=float,
+        default=90.0,
+        help="'next period' of expected purchases, in days (default 90)",
+    )
+    group.add_argument(
+        "--horizon-months", type=int, default=12, help="CLV horizon in months (default 12)"
+    )
+    group.add_argument(
+        "--discount-rate", type=float, default=0.01, help="monthly discount rate (default 0.01)"
+    )
+    group.add_argument(
+        "--draws",
+        type=int,
+        default=None,
+        help="bootstrap draws of the CLV interval (default: 200, fewer for large data)",
+    )
+    group.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+
+
+def _input_options(parser: argparse.ArgumentParser, *, surveys: bool) -> None:
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--db", help="SQLAlchemy URL of a crmcore database (sqlite:///crm.sqlite)")
+    source.add_argument("--transactions", help="transaction file (.csv, or .parquet)")
+    cols = parser.add_argument_group("transaction columns")
+    cols.add_argument("--customer-col", default="customer_id")
+    cols.add_argument("--date-col", default="date")
+    cols.add_argument("--amount-col", default="amount")
+    cols.add_argument("--date-format", help="strptime format of dates (default ISO 8601)")
+    if surveys:
+        parser.add_argument("--surveys", help="survey answers file (.csv or .parquet)")
+        scols = parser.add_argument_group("survey columns")
+        scols.add_argument("--survey-customer-col", default="customer_id")
+        scols.add_argument("--survey-date-col", default="date")
+        scols.add_argument("--survey-score-col", default="score")
+        scols.add_argument(
+            "--survey-kind-col", default="kind", help="'nps' or 'csat' (absent: all NPS)"
+        )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser of the ``crmcore`` command."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    common.add_argument("-v", "--verbose", action="store_true", help="log more detail")
+    parser = argparse.ArgumentParser(
+        prog="crmcore",
+        description="crmcore: customer relationship analytics from the command line.",
+        parents=[common],
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser(
+        "demo",
+        parents=[common],
+        help="generate a sample company into SQLite and report on it",
+        description="Generate a reproducible sample company into DIR/crm.sqlite, then "
+        "write the customer-value report (customers.csv, summary.json, report.html) to DIR.",
+    )
+    demo.add_argument("--customers", type=int, default=5000, help="number of customers")
+    demo.add_argument("--out", default="crmcore-demo", help="output directory")
+    _analysis_options(demo)
+
+    report = sub.add_parser(
+        "report",
+        parents=[common],
+        help="customer-value report on a database or a transaction file",
+        description="Write customers.csv, summary.json and report.html to --out.",
+    )
+    _input_options(report, surveys=True)
+    report.add_argument("--out", required=True, help="output directory")
+    _analysis_options(report)
+
+    clv = sub.add_parser("clv", parents=[common], help="fit or apply CLV models (JSON)")
+    clv_sub = clv.add_subparsers(dest="clv_command", required=True, metavar="ACTION")
+    fit = clv_sub.add_parser(
+        "fit", parents=[common], help="fit the transaction and spend models to JSON"
+    )
+    _input_options(fit, surveys=False)
+    fit.add_argument("--as-of", help="end of the observation (ISO date)")
+    fit.add_argument("--model", choices=_MODELS, default="bgnbd")
+    fit.add_argument("--out", required=True, help="JSON file to write")
+    predict = clv_sub.add_parser(
+        "predict", parents=[common], help="score customers with models from 'clv fit'"
+    )
+    predict.add_argument("--models", required=True, help="JSON file written by 'clv fit'")
+    _input_options(predict, surveys=False)
+    predict.add_argument("--as-of", help="end of the observation (ISO date)")
+    predict.add_argument("--period-days", type=float, default=90.0)
+    predict.add_argument("--horizon-months", type=int, default=12)
+    predict.add_argument("--discount-rate", type=float, default=0.01)
+    predict.add_argument("--out", required=True, help="CSV file to write")
+    return parser
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """Run the ``crmcore`` command and return its exit status.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments without the program name (default: ``sys.argv[1:]``).
+    stdout, stderr : text streams, optional
+        Where results and messages go (default: the process's streams).
+
+    Returns
+    -------
+    int
+        0 on success, 2 for bad input or usage, 1 for other errors.
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # argparse has printed its usage message
+        return int(exit_.code) if isinstance(exit_.code, int) else 2
+    console = Console(quiet=args.quiet, verbose=args.verbose, stdout=stdout, stderr=stderr)
+    commands = {
+        "demo": run_demo,
+        "report": run_report,
+        "fit": run_clv_fit,
+        "predict": run_clv_predict,
+    }
+    name = args.clv_command if args.command == "clv" else args.command
+    try:
+        with console.session():
+            return commands[name](args, console)
+    except ValidationError as err:
+        console.error(str(err))
+        return 2
+    except CrmCoreError as err:
+        console.error(str(err))
+        return 1
+    except KeyboardInterrupt:
+        console.error("interrupted; nothing was written")
+        return 130

@@ -1,0 +1,247 @@
+"""The sub-commands: ``demo``, ``report``, ``clv fit`` and ``clv predict``."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from crmcore.cli._console import Console
+from crmcore.errors import ValidationError
+
+__all__ = ["parse_as_of", "run_clv_fit", "run_clv_predict", "run_demo", "run_report"]
+
+DB_NAME = "crm.sqlite"
+
+
+def parse_as_of(text: str | None) -> dt.datetime | None:
+    """``--as-of``: an ISO date (end of that day, UTC) or datetime (naive = UTC)."""
+    if text is None:
+        return None
+    try:
+        if len(text) == 10:
+            day = dt.date.fromisoformat(text)
+            return dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=dt.UTC)
+        stamp = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(
+            f"--as-of must be an ISO date such as 2026-06-30; got {text!r}",
+            field="as_of",
+            value=text,
+        ) from None
+    return stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=dt.UTC)
+
+
+def _options(args: argparse.Namespace) -> Any:
+    from crmcore.report import ReportOptions  # noqa: PLC0415 -- keep `crmcore --help` fast
+
+    return ReportOptions(
+        as_of=parse_as_of(args.as_of),
+        model=args.model,
+        period_days=args.period_days,
+        horizon_months=args.horizon_months,
+        discount_rate=args.discount_rate,
+        n_draws=args.draws,
+        random_state=args.seed,
+    )
+
+
+def _load(args: argparse.Namespace) -> Any:
+    from crmcore.report import ReportData, read_store, read_surveys, read_transactions  # noqa: PLC0415
+
+    if args.db is not None:
+        data = read_store(args.db)
+    else:
+        data = ReportData(
+            transactions=read_transactions(
+                args.transactions,
+                customer_col=args.customer_col,
+                date_col=args.date_col,
+                amount_col=args.amount_col,
+                date_format=args.date_format,
+            )
+        )
+    if getattr(args, "surveys", None) is not None:
+        surveys = read_surveys(
+            args.surveys,
+            customer_col=args.survey_customer_col,
+            date_col=args.survey_date_col,
+            score_col=args.survey_score_col,
+            kind_col=args.survey_kind_col,
+            date_format=args.date_format,
+        )
+        data = ReportData(
+            transactions=data.transactions,
+            surveys=surveys,
+            opportunities=data.opportunities,
+            opportunity_events=data.opportunity_events,
+            tickets=data.tickets,
+            ticket_events=data.ticket_events,
+        )
+    return data
+
+
+def _describe(console: Console, out: Path, summary: dict[str, Any]) -> None:
+    hold = summary["holdout"]
+    console.result(
+        f"{summary['n_customers']:,} customers, {summary['n_transactions']:,} transactions; "
+        f"{summary['model']['name']} fitted; 12-month CLV total "
+        f"{summary['totals']['clv']:,.0f}"
+        + (f"; holdout MAE {hold['mae']:.3f}" if hold.get("available") else "")
+    )
+    console.result(f"report written to {out}")
+
+
+def run_report(args: argparse.Namespace, console: Console) -> int:
+    """``crmcore report``."""
+    from crmcore.report import analyse, write_report  # noqa: PLC0415
+
+    console.step("reading inputs")
+    data = _load(args)
+    analysis = analyse(data, _options(args), step=console.step)
+    console.step("writing the report")
+    write_report(analysis, args.out)
+    _describe(console, Path(args.out), analysis.summary)
+    return 0
+
+
+def run_demo(args: argparse.Namespace, console: Console) -> int:
+    """``crmcore demo``: generate the sample company into SQLite, then report on it."""
+    from crmcore.datasets import make_company, write_company  # noqa: PLC0415
+    from crmcore.report import analyse, read_store  # noqa: PLC0415
+    from crmcore.report._output import staged_directory, write_files  # noqa: PLC0415
+    from crmcore.storage import SqlStore  # noqa: PLC0415
+
+    if args.customers < 1:
+        raise ValidationError(
+            f"--customers must be at least 1; got {args.customers}", field="customers"
+        )
+    console.step(f"generating a company of {args.customers:,} customers (seed {args.seed})")
+    company = make_company(args.customers, random_state=args.seed)
+    out = Path(args.out)
+    with staged_directory(out) as stage:
+        db = stage / DB_NAME
+        with SqlStore(f"sqlite:///{db.as_posix()}") as store:
+            store.create_schema()
+            counts = write_company(
+                company,
+                store,
+                progress=lambda table, n: console.step(f"storing {n:,} {table}"),
+            )
+            console.step("reading the database back")
+            data = read_store(store)
+        analysis = analyse(data, _options(args), step=console.step)
+        console.step("writing the report")
+        write_files(analysis, stage)
+    total = sum(counts.values())
+    console.result(f"sample company: {total:,} records in {out / DB_NAME}")
+    _describe(console, out, analysis.summary)
+    return 0
+
+
+def _fit_models(args: argparse.Namespace) -> tuple[Any, Any, pd.DataFrame, Any]:
+    from crmcore.clv import GammaGammaModel, rfm_summary  # noqa: PLC0415
+    from crmcore.report import MODELS  # noqa: PLC0415
+
+    data = _load(args)
+    as_of = parse_as_of(args.as_of)
+    tx = data.transactions
+    end = tx["date"].max() if as_of is None else pd.Timestamp(as_of)
+    summary = rfm_summary(tx[tx["date"] <= end], value_col="amount", observation_end=end)
+    model = MODELS[args.model]().fit(summary[["frequency", "recency", "T"]])
+    repeat = summary[summary["frequency"] > 0]
+    spend = GammaGammaModel().fit(repeat[["frequency", "monetary_value"]])
+    return model, spend, summary, end
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.partial")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def run_clv_fit(args: argparse.Namespace, console: Console) -> int:
+    """``crmcore clv fit``: fit the transaction and spend models, save them as JSON."""
+    console.step("fitting")
+    model, spend, summary, end = _fit_models(args)
+    state = {
+        "format": "crmcore.clv-models",
+        "version": 1,
+        "as_of": pd.Timestamp(end).isoformat(),
+        "time_unit": "days",
+        "n_customers": len(summary),
+        "transaction_model": model.to_dict(),
+        "spend_model": spend.to_dict(),
+    }
+    out = Path(args.out)
+    _atomic_write(out, json.dumps(state, indent=2) + "\n")
+    params = ", ".join(f"{k}={v:.4g}" for k, v in model.params_.items())
+    console.result(f"{type(model).__name__} ({params}) written to {out}")
+    return 0
+
+
+def run_clv_predict(args: argparse.Namespace, console: Console) -> int:
+    """``crmcore clv predict``: score customers with models saved by ``clv fit``."""
+    from crmcore.clv import (  # noqa: PLC0415
+        BetaGeoModel,
+        GammaGammaModel,
+        ModifiedBetaGeoModel,
+        ParetoNBDModel,
+        customer_lifetime_value,
+        rfm_summary,
+    )
+
+    path = Path(args.models)
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValidationError(f"model file {str(path)!r} does not exist", field="models") from None
+    except json.JSONDecodeError as err:
+        raise ValidationError(
+            f"model file {str(path)!r} is not JSON (line {err.lineno})", field="models"
+        ) from None
+    if not isinstance(state, dict) or state.get("format") != "crmcore.clv-models":
+        raise ValidationError(
+            f"model file {str(path)!r} was not written by 'crmcore clv fit'", field="models"
+        )
+    classes = {c.__name__: c for c in (BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel)}
+    kind = state["transaction_model"].get("model")
+    if kind not in classes:
+        raise ValidationError(
+            f"unknown transaction model {kind!r} in {str(path)!r}", field="models"
+        )
+    model = classes[kind].from_dict(state["transaction_model"])
+    spend = GammaGammaModel.from_dict(state["spend_model"])
+    console.step("scoring")
+    data = _load(args)
+    as_of = parse_as_of(args.as_of)
+    tx = data.transactions
+    end = tx["date"].max() if as_of is None else pd.Timestamp(as_of)
+    summary = rfm_summary(tx[tx["date"] <= end], value_col="amount", observation_end=end)
+    table = summary.copy()
+    table["p_alive"] = model.probability_alive(summary)
+    table[f"expected_purchases_{args.period_days:g}d"] = model.expected_purchases(
+        args.period_days, summary
+    )
+    table["clv"] = customer_lifetime_value(
+        model,
+        spend,
+        summary,
+        horizon=args.horizon_months,
+        time_unit=365.25 / 12,
+        discount_rate=args.discount_rate,
+    )
+    table.index.name = "customer_id"
+    out = Path(args.out)
+    _atomic_write(out, table.round(6).to_csv(lineterminator="\n"))
+    console.result(f"{len(table):,} customers scored; written to {out}")
+    return 0

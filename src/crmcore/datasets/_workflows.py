@@ -1,0 +1,268 @@
+"""Leads, opportunities and tickets of the sample company, moved through the default workflows.
+
+Every move goes through :func:`crmcore.pipeline.advance` (or
+:func:`crmcore.pipeline.convert_lead`), so the stage history is exactly what
+the workflow definitions allow. Each entity keeps its own history in
+``custom["stage_history"]`` as ``[from_stage, to_stage, ISO time]`` triples
+(the store keeps entities, not events); :func:`history_frame` turns those
+back into the event log of :func:`crmcore.pipeline.events_frame`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+import attrs
+import numpy as np
+import pandas as pd
+
+from crmcore.domain import Account, Contact, Lead, Money, Opportunity, SurveyResponse, Ticket
+from crmcore.pipeline import (
+    LEAD_WORKFLOW,
+    OPPORTUNITY_WORKFLOW,
+    TICKET_WORKFLOW,
+    StageChanged,
+    advance,
+    convert_lead,
+)
+
+__all__ = ["HISTORY_KEY", "SalesAndService", "history_frame", "make_sales", "make_service"]
+
+#: Key of the stage history in ``custom`` of leads, opportunities and tickets.
+HISTORY_KEY = "stage_history"
+
+_SOURCES = ("web", "referral", "event", "partner", "outbound")
+_INDUSTRIES = ("retail", "software", "logistics", "health", "finance", "energy")
+_LOST = ("price", "competitor", "no budget", "timing")
+_PRIORITIES = ("low", "normal", "high", "urgent")
+_CHANNELS = ("email", "chat", "phone", "web")
+_SUBJECTS = ("Delivery delayed", "Refund request", "Wrong size", "Login problem", "Invoice copy")
+
+
+@attrs.frozen
+class SalesAndService:
+    """Entities produced by the workflow walks (kept as entities: they are few)."""
+
+    leads: list[Lead]
+    accounts: list[Account]
+    contacts: list[Contact]
+    opportunities: list[Opportunity]
+    tickets: list[Ticket]
+    csat: list[SurveyResponse]
+
+
+def _with_history(entity: Any, events: Sequence[StageChanged]) -> Any:
+    history = [[e.from_stage, e.to_stage, e.at.isoformat()] for e in events]
+    return attrs.evolve(entity, custom={**entity.custom, HISTORY_KEY: history})
+
+
+def _pydt(stamp: pd.Timestamp) -> dt.datetime:
+    return stamp.floor("s").to_pydatetime()
+
+
+def _walk_opportunity(
+    opp: Opportunity,
+    at: pd.Timestamp,
+    as_of: pd.Timestamp,
+    rng: np.random.Generator,
+    events: list[StageChanged],
+) -> Opportunity:
+    open_stages = ("qualification", "proposal", "negotiation")
+    for stage in open_stages:
+        at = at + pd.Timedelta(days=float(rng.exponential(12.0)))
+        if at > as_of:
+            return opp
+        if rng.random() < 0.22:
+            at_dt = _pydt(at)
+            opp, evs = advance(
+                opp,
+                "closed_lost",
+                at=at_dt,
+                workflow=OPPORTUNITY_WORKFLOW,
+                reason=str(rng.choice(_LOST)),
+            )
+            events.extend(evs)
+            return opp
+        opp, evs = advance(opp, stage, at=_pydt(at), workflow=OPPORTUNITY_WORKFLOW)
+        events.extend(evs)
+    at = at + pd.Timedelta(days=float(rng.exponential(10.0)))
+    if at > as_of:
+        return opp
+    won = rng.random() < 0.6
+    opp, evs = advance(
+        opp,
+        "closed_won" if won else "closed_lost",
+        at=_pydt(at),
+        workflow=OPPORTUNITY_WORKFLOW,
+        reason=None if won else str(rng.choice(_LOST)),
+    )
+    events.extend(evs)
+    return opp
+
+
+def make_sales(
+    n_leads: int,
+    *,
+    start: pd.Timestamp,
+    as_of: pd.Timestamp,
+    currency: str,
+    rng: np.random.Generator,
+) -> tuple[list[Lead], list[Account], list[Contact], list[Opportunity]]:
+    """B2B leads walked through the lead workflow; conversions open opportunities."""
+    leads: list[Lead] = []
+    accounts: list[Account] = []
+    contacts: list[Contact] = []
+    opportunities: list[Opportunity] = []
+    span = (as_of - start).total_seconds()
+    created = start + pd.to_timedelta(np.sort(rng.uniform(0, span, n_leads)), unit="s")
+    for i in range(n_leads):
+        at = created[i]
+        lead = Lead(
+            id=f"L{i:06d}",
+            name=f"Buyer {i}",
+            company=f"Company {i}",
+            source=str(rng.choice(_SOURCES)),
+            created_at=_pydt(at),
+        )
+        events: list[StageChanged] = []
+        for stage in ("contacted", "qualified"):
+            at = at + pd.Timedelta(days=float(rng.exponential(6.0)))
+            if at > as_of:
+                break
+            if rng.random() < 0.25:
+                lead, evs = advance(
+                    lead, "disqualified", at=_pydt(at), workflow=LEAD_WORKFLOW, reason="no fit"
+                )
+                events.extend(evs)
+                break
+            lead, evs = advance(lead, stage, at=_pydt(at), workflow=LEAD_WORKFLOW)
+            events.extend(evs)
+        if lead.status == "qualified":
+            at = at + pd.Timedelta(days=float(rng.exponential(4.0)))
+            if at <= as_of and rng.random() < 0.7:
+                amount = Decimal(int(rng.lognormal(8.5, 0.8))).quantize(Decimal("1"))
+                close = (at + pd.Timedelta(days=float(rng.uniform(20, 90)))).date()
+                account = Account(
+                    id=f"A{i:06d}",
+                    name=f"Company {i}",
+                    industry=str(rng.choice(_INDUSTRIES)),
+                    created_at=_pydt(at),
+                )
+                done = convert_lead(
+                    lead,
+                    at=_pydt(at),
+                    account=account,
+                    contact_id=f"P{i:06d}",
+                    opportunity_id=f"O{i:06d}",
+                    amount=Money(amount=amount, currency=currency),
+                    expected_close_date=close,
+                )
+                lead_events = [e for e in done.events if isinstance(e, StageChanged)]
+                events.extend(e for e in lead_events if e.entity_id == lead.id)
+                assert done.lead is not None
+                lead = done.lead
+                accounts.append(done.account)
+                contacts.append(done.contact)
+                if done.opportunity is not None:
+                    opp_events = [e for e in lead_events if e.entity_id != lead.id]
+                    opp = _walk_opportunity(done.opportunity, at, as_of, rng, opp_events)
+                    opportunities.append(_with_history(opp, opp_events))
+        leads.append(_with_history(lead, events))
+    return leads, accounts, contacts, opportunities
+
+
+def make_service(
+    n_tickets: int,
+    customer_ids: np.ndarray,
+    first_purchase: np.ndarray,
+    *,
+    as_of: pd.Timestamp,
+    rng: np.random.Generator,
+) -> tuple[list[Ticket], list[SurveyResponse]]:
+    """Support tickets walked through the ticket workflow, and CSAT answers after them."""
+    tickets: list[Ticket] = []
+    answers: list[SurveyResponse] = []
+    who = rng.integers(0, len(customer_ids), n_tickets)
+    first = first_purchase[who]
+    span = (as_of.tz_localize(None).to_datetime64() - first).astype("timedelta64[s]")
+    span = span.astype(np.float64)
+    created = pd.DatetimeIndex(first + (span * rng.random(n_tickets)).astype("timedelta64[s]"))
+    created = created.tz_localize("UTC")
+    priority = rng.choice(_PRIORITIES, size=n_tickets, p=[0.3, 0.45, 0.2, 0.05])
+    channel = rng.choice(_CHANNELS, size=n_tickets, p=[0.5, 0.2, 0.2, 0.1])
+    for i in range(n_tickets):
+        at = created[i]
+        ticket = Ticket(
+            id=f"T{i:06d}",
+            customer_id=str(customer_ids[who[i]]),
+            subject=str(rng.choice(_SUBJECTS)),
+            channel=str(channel[i]),
+            created_at=_pydt(at),
+            priority=str(priority[i]),
+        )
+        events: list[StageChanged] = []
+        responded: pd.Timestamp | None = None
+        steps: list[tuple[str, float]] = [
+            ("assigned", rng.exponential(0.5)),
+            ("in_progress", rng.lognormal(0.8, 1.0)),
+        ]
+        if rng.random() < 0.3:
+            steps += [("waiting_on_customer", rng.exponential(6.0))]
+            steps += [("in_progress", rng.exponential(20.0))]
+        steps += [("resolved", rng.lognormal(2.8, 1.0)), ("closed", rng.uniform(24, 72))]
+        for stage, hours in steps:
+            at = at + pd.Timedelta(hours=float(hours))
+            if at > as_of:
+                break
+            ticket, evs = advance(ticket, stage, at=_pydt(at), workflow=TICKET_WORKFLOW)
+            events.extend(evs)
+            if stage == "in_progress" and responded is None:
+                responded = at
+        if responded is not None:
+            ticket = attrs.evolve(ticket, first_response_at=_pydt(responded))
+        if ticket.resolved_at is not None and rng.random() < 0.5:
+            hours_open = (ticket.resolved_at - ticket.created_at).total_seconds() / 3600
+            happy = 0.85 if hours_open < 24 else 0.55
+            score = int(rng.integers(4, 6)) if rng.random() < happy else int(rng.integers(1, 4))
+            answered = ticket.resolved_at + dt.timedelta(hours=float(rng.uniform(1, 48)))
+            if answered <= as_of:
+                answers.append(
+                    SurveyResponse(
+                        id=f"S-T{i:06d}",
+                        customer_id=ticket.customer_id,
+                        kind="csat",
+                        score=score,
+                        answered_at=answered,
+                        ticket_id=ticket.id,
+                    )
+                )
+        tickets.append(_with_history(ticket, events))
+    return tickets, answers
+
+
+def history_frame(entity_ids: Sequence[Any], custom: Sequence[Any]) -> pd.DataFrame:
+    """Stage-change log (``entity_id, from_stage, to_stage, at``) from stored histories.
+
+    Parameters
+    ----------
+    entity_ids : sequence
+        Entity ids, aligned with ``custom``.
+    custom : sequence of mapping or None
+        The entities' ``custom`` mappings (``custom[HISTORY_KEY]`` holds the triples).
+
+    Returns
+    -------
+    DataFrame
+        One row per stage change, ``at`` in UTC.
+    """
+    rows: list[tuple[Any, str, str, str]] = []
+    for key, extra in zip(entity_ids, custom, strict=True):
+        if not extra:
+            continue
+        rows.extend((key, *triple) for triple in extra.get(HISTORY_KEY, ()))
+    frame = pd.DataFrame(rows, columns=["entity_id", "from_stage", "to_stage", "at"])
+    frame["at"] = pd.to_datetime(frame["at"], utc=True, format="ISO8601")
+    return frame

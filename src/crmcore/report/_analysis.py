@@ -1,0 +1,442 @@
+"""The customer-value analysis behind ``crmcore report``: library calls, no I/O.
+
+Each figure in the summary is the result of one public crmcore call, so a
+user can reproduce it in a notebook (``docs/tutorial.rst`` walks the same
+steps).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+from collections.abc import Callable
+from typing import Any, Literal
+
+import attrs
+import numpy as np
+import pandas as pd
+
+from crmcore.churn import ChurnClassifier, churn_labels
+from crmcore.clv import (
+    BetaGeoModel,
+    GammaGammaModel,
+    ModifiedBetaGeoModel,
+    ParetoNBDModel,
+    TransactionModel,
+    calibration_holdout_split,
+    evaluate_holdout,
+    predict_interval,
+    rfm_summary,
+)
+from crmcore.errors import ValidationError
+from crmcore.loyalty import csat, nps, nps_trend
+from crmcore.pipeline import (
+    SLAPolicy,
+    forecast,
+    sla_report,
+    stage_funnel,
+    weighted_pipeline,
+    win_rate,
+)
+from crmcore.report._inputs import ReportData
+from crmcore.segmentation import cohort_retention, customer_features, rfm_scores, rfm_segments
+
+__all__ = ["DEFAULT_SLA_POLICY", "MODELS", "Analysis", "ReportOptions", "analyse"]
+
+_log = logging.getLogger("crmcore.report")
+
+#: The transaction models ``--model`` accepts.
+MODELS: dict[str, type[BetaGeoModel] | type[ModifiedBetaGeoModel] | type[ParetoNBDModel]] = {
+    "bgnbd": BetaGeoModel,
+    "mbgnbd": ModifiedBetaGeoModel,
+    "pareto": ParetoNBDModel,
+}
+
+#: Service targets used for the SLA section (24/7 working time).
+DEFAULT_SLA_POLICY = SLAPolicy(
+    first_response={
+        "urgent": dt.timedelta(hours=1),
+        "high": dt.timedelta(hours=4),
+        "normal": dt.timedelta(hours=8),
+        "low": dt.timedelta(hours=24),
+    },
+    resolution={
+        "urgent": dt.timedelta(hours=8),
+        "high": dt.timedelta(hours=24),
+        "normal": dt.timedelta(hours=72),
+        "low": dt.timedelta(hours=120),
+    },
+)
+
+Step = Callable[[str], None]
+
+
+@attrs.frozen(kw_only=True)
+class ReportOptions:
+    """Settings of a customer-value report.
+
+    Attributes
+    ----------
+    as_of : datetime, optional
+        End of the observation (timezone-aware); default: the last transaction.
+        Later transactions are ignored.
+    model : {"bgnbd", "mbgnbd", "pareto"}
+        Transaction model.
+    period_days : float
+        Length of the "next period" of ``expected_purchases`` (days).
+    horizon_months : int
+        CLV horizon in months of ``365.25 / 12`` days.
+    discount_rate : float
+        Monthly discount rate of CLV.
+    holdout_days : float, optional
+        Length of the holdout; default a quarter of the history, at most 180 days.
+    churn_horizon_days : float
+        Silence that counts as churn, for the churn-risk model.
+    n_draws : int, optional
+        Parametric-bootstrap draws of the CLV interval; default 200, fewer
+        for large data (``n_customers × n_draws`` at most 20 million, at
+        least 30 draws).
+    level : float
+        Level of the CLV interval.
+    random_state : int
+        Seed of the bootstrap and the churn model.
+    """
+
+    as_of: dt.datetime | None = None
+    model: Literal["bgnbd", "mbgnbd", "pareto"] = "bgnbd"
+    period_days: float = 90.0
+    horizon_months: int = 12
+    discount_rate: float = 0.01
+    holdout_days: float | None = None
+    churn_horizon_days: float = 90.0
+    n_draws: int | None = None
+    level: float = 0.9
+    random_state: int = 0
+
+
+@attrs.frozen
+class Analysis:
+    """Results of :func:`analyse`: the customer table, the summary and plot data."""
+
+    customers: pd.DataFrame
+    summary: dict[str, Any]
+    model: TransactionModel
+    spend_model: GammaGammaModel
+    holdout: pd.DataFrame | None
+    cohorts: pd.DataFrame | None
+    nps_trend: pd.DataFrame | None
+    funnel: pd.DataFrame | None
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe scalars: NaN and infinities become None."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, pd.Timestamp | dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, pd.Period):
+        return str(value)
+    return value
+
+
+def _records(frame: pd.DataFrame) -> list[Any]:
+    out: list[Any] = _clean(frame.reset_index().to_dict(orient="records"))
+    return out
+
+
+def _params(model: Any) -> dict[str, Any]:
+    errors = getattr(model, "standard_errors_", {}) or {}
+    return {
+        "params": {k: float(v) for k, v in model.params_.items()},
+        "standard_errors": {k: float(v) for k, v in dict(errors).items()},
+        "log_likelihood": float(model.log_likelihood_),
+        "converged": bool(model.converged_),
+    }
+
+
+def _as_of(transactions: pd.DataFrame, as_of: dt.datetime | None) -> pd.Timestamp:
+    last = transactions["date"].max()
+    if as_of is None:
+        return pd.Timestamp(last)
+    if as_of.tzinfo is None:
+        raise ValidationError("as_of must be timezone-aware", field="as_of", value=as_of)
+    stamp = pd.Timestamp(as_of).tz_convert("UTC")
+    if stamp < transactions["date"].min():
+        raise ValidationError(
+            f"as_of {stamp.isoformat()} is before the first transaction", field="as_of"
+        )
+    return stamp
+
+
+def _holdout(
+    tx: pd.DataFrame, model_cls: Any, as_of: pd.Timestamp, days: float | None
+) -> tuple[dict[str, Any], pd.DataFrame | None]:
+    first = tx["date"].min()
+    span_days = (as_of - first).total_seconds() / 86400.0
+    length = min(span_days / 4.0, 180.0) if days is None else float(days)
+    calibration_end = as_of - pd.Timedelta(days=length)
+    if length < 7 or calibration_end <= first + pd.Timedelta(days=30):
+        return {"available": False, "reason": "history too short for a holdout"}, None
+    split = calibration_holdout_split(
+        tx, calibration_end=calibration_end, observation_end=as_of, value_col="amount"
+    )
+    fitted = model_cls(on_failure="warn").fit(split)
+    evaluation = evaluate_holdout(fitted, split)
+    by_freq = evaluation.by_frequency
+    info = {
+        "available": True,
+        "calibration_end": calibration_end.isoformat(),
+        "holdout_days": length,
+        "n_customers": len(split),
+        "mae": evaluation.mae,
+        "rmse": evaluation.rmse,
+        "bias": evaluation.bias,
+        "actual_total": evaluation.actual_total,
+        "predicted_total": evaluation.predicted_total,
+    }
+    return info, by_freq
+
+
+def _churn_risk(
+    tx: pd.DataFrame, as_of: pd.Timestamp, horizon_days: float, seed: int, index: pd.Index
+) -> tuple[pd.Series, dict[str, Any]]:
+    cutoff = as_of - pd.Timedelta(days=horizon_days)
+    past = tx[tx["date"] <= cutoff]
+    horizon = pd.Timedelta(days=horizon_days)
+    info: dict[str, Any] = {"horizon_days": horizon_days, "training_cutoff": cutoff.isoformat()}
+    try:
+        labels = churn_labels(tx, as_of=cutoff, horizon=horizon)
+        train = customer_features(past, as_of=cutoff, value_col="amount")
+        clf = ChurnClassifier(
+            model="logistic", n_repeats=1, importance_max_samples=5000, random_state=seed
+        ).fit(train, labels)
+        now = customer_features(tx, as_of=as_of, value_col="amount")
+        risk = pd.Series(clf.predict_proba(now)[:, 1], index=now.index, name="churn_risk")
+    except (ValidationError, ValueError) as err:
+        # too little history or a single class: no risk model rather than a made-up one
+        info.update(available=False, reason=str(err).splitlines()[0])
+        _log.warning("churn risk not available: %s", info["reason"])
+        return pd.Series(np.nan, index=index, name="churn_risk"), info
+    info.update(
+        available=True,
+        model="ChurnClassifier(model='logistic', calibration='isotonic')",
+        n_training_customers=len(labels),
+        training_churn_rate=float(labels.mean()),
+        validation=_clean(dict(getattr(clf, "validation_scores_", {}) or {})),
+    )
+    return risk.reindex(index), info
+
+
+def _surveys(surveys: pd.DataFrame | None) -> tuple[dict[str, Any], pd.DataFrame | None]:
+    if surveys is None or len(surveys) == 0:
+        return {"available": False}, None
+    out: dict[str, Any] = {"available": True}
+    trend = None
+    nps_rows = surveys[surveys["kind"] == "nps"]
+    if len(nps_rows):
+        res = nps(nps_rows["score"].to_numpy())
+        out["nps"] = {
+            "n": len(nps_rows),
+            "score": res.score,
+            "standard_error": res.standard_error,
+            "lower": res.ci_low,
+            "upper": res.ci_high,
+        }
+        trend = nps_trend(nps_rows.assign(date=nps_rows["date"]), "date", "M", min_n=30)
+    csat_rows = surveys[surveys["kind"] == "csat"]
+    if len(csat_rows):
+        scale = int(csat_rows["scale"].max())
+        res_c = csat(csat_rows["score"].to_numpy(), scale=scale)
+        out["csat"] = {
+            "n": len(csat_rows),
+            "scale": scale,
+            "score": res_c.score,
+            "standard_error": res_c.standard_error,
+            "lower": res_c.ci_low,
+            "upper": res_c.ci_high,
+        }
+    return out, trend
+
+
+def _pipeline(data: ReportData, as_of: pd.Timestamp) -> tuple[dict[str, Any], pd.DataFrame | None]:
+    opps = data.opportunities
+    if opps is None or len(opps) == 0:
+        return {"available": False}, None
+    frame = opps.rename(columns={"expected_close_date": "close_date"})
+    weighted = weighted_pipeline(frame)
+    rate = win_rate(frame)
+    fc = forecast(frame, by="M", category_col=None)
+    funnel = None
+    if data.opportunity_events is not None and len(data.opportunity_events):
+        funnel = stage_funnel(data.opportunity_events)
+    info: dict[str, Any] = {
+        "available": True,
+        "n_opportunities": len(opps),
+        "weighted_pipeline": _records(weighted),
+        "win_rate": _records(rate),
+        "forecast": _records(fc),
+    }
+    if funnel is not None:
+        info["funnel"] = _records(funnel)
+    return info, funnel
+
+
+def _sla(data: ReportData, as_of: pd.Timestamp) -> dict[str, Any]:
+    tickets = data.tickets
+    if tickets is None or len(tickets) == 0 or data.ticket_events is None:
+        return {"available": False}
+    report = sla_report(
+        tickets, data.ticket_events, DEFAULT_SLA_POLICY, as_of=as_of.to_pydatetime()
+    )
+    out: dict[str, Any] = {"available": True, "n_tickets": len(report), "calendar": "24/7 UTC"}
+    for target in ("first_response", "resolution"):
+        state = report[f"{target}_state"]
+        decided = state.isin(["met", "breached"])
+        met = int((state == "met").sum())
+        out[target] = {
+            "met": met,
+            "breached": int((state == "breached").sum()),
+            "ongoing": int((state == "ongoing").sum()),
+            "attainment": met / int(decided.sum()) if decided.any() else None,
+        }
+    return out
+
+
+def analyse(
+    data: ReportData, options: ReportOptions | None = None, *, step: Step | None = None
+) -> Analysis:
+    """Run the customer-value analysis.
+
+    Parameters
+    ----------
+    data : ReportData
+        Inputs (see :func:`read_transactions`, :func:`read_store`).
+    options : ReportOptions, optional
+        Settings (defaults as documented there).
+    step : callable, optional
+        Called with the name of each step as it starts (progress display).
+
+    Returns
+    -------
+    Analysis
+
+    Raises
+    ------
+    ValidationError
+        For unusable inputs (see the library functions called).
+    """
+    opts = ReportOptions() if options is None else options
+    if opts.model not in MODELS:
+        raise ValidationError(
+            f"model must be one of {', '.join(MODELS)}; got {opts.model!r}",
+            field="model",
+            value=opts.model,
+        )
+    say = step if step is not None else (lambda _name: None)
+    model_cls = MODELS[opts.model]
+    as_of = _as_of(data.transactions, opts.as_of)
+    tx = data.transactions[data.transactions["date"] <= as_of]
+
+    say("summarising transactions")
+    summary = rfm_summary(tx, value_col="amount", observation_end=as_of, freq="D")
+    say("holdout check")
+    holdout_info, by_freq = _holdout(tx, model_cls, as_of, opts.holdout_days)
+    say(f"fitting {opts.model}")
+    model = model_cls().fit(summary[["frequency", "recency", "T"]])
+    repeat = summary[summary["frequency"] > 0]
+    spend = GammaGammaModel().fit(repeat[["frequency", "monetary_value"]])
+
+    say("scoring customers")
+    table = summary.copy()
+    table["p_alive"] = model.probability_alive(summary)
+    purchases_col = f"expected_purchases_{opts.period_days:g}d"
+    table[purchases_col] = model.expected_purchases(opts.period_days, summary)
+    table["expected_spend"] = spend.expected_spend(summary[["frequency", "monetary_value"]])
+    n_draws = opts.n_draws
+    if n_draws is None:
+        n_draws = int(np.clip(20_000_000 // max(len(summary), 1), 30, 200))
+    say(f"CLV with {opts.level:.0%} intervals ({n_draws} bootstrap draws)")
+    band = predict_interval(
+        model,
+        "clv",
+        summary,
+        spend_model=spend,
+        horizon=opts.horizon_months,
+        time_unit=365.25 / 12,
+        discount_rate=opts.discount_rate,
+        n_draws=n_draws,
+        level=opts.level,
+        random_state=opts.random_state,
+    )
+    table["clv"] = band["estimate"]
+    table["clv_lower"] = band["lower"]
+    table["clv_upper"] = band["upper"]
+    say("segments")
+    scores = rfm_scores(summary)
+    table = table.join(scores[["r_score", "f_score", "m_score"]])
+    table["rfm_segment"] = rfm_segments(scores)
+    say("churn risk")
+    risk, churn_info = _churn_risk(
+        tx, as_of, opts.churn_horizon_days, opts.random_state, table.index
+    )
+    table["churn_risk"] = risk
+    table.index.name = "customer_id"
+
+    say("cohorts, surveys, pipeline")
+    cohorts = cohort_retention(tx, period="M", as_of=as_of, value_col="amount").shares
+    survey_info, trend = _surveys(data.surveys)
+    pipeline_info, funnel = _pipeline(data, as_of)
+    sla_info = _sla(data, as_of)
+
+    segments = table.groupby("rfm_segment", observed=True).agg(
+        customers=("clv", "size"),
+        total_clv=("clv", "sum"),
+        mean_clv=("clv", "mean"),
+        mean_p_alive=("p_alive", "mean"),
+    )
+    result = {
+        "as_of": as_of.isoformat(),
+        "n_customers": len(table),
+        "n_transactions": len(tx),
+        "revenue": float(tx["amount"].sum()),
+        "model": {"name": opts.model, **_params(model)},
+        "spend_model": {"name": "gamma_gamma", **_params(spend)},
+        "settings": {
+            "time_unit": "days",
+            "period_days": opts.period_days,
+            "clv_horizon_months": opts.horizon_months,
+            "clv_month_days": 365.25 / 12,
+            "monthly_discount_rate": opts.discount_rate,
+            "interval_level": opts.level,
+            "bootstrap_draws": n_draws,
+            "random_state": opts.random_state,
+        },
+        "totals": {
+            "expected_purchases_next_period": float(table[purchases_col].sum()),
+            "clv": float(table["clv"].sum()),
+            "mean_p_alive": float(table["p_alive"].mean()),
+        },
+        "holdout": holdout_info,
+        "segments": _records(segments),
+        "churn": churn_info,
+        "surveys": survey_info,
+        "pipeline": pipeline_info,
+        "sla": sla_info,
+    }
+    return Analysis(
+        customers=table,
+        summary=_clean(result),
+        model=model,
+        spend_model=spend,
+        holdout=by_freq,
+        cohorts=cohorts,
+        nps_trend=trend,
+        funnel=funnel,
+    )

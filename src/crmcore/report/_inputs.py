@@ -1,0 +1,302 @@
+"""Report inputs: transaction and survey files (CSV / Parquet) and crmcore stores.
+
+Files are read with every column as text first (CSV) and then checked and
+converted column by column, so that a bad value is reported by column and
+by its first offending row (1-based data row; the CSV line is one more,
+for the header) instead of surfacing later as a NaN.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+import pandas as pd
+
+from crmcore.datasets import history_frame
+from crmcore.errors import ValidationError
+
+__all__ = ["ReportData", "read_store", "read_surveys", "read_transactions"]
+
+_PARQUET = (".parquet", ".pq")
+
+
+@attrs.frozen
+class ReportData:
+    """Everything a report can use; only ``transactions`` is required.
+
+    Attributes
+    ----------
+    transactions : DataFrame
+        ``customer_id`` (str), ``date`` (UTC), ``amount`` (float).
+    surveys : DataFrame or None
+        ``customer_id``, ``kind`` (``"nps"``/``"csat"``), ``score`` (int),
+        ``date`` (UTC), ``scale`` (int).
+    opportunities, opportunity_events, tickets, ticket_events : DataFrame or None
+        From a crmcore store: opportunity and ticket tables and their
+        stage-change logs (``entity_id, from_stage, to_stage, at``).
+    """
+
+    transactions: pd.DataFrame
+    surveys: pd.DataFrame | None = None
+    opportunities: pd.DataFrame | None = None
+    opportunity_events: pd.DataFrame | None = None
+    tickets: pd.DataFrame | None = None
+    ticket_events: pd.DataFrame | None = None
+
+
+def _read_table(path: str | os.PathLike[str], columns: Sequence[str], what: str) -> pd.DataFrame:
+    file = Path(path)
+    if not file.is_file():
+        raise ValidationError(f"{what} file {str(file)!r} does not exist", field=what)
+    if file.stat().st_size == 0:
+        raise ValidationError(f"{what} file {str(file)!r} is empty", field=what)
+    if file.suffix.lower() in _PARQUET:
+        try:
+            frame = pd.read_parquet(file)
+        except (OSError, ValueError) as err:
+            first = str(err).splitlines()[0] if str(err) else type(err).__name__
+            raise ValidationError(f"{what} file {str(file)!r}: {first}", field=what) from None
+    else:
+        try:
+            frame = pd.read_csv(file, dtype=str, keep_default_na=False, na_values=[""])
+        except pd.errors.EmptyDataError:
+            raise ValidationError(f"{what} file {str(file)!r} is empty", field=what) from None
+        except (pd.errors.ParserError, UnicodeDecodeError) as err:
+            first = str(err).strip().splitlines()[0]
+            raise ValidationError(f"{what} file {str(file)!r}: {first}", field=what) from None
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        present = ", ".join(map(str, frame.columns)) or "none"
+        raise ValidationError(
+            f"{what} file {str(file)!r} has no column {missing[0]!r} (columns: {present})",
+            field=missing[0],
+        )
+    if len(frame) == 0:
+        raise ValidationError(f"{what} file {str(file)!r} has no rows", field=what)
+    return frame
+
+
+def _bad(column: str, mask: np.ndarray, values: pd.Series, expected: str) -> ValidationError:
+    row = int(np.flatnonzero(mask)[0])
+    value = values.iloc[row]
+    return ValidationError(
+        f"column {column!r}: row {row + 1} has {value!r}, not {expected}",
+        field=column,
+        row=row,
+        value=value,
+    )
+
+
+def _text(frame: pd.DataFrame, column: str) -> pd.Series:
+    values = frame[column]
+    missing = values.isna().to_numpy()
+    if missing.any():
+        raise _bad(column, missing, values, "an identifier (it is empty)")
+    return values.astype(str)
+
+
+def _dates(frame: pd.DataFrame, column: str, date_format: str | None) -> pd.Series:
+    values = frame[column]
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        parsed = values.dt.tz_convert("UTC")
+    elif pd.api.types.is_datetime64_dtype(values.dtype):
+        parsed = values.dt.tz_localize("UTC")
+    else:
+        text = values.astype("string")
+        parsed = pd.to_datetime(text, format=date_format or "ISO8601", errors="coerce", utc=True)
+    bad = parsed.isna().to_numpy()
+    if bad.any():
+        shown = date_format or "an ISO 8601 date"
+        raise _bad(column, bad, values, f"a date ({shown})")
+    out: pd.Series = parsed.dt.as_unit("us")
+    return out
+
+
+def _numbers(frame: pd.DataFrame, column: str, *, nonnegative: bool) -> np.ndarray:
+    values = frame[column]
+    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(
+        values.dtype
+    ):
+        numbers = values.to_numpy(dtype=np.float64, na_value=np.nan)
+    else:
+        numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(numbers)
+    if bad.any():
+        raise _bad(column, bad, values, "a finite number")
+    if nonnegative:
+        negative = numbers < 0
+        if negative.any():
+            raise _bad(column, negative, values, "a non-negative amount")
+    return numbers
+
+
+def read_transactions(
+    path: str | os.PathLike[str],
+    *,
+    customer_col: str = "customer_id",
+    date_col: str = "date",
+    amount_col: str = "amount",
+    date_format: str | None = None,
+) -> pd.DataFrame:
+    """Read and check a transaction log (CSV, or Parquet by its ``.parquet`` suffix).
+
+    Parameters
+    ----------
+    path : path-like
+        The file.
+    customer_col, date_col, amount_col : str
+        Column names in the file.
+    date_format : str, optional
+        A :func:`~datetime.datetime.strptime` format; default ISO 8601.
+        Dates without a time zone are taken as UTC.
+
+    Returns
+    -------
+    DataFrame
+        ``customer_id`` (str), ``date`` (UTC), ``amount`` (float).
+
+    Raises
+    ------
+    ValidationError
+        A missing or empty file, a missing column, an empty id, a date that
+        does not parse, an amount that is not a finite non-negative number:
+        the message names the column and the first offending row.
+    """
+    frame = _read_table(path, [customer_col, date_col, amount_col], "transactions")
+    return pd.DataFrame(
+        {
+            "customer_id": _text(frame, customer_col).to_numpy(),
+            "date": _dates(frame, date_col, date_format).array,
+            "amount": _numbers(frame, amount_col, nonnegative=True),
+        }
+    )
+
+
+def read_surveys(
+    path: str | os.PathLike[str],
+    *,
+    customer_col: str = "customer_id",
+    date_col: str = "date",
+    score_col: str = "score",
+    kind_col: str = "kind",
+    date_format: str | None = None,
+    csat_scale: int = 5,
+) -> pd.DataFrame:
+    """Read and check survey answers (NPS 0-10, CSAT 1..``csat_scale``).
+
+    A file without ``kind_col`` holds NPS answers only.
+
+    Returns
+    -------
+    DataFrame
+        ``customer_id``, ``kind``, ``score`` (int), ``date`` (UTC), ``scale``.
+
+    Raises
+    ------
+    ValidationError
+        As :func:`read_transactions`; also for an unknown kind or a score
+        outside its scale.
+    """
+    frame = _read_table(path, [customer_col, date_col, score_col], "surveys")
+    score = _numbers(frame, score_col, nonnegative=True)
+    fractional = score != np.round(score)
+    if fractional.any():
+        raise _bad(score_col, fractional, frame[score_col], "a whole number")
+    if kind_col in frame.columns:
+        kind = frame[kind_col].astype("string").str.strip().str.lower()
+        unknown = ~kind.isin(["nps", "csat"]).to_numpy(dtype=bool)
+        if unknown.any():
+            raise _bad(kind_col, unknown, frame[kind_col], "'nps' or 'csat'")
+        kind_values = kind.to_numpy(dtype=object)
+    else:
+        kind_values = np.full(len(frame), "nps", dtype=object)
+    is_nps = kind_values == "nps"
+    low = np.where(is_nps, 0, 1)
+    high = np.where(is_nps, 10, csat_scale)
+    outside = (score < low) | (score > high)
+    if outside.any():
+        raise _bad(
+            score_col, outside, frame[score_col], "a score on its scale (NPS 0-10, CSAT 1-5)"
+        )
+    return pd.DataFrame(
+        {
+            "customer_id": _text(frame, customer_col).to_numpy(),
+            "kind": kind_values,
+            "score": score.astype(np.int64),
+            "date": _dates(frame, date_col, date_format).array,
+            "scale": np.where(is_nps, 10, csat_scale).astype(np.int64),
+        }
+    )
+
+
+def _entities_history(entities: Sequence[Any]) -> pd.DataFrame:
+    return history_frame([e.id for e in entities], [e.custom for e in entities])
+
+
+def read_store(url_or_store: Any) -> ReportData:
+    """Read the report inputs from a crmcore store (a SQLAlchemy URL or a store object).
+
+    Orders become the transactions (cancelled and refunded orders are left
+    out); survey responses the surveys; opportunities and tickets, with the
+    stage histories kept in their ``custom["stage_history"]`` (as written
+    by :func:`crmcore.datasets.write_company`), feed the pipeline forecast,
+    funnel and SLA sections.
+
+    Raises
+    ------
+    ValidationError
+        If the store holds no orders.
+    """
+    from crmcore.storage import SqlStore  # noqa: PLC0415 -- the sql extra is optional
+
+    store = SqlStore(url_or_store) if isinstance(url_or_store, str) else url_or_store
+    try:
+        orders = store.orders.to_frame(
+            ["customer_id", "placed_at", "amount"],
+            where={"status__in": ["completed", "pending"]},
+        )
+        if len(orders) == 0:
+            raise ValidationError("the store holds no orders to report on", field="orders")
+        transactions = pd.DataFrame(
+            {
+                "customer_id": orders["customer_id"].astype(str).to_numpy(),
+                "date": orders["placed_at"].dt.tz_convert("UTC").array,
+                "amount": orders["amount"].to_numpy(np.float64),
+            }
+        )
+        answers = store.survey_responses.to_frame(
+            ["customer_id", "kind", "score", "answered_at", "scale"],
+            where={"kind__in": ["nps", "csat"]},
+        )
+        surveys = None
+        if len(answers):
+            surveys = answers.rename(columns={"answered_at": "date"})[
+                ["customer_id", "kind", "score", "date", "scale"]
+            ]
+        opportunities = opp_events = tickets = ticket_events = None
+        if store.opportunities.count():
+            opportunities = store.opportunities.to_frame(
+                ["id", "stage", "amount", "probability", "expected_close_date", "created_at"]
+            )
+            opp_events = _entities_history(store.opportunities.query())
+        if store.tickets.count():
+            tickets = store.tickets.to_frame(
+                ["id", "created_at", "priority", "status", "first_response_at", "resolved_at"]
+            )
+            ticket_events = _entities_history(store.tickets.query())
+    finally:
+        if isinstance(url_or_store, str):
+            store.close()
+    return ReportData(
+        transactions=transactions,
+        surveys=surveys,
+        opportunities=opportunities,
+        opportunity_events=opp_events,
+        tickets=tickets,
+        ticket_events=ticket_events,
+    )
