@@ -28,6 +28,13 @@ PG_SKIP = (
 STORE_KINDS = ("memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres))
 
 
+def pg_schema_url(schema: str) -> str:
+    """The test server's URL with ``search_path`` set to ``schema`` (usable by child processes)."""
+    assert PG_URL
+    separator = "&" if "?" in PG_URL else "?"
+    return f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
+
+
 @pytest.fixture(scope="session")
 def pg_engine() -> Iterator[sa.Engine]:
     """An engine bound to a fresh schema for this test session."""
@@ -37,7 +44,7 @@ def pg_engine() -> Iterator[sa.Engine]:
     admin = sa.create_engine(PG_URL)
     with admin.begin() as conn:
         conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    engine = sa.create_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
+    engine = sa.create_engine(pg_schema_url(schema))
     SqlStore(engine).create_schema()
     try:
         yield engine

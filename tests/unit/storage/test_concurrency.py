@@ -148,10 +148,17 @@ _CHILD = textwrap.dedent(
 )
 
 
-def test_sqlite_two_processes(tmp_path):
-    url = f"sqlite:///{tmp_path / 'crm.db'}"
-    store = SqlStore(url)
-    store.create_schema()
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_two_processes(tmp_path, request, kind):
+    if kind == "sqlite":
+        url = f"sqlite:///{tmp_path / 'crm.db'}"
+        store = SqlStore(url)
+        store.create_schema()
+    else:
+        engine = request.getfixturevalue("pg_engine")
+        clean_pg(engine)
+        url = engine.url.render_as_string(hide_password=False)
+        store = SqlStore(engine)
     store.customers.add(customer())
     go = tmp_path / "go"
     children = [
