@@ -395,7 +395,7 @@ def analyse(
     pipeline_info, funnel = _pipeline(data, as_of)
     sla_info = _sla(data, as_of)
 
-    segments = table.groupby("rfm_segment", observed=True).agg(
+    segments = table.groupby("rfm_segment", observed=False).agg(
         customers=("clv", "size"),
         total_clv=("clv", "sum"),
         mean_clv=("clv", "mean"),

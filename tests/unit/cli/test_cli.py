@@ -1,0 +1,238 @@
+"""The command on bad input: exit code 2, one line naming the problem, nothing written."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+
+import pandas as pd
+import pytest
+
+from crmcore.cli import main
+from crmcore.cli._commands import parse_as_of
+from crmcore.clv import simulate_transactions
+from crmcore.errors import ValidationError
+
+
+@pytest.fixture(scope="module")
+def log():
+    tx = simulate_transactions(
+        150,
+        r=0.8,
+        alpha=30.0,
+        a=0.6,
+        b=3.0,
+        start="2024-01-01",
+        periods=540,
+        p=6.0,
+        q=4.0,
+        gamma=15.0,
+        random_state=2,
+    )
+    return pd.DataFrame(
+        {
+            "customer_id": "C" + tx["customer_id"].astype(str),
+            "date": tx["date"].dt.strftime("%Y-%m-%d %H:%M:%S"),
+            "amount": tx["value"].round(2),
+        }
+    )
+
+
+def run(argv):
+    err, out = io.StringIO(), io.StringIO()
+    code = main(argv, stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def write(path, frame):
+    frame.to_csv(path, index=False)
+    return str(path)
+
+
+def report(tmp_path, source, *extra):
+    out = tmp_path / "out"
+    code, stdout, stderr = run(["report", "--transactions", source, "--out", str(out), *extra])
+    return code, stdout, stderr, out
+
+
+def assert_refused(code, stdout, stderr, out, *words):
+    assert code == 2
+    assert stdout == ""
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("crmcore: error: ")
+    for word in words:
+        assert word in lines[0]
+    assert not out.exists()
+
+
+def test_missing_column(tmp_path, log):
+    source = write(tmp_path / "tx.csv", log.drop(columns="amount"))
+    assert_refused(*report(tmp_path, source), "'amount'", "customer_id, date")
+
+
+def test_renamed_column_via_option(tmp_path, log):
+    source = write(tmp_path / "tx.csv", log.rename(columns={"amount": "value"}))
+    code, stdout, _stderr, out = report(tmp_path, source, "--amount-col", "value", "--draws", "30")
+    assert code == 0
+    assert "report written" in stdout
+    assert sorted(p.name for p in out.iterdir()) == [
+        "customers.csv",
+        "report.html",
+        "summary.json",
+    ]
+
+
+def test_text_in_amount(tmp_path, log):
+    bad = log.astype({"amount": object})
+    bad.loc[41, "amount"] = "twelve"
+    source = write(tmp_path / "tx.csv", bad)
+    assert_refused(*report(tmp_path, source), "'amount'", "row 42", "'twelve'")
+
+
+def test_negative_amount(tmp_path, log):
+    bad = log.copy()
+    bad.loc[7, "amount"] = -3.5
+    assert_refused(*report(tmp_path, write(tmp_path / "tx.csv", bad)), "'amount'", "row 8")
+
+
+def test_unparseable_date(tmp_path, log):
+    bad = log.copy()
+    bad.loc[9, "date"] = "31/02/2024"
+    assert_refused(*report(tmp_path, write(tmp_path / "tx.csv", bad)), "'date'", "row 10")
+
+
+def test_date_format_option(tmp_path, log):
+    other = log.assign(date=pd.to_datetime(log["date"]).dt.strftime("%d.%m.%Y"))
+    source = write(tmp_path / "tx.csv", other)
+    code, *_ = report(tmp_path, source, "--date-format", "%d.%m.%Y", "--draws", "30")
+    assert code == 0
+
+
+def test_missing_customer_id(tmp_path, log):
+    bad = log.copy()
+    bad.loc[3, "customer_id"] = None
+    assert_refused(*report(tmp_path, write(tmp_path / "tx.csv", bad)), "'customer_id'", "row 4")
+
+
+def test_empty_file(tmp_path):
+    source = tmp_path / "tx.csv"
+    source.write_text("")
+    assert_refused(*report(tmp_path, str(source)), "empty")
+
+
+def test_header_only(tmp_path):
+    source = tmp_path / "tx.csv"
+    source.write_text("customer_id,date,amount\n")
+    assert_refused(*report(tmp_path, str(source)), "no rows")
+
+
+def test_missing_file(tmp_path):
+    assert_refused(*report(tmp_path, str(tmp_path / "nope.csv")), "does not exist")
+
+
+def test_parquet_with_bad_type(tmp_path, log):
+    bad = log.astype({"amount": object})
+    bad.loc[0, "amount"] = "n/a"
+    bad["amount"] = bad["amount"].astype(str)
+    bad.to_parquet(tmp_path / "tx.parquet")
+    assert_refused(*report(tmp_path, str(tmp_path / "tx.parquet")), "'amount'", "row 1")
+
+
+def test_bad_survey_score(tmp_path, log):
+    source = write(tmp_path / "tx.csv", log)
+    surveys = pd.DataFrame(
+        {"customer_id": ["C1", "C2"], "date": ["2024-03-01", "2024-03-02"], "score": [9, 11]}
+    )
+    out = tmp_path / "out"
+    code, stdout, stderr = run(
+        [
+            "report",
+            "--transactions",
+            source,
+            "--surveys",
+            write(tmp_path / "s.csv", surveys),
+            "--out",
+            str(out),
+        ]
+    )
+    assert_refused(code, stdout, stderr, out, "'score'", "row 2")
+
+
+def test_failure_keeps_existing_output_untouched(tmp_path, log):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "customers.csv").write_text("old\n")
+    bad = log.copy()
+    bad.loc[0, "date"] = "yesterday"
+    code, _o, _e = run(
+        ["report", "--transactions", write(tmp_path / "tx.csv", bad), "--out", str(out)]
+    )
+    assert code == 2
+    assert sorted(p.name for p in out.iterdir()) == ["customers.csv"]
+    assert (out / "customers.csv").read_text() == "old\n"
+
+
+def test_as_of_in_the_future_of_nothing(tmp_path, log):
+    source = write(tmp_path / "tx.csv", log)
+    assert_refused(*report(tmp_path, source, "--as-of", "2001-01-01"), "as_of")
+    assert_refused(*report(tmp_path, source, "--as-of", "soon"), "--as-of")
+
+
+def test_as_of_cuts_the_log(tmp_path, log):
+    source = write(tmp_path / "tx.csv", log)
+    code, _stdout, _stderr, out = report(
+        tmp_path, source, "--as-of", "2025-01-31", "--draws", "30"
+    )
+    assert code == 0
+    summary = json.loads((out / "summary.json").read_text())
+    kept = (pd.to_datetime(log["date"]) <= pd.Timestamp("2025-01-31 23:59:59")).sum()
+    assert summary["n_transactions"] == kept
+    assert summary["as_of"].startswith("2025-01-31T23:59:59")
+
+
+def test_models_and_bad_model_file(tmp_path, log):
+    source = write(tmp_path / "tx.csv", log)
+    for name in ("mbgnbd", "pareto"):
+        models = tmp_path / f"{name}.json"
+        code, _o, _e = run(
+            ["clv", "fit", "--transactions", source, "--model", name, "--out", str(models)]
+        )
+        assert code == 0
+        assert json.loads(models.read_text())["transaction_model"]["model"] in {
+            "ModifiedBetaGeoModel",
+            "ParetoNBDModel",
+        }
+    junk = tmp_path / "junk.json"
+    junk.write_text("{not json")
+    out = tmp_path / "scores.csv"
+    code, _stdout, stderr = run(
+        ["clv", "predict", "--models", str(junk), "--transactions", source, "--out", str(out)]
+    )
+    assert code == 2
+    assert "not JSON" in stderr
+    assert not out.exists()
+
+
+def test_usage_errors_exit_2(capsys):
+    assert main(["report", "--out", "x"]) == 2
+    assert main(["frobnicate"]) == 2
+    assert "usage" in capsys.readouterr().err
+    assert main(["demo", "--customers", "0", "--out", "x"]) == 2
+
+
+def test_quiet_prints_nothing(tmp_path, log):
+    source = write(tmp_path / "tx.csv", log)
+    code, stdout, stderr = run(
+        ["report", "--transactions", source, "--out", str(tmp_path / "o"), "-q", "--draws", "30"]
+    )
+    assert (code, stdout, stderr) == (0, "", "")
+
+
+def test_parse_as_of():
+    assert parse_as_of("2026-06-30") == dt.datetime(2026, 6, 30, 23, 59, 59, tzinfo=dt.UTC)
+    assert parse_as_of("2026-06-30T12:00:00+02:00").utcoffset() == dt.timedelta(hours=2)
+    assert parse_as_of(None) is None
+    with pytest.raises(ValidationError):
+        parse_as_of("30.06.2026")

@@ -1,0 +1,159 @@
+"""The synthetic sample company: reproducible, consistent, legal workflow histories."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from crmcore.clv import BetaGeoModel, rfm_summary
+from crmcore.datasets import (
+    BTYD_PARAMS,
+    DEFAULT_AS_OF,
+    HISTORY_KEY,
+    history_frame,
+    make_company,
+    write_company,
+)
+from crmcore.errors import ValidationError
+from crmcore.pipeline import LEAD_WORKFLOW, OPPORTUNITY_WORKFLOW, TICKET_WORKFLOW, stage_funnel
+from crmcore.storage import InMemoryStore, SqlStore
+
+
+@pytest.fixture(scope="module")
+def company():
+    return make_company(400, random_state=11)
+
+
+def test_same_seed_same_company(company):
+    again = make_company(400, random_state=11)
+    pd.testing.assert_frame_equal(company.orders, again.orders)
+    pd.testing.assert_frame_equal(company.customers, again.customers)
+    pd.testing.assert_frame_equal(company.surveys, again.surveys)
+    assert company.opportunities == again.opportunities
+    assert company.tickets == again.tickets
+
+
+def test_other_seed_other_company(company):
+    other = make_company(400, random_state=12)
+    assert not company.orders["amount"].equals(other.orders["amount"])
+
+
+def test_every_customer_buys_inside_the_window(company):
+    orders = company.orders
+    assert set(orders["customer_id"]) == set(company.customers["id"])
+    assert orders["placed_at"].max() <= pd.Timestamp(company.as_of)
+    assert orders["placed_at"].min() >= pd.Timestamp(company.as_of) - pd.Timedelta(days=2.5 * 366)
+    assert (orders["amount"] > 0).all()
+    assert orders["id"].is_unique
+    first = orders.groupby("customer_id")["placed_at"].min()
+    created = company.customers.set_index("id")["created_at"]
+    assert (created.reindex(first.index) <= first).all()
+
+
+def test_seasonality_puts_more_orders_in_december():
+    orders = make_company(3000, random_state=3).orders
+    month = orders["placed_at"].dt.month
+    december = (month == 12).sum()
+    june = (month == 6).sum()
+    # seasonal intensity 1.35 vs 0.65 at the peaks; acquisition and churn blur it
+    assert december > 1.3 * june
+
+
+def test_orders_follow_the_bgnbd_generator():
+    orders = make_company(4000, random_state=5).orders
+    summary = rfm_summary(orders, date_col="placed_at", observation_end=DEFAULT_AS_OF)
+    fitted = BetaGeoModel().fit(summary).params_
+    # the seasonal time warp and daily periods distort the estimates a little
+    assert fitted["r"] == pytest.approx(BTYD_PARAMS["r"], rel=0.25)
+    assert fitted["alpha"] == pytest.approx(BTYD_PARAMS["alpha"], rel=0.25)
+
+
+def test_consent_and_demographics(company):
+    customers = company.customers
+    assert customers["email"].str.endswith("@example.com").all()
+    share = customers["email_opt_in"].mean()
+    assert 0.45 < share < 0.75
+    withdrawn = customers["email_withdrawn_at"].notna()
+    assert not (withdrawn & ~customers["email_opt_in"]).any()
+    age = (
+        pd.Timestamp(company.as_of).tz_localize(None) - customers["birth_date"]
+    ).dt.days / 365.25
+    assert age.between(17.9, 80.1).all()
+
+
+@pytest.mark.parametrize(
+    ("attr", "workflow"),
+    [
+        ("leads", LEAD_WORKFLOW),
+        ("opportunities", OPPORTUNITY_WORKFLOW),
+        ("tickets", TICKET_WORKFLOW),
+    ],
+)
+def test_stage_histories_are_legal_walks(company, attr, workflow):
+    entities = getattr(company, attr)
+    assert entities
+    allowed = {(t.source, t.target) for t in workflow.transitions}
+    state_attr = workflow.state_attr
+    for entity in entities:
+        history = entity.custom[HISTORY_KEY]
+        state = workflow.initial
+        for source, target, at in history:
+            assert source == state
+            assert (source, target) in allowed
+            assert dt.datetime.fromisoformat(at) <= company.as_of
+            state = target
+        assert getattr(entity, state_attr) == state
+
+
+def test_history_frame_feeds_the_funnel(company):
+    opps = company.opportunities
+    events = history_frame([o.id for o in opps], [o.custom for o in opps])
+    funnel = stage_funnel(events)
+    reached = funnel["reached"].to_numpy()
+    assert reached[0] == len(set(events["entity_id"]))
+    assert (np.diff(reached[:4]) <= 0).all()
+
+
+def test_csat_follows_resolved_tickets(company):
+    csat = company.surveys[company.surveys["kind"] == "csat"]
+    resolved = {t.id: t.resolved_at for t in company.tickets if t.resolved_at is not None}
+    assert len(csat) > 0
+    for ticket, at in zip(csat["ticket_id"], csat["answered_at"], strict=True):
+        assert at >= resolved[ticket]
+    assert csat["score"].between(1, 5).all()
+    nps_scores = company.surveys.loc[company.surveys["kind"] == "nps", "score"]
+    assert nps_scores.between(0, 10).all()
+
+
+def test_loyalty_tiers(company):
+    loyalty = company.loyalty_accounts
+    assert set(loyalty["tier"]) <= {"bronze", "silver", "gold"}
+    assert (loyalty["points_balance"] <= loyalty["points_earned"]).all()
+    assert loyalty["customer_id"].isin(company.customers["id"]).all()
+
+
+def test_write_company_to_sqlite_and_memory(company):
+    store = SqlStore("sqlite://")
+    store.create_schema()
+    seen = []
+    counts = write_company(company, store, batch_size=97, progress=lambda t, n: seen.append(t))
+    assert counts["customers"] == 400 == store.customers.count()
+    assert counts["orders"] == len(company.orders) == store.orders.count()
+    assert store.survey_responses.count() == len(company.surveys)
+    assert seen[0] == "customers"
+    stored = store.opportunities.get(company.opportunities[0].id)
+    assert stored == company.opportunities[0]
+    memory = InMemoryStore()
+    assert write_company(company, memory) == counts
+
+
+def test_bad_arguments():
+    with pytest.raises(ValidationError, match="n_customers"):
+        make_company(0)
+    with pytest.raises(ValidationError, match="as_of"):
+        make_company(10, as_of=dt.datetime(2026, 1, 1))  # noqa: DTZ001
+    with pytest.raises(ValidationError, match="years"):
+        make_company(10, years=0.5)
