@@ -34,8 +34,13 @@ JSON_SCALARS = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(-3, 3),
-    st.sampled_from([0.5, -1.25, 2.0]),
+    st.sampled_from([0.5, -1.25, 2.0, 0.1]),
     st.sampled_from(TEXT),
+)
+
+# filter values may also be Decimals (compared as JSON numbers)
+FILTER_SCALARS = JSON_SCALARS.filter(lambda v: v is not None) | st.sampled_from(
+    [Decimal("0.1"), Decimal("2"), Decimal("-1.25")]
 )
 
 orders = st.lists(
@@ -69,8 +74,8 @@ VALUES = {
     "placed_at": st.sampled_from(INSTANTS),
     "channel": st.sampled_from(TEXT),
     "status": st.sampled_from(["pending", "completed", "refunded"]),
-    "custom.a": JSON_SCALARS.filter(lambda v: v is not None),
-    "custom.b": JSON_SCALARS.filter(lambda v: v is not None),
+    "custom.a": FILTER_SCALARS,
+    "custom.b": FILTER_SCALARS,
 }
 ORDERABLE = ("customer_id", "amount", "placed_at", "channel", "amount.currency")
 

@@ -406,7 +406,10 @@ def _json_value(target: Target, value: Any) -> Any:
     if isinstance(value, (str, bool)):
         return value
     if isinstance(value, (int, float, Decimal)):
-        return _number(value, path)
+        number = _number(value, path)
+        if isinstance(number, Decimal):  # JSON numbers are ints and doubles
+            return int(number) if number == number.to_integral_value() else float(number)
+        return number
     raise ValidationError(
         f"{path}: custom values can be compared with a string, number or bool, got {value!r}",
         field=path,
