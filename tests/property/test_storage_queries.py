@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crmcore.domain import Money, Order
+from crmcore.domain import Address, Customer, EmailAddress, Money, Order
 from crmcore.storage import And, Filter, InMemoryStore, Not, Or, SqlStore
 from tests.contract._stores import clean_pg, pg_engine  # noqa: F401 -- fixture
 
@@ -169,3 +169,90 @@ def test_decimal_edge_of_amount_filters():
     )
     assert store.orders.count({"amount": 0.1}) == 1  # a float means its shortest decimal
     assert store.orders.count({"amount__gt": 0.1}) == 0
+
+
+NAMES = ["Ada", "ada", "Åsa", "Zoë", "Bob", "名前"]
+CITIES = ["Berlin", "berlin", "Paris"]
+customers = st.lists(
+    st.builds(
+        lambda i, name, email, city, born, account, tags: Customer(
+            id=f"c{i}",
+            name=name,
+            created_at=INSTANTS[i % len(INSTANTS)],
+            email=None if email is None else EmailAddress(value=email),
+            address=None if city is False else Address(country="DE", city=city),
+            birth_date=born,
+            account_id=account,
+            tags=tags,
+        ),
+        st.integers(0, 20),
+        st.sampled_from(NAMES),
+        st.none() | st.sampled_from(["a@x.org", "b@x.org", "ab@y.com"]),
+        st.just(False) | st.none() | st.sampled_from(CITIES),
+        st.none() | st.dates(dt.date(1950, 1, 1), dt.date(2000, 1, 1)),
+        st.none() | st.sampled_from(["a1", "a2"]) | st.uuids(),
+        st.frozensets(st.sampled_from(["vip", "b2b", "churn-risk"]), max_size=2),
+    ),
+    max_size=8,
+    unique_by=lambda c: c.id,
+)
+CUSTOMER_VALUES = {
+    "name": st.sampled_from(NAMES),
+    "email": st.sampled_from(["a@x.org", "b@x.org", "ab@y.com", "zz@z.z"]),
+    "address.city": st.sampled_from(CITIES),
+    "birth_date": st.dates(dt.date(1950, 1, 1), dt.date(2000, 1, 1)),
+    "account_id": st.sampled_from(["a1", "a2", "a3"]),
+    "created_at": st.sampled_from(INSTANTS),
+}
+
+
+@st.composite
+def customer_leaves(draw):
+    field = draw(st.sampled_from([*sorted(CUSTOMER_VALUES), "tags"]))
+    if field == "tags":
+        return Filter("tags", "contains", draw(st.sampled_from(["vip", "b2b", "x"])))
+    op = draw(st.sampled_from(["eq", "ne", "lt", "ge", "in", "contains", "is_null"]))
+    if op == "is_null":
+        return Filter(field, op, draw(st.booleans()))
+    if op == "in":
+        return Filter(field, op, draw(st.lists(CUSTOMER_VALUES[field], max_size=3)))
+    if op == "contains":
+        text_fields = ["name", "email", "address.city", "account_id"]
+        return Filter(
+            draw(st.sampled_from(text_fields)), op, draw(st.sampled_from(["a", "A", "ö", "@x"]))
+        )
+    return Filter(field, op, draw(CUSTOMER_VALUES[field]))
+
+
+customer_filters = st.recursive(
+    customer_leaves(),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3).map(lambda p: And(*p)),
+        st.lists(inner, max_size=3).map(lambda p: Or(*p)),
+        inner.map(Not),
+    ),
+    max_leaves=5,
+)
+customer_orderings = st.lists(
+    st.sampled_from(["name", "email", "birth_date", "account_id", "created_at"]).flatmap(
+        lambda f: st.sampled_from([f, "-" + f])
+    ),
+    max_size=2,
+    unique=True,
+)
+
+
+def test_customer_queries_agree(sql_store):
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(rows=customers, where=customer_filters, order_by=customer_orderings)
+    def check(rows, where, order_by):
+        with sql_store.engine.begin() as conn:
+            conn.execute(sa.delete(sql_store.table("customers")))
+        memory = InMemoryStore()
+        memory.customers.add_many(rows)
+        sql_store.customers.add_many(rows)
+        want = [c.id for c in memory.customers.query(where, order_by=order_by)]
+        got = [c.id for c in sql_store.customers.query(where, order_by=order_by)]
+        assert got == want
+
+    check()
