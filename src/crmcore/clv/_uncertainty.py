@@ -25,6 +25,7 @@ import pandas as pd
 
 from crmcore._types import ArrayLike, FloatArray, RandomState
 from crmcore._validation import check_random_state, check_scalar
+from crmcore.clv._bands import Kind, continuous_bands
 from crmcore.clv._base import BaseModel
 from crmcore.clv._bgbb import (
     BetaGeoBetaBinomModel,
@@ -42,13 +43,9 @@ from crmcore.clv._data import read_summary
 from crmcore.clv._gammagamma import GammaGammaModel, gg_expected_spend
 from crmcore.clv._pareto import ParetoNBDModel
 from crmcore.clv._pareto_core import (
-    PNBDData,
-    log_g_value,
     pnbd_conditional_expectation,
     pnbd_discounted_purchases,
-    pnbd_many,
     pnbd_probability_alive,
-    prepare_pnbd,
 )
 from crmcore.errors import ValidationError
 
@@ -171,47 +168,6 @@ def _evaluator(
         return np.asarray(margin * spend * disc(th, c, times, factors), dtype=np.float64)
 
     return (*cols, "monetary_value"), clv
-
-
-def _pareto_bands(
-    draws: FloatArray,
-    cols: list[FloatArray],
-    *,
-    t: float | None,
-    chunk: int,
-    q: FloatArray,
-    lower: FloatArray,
-    upper: FloatArray,
-) -> None:
-    """Pareto/NBD fast path: every draw at once, as ``draws × rows`` blocks.
-
-    ``log G`` is needed only at the distinct ``(x, t)`` pairs (a few thousand
-    even for millions of customers): it is evaluated once per draw for all
-    pairs, then each chunk of rows is one broadcast over all draws.
-    """
-    d = prepare_pnbd(cols[0], cols[1], cols[2], np.ones(cols[0].size))
-    lg = np.stack([log_g_value(th, d.pair_x, d.pair_t) for th in draws])
-    for start in range(0, d.x.size, chunk):
-        stop = min(start + chunk, d.x.size)
-        sl = slice(start, stop)
-        part = PNBDData(
-            d.x[sl],
-            d.tx[sl],
-            d.T[sl],
-            d.w[sl],
-            d.pair_x,
-            d.pair_t,
-            d.i_tx[sl],
-            d.i_big_t[sl],
-            d.t_u,
-            d.i_tu[sl],
-            d.x_u,
-            d.i_xu[sl],
-            d.w_x,
-            d.n,
-        )
-        block = pnbd_many(draws, lg, part, t)
-        lower[sl], upper[sl] = np.quantile(block, q, axis=0)
 
 
 def predict_interval(
@@ -354,11 +310,22 @@ def predict_interval(
     upper = np.empty(n_u)
     q = np.array([(1.0 - lvl) / 2.0, (1.0 + lvl) / 2.0])
     chunk = max(1, cells // k)
-    if isinstance(model, ParetoNBDModel) and quantity != "clv":
-        _pareto_bands(
+    if isinstance(model, ParetoNBDModel | BetaGeoModel | ModifiedBetaGeoModel):
+        kind: Kind = (
+            "pnbd"
+            if isinstance(model, ParetoNBDModel)
+            else "mbg"
+            if isinstance(model, ModifiedBetaGeoModel)
+            else "bg"
+        )
+        continuous_bands(
+            kind,
             draws,
             cols,
-            t=t if quantity == "expected_purchases" else None,
+            quantity=quantity,
+            t=t,
+            spend_draws=spend_draws,
+            clv_args=clv_args,
             chunk=chunk,
             q=q,
             lower=lower,

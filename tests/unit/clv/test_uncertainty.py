@@ -186,3 +186,49 @@ def test_pareto_fast_path_equals_per_draw_evaluation(
     lo, hi = np.quantile(np.array(values), [0.025, 0.975], axis=0)
     np.testing.assert_allclose(band["lower"], lo, rtol=1e-9, atol=1e-300)
     np.testing.assert_allclose(band["upper"], hi, rtol=1e-9, atol=1e-300)
+
+
+@pytest.mark.parametrize("kind", ["bg", "mbg", "pnbd"])
+@pytest.mark.parametrize("quantity", ["probability_alive", "expected_purchases", "clv"])
+def test_broadcast_bands_equal_per_draw_quantiles(kind: str, quantity: str) -> None:
+    # The all-draws-at-once kernels give the quantiles of the plain per-draw
+    # predictions (the model's own pure functions, one draw at a time).
+    from crmcore.clv import ModifiedBetaGeoModel
+    from crmcore.clv._uncertainty import _evaluator
+
+    data = simulate_bgnbd(
+        3000, r=0.5, alpha=10.0, a=0.8, b=2.5, T=52.0, modified=kind == "mbg", random_state=4
+    )
+    model = {"bg": BetaGeoModel, "mbg": ModifiedBetaGeoModel, "pnbd": ParetoNBDModel}[kind]()
+    model.fit(data)
+    spend = simulate_gamma_gamma(data["frequency"], p=6.0, q=4.0, gamma=15.0, random_state=2)
+    # One-time buyers get distinct (irrelevant) monetary values, so several
+    # rows share one (x, t_x, T) key: the grouped path must map them back.
+    other = np.random.default_rng(1).uniform(1.0, 50.0, len(data))
+    full = data.assign(monetary_value=np.where(data["frequency"] > 0, spend, other))
+    gg = GammaGammaModel().fit(full[["frequency", "monetary_value"]])
+    rows = full.iloc[:300]
+    clv_args = {"horizon": 6.0, "time_unit": 4.0, "discount_rate": 0.02, "margin": 0.3}
+    band = predict_interval(
+        model,
+        quantity,  # type: ignore[arg-type]
+        rows,
+        t=13.0,
+        spend_model=gg,
+        horizon=6,
+        time_unit=4.0,
+        discount_rate=0.02,
+        margin=0.3,
+        n_draws=40,
+        random_state=9,
+        max_cells=40 * 70,
+    )
+    rng = np.random.default_rng(9)
+    draws = draw_parameters(model, 40, random_state=rng)
+    spend_draws = draw_parameters(gg, 40, random_state=rng)
+    names, fn = _evaluator(model, quantity, 13.0, clv_args)
+    cols = [rows[c].to_numpy(float) for c in names]
+    values = np.array([fn(th, sp, cols) for th, sp in zip(draws, spend_draws, strict=True)])
+    lo, hi = np.quantile(values, [0.025, 0.975], axis=0)
+    np.testing.assert_allclose(band["lower"], lo, rtol=1e-9, atol=1e-300)
+    np.testing.assert_allclose(band["upper"], hi, rtol=1e-9, atol=1e-300)
