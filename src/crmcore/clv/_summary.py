@@ -392,7 +392,17 @@ def calibration_holdout_split(
     Customers are those with a purchase on or before ``calibration_end``; their
     calibration summary is :func:`rfm_summary` with ``observation_end =
     calibration_end``. The holdout runs from the period after
-    ``calibration_end`` through ``observation_end``.
+    ``calibration_end`` through ``observation_end``. Both ends are whole
+    periods, as in :func:`rfm_summary`: with ``freq="D"`` a purchase at 18:00
+    on the ``calibration_end`` day belongs to the calibration period.
+
+    Compared with ``lifetimes``' ``calibration_and_holdout_data``: the
+    calibration columns, ``frequency_holdout`` and ``duration_holdout`` are
+    the same for date-only timestamps; ``lifetimes`` cuts at the instant
+    ``calibration_end`` (midnight) rather than at the end of its period, and
+    its ``monetary_value_holdout`` averages individual transactions where this
+    function averages purchase periods, consistently with ``frequency_holdout``
+    and ``monetary_value_cal``.
 
     Parameters
     ----------

@@ -161,3 +161,19 @@ def test_sparse_integer_ids_are_sorted_too() -> None:
         {"customer_id": ids, "date": pd.to_datetime(["2024-01-01", "2024-01-02"] * 2)}
     )
     assert rfm_summary(log).index.tolist() == [5, 10**12, 10**15]
+
+
+def test_calibration_end_is_a_whole_period() -> None:
+    log = pd.DataFrame(
+        {
+            "customer_id": [1, 1, 1],
+            "date": pd.to_datetime(["2024-01-01 09:00", "2024-01-10 18:00", "2024-01-11 08:00"]),
+            "value": [1.0, 2.0, 4.0],
+        }
+    )
+    split = calibration_holdout_split(
+        log, calibration_end="2024-01-10", observation_end="2024-01-20", value_col="value"
+    )
+    assert split.loc[1, "frequency_cal"] == 1  # the 18:00 purchase is in calibration
+    assert split.loc[1, "frequency_holdout"] == 1
+    assert split.loc[1, "monetary_value_holdout"] == 4.0
