@@ -307,6 +307,16 @@ def rfm_summary(
         missing dates, non-finite values, mixed naive/aware ``observation_end``,
         or nothing on or before ``observation_end``.
 
+    Notes
+    -----
+    Checked side by side against ``lifetimes`` 0.11.3 (``benchmarks/clv.py``):
+    identical results for ``freq="D"`` and ``"W"``. For ``"M"`` this function
+    counts calendar months (integers); ``lifetimes`` divided day differences by
+    an average month of 30.44 days and no longer runs on pandas 3. Multiples
+    (``"2W"``) group consecutive periods; ``lifetimes`` has no equivalent (its
+    ``freq_multiplier`` divides the times instead: divide ``recency`` and
+    ``T`` of a ``"D"`` summary by 7 to get its fractional weeks).
+
     Examples
     --------
     >>> import pandas as pd
