@@ -140,6 +140,21 @@ def _series_logh(p: FloatArray, q: FloatArray, z: FloatArray) -> FloatArray:
     return np.log(out)
 
 
+def _quad_logh(p: FloatArray, q: FloatArray, log_eps: FloatArray) -> FloatArray:
+    """``log H`` alone by the tanh-sinh rule of :func:`_quad_h` (no derivatives)."""
+    lv = _TS_LOGV[None, :]
+    l1v = _TS_LOG1MV[None, :]
+    logw = np.logaddexp(l1v, log_eps[:, None] + lv)
+    np.subtract(_TS_LOGJ[None, :], logw, out=logw)
+    logw += p[:, None] * lv
+    logw += q[:, None] * l1v
+    top = logw.max(axis=1, keepdims=True)
+    logw -= top
+    np.exp(logw, out=logw)
+    total = np.log(logw.sum(axis=1)) + top[:, 0]
+    return np.asarray(total - special.betaln(p, q), dtype=np.float64)
+
+
 def _quad_h(
     p: FloatArray, q: FloatArray, z: FloatArray, log_eps: FloatArray
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
@@ -180,7 +195,7 @@ def log_g_value(theta: FloatArray, x: FloatArray, t: FloatArray) -> FloatArray:
     else:
         logH[low] = _series_logh(p[low], q[low], z[low])
         hi = ~low
-        logH[hi] = _quad_h(p[hi], q[hi], z[hi], log_eps[hi])[0]
+        logH[hi] = _quad_logh(p[hi], q[hi], log_eps[hi])
     return np.asarray(-(r + s + x) * np.log(c0t) + (1.0 - q) * log_eps + logH, dtype=np.float64)
 
 
