@@ -24,9 +24,10 @@ class _Formatter(logging.Formatter):
 class Console:
     """Where the command talks: log records and progress on stderr, results on stdout.
 
-    Progress (one line per step, with the elapsed time) is shown only when
-    stderr is a terminal and ``--quiet`` is not given; warnings and errors
-    are always shown; ``--verbose`` adds the library's INFO records.
+    Progress (one line per step, with the elapsed time) is shown when stderr
+    is a terminal (or with ``--verbose``) and ``--quiet`` is not given;
+    warnings and errors are always shown; ``--verbose`` adds the library's
+    INFO records.
     """
 
     def __init__(
@@ -41,7 +42,7 @@ class Console:
         self.stderr = sys.stderr if stderr is None else stderr
         self.quiet = quiet
         isatty = getattr(self.stderr, "isatty", None)
-        self.show_progress = not quiet and bool(isatty and isatty())
+        self.show_progress = not quiet and (verbose or bool(isatty and isatty()))
         self._start = time.perf_counter()
         self._handler = logging.StreamHandler(self.stderr)
         self._handler.setFormatter(_Formatter())

@@ -210,7 +210,10 @@ def _churn_risk(
     cutoff = as_of - pd.Timedelta(days=horizon_days)
     past = tx[tx["date"] <= cutoff]
     horizon = pd.Timedelta(days=horizon_days)
-    info: dict[str, Any] = {"horizon_days": horizon_days, "training_cutoff": cutoff.isoformat()}
+    info: dict[str, Any] = {
+        "horizon_days": horizon_days,
+        "training_cutoff": cutoff.tz_localize("UTC").isoformat(),
+    }
     try:
         labels = churn_labels(tx, as_of=cutoff, horizon=horizon)
         train = customer_features(past, as_of=cutoff, value_col="amount")
@@ -383,14 +386,17 @@ def analyse(
     table = table.join(scores[["r_score", "f_score", "m_score"]])
     table["rfm_segment"] = rfm_segments(scores)
     say("churn risk")
+    # segmentation and churn take naive UTC dates: far faster than tz-aware ones there
+    naive = tx.assign(date=tx["date"].dt.tz_convert("UTC").dt.tz_localize(None))
+    naive_as_of = as_of.tz_convert("UTC").tz_localize(None)
     risk, churn_info = _churn_risk(
-        tx, as_of, opts.churn_horizon_days, opts.random_state, table.index
+        naive, naive_as_of, opts.churn_horizon_days, opts.random_state, table.index
     )
     table["churn_risk"] = risk
     table.index.name = "customer_id"
 
     say("cohorts, surveys, pipeline")
-    cohorts = cohort_retention(tx, period="M", as_of=as_of, value_col="amount").shares
+    cohorts = cohort_retention(naive, period="M", as_of=naive_as_of, value_col="amount").shares
     survey_info, trend = _surveys(data.surveys)
     pipeline_info, funnel = _pipeline(data, as_of)
     sla_info = _sla(data, as_of)
