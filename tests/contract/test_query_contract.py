@@ -73,6 +73,9 @@ CASES = [
     (Not(Filter("channel", "eq", "web")), ["o2", "o3", "o5"]),
     (~Filter("custom.score", "gt", 5), ["o1", "o2", "o3", "o4"]),
     (And(), ["o1", "o2", "o3", "o4", "o5"]),
+    (("and", (("channel", "eq", "web"), ("not", ("amount", "lt", 10)))), ["o4"]),
+    (("or", (("status", "in", ("refunded",)), ("channel", "is_null", True))), ["o3", "o5"]),
+    (("not", ("or", ())), ["o1", "o2", "o3", "o4", "o5"]),
     (Or(), []),
     (
         Filter("amount", "gt", 10)
@@ -144,6 +147,7 @@ def test_filters_on_collections_wrapped_values_and_value_objects(store):
         ({"tags__eq": "x"}, "no such|unknown field|structured"),
         ([("amount", "between", 1)], "unknown operator"),
         (42, "where= must be"),
+        (("and", "x"), "sequence of conditions"),
     ],
 )
 def test_bad_filters_are_refused(orders, where, match):
@@ -175,3 +179,11 @@ def test_injection_strings_as_values_are_just_values(store):
     assert store.customers.get("c1").name == evil
     assert store.customers.get("c1").custom["k'\"]"] == 1
     assert store.customers.count() == 2
+
+
+def test_segmentation_rules_select_records(orders):
+    from crmcore.segmentation import Rule
+
+    rule = Rule.parse("channel == 'web' and not amount < 10 or status in ['refunded']")
+    assert ids(orders.query(rule.to_store_filter())) == ["o4", "o5"]
+    assert ids(orders.query(Rule.parse("channel is null").to_store_filter())) == ["o3"]

@@ -40,7 +40,10 @@ Filters
 - :class:`Filter` objects, combined with :class:`And`, :class:`Or`,
   :class:`Not` or the operators ``&``, ``|``, ``~``:
   ``Filter("amount", "gt", 100) & ~Filter("custom.region", "eq", "EU")``;
-- a ``(field, op, value)`` tuple, or a list of any of these (all must hold).
+- a ``(field, op, value)`` tuple, or a list of any of these (all must hold);
+- the plain tuple tree ``("and", (c1, c2, ...))``, ``("or", (...))``,
+  ``("not", c)`` with ``(field, op, value)`` leaves — what
+  ``crmcore.segmentation.Rule.to_store_filter()`` returns.
 
 Operators: ``eq, ne, lt, le, gt, ge, in, contains, is_null``.
 

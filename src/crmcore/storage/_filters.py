@@ -212,8 +212,10 @@ def normalize(where: Any) -> Condition | None:
 
     Accepted forms: ``None``; a mapping ``{"field": value, "field__op": value}``
     (all conditions must hold); a :class:`Filter` / :class:`And` /
-    :class:`Or` / :class:`Not`; a ``(field, op, value)`` tuple; or a list of
-    any of these (all must hold).
+    :class:`Or` / :class:`Not`; a ``(field, op, value)`` tuple; the tuple
+    tree ``("and", (...))`` / ``("or", (...))`` / ``("not", c)`` (what
+    ``Rule.to_store_filter()`` returns); or a list of any of these (all must
+    hold).
     """
     if where is None:
         return None
@@ -233,6 +235,19 @@ def normalize(where: Any) -> Condition | None:
         return And(*parts)
     if isinstance(where, tuple) and len(where) == 3 and isinstance(where[0], str):
         return Filter(where[0], where[1], where[2])
+    if isinstance(where, tuple) and len(where) == 2 and where[0] in ("and", "or", "not"):
+        # the plain tuple tree of ``Rule.to_store_filter()``:
+        # ("and", (c1, c2, ...)), ("or", (c1, ...)), ("not", c)
+        head, body = where
+        if head == "not":
+            inner = normalize(body)
+            return Not(And() if inner is None else inner)
+        if isinstance(body, (str, bytes)) or not isinstance(body, Sequence):
+            raise ValidationError(
+                f"({head!r}, ...) takes a sequence of conditions", field="where", value=where
+            )
+        parts = [c for c in (normalize(b) for b in body) if c is not None]
+        return And(*parts) if head == "and" else Or(*parts)
     if isinstance(where, Sequence) and not isinstance(where, (str, bytes)):
         return And(*(c for c in (normalize(w) for w in where) if c is not None))
     raise ValidationError(
