@@ -52,7 +52,9 @@ def _bg_alive_many(
     log_odds = np.log(alpha + T[None, :])
     log_odds -= np.log(alpha + tx[None, :])
     log_odds *= r + x[None, :]
-    log_odds += np.log(a) - np.log(b + x[None, :] - 1.0 + s)
+    # BG/NBD has no dropout term at x = 0 (masked below); keep its log finite.
+    xs = x if s == 1 else np.maximum(x, 1.0)
+    log_odds += np.log(a) - np.log(b + xs[None, :] - 1.0 + s)
     if s == 0:
         log_odds[:, x == 0] = -np.inf
     np.negative(log_odds, out=log_odds)

@@ -232,3 +232,12 @@ def test_broadcast_bands_equal_per_draw_quantiles(kind: str, quantity: str) -> N
     lo, hi = np.quantile(values, [0.025, 0.975], axis=0)
     np.testing.assert_allclose(band["lower"], lo, rtol=1e-9, atol=1e-300)
     np.testing.assert_allclose(band["upper"], hi, rtol=1e-9, atol=1e-300)
+
+
+def test_bg_bands_with_b_below_one_stay_finite() -> None:
+    # b < 1 makes b + x - 1 negative at x = 0, where BG/NBD has no dropout term.
+    data = simulate_bgnbd(4000, r=0.5, alpha=10.0, a=0.3, b=0.6, T=52.0, random_state=3)
+    model = BetaGeoModel().fit(data)
+    band = predict_interval(model, "probability_alive", data.iloc[:200], random_state=0)
+    assert np.isfinite(band.to_numpy()).all()
+    assert (band.loc[data.iloc[:200]["frequency"] == 0, "lower"] == 1.0).all()
