@@ -358,7 +358,9 @@ def pnbd_loglik_grad(theta: FloatArray, d: PNBDData) -> tuple[float, FloatArray]
     g[3] = -s * dot(we_t, 1.0 / bT)
     # Dropout term: d log A = (1 + κ) d lg_x - κ d lg_T + d log(s/m).
     kappa = np.zeros(d.x.size)
-    kappa[has] = 1.0 / np.expm1(-diff[has])
+    dh = diff[has]
+    # κ = 1 / expm1(-Δ) = exp(Δ) / (1 - exp(Δ)), without overflow for Δ << 0.
+    kappa[has] = np.exp(dh - np.log(-np.expm1(dh)))
     wk = wa * kappa
     npair = d.pair_x.size
     pair_w = np.bincount(d.i_tx, weights=wa + wk, minlength=npair)

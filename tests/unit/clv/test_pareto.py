@@ -24,7 +24,7 @@ from crmcore.clv._pareto_core import (
     pnbd_loglik_rows,
     prepare_pnbd,
 )
-from crmcore.errors import NotFittedError, ValidationError
+from crmcore.errors import ConvergenceWarning, NotFittedError, ValidationError
 
 
 def _mp_loglik(th: tuple[float, ...], x: float, tx: float, T: float) -> float:
@@ -249,3 +249,12 @@ def test_value_only_log_g_equals_the_gradient_path(theta: tuple[float, ...]) -> 
     np.testing.assert_allclose(
         log_g_value(np.array(theta), x, t), log_g(np.array(theta), x, t)[0], rtol=1e-13
     )
+
+
+def test_degenerate_data_warns_instead_of_overflowing() -> None:
+    # Only one-time buyers: the optimum runs off to infinity; the fit must say
+    # so through ConvergenceWarning, never through NumPy overflow warnings.
+    data = np.array([[0, 0.0, 30.0], [0, 0.0, 20.0], [0, 0.0, 10.0]])
+    with pytest.warns(ConvergenceWarning):
+        model = ParetoNBDModel(on_failure="warn").fit(data)
+    assert np.isfinite(model.log_likelihood_)
