@@ -80,3 +80,21 @@ def test_a_refused_update_leaves_the_record_alone(store):
     with pytest.raises(ValidationError):
         store.customers.update(bad)
     assert store.customers.get("c1") == customer()
+
+
+@pytest.mark.parametrize(
+    ("fields", "match"),
+    [
+        ({"amount": None}, "required"),
+        ({"amount": "12.00 EUR"}, "expected a Money"),
+        ({"placed_at": None}, "required"),
+        ({"placed_at": "2026-01-01T00:00:00+00:00"}, "expected a datetime"),
+        ({"customer_id": 42}, "identifier"),
+        ({"version": "0"}, "integer"),
+    ],
+)
+def test_values_of_the_wrong_type_are_refused(store, fields, match):
+    bad = _forced(order(), **fields)
+    with pytest.raises(ValidationError, match=match):
+        store.orders.add(bad)
+    assert store.orders.count() == 0

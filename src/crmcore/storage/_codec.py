@@ -205,7 +205,7 @@ def _optional(enc: Encoder, spec: FieldSpec) -> Encoder:
 
 
 def _field_encoder(spec: FieldSpec, dialect: Dialect) -> Encoder:
-    """Build the encoder returning the field's column value (MONEY: a 2-tuple)."""
+    """Build the encoder of a single-column field."""
     name = spec.name
     if spec.kind is Kind.ENUM:
         assert spec.scalar is not None
@@ -225,29 +225,6 @@ def _field_encoder(spec: FieldSpec, dialect: Dialect) -> Encoder:
         inner = scalar_encoder(spec.scalar, dialect, name)
         get = attrgetter(spec.inner[0])
         return _optional(lambda v: inner(get(v)), spec)
-    if spec.kind is Kind.MONEY:
-        amount = scalar_encoder(Kind.DECIMAL, dialect, name)
-        currency = scalar_encoder(Kind.STR, dialect, f"{name}.currency")
-        get = attrgetter(spec.inner[0], spec.inner[2])
-
-        def enc_money(v: Any) -> Any:
-            a, c = get(v)
-            return (amount(a), currency(c))
-
-        if spec.optional:
-            return lambda v: (None, None) if v is None else enc_money(v)
-        return _optional(enc_money, spec)
-    if spec.kind is Kind.DATETIME:
-        instant = scalar_encoder(Kind.DATETIME, dialect, name)
-        keep = dialect == "memory"
-
-        def enc_datetime(v: Any) -> Any:
-            utc = instant(v)  # validates (aware, in range)
-            return (v if keep else utc, tz_text(v))
-
-        if spec.optional:
-            return lambda v: (None, None) if v is None else enc_datetime(v)
-        return enc_datetime
     if spec.kind is Kind.JSON:
         tp = spec.tp
         as_object = dialect == "postgresql"
@@ -272,6 +249,45 @@ def _field_encoder(spec: FieldSpec, dialect: Dialect) -> Encoder:
             return lambda v: None if v is None else enc_json(v)
         return enc_json  # ``None`` is checked by the JSON codec against the type
     return _optional(scalar_encoder(spec.kind, dialect, name), spec)
+
+
+def _column_encoders(spec: FieldSpec, dialect: Dialect) -> list[Encoder]:
+    """One encoder per column of the field, each taking the field's value."""
+    if len(spec.columns) == 1:
+        return [_field_encoder(spec, dialect)]
+    name, optional = spec.name, spec.optional
+
+    def present(v: Any) -> bool:
+        if v is None and not optional:
+            raise _bad(name, "a value is required (None given)", v)
+        return v is not None
+
+    if spec.kind is Kind.DATETIME:
+        instant = scalar_encoder(Kind.DATETIME, dialect, name)
+        keep = dialect == "memory"
+
+        def when(v: Any) -> Any:
+            if not present(v):
+                return None
+            utc = instant(v)  # validates: aware, in range
+            return v if keep else utc
+
+        # the list comprehension in RowCodec.encode runs ``when`` first
+        return [when, lambda v: None if v is None else tz_text(v)]
+    assert spec.kind is Kind.MONEY
+    amount = scalar_encoder(Kind.DECIMAL, dialect, name)
+    currency = scalar_encoder(Kind.STR, dialect, f"{name}.currency")
+    amount_name, currency_name = spec.inner[0], spec.inner[2]
+    cls = spec.cls
+
+    def money_amount(v: Any) -> Any:
+        if not present(v):
+            return None
+        if not isinstance(v, cls):
+            raise _bad(name, f"expected a {cls.__name__}, got {_type_name(v)}", v)
+        return amount(getattr(v, amount_name))
+
+    return [money_amount, lambda v: None if v is None else currency(getattr(v, currency_name))]
 
 
 def _field_decoder(spec: FieldSpec, dialect: Dialect) -> Callable[[Sequence[Any], int], Any]:
@@ -353,9 +369,9 @@ class RowCodec:
         self.fields = tuple(fields)
         self.dialect = dialect
         self.columns = tuple(c for f in self.fields for c in f.columns)
-        self._get = attrgetter(*(f.name for f in self.fields))
-        self._encoders = [_field_encoder(f, dialect) for f in self.fields]
-        self._multi = [len(f.columns) > 1 for f in self.fields]
+        # one (getter name, encoder) per column: a multi-column field is read once per column
+        self._get = attrgetter(*(f.name for f in self.fields for _ in f.columns))
+        self._encoders = [enc for f in self.fields for enc in _column_encoders(f, dialect)]
         plan = []
         position = 0
         for f in self.fields:
@@ -375,13 +391,7 @@ class RowCodec:
                 value=entity,
             )
         values = self._get(entity)
-        out: list[Any] = []
-        for enc, multi, value in zip(self._encoders, self._multi, values, strict=True):
-            if multi:
-                out.extend(enc(value))
-            else:
-                out.append(enc(value))
-        return tuple(out)
+        return tuple([enc(v) for enc, v in zip(self._encoders, values)])  # noqa: B905 -- equal by construction
 
     def decode(self, row: Sequence[Any]) -> Any:
         """Rebuild an entity from column values in :attr:`columns` order."""
