@@ -124,6 +124,8 @@ def forecast(
     ----------
     opportunities : DataFrame
         Needs a stage, an amount and a (tz-aware or date) close date.
+        Timezone-aware close dates are bucketed by their local (wall-clock)
+        date in their own time zone.
     by : str, default "M"
         A pandas period frequency (``"M"`` month, ``"Q"`` quarter, ``"W"``...).
     categories : sequence of str
@@ -168,7 +170,9 @@ def forecast(
         cat = stage_cat[codes]
     dates = opportunities[date_col]
     if isinstance(dates.dtype, pd.DatetimeTZDtype):
-        dates = dates.dt.tz_convert(None)
+        # Periods are calendar periods of the dates' own time zone: a deal closing on
+        # 31 January at 20:00 in New York belongs to January, not to February (UTC).
+        dates = dates.dt.tz_localize(None)
     dates = pd.to_datetime(dates)
     if dates.isna().any():
         pos = int(np.flatnonzero(dates.isna().to_numpy())[0])

@@ -123,6 +123,23 @@ def test_forecast(opps):
         forecast(opps, categories=["maybe"])
 
 
+def test_forecast_buckets_aware_dates_by_their_local_period():
+    # 31 January 20:00 in New York is 1 February 01:00 UTC: the deal belongs to
+    # January in the sales team's calendar.
+    opps = pd.DataFrame(
+        {
+            "stage": ["proposal"],
+            "amount": [100.0],
+            "close_date": pd.DatetimeIndex([pd.Timestamp("2026-01-31 20:00")]).tz_localize(
+                "America/New_York"
+            ),
+        }
+    )
+    out = forecast(opps, by="M")
+    assert list(out.index) == [pd.Period("2026-01", "M")]
+    assert out.loc[pd.Period("2026-01", "M"), "best_case"] == pytest.approx(100.0, rel=1e-12)
+
+
 def test_win_rate(opps):
     out = win_rate(opps, by="owner")
     assert out.loc["ann", "win_rate"] == pytest.approx(1.0, rel=1e-12)
