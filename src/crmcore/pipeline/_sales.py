@@ -39,6 +39,19 @@ def _amounts(frame: pd.DataFrame, col: str) -> F64:
     check_columns(frame, [col], name="opportunities")
     values = frame[col]
     if values.dtype == object:
+        # Money values: amounts in one currency only (summing EUR and USD is meaningless).
+        currency = values.map(lambda v: getattr(v, "currency", None))
+        seen = pd.unique(currency.dropna())
+        if len(seen) > 1:
+            pos = int(np.flatnonzero((currency != seen[0]).to_numpy() & currency.notna())[0])
+            raise ValidationError(
+                f"{col} mixes currencies ({', '.join(map(str, seen))}); got "
+                f"{values.iloc[pos]!r} for opportunity {frame.index[pos]!r} after "
+                f"amounts in {seen[0]}: convert to one currency first",
+                field=col,
+                row=frame.index[pos],
+                value=values.iloc[pos],
+            )
         values = values.map(lambda v: getattr(v, "amount", v))
     return as_float_array(values, name=col, index=frame.index, row_name="opportunity")
 

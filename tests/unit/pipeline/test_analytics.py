@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from crmcore.domain import Money
 from crmcore.errors import ValidationError
 from crmcore.pipeline import (
     OPPORTUNITY_WORKFLOW,
@@ -93,6 +95,19 @@ def test_weighted_pipeline_validation(opps):
         weighted_pipeline(opps.assign(probability=150))
     with pytest.raises(ValidationError, match="missing column"):
         weighted_pipeline(opps, by="region")
+
+
+def test_money_amounts_in_mixed_currencies_are_refused():
+    usd = Money(amount=Decimal("100"), currency="USD")
+    eur = Money(amount=Decimal("50"), currency="EUR")
+    same = pd.DataFrame({"stage": ["proposal", "negotiation"], "amount": [usd, usd]})
+    out = weighted_pipeline(same)
+    assert out.loc["total", "amount"] == pytest.approx(200.0, rel=1e-12)
+    mixed = pd.DataFrame({"stage": ["proposal", "negotiation"], "amount": [usd, eur]})
+    with pytest.raises(ValidationError, match="mixes currencies") as err:
+        weighted_pipeline(mixed)
+    assert err.value.field == "amount"
+    assert err.value.row == 1
 
 
 def test_forecast(opps):
