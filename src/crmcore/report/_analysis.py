@@ -95,7 +95,7 @@ class ReportOptions:
         Silence that counts as churn, for the churn-risk model.
     n_draws : int, optional
         Parametric-bootstrap draws of the CLV interval; default 200, fewer
-        for large data (``n_customers × n_draws`` at most 20 million, at
+        for large data (``n_customers × n_draws`` at most 50 million, at
         least 30 draws).
     level : float
         Level of the CLV interval.
@@ -364,7 +364,7 @@ def analyse(
     table["expected_spend"] = spend.expected_spend(summary[["frequency", "monetary_value"]])
     n_draws = opts.n_draws
     if n_draws is None:
-        n_draws = int(np.clip(20_000_000 // max(len(summary), 1), 30, 200))
+        n_draws = int(np.clip(50_000_000 // max(len(summary), 1), 30, 200))
     say(f"CLV with {opts.level:.0%} intervals ({n_draws} bootstrap draws)")
     band = predict_interval(
         model,

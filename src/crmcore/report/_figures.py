@@ -106,11 +106,21 @@ def clv_by_segment(customers: pd.DataFrame) -> str:
 
 def cohort_heatmap(shares: pd.DataFrame) -> str:
     """Share of each monthly cohort active in each month since acquisition."""
-    shown = shares.iloc[-24:, :25]
+    # month 0 is 100 % by definition: start at month 1 so the colours show retention
+    shown = shares.iloc[-24:, 1:25]
     values = shown.to_numpy(dtype=np.float64, na_value=np.nan)
+    finite = values[np.isfinite(values)]
+    top = float(np.quantile(finite, 0.99)) if finite.size else 1.0
     fig = _figure(7.0, 4.6)
     ax = fig.add_subplot()
-    image = ax.imshow(values, aspect="auto", cmap="magma", vmin=0.0, vmax=max(0.05, 0.5))
+    image = ax.imshow(
+        values,
+        aspect="auto",
+        cmap="magma",
+        vmin=0.0,
+        vmax=max(top, 0.01),
+        extent=(0.5, values.shape[1] + 0.5, len(shown) - 0.5, -0.5),
+    )
     fig.colorbar(image, ax=ax, label="share of the cohort active")
     step = max(1, len(shown) // 12)
     ax.set_yticks(np.arange(0, len(shown), step), [str(p) for p in shown.index[::step]])
