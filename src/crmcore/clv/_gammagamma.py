@@ -68,6 +68,19 @@ def gg_expected_spend(theta: FloatArray, x: FloatArray, m: FloatArray) -> FloatA
     return np.asarray(p * (g + m * x) / (p * x + q - 1), dtype=np.float64)
 
 
+def _check_spend(summary: Summary) -> None:
+    """Refuse a non-positive mean spend for customers with repeat purchases."""
+    x, m = summary["frequency"], summary["monetary_value"]
+    first_bad(
+        (x > 0) & (m <= 0),
+        name="monetary_value",
+        problem="must be > 0 for customers with repeat purchases",
+        values=m,
+        index=summary.index,
+        row_name="customer",
+    )
+
+
 class GammaGammaModel(BaseModel):
     """Gamma-Gamma model of the average transaction value.
 
@@ -117,20 +130,13 @@ class GammaGammaModel(BaseModel):
         if isinstance(data, dict):
             data = pd.DataFrame(data)
         summary = read_summary(data, self._columns)
-        x, m = summary["frequency"], summary["monetary_value"]
+        x = summary["frequency"]
         if not (x > 0).any():
             raise ValidationError(
                 "frequency is 0 for every customer; the spend model needs repeat purchases",
                 field="frequency",
             )
-        first_bad(
-            (x > 0) & (m <= 0),
-            name="monetary_value",
-            problem="must be > 0 for customers with repeat purchases",
-            values=m,
-            index=summary.index,
-            row_name="customer",
-        )
+        _check_spend(summary)
         return summary
 
     def _fit_rows(self, summary: Summary, weights: FloatArray) -> tuple[Summary, FloatArray]:
@@ -209,12 +215,14 @@ class GammaGammaModel(BaseModel):
         Raises
         ------
         ValidationError
-            If the fitted ``q <= 1`` leaves the mean undefined for some customer.
+            If ``monetary_value <= 0`` for a customer with repeat purchases,
+            or the fitted ``q <= 1`` leaves the mean undefined for some customer.
         """
         params = self._check_fitted()
         if is_dask(data):
             return map_scores(data, self.expected_spend, "expected_spend")  # type: ignore[no-any-return]
         summary = read_summary(data, self._columns)
+        _check_spend(summary)
         x, m = summary["frequency"], summary["monetary_value"]
         theta = np.array([params[k] for k in self._param_names])
         denom = theta[0] * x + theta[1] - 1

@@ -443,6 +443,17 @@ def test_expected_spend_formula(spend_data: pd.DataFrame) -> None:
     assert model.params_["q"] == pytest.approx(4.0, rel=0.3)
 
 
+def test_expected_spend_refuses_non_positive_spend(spend_data: pd.DataFrame) -> None:
+    # The fit refuses monetary_value <= 0 for repeat buyers; scoring must too,
+    # rather than return a negative expected spend.
+    model = GammaGammaModel().fit(spend_data)
+    frame = pd.DataFrame({"frequency": [2, 3], "monetary_value": [10.0, -50.0]}, index=["a", "b"])
+    with pytest.raises(ValidationError, match="must be > 0") as info:
+        model.expected_spend(frame)
+    assert info.value.field == "monetary_value"
+    assert info.value.row == "b"
+
+
 def test_gamma_gamma_undefined_mean_refused() -> None:
     model = GammaGammaModel.from_dict(
         {
