@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,6 +20,14 @@ def _windows(windows: Sequence[str | pd.Timedelta]) -> list[tuple[str, int]]:
         windows = (windows,)
     out: list[tuple[str, int]] = []
     for w in windows:
+        if not isinstance(w, str | _dt.timedelta | np.timedelta64):
+            # pandas reads a bare number as nanoseconds: 30 would be a 30 ns window.
+            raise ValidationError(
+                f"window {w!r} is not a duration; give a string such as '30D' or a "
+                "timedelta (bare numbers have no unit)",
+                field="windows",
+                value=w,
+            )
         try:
             delta: Any = pd.Timedelta(w)
         except (ValueError, TypeError) as exc:

@@ -140,7 +140,9 @@ def test_missing_date_names_row(tx):
     assert info.value.row == 2
 
 
-@pytest.mark.parametrize("windows", [("0D",), ("-3D",), ("soon",), ("30D", "720h")])
+@pytest.mark.parametrize(
+    "windows", [("0D",), ("-3D",), ("soon",), ("30D", "720h"), (30,), (30.0,), (True,)]
+)
 def test_bad_windows(tx, windows):
     with pytest.raises(ValidationError) as info:
         customer_features(tx, as_of="2024-01-31", windows=windows)
