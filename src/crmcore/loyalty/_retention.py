@@ -27,6 +27,9 @@ def _period(period: Period) -> pd.DateOffset | pd.Timedelta:
     if isinstance(period, pd.DateOffset):
         return period
     try:
+        if not isinstance(period, str | _dt.timedelta | np.timedelta64):
+            # pandas reads a bare number as nanoseconds: 30 would be a 30 ns period.
+            raise TypeError("a bare number has no unit")
         delta = pd.Timedelta(period)
     except (ValueError, TypeError) as exc:
         raise ValidationError(

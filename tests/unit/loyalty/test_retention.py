@@ -74,6 +74,9 @@ def test_validation(log):
         retention_rate(log, as_of=pd.Timestamp("2026-03-01"), period="-3D")
     with pytest.raises(ValidationError, match="period"):
         retention_rate(log, as_of=pd.Timestamp("2026-03-01"), period="monthly")
+    for unitless in (30, 30.0):  # pandas would read these as nanoseconds
+        with pytest.raises(ValidationError, match="period"):
+            repurchase_rate(log, as_of=pd.Timestamp("2026-03-01"), period=unitless)
     with pytest.raises(ValidationError, match="as_of"):
         retention_rate(log, as_of=3, period=MONTH)
     bad = log.copy()
