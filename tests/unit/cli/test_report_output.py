@@ -1,0 +1,89 @@
+"""Report output: all-or-nothing writes, no pyplot, matplotlib imported only when drawing."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from crmcore.clv import simulate_transactions
+from crmcore.report import REPORT_FILES, ReportData, ReportOptions, _output, analyse, write_report
+
+
+@pytest.fixture(scope="module")
+def analysis():
+    tx = simulate_transactions(
+        200,
+        r=0.8,
+        alpha=30.0,
+        a=0.6,
+        b=3.0,
+        start="2024-01-01",
+        periods=540,
+        p=6.0,
+        q=4.0,
+        gamma=15.0,
+        random_state=4,
+    )
+    data = ReportData(
+        transactions=pd.DataFrame(
+            {
+                "customer_id": tx["customer_id"].astype(str),
+                "date": tx["date"].dt.tz_localize("UTC"),
+                "amount": tx["value"],
+            }
+        )
+    )
+    return analyse(data, ReportOptions(n_draws=30))
+
+
+def test_write_report_creates_the_files(analysis, tmp_path):
+    paths = write_report(analysis, tmp_path / "a" / "b")
+    assert [p.name for p in paths] == list(REPORT_FILES)
+    assert sorted(p.name for p in (tmp_path / "a" / "b").iterdir()) == sorted(REPORT_FILES)
+
+
+def test_failure_while_writing_leaves_nothing_behind(analysis, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "summary.json").write_text("{}")
+
+    def boom(_analysis, **_kw):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(_output, "render_html", boom)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        write_report(analysis, out)
+    # customers.csv and summary.json were already staged: none of it is published
+    assert [p.name for p in out.iterdir()] == ["summary.json"]
+    assert (out / "summary.json").read_text() == "{}"
+
+
+def test_failure_removes_an_output_directory_it_created(analysis, tmp_path, monkeypatch):
+    monkeypatch.setattr(_output, "render_html", lambda *_a, **_k: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        write_report(analysis, tmp_path / "new")
+    assert not (tmp_path / "new").exists()
+
+
+def test_no_matplotlib_at_import_and_never_pyplot():
+    code = (
+        "import sys, crmcore.cli, crmcore.report, crmcore.datasets\n"
+        "assert 'matplotlib' not in sys.modules, 'imported at import time'\n"
+        "import pandas as pd\n"
+        "from crmcore.report import ReportData, analyse, ReportOptions\n"
+        "from crmcore.report._html import render_html\n"
+        "from crmcore.clv import simulate_transactions\n"
+        "tx = simulate_transactions(80, r=0.8, alpha=30.0, a=0.6, b=3.0, start='2024-01-01',"
+        " periods=400, p=6.0, q=4.0, gamma=15.0, random_state=1)\n"
+        "data = ReportData(transactions=pd.DataFrame({'customer_id':"
+        " tx['customer_id'].astype(str),"
+        " 'date': tx['date'].dt.tz_localize('UTC'), 'amount': tx['value']}))\n"
+        "page = render_html(analyse(data, ReportOptions(n_draws=30)))\n"
+        "assert '<svg' in page\n"
+        "assert 'matplotlib.pyplot' not in sys.modules\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr
