@@ -96,8 +96,8 @@ def clv_by_segment(customers: pd.DataFrame) -> str:
     """Draw CLV per RFM segment: box 25th-75th percentile, median, whiskers 5th-95th."""
     # drawn from percentiles by hand: Axes.boxplot reads every rcParam, which imports pyplot
     groups = customers.groupby("rfm_segment", observed=True)["clv"]
-    levels = (0.05, 0.25, 0.5, 0.75, 0.95)
-    stats = pd.DataFrame({q: groups.quantile(q) for q in levels}).sort_values(0.5)
+    levels = {"q05": 0.05, "q25": 0.25, "q50": 0.5, "q75": 0.75, "q95": 0.95}
+    stats = pd.DataFrame({k: groups.quantile(q) for k, q in levels.items()}).sort_values("q50")
     fig = _figure(7.0, 4.2)
     ax = fig.add_subplot()
     y = np.arange(len(stats))
