@@ -235,3 +235,10 @@ def test_python_dash_m_works_like_the_command():
     assert run.returncode == 0
     for command in ("demo", "report", "clv"):
         assert command in run.stdout
+
+
+def test_ci_checker_accepts_the_demo_output(demo):
+    from tests.e2e.check_demo_output import check
+
+    assert check(demo, N) == []
+    assert check(demo, N + 1)  # a wrong count is caught
