@@ -83,6 +83,20 @@ def _utc_ns(col: pd.Series, name: str, *, allow_nat: bool) -> IntArray:
     return ns
 
 
+def _int_column(entries: pd.DataFrame, name: str) -> IntArray:
+    """Return an integer column as int64, refusing any other dtype before converting.
+
+    A float or text column is refused rather than cast: ``astype(int64)`` would
+    turn ``12.5`` into 12, ``NaN`` into -9223372036854775808 and ``"7"`` into 7.
+    """
+    values = np.asarray(entries[name])
+    if values.dtype.kind not in "iu":
+        raise ValidationError(
+            f"{name} must be an integer column; got dtype {values.dtype}", field=name
+        )
+    return values.astype(np.int64, copy=False)
+
+
 def _kind_codes(col: pd.Series) -> IntArray:
     if isinstance(col.dtype, pd.CategoricalDtype):
         raw = np.asarray(col.cat.codes, dtype=np.int64)
@@ -273,14 +287,9 @@ def ledger_balances(
     n_acct = len(acct_uniques)
     at_all = _utc_ns(entries["at"], "at", allow_nat=False)
     keep = at_all <= as_of_ns
-    seq_all = np.asarray(entries["sequence"], dtype=np.int64)
+    seq_all = _int_column(entries, "sequence")
     kind_all = _kind_codes(entries["kind"])
-    points_all = np.asarray(entries["points"])
-    if points_all.dtype.kind not in "iu":
-        raise ValidationError(
-            f"points must be an integer column; got dtype {points_all.dtype}", field="points"
-        )
-    points_all = points_all.astype(np.int64, copy=False)
+    points_all = _int_column(entries, "points")
     _check_signs(kind_all, points_all, entries.index)
     exp_all = (
         _utc_ns(entries["expires_at"], "expires_at", allow_nat=True)
@@ -456,7 +465,7 @@ def _tiers(
     if n == 0 or earn.size == 0:
         return np.zeros(n_acct, dtype=np.int64)
     spend = (
-        np.asarray(entries["spend_minor"], dtype=np.int64)[rows[earn]]
+        _int_column(entries, "spend_minor")[rows[earn]]
         if "spend_minor" in entries.columns
         else np.zeros(earn.size, dtype=np.int64)
     )

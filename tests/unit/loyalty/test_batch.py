@@ -194,6 +194,27 @@ def test_validation_of_columns_and_times():
         ledger_balances(
             make_frame(points=[10.0, -5.0]), as_of=dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
         )
+    # Checked before any cast: 0.5 must not become 0, NaN must not become -2**63.
+    for bad in ([0.0, 0.5], [0.0, np.nan], ["0", "1"]):
+        with pytest.raises(ValidationError, match="integer") as info:
+            ledger_balances(make_frame(sequence=bad), as_of=dt.datetime(2027, 1, 1, tzinfo=dt.UTC))
+        assert info.value.field == "sequence"
+
+
+def test_spend_minor_must_be_integer_for_spend_tiers():
+    at = dt.datetime(2026, 1, 2, tzinfo=dt.UTC)
+    amount = Money(amount=Decimal("12.34"), currency="EUR")
+    ledger = PointsLedger(PROGRAM, account_id="a").post(
+        Purchase(event_id="o1", at=at, amount=amount)
+    )
+    frame = ledger.to_frame()
+    as_of = dt.datetime(2026, 2, 1, tzinfo=dt.UTC)
+    out = ledger_balances(frame, as_of=as_of, program=PROGRAM)
+    assert out.loc["a", "balance"] == ledger.balance(as_of)
+    floats = frame.assign(spend_minor=frame["spend_minor"].astype(np.float64) + 0.5)
+    with pytest.raises(ValidationError, match="integer") as info:
+        ledger_balances(floats, as_of=as_of, program=PROGRAM)
+    assert info.value.field == "spend_minor"
 
 
 def test_redemption_above_balance_is_refused():
