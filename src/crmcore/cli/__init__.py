@@ -14,7 +14,8 @@ Sub-commands:
     The CLV models alone, saved as JSON.
 
 Exit status: 0 on success, 2 for bad input or usage (one line on stderr,
-``crmcore: error: ...``), 1 for any other crmcore error. Nothing is left
+``crmcore: error: ...``; a database without crmcore tables counts as bad
+input), 1 for any other crmcore error. Nothing is left
 half-written: outputs are built in a staging directory and moved into
 place only when complete.
 """
@@ -32,7 +33,7 @@ from crmcore.cli._commands import (
     run_report,
 )
 from crmcore.cli._console import Console
-from crmcore.errors import CrmCoreError, ValidationError
+from crmcore.errors import CrmCoreError, SchemaVersionError, ValidationError
 
 __all__ = ["build_parser", "main"]
 
@@ -177,7 +178,7 @@ def main(
     try:
         with console.session():
             return commands[name](args, console)
-    except ValidationError as err:
+    except (ValidationError, SchemaVersionError) as err:
         console.error(str(err))
         return 2
     except CrmCoreError as err:

@@ -238,6 +238,21 @@ def _entities_history(entities: Sequence[Any]) -> pd.DataFrame:
     return history_frame([e.id for e in entities], [e.custom for e in entities])
 
 
+def _open(url: str, store_cls: Any) -> Any:
+    """Open a store by URL; a missing SQLite file is an error, not a new empty database."""
+    import sqlalchemy as sa  # noqa: PLC0415 -- the sql extra is optional
+
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        raise ValidationError(f"--db: {url!r} is not a database URL", field="db") from None
+    database = parsed.database
+    in_file = database not in (None, "", ":memory:")
+    if parsed.get_backend_name() == "sqlite" and in_file and not Path(str(database)).is_file():
+        raise ValidationError(f"database file {database!r} does not exist", field="db")
+    return store_cls(url)
+
+
 def read_store(url_or_store: Any) -> ReportData:
     """Read the report inputs from a crmcore store (a SQLAlchemy URL or a store object).
 
@@ -250,11 +265,14 @@ def read_store(url_or_store: Any) -> ReportData:
     Raises
     ------
     ValidationError
-        If the store holds no orders.
+        If the URL is not one, names a missing SQLite file, or the store
+        holds no orders.
+    SchemaVersionError
+        If the database holds no crmcore tables (or another schema version).
     """
     from crmcore.storage import SqlStore  # noqa: PLC0415 -- the sql extra is optional
 
-    store = SqlStore(url_or_store) if isinstance(url_or_store, str) else url_or_store
+    store = _open(url_or_store, SqlStore) if isinstance(url_or_store, str) else url_or_store
     try:
         orders = store.orders.to_frame(
             ["customer_id", "placed_at", "amount"],

@@ -236,3 +236,20 @@ def test_parse_as_of():
     assert parse_as_of(None) is None
     with pytest.raises(ValidationError):
         parse_as_of("30.06.2026")
+
+
+def test_missing_or_foreign_database(tmp_path):
+    out = tmp_path / "out"
+    missing = tmp_path / "nope.sqlite"
+    code, stdout, stderr = run(["report", "--db", f"sqlite:///{missing}", "--out", str(out)])
+    assert_refused(code, stdout, stderr, out, "does not exist")
+    assert not missing.exists()  # not created as a side effect
+    foreign = tmp_path / "other.sqlite"
+    import sqlite3
+
+    with sqlite3.connect(foreign) as db:
+        db.execute("CREATE TABLE t (x)")
+    code, stdout, stderr = run(["report", "--db", f"sqlite:///{foreign}", "--out", str(out)])
+    assert_refused(code, stdout, stderr, out, "create_schema")
+    code, stdout, stderr = run(["report", "--db", "not a url", "--out", str(out)])
+    assert_refused(code, stdout, stderr, out, "not a database URL")
