@@ -78,7 +78,7 @@ def check(out: Path, customers: int) -> list[str]:
         problems.append("summary.json has no finite model parameters")
     problems.extend(
         f"summary.json: section {part!r} not available"
-        for part in ("holdout", "surveys", "pipeline", "sla")
+        for part in ("holdout", "surveys", "pipeline", "sla", "loyalty")
         if not summary.get(part, {}).get("available")
     )
     page = _Sections()

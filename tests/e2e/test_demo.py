@@ -174,6 +174,9 @@ def test_surveys_pipeline_and_sla_sections(demo, direct):
         assert counts["met"] + counts["breached"] + counts["ongoing"] == sla["n_tickets"]
         assert 0 <= counts["attainment"] <= 1
     assert all(not (isinstance(v, float) and math.isnan(v)) for v in report["totals"].values())
+    loyalty = report["loyalty"]
+    assert loyalty["members"] == len(data.loyalty_accounts)
+    assert sum(row["customers"] for row in loyalty["by_tier"]) == N
 
 
 def test_report_on_exported_files_matches_the_database(demo, tmp_path):

@@ -82,6 +82,7 @@ def _load(args: argparse.Namespace) -> Any:
             opportunity_events=data.opportunity_events,
             tickets=data.tickets,
             ticket_events=data.ticket_events,
+            loyalty_accounts=data.loyalty_accounts,
         )
     return data
 

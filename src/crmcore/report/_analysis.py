@@ -312,6 +312,26 @@ def _sla(data: ReportData, as_of: pd.Timestamp) -> dict[str, Any]:
     return out
 
 
+def _loyalty(data: ReportData, table: pd.DataFrame) -> dict[str, Any]:
+    members = data.loyalty_accounts
+    if members is None or len(members) == 0:
+        return {"available": False}
+    tier = members.drop_duplicates("customer_id").set_index("customer_id")["tier"]
+    tier = tier.astype("string").fillna("none").reindex(table.index.astype(str))
+    tier.index = table.index
+    label = tier.fillna("not a member")
+    groups = table.groupby(label.to_numpy())
+    by_tier = pd.DataFrame(
+        {
+            "customers": groups.size(),
+            "mean_clv": groups["clv"].mean(),
+            "mean_p_alive": groups["p_alive"].mean(),
+        }
+    )
+    by_tier.index.name = "tier"
+    return {"available": True, "members": int(tier.notna().sum()), "by_tier": _records(by_tier)}
+
+
 def analyse(
     data: ReportData, options: ReportOptions | None = None, *, step: Step | None = None
 ) -> Analysis:
@@ -400,6 +420,7 @@ def analyse(
     survey_info, trend = _surveys(data.surveys)
     pipeline_info, funnel = _pipeline(data, as_of)
     sla_info = _sla(data, as_of)
+    loyalty_info = _loyalty(data, table)
 
     segments = table.groupby("rfm_segment", observed=False).agg(
         customers=("clv", "size"),
@@ -435,6 +456,7 @@ def analyse(
         "surveys": survey_info,
         "pipeline": pipeline_info,
         "sla": sla_info,
+        "loyalty": loyalty_info,
     }
     return Analysis(
         customers=table,

@@ -151,6 +151,9 @@ def render_html(analysis: Analysis, *, title: str = "Customer-value report") -> 
     )
     churn = s["churn"]
     seg_body += "<h3>Churn risk</h3>" + _pairs(churn)
+    loyalty = s.get("loyalty", {})
+    if loyalty.get("available"):
+        seg_body += "<h3>Loyalty programme</h3>" + _table(loyalty["by_tier"])
     parts.append(_section("segments", "Segments, CLV and churn risk", seg_body))
     if analysis.cohorts is not None and len(analysis.cohorts):
         shares = analysis.cohorts

@@ -39,6 +39,8 @@ class ReportData:
     opportunities, opportunity_events, tickets, ticket_events : DataFrame or None
         From a crmcore store: opportunity and ticket tables and their
         stage-change logs (``entity_id, from_stage, to_stage, at``).
+    loyalty_accounts : DataFrame or None
+        From a crmcore store: ``customer_id``, ``program_id``, ``tier``.
     """
 
     transactions: pd.DataFrame
@@ -47,6 +49,7 @@ class ReportData:
     opportunity_events: pd.DataFrame | None = None
     tickets: pd.DataFrame | None = None
     ticket_events: pd.DataFrame | None = None
+    loyalty_accounts: pd.DataFrame | None = None
 
 
 def _read_table(path: str | os.PathLike[str], columns: Sequence[str], what: str) -> pd.DataFrame:
@@ -307,6 +310,9 @@ def read_store(url_or_store: Any) -> ReportData:
                 ["id", "created_at", "priority", "status", "first_response_at", "resolved_at"]
             )
             ticket_events = _entities_history(store.tickets.query())
+        loyalty = None
+        if store.loyalty_accounts.count():
+            loyalty = store.loyalty_accounts.to_frame(["customer_id", "program_id", "tier"])
     finally:
         if isinstance(url_or_store, str):
             store.close()
@@ -317,4 +323,5 @@ def read_store(url_or_store: Any) -> ReportData:
         opportunity_events=opp_events,
         tickets=tickets,
         ticket_events=ticket_events,
+        loyalty_accounts=loyalty,
     )
