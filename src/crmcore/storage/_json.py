@@ -9,7 +9,8 @@ are written as one-key tagged objects so that they survive the round trip:
 ``Decimal`` -> ``{"$decimal": "12.50"}``, ``datetime`` -> ``{"$datetime":
 "2026-01-31T09:00:00+01:00[Europe/Paris]"}`` (zone kept), ``date`` -> ``{"$date": ...}``,
 ``UUID`` -> ``{"$uuid": ...}``.  A user mapping that itself looks like a tag
-is refused rather than misread.
+(one key, and that key one of the tags) is escaped as ``{"$map": {...}}``, so
+every JSON value a user stores comes back exactly, never misread as a tag.
 
 Everything refused raises :class:`~crmcore.errors.ValidationError`: NaN and
 infinite numbers, naive datetimes, NUL characters (PostgreSQL cannot store
@@ -37,7 +38,7 @@ from crmcore.storage._zones import from_iso, to_iso
 
 __all__ = ["decode", "dumps", "encode", "loads"]
 
-_TAGS = ("$decimal", "$datetime", "$date", "$uuid", "$union")
+_TAGS = ("$decimal", "$datetime", "$date", "$uuid", "$union", "$map")
 _INT64 = 2**63
 
 
@@ -90,15 +91,13 @@ def _encode_any(value: Any, field: str) -> Any:
     if isinstance(value, uuid.UUID):
         return {"$uuid": str(value)}
     if isinstance(value, Mapping):
-        if len(value) == 1 and next(iter(value)) in _TAGS:
-            raise _fail(
-                field, f"a mapping with the single key {next(iter(value))!r} is reserved", value
-            )
         out = {}
         for key, item in value.items():
             if not isinstance(key, str):
                 raise _fail(field, f"mapping keys must be strings, got {key!r}", key)
             out[_check_str(key, field)] = _encode_any(item, field)
+        if len(out) == 1 and next(iter(out)) in _TAGS:
+            return {"$map": out}  # a user mapping shaped like a tag: escape it
         return out
     if isinstance(value, (list, tuple)):
         return [_encode_any(item, field) for item in value]
@@ -122,6 +121,8 @@ def _decode_any(obj: Any) -> Any:
                 return dt.date.fromisoformat(raw)
             if key == "$uuid":
                 return uuid.UUID(raw)
+            if key == "$map" and isinstance(raw, dict):
+                return {k: _decode_any(v) for k, v in raw.items()}
         return {k: _decode_any(v) for k, v in obj.items()}
     if isinstance(obj, list):
         return [_decode_any(v) for v in obj]
