@@ -155,7 +155,14 @@ def as_float_array(
         if any(isinstance(dt, pd.CategoricalDtype) for dt in _dtypes(values)):
             raise ValidationError(f"{name} must be numeric, not categorical", field=name)
         values = values.to_numpy(dtype=object if _has_na_ext(values) else None)
-    arr = np.asarray(values)
+    if isinstance(values, list | tuple):
+        # NumPy would coerce [True, 2.0] or [1, "2"] silently: inspect elements first.
+        try:
+            arr = np.asarray(values, dtype=object)
+        except ValueError as err:
+            raise ValidationError(f"{name} is ragged: {err}", field=name) from None
+    else:
+        arr = np.asarray(values)
     if ndim is not None and arr.ndim != ndim:
         raise ValidationError(
             f"{name} must be {ndim}-dimensional; got an array of shape {arr.shape}", field=name

@@ -43,7 +43,7 @@ def customer_lifetime_value(
 
     Parameters
     ----------
-    transaction_model : BetaGeoModel or ModifiedBetaGeoModel
+    transaction_model : BetaGeoModel, ModifiedBetaGeoModel or ParetoNBDModel
         Fitted purchase-process model.
     spend_model : GammaGammaModel
         Fitted spend model.
@@ -77,7 +77,8 @@ def customer_lifetime_value(
     mg = check_scalar(margin, name="margin", low=0)
     if not isinstance(transaction_model, TransactionModel):
         raise ValidationError(
-            "transaction_model must be a fitted BetaGeoModel or ModifiedBetaGeoModel; "
+            "transaction_model must be a fitted BetaGeoModel, ModifiedBetaGeoModel or "
+            "ParetoNBDModel; "
             f"got {type(transaction_model).__name__}",
             field="transaction_model",
         )
@@ -185,11 +186,12 @@ def retention_clv(margin: ArrayLike, retention_rate: float, discount_rate: float
     """
     r = check_scalar(retention_rate, name="retention_rate", low=0, high=1, high_inclusive=False)
     d = check_scalar(discount_rate, name="discount_rate", low=0)
-    m = np.asarray(margin, dtype=np.float64) if not np.isscalar(margin) else margin
-    if np.ndim(m) == 0:
-        m = check_scalar(m, name="margin")
-    else:
-        m = as_float_array(margin, name="margin")
+    # checked before any conversion: margins may be negative, but must be numbers
+    m: float | FloatArray = (
+        check_scalar(margin, name="margin")
+        if np.ndim(margin) == 0
+        else as_float_array(margin, name="margin")
+    )
     out = np.asarray(m) * r / (1.0 + d - r)
     return float(out) if np.ndim(out) == 0 else out
 

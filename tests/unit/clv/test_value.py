@@ -113,3 +113,9 @@ def test_long_horizon_is_evaluated_in_blocks(setup, monkeypatch) -> None:
     monkeypatch.setattr(_bgfamily, "_GRID_CELLS", 100)  # forces many small blocks
     blocks = customer_lifetime_value(bg, gg, data, horizon=40, time_unit=1.0, discount_rate=0.01)
     np.testing.assert_allclose(blocks.to_numpy(), whole.to_numpy(), rtol=1e-13)
+
+
+@pytest.mark.parametrize("margin", [["a"], [True, 2.0], "10", [1.0, float("nan")]])
+def test_retention_clv_checks_margin_before_converting(margin) -> None:
+    with pytest.raises(ValidationError, match="margin"):
+        retention_clv(margin, 0.8, 0.1)
