@@ -25,6 +25,7 @@ PG_SKIP = (
     f"PostgreSQL tests need a server: set {PG_ENV}=postgresql+psycopg://USER:PW@HOST/DB "
     "(a database the user may create schemas in) to run them"
 )
+REQUIRE_ENV = "CRMCORE_REQUIRE_POSTGRES"
 STORE_KINDS = ("memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres))
 
 
@@ -35,11 +36,19 @@ def pg_schema_url(schema: str) -> str:
     return f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
 
 
+def skip_without_pg() -> None:
+    """Skip when no server is configured; fail instead where CI demands PostgreSQL."""
+    if PG_URL:
+        return
+    if os.environ.get(REQUIRE_ENV):
+        pytest.fail(f"{REQUIRE_ENV} is set but {PG_ENV} is not: the PostgreSQL tests cannot run")
+    pytest.skip(PG_SKIP)
+
+
 @pytest.fixture(scope="session")
 def pg_engine() -> Iterator[sa.Engine]:
     """An engine bound to a fresh schema for this test session."""
-    if not PG_URL:
-        pytest.skip(PG_SKIP)
+    skip_without_pg()
     schema = f"crmcore_test_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(PG_URL)
     with admin.begin() as conn:
