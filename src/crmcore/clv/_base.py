@@ -347,6 +347,24 @@ class BaseModel(BaseEstimator):  # type: ignore[misc]
             index=pd.Index(list(params), name="param"),
         )
 
+    def predict_interval(
+        self, quantity: str, data: pd.DataFrame | ArrayLike, **kwargs: Any
+    ) -> pd.DataFrame:
+        """Per-customer prediction with a parametric-bootstrap interval.
+
+        A shortcut for ``crmcore.clv.predict_interval(self, quantity, data,
+        **kwargs)``; see :func:`crmcore.clv.predict_interval` for the
+        quantities each model supports and the keyword arguments.
+
+        Returns
+        -------
+        DataFrame
+            ``estimate``, ``lower``, ``upper`` per customer.
+        """
+        from crmcore.clv._uncertainty import predict_interval  # noqa: PLC0415 - import cycle
+
+        return predict_interval(self, quantity, data, **kwargs)  # type: ignore[arg-type]
+
     # ---------------------------------------------------------- persistence
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-serialisable description of the fitted model.

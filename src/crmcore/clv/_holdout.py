@@ -47,7 +47,7 @@ def evaluate_holdout(model: TransactionModel, split: pd.DataFrame) -> HoldoutEva
 
     Parameters
     ----------
-    model : BetaGeoModel or ModifiedBetaGeoModel
+    model : BetaGeoModel, ModifiedBetaGeoModel or ParetoNBDModel
         Fitted on the calibration columns of ``split``.
     split : DataFrame
         Output of :func:`~crmcore.clv.calibration_holdout_split`.
@@ -66,7 +66,8 @@ def evaluate_holdout(model: TransactionModel, split: pd.DataFrame) -> HoldoutEva
     """
     if not isinstance(model, TransactionModel):
         raise ValidationError(
-            f"model must be a BetaGeoModel or ModifiedBetaGeoModel; got {type(model).__name__}",
+            "model must be a BetaGeoModel, ModifiedBetaGeoModel or ParetoNBDModel; "
+            f"got {type(model).__name__}",
             field="model",
         )
     check_columns(
