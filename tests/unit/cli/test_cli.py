@@ -253,3 +253,50 @@ def test_missing_or_foreign_database(tmp_path):
     assert_refused(code, stdout, stderr, out, "create_schema")
     code, stdout, stderr = run(["report", "--db", "not a url", "--out", str(out)])
     assert_refused(code, stdout, stderr, out, "not a database URL")
+
+
+def test_row_order_does_not_change_the_report(tmp_path, log):
+    first = write(tmp_path / "a.csv", log)
+    shuffled = write(tmp_path / "b.csv", log.sample(frac=1.0, random_state=9))
+    for name, source in (("a", first), ("b", shuffled)):
+        code, *_ = run(["report", "--transactions", source, "--out", str(tmp_path / name),
+                        "--draws", "30", "-q"])  # fmt: skip
+        assert code == 0
+    a = json.loads((tmp_path / "a" / "summary.json").read_text())
+    b = json.loads((tmp_path / "b" / "summary.json").read_text())
+    # the optimiser sees the same compressed data in another order: equal to ~1e-8
+    assert a["model"]["params"] == pytest.approx(b["model"]["params"], rel=1e-6)
+    assert a["totals"] == pytest.approx(b["totals"], rel=1e-6)
+    for sa, sb in zip(a["segments"], b["segments"], strict=True):
+        assert (sa["rfm_segment"], sa["customers"]) == (sb["rfm_segment"], sb["customers"])
+        assert sa["total_clv"] == pytest.approx(sb["total_clv"], rel=1e-6)
+    ta = pd.read_csv(tmp_path / "a" / "customers.csv", index_col=0).sort_index()
+    tb = pd.read_csv(tmp_path / "b" / "customers.csv", index_col=0).sort_index()
+    pd.testing.assert_frame_equal(ta, tb, rtol=1e-6)
+
+
+def test_surveys_without_kind_are_nps(tmp_path, log):
+    from crmcore.report import read_surveys
+
+    path = write(
+        tmp_path / "s.csv",
+        pd.DataFrame({"customer_id": ["C1", "C2"], "date": ["2024-03-01", "2024-03-02"],
+                      "score": [9, 0]}),
+    )  # fmt: skip
+    frame = read_surveys(path)
+    assert frame["kind"].tolist() == ["nps", "nps"]
+    assert frame["scale"].tolist() == [10, 10]
+    bad = write(
+        tmp_path / "c.csv",
+        pd.DataFrame({"customer_id": ["C1", "C2"], "date": ["2024-03-01", "2024-03-02"],
+                      "score": [5, 7], "kind": ["csat", "csat"]}),
+    )  # fmt: skip
+    with pytest.raises(ValidationError, match="row 2"):
+        read_surveys(bad)
+    weird = write(
+        tmp_path / "k.csv",
+        pd.DataFrame({"customer_id": ["C1"], "date": ["2024-03-01"], "score": [5],
+                      "kind": ["ces"]}),
+    )  # fmt: skip
+    with pytest.raises(ValidationError, match="'kind'"):
+        read_surveys(weird)
