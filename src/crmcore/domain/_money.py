@@ -16,17 +16,10 @@ from crmcore.domain._base import (
 from crmcore.domain._codec import (
     from_dict,
 )
+from crmcore.domain._currencies import ISO_4217_CODES, ISO_4217_MINOR_UNITS
 from crmcore.errors import ValidationError
 
 __all__ = ["Money"]
-
-# ISO 4217 minor units that differ from the usual 2 (ISO 4217 list one, 2024).
-_MINOR_UNITS = {
-    "BHD": 3, "BIF": 0, "CLF": 4, "CLP": 0, "DJF": 0, "GNF": 0, "IQD": 3, "ISK": 0,
-    "JOD": 3, "JPY": 0, "KMF": 0, "KRW": 0, "KWD": 3, "LYD": 3, "OMR": 3, "PYG": 0,
-    "RWF": 0, "TND": 3, "UGX": 0, "UYI": 0, "UYW": 4, "VND": 0, "VUV": 0, "XAF": 0,
-    "XOF": 0, "XPF": 0,
-}  # fmt: skip
 
 
 def _parse_amount(value: Any) -> Decimal:
@@ -77,6 +70,13 @@ def _valid_currency(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> 
             field=attribute.name,
             value=value,
         )
+    if value not in ISO_4217_CODES:
+        raise ValidationError(
+            f"{attribute.name} must be an active ISO 4217 currency code such as 'EUR'; "
+            f"{value!r} is not one",
+            field=attribute.name,
+            value=value,
+        )
 
 
 def _coerce_factor(value: Any, op: str) -> Decimal:
@@ -106,7 +106,10 @@ class Money:
         infinity are refused.  Negative amounts are allowed (refunds,
         differences); entities that need ``>= 0`` check it themselves.
     currency : str
-        Three-letter ISO 4217 code; case-insensitive, stored upper-case.
+        An active ISO 4217 alphabetic code (list one, including the fund and
+        X-codes such as ``XAU``); case-insensitive, stored upper-case.
+        Unknown codes such as ``"XYZ"`` raise
+        :class:`~crmcore.errors.ValidationError` naming ``currency``.
 
     Notes
     -----
@@ -198,16 +201,59 @@ class Money:
 
     @property
     def minor_units(self) -> int:
-        """Number of decimal places of the currency's minor unit (ISO 4217; 2 if unlisted)."""
-        return _MINOR_UNITS.get(self.currency, 2)
+        """Number of decimal places of the currency's minor unit (ISO 4217).
+
+        Raises
+        ------
+        ValidationError
+            If the standard gives the currency no minor unit (the precious
+            metals ``XAU``/``XAG``/``XPT``/``XPD``, ``XDR`` and the other
+            "N.A." X-codes), naming ``currency``.
+
+        Examples
+        --------
+        >>> Money.zero("EUR").minor_units, Money.zero("JPY").minor_units
+        (2, 0)
+        >>> Money.zero("KWD").minor_units
+        3
+        """
+        digits = ISO_4217_MINOR_UNITS[self.currency]
+        if digits is None:
+            raise ValidationError(
+                f"{self.currency} has no minor unit in ISO 4217; "
+                "round the amount explicitly with Decimal.quantize",
+                field="currency",
+                value=self.currency,
+            )
+        return digits
 
     def rounded(self, rounding: str = decimal.ROUND_HALF_EVEN) -> Money:
         """Round to the currency's minor unit (banker's rounding by default).
+
+        Parameters
+        ----------
+        rounding : str, default decimal.ROUND_HALF_EVEN
+            A :mod:`decimal` rounding mode, such as ``decimal.ROUND_HALF_UP``
+            or ``decimal.ROUND_FLOOR``.
+
+        Returns
+        -------
+        Money
+            A new amount in the same currency with exactly
+            :attr:`minor_units` decimal places.
+
+        Raises
+        ------
+        ValidationError
+            If the currency has no minor unit (see :attr:`minor_units`).
 
         Examples
         --------
         >>> Money(amount="10.005", currency="EUR").rounded()
         Money(amount=Decimal('10.00'), currency='EUR')
+        >>> import decimal
+        >>> Money(amount="10.005", currency="EUR").rounded(decimal.ROUND_HALF_UP)
+        Money(amount=Decimal('10.01'), currency='EUR')
         >>> Money(amount="1234.5", currency="JPY").rounded()
         Money(amount=Decimal('1234'), currency='JPY')
         """

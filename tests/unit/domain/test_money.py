@@ -50,6 +50,32 @@ class TestConstruction:
             Money(amount=1, currency=bad)
         assert info.value.field == "currency"
 
+    @pytest.mark.parametrize("unknown", ["XYZ", "ABC", "QQQ", "eeu"])
+    def test_refuses_three_letters_that_are_not_an_iso_4217_code(self, unknown):
+        with pytest.raises(ValidationError, match="ISO 4217") as info:
+            Money(amount=1, currency=unknown)
+        assert info.value.field == "currency"
+        assert info.value.value == unknown.upper()
+
+    @pytest.mark.parametrize("withdrawn", ["HRK", "SLL", "VEF", "DEM", "FRF", "BGN"])
+    def test_refuses_withdrawn_codes(self, withdrawn):
+        with pytest.raises(ValidationError) as info:
+            Money(amount=1, currency=withdrawn)
+        assert info.value.field == "currency"
+
+    @pytest.mark.parametrize(
+        "code", ["EUR", "USD", "CHF", "SEK", "XCG", "ZWG", "SLE", "CHE", "XAU", "XDR", "XXX"]
+    )
+    def test_accepts_active_codes_including_funds_and_x_codes(self, code):
+        assert Money(amount=1, currency=code.lower()).currency == code
+
+    def test_code_table_is_the_2026_list_one(self):
+        from crmcore.domain._currencies import ISO_4217_CODES, ISO_4217_MINOR_UNITS
+
+        assert len(ISO_4217_CODES) == 178
+        assert set(ISO_4217_MINOR_UNITS) == ISO_4217_CODES
+        assert all(len(c) == 3 and c.isascii() and c.isupper() for c in ISO_4217_CODES)
+
     def test_is_keyword_only_frozen_and_hashable(self):
         with pytest.raises(TypeError):
             Money(Decimal(1), "EUR")  # type: ignore[call-arg]
@@ -127,9 +153,21 @@ class TestRounding:
         assert eur("10.015").rounded().amount == Decimal("10.02")
         assert eur("10.005").rounded(ROUND_HALF_UP).amount == Decimal("10.01")
 
-    @pytest.mark.parametrize(("currency", "units"), [("EUR", 2), ("JPY", 0), ("KWD", 3)])
+    @pytest.mark.parametrize(
+        ("currency", "units"),
+        [("EUR", 2), ("JPY", 0), ("KWD", 3), ("CLF", 4), ("UYW", 4), ("XOF", 0), ("ISK", 0)],
+    )
     def test_minor_units(self, currency, units):
         assert Money(amount=1, currency=currency).minor_units == units
+        rounded = Money(amount="1.123456", currency=currency).rounded()
+        assert rounded.amount.as_tuple().exponent == -units
+
+    @pytest.mark.parametrize("currency", ["XAU", "XAG", "XDR", "XXX"])
+    def test_codes_without_a_minor_unit_refuse_to_round(self, currency):
+        gold = Money(amount="1.2345", currency=currency)
+        with pytest.raises(ValidationError, match="no minor unit") as info:
+            gold.rounded()
+        assert info.value.field == "currency"
 
 
 class TestSerialisation:
