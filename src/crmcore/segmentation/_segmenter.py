@@ -179,14 +179,14 @@ class Segmenter(ClusterMixin, BaseEstimator):  # type: ignore[misc]
             cols.append(col)
         return np.column_stack(cols)
 
-    def _transform(self, raw: FloatArray) -> FloatArray:
+    def _transform(self, raw: FloatArray, center: FloatArray, scale: FloatArray) -> FloatArray:
         z: FloatArray = np.log1p(raw) if self.log_transform else raw.copy()
-        z -= self.center_
-        z /= self.scale_
+        z -= center
+        z /= scale
         return z
 
-    def _inverse(self, z: FloatArray) -> FloatArray:
-        x: FloatArray = z * self.scale_ + self.center_
+    def _inverse(self, z: FloatArray, center: FloatArray, scale: FloatArray) -> FloatArray:
+        x: FloatArray = z * scale + center
         out: FloatArray = np.expm1(x) if self.log_transform else x
         return out
 
@@ -266,9 +266,10 @@ class Segmenter(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         scale = q75 - q25
         std = base.std(axis=0)
         scale = np.where(scale > 0, scale, np.where(std > 0, std, 1.0))
-        self.center_ = center
-        self.scale_ = scale
-        z = self._transform(raw)
+        # Nothing is stored on self until every check below has passed, so a
+        # failed fit leaves the estimator exactly as it was (unfitted, or
+        # still holding its previous fit).
+        z = self._transform(raw, center, scale)
 
         distinct = np.unique(z, axis=0).shape[0] if n <= 200_000 else n
         if distinct < k_lo:
@@ -310,10 +311,10 @@ class Segmenter(ClusterMixin, BaseEstimator):  # type: ignore[misc]
                 n_init="auto",
                 random_state=seed,
             )
-            self.algorithm_ = "minibatch"
+            algorithm = "minibatch"
         else:
             model = KMeans(n_clusters=k, n_init="auto", max_iter=max_iter, random_state=seed)
-            self.algorithm_ = "kmeans"
+            algorithm = "kmeans"
         model.fit(z)
         raw_centers = np.asarray(model.cluster_centers_, dtype=np.float64)
         raw_labels, _ = self._assign(z, raw_centers)
@@ -323,23 +324,29 @@ class Segmenter(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         order = np.lexsort((np.arange(k), -vmean))
         relabel = np.empty(k, dtype=np.int64)
         relabel[order] = np.arange(k)
-        self.cluster_centers_ = raw_centers[order]
+        cluster_centers = raw_centers[order]
+        _, inertia = self._assign(z, cluster_centers)
+        size = size[order]
+        vsum = vsum[order]
+        total = value.sum()
+        profile: dict[str, Any] = {"size": size, "share": size / n}
+        centroids = self._inverse(cluster_centers, center, scale)
+        for j, name in enumerate(names):
+            profile[name] = centroids[:, j]
+        profile["value_mean"] = np.where(size > 0, vsum / np.maximum(size, 1), np.nan)
+        profile["value_share"] = vsum / total if total != 0 else np.full(k, np.nan)
+
+        self.center_ = center
+        self.scale_ = scale
+        self.algorithm_ = algorithm
+        self.cluster_centers_ = cluster_centers
         self.labels_ = relabel[raw_labels]
-        _, self.inertia_ = self._assign(z, self.cluster_centers_)
+        self.inertia_ = inertia
         self.n_clusters_ = k
         self.silhouette_scores_ = scores
         self.feature_names_in_ = np.asarray(names, dtype=object)
         self.n_features_in_ = len(names)
         self.value_col_ = value_name
-        size = size[order]
-        vsum = vsum[order]
-        total = value.sum()
-        profile: dict[str, Any] = {"size": size, "share": size / n}
-        centroids = self._inverse(self.cluster_centers_)
-        for j, name in enumerate(names):
-            profile[name] = centroids[:, j]
-        profile["value_mean"] = np.where(size > 0, vsum / np.maximum(size, 1), np.nan)
-        profile["value_share"] = vsum / total if total != 0 else np.full(k, np.nan)
         self.profiles_ = pd.DataFrame(profile, index=pd.RangeIndex(k, name="cluster"))
         return self
 
@@ -356,14 +363,16 @@ class Segmenter(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         self._check_fitted()
         X = _as_frame(X)
         raw = self._raw(X, list(self.feature_names_in_))
-        labels, _ = self._assign(self._transform(raw), self.cluster_centers_)
+        z = self._transform(raw, self.center_, self.scale_)
+        labels, _ = self._assign(z, self.cluster_centers_)
         return labels
 
     def transform(self, X: pd.DataFrame) -> FloatArray:
         """Scaled features of ``X`` (the space the clusters live in)."""
         self._check_fitted()
         X = _as_frame(X)
-        return self._transform(self._raw(X, list(self.feature_names_in_)))
+        raw = self._raw(X, list(self.feature_names_in_))
+        return self._transform(raw, self.center_, self.scale_)
 
     # -- persistence -----------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

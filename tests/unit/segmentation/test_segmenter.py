@@ -150,3 +150,42 @@ def test_accepts_a_2d_array():
     np.testing.assert_array_equal(seg.predict(X), seg.labels_)
     with pytest.raises(ValidationError, match="2-D"):
         seg.predict(X[:, 0])
+
+
+_FITTED_ATTRS = (
+    "center_",
+    "scale_",
+    "cluster_centers_",
+    "labels_",
+    "inertia_",
+    "n_clusters_",
+    "algorithm_",
+    "silhouette_scores_",
+    "feature_names_in_",
+    "n_features_in_",
+    "value_col_",
+    "profiles_",
+)
+
+
+def test_failed_fit_leaves_an_unfitted_estimator_unfitted():
+    seg = Segmenter(n_clusters=2)
+    with pytest.raises(ValidationError) as info:
+        seg.fit(pd.DataFrame({"a": [1.0, 1.0, 1.0]}))  # one distinct row < 2 clusters
+    assert info.value.field == "n_clusters"
+    assert [a for a in _FITTED_ATTRS if hasattr(seg, a)] == []
+    with pytest.raises(NotFittedError):
+        seg.predict(pd.DataFrame({"a": [1.0]}))
+
+
+def test_failed_refit_keeps_the_previous_fit_whole():
+    X = blobs(seed=3)
+    seg = Segmenter(n_clusters=3, features=["spend", "orders"], random_state=0).fit(X)
+    before = {a: getattr(seg, a) for a in _FITTED_ATTRS}
+    labels = seg.predict(X)
+    same = pd.DataFrame({"spend": [5.0] * 4, "orders": [1.0] * 4})
+    with pytest.raises(ValidationError, match="distinct rows"):
+        seg.fit(same)
+    for name, value in before.items():
+        assert getattr(seg, name) is value, name
+    np.testing.assert_array_equal(seg.predict(X), labels)
