@@ -414,6 +414,7 @@ def analyse(
     )
     table["churn_risk"] = risk
     table.index.name = "customer_id"
+    table = table.sort_index(kind="stable")
 
     say("cohorts, surveys, pipeline")
     cohorts = cohort_retention(naive, period="M", as_of=naive_as_of, value_col="amount").shares
