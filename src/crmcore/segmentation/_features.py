@@ -39,6 +39,15 @@ def _windows(windows: Sequence[str | pd.Timedelta]) -> list[tuple[str, int]]:
                 f"window {w!r} must be a positive duration", field="windows", value=w
             )
         ns = int(delta.value)
+        if ns % 10**9 != 0:
+            # The column label is the window in whole days or seconds; a
+            # "1500ms" window would otherwise be labelled purchases_1s.
+            raise ValidationError(
+                f"window {w!r} is not a whole number of seconds ({delta}); give whole "
+                "seconds, such as '2s' or '90min'",
+                field="windows",
+                value=w,
+            )
         label = f"{ns // NS_PER_DAY}d" if ns % NS_PER_DAY == 0 else f"{ns // 10**9}s"
         if any(label == seen for seen, _ in out):
             raise ValidationError(f"window {w!r} is given twice", field="windows", value=w)
@@ -73,7 +82,9 @@ def customer_features(
         exactly when the dates are.
     windows : sequence of str or Timedelta, default ("30D", "90D", "180D", "365D")
         Look-back windows; a transaction at time ``t`` is in window ``w``
-        when ``as_of - w < t <= as_of``.
+        when ``as_of - w < t <= as_of``.  Each must be positive and a whole
+        number of seconds (``"1500ms"`` is refused), because it names its
+        columns in whole days or seconds.
     customer_col, date_col, value_col : str
         Column names; ``value_col=None`` skips the spend features.
 

@@ -152,3 +152,19 @@ def test_bad_windows(tx, windows):
 def test_sub_day_window_label(tx):
     f = customer_features(tx, as_of="2024-01-31", windows=["12h"])
     assert "purchases_43200s" in f.columns
+
+
+@pytest.mark.parametrize(
+    "window", ["1500ms", "1.5s", "500ms", pd.Timedelta(milliseconds=1), np.timedelta64(10, "us")]
+)
+def test_windows_that_are_not_whole_seconds_are_refused(tx, window):
+    # "1500ms" used to be labelled purchases_1s: a column name that lies.
+    with pytest.raises(ValidationError, match="whole number of seconds") as info:
+        customer_features(tx, as_of="2024-01-31", windows=["30D", window])
+    assert info.value.field == "windows"
+    assert info.value.value is window
+
+
+def test_whole_second_windows_given_in_smaller_units_are_labelled_exactly(tx):
+    f = customer_features(tx, as_of="2024-01-31", windows=["2000ms", "90min"])
+    assert {"purchases_2s", "purchases_5400s"} <= set(f.columns)
