@@ -132,7 +132,7 @@ def run_demo(args: argparse.Namespace, console: Console) -> int:
             counts = write_company(
                 company,
                 store,
-                progress=lambda table, n: console.step(f"storing {n:,} {table}"),
+                progress=lambda table, n: console.bar(n, f"storing {n:,} {table}"),
             )
             console.step("reading the database back")
             data = read_store(store)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 import sys
 import time
 import warnings
-from collections.abc import Iterator
-from typing import TextIO
+from collections.abc import Callable, Iterator
+from typing import Any, TextIO
 
 __all__ = ["Console"]
 
@@ -49,6 +50,7 @@ class Console:
         self._handler.setLevel(logging.ERROR if quiet else (logging.INFO if verbose else 30))
         self._logger = logging.getLogger("crmcore")
         self._old_level = self._logger.level
+        self._bars: list[Any] = []
 
     @contextlib.contextmanager
     def session(self) -> Iterator[None]:
@@ -65,15 +67,41 @@ class Console:
                     for item in caught:
                         self._logger.warning("%s: %s", item.category.__name__, item.message)
         finally:
+            self.close_bars()
             self._logger.removeHandler(self._handler)
             self._logger.setLevel(self._old_level)
 
     def step(self, name: str) -> None:
         """Show the start of a long step (terminal only)."""
+        self.close_bars()
         if self.show_progress:
             elapsed = time.perf_counter() - self._start
             self.stderr.write(f"crmcore: [{elapsed:6.1f}s] {name}...\n")
             self.stderr.flush()
+
+    def bar(self, total: int, name: str) -> Callable[[int], object] | None:
+        """Start a progress bar of ``total`` rows (terminal and tqdm only); return its update.
+
+        tqdm is optional: without it (or off a terminal) only the step line is shown.
+        """
+        self.close_bars()
+        self.step(name)
+        isatty = getattr(self.stderr, "isatty", None)
+        if not (self.show_progress and isatty and isatty()):
+            return None
+        try:  # optional, not a dependency (and untyped): looked up at run time
+            tqdm: Any = importlib.import_module("tqdm").tqdm
+        except ImportError:
+            return None
+        progress = tqdm(total=total, unit="rows", file=self.stderr, leave=False, desc=name)
+        self._bars.append(progress)
+        update: Callable[[int], object] = progress.update
+        return update
+
+    def close_bars(self) -> None:
+        """Close any open progress bar."""
+        while self._bars:
+            self._bars.pop().close()
 
     def result(self, text: str) -> None:
         """Write a result line on stdout (unless quiet)."""

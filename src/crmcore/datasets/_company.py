@@ -40,7 +40,8 @@ DEFAULT_AS_OF = dt.datetime(2026, 7, 1, tzinfo=dt.UTC)
 LOYALTY_PROGRAM = "demo-rewards"
 _TIERS = (("bronze", 0), ("silver", 150), ("gold", 400))
 
-Progress = Callable[[str, int], None]
+#: ``progress(table, n_rows)``; may return ``advance(k)``, called as rows are written.
+Progress = Callable[[str, int], "Callable[[int], object] | None"]
 
 
 @attrs.frozen
@@ -333,7 +334,10 @@ def write_company(
     batch_size : int, default 20000
         Rows per insert batch.
     progress : callable, optional
-        Called as ``progress(table, n_rows)`` before each table is written.
+        Called as ``progress(table, n_rows)`` before each table is written; if
+        it returns a callable, that is called with the number of rows handed
+        to the store since its last call (every ``batch_size`` rows and at
+        the end of the table), for a progress bar.
 
     Returns
     -------
@@ -364,8 +368,21 @@ def write_company(
     ]
     counts: dict[str, int] = {}
     for name, n_rows, rows in plan:
-        if progress is not None:
-            progress(name, n_rows)
+        advance = progress(name, n_rows) if progress is not None else None
         repo = getattr(store, name)
-        counts[name] = int(repo.add_many(rows(), batch_size=batch_size)) if n_rows else 0
+        entities = rows() if advance is None else _counted(rows(), advance, batch_size)
+        counts[name] = int(repo.add_many(entities, batch_size=batch_size)) if n_rows else 0
     return counts
+
+
+def _counted(rows: Iterator[Any], advance: Callable[[int], object], every: int) -> Iterator[Any]:
+    """Pass ``rows`` through, reporting their number every ``every`` rows and at the end."""
+    pending = 0
+    for row in rows:
+        yield row
+        pending += 1
+        if pending == every:
+            advance(pending)
+            pending = 0
+    if pending:
+        advance(pending)

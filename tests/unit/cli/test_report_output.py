@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
+import types
+from typing import ClassVar
 
 import pandas as pd
 import pytest
 
+from crmcore.cli import main
 from crmcore.clv import simulate_transactions
 from crmcore.report import REPORT_FILES, ReportData, ReportOptions, _output, analyse, write_report
 
@@ -87,3 +91,46 @@ def test_no_matplotlib_at_import_and_never_pyplot():
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert run.returncode == 0, run.stderr
+
+
+class _FakeBar:
+    made: ClassVar[list[_FakeBar]] = []
+
+    def __init__(self, total, unit, file, leave, desc):
+        self.total, self.desc, self.done, self.closed = total, desc, 0, False
+        _FakeBar.made.append(self)
+
+    def update(self, k):
+        self.done += k
+
+    def close(self):
+        self.closed = True
+
+
+class _Tty(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_bars_with_tqdm_on_a_terminal(tmp_path, monkeypatch):
+    fake = types.ModuleType("tqdm")
+    fake.tqdm = _FakeBar
+    monkeypatch.setitem(sys.modules, "tqdm", fake)
+    _FakeBar.made.clear()
+    err = _Tty()
+    code = main(["demo", "--customers", "60", "--out", str(tmp_path / "d"), "--draws", "30"],
+                stdout=io.StringIO(), stderr=err)  # fmt: skip
+    assert code == 0
+    bars = {bar.desc: bar for bar in _FakeBar.made}
+    customers = bars["storing 60 customers"]
+    assert customers.done == customers.total == 60
+    assert all(bar.closed and bar.done == bar.total for bar in _FakeBar.made)
+    assert "storing 60 customers" in err.getvalue()
+
+
+def test_no_progress_off_a_terminal(tmp_path):
+    err = io.StringIO()
+    code = main(["demo", "--customers", "60", "--out", str(tmp_path / "d"), "--draws", "30"],
+                stdout=io.StringIO(), stderr=err)  # fmt: skip
+    assert code == 0
+    assert "storing" not in err.getvalue()
