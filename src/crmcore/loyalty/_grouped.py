@@ -53,6 +53,44 @@ def _factorize(column: pd.Series, name: str) -> tuple[IntArray, pd.Index]:
     return codes, uniques
 
 
+#: Largest combined group key: keys must stay exact in int64.
+_MAX_KEY = np.iinfo(np.int64).max
+
+
+def _combine(parts: Sequence[tuple[IntArray, pd.Index]], n_rows: int) -> tuple[IntArray, int]:
+    """One group code per row for several factorised columns, in sorted order.
+
+    The codes are combined as mixed-radix digits, left column most
+    significant, so the combined key sorts like the tuple of labels.  When
+    the number of possible keys would overflow int64 (five columns with
+    10,000 values each already make 10**20), the partial key is first
+    re-factorised to its distinct values, which are at most ``n_rows`` and
+    keep their order.
+
+    Returns
+    -------
+    group_of_row : ndarray of int64
+        The group code of every row, in ``[0, n_groups)``; some codes may
+        have no row (when the key range is small enough to count densely).
+    n_groups : int
+        Size of the code range.
+    """
+    combined = np.zeros(n_rows, dtype=np.int64)
+    span = 1  # number of possible values of ``combined``; a Python int, so exact
+    for codes, uniques in parts:
+        size = max(len(uniques), 1)
+        if span * size > _MAX_KEY:
+            distinct, inverse = np.unique(combined, return_inverse=True)
+            combined = inverse.astype(np.int64).reshape(n_rows)
+            span = len(distinct)
+        combined = combined * size + codes
+        span *= size
+    if span <= max(4 * n_rows, 1_000_000):
+        return combined, span  # dense: count over the whole key range
+    distinct, inverse = np.unique(combined, return_inverse=True)
+    return inverse.astype(np.int64).reshape(n_rows), len(distinct)
+
+
 def _stats_table(
     codes: IntArray, scores: IntArray, n_groups: int, confidence: float, min_n: int
 ) -> dict[str, Any]:
@@ -153,21 +191,14 @@ def nps_by(
         keep = stats["n"] > 0
         labels: dict[Hashable, Any] = {cols[0]: uniques.to_numpy()[keep]}
     else:
-        sizes = [len(u) for _, u in parts]
-        combined = np.zeros(len(frame), dtype=np.int64)
-        for (c, _), size in zip(parts, sizes, strict=True):
-            combined = combined * size + c
-        total = int(np.prod(np.array(sizes, dtype=np.float64)))
-        if total <= max(4 * len(frame), 1_000_000):
-            stats = _stats_table(combined, scores, total, conf, min_n_i)
-            keep = stats["n"] > 0
-            present = np.flatnonzero(keep)
-        else:
-            present, inverse = np.unique(combined, return_inverse=True)
-            stats = _stats_table(inverse.astype(np.int64), scores, len(present), conf, min_n_i)
-            keep = np.ones(len(present), dtype=bool)
-        idx = np.unravel_index(present, sizes)
-        labels = {c: u.to_numpy()[i] for c, (_, u), i in zip(cols, parts, idx, strict=True)}
+        group_of_row, n_groups = _combine(parts, len(frame))
+        stats = _stats_table(group_of_row, scores, n_groups, conf, min_n_i)
+        keep = stats["n"] > 0
+        # Any row of a group carries that group's labels: take one per group.
+        row_of_group = np.zeros(n_groups, dtype=np.int64)
+        row_of_group[group_of_row] = np.arange(len(frame), dtype=np.int64)
+        rows = row_of_group[keep]
+        labels = {c: u.to_numpy()[codes[rows]] for c, (codes, u) in zip(cols, parts, strict=True)}
     data: dict[Hashable, Any] = dict(labels)
     for key in _STAT_COLUMNS:
         data[key] = stats[key][keep]

@@ -46,6 +46,74 @@ def test_nps_by_two_columns_drops_empty_combinations(responses):
     assert row["nps"] == pytest.approx(nps(sub.loc[mask, "score"]).score, rel=1e-12, abs=1e-12)
 
 
+def _counts_by_groupby(frame: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    score = frame["score"]
+    flags = frame[cols].assign(
+        promoters=(score >= 9).astype(int),
+        passives=score.between(7, 8).astype(int),
+        detractors=(score <= 6).astype(int),
+    )
+    counts = flags.groupby(cols, observed=True, sort=True).sum()
+    return counts.reset_index()
+
+
+def test_nps_by_many_wide_group_columns_do_not_overflow_the_combined_key():
+    # Five columns of 10,000 distinct values each: 10**20 possible groups, more
+    # than int64 holds; each of the 10,000 label tuples occurs twice, in
+    # shuffled row order, so a wrapped-around key would merge or split groups.
+    rng = np.random.default_rng(11)
+    n_distinct, cols = 10_000, ["c0", "c1", "c2", "c3", "c4"]
+    base = {c: rng.permutation(n_distinct) * 7 + i for i, c in enumerate(cols)}
+    frame = pd.DataFrame({c: np.tile(v, 2) for c, v in base.items()})
+    frame["score"] = rng.integers(0, 11, size=len(frame))
+    frame = frame.sample(frac=1.0, random_state=3).reset_index(drop=True)
+
+    table = nps_by(frame, cols, "score", min_n=1)
+
+    assert len(table) == n_distinct
+    assert (table["n"] == 2).all()
+    expected = _counts_by_groupby(frame, cols)
+    pd.testing.assert_frame_equal(
+        table[[*cols, "promoters", "passives", "detractors"]],
+        expected[[*cols, "promoters", "passives", "detractors"]],
+        check_dtype=False,
+        check_names=False,
+    )
+
+
+def test_nps_by_wide_keys_with_mixed_types_sort_like_the_label_tuples():
+    # Labels of several dtypes; "d" and "e" are categoricals with a million
+    # (mostly unused) categories each, "d" in reverse order: 4 * 3000 * 3000 *
+    # 10**6 * 10**6 possible keys overflow int64 at the last column, and the
+    # groups must still sort by category order, not by value.
+    rng = np.random.default_rng(5)
+    n = 3_000
+    categories = [f"k{i:07d}" for i in range(10**6)][::-1]
+    frame = pd.DataFrame(
+        {
+            "a": rng.integers(0, 4, size=n),
+            "b": pd.Series(rng.permutation(10**6)[:n]).astype(str),
+            "c": rng.permutation(n).astype(np.float64) / 8,
+            "d": pd.Categorical.from_codes(rng.integers(0, 10**6, size=n), categories=categories),
+            "e": pd.Categorical.from_codes(
+                rng.integers(0, 10**6, size=n), categories=np.arange(10**6)
+            ),
+            "score": rng.integers(0, 11, size=n),
+        }
+    )
+    cols = ["a", "b", "c", "d", "e"]
+    table = nps_by(frame, cols, "score", min_n=1)
+    expected = _counts_by_groupby(frame, cols)
+    assert table["n"].sum() == n
+    pd.testing.assert_frame_equal(
+        table[[*cols, "promoters", "passives", "detractors"]].reset_index(drop=True),
+        expected[[*cols, "promoters", "passives", "detractors"]],
+        check_dtype=False,
+        check_names=False,
+        check_categorical=False,
+    )
+
+
 def test_nps_by_flags_small_groups():
     df = pd.DataFrame({"g": ["a"] * 5 + ["b"] * 40, "score": [9] * 45})
     table = nps_by(df, "g", "score", min_n=30)
