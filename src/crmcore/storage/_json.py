@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import json
 import math
 import typing
@@ -129,6 +130,12 @@ def _decode_any(obj: Any) -> Any:
     return obj
 
 
+@functools.cache
+def _type_hints(cls: type) -> dict[str, Any]:
+    """Return the resolved field types of a value class, computed once per class."""
+    return typing.get_type_hints(cls)
+
+
 def _is_instance(value: Any, tp: Any) -> bool:
     if tp is Any or tp is object:
         return True
@@ -187,7 +194,7 @@ def encode(value: Any, tp: Any, field: str) -> Any:
         encoded = _encode_any(value, field)
         return encoded if not isinstance(encoded, dict) else next(iter(encoded.values()))
     if isinstance(inner, type) and attrs.has(inner):
-        hints = typing.get_type_hints(inner)
+        hints = _type_hints(inner)
         return {
             f.name: encode(getattr(value, f.name), hints.get(f.name, Any), f"{field}.{f.name}")
             for f in attrs.fields(inner)
@@ -246,7 +253,7 @@ def decode(obj: Any, tp: Any) -> Any:
     if inner in (bool, int, str):
         return obj
     if isinstance(inner, type) and attrs.has(inner):
-        hints = typing.get_type_hints(inner)
+        hints = _type_hints(inner)
         kwargs = {
             f.alias: decode(obj[f.name], hints.get(f.name, Any))
             for f in attrs.fields(inner)
