@@ -268,6 +268,28 @@ def advance(
 def allowed_transitions(entity: object, workflow: Workflow) -> tuple[str, ...]:
     """Stages the entity may move to next (before guards are evaluated).
 
+    Parameters
+    ----------
+    entity : object
+        Any object with the workflow's state attribute (``workflow.state_attr``,
+        e.g. ``status`` for tickets, ``stage`` for opportunities).
+    workflow : Workflow
+        The workflow the entity follows.
+
+    Returns
+    -------
+    tuple of str
+        Target stage names in definition order; empty when the entity is in a
+        final stage.  A guarded transition may still refuse the move in
+        :func:`advance`.
+
+    Raises
+    ------
+    ValidationError
+        If the entity's current stage is not a stage of ``workflow``.
+    AttributeError
+        If the entity has no ``workflow.state_attr`` attribute.
+
     Examples
     --------
     >>> import attrs
@@ -359,7 +381,9 @@ def set_probability(opportunity: E, probability: object) -> E:
 
     Returns
     -------
-    The new entity with ``probability_is_manual=True``.
+    attrs instance
+        A new entity of the same type with ``probability`` set and
+        ``probability_is_manual=True``; the input is unchanged.
 
     Raises
     ------
@@ -384,9 +408,46 @@ def set_probability(opportunity: E, probability: object) -> E:
 def reset_probability(opportunity: E, workflow: Workflow = OPPORTUNITY_WORKFLOW) -> E:
     """Drop a manual probability: back to the current stage's default.
 
+    Parameters
+    ----------
+    opportunity : attrs instance
+        An entity with ``probability``, ``probability_is_manual`` and the
+        workflow's state attribute (``stage`` for opportunities).
+    workflow : Workflow, default OPPORTUNITY_WORKFLOW
+        The workflow whose stage probabilities are the defaults.
+
     Returns
     -------
-    The new entity with ``probability_is_manual=False``.
+    attrs instance
+        A new entity of the same type whose ``probability`` is the current
+        stage's default, with ``probability_is_manual=False``; the input is
+        unchanged.
+
+    Raises
+    ------
+    ValidationError
+        If the entity's stage is not a stage of ``workflow``.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from crmcore.domain import Money, Opportunity
+    >>> opp = Opportunity(
+    ...     id="o1",
+    ...     account_id="a1",
+    ...     name="Renewal",
+    ...     amount=Money(amount="1000", currency="EUR"),
+    ...     expected_close_date=dt.date(2026, 6, 30),
+    ...     probability=50,
+    ...     created_at=dt.datetime(2026, 1, 5, tzinfo=dt.timezone.utc),
+    ...     stage="proposal",
+    ... )
+    >>> manual = set_probability(opp, 80)
+    >>> manual.probability, manual.probability_is_manual
+    (80.0, True)
+    >>> back = reset_probability(manual)
+    >>> back.probability, back.probability_is_manual
+    (50.0, False)
     """
     stage = workflow.stage(getattr(opportunity, workflow.state_attr))
     return attrs.evolve(  # type: ignore[misc]

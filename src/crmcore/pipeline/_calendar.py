@@ -271,6 +271,17 @@ class BusinessCalendar:
     def always(cls, tz: str | ZoneInfo = "UTC") -> BusinessCalendar:
         """Build a 24/7 calendar: every instant is working time.
 
+        Parameters
+        ----------
+        tz : str or ZoneInfo, default "UTC"
+            The calendar's time zone (it matters only for ``holidays``, of
+            which this calendar has none, and for display).
+
+        Returns
+        -------
+        BusinessCalendar
+            A calendar whose every day runs from 00:00 to 24:00.
+
         Examples
         --------
         >>> import datetime as dt
@@ -478,6 +489,13 @@ class BusinessCalendar:
         Returns
         -------
         timedelta, ndarray of timedelta64[us], or Series
+            The working time elapsed from ``start`` to ``end``: a scalar for
+            scalar input, otherwise one value per pair.
+
+        Raises
+        ------
+        ValidationError
+            A naive datetime, arrays of different lengths, or missing values.
         """
         if isinstance(start, dt.datetime) and isinstance(end, dt.datetime):
             su = _to_us(require_aware(start, field="start"))
@@ -502,12 +520,20 @@ class BusinessCalendar:
         Parameters
         ----------
         start : datetime or array of instants
+            Where to start counting (see the class notes for array input).
         duration : timedelta or array of timedelta64
             Non-negative working time; broadcast against ``start``.
 
         Returns
         -------
         datetime, ndarray of datetime64[us] (UTC), or Series
+            The instant at which ``duration`` of working time has passed, in
+            ``start``'s time zone for a scalar.
+
+        Raises
+        ------
+        ValidationError
+            A naive datetime, a negative duration, or missing values.
         """
         if isinstance(start, dt.datetime) and isinstance(duration, dt.timedelta):
             su = _to_us(require_aware(start, field="start"))
@@ -528,9 +554,31 @@ class BusinessCalendar:
     def is_within(self, t: Any) -> Any:
         """Whether ``t`` falls inside working hours (interval start inclusive, end exclusive).
 
+        Parameters
+        ----------
+        t : datetime or array of instants
+            A timezone-aware datetime, or an array / Series / DatetimeIndex
+            of instants (see the class notes).
+
         Returns
         -------
         bool, ndarray of bool, or Series of bool
+            True where ``t`` lies inside a working interval (and not on a
+            holiday); a Series keeps the input's index.
+
+        Raises
+        ------
+        ValidationError
+            A naive datetime or missing values.
+
+        Examples
+        --------
+        >>> import datetime as dt
+        >>> cal = BusinessCalendar(tz="UTC")  # Monday-Friday 09:00-17:00
+        >>> cal.is_within(dt.datetime(2026, 3, 2, 9, tzinfo=dt.timezone.utc))  # Mon 09:00
+        True
+        >>> cal.is_within(dt.datetime(2026, 3, 2, 17, tzinfo=dt.timezone.utc))  # Mon 17:00
+        False
         """
         u, token = self._instants(t, "t")
         if u.size == 0:
@@ -548,9 +596,30 @@ class BusinessCalendar:
     def next_start(self, t: Any) -> Any:
         """``t`` itself if it is within working hours, else the start of the next shift.
 
+        Parameters
+        ----------
+        t : datetime or array of instants
+            A timezone-aware datetime, or an array / Series / DatetimeIndex
+            of instants (see the class notes).
+
         Returns
         -------
         datetime, ndarray of datetime64[us] (UTC), or Series
+            For each instant, itself when it is working time, otherwise the
+            start of the next working interval; a scalar keeps ``t``'s time
+            zone.
+
+        Raises
+        ------
+        ValidationError
+            A naive datetime or missing values.
+
+        Examples
+        --------
+        >>> import datetime as dt
+        >>> cal = BusinessCalendar(tz="UTC")  # Monday-Friday 09:00-17:00
+        >>> cal.next_start(dt.datetime(2026, 3, 6, 18, tzinfo=dt.timezone.utc))  # Fri 18:00
+        datetime.datetime(2026, 3, 9, 9, 0, tzinfo=datetime.timezone.utc)
         """
         u, token = self._instants(t, "t")
         if u.size == 0:

@@ -26,11 +26,18 @@ def events_frame(events: Iterable[object]) -> pd.DataFrame:
 
     Events of other types (such as ``LeadConverted``) are skipped.
 
+    Parameters
+    ----------
+    events : iterable of StageChanged
+        Domain events, as returned by :func:`advance` or read from the event
+        log; timestamps must be timezone-aware.
+
     Returns
     -------
     DataFrame
         Columns ``entity_id``, ``from_stage``, ``to_stage``, ``at`` (UTC),
-        ``actor``, ``reason``, ``workflow``; one row per event.
+        ``actor``, ``reason``, ``workflow``; one row per stage-change event,
+        in the order given (an empty frame with these columns for none).
 
     Examples
     --------
@@ -145,11 +152,26 @@ def lead_outcomes(
 
     The training table of :class:`LeadScorer`: join it with the lead fields.
 
+    Parameters
+    ----------
+    events : DataFrame
+        A stage-change log with columns ``entity_id``, ``from_stage``,
+        ``to_stage`` and ``at`` (as made by :func:`events_frame`).
+    workflow : Workflow, default LEAD_WORKFLOW
+        The workflow the entities follow; its ``sequence`` orders the open
+        stages and ``is_won`` / ``is_closed`` decide the outcome.
+
     Returns
     -------
     DataFrame
         Indexed by ``entity_id``: ``stage`` (the furthest open stage reached,
         by ``sequence``) and ``won`` (1 won, 0 lost, ``<NA>`` still open).
+
+    Raises
+    ------
+    ValidationError
+        If a column is missing or a stage name is not a stage of
+        ``workflow`` (first offending row named).
 
     Examples
     --------

@@ -222,11 +222,35 @@ def win_rate(
 ) -> pd.DataFrame:
     """Won / (won + lost), by count and (if amounts are given) by amount.
 
+    Open opportunities count in neither ``won`` nor ``lost``.
+
+    Parameters
+    ----------
+    opportunities : DataFrame
+        One row per opportunity, with its current stage.
+    by : str or sequence of str, optional
+        Column(s) to group by (owner, region...); ``None`` gives one row
+        indexed ``"total"``.
+    workflow : Workflow, default OPPORTUNITY_WORKFLOW
+        Decides which stages are won (``is_won``) and closed (``is_closed``).
+    stage_col : str, default "stage"
+        Column of stage names.
+    amount_col : str or None, default "amount"
+        Column of amounts (numbers, or :class:`~crmcore.domain.Money` in one
+        currency); skipped when ``None`` or absent from the frame.
+
     Returns
     -------
     DataFrame
         Columns ``won``, ``lost``, ``win_rate`` (NaN where nothing closed)
         and, with amounts, ``won_amount``, ``lost_amount``, ``amount_win_rate``.
+        One row per group (sorted), or the single row ``"total"``.
+
+    Raises
+    ------
+    ValidationError
+        A missing column, an unknown stage name, a non-finite amount, or
+        Money amounts in more than one currency.
 
     Examples
     --------

@@ -35,7 +35,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-from crmcore._validation import check_columns, check_scalar
+from crmcore._validation import check_columns, check_scalar, require_aware
 from crmcore.errors import NotFittedError, ValidationError
 from crmcore.pipeline._defaults import LEAD_WORKFLOW
 from crmcore.pipeline._workflow import Workflow
@@ -168,10 +168,13 @@ class LeadScorer(BaseEstimator):  # type: ignore[misc]
         leads : DataFrame
             Feature columns, the stage column and the outcome column.
         y : ignored
+            Present for scikit-learn compatibility; the outcome is read from
+            ``outcome_col``.
 
         Returns
         -------
         LeadScorer
+            ``self``, fitted.
         """
         self._check_params()
         check_columns(leads, [*self._columns(), self.outcome_col], name="leads")
@@ -187,9 +190,38 @@ class LeadScorer(BaseEstimator):  # type: ignore[misc]
     def update(self, leads: pd.DataFrame) -> LeadScorer:
         """Add newly won or lost leads to the counts (naive Bayes only).
 
+        Naive Bayes keeps only counts, so ``fit(a).update(b)`` gives the same
+        scorer as ``fit(pd.concat([a, b]))``.
+
+        Parameters
+        ----------
+        leads : DataFrame
+            Newly closed leads, with the feature columns, the stage column
+            and the outcome column (as for :meth:`fit`).
+
         Returns
         -------
         LeadScorer
+            ``self``, with the new leads counted.
+
+        Raises
+        ------
+        NotFittedError
+            Before :meth:`fit`.
+        ValidationError
+            With ``method="sklearn"``, a missing column, or a bad outcome or
+            stage value.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> first = pd.DataFrame(
+        ...     {"source": ["web", "referral"], "stage": ["new", "new"], "won": [0, 1]}
+        ... )
+        >>> later = pd.DataFrame({"source": ["web"], "stage": ["qualified"], "won": [1]})
+        >>> scorer = LeadScorer().fit(first).update(later)
+        >>> scorer.class_count_.tolist()
+        [1.0, 2.0]
         """
         self._fitted()
         if self.method != "naive_bayes":
@@ -280,7 +312,21 @@ class LeadScorer(BaseEstimator):  # type: ignore[misc]
 
     # ------------------------------------------------------------ persistence
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready parameters and counts (naive Bayes only)."""
+        """JSON-ready parameters and counts (naive Bayes only).
+
+        Returns
+        -------
+        dict
+            ``params``, ``stages``, ``class_count``, ``feature_counts`` and
+            ``stage_counts``; read back with :meth:`from_dict`.
+
+        Raises
+        ------
+        NotFittedError
+            Before :meth:`fit`.
+        ValidationError
+            With ``method="sklearn"`` (a fitted classifier is not JSON).
+        """
         self._fitted()
         if self.method != "naive_bayes":
             raise ValidationError("only the naive-Bayes scorer serialises to JSON")
@@ -299,7 +345,26 @@ class LeadScorer(BaseEstimator):  # type: ignore[misc]
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, workflow: Workflow = LEAD_WORKFLOW) -> LeadScorer:
-        """Rebuild a scorer saved with :meth:`to_dict` (``json.loads`` of it works too)."""
+        """Rebuild a scorer saved with :meth:`to_dict` (``json.loads`` of it works too).
+
+        Parameters
+        ----------
+        data : dict
+            The output of :meth:`to_dict`.
+        workflow : Workflow, default LEAD_WORKFLOW
+            The workflow the scorer was fitted with (workflows hold guard
+            functions, so they are not serialised).
+
+        Returns
+        -------
+        LeadScorer
+            A fitted scorer.
+
+        Raises
+        ------
+        ValidationError
+            If the saved stages are not the open stages of ``workflow``.
+        """
         scorer = cls(**data["params"], workflow=workflow)
         scorer.stages_ = list(data["stages"])
         if scorer.stages_ != [s.name for s in workflow.open_stages()]:
@@ -313,18 +378,64 @@ class LeadScorer(BaseEstimator):  # type: ignore[misc]
         return scorer
 
     def to_json(self) -> str:
-        """Serialise with :func:`json.dumps` of :meth:`to_dict`."""
+        """Serialise with :func:`json.dumps` of :meth:`to_dict`.
+
+        Returns
+        -------
+        str
+            JSON text.
+        """
         return json.dumps(self.to_dict())
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write :meth:`to_dict` as JSON to ``path`` (UTF-8)."""
+        """Write :meth:`to_dict` as JSON to ``path`` (UTF-8).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            File to write; an existing file is replaced.
+
+        Raises
+        ------
+        NotFittedError
+            Before :meth:`fit`.
+        ValidationError
+            With ``method="sklearn"`` (only naive Bayes serialises).
+
+        Examples
+        --------
+        >>> import pandas as pd, pathlib, tempfile
+        >>> train = pd.DataFrame(
+        ...     {"source": ["web", "referral"], "stage": ["new", "new"], "won": [0, 1]}
+        ... )
+        >>> scorer = LeadScorer().fit(train)
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = pathlib.Path(tmp) / "scorer.json"
+        ...     scorer.save(path)
+        ...     again = LeadScorer.load(path)
+        >>> again.class_count_.tolist() == scorer.class_count_.tolist()
+        True
+        """
         pathlib.Path(path).write_text(self.to_json(), encoding="utf-8")
 
     @classmethod
     def load(
         cls, path: str | os.PathLike[str], *, workflow: Workflow = LEAD_WORKFLOW
     ) -> LeadScorer:
-        """Read a scorer written by :meth:`save`."""
+        """Read a scorer written by :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            File written by :meth:`save`.
+        workflow : Workflow, default LEAD_WORKFLOW
+            The workflow the scorer was fitted with.
+
+        Returns
+        -------
+        LeadScorer
+            A fitted scorer.
+        """
         data = json.loads(pathlib.Path(path).read_text(encoding="utf-8"))
         return cls.from_dict(data, workflow=workflow)
 
@@ -341,6 +452,19 @@ def evaluate_time_split(
     A clone of ``scorer`` is fitted on leads created before ``split_at`` and
     scores the others (``scorer`` itself is left untouched).
 
+    Parameters
+    ----------
+    scorer : LeadScorer
+        The (possibly unfitted) scorer whose hyper-parameters are evaluated.
+    leads : DataFrame
+        Closed leads: the scorer's feature, stage and outcome columns and
+        ``time_col``.
+    split_at : datetime
+        Timezone-aware moment: leads created before it train, the others
+        test (naive ``time_col`` values are read as UTC).
+    time_col : str, default "created_at"
+        Column of creation times.
+
     Returns
     -------
     float
@@ -349,8 +473,10 @@ def evaluate_time_split(
     Raises
     ------
     ValidationError
-        If either side of the split is empty or the test side has one class.
+        If ``split_at`` is naive, either side of the split is empty, or the
+        test side has one class.
     """
+    require_aware(split_at, field="split_at")
     check_columns(leads, [time_col], name="leads")
     t = pd.to_datetime(leads[time_col], utc=True)
     early = (t < pd.Timestamp(split_at)).to_numpy()

@@ -111,11 +111,43 @@ class SLAPolicy:
     def target(self, kind: str, priority: Hashable) -> dt.timedelta:
         """Return the target for ``kind`` (``"first_response"`` or ``"resolution"``) and priority.
 
+        Parameters
+        ----------
+        kind : {"first_response", "resolution"}
+            Which clock.
+        priority : hashable
+            A ticket priority (ignored when the target is one timedelta for
+            every priority).
+
+        Returns
+        -------
+        timedelta
+            The working time allowed for that clock and priority.
+
         Raises
         ------
         ValidationError
-            If the policy has no target for that priority.
+            If ``kind`` is not one of the two clocks, or the policy has no
+            target for that priority (``field="priority"``).
+
+        Examples
+        --------
+        >>> import datetime as dt
+        >>> policy = SLAPolicy(
+        ...     first_response=dt.timedelta(hours=2),
+        ...     resolution={"high": dt.timedelta(hours=8), "low": dt.timedelta(days=5)},
+        ... )
+        >>> policy.target("first_response", "low")
+        datetime.timedelta(seconds=7200)
+        >>> policy.target("resolution", "low")
+        datetime.timedelta(days=5)
         """
+        if kind not in ("first_response", "resolution"):
+            raise ValidationError(
+                f"kind must be 'first_response' or 'resolution'; got {kind!r}",
+                field="kind",
+                value=kind,
+            )
         table = self.first_response if kind == "first_response" else self.resolution
         if isinstance(table, dt.timedelta):
             return table

@@ -351,6 +351,14 @@ class Workflow:
     def to_dict(self) -> dict[str, Any]:
         """Describe the workflow as JSON-ready data (guards by function name).
 
+        Returns
+        -------
+        dict
+            ``name``, ``initial``, ``final`` (sorted list), ``state_attr``,
+            ``stages`` (one dict per :class:`Stage`) and ``transitions``
+            (``source``, ``target`` and the guard's function name or
+            ``None``); :meth:`from_dict` reads it back.
+
         Examples
         --------
         >>> from crmcore.pipeline import TICKET_WORKFLOW
@@ -432,10 +440,29 @@ class Workflow:
     def stage(self, name: str) -> Stage:
         """Return the stage called ``name``.
 
+        Parameters
+        ----------
+        name : str
+            A stage name of this workflow (see :attr:`stage_names`).
+
+        Returns
+        -------
+        Stage
+            The stage definition: sequence, win probability, forecast
+            category and flags.
+
         Raises
         ------
         ValidationError
-            If the workflow has no such stage.
+            If the workflow has no such stage (``field`` is the workflow's
+            ``state_attr``).
+
+        Examples
+        --------
+        >>> from crmcore.pipeline import OPPORTUNITY_WORKFLOW
+        >>> proposal = OPPORTUNITY_WORKFLOW.stage("proposal")
+        >>> proposal.probability, proposal.is_closed
+        (50, False)
         """
         try:
             return self._by_name[name]
@@ -451,20 +478,99 @@ class Workflow:
         return name in self._by_name
 
     def allowed_from(self, stage: str) -> tuple[str, ...]:
-        """Targets reachable in one move from ``stage`` (guards not evaluated)."""
+        """Targets reachable in one move from ``stage`` (guards not evaluated).
+
+        Parameters
+        ----------
+        stage : str
+            A stage name of this workflow.
+
+        Returns
+        -------
+        tuple of str
+            Target stage names in definition order; empty for a final stage.
+            A target may still be refused at run time by its transition's
+            guard (see :func:`allowed_transitions` for a given entity).
+
+        Raises
+        ------
+        ValidationError
+            If the workflow has no such stage.
+
+        Examples
+        --------
+        >>> from crmcore.pipeline import TICKET_WORKFLOW
+        >>> TICKET_WORKFLOW.allowed_from("resolved")
+        ('in_progress', 'closed')
+        >>> TICKET_WORKFLOW.allowed_from("closed")
+        ()
+        """
         self.stage(stage)
         return self._allowed[stage]
 
     def transition(self, source: str, target: str) -> Transition | None:
-        """Return the transition ``source -> target``, or ``None`` if there is none."""
+        """Return the transition ``source -> target``, or ``None`` if there is none.
+
+        Parameters
+        ----------
+        source : str
+            The stage moved from.
+        target : str
+            The stage moved to.
+
+        Returns
+        -------
+        Transition or None
+            The transition with its guard, or ``None`` when the move is not
+            defined (including when either name is not a stage: this is a
+            query, not a check).
+
+        Examples
+        --------
+        >>> from crmcore.pipeline import TICKET_WORKFLOW
+        >>> TICKET_WORKFLOW.transition("new", "assigned")
+        Transition(source='new', target='assigned', guard=None)
+        >>> TICKET_WORKFLOW.transition("closed", "new") is None
+        True
+        """
         return self._edges.get((source, target))
 
     def is_final(self, stage: str) -> bool:
-        """Whether ``stage`` can never be left."""
+        """Whether ``stage`` can never be left.
+
+        Parameters
+        ----------
+        stage : str
+            A stage name.
+
+        Returns
+        -------
+        bool
+            True if ``stage`` is one of the workflow's final stages; False
+            otherwise, including for a name that is not a stage.
+
+        Examples
+        --------
+        >>> from crmcore.pipeline import OPPORTUNITY_WORKFLOW
+        >>> OPPORTUNITY_WORKFLOW.is_final("closed_won"), OPPORTUNITY_WORKFLOW.is_final("proposal")
+        (True, False)
+        """
         return stage in self.final
 
     def open_stages(self) -> tuple[Stage, ...]:
-        """Stages that are not closed, ordered by ``sequence``."""
+        """Stages that are not closed, ordered by ``sequence``.
+
+        Returns
+        -------
+        tuple of Stage
+            The open stages, lowest ``sequence`` first.
+
+        Examples
+        --------
+        >>> from crmcore.pipeline import OPPORTUNITY_WORKFLOW
+        >>> [s.name for s in OPPORTUNITY_WORKFLOW.open_stages()]
+        ['prospecting', 'qualification', 'proposal', 'negotiation']
+        """
         return tuple(sorted((s for s in self.stages if not s.is_closed), key=_seq))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 
@@ -113,6 +114,14 @@ def test_time_split_auc_beats_chance(method):
         scorer, leads, split_at=pd.Timestamp("2026-08-01", tz="UTC").to_pydatetime()
     )
     assert auc > 0.6
+
+
+def test_time_split_refuses_a_naive_split_at():
+    # A naive split_at used to escape as pandas' TypeError from the comparison.
+    leads = synthetic(200, 5)
+    with pytest.raises(ValidationError, match="timezone-aware") as info:
+        evaluate_time_split(LeadScorer(), leads, split_at=dt.datetime(2026, 8, 1))  # noqa: DTZ001
+    assert info.value.field == "split_at"
 
 
 def test_lead_outcomes_feed_the_scorer():

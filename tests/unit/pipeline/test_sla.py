@@ -261,6 +261,14 @@ def test_policy_validation():
         policy(response_stages=["replied"])
 
 
+@pytest.mark.parametrize("kind", ["resolve", "first-response", "", None])
+def test_policy_target_refuses_an_unknown_clock(kind):
+    # An unknown kind used to fall through to the resolution target silently.
+    with pytest.raises(ValidationError, match="first_response' or 'resolution'") as info:
+        policy().target(kind, "high")
+    assert info.value.field == "kind"
+
+
 def test_report_validation():
     frame = pd.DataFrame(
         {
