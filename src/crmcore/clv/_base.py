@@ -21,7 +21,7 @@ import pandas as pd
 from scipy import optimize, stats
 from sklearn.base import BaseEstimator
 
-from crmcore._types import ArrayLike, FloatArray
+from crmcore._types import ArrayLike, BoolArray, FloatArray
 from crmcore._validation import check_scalar, check_weights
 from crmcore.clv._compress import compress_rows
 from crmcore.clv._data import Summary, read_summary
@@ -80,7 +80,11 @@ class BaseModel(BaseEstimator):  # type: ignore[misc]
     gradient); ``covariance_`` and ``standard_errors_`` follow by the delta
     method, ``cov(theta) = diag(theta) cov_log diag(theta)``. A Hessian that
     is not positive definite (a flat likelihood) gives NaN standard errors and
-    a :class:`~crmcore.errors.ConvergenceWarning`.
+    a :class:`~crmcore.errors.ConvergenceWarning`. So does an estimate on a
+    model's known ridge (``_ridge``: parameters growing together towards a
+    simpler limiting model, whose likelihood the estimate attains to machine
+    precision); such a fit counts as converged. Rows are put in a canonical
+    order before fitting, so the result does not depend on their order.
     """
 
     _param_names: ClassVar[tuple[str, ...]] = ()
@@ -137,6 +141,16 @@ class BaseModel(BaseEstimator):  # type: ignore[misc]
     def _loglik_grad(self, theta: FloatArray, prepared: Any) -> tuple[float, FloatArray]:
         """Total weighted log-likelihood and its gradient in ``theta``."""
         raise NotImplementedError
+
+    def _ridge(self, theta: FloatArray) -> tuple[BoolArray, str] | None:
+        """Recognise an estimate on a known ridge of the likelihood (default: none).
+
+        A model whose likelihood is maximised at infinity along a known
+        direction (parameters growing together towards a simpler limiting
+        model) returns the mask of those parameters and a sentence saying
+        what the limit means. ``theta`` is on the natural scale.
+        """
+        return None
 
     # -------------------------------------------------------------- fitting
     def _check_hyper(self) -> tuple[float, int, float]:
@@ -204,9 +218,14 @@ class BaseModel(BaseEstimator):  # type: ignore[misc]
         else:
             cols, w_u = summary.columns, w
         keep = w_u > 0
-        if not keep.all():
-            cols = {k: v[keep] for k, v in cols.items()}
-            w_u = w_u[keep]
+        # Canonical row order (lexicographic in the columns, then the weight):
+        # the optimiser sees bit-identical input whatever the order of the
+        # customers, so the estimate and the convergence verdict cannot depend
+        # on it. Weights are whole numbers, so their sums are exact too.
+        order = np.lexsort((w_u, *reversed(list(cols.values()))))
+        order = order[keep[order]]
+        cols = {k: v[order] for k, v in cols.items()}
+        w_u = w_u[order]
         n_total = float(w_u.sum())
         s = self._scale(cols)
         c = self._param_scale(s)
@@ -238,10 +257,19 @@ class BaseModel(BaseEstimator):  # type: ignore[misc]
             _, g_final = objective(phi)
             hess = self._hessian(objective, phi) * n_total
         at_bound = np.abs(phi) >= _LOG_BOUND * (1 - 1e-9)
+        ridge = self._ridge(np.exp(phi) * c) if np.isfinite(res.fun) else None
+        on_ridge = np.zeros(phi.size, dtype=bool) if ridge is None else ridge[0]
+        # On a ridge the optimiser may stop anywhere far out along it (the
+        # likelihood there equals its limit to machine precision); only the
+        # other parameters must have converged.
+        free = ~on_ridge
         converged = (
             bool(np.isfinite(res.fun))
-            and not at_bound.any()
-            and (bool(res.success) or float(np.max(np.abs(g_final))) <= max(tol, 1e-6))
+            and not (at_bound & free).any()
+            and (
+                bool(res.success)
+                or float(np.max(np.abs(g_final[free]), initial=0.0)) <= max(tol, 1e-6)
+            )
         )
         if not converged:
             why = str(res.message)
@@ -265,7 +293,14 @@ class BaseModel(BaseEstimator):  # type: ignore[misc]
         self.converged_ = converged
         self.n_iter_ = int(res.nit)
         self.n_customers_ = n_total
-        self._set_covariance(hess, theta)
+        if ridge is not None and converged:
+            warnings.warn(
+                f"{type(self).__name__}: {ridge[1]} ({self._describe_params(theta)}); the "
+                "estimate is that limit, standard errors are undefined (reported as NaN)",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        self._set_covariance(None if ridge is not None and converged else hess, theta)
         return self
 
     @staticmethod
@@ -281,7 +316,20 @@ class BaseModel(BaseEstimator):  # type: ignore[misc]
             H[:, j] = (fun(up)[1] - fun(down)[1]) / (2.0 * h)
         return np.asarray(0.5 * (H + H.T), dtype=np.float64)
 
-    def _set_covariance(self, hess: FloatArray, theta: FloatArray) -> None:
+    def _set_covariance(self, hess: FloatArray | None, theta: FloatArray) -> None:
+        """Store the covariances; ``hess=None``: undefined, already reported."""
+        names = self._param_names
+        if hess is None:
+            cov_log = np.full((len(names), len(names)), np.nan)
+        else:
+            cov_log = self._invert_hessian(hess, theta)
+        cov = cov_log * np.outer(theta, theta)
+        self.covariance_log_ = pd.DataFrame(cov_log, index=list(names), columns=list(names))
+        self.covariance_ = pd.DataFrame(cov, index=list(names), columns=list(names))
+        se = np.sqrt(np.diag(cov))
+        self.standard_errors_ = dict(zip(names, map(float, se), strict=True))
+
+    def _invert_hessian(self, hess: FloatArray, theta: FloatArray) -> FloatArray:
         names = self._param_names
         try:
             np.linalg.cholesky(hess)
@@ -293,14 +341,10 @@ class BaseModel(BaseEstimator):  # type: ignore[misc]
                 f"without bound: {self._describe_params(theta)}); standard errors are "
                 "undefined (reported as NaN)",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
             cov_log = np.full((len(names), len(names)), np.nan)
-        cov = cov_log * np.outer(theta, theta)
-        self.covariance_log_ = pd.DataFrame(cov_log, index=list(names), columns=list(names))
-        self.covariance_ = pd.DataFrame(cov, index=list(names), columns=list(names))
-        se = np.sqrt(np.diag(cov))
-        self.standard_errors_ = dict(zip(names, map(float, se), strict=True))
+        return np.asarray(cov_log, dtype=np.float64)
 
     def _describe_params(self, theta: FloatArray) -> str:
         return ", ".join(f"{k}={v:.4g}" for k, v in zip(self._param_names, theta, strict=True))

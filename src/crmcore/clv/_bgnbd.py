@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from crmcore._types import ArrayLike, FloatArray
+from crmcore._types import ArrayLike, BoolArray, FloatArray
 from crmcore._validation import as_float_array, check_integer_valued, check_nonnegative
 from crmcore.clv._base import BaseModel
 from crmcore.clv._bgfamily import (
@@ -25,6 +25,8 @@ from crmcore.clv._kernels import matvec
 from crmcore.errors import ValidationError
 
 __all__ = ["BetaGeoModel", "ModifiedBetaGeoModel", "TransactionModel", "as_time"]
+
+_RIDGE = 1e6  # mixing parameters beyond this: the no-heterogeneity ridge
 
 
 def as_time(t: ArrayLike, *, name: str = "t") -> FloatArray:
@@ -190,6 +192,31 @@ class _BGFamily(TransactionModel):
     def _loglik_grad(self, theta: FloatArray, prepared: Any) -> tuple[float, FloatArray]:
         return bg_loglik_grad(theta, prepared, self._shift)
 
+    def _ridge(self, theta: FloatArray) -> tuple[BoolArray, str] | None:
+        # A gamma or beta mixing distribution whose two parameters grow together
+        # (ratio fixed) tends to a point mass: the likelihood rises towards that
+        # of a homogeneous purchase rate (r, alpha) or dropout probability (a, b)
+        # and its maximum lies at infinity. Beyond _RIDGE the mixing spread
+        # (coefficient of variation 1 / sqrt(r), or sd of p below 1e-3) is nil.
+        r, alpha, a, b = (float(v) for v in theta)
+        mask = np.array([r >= _RIDGE, r >= _RIDGE, min(a, b) >= _RIDGE, min(a, b) >= _RIDGE])
+        if not mask.any():
+            return None
+        what = []
+        if mask[0]:
+            what.append(
+                "r and alpha diverge together: the data show no heterogeneity in purchase "
+                f"rates, and the fit is the limit in which every customer buys at the same "
+                f"rate r / alpha = {r / alpha:.4g} per time unit"
+            )
+        if mask[2]:
+            what.append(
+                "a and b diverge together: the data show no heterogeneity in the dropout "
+                "probability, and the fit is the limit in which every customer drops out "
+                f"with the same probability p = a / (a + b) = {a / (a + b):.4g} after a purchase"
+            )
+        return mask, "; ".join(what)
+
     def _expected(self, x: FloatArray, tx: FloatArray, T: FloatArray, t: FloatArray) -> FloatArray:
         return bg_conditional_expectation(self._theta(), x, tx, T, t, s=self._shift)
 
@@ -250,6 +277,13 @@ class BetaGeoModel(_BGFamily):
     The objective is ``-LL/N + penalizer * sum(theta**2)`` with ``theta`` the
     natural-scale parameters, ``alpha`` measured in units of the longest
     ``T`` — exactly ``lifetimes``' ``penalizer_coef``.
+
+    When the data show no heterogeneity in the dropout probability, the
+    likelihood keeps rising as ``a`` and ``b`` grow together (``a / (a + b)``
+    fixed): the estimate is then that limit (one dropout probability for
+    everyone), reported with ``converged_ = True``, NaN standard errors and a
+    :class:`~crmcore.errors.ConvergenceWarning`; likewise ``r`` and ``alpha``
+    for purchase rates.
 
     Examples
     --------
