@@ -30,6 +30,8 @@ def test_readme_tour_runs(tmp_path, monkeypatch, capsys):
     assert "closed_won" in capsys.readouterr().out
     assert namespace["deal"].stage == "qualification"
     assert namespace["won"].probability == 100
+    assert (tmp_path / "report" / "report.html").is_file()
+    assert len(namespace["analysis"].customers) == 1_000
 
 
 def test_readme_starts_with_the_setup_commands():
