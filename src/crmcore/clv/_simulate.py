@@ -8,6 +8,7 @@ a segmented cumulative sum.
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,37 @@ _UNITS = {"D": 86_400 * 10**9, "W": 7 * 86_400 * 10**9}
 
 def _positive(name: str, value: float) -> float:
     return check_scalar(value, name=name, low=0, low_inclusive=False)
+
+
+def _check_flag(value: object, name: str) -> None:
+    if not isinstance(value, bool | np.bool_):
+        raise ValidationError(
+            f"{name} must be True or False; got {value!r}", field=name, value=value
+        )
+
+
+def _start_time(start: object) -> pd.Timestamp:
+    """Validate ``start`` (a date-like, not a number, not missing) as a Timestamp."""
+    # Checked before pandas converts it: pd.Timestamp(None) is NaT and
+    # pd.Timestamp(5) is 5 ns after 1970-01-01.
+    if not isinstance(start, str | datetime.date | np.datetime64):
+        raise ValidationError(
+            f"start must be a date (a string, datetime, date, numpy.datetime64 or Timestamp); "
+            f"got {start!r}",
+            field="start",
+            value=start,
+        )
+    try:
+        t0 = pd.Timestamp(start)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise ValidationError(
+            f"start is not a date: {start!r}", field="start", value=start
+        ) from exc
+    if pd.isna(t0):
+        raise ValidationError(
+            f"start must be a date, not a missing value; got {start!r}", field="start", value=start
+        )
+    return t0
 
 
 def _draw_bg(
@@ -101,6 +133,7 @@ def simulate_bgnbd(
     n = int(check_scalar(n_customers, name="n_customers", low=1, integer=True))
     r, alpha, a, b = (_positive(k, v) for k, v in (("r", r), ("alpha", alpha), ("a", a), ("b", b)))
     Tarr = _times(T, n)
+    _check_flag(modified, "modified")
     rng = check_random_state(random_state)
     lam, p, N, x, alive = _draw_bg(rng, n=n, r=r, alpha=alpha, a=a, b=b, T=Tarr, modified=modified)
     has = x > 0
@@ -205,9 +238,9 @@ def simulate_transactions(
         Number of customers.
     r, alpha, a, b : float
         BG/NBD parameters, with ``alpha`` in ``unit`` time.
-    start : datetime-like
+    start : str, datetime, date, numpy.datetime64 or Timestamp
         Start of the observation window (naive or timezone-aware; the dates
-        keep its time zone).
+        keep its time zone). Numbers and missing values are refused.
     periods : float
         Length of the window in ``unit``.
     acquisition_periods : float, optional
@@ -226,6 +259,13 @@ def simulate_transactions(
     DataFrame
         ``customer_id`` (int), ``date`` and (with spend parameters) ``value``,
         sorted by date.
+
+    Raises
+    ------
+    ValidationError
+        For a bad parameter, e.g. a ``start`` that is not a date (``None``,
+        NaT, a number), or a window that ends after the last representable
+        date.
 
     Examples
     --------
@@ -252,15 +292,26 @@ def simulate_transactions(
             acquisition_periods, name="acquisition_periods", low=0, high=span, high_inclusive=False
         )
     )
-    if unit not in _UNITS:
+    if not isinstance(unit, str) or unit not in _UNITS:
         raise ValidationError(f"unit must be 'D' or 'W'; got {unit!r}", field="unit", value=unit)
+    _check_flag(modified, "modified")
     spend = [v is not None for v in (p, q, gamma)]
     if any(spend) and not all(spend):
         raise ValidationError("give all of p, q, gamma or none of them", field="p")
-    try:
-        t0 = pd.Timestamp(start)
-    except (ValueError, TypeError) as exc:
-        raise ValidationError(f"start is not a date: {start!r}", field="start") from exc
+    spend_params = (
+        (_positive("p", p), _positive("q", q), _positive("gamma", gamma))
+        if p is not None and q is not None and gamma is not None
+        else None
+    )
+    t0 = _start_time(start)
+    base = t0.tz_convert("UTC").tz_localize(None) if t0.tzinfo is not None else t0
+    base_ns = base.as_unit("ns").to_datetime64()
+    if float(base_ns.astype(np.int64)) + span * _UNITS[unit] >= 2.0**63:
+        raise ValidationError(
+            f"start + periods lies beyond {pd.Timestamp.max} (the last representable date)",
+            field="periods",
+            value=periods,
+        )
     rng = check_random_state(random_state)
     birth = rng.uniform(0.0, acq, size=n)
     T = span - birth
@@ -281,16 +332,12 @@ def simulate_transactions(
     ids = np.concatenate([np.arange(n, dtype=np.int64), cust_rep])
     order = np.argsort(times, kind="stable")
     offsets = (times[order] * _UNITS[unit]).astype(np.int64).astype("timedelta64[ns]")
-    base = t0.tz_convert("UTC").tz_localize(None) if t0.tzinfo is not None else t0
-    dates = pd.DatetimeIndex(base.as_unit("ns").to_datetime64() + offsets)
+    dates = pd.DatetimeIndex(base_ns + offsets)
     if t0.tzinfo is not None:
         dates = dates.tz_localize("UTC").tz_convert(t0.tzinfo)
     out = pd.DataFrame({"customer_id": ids[order], "date": dates})
-    if all(spend):
-        assert p is not None
-        assert q is not None
-        assert gamma is not None
-        pp, qq, gg = _positive("p", p), _positive("q", q), _positive("gamma", gamma)
+    if spend_params is not None:
+        pp, qq, gg = spend_params
         nu = rng.gamma(qq, 1.0 / gg, size=n)
         out["value"] = rng.gamma(pp, 1.0 / nu[ids[order]])
     return out

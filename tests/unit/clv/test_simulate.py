@@ -99,3 +99,29 @@ def test_simulate_transactions_arguments() -> None:
     )
     assert log["date"].dt.tz is None
     assert log["date"].max() < pd.Timestamp("2024-01-01") + pd.Timedelta(weeks=10)
+
+
+@pytest.mark.parametrize(
+    "start", [None, "NaT", pd.NaT, np.datetime64("NaT"), float("nan"), 5, True, "not a date"]
+)
+def test_simulate_transactions_refuses_bad_start(start: object) -> None:
+    # None used to become NaT and crash with AttributeError; 5 was 5 ns after 1970.
+    with pytest.raises(ValidationError) as info:
+        simulate_transactions(10, **PARAMS, start=start, periods=10.0)
+    assert info.value.field == "start"
+
+
+def test_simulate_transactions_refuses_bad_arguments_before_drawing() -> None:
+    for kwargs, field in [
+        ({"p": 1.0, "q": 2.0, "gamma": -1.0}, "gamma"),
+        ({"modified": "yes"}, "modified"),
+        ({"unit": ["D"]}, "unit"),
+        ({"periods": 1e6, "start": "2200-01-01"}, "periods"),
+    ]:
+        args = {"start": "2024-01-01", "periods": 10.0, **kwargs}
+        with pytest.raises(ValidationError) as info:
+            simulate_transactions(10, **PARAMS, **args)
+        assert info.value.field == field
+    with pytest.raises(ValidationError) as info:
+        simulate_bgnbd(10, **PARAMS, T=5.0, modified=1)
+    assert info.value.field == "modified"
