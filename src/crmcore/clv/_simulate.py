@@ -292,7 +292,7 @@ def simulate_transactions(
             acquisition_periods, name="acquisition_periods", low=0, high=span, high_inclusive=False
         )
     )
-    if not isinstance(unit, str) or unit not in _UNITS:
+    if unit not in tuple(_UNITS):  # a tuple: an unhashable unit is refused, not a TypeError
         raise ValidationError(f"unit must be 'D' or 'W'; got {unit!r}", field="unit", value=unit)
     _check_flag(modified, "modified")
     spend = [v is not None for v in (p, q, gamma)]
