@@ -81,6 +81,20 @@ class Purchase:
         later refunded, post this purchase when it completed and a
         :class:`Refund` when it was refunded.
 
+        Parameters
+        ----------
+        order : Order
+            A completed order; its ``placed_at`` becomes the event time and
+            its ``amount`` the purchase amount.
+        category : str, optional
+            Purchase category for category-specific earn rules (orders carry
+            none).
+
+        Returns
+        -------
+        Purchase
+            The event, with ``event_id`` the order id.
+
         Raises
         ------
         ValidationError

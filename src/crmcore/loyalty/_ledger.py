@@ -155,12 +155,41 @@ class PointsLedger:
     def post(self, event: LedgerEvent) -> PointsLedger:
         """Return the ledger with ``event`` applied (idempotent by event id).
 
+        Parameters
+        ----------
+        event : Purchase, Redemption or Refund
+            The event to record; it must not be earlier than the last entry.
+            Expiries and tier reviews due by ``event.at`` are applied first.
+
+        Returns
+        -------
+        PointsLedger
+            A new ledger with one more entry, or this same ledger when an
+            identical event with this ``event_id`` was already posted.  The
+            ledger it is called on is never changed.
+
         Raises
         ------
         ValidationError
             On a redemption above the balance, a refund of an unknown or
             already refunded order, a purchase in another currency, an event
-            earlier than the last entry, or a different event reusing an id.
+            earlier than the last entry, a different event reusing an id, or
+            an object that is not one of the three event types.
+
+        Examples
+        --------
+        >>> import datetime as dt
+        >>> from crmcore.domain import Money
+        >>> from crmcore.loyalty import EarnRule, Program, Purchase
+        >>> prog = Program(earn_rules=[EarnRule(name="base", per_unit=1)])
+        >>> buy = Purchase(
+        ...     event_id="O-1",
+        ...     at=dt.datetime(2026, 1, 2, tzinfo=dt.UTC),
+        ...     amount=Money(amount="42.80", currency="EUR"),
+        ... )
+        >>> led = PointsLedger(prog).post(buy)
+        >>> led.balance(), led.post(buy) is led
+        (42, True)
         """
         if not isinstance(event, Purchase | Redemption | Refund):
             raise ValidationError(
@@ -258,7 +287,44 @@ class PointsLedger:
         category: str | None = None,
         campaign: str | None = None,
     ) -> PointsLedger:
-        """Post a :class:`Purchase`; shorthand for ``post(Purchase(...))``."""
+        """Post a :class:`Purchase`; shorthand for ``post(Purchase(...))``.
+
+        Parameters
+        ----------
+        amount : Money
+            Purchase amount, in the programme's currency.
+        at : datetime
+            Timezone-aware time of the purchase.
+        event_id : str
+            Unique id of the purchase (the order id): a later refund names
+            it, and posting it again is a no-op.
+        category, campaign : str, optional
+            Purchase attributes that earn rules may match on.
+
+        Returns
+        -------
+        PointsLedger
+            The new ledger (see :meth:`post`).
+
+        Raises
+        ------
+        ValidationError
+            As for :meth:`post`, and for a bad ``amount`` or naive ``at``.
+
+        Examples
+        --------
+        >>> import datetime as dt
+        >>> from crmcore.domain import Money
+        >>> from crmcore.loyalty import EarnRule, Program
+        >>> prog = Program(earn_rules=[EarnRule(name="base", per_unit=1, per_order=10)])
+        >>> led = PointsLedger(prog).purchase(
+        ...     Money(amount="25.00", currency="EUR"),
+        ...     at=dt.datetime(2026, 1, 2, tzinfo=dt.UTC),
+        ...     event_id="O-1",
+        ... )
+        >>> led.balance()
+        35
+        """
         return self.post(
             Purchase(event_id=event_id, at=at, amount=amount, category=category, campaign=campaign)
         )
@@ -266,20 +332,107 @@ class PointsLedger:
     def redeem(self, points: int, *, at: _dt.datetime, event_id: str) -> PointsLedger:
         """Post a :class:`Redemption`; shorthand for ``post(Redemption(...))``.
 
+        Parameters
+        ----------
+        points : int
+            Points to burn, ``>= 1``; taken from the oldest lots first.
+        at : datetime
+            Timezone-aware time of the redemption.
+        event_id : str
+            Unique id of the redemption (idempotency key).
+
+        Returns
+        -------
+        PointsLedger
+            The new ledger (see :meth:`post`).
+
         Raises
         ------
         ValidationError
             If ``points`` exceeds the balance at ``at`` (the balance never
-            goes negative).
+            goes negative), or as for :meth:`post`.
+
+        Examples
+        --------
+        >>> import datetime as dt
+        >>> from crmcore.domain import Money
+        >>> from crmcore.loyalty import EarnRule, Program
+        >>> prog = Program(earn_rules=[EarnRule(name="base", per_unit=1)])
+        >>> day = lambda d: dt.datetime(2026, 1, d, tzinfo=dt.UTC)
+        >>> led = PointsLedger(prog).purchase(
+        ...     Money(amount="80", currency="EUR"), at=day(2), event_id="O-1"
+        ... )
+        >>> led.redeem(50, at=day(3), event_id="R-1").balance()
+        30
+        >>> led.redeem(500, at=day(3), event_id="R-1")
+        Traceback (most recent call last):
+        ...
+        crmcore.errors.ValidationError: cannot redeem 500 points: ...
         """
         return self.post(Redemption(event_id=event_id, at=at, points=points))
 
     def refund(self, order_id: str, *, at: _dt.datetime, event_id: str) -> PointsLedger:
-        """Post a :class:`Refund` of purchase ``order_id``; shorthand for ``post``."""
+        """Post a :class:`Refund` of purchase ``order_id``; shorthand for ``post``.
+
+        The points the purchase earned are clawed back (less any that had
+        already expired); what the balance cannot cover becomes :meth:`debt`.
+
+        Parameters
+        ----------
+        order_id : str
+            ``event_id`` of the purchase being refunded.
+        at : datetime
+            Timezone-aware time of the refund.
+        event_id : str
+            Unique id of the refund (idempotency key).
+
+        Returns
+        -------
+        PointsLedger
+            The new ledger (see :meth:`post`).
+
+        Raises
+        ------
+        ValidationError
+            If the order is not in this ledger or was already refunded, or as
+            for :meth:`post`.
+
+        Examples
+        --------
+        >>> import datetime as dt
+        >>> from crmcore.domain import Money
+        >>> from crmcore.loyalty import EarnRule, Program
+        >>> prog = Program(earn_rules=[EarnRule(name="base", per_unit=1)])
+        >>> day = lambda d: dt.datetime(2026, 1, d, tzinfo=dt.UTC)
+        >>> led = PointsLedger(prog).purchase(
+        ...     Money(amount="80", currency="EUR"), at=day(2), event_id="O-1"
+        ... )
+        >>> led = led.redeem(50, at=day(3), event_id="R-1")
+        >>> led = led.refund("O-1", at=day(4), event_id="F-1")
+        >>> led.balance(), led.debt()
+        (0, 50)
+        """
         return self.post(Refund(event_id=event_id, at=at, order_id=order_id))
 
     def post_many(self, events: Iterable[LedgerEvent]) -> PointsLedger:
-        """Post events in order; equivalent to chaining :meth:`post`."""
+        """Post events in order; equivalent to chaining :meth:`post`.
+
+        Parameters
+        ----------
+        events : iterable of Purchase, Redemption or Refund
+            Events in time order.
+
+        Returns
+        -------
+        PointsLedger
+            The ledger after the last event.
+
+        Raises
+        ------
+        ValidationError
+            At the first event :meth:`post` refuses; nothing is returned, so
+            no partial ledger escapes (this ledger is unchanged).
+        """
         ledger = self
         for event in events:
             ledger = ledger.post(event)
@@ -308,6 +461,17 @@ class PointsLedger:
             Timezone-aware instant; entries after it are ignored and
             expiries and tier reviews due by then are applied. Default: just
             after the last entry.
+
+        Returns
+        -------
+        LedgerSummary
+            Balance, debt, points earned / redeemed / expired / clawed back,
+            tier, and the next expiry with the points it will take.
+
+        Raises
+        ------
+        ValidationError
+            If ``as_of`` is not a timezone-aware datetime.
         """
         s = self._state_at(as_of)
         next_expiry: _dt.datetime | None = None
@@ -337,26 +501,155 @@ class PointsLedger:
         )
 
     def balance(self, as_of: _dt.datetime | None = None) -> int:
-        """Available points at ``as_of`` (never negative)."""
+        """Available points at ``as_of`` (never negative).
+
+        Parameters
+        ----------
+        as_of : datetime, optional
+            Timezone-aware instant; entries after it are ignored and
+            expiries and tier reviews due by then are applied. Default: just
+            after the last entry.
+
+        Returns
+        -------
+        int
+            Points the member can redeem at ``as_of``.
+
+        Raises
+        ------
+        ValidationError
+            If ``as_of`` is not a timezone-aware datetime.
+        """
         return self._state_at(as_of).balance
 
     def debt(self, as_of: _dt.datetime | None = None) -> int:
-        """Claw-back points owed at ``as_of``, repaid from future earnings."""
+        """Claw-back points owed at ``as_of``, repaid from future earnings.
+
+        Parameters
+        ----------
+        as_of : datetime, optional
+            Timezone-aware instant; entries after it are ignored and
+            expiries and tier reviews due by then are applied. Default: just
+            after the last entry.
+
+        Returns
+        -------
+        int
+            Points owed (``>= 0``); while it is positive the balance is 0.
+
+        Raises
+        ------
+        ValidationError
+            If ``as_of`` is not a timezone-aware datetime.
+        """
         return self._state_at(as_of).debt
 
     def tier(self, as_of: _dt.datetime | None = None) -> str | None:
-        """Tier at ``as_of`` (``None`` if the programme has no tiers)."""
+        """Tier at ``as_of`` (``None`` if the programme has no tiers).
+
+        Parameters
+        ----------
+        as_of : datetime, optional
+            Timezone-aware instant; entries after it are ignored and
+            expiries and tier reviews due by then are applied. Default: just
+            after the last entry.
+
+        Returns
+        -------
+        str or None
+            The tier name; upgrades apply at once after a qualifying
+            purchase, downgrades only at the programme's reviews.
+
+        Raises
+        ------
+        ValidationError
+            If ``as_of`` is not a timezone-aware datetime.
+
+        Examples
+        --------
+        >>> import datetime as dt
+        >>> from crmcore.domain import Money
+        >>> from crmcore.loyalty import EarnRule, Program, Tier
+        >>> prog = Program(
+        ...     earn_rules=[EarnRule(name="base", per_unit=1)],
+        ...     tiers=[Tier(name="member", points=0), Tier(name="gold", points=100)],
+        ... )
+        >>> led = PointsLedger(prog)
+        >>> led.tier()
+        'member'
+        >>> led = led.purchase(
+        ...     Money(amount="150", currency="EUR"),
+        ...     at=dt.datetime(2026, 3, 2, tzinfo=dt.UTC),
+        ...     event_id="O-1",
+        ... )
+        >>> led.tier(), led.tier(as_of=dt.datetime(2026, 3, 1, tzinfo=dt.UTC))
+        ('gold', 'member')
+        """
         return self.summary(as_of).tier
 
     def next_expiry(self, as_of: _dt.datetime | None = None) -> tuple[_dt.datetime, int] | None:
-        """``(instant, points)`` of the next expiry of part of the balance, or ``None``."""
+        """``(instant, points)`` of the next expiry of part of the balance, or ``None``.
+
+        Parameters
+        ----------
+        as_of : datetime, optional
+            Timezone-aware instant; entries after it are ignored and
+            expiries and tier reviews due by then are applied. Default: just
+            after the last entry.
+
+        Returns
+        -------
+        tuple of (datetime, int) or None
+            When the next points expire and how many, or ``None`` when no
+            remaining point has an expiry.
+
+        Raises
+        ------
+        ValidationError
+            If ``as_of`` is not a timezone-aware datetime.
+        """
         summ = self.summary(as_of)
         if summ.next_expiry is None:
             return None
         return summ.next_expiry, summ.expiring_points
 
     def lots(self, as_of: _dt.datetime | None = None) -> tuple[Lot, ...]:
-        """Lots still holding points at ``as_of``, oldest first."""
+        """Lots still holding points at ``as_of``, oldest first.
+
+        Parameters
+        ----------
+        as_of : datetime, optional
+            Timezone-aware instant; entries after it are ignored and
+            expiries and tier reviews due by then are applied. Default: just
+            after the last entry.
+
+        Returns
+        -------
+        tuple of Lot
+            One lot per purchase with points left, with its earn time,
+            expiry, points earned and points remaining.
+
+        Raises
+        ------
+        ValidationError
+            If ``as_of`` is not a timezone-aware datetime.
+
+        Examples
+        --------
+        >>> import datetime as dt
+        >>> from crmcore.domain import Money
+        >>> from crmcore.loyalty import EarnRule, Program
+        >>> prog = Program(earn_rules=[EarnRule(name="base", per_unit=1)], expiry=12)
+        >>> day = lambda d: dt.datetime(2026, 1, d, tzinfo=dt.UTC)
+        >>> led = PointsLedger(prog)
+        >>> led = led.purchase(Money(amount="30", currency="EUR"), at=day(2), event_id="O-1")
+        >>> led = led.purchase(Money(amount="20", currency="EUR"), at=day(9), event_id="O-2")
+        >>> led = led.redeem(40, at=day(10), event_id="R-1")
+        >>> [(lot.lot_id, lot.points, lot.remaining) for lot in led.lots()]
+        [('O-2', 20, 10)]
+        >>> led.lots()[0].expires_at
+        datetime.datetime(2027, 2, 1, 0, 0, tzinfo=datetime.timezone.utc)
+        """
         s = self._state_at(as_of)
         return tuple(
             Lot(
@@ -369,9 +662,13 @@ class PointsLedger:
     def to_frame(self) -> pd.DataFrame:
         """Entries as a DataFrame, the input format of :func:`ledger_balances`.
 
-        Columns: ``account_id``, ``sequence``, ``event_id``, ``kind``, ``at``
-        (UTC), ``points``, ``order_id``, ``spend_minor``, ``expires_at``
-        (UTC, ``NaT`` for lots that never expire).
+        Returns
+        -------
+        DataFrame
+            One row per entry, oldest first, with columns ``account_id``,
+            ``sequence``, ``event_id``, ``kind``, ``at`` (UTC), ``points``,
+            ``order_id``, ``spend_minor``, ``expires_at`` (UTC, ``NaT`` for
+            lots that never expire).
         """
         rows = [e.to_dict() for e in self._entries]
         frame = pd.DataFrame(

@@ -10,6 +10,7 @@ from typing import Any
 
 import attrs
 
+from crmcore._validation import require_aware
 from crmcore.domain import Money
 from crmcore.errors import ValidationError
 from crmcore.loyalty._periods import (
@@ -59,6 +60,13 @@ def _decimal(value: Any, field: str) -> Decimal:
     if not out.is_finite() or out < 0:
         raise ValidationError(f"{field} must be finite and >= 0; got {value!r}", field=field)
     return out
+
+
+def _currency(value: Any) -> str:
+    """Check an ISO 4217 code with a minor unit (spend is counted in minor units)."""
+    zero = Money.zero(value)  # ValidationError naming ``currency`` if unknown
+    zero.minor_units  # noqa: B018 - raises for codes without a minor unit (XAU...)
+    return zero.currency
 
 
 def _int(value: Any, field: str, low: int) -> int:
@@ -124,7 +132,34 @@ class EarnRule:
         _int(self.per_order, "per_order", 0)
 
     def matches(self, *, tier: str | None, category: str | None, campaign: str | None) -> bool:
-        """Return True if the rule applies to a purchase with these attributes."""
+        """Return True if the rule applies to a purchase with these attributes.
+
+        A condition left as ``None`` on the rule matches anything; a set
+        condition requires the purchase's value to be in it (``None`` on the
+        purchase never matches a set condition).
+
+        Parameters
+        ----------
+        tier : str or None
+            The member's tier at the time of the purchase.
+        category : str or None
+            The purchase's category.
+        campaign : str or None
+            The campaign the purchase is attributed to.
+
+        Returns
+        -------
+        bool
+            True if every condition of the rule holds.
+
+        Examples
+        --------
+        >>> rule = EarnRule(name="gold shoes", multiplier=2, tiers="gold", categories="shoes")
+        >>> rule.matches(tier="gold", category="shoes", campaign=None)
+        True
+        >>> rule.matches(tier="silver", category="shoes", campaign=None)
+        False
+        """
         return (
             (self.tiers is None or tier in self.tiers)
             and (self.categories is None or category in self.categories)
@@ -207,7 +242,8 @@ class Program:
         earned on 15 January 2026 expire at 2027-02-01T00:00Z). ``None``:
         points never expire.
     currency : str, default "EUR"
-        Currency of purchases and spend thresholds.
+        Currency of purchases and spend thresholds: an ISO 4217 code with a
+        minor unit (case-insensitive, stored upper-case).
     period : {"month", "week", "day"}, default "month"
         Calendar period (UTC) for expiry, tier windows and reviews.
     review_every : int, default 12
@@ -228,7 +264,7 @@ class Program:
     earn_rules: tuple[EarnRule, ...] = attrs.field(converter=tuple)
     tiers: tuple[Tier, ...] = attrs.field(default=(), converter=tuple)
     expiry: int | None = None
-    currency: str = attrs.field(default="EUR", kw_only=True)
+    currency: str = attrs.field(default="EUR", kw_only=True, converter=_currency)
     period: PeriodUnit = attrs.field(default="month", kw_only=True)
     review_every: int = attrs.field(default=12, kw_only=True)
     rounding: str = attrs.field(default=decimal.ROUND_FLOOR, kw_only=True)
@@ -284,22 +320,77 @@ class Program:
 
     @property
     def minor_units(self) -> int:
-        """Decimal places of the programme currency's minor unit."""
+        """Decimal places of the programme currency's minor unit (ISO 4217).
+
+        Raises
+        ------
+        ValidationError
+            For a currency without a minor unit (such as ``XAU``).
+        """
         return Money.zero(self.currency).minor_units
 
     def tier_names(self) -> tuple[str, ...]:
-        """Tier names from lowest to highest."""
+        """Tier names from lowest to highest.
+
+        Returns
+        -------
+        tuple of str
+            Empty when the programme has no tiers.
+        """
         return tuple(t.name for t in self.tiers)
 
     def tier_thresholds(self) -> tuple[int, ...]:
-        """Thresholds as integers: points, or spend in minor units."""
+        """Thresholds as integers: points, or spend in minor units.
+
+        Returns
+        -------
+        tuple of int
+            One threshold per tier, lowest tier first: points for a
+            points-based tier, whole minor units (cents) for a spend-based one.
+
+        Examples
+        --------
+        >>> from crmcore.domain import Money
+        >>> prog = Program(
+        ...     earn_rules=[EarnRule(name="base", per_unit=1)],
+        ...     tiers=[
+        ...         Tier(name="member", points=0),
+        ...         Tier(name="gold", spend=Money(amount="1000", currency="EUR")),
+        ...     ],
+        ... )
+        >>> prog.tier_thresholds()
+        (0, 100000)
+        """
         return tuple(
             t.points if t.points is not None else self.spend_minor(t.spend)  # type: ignore[arg-type]
             for t in self.tiers
         )
 
     def spend_minor(self, amount: Money) -> int:
-        """Spend in whole minor units (cents), rounded down, for tier qualification."""
+        """Spend in whole minor units (cents), rounded down, for tier qualification.
+
+        Parameters
+        ----------
+        amount : Money
+            An amount in the programme's currency.
+
+        Returns
+        -------
+        int
+            ``amount`` in whole minor units, rounded towards minus infinity.
+
+        Raises
+        ------
+        ValidationError
+            If ``amount`` is in another currency (``field="amount"``).
+
+        Examples
+        --------
+        >>> from crmcore.domain import Money
+        >>> prog = Program(earn_rules=[EarnRule(name="base", per_unit=1)])
+        >>> prog.spend_minor(Money(amount="19.999", currency="EUR"))
+        1999
+        """
         if amount.currency != self.currency:
             raise ValidationError(
                 f"amount is in {amount.currency}; the programme uses {self.currency}",
@@ -318,6 +409,27 @@ class Program:
         campaign: str | None = None,
     ) -> int:
         """Points earned by a purchase of ``amount`` (see :class:`EarnRule`).
+
+        Parameters
+        ----------
+        amount : Money
+            Purchase amount, in the programme's currency.
+        tier : str, optional
+            The member's tier at the time of the purchase.
+        category : str, optional
+            The purchase's category.
+        campaign : str, optional
+            The campaign the purchase is attributed to.
+
+        Returns
+        -------
+        int
+            Whole points, rounded once with the programme's ``rounding``.
+
+        Raises
+        ------
+        ValidationError
+            If ``amount`` is in another currency.
 
         Examples
         --------
@@ -348,16 +460,78 @@ class Program:
         return int(raw.quantize(Decimal(1), rounding=self.rounding))
 
     def expires_at(self, earned_at: _dt.datetime) -> _dt.datetime | None:
-        """When points earned at ``earned_at`` expire (``None``: never)."""
+        """When points earned at ``earned_at`` expire (``None``: never).
+
+        Parameters
+        ----------
+        earned_at : datetime
+            Timezone-aware time the points were earned.
+
+        Returns
+        -------
+        datetime or None
+            The UTC start of the period ``expiry + 1`` periods after the one
+            holding ``earned_at``; ``None`` when points never expire.
+
+        Raises
+        ------
+        ValidationError
+            If ``earned_at`` is not a timezone-aware datetime.
+        """
+        require_aware(earned_at, field="earned_at")
         if self.expiry is None:
             return None
         return period_start(period_index(earned_at, self.period) + self.expiry + 1, self.period)
 
     def last_review(self, at: _dt.datetime) -> _dt.datetime:
-        """Return the latest tier review instant at or before ``at``."""
-        idx = period_index(at, self.period)
+        """Return the latest tier review instant at or before ``at``.
+
+        Parameters
+        ----------
+        at : datetime
+            Timezone-aware instant.
+
+        Returns
+        -------
+        datetime
+            UTC start of the latest period whose index is a multiple of
+            ``review_every``.
+
+        Raises
+        ------
+        ValidationError
+            If ``at`` is not a timezone-aware datetime.
+
+        Examples
+        --------
+        >>> import datetime as dt
+        >>> prog = Program(earn_rules=[EarnRule(name="base", per_unit=1)], review_every=12)
+        >>> prog.last_review(dt.datetime(2026, 8, 15, tzinfo=dt.UTC))
+        datetime.datetime(2026, 1, 1, 0, 0, tzinfo=datetime.timezone.utc)
+        """
+        idx = period_index(require_aware(at, field="at"), self.period)
         return period_start(idx - idx % self.review_every, self.period)
 
     def window_end(self, earned_at: _dt.datetime, tier: Tier) -> _dt.datetime:
-        """When a purchase at ``earned_at`` stops counting towards ``tier``."""
-        return period_start(period_index(earned_at, self.period) + tier.window, self.period)
+        """When a purchase at ``earned_at`` stops counting towards ``tier``.
+
+        Parameters
+        ----------
+        earned_at : datetime
+            Timezone-aware time of the purchase.
+        tier : Tier
+            The tier whose rolling ``window`` applies.
+
+        Returns
+        -------
+        datetime
+            UTC start of the period ``tier.window`` periods after the one
+            holding ``earned_at``.
+
+        Raises
+        ------
+        ValidationError
+            If ``earned_at`` is not a timezone-aware datetime.
+        """
+        index = period_index(require_aware(earned_at, field="earned_at"), self.period)
+        return period_start(index + tier.window, self.period)

@@ -124,3 +124,35 @@ def test_rule_and_tier_validation():
     with pytest.raises(ValidationError, match="window"):
         Tier(name="t", points=1, window=0)
     assert EarnRule(name="b", categories="books").categories == frozenset({"books"})
+
+
+@pytest.mark.parametrize("currency", ["XYZ", "EU", 978, None, "XAU"])
+def test_program_currency_must_be_iso_4217_with_a_minor_unit(currency):
+    # Program(currency="XYZ") used to be accepted and then refused every purchase.
+    with pytest.raises(ValidationError) as info:
+        Program(earn_rules=[EarnRule(name="b", per_unit=1)], currency=currency)
+    assert info.value.field == "currency"
+
+
+def test_program_currency_is_case_insensitive():
+    prog = Program(earn_rules=[EarnRule(name="b", per_unit=1)], currency=" usd ")
+    assert prog.currency == "USD"
+    assert prog.points_for(Money(amount="10", currency="USD")) == 10
+
+
+def test_program_dates_must_be_timezone_aware():
+    # A naive datetime used to be read in the machine's local time zone.
+    prog = Program(
+        earn_rules=[EarnRule(name="b", per_unit=1)],
+        tiers=[Tier(name="member", points=0)],
+        expiry=12,
+    )
+    naive = dt.datetime(2026, 1, 15)  # noqa: DTZ001 - the point of the test
+    for call, field in [
+        (lambda: prog.expires_at(naive), "earned_at"),
+        (lambda: prog.last_review(naive), "at"),
+        (lambda: prog.window_end(naive, prog.tiers[0]), "earned_at"),
+    ]:
+        with pytest.raises(ValidationError, match="timezone-aware") as info:
+            call()
+        assert info.value.field == field
