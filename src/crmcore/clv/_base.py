@@ -444,10 +444,16 @@ class BaseModel(BaseEstimator):  # type: ignore[misc]
         Raises
         ------
         ValidationError
-            If ``state`` describes another model or is incomplete.
+            If ``state`` describes another model, is incomplete, or holds a
+            value of the wrong kind (each is checked before it is converted).
         SchemaVersionError
             If it was written by an incompatible schema version.
         """
+        if not isinstance(state, Mapping):
+            raise ValidationError(
+                f"state must be a mapping (to_dict output); got {type(state).__name__}",
+                field="state",
+            )
         if state.get("model") != cls.__name__:
             raise ValidationError(
                 f"state describes a {state.get('model')!r}, not a {cls.__name__}", field="model"
@@ -458,21 +464,58 @@ class BaseModel(BaseEstimator):  # type: ignore[misc]
                 found=state.get("schema_version"),
                 expected=_SCHEMA_VERSION,
             )
-        try:
-            model = cls(**state["hyper_parameters"])
-            params = {name: float(state["params"][name]) for name in cls._param_names}
-            cov_log = np.array(
-                [[np.nan if v is None else v for v in row] for row in state["covariance_log"]],
-                dtype=np.float64,
+        # Every value is checked before it is converted: float("nan"), float("2"),
+        # bool("false") or int(2.7) would otherwise slip through.
+        missing = [
+            key
+            for key in (
+                "hyper_parameters",
+                "params",
+                "log_likelihood",
+                "converged",
+                "n_iter",
+                "n_customers",
+                "covariance_log",
             )
-            model.log_likelihood_ = float(state["log_likelihood"])
-            model.converged_ = bool(state["converged"])
-            model.n_iter_ = int(state["n_iter"])
-            model.n_customers_ = float(state["n_customers"])
-        except (KeyError, TypeError, ValueError) as exc:
+            if key not in state
+        ]
+        if missing:
             raise ValidationError(
-                f"incomplete {cls.__name__} state: {exc}", field="state"
+                f"incomplete {cls.__name__} state: missing {', '.join(missing)}", field="state"
+            )
+        hyper, raw_params = state["hyper_parameters"], state["params"]
+        if not isinstance(hyper, Mapping):
+            raise ValidationError("hyper_parameters must be a mapping", field="hyper_parameters")
+        if not isinstance(raw_params, Mapping) or any(
+            p not in raw_params for p in cls._param_names
+        ):
+            raise ValidationError(
+                f"params must map each of {', '.join(cls._param_names)} to a number",
+                field="params",
+            )
+        params = {
+            name: check_scalar(
+                raw_params[name], name=f"params[{name!r}]", low=0.0, low_inclusive=False
+            )
+            for name in cls._param_names
+        }
+        if not isinstance(state["converged"], bool | np.bool_):
+            raise ValidationError(
+                f"converged must be true or false; got {state['converged']!r}",
+                field="converged",
+                value=state["converged"],
+            )
+        cov_log = cls._read_covariance(state["covariance_log"])
+        try:
+            model = cls(**hyper)
+        except TypeError as exc:
+            raise ValidationError(
+                f"bad {cls.__name__} hyper_parameters: {exc}", field="hyper_parameters"
             ) from exc
+        model.log_likelihood_ = check_scalar(state["log_likelihood"], name="log_likelihood")
+        model.converged_ = bool(state["converged"])
+        model.n_iter_ = int(check_scalar(state["n_iter"], name="n_iter", low=0, integer=True))
+        model.n_customers_ = check_scalar(state["n_customers"], name="n_customers", low=0)
         model.params_ = params
         theta = np.array([params[p] for p in cls._param_names])
         names = list(cls._param_names)
@@ -483,6 +526,29 @@ class BaseModel(BaseEstimator):  # type: ignore[misc]
         se = np.sqrt(np.diag(model.covariance_.to_numpy()))
         model.standard_errors_ = dict(zip(names, map(float, se), strict=True))
         return model
+
+    @classmethod
+    def _read_covariance(cls, rows: Any) -> FloatArray:
+        """Read a k x k list of lists of numbers or ``None`` (undefined) as an array."""
+        k = len(cls._param_names)
+        if not (
+            isinstance(rows, list | tuple)
+            and len(rows) == k
+            and all(isinstance(row, list | tuple) and len(row) == k for row in rows)
+        ):
+            raise ValidationError(
+                f"covariance_log must be a {k} x {k} list of lists", field="covariance_log"
+            )
+        return np.array(
+            [
+                [
+                    np.nan if v is None else check_scalar(v, name=f"covariance_log[{i}][{j}]")
+                    for j, v in enumerate(row)
+                ]
+                for i, row in enumerate(rows)
+            ],
+            dtype=np.float64,
+        )
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the fitted model to ``path`` as JSON."""

@@ -31,10 +31,16 @@ _RIDGE = 1e6  # mixing parameters beyond this: the no-heterogeneity ridge
 
 def as_time(t: ArrayLike, *, name: str = "t") -> FloatArray:
     """Validate a non-negative time (scalar or array) and return it as float64."""
-    scalar = np.ndim(t) == 0
-    arr = as_float_array(np.reshape(np.asarray(t), -1) if scalar else t, name=name, ndim=None)
+    if np.ndim(t) != 0:
+        arr = as_float_array(t, name=name, ndim=None)
+        check_nonnegative(arr, name=name)
+        return arr
+    # A scalar is checked as it is, in a list (which as_float_array inspects
+    # element by element before converting), never through np.asarray first.
+    one: list[Any] = [t.item() if isinstance(t, np.ndarray) else t]
+    arr = as_float_array(one, name=name)
     check_nonnegative(arr, name=name)
-    return arr.reshape(()) if scalar else arr
+    return arr.reshape(())
 
 
 class TransactionModel(BaseModel):

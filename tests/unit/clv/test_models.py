@@ -521,3 +521,40 @@ def test_penalizer_scale_is_documented_scale(data: pd.DataFrame) -> None:
         down[j] -= h
         slope = (objective(up) - objective(down)) / (2 * h)
         assert abs(slope * theta[j]) < 1e-6
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"params": {**PARAMS, "r": "0.5"}}, "params['r']"),
+        ({"params": {**PARAMS, "a": float("nan")}}, "params['a']"),
+        ({"params": {**PARAMS, "b": True}}, "params['b']"),
+        ({"params": {k: v for k, v in PARAMS.items() if k != "alpha"}}, "params"),
+        ({"converged": "false"}, "converged"),
+        ({"n_iter": 2.5}, "n_iter"),
+        ({"n_customers": -1.0}, "n_customers"),
+        ({"log_likelihood": "-10"}, "log_likelihood"),
+        ({"covariance_log": [[None] * 4] * 3}, "covariance_log"),
+        ({"covariance_log": [[None, None, None, "1"]] * 4}, "covariance_log[0][3]"),
+        ({"hyper_parameters": {"tolerance": 1.0}}, "hyper_parameters"),
+        ({"hyper_parameters": [1]}, "hyper_parameters"),
+    ],
+)
+def test_from_dict_checks_each_value_before_converting(change: dict, field: str) -> None:
+    # float("0.5"), float("nan"), bool("false") and int(2.5) used to be accepted.
+    with pytest.raises(ValidationError) as info:
+        BetaGeoModel.from_dict({**_state(BetaGeoModel, PARAMS), **change})
+    assert info.value.field == field
+
+
+def test_from_dict_refuses_a_non_mapping() -> None:
+    with pytest.raises(ValidationError) as info:
+        BetaGeoModel.from_dict([("model", "BetaGeoModel")])  # type: ignore[arg-type]
+    assert info.value.field == "state"
+
+
+@pytest.mark.parametrize("t", [True, np.bool_(True), "5", None, np.array("5"), -1.0])
+def test_scalar_time_is_checked_before_conversion(fitted: BetaGeoModel, t: object) -> None:
+    with pytest.raises(ValidationError) as info:
+        fitted.expected_purchases_new_customer(t)
+    assert info.value.field == "t"
