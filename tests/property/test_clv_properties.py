@@ -74,21 +74,36 @@ def test_expected_purchases_non_decreasing_in_t(
     assert np.all(np.diff(values, axis=0) >= -1e-9 * (1 + np.abs(values[1:])))
 
 
+def _outcome(cls: type, data: pd.DataFrame) -> tuple[object, list[str]]:
+    """The fitted model (or the ConvergenceError message) and the warnings."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        try:
+            result: object = cls().fit(data)
+        except ConvergenceError as exc:
+            result = str(exc)
+    return result, [str(w.message) for w in caught]
+
+
 @pytest.mark.parametrize("cls", MODELS)
 @settings(max_examples=8, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1))
+@example(seed=281)  # MBG/NBD: a, b diverge together (raised in one order only)
+@example(seed=49)  # BG/NBD: the same
 def test_reordering_customers_changes_nothing(cls: type, seed: int) -> None:
     data = simulate_bgnbd(400, r=0.5, alpha=6.0, a=0.8, b=2.5, T=30.0, random_state=seed)
     perm = np.random.default_rng(seed).permutation(len(data))
-    a = cls().fit(data)
-    b = cls().fit(data.iloc[perm])
-    assert b.log_likelihood_ == pytest.approx(a.log_likelihood_, rel=1e-12)
-    # The likelihood can be flat along some direction; the optimum is the same
-    # to optimiser precision.
-    for k in a.params_:
-        assert b.params_[k] == pytest.approx(a.params_[k], rel=1e-4)
+    (a, warned_a), (b, warned_b) = _outcome(cls, data), _outcome(cls, data.iloc[perm])
+    # Rows are fitted in a canonical order: the same outcome, bit for bit.
+    assert warned_a == warned_b
+    if isinstance(a, str) or isinstance(b, str):
+        assert a == b
+        return
+    assert b.converged_ == a.converged_
+    assert b.log_likelihood_ == a.log_likelihood_
+    assert b.params_ == a.params_
     pa = a.probability_alive(data).to_numpy()[perm]
-    np.testing.assert_allclose(b.probability_alive(data.iloc[perm]).to_numpy(), pa, rtol=1e-4)
+    np.testing.assert_allclose(b.probability_alive(data.iloc[perm]).to_numpy(), pa, rtol=1e-14)
 
 
 @pytest.mark.parametrize("cls", MODELS)
