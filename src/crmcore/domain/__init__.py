@@ -111,7 +111,6 @@ __all__ = [
     "encode_id",
 ]
 
-#: Every entity class by name, in a stable order (for storage and tooling).
 ENTITY_TYPES: Mapping[str, type[Entity]] = MappingProxyType(
     {
         cls.__name__: cls
@@ -130,3 +129,22 @@ ENTITY_TYPES: Mapping[str, type[Entity]] = MappingProxyType(
         )
     }
 )
+"""Every entity class by its class name.
+
+A read-only mapping from ``"Customer"``, ``"Account"``, ``"Contact"``,
+``"Lead"``, ``"Opportunity"``, ``"Activity"``, ``"Ticket"``,
+``"Campaign"``, ``"Order"``, ``"SurveyResponse"`` and ``"LoyaltyAccount"``
+to the class, in a fixed order.  It is meant for storage and tooling: to
+rebuild an entity from a type name and its :meth:`Entity.to_dict` data
+(``ENTITY_TYPES[name].from_dict(data)``), or to iterate over every
+aggregate type.
+
+:meta hide-value:
+
+Examples
+--------
+>>> list(ENTITY_TYPES)[:3]
+['Customer', 'Account', 'Contact']
+>>> ENTITY_TYPES["Ticket"] is Ticket
+True
+"""

@@ -128,22 +128,67 @@ def decode_optional_datetime(value: Any, *, field: str) -> _dt.datetime | None:
 def encode_date(value: _dt.date) -> str:
     """Encode a calendar date as ``YYYY-MM-DD``.
 
+    Parameters
+    ----------
+    value : datetime.date
+        A calendar date.  A :class:`~datetime.datetime` (a subclass of
+        ``date``) is refused: its time would be lost, or its text would not
+        decode as a date; use :func:`encode_datetime` for instants.
+
+    Returns
+    -------
+    str
+        The ISO 8601 calendar date, which :func:`decode_date` reads back.
+
+    Raises
+    ------
+    ValidationError
+        If ``value`` is not a ``date`` or is a ``datetime`` (``field="date"``).
+
     Examples
     --------
     >>> import datetime as dt
     >>> encode_date(dt.date(2024, 2, 29))
     '2024-02-29'
+    >>> decode_date(encode_date(dt.date(2024, 2, 29)))
+    datetime.date(2024, 2, 29)
     """
+    given: Any = value  # typed as date, but checked: callers may pass anything
+    if not isinstance(given, _dt.date) or isinstance(given, _dt.datetime):
+        raise _fail("date", "must be a datetime.date (not a datetime)", value)
     return value.isoformat()
 
 
 def decode_date(value: Any, *, field: str = "date") -> _dt.date:
     """Decode ``YYYY-MM-DD`` text (a ``datetime.date`` passes through).
 
+    Parameters
+    ----------
+    value : str or datetime.date
+        ISO 8601 calendar-date text such as ``"2024-02-29"`` (the output of
+        :func:`encode_date`), or a date, returned as it is.
+    field : str, default "date"
+        Field name used in error messages.
+
+    Returns
+    -------
+    datetime.date
+        The date.
+
     Raises
     ------
     ValidationError
-        If the text is not an ISO calendar date, or a datetime is given.
+        If the text is not an ISO calendar date, or a datetime (or any other
+        type) is given; the error names ``field``.
+
+    Examples
+    --------
+    >>> decode_date("2024-02-29")
+    datetime.date(2024, 2, 29)
+    >>> decode_date("2024-02-30", field="birth_date")
+    Traceback (most recent call last):
+    ...
+    crmcore.errors.ValidationError: birth_date must be an ISO 8601 date string (YYYY-MM-DD); ...
     """
     if isinstance(value, _dt.date) and not isinstance(value, _dt.datetime):
         return value

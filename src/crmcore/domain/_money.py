@@ -149,6 +149,21 @@ class Money:
     def zero(cls, currency: str) -> Money:
         """Return zero in ``currency``.
 
+        Parameters
+        ----------
+        currency : str
+            An ISO 4217 code (case-insensitive).
+
+        Returns
+        -------
+        Money
+            ``Decimal(0)`` in that currency.
+
+        Raises
+        ------
+        ValidationError
+            If ``currency`` is not an active ISO 4217 code.
+
         Examples
         --------
         >>> Money.zero("JPY")
@@ -184,11 +199,32 @@ class Money:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Money:
-        """Build from ``{"amount": "12.30", "currency": "EUR"}`` (see :meth:`to_dict`)."""
+        """Build from ``{"amount": "12.30", "currency": "EUR"}`` (see :meth:`to_dict`).
+
+        Parameters
+        ----------
+        data : mapping
+            ``amount`` (decimal text, int or Decimal) and ``currency``.
+
+        Returns
+        -------
+        Money
+            The amount, exactly as written.
+
+        Raises
+        ------
+        ValidationError
+            On a missing or unknown key, or a bad amount or currency.
+        """
         return from_dict(cls, data)
 
     def to_dict(self) -> dict[str, str]:
         """Return ``{"amount": str, "currency": str}``: JSON-safe and exact.
+
+        Returns
+        -------
+        dict of str to str
+            The amount as decimal text (exponent kept) and the currency code.
 
         Examples
         --------
@@ -263,11 +299,23 @@ class Money:
         )
 
     def is_zero(self) -> bool:
-        """Return True if the amount is zero."""
+        """Return True if the amount is zero.
+
+        Returns
+        -------
+        bool
+            ``amount == 0`` (``0.00`` and ``-0`` count as zero).
+        """
         return self.amount == 0
 
     def is_negative(self) -> bool:
-        """Return True if the amount is below zero."""
+        """Return True if the amount is below zero.
+
+        Returns
+        -------
+        bool
+            ``amount < 0`` (``-0`` is not negative).
+        """
         return self.amount < 0
 
     def __str__(self) -> str:

@@ -190,6 +190,16 @@ class TestHelpers:
         with pytest.raises(ValidationError):
             decode_date("2024-02-30")
 
+    @pytest.mark.parametrize(
+        "value", [dt.datetime(2024, 1, 1, 12, tzinfo=dt.UTC), "2024-01-01", None, 20240101]
+    )
+    def test_encode_date_refuses_non_dates_and_datetimes(self, value):
+        # A datetime used to encode as '2024-01-01T12:00:00+00:00', which
+        # decode_date then refused: the round trip silently broke.
+        with pytest.raises(ValidationError) as info:
+            encode_date(value)
+        assert info.value.field == "date"
+
 
 class TestEdgeCasesOfTime:
     @pytest.mark.parametrize("fold", [0, 1])
