@@ -86,7 +86,7 @@ def cohort_retention(
         One row per purchase (see :func:`customer_features`).
     period : {"D", "W", "M", "Q", "Y"}, default "M"
         Calendar period (weeks end on Sunday).
-    as_of : date, datetime, Timestamp or ISO string
+    as_of : date, datetime, Timestamp or str (ISO 8601)
         Transactions after it are ignored; later periods are unobserved.
     customer_col, date_col, value_col : str
         Column names; ``value_col=None`` skips the revenue tables.

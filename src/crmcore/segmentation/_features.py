@@ -76,7 +76,7 @@ def customer_features(
         One row per purchase, with a customer id, a datetime64 date (naive
         or timezone-aware) and, unless ``value_col`` is ``None``, an amount.
         Negative amounts (refunds) are accepted and summed as they are.
-    as_of : date, datetime, Timestamp or ISO string
+    as_of : date, datetime, Timestamp or str (ISO 8601)
         The moment the features describe. Transactions dated after it are
         ignored (those at exactly ``as_of`` count). Must be timezone-aware
         exactly when the dates are.

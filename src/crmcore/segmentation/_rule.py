@@ -174,6 +174,27 @@ class Rule:
     def select(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Return the rows of ``frame`` for which the rule holds.
 
+        Missing values follow the class convention (a comparison with a
+        missing value is false, except ``!=``); this is
+        ``frame.loc[rule.mask(frame)]``.
+
+        Parameters
+        ----------
+        frame : DataFrame
+            One row per customer, with every column the rule names.
+
+        Returns
+        -------
+        DataFrame
+            The matching rows, with ``frame``'s index and columns, in their
+            original order.
+
+        Raises
+        ------
+        ValidationError
+            As for :meth:`mask`: an unknown field, a literal of the wrong
+            type for its column, or a column of an unsupported dtype.
+
         Examples
         --------
         >>> import pandas as pd

@@ -353,12 +353,34 @@ class Segmenter(ClusterMixin, BaseEstimator):  # type: ignore[misc]
     def predict(self, X: pd.DataFrame) -> IntArray:
         """Label each row of ``X`` with its nearest cluster.
 
+        Parameters
+        ----------
+        X : DataFrame or 2-D ndarray
+            One row per customer, with (at least) the columns the segmenter
+            was fitted on (an array's columns are read as ``x0, x1, ...``).
+            Other columns are ignored.
+
+        Returns
+        -------
+        ndarray of int64
+            Cluster label of each row, ``0`` being the cluster with the
+            highest mean value (the order of :attr:`profiles_`).
+
         Raises
         ------
         NotFittedError
             Before :meth:`fit`.
         ValidationError
-            Missing or invalid feature columns.
+            Missing or invalid feature columns (non-numeric, non-finite, or
+            negative with ``log_transform``), naming the first bad row.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> X = pd.DataFrame({"spend": [10.0, 12.0, 11.0, 900.0, 950.0, 1000.0]})
+        >>> seg = Segmenter(n_clusters=2, random_state=0).fit(X)
+        >>> seg.predict(pd.DataFrame({"spend": [15.0, 980.0]})).tolist()
+        [1, 0]
         """
         self._check_fitted()
         X = _as_frame(X)
@@ -368,7 +390,30 @@ class Segmenter(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         return labels
 
     def transform(self, X: pd.DataFrame) -> FloatArray:
-        """Scaled features of ``X`` (the space the clusters live in)."""
+        """Scaled features of ``X`` (the space the clusters live in).
+
+        Each feature is ``log1p``-transformed when ``log_transform`` is set,
+        then centred on its training median and divided by its training
+        inter-quartile range (:attr:`center_`, :attr:`scale_`).
+
+        Parameters
+        ----------
+        X : DataFrame or 2-D ndarray
+            One row per customer, with the columns the segmenter was fitted
+            on.
+
+        Returns
+        -------
+        ndarray of float64, shape (n_rows, n_features_in_)
+            The scaled features, columns in :attr:`feature_names_in_` order.
+
+        Raises
+        ------
+        NotFittedError
+            Before :meth:`fit`.
+        ValidationError
+            Missing or invalid feature columns.
+        """
         self._check_fitted()
         X = _as_frame(X)
         raw = self._raw(X, list(self.feature_names_in_))
@@ -380,6 +425,17 @@ class Segmenter(ClusterMixin, BaseEstimator):  # type: ignore[misc]
 
         ``labels_`` (one per training row) is not kept. A generator
         ``random_state`` is stored as ``None``.
+
+        Returns
+        -------
+        dict
+            ``model``, ``params`` and ``fitted``; :meth:`from_dict` reads it
+            back.
+
+        Raises
+        ------
+        NotFittedError
+            Before :meth:`fit`.
         """
         self._check_fitted()
         params = self.get_params()
@@ -407,7 +463,23 @@ class Segmenter(ClusterMixin, BaseEstimator):  # type: ignore[misc]
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Segmenter:
-        """Rebuild a fitted Segmenter from :meth:`to_dict` output."""
+        """Rebuild a fitted Segmenter from :meth:`to_dict` output.
+
+        Parameters
+        ----------
+        data : dict
+            The output of :meth:`to_dict` (or ``json.loads`` of it).
+
+        Returns
+        -------
+        Segmenter
+            A fitted segmenter that predicts as the saved one did.
+
+        Raises
+        ------
+        ValidationError
+            If ``data`` is not a serialised Segmenter.
+        """
         given: Any = data
         if not isinstance(given, dict) or given.get("model") != "Segmenter":
             raise ValidationError("not a serialised Segmenter", field="data")
@@ -434,10 +506,52 @@ class Segmenter(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         return seg
 
     def save(self, path: str | Path) -> None:
-        """Write :meth:`to_dict` as JSON to ``path``."""
+        """Write :meth:`to_dict` as JSON to ``path``.
+
+        JSON, never pickle: the file holds only numbers and names, so loading
+        it cannot run code.
+
+        Parameters
+        ----------
+        path : str or Path
+            File to write (UTF-8); an existing file is replaced.
+
+        Raises
+        ------
+        NotFittedError
+            Before :meth:`fit`.
+
+        Examples
+        --------
+        >>> import pandas as pd, pathlib, tempfile
+        >>> X = pd.DataFrame({"spend": [10.0, 12.0, 11.0, 900.0, 950.0, 1000.0]})
+        >>> seg = Segmenter(n_clusters=2, random_state=0).fit(X)
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = pathlib.Path(tmp) / "segmenter.json"
+        ...     seg.save(path)
+        ...     again = Segmenter.load(path)
+        >>> again.predict(X).tolist() == seg.predict(X).tolist()
+        True
+        """
         Path(path).write_text(json.dumps(self.to_dict()), encoding="utf-8")
 
     @classmethod
     def load(cls, path: str | Path) -> Segmenter:
-        """Read a Segmenter written by :meth:`save`."""
+        """Read a Segmenter written by :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or Path
+            A file written by :meth:`save`.
+
+        Returns
+        -------
+        Segmenter
+            The fitted segmenter.
+
+        Raises
+        ------
+        ValidationError
+            If the file does not hold a serialised Segmenter.
+        """
         return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))

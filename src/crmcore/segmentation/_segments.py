@@ -22,6 +22,8 @@ def _rect(r: tuple[int, int], f: tuple[int, int]) -> tuple[Cell, ...]:
     return tuple((ri, fi) for ri in range(r[0], r[1] + 1) for fi in range(f[0], f[1] + 1))
 
 
+#: The conventional R×F segment grid; documented where it is public, in
+#: ``crmcore/segmentation/__init__.py``.
 DEFAULT_SEGMENTS: Mapping[str, tuple[Cell, ...]] = MappingProxyType(
     {
         # name: cells (r_score, f_score) of the 5×5 grid
@@ -37,21 +39,6 @@ DEFAULT_SEGMENTS: Mapping[str, tuple[Cell, ...]] = MappingProxyType(
         "hibernating": _rect((1, 2), (1, 2)),
     }
 )
-"""The conventional R×F segment grid over 5×5 recency / frequency scores.
-
-A read-only mapping from segment name to the ``(r_score, f_score)`` cells it
-covers; every one of the 25 cells belongs to exactly one segment:
-
-==========  =============  ===================  ===================  ==============  ===========
-r \\\\ f    1              2                    3                    4               5
-==========  =============  ===================  ===================  ==============  ===========
-5           new            potential_loyalists  potential_loyalists  champions       champions
-4           promising      potential_loyalists  potential_loyalists  loyal           loyal
-3           about_to_sleep about_to_sleep       need_attention       loyal           loyal
-2           hibernating    hibernating          at_risk              at_risk         cant_lose
-1           hibernating    hibernating          at_risk              at_risk         cant_lose
-==========  =============  ===================  ===================  ==============  ===========
-"""
 
 
 def _grid(mapping: Mapping[str, Iterable[Cell]]) -> tuple[list[str], IntArray]:
