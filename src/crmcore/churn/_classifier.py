@@ -556,6 +556,23 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
 
         For campaigns, rank by :meth:`churn_probability` instead: the best
         cut-off depends on the budget, not on 0.5.
+
+        Parameters
+        ----------
+        features : pandas.DataFrame
+            Must hold the columns used in :meth:`fit` (others are ignored).
+
+        Returns
+        -------
+        ndarray of int64, shape (n_customers,)
+            1 (churn) where ``P(churn) >= 0.5``, else 0, by row position.
+
+        Raises
+        ------
+        NotFittedError
+            Before :meth:`fit`.
+        ValidationError
+            On missing columns or infinite values.
         """
         return (self.predict_proba(features)[:, 1] >= 0.5).astype(np.int64)
 
@@ -583,10 +600,35 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     def churn_probability(self, features: pd.DataFrame) -> pd.Series:
         """Return the churn probability as a Series indexed like ``features``.
 
+        Parameters
+        ----------
+        features : pandas.DataFrame
+            One row per customer (index = customer id), holding the columns
+            used in :meth:`fit` (others are ignored).
+
+        Returns
+        -------
+        pandas.Series
+            Calibrated ``P(churn)`` in [0, 1], named ``churn_probability``,
+            with ``features``' index: sort it to target a campaign.
+
         Raises
         ------
         NotFittedError
             Before :meth:`fit`.
+        ValidationError
+            On missing columns or infinite values.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> rng = np.random.default_rng(1)
+        >>> X = pd.DataFrame({"recency": rng.exponential(30, 400)}, index=range(400))
+        >>> y = (rng.uniform(size=400) < X["recency"] / (X["recency"] + 30)).astype(int)
+        >>> clf = ChurnClassifier(max_iter=20, n_threads=1, random_state=0).fit(X, y)
+        >>> p = clf.churn_probability(pd.DataFrame({"recency": [1.0, 200.0]}, index=["a", "b"]))
+        >>> p.name, p.index.tolist(), bool(p["b"] > p["a"])
+        ('churn_probability', ['a', 'b'], True)
         """
         p = self.predict_proba(features)[:, 1]
         return pd.Series(p, index=features.index, name="churn_probability")
