@@ -173,6 +173,7 @@ def advance(
     Returns
     -------
     new_entity : same type as ``entity``
+        A new entity in the target stage (the input is unchanged).
     events : tuple of StageChanged
         One event per move.
 

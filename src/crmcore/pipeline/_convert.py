@@ -96,6 +96,7 @@ def convert_lead(
     Parameters
     ----------
     lead : Lead
+        The lead to convert; it must be allowed to move to ``converted``.
     at : datetime
         When the conversion happens (timezone-aware).
     account_id : hashable, optional
@@ -110,10 +111,13 @@ def convert_lead(
         If given, an opportunity is opened too; needs ``amount`` and
         ``expected_close_date``.
     amount : Money, optional
+        Amount of the new opportunity.
     expected_close_date : date, optional
+        Expected close date of the new opportunity.
     opportunity_name : str, optional
         Default: the account name.
     actor : str, optional
+        Who converts the lead, recorded on the events.
     workflow, opportunity_workflow : Workflow
         The lead and opportunity workflows.
 

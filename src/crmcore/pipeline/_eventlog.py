@@ -84,6 +84,8 @@ def stage_funnel(
     ----------
     events : DataFrame
         ``entity_id``, ``from_stage``, ``to_stage``, ``at`` columns.
+    workflow : Workflow, default OPPORTUNITY_WORKFLOW
+        Gives the stages their order (``sequence``) and won / closed flags.
 
     Returns
     -------
@@ -235,9 +237,12 @@ def stage_velocity(
     ----------
     events : DataFrame
         ``entity_id``, ``from_stage``, ``to_stage``, ``at`` columns.
+    workflow : Workflow, default OPPORTUNITY_WORKFLOW
+        The workflow the entities follow (its final stages are skipped).
     as_of : datetime, optional
         Close open stays at this instant.
     unit : {"D", "h", "W"}
+        Days, hours or weeks.
     calendar : BusinessCalendar, optional
         Measure working time instead of elapsed time.
 

@@ -77,11 +77,28 @@ def weighted_pipeline(
         One row per opportunity.
     by : str or list of str, optional
         Grouping columns (owner, stage, region...). Default: one ``total`` row.
+    workflow : Workflow, default OPPORTUNITY_WORKFLOW
+        Gives each stage its ``sequence``, default probability, forecast
+        category and won / closed flags.
+    stage_col : str, default "stage"
+        Column of stage names.
+    amount_col : str, default "amount"
+        Column of amounts (numbers, or :class:`~crmcore.domain.Money` in one
+        currency).
+    probability_col : str or None, default "probability"
+        Column of win probabilities in percent; the stage defaults are used
+        when ``None`` or absent.
 
     Returns
     -------
     DataFrame
         Columns ``count``, ``amount``, ``weighted_amount``.
+
+    Raises
+    ------
+    ValidationError
+        A missing column, an unknown stage, a non-finite amount, Money in
+        several currencies, or a probability outside [0, 100].
 
     Examples
     --------
@@ -148,6 +165,14 @@ def forecast(
         (``best_case`` includes ``commit`` and ``closed``, as in the usual
         forecast roll-up); categories are ordered ``pipeline`` < ``best_case``
         < ``commit`` < ``closed``.
+    workflow : Workflow, default OPPORTUNITY_WORKFLOW
+        Gives each stage its default forecast category.
+    date_col : str, default "close_date"
+        Column of expected (or actual) close dates.
+    stage_col : str, default "stage"
+        Column of stage names.
+    amount_col : str, default "amount"
+        Column of amounts (numbers, or Money in one currency).
     category_col : str or None
         Column overriding the stage's forecast category when present.
 
@@ -155,6 +180,12 @@ def forecast(
     -------
     DataFrame
         Indexed by period, one column per category.
+
+    Raises
+    ------
+    ValidationError
+        An unknown category, a missing column, an unknown stage, or a bad
+        amount or close date.
     """
     for c in categories:
         if c not in FORECAST_CATEGORIES:
@@ -296,15 +327,30 @@ def sales_cycle_length(
 
     Parameters
     ----------
+    opportunities : DataFrame
+        One row per opportunity, with stage, creation and close instants.
+    by : str, optional
+        Grouping column; default one ``total`` row.
     won_only : bool, default True
         Only won deals (the usual definition); otherwise every closed one.
     unit : {"D", "h", "W"}
         Days, hours or weeks.
+    workflow : Workflow, default OPPORTUNITY_WORKFLOW
+        Decides which stages are won and closed.
+    stage_col, created_col, closed_col : str
+        Column names (defaults ``"stage"``, ``"created_at"``,
+        ``"closed_at"``).
 
     Returns
     -------
     DataFrame
         ``count``, ``mean``, ``median``, ``min``, ``max`` of the cycle length.
+
+    Raises
+    ------
+    ValidationError
+        A missing column, an unknown stage or unit, a closed opportunity
+        without a close instant, or one closed before it was created.
     """
     check_columns(opportunities, [stage_col, created_col, closed_col], name="opportunities")
     keys = _keys(opportunities, by)

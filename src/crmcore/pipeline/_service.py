@@ -38,9 +38,15 @@ def service_kpis(
     events : DataFrame
         Stage history: ``entity_id``, ``from_stage``, ``to_stage``, ``at``.
     policy : SLAPolicy
+        Targets, calendar, workflow and response stages.
     as_of : datetime
+        The moment the KPIs are taken (timezone-aware); later events are
+        ignored.
     by : str, optional
         A ticket column to group by (``priority``, ``channel``, team...).
+    id_col, created_col, priority_col : str
+        Column names in ``tickets`` (defaults ``"id"``, ``"created_at"``,
+        ``"priority"``).
 
     Returns
     -------

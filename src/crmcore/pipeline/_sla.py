@@ -388,8 +388,12 @@ def sla_report(
         Stage history with ``entity_id``, ``from_stage``, ``to_stage``, ``at``
         columns (see :func:`events_frame`); events after ``as_of`` are ignored.
     policy : SLAPolicy
+        Targets, calendar, workflow and response stages.
     as_of : datetime
         The moment the status is taken (timezone-aware).
+    id_col, created_col, priority_col, first_response_col : str
+        Column names in ``tickets`` (defaults ``"id"``, ``"created_at"``,
+        ``"priority"``, ``"first_response_at"``; the last is optional).
 
     Returns
     -------
@@ -492,12 +496,16 @@ def sla_status(
         The ticket's stage history (events for other entities, other event
         types and events after ``as_of`` are ignored).
     policy : SLAPolicy
+        Targets, calendar, workflow and response stages.
     as_of : datetime
         When the status is taken (timezone-aware).
 
     Returns
     -------
     SLAStatus
+        The ticket id and one :class:`SLATargetStatus` per clock
+        (``first_response``, ``resolution``): deadline, elapsed and
+        remaining working time, pauses and state.
 
     Examples
     --------
