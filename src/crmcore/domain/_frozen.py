@@ -22,6 +22,12 @@ class FrozenMapping(Mapping[str, Any]):
     really immutable and hashable.  It compares equal to a ``dict`` with the
     same items.
 
+    Parameters
+    ----------
+    data : mapping, optional
+        String keys to JSON-compatible values (``None``, bool, int, finite
+        float, str, lists and mappings of these); positional only.
+
     Examples
     --------
     >>> m = FrozenMapping({"tier": "gold", "tags": ["a", "b"]})
@@ -72,7 +78,13 @@ class FrozenMapping(Mapping[str, Any]):
         return f"FrozenMapping({self._data!r})"
 
     def thaw(self) -> dict[str, Any]:
-        """Return a plain, mutable, JSON-ready copy (dicts and lists)."""
+        """Return a plain, mutable, JSON-ready copy (dicts and lists).
+
+        Returns
+        -------
+        dict
+            A deep copy: nested mappings become dicts, tuples become lists.
+        """
         return {k: _thaw(v) for k, v in self._data.items()}
 
 

@@ -111,9 +111,11 @@ class Customer(_ConsentQueries, Entity):
         A string must be international (``+``...); for national numbers build
         ``PhoneNumber(number=..., country=...)``.
     address : Address, optional
+        Postal address.
     account_id : str or uuid.UUID, optional
         The company account the customer belongs to (B2B).
     birth_date : datetime.date, optional
+        Date of birth.
     consents : sequence of Consent, default ()
         Marketing consent history, stored as a tuple in the order given.
     tags : iterable of str, default frozenset()
@@ -192,8 +194,11 @@ class Account(Entity):
     parent_id : str or uuid.UUID, optional
         Parent company account, for groups; not the account itself.
     phone : PhoneNumber or str, optional
+        Phone number; a string must be international (``+``...).
     address : Address, optional
+        Postal address.
     tags : iterable of str, default frozenset()
+        Free labels; stored as a frozenset.
 
     Examples
     --------
@@ -253,7 +258,9 @@ class Contact(_ConsentQueries, Entity):
     title : str, optional
         Job title.
     email : EmailAddress or str, optional
+        E-mail address; a string is parsed into :class:`~crmcore.domain.EmailAddress`.
     phone : PhoneNumber or str, optional
+        Phone number; a string must be international (``+``...).
     consents : sequence of Consent, default ()
         Marketing consent history (see :meth:`has_consent`).
 

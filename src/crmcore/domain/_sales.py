@@ -90,8 +90,11 @@ class Lead(Entity):
     created_at : datetime.datetime
         When the lead was captured (timezone-aware).
     company : str, optional
+        The company the person works for.
     email : EmailAddress or str, optional
+        E-mail address; a string is parsed into :class:`~crmcore.domain.EmailAddress`.
     phone : PhoneNumber or str, optional
+        Phone number; a string must be international (``+``...).
     campaign_id : str or uuid.UUID, optional
         The :class:`Campaign` that generated the lead.
     status : str, default "new"
@@ -314,6 +317,7 @@ class Campaign(Entity):
     status : CampaignStatus or str, default "planned"
         One of ``planned``, ``active``, ``paused``, ``completed``, ``cancelled``.
     owner : str or uuid.UUID, optional
+        The user responsible.
 
     Examples
     --------
@@ -397,9 +401,11 @@ class Activity(Entity):
     completed_at : datetime.datetime, optional
         When it was done (may precede ``created_at`` for back-logged calls).
     owner : str or uuid.UUID, optional
+        The user responsible.
     customer_id, account_id, contact_id, lead_id, opportunity_id, ticket_id : str or uuid.UUID, optional
         The related records; at least one is usually set, none is required.
     notes : str, optional
+        Free text.
 
     Examples
     --------

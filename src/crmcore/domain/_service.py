@@ -103,6 +103,7 @@ class Ticket(Entity):
     contact_id : str or uuid.UUID, optional
         The contact person, for B2B customers.
     description : str, optional
+        Free text describing the request.
 
     Examples
     --------

@@ -110,7 +110,24 @@ class EmailAddress:
 
     @classmethod
     def parse(cls, text: str) -> EmailAddress:
-        """Build from text (same as ``EmailAddress(value=text)``)."""
+        """Build from text (same as ``EmailAddress(value=text)``).
+
+        Parameters
+        ----------
+        text : str
+            An e-mail address; surrounding spaces are removed and the domain
+            lower-cased.
+
+        Returns
+        -------
+        EmailAddress
+            The validated address.
+
+        Raises
+        ------
+        ValidationError
+            If ``text`` is not a plausible e-mail address.
+        """
         return cls(value=text)
 
     @property
@@ -122,12 +139,34 @@ class EmailAddress:
         return self.value
 
     def to_dict(self) -> str:
-        """Return the address as a plain string (its JSON form)."""
+        """Return the address as a plain string (its JSON form).
+
+        Returns
+        -------
+        str
+            The normalised address.
+        """
         return self.value
 
     @classmethod
     def from_dict(cls, data: Any) -> EmailAddress:
-        """Build from a string (or ``{"value": ...}``)."""
+        """Build from a string (or ``{"value": ...}``).
+
+        Parameters
+        ----------
+        data : str or mapping
+            The output of :meth:`to_dict`, or ``{"value": text}``.
+
+        Returns
+        -------
+        EmailAddress
+            The validated address.
+
+        Raises
+        ------
+        ValidationError
+            If the address is invalid or the mapping has other keys.
+        """
         if isinstance(data, Mapping):
             return from_dict(cls, data)
         return cls(value=data)
@@ -281,7 +320,27 @@ class PhoneNumber:
 
     @classmethod
     def parse(cls, text: str, *, country: str | None = None) -> PhoneNumber:
-        """Build from text, optionally with a country for national numbers."""
+        """Build from text, optionally with a country for national numbers.
+
+        Parameters
+        ----------
+        text : str
+            A phone number, in international form (``+`` or ``00``) or, with
+            ``country``, in national form.
+        country : str, optional
+            ISO 3166-1 alpha-2 code used to read a national number (see
+            :data:`CALLING_CODES`).
+
+        Returns
+        -------
+        PhoneNumber
+            The validated number.
+
+        Raises
+        ------
+        ValidationError
+            If the number cannot be read.
+        """
         return cls(number=text, country=country)
 
     @property
@@ -293,12 +352,34 @@ class PhoneNumber:
         return self.number
 
     def to_dict(self) -> dict[str, Any]:
-        """Return ``{"number": str, "country": str | None}``."""
+        """Return ``{"number": str, "country": str | None}``.
+
+        Returns
+        -------
+        dict
+            The number and its country, JSON-safe.
+        """
         return {"number": self.number, "country": self.country}
 
     @classmethod
     def from_dict(cls, data: Any) -> PhoneNumber:
-        """Build from the output of :meth:`to_dict` (or a plain E.164 string)."""
+        """Build from the output of :meth:`to_dict` (or a plain E.164 string).
+
+        Parameters
+        ----------
+        data : mapping or str
+            ``{"number": ..., "country": ...}`` or an international number.
+
+        Returns
+        -------
+        PhoneNumber
+            The validated number.
+
+        Raises
+        ------
+        ValidationError
+            If a field is missing, unknown or invalid.
+        """
         if isinstance(data, Mapping):
             return from_dict(cls, data)
         return cls(number=data)
@@ -352,12 +433,34 @@ class Address:
     region: str | None = attrs.field(default=None, validator=valid_optional_text)
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the fields as a JSON-safe dict."""
+        """Return the fields as a JSON-safe dict.
+
+        Returns
+        -------
+        dict
+            One key per field; :meth:`from_dict` reads it back.
+        """
         return to_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Address:
-        """Build from the output of :meth:`to_dict`."""
+        """Build from the output of :meth:`to_dict`.
+
+        Parameters
+        ----------
+        data : mapping
+            The output of :meth:`to_dict`.
+
+        Returns
+        -------
+        Address or Consent
+            The rebuilt value.
+
+        Raises
+        ------
+        ValidationError
+            If a field is missing, unknown or invalid.
+        """
         return from_dict(cls, data)
 
 
@@ -412,12 +515,34 @@ class Consent:
     source: str | None = attrs.field(default=None, validator=valid_optional_text)
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the fields as a JSON-safe dict (``at`` as ISO 8601 text)."""
+        """Return the fields as a JSON-safe dict (``at`` as ISO 8601 text).
+
+        Returns
+        -------
+        dict
+            One key per field; :meth:`from_dict` reads it back.
+        """
         return to_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Consent:
-        """Build from the output of :meth:`to_dict`."""
+        """Build from the output of :meth:`to_dict`.
+
+        Parameters
+        ----------
+        data : mapping
+            The output of :meth:`to_dict`.
+
+        Returns
+        -------
+        Address or Consent
+            The rebuilt value.
+
+        Raises
+        ------
+        ValidationError
+            If a field is missing, unknown or invalid.
+        """
         return from_dict(cls, data)
 
 
