@@ -53,7 +53,13 @@ class LedgerEntry:
     source: LedgerEvent | None = attrs.field(default=None, eq=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-friendly ``dict`` (datetimes as ISO strings, no source event)."""
+        """Return a JSON-friendly ``dict`` (datetimes as ISO strings, no source event).
+
+        Returns
+        -------
+        dict
+            One key per field except ``source``; ``None`` stays ``None``.
+        """
         return {
             "sequence": self.sequence,
             "event_id": self.event_id,
@@ -126,7 +132,13 @@ class LedgerSummary:
     expiring_points: int
 
     def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-friendly ``dict`` (datetimes as ISO strings)."""
+        """Return a JSON-friendly ``dict`` (datetimes as ISO strings).
+
+        Returns
+        -------
+        dict
+            One key per field; ``None`` stays ``None``.
+        """
         out = attrs.asdict(self)
         for key in ("as_of", "next_expiry"):
             if out[key] is not None:

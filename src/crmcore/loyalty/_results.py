@@ -62,7 +62,13 @@ class NPSResult:
     method: str
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the fields as a plain ``dict`` (JSON-serialisable)."""
+        """Return the fields as a plain ``dict`` (JSON-serialisable).
+
+        Returns
+        -------
+        dict
+            One key per field.
+        """
         return _as_dict(self)
 
 
@@ -114,7 +120,13 @@ class CSATResult:
     satisfied_at: int
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the fields as a plain ``dict`` (JSON-serialisable)."""
+        """Return the fields as a plain ``dict`` (JSON-serialisable).
+
+        Returns
+        -------
+        dict
+            One key per field.
+        """
         return _as_dict(self)
 
 
@@ -161,7 +173,13 @@ class CESResult:
     scale: int
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the fields as a plain ``dict`` (JSON-serialisable)."""
+        """Return the fields as a plain ``dict`` (JSON-serialisable).
+
+        Returns
+        -------
+        dict
+            One key per field.
+        """
         return _as_dict(self)
 
 
@@ -203,7 +221,13 @@ class ComparisonResult:
     method: str
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the fields as a plain ``dict`` (JSON-serialisable)."""
+        """Return the fields as a plain ``dict`` (JSON-serialisable).
+
+        Returns
+        -------
+        dict
+            One key per field.
+        """
         return _as_dict(self)
 
 
@@ -235,5 +259,11 @@ class RateResult:
     end: str
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the fields as a plain ``dict`` (JSON-serialisable)."""
+        """Return the fields as a plain ``dict`` (JSON-serialisable).
+
+        Returns
+        -------
+        dict
+            One key per field.
+        """
         return _as_dict(self)
