@@ -154,7 +154,14 @@ class BacktestResult:
     gains: pd.DataFrame
 
     def summary(self) -> pd.DataFrame:
-        """Mean of each metric over the cutoffs, one row per model."""
+        """Mean of each metric over the cutoffs, one row per model.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by model name (in the order the models were given), one
+            column per metric of :attr:`metrics`.
+        """
         return self.metrics.groupby(level="model", sort=False).mean()
 
 
