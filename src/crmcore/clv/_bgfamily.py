@@ -179,30 +179,34 @@ def bg_loglik_grad(theta: FloatArray, d: BGData, s: int) -> tuple[float, FloatAr
     # difference of log rising factorials, which stays accurate when a and b
     # are large (the no-heterogeneity ridge), where the four lnΓ cancel.
     k = xu + s
-    lx = special.gammaln(r + xu) + log_rising(b, k) - log_rising(a + b, k)
-    ll = dot(d.w_x, lx) + d.n * (-special.gammaln(r) + r * np.log(alpha))
+    lx = log_rising(r, xu) + log_rising(b, k) - log_rising(a + b, k)
+    ll = dot(d.w_x, lx)
     dpsi_ab = digamma_step(a + b, k)
-    g_r = dot(d.w_x, special.digamma(r + xu)) + d.n * (np.log(alpha) - special.digamma(r))
+    g_r = dot(d.w_x, digamma_step(r, xu))
     g_a = -dot(d.w_x, dpsi_ab)
     g_b = dot(d.w_x, digamma_step(b, k) - dpsi_ab)
     # A1 = -(r + x) ln(alpha + T), summed per distinct T.
-    lT_u = np.log(alpha + d.t_u)
+    # r ln(alpha) - (r + x) ln(alpha + T) = -(r + x) log1p(T / alpha) - x ln(alpha),
+    # summed per distinct T; in this form it does not cancel when r and alpha
+    # are large together (the homogeneous-rate ridge).
     invT_u = 1.0 / (alpha + d.t_u)
-    rw_T = r * d.w_t + d.wx_t
-    ll -= dot(rw_T, lT_u)
-    g_r -= dot(d.w_t, lT_u)
-    g_alpha = d.n * r / alpha - dot(rw_T, invT_u)
+    l1p_u = np.log1p(d.t_u / alpha)
+    ll -= dot(r * d.w_t + d.wx_t, l1p_u) + np.log(alpha) * float(d.wx_t.sum())
+    g_r -= dot(d.w_t, l1p_u)
+    g_alpha = r * dot(d.w_t, d.t_u * invT_u) / alpha - dot(d.wx_t, invT_u)
     # Second term, row by row.
     if d.x.size:
         second_u = _second_log(theta, xu, s)
         has_u = np.isfinite(second_u)
         inv_beta_u = np.zeros(xu.shape)
         inv_beta_u[has_u] = 1.0 / (b + xu[has_u] - 1 + s)
-        ltx_u = np.log(alpha + d.tx_u)
+        # ln(alpha + T) - ln(alpha + t_x) as log1p(T/alpha) - log1p(t_x/alpha): the
+        # ln(alpha) cancels exactly, so large alpha (and r) lose no precision.
+        l1ptx_u = np.log1p(d.tx_u / alpha)
         invtx_u = 1.0 / (alpha + d.tx_u)
         rx = r + d.x
-        dl = lT_u[d.i_t]
-        dl -= ltx_u[d.itx]
+        dl = l1p_u[d.i_t]
+        dl -= l1ptx_u[d.itx]
         z = rx * dl
         z += second_u[d.ix]
         # softplus(z) = z + log(1 + exp(-z)) and expit(z) = 1 / (1 + exp(-z)); z is
@@ -233,8 +237,7 @@ def bg_loglik_rows(
     second = _second_log(theta, x, s)
     rx = r + x
     return np.asarray(
-        special.gammaln(rx)
-        - special.gammaln(r)
+        log_rising(r, x)
         + r * np.log(alpha)
         + log_rising(b, x + s)
         - log_rising(a + b, x + s)

@@ -116,3 +116,37 @@ def test_ridge_loglik_equals_its_limit(cls: type, s: int) -> None:
     p = pr["a"] / (pr["a"] + pr["b"])
     expected = _limit_loglik(pr["r"], pr["alpha"], p, LIMIT_DATA, s)
     assert model.log_likelihood_ == pytest.approx(expected, rel=1e-10)
+
+
+# random_state=9, recency rounded to 0.1: purchase rates show no heterogeneity
+# (r, alpha -> inf with r / alpha fixed); the old code stopped at r ~ 5e6 with
+# ABNORMAL line searches (cancellation in r ln(alpha) - (r + x) ln(alpha + T)).
+RATE_DATA = pd.DataFrame(
+    {
+        "frequency": _col(
+            "4 0 4 3 0 0 0 0 0 3 1 0 1 0 0 1 4 2 0 0 0 2 5 4 0 1 1 1 0 1 1 1 1 0 3 2 6 0 4 2"
+        ),
+        "recency": _col(
+            "19.7 0 21.1 10.4 0 0 0 0 0 7.6 4.2 0 6.1 0 0 7.2 29.5 2.4 0 0 0 27.5 22.6 28.4 "
+            "0 2.5 2.4 24 0 3.6 26 4.9 16.1 0 27.2 11.6 29.8 0 24.1 12"
+        ),
+        "T": [30.0] * 40,
+    }
+)
+
+
+def test_homogeneous_purchase_rate_is_the_limit() -> None:
+    model, warned = _fit(ModifiedBetaGeoModel, RATE_DATA)
+    pr = model.params_
+    assert model.converged_ is True
+    assert pr["r"] > 1e6
+    assert len(warned) == 1
+    assert "r and alpha diverge together" in warned[0]
+    # The limit: Poisson purchases at one rate lam = r / alpha for everyone
+    # (MBG/NBD likelihood with the gamma mixing replaced by a point mass).
+    lam, a, b = pr["r"] / pr["alpha"], pr["a"], pr["b"]
+    x, tx, T = (RATE_DATA[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T"))
+    beta = special.betaln(a, b + x + 1) - special.betaln(a, b)
+    gone = np.log(a / (b + x)) - lam * tx
+    expected = np.sum(x * np.log(lam) + beta + np.logaddexp(-lam * T, gone))
+    assert model.log_likelihood_ == pytest.approx(expected, rel=1e-9)
