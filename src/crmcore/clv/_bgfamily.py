@@ -232,16 +232,16 @@ def bg_loglik_grad(theta: FloatArray, d: BGData, s: int) -> tuple[float, FloatAr
 def bg_loglik_rows(
     theta: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray, *, s: int
 ) -> FloatArray:
-    """Per-customer log-likelihood (unweighted)."""
+    """Per-customer log-likelihood (unweighted), arranged as in :func:`bg_loglik_grad`."""
     r, alpha, a, b = (float(v) for v in theta)
     second = _second_log(theta, x, s)
     rx = r + x
     return np.asarray(
         log_rising(r, x)
-        + r * np.log(alpha)
+        - x * np.log(alpha)
         + log_rising(b, x + s)
         - log_rising(a + b, x + s)
-        + np.logaddexp(-rx * np.log(alpha + T), second - rx * np.log(alpha + tx)),
+        + np.logaddexp(-rx * np.log1p(T / alpha), second - rx * np.log1p(tx / alpha)),
         dtype=np.float64,
     )
 
