@@ -31,7 +31,10 @@ from crmcore.errors import ValidationError
 __all__ = ["ShiftedBetaGeoModel", "sbg_derl", "sbg_survival"]
 
 _DERL_TOL = 1e-17
-_DERL_MAX = 200_000
+# Terms of the direct sum; what has not converged by then (a discount rate
+# near 0, where the ratio tends to 1) is evaluated by scipy's hyp2f1, which
+# uses the 1 - z transformations there.
+_DERL_MAX = 20_000
 
 
 def sbg_survival(alpha: float, beta: float, t: FloatArray) -> FloatArray:
@@ -45,7 +48,9 @@ def sbg_derl(alpha: float, beta: float, d: float, renewals: FloatArray) -> Float
     ``DERL = sum_{t>=n} S(t)/S(n-1) (1+d)^-(t-n)
     = (β+n-1)/(α+β+n-1) · 2F1(1, β+n; α+β+n; 1/(1+d))``; the series has
     positive terms with ratio ``(β+t)/(α+β+t) / (1+d) < 1/(1+d)`` and is
-    summed directly (vectorised over ``renewals``).
+    summed directly (vectorised over ``renewals``); entries it has not
+    converged for after ``_DERL_MAX`` terms (small ``d``) are taken from
+    :func:`scipy.special.hyp2f1` instead of being truncated.
     """
     n = np.asarray(renewals, dtype=np.float64) + 1.0
     z = 1.0 / (1.0 + d)
@@ -64,6 +69,9 @@ def sbg_derl(alpha: float, beta: float, d: float, renewals: FloatArray) -> Float
         active = active[~done]
         if active.size == 0:
             break
+    if active.size:
+        na = nf[active]
+        total[active] = special.hyp2f1(1.0, beta + na, alpha + beta + na, z)
     first = (beta + nf - 1.0) / (alpha + beta + nf - 1.0)
     return np.asarray((first * total).reshape(shape), dtype=np.float64)
 

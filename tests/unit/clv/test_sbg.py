@@ -109,3 +109,19 @@ def test_bad_input() -> None:
         model.retention_rate(0)
     with pytest.raises(ValidationError, match="discount_rate"):
         model.expected_residual_lifetime(0.0)
+
+
+@pytest.mark.parametrize("d", [0.1, 1e-3, 1e-5, 1e-7])
+def test_derl_is_not_truncated_for_small_discount_rates(
+    model: ShiftedBetaGeoModel, d: float
+) -> None:
+    # alpha = beta = 1: S(t) = 1/(1+t), so for n = 1 (no renewal yet)
+    # DERL = sum_{t>=1} z^(t-1)/(t+1) = (-log(1-z) - z)/z^2, z = 1/(1+d).
+    # The direct sum needs ~1/d terms; it used to stop silently after
+    # 200 000 of them (35% low at d = 1e-6 for alpha = 0.70, beta = 1.18).
+    uniform = ShiftedBetaGeoModel.from_dict(
+        {**model.to_dict(), "params": {"alpha": 1.0, "beta": 1.0}}
+    )
+    z = 1.0 / (1.0 + d)
+    exact = (np.log1p(1.0 / d) - z) / z**2
+    assert uniform.expected_residual_lifetime(d) == pytest.approx(exact, rel=1e-10)
