@@ -79,7 +79,13 @@ def sbg_derl(alpha: float, beta: float, d: float, renewals: FloatArray) -> Float
 def _survivor_rows(survivors: Any) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Turn one or several survivor series into (period, churned, count) rows."""
     if isinstance(survivors, pd.DataFrame):
-        series = [survivors[c].dropna() for c in survivors.columns]
+        # Only trailing NaN (cohorts of different lengths) are cut; a gap
+        # inside a series stays and is refused below, never closed up.
+        series = []
+        for c in survivors.columns:
+            present = survivors[c].notna().to_numpy()
+            end = present.size - int(np.argmax(present[::-1])) if present.any() else 0
+            series.append(survivors[c].iloc[:end])
     elif isinstance(survivors, pd.Series):
         series = [survivors]
     else:

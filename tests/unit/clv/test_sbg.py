@@ -125,3 +125,17 @@ def test_derl_is_not_truncated_for_small_discount_rates(
     z = 1.0 / (1.0 + d)
     exact = (np.log1p(1.0 / d) - z) / z**2
     assert uniform.expected_residual_lifetime(d) == pytest.approx(exact, rel=1e-10)
+
+
+def test_interior_gap_in_a_cohort_column_is_refused() -> None:
+    # Only trailing NaN mark a shorter cohort; a gap used to be dropped,
+    # shifting every later count one period earlier.
+    gap = pd.DataFrame({"a": [1000.0, np.nan, 468, 382, 326]})
+    with pytest.raises(ValidationError, match="row 1"):
+        ShiftedBetaGeoModel().fit(gap)
+    trailing = pd.DataFrame(
+        {"a": REGULAR, "b": [1000.0, 640, 470, np.nan, np.nan, np.nan, np.nan, np.nan]}
+    )
+    both = ShiftedBetaGeoModel().fit(trailing)
+    lists = ShiftedBetaGeoModel().fit([REGULAR, [1000, 640, 470]])
+    assert both.params_ == pytest.approx(lists.params_, rel=1e-10)
