@@ -126,10 +126,9 @@ def test_compressed_with_weights_equals_expanded(cls: type, seed: int) -> None:
     weights = rng.integers(0, 5, len(data))
     weights[0] = 1
     expanded = data.loc[data.index.repeat(weights)]
-    # Same outcome either way: the same optimum, or (when the maximum lies at
-    # infinity, a -> inf with a / (a + b) fixed) the same ConvergenceError.
-    # A flat likelihood (a, b growing together) is reported by a
-    # ConvergenceWarning about the Hessian; it must be the same both ways.
+    # Same outcome either way: the same optimum (possibly the limit on a ridge,
+    # a, b growing together, reported by a ConvergenceWarning), or the same
+    # ConvergenceError; the warnings must be the same both ways.
     outcomes = []
     for args in ((data, weights), (expanded, None)):
         with warnings.catch_warnings(record=True) as caught:
