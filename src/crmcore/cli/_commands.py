@@ -214,6 +214,13 @@ def run_clv_predict(args: argparse.Namespace, console: Console) -> int:
         raise ValidationError(
             f"model file {str(path)!r} was not written by 'crmcore clv fit'", field="models"
         )
+    for part in ("transaction_model", "spend_model"):
+        if not isinstance(state.get(part), dict):
+            raise ValidationError(
+                f"model file {str(path)!r} has no {part!r} object; "
+                "write it again with 'crmcore clv fit'",
+                field="models",
+            )
     classes = {c.__name__: c for c in (BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel)}
     kind = state["transaction_model"].get("model")
     if kind not in classes:

@@ -213,6 +213,17 @@ def test_models_and_bad_model_file(tmp_path, log):
     assert code == 2
     assert "not JSON" in stderr
     assert not out.exists()
+    # Right format tag, parts missing or of the wrong type: a one-line refusal
+    # (exit 2), not a KeyError/AttributeError traceback.
+    for state in (
+        {"format": "crmcore.clv-models"},
+        {"format": "crmcore.clv-models", "transaction_model": [], "spend_model": {}},
+    ):
+        junk.write_text(json.dumps(state))
+        code, stdout, stderr = run(
+            ["clv", "predict", "--models", str(junk), "--transactions", source, "--out", str(out)]
+        )
+        assert_refused(code, stdout, stderr, out, "transaction_model", "clv fit")
 
 
 def test_usage_errors_exit_2(capsys):
