@@ -80,7 +80,7 @@ class ReportOptions:
     ----------
     as_of : datetime, optional
         End of the observation (timezone-aware); default: the last transaction.
-        Later transactions are ignored.
+        Later transactions and survey answers are ignored.
     model : {"bgnbd", "mbgnbd", "pareto"}
         Transaction model.
     period_days : float
@@ -418,7 +418,10 @@ def analyse(
 
     say("cohorts, surveys, pipeline")
     cohorts = cohort_retention(naive, period="M", as_of=naive_as_of, value_col="amount").shares
-    survey_info, trend = _surveys(data.surveys)
+    surveys = data.surveys
+    if surveys is not None:  # like the transactions: answers after as_of are not observed yet
+        surveys = surveys[surveys["date"] <= as_of]
+    survey_info, trend = _surveys(surveys)
     pipeline_info, funnel = _pipeline(data, as_of)
     sla_info = _sla(data, as_of)
     loyalty_info = _loyalty(data, table)

@@ -134,3 +134,38 @@ def test_no_progress_off_a_terminal(tmp_path):
                 stdout=io.StringIO(), stderr=err)  # fmt: skip
     assert code == 0
     assert "storing" not in err.getvalue()
+
+
+def test_as_of_also_cuts_the_survey_answers():
+    # Answers given after as_of are not observed yet; they used to enter the
+    # NPS next to a history that ends at as_of.
+    tx = simulate_transactions(
+        120, r=0.8, alpha=30.0, a=0.6, b=3.0, start="2024-01-01", periods=540,
+        p=6.0, q=4.0, gamma=15.0, random_state=4,
+    )  # fmt: skip
+    transactions = pd.DataFrame(
+        {
+            "customer_id": tx["customer_id"].astype(str),
+            "date": tx["date"].dt.tz_localize("UTC").dt.floor("us"),
+            "amount": tx["value"],
+        }
+    )
+    # as_of at a purchase: a later one makes churn_labels warn (log ends before as_of)
+    dates_ = transactions["date"]
+    as_of = dates_[dates_ <= pd.Timestamp("2025-01-15", tz="UTC")].max()
+    dates = [pd.Timestamp("2024-06-01", tz="UTC")] * 40 + [as_of + pd.Timedelta(days=1)] * 40
+    surveys = pd.DataFrame(
+        {
+            "customer_id": [str(i) for i in range(80)],
+            "kind": "nps",
+            "score": [10] * 40 + [0] * 40,
+            "date": dates,
+            "scale": 10,
+        }
+    )
+    result = analyse(
+        ReportData(transactions=transactions, surveys=surveys),
+        ReportOptions(as_of=as_of.to_pydatetime(), n_draws=30),
+    )
+    nps = result.summary["surveys"]["nps"]
+    assert (nps["n"], nps["score"]) == (40, 100.0)
