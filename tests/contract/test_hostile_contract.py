@@ -98,3 +98,25 @@ def test_values_of_the_wrong_type_are_refused(store, fields, match):
     with pytest.raises(ValidationError, match=match):
         store.orders.add(bad)
     assert store.orders.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("where", "match"),
+    [
+        ({"name": "nul\x00byte"}, "NUL"),
+        ({"name__contains": "\x00"}, "NUL"),
+        ({"id__in": ["c1", "c\x002"]}, "NUL"),
+        ({"custom.k": "nul\x00byte"}, "NUL"),
+        ({"name": "lone \ud800 surrogate"}, "Unicode"),
+        ({"custom.k": 2**63}, "64 bits"),
+        ({"custom.k__lt": -(2**63) - 1}, "64 bits"),
+        ({"version__gt": 2**64}, "64 bits"),
+    ],
+)
+def test_filter_values_no_store_can_hold_are_refused(store, where, match):
+    # They used to match nothing in memory and on SQLite (or raise OverflowError
+    # there) but make PostgreSQL raise a driver DataError.
+    store.customers.add(customer())
+    with pytest.raises(ValidationError, match=match):
+        store.customers.query(where)
+    assert store.customers.count({"custom.k": 2**63 - 1}) == 0

@@ -315,6 +315,31 @@ def resolve_target(fields: Mapping[str, FieldSpec], path: Any, aggregate: str) -
     )
 
 
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _text(value: str, path: str) -> str:
+    """Refuse text no store can hold (PostgreSQL would fail on it, the others match nothing)."""
+    if "\x00" in value:
+        raise ValidationError(
+            f"{path}: NUL characters cannot be stored or searched", field=path, value=value
+        )
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError(
+            f"{path}: text contains characters that are not valid Unicode", field=path, value=value
+        ) from None
+    return value
+
+
+def _int64(value: int | float | Decimal, path: str) -> int | float | Decimal:
+    """Refuse integers the databases cannot bind (stored integers fit in 64 bits)."""
+    if isinstance(value, int) and not _INT64[0] <= value <= _INT64[1]:
+        raise ValidationError(f"{path}: integers must fit in 64 bits", field=path, value=value)
+    return value
+
+
 def _number(value: Any, path: str) -> int | float | Decimal:
     if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
         raise ValidationError(f"{path}: expected a number, got {value!r}", field=path, value=value)
@@ -354,12 +379,12 @@ def _scalar_value(target: Target, value: Any) -> Any:
             raise ValidationError(
                 f"{path}: expected a string, got {value!r}", field=path, value=value
             )
-        return value
+        return _text(value, path)
     if kind in (Kind.INT, Kind.FLOAT, Kind.DECIMAL):
         number = _number(value, path)
         if kind is Kind.DECIMAL and not isinstance(number, Decimal):
             return Decimal(repr(number)) if isinstance(number, float) else Decimal(number)
-        return number
+        return _int64(number, path)
     if kind is Kind.BOOL:
         if not isinstance(value, bool):
             raise ValidationError(
@@ -398,7 +423,7 @@ def _scalar_value(target: Target, value: Any) -> Any:
                 raise ValidationError(
                     f"{path}: malformed UUID URN", field=path, value=value
                 ) from None
-        return value
+        return _text(value, path)
     if kind is Kind.UUID:
         if isinstance(value, uuid.UUID):
             return value
@@ -418,13 +443,15 @@ def _json_value(target: Target, value: Any) -> Any:
         raise ValidationError(
             f"{path}: compare with None using the 'is_null' operator", field=path, value=value
         )
-    if isinstance(value, (str, bool)):
+    if isinstance(value, str):
+        return _text(value, path)
+    if isinstance(value, bool):
         return value
     if isinstance(value, (int, float, Decimal)):
         number = _number(value, path)
         if isinstance(number, Decimal):  # JSON numbers are ints and doubles
-            return int(number) if number == number.to_integral_value() else float(number)
-        return number
+            number = int(number) if number == number.to_integral_value() else float(number)
+        return _int64(number, path)
     raise ValidationError(
         f"{path}: custom values can be compared with a string, number or bool, got {value!r}",
         field=path,
@@ -468,7 +495,7 @@ def _check_value(target: Target, op: str, value: Any) -> Any:
                 field=path,
                 value=value,
             )
-        return value
+        return _text(value, path)
     converted = convert(target, value)
     if op in _ORDERING and isinstance(converted, bool):
         raise ValidationError(f"{path}: True/False cannot be ordered", field=path, value=value)
