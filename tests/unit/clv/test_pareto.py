@@ -258,3 +258,28 @@ def test_degenerate_data_warns_instead_of_overflowing() -> None:
     with pytest.warns(ConvergenceWarning):
         model = ParetoNBDModel(on_failure="warn").fit(data)
     assert np.isfinite(model.log_likelihood_)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"r": 0.55, "alpha": 10.58, "s": 0.61, "beta": 11.67},  # FHL 2005 CDNOW estimates
+        {"r": 0.55, "alpha": 10.58, "s": 12.0, "beta": 2.0},  # scipy's U(s, s, w) is NaN
+        {"r": 0.55, "alpha": 10.58, "s": 500.0, "beta": 25_000.0},  # ridge: w^(s-1) overflows
+    ],
+)
+def test_dert_is_finite_and_agrees_with_mpmath(params: dict[str, float]) -> None:
+    # DERT = P(alive) (r+x)/(alpha+T) E[1/(delta+mu)], mu ~ Gamma(s, rate beta+T), and
+    # E[1/(delta+mu)] = int_0^inf e^(-delta tau) ((beta+T)/(beta+T+tau))^s dtau (FHL 2005
+    # eq. 2). The last two cases used to return NaN.
+    model = ParetoNBDModel.from_dict(_state(params))
+    data = np.array([[0, 0.0, 39.0], [2, 30.0, 39.0], [40, 38.5, 39.0]])
+    delta = float(np.log(1.15) / 52)
+    got = np.asarray(model.expected_residual_lifetime(data, delta))
+    alive = np.asarray(model.probability_alive(data))
+    r, alpha, s, beta = (params[k] for k in ("r", "alpha", "s", "beta"))
+    for i, (x, _tx, T) in enumerate(data):
+        b = mp.mpf(beta + T)
+        life = mp.quad(lambda tau, b=b: mp.e ** (-delta * tau) * (b / (b + tau)) ** s, [0, mp.inf])
+        want = alive[i] * (r + x) / (alpha + T) * float(life)
+        assert got[i] == pytest.approx(want, rel=1e-9)
