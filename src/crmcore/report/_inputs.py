@@ -269,7 +269,7 @@ def read_store(url_or_store: Any) -> ReportData:
     ------
     ValidationError
         If the URL is not one, names a missing SQLite file, or the store
-        holds no orders.
+        holds no orders, or orders in more than one currency.
     SchemaVersionError
         If the database holds no crmcore tables (or another schema version).
     """
@@ -278,11 +278,19 @@ def read_store(url_or_store: Any) -> ReportData:
     store = _open(url_or_store, SqlStore) if isinstance(url_or_store, str) else url_or_store
     try:
         orders = store.orders.to_frame(
-            ["customer_id", "placed_at", "amount"],
+            ["customer_id", "placed_at", "amount", "amount_currency"],
             where={"status__in": ["completed", "pending"]},
         )
         if len(orders) == 0:
             raise ValidationError("the store holds no orders to report on", field="orders")
+        currencies = sorted(orders["amount_currency"].unique())
+        if len(currencies) > 1:  # amounts of different currencies cannot be added up
+            raise ValidationError(
+                f"the store's orders are in {len(currencies)} currencies "
+                f"({', '.join(currencies[:5])}); a report needs amounts in one currency",
+                field="amount_currency",
+                value=currencies,
+            )
         transactions = pd.DataFrame(
             {
                 "customer_id": orders["customer_id"].astype(str).to_numpy(),

@@ -311,3 +311,28 @@ def test_surveys_without_kind_are_nps(tmp_path, log):
     )  # fmt: skip
     with pytest.raises(ValidationError, match="'kind'"):
         read_surveys(weird)
+
+
+def test_orders_in_several_currencies_are_refused(tmp_path):
+    # EUR and USD amounts used to be added up as if they were one currency.
+    from decimal import Decimal
+
+    from crmcore.domain import Money, Order
+    from crmcore.storage import SqlStore
+
+    db = tmp_path / "crm.sqlite"
+    at = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
+    with SqlStore(f"sqlite:///{db}") as store:
+        store.create_schema()
+        store.orders.add_many(
+            Order(
+                id=f"o{i}",
+                customer_id=f"c{i}",
+                placed_at=at + dt.timedelta(days=i),
+                amount=Money(amount=Decimal("10.00"), currency=currency),
+            )
+            for i, currency in enumerate(["EUR", "USD", "EUR"])
+        )
+    out = tmp_path / "out"
+    code, stdout, stderr = run(["report", "--db", f"sqlite:///{db}", "--out", str(out)])
+    assert_refused(code, stdout, stderr, out, "2 currencies", "EUR, USD")
