@@ -146,17 +146,17 @@ def run_demo(args: argparse.Namespace, console: Console) -> int:
 
 
 def _fit_models(args: argparse.Namespace) -> tuple[Any, Any, pd.DataFrame, Any]:
-    from crmcore.clv import GammaGammaModel, rfm_summary  # noqa: PLC0415
+    from crmcore.clv import rfm_summary  # noqa: PLC0415
     from crmcore.report import MODELS  # noqa: PLC0415
+    from crmcore.report._analysis import fit_spend_model  # noqa: PLC0415
 
     data = _load(args)
     as_of = parse_as_of(args.as_of)
     tx = data.transactions
     end = tx["date"].max() if as_of is None else pd.Timestamp(as_of)
     summary = rfm_summary(tx[tx["date"] <= end], value_col="amount", observation_end=end)
+    spend = fit_spend_model(summary)
     model = MODELS[args.model]().fit(summary[["frequency", "recency", "T"]])
-    repeat = summary[summary["frequency"] > 0]
-    spend = GammaGammaModel().fit(repeat[["frequency", "monetary_value"]])
     return model, spend, summary, end
 
 

@@ -42,7 +42,14 @@ from crmcore.pipeline import (
 from crmcore.report._inputs import ReportData
 from crmcore.segmentation import cohort_retention, customer_features, rfm_scores, rfm_segments
 
-__all__ = ["DEFAULT_SLA_POLICY", "MODELS", "Analysis", "ReportOptions", "analyse"]
+__all__ = [
+    "DEFAULT_SLA_POLICY",
+    "MODELS",
+    "Analysis",
+    "ReportOptions",
+    "analyse",
+    "fit_spend_model",
+]
 
 _log = logging.getLogger("crmcore.report")
 
@@ -159,6 +166,22 @@ def _params(model: Any) -> dict[str, Any]:
         "log_likelihood": float(model.log_likelihood_),
         "converged": bool(model.converged_),
     }
+
+
+def fit_spend_model(summary: pd.DataFrame) -> GammaGammaModel:
+    """Fit the Gamma-Gamma spend model on the repeat buyers of an RFM summary.
+
+    Raises a :class:`~crmcore.errors.ValidationError` that says why when no
+    customer has bought twice (instead of the spend model's "data is empty").
+    """
+    repeat = summary[summary["frequency"] > 0]
+    if len(repeat) == 0:
+        raise ValidationError(
+            f"none of the {len(summary):,} customers bought more than once before as_of; "
+            "the spend model (Gamma-Gamma) needs repeat buyers",
+            field="frequency",
+        )
+    return GammaGammaModel().fit(repeat[["frequency", "monetary_value"]])
 
 
 def _as_of(transactions: pd.DataFrame, as_of: dt.datetime | None) -> pd.Timestamp:
@@ -369,12 +392,12 @@ def analyse(
 
     say("summarising transactions")
     summary = rfm_summary(tx, value_col="amount", observation_end=as_of, freq="D")
+    # first: without repeat buyers nothing below is meaningful (and this says why)
+    spend = fit_spend_model(summary)
     say("holdout check")
     holdout_info, by_freq = _holdout(tx, model_cls, as_of, opts.holdout_days)
     say(f"fitting {opts.model}")
     model = model_cls().fit(summary[["frequency", "recency", "T"]])
-    repeat = summary[summary["frequency"] > 0]
-    spend = GammaGammaModel().fit(repeat[["frequency", "monetary_value"]])
 
     say("scoring customers")
     table = summary.copy()

@@ -336,3 +336,14 @@ def test_orders_in_several_currencies_are_refused(tmp_path):
     out = tmp_path / "out"
     code, stdout, stderr = run(["report", "--db", f"sqlite:///{db}", "--out", str(out)])
     assert_refused(code, stdout, stderr, out, "2 currencies", "EUR, USD")
+
+
+def test_no_repeat_buyers_is_explained_in_one_line(tmp_path, log):
+    # Used to end in the spend model's bare "data is empty" after a warning
+    # line from the transaction model's fit.
+    once = log.drop_duplicates("customer_id")
+    source = write(tmp_path / "once.csv", once)
+    assert_refused(*report(tmp_path, source), "bought more than once", "Gamma-Gamma")
+    models = tmp_path / "models.json"
+    code, stdout, stderr = run(["clv", "fit", "--transactions", source, "--out", str(models)])
+    assert_refused(code, stdout, stderr, models, "bought more than once")
