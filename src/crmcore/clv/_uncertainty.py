@@ -267,7 +267,8 @@ def predict_interval(
     if quantity == "expected_purchases":
         if t is None:
             raise ValidationError("quantity 'expected_purchases' needs t", field="t")
-        t = check_scalar(t, name="t", low=0)
+        # BG/BB counts future opportunities: a whole number, as in its expected_purchases
+        t = check_scalar(t, name="t", low=0, integer=isinstance(model, BetaGeoBetaBinomModel))
     clv_args: dict[str, float] | None = None
     if quantity == "clv":
         if not isinstance(spend_model, GammaGammaModel):

@@ -105,6 +105,10 @@ def test_bgbb_bands() -> None:
     assert (band["lower"] <= band["upper"]).all()
     with pytest.raises(ValidationError, match="clv"):
         predict_interval(model, "clv", data.iloc[:20])
+    # opportunities are whole numbers (BetaGeoBetaBinomModel.expected_purchases
+    # refuses 2.5 too); a fractional t used to be evaluated silently
+    with pytest.raises(ValidationError, match="t must be a whole number"):
+        predict_interval(model, "expected_purchases", data.iloc[:20], t=2.5, random_state=1)
 
 
 def test_argument_errors(bg: tuple[BetaGeoModel, pd.DataFrame]) -> None:
