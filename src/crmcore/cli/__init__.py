@@ -15,7 +15,8 @@ Sub-commands:
 
 Exit status: 0 on success, 2 for bad input or usage (one line on stderr,
 ``crmcore: error: ...``; a database without crmcore tables counts as bad
-input), 1 for any other crmcore error. Nothing is left
+input), 1 for any other crmcore error or a file that cannot be written
+(also one line). Nothing is left
 half-written: outputs are built in a staging directory and moved into
 place only when complete.
 """
@@ -183,6 +184,10 @@ def main(
         return 2
     except CrmCoreError as err:
         console.error(str(err))
+        return 1
+    except OSError as err:  # e.g. --out not writable: one line, not a traceback
+        where = f": {err.filename}" if err.filename else ""
+        console.error(f"{err.strerror or err}{where}")
         return 1
     except KeyboardInterrupt:
         console.error("interrupted; nothing was written")

@@ -98,10 +98,22 @@ def _describe(console: Console, out: Path, summary: dict[str, Any]) -> None:
     console.result(f"report written to {out}")
 
 
+def _check_out_dir(path: str) -> None:
+    """Refuse an ``--out`` that exists as a file before any work is done."""
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise ValidationError(
+            f"--out {path!r} is a file; give a directory (it is created if missing)",
+            field="out",
+            value=path,
+        )
+
+
 def run_report(args: argparse.Namespace, console: Console) -> int:
     """``crmcore report``."""
     from crmcore.report import analyse, write_report  # noqa: PLC0415
 
+    _check_out_dir(args.out)
     console.step("reading inputs")
     data = _load(args)
     analysis = analyse(data, _options(args), step=console.step)
@@ -118,6 +130,7 @@ def run_demo(args: argparse.Namespace, console: Console) -> int:
     from crmcore.report._output import staged_directory, write_files  # noqa: PLC0415
     from crmcore.storage import SqlStore  # noqa: PLC0415
 
+    _check_out_dir(args.out)
     if args.customers < 1:
         raise ValidationError(
             f"--customers must be at least 1; got {args.customers}", field="customers"

@@ -347,3 +347,21 @@ def test_no_repeat_buyers_is_explained_in_one_line(tmp_path, log):
     models = tmp_path / "models.json"
     code, stdout, stderr = run(["clv", "fit", "--transactions", source, "--out", str(models)])
     assert_refused(code, stdout, stderr, models, "bought more than once")
+
+
+def test_unwritable_output_is_one_line_not_a_traceback(tmp_path, log):
+    # An --out that is a file used to end, after the whole analysis, in a
+    # FileExistsError traceback.
+    source = write(tmp_path / "tx.csv", log)
+    blocker = tmp_path / "blocker"
+    blocker.write_text("mine\n")
+    code, stdout, stderr = run(["report", "--transactions", source, "--out", str(blocker)])
+    assert (code, stdout) == (2, "")
+    assert stderr.count("\n") == 1
+    assert stderr.startswith("crmcore: error: --out")
+    assert blocker.read_text() == "mine\n"
+    models = blocker / "models.json"
+    code, stdout, stderr = run(["clv", "fit", "--transactions", source, "--out", str(models)])
+    assert (code, stdout) == (1, "")
+    assert stderr.strip().splitlines()[-1].startswith("crmcore: error: ")
+    assert "Traceback" not in stderr
