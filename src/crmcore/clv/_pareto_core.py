@@ -459,7 +459,10 @@ def pnbd_probability_of_purchases(theta: FloatArray, n: FloatArray, t: FloatArra
     Alive throughout ``(0, t]`` (probability ``(β/(β+t))^s``) the count is
     NBD; dying at ``τ`` (density ``s β^s (β+τ)^-(s+1)``) it is NBD over ``τ``:
     ``NB(n; t) (β/(β+t))^s + ∫_0^t s β^s (β+τ)^-(s+1) NB(n; τ) dτ`` (the
-    decomposition behind FH 2005 eq. 18), with the integral by 200-point
+    decomposition behind FH 2005 eq. 18). The integral is taken in
+    ``v = log((β+τ)/β)``, where the dropout density becomes ``s e^(-s v)``
+    (``τ = β (e^v - 1)``): deaths soon after ``0`` (``β`` small against
+    ``t``) are no longer a spike that a rule in ``τ`` misses. 200-point
     Gauss-Legendre quadrature in log space.
     """
     r, alpha, s, beta = (float(v) for v in theta)
@@ -477,16 +480,12 @@ def pnbd_probability_of_purchases(theta: FloatArray, n: FloatArray, t: FloatArra
             - nn * np.log(alpha + tau)
         )
 
-    alive = np.exp(log_nb(nf, tf) + s * (np.log(beta) - np.log(beta + tf)))
-    tau = 0.5 * tf[:, None] * (_GL_X[None, :] + 1.0)
-    logw = (
-        np.log(s)
-        + s * np.log(beta)
-        - (s + 1.0) * np.log(beta + tau)
-        + log_nb(nf[:, None], tau)
-        + np.log(0.5 * _GL_W)[None, :]
-    )
-    dead = np.where(tf > 0, tf * np.exp(special.logsumexp(logw, axis=1)), 0.0)
+    span = np.log1p(tf / beta)  # v runs over (0, log((β+t)/β))
+    alive = np.exp(log_nb(nf, tf) - s * span)
+    v = 0.5 * span[:, None] * (_GL_X[None, :] + 1.0)
+    tau = beta * np.expm1(v)
+    logw = np.log(s) - s * v + log_nb(nf[:, None], tau) + np.log(0.5 * _GL_W)[None, :]
+    dead = np.where(tf > 0, span * np.exp(special.logsumexp(logw, axis=1)), 0.0)
     return np.asarray((alive + dead).reshape(shape), dtype=np.float64)
 
 
