@@ -9,11 +9,15 @@ MBG/NBD and Pareto/NBD models factors into
 - E[Y(t)] = P(alive) × k(x, T, t) (FHL 2005 eq. 10; FH 2005 eq. 21);
 - CLV = margin × E[spend](x, m) × P(alive) × sum_i d_i [k(x, T, t_i) - k(x, T, t_{i-1})].
 
-The ``(x, T)`` part (hypergeometric terms) is evaluated once per draw at the
-distinct ``(x, T)`` pairs only (a few thousand even for millions of
-customers), the Pareto/NBD ``log G`` once per draw at its distinct ``(x, t)``
-pairs; the per-row part is one broadcast over all draws for a chunk of rows,
-and each ``draws × rows`` block is reduced to its quantiles at once.
+Rows are processed in chunks of at most ``max_cells // draws`` distinct
+``(x, t_x, T)`` keys. For each chunk, the ``(x, T)`` part (hypergeometric
+terms) is evaluated once per draw at the distinct ``(x, T)`` pairs of that
+chunk only, and the Pareto/NBD ``log G`` at the chunk's distinct ``(x, t)``
+pairs only (found with ``np.unique(..., return_inverse=True)``), so no array
+is ever ``draws × customers``, even when ``T`` is continuous and every
+customer has its own pair. The per-row part is one broadcast over all draws
+for the chunk, and each ``draws × rows`` block is reduced to its quantiles at
+once.
 """
 
 from __future__ import annotations
@@ -26,8 +30,8 @@ from scipy import special
 from crmcore._types import FloatArray
 from crmcore.clv._bgfamily import _k_factor as bg_k_factor
 from crmcore.clv._compress import unique_rows
-from crmcore.clv._pareto_core import PNBDData, log_g_value, pnbd_many, prepare_pnbd
 from crmcore.clv._pareto_core import _k_factor as pnbd_k_factor
+from crmcore.clv._pareto_core import log_g_value, pnbd_many, prepare_pnbd
 
 __all__ = ["continuous_bands"]
 
@@ -67,6 +71,42 @@ def _spend_many(spend_draws: FloatArray, x: FloatArray, m: FloatArray) -> FloatA
     return np.asarray(p * (g + m * x) / (p * x + q - 1.0), dtype=np.float64)
 
 
+def _pair_part(
+    kind: Kind,
+    draws: FloatArray,
+    x: FloatArray,
+    T: FloatArray,
+    *,
+    quantity: str,
+    t: float | None,
+    clv_args: dict[str, float] | None,
+) -> FloatArray | None:
+    """Return the ``(x, T)`` factor of E[Y(t)] or CLV, ``(draws, rows)``.
+
+    Evaluated per draw at the distinct ``(x, T)`` pairs of these rows only,
+    then gathered to the rows.
+    """
+    if quantity == "probability_alive":
+        return None
+    (px, pT), pair_of_row = unique_rows(x, T)
+    if quantity == "expected_purchases":
+        tt = np.array([float(t)])  # type: ignore[arg-type]
+        part = np.stack([_pair_values(kind, th, px, pT, tt)[:, 0] for th in draws])
+    else:
+        assert clv_args is not None
+        periods = np.arange(1, int(clv_args["horizon"]) + 1, dtype=np.float64)
+        times = periods * clv_args["time_unit"]
+        factors = (1.0 + clv_args["discount_rate"]) ** -periods
+        part = np.stack(
+            [
+                np.diff(_pair_values(kind, th, px, pT, times), axis=1, prepend=0.0) @ factors
+                for th in draws
+            ]
+        )
+        part *= clv_args["margin"]
+    return np.asarray(part[:, pair_of_row], dtype=np.float64)
+
+
 def continuous_bands(
     kind: Kind,
     draws: FloatArray,
@@ -91,56 +131,26 @@ def continuous_bands(
     order = np.argsort(key, kind="stable")
     key = key[order]
     n = key.size
-    (px, pT), pair_of_key = unique_rows(kx, kT)
-    pair_part: FloatArray | None = None
-    if quantity == "expected_purchases":
-        tt = np.array([float(t)])  # type: ignore[arg-type]
-        pair_part = np.stack([_pair_values(kind, th, px, pT, tt)[:, 0] for th in draws])
-    elif quantity == "clv":
-        assert clv_args is not None
-        periods = np.arange(1, int(clv_args["horizon"]) + 1, dtype=np.float64)
-        times = periods * clv_args["time_unit"]
-        factors = (1.0 + clv_args["discount_rate"]) ** -periods
-        pair_part = np.stack(
-            [
-                np.diff(_pair_values(kind, th, px, pT, times), axis=1, prepend=0.0) @ factors
-                for th in draws
-            ]
-        )
-        pair_part *= clv_args["margin"]
-    d: PNBDData | None = None
-    lg: FloatArray | None = None
-    if kind == "pnbd":
-        d = prepare_pnbd(kx, ktx, kT, np.ones(kx.size))
-        lg = np.stack([log_g_value(th, d.pair_x, d.pair_t) for th in draws])
     x_sorted = cols[0][order]
     m_sorted = cols[3][order] if quantity == "clv" else None
     for start in range(0, n, chunk):
         sl = slice(start, min(start + chunk, n))
         k_lo, k_hi = int(key[sl][0]), int(key[sl][-1]) + 1
         ks = slice(k_lo, k_hi)  # the keys of this chunk are exactly k_lo..k_hi-1
-        if d is not None and lg is not None:
-            part = PNBDData(
-                d.x[ks],
-                d.tx[ks],
-                d.T[ks],
-                d.w[ks],
-                d.pair_x,
-                d.pair_t,
-                d.i_tx[ks],
-                d.i_big_t[ks],
-                d.t_u,
-                d.i_tu[ks],
-                d.x_u,
-                d.i_xu[ks],
-                d.w_x,
-                d.n,
-            )
-            per_key = pnbd_many(draws, lg, part, None)
+        if kind == "pnbd":
+            # Only this chunk's (x, t) pairs, distinct T and x: every draws × … array
+            # is at most draws × 2 chunk rows (issue 5: no draws × customers array).
+            d = prepare_pnbd(kx[ks], ktx[ks], kT[ks], np.ones(k_hi - k_lo))
+            lg = np.stack([log_g_value(th, d.pair_x, d.pair_t) for th in draws])
+            per_key = pnbd_many(draws, lg, d, None)
+            del lg
         else:
             per_key = _bg_alive_many(draws, kx[ks], ktx[ks], kT[ks], 1 if kind == "mbg" else 0)
+        pair_part = _pair_part(
+            kind, draws, kx[ks], kT[ks], quantity=quantity, t=t, clv_args=clv_args
+        )
         if pair_part is not None:
-            per_key *= pair_part[:, pair_of_key[ks]]
+            per_key *= pair_part
         local = key[sl] - k_lo
         block = per_key if k_hi - k_lo == local.size else per_key[:, local]
         if m_sorted is not None:
