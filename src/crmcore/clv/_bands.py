@@ -66,7 +66,10 @@ def _bg_alive_many(
 
 
 def _spend_many(spend_draws: FloatArray, x: FloatArray, m: FloatArray) -> FloatArray:
-    """Gamma-Gamma posterior mean spend ``p (γ + m x) / (p x + q - 1)`` for all draws."""
+    """Gamma-Gamma posterior mean spend ``p (γ + m x) / (p x + q - 1)`` for all draws.
+
+    The caller has dropped the draws with ``p x + q <= 1`` (no finite mean).
+    """
     p, q, g = (spend_draws[:, j][:, None] for j in range(3))
     return np.asarray(p * (g + m * x) / (p * x + q - 1.0), dtype=np.float64)
 

@@ -28,7 +28,7 @@ from crmcore.clv._data import Summary, read_summary, wrap
 from crmcore.clv._kernels import dot
 from crmcore.errors import ValidationError
 
-__all__ = ["GammaGammaModel", "gg_expected_spend", "gg_loglik_rows"]
+__all__ = ["GammaGammaModel", "check_spend_defined", "gg_expected_spend", "gg_loglik_rows"]
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,43 @@ def gg_expected_spend(theta: FloatArray, x: FloatArray, m: FloatArray) -> FloatA
     """
     p, q, g = (float(v) for v in theta)
     return np.asarray(p * (g + m * x) / (p * x + q - 1), dtype=np.float64)
+
+
+def check_spend_defined(theta: FloatArray, x: FloatArray, index: pd.Index | None = None) -> None:
+    """Refuse rows whose expected spend ``p (γ + m x) / (p x + q - 1)`` is not finite.
+
+    The denominator must be positive. At ``x = 0`` the expected spend is the
+    population mean ``p γ / (q - 1)`` of the Gamma-Gamma model, finite only
+    for ``q > 1``; for ``q <= 1`` the mean spend distribution is so heavy-tailed
+    that its mean is infinite. Repeat buyers need only ``p x + q > 1``.
+
+    Raises
+    ------
+    ValidationError
+        For the first such row (``field="q"``, ``row`` its label, ``value`` q).
+    """
+    p, q = float(theta[0]), float(theta[1])
+    bad = p * x + q - 1.0 <= 0
+    if not bad.any():
+        return
+    where = np.flatnonzero(bad)
+    pos = int(where[0])
+    label: Any = index[pos] if index is not None else pos
+    more = f" ({where.size - 1} more)" if where.size > 1 else ""
+    if x[pos] == 0:
+        message = (
+            f"the fitted spend distribution has no finite mean (q = {q:.4g} <= 1): "
+            f"customer {label!r} with frequency 0 has no finite expected spend "
+            f"(the population mean p*gamma/(q - 1)){more}; restrict to repeat buyers "
+            "(frequency >= 1) or refit the spend model on more data"
+        )
+    else:
+        message = (
+            f"customer {label!r} with frequency {x[pos]:g} has no finite expected spend "
+            f"with the fitted p = {p:.4g}, q = {q:.4g} (p*frequency + q - 1 must be > 0)"
+            f"{more}"
+        )
+    raise ValidationError(message, field="q", row=label, value=q)
 
 
 def _check_spend(summary: Summary) -> None:
@@ -109,6 +146,16 @@ class GammaGammaModel(BaseModel):
         ``p``, ``q``, ``gamma``.
     log_likelihood_, standard_errors_, covariance_, converged_, n_iter_
         As for :class:`BetaGeoModel`.
+
+    Notes
+    -----
+    A fitted ``q <= 1`` is a valid maximum-likelihood estimate (a spend
+    distribution too heavy-tailed to have a finite mean), so ``fit`` does not
+    warn. It matters only where the population mean ``p γ / (q - 1)`` is
+    needed: :meth:`expected_spend` (and so the CLV functions and
+    :func:`~crmcore.clv.predict_interval`) raise :class:`ValidationError`
+    (``field="q"``) for customers with frequency 0 when ``q <= 1``, and for
+    any customer with ``p x + q <= 1``. Repeat buyers are scored as usual.
 
     Examples
     --------
@@ -216,7 +263,10 @@ class GammaGammaModel(BaseModel):
         ------
         ValidationError
             If ``monetary_value <= 0`` for a customer with repeat purchases,
-            or the fitted ``q <= 1`` leaves the mean undefined for some customer.
+            or the expected spend of some customer is not finite: a customer
+            with frequency 0 gets the population mean ``p γ / (q - 1)``, which
+            needs ``q > 1`` (for ``q <= 1`` the fitted spend distribution has
+            no finite mean); a repeat buyer needs ``p x + q > 1``.
         """
         params = self._check_fitted()
         if is_dask(data):
@@ -225,16 +275,5 @@ class GammaGammaModel(BaseModel):
         _check_spend(summary)
         x, m = summary["frequency"], summary["monetary_value"]
         theta = np.array([params[k] for k in self._param_names])
-        denom = theta[0] * x + theta[1] - 1
-        first_bad(
-            denom <= 0,
-            name="frequency",
-            problem=(
-                f"gives no finite expected spend with the fitted q = {theta[1]:.4g} <= 1 "
-                "(p*frequency + q - 1 must be > 0)"
-            ),
-            values=x,
-            index=summary.index,
-            row_name="customer",
-        )
+        check_spend_defined(theta, x, summary.index)
         return wrap(gg_expected_spend(theta, x, m), summary.index, "expected_spend")

@@ -17,6 +17,7 @@ a chunk of rows), never over customers.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -40,14 +41,14 @@ from crmcore.clv._bgfamily import (
 from crmcore.clv._bgnbd import BetaGeoModel, ModifiedBetaGeoModel, TransactionModel
 from crmcore.clv._compress import unique_rows
 from crmcore.clv._data import read_summary
-from crmcore.clv._gammagamma import GammaGammaModel, gg_expected_spend
+from crmcore.clv._gammagamma import GammaGammaModel, check_spend_defined, gg_expected_spend
 from crmcore.clv._pareto import ParetoNBDModel
 from crmcore.clv._pareto_core import (
     pnbd_conditional_expectation,
     pnbd_discounted_purchases,
     pnbd_probability_alive,
 )
-from crmcore.errors import ValidationError
+from crmcore.errors import DataWarning, ValidationError
 
 __all__ = ["draw_parameters", "predict_interval"]
 
@@ -96,6 +97,46 @@ def draw_parameters(
     root = vecs * np.sqrt(np.clip(vals, 0.0, None))
     z = rng.standard_normal((k, mean.size))
     return np.asarray(np.exp(mean + z @ root.T), dtype=np.float64)
+
+
+def _finite_spend_draws(
+    draws: FloatArray, spend_draws: FloatArray, x: FloatArray, level: float
+) -> tuple[FloatArray, FloatArray]:
+    """Drop the draw pairs whose spend parameters give some row no finite expected spend.
+
+    The Gamma-Gamma expected spend ``p (γ + m x) / (p x + q - 1)`` needs
+    ``p x + q > 1`` (``q > 1`` at ``x = 0``) and grows without bound as
+    ``p x + q`` falls to 1, so such a draw stands for an unbounded spend.
+    A few of them are dropped with a :class:`DataWarning` (the interval is
+    then conditional on a finite mean); if their share exceeds the upper tail
+    ``(1 - level) / 2``, the upper bound itself would be unbounded and a
+    :class:`ValidationError` is raised instead.
+    """
+    x_min = float(x.min())
+    ok = spend_draws[:, 0] * x_min + spend_draws[:, 1] - 1.0 > 0
+    if ok.all():
+        return draws, spend_draws
+    k = ok.size
+    dropped = k - int(ok.sum())
+    share = dropped / k
+    tail = (1.0 - level) / 2.0
+    what = "q <= 1 (no finite mean spend)" if x_min == 0 else "p*frequency + q <= 1"
+    if share > tail:
+        raise ValidationError(
+            f"{dropped} of {k} spend-model parameter draws ({share:.1%}) have {what}, "
+            f"more than the {tail:.1%} upper tail of a {level:g} interval: the upper bound "
+            "of CLV is unbounded; restrict to repeat buyers (frequency >= 1) or refit the "
+            "spend model on more data",
+            field="q",
+            value=share,
+        )
+    warnings.warn(
+        f"dropped {dropped} of {k} parameter draws ({share:.1%}) whose spend model has {what}; "
+        "the CLV interval is conditional on a finite expected spend",
+        DataWarning,
+        stacklevel=3,
+    )
+    return draws[ok], spend_draws[ok]
 
 
 def _evaluator(
@@ -239,7 +280,19 @@ def predict_interval(
     ------
     ValidationError
         For an unsupported model or quantity, missing arguments, or a model
-        without a finite covariance.
+        without a finite covariance. For ``clv``: if the fitted spend model
+        gives some customer no finite expected spend (``q <= 1`` with a
+        customer of frequency 0, or ``p x + q <= 1``; ``field="q"``), or if
+        more than the upper tail ``(1 - level) / 2`` of the spend-model draws
+        do.
+
+    Warns
+    -----
+    DataWarning
+        For ``clv``, when some (at most ``(1 - level) / 2``) of the
+        spend-model draws give a customer no finite expected spend: those
+        draws are dropped, with the share stated; the interval is then
+        conditional on a finite mean.
 
     Examples
     --------
@@ -295,16 +348,20 @@ def predict_interval(
         summary = model._read(data)
     else:
         summary = read_summary(data, names)
+    spend_hat: FloatArray | None = None
+    if spend_model is not None and quantity == "clv":
+        spend_hat = np.array(list(spend_model._check_fitted().values()), dtype=np.float64)
+        check_spend_defined(spend_hat, summary["frequency"], summary.index)
     uniq, inv = unique_rows(*(summary[c] for c in names))
     cols = [np.asarray(u, dtype=np.float64) for u in uniq]
     rng = check_random_state(random_state)
     draws = draw_parameters(model, k, random_state=rng)
     theta_hat = np.array(list(params.values()), dtype=np.float64)
     spend_draws: FloatArray | None = None
-    spend_hat: FloatArray | None = None
     if spend_model is not None and quantity == "clv":
         spend_draws = draw_parameters(spend_model, k, random_state=rng)
-        spend_hat = np.array(list(spend_model._check_fitted().values()), dtype=np.float64)
+        draws, spend_draws = _finite_spend_draws(draws, spend_draws, cols[0], lvl)
+        k = draws.shape[0]
     n_u = cols[0].size
     estimate = fn(theta_hat, spend_hat, cols)
     lower = np.empty(n_u)
