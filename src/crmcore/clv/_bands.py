@@ -30,8 +30,8 @@ from scipy import special
 from crmcore._types import FloatArray
 from crmcore.clv._bgfamily import _k_factor as bg_k_factor
 from crmcore.clv._compress import unique_rows
+from crmcore.clv._pareto_core import PNBDData, log_g_value, pnbd_many, prepare_pnbd
 from crmcore.clv._pareto_core import _k_factor as pnbd_k_factor
-from crmcore.clv._pareto_core import log_g_value, pnbd_many, prepare_pnbd
 
 __all__ = ["continuous_bands"]
 
@@ -74,24 +74,17 @@ def _spend_many(spend_draws: FloatArray, x: FloatArray, m: FloatArray) -> FloatA
     return np.asarray(p * (g + m * x) / (p * x + q - 1.0), dtype=np.float64)
 
 
-def _pair_part(
+def _pair_table(
     kind: Kind,
     draws: FloatArray,
-    x: FloatArray,
-    T: FloatArray,
+    px: FloatArray,
+    pT: FloatArray,
     *,
     quantity: str,
     t: float | None,
     clv_args: dict[str, float] | None,
-) -> FloatArray | None:
-    """Return the ``(x, T)`` factor of E[Y(t)] or CLV, ``(draws, rows)``.
-
-    Evaluated per draw at the distinct ``(x, T)`` pairs of these rows only,
-    then gathered to the rows.
-    """
-    if quantity == "probability_alive":
-        return None
-    (px, pT), pair_of_row = unique_rows(x, T)
+) -> FloatArray:
+    """Return the ``(x, T)`` factor of E[Y(t)] or CLV at pairs ``(px, pT)``: ``(draws, pairs)``."""
     if quantity == "expected_purchases":
         tt = np.array([float(t)])  # type: ignore[arg-type]
         part = np.stack([_pair_values(kind, th, px, pT, tt)[:, 0] for th in draws])
@@ -107,7 +100,27 @@ def _pair_part(
             ]
         )
         part *= clv_args["margin"]
-    return np.asarray(part[:, pair_of_row], dtype=np.float64)
+    return np.asarray(part, dtype=np.float64)
+
+
+def _rows_of(d: PNBDData, ks: slice) -> PNBDData:
+    """Return the rows ``ks`` of ``d``, keeping all its pairs and distinct values."""
+    return PNBDData(
+        d.x[ks],
+        d.tx[ks],
+        d.T[ks],
+        d.w[ks],
+        d.pair_x,
+        d.pair_t,
+        d.i_tx[ks],
+        d.i_big_t[ks],
+        d.t_u,
+        d.i_tu[ks],
+        d.x_u,
+        d.i_xu[ks],
+        d.w_x,
+        d.n,
+    )
 
 
 def continuous_bands(
@@ -136,24 +149,39 @@ def continuous_bands(
     n = key.size
     x_sorted = cols[0][order]
     m_sorted = cols[3][order] if quantity == "clv" else None
+    # Tables over draws × distinct pairs are built once for all chunks only when
+    # they fit the bound of one chunk (few pairs, e.g. T on a grid of days);
+    # otherwise (continuous T: a pair per customer) per chunk, at its own pairs.
+    d_all = prepare_pnbd(kx, ktx, kT, np.ones(kx.size)) if kind == "pnbd" else None
+    lg_all: FloatArray | None = None
+    if d_all is not None and max(d_all.pair_x.size / 2, d_all.t_u.size, d_all.x_u.size) <= chunk:
+        lg_all = np.stack([log_g_value(th, d_all.pair_x, d_all.pair_t) for th in draws])
+    with_pairs = quantity != "probability_alive"
+    (px, pT), pair_of_key = unique_rows(kx, kT)
+    table_all: FloatArray | None = None
+    if with_pairs and px.size <= chunk:
+        table_all = _pair_table(kind, draws, px, pT, quantity=quantity, t=t, clv_args=clv_args)
     for start in range(0, n, chunk):
         sl = slice(start, min(start + chunk, n))
         k_lo, k_hi = int(key[sl][0]), int(key[sl][-1]) + 1
         ks = slice(k_lo, k_hi)  # the keys of this chunk are exactly k_lo..k_hi-1
-        if kind == "pnbd":
-            # Only this chunk's (x, t) pairs, distinct T and x: every draws × … array
-            # is at most draws × 2 chunk rows (issue 5: no draws × customers array).
+        if d_all is not None and lg_all is not None:
+            per_key = pnbd_many(draws, lg_all, _rows_of(d_all, ks), None)
+        elif d_all is not None:
+            # Only this chunk's (x, t) pairs, distinct T and x: every draws × …
+            # array is at most draws × 2 chunk (issue 5: never draws × customers).
             d = prepare_pnbd(kx[ks], ktx[ks], kT[ks], np.ones(k_hi - k_lo))
             lg = np.stack([log_g_value(th, d.pair_x, d.pair_t) for th in draws])
             per_key = pnbd_many(draws, lg, d, None)
             del lg
         else:
             per_key = _bg_alive_many(draws, kx[ks], ktx[ks], kT[ks], 1 if kind == "mbg" else 0)
-        pair_part = _pair_part(
-            kind, draws, kx[ks], kT[ks], quantity=quantity, t=t, clv_args=clv_args
-        )
-        if pair_part is not None:
-            per_key *= pair_part
+        if table_all is not None:
+            per_key *= table_all[:, pair_of_key[ks]]
+        elif with_pairs:
+            (cx, cT), pair_of_row = unique_rows(kx[ks], kT[ks])
+            table = _pair_table(kind, draws, cx, cT, quantity=quantity, t=t, clv_args=clv_args)
+            per_key *= table[:, pair_of_row]
         local = key[sl] - k_lo
         block = per_key if k_hi - k_lo == local.size else per_key[:, local]
         if m_sorted is not None:

@@ -50,13 +50,15 @@ def test_pareto_band_memory_does_not_grow_with_draws_times_customers(
     assert peak < 150e6, peak
 
 
+@pytest.mark.parametrize("max_cells", [30 * 64, 10**6])
 @pytest.mark.parametrize("kind", ["bg", "pnbd"])
 @pytest.mark.parametrize("quantity", ["probability_alive", "expected_purchases", "clv"])
 def test_chunked_bands_equal_per_draw_quantiles_with_continuous_t(
-    pnbd: ParetoNBDModel, kind: str, quantity: str
+    pnbd: ParetoNBDModel, kind: str, quantity: str, max_cells: int
 ) -> None:
-    # Continuous T: every chunk has its own (x, t) pairs. The per-chunk kernels
-    # give the quantiles of the plain per-draw predictions to 1e-12.
+    # Continuous T: every chunk has its own (x, t) pairs. Small max_cells: the
+    # pair tables are built per chunk; large: once for all rows. Both give the
+    # quantiles of the plain per-draw predictions to 1e-12.
     data = _continuous(500, 7)
     model = pnbd if kind == "pnbd" else BetaGeoModel().fit(_continuous(2000, 3))
     spend = simulate_gamma_gamma(
@@ -76,7 +78,7 @@ def test_chunked_bands_equal_per_draw_quantiles_with_continuous_t(
         margin=0.3,
         n_draws=30,
         random_state=9,
-        max_cells=30 * 64,
+        max_cells=max_cells,
     )
     rng = np.random.default_rng(9)
     draws = draw_parameters(model, 30, random_state=rng)
