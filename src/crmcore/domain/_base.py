@@ -286,6 +286,11 @@ def enum_converter(enum_cls: type[E]) -> Callable[[Any], E]:
     return parse
 
 
+def convert_lower(value: Any) -> Any:
+    """Field converter: strip and lower-case text; other values pass to the validator."""
+    return value.strip().lower() if isinstance(value, str) else value
+
+
 def valid_member(enum_cls: type[enum.Enum]) -> Validator:
     """Build a validator: the (converted) value is a member of ``enum_cls``."""
 

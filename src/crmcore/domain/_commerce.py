@@ -12,6 +12,7 @@ from crmcore.domain._base import (
     EntityId,
     _attempt,
     convert_id,
+    convert_lower,
     convert_optional_id,
     enum_converter,
     not_before,
@@ -56,10 +57,6 @@ _to_order_status = enum_converter(OrderStatus)
 
 def _convert_order_status(value: Any) -> OrderStatus:
     return _attempt(_to_order_status, value)
-
-
-def _convert_lower(value: Any) -> Any:
-    return value.strip().lower() if isinstance(value, str) else value
 
 
 @attrs.frozen(kw_only=True)
@@ -114,7 +111,7 @@ class Order(Entity):
     )
     channel: str | None = attrs.field(
         default=None,
-        converter=_convert_lower,
+        converter=convert_lower,
         validator=valid_optional_text,
     )
 

@@ -14,6 +14,7 @@ from crmcore.domain._base import (
     EntityId,
     _attempt,
     convert_id,
+    convert_lower,
     convert_optional_id,
     enum_converter,
     not_before,
@@ -291,10 +292,6 @@ def _convert_campaign_status(value: Any) -> CampaignStatus:
     return _attempt(_to_campaign_status, value)
 
 
-def _convert_lower(value: Any) -> Any:
-    return value.strip().lower() if isinstance(value, str) else value
-
-
 @attrs.frozen(kw_only=True)
 class Campaign(Entity):
     """A marketing campaign that generates leads and orders.
@@ -329,7 +326,7 @@ class Campaign(Entity):
     """
 
     name: str = attrs.field(validator=valid_text)
-    channel: str = attrs.field(converter=_convert_lower, validator=valid_text)
+    channel: str = attrs.field(converter=convert_lower, validator=valid_text)
     start_date: _dt.date = attrs.field(validator=valid_date, metadata=meta(dec_date))
     end_date: _dt.date | None = attrs.field(
         default=None, validator=valid_optional_date, metadata=meta(dec_optional_date)

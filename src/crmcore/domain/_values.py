@@ -12,6 +12,7 @@ from crmcore._validation import require_aware
 from crmcore.domain._base import (
     _attempt,
     _raise_if_rejected,
+    convert_lower,
     valid_aware,
     valid_bool,
     valid_optional_text,
@@ -467,10 +468,6 @@ class Address:
 # ---------------------------------------------------------------- consent
 
 
-def _convert_channel(value: Any) -> Any:
-    return value.strip().lower() if isinstance(value, str) else value
-
-
 def _valid_channel(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if not (
         isinstance(value, str) and value and value.replace("_", "").replace("-", "").isalnum()
@@ -509,7 +506,7 @@ class Consent:
     Consent(channel='email', granted=True, at=datetime.datetime(2024, 5, 1, 0, 0, tzinfo=datetime.timezone.utc), source=None)
     """  # noqa: E501
 
-    channel: str = attrs.field(converter=_convert_channel, validator=_valid_channel)
+    channel: str = attrs.field(converter=convert_lower, validator=_valid_channel)
     granted: bool = attrs.field(validator=valid_bool)
     at: _dt.datetime = attrs.field(validator=valid_aware, metadata=meta(dec_datetime))
     source: str | None = attrs.field(default=None, validator=valid_optional_text)
