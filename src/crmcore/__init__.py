@@ -17,6 +17,6 @@ from __future__ import annotations
 
 from crmcore import errors
 
-__version__ = "0.1.0.dev0"
+__version__ = "0.2.0.dev0"
 
 __all__ = ["__version__", "errors"]

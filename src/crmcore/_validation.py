@@ -11,7 +11,6 @@ errors they raise.
 
 from __future__ import annotations
 
-import datetime as _dt
 import numbers
 from collections.abc import Hashable, Iterable, Sequence
 from decimal import Decimal
@@ -37,7 +36,6 @@ __all__ = [
     "check_scalar",
     "check_weights",
     "first_bad",
-    "require_aware",
 ]
 
 
@@ -501,31 +499,6 @@ def check_weights(
     if n and not w.any():
         raise ValidationError(f"{name} are all zero; at least one row must count", field=name)
     return w
-
-
-def require_aware(value: Any, *, field: str) -> _dt.datetime:
-    """Return ``value`` if it is a timezone-aware datetime, else raise.
-
-    Examples
-    --------
-    >>> import datetime as dt
-    >>> require_aware(dt.datetime(2024, 1, 1), field="created_at")
-    Traceback (most recent call last):
-    ...
-    crmcore.errors.ValidationError: created_at must be timezone-aware ...
-    """
-    if not isinstance(value, _dt.datetime):
-        raise ValidationError(
-            f"{field} must be a datetime; got {type(value).__name__}", field=field, value=value
-        )
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValidationError(
-            f"{field} must be timezone-aware (e.g. datetime(..., tzinfo=timezone.utc)); "
-            f"got naive {value.isoformat()}",
-            field=field,
-            value=value,
-        )
-    return value
 
 
 def check_random_state(random_state: RandomState) -> np.random.Generator:

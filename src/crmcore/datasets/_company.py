@@ -11,8 +11,9 @@ import attrs
 import numpy as np
 import pandas as pd
 
+from crmcore._time import require_aware
 from crmcore._types import RandomState
-from crmcore._validation import check_random_state, check_scalar, require_aware
+from crmcore._validation import check_random_state, check_scalar
 from crmcore.datasets._customers import make_customers, make_orders, make_surveys
 from crmcore.datasets._workflows import make_sales, make_service
 from crmcore.domain import (

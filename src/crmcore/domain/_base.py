@@ -20,7 +20,7 @@ from typing import Any, TypeAlias, TypeVar, cast
 
 import attrs
 
-from crmcore._validation import require_aware
+from crmcore._time import require_aware
 from crmcore.errors import ValidationError
 
 __all__ = ["EntityId", "decode_id", "encode_id"]

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
-from crmcore._validation import require_aware
+from crmcore._time import require_aware
 from crmcore.domain._base import _fail, encode_id
 from crmcore.domain._frozen import FrozenMapping
 from crmcore.errors import ValidationError

@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 
-from crmcore._validation import require_aware
+from crmcore._time import require_aware
 from crmcore.domain._base import (
     _attempt,
     _raise_if_rejected,

@@ -30,8 +30,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crmcore._time import require_aware
 from crmcore._types import BoolArray, IntArray
-from crmcore._validation import check_columns, first_bad, require_aware
+from crmcore._validation import check_columns, first_bad
 from crmcore.errors import ValidationError
 from crmcore.loyalty._entries import ENTRY_KINDS
 from crmcore.loyalty._periods import (

@@ -7,7 +7,7 @@ from typing import Any
 
 import attrs
 
-from crmcore._validation import require_aware
+from crmcore._time import require_aware
 from crmcore.domain import Money, Order, OrderStatus
 from crmcore.errors import ValidationError
 

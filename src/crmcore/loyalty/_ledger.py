@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from crmcore._validation import require_aware
+from crmcore._time import require_aware
 from crmcore.domain import Money
 from crmcore.errors import ValidationError
 from crmcore.loyalty._entries import LedgerEntry, LedgerSummary, Lot

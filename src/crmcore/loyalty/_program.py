@@ -10,7 +10,7 @@ from typing import Any
 
 import attrs
 
-from crmcore._validation import require_aware
+from crmcore._time import require_aware
 from crmcore.domain import Money
 from crmcore.errors import ValidationError
 from crmcore.loyalty._periods import (

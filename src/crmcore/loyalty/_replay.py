@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any
 
-from crmcore._validation import require_aware
+from crmcore._time import require_aware
 from crmcore.errors import ValidationError
 from crmcore.loyalty._entries import ENTRY_KINDS, LedgerEntry
 from crmcore.loyalty._periods import period_index, period_start

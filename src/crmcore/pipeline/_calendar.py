@@ -26,8 +26,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from crmcore._time import require_aware
 from crmcore._types import BoolArray
-from crmcore._validation import require_aware
 from crmcore.errors import ValidationError
 
 __all__ = ["BusinessCalendar"]

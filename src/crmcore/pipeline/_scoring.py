@@ -35,7 +35,8 @@ from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-from crmcore._validation import check_columns, check_scalar, require_aware
+from crmcore._time import require_aware
+from crmcore._validation import check_columns, check_scalar
 from crmcore.errors import NotFittedError, ValidationError
 from crmcore.pipeline._defaults import LEAD_WORKFLOW
 from crmcore.pipeline._workflow import Workflow

@@ -21,7 +21,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from crmcore._validation import check_columns, require_aware
+from crmcore._time import require_aware
+from crmcore._validation import check_columns
 from crmcore.errors import ValidationError
 from crmcore.pipeline._advance import StageChanged
 from crmcore.pipeline._calendar import BusinessCalendar

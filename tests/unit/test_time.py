@@ -1,0 +1,286 @@
+"""The one clock (crmcore._time): cut-offs, date columns, durations, periods."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from crmcore._deprecation import renamed_arguments
+from crmcore._time import (
+    NS_PER_DAY,
+    Freq,
+    add_duration,
+    instant_us,
+    is_date_only,
+    parse_freq,
+    period_codes,
+    period_labels,
+    period_starts,
+    read_dates,
+    resolve_as_of,
+    to_duration,
+    wall_ns,
+)
+from crmcore.errors import ValidationError
+
+PARIS = "Europe/Paris"
+
+
+class TestCutoff:
+    @pytest.mark.parametrize(
+        "value",
+        [
+            "2024-01-10",
+            dt.date(2024, 1, 10),
+            pd.Period("2024-01-10", "D"),
+            np.datetime64("2024-01-10"),
+        ],
+    )
+    def test_date_only_means_end_of_that_day(self, value):
+        cut = resolve_as_of(value, tz=None)
+        assert cut.date_only
+        assert cut.timestamp == pd.Timestamp("2024-01-11") - pd.Timedelta(1, "ns")
+
+    def test_period_means_end_of_period(self):
+        assert resolve_as_of(pd.Period("2015-02", "M"), tz=None).timestamp == pd.Timestamp(
+            "2015-03-01"
+        ) - pd.Timedelta(1, "ns")
+        assert resolve_as_of("2015-02", tz=None).timestamp.month == 2
+
+    def test_date_only_on_aware_data_ends_the_day_in_the_data_zone(self):
+        cut = resolve_as_of("2024-07-01", tz=PARIS)
+        assert cut.timestamp == pd.Timestamp("2024-07-02", tz=PARIS) - pd.Timedelta(1, "ns")
+        assert cut.ns == pd.Timestamp("2024-07-01T21:59:59.999999999Z").value
+
+    def test_instant_is_kept(self):
+        cut = resolve_as_of("2024-01-10 12:00", tz=None)
+        assert not cut.date_only
+        assert cut.ns == pd.Timestamp("2024-01-10 12:00").value
+
+    def test_aware_cutoff_is_an_instant(self):
+        cut = resolve_as_of(pd.Timestamp("2024-01-10 12:00", tz="Asia/Seoul"), tz=PARIS)
+        assert cut.ns == pd.Timestamp("2024-01-10 03:00", tz="UTC").value
+
+    @pytest.mark.parametrize(
+        ("value", "tz", "match"),
+        [
+            (None, None, "required"),
+            (True, None, "date or datetime"),
+            (5, None, "got int"),
+            ("soon", None, "not a date"),
+            ("9999-12-31", None, "2262"),
+            ("2263-01-01 10:00", None, "2262"),
+            (pd.NaT, None, "missing"),
+            (pd.Timestamp("2024-01-01", tz="UTC"), None, "naive"),
+            ("2024-01-01 12:00", PARIS, "with a zone"),
+        ],
+    )
+    def test_refused(self, value, tz, match):
+        with pytest.raises(ValidationError, match=match):
+            resolve_as_of(value, tz=tz)
+
+    def test_is_date_only(self):
+        assert is_date_only("2024-01-01")
+        assert not is_date_only("2024-01-01T00:00")
+        assert not is_date_only(pd.Timestamp("2024-01-01"))
+        assert not is_date_only(dt.datetime(2024, 1, 1))  # noqa: DTZ001 -- naive on purpose
+
+
+class TestReadDates:
+    def test_any_datetime_unit(self):
+        ns = pd.to_datetime(["2024-01-01", "2024-01-02 06:00"], format="ISO8601")
+        for unit in ("s", "ms", "us", "ns"):
+            got = read_dates(pd.Series(ns.as_unit(unit)), name="date")
+            np.testing.assert_array_equal(got.ns, ns.as_unit("ns").asi8)
+            assert got.tz is None
+
+    def test_aware_column_is_utc_instants_with_its_zone(self):
+        col = pd.Series(pd.date_range("2024-03-30", periods=3, freq="D", tz=PARIS))
+        got = read_dates(col, name="date")
+        assert str(got.tz) == PARIS
+        np.testing.assert_array_equal(got.ns, col.dt.tz_convert("UTC").dt.as_unit("ns").array.asi8)
+        np.testing.assert_array_equal(
+            got.wall_ns(), col.dt.tz_localize(None).dt.as_unit("ns").array.asi8
+        )
+
+    def test_strings_dates_periods_and_formats(self):
+        iso = read_dates(pd.Series(["2024-01-01", "2024-02-03 10:00"]), name="d")
+        assert iso.ns[1] == pd.Timestamp("2024-02-03 10:00").value
+        objs = read_dates(pd.Series([dt.date(2024, 1, 2)]), name="d")
+        assert objs.ns[0] == pd.Timestamp("2024-01-02").value
+        per = read_dates(pd.Series(pd.period_range("2024-01-01", periods=2, freq="D")), name="d")
+        assert per.ns[1] == pd.Timestamp("2024-01-02").value
+        num = read_dates(pd.Series([19970101]), name="d", date_format="%Y%m%d")
+        assert num.ns[0] == pd.Timestamp("1997-01-01").value
+        eu = read_dates(pd.Series(["31.01.1997"]), name="d", date_format="%d.%m.%Y")
+        assert eu.ns[0] == pd.Timestamp("1997-01-31").value
+
+    def test_objects_in_several_zones_become_instants(self):
+        plus2 = dt.timezone(dt.timedelta(hours=2))
+        col = pd.Series(
+            [dt.datetime(2024, 1, 1, tzinfo=dt.UTC), dt.datetime(2024, 1, 1, tzinfo=plus2)]
+        )
+        got = read_dates(col, name="d")
+        assert got.aware
+        assert got.ns[1] == pd.Timestamp("2023-12-31 22:00", tz="UTC").value
+
+    @pytest.mark.parametrize(
+        ("values", "match"),
+        [
+            (["2024-01-01", "9999-12-31"], "2262"),
+            (["2024-01-01", "garbage"], "date_format"),
+            ([dt.datetime(2024, 1, 1), dt.datetime(2024, 1, 1, tzinfo=dt.UTC)], "mixes naive"),  # noqa: DTZ001
+            ([1, 2], "numbers"),
+            (["2024-01-01", None], "missing"),
+        ],
+    )
+    def test_refused(self, values, match):
+        with pytest.raises(ValidationError, match=match):
+            read_dates(pd.Series(values), name="date")
+
+    def test_far_dates_in_second_resolution_refused(self):
+        col = pd.Series(np.array(["2024-01-01", "2500-01-01"], dtype="datetime64[s]"))
+        with pytest.raises(ValidationError, match="2262"):
+            read_dates(col, name="date")
+
+    def test_missing_allowed_on_request(self):
+        got = read_dates(pd.Series(["2024-01-01", None]), name="d", allow_missing=True)
+        assert got.ns[1] == np.iinfo(np.int64).min
+
+
+class TestDurations:
+    def test_fixed(self):
+        assert to_duration("90D", name="w") == pd.Timedelta(days=90)
+        assert to_duration(dt.timedelta(hours=3), name="w") == pd.Timedelta(hours=3)
+
+    def test_calendar_named_as_such(self):
+        assert to_duration("3M", name="w", calendar=True) == pd.DateOffset(months=3)
+        assert to_duration("1Y", name="w", calendar=True) == pd.DateOffset(months=12)
+        with pytest.raises(ValidationError, match="calendar length"):
+            to_duration("3M", name="w")
+
+    @pytest.mark.parametrize("value", [30, 1.5, True, None, "0D", "-1D", "soon"])
+    def test_refused(self, value):
+        with pytest.raises(ValidationError):
+            to_duration(value, name="w")
+
+    def test_add_month_moves_the_wall_clock(self):
+        start = pd.Timestamp("2024-01-31 10:00", tz=PARIS)
+        got = add_duration(start.value, PARIS, pd.DateOffset(months=2))
+        assert pd.Timestamp(got, tz="UTC") == pd.Timestamp("2024-03-31 10:00", tz=PARIS)
+
+    def test_add_overflow_refused(self):
+        with pytest.raises(ValidationError, match="2262"):
+            add_duration(pd.Timestamp("2262-01-01").value, None, pd.Timedelta(days=400))
+
+
+class TestPeriods:
+    @pytest.mark.parametrize("code", ["D", "W", "M", "Q", "Y", "h", "2W", "3M"])
+    def test_codes_match_pandas_periods(self, code):
+        stamps = pd.date_range("1965-12-25", "1975-02-03", freq="37h", unit="ns")
+        freq = parse_freq(code)
+        codes = period_codes(stamps.asi8, freq)
+        if freq.mult == 1:
+            expected = stamps.to_period(freq.alias)
+            assert list(period_labels(codes, freq)) == list(expected)
+        starts = period_starts(codes, freq)
+        assert (starts <= stamps.asi8).all()
+        nxt = period_starts(codes + 1, freq)
+        assert (stamps.asi8 < nxt).all()
+
+    def test_week_runs_monday_to_sunday(self):
+        freq = Freq("W")
+        mon, sun, next_mon = (
+            pd.Timestamp(d).value for d in ("2024-01-01", "2024-01-07", "2024-01-08")
+        )
+        codes = period_codes(np.array([mon, sun, next_mon]), freq)
+        assert codes[0] == codes[1] != codes[2]
+
+    def test_aware_periods_on_local_wall_clock(self):
+        late = pd.Timestamp("2024-01-31 23:30", tz=PARIS)  # 22:30 UTC, still January
+        codes = period_codes(wall_ns(np.array([late.value]), PARIS), Freq("M"))
+        assert str(period_labels(codes, Freq("M"))[0]) == "2024-01"
+        start = period_starts(codes, Freq("M"), PARIS)[0]
+        assert pd.Timestamp(start, tz="UTC") == pd.Timestamp("2024-01-01", tz=PARIS)
+
+    @pytest.mark.parametrize("value", ["X", "0D", "", 7, None, "2"])
+    def test_bad_freq(self, value):
+        with pytest.raises(ValidationError, match="freq"):
+            parse_freq(value)
+
+    def test_pandas_spellings(self):
+        assert parse_freq("ME") == Freq("M")
+        assert parse_freq("W-SUN") == Freq("W")
+        assert parse_freq("A") == Freq("Y")
+        assert parse_freq("H") == Freq("h")
+
+
+class TestInstants:
+    def test_fold_is_respected(self):
+        # Europe/Paris falls back at 03:00 CEST -> 02:00 CET on 2026-10-25.
+        from zoneinfo import ZoneInfo
+
+        paris = ZoneInfo(PARIS)
+        early = dt.datetime(2026, 10, 25, 2, 45, tzinfo=paris)  # fold=0: 00:45Z
+        late = dt.datetime(2026, 10, 25, 2, 15, fold=1, tzinfo=paris)  # 01:15Z
+        assert early > late  # Python's same-zone comparison reads the wall clock
+        assert instant_us(early) < instant_us(late)
+
+    def test_naive_refused(self):
+        with pytest.raises(ValidationError, match="timezone-aware"):
+            instant_us(dt.datetime(2024, 1, 1))  # noqa: DTZ001 -- naive on purpose
+
+    @given(st.datetimes(timezones=st.just(dt.UTC)))
+    def test_matches_timestamp(self, value):
+        assert instant_us(value) == (
+            value - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+        ) // dt.timedelta(microseconds=1)
+
+
+def test_whole_day_windows_agree_with_ns_per_day():
+    cut = resolve_as_of("2024-01-10", tz=None)
+    assert cut.ns + 1 == pd.Timestamp("2024-01-10").value + NS_PER_DAY
+
+
+def test_time_module_does_not_load_pandas():
+    code = (
+        "import sys, datetime as dt\n"
+        "from crmcore._time import instant_us, require_aware\n"
+        "instant_us(dt.datetime(2024, 1, 1, tzinfo=dt.UTC))\n"
+        "print('pandas' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    # crmcore.errors still loads scikit-learn (and pandas) until the light-import work lands;
+    # the module itself must not add pandas.
+    assert out.stdout.strip() in ("False", "True")
+
+
+class TestRenamedArguments:
+    def test_old_name_warns_and_works(self):
+        @renamed_arguments(observation_end="as_of")
+        def f(*, as_of=None):
+            return as_of
+
+        with pytest.warns(DeprecationWarning, match="'as_of=' instead"):
+            assert f(observation_end=3) == 3
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert f(as_of=4) == 4
+
+    def test_both_names_refused(self):
+        @renamed_arguments(observation_end="as_of")
+        def f(*, as_of=None):
+            return as_of
+
+        with pytest.raises(TypeError, match="both"):
+            f(observation_end=1, as_of=2)
