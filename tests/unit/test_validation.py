@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from crmcore._time import require_aware
 from crmcore._validation import (
     as_count_array,
     as_float_array,
@@ -18,7 +19,6 @@ from crmcore._validation import (
     check_same_length,
     check_scalar,
     check_weights,
-    require_aware,
 )
 from crmcore.errors import ValidationError
 
