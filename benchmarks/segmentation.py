@@ -5,9 +5,14 @@ Workloads (seeded):
 1. ``customer_features`` + ``rfm_scores`` + ``rfm_segments`` for 1M customers /
    10M transactions (target: under 10 s), side by side with a plain pandas
    ``groupby().agg`` baseline computing the same core features;
-2. a 5-clause ``Rule`` mask over 1M rows (target: under 0.2 s), side by side
-   with ``DataFrame.query`` on the same (fixed, trusted) expression;
-3. ``Segmenter`` fit on 1M x 6 features with ``n_clusters="auto"`` (target:
+2. the same ``customer_features`` on the same instants written in a time zone
+   (``Europe/Paris``): timezone-aware dates must cost what naive ones cost
+   (the ratio column);
+3. monthly ``cohort_retention`` on the naive and the timezone-aware log;
+4. a 5-clause ``Rule`` mask over 1M rows (target: under 0.2 s), side by side
+   with ``DataFrame.query`` on the same (fixed, trusted) expression, and a
+   date-literal rule on the naive and the timezone-aware ``last_purchase``;
+5. ``Segmenter`` fit on 1M x 6 features with ``n_clusters="auto"`` (target:
    under 30 s).
 
 Usage: ``python benchmarks/segmentation.py [--quick]`` (quick: 100k customers
@@ -24,7 +29,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crmcore.segmentation import Rule, Segmenter, customer_features, rfm_scores, rfm_segments
+from crmcore.segmentation import (
+    Rule,
+    Segmenter,
+    cohort_retention,
+    customer_features,
+    rfm_scores,
+    rfm_segments,
+)
 
 RULE = (
     "age between 30 and 39 and purchases_180d >= 3 and region in ['north', 'east'] "
@@ -43,6 +55,8 @@ FEATURES = [
     "purchases_365d",
 ]
 AS_OF = pd.Timestamp("2024-12-31")
+ZONE = "Europe/Paris"
+DATE_RULE = "last_purchase >= date'2024-10-01' and n_purchases >= 2"
 
 
 def timed(fn: Callable[[], Any], repeat: int = 1) -> tuple[float, Any]:
@@ -109,6 +123,33 @@ def main() -> None:
         ("pandas groupby baseline (subset)", size, t_base, "", f"{t_base / t_feat:.1f}x ours")
     )
 
+    # the same instants, written in a zone: the cut-off is the same instant too
+    tx_tz = tx.assign(date=tx["date"].dt.tz_localize("UTC").dt.tz_convert(ZONE))
+    as_of_tz = AS_OF.tz_localize("UTC").tz_convert(ZONE)
+    t_feat_tz, feats_tz = timed(lambda: customer_features(tx_tz, as_of=as_of_tz))
+    assert np.array_equal(feats_tz["n_purchases"], feats["n_purchases"])
+    rows.append(
+        (
+            f"customer_features, aware ({ZONE})",
+            size,
+            t_feat_tz,
+            "",
+            f"{t_feat_tz / t_feat:.2f}x naive",
+        )
+    )
+    t_coh, _ = timed(lambda: cohort_retention(tx, freq="M", as_of=AS_OF))
+    t_coh_tz, _ = timed(lambda: cohort_retention(tx_tz, freq="M", as_of=as_of_tz))
+    rows.append(("cohort_retention M, naive", size, t_coh, "", ""))
+    rows.append(
+        (
+            f"cohort_retention M, aware ({ZONE})",
+            size,
+            t_coh_tz,
+            "",
+            f"{t_coh_tz / t_coh:.2f}x naive",
+        )
+    )
+
     rng = np.random.default_rng(1)
     frame = feats.assign(
         age=rng.integers(18, 80, len(feats)).astype(float),
@@ -129,6 +170,21 @@ def main() -> None:
         )
     )
 
+    date_rule = Rule.parse(DATE_RULE)
+    t_date, m_naive = timed(lambda: date_rule.mask(feats), repeat=3)
+    t_date_tz, m_aware = timed(lambda: date_rule.mask(feats_tz), repeat=3)
+    rows.append(("Rule.mask, date literal, naive", f"{len(feats):,} rows", t_date, "", ""))
+    rows.append(
+        (
+            f"Rule.mask, date literal, aware ({ZONE})",
+            f"{len(feats):,} rows",
+            t_date_tz,
+            "",
+            f"{t_date_tz / t_date:.2f}x naive",
+        )
+    )
+    del m_naive, m_aware
+
     X = feats[FEATURES]
     seg = Segmenter(features=FEATURES, value_col="total_spend", random_state=0)
     t_fit, _ = timed(lambda: seg.fit(X))
@@ -142,9 +198,9 @@ def main() -> None:
         )
     )
 
-    print(f"{'step':44} {'size':30} {'seconds':>8}  {'target':8} note")
+    print(f"{'step':46} {'size':30} {'seconds':>8}  {'target':8} note")
     for step, sz, sec, target, note in rows:
-        print(f"{step:44} {sz:30} {sec:8.3f}  {target:8} {note}")
+        print(f"{step:46} {sz:30} {sec:8.3f}  {target:8} {note}")
 
 
 if __name__ == "__main__":

@@ -29,21 +29,21 @@ def logs(draw):
     )
 
 
-@PROPS
-@given(logs(), st.sampled_from(["W", "M", "Q"]))
-def test_cohort_counts_match_groupby_reference(tx, period):
-    res = cohort_retention(tx, period=period, as_of=AS_OF)
-    seen = tx[tx["date"] <= AS_OF].copy()
-    seen["p"] = seen["date"].dt.to_period(period)
+def check_against_groupby(tx: pd.DataFrame, freq: str, as_of: pd.Timestamp) -> None:
+    res = cohort_retention(tx, freq=freq, as_of=as_of)
+    seen = tx[tx["date"] <= as_of].copy()
+    seen["p"] = seen["date"].dt.to_period(freq)
     first = seen.groupby("customer_id")["p"].min().rename("cohort")
     seen = seen.join(first, on="customer_id")
     seen["k"] = (seen["p"] - seen["cohort"]).map(lambda off: off.n)
     active = seen.drop_duplicates(["customer_id", "k"]).groupby(["cohort", "k"]).size()
     sizes = first.value_counts().sort_index()
     assert res.cohort_sizes.tolist() == sizes.tolist()
-    last = AS_OF.to_period(period)
+    assert [str(c) for c in res.cohort_sizes.index] == [str(c) for c in sizes.index]
+    last = as_of.to_period(freq)
     for (cohort, k), count in active.items():
         assert int(res.counts.loc[cohort, k]) == count
+    assert int(res.counts.sum().sum()) == int(active.sum())
     observed = res.counts.notna().to_numpy()
     for i, cohort in enumerate(res.counts.index):
         n_obs = (last - cohort).n + 1
@@ -58,6 +58,12 @@ def test_cohort_counts_match_groupby_reference(tx, period):
 
 
 @PROPS
+@given(logs(), st.sampled_from(["D", "W", "M", "Q"]))
+def test_cohort_counts_match_groupby_reference(tx, freq):
+    check_against_groupby(tx, freq, AS_OF)
+
+
+@PROPS
 @given(
     st.lists(st.sampled_from(["a", "b", "c"]), min_size=1, max_size=30).flatmap(
         lambda labels: st.tuples(
@@ -69,7 +75,7 @@ def test_cohort_counts_match_groupby_reference(tx, period):
 def test_segment_summary_matches_groupby(data):
     labels, values = data
     frame = pd.DataFrame({"seg": labels, "v": np.asarray(values, dtype=float)})
-    out = segment_summary(frame, "seg", "v")
+    out = segment_summary(frame, by="seg", value_cols="v")
     ref = frame.groupby("seg")["v"].agg(["size", "sum", "mean"])
     assert out.index.tolist() == ref.index.tolist()
     np.testing.assert_array_equal(out["size"], ref["size"])

@@ -36,7 +36,11 @@ FRAME = pd.DataFrame(
         "k": [1, 2, 3, 4, 5],
         "s": pd.Series(["a", "b", None, "b", "zz"], dtype="str"),
         "b": [True, False, True, False, True],
-        "d": pd.to_datetime(["2024-01-01", None, "2024-03-01", "2023-12-31", "2024-02-29"]),
+        # times within the day: a date literal names the whole day
+        "d": pd.to_datetime(
+            ["2024-01-01 18:00", None, "2024-03-01", "2023-12-31 23:59:59", "2024-02-29 00:00:01"],
+            format="ISO8601",
+        ),
         "odd name": [0.5, 1.5, 2.5, 3.5, 4.5],
     }
 )
@@ -262,8 +266,25 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def _literal(value: Any) -> Any:
-    return pd.Timestamp(value) if isinstance(value, dt.date) else value
+def _day(value: dt.date) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The day a date literal names: [its midnight, the next midnight)."""
+    start = pd.Timestamp(value)
+    return start, start + pd.Timedelta(days=1)
+
+
+_DAY_OPS = {
+    "eq": lambda x, lo, hi: lo <= x < hi,
+    "lt": lambda x, lo, hi: x < lo,
+    "le": lambda x, lo, hi: x < hi,
+    "gt": lambda x, lo, hi: x >= hi,
+    "ge": lambda x, lo, hi: x >= lo,
+}
+
+
+def _equal(cell: Any, value: Any) -> bool:
+    if isinstance(value, dt.date):
+        return _DAY_OPS["eq"](cell, *_day(value))
+    return bool(cell == value)
 
 
 _OPS = {
@@ -293,10 +314,14 @@ def reference(node: Any, row: dict[str, Any]) -> bool:
     if value is None:
         return False
     if isinstance(node, Compare):
-        return bool(_OPS[node.op](value, _literal(node.value)))
+        if isinstance(node.value, dt.date):
+            return bool(_DAY_OPS[node.op](value, *_day(node.value)))
+        return bool(_OPS[node.op](value, node.value))
     if isinstance(node, Between):
-        return bool(_literal(node.low) <= value <= _literal(node.high))
-    return any(value == _literal(v) for v in node.values)
+        if isinstance(node.low, dt.date):
+            return bool(_day(node.low)[0] <= value < _day(node.high)[1])
+        return bool(node.low <= value <= node.high)
+    return any(_equal(value, v) for v in node.values)
 
 
 def store_reference(flt: tuple[Any, ...], row: dict[str, Any]) -> bool:
@@ -309,6 +334,8 @@ def store_reference(flt: tuple[Any, ...], row: dict[str, Any]) -> bool:
         return all(parts) if kind == "and" else any(parts)
     field, op, value = flt
     cell = _cell(row[field])
+    if isinstance(cell, pd.Timestamp):
+        cell = cell.tz_localize("UTC")  # store datetimes are aware; the filter's days are UTC's
     if op == "is_null":
         return (cell is None) is value
     if op == "ne":
@@ -316,8 +343,8 @@ def store_reference(flt: tuple[Any, ...], row: dict[str, Any]) -> bool:
     if cell is None:
         return False
     if op == "in":
-        return any(cell == _literal(v) for v in value)
-    return bool(_OPS[op](cell, _literal(value)))
+        return any(cell == v for v in value)
+    return bool(_OPS[op](cell, value))
 
 
 ROWS = FRAME.to_dict(orient="records")
@@ -352,6 +379,6 @@ def test_not_is_the_complement(tree):
 @given(trees)
 def test_store_filter_selects_the_same_rows(tree):
     rule = Rule(tree)
-    flt = rule.to_store_filter()
+    flt = rule.to_store_filter(tz="UTC")
     expected = [store_reference(flt, row) for row in ROWS]
     np.testing.assert_array_equal(rule.mask(FRAME), expected)

@@ -2,53 +2,36 @@
 
 from __future__ import annotations
 
-import datetime as _dt
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from crmcore._time import NAT, NS_PER_DAY, NS_PER_SECOND, timestamps, to_duration
 from crmcore.errors import ValidationError
-from crmcore.segmentation._transactions import NS_PER_DAY, encode_transactions, to_timestamps
+from crmcore.segmentation._transactions import encode_transactions
 
 __all__ = ["customer_features"]
 
 
-def _windows(windows: Sequence[str | pd.Timedelta]) -> list[tuple[str, int]]:
+def _windows(windows: Sequence[Any]) -> list[tuple[str, int]]:
+    """Read the look-back windows: (column label, length in nanoseconds)."""
     if isinstance(windows, str):
         windows = (windows,)
     out: list[tuple[str, int]] = []
     for w in windows:
-        if not isinstance(w, str | _dt.timedelta | np.timedelta64):
-            # pandas reads a bare number as nanoseconds: 30 would be a 30 ns window.
-            raise ValidationError(
-                f"window {w!r} is not a duration; give a string such as '30D' or a "
-                "timedelta (bare numbers have no unit)",
-                field="windows",
-                value=w,
-            )
-        try:
-            delta: Any = pd.Timedelta(w)
-        except (ValueError, TypeError) as exc:
-            raise ValidationError(
-                f"window {w!r} is not a duration such as '30D'", field="windows", value=w
-            ) from exc
-        if pd.isna(delta) or delta <= pd.Timedelta(0):
-            raise ValidationError(
-                f"window {w!r} must be a positive duration", field="windows", value=w
-            )
-        ns = int(delta.value)
-        if ns % 10**9 != 0:
+        ns = int(to_duration(w, name="windows").value)
+        if ns % NS_PER_SECOND != 0:
             # The column label is the window in whole days or seconds; a
             # "1500ms" window would otherwise be labelled purchases_1s.
             raise ValidationError(
-                f"window {w!r} is not a whole number of seconds ({delta}); give whole "
-                "seconds, such as '2s' or '90min'",
+                f"window {w!r} is not a whole number of seconds ({pd.Timedelta(ns)}); give "
+                "whole seconds, such as '2s' or '90min'",
                 field="windows",
                 value=w,
             )
-        label = f"{ns // NS_PER_DAY}d" if ns % NS_PER_DAY == 0 else f"{ns // 10**9}s"
+        label = f"{ns // NS_PER_DAY}d" if ns % NS_PER_DAY == 0 else f"{ns // NS_PER_SECOND}s"
         if any(label == seen for seen, _ in out):
             raise ValidationError(f"window {w!r} is given twice", field="windows", value=w)
         out.append((label, ns))
@@ -59,43 +42,56 @@ def customer_features(
     transactions: pd.DataFrame,
     *,
     as_of: Any,
-    windows: Sequence[str | pd.Timedelta] = ("30D", "90D", "180D", "365D"),
+    windows: Sequence[Any] = ("30D", "90D", "180D", "365D"),
     customer_col: str = "customer_id",
     date_col: str = "date",
     value_col: str | None = "amount",
+    date_format: str | None = None,
 ) -> pd.DataFrame:
     """Compute per-customer behavioural features as of a given moment.
 
-    Every statistic is computed with integer customer codes and
-    :func:`numpy.bincount` / ufunc reductions, in time linear in the number
-    of transactions (10 million rows take a few seconds).
+    Time follows the library's one rule (:doc:`/time`): history is every
+    transaction at or before ``as_of``; a look-back window of length ``w``
+    is ``(as_of - w, as_of]``; a date-only ``as_of`` means the end of that
+    day. Timezone-aware dates are compared as instants, so the same
+    purchases written in another zone give the same features.
+
+    Every statistic is computed on int64 nanoseconds with integer customer
+    codes and :func:`numpy.bincount` / ufunc reductions, in time linear in
+    the number of transactions (10 million rows take a few seconds, naive or
+    timezone-aware alike).
 
     Parameters
     ----------
     transactions : DataFrame
-        One row per purchase, with a customer id, a datetime64 date (naive
-        or timezone-aware) and, unless ``value_col`` is ``None``, an amount.
+        One row per purchase, with a customer id, a date (``datetime64`` of
+        any unit, naive or timezone-aware, or strings read with
+        ``date_format``) and, unless ``value_col`` is ``None``, an amount.
         Negative amounts (refunds) are accepted and summed as they are.
-    as_of : date, datetime, Timestamp or str (ISO 8601)
-        The moment the features describe. Transactions dated after it are
-        ignored (those at exactly ``as_of`` count). Must be timezone-aware
-        exactly when the dates are.
+    as_of : date, datetime, Timestamp, Period or str (ISO 8601)
+        The cut-off. Transactions dated after it are ignored; one at exactly
+        ``as_of`` counts. A date (``"2024-01-31"``, ``datetime.date``)
+        means the end of that day, in the dates' own zone for aware data,
+        so a purchase at 18:00 that day counts. A datetime must be
+        timezone-aware exactly when the dates are.
     windows : sequence of str or Timedelta, default ("30D", "90D", "180D", "365D")
-        Look-back windows; a transaction at time ``t`` is in window ``w``
-        when ``as_of - w < t <= as_of``.  Each must be positive and a whole
-        number of seconds (``"1500ms"`` is refused), because it names its
-        columns in whole days or seconds.
+        Look-back windows, fixed durations; a transaction at time ``t`` is
+        in window ``w`` when ``as_of - w < t <= as_of``. Each must be
+        positive and a whole number of seconds (``"1500ms"`` is refused),
+        because it names its columns in whole days or seconds.
     customer_col, date_col, value_col : str
         Column names; ``value_col=None`` skips the spend features.
+    date_format : str, optional
+        ``strptime`` format of string (or integer) dates, e.g. ``"%d.%m.%Y"``.
 
     Returns
     -------
     DataFrame
         Indexed by customer id (sorted), one row per customer with at least
-        one transaction on or before ``as_of``, with columns:
+        one transaction at or before ``as_of``, with columns:
 
         ``n_purchases``
-            Number of transactions (rows) up to ``as_of``.
+            Number of transactions (rows) up to ``as_of`` (int).
         ``total_spend``, ``avg_order_value``
             Sum and mean of the amounts.
         ``first_purchase``, ``last_purchase``
@@ -108,18 +104,22 @@ def customer_features(
             ``(last - first) / (n_purchases - 1)`` in days; NaN (undefined)
             for customers with a single purchase.
         ``purchases_<w>``, ``spend_<w>``
-            Count and sum of amounts per window, ``<w>`` being the window
-            in days (``purchases_30d``) or seconds (``purchases_3600s``).
+            Count (int) and sum of amounts per window, ``<w>`` being the
+            window in days (``purchases_30d``) or seconds
+            (``purchases_3600s``).
 
-        All durations are float days. These columns can be joined with
-        demographic columns on the index and tested with :class:`Rule`.
+        All durations are float days. With a date-only ``as_of`` they run
+        to the end of that day (the midnight after it): a purchase at 00:00
+        on the ``as_of`` date is 1.0 day old. These columns can be joined
+        with demographic columns on the index and tested with :class:`Rule`.
 
     Raises
     ------
     ValidationError
-        Missing columns, dates that are not datetime64, missing ids or dates,
-        non-finite amounts, a missing or mismatched ``as_of``, a bad window,
-        or no transaction on or before ``as_of``.
+        Missing columns, dates that cannot be read (the first bad row is
+        named), missing ids or dates, non-finite amounts, a missing or
+        mismatched ``as_of`` (naive against aware dates, or the reverse), a
+        bad window, or no transaction at or before ``as_of``.
 
     Examples
     --------
@@ -127,7 +127,10 @@ def customer_features(
     >>> tx = pd.DataFrame(
     ...     {
     ...         "customer_id": ["a", "a", "b", "a"],
-    ...         "date": pd.to_datetime(["2024-01-01", "2024-01-21", "2024-01-25", "2024-03-01"]),
+    ...         "date": pd.to_datetime(
+    ...             ["2024-01-01", "2024-01-21", "2024-01-31 18:00", "2024-03-01"],
+    ...             format="ISO8601",
+    ...         ),
     ...         "amount": [10.0, 30.0, 5.0, 99.0],
     ...     }
     ... )
@@ -135,8 +138,8 @@ def customer_features(
     >>> f[["n_purchases", "total_spend", "days_since_last_purchase", "purchases_7d"]]
                  n_purchases  total_spend  days_since_last_purchase  purchases_7d
     customer_id
-    a                      2         40.0                      10.0             0
-    b                      1          5.0                       6.0             1
+    a                      2         40.0                     11.00             0
+    b                      1          5.0                      0.25             1
     """
     wins = _windows(windows)
     enc = encode_transactions(
@@ -145,6 +148,7 @@ def customer_features(
         customer_col=customer_col,
         date_col=date_col,
         value_col=value_col,
+        date_format=date_format,
     )
     codes, times = enc.codes, enc.times
     n = len(enc.customers)
@@ -158,23 +162,26 @@ def customer_features(
         total = np.bincount(codes, weights=enc.amounts, minlength=n)
         cols["total_spend"] = total
         cols["avg_order_value"] = total / counts
-    cols["first_purchase"] = to_timestamps(first, enc.tz)
-    cols["last_purchase"] = to_timestamps(last, enc.tz)
-    cols["tenure_days"] = (enc.as_of - first) / NS_PER_DAY
-    cols["days_since_last_purchase"] = (enc.as_of - last) / NS_PER_DAY
+    cols["first_purchase"] = timestamps(first, enc.tz)
+    cols["last_purchase"] = timestamps(last, enc.tz)
+    # In float: int64 differences wrap around beyond 292 years (1677..2262 is 585).
+    end = float(enc.measured_to)
+    first_f, last_f = first.astype(np.float64), last.astype(np.float64)
+    cols["tenure_days"] = (end - first_f) / NS_PER_DAY
+    cols["days_since_last_purchase"] = (end - last_f) / NS_PER_DAY
     with np.errstate(invalid="ignore", divide="ignore"):
-        gaps = (last - first) / NS_PER_DAY / (counts - 1)
+        gaps = (last_f - first_f) / NS_PER_DAY / (counts - 1)
     cols["mean_interpurchase_days"] = np.where(counts > 1, gaps, np.nan)
     if wins:
         # Windows are nested: bucket each transaction by how many windows it falls
-        # outside of (age >= w), count per (customer, bucket) in one bincount,
-        # then a cumulative sum over buckets gives every window at once.
+        # outside of (t <= as_of - w), count per (customer, bucket) in one
+        # bincount, then a cumulative sum over buckets gives every window at once.
         lengths = np.array(sorted(ns for _, ns in wins), dtype=np.int64)
         width = lengths.size + 1
-        age = enc.as_of - times
         bucket = np.zeros(times.size, dtype=np.int64)
-        for w in lengths:
-            bucket += age >= w
+        for w in lengths.tolist():
+            # a bound before the supported range: no transaction lies outside
+            bucket += times <= max(enc.as_of - w, NAT)
         key = codes * width + bucket
         per_count = np.bincount(key, minlength=n * width).reshape(n, width).cumsum(axis=1)
         per_spend = None

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 import pandas as pd
 
 from crmcore._types import BoolArray
 from crmcore.errors import ValidationError
-from crmcore.segmentation._rule_ast import (
-    And,
-    Node,
-    Not,
-    Or,
-    StoreFilter,
-    fields_of,
-    render,
-    to_store_filter,
-)
+from crmcore.segmentation._rule_ast import And, Node, Not, Or, fields_of, render
 from crmcore.segmentation._rule_eval import evaluate
 from crmcore.segmentation._rule_parser import parse
+from crmcore.segmentation._rule_store import StoreFilter, to_store_filter
 
 __all__ = ["Rule"]
 
@@ -47,10 +42,23 @@ class Rule:
     written in backticks: ```order count```; a backtick inside is doubled.
     Literals: numbers (``3``, ``-1.5``, ``2e3``), strings in single quotes
     (``'gold'``, ``'O''Brien'``), booleans ``true`` / ``false``, and dates
-    ``date'2024-01-31'`` or ``date'2024-01-31 12:00'``. Date literals are
-    compared with datetime columns only; for a timezone-aware column the
-    literal is read as wall time in the column's time zone. Double quotes
-    are not part of the language.
+    ``date'2024-01-31'``, ``date'2024-01-31 12:00'`` or
+    ``date'2024-01-31T12:00+01:00'``. Double quotes are not part of the
+    language.
+
+    **Dates** follow the library's time rule (:doc:`/time`) and are compared
+    with datetime columns only:
+
+    - a date-only literal names a whole calendar day, on the column's own
+      wall clock (for a timezone-aware column, that day in its zone):
+      ``t == date'2024-01-31'`` is any time that day, ``t <= date'2024-01-31'``
+      includes the whole day (as a date-only ``as_of`` does) and
+      ``t > date'2024-01-31'`` starts with the next day;
+    - a literal with a time is an instant. Against a timezone-aware column it
+      must carry its UTC offset (``+01:00`` or ``Z``) and compares as an
+      instant; against a naive column it must not have one. crmcore never
+      gives a naive time a zone silently: a mismatch raises
+      :class:`~crmcore.errors.ValidationError` naming the fix.
 
     **Missing values** (NaN, None, NaT, ``pd.NA``) follow the convention of
     :mod:`crmcore.storage` filters: a comparison with a missing value is
@@ -204,17 +212,16 @@ class Rule:
         """
         return frame.loc[self.mask(frame)]
 
-    def to_store_filter(self) -> StoreFilter:
+    def to_store_filter(self, *, tz: Any = "UTC", date_fields: Iterable[str] = ()) -> StoreFilter:
         """Translate the rule into a storage-agnostic filter tree.
 
         The tree is made of plain tuples, so any store can interpret it:
 
         - a *condition* is a 3-tuple ``(field, op, value)`` with ``op`` one of
           ``"eq" "ne" "lt" "le" "gt" "ge"`` (``value`` a literal: int, float,
-          str, bool, naive ``datetime.date`` / ``datetime.datetime``),
-          ``"in"`` (``value`` a tuple of literals) or ``"is_null"``
-          (``value`` is ``True`` for ``is null``, ``False`` for
-          ``is not null``);
+          str, bool, or a timezone-aware ``datetime.datetime``), ``"in"``
+          (``value`` a tuple of literals) or ``"is_null"`` (``value`` is
+          ``True`` for ``is null``, ``False`` for ``is not null``);
         - a *combination* is a 2-tuple: ``("and", (child, ...))``,
           ``("or", (child, ...))`` or ``("not", child)``.
 
@@ -225,17 +232,48 @@ class Rule:
         a missing value is false, ``ne`` is exactly ``not eq``), so a store
         evaluating this tree selects the rows :meth:`mask` selects.
 
+        **Dates.** Store datetimes are timezone-aware and compared as
+        instants. A date-only literal names the day in ``tz`` and becomes
+        aware bounds of that day, read as in :meth:`mask`:
+        ``t >= date'2024-01-01'`` is ``(t, "ge", 2024-01-01 00:00 tz)``,
+        ``t <= date'2024-01-31'`` is ``(t, "lt", 2024-02-01 00:00 tz)`` and
+        ``t == date'2024-01-31'`` the two conditions of that day. A literal
+        with a time must carry its UTC offset and is passed as it is.
+        Fields in ``date_fields`` hold calendar dates (``datetime.date``,
+        such as ``birth_date``): date-only literals stay dates there.
+
+        Parameters
+        ----------
+        tz : str or tzinfo, default "UTC"
+            The zone whose calendar days date-only literals name (store
+            columns carry no zone of their own).
+        date_fields : iterable of str, default ()
+            Fields holding ``datetime.date`` values rather than datetimes.
+
         Returns
         -------
         tuple
             The filter tree.
 
+        Raises
+        ------
+        ValidationError
+            An unknown ``tz``, a literal with a time but no offset, or a
+            literal with a time compared with a field of ``date_fields``.
+
         Examples
         --------
         >>> Rule.parse("tier in ['gold'] and not churned == true").to_store_filter()
         ('and', (('tier', 'in', ('gold',)), ('not', ('churned', 'eq', True))))
+        >>> field, op, start = Rule.parse("placed_at >= date'2024-01-01'").to_store_filter(
+        ...     tz="Europe/Paris"
+        ... )
+        >>> field, op, start.isoformat()
+        ('placed_at', 'ge', '2024-01-01T00:00:00+01:00')
+        >>> Rule.parse("birth_date < date'2000-01-01'").to_store_filter(date_fields=["birth_date"])
+        ('birth_date', 'lt', datetime.date(2000, 1, 1))
         """
-        return to_store_filter(self.node)
+        return to_store_filter(self.node, tz=tz, date_fields=date_fields)
 
     def __and__(self, other: Rule) -> Rule:
         """Combine with ``and`` (``rule_a & rule_b``)."""

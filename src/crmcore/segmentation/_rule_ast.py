@@ -1,4 +1,4 @@
-"""Abstract syntax tree of a segment rule, its canonical text and store filter.
+"""Abstract syntax tree of a segment rule and its canonical text.
 
 Nodes are frozen attrs classes. Positions (character offsets in the rule
 text, used in error messages) do not take part in equality, so two rules
@@ -29,7 +29,6 @@ __all__ = [
     "StoreFilter",
     "fields_of",
     "render",
-    "to_store_filter",
 ]
 
 LiteralValue: TypeAlias = "int | float | str | bool | _dt.date | _dt.datetime"
@@ -179,21 +178,3 @@ def render(node: Node) -> str:
     if isinstance(node, In):
         return f"{name} in [" + ", ".join(render_value(v) for v in node.values) + "]"
     return f"{name} is null"
-
-
-def to_store_filter(node: Node) -> StoreFilter:
-    """Translate ``node`` into the plain filter tree documented on ``Rule``."""
-    if isinstance(node, And | Or):
-        kind = "and" if isinstance(node, And) else "or"
-        return (kind, tuple(to_store_filter(op) for op in node.operands))
-    if isinstance(node, Not):
-        if isinstance(node.operand, IsNull):
-            return (node.operand.field, "is_null", False)
-        return ("not", to_store_filter(node.operand))
-    if isinstance(node, Compare):
-        return (node.field, node.op, node.value)
-    if isinstance(node, Between):
-        return ("and", ((node.field, "ge", node.low), (node.field, "le", node.high)))
-    if isinstance(node, In):
-        return (node.field, "in", node.values)
-    return (node.field, "is_null", True)

@@ -5,16 +5,23 @@ that a rule selects the same rows in memory as its store filter does in a
 store: a comparison with a missing value is false, except ``!=``, which is
 exactly ``not ==`` (and so true for a missing value); ``not``, ``and`` and
 ``or`` are ordinary boolean operations.
+
+Datetime columns are read by :func:`crmcore._time.read_dates` into int64
+nanoseconds and compared with the span each date literal covers
+(:mod:`crmcore.segmentation._rule_dates`), so aware and naive columns cost the
+same and a date literal means the same thing in a frame and in a store.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from crmcore._time import read_dates
 from crmcore._types import BoolArray
 from crmcore.errors import ValidationError
 from crmcore.segmentation._rule_ast import (
@@ -29,6 +36,7 @@ from crmcore.segmentation._rule_ast import (
     Or,
     render_value,
 )
+from crmcore.segmentation._rule_dates import Span, literal_span
 
 __all__ = ["evaluate"]
 
@@ -57,42 +65,39 @@ _KIND_WORD = {
 
 
 _OBJECT_NUMBER = frozenset({"integer", "floating", "mixed-integer-float", "decimal"})
+_OBJECT_DATES = frozenset({"date", "datetime", "datetime64"})
 
 
-def _typed(name: str, series: pd.Series) -> pd.Series:
-    """Give an object column of numbers, booleans or dates a proper dtype."""
+def _typed(name: str, series: pd.Series) -> tuple[pd.Series, bool]:
+    """Give an object column of numbers or booleans a proper dtype; flag dates."""
     dtype = series.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype) or (
+        isinstance(dtype, np.dtype) and dtype.kind == "M"
+    ):
+        return series, True
     if not (isinstance(dtype, np.dtype) and dtype.kind == "O"):
-        return series
+        return series, False
     inferred = pd.api.types.infer_dtype(series, skipna=True)
     if inferred in _OBJECT_NUMBER:
-        return pd.Series(
-            series.to_numpy(dtype=np.float64, na_value=np.nan), index=series.index, name=name
-        )
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        return pd.Series(values, index=series.index, name=name), False
     if inferred == "boolean":
-        return series.astype("boolean")
-    if inferred in ("date", "datetime", "datetime64"):
-        try:
-            converted = pd.to_datetime(series)
-        except (ValueError, TypeError) as exc:
-            raise ValidationError(
-                f"field {name!r} holds dates that cannot be compared together: {exc}",
-                field=name,
-            ) from exc
-        return converted
-    return series
+        return series.astype("boolean"), False
+    return series, inferred in _OBJECT_DATES
 
 
 class _Column:
     """A frame column prepared once for all the predicates that use it.
 
     Object columns holding numbers (including ``Decimal``), booleans or
-    dates are treated as numeric, boolean or datetime columns.
+    dates are treated as numeric, boolean or datetime columns. A datetime
+    column keeps its int64 nanoseconds in ``values`` and its zone in ``tz``.
     """
 
     def __init__(self, name: str, series: pd.Series) -> None:
-        series = _typed(name, series)
+        series, is_dates = _typed(name, series)
         self.name = name
+        self.tz: Any = None
         self.dtype = series.dtype
         self.series = series
         self.categories: _Column | None = None
@@ -101,7 +106,12 @@ class _Column:
         isna = series.isna().to_numpy(dtype=bool)
         self.known: BoolArray | None = ~isna if isna.any() else None
         self.values: np.ndarray[Any, Any] | None = None
-        if isinstance(dtype, pd.CategoricalDtype):
+        if is_dates:
+            self.kind = "datetime"
+            dates = read_dates(series, name=name, allow_missing=True)
+            self.values = dates.ns
+            self.tz = dates.tz
+        elif isinstance(dtype, pd.CategoricalDtype):
             self.kind = "category"
             self.categories = _Column(name, pd.Series(dtype.categories))
             self.codes = series.cat.codes.to_numpy()
@@ -114,8 +124,6 @@ class _Column:
                 self.values = series.to_numpy()
             else:
                 self.values = series.to_numpy(dtype=np.float64, na_value=np.nan)
-        elif isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(dtype):
-            self.kind = "datetime"
         elif pd.api.types.is_string_dtype(dtype) or (
             isinstance(dtype, np.dtype) and dtype.kind == "O"
         ):
@@ -146,20 +154,13 @@ class _Column:
                 field=self.name,
                 value=value,
             )
-        if kind == "datetime":
-            stamp = pd.Timestamp(value)
-            if isinstance(self.dtype, pd.DatetimeTZDtype):
-                try:
-                    return stamp.tz_localize(self.dtype.tz)
-                except ValueError as exc:
-                    raise ValidationError(
-                        f"{render_value(value)} (at position {position}) is not a single "
-                        f"wall time in {self.dtype.tz} (daylight saving gap or overlap): {exc}",
-                        field=self.name,
-                        value=value,
-                    ) from exc
-            return stamp
         return value
+
+    def span(self, value: LiteralValue, position: int) -> Span:
+        """Return the span ``[lo, hi)`` a date literal covers on this datetime column."""
+        self.coerce(value, position)
+        assert isinstance(value, _dt.date)
+        return literal_span(value, tz=self.tz, field=self.name, position=position)
 
     # -- predicates ------------------------------------------------------
     def truth(self, raw: Any) -> BoolArray:
@@ -198,12 +199,40 @@ def _on_categories(col: _Column, pred: Callable[[_Column], BoolArray]) -> BoolAr
     return on_categories[np.where(missing, 0, codes)] & ~missing
 
 
+def _datetime_leaf(col: _Column, node: Compare | Between | In) -> BoolArray:
+    """Evaluate a predicate on int64 nanoseconds against the spans of date literals."""
+    t = col.values
+    assert t is not None
+
+    def within(span: Span) -> Any:
+        return (t >= span[0]) & (t < span[1])
+
+    if isinstance(node, Compare):
+        lo, hi = span = col.span(node.value, node.position)
+        op = node.op
+        if op == "eq":
+            return col.truth(within(span))
+        if op in ("lt", "le"):
+            return col.truth(t < (lo if op == "lt" else hi))
+        return col.truth(t >= (hi if op == "gt" else lo))
+    if isinstance(node, Between):
+        lo = col.span(node.low, node.position)[0]
+        hi = col.span(node.high, node.position)[1]
+        return col.truth((t >= lo) & (t < hi))
+    out = np.zeros(t.shape, dtype=bool)
+    for value in node.values:
+        out |= within(col.span(value, node.position))
+    return col.truth(out)
+
+
 def _leaf(col: _Column, node: Compare | Between | In) -> BoolArray:
     if isinstance(node, Compare) and node.op == "ne":
         # ``!=`` is exactly ``not ==``: true where the value is missing
         return ~_leaf(col, Compare(node.field, "eq", node.value, position=node.position))
     if col.kind == "category":
         return _on_categories(col, lambda c: _leaf(c, node))
+    if col.kind == "datetime":
+        return _datetime_leaf(col, node)
     if isinstance(node, Compare):
         return col.truth(col.compare(node.op, col.coerce(node.value, node.position)))
     if isinstance(node, Between):

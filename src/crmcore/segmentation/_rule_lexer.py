@@ -108,21 +108,19 @@ def _parse_number(text: str, start: int, raw: str) -> int | float:
 
 
 def _parse_date(text: str, start: int, raw: str) -> _dt.date | _dt.datetime:
+    """Read a date, or a date and time with an optional UTC offset (``Z``, ``+01:00``)."""
     try:
         if len(raw) == 10:
             return _dt.date.fromisoformat(raw)
         if len(raw) > 10 and raw[:4].isdigit() and raw[10] in "T ":
-            value = _dt.datetime.fromisoformat(raw)
-            if value.tzinfo is not None:
-                raise ValueError("time zone offsets are not allowed")
-            return value
+            return _dt.datetime.fromisoformat(raw)
     except ValueError:
         pass
     raise _error(
         text,
         start,
         f"invalid date literal {raw!r}",
-        ("date'YYYY-MM-DD'", "date'YYYY-MM-DD HH:MM[:SS]'"),
+        ("date'YYYY-MM-DD'", "date'YYYY-MM-DD HH:MM[:SS][+HH:MM]'"),
     )
 
 

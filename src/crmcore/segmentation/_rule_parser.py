@@ -12,7 +12,7 @@ Grammar (keywords are case-insensitive; precedence ``not`` > ``and`` > ``or``)::
                        | ["not"] "in" "[" literal ("," literal)* "]"
                        | "is" ["not"] "null" )
     field     := NAME | `back-quoted name`
-    literal   := NUMBER | 'string' | date'YYYY-MM-DD[ HH:MM[:SS]]' | true | false
+    literal   := NUMBER | 'string' | date'YYYY-MM-DD[ HH:MM[:SS][+HH:MM|Z]]' | true | false
     CMP       := "==" | "!=" | "<" | "<=" | ">" | ">="
 
 The ``and`` inside ``between`` is unambiguous: the bounds are single

@@ -9,34 +9,32 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.metrics import silhouette_score
 
 from crmcore._types import FloatArray, IntArray, RandomState
-from crmcore._validation import as_float_array, check_columns, check_random_state, check_scalar
+from crmcore._validation import (
+    as_float_array,
+    check_columns,
+    check_non_empty,
+    check_random_state,
+)
 from crmcore.errors import NotFittedError, ValidationError
+from crmcore.segmentation._segmenter_input import Checked, as_frame, check_params
+from crmcore.segmentation._segmenter_state import (
+    MODEL,
+    dump_fitted,
+    load_fitted,
+    load_json,
+)
 
 __all__ = ["Segmenter"]
 
 _FITTED = ("center_", "scale_", "cluster_centers_")
 
 
-def _as_frame(X: Any) -> pd.DataFrame:
-    """Accept a DataFrame, or a 2-D array whose columns become ``x0, x1, ...``."""
-    if isinstance(X, np.ndarray):
-        if X.ndim != 2:
-            raise ValidationError(
-                f"X must be a DataFrame or a 2-D array; got an array of shape {X.shape}",
-                field="X",
-            )
-        return pd.DataFrame(X, columns=[f"x{j}" for j in range(X.shape[1])])
-    check_columns(X, [], name="X")
-    frame: pd.DataFrame = X
-    return frame
-
-
-class Segmenter(ClusterMixin, BaseEstimator):  # type: ignore[misc]
+class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):  # type: ignore[misc]
     """Cluster customers on behavioural features, with readable profiles.
 
     Each feature is optionally ``log1p``-transformed (spend and counts are
@@ -52,6 +50,13 @@ class Segmenter(ClusterMixin, BaseEstimator):  # type: ignore[misc]
     Cluster labels are ordered by value: label 0 is the cluster with the
     highest mean ``value_col``, so labels are stable across refits.
 
+    A scikit-learn estimator: ``__init__`` stores the keyword
+    hyper-parameters unchanged, :meth:`fit` validates them and the data and
+    returns ``self``, fitted attributes end in ``_``, and ``get_params`` /
+    ``set_params`` / :func:`sklearn.base.clone` work. It saves to JSON
+    (:meth:`to_dict` / :meth:`save`), never pickle, and checks every field
+    of what it reads back.
+
     Parameters
     ----------
     features : sequence of str or None, default None
@@ -65,6 +70,8 @@ class Segmenter(ClusterMixin, BaseEstimator):  # type: ignore[misc]
     value_col : str or None, default None
         Column (a feature or another column of ``X``) that orders the labels
         and gives each cluster's share of value; ``None``: the first feature.
+        (``X`` is one row per customer, not a transaction log, so there is
+        no ``"amount"`` default here.)
     minibatch_threshold : int, default 100_000
         Row count above which MiniBatchKMeans replaces KMeans.
     sample_size : int, default 3_000
@@ -99,8 +106,12 @@ class Segmenter(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         Silhouette score per ``k`` tried (empty unless ``n_clusters="auto"``).
     inertia_ : float
         Within-cluster sum of squared distances (scaled space).
+    n_iter_ : int
+        Iterations (MiniBatchKMeans: passes) the final k-means run took.
     algorithm_ : str
         ``"kmeans"`` or ``"minibatch"``.
+    value_col_ : str
+        The column that ordered the labels.
 
     Examples
     --------
@@ -145,6 +156,10 @@ class Segmenter(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         self.random_state = random_state
 
     # -- helpers ---------------------------------------------------------
+    def _checked(self) -> Checked:
+        """Validate the hyper-parameters (never in ``__init__``: clone must work)."""
+        return check_params(self)
+
     def _feature_names(self, X: pd.DataFrame) -> list[str]:
         if self.features is None:
             names = [
@@ -156,10 +171,6 @@ class Segmenter(ClusterMixin, BaseEstimator):  # type: ignore[misc]
             if not names:
                 raise ValidationError("X has no numeric columns to cluster on", field="features")
             return names
-        if isinstance(self.features, str) or not self.features:
-            raise ValidationError(
-                "features must be a non-empty sequence of column names", field="features"
-            )
         return [str(f) for f in self.features]
 
     def _raw(self, X: pd.DataFrame, names: Sequence[str]) -> FloatArray:
@@ -211,10 +222,12 @@ class Segmenter(ClusterMixin, BaseEstimator):  # type: ignore[misc]
 
         Parameters
         ----------
-        X : DataFrame or 2-D ndarray
-            One row per customer (an array's columns are named ``x0, x1, ...``).
+        X : DataFrame or 2-D array-like
+            One row per customer (an array's columns are named ``x0, x1, ...``
+            and all of them are features).
         y : ignored
-            Present for scikit-learn compatibility.
+            Clustering is unsupervised; present for scikit-learn
+            compatibility (pipelines pass it).
 
         Returns
         -------
@@ -224,36 +237,28 @@ class Segmenter(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         Raises
         ------
         ValidationError
-            Bad hyper-parameters, missing or non-numeric columns, non-finite
-            values, negative values with ``log_transform``, or fewer distinct
-            rows than clusters.
+            Bad hyper-parameters, empty, sparse or non-2-D ``X``, missing or
+            non-numeric columns, non-finite values, negative values with
+            ``log_transform``, or fewer distinct rows than clusters.
         """
-        X = _as_frame(X)
-        names = self._feature_names(X)
-        value_name = names[0] if self.value_col is None else self.value_col
-        threshold = int(
-            check_scalar(self.minibatch_threshold, name="minibatch_threshold", low=1, integer=True)
-        )
-        sample_size = int(check_scalar(self.sample_size, name="sample_size", low=10, integer=True))
-        batch_size = int(check_scalar(self.batch_size, name="batch_size", low=1, integer=True))
-        max_iter = int(check_scalar(self.max_iter, name="max_iter", low=1, integer=True))
-        auto = isinstance(self.n_clusters, str)
-        if auto and self.n_clusters != "auto":
+        checked = self._checked()
+        from_array = not isinstance(X, pd.DataFrame)
+        X = as_frame(X)
+        if X.shape[1] == 0:
             raise ValidationError(
-                f"n_clusters must be a whole number >= 1 or 'auto'; got {self.n_clusters!r}",
-                field="n_clusters",
-                value=self.n_clusters,
+                f"X has 0 feature(s) (shape={X.shape}) while a minimum of 1 is required.",
+                field="X",
             )
-        if auto:
-            lo_hi = tuple(self.k_range)
-            if len(lo_hi) != 2:
-                raise ValidationError("k_range must be (min_k, max_k)", field="k_range")
-            k_lo = int(check_scalar(lo_hi[0], name="k_range[0]", low=2, integer=True))
-            k_hi = int(check_scalar(lo_hi[1], name="k_range[1]", low=k_lo, integer=True))
+        check_non_empty(X, name="X")
+        # an array has no names to pick numeric columns by: every column is a feature
+        if from_array and self.features is None:
+            names = [str(c) for c in X.columns]
         else:
-            k_lo = k_hi = int(
-                check_scalar(self.n_clusters, name="n_clusters", low=1, integer=True)
-            )
+            names = self._feature_names(X)
+        value_name = names[0] if self.value_col is None else self.value_col
+        auto, k_lo, k_hi = checked.auto, checked.k_lo, checked.k_hi
+        threshold, sample_size = checked.threshold, checked.sample_size
+        batch_size, max_iter = checked.batch_size, checked.max_iter
         raw = self._raw(X, names)
         check_columns(X, [value_name], name="X")
         value = as_float_array(X[value_name], name=value_name, row_name="customer")
@@ -316,6 +321,7 @@ class Segmenter(ClusterMixin, BaseEstimator):  # type: ignore[misc]
             model = KMeans(n_clusters=k, n_init="auto", max_iter=max_iter, random_state=seed)
             algorithm = "kmeans"
         model.fit(z)
+        n_iter = int(model.n_iter_)
         raw_centers = np.asarray(model.cluster_centers_, dtype=np.float64)
         raw_labels, _ = self._assign(z, raw_centers)
         size = np.bincount(raw_labels, minlength=k)
@@ -342,6 +348,7 @@ class Segmenter(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         self.cluster_centers_ = cluster_centers
         self.labels_ = relabel[raw_labels]
         self.inertia_ = inertia
+        self.n_iter_ = n_iter
         self.n_clusters_ = k
         self.silhouette_scores_ = scores
         self.feature_names_in_ = np.asarray(names, dtype=object)
@@ -355,10 +362,10 @@ class Segmenter(ClusterMixin, BaseEstimator):  # type: ignore[misc]
 
         Parameters
         ----------
-        X : DataFrame or 2-D ndarray
+        X : DataFrame or 2-D array-like
             One row per customer, with (at least) the columns the segmenter
-            was fitted on (an array's columns are read as ``x0, x1, ...``).
-            Other columns are ignored.
+            was fitted on; other columns are ignored. An array holds exactly
+            the fitted features, in :attr:`feature_names_in_` order.
 
         Returns
         -------
@@ -383,7 +390,7 @@ class Segmenter(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         [1, 0]
         """
         self._check_fitted()
-        X = _as_frame(X)
+        X = as_frame(X, [str(f) for f in self.feature_names_in_])
         raw = self._raw(X, list(self.feature_names_in_))
         z = self._transform(raw, self.center_, self.scale_)
         labels, _ = self._assign(z, self.cluster_centers_)
@@ -398,9 +405,9 @@ class Segmenter(ClusterMixin, BaseEstimator):  # type: ignore[misc]
 
         Parameters
         ----------
-        X : DataFrame or 2-D ndarray
+        X : DataFrame or 2-D array-like
             One row per customer, with the columns the segmenter was fitted
-            on.
+            on (an array: exactly those, in :attr:`feature_names_in_` order).
 
         Returns
         -------
@@ -415,7 +422,7 @@ class Segmenter(ClusterMixin, BaseEstimator):  # type: ignore[misc]
             Missing or invalid feature columns.
         """
         self._check_fitted()
-        X = _as_frame(X)
+        X = as_frame(X, [str(f) for f in self.feature_names_in_])
         raw = self._raw(X, list(self.feature_names_in_))
         return self._transform(raw, self.center_, self.scale_)
 
@@ -444,26 +451,11 @@ class Segmenter(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         if params["features"] is not None:
             params["features"] = list(params["features"])
         params["k_range"] = list(params["k_range"])
-        return {
-            "model": "Segmenter",
-            "params": params,
-            "fitted": {
-                "feature_names_in_": [str(f) for f in self.feature_names_in_],
-                "value_col_": self.value_col_,
-                "n_clusters_": int(self.n_clusters_),
-                "center_": self.center_.tolist(),
-                "scale_": self.scale_.tolist(),
-                "cluster_centers_": self.cluster_centers_.tolist(),
-                "inertia_": self.inertia_,
-                "algorithm_": self.algorithm_,
-                "silhouette_scores_": {str(k): v for k, v in self.silhouette_scores_.items()},
-                "profiles_": json.loads(self.profiles_.to_json(orient="split")),
-            },
-        }
+        return {"model": MODEL, "params": params, "fitted": dump_fitted(self)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Segmenter:
-        """Rebuild a fitted Segmenter from :meth:`to_dict` output.
+        """Rebuild a fitted Segmenter from :meth:`to_dict` output, checking every field.
 
         Parameters
         ----------
@@ -478,31 +470,46 @@ class Segmenter(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         Raises
         ------
         ValidationError
-            If ``data`` is not a serialised Segmenter.
+            If ``data`` is not a valid serialised Segmenter: another model,
+            unknown or invalid hyper-parameters, a missing field, a centre
+            or scale that is not finite, a scale that is not positive, or
+            arrays whose shapes disagree with the features and clusters. The
+            error names the field (``fitted.scale_``).
         """
         given: Any = data
-        if not isinstance(given, dict) or given.get("model") != "Segmenter":
-            raise ValidationError("not a serialised Segmenter", field="data")
-        params = dict(data["params"])
-        params["k_range"] = tuple(params["k_range"])
+        if not isinstance(given, dict) or given.get("model") != MODEL:
+            raise ValidationError(
+                "not a serialised Segmenter (expected a dict with model='Segmenter')",
+                field="model",
+            )
+        params: Any = given.get("params")
+        if not isinstance(params, dict):
+            raise ValidationError(
+                "not a valid serialised Segmenter: params is missing", field="params"
+            )
+        known = set(cls().get_params())
+        unknown = sorted(set(params) - known)
+        if unknown:
+            raise ValidationError(
+                f"not a valid serialised Segmenter: unknown params {unknown}; "
+                f"known: {sorted(known)}",
+                field="params",
+                value=unknown,
+            )
+        params = dict(params)
+        if isinstance(params.get("k_range"), list):
+            params["k_range"] = tuple(params["k_range"])
         seg = cls(**params)
-        fit = data["fitted"]
-        seg.feature_names_in_ = np.asarray(fit["feature_names_in_"], dtype=object)
-        seg.n_features_in_ = len(fit["feature_names_in_"])
-        seg.value_col_ = fit["value_col_"]
-        seg.n_clusters_ = int(fit["n_clusters_"])
-        seg.center_ = np.asarray(fit["center_"], dtype=np.float64)
-        seg.scale_ = np.asarray(fit["scale_"], dtype=np.float64)
-        seg.cluster_centers_ = np.asarray(fit["cluster_centers_"], dtype=np.float64)
-        seg.inertia_ = float(fit["inertia_"])
-        seg.algorithm_ = str(fit["algorithm_"])
-        seg.silhouette_scores_ = {int(k): float(v) for k, v in fit["silhouette_scores_"].items()}
-        prof = fit["profiles_"]
-        seg.profiles_ = pd.DataFrame(
-            prof["data"],
-            columns=prof["columns"],
-            index=pd.RangeIndex(len(prof["index"]), name="cluster"),
-        )
+        seg._checked()
+        state = load_fitted(given.get("fitted"), n_clusters=seg.n_clusters)
+        if seg.features is not None and list(seg.features) != list(state["feature_names_in_"]):
+            raise ValidationError(
+                "not a valid serialised Segmenter: fitted.feature_names_in_ differs from "
+                "params.features",
+                field="fitted.feature_names_in_",
+            )
+        for name, value in state.items():
+            setattr(seg, name, value)
         return seg
 
     def save(self, path: str | Path) -> None:
@@ -552,6 +559,10 @@ class Segmenter(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         Raises
         ------
         ValidationError
-            If the file does not hold a serialised Segmenter.
+            If the file is not JSON or does not hold a valid serialised
+            Segmenter (see :meth:`from_dict`).
+        OSError
+            If the file cannot be read.
         """
-        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+        text = Path(path).read_text(encoding="utf-8")
+        return cls.from_dict(load_json(text, source=str(path)))

@@ -34,7 +34,8 @@ def tx() -> pd.DataFrame:
 
 
 def test_golden_hand_computed(tx):
-    f = customer_features(tx, as_of="2024-01-31", windows=("7D", "30D", "365D"))
+    # an instant (midnight), not a date: durations run to 2024-01-31 00:00 exactly
+    f = customer_features(tx, as_of=pd.Timestamp("2024-01-31"), windows=("7D", "30D", "365D"))
     assert f.index.tolist() == ["a", "b", "c"]
     assert f.index.name == "customer_id"
     # a: 2023-11-02 (5), 2024-01-01 (10), 2024-01-25 (30); 2024-02-15 is after as_of
@@ -62,6 +63,70 @@ def test_golden_hand_computed(tx):
     np.testing.assert_array_equal(f["purchases_365d"], [3, 2, 0])
     assert f.loc["a", "first_purchase"] == pd.Timestamp("2023-11-02")
     assert f.loc["a", "last_purchase"] == pd.Timestamp("2024-01-25")
+
+
+def test_date_only_as_of_ends_its_day(tx):
+    late = pd.DataFrame(
+        {"customer_id": ["d"], "date": [pd.Timestamp("2024-01-31 18:00")], "amount": [7.0]}
+    )
+    log = pd.concat([tx, late], ignore_index=True)
+    at_midnight = customer_features(log, as_of=pd.Timestamp("2024-01-31"), windows=["7D"])
+    assert "d" not in at_midnight.index  # 18:00 is after the instant 00:00
+    for as_of in ("2024-01-31", dt.date(2024, 1, 31), pd.Period("2024-01-31", "D")):
+        f = customer_features(log, as_of=as_of, windows=["7D", "30D"])
+        assert f.index.tolist() == ["a", "b", "c", "d"]
+        # durations run to the end of the day (2024-02-01 00:00): d bought 6 hours before
+        np.testing.assert_allclose(f["days_since_last_purchase"], [7.0, 1.0, 366.0, 0.25], rtol=0)
+        np.testing.assert_allclose(f["tenure_days"], [91.0, 22.0, 366.0, 0.25], rtol=0)
+        # 30D is (2024-01-01 23:59:59.999999999, end of 01-31]: a's 01-01 purchase is out
+        np.testing.assert_array_equal(f["purchases_30d"], [1, 2, 0, 1])
+        np.testing.assert_array_equal(f["purchases_7d"], [1, 1, 0, 1])
+    # the end of a month, as a Period
+    f = customer_features(log, as_of=pd.Period("2024-01", "M"), windows=["7D"])
+    assert f.loc["d", "n_purchases"] == 1
+
+
+def test_window_is_open_at_as_of_minus_w_and_closed_at_as_of():
+    as_of = pd.Timestamp("2024-03-01 12:00")
+    log = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "a"],
+            # exactly as_of - 10D (out), one nanosecond later (in), exactly as_of (in)
+            "date": [
+                as_of - pd.Timedelta("10D"),
+                as_of - pd.Timedelta("10D") + pd.Timedelta(1, "ns"),
+                as_of,
+            ],
+            "amount": [1.0, 2.0, 4.0],
+        }
+    )
+    f = customer_features(log, as_of=as_of, windows=["10D"])
+    assert f.loc["a", "purchases_10d"] == 2
+    assert f.loc["a", "spend_10d"] == 6.0
+
+
+def test_counts_are_ints(tx):
+    f = customer_features(tx, as_of="2024-01-31", windows=["7D"])
+    for col in ("n_purchases", "purchases_7d"):
+        assert f[col].dtype == np.int64
+
+
+def test_string_dates_are_read_with_date_format(tx):
+    text = tx.assign(date=tx["date"].dt.strftime("%d.%m.%Y"))
+    a = customer_features(text, as_of="2024-01-31", date_format="%d.%m.%Y")
+    b = customer_features(tx, as_of="2024-01-31")
+    pd.testing.assert_frame_equal(a, b)
+    iso = customer_features(tx.assign(date=tx["date"].astype(str)), as_of="2024-01-31")
+    pd.testing.assert_frame_equal(iso, b)
+
+
+def test_date_column_of_any_unit(tx):
+    base = customer_features(tx, as_of="2024-01-31")
+    for unit in ("s", "ms", "us", "ns"):
+        f = customer_features(
+            tx.assign(date=tx["date"].astype(f"datetime64[{unit}]")), as_of="2024-01-31"
+        )
+        pd.testing.assert_frame_equal(f, base)
 
 
 def test_default_windows_and_no_value_column(tx):
@@ -95,9 +160,17 @@ def test_timezone_aware_dates():
     f = customer_features(tx, as_of=as_of)
     np.testing.assert_allclose(f["days_since_last_purchase"], [0.5], rtol=1e-12)
     assert f["last_purchase"].dt.tz is not None
-    with pytest.raises(ValidationError, match="timezone-aware"):
-        customer_features(tx, as_of="2024-03-03")
-    with pytest.raises(ValidationError, match="naive"):
+    # a date-only as_of ends the day in the dates' zone: 2024-03-02 ends at 24:00 Oslo
+    f = customer_features(tx, as_of="2024-03-02")
+    np.testing.assert_allclose(f["days_since_last_purchase"], [0.5], rtol=1e-12)
+    assert f.loc[1, "n_purchases"] == 2
+    # an aware as_of in another zone is the same instant
+    f = customer_features(tx, as_of=as_of.tz_convert("America/New_York"))
+    np.testing.assert_allclose(f["days_since_last_purchase"], [0.5], rtol=1e-12)
+    with pytest.raises(ValidationError, match="naive but the dates are timezone-aware") as info:
+        customer_features(tx, as_of=pd.Timestamp("2024-03-03 00:00"))
+    assert "tz_localize" in str(info.value) or "with a zone" in str(info.value)
+    with pytest.raises(ValidationError, match="dates are naive"):
         customer_features(
             tx.assign(date=tx["date"].dt.tz_localize(None)),
             as_of=as_of,
@@ -108,7 +181,18 @@ def test_timezone_aware_dates():
     ("change", "as_of", "field", "match"),
     [
         (lambda t: t.drop(columns="amount"), "2024-01-31", "amount", "missing"),
-        (lambda t: t.assign(date=t["date"].astype(str)), "2024-01-31", "date", "datetime64"),
+        (
+            lambda t: t.assign(date=t["date"].astype(str).where(t.index != 3, "soon")),
+            "2024-01-31",
+            "date",
+            "date_format",
+        ),
+        (
+            lambda t: t.assign(date=t["customer_id"].map({"a": 1, "b": 2, "c": 3})),
+            "2024-01-31",
+            "date",
+            "numbers",
+        ),
         (lambda t: t.assign(amount=[1, np.nan, 1, 1, 1, 1, 1]), "2024-01-31", "amount", "finite"),
         (
             lambda t: t.assign(customer_id=["a", None, "b", "b", "b", "b", "b"]),
@@ -141,7 +225,8 @@ def test_missing_date_names_row(tx):
 
 
 @pytest.mark.parametrize(
-    "windows", [("0D",), ("-3D",), ("soon",), ("30D", "720h"), (30,), (30.0,), (True,)]
+    "windows",
+    [("0D",), ("-3D",), ("soon",), ("30D", "720h"), (30,), (30.0,), (True,), ("1M",), (None,)],
 )
 def test_bad_windows(tx, windows):
     with pytest.raises(ValidationError) as info:

@@ -215,20 +215,106 @@ def test_nullable_and_integer_columns():
     )
 
 
-def test_timezone_aware_column_reads_literal_in_its_zone():
+def test_timezone_aware_column_reads_a_date_as_that_day_in_its_zone():
     stamps = pd.to_datetime(["2024-03-01 00:30", "2024-02-29 23:30"]).tz_localize("Europe/Oslo")
     frame = pd.DataFrame({"t": stamps})
-    # date'2024-03-01' is midnight Oslo time, so only the first row is on or after it
+    # date'2024-03-01' is the day from midnight Oslo time, so only the first row is in it
     np.testing.assert_array_equal(Rule.parse("t >= date'2024-03-01'").mask(frame), [True, False])
+    np.testing.assert_array_equal(Rule.parse("t == date'2024-02-29'").mask(frame), [False, True])
+    # the same instants in UTC: both rows are on 29 February there
+    utc = frame.assign(t=frame["t"].dt.tz_convert("UTC"))
+    np.testing.assert_array_equal(Rule.parse("t == date'2024-02-29'").mask(utc), [True, True])
 
 
-@pytest.mark.parametrize("wall", ["2024-03-31 02:30", "2024-10-27 02:30"])
-def test_dst_gap_or_overlap_literal_is_validation_error(wall):
+# row times: 2023-12-31, 2024-01-31, 2024-02-01 09:00, NaT, 2024-06-30
+DATE_DAYS = [
+    ("joined == date'2024-02-01'", [0, 0, 1, 0, 0]),  # any time that day
+    ("joined != date'2024-02-01'", [1, 1, 0, 1, 1]),
+    ("joined <= date'2024-02-01'", [1, 1, 1, 0, 0]),  # up to the end of that day
+    ("joined < date'2024-02-01'", [1, 1, 0, 0, 0]),
+    ("joined > date'2024-01-31'", [0, 0, 1, 0, 1]),  # from the next day on
+    ("joined >= date'2024-02-01'", [0, 0, 1, 0, 1]),
+    ("joined between date'2024-01-31' and date'2024-02-01'", [0, 1, 1, 0, 0]),
+    ("joined not between date'2024-01-31' and date'2024-02-01'", [1, 0, 0, 1, 1]),
+    ("joined in [date'2023-12-31', date'2024-02-01']", [1, 0, 1, 0, 0]),
+    ("joined in [date'2024-02-01 09:00']", [0, 0, 1, 0, 0]),  # an instant: exact
+    ("joined == date'2024-02-01 09:00:00'", [0, 0, 1, 0, 0]),
+    ("joined > date'2024-02-01 08:59'", [0, 0, 1, 0, 1]),
+    ("joined between date'2024-01-31' and date'2024-02-01 08:00'", [0, 1, 0, 0, 0]),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), DATE_DAYS)
+def test_a_date_literal_names_a_whole_day(frame, text, expected):
+    np.testing.assert_array_equal(Rule.parse(text).mask(frame), np.array(expected, dtype=bool))
+
+
+def test_date_literals_on_aware_and_naive_columns_of_any_unit(frame):
+    aware = frame["joined"].dt.tz_localize("Europe/Oslo")
+    for unit in ("s", "ms", "us", "ns"):
+        for col in (frame["joined"], aware):
+            f = pd.DataFrame({"joined": col.astype(str(col.dtype).replace("us", unit))})
+            np.testing.assert_array_equal(
+                Rule.parse("joined <= date'2024-02-01'").mask(f), [1, 1, 1, 0, 0]
+            )
+
+
+def test_an_instant_with_an_offset_compares_as_an_instant():
+    # the two 02:30 of the Oslo fall-back, 30 minutes apart... an hour apart in UTC
+    first = pd.Timestamp("2024-10-27 00:30", tz="UTC")  # 02:30+02:00
+    second = pd.Timestamp("2024-10-27 01:30", tz="UTC")  # 02:30+01:00
+    frame = pd.DataFrame({"t": pd.DatetimeIndex([first, second]).tz_convert("Europe/Oslo")})
+    mask = Rule.parse("t == date'2024-10-27T02:30+01:00'").mask(frame)
+    np.testing.assert_array_equal(mask, [False, True])
+    mask = Rule.parse("t < date'2024-10-27T01:00Z'").mask(frame)
+    np.testing.assert_array_equal(mask, [True, False])
+
+
+@pytest.mark.parametrize("wall", ["2024-03-31 02:30", "2024-10-27 02:30", "2024-01-01 12:00"])
+def test_a_time_without_offset_is_refused_on_an_aware_column(wall):
     stamps = pd.to_datetime(["2024-03-01 00:30"]).tz_localize("Europe/Oslo")
     frame = pd.DataFrame({"t": stamps})
-    with pytest.raises(ValidationError, match="daylight saving") as info:
+    with pytest.raises(ValidationError, match="no UTC offset") as info:
         Rule.parse(f"t >= date'{wall}'").mask(frame)
     assert info.value.field == "t"
+    assert "+01:00" in str(info.value)  # the fix, spelled out
+    assert f"date'{wall[:10]}'" in str(info.value)
+
+
+def test_a_time_with_offset_is_refused_on_a_naive_column(frame):
+    with pytest.raises(ValidationError, match="naive") as info:
+        Rule.parse("joined >= date'2024-01-01T00:00+01:00'").mask(frame)
+    assert info.value.field == "joined"
+    assert "tz_localize" in str(info.value)
+
+
+def test_dates_out_of_range_are_refused(frame):
+    for text in ("joined > date'9999-12-31'", "joined > date'1600-01-01'"):
+        with pytest.raises(ValidationError, match="1677") as info:
+            Rule.parse(text).mask(frame)
+        assert info.value.field == "joined"
+
+
+def test_mixed_zone_object_column_is_read_as_instants():
+    paris = dt.timezone(dt.timedelta(hours=1))
+    frame = pd.DataFrame(
+        {
+            "t": pd.Series(
+                [
+                    dt.datetime(2024, 1, 1, 0, 30, tzinfo=paris),  # 2023-12-31 23:30 UTC
+                    dt.datetime(2024, 1, 1, 0, 30, tzinfo=dt.UTC),
+                    None,
+                ],
+                dtype=object,
+            )
+        }
+    )
+    np.testing.assert_array_equal(
+        Rule.parse("t >= date'2024-01-01T00:00Z'").mask(frame), [False, True, False]
+    )
+    naive_too = frame.assign(t=[frame["t"][0], dt.datetime(2024, 1, 1), None])  # noqa: DTZ001
+    with pytest.raises(ValidationError, match="mixes naive"):
+        Rule.parse("t >= date'2024-01-01T00:00Z'").mask(naive_too)
 
 
 def test_unsupported_dtype_is_refused():
@@ -248,11 +334,19 @@ def test_fields_in_order_of_first_use():
 
 
 def test_literals_are_parsed_exactly():
-    rule = Rule.parse("a == 'O''Brien' or b == -0.25 or c == 12 or d == date'2024-01-31 12:05'")
+    rule = Rule.parse(
+        "a == 'O''Brien' or b == -0.25 or c == 12 or d == date'2024-01-31 12:05' "
+        "or e == date'2024-01-31T12:05+01:00' or f == date'2024-01-31T12:05Z' "
+        "or g == date'2024-01-31'"
+    )
     values = [op.value for op in rule.node.operands]
-    naive = dt.datetime(2024, 1, 31, 12, 5)  # noqa: DTZ001 - date literals are naive wall time
-    assert values == ["O'Brien", -0.25, 12, naive]
+    naive = dt.datetime(2024, 1, 31, 12, 5)  # noqa: DTZ001 - a wall time in no zone
+    plus_one = dt.datetime(2024, 1, 31, 12, 5, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    utc = dt.datetime(2024, 1, 31, 12, 5, tzinfo=dt.UTC)
+    assert values == ["O'Brien", -0.25, 12, naive, plus_one, utc, dt.date(2024, 1, 31)]
     assert isinstance(values[2], int)
+    assert values[4].utcoffset() == dt.timedelta(hours=1)
+    assert Rule.parse(str(rule)) == rule
 
 
 def test_date_is_a_field_name_unless_a_quote_follows():
