@@ -440,7 +440,7 @@ def analyse(
     table = table.sort_index(kind="stable")
 
     say("cohorts, surveys, pipeline")
-    cohorts = cohort_retention(naive, period="M", as_of=naive_as_of, value_col="amount").shares
+    cohorts = cohort_retention(naive, freq="M", as_of=naive_as_of, value_col="amount").shares
     surveys = data.surveys
     if surveys is not None:  # like the transactions: answers after as_of are not observed yet
         surveys = surveys[surveys["date"] <= as_of]
