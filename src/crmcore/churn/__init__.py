@@ -13,7 +13,8 @@
 
 from __future__ import annotations
 
-from crmcore.churn._backtest import BacktestResult, PAliveBaseline, backtest
+from crmcore.churn._backtest import BacktestResult, backtest
+from crmcore.churn._baseline import PAliveBaseline
 from crmcore.churn._classifier import ChurnClassifier
 from crmcore.churn._evaluation import (
     calibration_table,

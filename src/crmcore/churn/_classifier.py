@@ -25,6 +25,7 @@ from threadpoolctl import threadpool_limits
 
 from crmcore._types import ArrayLike, FloatArray, RandomState
 from crmcore._validation import check_random_state, check_scalar, first_bad
+from crmcore.churn._scoring import check_labels, roc_auc
 from crmcore.errors import NotFittedError, ValidationError
 
 __all__ = ["ChurnClassifier"]
@@ -428,6 +429,7 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         )
 
     def _align(self, X: pd.DataFrame, labels: ArrayLike) -> tuple[pd.DataFrame, Any]:
+        """Rows of ``X`` matching ``labels`` (a Series by index), and the 0/1 labels."""
         if isinstance(labels, pd.Series):
             missing = labels.index.difference(X.index)
             if len(missing):
@@ -437,32 +439,15 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
                     row=missing[0],
                 )
             X = X.loc[labels.index]
-            raw = labels.to_numpy()
-            index: Any = labels.index
+            y = check_labels(labels, n=len(X))
         else:
-            raw = np.asarray(labels)
-            index = X.index
-            if raw.ndim != 1 or raw.shape[0] != len(X):
+            if np.ndim(labels) != 1 or len(labels) != len(X):  # type: ignore[arg-type]
                 raise ValidationError(
                     f"labels must have one entry per row of features ({len(X)}); "
-                    f"got shape {raw.shape}",
+                    f"got shape {np.shape(labels)}",
                     field="labels",
                 )
-        if raw.dtype.kind == "b":
-            y = raw.astype(np.int64)
-        else:
-            if raw.dtype.kind not in "iuf":
-                raise ValidationError(f"labels must be 0/1; got dtype {raw.dtype}", field="labels")
-            yf = raw.astype(np.float64)
-            first_bad(
-                ~np.isin(yf, (0.0, 1.0)),
-                name="labels",
-                problem="must be 0 or 1",
-                values=yf,
-                index=index,
-                row_name="customer",
-            )
-            y = yf.astype(np.int64)
+            y = check_labels(labels, n=len(X), index=X.index)
         if y.min() == y.max():
             raise ValidationError(
                 "labels hold a single class; churners and stayers are both needed",
@@ -477,7 +462,7 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self.validation_scores_ = {
             "roc_auc": float(roc_auc_score(y_val, p)) if 0 < y_val.sum() < y_val.size else 0.5,
             "brier": float(np.mean((p - y_val) ** 2)),
-            "n": float(y_val.size),
+            "n": int(y_val.size),
         }
         cap = int(self.importance_max_samples)
         if len(X_val) > cap:
@@ -576,26 +561,47 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         """
         return (self.predict_proba(features)[:, 1] >= 0.5).astype(np.int64)
 
-    def score(self, features: pd.DataFrame, labels: ArrayLike) -> float:
-        """Return the accuracy of :meth:`predict` (scikit-learn's classifier default).
+    def score(
+        self,
+        features: pd.DataFrame,
+        labels: ArrayLike,
+        sample_weight: ArrayLike | None = None,
+    ) -> float:
+        """Return the ROC AUC of the churn probabilities against observed churn.
 
-        Accuracy at a 0.5 cut-off says little about a churn ranking; prefer
-        :func:`score_metrics` (ROC AUC, PR AUC, Brier, top-decile lift).
+        ROC AUC says how well the model ranks churners above stayers (1
+        perfect, 0.5 random), which is what a retention campaign needs; it is
+        also :meth:`PAliveBaseline.score <crmcore.churn.PAliveBaseline.score>`,
+        so the two compare directly, and what ``cross_val_score`` and
+        ``GridSearchCV`` maximise by default. For calibration see
+        :func:`score_metrics` (Brier score) and :func:`calibration_table`.
 
         Parameters
         ----------
         features : pandas.DataFrame
             Customer features.
-        labels : array_like of 0/1
-            Observed churn, one per row of ``features``.
+        labels : pandas.Series or array_like of bool or 0/1
+            Observed churn: a Series is aligned on the index (as in
+            :meth:`fit`), an array must match the rows.
+        sample_weight : array_like, optional
+            Weights of the rows (after alignment).
 
         Returns
         -------
         float
-            Share of customers whose predicted label equals ``labels``.
+            ROC AUC.
+
+        Raises
+        ------
+        NotFittedError
+            Before :meth:`fit`.
+        ValidationError
+            On missing columns, labels that are not 0/1 or do not match the
+            rows, or labels of a single class.
         """
-        y = np.asarray(labels)
-        return float(np.mean(self.predict(features) == y))
+        self._check_fitted()
+        X, y = self._align(self._check_frame(features), labels)
+        return roc_auc(y, self.predict_proba(X)[:, 1], sample_weight=sample_weight)
 
     def churn_probability(self, features: pd.DataFrame) -> pd.Series:
         """Return the churn probability as a Series indexed like ``features``.

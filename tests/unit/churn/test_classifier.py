@@ -68,10 +68,8 @@ def test_fit_predict_and_importances(data, fitted):
     assert abs(imp["noise"]) < 0.02
     assert set(fitted.validation_scores_) == {"roc_auc", "brier", "n"}
     assert fitted.validation_scores_["n"] == 400
+    assert type(fitted.validation_scores_["n"]) is int
     np.testing.assert_array_equal(fitted.predict(X), (p[:, 1] >= 0.5).astype(int))
-    np.testing.assert_allclose(
-        fitted.score(X, y), np.mean(fitted.predict(X) == y.to_numpy()), rtol=1e-12
-    )
     s = fitted.churn_probability(X)
     assert s.index.equals(X.index)
 
@@ -219,3 +217,26 @@ def test_predict_needs_the_fit_columns(fitted, data):
     X, _ = data
     with pytest.raises(ValidationError, match="missing column"):
         fitted.predict_proba(X.drop(columns="tickets"))
+
+
+def test_score_is_roc_auc_with_labels_aligned_like_fit(data, fitted):
+    X, y = data
+    p = fitted.predict_proba(X)[:, 1]
+    np.testing.assert_allclose(fitted.score(X, y), roc_auc_score(y, p), rtol=1e-12)
+    np.testing.assert_allclose(fitted.score(X, y.to_numpy()), fitted.score(X, y), rtol=1e-12)
+    np.testing.assert_allclose(fitted.score(X, y.astype(bool)), fitted.score(X, y), rtol=1e-12)
+    # a Series is aligned on the index, as in fit
+    shuffled = y.sample(frac=1.0, random_state=1)
+    np.testing.assert_allclose(fitted.score(X, shuffled), fitted.score(X, y), rtol=1e-12)
+    w = np.linspace(0.5, 2.0, len(y))
+    np.testing.assert_allclose(
+        fitted.score(X, y, sample_weight=w), roc_auc_score(y, p, sample_weight=w), rtol=1e-12
+    )
+
+
+def test_boolean_labels_fit_like_zero_one(data):
+    X, y = data
+    kw = {"n_threads": 1, "random_state": 0, "max_iter": 20, "n_repeats": 1}
+    a = ChurnClassifier(**kw).fit(X, y).predict_proba(X)
+    b = ChurnClassifier(**kw).fit(X, y.astype(bool)).predict_proba(X)
+    np.testing.assert_array_equal(a, b)
