@@ -92,6 +92,12 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     The final model is the one trained on the non-held-out part; use
     ``validation_fraction=0`` to train on everything (no importances then).
 
+    :meth:`score` is the ROC AUC of the churn probabilities, as for
+    :class:`PAliveBaseline`. :meth:`save` writes the fitted model to JSON as
+    arrays (never pickle) and :meth:`load` predicts from them with NumPy;
+    see "Saving a classifier" in the churn guide for what is stored and
+    when boosting refuses to save.
+
     Parameters
     ----------
     model : {"hist_gradient_boosting", "logistic"}, default "hist_gradient_boosting"
@@ -143,8 +149,9 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         Columns used, in order.
     classes_ : ndarray
         ``[0, 1]``.
-    model_ : sklearn estimator
-        The fitted, calibrated model (pipeline inside).
+    model_ : sklearn estimator or PortableModel
+        The fitted, calibrated model (pipeline inside); after :meth:`load`
+        (or :meth:`from_dict`), the same model as NumPy arrays.
     feature_importances_ : pandas.Series
         Mean decrease of held-out ROC AUC per feature (sorted as
         ``feature_names_in_``); NaN-free, absent when
@@ -363,10 +370,11 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         ----------
         features : pandas.DataFrame
             One row per customer (index = customer id).
-        labels : pandas.Series or array_like of 0/1
-            A Series is aligned on the index (customers in ``features``
-            without a label are ignored; a label without features is an
-            error); an array must match the rows.
+        labels : pandas.Series or array_like of bool or 0/1
+            Observed churn (``True`` or 1 = churned), typically
+            :func:`churn_labels`. A Series is aligned on the index
+            (customers in ``features`` without a label are ignored; a label
+            without features is an error); an array must match the rows.
 
         Returns
         -------

@@ -668,7 +668,7 @@ class _BoostedModel:
             trees=trees,
             known=known,
         )
-        model._check_replay(pipeline, numeric, categorical, encoder_categories(outer))
+        model._check_replay(pipeline, numeric, categorical, _encoder_categories(outer))
         return model
 
     def _check_replay(
@@ -705,7 +705,7 @@ class _BoostedModel:
             _refuse_trees("the trees as read do not reproduce its predictions")
 
 
-def encoder_categories(outer: Any) -> list[Any]:
+def _encoder_categories(outer: Any) -> list[Any]:
     """Return the categories the pipeline's ordinal encoder learned (none without categories)."""
     parts = {name: part for name, part, _ in outer.transformers_}
     encoder = parts.get("cat")
