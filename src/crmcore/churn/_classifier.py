@@ -684,12 +684,12 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             params["random_state"] = None  # a Generator has no JSON form
         if params["features"] is not None:
             params["features"] = [str(f) for f in params["features"]]
+        with self._threads():  # the replay check predicts with scikit-learn
+            arrays = portable(self.model_, model=self.model, calibration=self.calibration)
         fitted: dict[str, Any] = {
             "feature_names_in_": [str(f) for f in self.feature_names_in_],
             "validation_scores_": dict(self.validation_scores_),
-            "model_": portable(
-                self.model_, model=self.model, calibration=self.calibration
-            ).to_dict(),
+            "model_": arrays.to_dict(),
         }
         if hasattr(self, "feature_importances_"):
             fitted["feature_importances_"] = [float(v) for v in self.feature_importances_]
