@@ -587,3 +587,108 @@ def stage_walks(
         events.append(StageChanged(entity_id, stage, nxt, at, None, reason, workflow.name))
         stage = nxt
     return events
+
+
+# ---------------------------------------------------------------- time rule (churn)
+# Purchase logs around a cut-off, for the properties of docs/time.rst: nothing
+# after ``as_of`` reaches a feature, nothing after ``as_of + horizon`` a label.
+
+_TIME_RULE_DAY = dt.datetime(2024, 3, 31)  # noqa: DTZ001 - naive wall clock on purpose
+
+
+@st.composite
+def cut_offs(draw: st.DrawFn) -> tuple[Any, Any]:
+    """An ``as_of`` as a user writes it, and the naive ``Timestamp`` instant it means.
+
+    Dates (``datetime.date``, ``"YYYY-MM-DD"``, a daily ``Period``) mean the last
+    nanosecond of their day; a ``Timestamp`` is itself, at any minute of the day.
+    """
+    import pandas as pd
+
+    day = pd.Timestamp(_TIME_RULE_DAY) + pd.Timedelta(days=draw(st.integers(-20, 20)))
+    kind = draw(st.sampled_from(["date", "iso", "period", "instant"]))
+    if kind == "instant":
+        instant = day + pd.Timedelta(minutes=draw(st.integers(0, 24 * 60 - 1)))
+        return instant, instant
+    end = day + pd.Timedelta(days=1) - pd.Timedelta(1, "ns")
+    value = {
+        "date": day.date(),
+        "iso": day.strftime("%Y-%m-%d"),
+        "period": pd.Period(day, freq="D"),
+    }[kind]
+    return value, end
+
+
+@st.composite
+def purchase_logs(
+    draw: st.DrawFn,
+    as_of: Any,
+    horizon: Any,
+    lookback: Any = None,
+    *,
+    customers: str = "abcdef",
+    max_rows: int = 30,
+) -> Any:
+    """Logs (``customer_id``, ``date``, ``amount``) whose dates crowd the edges of the windows.
+
+    Dates fall exactly on ``as_of``, ``as_of + horizon`` and ``as_of - lookback``,
+    one nanosecond either side of them, or anywhere within two horizons of
+    ``as_of``; at least one row is at or before ``as_of``.
+    """
+    import pandas as pd
+
+    edges = [as_of, as_of + horizon]
+    if lookback is not None:
+        edges.append(as_of - lookback)
+    one = pd.Timedelta(1, "ns")
+    near = st.sampled_from([e + k * one for e in edges for k in (-1, 0, 1)])
+    span = int(2 * horizon / pd.Timedelta(minutes=1))
+    anywhere = st.integers(-span, span).map(lambda m: as_of + pd.Timedelta(minutes=m))
+    when = st.one_of(near, anywhere)
+    rows = draw(
+        st.lists(
+            st.tuples(st.sampled_from(customers), when, st.integers(1, 500)),
+            min_size=1,
+            max_size=max_rows,
+        )
+    )
+    rows.append(
+        (draw(st.sampled_from(customers)), as_of - draw(st.sampled_from([0 * one, horizon])), 7)
+    )
+    return pd.DataFrame(
+        {
+            "customer_id": [c for c, _, _ in rows],
+            "date": pd.DatetimeIndex([t for _, t, _ in rows]).as_unit("ns"),
+            "amount": [float(a) for _, _, a in rows],
+        }
+    )
+
+
+@st.composite
+def changed_after(draw: st.DrawFn, log: Any, t: Any, *, customers: str = "abcdefg") -> Any:
+    """``log`` with its rows dated after ``t`` removed, moved later or earlier (still
+    after ``t``) and re-valued, and new rows added after ``t``; earlier rows unchanged."""
+    import pandas as pd
+
+    later = log["date"] > t
+    keep = log[~later]
+    after = log[later]
+    survivors = after[draw(st.lists(st.booleans(), min_size=len(after), max_size=len(after)))]
+    shift = st.integers(1, 90 * 24 * 60).map(lambda m: t + pd.Timedelta(minutes=m))
+    moved = survivors.assign(
+        date=pd.DatetimeIndex([draw(shift) for _ in range(len(survivors))]).as_unit("ns"),
+        amount=[float(draw(st.integers(1, 900))) for _ in range(len(survivors))],
+    )
+    n_new = draw(st.integers(0, 5))
+    added = pd.DataFrame(
+        {
+            "customer_id": pd.Series(
+                [draw(st.sampled_from(customers)) for _ in range(n_new)],
+                dtype=log["customer_id"].dtype,
+            ),
+            "date": pd.DatetimeIndex([draw(shift) for _ in range(n_new)]).as_unit("ns"),
+            "amount": [float(draw(st.integers(1, 900))) for _ in range(n_new)],
+        }
+    )
+    out = pd.concat([keep, moved, added], ignore_index=True)
+    return out.sample(frac=1.0, random_state=draw(st.integers(0, 2**16)))

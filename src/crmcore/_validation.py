@@ -23,6 +23,7 @@ from crmcore._types import ArrayLike, BoolArray, FloatArray, IntArray, RandomSta
 from crmcore.errors import ValidationError
 
 __all__ = [
+    "as_binary_array",
     "as_count_array",
     "as_float_array",
     "check_columns",
@@ -189,6 +190,82 @@ def as_float_array(
         bad,
         name=name,
         problem="must be finite",
+        values=out,
+        index=index,
+        row_name=row_name,
+    )
+    return out
+
+
+def as_binary_array(
+    values: ArrayLike,
+    *,
+    name: str,
+    meaning: str = "1 = yes",
+    index: Sequence[Hashable] | pd.Index | None = None,
+    row_name: str = "row",
+) -> FloatArray:
+    """Validate 0/1 labels given as booleans or numbers; return them as float64.
+
+    Booleans are the natural form of a yes/no outcome (churned, converted,
+    event seen) and are accepted as they are: ``True`` is 1. Numbers must be
+    exactly 0 or 1; anything else (2, 0.5, NaN, ``None``, strings) is refused
+    rather than coerced.
+
+    Parameters
+    ----------
+    values : array_like
+        One-dimensional labels: a boolean array or Series, a list of bools,
+        or 0/1 numbers.
+    name : str
+        Field name for error messages.
+    meaning : str, default "1 = yes"
+        What 1 stands for, quoted in messages (``"1 = churned"``).
+    index : sequence, optional
+        Row labels for error messages (a Series' own index is used if omitted).
+    row_name : str, default "row"
+        What a row is called in messages.
+
+    Returns
+    -------
+    ndarray of float64
+        A new array of 0.0 and 1.0.
+
+    Raises
+    ------
+    ValidationError
+        On values other than booleans, 0 and 1, or input that is not
+        one-dimensional.
+
+    Examples
+    --------
+    >>> as_binary_array([True, False], name="y")
+    array([1., 0.])
+    >>> as_binary_array([0, 2], name="y", meaning="1 = churned")
+    Traceback (most recent call last):
+    ...
+    crmcore.errors.ValidationError: y must be 0 or 1 (1 = churned); got 2.0 for row at position 1
+    """
+    if index is None and isinstance(values, pd.Series):
+        index = values.index
+    raw = values.to_numpy() if isinstance(values, pd.Series) else values
+    arr = np.asarray(raw, dtype=object) if isinstance(raw, list | tuple) else np.asarray(raw)
+    if arr.dtype.kind == "O" and arr.size:
+        # a list of bools, or a nullable boolean Series without missing values
+        is_bool = np.frompyfunc(lambda v: isinstance(v, bool | np.bool_), 1, 1)(arr)
+        if is_bool.astype(bool).all():
+            arr = arr.astype(bool)
+    if arr.dtype.kind == "b":
+        if arr.ndim != 1:
+            raise ValidationError(
+                f"{name} must be 1-dimensional; got an array of shape {arr.shape}", field=name
+            )
+        return arr.astype(np.float64)
+    out = as_float_array(arr, name=name, index=index, row_name=row_name)
+    first_bad(
+        (out != 0) & (out != 1),
+        name=name,
+        problem=f"must be 0 or 1 ({meaning})",
         values=out,
         index=index,
         row_name=row_name,

@@ -56,11 +56,11 @@ def test_6mp_greenwood_standard_errors_match_klein_moeschberger(km_6mp):
     # The band is S**exp(±z·σ) with σ = se(S) / (S·|log S|); invert it.
     z = stats.norm.ppf(0.975)
     s = km_6mp["survival"].to_numpy()
-    sigma = np.log(np.log(km_6mp["lower"].to_numpy()) / np.log(s)) / z
+    sigma = np.log(np.log(km_6mp["ci_low"].to_numpy()) / np.log(s)) / z
     se = sigma * s * np.abs(np.log(s))
     expected_se = [0.076, 0.087, 0.096, 0.107, 0.114, 0.128, 0.135]
     np.testing.assert_allclose(se, expected_se, atol=5e-4, rtol=0)
-    sigma_up = -np.log(np.log(km_6mp["upper"].to_numpy()) / np.log(s)) / z
+    sigma_up = -np.log(np.log(km_6mp["ci_high"].to_numpy()) / np.log(s)) / z
     np.testing.assert_allclose(sigma_up, sigma, rtol=1e-12)
 
 
@@ -73,11 +73,11 @@ def test_6mp_log_log_band(km_6mp):
     z = stats.norm.ppf(0.975)
     lo = s ** np.exp(z * sigma)
     hi = s ** np.exp(-z * sigma)
-    np.testing.assert_allclose(km_6mp.iloc[0][["lower", "upper"]], [lo, hi], rtol=1e-12)
+    np.testing.assert_allclose(km_6mp.iloc[0][["ci_low", "ci_high"]], [lo, hi], rtol=1e-12)
     # Printed to 3 decimals these are 0.620 and 0.952.
     np.testing.assert_allclose([lo, hi], [0.620, 0.952], atol=5e-4, rtol=0)
-    assert (km_6mp["lower"] < km_6mp["survival"]).all()
-    assert (km_6mp["upper"] > km_6mp["survival"]).all()
+    assert (km_6mp["ci_low"] < km_6mp["survival"]).all()
+    assert (km_6mp["ci_high"] > km_6mp["survival"]).all()
 
 
 def test_placebo_uncensored_curve_is_the_empirical_survivor(remission):
@@ -92,7 +92,7 @@ def test_placebo_uncensored_curve_is_the_empirical_survivor(remission):
     s8 = km.loc[8.0, "survival"]
     np.testing.assert_allclose(s8, 0.381, atol=5e-4, rtol=0)
     z = stats.norm.ppf(0.975)
-    sigma = np.log(np.log(km.loc[8.0, "lower"]) / np.log(s8)) / z
+    sigma = np.log(np.log(km.loc[8.0, "ci_low"]) / np.log(s8)) / z
     se = sigma * s8 * abs(np.log(s8))
     np.testing.assert_allclose(se, 0.106, atol=5e-4, rtol=0)
     np.testing.assert_allclose(se, np.sqrt(s8 * (1 - s8) / 21), rtol=1e-10)

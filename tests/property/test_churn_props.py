@@ -34,9 +34,9 @@ def test_km_is_a_bounded_nonincreasing_curve_inside_its_band(data):
     s = km["survival"].to_numpy()
     assert ((s >= 0) & (s <= 1)).all()
     assert (np.diff(s) <= 1e-15).all()
-    assert (km["lower"].to_numpy() <= s + 1e-12).all()
-    assert (km["upper"].to_numpy() >= s - 1e-12).all()
-    assert ((km["lower"] >= 0) & (km["upper"] <= 1)).all()
+    assert (km["ci_low"].to_numpy() <= s + 1e-12).all()
+    assert (km["ci_high"].to_numpy() >= s - 1e-12).all()
+    assert ((km["ci_low"] >= 0) & (km["ci_high"] <= 1)).all()
     assert (km["events"] <= km["at_risk"]).all()
     assert km["events"].sum() == sum(o)
 

@@ -9,6 +9,7 @@ import pytest
 
 from crmcore._time import require_aware
 from crmcore._validation import (
+    as_binary_array,
     as_count_array,
     as_float_array,
     check_columns,
@@ -212,3 +213,46 @@ def test_random_state():
     for bad in (True, 1.5, "seed"):
         with pytest.raises(ValidationError, match="random_state"):
             check_random_state(bad)
+
+
+# ---------------------------------------------------------------- binary labels
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [True, False, True],
+        np.array([True, False, True]),
+        pd.Series([True, False, True]),
+        pd.Series([True, False, True], dtype="boolean"),
+        [1, 0, 1],
+        np.array([1.0, 0.0, 1.0]),
+        pd.Series([1, 0, 1], dtype="Int64"),
+    ],
+)
+def test_binary_labels_accept_booleans_and_zero_one(values):
+    out = as_binary_array(values, name="y")
+    assert out.dtype == np.float64
+    np.testing.assert_array_equal(out, [1.0, 0.0, 1.0])
+
+
+@pytest.mark.parametrize(
+    ("values", "match"),
+    [
+        ([0, 2], "must be 0 or 1 \\(1 = churned\\); got 2.0 for customer 'b'"),
+        ([0, 0.5], "must be 0 or 1"),
+        ([0, float("nan")], "must be finite"),
+        ([True, None], "must be a number"),
+        (["1", "0"], "must be a number"),
+    ],
+)
+def test_binary_labels_refuse_anything_else(values, match):
+    s = pd.Series(values, index=["a", "b"])
+    with pytest.raises(ValidationError, match=match) as info:
+        as_binary_array(s, name="y", meaning="1 = churned", row_name="customer")
+    assert info.value.field == "y"
+
+
+def test_binary_labels_must_be_one_dimensional():
+    with pytest.raises(ValidationError, match="1-dimensional"):
+        as_binary_array(np.array([[True, False]]), name="y")

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+import json
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,9 +28,14 @@ from threadpoolctl import threadpool_limits
 
 from crmcore._types import ArrayLike, FloatArray, RandomState
 from crmcore._validation import check_random_state, check_scalar, first_bad
+from crmcore.churn._persist import read_params, read_state
+from crmcore.churn._portable import PortableModel, portable
+from crmcore.churn._scoring import check_labels, roc_auc
 from crmcore.errors import NotFittedError, ValidationError
 
 __all__ = ["ChurnClassifier"]
+
+_SCHEMA_VERSION = 1
 
 _MODELS = ("hist_gradient_boosting", "logistic")
 _CALIBRATION = ("isotonic", "sigmoid", None)
@@ -84,6 +92,12 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     The final model is the one trained on the non-held-out part; use
     ``validation_fraction=0`` to train on everything (no importances then).
 
+    :meth:`score` is the ROC AUC of the churn probabilities, as for
+    :class:`PAliveBaseline`. :meth:`save` writes the fitted model to JSON as
+    arrays (never pickle) and :meth:`load` predicts from them with NumPy;
+    see "Saving a classifier" in the churn guide for what is stored and
+    when boosting refuses to save.
+
     Parameters
     ----------
     model : {"hist_gradient_boosting", "logistic"}, default "hist_gradient_boosting"
@@ -135,8 +149,9 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         Columns used, in order.
     classes_ : ndarray
         ``[0, 1]``.
-    model_ : sklearn estimator
-        The fitted, calibrated model (pipeline inside).
+    model_ : sklearn estimator or PortableModel
+        The fitted, calibrated model (pipeline inside); after :meth:`load`
+        (or :meth:`from_dict`), the same model as NumPy arrays.
     feature_importances_ : pandas.Series
         Mean decrease of held-out ROC AUC per feature (sorted as
         ``feature_names_in_``); NaN-free, absent when
@@ -355,10 +370,11 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         ----------
         features : pandas.DataFrame
             One row per customer (index = customer id).
-        labels : pandas.Series or array_like of 0/1
-            A Series is aligned on the index (customers in ``features``
-            without a label are ignored; a label without features is an
-            error); an array must match the rows.
+        labels : pandas.Series or array_like of bool or 0/1
+            Observed churn (``True`` or 1 = churned), typically
+            :func:`churn_labels`. A Series is aligned on the index
+            (customers in ``features`` without a label are ignored; a label
+            without features is an error); an array must match the rows.
 
         Returns
         -------
@@ -428,6 +444,7 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         )
 
     def _align(self, X: pd.DataFrame, labels: ArrayLike) -> tuple[pd.DataFrame, Any]:
+        """Rows of ``X`` matching ``labels`` (a Series by index), and the 0/1 labels."""
         if isinstance(labels, pd.Series):
             missing = labels.index.difference(X.index)
             if len(missing):
@@ -437,32 +454,15 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
                     row=missing[0],
                 )
             X = X.loc[labels.index]
-            raw = labels.to_numpy()
-            index: Any = labels.index
+            y = check_labels(labels, n=len(X))
         else:
-            raw = np.asarray(labels)
-            index = X.index
-            if raw.ndim != 1 or raw.shape[0] != len(X):
+            if np.ndim(labels) != 1 or len(labels) != len(X):  # type: ignore[arg-type]
                 raise ValidationError(
                     f"labels must have one entry per row of features ({len(X)}); "
-                    f"got shape {raw.shape}",
+                    f"got shape {np.shape(labels)}",
                     field="labels",
                 )
-        if raw.dtype.kind == "b":
-            y = raw.astype(np.int64)
-        else:
-            if raw.dtype.kind not in "iuf":
-                raise ValidationError(f"labels must be 0/1; got dtype {raw.dtype}", field="labels")
-            yf = raw.astype(np.float64)
-            first_bad(
-                ~np.isin(yf, (0.0, 1.0)),
-                name="labels",
-                problem="must be 0 or 1",
-                values=yf,
-                index=index,
-                row_name="customer",
-            )
-            y = yf.astype(np.int64)
+            y = check_labels(labels, n=len(X), index=X.index)
         if y.min() == y.max():
             raise ValidationError(
                 "labels hold a single class; churners and stayers are both needed",
@@ -477,7 +477,7 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self.validation_scores_ = {
             "roc_auc": float(roc_auc_score(y_val, p)) if 0 < y_val.sum() < y_val.size else 0.5,
             "brier": float(np.mean((p - y_val) ** 2)),
-            "n": float(y_val.size),
+            "n": int(y_val.size),
         }
         cap = int(self.importance_max_samples)
         if len(X_val) > cap:
@@ -576,26 +576,47 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         """
         return (self.predict_proba(features)[:, 1] >= 0.5).astype(np.int64)
 
-    def score(self, features: pd.DataFrame, labels: ArrayLike) -> float:
-        """Return the accuracy of :meth:`predict` (scikit-learn's classifier default).
+    def score(
+        self,
+        features: pd.DataFrame,
+        labels: ArrayLike,
+        sample_weight: ArrayLike | None = None,
+    ) -> float:
+        """Return the ROC AUC of the churn probabilities against observed churn.
 
-        Accuracy at a 0.5 cut-off says little about a churn ranking; prefer
-        :func:`score_metrics` (ROC AUC, PR AUC, Brier, top-decile lift).
+        ROC AUC says how well the model ranks churners above stayers (1
+        perfect, 0.5 random), which is what a retention campaign needs; it is
+        also :meth:`PAliveBaseline.score <crmcore.churn.PAliveBaseline.score>`,
+        so the two compare directly, and what ``cross_val_score`` and
+        ``GridSearchCV`` maximise by default. For calibration see
+        :func:`score_metrics` (Brier score) and :func:`calibration_table`.
 
         Parameters
         ----------
         features : pandas.DataFrame
             Customer features.
-        labels : array_like of 0/1
-            Observed churn, one per row of ``features``.
+        labels : pandas.Series or array_like of bool or 0/1
+            Observed churn: a Series is aligned on the index (as in
+            :meth:`fit`), an array must match the rows.
+        sample_weight : array_like, optional
+            Weights of the rows (after alignment).
 
         Returns
         -------
         float
-            Share of customers whose predicted label equals ``labels``.
+            ROC AUC.
+
+        Raises
+        ------
+        NotFittedError
+            Before :meth:`fit`.
+        ValidationError
+            On missing columns, labels that are not 0/1 or do not match the
+            rows, or labels of a single class.
         """
-        y = np.asarray(labels)
-        return float(np.mean(self.predict(features) == y))
+        self._check_fitted()
+        X, y = self._align(self._check_frame(features), labels)
+        return roc_auc(y, self.predict_proba(X)[:, 1], sample_weight=sample_weight)
 
     def churn_probability(self, features: pd.DataFrame) -> pd.Series:
         """Return the churn probability as a Series indexed like ``features``.
@@ -632,3 +653,135 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         """
         p = self.predict_proba(features)[:, 1]
         return pd.Series(p, index=features.index, name="churn_probability")
+
+    # ------------------------------------------------------------ persistence
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready description: hyper-parameters and the fitted model as arrays.
+
+        The fitted scikit-learn model is stored as what it learned, never
+        pickled: the column encoding (medians, scaling, categories), the
+        logistic regression's coefficients or the boosted trees' nodes, and
+        the calibration map (isotonic thresholds or Platt's two parameters).
+        See "Saving a classifier" in the churn guide.
+
+        Returns
+        -------
+        dict
+            ``model``, ``schema_version``, ``params`` and ``fitted``.
+
+        Raises
+        ------
+        NotFittedError
+            Before :meth:`fit`.
+        ValidationError
+            A category that is not a string, number or boolean, or (boosting
+            only) a scikit-learn whose fitted trees crmcore cannot read
+            exactly; the message says which model kinds save.
+        """
+        self._check_fitted()
+        params = self.get_params()
+        if not isinstance(params["random_state"], int | None):
+            params["random_state"] = None  # a Generator has no JSON form
+        if params["features"] is not None:
+            params["features"] = [str(f) for f in params["features"]]
+        with self._threads():  # the replay check predicts with scikit-learn
+            arrays = portable(self.model_, model=self.model, calibration=self.calibration)
+        fitted: dict[str, Any] = {
+            "feature_names_in_": [str(f) for f in self.feature_names_in_],
+            "validation_scores_": dict(self.validation_scores_),
+            "model_": arrays.to_dict(),
+        }
+        if hasattr(self, "feature_importances_"):
+            fitted["feature_importances_"] = [float(v) for v in self.feature_importances_]
+            fitted["feature_importances_std_"] = [float(v) for v in self.feature_importances_std_]
+        return {
+            "model": "ChurnClassifier",
+            "schema_version": _SCHEMA_VERSION,
+            "params": params,
+            "fitted": fitted,
+        }
+
+    @classmethod
+    def from_dict(cls, state: Mapping[str, Any]) -> ChurnClassifier:
+        """Rebuild a fitted classifier from :meth:`to_dict` output.
+
+        The rebuilt classifier predicts from the stored arrays with NumPy
+        (``model_`` is then a :class:`PortableModel`, not a scikit-learn
+        object); its probabilities equal the original's to rounding (the
+        tests hold them to ``rtol=1e-9``).
+
+        Raises
+        ------
+        ValidationError
+            If ``state`` is not a saved ChurnClassifier of this schema
+            version, or its arrays do not fit together.
+        """
+        fitted = read_state(state, "ChurnClassifier", _SCHEMA_VERSION)
+        clf = cls(**read_params(state, cls))
+        clf._check_params()
+        names = fitted.get("feature_names_in_")
+        if not isinstance(names, list) or not names:
+            raise ValidationError(
+                "saved ChurnClassifier: feature_names_in_ is missing", field="feature_names_in_"
+            )
+        clf.model_ = PortableModel.from_dict(fitted.get("model_") or {})
+        clf.feature_names_in_ = np.asarray([str(n) for n in names], dtype=object)
+        clf.n_features_in_ = len(names)
+        clf.classes_ = np.array([0, 1])
+        scores = fitted.get("validation_scores_") or {}
+        clf.validation_scores_ = {
+            k: (int(v) if k == "n" else float(v)) for k, v in dict(scores).items()
+        }
+        if "feature_importances_" in fitted:
+            for attr, label in (
+                ("feature_importances_", "importance"),
+                ("feature_importances_std_", "importance_std"),
+            ):
+                values = [float(v) for v in fitted[attr]]
+                if len(values) != len(names):
+                    raise ValidationError(
+                        f"saved ChurnClassifier: {attr} has {len(values)} values for "
+                        f"{len(names)} features",
+                        field=attr,
+                    )
+                setattr(clf, attr, pd.Series(values, index=list(names), name=label))
+        return clf
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write :meth:`to_dict` to ``path`` as JSON (never pickle).
+
+        Raises
+        ------
+        NotFittedError
+            Before :meth:`fit`.
+        ValidationError
+            As :meth:`to_dict`; nothing is written then.
+
+        Examples
+        --------
+        >>> import pathlib, tempfile
+        >>> import numpy as np, pandas as pd
+        >>> rng = np.random.default_rng(0)
+        >>> X = pd.DataFrame({"recency": rng.exponential(30, 500)})
+        >>> y = (rng.uniform(size=500) < X["recency"] / (X["recency"] + 30)).astype(int)
+        >>> clf = ChurnClassifier(max_iter=20, n_threads=1, random_state=0).fit(X, y)
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = pathlib.Path(tmp) / "churn.json"
+        ...     clf.save(path)
+        ...     again = ChurnClassifier.load(path)
+        >>> bool(np.allclose(again.predict_proba(X), clf.predict_proba(X), rtol=1e-9))
+        True
+        """
+        text = json.dumps(self.to_dict(), allow_nan=False)
+        Path(path).write_text(text, encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> ChurnClassifier:
+        """Read a classifier written by :meth:`save`.
+
+        Raises
+        ------
+        ValidationError
+            If the file does not hold a saved ChurnClassifier.
+        """
+        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))

@@ -14,21 +14,24 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 
+from crmcore._deprecation import renamed_columns
 from crmcore._types import ArrayLike, FloatArray, IntArray
-from crmcore._validation import as_float_array, check_in_range, check_scalar, first_bad
+from crmcore._validation import as_binary_array, as_float_array, check_in_range, check_scalar
 from crmcore.errors import ValidationError
 
-__all__ = ["calibration_table", "gains_table", "lift_curve", "plot_lift_curve", "score_metrics"]
+__all__ = [
+    "calibration_old_names",
+    "calibration_table",
+    "gains_table",
+    "lift_curve",
+    "plot_lift_curve",
+    "score_metrics",
+]
 
 
 def _check_pair(y_true: ArrayLike, y_score: ArrayLike) -> tuple[FloatArray, FloatArray]:
-    y = as_float_array(y_true, name="y_true")
-    first_bad(
-        (y != 0) & (y != 1),
-        name="y_true",
-        problem="must be 0 or 1 (1 = churned)",
-        values=y,
-    )
+    """Check every metric's input: 0/1 or boolean labels, finite scores, same length."""
+    y = as_binary_array(y_true, name="y_true", meaning="1 = churned")
     s = as_float_array(y_score, name="y_score")
     if s.shape[0] != y.shape[0]:
         raise ValidationError(
@@ -84,8 +87,8 @@ def gains_table(y_true: ArrayLike, y_score: ArrayLike, bins: int = 10) -> pd.Dat
 
     Parameters
     ----------
-    y_true : array_like of 0/1
-        Observed churn (1 = churned).
+    y_true : array_like of bool or 0/1
+        Observed churn (``True`` or 1 = churned).
     y_score : array_like of float
         Churn score, higher = more likely to churn (any scale).
     bins : int, default 10
@@ -169,7 +172,7 @@ def lift_curve(y_true: ArrayLike, y_score: ArrayLike) -> pd.DataFrame:
 
     Parameters
     ----------
-    y_true : array_like of 0/1
+    y_true : array_like of bool or 0/1
         Observed churn.
     y_score : array_like of float
         Churn score, higher = riskier.
@@ -260,7 +263,7 @@ def calibration_table(y_true: ArrayLike, y_prob: ArrayLike, bins: int = 10) -> p
 
     Parameters
     ----------
-    y_true : array_like of 0/1
+    y_true : array_like of bool or 0/1
         Observed churn.
     y_prob : array_like of float in [0, 1]
         Predicted churn probabilities.
@@ -271,8 +274,10 @@ def calibration_table(y_true: ArrayLike, y_prob: ArrayLike, bins: int = 10) -> p
     -------
     pandas.DataFrame
         Indexed by ``bin`` (1 = lowest probabilities) with columns
-        ``lower``, ``upper`` (bin edges), ``n``, ``mean_predicted``,
-        ``observed_rate``.
+        ``bin_low``, ``bin_high`` (the bin's edges), ``n``,
+        ``mean_predicted``, ``observed_rate``. Until crmcore 0.3.0 the edges'
+        former names ``lower`` and ``upper`` still read, with a
+        ``DeprecationWarning`` (they are not a confidence interval).
 
     Raises
     ------
@@ -282,11 +287,11 @@ def calibration_table(y_true: ArrayLike, y_prob: ArrayLike, bins: int = 10) -> p
     Examples
     --------
     >>> from crmcore.churn import calibration_table
-    >>> calibration_table([0, 0, 1, 1], [0.1, 0.2, 0.7, 0.9], bins=2)
-         lower  upper  n  mean_predicted  observed_rate
+    >>> calibration_table([False, False, True, True], [0.1, 0.2, 0.7, 0.9], bins=2)
+         bin_low  bin_high  n  mean_predicted  observed_rate
     bin
-    1      0.0    0.5  2            0.15            0.0
-    2      0.5    1.0  2            0.80            1.0
+    1        0.0       0.5  2            0.15            0.0
+    2        0.5       1.0  2            0.80            1.0
     """
     k = _check_bins(bins)
     y, p = _check_pair(y_true, y_prob)
@@ -298,24 +303,34 @@ def calibration_table(y_true: ArrayLike, y_prob: ArrayLike, bins: int = 10) -> p
     sum_y = np.bincount(b, weights=y, minlength=k)[keep]
     edges = np.linspace(0.0, 1.0, k + 1)
     idx = np.flatnonzero(keep)
-    return pd.DataFrame(
+    table = pd.DataFrame(
         {
-            "lower": edges[idx],
-            "upper": edges[idx + 1],
+            "bin_low": edges[idx],
+            "bin_high": edges[idx + 1],
             "n": n[keep].astype(np.int64),
             "mean_predicted": sum_p / n[keep],
             "observed_rate": sum_y / n[keep],
         },
         index=pd.Index(idx + 1, name="bin"),
     )
+    return calibration_old_names(table)
 
 
-def score_metrics(y_true: ArrayLike, y_score: ArrayLike, *, top: float = 0.1) -> dict[str, float]:
+def calibration_old_names(table: pd.DataFrame) -> pd.DataFrame:
+    """Keep the bin edges' former names readable until 0.3.0."""
+    return renamed_columns(
+        table, {"lower": "bin_low", "upper": "bin_high"}, where="calibration_table()"
+    )
+
+
+def score_metrics(
+    y_true: ArrayLike, y_score: ArrayLike, *, top: float = 0.1
+) -> dict[str, float | int]:
     """Ranking and probability metrics of a churn score in one dictionary.
 
     Parameters
     ----------
-    y_true : array_like of 0/1
+    y_true : array_like of bool or 0/1
         Observed churn; both classes must occur.
     y_score : array_like of float
         Churn score; the Brier score is computed only when every score lies
@@ -330,7 +345,8 @@ def score_metrics(y_true: ArrayLike, y_score: ArrayLike, *, top: float = 0.1) ->
         error of the probabilities), ``lift_top`` and ``capture_top`` (churn
         rate among the ``top`` highest scores over the base rate, and the
         share of churners they hold; tied scores at the cut enter
-        proportionally, so input order never matters), ``base_rate``, ``n``.
+        proportionally, so input order never matters), ``base_rate`` (floats) and
+        ``n``, the number of customers (an ``int``).
 
     Raises
     ------
@@ -363,7 +379,7 @@ def score_metrics(y_true: ArrayLike, y_score: ArrayLike, *, top: float = 0.1) ->
         "lift_top": float(capture / share),
         "capture_top": float(capture),
         "base_rate": float(base),
-        "n": float(y.size),
+        "n": int(y.size),
     }
 
 

@@ -7,15 +7,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crmcore._time import NAT, to_duration
 from crmcore._validation import check_columns
-from crmcore.churn._dates import as_period, as_timestamp, ts_ns
-from crmcore.churn._labels import subscription_bounds
-from crmcore.churn._survival import kaplan_meier
+from crmcore.churn._labels import subscription_spans
+from crmcore.churn._survival import kaplan_meier, with_old_band_names
 from crmcore.errors import ValidationError
 
 __all__ = ["retention_curve"]
-
-_NAT = np.iinfo(np.int64).min
 
 
 def retention_curve(
@@ -35,16 +33,19 @@ def retention_curve(
     to ``as_of`` when it is still running or was cancelled later (censored:
     what happens after ``as_of`` is treated as unknown, so a curve computed
     "as of" a past date never peeks at later cancellations). Subscriptions
-    that start after ``as_of`` are left out. The curve is the Kaplan–Meier
-    estimate over those tenures (see :func:`kaplan_meier`).
+    that start after ``as_of`` are left out. A date-only ``as_of`` means the
+    end of that day; timezone-aware dates are compared as instants. The
+    curve is the Kaplan–Meier estimate over those tenures (see
+    :func:`kaplan_meier`).
 
     Parameters
     ----------
     subscriptions : pandas.DataFrame
         One row per subscription, with start and end dates (end missing
         while the subscription runs).
-    as_of : date, datetime, str or Timestamp
-        The observation date (naive or aware, matching the data).
+    as_of : date-like
+        The observation cut-off: a date (the end of that day) or an instant
+        (naive for naive dates, aware for aware dates).
     start_col, end_col : str
         Column names.
     by : str, optional
@@ -53,7 +54,7 @@ def retention_curve(
         Time unit of the tenures in the result (``"1D"``, ``"7D"``,
         ``"30D"``); a fixed length, never a calendar month.
     confidence : float, default 0.95
-        Level of the pointwise band.
+        Level of the pointwise band (columns ``ci_low`` and ``ci_high``).
 
     Returns
     -------
@@ -64,8 +65,9 @@ def retention_curve(
     Raises
     ------
     ValidationError
-        On missing columns, dates or an end before its start, a timezone
-        mismatch, or when no subscription started on or before ``as_of``.
+        On missing columns, dates or an end before its start, naive and
+        aware dates mixed, or when no subscription started on or before
+        ``as_of``.
 
     Examples
     --------
@@ -88,19 +90,21 @@ def retention_curve(
         [start_col, end_col, *([by] if by is not None else [])],
         name="subscriptions",
     )
-    cutoff = as_timestamp(as_of, name="as_of")
-    step = as_period(unit, name="unit")
-    start, end = subscription_bounds(subscriptions, start_col, end_col, like=cutoff)
-    t0 = ts_ns(cutoff)
+    spans = subscription_spans(subscriptions, start_col, end_col)
+    cut = spans.start.cutoff(as_of)
+    step = to_duration(unit, name="unit")
+    t0 = cut.ns
+    start, end = spans.start.ns, spans.end.ns
     started = start <= t0
     if not started.any():
         raise ValidationError(
-            f"no subscription started on or before as_of ({cutoff})", field="as_of", value=cutoff
+            f"no subscription started on or before as_of ({cut})", field="as_of", value=str(cut)
         )
-    ended = (end != _NAT) & (end <= t0)
+    ended = (end != NAT) & (end <= t0)
     stop = np.where(ended, end, t0)
     tenure = (stop - start)[started].astype(np.float64) / float(step.value)
     groups = None if by is None else subscriptions[by].iloc[np.flatnonzero(started)]
     if groups is not None:
         groups = groups.reset_index(drop=True)
-    return kaplan_meier(tenure, ended[started], confidence=confidence, by=groups)
+    curve = kaplan_meier(tenure, ended[started], confidence=confidence, by=groups)
+    return with_old_band_names(curve, where="retention_curve()")

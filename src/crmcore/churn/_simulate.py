@@ -7,13 +7,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crmcore._time import NS_PER_DAY, to_instant
 from crmcore._types import RandomState
 from crmcore._validation import check_random_state, check_scalar
-from crmcore.churn._dates import as_timestamp
 
 __all__ = ["simulate_churn_transactions"]
-
-_NS_PER_DAY = 86_400 * 10**9
 
 
 def simulate_churn_transactions(
@@ -92,7 +90,7 @@ def simulate_churn_transactions(
         for k, v in (("r", r), ("alpha", alpha), ("a", a), ("b", b), ("mean_spend", mean_spend))
     )
     sig = check_scalar(spend_signal, name="spend_signal", low=0)
-    origin = as_timestamp(start, name="start")
+    origin = to_instant(start, name="start")
     rng = check_random_state(random_state)
 
     lam = rng.gamma(r_, 1.0 / alpha_, size=n)
@@ -125,7 +123,7 @@ def simulate_churn_transactions(
     amount = rng.gamma(4.0, mean_i[customer] / 4.0)
 
     order = np.argsort(t, kind="stable")
-    dates = origin + pd.to_timedelta(np.round(t[order] * _NS_PER_DAY).astype(np.int64), "ns")
+    dates = origin + pd.to_timedelta(np.round(t[order] * NS_PER_DAY).astype(np.int64), "ns")
     tx = pd.DataFrame(
         {"customer_id": customer[order], "date": dates, "amount": np.round(amount[order], 2)}
     )
@@ -135,7 +133,7 @@ def simulate_churn_transactions(
     death_t = np.full(n, np.nan)
     death_t[died & has] = t0[died & has] + (partial[ends] / total[has] * span[has])[died[has]]
     death = pd.Series(
-        origin + pd.to_timedelta(np.round(death_t * _NS_PER_DAY), "ns"),
+        origin + pd.to_timedelta(np.round(death_t * NS_PER_DAY), "ns"),
         index=pd.RangeIndex(n, name="customer_id"),
     )
     latent = pd.DataFrame(

@@ -30,8 +30,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from crmcore._deprecation import renamed_columns
 from crmcore._types import ArrayLike, FloatArray
 from crmcore._validation import (
+    as_binary_array,
     as_float_array,
     check_nonnegative,
     check_scalar,
@@ -40,25 +42,16 @@ from crmcore._validation import (
 )
 from crmcore.errors import ValidationError
 
-__all__ = ["KM_COLUMNS", "kaplan_meier"]
+__all__ = ["KM_COLUMNS", "kaplan_meier", "with_old_band_names"]
 
-KM_COLUMNS = ("at_risk", "events", "survival", "lower", "upper")
+KM_COLUMNS = ("at_risk", "events", "survival", "ci_low", "ci_high")
+_OLD_NAMES = {"lower": "ci_low", "upper": "ci_high"}  # renamed in 0.2.0, readable until 0.3.0
 
 
 def _as_observed(observed: ArrayLike, n: int) -> FloatArray:
     """Validate an event indicator: booleans or 0/1 numbers."""
-    arr = np.asarray(observed)
-    if arr.dtype.kind == "b":
-        out = arr.astype(np.float64)
-    else:
-        out = as_float_array(observed, name="observed")
-        first_bad(
-            (out != 0) & (out != 1),
-            name="observed",
-            problem="must be 0/1 or boolean (1 = event seen, 0 = censored)",
-            values=out,
-        )
-    if out.ndim != 1 or out.shape[0] != n:
+    out = as_binary_array(observed, name="observed", meaning="1 = event seen, 0 = censored")
+    if out.shape[0] != n:
         raise ValidationError(
             f"observed must have one entry per duration ({n}); got shape {out.shape}",
             field="observed",
@@ -85,20 +78,20 @@ def _km_arrays(
         greenwood = np.cumsum(term)
         log_s = np.log(survival)
         sigma = np.sqrt(greenwood) / np.abs(log_s)
-        lower = survival ** np.exp(z * sigma)
-        upper = survival ** np.exp(-z * sigma)
+        ci_low = survival ** np.exp(z * sigma)
+        ci_high = survival ** np.exp(-z * sigma)
     # Once the curve reaches 0 the band collapses onto it (nobody is left to
     # estimate a spread from); S is never 1 at an event time.
     dead = survival <= 0.0
-    lower[dead] = 0.0
-    upper[dead] = 0.0
+    ci_low[dead] = 0.0
+    ci_high[dead] = 0.0
     return {
         "time": times[keep],
         "at_risk": n,
         "events": d,
         "survival": survival,
-        "lower": lower,
-        "upper": upper,
+        "ci_low": ci_low,
+        "ci_high": ci_high,
     }
 
 
@@ -144,13 +137,15 @@ def kaplan_meier(
         ``survival``
             :math:`\hat S(t)`, the estimated probability of surviving
             *beyond* ``time``;
-        ``lower``, ``upper``
-            the pointwise confidence band, Greenwood's variance on the
+        ``ci_low``, ``ci_high``
+            the pointwise ``confidence`` band, Greenwood's variance on the
             log(−log) scale (Kalbfleisch and Prentice, 1980). Where the
             curve has dropped to 0 the band is ``[0, 0]``.
 
         A group without events has no rows. Censored-only times do not
-        appear: the curve is flat between event times.
+        appear: the curve is flat between event times. Until crmcore 0.3.0
+        the band's former names ``lower`` and ``upper`` still read
+        (``km["lower"]``) with a ``DeprecationWarning``.
 
     Raises
     ------
@@ -190,11 +185,11 @@ def kaplan_meier(
     >>> relapse = [1, 1, 1, 0, 1, 0, 1, 0, 0, 1, 1, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0]
     >>> km = kaplan_meier(weeks, relapse)
     >>> km.round(3).head(3)
-          at_risk  events  survival  lower  upper
+          at_risk  events  survival  ci_low  ci_high
     time
-    6.0      21.0     3.0     0.857  0.620  0.952
-    7.0      17.0     1.0     0.807  0.563  0.923
-    10.0     15.0     1.0     0.753  0.503  0.889
+    6.0      21.0     3.0     0.857   0.620    0.952
+    7.0      17.0     1.0     0.807   0.563    0.923
+    10.0     15.0     1.0     0.753   0.503    0.889
     """
     conf = check_scalar(
         confidence,
@@ -217,8 +212,10 @@ def kaplan_meier(
 
     if by is None:
         table = _km_arrays(t, e, w, z)
-        return pd.DataFrame(
-            {c: table[c] for c in KM_COLUMNS}, index=pd.Index(table["time"], name="time")
+        return with_old_band_names(
+            pd.DataFrame(
+                {c: table[c] for c in KM_COLUMNS}, index=pd.Index(table["time"], name="time")
+            )
         )
 
     groups = pd.Series(np.asarray(by, dtype=object)) if not isinstance(by, pd.Series) else by
@@ -243,7 +240,12 @@ def kaplan_meier(
             names=[_group_name(by), "time"],
         )
         parts.append(part)
-    return pd.concat(parts) if parts else _empty_grouped(by)
+    return with_old_band_names(pd.concat(parts) if parts else _empty_grouped(by))
+
+
+def with_old_band_names(table: pd.DataFrame, where: str = "kaplan_meier()") -> pd.DataFrame:
+    """Keep the band's former column names readable until 0.3.0."""
+    return renamed_columns(table, _OLD_NAMES, where=where)
 
 
 def _group_name(by: Any) -> str:

@@ -33,7 +33,7 @@ def log():
 def test_result_tables(log):
     res = backtest(
         log,
-        cutoffs=[CUTOFF, "2024-03-31"],
+        as_of=[CUTOFF, "2024-03-31"],
         horizon="90D",
         lookback="365D",
         models={"p_alive": PAliveBaseline(), "clf": _fast_classifier()},
@@ -42,8 +42,9 @@ def test_result_tables(log):
     assert isinstance(res, BacktestResult)
     m = res.metrics
     assert m.index.names == ["cutoff", "model"]
+    # a date-only cut-off is the end of its day; a Timestamp is that instant
     assert list(m.index.get_level_values("cutoff").unique()) == [
-        pd.Timestamp("2024-03-31"),
+        pd.Timestamp("2024-03-31 23:59:59.999999999"),
         CUTOFF,
     ]
     assert {
@@ -57,6 +58,8 @@ def test_result_tables(log):
         "n_train",
     } <= set(m.columns)
     assert not m.isna().any().any()
+    assert m["n_customers"].dtype == np.int64
+    assert m["n_train"].dtype == np.int64
     assert ((m["roc_auc"] > 0.6) & (m["roc_auc"] <= 1)).all()
     # the evaluation population is exactly churn_labels at the cutoff
     y = churn_labels(log, as_of=CUTOFF, horizon="90D", lookback="365D")
@@ -72,7 +75,7 @@ def test_result_tables(log):
 def test_no_purchase_baseline_is_a_probability_of_the_labelled_event(log):
     res = backtest(
         log,
-        cutoffs=[CUTOFF],
+        as_of=[CUTOFF],
         horizon="90D",
         models={
             "dead": PAliveBaseline(),
@@ -109,7 +112,7 @@ def test_feature_builder_never_sees_rows_after_the_cutoff(log):
 
     res = backtest(
         log,
-        cutoffs=[CUTOFF],
+        as_of=[CUTOFF],
         horizon="90D",
         models={"clf": _fast_classifier(), "peek": peeking_score},
         features=spy,
@@ -128,8 +131,8 @@ def test_appending_future_rows_cannot_change_any_score(log):
     later = log[log["date"] > CUTOFF]
     doubled = pd.concat([log, later], ignore_index=True)
     models = {"p_alive": PAliveBaseline(), "clf": _fast_classifier()}
-    a = backtest(log, cutoffs=[CUTOFF], horizon="90D", models=models)
-    b = backtest(doubled, cutoffs=[CUTOFF], horizon="90D", models=models)
+    a = backtest(log, as_of=[CUTOFF], horizon="90D", models=models)
+    b = backtest(doubled, as_of=[CUTOFF], horizon="90D", models=models)
     pd.testing.assert_frame_equal(a.metrics, b.metrics)
 
 
@@ -144,7 +147,7 @@ def test_static_customer_data_and_sklearn_estimators(log):
 
     res = backtest(
         log,
-        cutoffs=[CUTOFF],
+        as_of=[CUTOFF],
         horizon="90D",
         features=feats,
         customer_data=extra,
@@ -153,13 +156,61 @@ def test_static_customer_data_and_sklearn_estimators(log):
     assert res.metrics.loc[(CUTOFF, "logit"), "roc_auc"] > 0.7
 
 
+def test_former_cutoffs_argument_still_works(log):
+    models = {"p": PAliveBaseline()}
+    new = backtest(log, as_of=[CUTOFF], horizon="90D", models=models)
+    with pytest.warns(DeprecationWarning, match="'cutoffs=' is deprecated.*'as_of='"):
+        old = backtest(log, cutoffs=[CUTOFF], horizon="90D", models=models)
+    pd.testing.assert_frame_equal(old.metrics, new.metrics)
+    with pytest.raises(TypeError, match="both"):
+        backtest(log, cutoffs=[CUTOFF], as_of=[CUTOFF], horizon="90D", models=models)
+
+
+def test_observed_until_extends_the_usable_cut_offs(log):
+    last = log["date"].max()
+    late = (last - pd.Timedelta("30D")).normalize()
+    with pytest.raises(ValidationError, match="observed_until"):
+        backtest(log, as_of=[late], horizon="90D", models={"p": PAliveBaseline()})
+    res = backtest(
+        log,
+        as_of=[late],
+        horizon="90D",
+        observed_until=last + pd.Timedelta("90D"),
+        models={"p": PAliveBaseline()},
+    )
+    assert res.metrics["n_customers"].iloc[0] > 0
+
+
+def test_date_only_cut_off_includes_purchases_later_that_day(log):
+    # the 18:00 purchase on the cut-off day is history: its customer is active,
+    # its row reaches the models, and it is not a label-window purchase
+    extra = pd.DataFrame(
+        {"customer_id": [10**6], "date": [pd.Timestamp("2024-06-30 18:00")], "amount": [5.0]}
+    )
+    seen = []
+
+    def spy(past, as_of):
+        seen.append(bool((past["customer_id"] == 10**6).any()))
+        return pd.Series(0.5, index=past["customer_id"].unique())
+
+    res = backtest(
+        pd.concat([log, extra], ignore_index=True),
+        as_of=["2024-06-30"],
+        horizon="90D",
+        models={"spy": spy},
+    )
+    assert seen == [True]
+    y = churn_labels(log, as_of="2024-06-30", horizon="90D")
+    assert res.metrics["n_customers"].iloc[0] == len(y) + 1
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"cutoffs": []}, "non-empty"),
-        ({"cutoffs": "2024-06-30"}, "non-empty"),
-        ({"cutoffs": ["2024-12-31"]}, "after it"),
-        ({"cutoffs": ["2023-02-01"]}, "history"),
+        ({"as_of": []}, "non-empty"),
+        ({"as_of": "2024-06-30"}, "list of cut-offs"),
+        ({"as_of": ["2024-12-31"]}, "after it"),
+        ({"as_of": ["2023-02-01"]}, "history"),
         ({"horizon": "0D"}, "positive"),
         ({"models": {}}, "empty"),
         ({"models": {"x": 42}}, "callable"),
@@ -169,15 +220,20 @@ def test_static_customer_data_and_sklearn_estimators(log):
     ],
 )
 def test_bad_arguments(log, kwargs, match):
-    args = {"cutoffs": [CUTOFF], "horizon": "90D", "models": {"p": PAliveBaseline()}}
+    args = {"as_of": [CUTOFF], "horizon": "90D", "models": {"p": PAliveBaseline()}}
     args.update(kwargs)
     with pytest.raises(ValidationError, match=match):
         backtest(log, **args)
 
 
-def test_baseline_target_is_validated():
-    with pytest.raises(ValidationError, match="target"):
-        PAliveBaseline(target="gone")
+def test_model_horizon_must_match_the_backtest(log):
+    with pytest.raises(ValidationError, match="horizon"):
+        backtest(
+            log,
+            as_of=[CUTOFF],
+            horizon="90D",
+            models={"p": PAliveBaseline(target="no_purchase", horizon="30D")},
+        )
 
 
 @pytest.mark.slow
@@ -196,7 +252,7 @@ def test_classifier_against_btyd_baseline_on_simulated_data():
         )
         res = backtest(
             tx,
-            cutoffs=[CUTOFF],
+            as_of=[CUTOFF],
             horizon="90D",
             lookback="365D",
             models={

@@ -68,10 +68,8 @@ def test_fit_predict_and_importances(data, fitted):
     assert abs(imp["noise"]) < 0.02
     assert set(fitted.validation_scores_) == {"roc_auc", "brier", "n"}
     assert fitted.validation_scores_["n"] == 400
+    assert type(fitted.validation_scores_["n"]) is int
     np.testing.assert_array_equal(fitted.predict(X), (p[:, 1] >= 0.5).astype(int))
-    np.testing.assert_allclose(
-        fitted.score(X, y), np.mean(fitted.predict(X) == y.to_numpy()), rtol=1e-12
-    )
     s = fitted.churn_probability(X)
     assert s.index.equals(X.index)
 
@@ -219,3 +217,119 @@ def test_predict_needs_the_fit_columns(fitted, data):
     X, _ = data
     with pytest.raises(ValidationError, match="missing column"):
         fitted.predict_proba(X.drop(columns="tickets"))
+
+
+def test_score_is_roc_auc_with_labels_aligned_like_fit(data, fitted):
+    X, y = data
+    p = fitted.predict_proba(X)[:, 1]
+    np.testing.assert_allclose(fitted.score(X, y), roc_auc_score(y, p), rtol=1e-12)
+    np.testing.assert_allclose(fitted.score(X, y.to_numpy()), fitted.score(X, y), rtol=1e-12)
+    np.testing.assert_allclose(fitted.score(X, y.astype(bool)), fitted.score(X, y), rtol=1e-12)
+    # a Series is aligned on the index, as in fit
+    shuffled = y.sample(frac=1.0, random_state=1)
+    np.testing.assert_allclose(fitted.score(X, shuffled), fitted.score(X, y), rtol=1e-12)
+    w = np.linspace(0.5, 2.0, len(y))
+    np.testing.assert_allclose(
+        fitted.score(X, y, sample_weight=w), roc_auc_score(y, p, sample_weight=w), rtol=1e-12
+    )
+
+
+def test_boolean_labels_fit_like_zero_one(data):
+    X, y = data
+    kw = {"n_threads": 1, "random_state": 0, "max_iter": 20, "n_repeats": 1}
+    a = ChurnClassifier(**kw).fit(X, y).predict_proba(X)
+    b = ChurnClassifier(**kw).fit(X, y.astype(bool)).predict_proba(X)
+    np.testing.assert_array_equal(a, b)
+
+
+# ---------------------------------------------------------------- persistence
+
+# Every kind of model and calibration; predictions of the loaded model equal the
+# fitted one's to rtol=1e-9, atol=1e-12 (boosting is bit-identical; the logistic
+# regression sums its terms in another order than scikit-learn: last bits differ).
+_KINDS = [
+    {"model": "hist_gradient_boosting", "calibration": "isotonic"},
+    {"model": "hist_gradient_boosting", "calibration": "isotonic", "calibration_cv": "split"},
+    {"model": "hist_gradient_boosting", "calibration": "sigmoid"},
+    {"model": "hist_gradient_boosting", "calibration": None},
+    {"model": "logistic", "calibration": "isotonic"},
+    {"model": "logistic", "calibration": "sigmoid"},
+    {"model": "logistic", "calibration": None},
+]
+
+
+def _scoring_frame(n=3000, seed=9):
+    X, _ = _data(n=n, seed=seed)
+    X = X.assign(city=[f"city{i % 300}" for i in range(n)])
+    X.loc[X.index[:40], "region"] = np.nan  # missing category
+    X.loc[X.index[40:60], "region"] = "west"  # unseen category
+    X.loc[X.index[60:80], "city"] = "atlantis"
+    X.loc[X.index[80:120], "interpurchase"] = np.nan
+    return X
+
+
+@pytest.mark.parametrize("kind", _KINDS, ids=lambda k: "-".join(str(v) for v in k.values()))
+def test_json_round_trip_predicts_identically(data, kind, tmp_path):
+    X, y = data
+    X = X.assign(city=[f"city{i % 280}" for i in range(len(X))])  # > 250: pooled for boosting
+    clf = ChurnClassifier(n_threads=1, random_state=3, max_iter=40, n_repeats=1, **kind)
+    clf.fit(X, y)
+    path = tmp_path / "churn.json"
+    clf.save(path)
+    text = path.read_text(encoding="utf-8")
+    assert "pickle" not in text
+    again = ChurnClassifier.load(path)
+    assert again.get_params() == clf.get_params()
+    Xt = _scoring_frame()
+    np.testing.assert_allclose(
+        again.predict_proba(Xt), clf.predict_proba(Xt), rtol=1e-9, atol=1e-12
+    )
+    if kind["model"] == "hist_gradient_boosting":
+        np.testing.assert_array_equal(again.predict_proba(Xt), clf.predict_proba(Xt))
+    pd.testing.assert_series_equal(again.feature_importances_, clf.feature_importances_)
+    assert again.validation_scores_ == clf.validation_scores_
+    np.testing.assert_allclose(again.score(X, y), clf.score(X, y), rtol=1e-9)
+    # the loaded model saves again to the same document
+    assert again.to_dict() == json.loads(text)
+
+
+def test_saving_needs_a_fit_and_refuses_what_json_cannot_hold(data, fitted, tmp_path):
+    X, y = data
+    with pytest.raises(NotFittedError):
+        ChurnClassifier().save(tmp_path / "x.json")
+    # an object column of codes is a category column; an infinite code has no JSON form
+    codes = {"north": 1.0, "south": 2.0, "east": np.inf}
+    odd = X.assign(region=X["region"].map(codes).astype(object))
+    clf = ChurnClassifier(n_threads=1, max_iter=10, n_repeats=1, random_state=0).fit(odd, y)
+    with pytest.raises(ValidationError, match="category inf") as info:
+        clf.save(tmp_path / "odd.json")
+    assert info.value.field == "region"
+    assert not (tmp_path / "odd.json").exists()
+    state = fitted.to_dict()
+    with pytest.raises(ValidationError, match="not a saved ChurnClassifier"):
+        ChurnClassifier.from_dict({**state, "model": "Segmenter"})
+    with pytest.raises(ValidationError, match="schema version"):
+        ChurnClassifier.from_dict({**state, "schema_version": 0})
+    broken = json.loads(json.dumps(state))
+    broken["fitted"]["model_"]["model"]["trees"][0]["left"] = [10**6]
+    with pytest.raises(ValidationError, match="tree"):
+        ChurnClassifier.from_dict(broken)
+
+
+def test_trees_that_do_not_replay_refuse_to_save(data, monkeypatch):
+    # If a scikit-learn release changed the layout of its fitted trees, what crmcore
+    # reads would no longer give scikit-learn's predictions: saving must refuse.
+    from crmcore.churn import _portable
+
+    X, y = data
+    clf = ChurnClassifier(n_threads=1, max_iter=10, n_repeats=1, random_state=0).fit(X, y)
+    real = _portable._Tree.predict
+    monkeypatch.setattr(_portable._Tree, "predict", lambda self, Z: real(self, Z) * 1.0001)
+    with pytest.raises(ValidationError, match="model='logistic'") as info:
+        clf.to_dict()
+    assert info.value.field == "model"
+    monkeypatch.setattr(_portable._Tree, "predict", real)
+    booster = clf.model_.calibrated_classifiers_[0].estimator.steps[-1][1]
+    monkeypatch.setattr(booster, "_predictors", None)
+    with pytest.raises(ValidationError, match="attributes are not the ones crmcore knows"):
+        clf.to_dict()

@@ -100,13 +100,45 @@ def test_calibration_table(scored):
     y, s = scored
     c = calibration_table(y, s * 0.5, bins=5)
     assert c["n"].sum() == len(y)
-    assert (c["mean_predicted"] >= c["lower"]).all()
-    assert (c["mean_predicted"] <= c["upper"]).all()
+    assert list(c.columns) == ["bin_low", "bin_high", "n", "mean_predicted", "observed_rate"]
+    assert (c["mean_predicted"] >= c["bin_low"]).all()
+    assert (c["mean_predicted"] <= c["bin_high"]).all()
     # scores of 0.5*s are the true churn probabilities here: rates track predictions
     np.testing.assert_allclose(c["observed_rate"], c["mean_predicted"], atol=0.08)
     with pytest.raises(ValidationError) as info:
         calibration_table([0, 1], [0.2, 1.2])
     assert info.value.field == "y_prob"
+
+
+def test_calibration_bin_edges_former_names_still_read():
+    c = calibration_table([0, 0, 1, 1], [0.1, 0.2, 0.7, 0.9], bins=2)
+    with pytest.warns(
+        DeprecationWarning, match="calibration_table\\(\\) column: 'lower'.*'bin_low'"
+    ):
+        np.testing.assert_array_equal(c["lower"], [0.0, 0.5])
+    with pytest.warns(DeprecationWarning, match="'upper'.*'bin_high'"):
+        np.testing.assert_array_equal(c[["upper"]]["bin_high"], [0.5, 1.0])
+
+
+def test_boolean_labels_are_accepted_everywhere(scored):
+    # booleans are the natural churn label; every metric reads them through one check
+    y, s = scored
+    flags = y.astype(bool)
+    pd.testing.assert_frame_equal(gains_table(flags, s), gains_table(y, s))
+    pd.testing.assert_frame_equal(lift_curve(flags, s), lift_curve(y, s))
+    pd.testing.assert_frame_equal(calibration_table(flags, s), calibration_table(y, s))
+    assert score_metrics(pd.Series(flags), s) == score_metrics(y, s)
+    assert score_metrics(list(flags), s) == score_metrics(y, s)
+    with pytest.raises(ValidationError, match="must be 0 or 1 \\(1 = churned\\)"):
+        gains_table([0, 2], [0.1, 0.2])
+
+
+def test_score_metrics_counts_are_ints(scored):
+    y, s = scored
+    m = score_metrics(y, s)
+    assert m["n"] == len(y)
+    assert type(m["n"]) is int
+    assert all(type(m[k]) is float for k in m if k != "n")
 
 
 def test_score_metrics_agree_with_sklearn(scored):

@@ -10,7 +10,7 @@ from crmcore.errors import ValidationError
 
 def test_columns_and_index():
     km = kaplan_meier([1, 2, 2, 3], [1, 1, 0, 1])
-    assert list(km.columns) == ["at_risk", "events", "survival", "lower", "upper"]
+    assert list(km.columns) == ["at_risk", "events", "survival", "ci_low", "ci_high"]
     assert km.index.name == "time"
     np.testing.assert_array_equal(km.index, [1.0, 2.0, 3.0])
     np.testing.assert_allclose(km["survival"], [0.75, 0.75 * 2 / 3, 0.0], rtol=1e-12)
@@ -21,7 +21,7 @@ def test_censored_only_times_do_not_appear_and_no_events_gives_empty_table():
     np.testing.assert_array_equal(km.index, [1.0])
     empty = kaplan_meier([1, 5], [0, 0])
     assert empty.empty
-    assert list(empty.columns) == ["at_risk", "events", "survival", "lower", "upper"]
+    assert list(empty.columns) == ["at_risk", "events", "survival", "ci_low", "ci_high"]
 
 
 def test_observed_defaults_to_all_events_and_accepts_booleans():
@@ -41,8 +41,26 @@ def test_wider_confidence_gives_wider_band():
     narrow = kaplan_meier(d, o, confidence=0.8)
     wide = kaplan_meier(d, o, confidence=0.99)
     live = narrow["survival"] > 0
-    assert (wide["lower"][live] < narrow["lower"][live]).all()
-    assert (wide["upper"][live] > narrow["upper"][live]).all()
+    assert (wide["ci_low"][live] < narrow["ci_low"][live]).all()
+    assert (wide["ci_high"][live] > narrow["ci_high"][live]).all()
+
+
+def test_former_band_names_still_read_for_one_release():
+    km = kaplan_meier([1, 2, 2, 3, 5], [1, 1, 0, 1, 0])
+    with pytest.warns(DeprecationWarning, match="kaplan_meier\\(\\) column: 'lower'.*'ci_low'"):
+        lower = km["lower"]
+    pd.testing.assert_series_equal(lower, km["ci_low"])
+    with pytest.warns(DeprecationWarning, match="'upper'.*'ci_high'"):
+        pd.testing.assert_series_equal(km.round(3)["upper"], km["ci_high"].round(3))
+    curve = retention_curve(_subs(), as_of="2024-04-30", by="plan")
+    with pytest.warns(DeprecationWarning, match="retention_curve\\(\\) column: 'upper'"):
+        pd.testing.assert_series_equal(curve["upper"], curve["ci_high"])
+
+
+def test_boolean_and_zero_one_event_flags_agree():
+    a = kaplan_meier([4, 1, 2, 2], [True, False, True, True])
+    b = kaplan_meier([4, 1, 2, 2], np.array([1.0, 0.0, 1.0, 1.0]))
+    pd.testing.assert_frame_equal(a, b)
 
 
 @pytest.mark.parametrize(
@@ -121,9 +139,33 @@ def test_retention_timezone_aware_dates():
     subs["start"] = subs["start"].dt.tz_localize("UTC")
     subs["end"] = subs["end"].dt.tz_localize("UTC")
     curve = retention_curve(subs, as_of=pd.Timestamp("2024-02-20", tz="UTC"))
-    pd.testing.assert_frame_equal(curve, retention_curve(_subs(), as_of="2024-02-20"))
-    with pytest.raises(ValidationError, match="timezone-aware"):
-        retention_curve(subs, as_of="2024-02-20")
+    pd.testing.assert_frame_equal(
+        curve, retention_curve(_subs(), as_of=pd.Timestamp("2024-02-20"))
+    )
+    # the same instants written in another zone give the same curve
+    paris = subs.assign(
+        start=subs["start"].dt.tz_convert("Europe/Paris"),
+        end=subs["end"].dt.tz_convert("Asia/Seoul"),
+    )
+    as_of = pd.Timestamp("2024-02-20 09:00", tz="Asia/Seoul")
+    pd.testing.assert_frame_equal(
+        retention_curve(paris, as_of=as_of), retention_curve(subs, as_of=as_of)
+    )
+    with pytest.raises(ValidationError, match="naive but the dates are timezone-aware"):
+        retention_curve(subs, as_of=pd.Timestamp("2024-02-20"))
+    mixed = subs.assign(end=_subs()["end"])
+    with pytest.raises(ValidationError, match="naive dates but start is timezone-aware"):
+        retention_curve(mixed, as_of="2024-02-20")
+
+
+def test_retention_date_only_as_of_ends_its_day():
+    subs = _subs()
+    # cancelled at 18:00 on the as_of day: an event with a date-only as_of, censored
+    # (still running) at 12:00 that day
+    subs.loc[1, "end"] = pd.Timestamp("2024-02-20 18:00")
+    day = retention_curve(subs, as_of="2024-02-20")
+    noon = retention_curve(subs, as_of=pd.Timestamp("2024-02-20 12:00"))
+    assert day["events"].sum() == noon["events"].sum() + 1
 
 
 def test_retention_refuses_end_before_start_and_bad_unit():
