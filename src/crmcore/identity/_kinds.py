@@ -1,0 +1,572 @@
+"""Comparison kinds: how a field is normalised, compared, blocked on and validated.
+
+Each kind is one object declaring what it does (no switch over kind names
+elsewhere): ``prepare`` turns a column into a :class:`Column` of distinct
+normalised values and per-record codes; ``compare`` gives, for candidate
+pairs of records, a similarity in [0, 1] and an agreement level (``-1`` when
+either value is missing, ``0`` for disagreement, up to ``n_levels - 1`` for
+exact agreement); ``block_key`` gives per-record blocking keys; ``validity``
+tells which present values are valid (for data quality).
+
+Comparisons are vectorised over pairs: equal codes are exact agreements
+without calling a scorer, and a scorer runs once per *distinct pair of
+values* through RapidFuzz's ``process.cpdist`` (C++, releases the GIL).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from crmcore._types import BoolArray, FloatArray, IntArray
+from crmcore.domain import EmailAddress, PhoneNumber
+from crmcore.errors import ValidationError
+from crmcore.identity._dates import first_invalid, read_days
+from crmcore.identity._deps import rapidfuzz
+from crmcore.identity._fields import Column, Field, codes_of
+from crmcore.identity._normalise import (
+    canonical_email,
+    clean_text,
+    jamo,
+    name_tokens,
+    normalise_postcode,
+)
+
+__all__ = ["KINDS", "Kind", "hash_keys"]
+
+Compared = tuple[np.ndarray[Any, np.dtype[np.float32]], np.ndarray[Any, np.dtype[np.int8]]]
+_DEFAULT_CUTS = (0.7, 0.85, 0.92, 0.98)
+_E164 = r"^\+[1-9]\d{6,14}$"
+
+
+def hash_keys(keys: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.uint64]]:
+    """Deterministic 64-bit hashes of key values (the same in every process)."""
+    return np.asarray(pd.util.hash_array(np.asarray(keys, dtype=object)), dtype=np.uint64)
+
+
+def _as_text(value: Any) -> str:
+    return value if isinstance(value, str) else str(value)
+
+
+def _distinct_pairs(
+    ca: IntArray, cb: IntArray, nb: int, same: bool
+) -> tuple[IntArray, IntArray, IntArray]:
+    """Distinct (value, value) pairs among code pairs, and each pair's position among them."""
+    if same:  # every scorer used is symmetric: (x, y) and (y, x) are one pair
+        ca, cb = np.minimum(ca, cb), np.maximum(ca, cb)
+    inverse, uniq = pd.factorize(ca * np.int64(nb) + cb)
+    uniq = np.asarray(uniq, dtype=np.int64)
+    return uniq // nb, uniq % nb, np.asarray(inverse, dtype=np.int64)
+
+
+def _cpdist(scorer: Any, left: Sequence[Any], right: Sequence[Any], n_jobs: int) -> FloatArray:
+    rf = rapidfuzz()
+    if len(left) == 0:
+        return np.zeros(0, dtype=np.float64)
+    out = rf.process.cpdist(list(left), list(right), scorer=scorer, dtype=np.float32, workers=n_jobs)
+    return np.asarray(out, dtype=np.float64)
+
+
+class Kind:
+    """Base class: one comparison kind (subclasses set the class attributes)."""
+
+    name: ClassVar[str]
+    level_names: ClassVar[tuple[str, ...]] = ("disagree", "agree")
+    key_variants: ClassVar[tuple[str, ...]] = ("value",)
+
+    def n_levels(self, spec: Field) -> int:
+        """Number of agreement levels (0 = disagree ... n - 1 = exact)."""
+        return len(self.level_names)
+
+    def levels(self, spec: Field) -> tuple[str, ...]:
+        """Names of the agreement levels, lowest first."""
+        return self.level_names
+
+    # ------------------------------------------------------------ preparing
+
+    def prepare(
+        self, frame: pd.DataFrame, column: str, spec: Field, ids: Sequence[Hashable] | pd.Index
+    ) -> Column:
+        """Normalise ``frame[column]`` into a :class:`Column`."""
+        raw = frame[column].to_numpy(dtype=object)
+        codes, values = codes_of(raw, lambda v: self.normalise(_as_text(v), spec))
+        return self.finish(Column(codes, values), spec)
+
+    def normalise(self, text: str, spec: Field) -> Any:
+        """The canonical form of one value (``""`` or None: missing)."""
+        return clean_text(text)
+
+    def finish(self, col: Column, spec: Field) -> Column:
+        """Add the per-value arrays ``compare`` needs (default: nothing)."""
+        return col
+
+    # ------------------------------------------------------------ comparing
+
+    def compare(
+        self, a: Column, ia: IntArray, b: Column, ib: IntArray, spec: Field, n_jobs: int = 1
+    ) -> Compared:
+        """Similarity and agreement level for the pairs ``(a[ia], b[ib])``."""
+        ca, cb = a.codes[ia], b.codes[ib]
+        present = (ca >= 0) & (cb >= 0)
+        sim = np.zeros(ca.size, dtype=np.float32)
+        level = np.full(ca.size, -1, dtype=np.int8)
+        same = a is b
+        exact = present & (ca == cb) if same else np.zeros(ca.size, dtype=bool)
+        sim[exact] = 1.0
+        level[exact] = self.n_levels(spec) - 1
+        rest = np.flatnonzero(present & ~exact)
+        if rest.size:
+            ua, ub, inverse = _distinct_pairs(ca[rest], cb[rest], len(b.values), same)
+            s, lv = self.score_values(a, ua, b, ub, spec, n_jobs)
+            sim[rest] = s[inverse]
+            level[rest] = lv[inverse]
+        return sim, level
+
+    def score_values(
+        self, a: Column, ua: IntArray, b: Column, ub: IntArray, spec: Field, n_jobs: int
+    ) -> tuple[FloatArray, IntArray]:
+        """Similarity and level of distinct value pairs ``(a.values[ua], b.values[ub])``."""
+        equal = np.array(
+            [x == y for x, y in zip(a.values[ua], b.values[ub], strict=True)], dtype=bool
+        )
+        return equal.astype(np.float64), equal.astype(np.int64) * (self.n_levels(spec) - 1)
+
+    # ------------------------------------------------------------ blocking
+
+    def key_values(self, col: Column, variant: str) -> np.ndarray[Any, Any]:
+        """Per distinct value, its blocking key for ``variant`` (None: no key)."""
+        return col.values
+
+    def block_key(self, col: Column, variant: str) -> tuple[np.ndarray[Any, Any], BoolArray]:
+        """Per record, a 64-bit key hash and whether the record has a key."""
+        keys = self.key_values(col, variant)
+        has = np.array([k is not None and k != "" for k in keys], dtype=bool)
+        hashed = np.zeros(len(keys), dtype=np.uint64)
+        if has.any():
+            hashed[has] = hash_keys(np.asarray(keys, dtype=object)[has])
+        rec_has = (col.codes >= 0) & np.append(has, False)[col.codes]
+        return np.append(hashed, np.uint64(0))[col.codes], rec_has
+
+    # ------------------------------------------------------------ validity
+
+    def validity(
+        self, frame: pd.DataFrame, column: str, spec: Field
+    ) -> tuple[BoolArray, BoolArray]:
+        """Per record: whether a value is present, and whether it is valid."""
+        col = self.prepare(frame, column, spec, frame.index)
+        present = frame[column].notna().to_numpy() & (col.codes >= 0)
+        return present, present
+
+
+class _Similar(Kind):
+    """Free text and names: Jaro–Winkler, and token-set ratio for several words."""
+
+    name = "text"
+    key_variants = ("prefix", "value")
+
+    def cuts(self, spec: Field) -> tuple[float, ...]:
+        """Similarity cut points between levels."""
+        return spec.levels if spec.levels is not None else _DEFAULT_CUTS
+
+    def n_levels(self, spec: Field) -> int:  # noqa: D102
+        return len(self.cuts(spec)) + 1
+
+    def levels(self, spec: Field) -> tuple[str, ...]:  # noqa: D102
+        cuts = self.cuts(spec)
+        return ("disagree", *(f">={c:g}" for c in cuts[:-1]), "exact")
+
+    def finish(self, col: Column, spec: Field) -> Column:  # noqa: D102
+        col.sim = np.array([jamo(v) for v in col.values], dtype=object)
+        col.extra["words"] = np.array([v.count(" ") + 1 for v in col.values], dtype=np.int64)
+        return col
+
+    def score_values(  # noqa: D102
+        self, a: Column, ua: IntArray, b: Column, ub: IntArray, spec: Field, n_jobs: int
+    ) -> tuple[FloatArray, IntArray]:
+        rf = rapidfuzz()
+        assert a.sim is not None and b.sim is not None
+        left, right = a.sim[ua], b.sim[ub]
+        sim = _cpdist(rf.distance.JaroWinkler.normalized_similarity, left, right, n_jobs)
+        cuts = self.cuts(spec)
+        # several words on both sides: words in another order or one extra word
+        several = np.flatnonzero(
+            (a.extra["words"][ua] >= 2) & (b.extra["words"][ub] >= 2) & (sim < cuts[-1])
+        )
+        if several.size:
+            tset = _cpdist(rf.fuzz.token_set_ratio, left[several], right[several], n_jobs) / 100
+            sim[several] = np.maximum(sim[several], tset)
+        equal = np.array([x == y for x, y in zip(left, right, strict=True)], dtype=bool)
+        sim = np.where(equal, 1.0, np.minimum(sim, 1.0))
+        level = np.searchsorted(np.asarray(cuts), sim, side="right").astype(np.int64)
+        # only identical values are "exact" (JW rounds to 1.0 for long near-equal strings)
+        level = np.where(equal, len(cuts), np.minimum(level, len(cuts) - 1))
+        return sim, level
+
+    def key_values(self, col: Column, variant: str) -> np.ndarray[Any, Any]:  # noqa: D102
+        if variant == "prefix":
+            return np.array([v[:4] for v in col.values], dtype=object)
+        return col.values
+
+    def validity(  # noqa: D102
+        self, frame: pd.DataFrame, column: str, spec: Field
+    ) -> tuple[BoolArray, BoolArray]:
+        present = frame[column].notna().to_numpy()
+        col = self.prepare(frame, column, spec, frame.index)
+        return present, present & (col.codes >= 0)
+
+
+class TextKind(_Similar):
+    """Free text: cleaned (NFKC, case folding, accents, punctuation), JW / token set."""
+
+    name = "text"
+
+
+class NameKind(_Similar):
+    """Person names: words cleaned, titles dropped, nicknames mapped, Hangul split."""
+
+    name = "name"
+    key_variants = ("prefix", "initials", "value")
+
+    def normalise(self, text: str, spec: Field) -> Any:  # noqa: D102
+        # sorted words: "Smith, Ann" and "Ann Smith" are one name
+        return " ".join(sorted(name_tokens(text, spec.nicknames)))
+
+    def key_values(self, col: Column, variant: str) -> np.ndarray[Any, Any]:  # noqa: D102
+        if variant == "prefix":
+            return np.array([" ".join(w[:3] for w in v.split()) for v in col.values], dtype=object)
+        if variant == "initials":
+            # first letter of each word; of a Hangul word, its first jamo (initial consonant)
+            return np.array(
+                ["".join(jamo(w)[0] for w in v.split()) for v in col.values], dtype=object
+            )
+        return col.values
+
+    def validity(  # noqa: D102
+        self, frame: pd.DataFrame, column: str, spec: Field
+    ) -> tuple[BoolArray, BoolArray]:
+        present = frame[column].notna().to_numpy()
+        col = self.prepare(frame, column, spec, frame.index)
+        letters = np.array([any(ch.isalpha() for ch in v) for v in col.values], dtype=bool)
+        return present, present & np.append(letters, False)[col.codes]
+
+
+class EmailKind(Kind):
+    """E-mail addresses in canonical form (:func:`canonical_email`)."""
+
+    name = "email"
+    level_names = ("disagree", "similar local part", "one edit or same local part", "exact")
+    key_variants = ("value", "local", "domain")
+
+    def normalise(self, text: str, spec: Field) -> Any:  # noqa: D102
+        return canonical_email(text)
+
+    def finish(self, col: Column, spec: Field) -> Column:  # noqa: D102
+        col.extra["local"] = np.array([v.rpartition("@")[0] for v in col.values], dtype=object)
+        return col
+
+    def score_values(  # noqa: D102
+        self, a: Column, ua: IntArray, b: Column, ub: IntArray, spec: Field, n_jobs: int
+    ) -> tuple[FloatArray, IntArray]:
+        rf = rapidfuzz()
+        left, right = a.values[ua], b.values[ub]
+        sim = _cpdist(rf.distance.Levenshtein.normalized_similarity, left, right, n_jobs)
+        edits = _cpdist(rf.distance.OSA.distance, left, right, n_jobs)
+        la, lb = a.extra["local"][ua], b.extra["local"][ub]
+        same_local = np.array([x == y for x, y in zip(la, lb, strict=True)], dtype=bool)
+        jw_local = _cpdist(rf.distance.JaroWinkler.normalized_similarity, la, lb, n_jobs)
+        equal = np.array([x == y for x, y in zip(left, right, strict=True)], dtype=bool)
+        level = np.where(
+            equal, 3, np.where((edits <= 1) | same_local, 2, np.where(jw_local >= 0.9, 1, 0))
+        )
+        return sim, level.astype(np.int64)
+
+    def key_values(self, col: Column, variant: str) -> np.ndarray[Any, Any]:  # noqa: D102
+        if variant == "local":
+            return col.extra["local"]
+        if variant == "domain":
+            return np.array([v.rpartition("@")[2] for v in col.values], dtype=object)
+        return col.values
+
+    def validity(  # noqa: D102
+        self, frame: pd.DataFrame, column: str, spec: Field
+    ) -> tuple[BoolArray, BoolArray]:
+        raw = frame[column]
+        present = raw.notna().to_numpy() & (raw.astype(str).str.strip() != "").to_numpy()
+        codes, uniq = pd.factorize(raw.where(present), use_na_sentinel=True)
+        ok = np.zeros(len(uniq) + 1, dtype=bool)
+        for i, v in enumerate(np.asarray(uniq, dtype=object)):
+            try:
+                EmailAddress.parse(_as_text(v))
+            except ValidationError:
+                continue
+            ok[i] = True
+        return present, present & ok[np.asarray(codes, dtype=np.int64)]
+
+
+class PhoneKind(Kind):
+    """Telephone numbers in E.164 form, read by :class:`crmcore.domain.PhoneNumber`."""
+
+    name = "phone"
+    level_names = ("disagree", "one edit or same last 8 digits", "exact")
+    key_variants = ("suffix", "value")
+
+    def _read(
+        self, frame: pd.DataFrame, column: str, spec: Field
+    ) -> tuple[IntArray, np.ndarray[Any, Any], BoolArray, BoolArray]:
+        """Codes, distinct E.164 numbers, present and invalid masks per record."""
+        raw = frame[column].astype(object)
+        present = raw.notna().to_numpy() & (raw.astype(str).str.strip() != "").to_numpy()
+        text = raw.where(present).map(_as_text, na_action="ignore")
+        if spec.country_col is not None:
+            country = frame[spec.country_col].astype(object)
+            keyed = text + "\x00" + country.fillna("").map(_as_text)
+        else:
+            keyed = text
+        first, uniques = pd.factorize(keyed.where(present), use_na_sentinel=True)
+        numbers = np.empty(len(uniques), dtype=object)
+        bad = np.zeros(len(uniques) + 1, dtype=bool)
+        # already E.164 ("+" and 7 to 15 digits, no leading 0): PhoneNumber keeps it as is
+        clean = pd.Series(uniques, dtype=object).str.fullmatch(_E164).fillna(False).to_numpy()
+        for i, key in enumerate(np.asarray(uniques, dtype=object)):
+            number, _, cc = str(key).partition("\x00")
+            if clean[i]:
+                numbers[i] = number
+                continue
+            try:
+                numbers[i] = PhoneNumber(number=number, country=cc or spec.country).number
+            except ValidationError:
+                numbers[i], bad[i] = None, True
+        codes2, values = pd.factorize(pd.Series(numbers, dtype=object), use_na_sentinel=True)
+        lookup = np.append(np.asarray(codes2, dtype=np.int64), -1)
+        first = np.asarray(first, dtype=np.int64)
+        return lookup[first], np.asarray(values, dtype=object), present, bad[first] & present
+
+    def prepare(  # noqa: D102
+        self, frame: pd.DataFrame, column: str, spec: Field, ids: Sequence[Hashable] | pd.Index
+    ) -> Column:
+        codes, values, _present, invalid = self._read(frame, column, spec)
+        if spec.invalid == "raise" and invalid.any():
+            pos = int(np.flatnonzero(invalid)[0])
+            value = frame[column].iloc[pos]
+            raise ValidationError(
+                f"{column} of record {ids[pos]!r} is not a phone number: {value!r}; give "
+                "international numbers ('+44 20 7946 0958'), Field('phone', country=...) or "
+                "country_col=... for national ones, or Field('phone', invalid='missing')",
+                field=column,
+                row=ids[pos],
+                value=value,
+            )
+        return Column(codes, values)
+
+    def score_values(  # noqa: D102
+        self, a: Column, ua: IntArray, b: Column, ub: IntArray, spec: Field, n_jobs: int
+    ) -> tuple[FloatArray, IntArray]:
+        rf = rapidfuzz()
+        left, right = a.values[ua], b.values[ub]
+        sim = _cpdist(rf.distance.Levenshtein.normalized_similarity, left, right, n_jobs)
+        edits = _cpdist(rf.distance.OSA.distance, left, right, n_jobs)
+        tail = np.array([x[-8:] == y[-8:] for x, y in zip(left, right, strict=True)], dtype=bool)
+        equal = np.array([x == y for x, y in zip(left, right, strict=True)], dtype=bool)
+        level = np.where(equal, 2, np.where((edits <= 1) | tail, 1, 0))
+        return sim, level.astype(np.int64)
+
+    def key_values(self, col: Column, variant: str) -> np.ndarray[Any, Any]:  # noqa: D102
+        if variant == "suffix":
+            return np.array([v[-7:] for v in col.values], dtype=object)
+        return col.values
+
+    def validity(  # noqa: D102
+        self, frame: pd.DataFrame, column: str, spec: Field
+    ) -> tuple[BoolArray, BoolArray]:
+        _codes, _values, present, invalid = self._read(frame, column, spec)
+        return present, present & ~invalid
+
+
+class DateKind(Kind):
+    """Dates as whole days; day and month swapped or one part off is a partial match."""
+
+    name = "date"
+    level_names = ("disagree", "two of year/month/day or day-month swapped", "exact")
+    key_variants = ("value", "year", "month_day")
+
+    def _formats(self, spec: Field) -> tuple[str, ...] | None:
+        fmt = spec.date_format
+        return (fmt,) if isinstance(fmt, str) else fmt
+
+    def prepare(  # noqa: D102
+        self, frame: pd.DataFrame, column: str, spec: Field, ids: Sequence[Hashable] | pd.Index
+    ) -> Column:
+        formats = self._formats(spec)
+        col = read_days(frame[column], column=column, formats=formats)
+        if spec.invalid == "raise":
+            err = first_invalid(col, frame[column], column=column, ids=ids, formats=formats)
+            if err is not None:
+                raise err
+        usable = ~(col.missing | col.invalid)
+        codes, values = pd.factorize(np.where(usable, col.days, np.iinfo(np.int64).min))
+        values = np.asarray(values, dtype=np.int64)
+        codes = np.asarray(codes, dtype=np.int64)
+        codes[~usable] = -1
+        days = values.astype("datetime64[D]")
+        years = days.astype("datetime64[Y]").astype(np.int64)
+        months = days.astype("datetime64[M]").astype(np.int64)
+        day_of_month = (days - days.astype("datetime64[M]")).astype(np.int64) + 1
+        extra = {"y": years, "m": months - years * 12 + 1, "d": day_of_month}
+        return Column(codes, values, None, extra)
+
+    def score_values(  # noqa: D102
+        self, a: Column, ua: IntArray, b: Column, ub: IntArray, spec: Field, n_jobs: int
+    ) -> tuple[FloatArray, IntArray]:
+        ya, ma, da = (a.extra[k][ua] for k in "ymd")
+        yb, mb, db = (b.extra[k][ub] for k in "ymd")
+        agree = (ya == yb).astype(np.int64) + (ma == mb) + (da == db)
+        swapped = (ya == yb) & (ma == db) & (da == mb)
+        sim = np.where(swapped, 2, agree) / 3.0
+        level = np.where(a.values[ua] == b.values[ub], 2, np.where((agree >= 2) | swapped, 1, 0))
+        return sim.astype(np.float64), level.astype(np.int64)
+
+    def key_values(self, col: Column, variant: str) -> np.ndarray[Any, Any]:  # noqa: D102
+        if variant == "year":
+            return col.extra["y"]
+        if variant == "month_day":
+            return col.extra["m"] * 100 + col.extra["d"]
+        return col.values
+
+    def block_key(  # noqa: D102
+        self, col: Column, variant: str
+    ) -> tuple[np.ndarray[Any, Any], BoolArray]:
+        keys = np.asarray(self.key_values(col, variant), dtype=np.int64)
+        hashed = np.append(hash_keys(keys.astype(object)), np.uint64(0))
+        return hashed[col.codes], col.codes >= 0
+
+    def validity(  # noqa: D102
+        self, frame: pd.DataFrame, column: str, spec: Field
+    ) -> tuple[BoolArray, BoolArray]:
+        col = read_days(frame[column], column=column, formats=self._formats(spec))
+        present = ~col.missing
+        valid = present & ~col.invalid
+        lo, hi = spec.valid_range or (None, None)
+        for bound, keep in ((lo, np.greater_equal), (hi, np.less_equal)):
+            if bound is not None:
+                limit = read_days(pd.Series([bound], dtype=object), column="valid_range",
+                                  formats=self._formats(spec))  # fmt: skip
+                if limit.invalid[0] or limit.missing[0]:
+                    raise ValidationError(
+                        f"valid_range of {column} must hold dates; got {bound!r}",
+                        field="valid_range",
+                        value=bound,
+                    )
+                valid &= keep(col.days, limit.days[0])
+        return present, valid
+
+
+class PostcodeKind(Kind):
+    """Postal codes: upper case without spaces; the first three characters are the area."""
+
+    name = "postcode"
+    level_names = ("disagree", "same area", "exact")
+    key_variants = ("value", "area")
+
+    def normalise(self, text: str, spec: Field) -> Any:  # noqa: D102
+        return normalise_postcode(text)
+
+    def score_values(  # noqa: D102
+        self, a: Column, ua: IntArray, b: Column, ub: IntArray, spec: Field, n_jobs: int
+    ) -> tuple[FloatArray, IntArray]:
+        rf = rapidfuzz()
+        left, right = a.values[ua], b.values[ub]
+        sim = _cpdist(rf.distance.JaroWinkler.normalized_similarity, left, right, n_jobs)
+        area = np.array([x[:3] == y[:3] for x, y in zip(left, right, strict=True)], dtype=bool)
+        equal = np.array([x == y for x, y in zip(left, right, strict=True)], dtype=bool)
+        return sim, np.where(equal, 2, area.astype(np.int64))
+
+    def key_values(self, col: Column, variant: str) -> np.ndarray[Any, Any]:  # noqa: D102
+        if variant == "area":
+            return np.array([v[:3] for v in col.values], dtype=object)
+        return col.values
+
+    def validity(  # noqa: D102
+        self, frame: pd.DataFrame, column: str, spec: Field
+    ) -> tuple[BoolArray, BoolArray]:
+        present = frame[column].notna().to_numpy()
+        col = self.prepare(frame, column, spec, frame.index)
+        ok = np.array([v.isalnum() and 2 <= len(v) <= 10 for v in col.values], dtype=bool)
+        return present, present & np.append(ok, False)[col.codes]
+
+
+class ExactKind(Kind):
+    """Any value compared for equality after trimming spaces (case kept)."""
+
+    name = "exact"
+
+    def normalise(self, text: str, spec: Field) -> Any:  # noqa: D102
+        return text.strip()
+
+
+class NumericKind(Kind):
+    """Numbers: equal, within ``tolerance``, or different."""
+
+    name = "numeric"
+    level_names = ("disagree", "within tolerance", "exact")
+
+    def prepare(  # noqa: D102
+        self, frame: pd.DataFrame, column: str, spec: Field, ids: Sequence[Hashable] | pd.Index
+    ) -> Column:
+        raw = frame[column]
+        values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        bad = raw.notna().to_numpy() & ~np.isfinite(values)
+        if bad.any():
+            pos = int(np.flatnonzero(bad)[0])
+            raise ValidationError(
+                f"{column} of record {ids[pos]!r} is not a finite number: {raw.iloc[pos]!r}",
+                field=column,
+                row=ids[pos],
+                value=raw.iloc[pos],
+            )
+        codes, uniq = pd.factorize(values, use_na_sentinel=True)
+        return Column(np.asarray(codes, dtype=np.int64), np.asarray(uniq, dtype=np.float64))
+
+    def score_values(  # noqa: D102
+        self, a: Column, ua: IntArray, b: Column, ub: IntArray, spec: Field, n_jobs: int
+    ) -> tuple[FloatArray, IntArray]:
+        diff = np.abs(a.values[ua] - b.values[ub])
+        tol = spec.tolerance
+        sim = np.where(diff == 0, 1.0, np.maximum(0.0, 1 - diff / (2 * tol)) if tol else 0.0)
+        level = np.where(diff == 0, 2, np.where(diff <= tol, 1, 0))
+        return np.asarray(sim, dtype=np.float64), level.astype(np.int64)
+
+    def key_values(self, col: Column, variant: str) -> np.ndarray[Any, Any]:  # noqa: D102
+        return col.values.astype(object)
+
+    def validity(  # noqa: D102
+        self, frame: pd.DataFrame, column: str, spec: Field
+    ) -> tuple[BoolArray, BoolArray]:
+        raw = frame[column]
+        values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        present = raw.notna().to_numpy()
+        valid = present & np.isfinite(values)
+        lo, hi = spec.valid_range or (None, None)
+        if lo is not None:
+            valid &= values >= float(lo)
+        if hi is not None:
+            valid &= values <= float(hi)
+        return present, valid
+
+
+KINDS: Mapping[str, Kind] = {
+    kind.name: kind
+    for kind in (
+        NameKind(),
+        TextKind(),
+        EmailKind(),
+        PhoneKind(),
+        DateKind(),
+        PostcodeKind(),
+        ExactKind(),
+        NumericKind(),
+    )
+}
+"""Every comparison kind by name."""
