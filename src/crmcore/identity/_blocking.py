@@ -125,14 +125,24 @@ def default_passes(fields: Mapping[str, Field]) -> tuple[Pass, ...]:
     return tuple(passes)
 
 
+KeyCache = dict[tuple[str, str], tuple[np.ndarray[Any, np.dtype[np.uint64]], BoolArray]]
+
+
 def pass_keys(
-    columns: Mapping[str, Column], fields: Mapping[str, Field], keys: Pass
+    columns: Mapping[str, Column],
+    fields: Mapping[str, Field],
+    keys: Pass,
+    cache: KeyCache | None = None,
 ) -> tuple[np.ndarray[Any, np.dtype[np.uint64]], BoolArray]:
     """Per record: the pass's combined key hash and whether every part is present."""
     combined: np.ndarray[Any, np.dtype[np.uint64]] | None = None
     has: BoolArray | None = None
+    cache = {} if cache is None else cache
     for column, variant in keys:
-        h, ok = KINDS[fields[column].kind].block_key(columns[column], variant)
+        if (column, variant) not in cache:
+            kind = KINDS[fields[column].kind]
+            cache[column, variant] = kind.block_key(columns[column], variant)
+        h, ok = cache[column, variant]
         combined = h if combined is None else (combined * _MIX) ^ h
         has = ok if has is None else has & ok
     assert combined is not None and has is not None
@@ -201,8 +211,9 @@ def candidate_pairs(
     per_pass: list[int] = []
     skipped: list[int] = []
     skipped_records: list[int] = []
+    cache: KeyCache = {}
     for keys in passes:
-        h, has = pass_keys(columns, fields, keys)
+        h, has = pass_keys(columns, fields, keys, cache)
         i, j, n_skip, n_rec = _block_pairs(h, has, max_block_size)
         ri, rj = rank[i], rank[j]
         found.append(np.minimum(ri, rj) * np.int64(n) + np.maximum(ri, rj))

@@ -325,7 +325,10 @@ def make_duplicates(
     nsn = e["nsn"].copy()
     changed = _chance(rng, dup, rate["phone_changed"])
     nsn[changed] = _numbers(e["country"][changed], rng)
-    _typos(nsn, np.flatnonzero(_chance(rng, dup, rate["phone_typo"])), rng, digits=True)
+    # a typing error after the first digit: the number stays a valid one of its country
+    tail = np.array([s[1:] for s in nsn], dtype=object)
+    _typos(tail, np.flatnonzero(_chance(rng, dup, rate["phone_typo"])), rng, digits=True)
+    nsn = _cat([s[0] for s in nsn], tail)
     plans = {c: voc.PHONE_PLANS[c] for c in voc.PHONE_PLANS}
     cc = np.array([plans[c][0] for c in e["country"]], dtype=object)
     trunk = np.array([plans[c][1] for c in e["country"]], dtype=object)
@@ -346,6 +349,7 @@ def make_duplicates(
     can_swap = err & (d <= 12) & (d != m)
     m2, d2 = np.where(can_swap, d, m), np.where(can_swap, m, d)
     y2 = np.where(err & ~can_swap, y + rng.choice([-1, 1], r), y)
+    d2 = np.where(err & (m2 == 2) & (d2 == 29), 28, d2)  # no 29 February of a common year
     birth = np.array([f"{a:04d}-{b:02d}-{c:02d}" for a, b, c in zip(y2, m2, d2, strict=True)], dtype=object)
     birth[_chance(rng, dup, rate["date_missing"])] = None
 

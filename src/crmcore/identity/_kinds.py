@@ -40,6 +40,7 @@ __all__ = ["KINDS", "Kind", "hash_keys"]
 Compared = tuple[np.ndarray[Any, np.dtype[np.float32]], np.ndarray[Any, np.dtype[np.int8]]]
 _DEFAULT_CUTS = (0.7, 0.85, 0.92, 0.98)
 _E164 = r"^\+[1-9]\d{6,14}$"
+_SEPARATORS = "[ \t\\-.()/\u00a0]"
 
 
 def hash_keys(keys: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.uint64]]:
@@ -319,7 +320,11 @@ class PhoneKind(Kind):
         """Codes, distinct E.164 numbers, present and invalid masks per record."""
         raw = frame[column].astype(object)
         present = raw.notna().to_numpy() & (raw.astype(str).str.strip() != "").to_numpy()
-        text = raw.where(present).map(_as_text, na_action="ignore")
+        # drop the separators PhoneNumber ignores anyway, so that one number written
+        # several ways is read once (and E.164 text takes the fast path below)
+        text = raw.where(present).map(_as_text, na_action="ignore").str.replace(
+            _SEPARATORS, "", regex=True
+        )
         if spec.country_col is not None:
             country = frame[spec.country_col].astype(object)
             keyed = text + "\x00" + country.fillna("").map(_as_text)

@@ -174,7 +174,7 @@ class MatchModel:
             m, u = fix if fix is not None else (
                 [np.full(k, 1.0 / k) for k in n_levels], u_random
             )  # fmt: skip
-            self._store(m, u, 0.0, 0, True, 0.0)
+            self._store(m, u, 0.5, 0, True, 0.0)  # nothing to fit: no candidate pairs
         else:
             result = fit_em(
                 compress(levels, n_levels),
