@@ -27,6 +27,7 @@ from __future__ import annotations
 from crmcore.identity._blocking import BlockingStats
 from crmcore.identity._cluster import cluster_duplicates
 from crmcore.identity._fields import KIND_NAMES, Field
+from crmcore.identity._frame import customer_frame
 from crmcore.identity._generate import NOISE_LEVELS, DuplicateSet, make_duplicates
 from crmcore.identity._index import MatchIndex, MatchResult
 from crmcore.identity._match import DEFAULT_THRESHOLD, find_duplicates
@@ -34,6 +35,7 @@ from crmcore.identity._merge import RULES, MergePlan, Survivorship, merge_plan
 from crmcore.identity._model import MatchModel
 from crmcore.identity._normalise import NICKNAMES, canonical_email, name_tokens
 from crmcore.identity._prepare import customers_frame
+from crmcore.identity._quality import data_quality
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -51,7 +53,9 @@ __all__ = [
     "Survivorship",
     "canonical_email",
     "cluster_duplicates",
+    "customer_frame",
     "customers_frame",
+    "data_quality",
     "find_duplicates",
     "make_duplicates",
     "merge_plan",

@@ -31,8 +31,8 @@ __all__ = [
     "BlockingStats",
     "candidate_pairs",
     "default_passes",
-    "pass_keys",
     "parse_blocking",
+    "pass_keys",
 ]
 
 Pass = tuple[tuple[str, str], ...]
@@ -96,7 +96,7 @@ def parse_blocking(blocking: Any, fields: Mapping[str, Field]) -> tuple[Pass, ..
 
 
 def default_passes(fields: Mapping[str, Field]) -> tuple[Pass, ...]:
-    """The passes used when ``blocking`` is None (documented in the guide).
+    """Return the passes used when ``blocking`` is None (documented in the guide).
 
     Each e-mail field alone and by the part before ``@``; each phone field by
     its last seven digits; each name field (by the first three letters of
@@ -145,7 +145,8 @@ def pass_keys(
         h, ok = cache[column, variant]
         combined = h if combined is None else (combined * _MIX) ^ h
         has = ok if has is None else has & ok
-    assert combined is not None and has is not None
+    assert combined is not None
+    assert has is not None
     return combined, has
 
 

@@ -213,16 +213,21 @@ def cluster_duplicates(
         ok = ~np.isin(packed, banned)
         lo, hi, w = lo[ok], hi[ok], w[ok]
     return pd.Series(
-        _label(len(universe), lo, hi, w, rank, forbidden),
+        _label(len(universe), lo, hi, w, rank=rank, forbidden=forbidden),
         index=universe,
         name="cluster",
     )
 
 
 def _label(
-    n: int, lo: IntArray, hi: IntArray, w: FloatArray, rank: IntArray,
+    n: int,
+    lo: IntArray,
+    hi: IntArray,
+    w: FloatArray,
+    *,
+    rank: IntArray,
     forbidden: set[tuple[int, int]],
-) -> IntArray:  # fmt: skip
+) -> IntArray:
     """Cluster labels of ``n`` records from undirected weighted edges (``lo < hi``)."""
     graph = coo_matrix((np.ones(lo.size), (lo, hi)), shape=(n, n)).tocsr()
     _k, comp = connected_components(graph, directed=False)
@@ -262,4 +267,5 @@ def _label(
     _u, first_pos = np.unique(label, return_index=True)
     renumber = np.empty(next_label, dtype=np.int64)
     renumber[label[np.sort(first_pos)]] = np.arange(first_pos.size)
-    return renumber[label]
+    out: IntArray = renumber[label]
+    return out

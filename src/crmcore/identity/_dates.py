@@ -53,7 +53,7 @@ _DIRECTIVES = {
 
 
 def _shape(fmt: str, column: str) -> re.Pattern[str]:
-    """The regular expression of the values ``fmt`` can read (digits, words, separators)."""
+    """Return the regular expression of the values ``fmt`` can read (digits, words, separators)."""
     out: list[str] = []
     i = 0
     while i < len(fmt):
@@ -141,7 +141,9 @@ def read_days(
     if isinstance(dtype, pd.PeriodDtype | pd.DatetimeTZDtype) or dtype.kind == "M":
         dates = _time.read_dates(values.reset_index(drop=True), name=column, allow_missing=True)
         missing = dates.ns == _time.NAT
-        days = np.where(missing, 0, _days_of(_time.Dates(np.where(missing, 0, dates.ns), dates.tz)))
+        days = np.where(
+            missing, 0, _days_of(_time.Dates(np.where(missing, 0, dates.ns), dates.tz))
+        )
         return DayColumn(days, missing, np.zeros(n, dtype=bool))
     codes, uniques = pd.factorize(values.reset_index(drop=True), use_na_sentinel=True)
     codes = np.asarray(codes, dtype=np.int64)
@@ -188,10 +190,14 @@ def read_days(
 
 
 def first_invalid(
-    col: DayColumn, values: pd.Series, *, column: str, ids: Sequence[Hashable] | pd.Index,
+    col: DayColumn,
+    values: pd.Series,
+    *,
+    column: str,
+    ids: Sequence[Hashable] | pd.Index,
     formats: Sequence[str] | None,
 ) -> ValidationError | None:
-    """The error naming the first unreadable date, or None when all are readable."""
+    """Return the error naming the first unreadable date, or None when all are readable."""
     if not col.invalid.any():
         return None
     pos = int(np.flatnonzero(col.invalid)[0])

@@ -49,7 +49,7 @@ def compress(levels: np.ndarray[Any, np.dtype[np.int8]], n_levels: Sequence[int]
     code = np.zeros(levels.shape[0], dtype=np.int64)
     for f, k in enumerate(n_levels):
         code = code * (k + 1) + (levels[:, f].astype(np.int64) + 1)
-    uniq, first, inverse, counts = np.unique(
+    _uniq, first, inverse, counts = np.unique(
         code, return_index=True, return_inverse=True, return_counts=True
     )
     return Patterns(levels[first], counts.astype(np.float64), inverse.astype(np.int64))
@@ -73,7 +73,7 @@ def level_frequencies(
     for f, k in enumerate(n_levels):
         g = levels[:, f].astype(np.int64)
         ok = g >= 0
-        counts = np.bincount(g[ok], weights=w[ok], minlength=k)[:k] + prior
+        counts = np.bincount(g[ok], weights=w[ok], minlength=k)[:k].astype(np.float64) + prior
         out.append(_normalise(counts))
     return out
 
@@ -170,10 +170,12 @@ def fit_em(
 
 
 def fit_labelled(
-    levels: np.ndarray[Any, np.dtype[np.int8]], is_match: np.ndarray[Any, np.dtype[np.bool_]],
-    n_levels: Sequence[int], u_random: Sequence[FloatArray],
-) -> tuple[list[FloatArray], list[FloatArray]]:  # fmt: skip
-    """m and u from labelled pairs (Laplace smoothing); u from random pairs if no non-match."""
+    levels: np.ndarray[Any, np.dtype[np.int8]],
+    is_match: np.ndarray[Any, np.dtype[np.bool_]],
+    n_levels: Sequence[int],
+    u_random: Sequence[FloatArray],
+) -> tuple[list[FloatArray], list[FloatArray]]:
+    """Estimate m and u from labelled pairs (Laplace smoothing); u from random pairs if no non-match."""
     m = level_frequencies(levels[is_match], n_levels, prior=1.0)
     if (~is_match).any():
         u = level_frequencies(levels[~is_match], n_levels, prior=1.0)

@@ -70,9 +70,7 @@ def _check_levels(_inst: Any, _attr: Any, value: Any) -> None:
             value=value,
         )
     if np.any(np.diff(cuts) <= 0):
-        raise ValidationError(
-            f"levels must increase; got {value!r}", field="levels", value=value
-        )
+        raise ValidationError(f"levels must increase; got {value!r}", field="levels", value=value)
 
 
 @attrs.frozen
@@ -293,7 +291,7 @@ def refuse_value(
     problem: str,
     hint: str,
 ) -> ValidationError:
-    """An error naming the column, the record id and the value, with the fix."""
+    """Return an error naming the column, the record id and the value, with the fix."""
     return ValidationError(
         f"{column} of record {ids[position]!r} {problem}: {value!r}; {hint}",
         field=column,

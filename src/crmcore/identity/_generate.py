@@ -83,7 +83,9 @@ class DuplicateSet:
         return merged[["id_l", "id_r"]].reset_index(drop=True)
 
 
-def _pick(rng: np.random.Generator, options: Any, size: int, p: Any = None) -> np.ndarray[Any, Any]:
+def _pick(
+    rng: np.random.Generator, options: Any, size: int, p: Any = None
+) -> np.ndarray[Any, Any]:
     arr = np.asarray(options, dtype=object)
     weights = None if p is None else np.asarray(p, dtype=np.float64) / np.sum(p)
     return arr[rng.choice(arr.size, size=size, p=weights)]
@@ -152,16 +154,26 @@ def _entities(n: int, hangul_share: float, rng: np.random.Generator) -> dict[str
         len(voc.HANGUL_SURNAMES), size=n,
         p=np.asarray(voc.HANGUL_SURNAME_WEIGHTS) / np.sum(voc.HANGUL_SURNAME_WEIGHTS),
     )  # fmt: skip
-    h_given = _cat(_pick(rng, voc.HANGUL_GIVEN_SYLLABLES, n), _pick(rng, voc.HANGUL_GIVEN_SYLLABLES, n))
+    h_given = _cat(
+        _pick(rng, voc.HANGUL_GIVEN_SYLLABLES, n), _pick(rng, voc.HANGUL_GIVEN_SYLLABLES, n)
+    )
     given = np.where(hangul, h_given, given)
     family = np.where(hangul, np.asarray(voc.HANGUL_SURNAMES, dtype=object)[h_idx], family)
     latin_family = np.array([clean_text(f).replace(" ", "") for f in family], dtype=object)
     latin_family[hangul] = np.asarray(voc.HANGUL_SURNAME_LATIN, dtype=object)[h_idx[hangul]]
     latin_given = np.array([clean_text(g) for g in given], dtype=object)
-    latin_given[hangul] = _pick(rng, ("minjun", "seoyeon", "jiho", "hana", "doyun", "yuna"), int(hangul.sum()))
+    latin_given[hangul] = _pick(
+        rng, ("minjun", "seoyeon", "jiho", "hana", "doyun", "yuna"), int(hangul.sum())
+    )
     country = np.where(hangul, "KR", _pick(rng, ("GB", "DE", "FR", "US"), n)).astype(object)
-    born = rng.integers(np.datetime64("1940-01-01").astype(np.int64), np.datetime64("2005-12-31").astype(np.int64), n)
-    created = rng.integers(_START.astype(np.int64), (_END - np.timedelta64(200, "D")).astype(np.int64), n)
+    born = rng.integers(
+        np.datetime64("1940-01-01").astype(np.int64),
+        np.datetime64("2005-12-31").astype(np.int64),
+        n,
+    )
+    created = rng.integers(
+        _START.astype(np.int64), (_END - np.timedelta64(200, "D")).astype(np.int64), n
+    )
     return {
         "hangul": hangul, "female": female, "given": given, "family": family,
         "latin_given": latin_given, "latin_family": latin_family, "country": country,
@@ -206,7 +218,9 @@ def _postcodes(country: np.ndarray[Any, Any], code: IntArray) -> np.ndarray[Any,
     areas = np.array(["SW1A", "NW3", "E14", "M1", "LS6", "BS8", "G12", "CF10"], dtype=object)
     letters = np.array(list("ABDEFGHJLNPQRSTUWXYZ"), dtype=object)
     c = code[gb]
-    out[gb] = _cat(areas[c % 8], " ", (c // 8 % 10).astype(str), letters[c // 80 % 20], letters[c % 20])
+    out[gb] = _cat(
+        areas[c % 8], " ", (c // 8 % 10).astype(str), letters[c // 80 % 20], letters[c % 20]
+    )
     return out
 
 
@@ -304,7 +318,11 @@ def make_duplicates(
     latin = ~e["hangul"]
     name = np.where(
         latin,
-        np.where(swap, _cat(e["family"], np.where(rng.random(r) < 0.5, ", ", " "), given), _cat(given, " ", e["family"])),
+        np.where(
+            swap,
+            _cat(e["family"], np.where(rng.random(r) < 0.5, ", ", " "), given),
+            _cat(given, " ", e["family"]),
+        ),
         np.where(swap, _cat(given, " ", e["family"]), _cat(e["family"], given)),
     )  # fmt: skip
     style = rng.random(r)
@@ -316,7 +334,13 @@ def make_duplicates(
     local = _cat(e["latin_given"], e["sep"], e["latin_family"], owner.astype(str))
     email = _cat(local, "@", e["domain"])
     changed = _chance(rng, dup, rate["email_changed"])
-    email[changed] = _cat(e["latin_family"][changed], "_", rng.integers(100, 10_000, int(changed.sum())).astype(str), "@", _pick(rng, voc.DOMAINS, int(changed.sum())))
+    email[changed] = _cat(
+        e["latin_family"][changed],
+        "_",
+        rng.integers(100, 10_000, int(changed.sum())).astype(str),
+        "@",
+        _pick(rng, voc.DOMAINS, int(changed.sum())),
+    )
     _typos(email, np.flatnonzero(_chance(rng, dup, rate["email_typo"])), rng, digits=False)
     shout = rng.random(r) < 0.1
     email[shout] = [s.upper() for s in email[shout]]
@@ -335,7 +359,11 @@ def make_duplicates(
     layout = rng.integers(0, 4, r)
     phone = np.select(
         [layout == 0, layout == 1, layout == 2],
-        [_cat("+", cc, nsn), _cat("+", cc, " ", [s[:4] for s in nsn], " ", [s[4:] for s in nsn]), _cat(trunk, nsn)],
+        [
+            _cat("+", cc, nsn),
+            _cat("+", cc, " ", [s[:4] for s in nsn], " ", [s[4:] for s in nsn]),
+            _cat(trunk, nsn),
+        ],
         _cat("00", cc, " ", nsn),
     ).astype(object)  # fmt: skip
     phone[_chance(rng, dup, rate["phone_missing"])] = None
@@ -350,7 +378,9 @@ def make_duplicates(
     m2, d2 = np.where(can_swap, d, m), np.where(can_swap, m, d)
     y2 = np.where(err & ~can_swap, y + rng.choice([-1, 1], r), y)
     d2 = np.where(err & (m2 == 2) & (d2 == 29), 28, d2)  # no 29 February of a common year
-    birth = np.array([f"{a:04d}-{b:02d}-{c:02d}" for a, b, c in zip(y2, m2, d2, strict=True)], dtype=object)
+    birth = np.array(
+        [f"{a:04d}-{b:02d}-{c:02d}" for a, b, c in zip(y2, m2, d2, strict=True)], dtype=object
+    )
     birth[_chance(rng, dup, rate["date_missing"])] = None
 
     code = e["postcode_code"].copy()
@@ -361,11 +391,14 @@ def make_duplicates(
     postcode[lower] = [s.lower().replace(" ", "") for s in postcode[lower]]
     postcode[_chance(rng, dup, rate["postcode_missing"])] = None
 
-    city = np.array([voc.CITIES[c][k % 5] for c, k in zip(e["country"], e["postcode_code"], strict=True)], dtype=object)
+    city = np.array(
+        [voc.CITIES[c][k % 5] for c, k in zip(e["country"], e["postcode_code"], strict=True)],
+        dtype=object,
+    )
     created = e["created"] + np.where(dup, rng.integers(0, 200 * 86_400, r), 0)
     updated = created + rng.integers(0, 400 * 86_400, r)
     opt = rng.random(r)
-    opt_in = pd.array(np.where(opt < 0.5, True, False), dtype="boolean")
+    opt_in = pd.array(opt < 0.5, dtype="boolean")
     opt_in[opt >= 0.8] = pd.NA
 
     order = rng.permutation(r)

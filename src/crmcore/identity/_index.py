@@ -62,20 +62,21 @@ class MatchIndex:
 
     Examples
     --------
-    >>> import pandas as pd
-    >>> from crmcore.identity import MatchModel
-    >>> existing = pd.DataFrame(
-    ...     {
-    ...         "id": ["c1", "c2", "c3"],
-    ...         "name": ["Ann Lee", "Bo Chen", "Cy Twombly"],
-    ...         "email": ["ann.lee@example.org", "bo@example.org", "cy@example.org"],
-    ...     }
-    ... )
-    >>> model = MatchModel({"name": "name", "email": "email"}).fit(existing)
+    >>> from crmcore.identity import Field, MatchModel, make_duplicates
+    >>> existing = make_duplicates(300, random_state=0).records
+    >>> fields = {
+    ...     "name": "name",
+    ...     "email": "email",
+    ...     "phone": Field("phone", country_col="country"),
+    ...     "birth_date": "date",
+    ... }
+    >>> model = MatchModel(fields).fit(existing)
     >>> index = MatchIndex.build(existing, model)
-    >>> result = index.match_new({"name": "Anne Lee", "email": "Ann.Lee@example.org"})
+    >>> new = existing.iloc[0].to_dict()
+    >>> new.update(id=None, name=new["name"].upper(), email=None)  # same person, typed again
+    >>> result = index.match_new(new)
     >>> result.decision, result.candidates["id"].tolist()
-    ('block', ['c1'])
+    ('block', ['R0000000'])
     """
 
     def __init__(
@@ -159,7 +160,7 @@ class MatchIndex:
         for column in model.fields_:
             if column not in frame.columns:
                 frame[column] = None  # a new record may leave a field empty
-        if model.id_col not in frame.columns or pd.isna(frame.at[0, model.id_col]):
+        if model.id_col not in frame.columns or pd.isna(frame[model.id_col].iloc[0]):
             frame[model.id_col] = "<new>"
         return prepare(frame.astype(object), model.fields_, model.id_col)
 
@@ -175,7 +176,7 @@ class MatchIndex:
             lo = int(np.searchsorted(idx.keys, h[0], side="left"))
             hi = int(np.searchsorted(idx.keys, h[0], side="right"))
             # the same cap as find_duplicates: the block with the new record included
-            if 0 < hi - lo and hi - lo + 1 <= cap:
+            if hi - lo > 0 and hi - lo + 1 <= cap:
                 found.append(idx.positions[lo:hi])
         if not found:
             return np.zeros(0, dtype=np.int64)
@@ -204,7 +205,7 @@ class MatchIndex:
         cand = self.candidates_of(query)
         zeros = np.zeros(cand.size, dtype=np.int64)
         fields = self.model.fields_
-        sims, levels = compare_pairs(query, zeros, self._prepared, cand, fields, 1)
+        sims, levels = compare_pairs(query, zeros, self._prepared, cand, fields=fields)
         scored = self.model.score_levels(levels)
         keep = np.flatnonzero(scored[0] >= self.alert)
         keep = keep[np.argsort(-scored[0][keep], kind="stable")]
@@ -213,10 +214,10 @@ class MatchIndex:
             zeros[keep],
             self._prepared.ids,
             cand[keep],
-            fields,
-            {c: s[keep] for c, s in sims.items()},
-            levels[keep],
-            (scored[0][keep], scored[1][keep], scored[2][keep]),
+            fields=fields,
+            sims={c: s[keep] for c, s in sims.items()},
+            levels=levels[keep],
+            scored=(scored[0][keep], scored[1][keep], scored[2][keep]),
             names=("new", "id"),
         ).drop(columns="new")
         best = float(table["score"].iloc[0]) if len(table) else 0.0

@@ -63,11 +63,13 @@ def _distinct_pairs(
     return uniq // nb, uniq % nb, np.asarray(inverse, dtype=np.int64)
 
 
-def _cpdist(scorer: Any, left: Sequence[Any], right: Sequence[Any], n_jobs: int) -> FloatArray:
+def _cpdist(scorer: Any, left: Any, right: Any, n_jobs: int) -> FloatArray:
     rf = rapidfuzz()
     if len(left) == 0:
         return np.zeros(0, dtype=np.float64)
-    out = rf.process.cpdist(list(left), list(right), scorer=scorer, dtype=np.float32, workers=n_jobs)
+    out = rf.process.cpdist(
+        list(left), list(right), scorer=scorer, dtype=np.float32, workers=n_jobs
+    )
     return np.asarray(out, dtype=np.float64)
 
 
@@ -79,7 +81,7 @@ class Kind:
     key_variants: ClassVar[tuple[str, ...]] = ("value",)
 
     def n_levels(self, spec: Field) -> int:
-        """Number of agreement levels (0 = disagree ... n - 1 = exact)."""
+        """Return the number of agreement levels (0 = disagree ... n - 1 = exact)."""
         return len(self.level_names)
 
     def levels(self, spec: Field) -> tuple[str, ...]:
@@ -97,7 +99,7 @@ class Kind:
         return self.finish(Column(codes, values), spec)
 
     def normalise(self, text: str, spec: Field) -> Any:
-        """The canonical form of one value (``""`` or None: missing)."""
+        """Return the canonical form of one value (``""`` or None: missing)."""
         return clean_text(text)
 
     def finish(self, col: Column, spec: Field) -> Column:
@@ -107,7 +109,7 @@ class Kind:
     # ------------------------------------------------------------ comparing
 
     def compare(
-        self, a: Column, ia: IntArray, b: Column, ib: IntArray, spec: Field, n_jobs: int = 1
+        self, a: Column, ia: IntArray, b: Column, ib: IntArray, *, spec: Field, n_jobs: int = 1
     ) -> Compared:
         """Similarity and agreement level for the pairs ``(a[ia], b[ib])``."""
         ca, cb = a.codes[ia], b.codes[ib]
@@ -121,13 +123,13 @@ class Kind:
         rest = np.flatnonzero(present & ~exact)
         if rest.size:
             ua, ub, inverse = _distinct_pairs(ca[rest], cb[rest], len(b.values), same)
-            s, lv = self.score_values(a, ua, b, ub, spec, n_jobs)
+            s, lv = self.score_values(a, ua, b, ub, spec=spec, n_jobs=n_jobs)
             sim[rest] = s[inverse]
             level[rest] = lv[inverse]
         return sim, level
 
     def score_values(
-        self, a: Column, ua: IntArray, b: Column, ub: IntArray, spec: Field, n_jobs: int
+        self, a: Column, ua: IntArray, b: Column, ub: IntArray, *, spec: Field, n_jobs: int
     ) -> tuple[FloatArray, IntArray]:
         """Similarity and level of distinct value pairs ``(a.values[ua], b.values[ub])``."""
         equal = np.array(
@@ -166,29 +168,30 @@ class _Similar(Kind):
     """Free text and names: Jaro–Winkler, and token-set ratio for several words."""
 
     name = "text"
-    key_variants = ("prefix", "value")
+    key_variants: ClassVar[tuple[str, ...]] = ("prefix", "value")
 
     def cuts(self, spec: Field) -> tuple[float, ...]:
         """Similarity cut points between levels."""
         return spec.levels if spec.levels is not None else _DEFAULT_CUTS
 
-    def n_levels(self, spec: Field) -> int:  # noqa: D102
+    def n_levels(self, spec: Field) -> int:
         return len(self.cuts(spec)) + 1
 
-    def levels(self, spec: Field) -> tuple[str, ...]:  # noqa: D102
+    def levels(self, spec: Field) -> tuple[str, ...]:
         cuts = self.cuts(spec)
         return ("disagree", *(f">={c:g}" for c in cuts[:-1]), "exact")
 
-    def finish(self, col: Column, spec: Field) -> Column:  # noqa: D102
+    def finish(self, col: Column, spec: Field) -> Column:
         col.sim = np.array([jamo(v) for v in col.values], dtype=object)
         col.extra["words"] = np.array([v.count(" ") + 1 for v in col.values], dtype=np.int64)
         return col
 
-    def score_values(  # noqa: D102
-        self, a: Column, ua: IntArray, b: Column, ub: IntArray, spec: Field, n_jobs: int
+    def score_values(
+        self, a: Column, ua: IntArray, b: Column, ub: IntArray, *, spec: Field, n_jobs: int
     ) -> tuple[FloatArray, IntArray]:
         rf = rapidfuzz()
-        assert a.sim is not None and b.sim is not None
+        assert a.sim is not None
+        assert b.sim is not None
         left, right = a.sim[ua], b.sim[ub]
         sim = _cpdist(rf.distance.JaroWinkler.normalized_similarity, left, right, n_jobs)
         cuts = self.cuts(spec)
@@ -206,12 +209,12 @@ class _Similar(Kind):
         level = np.where(equal, len(cuts), np.minimum(level, len(cuts) - 1))
         return sim, level
 
-    def key_values(self, col: Column, variant: str) -> np.ndarray[Any, Any]:  # noqa: D102
+    def key_values(self, col: Column, variant: str) -> np.ndarray[Any, Any]:
         if variant == "prefix":
             return np.array([v[:4] for v in col.values], dtype=object)
         return col.values
 
-    def validity(  # noqa: D102
+    def validity(
         self, frame: pd.DataFrame, column: str, spec: Field
     ) -> tuple[BoolArray, BoolArray]:
         present = frame[column].notna().to_numpy()
@@ -229,13 +232,13 @@ class NameKind(_Similar):
     """Person names: words cleaned, titles dropped, nicknames mapped, Hangul split."""
 
     name = "name"
-    key_variants = ("prefix", "initials", "value")
+    key_variants: ClassVar[tuple[str, ...]] = ("prefix", "initials", "value")
 
-    def normalise(self, text: str, spec: Field) -> Any:  # noqa: D102
+    def normalise(self, text: str, spec: Field) -> Any:
         # sorted words: "Smith, Ann" and "Ann Smith" are one name
         return " ".join(sorted(name_tokens(text, spec.nicknames)))
 
-    def key_values(self, col: Column, variant: str) -> np.ndarray[Any, Any]:  # noqa: D102
+    def key_values(self, col: Column, variant: str) -> np.ndarray[Any, Any]:
         if variant == "prefix":
             return np.array([" ".join(w[:3] for w in v.split()) for v in col.values], dtype=object)
         if variant == "initials":
@@ -245,7 +248,7 @@ class NameKind(_Similar):
             )
         return col.values
 
-    def validity(  # noqa: D102
+    def validity(
         self, frame: pd.DataFrame, column: str, spec: Field
     ) -> tuple[BoolArray, BoolArray]:
         present = frame[column].notna().to_numpy()
@@ -261,15 +264,15 @@ class EmailKind(Kind):
     level_names = ("disagree", "similar local part", "one edit or same local part", "exact")
     key_variants = ("value", "local", "domain")
 
-    def normalise(self, text: str, spec: Field) -> Any:  # noqa: D102
+    def normalise(self, text: str, spec: Field) -> Any:
         return canonical_email(text)
 
-    def finish(self, col: Column, spec: Field) -> Column:  # noqa: D102
+    def finish(self, col: Column, spec: Field) -> Column:
         col.extra["local"] = np.array([v.rpartition("@")[0] for v in col.values], dtype=object)
         return col
 
-    def score_values(  # noqa: D102
-        self, a: Column, ua: IntArray, b: Column, ub: IntArray, spec: Field, n_jobs: int
+    def score_values(
+        self, a: Column, ua: IntArray, b: Column, ub: IntArray, *, spec: Field, n_jobs: int
     ) -> tuple[FloatArray, IntArray]:
         rf = rapidfuzz()
         left, right = a.values[ua], b.values[ub]
@@ -284,14 +287,14 @@ class EmailKind(Kind):
         )
         return sim, level.astype(np.int64)
 
-    def key_values(self, col: Column, variant: str) -> np.ndarray[Any, Any]:  # noqa: D102
+    def key_values(self, col: Column, variant: str) -> np.ndarray[Any, Any]:
         if variant == "local":
             return col.extra["local"]
         if variant == "domain":
             return np.array([v.rpartition("@")[2] for v in col.values], dtype=object)
         return col.values
 
-    def validity(  # noqa: D102
+    def validity(
         self, frame: pd.DataFrame, column: str, spec: Field
     ) -> tuple[BoolArray, BoolArray]:
         raw = frame[column]
@@ -322,8 +325,10 @@ class PhoneKind(Kind):
         present = raw.notna().to_numpy() & (raw.astype(str).str.strip() != "").to_numpy()
         # drop the separators PhoneNumber ignores anyway, so that one number written
         # several ways is read once (and E.164 text takes the fast path below)
-        text = raw.where(present).map(_as_text, na_action="ignore").str.replace(
-            _SEPARATORS, "", regex=True
+        text = (
+            raw.where(present)
+            .map(_as_text, na_action="ignore")
+            .str.replace(_SEPARATORS, "", regex=True)
         )
         if spec.country_col is not None:
             country = frame[spec.country_col].astype(object)
@@ -334,7 +339,9 @@ class PhoneKind(Kind):
         numbers = np.empty(len(uniques), dtype=object)
         bad = np.zeros(len(uniques) + 1, dtype=bool)
         # already E.164 ("+" and 7 to 15 digits, no leading 0): PhoneNumber keeps it as is
-        clean = pd.Series(uniques, dtype=object).str.fullmatch(_E164).fillna(False).to_numpy()
+        clean = (
+            pd.Series(uniques, dtype=object).str.fullmatch(_E164).fillna(value=False).to_numpy()
+        )
         for i, key in enumerate(np.asarray(uniques, dtype=object)):
             number, _, cc = str(key).partition("\x00")
             if clean[i]:
@@ -349,7 +356,7 @@ class PhoneKind(Kind):
         first = np.asarray(first, dtype=np.int64)
         return lookup[first], np.asarray(values, dtype=object), present, bad[first] & present
 
-    def prepare(  # noqa: D102
+    def prepare(
         self, frame: pd.DataFrame, column: str, spec: Field, ids: Sequence[Hashable] | pd.Index
     ) -> Column:
         codes, values, _present, invalid = self._read(frame, column, spec)
@@ -366,8 +373,8 @@ class PhoneKind(Kind):
             )
         return Column(codes, values)
 
-    def score_values(  # noqa: D102
-        self, a: Column, ua: IntArray, b: Column, ub: IntArray, spec: Field, n_jobs: int
+    def score_values(
+        self, a: Column, ua: IntArray, b: Column, ub: IntArray, *, spec: Field, n_jobs: int
     ) -> tuple[FloatArray, IntArray]:
         rf = rapidfuzz()
         left, right = a.values[ua], b.values[ub]
@@ -378,12 +385,12 @@ class PhoneKind(Kind):
         level = np.where(equal, 2, np.where((edits <= 1) | tail, 1, 0))
         return sim, level.astype(np.int64)
 
-    def key_values(self, col: Column, variant: str) -> np.ndarray[Any, Any]:  # noqa: D102
+    def key_values(self, col: Column, variant: str) -> np.ndarray[Any, Any]:
         if variant == "suffix":
             return np.array([v[-7:] for v in col.values], dtype=object)
         return col.values
 
-    def validity(  # noqa: D102
+    def validity(
         self, frame: pd.DataFrame, column: str, spec: Field
     ) -> tuple[BoolArray, BoolArray]:
         _codes, _values, present, invalid = self._read(frame, column, spec)
@@ -401,7 +408,7 @@ class DateKind(Kind):
         fmt = spec.date_format
         return (fmt,) if isinstance(fmt, str) else fmt
 
-    def prepare(  # noqa: D102
+    def prepare(
         self, frame: pd.DataFrame, column: str, spec: Field, ids: Sequence[Hashable] | pd.Index
     ) -> Column:
         formats = self._formats(spec)
@@ -422,8 +429,8 @@ class DateKind(Kind):
         extra = {"y": years, "m": months - years * 12 + 1, "d": day_of_month}
         return Column(codes, values, None, extra)
 
-    def score_values(  # noqa: D102
-        self, a: Column, ua: IntArray, b: Column, ub: IntArray, spec: Field, n_jobs: int
+    def score_values(
+        self, a: Column, ua: IntArray, b: Column, ub: IntArray, *, spec: Field, n_jobs: int
     ) -> tuple[FloatArray, IntArray]:
         ya, ma, da = (a.extra[k][ua] for k in "ymd")
         yb, mb, db = (b.extra[k][ub] for k in "ymd")
@@ -433,21 +440,19 @@ class DateKind(Kind):
         level = np.where(a.values[ua] == b.values[ub], 2, np.where((agree >= 2) | swapped, 1, 0))
         return sim.astype(np.float64), level.astype(np.int64)
 
-    def key_values(self, col: Column, variant: str) -> np.ndarray[Any, Any]:  # noqa: D102
+    def key_values(self, col: Column, variant: str) -> np.ndarray[Any, Any]:
         if variant == "year":
             return col.extra["y"]
         if variant == "month_day":
-            return col.extra["m"] * 100 + col.extra["d"]
+            return np.asarray(col.extra["m"] * 100 + col.extra["d"])
         return col.values
 
-    def block_key(  # noqa: D102
-        self, col: Column, variant: str
-    ) -> tuple[np.ndarray[Any, Any], BoolArray]:
+    def block_key(self, col: Column, variant: str) -> tuple[np.ndarray[Any, Any], BoolArray]:
         keys = np.asarray(self.key_values(col, variant), dtype=np.int64)
         hashed = np.append(hash_keys(keys.astype(object)), np.uint64(0))
         return hashed[col.codes], col.codes >= 0
 
-    def validity(  # noqa: D102
+    def validity(
         self, frame: pd.DataFrame, column: str, spec: Field
     ) -> tuple[BoolArray, BoolArray]:
         col = read_days(frame[column], column=column, formats=self._formats(spec))
@@ -456,8 +461,11 @@ class DateKind(Kind):
         lo, hi = spec.valid_range or (None, None)
         for bound, keep in ((lo, np.greater_equal), (hi, np.less_equal)):
             if bound is not None:
-                limit = read_days(pd.Series([bound], dtype=object), column="valid_range",
-                                  formats=self._formats(spec))  # fmt: skip
+                limit = read_days(
+                    pd.Series([bound], dtype=object),
+                    column="valid_range",
+                    formats=self._formats(spec),
+                )
                 if limit.invalid[0] or limit.missing[0]:
                     raise ValidationError(
                         f"valid_range of {column} must hold dates; got {bound!r}",
@@ -475,11 +483,11 @@ class PostcodeKind(Kind):
     level_names = ("disagree", "same area", "exact")
     key_variants = ("value", "area")
 
-    def normalise(self, text: str, spec: Field) -> Any:  # noqa: D102
+    def normalise(self, text: str, spec: Field) -> Any:
         return normalise_postcode(text)
 
-    def score_values(  # noqa: D102
-        self, a: Column, ua: IntArray, b: Column, ub: IntArray, spec: Field, n_jobs: int
+    def score_values(
+        self, a: Column, ua: IntArray, b: Column, ub: IntArray, *, spec: Field, n_jobs: int
     ) -> tuple[FloatArray, IntArray]:
         rf = rapidfuzz()
         left, right = a.values[ua], b.values[ub]
@@ -488,12 +496,12 @@ class PostcodeKind(Kind):
         equal = np.array([x == y for x, y in zip(left, right, strict=True)], dtype=bool)
         return sim, np.where(equal, 2, area.astype(np.int64))
 
-    def key_values(self, col: Column, variant: str) -> np.ndarray[Any, Any]:  # noqa: D102
+    def key_values(self, col: Column, variant: str) -> np.ndarray[Any, Any]:
         if variant == "area":
             return np.array([v[:3] for v in col.values], dtype=object)
         return col.values
 
-    def validity(  # noqa: D102
+    def validity(
         self, frame: pd.DataFrame, column: str, spec: Field
     ) -> tuple[BoolArray, BoolArray]:
         present = frame[column].notna().to_numpy()
@@ -507,7 +515,7 @@ class ExactKind(Kind):
 
     name = "exact"
 
-    def normalise(self, text: str, spec: Field) -> Any:  # noqa: D102
+    def normalise(self, text: str, spec: Field) -> Any:
         return text.strip()
 
 
@@ -517,7 +525,7 @@ class NumericKind(Kind):
     name = "numeric"
     level_names = ("disagree", "within tolerance", "exact")
 
-    def prepare(  # noqa: D102
+    def prepare(
         self, frame: pd.DataFrame, column: str, spec: Field, ids: Sequence[Hashable] | pd.Index
     ) -> Column:
         raw = frame[column]
@@ -534,8 +542,8 @@ class NumericKind(Kind):
         codes, uniq = pd.factorize(values, use_na_sentinel=True)
         return Column(np.asarray(codes, dtype=np.int64), np.asarray(uniq, dtype=np.float64))
 
-    def score_values(  # noqa: D102
-        self, a: Column, ua: IntArray, b: Column, ub: IntArray, spec: Field, n_jobs: int
+    def score_values(
+        self, a: Column, ua: IntArray, b: Column, ub: IntArray, *, spec: Field, n_jobs: int
     ) -> tuple[FloatArray, IntArray]:
         diff = np.abs(a.values[ua] - b.values[ub])
         tol = spec.tolerance
@@ -543,10 +551,10 @@ class NumericKind(Kind):
         level = np.where(diff == 0, 2, np.where(diff <= tol, 1, 0))
         return np.asarray(sim, dtype=np.float64), level.astype(np.int64)
 
-    def key_values(self, col: Column, variant: str) -> np.ndarray[Any, Any]:  # noqa: D102
+    def key_values(self, col: Column, variant: str) -> np.ndarray[Any, Any]:
         return col.values.astype(object)
 
-    def validity(  # noqa: D102
+    def validity(
         self, frame: pd.DataFrame, column: str, spec: Field
     ) -> tuple[BoolArray, BoolArray]:
         raw = frame[column]

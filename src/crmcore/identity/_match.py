@@ -27,13 +27,14 @@ def pairs_table(
     i: IntArray,
     right_ids: pd.Index,
     j: IntArray,
+    *,
     fields: Mapping[str, Field],
     sims: Mapping[str, np.ndarray[Any, Any]],
     levels: np.ndarray[Any, np.dtype[np.int8]],
     scored: tuple[FloatArray, FloatArray, FloatArray],
     names: tuple[str, str] = ("id_l", "id_r"),
 ) -> pd.DataFrame:
-    """The pairs frame: ids, score, weight, then per field sim / level / weight."""
+    """Build the pairs frame: ids, score, weight, then per field sim / level / weight."""
     prob, weight, per_field = scored
     cols: dict[str, Any] = {
         names[0]: left_ids[i].to_numpy(),
@@ -124,15 +125,26 @@ def find_duplicates(
     >>> records = pd.DataFrame(
     ...     {
     ...         "id": [1, 2, 3, 4],
-    ...         "name": ["Ann Lee", "Lee, Ann", "Bo Chen", "Ann Leigh"],
-    ...         "email": ["ann.lee@example.org", "Ann.Lee@Example.org", "bo@example.org", None],
+    ...         "name": ["Ann Lee", "Lee, Ann", "Bo Chen", "Anne Leigh"],
+    ...         "email": [
+    ...             "ann.lee@example.org",
+    ...             "Ann.Lee@Example.org",
+    ...             "bo@example.org",
+    ...             "ann.lee+shop@example.org",
+    ...         ],
     ...     }
     ... )
-    >>> pairs = find_duplicates(records, fields={"name": "name", "email": "email"}, threshold=0)
-    >>> pairs[["id_l", "id_r", "name_level", "email_level"]]
+    >>> pairs = find_duplicates(records, fields={"name": "name", "email": "email"})
+    >>> pairs[["id_l", "id_r", "name_level", "email_level"]].sort_values(["id_l", "id_r"])
        id_l  id_r  name_level  email_level
-    0     1     2           4            3
-    1     1     4           2           -1
+    2     1     2           4            3
+    0     1     4           2            3
+    1     2     4           2            3
+
+    The e-mail addresses are one mailbox (case and the ``+shop`` tag aside);
+    "Lee, Ann" is "Ann Lee" with the words sorted (level 4 of 4: exact), and
+    "Anne Leigh" is similar (level 2). With so few pairs the fitted model is
+    not meaningful: on real data, see the guide.
     """
     check_scalar(threshold, name="threshold", low=0, high=1)
     if model is None:
@@ -160,9 +172,11 @@ def find_duplicates(
     i, j, stats = candidate_pairs(
         prep.columns, spec_fields, passes, prep.rank, max_block_size=int(model.max_block_size)
     )
-    sims, levels = compare_pairs(prep, i, prep, j, spec_fields, model.n_jobs)
+    sims, levels = compare_pairs(prep, i, prep, j, fields=spec_fields, n_jobs=model.n_jobs)
     if not fitted:
-        model._fit_levels(prep, spec_fields, passes, levels, stats, labels)
+        model._fit_levels(
+            prep, fields=spec_fields, passes=passes, levels=levels, stats=stats, labels=labels
+        )
     scored = model.score_levels(levels)
     keep = np.flatnonzero(scored[0] >= threshold)
     # highest score first; ties in id order (the pairs come sorted by id rank)
@@ -172,9 +186,9 @@ def find_duplicates(
         i[keep],
         prep.ids,
         j[keep],
-        spec_fields,
-        {c: s[keep] for c, s in sims.items()},
-        levels[keep],
-        (scored[0][keep], scored[1][keep], scored[2][keep]),
+        fields=spec_fields,
+        sims={c: s[keep] for c, s in sims.items()},
+        levels=levels[keep],
+        scored=(scored[0][keep], scored[1][keep], scored[2][keep]),
     )
     return table.reset_index(drop=True)

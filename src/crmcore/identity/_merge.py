@@ -112,7 +112,7 @@ class Survivorship:
         _check_rule("default", self.default)
 
     def rule_for(self, column: str) -> Rule:
-        """The rule applied to ``column``."""
+        """Return the rule applied to ``column``."""
         if column in self.rules:
             return self.rules[column]
         if column in self.consent_cols:
@@ -211,7 +211,9 @@ def _merge_consents(records: Sequence[Customer]) -> tuple[Consent, ...]:
     return (*history, *extra)
 
 
-def _apply(rule: Rule, values: pd.Series, order: Mapping[str, np.ndarray[Any, Any]]) -> tuple[Any, Any]:  # fmt: skip
+def _apply(
+    rule: Rule, values: pd.Series, order: Mapping[str, np.ndarray[Any, Any]]
+) -> tuple[Any, Any]:
     """(value, source id) of one field; ``values`` indexed by id, in preference order."""
     present = values[[not _missing(v) for v in values]]
     if present.empty:
@@ -231,7 +233,9 @@ def _apply(rule: Rule, values: pd.Series, order: Mapping[str, np.ndarray[Any, An
         pos = int(np.argmax([len(str(v)) for v in present]))
         return present.iloc[pos], present.index[pos]
     if rule in ("min", "max"):
-        pos = int(np.argmin(present.to_numpy()) if rule == "min" else np.argmax(present.to_numpy()))
+        pos = int(
+            np.argmin(present.to_numpy()) if rule == "min" else np.argmax(present.to_numpy())
+        )
         return present.iloc[pos], present.index[pos]
     if rule == "union":
         items: list[Any] = []
@@ -326,9 +330,7 @@ def merge_plan(
     if len(ids) < 2:
         raise ValidationError("a merge needs at least two records", field="records")
     if not ids.is_unique:
-        raise ValidationError(
-            f"record {ids[ids.duplicated()][0]!r} is given twice", field=key_col
-        )
+        raise ValidationError(f"record {ids[ids.duplicated()][0]!r} is given twice", field=key_col)
     members = set(ids)
     for a, b in cannot_link_pairs(cannot_link):
         if a in members and b in members:
@@ -366,7 +368,9 @@ def merge_plan(
     survivor_id = ids[survivor_pos]
     versions = {}
     if "version" in rows.columns:
-        versions = {i: int(v) for i, v in zip(ids, rows["version"], strict=True) if not _missing(v)}
+        versions = {
+            i: int(v) for i, v in zip(ids, rows["version"], strict=True) if not _missing(v)
+        }
     merged = None
     if entities is not None:
         record["version"] = entities[survivor_pos].version
@@ -382,7 +386,9 @@ def merge_plan(
     )
 
 
-def _merge_custom(values: pd.Series, rules: Survivorship, order: Mapping[str, Any]) -> dict[str, Any]:  # fmt: skip
+def _merge_custom(
+    values: pd.Series, rules: Survivorship, order: Mapping[str, Any]
+) -> dict[str, Any]:
     keys: list[str] = []
     for v in values:
         keys.extend(k for k in (v or {}) if k not in keys)
@@ -429,7 +435,7 @@ def _orders(
 
 
 def _instants(values: pd.Series, name: str) -> list[Any]:
-    out = []
+    out: list[Any] = []
     for v in values:
         if _missing(v):
             out.append(None)
@@ -447,7 +453,7 @@ def _survivor(rules: Survivorship, order: Mapping[str, Any], ids: pd.Index) -> i
     if isinstance(choice, str) and choice in SURVIVOR_RULES:
         key = order[choice]
         return int(np.lexsort((np.arange(len(ids)), key))[0])
-    pos = ids.get_indexer([choice])[0]
+    pos = ids.get_indexer(pd.Index([choice]))[0]
     if pos < 0:
         raise ValidationError(
             f"survivor must be one of {', '.join(SURVIVOR_RULES)} or an id of the cluster; "

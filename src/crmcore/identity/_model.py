@@ -149,12 +149,15 @@ class MatchModel:
         i, j, stats = candidate_pairs(
             prep.columns, fields, passes, prep.rank, max_block_size=int(self.max_block_size)
         )
-        _sims, levels = compare_pairs(prep, i, prep, j, fields, self.n_jobs)
-        return self._fit_levels(prep, fields, passes, levels, stats, labels)
+        _sims, levels = compare_pairs(prep, i, prep, j, fields=fields, n_jobs=self.n_jobs)
+        return self._fit_levels(
+            prep, fields=fields, passes=passes, levels=levels, stats=stats, labels=labels
+        )
 
     def _fit_levels(
         self,
         prep: Prepared,
+        *,
         fields: dict[str, Field],
         passes: tuple[Any, ...],
         levels: np.ndarray[Any, np.dtype[np.int8]],
@@ -168,13 +171,14 @@ class MatchModel:
         fix = None
         if labels is not None:
             li, lj, is_match = _label_positions(prep, labels)
-            _s, lab_levels = compare_pairs(prep, li, prep, lj, fields, self.n_jobs)
+            _s, lab_levels = compare_pairs(prep, li, prep, lj, fields=fields, n_jobs=self.n_jobs)
             fix = fit_labelled(lab_levels, is_match, n_levels, u_random)
         if levels.shape[0] == 0:
             m, u = fix if fix is not None else (
                 [np.full(k, 1.0 / k) for k in n_levels], u_random
             )  # fmt: skip
-            self._store(m, u, 0.5, 0, True, 0.0)  # nothing to fit: no candidate pairs
+            # nothing to fit without candidate pairs: m uniform, u from random pairs
+            self._store(m, u, prior=0.5, n_iter=0, converged=True, ll=0.0)
         else:
             result = fit_em(
                 compress(levels, n_levels),
@@ -184,15 +188,27 @@ class MatchModel:
                 max_iter=int(self.max_iter),
                 tol=float(self.tol),
             )
-            self._store(result.m, result.u, result.prior, result.n_iter, result.converged,
-                        result.log_likelihood)  # fmt: skip
+            self._store(
+                result.m,
+                result.u,
+                prior=result.prior,
+                n_iter=result.n_iter,
+                converged=result.converged,
+                ll=result.log_likelihood,
+            )
         self.blocking_stats_ = stats
         return self
 
     def _store(
-        self, m: list[FloatArray], u: list[FloatArray], prior: float, n_iter: int,
-        converged: bool, ll: float,
-    ) -> None:  # fmt: skip
+        self,
+        m: list[FloatArray],
+        u: list[FloatArray],
+        *,
+        prior: float,
+        n_iter: int,
+        converged: bool,
+        ll: float,
+    ) -> None:
         names = list(self.fields_)
         self.m_ = dict(zip(names, m, strict=True))
         self.u_ = dict(zip(names, u, strict=True))
@@ -211,7 +227,7 @@ class MatchModel:
         i = rng.integers(0, n, size)
         j = rng.integers(0, n - 1, size)
         j = j + (j >= i)
-        _s, levels = compare_pairs(prep, i, prep, j, self.fields_, self.n_jobs)
+        _s, levels = compare_pairs(prep, i, prep, j, fields=self.fields_, n_jobs=self.n_jobs)
         return level_frequencies(levels, n_levels, prior=1.0)
 
     # ------------------------------------------------------------ scoring
@@ -273,7 +289,7 @@ class MatchModel:
         ValidationError
             Not a MatchModel's data, or probabilities of the wrong shape.
         """
-        if not isinstance(data, Mapping) or data.get("format") != _FORMAT:
+        if data.get("format") != _FORMAT:
             raise ValidationError(
                 f"not a MatchModel's data (expected format {_FORMAT!r})", field="format"
             )
@@ -286,8 +302,14 @@ class MatchModel:
         for c, k, mf, uf in zip(model.fields_, model._n_levels(), m, u, strict=True):
             if mf.shape != (k,) or uf.shape != (k,):
                 raise ValidationError(f"m and u of {c} must have {k} levels", field=c)
-        model._store(m, u, float(data["prior"]), int(data["n_iter"]), bool(data["converged"]),
-                     float(data["log_likelihood"]))  # fmt: skip
+        model._store(
+            m,
+            u,
+            prior=float(data["prior"]),
+            n_iter=int(data["n_iter"]),
+            converged=bool(data["converged"]),
+            ll=float(data["log_likelihood"]),
+        )
         return model
 
     def save(self, path: str | os.PathLike[str]) -> None:

@@ -107,7 +107,9 @@ def _accent_table() -> dict[int, str]:
     table: dict[int, str] = {}
     for cp in (*range(0xC0, 0x250), *range(0x1E00, 0x1F00)):
         ch = chr(cp)
-        base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
+        base = "".join(
+            c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c)
+        )
         if base and base != ch:
             table[cp] = base
     extra = {"ø": "o", "đ": "d", "ł": "l", "æ": "ae", "œ": "oe", "ß": "ss", "þ": "th",
@@ -144,7 +146,7 @@ def _split_hangul(token: str) -> tuple[str, ...]:
 
 
 def name_tokens(text: str, nicknames: Mapping[str, str] | None = None) -> tuple[str, ...]:
-    """The words of a person's name, cleaned, in the order written.
+    """Return the words of a person's name, cleaned, in the order written.
 
     :func:`clean_text`, then titles (:data:`HONORIFICS`) dropped and
     nicknames mapped (:data:`NICKNAMES` unless another table is given). A
@@ -185,7 +187,7 @@ def jamo(text: str) -> str:
 
 
 def canonical_email(text: str) -> str:
-    """The form under which two e-mail addresses reach the same mailbox.
+    """Return the form under which two e-mail addresses reach the same mailbox.
 
     Surrounding spaces and ``mailto:`` removed, everything lower-cased (mail
     providers treat the part before ``@`` case-insensitively, although the

@@ -54,17 +54,26 @@ def customers_frame(customers: Iterable[Customer]) -> pd.DataFrame:
         a = c.address
         rows.append(
             (
-                c.id, c.name, None if c.email is None else c.email.value,
-                None if c.phone is None else c.phone.number, c.birth_date,
-                a and a.line1, a and a.postal_code, a and a.city, a and a.region, a and a.country,
-                c.account_id, c.created_at, c.version,
-            )  # fmt: skip
+                c.id,
+                c.name,
+                None if c.email is None else c.email.value,
+                None if c.phone is None else c.phone.number,
+                c.birth_date,
+                a and a.line1,
+                a and a.postal_code,
+                a and a.city,
+                a and a.region,
+                a and a.country,
+                c.account_id,
+                c.created_at,
+                c.version,
+            )
         )
     return pd.DataFrame(rows, columns=list(CUSTOMER_COLUMNS), dtype=object)
 
 
 def records_frame(records: Any) -> pd.DataFrame:
-    """A DataFrame as is; Customer entities through :func:`customers_frame`."""
+    """Return a DataFrame as is, Customer entities through :func:`customers_frame`."""
     if isinstance(records, pd.DataFrame):
         return records
     if isinstance(records, Iterable) and not isinstance(records, str | bytes | Mapping):
@@ -96,8 +105,8 @@ def _rank(ids: pd.Index) -> IntArray:
 
 
 def check_ids(frame: pd.DataFrame, id_col: str) -> pd.Index:
-    """The record ids: present, not missing, unique."""
-    ids = pd.Index(frame[id_col])
+    """Return the record ids, checked: present, not missing, unique."""
+    ids: pd.Index = pd.Index(frame[id_col])
     missing = ids.isna()
     if missing.any():
         pos = int(np.flatnonzero(missing)[0])
@@ -137,6 +146,7 @@ def compare_pairs(
     i: IntArray,
     right: Prepared,
     j: IntArray,
+    *,
     fields: Mapping[str, Field],
     n_jobs: int = 1,
 ) -> tuple[dict[str, np.ndarray[Any, Any]], np.ndarray[Any, np.dtype[np.int8]]]:
@@ -147,7 +157,7 @@ def compare_pairs(
         kind = KINDS[spec.kind]
         a = left.columns[column]
         b = a if right is left else right.columns[column]
-        sims[column], levels[:, f] = kind.compare(a, i, b, j, spec, n_jobs)
+        sims[column], levels[:, f] = kind.compare(a, i, b, j, spec=spec, n_jobs=n_jobs)
     return sims, levels
 
 
