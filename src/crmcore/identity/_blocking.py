@@ -177,6 +177,7 @@ def _block_pairs(
     rank = np.arange(sorted_keys.size) - np.repeat(starts, sizes)
     left: list[IntArray] = []
     right: list[IntArray] = []
+    skipped = int(sizes[too_big].sum())
     active = np.flatnonzero(size_of - rank - 1 >= 1)
     d = 1
     while active.size:
@@ -185,12 +186,12 @@ def _block_pairs(
         d += 1
         active = active[size_of[active] - rank[active] - 1 >= d]
     if not left:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), int(too_big.sum()), 0
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), int(too_big.sum()), skipped
     return (
         np.concatenate(left).astype(np.int64),
         np.concatenate(right).astype(np.int64),
         int(too_big.sum()),
-        int(sizes[too_big].sum()),
+        skipped,
     )
 
 

@@ -224,9 +224,12 @@ class MatchModel:
             return [np.full(k, 1.0 / k) for k in n_levels]
         rng = check_random_state(self.random_state)
         size = int(min(self.n_random_pairs, n * (n - 1) // 2))
+        # drawn as positions in id order, so the rows' order changes nothing
+        by_rank = np.empty(n, dtype=np.int64)
+        by_rank[prep.rank] = np.arange(n)
         i = rng.integers(0, n, size)
         j = rng.integers(0, n - 1, size)
-        j = j + (j >= i)
+        i, j = by_rank[i], by_rank[j + (j >= i)]
         _s, levels = compare_pairs(prep, i, prep, j, fields=self.fields_, n_jobs=self.n_jobs)
         return level_frequencies(levels, n_levels, prior=1.0)
 
