@@ -175,7 +175,10 @@ def fit_labelled(
     n_levels: Sequence[int],
     u_random: Sequence[FloatArray],
 ) -> tuple[list[FloatArray], list[FloatArray]]:
-    """Estimate m and u from labelled pairs (Laplace smoothing); u from random pairs if no non-match."""
+    """Estimate m and u from labelled pairs (Laplace-smoothed level frequencies).
+
+    Without labelled non-matches, u is the one measured on random pairs.
+    """
     m = level_frequencies(levels[is_match], n_levels, prior=1.0)
     if (~is_match).any():
         u = level_frequencies(levels[~is_match], n_levels, prior=1.0)

@@ -92,7 +92,7 @@ class Field:
         given (the first whose shape fits a value reads it). Without one,
         ISO 8601 text, ``datetime64`` columns and date objects are read.
     invalid : {"raise", "missing"}, default "raise"
-        Phone and date fields: what an unreadable value does: refused with a
+        Phone, date and numeric fields: what an unreadable value does: refused with a
         :class:`~crmcore.errors.ValidationError` naming the record, or
         treated as missing (:func:`~crmcore.identity.data_quality` counts
         them).

@@ -157,7 +157,9 @@ class MatchIndex:
                 f"record must be a mapping, a Series or a Customer; got {type(record).__name__}",
                 field="record",
             )
-        for column in model.fields_:
+        needed = [*model.fields_]
+        needed += [s.country_col for s in model.fields_.values() if s.country_col is not None]
+        for column in needed:
             if column not in frame.columns:
                 frame[column] = None  # a new record may leave a field empty
         if model.id_col not in frame.columns or pd.isna(frame[model.id_col].iloc[0]):

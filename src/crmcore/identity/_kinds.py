@@ -328,6 +328,7 @@ class PhoneKind(Kind):
         text = (
             raw.where(present)
             .map(_as_text, na_action="ignore")
+            .astype("str")
             .str.replace(_SEPARATORS, "", regex=True)
         )
         if spec.country_col is not None:
@@ -529,9 +530,12 @@ class NumericKind(Kind):
         self, frame: pd.DataFrame, column: str, spec: Field, ids: Sequence[Hashable] | pd.Index
     ) -> Column:
         raw = frame[column]
-        values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        values = np.array(
+            pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        )
         bad = raw.notna().to_numpy() & ~np.isfinite(values)
-        if bad.any():
+        values[bad] = np.nan
+        if bad.any() and spec.invalid == "raise":
             pos = int(np.flatnonzero(bad)[0])
             raise ValidationError(
                 f"{column} of record {ids[pos]!r} is not a finite number: {raw.iloc[pos]!r}",
