@@ -373,6 +373,9 @@ def merge_plan(
         }
     merged = None
     if entities is not None:
+        for column, value in record.items():
+            if value is None:  # nothing to choose from: the survivor's own (None or empty)
+                record[column] = getattr(entities[survivor_pos], column)
         record["version"] = entities[survivor_pos].version
         merged = attrs.evolve(entities[survivor_pos], **record)
     return MergePlan(

@@ -67,7 +67,7 @@ def test_scores_agree_with_find_duplicates(setup):
 
 
 def test_customer_and_series_records(setup):
-    data, model, _index = setup
+    data, _model, _index = setup
     customers_model = MatchModel({"name": "name", "email": "email"}).fit(data.records)
     index = MatchIndex.build(data.records, customers_model)
     row = data.records.iloc[0]
@@ -82,7 +82,7 @@ def test_customer_and_series_records(setup):
 
 def test_bad_input(setup):
     data, model, index = setup
-    with pytest.raises(ValidationError, match="alert .* must not exceed block"):
+    with pytest.raises(ValidationError, match=r"alert .* must not exceed block"):
         MatchIndex.build(data.records, model, alert=0.9, block=0.5)
     with pytest.raises(NotFittedError):
         MatchIndex.build(data.records, MatchModel(FIELDS))
