@@ -7,8 +7,9 @@ and two records are candidates in that pass when all its keys are present and
 equal. Several passes catch pairs that differ in one field but agree in
 another; a pair found by several passes is compared once.
 
-Keys are 64-bit hashes of normalised values (:func:`pandas.util.hash_array`,
-the same in every process), so a pass is one sort of a million integers.
+Keys are integer codes of normalised key values (one hash-table pass,
+:func:`pandas.factorize`), combined into one 64-bit integer per pass, so a
+pass is one sort of a million integers.
 Blocks larger than ``max_block_size`` (a placeholder e-mail, a very common
 name) are skipped in that pass and counted: they would cost quadratic time and
 hold mostly non-matches; other passes still pair their records.
@@ -25,11 +26,12 @@ import numpy as np
 from crmcore._types import BoolArray, IntArray
 from crmcore.errors import ValidationError
 from crmcore.identity._fields import Column, Field
-from crmcore.identity._kinds import KINDS
+from crmcore.identity._kinds import KINDS, BlockKey
 
 __all__ = [
     "BlockingStats",
     "candidate_pairs",
+    "combine_codes",
     "default_passes",
     "parse_blocking",
     "pass_keys",
@@ -125,29 +127,36 @@ def default_passes(fields: Mapping[str, Field]) -> tuple[Pass, ...]:
     return tuple(passes)
 
 
-KeyCache = dict[tuple[str, str], tuple[np.ndarray[Any, np.dtype[np.uint64]], BoolArray]]
+KeyCache = dict[tuple[str, str], BlockKey]
+
+
+def combine_codes(
+    parts: Sequence[IntArray],
+) -> tuple[np.ndarray[Any, np.dtype[np.uint64]], BoolArray]:
+    """One 64-bit key from several key codes; a record has it when every part is set."""
+    has = np.ones(parts[0].size, dtype=bool)
+    combined = np.zeros(parts[0].size, dtype=np.uint64)
+    for codes in parts:
+        has &= codes >= 0
+        # multiply-xor mixing (wraps modulo 2**64): a collision only adds a candidate pair
+        combined = (combined * _MIX) ^ codes.astype(np.uint64)
+    return combined, has
 
 
 def pass_keys(
     columns: Mapping[str, Column],
     fields: Mapping[str, Field],
     keys: Pass,
-    cache: KeyCache | None = None,
+    cache: KeyCache,
 ) -> tuple[np.ndarray[Any, np.dtype[np.uint64]], BoolArray]:
-    """Per record: the pass's combined key hash and whether every part is present."""
-    combined: np.ndarray[Any, np.dtype[np.uint64]] | None = None
-    has: BoolArray | None = None
-    cache = {} if cache is None else cache
+    """Per record: the pass's combined key and whether every part is present."""
+    parts = []
     for column, variant in keys:
         if (column, variant) not in cache:
             kind = KINDS[fields[column].kind]
             cache[column, variant] = kind.block_key(columns[column], variant)
-        h, ok = cache[column, variant]
-        combined = h if combined is None else (combined * _MIX) ^ h
-        has = ok if has is None else has & ok
-    assert combined is not None
-    assert has is not None
-    return combined, has
+        parts.append(cache[column, variant].codes)
+    return combine_codes(parts)
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,9 +25,9 @@ from crmcore import _time
 from crmcore._types import BoolArray, IntArray
 from crmcore.errors import ValidationError
 
-__all__ = ["DayColumn", "first_invalid", "read_days"]
+__all__ = ["ISO_SHAPE", "DayColumn", "first_invalid", "read_days"]
 
-_ISO_SHAPE = re.compile(
+ISO_SHAPE = re.compile(
     r"^\d{4}-\d{1,2}-\d{1,2}"
     r"(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
 )
@@ -166,7 +166,7 @@ def read_days(
     if objects:
         got = _parse_group([uniq[p] for p in objects], None, column)
         found.update({objects[i]: d for i, d in got.items()})
-    shapes = [(None, _ISO_SHAPE)] if not formats else [(f, _shape(f, column)) for f in formats]
+    shapes = [(None, ISO_SHAPE)] if not formats else [(f, _shape(f, column)) for f in formats]
     remaining = dict(texts)
     for fmt, shape in shapes:
         group = [p for p, t in remaining.items() if shape.match(t)]

@@ -11,6 +11,7 @@ _HINT = (
     "crmcore.identity needs RapidFuzz for string similarity: "
     "pip install 'crmcore[identity]' (or pip install 'rapidfuzz>=3')"
 )
+_loaded: list[ModuleType] = []  # the module once imported (scorers run per field and pass)
 
 
 def rapidfuzz() -> ModuleType:
@@ -21,6 +22,8 @@ def rapidfuzz() -> ModuleType:
     ImportError
         RapidFuzz is not installed.
     """
+    if _loaded:
+        return _loaded[0]
     try:
         module = importlib.import_module("rapidfuzz")
         importlib.import_module("rapidfuzz.distance")
@@ -28,4 +31,5 @@ def rapidfuzz() -> ModuleType:
         importlib.import_module("rapidfuzz.fuzz")
     except ImportError as exc:
         raise ImportError(_HINT) from exc
+    _loaded.append(module)
     return module

@@ -13,7 +13,8 @@ from crmcore._types import IntArray
 from crmcore._validation import check_scalar
 from crmcore.domain import Customer
 from crmcore.errors import ValidationError
-from crmcore.identity._blocking import KeyCache, pass_keys
+from crmcore.identity._blocking import KeyCache, combine_codes, pass_keys
+from crmcore.identity._kinds import KINDS
 from crmcore.identity._match import pairs_table
 from crmcore.identity._model import MatchModel
 from crmcore.identity._prepare import Prepared, compare_pairs, customers_frame, prepare
@@ -84,12 +85,16 @@ class MatchIndex:
         model: MatchModel,
         prepared: Prepared,
         passes: tuple[_PassIndex, ...],
+        keys: KeyCache,
+        *,
         alert: float,
         block: float,
     ) -> None:
         self.model = model
         self._prepared = prepared
         self._passes = passes
+        self._keys = keys
+        self._ids = prepared.ids.to_numpy(dtype=object)
         self.alert = alert
         self.block = block
 
@@ -139,7 +144,7 @@ class MatchIndex:
             pos = np.flatnonzero(has)
             order = np.argsort(h[pos], kind="stable")
             built.append(_PassIndex(h[pos][order], pos[order].astype(np.int64)))
-        return cls(model, prep, tuple(built), float(alert), float(block))
+        return cls(model, prep, tuple(built), cache, alert=float(alert), block=float(block))
 
     def __len__(self) -> int:
         return len(self._prepared.ids)
@@ -147,32 +152,37 @@ class MatchIndex:
     def _query(self, record: Any) -> Prepared:
         model = self.model
         if isinstance(record, Customer):
-            frame = customers_frame([record])
+            row: dict[str, Any] = customers_frame([record]).iloc[0].to_dict()
         elif isinstance(record, pd.Series):
-            frame = record.to_frame().T.reset_index(drop=True)
+            row = record.to_dict()
         elif isinstance(record, Mapping):
-            frame = pd.DataFrame({k: [v] for k, v in record.items()})
+            row = dict(record)
         else:
             raise ValidationError(
                 f"record must be a mapping, a Series or a Customer; got {type(record).__name__}",
                 field="record",
             )
-        needed = [*model.fields_]
-        needed += [s.country_col for s in model.fields_.values() if s.country_col is not None]
-        for column in needed:
-            if column not in frame.columns:
-                frame[column] = None  # a new record may leave a field empty
-        if model.id_col not in frame.columns or pd.isna(frame[model.id_col].iloc[0]):
-            frame[model.id_col] = "<new>"
-        return prepare(frame.astype(object), model.fields_, model.id_col)
+        new_id = row.get(model.id_col)
+        if new_id is None or (isinstance(new_id, float) and np.isnan(new_id)):
+            new_id = "<new>"
+        row["__id__"] = new_id
+        # a field the new record leaves out counts as missing
+        columns = {
+            c: KINDS[spec.kind].one(row.get(c), spec, row, c) for c, spec in model.fields_.items()
+        }
+        return Prepared(pd.Index([new_id]), np.zeros(1, dtype=np.int64), columns)
 
     def candidates_of(self, query: Prepared) -> IntArray:
         """Positions of indexed records sharing a key with the one-record ``query``."""
         found: list[IntArray] = []
         cap = int(self.model.max_block_size)
-        cache: KeyCache = {}
+        codes: dict[tuple[str, str], IntArray] = {}
+        for (column, variant), known in self._keys.items():
+            kind = KINDS[self.model.fields_[column].kind]
+            code = kind.query_key(query.columns[column], variant, known.keys)
+            codes[column, variant] = np.array([code], dtype=np.int64)
         for keys, idx in zip(self.model.passes_, self._passes, strict=True):
-            h, has = pass_keys(query.columns, self.model.fields_, keys, cache)
+            h, has = combine_codes([codes[k] for k in keys])
             if not has[0]:
                 continue
             lo = int(np.searchsorted(idx.keys, h[0], side="left"))
@@ -214,14 +224,14 @@ class MatchIndex:
         table = pairs_table(
             query.ids,
             zeros[keep],
-            self._prepared.ids,
+            self._ids,
             cand[keep],
             fields=fields,
             sims={c: s[keep] for c, s in sims.items()},
             levels=levels[keep],
             scored=(scored[0][keep], scored[1][keep], scored[2][keep]),
-            names=("new", "id"),
-        ).drop(columns="new")
+            names=("", "id"),
+        )
         best = float(table["score"].iloc[0]) if len(table) else 0.0
         decision: Decision = (
             "block" if best >= self.block else ("alert" if best >= self.alert else "allow")

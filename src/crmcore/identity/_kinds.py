@@ -15,16 +15,19 @@ values* through RapidFuzz's ``process.cpdist`` (C++, releases the GIL).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
+from crmcore import _time
 from crmcore._types import BoolArray, FloatArray, IntArray
 from crmcore.domain import EmailAddress, PhoneNumber
 from crmcore.errors import ValidationError
-from crmcore.identity._dates import first_invalid, read_days
+from crmcore.identity._dates import ISO_SHAPE, first_invalid, read_days
 from crmcore.identity._deps import rapidfuzz
 from crmcore.identity._fields import Column, Field, codes_of
 from crmcore.identity._normalise import (
@@ -35,7 +38,7 @@ from crmcore.identity._normalise import (
     normalise_postcode,
 )
 
-__all__ = ["KINDS", "Kind", "hash_keys"]
+__all__ = ["KINDS", "BlockKey", "Kind"]
 
 Compared = tuple[np.ndarray[Any, np.dtype[np.float32]], np.ndarray[Any, np.dtype[np.int8]]]
 _DEFAULT_CUTS = (0.7, 0.85, 0.92, 0.98)
@@ -43,9 +46,20 @@ _E164 = r"^\+[1-9]\d{6,14}$"
 _SEPARATORS = "[ \t\\-.()/\u00a0]"
 
 
-def hash_keys(keys: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.uint64]]:
-    """Deterministic 64-bit hashes of key values (the same in every process)."""
-    return np.asarray(pd.util.hash_array(np.asarray(keys, dtype=object)), dtype=np.uint64)
+_NONE = np.array([-1], dtype=np.int64)
+_ZERO = np.array([0], dtype=np.int64)
+
+
+def _absent(value: Any) -> bool:
+    """Whether a single value is missing (None, NaN, NA, NaT, blank text)."""
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
 
 
 def _as_text(value: Any) -> str:
@@ -71,6 +85,14 @@ def _cpdist(scorer: Any, left: Any, right: Any, n_jobs: int) -> FloatArray:
         list(left), list(right), scorer=scorer, dtype=np.float32, workers=n_jobs
     )
     return np.asarray(out, dtype=np.float64)
+
+
+@dataclass(frozen=True, slots=True)
+class BlockKey:
+    """A blocking key of every record: integer codes into the distinct keys."""
+
+    codes: IntArray
+    keys: pd.Index
 
 
 class Kind:
@@ -106,6 +128,17 @@ class Kind:
         """Add the per-value arrays ``compare`` needs (default: nothing)."""
         return col
 
+    def one(self, value: Any, spec: Field, row: Mapping[str, Any], column: str) -> Column:
+        """Return the :class:`Column` of one record's value (the save-time check's query).
+
+        The same normalisation as :meth:`prepare`, without pandas' per-call
+        overhead.
+        """
+        norm = None if _absent(value) else self.normalise(_as_text(value), spec)
+        if norm is None or norm == "":
+            return self.finish(Column(_NONE.copy(), np.empty(0, dtype=object)), spec)
+        return self.finish(Column(_ZERO.copy(), np.array([norm], dtype=object)), spec)
+
     # ------------------------------------------------------------ comparing
 
     def compare(
@@ -121,7 +154,10 @@ class Kind:
         sim[exact] = 1.0
         level[exact] = self.n_levels(spec) - 1
         rest = np.flatnonzero(present & ~exact)
-        if rest.size:
+        if rest.size and not same:  # a query against an index: few pairs, no repeats to share
+            s, lv = self.score_values(a, ca[rest], b, cb[rest], spec=spec, n_jobs=n_jobs)
+            sim[rest], level[rest] = s, lv
+        elif rest.size:
             ua, ub, inverse = _distinct_pairs(ca[rest], cb[rest], len(b.values), same)
             s, lv = self.score_values(a, ua, b, ub, spec=spec, n_jobs=n_jobs)
             sim[rest] = s[inverse]
@@ -143,15 +179,26 @@ class Kind:
         """Per distinct value, its blocking key for ``variant`` (None: no key)."""
         return col.values
 
-    def block_key(self, col: Column, variant: str) -> tuple[np.ndarray[Any, Any], BoolArray]:
-        """Per record, a 64-bit key hash and whether the record has a key."""
+    def block_key(self, col: Column, variant: str) -> BlockKey:
+        """Per record, an integer code of its blocking key (``-1``: no key)."""
         keys = self.key_values(col, variant)
         has = np.array([k is not None and k != "" for k in keys], dtype=bool)
-        hashed = np.zeros(len(keys), dtype=np.uint64)
-        if has.any():
-            hashed[has] = hash_keys(np.asarray(keys, dtype=object)[has])
-        rec_has = (col.codes >= 0) & np.append(has, False)[col.codes]
-        return np.append(hashed, np.uint64(0))[col.codes], rec_has
+        codes, distinct = pd.factorize(pd.Series(keys, dtype=object).where(has))
+        per_record = np.append(np.asarray(codes, dtype=np.int64), -1)[col.codes]
+        # an object Index: its hash table looks one key up in about a microsecond
+        return BlockKey(per_record, pd.Index(np.asarray(distinct, dtype=object), dtype=object))
+
+    def query_key(self, col: Column, variant: str, known: pd.Index) -> int:
+        """Return the code, among ``known`` keys, of a one-record column's key (``-1``: none)."""
+        if col.codes[0] < 0:
+            return -1
+        key = self.key_values(col, variant)[0]
+        if key is None or key == "":
+            return -1
+        try:
+            return int(known.get_loc(key))
+        except KeyError:
+            return -1
 
     # ------------------------------------------------------------ validity
 
@@ -310,6 +357,17 @@ class EmailKind(Kind):
         return present, present & ok[np.asarray(codes, dtype=np.int64)]
 
 
+def _bad_phone(column: str, record: Any, value: Any) -> ValidationError:
+    return ValidationError(
+        f"{column} of record {record!r} is not a phone number: {value!r}; give "
+        "international numbers ('+44 20 7946 0958'), Field('phone', country=...) or "
+        "country_col=... for national ones, or Field('phone', invalid='missing')",
+        field=column,
+        row=record,
+        value=value,
+    )
+
+
 class PhoneKind(Kind):
     """Telephone numbers in E.164 form, read by :class:`crmcore.domain.PhoneNumber`."""
 
@@ -363,16 +421,26 @@ class PhoneKind(Kind):
         codes, values, _present, invalid = self._read(frame, column, spec)
         if spec.invalid == "raise" and invalid.any():
             pos = int(np.flatnonzero(invalid)[0])
-            value = frame[column].iloc[pos]
-            raise ValidationError(
-                f"{column} of record {ids[pos]!r} is not a phone number: {value!r}; give "
-                "international numbers ('+44 20 7946 0958'), Field('phone', country=...) or "
-                "country_col=... for national ones, or Field('phone', invalid='missing')",
-                field=column,
-                row=ids[pos],
-                value=value,
-            )
+            raise _bad_phone(column, ids[pos], frame[column].iloc[pos])
         return Column(codes, values)
+
+    def one(self, value: Any, spec: Field, row: Mapping[str, Any], column: str) -> Column:
+        if _absent(value):
+            return Column(_NONE.copy(), np.empty(0, dtype=object))
+        text = re.sub(_SEPARATORS, "", _as_text(value))
+        number: str | None = text
+        if not re.fullmatch(_E164, text):
+            cc = row.get(spec.country_col) if spec.country_col is not None else None
+            cc = None if _absent(cc) else _as_text(cc)
+            try:
+                number = PhoneNumber(number=text, country=cc or spec.country).number
+            except ValidationError:
+                if spec.invalid == "raise":
+                    raise _bad_phone(column, row.get("__id__", "<new>"), value) from None
+                number = None
+        if number is None:
+            return Column(_NONE.copy(), np.empty(0, dtype=object))
+        return Column(_ZERO.copy(), np.array([number], dtype=object))
 
     def score_values(
         self, a: Column, ua: IntArray, b: Column, ub: IntArray, *, spec: Field, n_jobs: int
@@ -398,6 +466,15 @@ class PhoneKind(Kind):
         return present, present & ~invalid
 
 
+def _day_column(codes: IntArray, values: IntArray) -> Column:
+    days = values.astype("datetime64[D]")
+    years = days.astype("datetime64[Y]").astype(np.int64)
+    months = days.astype("datetime64[M]").astype(np.int64)
+    day_of_month = (days - days.astype("datetime64[M]")).astype(np.int64) + 1
+    extra = {"y": years, "m": months - years * 12 + 1, "d": day_of_month}
+    return Column(codes, values, None, extra)
+
+
 class DateKind(Kind):
     """Dates as whole days; day and month swapped or one part off is a partial match."""
 
@@ -420,15 +497,36 @@ class DateKind(Kind):
                 raise err
         usable = ~(col.missing | col.invalid)
         codes, values = pd.factorize(np.where(usable, col.days, np.iinfo(np.int64).min))
-        values = np.asarray(values, dtype=np.int64)
         codes = np.asarray(codes, dtype=np.int64)
         codes[~usable] = -1
-        days = values.astype("datetime64[D]")
-        years = days.astype("datetime64[Y]").astype(np.int64)
-        months = days.astype("datetime64[M]").astype(np.int64)
-        day_of_month = (days - days.astype("datetime64[M]")).astype(np.int64) + 1
-        extra = {"y": years, "m": months - years * 12 + 1, "d": day_of_month}
-        return Column(codes, values, None, extra)
+        return _day_column(codes, np.asarray(values, dtype=np.int64))
+
+    def one(self, value: Any, spec: Field, row: Mapping[str, Any], column: str) -> Column:
+        if _absent(value):
+            return _day_column(_NONE.copy(), np.empty(0, dtype=np.int64))
+        formats = self._formats(spec)
+        if formats is not None and isinstance(value, str):  # several formats: the batch reader
+            frame = pd.DataFrame({column: pd.Series([value], dtype=object)})
+            return self.prepare(frame, column, spec, [row.get("__id__", "<new>")])
+        # a date, datetime or ISO text: one instant through the one clock
+        text = value.strip() if isinstance(value, str) else None
+        try:
+            if text is not None and not ISO_SHAPE.match(text):
+                raise ValidationError(f"{column} is not ISO 8601 text", field=column)
+            stamp = _time.to_instant(text if text is not None else value, name=column)
+        except ValidationError:
+            if spec.invalid == "missing":
+                return _day_column(_NONE.copy(), np.empty(0, dtype=np.int64))
+            record = row.get("__id__", "<new>")
+            raise ValidationError(
+                f"{column} of record {record!r} is not a date: {value!r}; give ISO 8601 "
+                "text ('1990-03-04'), a date, or Field('date', date_format=...)",
+                field=column,
+                row=record,
+                value=value,
+            ) from None
+        wall = stamp.tz_localize(None) if stamp.tzinfo is not None else stamp
+        return _day_column(_ZERO.copy(), np.array([wall.value // _time.NS_PER_DAY]))
 
     def score_values(
         self, a: Column, ua: IntArray, b: Column, ub: IntArray, *, spec: Field, n_jobs: int
@@ -447,11 +545,6 @@ class DateKind(Kind):
         if variant == "month_day":
             return np.asarray(col.extra["m"] * 100 + col.extra["d"])
         return col.values
-
-    def block_key(self, col: Column, variant: str) -> tuple[np.ndarray[Any, Any], BoolArray]:
-        keys = np.asarray(self.key_values(col, variant), dtype=np.int64)
-        hashed = np.append(hash_keys(keys.astype(object)), np.uint64(0))
-        return hashed[col.codes], col.codes >= 0
 
     def validity(
         self, frame: pd.DataFrame, column: str, spec: Field
@@ -545,6 +638,10 @@ class NumericKind(Kind):
             )
         codes, uniq = pd.factorize(values, use_na_sentinel=True)
         return Column(np.asarray(codes, dtype=np.int64), np.asarray(uniq, dtype=np.float64))
+
+    def one(self, value: Any, spec: Field, row: Mapping[str, Any], column: str) -> Column:
+        frame = pd.DataFrame({column: pd.Series([value], dtype=object)})
+        return self.prepare(frame, column, spec, [row.get("__id__", "<new>")])
 
     def score_values(
         self, a: Column, ua: IntArray, b: Column, ub: IntArray, *, spec: Field, n_jobs: int

@@ -23,9 +23,9 @@ DEFAULT_THRESHOLD = 0.5
 
 
 def pairs_table(
-    left_ids: pd.Index,
+    left_ids: pd.Index | np.ndarray[Any, Any],
     i: IntArray,
-    right_ids: pd.Index,
+    right_ids: pd.Index | np.ndarray[Any, Any],
     j: IntArray,
     *,
     fields: Mapping[str, Field],
@@ -36,12 +36,12 @@ def pairs_table(
 ) -> pd.DataFrame:
     """Build the pairs frame: ids, score, weight, then per field sim / level / weight."""
     prob, weight, per_field = scored
-    cols: dict[str, Any] = {
-        names[0]: left_ids[i].to_numpy(),
-        names[1]: right_ids[j].to_numpy(),
-        "score": prob,
-        "weight": weight,
-    }
+    cols: dict[str, Any] = {}
+    if names[0]:
+        cols[names[0]] = np.asarray(left_ids)[i]
+    cols[names[1]] = np.asarray(right_ids)[j]
+    cols["score"] = prob
+    cols["weight"] = weight
     for f, column in enumerate(fields):
         cols[f"{column}_sim"] = np.asarray(sims[column], dtype=np.float64)
         cols[f"{column}_level"] = levels[:, f]

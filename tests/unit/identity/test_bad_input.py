@@ -7,6 +7,7 @@ import pytest
 
 from crmcore.errors import ValidationError
 from crmcore.identity import Field, MatchModel, find_duplicates
+from crmcore.identity import _deps
 from crmcore.identity._deps import rapidfuzz
 
 RECORDS = pd.DataFrame(
@@ -93,5 +94,6 @@ def test_missing_rapidfuzz_names_the_extra(monkeypatch):
         return real(name, *args, **kwargs)
 
     monkeypatch.setattr(importlib, "import_module", fake)
+    monkeypatch.setattr(_deps, "_loaded", [])
     with pytest.raises(ImportError, match=r"pip install 'crmcore\[identity\]'"):
         rapidfuzz()
