@@ -152,7 +152,7 @@ class MatchIndex:
     def _query(self, record: Any) -> Prepared:
         model = self.model
         if isinstance(record, Customer):
-            row: dict[str, Any] = customers_frame([record]).iloc[0].to_dict()
+            row: dict[Any, Any] = customers_frame([record]).iloc[0].to_dict()
         elif isinstance(record, pd.Series):
             row = record.to_dict()
         elif isinstance(record, Mapping):

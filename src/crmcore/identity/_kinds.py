@@ -196,9 +196,10 @@ class Kind:
         if key is None or key == "":
             return -1
         try:
-            return int(known.get_loc(key))
+            found = known.get_loc(key)
         except KeyError:
             return -1
+        return found if isinstance(found, int) else -1  # distinct keys: always an int
 
     # ------------------------------------------------------------ validity
 

@@ -6,8 +6,7 @@ import pandas as pd
 import pytest
 
 from crmcore.errors import ValidationError
-from crmcore.identity import Field, MatchModel, find_duplicates
-from crmcore.identity import _deps
+from crmcore.identity import Field, MatchModel, _deps, find_duplicates
 from crmcore.identity._deps import rapidfuzz
 
 RECORDS = pd.DataFrame(
