@@ -16,7 +16,11 @@ python benchmarks/identity.py [--quick] [--entities N] [--skip-scale]
 from __future__ import annotations
 
 import argparse
+import os
 import resource
+import subprocess
+import sys
+import tempfile
 import time
 
 import numpy as np
@@ -113,23 +117,40 @@ def scale(entities: int, queries: int) -> None:
     print(f"\n## Scale ({entities:,} people, medium noise)\n")
     t = time.perf_counter()
     data = make_duplicates(entities, noise="medium", random_state=2)
-    records = data.records
-    print(f"generated {len(records):,} records in {time.perf_counter() - t:.1f} s; "
-          f"peak memory so far {peak_gib():.2f} GiB")  # fmt: skip
-    base_mem = peak_gib()
+    print(f"generated {len(data.records):,} records in {time.perf_counter() - t:.1f} s")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "records.parquet")
+        data.records.to_parquet(path)
+        data.truth.to_frame().to_parquet(os.path.join(tmp, "truth.parquet"))
+        fresh = make_duplicates(queries, random_state=4).records.head(queries)
+        fresh.to_parquet(os.path.join(tmp, "fresh.parquet"))
+        del data, fresh
+        # a child process: its peak memory is the job's, not the generator's
+        subprocess.run(
+            [sys.executable, __file__, "--child", tmp, "--queries", str(queries)], check=True
+        )
+
+
+def child(tmp: str, queries: int) -> None:
+    records = pd.read_parquet(os.path.join(tmp, "records.parquet"))
+    truth = pd.read_parquet(os.path.join(tmp, "truth.parquet"))["entity"]
+    loaded = peak_gib()
     t = time.perf_counter()
     pairs = find_duplicates(records, fields=FIELDS)
     t_find = time.perf_counter() - t
     t = time.perf_counter()
     clusters = cluster_duplicates(pairs, ids=records["id"])
     t_cluster = time.perf_counter() - t
-    p, r, f1 = scores(pairs, data.true_pairs())
-    print("\n| step | seconds | note |\n|---|---:|---|")
+    true_pairs = pd.DataFrame({"id": truth.index, "entity": truth.to_numpy()})
+    true_pairs = true_pairs.merge(true_pairs, on="entity", suffixes=("_l", "_r"))
+    true_pairs = true_pairs[true_pairs["id_l"] < true_pairs["id_r"]]
+    p, r, f1 = scores(pairs, true_pairs)
     note = f"{len(pairs):,} pairs; P {p:.4f} R {r:.4f} F1 {f1:.4f}"
-    print(f"| find_duplicates | {t_find:.1f} | {note} |")
+    print("| step | seconds | note |\n|---|---:|---|")
+    print(f"| find_duplicates, {len(records):,} records | {t_find:.1f} | {note} |")
     print(f"| cluster_duplicates | {t_cluster:.1f} | {clusters.nunique():,} clusters |")
     print(f"| **dedup total** | **{t_find + t_cluster:.1f}** | target < 120 s |")
-    print(f"\npeak memory {peak_gib():.2f} GiB (the generated records: {base_mem:.2f} GiB)")
+    print(f"\npeak memory of the process {peak_gib():.2f} GiB (records loaded: {loaded:.2f} GiB)")
 
     t = time.perf_counter()
     sample = records.sample(min(100_000, len(records)), random_state=0)
@@ -140,7 +161,6 @@ def scale(entities: int, queries: int) -> None:
     t_build = time.perf_counter() - t
     rng = np.random.default_rng(3)
     picks = records.iloc[rng.integers(0, len(records), queries)].to_dict("records")
-    fresh = make_duplicates(queries, random_state=4).records.head(queries).to_dict("records")
     batch = []
     for k, picked in enumerate(picks):
         row = dict(picked, id=None)
@@ -148,7 +168,10 @@ def scale(entities: int, queries: int) -> None:
             row["name"] = str(row["name"]).upper()
             row["email"] = None
         batch.append(row)
+    fresh = pd.read_parquet(os.path.join(tmp, "fresh.parquet")).to_dict("records")
     batch += [dict(row, id=None) for row in fresh]
+    for row in batch[:20]:  # warm-up: the key tables' hash indexes are built on first use
+        index.match_new(row)
     latencies = []
     decisions: dict[str, int] = {}
     for row in batch:
@@ -164,7 +187,7 @@ def scale(entities: int, queries: int) -> None:
     print(f"| match_new 95th percentile | {np.percentile(ms, 95):.2f} ms |")
     print(f"| match_new mean | {ms.mean():.2f} ms (target < 5 ms) |")
     print(f"| decisions on {len(batch):,} queries (half existing people) | {decisions} |")
-    print(f"\npeak memory {peak_gib():.2f} GiB")
+    print(f"\npeak memory of the process {peak_gib():.2f} GiB")
 
 
 def main() -> None:
@@ -172,11 +195,18 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes (smoke run)")
     parser.add_argument("--entities", type=int, default=None, help="people at scale")
     parser.add_argument("--skip-scale", action="store_true")
+    parser.add_argument("--skip-quality", action="store_true")
+    parser.add_argument("--queries", type=int, default=None)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    quality(2_000 if args.quick else 20_000)
+    if args.child:
+        child(args.child, args.queries)
+        return
+    if not args.skip_quality:
+        quality(2_000 if args.quick else 20_000)
     if not args.skip_scale:
         entities = args.entities or (20_000 if args.quick else 685_000)
-        scale(entities, 200 if args.quick else 1_000)
+        scale(entities, args.queries or (200 if args.quick else 1_000))
 
 
 if __name__ == "__main__":

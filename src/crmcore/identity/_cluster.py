@@ -229,6 +229,8 @@ def _label(
     forbidden: set[tuple[int, int]],
 ) -> IntArray:
     """Cluster labels of ``n`` records from undirected weighted edges (``lo < hi``)."""
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
     graph = coo_matrix((np.ones(lo.size), (lo, hi)), shape=(n, n)).tocsr()
     _k, comp = connected_components(graph, directed=False)
     comp = np.asarray(comp, dtype=np.int64)

@@ -14,7 +14,6 @@ from crmcore._validation import check_columns
 from crmcore.errors import ValidationError
 from crmcore.identity._dates import first_invalid, read_days
 from crmcore.identity._prepare import check_ids, records_frame
-from crmcore.segmentation import customer_features
 
 __all__ = ["customer_frame"]
 
@@ -240,6 +239,8 @@ def customer_frame(
     for column in profile:
         out[column] = frame[column].to_numpy()
     if transactions is not None:
+        from crmcore.segmentation import customer_features  # noqa: PLC0415 -- needed only with transactions
+
         fixed, calendar = _split_windows(windows)
         feats = customer_features(
             transactions, as_of=as_of, windows=fixed, customer_col=customer_col,

@@ -1,23 +1,13 @@
-"""Comparison kinds: how a field is normalised, compared, blocked on and validated.
+"""The comparison kinds: name, text, email, phone, date, postcode, exact, numeric.
 
-Each kind is one object declaring what it does (no switch over kind names
-elsewhere): ``prepare`` turns a column into a :class:`Column` of distinct
-normalised values and per-record codes; ``compare`` gives, for candidate
-pairs of records, a similarity in [0, 1] and an agreement level (``-1`` when
-either value is missing, ``0`` for disagreement, up to ``n_levels - 1`` for
-exact agreement); ``block_key`` gives per-record blocking keys; ``validity``
-tells which present values are valid (for data quality).
-
-Comparisons are vectorised over pairs: equal codes are exact agreements
-without calling a scorer, and a scorer runs once per *distinct pair of
-values* through RapidFuzz's ``process.cpdist`` (C++, releases the GIL).
+Each is a :class:`~crmcore.identity._kind_base.Kind` declaring its
+normalisation, agreement levels, blocking keys and validity rule.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -29,187 +19,27 @@ from crmcore.domain import EmailAddress, PhoneNumber
 from crmcore.errors import ValidationError
 from crmcore.identity._dates import ISO_SHAPE, first_invalid, read_days
 from crmcore.identity._deps import rapidfuzz
-from crmcore.identity._fields import Column, Field, codes_of
+from crmcore.identity._fields import Column, Field
+from crmcore.identity._kind_base import (
+    DEFAULT_CUTS,
+    E164,
+    FIRST_CODE,
+    NO_CODE,
+    SEPARATORS,
+    BlockKey,
+    Kind,
+    absent,
+    as_text,
+    cpdist,
+)
 from crmcore.identity._normalise import (
     canonical_email,
-    clean_text,
     jamo,
     name_tokens,
     normalise_postcode,
 )
 
 __all__ = ["KINDS", "BlockKey", "Kind"]
-
-Compared = tuple[np.ndarray[Any, np.dtype[np.float32]], np.ndarray[Any, np.dtype[np.int8]]]
-_DEFAULT_CUTS = (0.7, 0.85, 0.92, 0.98)
-_E164 = r"^\+[1-9]\d{6,14}$"
-_SEPARATORS = "[ \t\\-.()/\u00a0]"
-
-
-_NONE = np.array([-1], dtype=np.int64)
-_ZERO = np.array([0], dtype=np.int64)
-
-
-def _absent(value: Any) -> bool:
-    """Whether a single value is missing (None, NaN, NA, NaT, blank text)."""
-    if value is None:
-        return True
-    if isinstance(value, str):
-        return not value.strip()
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
-def _as_text(value: Any) -> str:
-    return value if isinstance(value, str) else str(value)
-
-
-def _distinct_pairs(
-    ca: IntArray, cb: IntArray, nb: int, same: bool
-) -> tuple[IntArray, IntArray, IntArray]:
-    """Distinct (value, value) pairs among code pairs, and each pair's position among them."""
-    if same:  # every scorer used is symmetric: (x, y) and (y, x) are one pair
-        ca, cb = np.minimum(ca, cb), np.maximum(ca, cb)
-    inverse, uniq = pd.factorize(ca * np.int64(nb) + cb)
-    uniq = np.asarray(uniq, dtype=np.int64)
-    return uniq // nb, uniq % nb, np.asarray(inverse, dtype=np.int64)
-
-
-def _cpdist(scorer: Any, left: Any, right: Any, n_jobs: int) -> FloatArray:
-    rf = rapidfuzz()
-    if len(left) == 0:
-        return np.zeros(0, dtype=np.float64)
-    out = rf.process.cpdist(
-        list(left), list(right), scorer=scorer, dtype=np.float32, workers=n_jobs
-    )
-    return np.asarray(out, dtype=np.float64)
-
-
-@dataclass(frozen=True, slots=True)
-class BlockKey:
-    """A blocking key of every record: integer codes into the distinct keys."""
-
-    codes: IntArray
-    keys: pd.Index
-
-
-class Kind:
-    """Base class: one comparison kind (subclasses set the class attributes)."""
-
-    name: ClassVar[str]
-    level_names: ClassVar[tuple[str, ...]] = ("disagree", "agree")
-    key_variants: ClassVar[tuple[str, ...]] = ("value",)
-
-    def n_levels(self, spec: Field) -> int:
-        """Return the number of agreement levels (0 = disagree ... n - 1 = exact)."""
-        return len(self.level_names)
-
-    def levels(self, spec: Field) -> tuple[str, ...]:
-        """Names of the agreement levels, lowest first."""
-        return self.level_names
-
-    # ------------------------------------------------------------ preparing
-
-    def prepare(
-        self, frame: pd.DataFrame, column: str, spec: Field, ids: Sequence[Hashable] | pd.Index
-    ) -> Column:
-        """Normalise ``frame[column]`` into a :class:`Column`."""
-        raw = frame[column].to_numpy(dtype=object)
-        codes, values = codes_of(raw, lambda v: self.normalise(_as_text(v), spec))
-        return self.finish(Column(codes, values), spec)
-
-    def normalise(self, text: str, spec: Field) -> Any:
-        """Return the canonical form of one value (``""`` or None: missing)."""
-        return clean_text(text)
-
-    def finish(self, col: Column, spec: Field) -> Column:
-        """Add the per-value arrays ``compare`` needs (default: nothing)."""
-        return col
-
-    def one(self, value: Any, spec: Field, row: Mapping[str, Any], column: str) -> Column:
-        """Return the :class:`Column` of one record's value (the save-time check's query).
-
-        The same normalisation as :meth:`prepare`, without pandas' per-call
-        overhead.
-        """
-        norm = None if _absent(value) else self.normalise(_as_text(value), spec)
-        if norm is None or norm == "":
-            return self.finish(Column(_NONE.copy(), np.empty(0, dtype=object)), spec)
-        return self.finish(Column(_ZERO.copy(), np.array([norm], dtype=object)), spec)
-
-    # ------------------------------------------------------------ comparing
-
-    def compare(
-        self, a: Column, ia: IntArray, b: Column, ib: IntArray, *, spec: Field, n_jobs: int = 1
-    ) -> Compared:
-        """Similarity and agreement level for the pairs ``(a[ia], b[ib])``."""
-        ca, cb = a.codes[ia], b.codes[ib]
-        present = (ca >= 0) & (cb >= 0)
-        sim = np.zeros(ca.size, dtype=np.float32)
-        level = np.full(ca.size, -1, dtype=np.int8)
-        same = a is b
-        exact = present & (ca == cb) if same else np.zeros(ca.size, dtype=bool)
-        sim[exact] = 1.0
-        level[exact] = self.n_levels(spec) - 1
-        rest = np.flatnonzero(present & ~exact)
-        if rest.size and not same:  # a query against an index: few pairs, no repeats to share
-            s, lv = self.score_values(a, ca[rest], b, cb[rest], spec=spec, n_jobs=n_jobs)
-            sim[rest], level[rest] = s, lv
-        elif rest.size:
-            ua, ub, inverse = _distinct_pairs(ca[rest], cb[rest], len(b.values), same)
-            s, lv = self.score_values(a, ua, b, ub, spec=spec, n_jobs=n_jobs)
-            sim[rest] = s[inverse]
-            level[rest] = lv[inverse]
-        return sim, level
-
-    def score_values(
-        self, a: Column, ua: IntArray, b: Column, ub: IntArray, *, spec: Field, n_jobs: int
-    ) -> tuple[FloatArray, IntArray]:
-        """Similarity and level of distinct value pairs ``(a.values[ua], b.values[ub])``."""
-        equal = np.array(
-            [x == y for x, y in zip(a.values[ua], b.values[ub], strict=True)], dtype=bool
-        )
-        return equal.astype(np.float64), equal.astype(np.int64) * (self.n_levels(spec) - 1)
-
-    # ------------------------------------------------------------ blocking
-
-    def key_values(self, col: Column, variant: str) -> np.ndarray[Any, Any]:
-        """Per distinct value, its blocking key for ``variant`` (None: no key)."""
-        return col.values
-
-    def block_key(self, col: Column, variant: str) -> BlockKey:
-        """Per record, an integer code of its blocking key (``-1``: no key)."""
-        keys = self.key_values(col, variant)
-        has = np.array([k is not None and k != "" for k in keys], dtype=bool)
-        codes, distinct = pd.factorize(pd.Series(keys, dtype=object).where(has))
-        per_record = np.append(np.asarray(codes, dtype=np.int64), -1)[col.codes]
-        # an object Index: its hash table looks one key up in about a microsecond
-        return BlockKey(per_record, pd.Index(np.asarray(distinct, dtype=object), dtype=object))
-
-    def query_key(self, col: Column, variant: str, known: pd.Index) -> int:
-        """Return the code, among ``known`` keys, of a one-record column's key (``-1``: none)."""
-        if col.codes[0] < 0:
-            return -1
-        key = self.key_values(col, variant)[0]
-        if key is None or key == "":
-            return -1
-        try:
-            found = known.get_loc(key)
-        except KeyError:
-            return -1
-        return found if isinstance(found, int) else -1  # distinct keys: always an int
-
-    # ------------------------------------------------------------ validity
-
-    def validity(
-        self, frame: pd.DataFrame, column: str, spec: Field
-    ) -> tuple[BoolArray, BoolArray]:
-        """Per record: whether a value is present, and whether it is valid."""
-        col = self.prepare(frame, column, spec, frame.index)
-        present = frame[column].notna().to_numpy() & (col.codes >= 0)
-        return present, present
 
 
 class _Similar(Kind):
@@ -220,7 +50,7 @@ class _Similar(Kind):
 
     def cuts(self, spec: Field) -> tuple[float, ...]:
         """Similarity cut points between levels."""
-        return spec.levels if spec.levels is not None else _DEFAULT_CUTS
+        return spec.levels if spec.levels is not None else DEFAULT_CUTS
 
     def n_levels(self, spec: Field) -> int:
         return len(self.cuts(spec)) + 1
@@ -241,14 +71,14 @@ class _Similar(Kind):
         assert a.sim is not None
         assert b.sim is not None
         left, right = a.sim[ua], b.sim[ub]
-        sim = _cpdist(rf.distance.JaroWinkler.normalized_similarity, left, right, n_jobs)
+        sim = cpdist(rf.distance.JaroWinkler.normalized_similarity, left, right, n_jobs)
         cuts = self.cuts(spec)
         # several words on both sides: words in another order or one extra word
         several = np.flatnonzero(
             (a.extra["words"][ua] >= 2) & (b.extra["words"][ub] >= 2) & (sim < cuts[-1])
         )
         if several.size:
-            tset = _cpdist(rf.fuzz.token_set_ratio, left[several], right[several], n_jobs) / 100
+            tset = cpdist(rf.fuzz.token_set_ratio, left[several], right[several], n_jobs) / 100
             sim[several] = np.maximum(sim[several], tset)
         equal = np.array([x == y for x, y in zip(left, right, strict=True)], dtype=bool)
         sim = np.where(equal, 1.0, np.minimum(sim, 1.0))
@@ -324,11 +154,11 @@ class EmailKind(Kind):
     ) -> tuple[FloatArray, IntArray]:
         rf = rapidfuzz()
         left, right = a.values[ua], b.values[ub]
-        sim = _cpdist(rf.distance.Levenshtein.normalized_similarity, left, right, n_jobs)
-        edits = _cpdist(rf.distance.OSA.distance, left, right, n_jobs)
+        sim = cpdist(rf.distance.Levenshtein.normalized_similarity, left, right, n_jobs)
+        edits = cpdist(rf.distance.OSA.distance, left, right, n_jobs)
         la, lb = a.extra["local"][ua], b.extra["local"][ub]
         same_local = np.array([x == y for x, y in zip(la, lb, strict=True)], dtype=bool)
-        jw_local = _cpdist(rf.distance.JaroWinkler.normalized_similarity, la, lb, n_jobs)
+        jw_local = cpdist(rf.distance.JaroWinkler.normalized_similarity, la, lb, n_jobs)
         equal = np.array([x == y for x, y in zip(left, right, strict=True)], dtype=bool)
         level = np.where(
             equal, 3, np.where((edits <= 1) | same_local, 2, np.where(jw_local >= 0.9, 1, 0))
@@ -351,7 +181,7 @@ class EmailKind(Kind):
         ok = np.zeros(len(uniq) + 1, dtype=bool)
         for i, v in enumerate(np.asarray(uniq, dtype=object)):
             try:
-                EmailAddress.parse(_as_text(v))
+                EmailAddress.parse(as_text(v))
             except ValidationError:
                 continue
             ok[i] = True
@@ -386,22 +216,20 @@ class PhoneKind(Kind):
         # several ways is read once (and E.164 text takes the fast path below)
         text = (
             raw.where(present)
-            .map(_as_text, na_action="ignore")
+            .map(as_text, na_action="ignore")
             .astype("str")
-            .str.replace(_SEPARATORS, "", regex=True)
+            .str.replace(SEPARATORS, "", regex=True)
         )
         if spec.country_col is not None:
             country = frame[spec.country_col].astype(object)
-            keyed = text + "\x00" + country.fillna("").map(_as_text)
+            keyed = text + "\x00" + country.fillna("").map(as_text)
         else:
             keyed = text
         first, uniques = pd.factorize(keyed.where(present), use_na_sentinel=True)
         numbers = np.empty(len(uniques), dtype=object)
         bad = np.zeros(len(uniques) + 1, dtype=bool)
         # already E.164 ("+" and 7 to 15 digits, no leading 0): PhoneNumber keeps it as is
-        clean = (
-            pd.Series(uniques, dtype=object).str.fullmatch(_E164).fillna(value=False).to_numpy()
-        )
+        clean = pd.Series(uniques, dtype=object).str.fullmatch(E164).fillna(value=False).to_numpy()
         for i, key in enumerate(np.asarray(uniques, dtype=object)):
             number, _, cc = str(key).partition("\x00")
             if clean[i]:
@@ -426,13 +254,13 @@ class PhoneKind(Kind):
         return Column(codes, values)
 
     def one(self, value: Any, spec: Field, row: Mapping[str, Any], column: str) -> Column:
-        if _absent(value):
-            return Column(_NONE.copy(), np.empty(0, dtype=object))
-        text = re.sub(_SEPARATORS, "", _as_text(value))
+        if absent(value):
+            return Column(NO_CODE.copy(), np.empty(0, dtype=object))
+        text = re.sub(SEPARATORS, "", as_text(value))
         number: str | None = text
-        if not re.fullmatch(_E164, text):
+        if not re.fullmatch(E164, text):
             cc = row.get(spec.country_col) if spec.country_col is not None else None
-            cc = None if _absent(cc) else _as_text(cc)
+            cc = None if absent(cc) else as_text(cc)
             try:
                 number = PhoneNumber(number=text, country=cc or spec.country).number
             except ValidationError:
@@ -440,16 +268,16 @@ class PhoneKind(Kind):
                     raise _bad_phone(column, row.get("__id__", "<new>"), value) from None
                 number = None
         if number is None:
-            return Column(_NONE.copy(), np.empty(0, dtype=object))
-        return Column(_ZERO.copy(), np.array([number], dtype=object))
+            return Column(NO_CODE.copy(), np.empty(0, dtype=object))
+        return Column(FIRST_CODE.copy(), np.array([number], dtype=object))
 
     def score_values(
         self, a: Column, ua: IntArray, b: Column, ub: IntArray, *, spec: Field, n_jobs: int
     ) -> tuple[FloatArray, IntArray]:
         rf = rapidfuzz()
         left, right = a.values[ua], b.values[ub]
-        sim = _cpdist(rf.distance.Levenshtein.normalized_similarity, left, right, n_jobs)
-        edits = _cpdist(rf.distance.OSA.distance, left, right, n_jobs)
+        sim = cpdist(rf.distance.Levenshtein.normalized_similarity, left, right, n_jobs)
+        edits = cpdist(rf.distance.OSA.distance, left, right, n_jobs)
         tail = np.array([x[-8:] == y[-8:] for x, y in zip(left, right, strict=True)], dtype=bool)
         equal = np.array([x == y for x, y in zip(left, right, strict=True)], dtype=bool)
         level = np.where(equal, 2, np.where((edits <= 1) | tail, 1, 0))
@@ -503,8 +331,8 @@ class DateKind(Kind):
         return _day_column(codes, np.asarray(values, dtype=np.int64))
 
     def one(self, value: Any, spec: Field, row: Mapping[str, Any], column: str) -> Column:
-        if _absent(value):
-            return _day_column(_NONE.copy(), np.empty(0, dtype=np.int64))
+        if absent(value):
+            return _day_column(NO_CODE.copy(), np.empty(0, dtype=np.int64))
         formats = self._formats(spec)
         if formats is not None and isinstance(value, str):  # several formats: the batch reader
             frame = pd.DataFrame({column: pd.Series([value], dtype=object)})
@@ -517,7 +345,7 @@ class DateKind(Kind):
             stamp = _time.to_instant(text if text is not None else value, name=column)
         except ValidationError:
             if spec.invalid == "missing":
-                return _day_column(_NONE.copy(), np.empty(0, dtype=np.int64))
+                return _day_column(NO_CODE.copy(), np.empty(0, dtype=np.int64))
             record = row.get("__id__", "<new>")
             raise ValidationError(
                 f"{column} of record {record!r} is not a date: {value!r}; give ISO 8601 "
@@ -527,7 +355,7 @@ class DateKind(Kind):
                 value=value,
             ) from None
         wall = stamp.tz_localize(None) if stamp.tzinfo is not None else stamp
-        return _day_column(_ZERO.copy(), np.array([wall.value // _time.NS_PER_DAY]))
+        return _day_column(FIRST_CODE.copy(), np.array([wall.value // _time.NS_PER_DAY]))
 
     def score_values(
         self, a: Column, ua: IntArray, b: Column, ub: IntArray, *, spec: Field, n_jobs: int
@@ -586,7 +414,7 @@ class PostcodeKind(Kind):
     ) -> tuple[FloatArray, IntArray]:
         rf = rapidfuzz()
         left, right = a.values[ua], b.values[ub]
-        sim = _cpdist(rf.distance.JaroWinkler.normalized_similarity, left, right, n_jobs)
+        sim = cpdist(rf.distance.JaroWinkler.normalized_similarity, left, right, n_jobs)
         area = np.array([x[:3] == y[:3] for x, y in zip(left, right, strict=True)], dtype=bool)
         equal = np.array([x == y for x, y in zip(left, right, strict=True)], dtype=bool)
         return sim, np.where(equal, 2, area.astype(np.int64))

@@ -82,3 +82,9 @@ def test_clusters_recover_generated_people():
     purity = pd.crosstab(clusters, truth).max(axis=1).sum() / len(clusters)
     assert purity >= 0.99
     assert clusters.nunique() <= truth.nunique() * 1.03
+
+
+def test_no_pairs():
+    empty = pd.DataFrame({"id_l": [], "id_r": [], "score": []})
+    assert cluster_duplicates(empty).tolist() == []
+    assert cluster_duplicates(empty, ids=["b", "a"]).tolist() == [0, 1]
