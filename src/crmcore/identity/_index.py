@@ -144,6 +144,8 @@ class MatchIndex:
             pos = np.flatnonzero(has)
             order = np.argsort(h[pos], kind="stable")
             built.append(_PassIndex(h[pos][order], pos[order].astype(np.int64)))
+        for known in cache.values():  # build each key table's hash index now, not on a query
+            known.keys.get_indexer(known.keys[:1])
         return cls(model, prep, tuple(built), cache, alert=float(alert), block=float(block))
 
     def __len__(self) -> int:
