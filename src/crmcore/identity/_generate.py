@@ -98,6 +98,17 @@ def _cat(*parts: Any) -> np.ndarray[Any, Any]:
     return out
 
 
+def _per_value(values: np.ndarray[Any, Any], fn: Any) -> np.ndarray[Any, Any]:
+    """``fn`` of each value, computed once per distinct value."""
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object))
+    mapped = np.array([fn(u) for u in uniques], dtype=object)
+    return mapped[codes]
+
+
+def _zfill(values: IntArray, width: int) -> np.ndarray[Any, Any]:
+    return np.char.zfill(np.asarray(values).astype(str), width).astype(object)
+
+
 def _typos(
     values: np.ndarray[Any, Any], rows: IntArray, rng: np.random.Generator, *, digits: bool
 ) -> None:
@@ -159,9 +170,10 @@ def _entities(n: int, hangul_share: float, rng: np.random.Generator) -> dict[str
     )
     given = np.where(hangul, h_given, given)
     family = np.where(hangul, np.asarray(voc.HANGUL_SURNAMES, dtype=object)[h_idx], family)
-    latin_family = np.array([clean_text(f).replace(" ", "") for f in family], dtype=object)
+    # ASCII spellings for e-mail addresses, computed once per distinct name
+    latin_family = _per_value(family, lambda f: clean_text(f).replace(" ", ""))
     latin_family[hangul] = np.asarray(voc.HANGUL_SURNAME_LATIN, dtype=object)[h_idx[hangul]]
-    latin_given = np.array([clean_text(g) for g in given], dtype=object)
+    latin_given = _per_value(given, clean_text)
     latin_given[hangul] = _pick(
         rng, ("minjun", "seoyeon", "jiho", "hana", "doyun", "yuna"), int(hangul.sum())
     )
@@ -201,7 +213,9 @@ def _numbers(country: np.ndarray[Any, Any], rng: np.random.Generator) -> np.ndar
         digits = rng.integers(0, 10, (int(m.sum()), k))
         if code == "US":
             digits[:, 0] = rng.integers(2, 10, int(m.sum()))
-        out[m] = [lead + "".join(map(str, row)) for row in digits]
+        # the digit matrix read as text: one string of k digits per row
+        text = np.ascontiguousarray(digits + 48, dtype=np.uint32).view(f"<U{k}").ravel()
+        out[m] = _cat(lead, text.astype(object))
     return out
 
 
@@ -213,7 +227,7 @@ def _domains(country: np.ndarray[Any, Any], rng: np.random.Generator) -> np.ndar
 
 
 def _postcodes(country: np.ndarray[Any, Any], code: IntArray) -> np.ndarray[Any, Any]:
-    out = np.array([f"{10000 + (c * 29) % 89999:05d}" for c in code], dtype=object)
+    out = _zfill(10000 + (code * 29) % 89999, 5)
     gb = country == "GB"
     areas = np.array(["SW1A", "NW3", "E14", "M1", "LS6", "BS8", "G12", "CF10"], dtype=object)
     letters = np.array(list("ABDEFGHJLNPQRSTUWXYZ"), dtype=object)
@@ -353,9 +367,8 @@ def make_duplicates(
     tail = np.array([s[1:] for s in nsn], dtype=object)
     _typos(tail, np.flatnonzero(_chance(rng, dup, rate["phone_typo"])), rng, digits=True)
     nsn = _cat([s[0] for s in nsn], tail)
-    plans = {c: voc.PHONE_PLANS[c] for c in voc.PHONE_PLANS}
-    cc = np.array([plans[c][0] for c in e["country"]], dtype=object)
-    trunk = np.array([plans[c][1] for c in e["country"]], dtype=object)
+    cc = _per_value(e["country"], lambda c: voc.PHONE_PLANS[c][0])
+    trunk = _per_value(e["country"], lambda c: voc.PHONE_PLANS[c][1])
     layout = rng.integers(0, 4, r)
     phone = np.select(
         [layout == 0, layout == 1, layout == 2],
@@ -378,9 +391,7 @@ def make_duplicates(
     m2, d2 = np.where(can_swap, d, m), np.where(can_swap, m, d)
     y2 = np.where(err & ~can_swap, y + rng.choice([-1, 1], r), y)
     d2 = np.where(err & (m2 == 2) & (d2 == 29), 28, d2)  # no 29 February of a common year
-    birth = np.array(
-        [f"{a:04d}-{b:02d}-{c:02d}" for a, b, c in zip(y2, m2, d2, strict=True)], dtype=object
-    )
+    birth = _cat(_zfill(y2, 4), "-", _zfill(m2, 2), "-", _zfill(d2, 2))
     birth[_chance(rng, dup, rate["date_missing"])] = None
 
     code = e["postcode_code"].copy()
@@ -391,10 +402,10 @@ def make_duplicates(
     postcode[lower] = [s.lower().replace(" ", "") for s in postcode[lower]]
     postcode[_chance(rng, dup, rate["postcode_missing"])] = None
 
-    city = np.array(
-        [voc.CITIES[c][k % 5] for c, k in zip(e["country"], e["postcode_code"], strict=True)],
-        dtype=object,
-    )
+    city = np.empty(r, dtype=object)
+    for code_name, names in voc.CITIES.items():
+        here = e["country"] == code_name
+        city[here] = np.asarray(names, dtype=object)[e["postcode_code"][here] % 5]
     created = e["created"] + np.where(dup, rng.integers(0, 200 * 86_400, r), 0)
     updated = created + rng.integers(0, 400 * 86_400, r)
     opt = rng.random(r)
