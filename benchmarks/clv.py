@@ -103,12 +103,12 @@ def child_crmcore(data: Path, out: Path) -> dict:
 
     s = timed(
         "rfm_summary",
-        lambda: rfm_summary(log, value_col="value", observation_end=END, freq="D"),
+        lambda: rfm_summary(log, value_col="value", as_of=END, freq="D"),
     )
     split = timed(
         "split",
         lambda: calibration_holdout_split(
-            log, calibration_end=CAL_END, observation_end=END, value_col="value", freq="D"
+            log, as_of=CAL_END, holdout_end=END, value_col="value", freq="D"
         ),
     )
     split.index = split.index.astype("int64")

@@ -26,9 +26,7 @@ def split() -> pd.DataFrame:
         acquisition_periods=90,
         random_state=12,
     )
-    return calibration_holdout_split(
-        log, calibration_end="2023-08-31", observation_end="2023-12-31"
-    )
+    return calibration_holdout_split(log, as_of="2023-08-31", holdout_end="2023-12-31")
 
 
 def test_evaluate_holdout(split: pd.DataFrame) -> None:

@@ -78,7 +78,7 @@ def test_simulate_transactions_log_matches_model_summary() -> None:
     pd.testing.assert_frame_equal(log, again)
     end = pd.Timestamp("2024-01-01", tz="Europe/Berlin") + pd.Timedelta(days=200)
     assert log["date"].max() < end
-    summary = rfm_summary(log, observation_end=end)
+    summary = rfm_summary(log, as_of=end)
     # First purchases spread uniformly over 100 days: mean T about 150 days.
     assert summary["T"].mean() == pytest.approx(150.0, abs=2.0)
     # Repeat purchases per customer (before same-day collapsing) agree with
