@@ -103,12 +103,12 @@ def child_crmcore(data: Path, out: Path) -> dict:
 
     s = timed(
         "rfm_summary",
-        lambda: rfm_summary(log, value_col="value", as_of=END, freq="D"),
+        lambda: rfm_summary(log, value_col="amount", as_of=END, freq="D"),
     )
     split = timed(
         "split",
         lambda: calibration_holdout_split(
-            log, as_of=CAL_END, holdout_end=END, value_col="value", freq="D"
+            log, as_of=CAL_END, holdout_end=END, value_col="amount", freq="D"
         ),
     )
     split.index = split.index.astype("int64")
@@ -176,7 +176,7 @@ def child_lifetimes(data: Path, out: Path) -> dict:
             log,
             "customer_id",
             "date",
-            monetary_value_col="value",
+            monetary_value_col="amount",
             observation_period_end=pd.Timestamp(END),
             freq="D",
         ),
@@ -193,7 +193,7 @@ def child_lifetimes(data: Path, out: Path) -> dict:
             calibration_period_end=cal_end,
             observation_period_end=pd.Timestamp(END),
             freq="D",
-            monetary_value_col="value",
+            monetary_value_col="amount",
         ),
     )
     split.index = split.index.astype("int64")

@@ -36,10 +36,10 @@ def log() -> pd.DataFrame:
 def test_rfm_summary_on_dask_equals_pandas(log: pd.DataFrame) -> None:
     ddf = dd.from_pandas(log, npartitions=4)
     end = pd.Timestamp("2024-10-27", tz="UTC")
-    lazy = rfm_summary(ddf, value_col="value", as_of=end)
+    lazy = rfm_summary(ddf, value_col="amount", as_of=end)
     assert isinstance(lazy, dd.DataFrame)
     got = lazy.compute().sort_index()
-    want = rfm_summary(log, value_col="value", as_of=end).sort_index()
+    want = rfm_summary(log, value_col="amount", as_of=end).sort_index()
     pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12)
     default_end = rfm_summary(ddf).compute().sort_index()
     pd.testing.assert_frame_equal(default_end, rfm_summary(log).sort_index())
@@ -54,7 +54,7 @@ def test_dask_needs_as_of_for_string_dates(log: pd.DataFrame) -> None:
 
 
 def test_scoring_on_dask_equals_pandas(log: pd.DataFrame) -> None:
-    summary = rfm_summary(log, value_col="value")
+    summary = rfm_summary(log, value_col="amount")
     bg = BetaGeoModel().fit(summary)
     gg = GammaGammaModel().fit(summary)
     ddf = dd.from_pandas(summary, npartitions=3)
