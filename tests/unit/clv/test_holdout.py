@@ -35,6 +35,9 @@ def test_evaluate_holdout(split: pd.DataFrame) -> None:
     per = result.per_customer
     assert per.index.equals(split.index)
     np.testing.assert_array_equal(per["actual"], split["frequency_holdout"])
+    assert per["actual"].dtype == np.int64  # counts are ints
+    assert isinstance(result.actual_total, int)
+    assert result.actual_total == int(split["frequency_holdout"].sum())
     np.testing.assert_allclose(
         per["predicted"], model.expected_purchases(122.0, split).to_numpy(), rtol=1e-12
     )
