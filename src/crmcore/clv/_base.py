@@ -174,6 +174,13 @@ class BaseModel(BaseEstimator):  # type: ignore[misc]
             raise ValidationError(
                 f"initial_params is missing {', '.join(missing)}", field="initial_params"
             )
+        unknown = [str(p) for p in self.initial_params if p not in self._param_names]
+        if unknown:
+            raise ValidationError(
+                f"initial_params has unknown name(s) {', '.join(unknown)}; "
+                f"{type(self).__name__} has {', '.join(self._param_names)}",
+                field="initial_params",
+            )
         start = np.array(
             [
                 check_scalar(
