@@ -44,7 +44,7 @@ SAFE_CLOCK = (360, 1320)  # 06:00-22:00: no daylight-saving change in any zone u
 FIXED_WHOLE_HOURS = tuple(dt.timezone(dt.timedelta(hours=h)) for h in (-11, -5, 0, 3, 9, 14))
 CAL_COLUMNS = ["frequency_cal", "recency_cal", "T_cal", "monetary_value_cal"]
 HOLDOUT_COLUMNS = ["frequency_holdout", "duration_holdout", "monetary_value_holdout"]
-RULES = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+RULES = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 Row = tuple[str, int, float]
 
