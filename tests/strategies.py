@@ -692,3 +692,40 @@ def changed_after(draw: st.DrawFn, log: Any, t: Any, *, customers: str = "abcdef
     )
     out = pd.concat([keep, moved, added], ignore_index=True)
     return out.sample(frac=1.0, random_state=draw(st.integers(0, 2**16)))
+
+
+# ============================================================== clv: transaction logs
+
+LOG_START = dt.datetime(2024, 1, 1)  # noqa: DTZ001 - logs are built naive, then localised
+"""Day 0 of the logs drawn by :func:`log_rows` (a Monday)."""
+
+
+def log_rows(
+    *,
+    first_minute: int = 0,
+    last_minute: int = 120 * 1440,
+    day_window: tuple[int, int] = (0, 1439),
+    customers: str = "abcdef",
+    min_size: int = 0,
+    max_size: int = 25,
+) -> st.SearchStrategy[list[tuple[str, int, float]]]:
+    """Transaction rows ``(customer_id, minutes after LOG_START, amount)``.
+
+    Minutes lie in ``[first_minute, last_minute]`` and, within each day, in
+    ``day_window`` (minutes after midnight: ``(360, 1320)`` keeps every row
+    between 06:00 and 22:00, away from any daylight-saving change); amounts
+    have two decimals. Customer ids are one-letter strings, so the order of
+    first appearance matters to the summaries built from them.
+    """
+    lo_day, hi_day = first_minute // 1440, last_minute // 1440
+
+    def minute(day: int, clock: int) -> int:
+        return min(max(day * 1440 + clock, first_minute), last_minute)
+
+    minutes = st.builds(
+        minute, st.integers(lo_day, hi_day), st.integers(day_window[0], day_window[1])
+    ).filter(lambda m: day_window[0] <= m % 1440 <= day_window[1])
+    row = st.tuples(
+        st.sampled_from(customers), minutes, st.integers(1, 100_000).map(lambda c: c / 100)
+    )
+    return st.lists(row, min_size=min_size, max_size=max_size)
