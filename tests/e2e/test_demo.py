@@ -101,7 +101,7 @@ def direct(demo):
     data = read_store(f"sqlite:///{demo / 'crm.sqlite'}")
     tx = data.transactions
     as_of = tx["date"].max()
-    summary = rfm_summary(tx, value_col="amount", observation_end=as_of)
+    summary = rfm_summary(tx, value_col="amount", as_of=as_of)
     model = BetaGeoModel().fit(summary[["frequency", "recency", "T"]])
     spend = GammaGammaModel().fit(
         summary[summary["frequency"] > 0][["frequency", "monetary_value"]]
@@ -147,8 +147,8 @@ def test_holdout_agrees_with_library_calls(demo, direct):
     assert hold["available"]
     split = calibration_holdout_split(
         data.transactions,
-        calibration_end=pd.Timestamp(hold["calibration_end"]),
-        observation_end=as_of,
+        as_of=pd.Timestamp(hold["calibration_end"]),
+        holdout_end=as_of,
         value_col="amount",
     )
     evaluation = evaluate_holdout(BetaGeoModel().fit(split), split)

@@ -167,7 +167,7 @@ def _fit_models(args: argparse.Namespace) -> tuple[Any, Any, pd.DataFrame, Any]:
     as_of = parse_as_of(args.as_of)
     tx = data.transactions
     end = tx["date"].max() if as_of is None else pd.Timestamp(as_of)
-    summary = rfm_summary(tx[tx["date"] <= end], value_col="amount", observation_end=end)
+    summary = rfm_summary(tx[tx["date"] <= end], value_col="amount", as_of=end)
     spend = fit_spend_model(summary)
     model = MODELS[args.model]().fit(summary[["frequency", "recency", "T"]])
     return model, spend, summary, end
@@ -247,7 +247,7 @@ def run_clv_predict(args: argparse.Namespace, console: Console) -> int:
     as_of = parse_as_of(args.as_of)
     tx = data.transactions
     end = tx["date"].max() if as_of is None else pd.Timestamp(as_of)
-    summary = rfm_summary(tx[tx["date"] <= end], value_col="amount", observation_end=end)
+    summary = rfm_summary(tx[tx["date"] <= end], value_col="amount", as_of=end)
     table = summary.copy()
     table["p_alive"] = model.probability_alive(summary)
     table[f"expected_purchases_{args.period_days:g}d"] = model.expected_purchases(

@@ -34,7 +34,7 @@ def log():
         {
             "customer_id": "C" + tx["customer_id"].astype(str),
             "date": tx["date"].dt.strftime("%Y-%m-%d %H:%M:%S"),
-            "amount": tx["value"].round(2),
+            "amount": tx["amount"].round(2),
         }
     )
 

@@ -64,7 +64,7 @@ def test_seasonality_puts_more_orders_in_december():
 
 def test_orders_follow_the_bgnbd_generator():
     orders = make_company(4000, random_state=5).orders
-    summary = rfm_summary(orders, date_col="placed_at", observation_end=DEFAULT_AS_OF)
+    summary = rfm_summary(orders, date_col="placed_at", as_of=DEFAULT_AS_OF)
     fitted = BetaGeoModel().fit(summary).params_
     # the seasonal time warp and daily periods distort the estimates a little
     assert fitted["r"] == pytest.approx(BTYD_PARAMS["r"], rel=0.25)
