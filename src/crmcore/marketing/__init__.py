@@ -17,6 +17,7 @@ from crmcore.marketing._domain import (
     EngagementType,
 )
 from crmcore.marketing._experiments import SampleSize, ab_test, sample_size
+from crmcore.marketing._features import BANDS, engagement_features
 from crmcore.marketing._frame import consent_log, engagement_frame, members_frame
 from crmcore.marketing._kpis import RATES, campaign_kpis
 from crmcore.marketing._uplift import TwoModelUplift, XLearnerUplift, qini_curve, uplift_at_k
@@ -29,6 +30,7 @@ from crmcore.marketing._sendtime import (
 from crmcore.marketing._simulate import SimulatedEngagement, TrueEffects, simulate_engagement
 
 __all__ = [
+    "BANDS",
     "MODELS",
     "Attribution",
     "ab_test",
@@ -51,6 +53,7 @@ __all__ = [
     "EngagementType",
     "campaign_kpis",
     "consent_log",
+    "engagement_features",
     "engagement_frame",
     "members_frame",
     "qini_curve",

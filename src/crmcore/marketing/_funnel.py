@@ -38,8 +38,9 @@ import pandas as pd
 from crmcore._types import BoolArray, IntArray
 from crmcore.errors import ValidationError
 from crmcore.marketing._frame import CHANNEL_CODE, TYPE_CODE
+from crmcore.marketing._windows import GroupedTimes
 
-__all__ = ["MachineOpenRule", "Units", "message_units", "proxy_markers"]
+__all__ = ["MachineOpenRule", "Units", "fast_opens", "message_units", "proxy_markers"]
 
 _BIG = np.iinfo(np.int64).max
 
@@ -205,3 +206,28 @@ def proxy_markers(value: Any) -> tuple[str, ...]:
                 f"proxy_agents must be non-empty strings; got {m!r}", field="proxy_agents"
             )
     return markers
+
+
+def fast_opens(types: IntArray, times: IntArray, ids: pd.Series, delay_ns: int) -> BoolArray:
+    """Opens within ``delay_ns`` after the same customer's latest delivery.
+
+    The simple machine-open rule of send-time profiles and engagement
+    features (which have no campaign members to apply the full rule to):
+    such an open says when the message arrived, not when anybody read it.
+    """
+    opens = types == OPEN
+    deliver = types == DELIVER
+    out = np.zeros(types.size, dtype=bool)
+    if not (opens.any() and deliver.any()):
+        return out
+    both = np.flatnonzero(opens | deliver)
+    cust, _ = pd.factorize(ids.iloc[both])
+    cust = np.asarray(cust, dtype=np.int64)
+    is_d = deliver[both]
+    t = times[both]
+    grouped = GroupedTimes(cust[is_d], t[is_d], int(cust.max()) + 1)
+    last = grouped.last_at_or_before(cust[~is_d], t[~is_d])
+    prev = t[is_d][np.maximum(last, 0)]
+    fast = (last >= 0) & (t[~is_d] - prev <= delay_ns)
+    out[both[~is_d][fast]] = True
+    return out

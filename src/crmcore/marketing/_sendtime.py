@@ -44,8 +44,7 @@ from crmcore._types import FloatArray, IntArray
 from crmcore._validation import check_columns, check_scalar
 from crmcore.errors import ValidationError
 from crmcore.marketing._frame import TYPE_CODE, read_events, row_ids
-from crmcore.marketing._paths import group_time_order
-from crmcore.marketing._windows import GroupedTimes
+from crmcore.marketing._funnel import fast_opens
 
 __all__ = ["HOURS", "SendTimeProfile", "best_send_time", "send_time_backtest", "send_time_profile"]
 
@@ -260,20 +259,8 @@ def _engagement(
     use = np.isin(log.type, codes)
     ids = log.frame[customer_col]
     row_ids(ids.iloc[np.flatnonzero(use)], name=customer_col, frame_index=log.frame.index[use])
-    delay = _time.to_duration(machine_open_delay, name="machine_open_delay").value
-    opens = use & (log.type == TYPE_CODE["open"])
-    deliver = log.type == TYPE_CODE["deliver"]
-    if opens.any() and deliver.any():
-        both = opens | deliver
-        cust, _ = pd.factorize(ids.iloc[np.flatnonzero(both)])
-        cust = np.asarray(cust, dtype=np.int64)
-        d = deliver[both]
-        grouped = GroupedTimes(cust[d], log.times[both][d], int(cust.max()) + 1)
-        last = grouped.last_at_or_before(cust[~d], log.times[both][~d])
-        prev = np.where(last >= 0, log.times[both][d][np.maximum(last, 0)], np.iinfo(np.int64).min)
-        fast = (last >= 0) & (log.times[both][~d] - prev <= delay)
-        open_rows = np.flatnonzero(both)[~d]
-        use[open_rows[fast]] = False
+    delay = int(_time.to_duration(machine_open_delay, name="machine_open_delay").value)
+    use &= ~fast_opens(log.type, log.times, ids, delay)
     rows = np.flatnonzero(use)
     return ids.iloc[rows], log.times[rows], log.tz, log.cutoff
 
