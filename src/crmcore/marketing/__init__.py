@@ -20,7 +20,6 @@ from crmcore.marketing._experiments import SampleSize, ab_test, sample_size
 from crmcore.marketing._features import BANDS, engagement_features
 from crmcore.marketing._frame import consent_log, engagement_frame, members_frame
 from crmcore.marketing._kpis import RATES, campaign_kpis
-from crmcore.marketing._uplift import TwoModelUplift, XLearnerUplift, qini_curve, uplift_at_k
 from crmcore.marketing._sendtime import (
     SendTimeProfile,
     best_send_time,
@@ -28,29 +27,30 @@ from crmcore.marketing._sendtime import (
     send_time_profile,
 )
 from crmcore.marketing._simulate import SimulatedEngagement, TrueEffects, simulate_engagement
+from crmcore.marketing._uplift import TwoModelUplift, XLearnerUplift, qini_curve, uplift_at_k
 
 __all__ = [
     "BANDS",
-    "MODELS",
-    "Attribution",
-    "ab_test",
-    "attribute",
-    "best_send_time",
     "CHANNEL_TYPES",
     "CONSENT_POLICY",
     "EXCLUSION_REASONS",
+    "MODELS",
     "RATES",
+    "Attribution",
     "Audience",
+    "CampaignMember",
+    "Channel",
+    "EngagementEvent",
+    "EngagementType",
     "SampleSize",
     "SendTimeProfile",
     "SimulatedEngagement",
     "TrueEffects",
     "TwoModelUplift",
     "XLearnerUplift",
-    "CampaignMember",
-    "Channel",
-    "EngagementEvent",
-    "EngagementType",
+    "ab_test",
+    "attribute",
+    "best_send_time",
     "campaign_kpis",
     "consent_log",
     "engagement_features",

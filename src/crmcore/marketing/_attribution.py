@@ -91,9 +91,9 @@ def _heuristic_weights(model: str, p: Paths, half_life_ns: int, pos: FloatArray)
     """Per-touch share of its conversion's value (each path's shares sum to 1)."""
     rank, length = p.rank, p.length
     if model == "first_touch":
-        return (rank == 0).astype(np.float64)
+        return np.asarray(rank == 0, dtype=np.float64)
     if model == "last_touch":
-        return (rank == length - 1).astype(np.float64)
+        return np.asarray(rank == length - 1, dtype=np.float64)
     if model == "linear":
         out: FloatArray = 1.0 / length
         return out
@@ -287,7 +287,9 @@ def attribute(
     else:
         w = _heuristic_weights(model, p, half_ns, pos)
         conv, ch, inverse = _pairs(p, channel)
-        credit = np.bincount(inverse, weights=w * p.value[p.touch_conv], minlength=conv.size)
+        credit = np.bincount(
+            inverse, weights=w * p.value[p.touch_conv], minlength=conv.size
+        ).astype(np.float64)
     return _result(p, conv, ch, credit, labels, model, effects, direct_label, customer_col)
 
 
@@ -302,7 +304,7 @@ def _pool(p: Paths, max_k: int) -> tuple[pd.Index, IntArray, IntArray]:
     return labels, mapping[p.touch_channel], mapping[p.null_channel]
 
 
-def _result(
+def _result(  # noqa: PLR0917 - internal: the pieces of one result
     p: Paths,
     conv: IntArray,
     ch: IntArray,

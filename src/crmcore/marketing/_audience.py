@@ -91,7 +91,7 @@ class Audience:
         return int(self.members["control"].sum())
 
     def summary(self) -> pd.Series:
-        """Counts: candidates, each exclusion reason, eligible, treatment, control.
+        """Count candidates, each exclusion reason, eligible, treatment and control.
 
         Returns
         -------
@@ -107,7 +107,7 @@ class Audience:
         return pd.Series(counts, dtype=np.int64, name="customers")
 
     def to_members(self) -> tuple[CampaignMember, ...]:
-        """The members as :class:`CampaignMember` values (needs a campaign id).
+        """Return the members as :class:`CampaignMember` values (needs a campaign id).
 
         Returns
         -------
@@ -174,7 +174,8 @@ def _customer_ids(customers: pd.DataFrame, customer_col: str) -> pd.Index:
             row=dup,
             value=dup,
         )
-    return ids
+    out: pd.Index = ids
+    return out
 
 
 def consent_state(
@@ -218,7 +219,7 @@ def consent_state(
     on_channel = (
         consents["channel"].astype(str).str.strip().str.lower().to_numpy(dtype=object) == wanted
     )
-    codes = ids.get_indexer(consents[customer_col])
+    codes = ids.get_indexer(pd.Index(consents[customer_col]))
     keep = on_channel & (codes >= 0)
     log = GroupedTimes(codes[keep], dates.ns[keep], len(ids))
     last = log.last_at_or_before(np.arange(len(ids), dtype=np.int64), at)
@@ -271,7 +272,7 @@ def select_audience(
     address_col: str | None = None,
     tz: Any = "UTC",
 ) -> Audience:
-    """Choose a campaign's audience: the segment, minus those without consent, plus a control group.
+    """Choose a campaign's audience: the segment, less those without consent, and a control group.
 
     Parameters
     ----------
@@ -371,7 +372,8 @@ def select_audience(
             f"customers must be a pandas DataFrame; got {type(customers).__name__}",
             field="customers",
         )
-    wanted = str(channel).strip().lower() if isinstance(channel, str) else channel
+    given: Any = channel
+    wanted = given.strip().lower() if isinstance(given, str) else given
     if wanted not in CONSENT_POLICY:
         raise ValidationError(
             f"channel must be one of {', '.join(map(repr, CONSENT_POLICY))} (the channels "
@@ -473,7 +475,7 @@ class _Party:
 
 
 def _log_from_column(column: pd.Series, ids: pd.Index, customer_col: str) -> pd.DataFrame:
-    """The consent log of a column of Consent sequences (``None`` / NaN: no history)."""
+    """Build the consent log of a column of Consent sequences (``None`` / NaN: none)."""
     parties = []
     for pid, history in zip(ids.tolist(), column.tolist(), strict=True):
         if history is None or (isinstance(history, float) and np.isnan(history)):

@@ -118,6 +118,20 @@ def _enum_converter(cls: type[E], name: str) -> Any:
     return convert
 
 
+_TYPE_CONVERTER = _enum_converter(EngagementType, "type")
+_CHANNEL_CONVERTER = _enum_converter(Channel, "channel")
+
+
+def _to_type(value: Any) -> EngagementType:
+    converted: EngagementType = _TYPE_CONVERTER(value)
+    return converted
+
+
+def _to_channel(value: Any) -> Channel:
+    converted: Channel = _CHANNEL_CONVERTER(value)
+    return converted
+
+
 def _check_id(name: str, value: Any, *, optional: bool) -> None:
     if value is None and optional:
         return
@@ -255,8 +269,8 @@ class EngagementEvent:
     """
 
     id: EntityId = attrs.field(validator=_valid_id)
-    type: EngagementType = attrs.field(converter=_enum_converter(EngagementType, "type"))
-    channel: Channel = attrs.field(converter=_enum_converter(Channel, "channel"))
+    type: EngagementType = attrs.field(converter=_to_type)
+    channel: Channel = attrs.field(converter=_to_channel)
     at: _dt.datetime = attrs.field(validator=_valid_aware)
     customer_id: EntityId | None = attrs.field(default=None, validator=_valid_optional_id)
     contact_id: EntityId | None = attrs.field(default=None, validator=_valid_optional_id)

@@ -171,7 +171,7 @@ def ab_test(
     k = len(variants) + 1
     used = codes >= 0
     n = np.bincount(codes[used], minlength=k).astype(np.float64)
-    s1 = np.bincount(codes[used], weights=y[used], minlength=k)
+    s1 = np.bincount(codes[used], weights=y[used], minlength=k).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = s1 / n
     n_t, n_c = n[1:], np.full(k - 1, n[0])

@@ -198,7 +198,9 @@ def engagement_features(
         0,
         np.where(as_of_ns - engaged < shortest, 3, np.where(as_of_ns - engaged < longest, 2, 1)),
     )
-    cols["engagement_band"] = pd.Categorical.from_codes(band, categories=list(BANDS), ordered=True)
+    cols["engagement_band"] = pd.Categorical.from_codes(
+        band, categories=pd.Index(BANDS), ordered=True
+    )
     out = pd.DataFrame(cols, index=index)
     if customers is not None:
         out = _reindex(out, pd.Index(customers, name=customer_col))
@@ -212,6 +214,6 @@ def _reindex(frame: pd.DataFrame, wanted: pd.Index) -> pd.DataFrame:
         for col in out.columns:
             if col.startswith(tuple(f"{k}_" for k in COUNTED)) or col == "non_open_streak":
                 out[col] = out[col].fillna(0).astype(np.int64)
-        out["unsubscribed"] = out["unsubscribed"].fillna(False).astype(bool)
+        out["unsubscribed"] = out["unsubscribed"].fillna(value=False).astype(bool)
         out["engagement_band"] = out["engagement_band"].fillna("never_engaged")
     return out

@@ -86,7 +86,7 @@ def _min_at(n: int, index: IntArray, values: IntArray) -> IntArray:
     return out
 
 
-def message_units(
+def message_units(  # noqa: PLR0917 - one array per event column
     member: IntArray,
     message: IntArray,
     n_messages: int,
@@ -158,7 +158,7 @@ def message_units(
     )
 
 
-def _machine_opens(
+def _machine_opens(  # noqa: PLR0917 - internal, one array per event column
     is_open: BoolArray,
     unit: IntArray,
     times: IntArray,
@@ -189,7 +189,8 @@ def _machine_opens(
     n_units = np.bincount(unit_customer[reached], minlength=n_customers)
     n_fast = np.bincount(unit_customer[fast_unit & reached], minlength=n_customers)
     proxy = (n_units >= rule.min_messages) & (n_fast == n_units)
-    return fast & (flagged | proxy[customer])
+    out: BoolArray = fast & (flagged | proxy[customer])
+    return out
 
 
 def proxy_markers(value: Any) -> tuple[str, ...]:
@@ -209,7 +210,7 @@ def proxy_markers(value: Any) -> tuple[str, ...]:
 
 
 def fast_opens(types: IntArray, times: IntArray, ids: pd.Series, delay_ns: int) -> BoolArray:
-    """Opens within ``delay_ns`` after the same customer's latest delivery.
+    """Flag the opens within ``delay_ns`` after the same customer's latest delivery.
 
     The simple machine-open rule of send-time profiles and engagement
     features (which have no campaign members to apply the full rule to):

@@ -1,4 +1,4 @@
-"""A stable, seeded hash of customer ids to uniform numbers (control groups, variants).
+r"""A stable, seeded hash of customer ids to uniform numbers (control groups, variants).
 
 ``stable_uniform(ids, salt)`` gives each id a number in [0, 1) that depends
 only on the salt and the id's text, never on the other ids, the row order,
@@ -28,7 +28,7 @@ import numpy as np
 from crmcore._types import FloatArray, IntArray
 from crmcore.errors import ValidationError
 
-__all__ = ["fnv1a64", "stable_uniform", "stable_salt"]
+__all__ = ["fnv1a64", "stable_salt", "stable_uniform"]
 
 _FNV_OFFSET = 0xCBF29CE484222325
 _FNV_PRIME = 0x100000001B3
@@ -43,7 +43,7 @@ def _fnv_scalar(data: bytes, state: int = _FNV_OFFSET) -> int:
 
 
 def _code_points(texts: Any) -> tuple[np.ndarray[Any, Any], IntArray]:
-    """The texts as a (n, width) table of UTF-8 bytes, and each text's length."""
+    """Return the texts as a (n, width) table of UTF-8 bytes, and each text's length."""
     values = np.asarray(texts)
     if values.dtype.kind in "iu" and values.size:
         return _decimal_digits(values.astype(np.int64).ravel())
@@ -115,7 +115,7 @@ def _fmix64(h: np.ndarray[Any, np.dtype[np.uint64]]) -> np.ndarray[Any, np.dtype
 
 
 def stable_salt(random_state: object, *parts: object) -> str:
-    """The salt for a hash: the seed (an int or a str) and optional labels.
+    """Build the salt of a hash: the seed (an int or a str) and optional labels.
 
     Raises
     ------
@@ -138,7 +138,7 @@ def stable_salt(random_state: object, *parts: object) -> str:
 
 
 def stable_uniform(ids: Any, salt: str) -> FloatArray:
-    """A number in [0, 1) per id, from the seeded hash described in the module docstring."""
+    """Return a number in [0, 1) per id, from the seeded hash of the module docstring."""
     state = _fnv_scalar(salt.encode("utf-8") + bytes([_SEP]))
     h = _fmix64(fnv1a64(ids, state=state))
     out: FloatArray = (h >> np.uint64(11)).astype(np.float64) * (1.0 / 2**53)

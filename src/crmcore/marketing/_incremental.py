@@ -38,7 +38,7 @@ class ArmStats:
     margin_var: FloatArray
 
     def take(self, index: IntArray) -> ArmStats:
-        """The statistics at ``index`` (-1: an empty arm)."""
+        """Return the statistics at ``index`` (-1: an empty arm)."""
         ok = index >= 0
         safe = np.where(ok, index, 0)
 
@@ -69,7 +69,7 @@ def _mean_var(
     return mean, var
 
 
-def arm_stats(
+def arm_stats(  # noqa: PLR0917 - one array per member column
     key: IntArray,
     n_keys: int,
     arm: BoolArray,
@@ -86,7 +86,7 @@ def arm_stats(
     return ArmStats(n, conv, rev_mean, rev_var, mar_mean, mar_var)
 
 
-def welch_interval(
+def welch_interval(  # noqa: PLR0917 - the two samples' statistics, in order
     mean_a: FloatArray,
     var_a: FloatArray,
     n_a: FloatArray,
@@ -123,7 +123,7 @@ def welch_interval(
 def incremental_columns(
     t: ArmStats, c: ArmStats, cost: FloatArray, confidence: float
 ) -> dict[str, FloatArray]:
-    """The incrementality columns of :func:`campaign_kpis`, one value per row."""
+    """Compute the incrementality columns of :func:`campaign_kpis`, one value per row."""
     z = z_value(confidence)
     ok = (t.n > 0) & (c.n > 0)
     with np.errstate(invalid="ignore", divide="ignore"):

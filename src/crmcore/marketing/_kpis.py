@@ -374,11 +374,12 @@ def campaign_kpis(
     if early.any():
         i = int(np.flatnonzero(early)[0])
         label = frame.index[rows[i]]
+        at = _time.timestamps(e_times[i : i + 1], tz)[0]
+        began = _time.timestamps(start[e_camp[i] : e_camp[i] + 1], tz)[0]
         raise ValidationError(
             f"events row {label!r}: a {TYPES[e_types[i]]!r} event of campaign "
-            f"{camp_ids[e_camp[i]]!r} at {_time.timestamps(e_times[i : i + 1], tz)[0]} comes "
-            f"before the campaign's start {_time.timestamps(start[e_camp[i] : e_camp[i] + 1], tz)[0]}"
-            "; fix the campaign id or the start",
+            f"{camp_ids[e_camp[i]]!r} at {at} comes before the campaign's start {began}; "
+            "fix the campaign id or the start",
             field=date_col,
             row=label,
         )
@@ -395,7 +396,7 @@ def campaign_kpis(
     machine = None
     if machine_col is not None:
         check_columns(frame, [machine_col], name="events")
-        machine = column(machine_col, rows).fillna(False).to_numpy(dtype=bool)
+        machine = column(machine_col, rows).fillna(value=False).to_numpy(dtype=bool)
     rule = MachineOpenRule(
         exclude=machine_opens == "exclude",
         delay_ns=delay_ns,
@@ -583,9 +584,9 @@ def _groups(
     if shared:
         group[~control] = codes
     else:
-        group = codes
+        group[:] = codes
     cgrouped = members.groupby(ctrl_keys, sort=True, dropna=False, observed=True)
-    ckey = cgrouped.ngroup().to_numpy(dtype=np.int64)
+    ckey: IntArray = np.asarray(cgrouped.ngroup().to_numpy(), dtype=np.int64)
     n_ckeys = int(cgrouped.ngroups)
     group_ckey = np.full(len(labels), -1, dtype=np.int64)
     has = group >= 0
@@ -643,7 +644,7 @@ def _orders(
         )
     else:
         margins = amount * margin
-    codes = customers.get_indexer(frame[customer_col])
+    codes = customers.get_indexer(pd.Index(frame[customer_col]))
     mine = codes >= 0
     return GroupedTimes(
         codes[mine].astype(np.int64), ns[mine], len(customers), (amount[mine], margins[mine])

@@ -42,7 +42,7 @@ def _walk_counts(path: IntArray, channel: IntArray, absorb: int, n_states: int) 
 
 
 def transition_counts(paths: Paths) -> FloatArray:
-    """Counts between the states ``start, channel 1..K, conversion, null``.
+    """Count transitions between the states ``start, channel 1..K, conversion, null``.
 
     Direct conversions (no touch) are not walks and are not counted.
     """
@@ -62,7 +62,7 @@ def _conversion_probability(q: FloatArray, r: FloatArray) -> float:
 
 
 def removal_effects(counts: FloatArray) -> tuple[FloatArray, float]:
-    """Removal effect per channel and the chain's conversion probability from ``start``."""
+    """Return each channel's removal effect and the conversion probability from ``start``."""
     n_states = counts.shape[0]
     k = n_states - 3
     rows = counts[: k + 1]

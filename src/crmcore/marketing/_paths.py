@@ -41,7 +41,7 @@ def group_time_order(groups: IntArray, times: IntArray) -> IntArray:
 
 
 def run_starts(keys: IntArray) -> BoolArray:
-    """True where a run of equal consecutive keys starts."""
+    """Flag where a run of equal consecutive keys starts."""
     out = np.ones(keys.size, dtype=bool)
     out[1:] = keys[1:] != keys[:-1]
     return out

@@ -196,7 +196,7 @@ def _hour_of_week(ns: IntArray, tz: Any, data_tz: Any) -> IntArray:
     return np.asarray((wall // _time.NS_PER_HOUR + _EPOCH_HOUR_OF_WEEK) % HOURS, dtype=np.int64)
 
 
-def _log_marginal(
+def _log_marginal(  # noqa: PLR0917 - the compressed sufficient statistics
     alpha: float,
     p: FloatArray,
     n_c: IntArray,
@@ -243,7 +243,7 @@ def _engagement(
     date_col: str,
     type_col: str,
 ) -> tuple[pd.Series, IntArray, Any, Any]:
-    """Customer ids and times of the engagement events used (machine opens removed)."""
+    """Return the customer ids and times of the engagement events used (no machine opens)."""
     wanted = [str(t).strip().lower() for t in ([types] if isinstance(types, str) else types)]
     bad = [t for t in wanted if t not in TYPE_CODE]
     if not wanted or bad:
@@ -384,7 +384,7 @@ def send_time_profile(
 def best_send_time(
     profile: SendTimeProfile, customers: Any = None, *, allowed: Any = None
 ) -> pd.DataFrame:
-    """The best hour of the week to send to each customer.
+    """Choose the best hour of the week to send to each customer.
 
     Parameters
     ----------
@@ -479,7 +479,7 @@ def send_time_backtest(
     )
     later = times > start
     ids, times = ids.iloc[np.flatnonzero(later)], times[later]
-    rows = profile.customers.get_indexer(ids)
+    rows = profile.customers.get_indexer(pd.Index(ids))
     seen = rows >= 0
     rows, times = rows[seen], times[seen]
     if rows.size == 0:

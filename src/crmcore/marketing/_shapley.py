@@ -34,7 +34,7 @@ __all__ = ["coalition_values", "path_masks", "shapley_table"]
 
 
 def path_masks(path: IntArray, channel: IntArray, n_paths: int) -> IntArray:
-    """The channel set of each path as a bit mask (from distinct (path, channel) rows)."""
+    """Return each path's channel set as a bit mask (from distinct (path, channel) rows)."""
     key = np.unique(path * 64 + channel)
     p, c = key // 64, key % 64
     masks = np.zeros(n_paths, dtype=np.int64)
@@ -64,7 +64,7 @@ def shapley_table(v: FloatArray, k: int) -> FloatArray:
     members = (subsets[None, :] >> np.arange(k, dtype=np.int64)[:, None]) & 1
     phi = np.where(members == 1, share[None, :], 0.0)
     for i in range(k):  # zeta transform: sum over subsets
-        view = phi.reshape(k, -1, 2, 1 << i)
-        view[:, :, 1, :] += view[:, :, 0, :]
+        blocks = phi.reshape(k, -1, 2, 1 << i)
+        blocks[:, :, 1, :] += blocks[:, :, 0, :]
     out: FloatArray = phi
     return out

@@ -414,7 +414,7 @@ def _consents(rng: np.random.Generator, ids: Any, t0: int) -> pd.DataFrame:
     return log.sort_values(["date", "customer_id"], kind="stable", ignore_index=True)
 
 
-def _messages(
+def _messages(  # noqa: PLR0917 - internal: one campaign's inputs
     rng: np.random.Generator,
     c: IntArray,
     variant: Any,
@@ -472,7 +472,7 @@ def _messages(
     return out
 
 
-def _assemble(
+def _assemble(  # noqa: PLR0917 - internal: the simulation's pieces
     rng: np.random.Generator,
     ids: Any,
     customers: pd.DataFrame,
@@ -497,12 +497,11 @@ def _assemble(
     variant = np.concatenate(msg["variant"])[order]
     camp_ids = np.array([r[0] for r in camp_rows] + [None], dtype=object)
     campaign_id = camp_ids[camp]  # -1 picks the trailing None
-    message_id = np.where(
-        camp >= 0,
-        np.char.add(campaign_id.astype(str), np.char.add("-", variant.astype(str))),
-        None,
-    ).astype(object)
-    is_open = kind == TYPES.index("open")
+    message_id = np.full(camp.size, None, dtype=object)
+    sent = camp >= 0
+    message_id[sent] = campaign_id[sent].astype(str) + "-" + variant[sent].astype(str)
+    agents = np.full(kind.size, None, dtype=object)
+    agents[kind == TYPES.index("open")] = "Mozilla/5.0"
     events = pd.DataFrame(
         {
             "event_id": np.arange(cust.size, dtype=np.int64),
@@ -510,10 +509,10 @@ def _assemble(
             "campaign_id": campaign_id,
             "message_id": message_id,
             "variant": variant,
-            "channel": pd.Categorical.from_codes(channel, categories=list(CHANNELS)),
-            "type": pd.Categorical.from_codes(kind, categories=list(TYPES)),
+            "channel": pd.Categorical.from_codes(channel, categories=pd.Index(CHANNELS)),
+            "type": pd.Categorical.from_codes(kind, categories=pd.Index(TYPES)),
             "date": _time.timestamps(times, zone),
-            "user_agent": np.where(is_open, "Mozilla/5.0", None).astype(object),
+            "user_agent": agents,
         }
     )
     o_owner = np.concatenate(order_owner)

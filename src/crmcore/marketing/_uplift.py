@@ -375,7 +375,7 @@ def _ranked(
 def qini_curve(
     uplift: ArrayLike, treatment: ArrayLike, outcome: ArrayLike, *, points: int | None = 100
 ) -> pd.DataFrame:
-    """The Qini curve: incremental conversions when targeting the top-scored customers.
+    """Compute the Qini curve: incremental conversions when targeting the top-scored customers.
 
     Customers are sorted by predicted uplift, highest first. After the top
     ``n`` of them, the Qini value is ``Y_t(n) - Y_c(n) * N_t(n) / N_c(n)``

@@ -86,7 +86,7 @@ class GroupedTimes:
         return a, b
 
     def count(self, groups: IntArray, lo: IntArray, hi: IntArray) -> IntArray:
-        """Number of entries of each query's group with ``lo < t <= hi``."""
+        """Count the entries of each query's group with ``lo < t <= hi``."""
         a, b = self.window(groups, lo, hi)
         return b - a
 
