@@ -17,6 +17,7 @@ from crmcore.errors import ValidationError
 from crmcore.marketing._markov import removal_effects, transition_counts
 from crmcore.marketing._paths import Paths, build_paths, run_starts
 from crmcore.marketing._shapley import coalition_values, path_masks, shapley_table
+from crmcore.marketing._windows import compact
 
 __all__ = ["MODELS", "Attribution", "attribute"]
 
@@ -121,7 +122,7 @@ def _heuristic_weights(model: str, p: Paths, half_life_ns: int, pos: FloatArray)
 def _pairs(p: Paths, channel: IntArray) -> tuple[IntArray, IntArray, IntArray]:
     """Distinct (conversion, channel) pairs of the touches, and each touch's pair index."""
     k = max(int(channel.max()) + 1 if channel.size else 1, 1)
-    keys, inverse = np.unique(p.touch_conv * k + channel, return_inverse=True)
+    keys, inverse = compact(p.touch_conv * k + channel, p.value.size * k)
     return keys // k, keys % k, inverse
 
 

@@ -358,6 +358,9 @@ def read_events(
 
 
 def _check_unique(values: pd.Series, *, name: str, frame_index: pd.Index) -> None:
+    arr = values.to_numpy()
+    if arr.dtype.kind in "iu" and (arr.size < 2 or bool(np.all(arr[1:] > arr[:-1]))):
+        return  # increasing integer ids (the usual export order): unique at a glance
     dup = values.duplicated(keep=False).to_numpy(dtype=bool) & values.notna().to_numpy(bool)
     if dup.any():
         rows = np.flatnonzero(dup)

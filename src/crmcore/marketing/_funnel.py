@@ -38,7 +38,7 @@ import pandas as pd
 from crmcore._types import BoolArray, IntArray
 from crmcore.errors import ValidationError
 from crmcore.marketing._frame import CHANNEL_CODE, TYPE_CODE
-from crmcore.marketing._windows import GroupedTimes
+from crmcore.marketing._windows import GroupedTimes, compact
 
 __all__ = ["MachineOpenRule", "Units", "fast_opens", "message_units", "proxy_markers"]
 
@@ -103,7 +103,7 @@ def message_units(  # noqa: PLR0917 - one array per event column
     opens; without it every unit does.
     """
     keys = member * max(n_messages, 1) + message
-    ukeys, unit = np.unique(keys, return_inverse=True)
+    ukeys, unit = compact(keys)
     n = ukeys.size
     unit_member = ukeys // max(n_messages, 1)
 

@@ -16,7 +16,7 @@ from crmcore.errors import ValidationError
 from crmcore.marketing._frame import TYPE_CODE, TYPES, read_events, row_ids
 from crmcore.marketing._funnel import MachineOpenRule, message_units, proxy_markers
 from crmcore.marketing._incremental import arm_stats, incremental_columns
-from crmcore.marketing._windows import GroupedTimes
+from crmcore.marketing._windows import DENSE_LIMIT, GroupedTimes, compact
 
 __all__ = ["RATES", "campaign_kpis"]
 
@@ -313,17 +313,19 @@ def campaign_kpis(
     camp_ids, cust_ids = pd.Index(camp_ids), pd.Index(cust_ids)
     n_members, n_cust = len(members), len(cust_ids)
     member_key = camp_codes.astype(np.int64) * max(n_cust, 1) + cust_codes
-    key_order = np.argsort(member_key, kind="stable")
-    sorted_keys = member_key[key_order]
-    repeated = np.flatnonzero(sorted_keys[1:] == sorted_keys[:-1])
-    if repeated.size:
-        pos = int(key_order[repeated[0] + 1])
+    distinct_keys, member_code = compact(member_key, len(camp_ids) * max(n_cust, 1))
+    if distinct_keys.size < n_members:
+        counts = np.bincount(member_code, minlength=distinct_keys.size)
+        pos = int(np.flatnonzero(member_code == np.flatnonzero(counts > 1)[0])[1])
         raise ValidationError(
             f"members row {m_index[pos]!r}: customer {members[customer_col].iloc[pos]!r} is "
             f"listed twice for campaign {members[campaign_col].iloc[pos]!r}",
             field=customer_col,
             row=m_index[pos],
         )
+    # member row of each distinct key (keys are distinct here)
+    member_of_key = np.empty(n_members, dtype=np.int64)
+    member_of_key[member_code] = np.arange(n_members)
     group, labels, ckey, n_ckeys, group_ckey = _groups(
         members, control, campaign_col=campaign_col, by_cols=by_cols, variant_col=variant_col
     )
@@ -359,9 +361,9 @@ def campaign_kpis(
     e_times, e_types = log.times[rows], log.type[rows]
     e_cust = cust_ids.get_indexer(ev_cust.to_numpy()[keep])
     e_key = e_camp.astype(np.int64) * max(n_cust, 1) + np.maximum(e_cust, 0)
-    pos = np.minimum(np.searchsorted(sorted_keys, e_key), max(n_members - 1, 0))
-    hit = (e_cust >= 0) & (sorted_keys[pos] == e_key) if n_members else np.zeros(0, bool)
-    e_member = np.where(hit, key_order[pos], -1)
+    e_member = _lookup(distinct_keys, member_of_key, e_key, len(camp_ids) * max(n_cust, 1))
+    e_member[e_cust < 0] = -1
+    hit = e_member >= 0
     cost, start = _campaign_info(
         campaigns,
         camp_ids,
@@ -385,11 +387,11 @@ def campaign_kpis(
         )
     not_member = np.bincount(e_camp[~hit], minlength=len(camp_ids))
     rows, e_times, e_types, e_member = rows[hit], e_times[hit], e_types[hit], e_member[hit]
-    if message_col in frame.columns:
-        msg_codes, msg_ids = pd.factorize(column(message_col, rows), use_na_sentinel=False)
-        n_msgs = max(len(msg_ids), 1)
-    else:
-        msg_codes, n_msgs = np.zeros(rows.size, dtype=np.int64), 1
+    msg_codes, n_msgs = _local_messages(
+        column(message_col, rows) if message_col in frame.columns else None,
+        e_camp[hit],
+        len(camp_ids),
+    )
     user_agent = None
     if user_agent_col in frame.columns:
         user_agent = column(user_agent_col, rows).reset_index(drop=True)
@@ -440,9 +442,7 @@ def campaign_kpis(
     cust = cust_codes.astype(np.int64)
     lo = np.where(treated_reached, anchor, cutoff)
     hi = np.where(treated_reached, np.minimum(lo + window_ns, cutoff), cutoff)
-    n_conv = orders_log.count(cust, lo, hi)
-    revenue = orders_log.total(0, cust, lo, hi)
-    margin_amt = orders_log.total(1, cust, lo, hi)
+    n_conv, (revenue, margin_amt) = orders_log.sums(cust, lo, hi)
     first_order = orders_log.first_time()[cust]
     converted = n_conv > 0
     new = converted & (first_order > lo) & (first_order <= hi)
@@ -450,9 +450,8 @@ def campaign_kpis(
     has_anchor = camp_anchor[camp_codes] < _BIG
     itt_lo = np.where(has_anchor, camp_anchor[camp_codes], cutoff)
     itt_hi = np.where(has_anchor, np.minimum(itt_lo + window_ns, cutoff), cutoff)
-    itt_conv = orders_log.count(cust, itt_lo, itt_hi) > 0
-    itt_rev = orders_log.total(0, cust, itt_lo, itt_hi)
-    itt_margin = orders_log.total(1, cust, itt_lo, itt_hi)
+    itt_count, (itt_rev, itt_margin) = orders_log.sums(cust, itt_lo, itt_hi)
+    itt_conv = itt_count > 0
 
     # ---------------------------------------------------------------- per group
     g_ok = group >= 0
@@ -546,6 +545,39 @@ def campaign_kpis(
     )
     out.index.names = [campaign_col, *by_cols]
     return out
+
+
+def _lookup(keys: IntArray, values: IntArray, queries: IntArray, space: int) -> IntArray:
+    """``values`` at the position of each query among the sorted ``keys`` (-1: absent)."""
+    if space <= DENSE_LIMIT:
+        table = np.full(space, -1, dtype=np.int64)
+        table[keys] = values
+        return table[queries]
+    if keys.size == 0:
+        return np.full(queries.size, -1, dtype=np.int64)
+    pos = np.minimum(np.searchsorted(keys, queries), keys.size - 1)
+    return np.where(keys[pos] == queries, values[pos], -1)
+
+
+def _local_messages(
+    messages: pd.Series | None, campaign: IntArray, n_campaigns: int
+) -> tuple[IntArray, int]:
+    """Message codes counted within each campaign (0, 1, ...) and the largest count.
+
+    A campaign sends few messages, so (member, local message) keys stay
+    small enough to be addressed directly.
+    """
+    if messages is None:
+        return np.zeros(campaign.size, dtype=np.int64), 1
+    codes, uniques = pd.factorize(messages, use_na_sentinel=False)
+    n_global = max(len(uniques), 1)
+    pair = campaign.astype(np.int64) * n_global + np.asarray(codes, dtype=np.int64)
+    present = np.zeros(n_campaigns * n_global, dtype=bool)
+    present[pair] = True
+    table = present.reshape(n_campaigns, n_global)
+    local = (np.cumsum(table, axis=1) - 1).ravel()
+    width = int(table.sum(axis=1).max()) if table.size else 1
+    return local[pair].astype(np.int64), max(width, 1)
 
 
 def _per_first_group(per_campaign: IntArray, group_campaign: IntArray, n_groups: int) -> IntArray:

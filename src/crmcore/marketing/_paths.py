@@ -28,16 +28,9 @@ from crmcore._types import BoolArray, FloatArray, IntArray
 from crmcore._validation import as_float_array, check_columns
 from crmcore.errors import ValidationError
 from crmcore.marketing._frame import row_ids
-from crmcore.marketing._windows import GroupedTimes
+from crmcore.marketing._windows import GroupedTimes, group_time_order
 
-__all__ = ["Paths", "build_paths", "group_time_order", "run_starts"]
-
-
-def group_time_order(groups: IntArray, times: IntArray) -> IntArray:
-    """Stable order by (group, time); one sort when the times are already sorted."""
-    if times.size < 2 or bool(np.all(times[1:] >= times[:-1])):
-        return np.argsort(groups, kind="stable").astype(np.int64)
-    return np.lexsort((times, groups)).astype(np.int64)
+__all__ = ["Paths", "build_paths", "run_starts"]
 
 
 def run_starts(keys: IntArray) -> BoolArray:

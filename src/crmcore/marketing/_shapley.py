@@ -29,13 +29,14 @@ from __future__ import annotations
 import numpy as np
 
 from crmcore._types import FloatArray, IntArray
+from crmcore.marketing._windows import compact
 
 __all__ = ["coalition_values", "path_masks", "shapley_table"]
 
 
 def path_masks(path: IntArray, channel: IntArray, n_paths: int) -> IntArray:
     """Return each path's channel set as a bit mask (from distinct (path, channel) rows)."""
-    key = np.unique(path * 64 + channel)
+    key, _ = compact(path * 64 + channel, n_paths * 64)
     p, c = key // 64, key % 64
     masks = np.zeros(n_paths, dtype=np.int64)
     np.add.at(masks, p, np.left_shift(np.int64(1), c))
