@@ -365,6 +365,8 @@ def _check_unique(values: pd.Series, *, name: str, frame_index: pd.Index) -> Non
     if dup.any():
         rows = np.flatnonzero(dup)
         first = values.iloc[rows[0]]
+        if isinstance(first, np.generic):
+            first = first.item()
         where: list[Hashable] = [
             frame_index[r] for r in rows[: min(rows.size, 20)] if values.iloc[r] == first
         ][:3]
