@@ -288,9 +288,13 @@ def attribute(
     else:
         w = _heuristic_weights(model, p, half_ns, pos)
         conv, ch, inverse = _pairs(p, channel)
+        share = np.bincount(inverse, weights=w, minlength=conv.size)
         credit = np.bincount(
             inverse, weights=w * p.value[p.touch_conv], minlength=conv.size
         ).astype(np.float64)
+    # a channel with no share of a path (not first, in first-touch) gets no row
+    kept = share > 0
+    conv, ch, credit = conv[kept], ch[kept], credit[kept]
     return _result(p, conv, ch, credit, labels, model, effects, direct_label, customer_col)
 
 
