@@ -448,7 +448,9 @@ def _messages(  # noqa: PLR0917 - internal: one campaign's inputs
         opens = rng.random(d.size) < p_open
         wall = _time.wall_ns(delivered[opens], zone)
         at_pref = _wall_to_utc(_next_preferred(wall, preferred[c[d][opens]], rng), zone)
-        soon = delivered[opens] + (rng.exponential(20.0, opens.sum()) * _MIN).astype(np.int64)
+        soon = delivered[opens] + ((1.0 + rng.exponential(20.0, opens.sum())) * _MIN).astype(
+            np.int64
+        )
         human = np.where(rng.random(opens.sum()) < 0.75, at_pref, soon)
         if channel == "email":
             machine = proxy[c[d]]
