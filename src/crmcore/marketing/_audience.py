@@ -184,7 +184,6 @@ def consent_state(
     *,
     channel: str,
     at: IntArray,
-    tz: Any,
     customer_col: str = "customer_id",
     date_col: str = "date",
 ) -> IntArray:
@@ -193,7 +192,7 @@ def consent_state(
     The consent in force is the latest one for the channel at or before the
     instant; among consents at the same instant, the one recorded last (as
     :func:`crmcore.domain.current_consent`). ``at`` holds UTC nanoseconds
-    (one per id); ``tz`` is only used to check the log's dates are aware.
+    (one per id); the log's dates must be aware (consents are instants).
     """
     check_columns(consents, [customer_col, "channel", "granted", date_col], name="consents")
     dates = _time.read_dates(consents[date_col], name=date_col, row_name="consent")
@@ -407,7 +406,6 @@ def select_audience(
         ids,
         channel=wanted,
         at=np.full(n, cutoff.ns, dtype=np.int64),
-        tz=cutoff.timestamp.tzinfo,
         customer_col=customer_col,
     )
     has_address = np.ones(n, dtype=bool)

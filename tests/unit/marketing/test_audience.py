@@ -57,7 +57,8 @@ def test_fnv1a64_matches_the_published_test_vectors():
 def test_stable_uniform_depends_only_on_salt_and_id():
     ids = np.array([f"C-{i}" for i in range(1000)], dtype=object)
     u = stable_uniform(ids, "seed")
-    assert u.min() >= 0 and u.max() < 1
+    assert u.min() >= 0
+    assert u.max() < 1
     rng = np.random.default_rng(0)
     perm = rng.permutation(ids.size)
     np.testing.assert_array_equal(stable_uniform(ids[perm], "seed"), u[perm])

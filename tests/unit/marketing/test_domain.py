@@ -58,7 +58,7 @@ def test_a_type_on_a_channel_it_cannot_happen_on_is_refused(kind, channel):
     [
         ("type", "view", "type must be one of"),
         ("channel", "fax", "channel must be one of"),
-        ("at", dt.datetime(2024, 5, 2), "timezone-aware"),
+        ("at", dt.datetime(2024, 5, 2), "timezone-aware"),  # noqa: DTZ001 - naive on purpose
         ("id", "  ", "non-blank"),
         ("campaign_id", 7, "non-blank str or a UUID"),
         ("variant", "", "non-blank"),

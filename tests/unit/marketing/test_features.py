@@ -52,10 +52,12 @@ def test_counts_recency_streak_and_band_by_hand():
         (AS_OF - pd.Timestamp("2024-05-10 19:00", tz="UTC")) / pd.Timedelta("1D"), rel=1e-12
     )
     assert a["engagement_band"] == "lapsing"  # clicked 21 days ago; an abandoned cart is no act
-    assert b["non_open_streak"] == 2 and bool(b["unsubscribed"])
+    assert b["non_open_streak"] == 2
+    assert bool(b["unsubscribed"])
     assert np.isnan(b["days_since_last_open"])
     assert b["engagement_band"] == "never_engaged"
-    assert c["app_sessions_30d"] == 0 and c["engagement_band"] == "dormant"
+    assert c["app_sessions_30d"] == 0
+    assert c["engagement_band"] == "dormant"
     assert list(f["engagement_band"].cat.categories) == list(BANDS)
     assert f["engagement_band"].cat.ordered
 
@@ -74,7 +76,8 @@ def test_joins_customer_features_on_the_same_index():
 def test_customers_without_events_get_zeros_and_never_engaged():
     f = engagement_features(EVENTS, as_of=AS_OF, customers=["zz", "a"])
     assert list(f.index) == ["zz", "a"]
-    assert f.loc["zz", "opens_90d"] == 0 and f.loc["zz", "non_open_streak"] == 0
+    assert f.loc["zz", "opens_90d"] == 0
+    assert f.loc["zz", "non_open_streak"] == 0
     assert f.loc["zz", "engagement_band"] == "never_engaged"
     assert not f.loc["zz", "unsubscribed"]
     assert np.isnan(f.loc["zz", "days_since_first_event"])

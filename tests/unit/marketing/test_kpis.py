@@ -11,7 +11,7 @@ from crmcore.errors import ValidationError
 from crmcore.marketing import RATES, campaign_kpis, simulate_engagement
 
 
-def T(text: str) -> pd.Timestamp:
+def utc(text: str) -> pd.Timestamp:
     return pd.Timestamp(text, tz="UTC")
 
 
@@ -32,7 +32,7 @@ def log(rows):
                 "message_id": msg,
                 "channel": channel,
                 "type": kind,
-                "date": T(when),
+                "date": utc(when),
                 "user_agent": agent,
             }
         )
@@ -66,7 +66,7 @@ ORDERS = pd.DataFrame(
     {
         "customer_id": ["a", "a", "b", "e", "a", "d"],
         "date": [
-            T(s)
+            utc(s)
             for s in (
                 "2024-04-01",
                 "2024-05-03",
@@ -164,7 +164,7 @@ def test_incremental_revenue_interval_is_welch():
 
 
 def test_as_of_cuts_events_and_orders():
-    early = kpis(as_of=T("2024-05-01 12:00")).loc["K"]
+    early = kpis(as_of=utc("2024-05-01 12:00")).loc["K"]
     assert early["opened"] == 1  # b's click at 12:00 is history; a's opens are not yet
     assert early["converters"] == 0
     assert early["revenue"] == 0.0
@@ -221,9 +221,11 @@ def test_sms_campaigns_have_no_open_rate():
     )
     members = pd.DataFrame({"campaign_id": ["S"], "customer_id": ["a"]})
     row = kpis(events, members=members, campaigns=None).loc["S"]
-    assert np.isnan(row["open_rate"]) and np.isnan(row["click_to_open"])
+    assert np.isnan(row["open_rate"])
+    assert np.isnan(row["click_to_open"])
     assert row["click_rate"] == 1.0
-    assert np.isnan(row["cost"]) and np.isnan(row["romi"])
+    assert np.isnan(row["cost"])
+    assert np.isnan(row["romi"])
 
 
 def test_by_variant_shares_the_control_group_and_splits_cost():
@@ -258,7 +260,7 @@ def test_control_members_who_were_sent_anyway_are_counted_and_kept():
         ),
         (lambda e, o, m, c: (e, o, m, c.assign(cost=-1.0)), "cost must be >= 0"),
         (
-            lambda e, o, m, c: (e, o, m, c.assign(start=[T("2024-05-01 08:30")])),
+            lambda e, o, m, c: (e, o, m, c.assign(start=[utc("2024-05-01 08:30")])),
             "comes before the campaign's start",
         ),
         (lambda e, o, m, c: (e, o, pd.concat([m, m.iloc[:1]]), c), "listed twice"),

@@ -49,7 +49,6 @@ def test_sends_only_with_consent_at_send_time(sim):
             ids,
             channel=channel,
             at=np.full(len(ids), start.value, dtype=np.int64),
-            tz=None,
         )
         sent = ids.get_indexer(sends.loc[sends["campaign_id"] == cid, "customer_id"].unique())
         assert (state[sent] == 1).all()

@@ -45,10 +45,11 @@ def test_x_learner_with_a_small_control_group_and_a_flexible_model():
 
 
 def test_qini_curve_of_the_true_uplift_beats_random():
-    X, t, y, tau = synthetic(seed=5)
+    _X, t, y, tau = synthetic(seed=5)
     curve = qini_curve(tau, t, y, points=10)
     assert list(curve.columns) == ["n", "fraction", "qini", "random"]
-    assert curve["n"].iloc[0] == 0 and curve["n"].iloc[-1] == len(t)
+    assert curve["n"].iloc[0] == 0
+    assert curve["n"].iloc[-1] == len(t)
     assert curve["qini"].iloc[-1] == pytest.approx(curve["random"].iloc[-1], rel=1e-12)
     inner = curve.iloc[1:-1]
     assert (inner["qini"] > inner["random"]).all()
