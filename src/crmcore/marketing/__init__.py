@@ -1,4 +1,32 @@
-"""Marketing: engagement, audiences, campaign KPIs, attribution, experiments, send time."""
+"""Marketing: engagement, audiences, campaign results, attribution, experiments, send time.
+
+What the marketing team asks of a CRM, on pandas frames and with the
+uncertainty next to every rate (the user guide is "Marketing" in the docs):
+
+- :class:`EngagementEvent` (send, deliver, open, click, bounce, unsubscribe,
+  complaint, web visits, forms, downloads, carts, app sessions) and
+  :class:`CampaignMember` are frozen values with a JSON round trip;
+  :func:`engagement_frame` gives the canonical event frame every function
+  reads;
+- :func:`select_audience`: a segment :class:`~crmcore.segmentation.Rule`,
+  minus those without consent on the channel at ``as_of`` (unknown consent
+  never receives), with a stable, seeded control group;
+- :func:`campaign_kpis`: the funnel with Wilson intervals, machine opens
+  excluded by a stated rule, revenue, cost, ROMI, CAC, and incremental
+  conversions and revenue against the control group;
+- :func:`attribute`: first / last touch, linear, time decay, position-based,
+  Markov removal effects and exact Shapley values; every conversion's
+  credits sum to its value;
+- :func:`ab_test`, :func:`sample_size`, and uplift models on scikit-learn
+  (:class:`TwoModelUplift`, :class:`XLearnerUplift`) with
+  :func:`qini_curve` and :func:`uplift_at_k`;
+- :func:`send_time_profile` / :func:`best_send_time`: hour-of-week
+  propensities shrunk toward the population by empirical Bayes, with a
+  backtest (:func:`send_time_backtest`);
+- :func:`engagement_features` for churn models and lead scoring, joinable
+  to :func:`crmcore.segmentation.customer_features`;
+- :func:`simulate_engagement`: seeded data with known true effects.
+"""
 
 from __future__ import annotations
 
