@@ -288,7 +288,7 @@ def attribute(
     else:
         w = _heuristic_weights(model, p, half_ns, pos)
         conv, ch, inverse = _pairs(p, channel)
-        share = np.bincount(inverse, weights=w, minlength=conv.size)
+        share = np.bincount(inverse, weights=w, minlength=conv.size).astype(np.float64)
         credit = np.bincount(
             inverse, weights=w * p.value[p.touch_conv], minlength=conv.size
         ).astype(np.float64)

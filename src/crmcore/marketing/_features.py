@@ -12,7 +12,7 @@ from crmcore import _time
 from crmcore._types import IntArray
 from crmcore._validation import check_columns
 from crmcore.errors import ValidationError
-from crmcore.marketing._frame import TYPE_CODE, read_events, row_ids
+from crmcore.marketing._frame import TYPE_CODE, id_codes, read_events, row_ids, type_mask
 from crmcore.marketing._funnel import fast_opens
 
 __all__ = ["BANDS", "COUNTED", "engagement_features"]
@@ -146,11 +146,7 @@ def engagement_features(
     keep = ~fast_opens(log.type, log.times, ids, delay)
     types, times = log.type[keep], log.times[keep]
     kept_ids = ids.iloc[np.flatnonzero(keep)] if not keep.all() else ids
-    try:
-        codes, uniques = pd.factorize(kept_ids, sort=True)
-    except TypeError:
-        codes, uniques = pd.factorize(kept_ids)
-    codes = np.asarray(codes, dtype=np.int64)
+    codes, uniques = id_codes(kept_ids)
     index = pd.Index(uniques, name=customer_col)
     n = len(index)
     as_of_ns = log.cutoff.ns
@@ -169,7 +165,7 @@ def engagement_features(
             cols[f"{name}_{label}"] = per[:, int(np.searchsorted(lengths, ns))].astype(np.int64)
 
     def last_of(kinds: Sequence[str]) -> IntArray:
-        sel = np.isin(types, [TYPE_CODE[k] for k in kinds])
+        sel = type_mask(types, kinds)
         out = np.full(n, _NEVER, dtype=np.int64)
         np.maximum.at(out, codes[sel], times[sel])
         return out

@@ -52,9 +52,11 @@ __all__ = [
     "consent_log",
     "engagement_frame",
     "enum_codes",
+    "id_codes",
     "members_frame",
     "read_events",
     "row_ids",
+    "type_mask",
 ]
 
 TYPES: tuple[str, ...] = tuple(t.value for t in EngagementType)
@@ -264,6 +266,35 @@ def enum_codes(
             values=values.to_numpy(dtype=object),
             index=frame_index,
         )
+    return out
+
+
+def id_codes(values: Any) -> tuple[IntArray, pd.Index]:
+    """Codes of ids, numbered in sorted id order, and the distinct ids.
+
+    Small non-negative integer ids are addressed directly (no hashing);
+    ids that do not sort together are numbered in order of appearance.
+    """
+    arr = values.to_numpy() if isinstance(values, pd.Series | pd.Index) else np.asarray(values)
+    if arr.dtype.kind in "iu" and arr.size:
+        low, high = int(arr.min()), int(arr.max())
+        if low >= 0 and high < max(4 * arr.size, 1 << 20):
+            present = np.zeros(high + 1, dtype=bool)
+            present[arr] = True
+            code = np.cumsum(present, dtype=np.int64) - 1
+            return code[arr], pd.Index(np.flatnonzero(present).astype(arr.dtype))
+    try:
+        codes, uniques = pd.factorize(values, sort=True)
+    except TypeError:
+        codes, uniques = pd.factorize(values)
+    return np.asarray(codes, dtype=np.int64), pd.Index(uniques)
+
+
+def type_mask(types: IntArray, names: Any) -> BoolArray:
+    """Which events have one of the named types (a table look-up, not ``isin``)."""
+    table = np.zeros(len(TYPES), dtype=bool)
+    table[[TYPE_CODE[n] for n in names]] = True
+    out: BoolArray = table[types]
     return out
 
 

@@ -37,7 +37,7 @@ import pandas as pd
 
 from crmcore._types import BoolArray, IntArray
 from crmcore.errors import ValidationError
-from crmcore.marketing._frame import CHANNEL_CODE, TYPE_CODE
+from crmcore.marketing._frame import CHANNEL_CODE, TYPE_CODE, id_codes
 from crmcore.marketing._windows import GroupedTimes, compact
 
 __all__ = ["MachineOpenRule", "Units", "fast_opens", "message_units", "proxy_markers"]
@@ -140,7 +140,9 @@ def message_units(  # noqa: PLR0917 - one array per event column
     tracked = np.ones(n, dtype=bool)
     if channel is not None:
         tracked = np.zeros(n, dtype=bool)
-        tracked[unit[np.isin(channel, _TRACKED)]] = True
+        on_tracked = np.zeros(int(channel.max()) + 1 if channel.size else 1, dtype=bool)
+        on_tracked[_TRACKED[on_tracked.size > _TRACKED]] = True
+        tracked[unit[on_tracked[channel]]] = True
     return Units(
         member=unit_member,
         sent=sent,
@@ -222,8 +224,7 @@ def fast_opens(types: IntArray, times: IntArray, ids: pd.Series, delay_ns: int) 
     if not (opens.any() and deliver.any()):
         return out
     both = np.flatnonzero(opens | deliver)
-    cust, _ = pd.factorize(ids.iloc[both])
-    cust = np.asarray(cust, dtype=np.int64)
+    cust, _ = id_codes(ids.iloc[both])
     is_d = deliver[both]
     t = times[both]
     grouped = GroupedTimes(cust[is_d], t[is_d], int(cust.max()) + 1)

@@ -13,7 +13,7 @@ from crmcore._stats import check_confidence, wilson_interval, z_value
 from crmcore._types import BoolArray, FloatArray, IntArray
 from crmcore._validation import as_float_array, check_columns, check_scalar, first_bad
 from crmcore.errors import ValidationError
-from crmcore.marketing._frame import TYPE_CODE, TYPES, read_events, row_ids
+from crmcore.marketing._frame import TYPES, id_codes, read_events, row_ids, type_mask
 from crmcore.marketing._funnel import MachineOpenRule, message_units, proxy_markers
 from crmcore.marketing._incremental import arm_stats, incremental_columns
 from crmcore.marketing._windows import DENSE_LIMIT, GroupedTimes, compact
@@ -21,12 +21,7 @@ from crmcore.marketing._windows import DENSE_LIMIT, GroupedTimes, compact
 __all__ = ["RATES", "campaign_kpis"]
 
 _BIG = np.iinfo(np.int64).max
-_MESSAGE_CODES = np.array(
-    [
-        TYPE_CODE[t]
-        for t in ("send", "deliver", "open", "click", "bounce", "unsubscribe", "complaint")
-    ]
-)
+_MESSAGE_TYPES = ("send", "deliver", "open", "click", "bounce", "unsubscribe", "complaint")
 
 RATES: dict[str, tuple[str, str]] = {
     "delivery_rate": ("delivered", "sent"),
@@ -309,7 +304,7 @@ def campaign_kpis(
         else np.zeros(len(members), dtype=bool)
     )
     camp_codes, camp_ids = pd.factorize(members[campaign_col], sort=True)
-    cust_codes, cust_ids = pd.factorize(members[customer_col], sort=False)
+    cust_codes, cust_ids = id_codes(members[customer_col])
     camp_ids, cust_ids = pd.Index(camp_ids), pd.Index(cust_ids)
     n_members, n_cust = len(members), len(cust_ids)
     member_key = camp_codes.astype(np.int64) * max(n_cust, 1) + cust_codes
@@ -346,7 +341,7 @@ def campaign_kpis(
     tz, cutoff = log.tz, log.cutoff.ns
     frame = log.frame
     check_columns(frame, [customer_col, campaign_col], name="events")
-    is_message = np.isin(log.type, _MESSAGE_CODES)
+    is_message = type_mask(log.type, _MESSAGE_TYPES)
     is_message &= frame[campaign_col].notna().to_numpy(dtype=bool)
     rows = np.flatnonzero(is_message)
 

@@ -30,7 +30,7 @@ from crmcore.errors import ValidationError
 from crmcore.marketing._frame import row_ids
 from crmcore.marketing._windows import GroupedTimes, group_time_order
 
-__all__ = ["Paths", "build_paths", "run_starts"]
+__all__ = ["Paths", "build_paths", "joint_codes", "label_codes", "run_starts"]
 
 
 def run_starts(keys: IntArray) -> BoolArray:
@@ -38,6 +38,35 @@ def run_starts(keys: IntArray) -> BoolArray:
     out = np.ones(keys.size, dtype=bool)
     out[1:] = keys[1:] != keys[:-1]
     return out
+
+
+def label_codes(values: pd.Series) -> tuple[IntArray, pd.Index]:
+    """Integer codes and sorted labels of a column (categoricals: their own codes)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return values.cat.codes.to_numpy().astype(np.int64), pd.Index(values.cat.categories)
+    try:
+        codes, labels = pd.factorize(values, sort=True)
+    except TypeError:  # labels that do not sort together
+        codes, labels = pd.factorize(values)
+    return np.asarray(codes, dtype=np.int64), pd.Index(labels)
+
+
+def joint_codes(a: pd.Series, b: pd.Series) -> tuple[IntArray, IntArray, int]:
+    """Integer codes of the ids of two columns, in one numbering.
+
+    Small non-negative integer ids (ERP keys, row numbers) are their own
+    codes: no hashing of millions of ids.
+    """
+    va, vb = a.to_numpy(), b.to_numpy()
+    if va.dtype.kind in "iu" and vb.dtype.kind in "iu":
+        lo = min(int(va.min()) if va.size else 0, int(vb.min()) if vb.size else 0)
+        hi = max(int(va.max()) if va.size else 0, int(vb.max()) if vb.size else 0)
+        if lo >= 0 and hi < max(4 * (va.size + vb.size), 1 << 20):
+            return va.astype(np.int64), vb.astype(np.int64), hi + 1
+    codes, _ = pd.factorize(pd.concat([a, b], ignore_index=True))
+    codes = np.asarray(codes, dtype=np.int64)
+    n = int(codes.max()) + 1 if codes.size else 0
+    return codes[: va.size], codes[va.size :], n
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,14 +130,8 @@ def build_paths(
             "use conversions.reset_index(drop=True)",
             field="conversions",
         )
-    ch_codes, channels = pd.factorize(tframe[channel_col], sort=True)
-    ch_codes = np.asarray(ch_codes, dtype=np.int64)
-    ids = pd.concat([tframe[customer_col], cframe[customer_col]], ignore_index=True)
-    cust, _ = pd.factorize(ids)
-    cust = np.asarray(cust, dtype=np.int64)
-    n_t = len(tframe)
-    t_cust, c_cust = cust[:n_t], cust[n_t:]
-    n_cust = int(cust.max()) + 1 if cust.size else 0
+    ch_codes, channels = label_codes(tframe[channel_col])
+    t_cust, c_cust, n_cust = joint_codes(tframe[customer_col], cframe[customer_col])
 
     conv_log = GroupedTimes(c_cust, c_ns, n_cust)
     t_order = group_time_order(t_cust, t_ns)
@@ -138,9 +161,8 @@ def build_paths(
     seg = tc[u] * (conv_log.times.size + 1) + np.minimum(nxt[u], conv_log.times.size)
     seg_start = run_starts(seg)
     seg_id = np.cumsum(seg_start) - 1
-    seg_last = np.full(int(seg_id[-1]) + 1 if u.size else 0, np.iinfo(np.int64).min)
-    if u.size:
-        np.maximum.at(seg_last, seg_id, tt[u])
+    # touches are in time order within a segment: its last touch is its latest
+    seg_last = tt[u][np.flatnonzero(np.append(seg_start[1:], True))] if u.size else tt[u]
     recent = tt[u] > seg_last[seg_id] - look_ns if u.size else np.zeros(0, bool)
     kept = u[recent]
     null_seg = seg_id[recent]

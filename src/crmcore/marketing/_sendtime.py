@@ -43,7 +43,7 @@ from crmcore import _time
 from crmcore._types import FloatArray, IntArray
 from crmcore._validation import check_columns, check_scalar
 from crmcore.errors import ValidationError
-from crmcore.marketing._frame import TYPE_CODE, read_events, row_ids
+from crmcore.marketing._frame import TYPE_CODE, id_codes, read_events, row_ids, type_mask
 from crmcore.marketing._funnel import fast_opens
 
 __all__ = ["HOURS", "SendTimeProfile", "best_send_time", "send_time_backtest", "send_time_profile"]
@@ -255,8 +255,7 @@ def _engagement(
     log = read_events(
         events, as_of=as_of, date_col=date_col, type_col=type_col, channel_col=None, id_col=None
     )
-    codes = np.array([TYPE_CODE[t] for t in wanted])
-    use = np.isin(log.type, codes)
+    use = type_mask(log.type, wanted)
     ids = log.frame[customer_col]
     row_ids(ids.iloc[np.flatnonzero(use)], name=customer_col, frame_index=log.frame.index[use])
     delay = int(_time.to_duration(machine_open_delay, name="machine_open_delay").value)
@@ -355,11 +354,7 @@ def send_time_profile(
         raise ValidationError(
             f"no engagement event of types {list(types)} on or before as_of", field=type_col
         )
-    try:
-        codes, uniques = pd.factorize(ids, sort=True)
-    except TypeError:
-        codes, uniques = pd.factorize(ids)
-    codes = np.asarray(codes, dtype=np.int64)
+    codes, uniques = id_codes(ids)
     how = _hour_of_week(times, zone, data_tz)
     n = len(uniques)
     cells, counts = np.unique(codes * HOURS + how, return_counts=True)
