@@ -23,6 +23,7 @@ __all__ = [
     "CONSENT_POLICY",
     "EXCLUSION_REASONS",
     "Audience",
+    "consent_at",
     "consent_state",
     "select_audience",
 ]
@@ -194,6 +195,28 @@ def consent_state(
     :func:`crmcore.domain.current_consent`). ``at`` holds UTC nanoseconds
     (one per id); the log's dates must be aware (consents are instants).
     """
+    return consent_at(
+        consents,
+        ids,
+        np.arange(len(ids), dtype=np.int64),
+        np.full(len(ids), channel, dtype=object),
+        at,
+        customer_col=customer_col,
+        date_col=date_col,
+    )
+
+
+def consent_at(
+    consents: pd.DataFrame,
+    ids: pd.Index,
+    who: IntArray,
+    channels: Any,
+    at: IntArray,
+    *,
+    customer_col: str = "customer_id",
+    date_col: str = "date",
+) -> IntArray:
+    """Consent in force for each query (customer position in ``ids``, channel, instant)."""
     check_columns(consents, [customer_col, "channel", "granted", date_col], name="consents")
     dates = _time.read_dates(consents[date_col], name=date_col, row_name="consent")
     if dates.tz is None:
@@ -214,15 +237,17 @@ def consent_state(
             row_name="consent",
         )
         granted = granted.astype(bool)
-    wanted = channel.strip().lower()
-    on_channel = (
-        consents["channel"].astype(str).str.strip().str.lower().to_numpy(dtype=object) == wanted
-    )
+    log_channel = consents["channel"].astype(str).str.strip().str.lower()
+    wanted = pd.Series(np.asarray(channels, dtype=object)).astype(str).str.strip().str.lower()
+    names = pd.Index(pd.unique(wanted))
+    log_ch = names.get_indexer(pd.Index(log_channel))
     codes = ids.get_indexer(pd.Index(consents[customer_col]))
-    keep = on_channel & (codes >= 0)
-    log = GroupedTimes(codes[keep], dates.ns[keep], len(ids))
-    last = log.last_at_or_before(np.arange(len(ids), dtype=np.int64), at)
-    state = np.full(len(ids), UNKNOWN, dtype=np.int64)
+    keep = (log_ch >= 0) & (codes >= 0)
+    width = max(len(names), 1)
+    log = GroupedTimes(codes[keep] * width + log_ch[keep], dates.ns[keep], len(ids) * width)
+    query = np.asarray(who, dtype=np.int64) * width + names.get_indexer(pd.Index(wanted))
+    last = log.last_at_or_before(query, np.asarray(at, dtype=np.int64))
+    state = np.full(query.size, UNKNOWN, dtype=np.int64)
     found = last >= 0
     state[found] = np.where(granted[keep][last[found]], GRANTED, WITHDRAWN)
     return state

@@ -13,7 +13,8 @@ from crmcore._stats import check_confidence, wilson_interval, z_value
 from crmcore._types import BoolArray, FloatArray, IntArray
 from crmcore._validation import as_float_array, check_columns, check_scalar, first_bad
 from crmcore.errors import ValidationError
-from crmcore.marketing._frame import TYPES, id_codes, read_events, row_ids, type_mask
+from crmcore.marketing._audience import GRANTED, WITHDRAWN, consent_at
+from crmcore.marketing._frame import CHANNELS, TYPES, id_codes, read_events, row_ids, type_mask
 from crmcore.marketing._funnel import MachineOpenRule, message_units, proxy_markers
 from crmcore.marketing._incremental import arm_stats, incremental_columns
 from crmcore.marketing._windows import DENSE_LIMIT, GroupedTimes, compact
@@ -143,6 +144,7 @@ def campaign_kpis(
     by: str | Sequence[str] | None = None,
     confidence: float = 0.95,
     campaigns: pd.DataFrame | None = None,
+    consents: pd.DataFrame | None = None,
     margin: float = 1.0,
     margin_col: str | None = None,
     machine_opens: str = "exclude",
@@ -193,6 +195,10 @@ def campaign_kpis(
         Per campaign (column or index ``campaign_col``): ``cost_col`` (>= 0,
         the campaign's total cost; NaN: unknown) and ``start_col`` (no
         event of the campaign may come before it).
+    consents : DataFrame, optional
+        A consent log (``customer_col``, ``channel``, ``granted``, ``date``;
+        :func:`consent_log`): when given, every send must have had the
+        member's consent for its channel in force at the moment it was sent.
     margin : float, default 1.0
         Share of revenue that is margin, when ``margin_col`` is not given.
     margin_col : str, optional
@@ -273,7 +279,8 @@ def campaign_kpis(
     ValidationError
         Missing columns; an unknown type or channel, or a type on the wrong
         channel; repeated event ids; a message event without customer or
-        campaign; a member listed twice; an event before its campaign's
+        campaign; a member listed twice; with ``consents``, a send to a
+        member without consent for its channel at that moment; an event before its campaign's
         ``start``; a negative cost or amount margin share outside [0, 1]; a
         zero, negative or calendar ``conversion_window``; naive and aware
         dates mixed.
@@ -382,6 +389,19 @@ def campaign_kpis(
         )
     not_member = np.bincount(e_camp[~hit], minlength=len(camp_ids))
     rows, e_times, e_types, e_member = rows[hit], e_times[hit], e_types[hit], e_member[hit]
+    if consents is not None:
+        _check_consent(
+            consents,
+            frame.index[rows],
+            e_types,
+            e_times,
+            None if log.channel is None else log.channel[rows],
+            cust_codes[e_member],
+            cust_ids,
+            camp_ids[e_camp[hit]],
+            customer_col=customer_col,
+            tz=tz,
+        )
     msg_codes, n_msgs = _local_messages(
         column(message_col, rows) if message_col in frame.columns else None,
         e_camp[hit],
@@ -540,6 +560,52 @@ def campaign_kpis(
     )
     out.index.names = [campaign_col, *by_cols]
     return out
+
+
+def _check_consent(  # noqa: PLR0917 - one array per event column
+    consents: pd.DataFrame,
+    labels: pd.Index,
+    types: IntArray,
+    times: IntArray,
+    channels: IntArray | None,
+    customers: IntArray,
+    customer_ids: pd.Index,
+    campaigns: Any,
+    *,
+    customer_col: str,
+    tz: Any,
+) -> None:
+    """Refuse a send to a member whose consent for its channel was not in force."""
+    if tz is None:
+        raise ValidationError(
+            "checking consents needs timezone-aware event dates (a consent is an instant); "
+            "localise them first, e.g. events['date'].dt.tz_localize('UTC')",
+            field="consents",
+        )
+    if channels is None:
+        raise ValidationError(
+            "checking consents needs the events' channel column (channel_col)",
+            field="consents",
+        )
+    sends = np.flatnonzero(types == TYPES.index("send"))
+    names = np.asarray(CHANNELS, dtype=object)[channels[sends]]
+    state = consent_at(
+        consents, customer_ids, customers[sends], names, times[sends], customer_col=customer_col
+    )
+    bad = np.flatnonzero(state != GRANTED)
+    if bad.size:
+        i = int(sends[bad[0]])
+        who = customer_ids[customers[i]]
+        why = "had withdrawn" if state[bad[0]] == WITHDRAWN else "had given no"
+        raise ValidationError(
+            f"events row {labels[i]!r}: customer {who!r} of campaign {campaigns[i]!r} was sent "
+            f"a message on {names[bad[0]]!r} at {_time.timestamps(times[i : i + 1], tz)[0]} "
+            f"but {why} consent for that channel then ({bad.size} such sends); select "
+            "audiences with select_audience, which checks consent, or correct the consent log",
+            field="consents",
+            row=labels[i],
+            value=who,
+        )
 
 
 def _lookup(keys: IntArray, values: IntArray, queries: IntArray, space: int) -> IntArray:

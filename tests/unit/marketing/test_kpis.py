@@ -317,3 +317,21 @@ def test_recovers_the_simulated_incremental_conversions():
     # the simulated proxies open every e-mail: the rule finds them
     email = table.index.isin(sim.campaigns.loc[sim.campaigns["channel"] == "email", "campaign_id"])
     assert (table.loc[email, "machine_opens"] > 0).all()
+
+
+def test_sends_without_consent_are_refused_when_consents_are_given():
+    consents = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "c"],
+            "channel": ["email", "email", "email", "email"],
+            "granted": [True, True, True, False],
+            "date": [utc("2024-01-01")] * 3 + [utc("2024-04-30")],
+        }
+    )
+    with pytest.raises(ValidationError, match=r"customer 'c' of campaign 'K'.*had withdrawn"):
+        kpis(consents=consents)
+    ok = consents.iloc[:3]
+    assert kpis(consents=ok).loc["K", "sent"] == 3
+    late = ok.assign(date=[utc("2024-01-01"), utc("2024-01-01"), utc("2024-05-02")])
+    with pytest.raises(ValidationError, match="had given no consent"):
+        kpis(consents=late)  # c opted in only after the send
