@@ -279,7 +279,7 @@ def orders_log(
     tz: Any,
     cutoff: int,
 ) -> GroupedTimes:
-    """The orders on or before the cut-off, as a per-customer log of (amount, margin)."""
+    """Read the orders on or before the cut-off into a per-customer log of amount and margin."""
     cols = [customer_col, date_col, value_col, *([margin_col] if margin_col else [])]
     check_columns(orders, cols, name="orders")
     dates = _time.read_dates(orders[date_col], name=date_col, row_name="order")
