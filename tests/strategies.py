@@ -729,3 +729,28 @@ def log_rows(
         st.sampled_from(customers), minutes, st.integers(1, 100_000).map(lambda c: c / 100)
     )
     return st.lists(row, min_size=min_size, max_size=max_size)
+
+
+# ============================================================== marketing
+
+
+@st.composite
+def engagement_events(draw: st.DrawFn, /, **overrides: Any) -> Any:
+    """Engagement events: any type on a channel it can happen on, customer and/or contact."""
+    from crmcore.marketing import CHANNEL_TYPES, EngagementEvent
+
+    kind = draw(overrides.get("type", st.sampled_from(sorted(CHANNEL_TYPES))))
+    channel = draw(overrides.get("channel", st.sampled_from(sorted(CHANNEL_TYPES[kind]))))
+    who = draw(st.sampled_from(["customer", "contact", "both"]))
+    return EngagementEvent(
+        id=draw(overrides.get("id", ids())),
+        type=kind,
+        channel=channel,
+        at=draw(overrides.get("at", aware_datetimes())),
+        customer_id=draw(ids()) if who != "contact" else None,
+        contact_id=draw(ids()) if who != "customer" else None,
+        campaign_id=draw(optional(ids())),
+        message_id=draw(optional(labels())),
+        variant=draw(optional(labels())),
+        properties=draw(overrides.get("properties", custom_fields())),
+    )
