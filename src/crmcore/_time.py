@@ -38,11 +38,13 @@ loading pandas.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import importlib
 import re
 import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
@@ -81,11 +83,15 @@ __all__ = [
     "Duration",
     "Freq",
     "add_duration",
+    "cutoff_us",
+    "from_instant_us",
     "instant_us",
     "is_date_only",
     "parse_freq",
+    "period_code_at",
     "period_codes",
     "period_labels",
+    "period_start_at",
     "period_starts",
     "read_dates",
     "require_aware",
@@ -93,6 +99,7 @@ __all__ = [
     "timestamps",
     "to_duration",
     "to_instant",
+    "to_zone",
     "wall_ns",
 ]
 
@@ -159,6 +166,15 @@ def require_aware(value: Any, *, field: str) -> _dt.datetime:
             value=value,
         )
     return value
+
+
+def from_instant_us(us: int, tz: _dt.tzinfo) -> _dt.datetime:
+    """Return the aware ``datetime`` in ``tz`` of epoch microseconds (undoes :func:`instant_us`).
+
+    The result carries the right ``fold`` in a repeated hour, so
+    ``instant_us(from_instant_us(x, tz)) == x`` for every zone.
+    """
+    return (_EPOCH_UTC + _dt.timedelta(microseconds=us)).astimezone(tz)
 
 
 # ---------------------------------------------------------------- scalars
@@ -346,6 +362,19 @@ def _stamp_ns(stamp: pd.Timestamp) -> int:
     if stamp.tzinfo is not None:
         stamp = stamp.tz_convert("UTC").tz_localize(None)
     return int(stamp.as_unit("ns").value)
+
+
+def cutoff_us(value: object, *, tz: Any, name: str = "as_of") -> int:
+    """Resolve a cut-off for timezone-aware data to epoch microseconds (history: ``t <= cut``).
+
+    An aware ``datetime`` is its instant (no pandas needed, ``fold``
+    respected); anything else goes through :func:`resolve_as_of` against data
+    in zone ``tz``, so a date means the end of that day in ``tz`` (its last
+    microsecond) and a naive datetime is refused with the fix named.
+    """
+    if isinstance(value, _dt.datetime) and value.utcoffset() is not None:
+        return instant_us(value, name=name)
+    return resolve_as_of(value, tz=tz, name=name).ns // 1000
 
 
 # ---------------------------------------------------------------- columns
@@ -800,3 +829,84 @@ def period_labels(codes: IntArray, freq: Freq) -> pd.PeriodIndex:
     """``PeriodIndex`` labels of period codes (a block of ``mult`` periods by its first)."""
     starts = period_starts(codes, freq)
     return pd.DatetimeIndex(starts.view("datetime64[ns]")).to_period(freq.alias)
+
+
+_EPOCH_WALL: Final = _dt.datetime(1970, 1, 1)  # noqa: DTZ001 - the epoch on a wall clock
+
+
+def to_zone(value: Any, *, name: str = "tz") -> _dt.tzinfo:
+    """Read a time zone: an IANA name (``"Europe/Paris"``), a ``tzinfo``, or ``None`` (UTC).
+
+    Raises
+    ------
+    ValidationError
+        An unknown zone name, or anything else.
+    """
+    if value is None:
+        return _dt.UTC
+    if isinstance(value, _dt.tzinfo):
+        return value
+    if isinstance(value, str):
+        if value.strip().upper() == "UTC":
+            return _dt.UTC
+        try:
+            return ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValidationError(
+                f"{name} must be a time zone such as 'UTC' or 'Europe/Paris'; got {value!r}",
+                field=name,
+                value=value,
+            ) from exc
+    raise ValidationError(
+        f"{name} must be a time zone name or a tzinfo; got {value!r}", field=name, value=value
+    )
+
+
+def _wall_code(wall: _dt.datetime, freq: Freq) -> int:
+    """Period code of a naive wall-clock reading (the scalar form of :func:`period_codes`)."""
+    unit = freq.unit
+    if unit in ("M", "Q", "Y"):
+        months = (wall.year - 1970) * 12 + wall.month - 1
+        base = months // _MONTHS_PER[unit]
+    elif unit == "h":
+        base = (wall - _EPOCH_WALL) // _dt.timedelta(hours=1)
+    else:
+        base = (wall - _EPOCH_WALL) // _dt.timedelta(days=1)
+        if unit == "W":
+            base = (base + _WEEK_SHIFT) // 7
+    return base // freq.mult
+
+
+@functools.lru_cache(maxsize=4096)
+def period_start_at(code: int, freq: Freq, tz: Any) -> _dt.datetime:
+    """When period ``code`` starts, as an aware ``datetime`` in ``tz``.
+
+    The scalar form of :func:`period_starts` (same codes, same instants: a
+    start in a DST gap moves forward, one in a repeated hour is its first
+    occurrence). Cached: a programme asks for the same few boundaries often.
+    """
+    ns = int(period_starts(np.array([code], dtype=np.int64), freq, tz)[0])
+    return from_instant_us(ns // 1000, to_zone(tz))
+
+
+def period_code_at(value: _dt.datetime, freq: Freq, tz: Any, *, name: str = "at") -> int:
+    """Code of the period of ``tz``'s calendar holding the aware instant ``value``.
+
+    The scalar form of ``period_codes(wall_ns(...))``, pure Python; where a
+    period boundary falls inside a DST fold or gap, the period is the one
+    whose start instant (:func:`period_start_at`) is the last at or before
+    ``value``, so ``period_start_at(code) <= value < period_start_at(code + 1)``
+    always holds.
+
+    Raises
+    ------
+    ValidationError
+        ``value`` is not an aware datetime, or ``tz`` is not a zone.
+    """
+    us = instant_us(value, name=name)
+    code = _wall_code(value.astimezone(to_zone(tz)).replace(tzinfo=None), freq)
+    while instant_us(period_start_at(code, freq, tz)) > us:
+        code -= 1
+    while instant_us(period_start_at(code + 1, freq, tz)) <= us:
+        code += 1
+    return code

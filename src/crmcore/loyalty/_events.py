@@ -7,11 +7,23 @@ from typing import Any
 
 import attrs
 
-from crmcore._time import require_aware
+from crmcore._time import instant_us, require_aware
 from crmcore.domain import Money, Order, OrderStatus
 from crmcore.errors import ValidationError
 
-__all__ = ["LedgerEvent", "Purchase", "Redemption", "Refund"]
+__all__ = ["LedgerEvent", "Purchase", "Redemption", "Refund", "instant_key"]
+
+
+def instant_key(value: Any) -> Any:
+    """Equality key of a moment: its instant for an aware datetime (``fold`` included).
+
+    Python compares two datetimes of one zone by wall clock and ignores
+    ``fold``, so 02:15 before and after a fall-back would be "equal";
+    events and entries compare their moments with this key instead.
+    """
+    if isinstance(value, _dt.datetime) and value.utcoffset() is not None:
+        return instant_us(value)
+    return value
 
 
 def _check_id(value: Any, field: str) -> None:
@@ -58,7 +70,7 @@ class Purchase:
     """
 
     event_id: str = attrs.field(validator=_check_event_id)
-    at: _dt.datetime = attrs.field(validator=_check_at)
+    at: _dt.datetime = attrs.field(validator=_check_at, eq=instant_key)
     amount: Money
     category: str | None = None
     campaign: str | None = None
@@ -131,7 +143,7 @@ class Redemption:
     """
 
     event_id: str = attrs.field(validator=_check_event_id)
-    at: _dt.datetime = attrs.field(validator=_check_at)
+    at: _dt.datetime = attrs.field(validator=_check_at, eq=instant_key)
     points: int
 
     def __attrs_post_init__(self) -> None:
@@ -159,7 +171,7 @@ class Refund:
     """
 
     event_id: str = attrs.field(validator=_check_event_id)
-    at: _dt.datetime = attrs.field(validator=_check_at)
+    at: _dt.datetime = attrs.field(validator=_check_at, eq=instant_key)
     order_id: str
 
     def __attrs_post_init__(self) -> None:
