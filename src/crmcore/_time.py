@@ -94,6 +94,7 @@ __all__ = [
     "period_start_at",
     "period_starts",
     "read_dates",
+    "read_instants",
     "require_aware",
     "resolve_as_of",
     "timestamps",
@@ -488,6 +489,33 @@ def read_dates(
     if unit != "ns":
         ticks = _ticks_to_ns(ticks, unit, missing, col, name=name, index=index, row_name=row_name)
     return Dates(np.ascontiguousarray(ticks, dtype=np.int64), tz)
+
+
+def read_instants(
+    values: Any,
+    *,
+    name: str,
+    allow_missing: bool = False,
+    row_name: str = "row",
+) -> Dates:
+    """Read a column of moments that must be timezone-aware (:func:`read_dates` otherwise).
+
+    For the moments of domain records (ledger entries, stage changes,
+    tickets), which are always instants.
+
+    Raises
+    ------
+    ValidationError
+        Anything :func:`read_dates` refuses, and naive dates (naming the fix).
+    """
+    dates = read_dates(values, name=name, allow_missing=allow_missing, row_name=row_name)
+    if not dates.aware:
+        raise ValidationError(
+            f"{name} must hold timezone-aware datetimes (these are instants); got naive "
+            f"values: localise them first, e.g. frame['{name}'].dt.tz_localize('UTC')",
+            field=name,
+        )
+    return dates
 
 
 def _ticks_to_ns(

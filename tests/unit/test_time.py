@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crmcore._deprecation import positional_arguments, renamed_arguments
+from crmcore._deprecation import renamed_arguments
 from crmcore._time import (
     NS_PER_DAY,
     Freq,
@@ -368,28 +368,3 @@ class TestInstantHelpers:
         for bad in ("Mars/Olympus", "", 3):
             with pytest.raises(ValidationError, match="tz"):
                 to_zone(bad)
-
-
-class TestPositionalArguments:
-    def test_positional_use_warns_and_works(self):
-        @positional_arguments("date_col", "freq")
-        def f(frame, *, date_col="date", freq="M"):
-            return frame, date_col, freq
-
-        with pytest.warns(DeprecationWarning, match="'date_col=, freq=' instead"):
-            assert f(1, "at", "W") == (1, "at", "W")
-        with pytest.warns(DeprecationWarning, match="passing date_col by position"):
-            assert f(1, "at") == (1, "at", "M")
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            assert f(1, freq="Q") == (1, "date", "Q")
-
-    def test_too_many_or_twice_refused(self):
-        @positional_arguments("date_col")
-        def f(frame, *, date_col="date"):
-            return date_col
-
-        with pytest.raises(TypeError, match="at most"):
-            f(1, "a", "b")
-        with pytest.raises(TypeError, match="multiple values"):
-            f(1, "a", date_col="b")

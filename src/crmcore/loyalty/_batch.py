@@ -39,7 +39,7 @@ from crmcore._time import (
     from_instant_us,
     instant_us,
     period_starts,
-    read_dates,
+    read_instants,
     resolve_as_of,
     timestamps,
     to_zone,
@@ -71,15 +71,7 @@ def _refuse(
 
 def _instants(col: pd.Series, name: str, *, allow_missing: bool) -> IntArray:
     """UTC nanoseconds of an aware column (missing: ``_NEVER`` where allowed)."""
-    dates = read_dates(col, name=name, allow_missing=allow_missing)
-    if not dates.aware:
-        raise ValidationError(
-            f"{name} must hold timezone-aware datetimes (ledger moments are instants); got "
-            f"naive values of dtype {col.dtype}: localise them, e.g. "
-            f"entries['{name}'].dt.tz_localize('UTC')",
-            field=name,
-        )
-    ns = dates.ns
+    ns = read_instants(col, name=name, allow_missing=allow_missing).ns
     return np.where(ns == NAT, _NEVER, ns) if allow_missing else ns
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crmcore._deprecation import positional_arguments, renamed_arguments
+from crmcore._deprecation import renamed_arguments
 from crmcore._time import parse_freq, period_codes, period_labels, read_dates
 from crmcore._types import IntArray
 from crmcore._validation import check_columns, first_bad
@@ -209,13 +209,12 @@ def nps_by(
     return pd.DataFrame(data)
 
 
-@positional_arguments("date_col", "freq")
 @renamed_arguments(period="freq")
 def nps_trend(
     frame: pd.DataFrame,
-    *,
     date_col: str = "date",
     freq: str = "M",
+    *,
     as_of: object = None,
     score_col: str = "score",
     min_n: int = 30,

@@ -106,21 +106,6 @@ def _retained(
     return kept, len(prev), (start, end), dates
 
 
-_COMMON_PARAMETERS = """transactions : DataFrame
-        One row per transaction: a customer and a date column (``datetime64``
-        of any unit, naive or aware, ``datetime.date`` values or ISO strings).
-    as_of : date-like
-        The cut-off: a date (the end of that day), a period, a datetime or
-        a Timestamp (aware exactly when the dates are).
-    window : str, timedelta, Timedelta or DateOffset
-        Length of a window: a fixed duration (``"30D"``) or a calendar
-        length (``"1M"``, ``"1Q"``, ``pd.DateOffset(months=1)``).
-    customer_col, date_col : str
-        Column names.
-    confidence : float, default 0.95
-        Confidence level of the (Wilson) interval."""
-
-
 @renamed_arguments(period="window")
 def retention_rate(
     transactions: pd.DataFrame,
@@ -142,7 +127,19 @@ def retention_rate(
 
     Parameters
     ----------
-    {params}
+    transactions : DataFrame
+        One row per transaction: a customer and a date column (``datetime64``
+        of any unit, naive or aware, ``datetime.date`` values or ISO strings).
+    as_of : date-like
+        The cut-off: a date (the end of that day), a period, a datetime or
+        a Timestamp (aware exactly when the dates are).
+    window : str, timedelta, Timedelta or DateOffset
+        Length of a window: a fixed duration (``"30D"``) or a calendar
+        length (``"1M"``, ``"1Q"``, ``pd.DateOffset(months=1)``).
+    customer_col, date_col : str
+        Column names.
+    confidence : float, default 0.95
+        Confidence level of the (Wilson) interval.
 
     Returns
     -------
@@ -161,12 +158,10 @@ def retention_rate(
     >>> import pandas as pd
     >>> tx = pd.DataFrame(
     ...     {
-    ...         {
-    ...             "customer_id": ["a", "b", "c", "a", "d"],
-    ...             "date": pd.to_datetime(
-    ...                 ["2026-01-03", "2026-01-10", "2026-01-20", "2026-02-05", "2026-02-06"]
-    ...             ),
-    ...         }
+    ...         "customer_id": ["a", "b", "c", "a", "d"],
+    ...         "date": pd.to_datetime(
+    ...             ["2026-01-03", "2026-01-10", "2026-01-20", "2026-02-05", "2026-02-06"]
+    ...         ),
     ...     }
     ... )
     >>> r = retention_rate(tx, as_of="2026-02-28", window="1M")
@@ -198,7 +193,19 @@ def churn_rate(
 
     Parameters
     ----------
-    {params}
+    transactions : DataFrame
+        One row per transaction: a customer and a date column (``datetime64``
+        of any unit, naive or aware, ``datetime.date`` values or ISO strings).
+    as_of : date-like
+        The cut-off: a date (the end of that day), a period, a datetime or
+        a Timestamp (aware exactly when the dates are).
+    window : str, timedelta, Timedelta or DateOffset
+        Length of a window: a fixed duration (``"30D"``) or a calendar
+        length (``"1M"``, ``"1Q"``, ``pd.DateOffset(months=1)``).
+    customer_col, date_col : str
+        Column names.
+    confidence : float, default 0.95
+        Confidence level of the (Wilson) interval.
 
     Returns
     -------
@@ -210,10 +217,8 @@ def churn_rate(
     >>> import pandas as pd
     >>> tx = pd.DataFrame(
     ...     {
-    ...         {
-    ...             "customer_id": ["a", "b", "a"],
-    ...             "date": pd.to_datetime(["2026-01-03", "2026-01-10", "2026-02-05"]),
-    ...         }
+    ...         "customer_id": ["a", "b", "a"],
+    ...         "date": pd.to_datetime(["2026-01-03", "2026-01-10", "2026-02-05"]),
     ...     }
     ... )
     >>> churn_rate(tx, as_of="2026-02", window="1M").rate
@@ -242,7 +247,19 @@ def repurchase_rate(
 
     Parameters
     ----------
-    {params}
+    transactions : DataFrame
+        One row per transaction: a customer and a date column (``datetime64``
+        of any unit, naive or aware, ``datetime.date`` values or ISO strings).
+    as_of : date-like
+        The cut-off: a date (the end of that day), a period, a datetime or
+        a Timestamp (aware exactly when the dates are).
+    window : str, timedelta, Timedelta or DateOffset
+        Length of a window: a fixed duration (``"30D"``) or a calendar
+        length (``"1M"``, ``"1Q"``, ``pd.DateOffset(months=1)``).
+    customer_col, date_col : str
+        Column names.
+    confidence : float, default 0.95
+        Confidence level of the (Wilson) interval.
 
     Returns
     -------
@@ -254,12 +271,8 @@ def repurchase_rate(
     >>> import pandas as pd
     >>> tx = pd.DataFrame(
     ...     {
-    ...         {
-    ...             "customer_id": ["a", "a", "b", "c"],
-    ...             "date": pd.to_datetime(
-    ...                 ["2026-01-03", "2026-01-10", "2026-01-12", "2025-06-01"]
-    ...             ),
-    ...         }
+    ...         "customer_id": ["a", "a", "b", "c"],
+    ...         "date": pd.to_datetime(["2026-01-03", "2026-01-10", "2026-01-12", "2025-06-01"]),
     ...     }
     ... )
     >>> r = repurchase_rate(tx, as_of="2026-01-31", window="31D")
@@ -273,7 +286,3 @@ def repurchase_rate(
     codes, uniques = pd.factorize(in_window)
     counts = np.bincount(np.asarray(codes, dtype=np.int64), minlength=len(uniques))
     return _rate(int(np.count_nonzero(counts >= 2)), len(uniques), conf, (start, end), dates)
-
-
-for _func in (retention_rate, churn_rate, repurchase_rate):
-    _func.__doc__ = (_func.__doc__ or "").format(params=_COMMON_PARAMETERS)

