@@ -21,7 +21,7 @@ tractable without a Python loop over accounts:
   one sort and a cumulative sum per tier.
 
 All moments are instants (int64 nanoseconds, UTC) read by
-:func:`crmcore._time.read_dates`; calendar periods (expiry, tier windows,
+:func:`crmcore._time.read_instants`; calendar periods (expiry, tier windows,
 reviews) are those of the programme's zone (:attr:`Program.tz`).
 """
 

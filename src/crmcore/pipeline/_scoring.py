@@ -78,6 +78,14 @@ def _labels(values: Any, *, name: str, index: pd.Index) -> I64:
     return np.asarray([int(v) for v in y.tolist()], dtype=np.int64)
 
 
+def _counts(values: Any, name: str) -> I64:
+    """Read saved counts as int64 (files of 0.1 wrote them as floats such as ``2.0``)."""
+    arr = np.asarray(values, dtype=np.float64)
+    if not (np.isfinite(arr).all() and (arr >= 0).all() and (arr == np.round(arr)).all()):
+        raise ValidationError(f"{name} must hold whole counts >= 0", field=name)
+    return arr.astype(np.int64)
+
+
 class LeadScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     """Score leads by their probability of converting (a scikit-learn classifier).
 
@@ -112,11 +120,11 @@ class LeadScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     ----------
     classes_ : ndarray of shape (2,)
         ``[0, 1]``: lost, won (the columns of :meth:`predict_proba`).
-    class_count_ : ndarray of shape (2,)
+    class_count_ : ndarray of int64, shape (2,)
         Lost and won lead counts.
     feature_counts_ : dict
-        Feature -> value -> ``[lost, won]`` counts (naive Bayes).
-    stage_counts_ : ndarray of shape (n_open_stages, 2)
+        Feature -> value -> ``[lost, won]`` counts (ints; naive Bayes).
+    stage_counts_ : ndarray of int64, shape (n_open_stages, 2)
         Leads that reached at least each open stage, lost and won (naive Bayes).
     categories_ : dict
         Feature -> categories of the one-hot design (``method="sklearn"``).
@@ -255,14 +263,14 @@ class LeadScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         labels = self._y(X, y, what="fit")
         self.classes_ = np.array([0, 1], dtype=np.int64)
         self.stages_ = [s.name for s in self.workflow.open_stages()]
-        self.class_count_ = np.zeros(2)
+        self.class_count_ = np.zeros(2, dtype=np.int64)
         if self.method == "sklearn":
             self._fit_sklearn(X, labels)
             return self
-        self.feature_counts_: dict[str, dict[str, list[float]]] = {
+        self.feature_counts_: dict[str, dict[str, list[int]]] = {
             f: {} for f in self._feature_list()
         }
-        self.stage_counts_ = np.zeros((len(self.stages_), 2))
+        self.stage_counts_ = np.zeros((len(self.stages_), 2), dtype=np.int64)
         return self._add(X, labels)
 
     def update(self, X: pd.DataFrame, y: Any = None) -> LeadScorer:
@@ -300,7 +308,7 @@ class LeadScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         >>> later = pd.DataFrame({"source": ["web"], "stage": ["qualified"], "won": [1]})
         >>> scorer = LeadScorer().fit(first).update(later)
         >>> scorer.class_count_.tolist()
-        [1.0, 2.0]
+        [1, 2]
         """
         self._fitted()
         if self.method != "naive_bayes":
@@ -312,17 +320,17 @@ class LeadScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self.class_count_ = self.class_count_ + np.bincount(y, minlength=2)
         for f in self._feature_list():
             codes, uniques = pd.factorize(leads[f].astype(str))
-            table = np.zeros((len(uniques), 2))
-            np.add.at(table, (codes, y), 1.0)
+            table = np.zeros((len(uniques), 2), dtype=np.int64)
+            np.add.at(table, (codes, y), 1)
             counts = self.feature_counts_[f]
             for value, (lost, won) in zip(uniques, table.tolist(), strict=True):
-                cur = counts.get(str(value), [0.0, 0.0])
+                cur = counts.get(str(value), [0, 0])
                 counts[str(value)] = [cur[0] + lost, cur[1] + won]
         if self.stage_col:
             level = self._stage_level(leads)
             level = np.where(y == 1, len(self.stages_) - 1, level)
-            hist = np.zeros((len(self.stages_), 2))
-            np.add.at(hist, (level, y), 1.0)
+            hist = np.zeros((len(self.stages_), 2), dtype=np.int64)
+            np.add.at(hist, (level, y), 1)
             # reached at least stage s = leads whose level >= s
             self.stage_counts_ = self.stage_counts_ + hist[::-1].cumsum(axis=0)[::-1]
         return self
@@ -333,7 +341,7 @@ class LeadScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         }
         base = self.classifier if self.classifier is not None else LogisticRegression()
         self.model_ = clone(base).fit(self._design(leads), y)
-        self.class_count_ = np.bincount(y, minlength=2).astype(float)
+        self.class_count_ = np.bincount(y, minlength=2).astype(np.int64)
 
     def _design(self, leads: pd.DataFrame) -> F64:
         """One-hot columns of the training categories (unseen: all zero), then the stage."""
@@ -528,7 +536,7 @@ class LeadScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             scorer._check_params()
             scorer.classes_ = np.array([0, 1], dtype=np.int64)
             scorer.stages_ = [str(s) for s in data["stages"]]
-            scorer.class_count_ = np.asarray(data["class_count"], dtype=float).reshape(2)
+            scorer.class_count_ = _counts(data["class_count"], "class_count").reshape(2)
             if scorer.method == "sklearn":
                 scorer.categories_ = {
                     str(f): [str(v) for v in c] for f, c in data["categories"].items()
@@ -536,11 +544,10 @@ class LeadScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
                 scorer.model_ = estimator_from_dict(data["model"])
             else:
                 scorer.feature_counts_ = {
-                    str(f): {str(k): [float(x) for x in v] for k, v in t.items()}
+                    str(f): {str(k): _counts(v, f).reshape(2).tolist() for k, v in t.items()}
                     for f, t in data["feature_counts"].items()
                 }
-                stage_counts = np.asarray(data["stage_counts"], dtype=float)
-                scorer.stage_counts_ = stage_counts.reshape(-1, 2)
+                scorer.stage_counts_ = _counts(data["stage_counts"], "stage_counts").reshape(-1, 2)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             if isinstance(exc, ValidationError):
                 raise

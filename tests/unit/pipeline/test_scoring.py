@@ -86,7 +86,8 @@ def test_fit_uses_the_y_it_is_given(method):
     np.testing.assert_allclose(
         from_y.predict_proba(X_TRAIN), from_column.predict_proba(X_TRAIN), rtol=1e-12
     )
-    assert from_y.class_count_.tolist() == [3.0, 2.0]
+    assert from_y.class_count_.tolist() == [3, 2]
+    assert from_y.class_count_.dtype == np.int64
     # booleans are labels too
     as_bool = LeadScorer(method=method).fit(X_TRAIN, Y_TRAIN.astype(bool))
     np.testing.assert_allclose(
