@@ -85,6 +85,7 @@ __all__ = [
     "add_duration",
     "cutoff_us",
     "from_instant_us",
+    "instant_key",
     "instant_us",
     "is_date_only",
     "parse_freq",
@@ -142,6 +143,19 @@ def instant_us(value: _dt.datetime, *, name: str = "datetime") -> int:
     require_aware(value, field=name)
     # Subtracting across zones converts both through utcoffset(), which reads fold.
     return (value - _EPOCH_UTC) // _dt.timedelta(microseconds=1)
+
+
+def instant_key(value: Any) -> Any:
+    """Return the equality key of a moment: its instant for an aware datetime.
+
+    Python compares two datetimes of one zone by wall clock and ignores
+    ``fold``, so 02:15 before and after a fall-back would be "equal". Records
+    holding moments use this as their ``attrs`` equality key
+    (``attrs.field(eq=instant_key)``); anything else is its own key.
+    """
+    if isinstance(value, _dt.datetime) and value.utcoffset() is not None:
+        return instant_us(value)
+    return value
 
 
 def require_aware(value: Any, *, field: str) -> _dt.datetime:

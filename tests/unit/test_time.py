@@ -20,6 +20,7 @@ from crmcore._time import (
     add_duration,
     cutoff_us,
     from_instant_us,
+    instant_key,
     instant_us,
     is_date_only,
     parse_freq,
@@ -368,3 +369,16 @@ class TestInstantHelpers:
         for bad in ("Mars/Olympus", "", 3):
             with pytest.raises(ValidationError, match="tz"):
                 to_zone(bad)
+
+
+def test_instant_key_tells_the_two_sides_of_a_fold_apart():
+    from zoneinfo import ZoneInfo
+
+    paris = ZoneInfo(PARIS)
+    first = dt.datetime(2026, 10, 25, 2, 15, tzinfo=paris)  # 00:15Z
+    second = first.replace(fold=1)  # 01:15Z
+    assert first == second  # Python: same zone, same wall clock
+    assert instant_key(first) != instant_key(second)
+    assert instant_key(first) == instant_key(first.astimezone(dt.UTC))
+    assert instant_key(None) is None
+    assert instant_key("x") == "x"

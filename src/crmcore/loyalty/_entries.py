@@ -7,7 +7,8 @@ from typing import Any, Literal
 
 import attrs
 
-from crmcore.loyalty._events import LedgerEvent, instant_key
+from crmcore._time import instant_key
+from crmcore.loyalty._events import LedgerEvent
 
 __all__ = ["ENTRY_KINDS", "EntryKind", "LedgerEntry", "LedgerSummary", "Lot"]
 

@@ -7,23 +7,11 @@ from typing import Any
 
 import attrs
 
-from crmcore._time import instant_us, require_aware
+from crmcore._time import instant_key, require_aware
 from crmcore.domain import Money, Order, OrderStatus
 from crmcore.errors import ValidationError
 
-__all__ = ["LedgerEvent", "Purchase", "Redemption", "Refund", "instant_key"]
-
-
-def instant_key(value: Any) -> Any:
-    """Equality key of a moment: its instant for an aware datetime (``fold`` included).
-
-    Python compares two datetimes of one zone by wall clock and ignores
-    ``fold``, so 02:15 before and after a fall-back would be "equal";
-    events and entries compare their moments with this key instead.
-    """
-    if isinstance(value, _dt.datetime) and value.utcoffset() is not None:
-        return instant_us(value)
-    return value
+__all__ = ["LedgerEvent", "Purchase", "Redemption", "Refund"]
 
 
 def _check_id(value: Any, field: str) -> None:
