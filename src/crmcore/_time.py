@@ -93,6 +93,7 @@ __all__ = [
     "period_codes",
     "period_labels",
     "period_start_at",
+    "period_start_us",
     "period_starts",
     "read_dates",
     "read_instants",
@@ -920,35 +921,45 @@ def _wall_code(wall: _dt.datetime, freq: Freq) -> int:
 
 
 @functools.lru_cache(maxsize=4096)
-def period_start_at(code: int, freq: Freq, tz: Any) -> _dt.datetime:
-    """When period ``code`` starts, as an aware ``datetime`` in ``tz``.
+def period_start_us(code: int, freq: Freq, tz: Any) -> int:
+    """When period ``code`` of ``tz``'s calendar starts, in epoch microseconds.
 
     The scalar form of :func:`period_starts` (same codes, same instants: a
     start in a DST gap moves forward, one in a repeated hour is its first
     occurrence). Cached: a programme asks for the same few boundaries often.
     """
-    ns = int(period_starts(np.array([code], dtype=np.int64), freq, tz)[0])
-    return from_instant_us(ns // 1000, to_zone(tz))
+    return int(period_starts(np.array([code], dtype=np.int64), freq, tz)[0]) // 1000
 
 
-def period_code_at(value: _dt.datetime, freq: Freq, tz: Any, *, name: str = "at") -> int:
+def period_start_at(code: int, freq: Freq, tz: Any) -> _dt.datetime:
+    """When period ``code`` starts, as an aware ``datetime`` in ``tz``.
+
+    See :func:`period_start_us`.
+    """
+    return from_instant_us(period_start_us(code, freq, tz), to_zone(tz))
+
+
+def period_code_at(
+    value: _dt.datetime, freq: Freq, tz: Any, *, name: str = "at", us: int | None = None
+) -> int:
     """Code of the period of ``tz``'s calendar holding the aware instant ``value``.
 
     The scalar form of ``period_codes(wall_ns(...))``, pure Python; where a
     period boundary falls inside a DST fold or gap, the period is the one
-    whose start instant (:func:`period_start_at`) is the last at or before
-    ``value``, so ``period_start_at(code) <= value < period_start_at(code + 1)``
-    always holds.
+    whose start instant (:func:`period_start_us`) is the last at or before
+    ``value``, so ``period_start_us(code) <= value < period_start_us(code + 1)``
+    always holds. ``us`` is ``instant_us(value)`` when the caller has it.
 
     Raises
     ------
     ValidationError
         ``value`` is not an aware datetime, or ``tz`` is not a zone.
     """
-    us = instant_us(value, name=name)
+    if us is None:
+        us = instant_us(value, name=name)
     code = _wall_code(value.astimezone(to_zone(tz)).replace(tzinfo=None), freq)
-    while instant_us(period_start_at(code, freq, tz)) > us:
+    while period_start_us(code, freq, tz) > us:
         code -= 1
-    while instant_us(period_start_at(code + 1, freq, tz)) <= us:
+    while period_start_us(code + 1, freq, tz) <= us:
         code += 1
     return code

@@ -37,7 +37,6 @@ import pandas as pd
 from crmcore._time import (
     NAT,
     from_instant_us,
-    instant_us,
     period_starts,
     read_instants,
     resolve_as_of,
@@ -205,19 +204,26 @@ def _zone(program: Program | None, tz: Any) -> Any:
     return program.tz
 
 
+def _moment(ns: int) -> tuple[_dt.datetime, int]:
+    """Return an instant given in UTC nanoseconds as a datetime and as epoch microseconds."""
+    us = ns // 1000
+    return from_instant_us(us, _dt.UTC), us
+
+
 def _period_of_ns(program: Program, ns: int) -> int:
     """Programme period holding the instant ``ns`` (UTC nanoseconds)."""
-    return program.period_of(from_instant_us(ns // 1000, _dt.UTC))
+    at, us = _moment(ns)
+    return program.period_of(at, us=us)
 
 
 def _period_start_ns(program: Program, index: int) -> int:
-    return instant_us(program.period_start(index)) * 1000
+    return program.period_start_us(index) * 1000
 
 
 def _review_period(program: Program, as_of_ns: int) -> int:
     """Index of the period starting at the last review at or before ``as_of_ns``."""
-    idx = _period_of_ns(program, as_of_ns)
-    return idx - idx % program.review_every
+    at, us = _moment(as_of_ns)
+    return program.review_period(at, us=us)
 
 
 def ledger_balances(

@@ -10,7 +10,14 @@ from typing import Any, Literal
 
 import attrs
 
-from crmcore._time import Freq, period_code_at, period_start_at, require_aware, to_zone
+from crmcore._time import (
+    Freq,
+    period_code_at,
+    period_start_at,
+    period_start_us,
+    require_aware,
+    to_zone,
+)
 from crmcore.domain import Money
 from crmcore.errors import ValidationError
 
@@ -277,6 +284,8 @@ class Program:
     review_every: int = attrs.field(default=12, kw_only=True)
     rounding: str = attrs.field(default=decimal.ROUND_FLOOR, kw_only=True)
     tz: _dt.tzinfo = attrs.field(default=_dt.UTC, kw_only=True, converter=to_zone)
+    # derived once (the replay asks for them at every event)
+    _thresholds: tuple[int, ...] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if not self.earn_rules or not all(isinstance(r, EarnRule) for r in self.earn_rules):
@@ -324,6 +333,11 @@ class Program:
                 f"got {self.rounding!r}",
                 field="rounding",
             )
+        thresholds = tuple(
+            t.points if t.points is not None else self.spend_minor(t.spend)  # type: ignore[arg-type]
+            for t in self.tiers
+        )
+        object.__setattr__(self, "_thresholds", thresholds)
 
     # ----------------------------------------------------------- queries
 
@@ -370,10 +384,7 @@ class Program:
         >>> prog.tier_thresholds()
         (0, 100000)
         """
-        return tuple(
-            t.points if t.points is not None else self.spend_minor(t.spend)  # type: ignore[arg-type]
-            for t in self.tiers
-        )
+        return self._thresholds
 
     def spend_minor(self, amount: Money) -> int:
         """Spend in whole minor units (cents), rounded down, for tier qualification.
@@ -473,21 +484,31 @@ class Program:
         """The programme period as a calendar period (``freq`` code ``"D"``, ``"W"``, ``"M"``)."""
         return _PERIOD_FREQ[self.period]
 
-    def period_of(self, at: _dt.datetime, *, field: str = "at") -> int:
+    def period_of(self, at: _dt.datetime, *, field: str = "at", us: int | None = None) -> int:
         """Index of the programme period holding the instant ``at`` (on ``tz``'s calendar).
 
-        Periods are counted from the one holding 1970-01-01 (index 0).
+        Periods are counted from the one holding 1970-01-01 (index 0). ``us``
+        is ``instant_us(at)`` when the caller has it already.
 
         Raises
         ------
         ValidationError
             If ``at`` is not a timezone-aware datetime.
         """
-        return period_code_at(at, self.freq, self.tz, name=field)
+        return period_code_at(at, self.freq, self.tz, name=field, us=us)
 
     def period_start(self, index: int) -> _dt.datetime:
         """When programme period ``index`` starts (midnight in ``tz``), in ``tz``."""
         return period_start_at(index, self.freq, self.tz)
+
+    def period_start_us(self, index: int) -> int:
+        """When programme period ``index`` starts, in epoch microseconds."""
+        return period_start_us(index, self.freq, self.tz)
+
+    def review_period(self, at: _dt.datetime, *, us: int | None = None) -> int:
+        """Index of the period starting at the last tier review at or before ``at``."""
+        idx = self.period_of(at, us=us)
+        return idx - idx % self.review_every
 
     def expires_at(self, earned_at: _dt.datetime) -> _dt.datetime | None:
         """When points earned at ``earned_at`` expire (``None``: never).
@@ -540,8 +561,7 @@ class Program:
         >>> prog.last_review(dt.datetime(2026, 8, 15, tzinfo=dt.UTC))
         datetime.datetime(2026, 1, 1, 0, 0, tzinfo=datetime.timezone.utc)
         """
-        idx = self.period_of(at)
-        return self.period_start(idx - idx % self.review_every)
+        return self.period_start(self.review_period(at))
 
     def window_end(self, earned_at: _dt.datetime, tier: Tier) -> _dt.datetime:
         """When a purchase at ``earned_at`` stops counting towards ``tier``.

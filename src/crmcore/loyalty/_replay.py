@@ -29,7 +29,7 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any
 
-from crmcore._time import instant_us, require_aware
+from crmcore._time import instant_us
 from crmcore.errors import ValidationError
 from crmcore.loyalty._entries import ENTRY_KINDS, LedgerEntry
 from crmcore.loyalty._program import Program
@@ -190,7 +190,7 @@ def advance(s: State, program: Program, t: _dt.datetime, t_us: int | None = None
     if t_us is None:
         t_us = instant_us(t)
     if program.tiers and s.last_us is not None:
-        review_us = instant_us(program.last_review(t))
+        review_us = program.period_start_us(program.review_period(t, us=t_us))
         if s.last_us < review_us:
             s.tier = _qualifying_tier(s, program, review_us, review=True)
     while s.next_exp < len(s.lots):
@@ -236,8 +236,8 @@ def apply_entry(s: State, program: Program, entry: LedgerEntry, at_us: int | Non
         s.earned += entry.points
         s.balance += lot.remaining
         if program.tiers:
-            p = program.period_of(entry.at)
-            ends = [instant_us(program.period_start(p + tier.window)) for tier in program.tiers]
+            p = program.period_of(entry.at, us=at_us)
+            ends = [program.period_start_us(p + tier.window) for tier in program.tiers]
             values = [
                 entry.points if tier.points is not None else entry.spend_minor
                 for tier in program.tiers
@@ -293,7 +293,7 @@ def check_entry(entry: Any, position: int, s: State) -> int:
         problems.append(f"sequence {entry.sequence} should be {position}")
     if entry.kind not in ENTRY_KINDS:
         problems.append(f"kind {entry.kind!r} is not one of {ENTRY_KINDS}")
-    at_us = instant_us(require_aware(entry.at, field="at"), name="at")
+    at_us = instant_us(entry.at, name="at")
     if s.last_us is not None and at_us < s.last_us:
         problems.append("entries must be in time order (compared as instants)")
     if entry.event_id in s.entries_by_event:
@@ -308,7 +308,7 @@ def check_entry(entry: Any, position: int, s: State) -> int:
         if entry.order_id not in s.orders or entry.order_id in s.refunded:
             problems.append(f"order {entry.order_id!r} is unknown or already refunded")
     if entry.kind == "earn" and entry.expires_at is not None:
-        expires_us = instant_us(require_aware(entry.expires_at, field="expires_at"))
+        expires_us = instant_us(entry.expires_at, name="expires_at")
         previous = s.lots[-1].expires_us if s.lots else None
         if previous is None and s.lots:
             problems.append("expires_at must be set on every lot or on none")
