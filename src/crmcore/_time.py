@@ -831,6 +831,24 @@ def parse_freq(value: object, *, name: str = "freq", allowed: str = "hDWMQY") ->
     return Freq(unit, mult)  # type: ignore[arg-type]
 
 
+def _months_since_epoch(wall: IntArray) -> IntArray:
+    """Calendar months since January 1970 of wall-clock nanoseconds.
+
+    NumPy's month conversion is slow per element; when the data span fewer
+    days than they have rows (a log of millions of rows spans a few thousand
+    days), it runs once per day of the span and the rows look their day up.
+    """
+    if wall.size:
+        days = np.floor_divide(wall, NS_PER_DAY)
+        lo = int(days.min())
+        span = int(days.max()) - lo + 1
+        if span <= wall.size:
+            first = (lo + np.arange(span, dtype=np.int64)) * NS_PER_DAY
+            table = first.view("datetime64[ns]").astype("datetime64[M]").astype(np.int64)
+            return np.asarray(table[days - lo], dtype=np.int64)
+    return np.asarray(wall.view("datetime64[ns]").astype("datetime64[M]"), dtype=np.int64)
+
+
 def period_codes(wall: IntArray, freq: Freq) -> IntArray:
     """Integer period codes (counted from the epoch) of wall-clock nanoseconds.
 
@@ -839,7 +857,7 @@ def period_codes(wall: IntArray, freq: Freq) -> IntArray:
     """
     unit = freq.unit
     if unit in ("M", "Q", "Y"):
-        months = wall.view("datetime64[ns]").astype("datetime64[M]").astype(np.int64)
+        months = _months_since_epoch(wall)
         base = months // _MONTHS_PER[unit] if unit != "M" else months
     elif unit == "h":
         base = wall // NS_PER_HOUR

@@ -382,3 +382,12 @@ def test_instant_key_tells_the_two_sides_of_a_fold_apart():
     assert instant_key(first) == instant_key(first.astimezone(dt.UTC))
     assert instant_key(None) is None
     assert instant_key("x") == "x"
+
+
+@given(st.lists(st.integers(-106_000, 106_000), min_size=1, max_size=50))
+def test_month_codes_match_numpy_calendar_months(days):
+    # every day of the nanosecond range (1677..2262), around leap days and centuries
+    wall = np.array(days, dtype=np.int64) * NS_PER_DAY
+    expected = wall.view("datetime64[ns]").astype("datetime64[M]").astype(np.int64)
+    np.testing.assert_array_equal(period_codes(wall, Freq("M")), expected)
+    np.testing.assert_array_equal(period_codes(wall, Freq("Y")), expected // 12)

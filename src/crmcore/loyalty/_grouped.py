@@ -288,10 +288,9 @@ def nps_trend(
                 f"no response at or before as_of={as_of!r}", field="as_of", value=as_of
             )
         wall, scores = wall[keep], scores[keep]
-    codes = period_codes(wall, step)
-    uniques, inverse = np.unique(codes, return_inverse=True)
-    stats = _stats_table(inverse.astype(np.int64).reshape(-1), scores, len(uniques), conf, min_n_i)
-    data: dict[Hashable, Any] = {"period": period_labels(uniques, step)}
+    inverse, uniques = pd.factorize(period_codes(wall, step), sort=True)
+    stats = _stats_table(np.asarray(inverse, dtype=np.int64), scores, len(uniques), conf, min_n_i)
+    data: dict[Hashable, Any] = {"period": period_labels(np.asarray(uniques, np.int64), step)}
     for key in _STAT_COLUMNS:
         data[key] = stats[key]
     return pd.DataFrame(data)

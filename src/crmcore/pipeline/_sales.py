@@ -328,10 +328,11 @@ def forecast(
         )
         table = pd.DataFrame(grouped.to_numpy(), index=index, columns=list(FORECAST_CATEGORIES))
     else:
-        ordinals, inverse = np.unique(period, return_inverse=True)
-        sums = np.bincount(
-            inverse.ravel() * k + cat, weights=amount, minlength=ordinals.size * k
-        ).reshape(ordinals.size, k)
+        inverse, uniques = pd.factorize(period, sort=True)
+        ordinals = np.asarray(uniques, dtype=np.int64)
+        sums = np.bincount(inverse * k + cat, weights=amount, minlength=ordinals.size * k).reshape(
+            ordinals.size, k
+        )
         index = period_labels(ordinals, step).rename("period")
         table = pd.DataFrame(sums, index=index, columns=list(FORECAST_CATEGORIES))
     table = table[list(categories)].copy()
