@@ -159,7 +159,8 @@ def _freq_and_keys(
                 f"forecast() got both by={by!r} (a period: deprecated) and freq={freq!r}; "
                 "give freq= for the period and by= for grouping columns"
             )
-        warn_renamed("forecast()", f"by={by!r} (a period)", f"freq={by!r}")
+        # stacklevel 4: the warning names the line that called forecast()
+        warn_renamed("forecast()", f"by={by!r} (a period)", f"freq={by!r}", stacklevel=4)
         return parse_freq(by), []
     return parse_freq("M" if freq is _NO_FREQ else freq), _keys(opportunities, by)
 

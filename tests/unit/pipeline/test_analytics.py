@@ -168,8 +168,9 @@ def test_forecast_by_groups_and_the_old_by_period(opps):
     assert out.loc[("bob", jan), "closed"] == pytest.approx(300.0, rel=1e-12)
     total = out.groupby(level="period").sum()
     pd.testing.assert_frame_equal(total, forecast(opps), check_names=False)
-    with pytest.warns(DeprecationWarning, match="freq='Q'"):
+    with pytest.warns(DeprecationWarning, match="freq='Q'") as caught:
         old = forecast(opps, by="Q")  # a period and no column: the old meaning, for now
+    assert caught[0].filename == __file__  # the warning points at the caller
     pd.testing.assert_frame_equal(old, forecast(opps, freq="Q"))
     with pytest.raises(TypeError, match="both"):
         forecast(opps, by="M", freq="Q")
