@@ -61,14 +61,17 @@ def _bounds(dates: Dates, end: int, window: Window, count: int) -> list[int]:
     return [*out, end]
 
 
-def _rate(
-    num: int, den: int, confidence: float, window: tuple[int, int], dates: Dates
-) -> RateResult:
-    start, end = (t.isoformat() for t in timestamps(np.array(window, dtype=np.int64), dates.tz))
+def _iso(ns: list[int], dates: Dates) -> list[str]:
+    return [t.isoformat() for t in timestamps(np.array(ns, dtype=np.int64), dates.tz)]
+
+
+def _rate(num: int, den: int, confidence: float, bounds: list[int], dates: Dates) -> RateResult:
+    """Build the result over ``bounds``; an empty denominator names its window (the first)."""
+    iso = _iso(bounds, dates)
     if den == 0:
         raise ValidationError(
-            f"no customers bought in ({start}, {end}]: the rate is undefined; pick an as_of "
-            "or window that holds transactions",
+            f"no customers bought in ({iso[0]}, {iso[1]}]: the rate is undefined; pick an "
+            "as_of or window that holds transactions",
             field="transactions",
         )
     lo, hi = wilson_interval(
@@ -81,8 +84,8 @@ def _rate(
         ci_low=float(lo[0]),
         ci_high=float(hi[0]),
         confidence=confidence,
-        start=start,
-        end=end,
+        start=iso[0],
+        end=iso[-1],
     )
 
 
@@ -97,13 +100,14 @@ def _retained(
     window: Window,
     customer_col: str,
     date_col: str,
-) -> tuple[int, int, tuple[int, int], Dates]:
+) -> tuple[int, int, list[int], Dates]:
     customers, dates, end = _prepare(transactions, customer_col, date_col, as_of)
-    start, mid, end = _bounds(dates, end, window, 2)
+    bounds = _bounds(dates, end, window, 2)
+    start, mid, end = bounds
     prev = pd.unique(customers[_within(dates, start, mid)])
     curr = pd.unique(customers[_within(dates, mid, end)])
     kept = int(np.count_nonzero(pd.Series(prev).isin(pd.Series(curr))))
-    return kept, len(prev), (start, end), dates
+    return kept, len(prev), bounds, dates
 
 
 @renamed_arguments(period="window")
@@ -281,8 +285,8 @@ def repurchase_rate(
     """
     conf = check_confidence(confidence)
     customers, dates, end = _prepare(transactions, customer_col, date_col, as_of)
-    start, end = _bounds(dates, end, window, 1)
-    in_window = customers[_within(dates, start, end)]
+    bounds = _bounds(dates, end, window, 1)
+    in_window = customers[_within(dates, *bounds)]
     codes, uniques = pd.factorize(in_window)
     counts = np.bincount(np.asarray(codes, dtype=np.int64), minlength=len(uniques))
-    return _rate(int(np.count_nonzero(counts >= 2)), len(uniques), conf, (start, end), dates)
+    return _rate(int(np.count_nonzero(counts >= 2)), len(uniques), conf, bounds, dates)
