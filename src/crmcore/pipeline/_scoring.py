@@ -38,7 +38,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
-from crmcore._deprecation import renamed_arguments
+from crmcore._deprecation import renamed_arguments, warn_renamed
 from crmcore._time import add_duration, read_dates, to_duration
 from crmcore._validation import check_columns, check_scalar
 from crmcore.errors import NotFittedError, ValidationError
@@ -382,11 +382,16 @@ class LeadScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         """Predicted outcome of each lead: 1 (won) where ``P(won) > 0.5``, else 0."""
         return (self._won_probability(X) > 0.5).astype(np.int64)
 
-    def score(self, X: pd.DataFrame, y: Any = None) -> float:
+    def score(self, X: pd.DataFrame, y: Any = None) -> Any:
         """ROC AUC of the won probabilities against the true labels.
 
         A metric, as scikit-learn expects of ``score`` (higher is better;
         0.5 is chance). Probabilities come from :meth:`predict_proba`.
+
+        Before 0.2, ``score(X)`` returned the probabilities of winning; for
+        one release, a call without labels (no ``y`` and no ``outcome_col``
+        column) still does, with a ``DeprecationWarning``: use
+        ``predict_proba(X)[:, 1]``.
 
         Parameters
         ----------
@@ -403,17 +408,16 @@ class LeadScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         Raises
         ------
         ValidationError
-            No labels (neither ``y`` nor ``outcome_col``; for probabilities
-            use ``predict_proba(X)[:, 1]``), or only one class among them.
+            Only one class among the labels.
         """
         self._fitted()
         if y is None and self.outcome_col not in X.columns:
-            raise ValidationError(
-                f"score(X, y) is the ROC AUC and needs labels: give y, or a "
-                f"{self.outcome_col!r} column (outcome_col); for the probabilities of "
-                "winning use predict_proba(X)[:, 1]",
-                field="y",
+            warn_renamed(
+                "LeadScorer.score()",
+                "score(X) without labels (the probabilities of winning)",
+                "predict_proba(X)[:, 1]; score(X, y) is the ROC AUC",
             )
+            return self._won_probability(X)
         labels = self._y(X, y, what="score")
         if np.unique(labels).size < 2:
             raise ValidationError(
@@ -685,4 +689,4 @@ def evaluate_time_split(
             field="as_of",
         )
     fitted: LeadScorer = clone(scorer).fit(train)
-    return fitted.score(test)
+    return float(fitted.score(test))

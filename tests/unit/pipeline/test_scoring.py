@@ -103,9 +103,11 @@ def test_predict_and_score_is_roc_auc():
     np.testing.assert_array_equal(scorer.predict(X_TRAIN), (p > 0.5).astype(int))
     assert scorer.score(X_TRAIN, Y_TRAIN) == pytest.approx(roc_auc_score(Y_TRAIN, p), rel=1e-12)
     assert scorer.score(TRAIN) == scorer.score(X_TRAIN, Y_TRAIN)  # labels from outcome_col
-    with pytest.raises(ValidationError, match="predict_proba") as info:
-        scorer.score(X_TRAIN)
-    assert info.value.field == "y"
+    # score(X) without labels returned probabilities before 0.2: still, with a warning
+    with pytest.warns(DeprecationWarning, match="predict_proba") as caught:
+        old = scorer.score(X_TRAIN)
+    assert caught[0].filename == __file__
+    np.testing.assert_allclose(old, p, rtol=1e-15)
     with pytest.raises(ValidationError, match="one class"):
         scorer.score(X_TRAIN, np.ones(len(X_TRAIN), dtype=int))
 
