@@ -754,3 +754,28 @@ def engagement_events(draw: st.DrawFn, /, **overrides: Any) -> Any:
         variant=draw(optional(labels())),
         properties=draw(overrides.get("properties", custom_fields())),
     )
+
+
+# ============================================================================
+# Time-rule section (loyalty + pipeline): moments around a cut-off and a DST fold.
+# ============================================================================
+
+#: Europe/Paris falls back on 2026-10-25 at 01:00 UTC (03:00 CEST -> 02:00 CET):
+#: the wall-clock hour 02:00-03:00 happens twice, 00:00-02:00 UTC.
+PARIS_FALL_BACK_UTC = dt.datetime(2026, 10, 25, 1, tzinfo=dt.UTC)
+
+
+def offsets(max_seconds: int, *, also: tuple[int, ...] = ()) -> st.SearchStrategy[int]:
+    """Whole seconds in ``[0, max_seconds]``, drawing the values in ``also`` often
+    (a cut-off and the instants exactly at it)."""
+    base = st.integers(0, max_seconds)
+    return st.one_of(base, st.sampled_from(also)) if also else base
+
+
+@st.composite
+def fold_moments(draw: st.DrawFn, count: int) -> list[dt.datetime]:
+    """``count`` increasing instants within 90 minutes of the Paris fall-back, written
+    on the Paris wall clock (so ``fold`` is set in the repeated hour)."""
+    paris = ZoneInfo("Europe/Paris")
+    secs = sorted(draw(st.lists(st.integers(-5400, 5400), min_size=count, max_size=count)))
+    return [(PARIS_FALL_BACK_UTC + dt.timedelta(seconds=s)).astimezone(paris) for s in secs]

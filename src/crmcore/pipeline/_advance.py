@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import attrs
 
+from crmcore._time import instant_key
 from crmcore.errors import InvalidTransition, ValidationError
 from crmcore.pipeline._defaults import OPPORTUNITY_WORKFLOW
 from crmcore.pipeline._workflow import Move, Workflow
@@ -37,7 +38,8 @@ class StageChanged:
     from_stage, to_stage : str
         Stage before and after the move.
     at : datetime
-        When (timezone-aware).
+        When (timezone-aware). Events compare their moments as instants
+        (``fold`` included), not as wall-clock readings.
     actor : str or None
         Who moved it.
     reason : str or None
@@ -49,7 +51,7 @@ class StageChanged:
     entity_id: Hashable
     from_stage: str
     to_stage: str
-    at: dt.datetime
+    at: dt.datetime = attrs.field(eq=instant_key)
     actor: str | None = None
     reason: str | None = None
     workflow: str | None = None
