@@ -275,7 +275,7 @@ def _surveys(surveys: pd.DataFrame | None) -> tuple[dict[str, Any], pd.DataFrame
             "lower": res.ci_low,
             "upper": res.ci_high,
         }
-        trend = nps_trend(nps_rows.assign(date=nps_rows["date"]), "date", "M", min_n=30)
+        trend = nps_trend(nps_rows, freq="M", min_n=30)
     csat_rows = surveys[surveys["kind"] == "csat"]
     if len(csat_rows):
         scale = int(csat_rows["scale"].max())
@@ -298,7 +298,7 @@ def _pipeline(data: ReportData, as_of: pd.Timestamp) -> tuple[dict[str, Any], pd
     frame = opps.rename(columns={"expected_close_date": "close_date"})
     weighted = weighted_pipeline(frame)
     rate = win_rate(frame)
-    fc = forecast(frame, by="M", category_col=None)
+    fc = forecast(frame, freq="M", category_col=None)
     funnel = None
     if data.opportunity_events is not None and len(data.opportunity_events):
         funnel = stage_funnel(data.opportunity_events)

@@ -89,7 +89,7 @@ def test_the_band_feeds_the_lead_scorer():
         {"band": f["engagement_band"].astype(str).tolist() * 4, "won": [1, 0, 0] * 4}
     )
     scorer = LeadScorer(features=("band",), stage_col=None).fit(leads)
-    p = scorer.score(pd.DataFrame({"band": ["active", "never_engaged"]}))
+    p = scorer.predict_proba(pd.DataFrame({"band": ["active", "never_engaged"]}))[:, 1]
     assert p[0] > p[1]
 
 
