@@ -141,7 +141,8 @@ _EVENT_COLS = ("entity_id", "owner", "team", "queue", "rule")
 def _objects(col: pd.Series) -> list[Any]:
     """Return the values of a column as Python objects, missing as ``None``."""
     values = col.to_numpy(dtype=object)
-    return [None if v is None or v is pd.NA or v != v else v for v in values.tolist()]
+    missing = pd.isna(values).tolist()
+    return [None if gone else v for v, gone in zip(values.tolist(), missing, strict=True)]
 
 
 # ---------------------------------------------------------------- input
