@@ -34,6 +34,12 @@ from crmcore.pipeline._calendar import BusinessCalendar
 from crmcore.pipeline._convert import LeadConversion, LeadConverted, convert_lead
 from crmcore.pipeline._defaults import LEAD_WORKFLOW, OPPORTUNITY_WORKFLOW, TICKET_WORKFLOW
 from crmcore.pipeline._eventlog import events_frame, lead_outcomes, stage_funnel, stage_velocity
+from crmcore.pipeline._followups import (
+    DUE_STATUSES,
+    activities_frame,
+    activity_kpis,
+    due_activities,
+)
 from crmcore.pipeline._sales import forecast, sales_cycle_length, weighted_pipeline, win_rate
 from crmcore.pipeline._scoring import LeadScorer, evaluate_time_split
 from crmcore.pipeline._service import service_kpis
@@ -41,6 +47,7 @@ from crmcore.pipeline._sla import SLAPolicy, SLAStatus, SLATargetStatus, sla_rep
 from crmcore.pipeline._workflow import FORECAST_CATEGORIES, Move, Stage, Transition, Workflow
 
 __all__ = [
+    "DUE_STATUSES",
     "FORECAST_CATEGORIES",
     "LEAD_WORKFLOW",
     "OPPORTUNITY_WORKFLOW",
@@ -68,10 +75,13 @@ __all__ = [
     "Transition",
     "Workflow",
     "Workload",
+    "activities_frame",
+    "activity_kpis",
     "advance",
     "allowed_transitions",
     "assign",
     "convert_lead",
+    "due_activities",
     "evaluate_time_split",
     "events_frame",
     "forecast",
