@@ -10,6 +10,13 @@ and resolution targets. Analytics take DataFrames and return DataFrames.
 
 from __future__ import annotations
 
+from crmcore.pipeline._accuracy import (
+    MOVEMENTS,
+    ForecastAccuracy,
+    forecast_accuracy,
+    pipeline_changes,
+    pipeline_snapshot,
+)
 from crmcore.pipeline._advance import (
     StageChanged,
     advance,
@@ -50,6 +57,7 @@ __all__ = [
     "DUE_STATUSES",
     "FORECAST_CATEGORIES",
     "LEAD_WORKFLOW",
+    "MOVEMENTS",
     "OPPORTUNITY_WORKFLOW",
     "REASONS",
     "TICKET_WORKFLOW",
@@ -58,6 +66,7 @@ __all__ = [
     "Assignment",
     "AssignmentRule",
     "BusinessCalendar",
+    "ForecastAccuracy",
     "LeadConversion",
     "LeadConverted",
     "LeadScorer",
@@ -85,7 +94,10 @@ __all__ = [
     "evaluate_time_split",
     "events_frame",
     "forecast",
+    "forecast_accuracy",
     "lead_outcomes",
+    "pipeline_changes",
+    "pipeline_snapshot",
     "replay",
     "reset_probability",
     "sales_cycle_length",
