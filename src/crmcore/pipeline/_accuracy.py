@@ -181,9 +181,7 @@ def pipeline_snapshot(
 
 
 def _timestamps(ns: I64, tz: Any) -> pd.DatetimeIndex:
-    known = ns != NAT
-    idx = timestamps(np.where(known, ns, 0), tz)
-    return idx.where(known, pd.NaT)
+    return timestamps(ns, tz)  # NAT reads as NaT
 
 
 @attrs.frozen(slots=True, eq=False)
@@ -346,7 +344,8 @@ def forecast_accuracy(
         a_cut = at_cut.amount
 
         def total(mask: B, amount: F64) -> F64:
-            return np.bincount(group[mask], weights=amount[mask], minlength=n_groups)
+            sums = np.bincount(group[mask], weights=amount[mask], minlength=n_groups)
+            return np.asarray(sums, dtype=np.float64)
 
         f_closed = total(done, a_cut)
         f_commit = f_closed + total(open_ & in_period & commit[at_cut.stage], a_cut)
@@ -375,7 +374,7 @@ def forecast_accuracy(
         detail[f"{f}_error"] = err
         detail[f"{f}_hit"] = err.abs() <= tol * detail["actual"]
     if not keys:
-        detail.index = detail.index.droplevel("group")
+        detail = detail.droplevel("group")
     return ForecastAccuracy(detail, _summary(detail, keys))
 
 
