@@ -320,6 +320,13 @@ def forecast_accuracy(
     best = cats == "best_case"
     rows: list[dict[str, Any]] = []
     out_index: list[tuple[Any, ...]] = []
+    snapshots: dict[int, Snapshot] = {}  # a period's end is often the next cut-off
+
+    def snapshot(t: int) -> Snapshot:
+        if t not in snapshots:
+            snapshots[t] = hist.snapshot(t)
+        return snapshots[t]
+
     for cut_value in cuts:
         cut = resolve_as_of(cut_value, tz=hist.tz)
         t = cut.ns
@@ -327,8 +334,8 @@ def forecast_accuracy(
         bounds = np.array([code, code + 1], dtype=np.int64)
         p_start, p_next = period_starts(bounds, step, hist.tz).tolist()
         w_start, w_next = period_starts(bounds, step, None).tolist()
-        at_cut = hist.snapshot(t)
-        at_end = hist.snapshot(p_next - 1)
+        at_cut = snapshot(t)
+        at_end = snapshot(p_next - 1)
         close_wall = _close_wall(hist, at_cut)
         in_period = (close_wall != NAT) & (close_wall >= w_start) & (close_wall < w_next)
         open_ = at_cut.exists & ~closed[at_cut.stage]

@@ -104,7 +104,7 @@ class History:
         created = read_instants(opportunities[created_col], name=created_col).ns
         amount = _amounts(opportunities[amount_col], amount_col, missing=False)
         close_dates = read_dates(opportunities[date_col], name=date_col, row_name="opportunity")
-        ent = ids.get_indexer(pd.Index(events["entity_id"].to_numpy()))
+        ent = _positions(ids, events["entity_id"])
         if (ent < 0).any():
             pos = int(np.flatnonzero(ent < 0)[0])
             bad = events["entity_id"].iloc[pos]
@@ -116,20 +116,31 @@ class History:
                 value=bad,
             )
         at = at_dates.ns
-        # the log is usually in time order: then one stable sort by opportunity suffices
-        if at.size > 1 and not (np.diff(at) >= 0).all():
-            order = np.lexsort((at, ent))
-        else:
-            order = np.argsort(ent, kind="stable")
+        # Sort by (opportunity, instant), ties in log order. The log is usually in time
+        # order already; otherwise a stable sort by instant first. The stable sort by
+        # opportunity is one plain sort of unique keys ``opportunity * m + row``.
+        m = at.size
+        by_time = (
+            np.argsort(at, kind="stable")
+            if m > 1 and not (at[1:] >= at[:-1]).all()
+            else np.arange(m, dtype=np.int64)
+        )
+        if len(ids) * m < 2**62:
+            key = ent[by_time].astype(np.int64) * m + np.arange(m, dtype=np.int64)
+            key.sort()
+            order = by_time[key % m] if m else by_time
+        else:  # pragma: no cover - more than 2**62 opportunity-rows
+            order = by_time[np.argsort(ent[by_time], kind="stable")]
         ent = np.ascontiguousarray(ent[order], dtype=np.int64)
         at = np.ascontiguousarray(at[order])
         to_stage = stage_codes(events["to_stage"], workflow, "to_stage")[order]
         block = np.searchsorted(ent, np.arange(len(ids), dtype=np.int64), side="left")
+        first_row = block[ent]
         amount_log, amount_from = _carried(
-            events, amount_col, order, ent, lambda c: _amounts(c, amount_col, missing=True)
+            events, amount_col, order, first_row, lambda c: _amounts(c, amount_col, missing=True)
         )
         close_log, close_from = _carried(
-            events, date_col, order, ent, lambda c: _close_ns(c, date_col, close_dates)
+            events, date_col, order, first_row, lambda c: _close_ns(c, date_col, close_dates)
         )
         return cls(
             workflow,
@@ -179,6 +190,18 @@ class History:
 
 
 def _amounts(col: pd.Series, name: str, *, missing: bool) -> F64:
+    if missing and col.dtype.kind in "fiu":
+        # a numeric history column: missing means unchanged; infinities are refused
+        out = col.to_numpy(dtype=np.float64, na_value=np.nan)
+        if np.isinf(out).any():
+            pos = int(np.flatnonzero(np.isinf(out))[0])
+            raise ValidationError(
+                f"{name} must be finite; got {out[pos]} in row {col.index[pos]!r}",
+                field=name,
+                row=col.index[pos],
+                value=out[pos],
+            )
+        return out
     values = col
     if values.dtype == object:
         values = values.map(lambda v: getattr(v, "amount", v))
@@ -202,19 +225,38 @@ def _close_ns(col: pd.Series, name: str, like: Dates) -> I64:
     return dates.ns
 
 
-def _carried(events: pd.DataFrame, col: str, order: I64, ent: I64, read: Any) -> tuple[Any, I64]:
-    """Values set in a history column, and per sorted row the row of the last one set so far."""
+def _carried(
+    events: pd.DataFrame, col: str, order: I64, first_row: I64, read: Any
+) -> tuple[Any, I64]:
+    """Return the values set in a history column and, per sorted row, the last row set so far.
+
+    ``first_row`` is, per sorted row, the first row of its opportunity: a value
+    set for an earlier opportunity does not carry into the next one.
+    """
     if col not in events.columns:
         return np.zeros(0), np.zeros(0, dtype=np.int64)
     values = read(events[col])[order]
     known = ~np.isnan(values) if values.dtype.kind == "f" else values != NAT
     idx = np.where(known, np.arange(values.size, dtype=np.int64), -1)
     carried = np.maximum.accumulate(idx) if idx.size else idx
-    # a value set for an earlier opportunity does not carry into the next one
-    starts = np.concatenate([[0], np.flatnonzero(np.diff(ent)) + 1]) if ent.size else ent
-    first_row = np.repeat(starts, np.diff(np.concatenate([starts, [ent.size]])))
-    carried = np.where(carried >= first_row, carried, -1)
+    carried[carried < first_row] = -1
     return values, np.asarray(carried, dtype=np.int64)
+
+
+def _positions(ids: pd.Index, entity: pd.Series) -> I64:
+    """Return the position in ``ids`` of each event's opportunity (-1: unknown)."""
+    values = entity.to_numpy()
+    raw = ids.to_numpy()
+    if len(ids) and raw.dtype.kind in "iu" and values.dtype.kind in "iu":
+        lo, hi = int(raw.min()), int(raw.max())
+        if hi - lo < 4 * len(ids) + 1024:
+            # dense integer ids: one table lookup per event instead of hashing each key
+            table = np.full(hi - lo + 1, -1, dtype=np.int64)
+            table[raw - lo] = np.arange(len(ids), dtype=np.int64)
+            shifted = values.astype(np.int64) - lo
+            inside = (shifted >= 0) & (shifted <= hi - lo)
+            return np.where(inside, table[np.where(inside, shifted, 0)], -1)
+    return np.asarray(ids.get_indexer(pd.Index(values)), dtype=np.int64)
 
 
 def by_keys(opportunities: pd.DataFrame, by: str | Sequence[str] | None) -> list[str]:

@@ -28,7 +28,13 @@ I64 = npt.NDArray[np.int64]
 
 
 def stage_codes(values: pd.Series, wf: Workflow, name: str) -> I64:
-    codes = pd.Index(list(wf.stage_names)).get_indexer(pd.Index(values)).astype(np.int64)
+    names = pd.Index(list(wf.stage_names))
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        # a categorical column: look up each category once, then gather (-1: missing)
+        lookup = np.append(names.get_indexer(values.cat.categories), -1).astype(np.int64)
+        codes = lookup[np.asarray(values.cat.codes, dtype=np.int64)]
+    else:
+        codes = names.get_indexer(pd.Index(values)).astype(np.int64)
     if (codes < 0).any():
         pos = int(np.flatnonzero(codes < 0)[0])
         raise ValidationError(
