@@ -51,6 +51,7 @@ from crmcore.pipeline._sales import forecast, sales_cycle_length, weighted_pipel
 from crmcore.pipeline._scoring import LeadScorer, evaluate_time_split
 from crmcore.pipeline._service import service_kpis
 from crmcore.pipeline._sla import SLAPolicy, SLAStatus, SLATargetStatus, sla_report, sla_status
+from crmcore.pipeline._tickets import complaint_trends, ticket_kpis
 from crmcore.pipeline._workflow import FORECAST_CATEGORIES, Move, Stage, Transition, Workflow
 
 __all__ = [
@@ -89,6 +90,7 @@ __all__ = [
     "advance",
     "allowed_transitions",
     "assign",
+    "complaint_trends",
     "convert_lead",
     "due_activities",
     "evaluate_time_split",
@@ -107,6 +109,7 @@ __all__ = [
     "sla_status",
     "stage_funnel",
     "stage_velocity",
+    "ticket_kpis",
     "weighted_pipeline",
     "win_rate",
 ]
