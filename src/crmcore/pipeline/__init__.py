@@ -47,6 +47,14 @@ from crmcore.pipeline._followups import (
     activity_kpis,
     due_activities,
 )
+from crmcore.pipeline._knowledge import (
+    ARTICLE_STATUSES,
+    ARTICLE_WORKFLOW,
+    Article,
+    KnowledgeBase,
+    deflection,
+    revise,
+)
 from crmcore.pipeline._sales import forecast, sales_cycle_length, weighted_pipeline, win_rate
 from crmcore.pipeline._scoring import LeadScorer, evaluate_time_split
 from crmcore.pipeline._service import service_kpis
@@ -55,6 +63,8 @@ from crmcore.pipeline._tickets import complaint_trends, ticket_kpis
 from crmcore.pipeline._workflow import FORECAST_CATEGORIES, Move, Stage, Transition, Workflow
 
 __all__ = [
+    "ARTICLE_STATUSES",
+    "ARTICLE_WORKFLOW",
     "DUE_STATUSES",
     "FORECAST_CATEGORIES",
     "LEAD_WORKFLOW",
@@ -63,11 +73,13 @@ __all__ = [
     "REASONS",
     "TICKET_WORKFLOW",
     "Agent",
+    "Article",
     "Assigned",
     "Assignment",
     "AssignmentRule",
     "BusinessCalendar",
     "ForecastAccuracy",
+    "KnowledgeBase",
     "LeadConversion",
     "LeadConverted",
     "LeadScorer",
@@ -92,6 +104,7 @@ __all__ = [
     "assign",
     "complaint_trends",
     "convert_lead",
+    "deflection",
     "due_activities",
     "evaluate_time_split",
     "events_frame",
@@ -102,6 +115,7 @@ __all__ = [
     "pipeline_snapshot",
     "replay",
     "reset_probability",
+    "revise",
     "sales_cycle_length",
     "service_kpis",
     "set_probability",
