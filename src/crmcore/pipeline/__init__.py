@@ -56,7 +56,8 @@ from crmcore.pipeline._knowledge import (
     revise,
 )
 from crmcore.pipeline._sales import forecast, sales_cycle_length, weighted_pipeline, win_rate
-from crmcore.pipeline._scoring import LeadScorer, evaluate_time_split
+from crmcore.pipeline._scoring import LeadScorer
+from crmcore.pipeline._scoring_eval import evaluate_time_split
 from crmcore.pipeline._service import service_kpis
 from crmcore.pipeline._sla import SLAPolicy, SLAStatus, SLATargetStatus, sla_report, sla_status
 from crmcore.pipeline._tickets import complaint_trends, ticket_kpis
