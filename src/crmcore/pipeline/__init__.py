@@ -40,6 +40,11 @@ from crmcore.pipeline._assign_model import (
 from crmcore.pipeline._calendar import BusinessCalendar
 from crmcore.pipeline._convert import LeadConversion, LeadConverted, convert_lead
 from crmcore.pipeline._defaults import LEAD_WORKFLOW, OPPORTUNITY_WORKFLOW, TICKET_WORKFLOW
+from crmcore.pipeline._engagement_scoring import (
+    ENGAGEMENT_TYPES,
+    FitEngagementScorer,
+    decayed_engagement,
+)
 from crmcore.pipeline._eventlog import events_frame, lead_outcomes, stage_funnel, stage_velocity
 from crmcore.pipeline._followups import (
     DUE_STATUSES,
@@ -67,6 +72,7 @@ __all__ = [
     "ARTICLE_STATUSES",
     "ARTICLE_WORKFLOW",
     "DUE_STATUSES",
+    "ENGAGEMENT_TYPES",
     "FORECAST_CATEGORIES",
     "LEAD_WORKFLOW",
     "MOVEMENTS",
@@ -79,6 +85,7 @@ __all__ = [
     "Assignment",
     "AssignmentRule",
     "BusinessCalendar",
+    "FitEngagementScorer",
     "ForecastAccuracy",
     "KnowledgeBase",
     "LeadConversion",
@@ -105,6 +112,7 @@ __all__ = [
     "assign",
     "complaint_trends",
     "convert_lead",
+    "decayed_engagement",
     "deflection",
     "due_activities",
     "evaluate_time_split",
