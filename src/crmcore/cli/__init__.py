@@ -12,6 +12,8 @@ Sub-commands:
     (CSV or Parquet): ``customers.csv``, ``summary.json``, ``report.html``.
 ``crmcore clv fit ... --out models.json`` / ``crmcore clv predict --models models.json ...``
     The CLV models alone, saved as JSON.
+``crmcore --version``
+    Print ``crmcore <version>``.
 
 Exit status: 0 on success, 2 for bad input or usage (one line on stderr,
 ``crmcore: error: ...``; a database without crmcore tables counts as bad
@@ -19,26 +21,33 @@ input), 1 for any other crmcore error or a file that cannot be written
 (also one line). Nothing is left
 half-written: outputs are built in a staging directory and moved into
 place only when complete.
+
+The sub-commands are imported only when one runs, so ``crmcore --help`` and
+``crmcore --version`` load neither pandas nor the analytics.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+import importlib
+from collections.abc import Callable, Sequence
 from typing import TextIO
 
-from crmcore.cli._commands import (
-    run_clv_fit,
-    run_clv_predict,
-    run_demo,
-    run_report,
-)
+from crmcore import __version__
 from crmcore.cli._console import Console
 from crmcore.errors import CrmCoreError, SchemaVersionError, ValidationError
 
 __all__ = ["build_parser", "main"]
 
 _MODELS = ("bgnbd", "mbgnbd", "pareto")
+#: sub-command -> its function in ``crmcore.cli._commands``
+_COMMANDS = {
+    "demo": "run_demo",
+    "report": "run_report",
+    "fit": "run_clv_fit",
+    "predict": "run_clv_predict",
+}
+Command = Callable[[argparse.Namespace, Console], int]
 
 
 def _analysis_options(parser: argparse.ArgumentParser) -> None:
@@ -97,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="crmcore",
         description="crmcore: customer relationship analytics from the command line.",
         parents=[common],
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"crmcore {__version__}", help="print the version"
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -169,16 +181,13 @@ def main(
     except SystemExit as exit_:  # argparse has printed its usage message
         return int(exit_.code) if isinstance(exit_.code, int) else 2
     console = Console(quiet=args.quiet, verbose=args.verbose, stdout=stdout, stderr=stderr)
-    commands = {
-        "demo": run_demo,
-        "report": run_report,
-        "fit": run_clv_fit,
-        "predict": run_clv_predict,
-    }
     name = args.clv_command if args.command == "clv" else args.command
     try:
         with console.session():
-            return commands[name](args, console)
+            # imported here: pandas and the analytics load only when a command runs
+            commands = importlib.import_module("crmcore.cli._commands")
+            run: Command = getattr(commands, _COMMANDS[name])
+            return run(args, console)
     except (ValidationError, SchemaVersionError) as err:
         console.error(str(err))
         return 2
