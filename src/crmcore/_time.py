@@ -429,6 +429,22 @@ class Dates:
         """Return the dates as a ``DatetimeIndex`` in their own zone."""
         return timestamps(self.ns, self.tz)
 
+    def in_zone(self, tz: Any) -> Dates:
+        """Return the dates in zone ``tz``: the explicit way to give naive dates a zone.
+
+        Naive dates are read as wall-clock times in ``tz`` (a time skipped
+        by a spring-forward moves forward; a fall-back's repeated hour is
+        read as its first, summer-time, occurrence). Aware dates keep their
+        instants and are shown in ``tz`` (calendar periods then follow its
+        wall clock). Missing values stay missing.
+        """
+        if self.tz is None:
+            ns = self.ns.copy()
+            present = ns != NAT
+            ns[present] = _localize_wall(ns[present], tz)
+            return Dates(ns, tz)
+        return Dates(self.ns, tz)
+
 
 _NUMERIC_KINDS = "iufcb"
 
@@ -908,10 +924,11 @@ def to_zone(value: Any, *, name: str = "tz") -> _dt.tzinfo:
     if isinstance(value, _dt.tzinfo):
         return value
     if isinstance(value, str):
-        if value.strip().upper() == "UTC":
+        text = value.strip()
+        if text.upper() in ("UTC", "Z"):
             return _dt.UTC
         try:
-            return ZoneInfo(value)
+            return ZoneInfo(text)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValidationError(
                 f"{name} must be a time zone such as 'UTC' or 'Europe/Paris'; got {value!r}",
