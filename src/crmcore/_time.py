@@ -234,6 +234,9 @@ def _period_of(value: object) -> pd.Period:
     return pd.Period(str(value).strip(), freq=freq)
 
 
+_CLOCK_WORDS: Final = frozenset({"now", "today", "tomorrow", "yesterday"})
+
+
 def to_instant(value: object, *, name: str) -> pd.Timestamp:
     """Read one instant: a ``Timestamp``, ``datetime``, ``date``, string or ``datetime64``.
 
@@ -261,8 +264,19 @@ def to_instant(value: object, *, name: str) -> pd.Timestamp:
             field=name,
             value=value,
         )
+    if isinstance(value, str) and value.strip().lower() in _CLOCK_WORDS:
+        raise ValidationError(
+            f"{name}={value!r}: crmcore never reads the clock; give the date, e.g. '2024-03-31'",
+            field=name,
+            value=value,
+        )
     try:
-        stamp = pd.Timestamp(value)
+        # strings: ISO 8601 only; pandas would read '01.02.2026' as 2 January
+        stamp = (
+            pd.Timestamp(pd.to_datetime(value.strip(), format="ISO8601"))
+            if isinstance(value, str)
+            else pd.Timestamp(value)
+        )
     except (OverflowError, pd.errors.OutOfBoundsDatetime) as exc:
         raise ValidationError(f"{name}={value!r}: {_RANGE_HINT}", field=name, value=value) from exc
     except (ValueError, TypeError) as exc:

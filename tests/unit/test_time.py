@@ -435,3 +435,23 @@ class TestZones:
         moved = aware.in_zone(PARIS)
         np.testing.assert_array_equal(moved.ns, aware.ns)
         assert moved.to_index()[0].hour == 13
+
+
+class TestStrictStrings:
+    @pytest.mark.parametrize("text", ["now", "today", " Now ", "yesterday"])
+    def test_clock_words_are_refused(self, text):
+        with pytest.raises(ValidationError, match="never reads the clock"):
+            resolve_as_of(text, tz=None)
+
+    @pytest.mark.parametrize("text", ["01.02.2026", "30.06.2026", "June 30 2026", "12/01/2026"])
+    def test_only_iso_8601_strings(self, text):
+        # pandas alone reads '01.02.2026' as 2 January and '12/01/2026' as 1 December
+        with pytest.raises(ValidationError, match="ISO 8601"):
+            resolve_as_of(text, tz=None)
+
+    def test_iso_strings_keep_nanoseconds_and_offsets(self):
+        cut = resolve_as_of("2026-06-30T12:00:00.123456789+02:00", tz=PARIS)
+        assert cut.timestamp == pd.Timestamp("2026-06-30T10:00:00.123456789", tz="UTC")
+        assert resolve_as_of(" 2026-06-30 12:00 ", tz=None).timestamp == pd.Timestamp(
+            "2026-06-30 12:00"
+        )
