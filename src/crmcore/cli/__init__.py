@@ -52,7 +52,11 @@ Command = Callable[[argparse.Namespace, Console], int]
 
 def _analysis_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("analysis")
-    group.add_argument("--as-of", help="end of the observation (ISO date; default: last purchase)")
+    group.add_argument(
+        "--as-of",
+        help="the cut-off: a date (the end of that day) or an ISO datetime "
+        "(default: the last purchase)",
+    )
     group.add_argument(
         "--model", choices=_MODELS, default="bgnbd", help="transaction model (default bgnbd)"
     )
@@ -84,7 +88,10 @@ def _input_options(parser: argparse.ArgumentParser, *, surveys: bool) -> None:
     cols = parser.add_argument_group("transaction columns")
     cols.add_argument("--customer-col", default="customer_id")
     cols.add_argument("--date-col", default="date")
-    cols.add_argument("--amount-col", default="amount")
+    cols.add_argument(
+        "--value-col", default=None, help="amount of each purchase (default: amount)"
+    )
+    cols.add_argument("--amount-col", help=argparse.SUPPRESS)  # deprecated name of --value-col
     cols.add_argument("--date-format", help="strptime format of dates (default ISO 8601)")
     if surveys:
         parser.add_argument("--surveys", help="survey answers file (.csv or .parquet)")
@@ -132,6 +139,13 @@ def build_parser() -> argparse.ArgumentParser:
     _input_options(report, surveys=True)
     report.add_argument("--out", required=True, help="output directory")
     _analysis_options(report)
+    report.add_argument(
+        "--tz",
+        metavar="ZONE",
+        help="the zone of the dates' wall clock, e.g. Europe/Paris: dates without a zone "
+        "are read as times there, calendar months and a date-only --as-of follow it "
+        "(default: dates without a zone stay naive)",
+    )
 
     clv = sub.add_parser("clv", parents=[common], help="fit or apply CLV models (JSON)")
     clv_sub = clv.add_subparsers(dest="clv_command", required=True, metavar="ACTION")
@@ -139,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
         "fit", parents=[common], help="fit the transaction and spend models to JSON"
     )
     _input_options(fit, surveys=False)
-    fit.add_argument("--as-of", help="end of the observation (ISO date)")
+    fit.add_argument("--as-of", help="the cut-off: a date (the end of that day) or a datetime")
     fit.add_argument("--model", choices=_MODELS, default="bgnbd")
     fit.add_argument("--out", required=True, help="JSON file to write")
     predict = clv_sub.add_parser(
@@ -147,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     predict.add_argument("--models", required=True, help="JSON file written by 'clv fit'")
     _input_options(predict, surveys=False)
-    predict.add_argument("--as-of", help="end of the observation (ISO date)")
+    predict.add_argument("--as-of", help="the cut-off: a date (the end of that day) or a datetime")
     predict.add_argument("--period-days", type=float, default=90.0)
     predict.add_argument("--horizon-months", type=int, default=12)
     predict.add_argument("--discount-rate", type=float, default=0.01)
