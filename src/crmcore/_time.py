@@ -30,9 +30,9 @@ epoch (UTC instants for aware data, wall-clock readings for naive data) plus
 its zone. Cut-offs become :class:`Cutoff` on the same scale, so comparisons
 are integer comparisons.
 
-pandas (and the array checks of ``crmcore._validation``) load on first use,
-so the domain can use :func:`require_aware` and :func:`instant_us` without
-loading pandas.
+NumPy, pandas (and the array checks of ``crmcore._validation``) load on
+first use, so the domain can use :func:`require_aware` and
+:func:`instant_us` without loading them.
 """
 
 from __future__ import annotations
@@ -46,18 +46,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import numpy as np
-
-from crmcore._types import IntArray
 from crmcore.errors import ValidationError
 
 if TYPE_CHECKING:
     from collections.abc import Hashable, Sequence
     from types import ModuleType
 
+    import numpy as np
     import pandas as pd
 
     from crmcore import _validation
+    from crmcore._types import IntArray
 else:
 
     class _Lazy:
@@ -65,11 +64,14 @@ else:
 
         def __init__(self, name: str) -> None:
             self._name = name
+            self._module: ModuleType | None = None
 
         def __getattr__(self, attr: str) -> Any:
-            module: ModuleType = importlib.import_module(self._name)
-            return getattr(module, attr)
+            if self._module is None:
+                self._module = importlib.import_module(self._name)
+            return getattr(self._module, attr)
 
+    np = _Lazy("numpy")
     pd = _Lazy("pandas")
     _validation = _Lazy("crmcore._validation")
 
@@ -109,7 +111,7 @@ __all__ = [
 NS_PER_SECOND: Final = 10**9
 NS_PER_HOUR: Final = 3_600 * NS_PER_SECOND
 NS_PER_DAY: Final = 86_400 * NS_PER_SECOND
-NAT: Final = np.iinfo(np.int64).min
+NAT: Final = -(2**63)  # np.iinfo(np.int64).min, without importing NumPy
 """The int64 value of ``NaT``: a missing instant in an int64 array."""
 
 _RANGE_HINT = (

@@ -52,8 +52,8 @@ def _fresh(code: str) -> dict[str, object]:
         ("crmcore", set()),
         ("crmcore.errors", set()),
         ("crmcore._validation", {"numpy"}),
-        ("crmcore._time", {"numpy"}),
-        ("crmcore.domain", {"numpy"}),
+        ("crmcore._time", set()),
+        ("crmcore.domain", set()),
         ("crmcore.storage", {"numpy", "pandas"}),
         ("crmcore.cli", set()),
     ],
@@ -77,6 +77,7 @@ def test_help_and_version_load_no_heavy_library():
     assert seen["heavy"] == []
     assert seen["codes"] == [0, 0, 0]
     assert "demo" in seen["text"]
+    assert "--tz" in seen["text"]
 
 
 def test_python_dash_m_crmcore_version():
