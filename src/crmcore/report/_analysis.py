@@ -288,21 +288,17 @@ def cut_history(
     return transactions[dates.ns <= clock.cutoff.ns], clock
 
 
-def _naive(tx: pd.DataFrame, as_of: pd.Timestamp, *, wall: bool) -> tuple[pd.DataFrame, Any]:
-    """Aware dates as naive ones on one clock: UTC instants, or the data's wall clock.
+def _on_utc_clock(tx: pd.DataFrame, as_of: pd.Timestamp) -> tuple[pd.DataFrame, Any]:
+    """Aware dates as naive UTC instants, for the churn step (naive data as they are).
 
     Only a faster representation, with the same answers: comparisons and
     fixed-length windows (churn labels and features) on UTC instants are
-    those on the aware dates, and calendar months on the wall clock
-    (``wall=True``, cohorts) are the data's own months. Churn and
-    segmentation run several times faster on naive dates today. Naive data
-    are returned as they are.
+    those on the aware dates, and the churn module still runs several times
+    faster on naive dates.
     """
     dates = read_dates(tx["date"], name="date")
     if dates.tz is None:
         return tx, as_of
-    if wall:
-        return tx.assign(date=timestamps(dates.wall_ns(), None)), as_of.tz_localize(None)
     return tx.assign(date=timestamps(dates.ns, None)), as_of.tz_convert("UTC").tz_localize(None)
 
 
@@ -558,7 +554,7 @@ def analyse(
     table = table.join(scores[["r_score", "f_score", "m_score"]])
     table["rfm_segment"] = rfm_segments(scores)
     say("churn risk")
-    on_utc, utc_as_of = _naive(tx, as_of, wall=False)
+    on_utc, utc_as_of = _on_utc_clock(tx, as_of)
     risk, churn_info = _churn_risk(
         on_utc, utc_as_of, opts.churn_horizon_days, opts.random_state, table.index
     )
@@ -570,8 +566,8 @@ def analyse(
     table = table.sort_index(kind="stable")
 
     say("cohorts, surveys, pipeline")
-    on_wall, wall_as_of = _naive(tx, as_of, wall=True)
-    cohorts = cohort_retention(on_wall, freq="M", as_of=wall_as_of, value_col="amount").shares
+    # calendar months on the data's own wall clock
+    cohorts = cohort_retention(tx, freq="M", as_of=as_of, value_col="amount").shares
     survey_info, trend = _surveys(_observed_surveys(data.surveys, clock, tz))
     pipeline_info, funnel = _pipeline(data, as_of)
     sla_info = _sla(data, as_of)
