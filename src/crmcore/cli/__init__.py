@@ -50,13 +50,21 @@ _COMMANDS = {
 Command = Callable[[argparse.Namespace, Console], int]
 
 
-def _analysis_options(parser: argparse.ArgumentParser) -> None:
+def _analysis_options(parser: argparse.ArgumentParser, *, tz: bool = False) -> None:
     group = parser.add_argument_group("analysis")
     group.add_argument(
         "--as-of",
         help="the cut-off: a date (the end of that day) or an ISO datetime "
         "(default: the last purchase)",
     )
+    if tz:
+        group.add_argument(
+            "--tz",
+            metavar="ZONE",
+            help="the zone of the dates' wall clock, e.g. Europe/Paris: dates without a "
+            "zone are read as times there; calendar months and a date-only --as-of follow "
+            "it (default: dates without a zone stay naive)",
+        )
     group.add_argument(
         "--model", choices=_MODELS, default="bgnbd", help="transaction model (default bgnbd)"
     )
@@ -138,14 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _input_options(report, surveys=True)
     report.add_argument("--out", required=True, help="output directory")
-    _analysis_options(report)
-    report.add_argument(
-        "--tz",
-        metavar="ZONE",
-        help="the zone of the dates' wall clock, e.g. Europe/Paris: dates without a zone "
-        "are read as times there, calendar months and a date-only --as-of follow it "
-        "(default: dates without a zone stay naive)",
-    )
+    _analysis_options(report, tz=True)
 
     clv = sub.add_parser("clv", parents=[common], help="fit or apply CLV models (JSON)")
     clv_sub = clv.add_subparsers(dest="clv_command", required=True, metavar="ACTION")
