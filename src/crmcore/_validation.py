@@ -273,9 +273,10 @@ def as_binary_array(
     ...
     crmcore.errors.ValidationError: y must be 0 or 1 (1 = churned); got 2.0 for row at position 1
     """
-    if index is None and isinstance(values, pd.Series):
-        index = values.index
-    raw = values.to_numpy() if isinstance(values, pd.Series) else values
+    series = _series(values)
+    if index is None and series is not None:
+        index = series.index
+    raw = series.to_numpy() if series is not None else values
     arr = np.asarray(raw, dtype=object) if isinstance(raw, list | tuple) else np.asarray(raw)
     if arr.dtype.kind == "O" and arr.size:
         # a list of bools, or a nullable boolean Series without missing values
