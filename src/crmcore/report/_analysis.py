@@ -288,20 +288,6 @@ def cut_history(
     return transactions[dates.ns <= clock.cutoff.ns], clock
 
 
-def _on_utc_clock(tx: pd.DataFrame, as_of: pd.Timestamp) -> tuple[pd.DataFrame, Any]:
-    """Aware dates as naive UTC instants, for the churn step (naive data as they are).
-
-    Only a faster representation, with the same answers: comparisons and
-    fixed-length windows (churn labels and features) on UTC instants are
-    those on the aware dates, and the churn module still runs several times
-    faster on naive dates.
-    """
-    dates = read_dates(tx["date"], name="date")
-    if dates.tz is None:
-        return tx, as_of
-    return tx.assign(date=timestamps(dates.ns, None)), as_of.tz_convert("UTC").tz_localize(None)
-
-
 def _observed_surveys(surveys: pd.DataFrame | None, clock: _Clock, tz: Any) -> Any:
     """Survey answers at or before ``as_of`` (later ones are not observed yet)."""
     if surveys is None or len(surveys) == 0:
@@ -362,7 +348,8 @@ def _churn_risk(
         "training_as_of": cutoff.isoformat(),
     }
     try:
-        labels = churn_labels(tx, as_of=cutoff, horizon=horizon)
+        # the history is observed up to as_of: a quiet last stretch is silence, not a gap
+        labels = churn_labels(tx, as_of=cutoff, horizon=horizon, observed_until=as_of)
         train = customer_features(past, as_of=cutoff, value_col="amount")
         clf = ChurnClassifier(
             model="logistic", n_repeats=1, importance_max_samples=5000, random_state=seed
@@ -554,13 +541,9 @@ def analyse(
     table = table.join(scores[["r_score", "f_score", "m_score"]])
     table["rfm_segment"] = rfm_segments(scores)
     say("churn risk")
-    on_utc, utc_as_of = _on_utc_clock(tx, as_of)
     risk, churn_info = _churn_risk(
-        on_utc, utc_as_of, opts.churn_horizon_days, opts.random_state, table.index
+        tx, as_of, opts.churn_horizon_days, opts.random_state, table.index
     )
-    # the training cut-off as an instant in the data's own zone
-    training_as_of = as_of - pd.Timedelta(days=opts.churn_horizon_days)
-    churn_info["training_as_of"] = training_as_of.isoformat()
     table["churn_risk"] = risk
     table.index.name = "customer_id"
     table = table.sort_index(kind="stable")

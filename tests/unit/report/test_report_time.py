@@ -35,10 +35,10 @@ def _in_paris(dates):
 
 
 def _quiet_analyse(data, options):
-    # as_of after the last purchase: churn_labels warns that the log may end
-    # early (the report observes up to as_of; see the churn module)
+    # as_of after the last purchase used to make churn_labels warn that the
+    # log may end early; the report says it is observed up to as_of
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="the transaction log ends")
+        warnings.simplefilter("error")
         return analyse(data, options)
 
 
