@@ -101,7 +101,7 @@ def direct(demo):
     data = read_store(f"sqlite:///{demo / 'crm.sqlite'}")
     tx = data.transactions
     as_of = tx["date"].max()
-    summary = rfm_summary(tx, value_col="amount", observation_end=as_of)
+    summary = rfm_summary(tx, value_col="amount", as_of=as_of)
     model = BetaGeoModel().fit(summary[["frequency", "recency", "T"]])
     spend = GammaGammaModel().fit(
         summary[summary["frequency"] > 0][["frequency", "monetary_value"]]
@@ -149,8 +149,8 @@ def test_holdout_agrees_with_library_calls(demo, direct):
     assert pd.Timestamp(hold["holdout_end"]) == as_of
     split = calibration_holdout_split(
         data.transactions,
-        calibration_end=pd.Timestamp(hold["as_of"]),
-        observation_end=pd.Timestamp(hold["holdout_end"]),
+        as_of=pd.Timestamp(hold["as_of"]),
+        holdout_end=pd.Timestamp(hold["holdout_end"]),
         value_col="amount",
     )
     evaluation = evaluate_holdout(BetaGeoModel().fit(split), split)

@@ -198,7 +198,7 @@ def _fit_models(args: argparse.Namespace) -> tuple[Any, Any, pd.DataFrame, pd.Ti
     data = _load(args)
     history, clock = cut_history(data.transactions, as_of)
     end = clock.cutoff.timestamp
-    summary = rfm_summary(history, value_col="amount", observation_end=end)
+    summary = rfm_summary(history, value_col="amount", as_of=end)
     spend = fit_spend_model(summary)
     model = MODELS[args.model]().fit(summary[["frequency", "recency", "T"]])
     return model, spend, summary, end
@@ -279,7 +279,7 @@ def run_clv_predict(args: argparse.Namespace, console: Console) -> int:
     console.step("scoring")
     data = _load(args)
     history, clock = cut_history(data.transactions, as_of)
-    summary = rfm_summary(history, value_col="amount", observation_end=clock.cutoff.timestamp)
+    summary = rfm_summary(history, value_col="amount", as_of=clock.cutoff.timestamp)
     table = summary.copy()
     table["p_alive"] = model.probability_alive(summary)
     table[f"expected_purchases_{args.period_days:g}d"] = model.expected_purchases(

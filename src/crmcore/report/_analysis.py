@@ -316,7 +316,7 @@ def _holdout(
     if length < 7 or calibration_end <= first + pd.Timedelta(days=30):
         return {"available": False, "reason": "history too short for a holdout"}, None
     split = calibration_holdout_split(
-        tx, calibration_end=calibration_end, observation_end=as_of, value_col="amount"
+        tx, as_of=calibration_end, holdout_end=as_of, value_col="amount"
     )
     fitted = model_cls(on_failure="warn").fit(split)
     evaluation = evaluate_holdout(fitted, split)
@@ -503,7 +503,7 @@ def analyse(
     as_of = clock.cutoff.timestamp
 
     say("summarising transactions")
-    summary = rfm_summary(tx, value_col="amount", observation_end=as_of, freq="D")
+    summary = rfm_summary(tx, value_col="amount", as_of=as_of, freq="D")
     # first: without repeat buyers nothing below is meaningful (and this says why)
     spend = fit_spend_model(summary)
     say("holdout check")
@@ -530,12 +530,12 @@ def analyse(
         time_unit=365.25 / 12,
         discount_rate=opts.discount_rate,
         n_draws=n_draws,
-        level=opts.confidence,
+        confidence=opts.confidence,
         random_state=opts.random_state,
     )
     table["clv"] = band["estimate"]
-    table["clv_ci_low"] = band["lower"]
-    table["clv_ci_high"] = band["upper"]
+    table["clv_ci_low"] = band["ci_low"]
+    table["clv_ci_high"] = band["ci_high"]
     say("segments")
     scores = rfm_scores(summary)
     table = table.join(scores[["r_score", "f_score", "m_score"]])

@@ -76,7 +76,7 @@ def test_transactions_are_the_orders_with_the_standard_column_names(company):
 
 def test_orders_follow_the_bgnbd_generator():
     tx = make_company(4000, random_state=5).transactions
-    summary = rfm_summary(tx, observation_end=DEFAULT_AS_OF)
+    summary = rfm_summary(tx, as_of=DEFAULT_AS_OF)
     fitted = BetaGeoModel().fit(summary).params_
     # the seasonal time warp and daily periods distort the estimates a little
     assert fitted["r"] == pytest.approx(BTYD_PARAMS["r"], rel=0.25)

@@ -25,7 +25,7 @@ def naive():
         {
             "customer_id": tx["customer_id"].astype(str),
             "date": tx["date"].dt.floor("s"),
-            "amount": tx["value"],
+            "amount": tx["amount"],
         }
     )
 
