@@ -80,6 +80,11 @@ class StageChanged(DomainEvent):
         """The workflow name (what kind of entity moved), ``"entity"`` when unknown."""
         return self.workflow or "entity"
 
+    def describe(self) -> str:
+        """Return e.g. ``"opportunity O-1: proposal -> closed_lost (price)"``."""
+        why = f" ({self.reason})" if self.reason else ""
+        return f"{self.entity_type} {self.entity_id}: {self.from_stage} -> {self.to_stage}{why}"
+
 
 @register_event("pipeline.lead_converted")
 @attrs.frozen(slots=True)
@@ -107,6 +112,14 @@ class LeadConverted(DomainEvent):
     opportunity_id: Hashable | None
     at: _dt.datetime = attrs.field(metadata=meta(dec_datetime))
     actor: str | None = None
+
+    def describe(self) -> str:
+        """Return e.g. ``"lead L-1 converted: account A-1, contact C-1"``."""
+        opened = f", opportunity {self.opportunity_id}" if self.opportunity_id is not None else ""
+        return (
+            f"lead {self.lead_id} converted: account {self.account_id}, "
+            f"contact {self.contact_id}{opened}"
+        )
 
 
 def _valid_party(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -163,6 +176,12 @@ class ConsentChanged(DomainEvent):
 
     def __attrs_post_init__(self) -> None:
         self.consent  # noqa: B018 -- the channel must make a valid Consent
+
+    def describe(self) -> str:
+        """Return e.g. ``"email consent withdrawn (web form)"``."""
+        what = "given" if self.granted else "withdrawn"
+        where = f" ({self.source})" if self.source else ""
+        return f"{self.channel} consent {what}{where}"
 
     @property
     def consent(self) -> Consent:
@@ -299,3 +318,7 @@ class LedgerEntryPosted(DomainEvent):
         default=None, validator=valid_optional_aware, metadata=meta(dec_optional_datetime)
     )
     actor: str | None = attrs.field(default=None, validator=valid_optional_text)
+
+    def describe(self) -> str:
+        """Return e.g. ``"earn +120 points (O-1)"``."""
+        return f"{self.kind} {self.points:+d} points ({self.event_id})"

@@ -200,6 +200,13 @@ class DomainEvent:
         """The kind's own fields (all but ``id``, ``at``, ``actor``) as JSON-safe values."""
         return {name: encode_value(getattr(self, name)) for name in _payload_fields(type(self))}
 
+    def describe(self) -> str:
+        """Return a one-line, human-readable account of the event (for timelines).
+
+        Kinds override it; the default names the type and the entity.
+        """
+        return f"{self.type}: {self.entity_type} {self.entity_id}"
+
     # ---------------------------------------------------------- JSON
     def to_dict(self) -> dict[str, Any]:
         """Return the event as JSON-safe primitives.
@@ -393,8 +400,8 @@ def register_event(type_name: str) -> Callable[[type[EV]], type[EV]]:
     ``ENTITY_FIELD`` / ``RELATED_FIELDS`` name.  The type name is what
     stores write; keep it stable across releases (rename the class freely).
     Field values must be what :meth:`DomainEvent.to_dict` can encode
-    (str, int, float, bool, None, Decimal, date, aware datetime, UUID,
-    value objects with ``to_dict``), and fields that need decoding
+    (str, int, float, bool, None, date, aware datetime, UUID, tuples of
+    these, value objects with ``to_dict`` such as Money), and fields that need decoding
     (datetimes, value objects) declare a ``decode`` in their metadata as
     the domain entities do.
 
