@@ -26,7 +26,7 @@ from crmcore.storage._sqlschema import (
     read_schema_version,
 )
 
-__all__ = ["FIRST_VERSION", "revision_id", "upgrade"]
+__all__ = ["FIRST_VERSION", "build_version", "revision_id", "upgrade"]
 
 #: The oldest schema version :func:`upgrade` can migrate from.
 FIRST_VERSION = 1
@@ -51,7 +51,7 @@ def _script() -> tuple[Any, Any]:
     return config, ScriptDirectory.from_config(config)
 
 
-def upgrade(conn: sa.Connection, *, target: int = SCHEMA_VERSION) -> int | None:
+def upgrade(conn: sa.Connection, *, target: int = SCHEMA_VERSION) -> int:
     """Migrate the database on ``conn`` to schema version ``target``.
 
     Runs inside the connection's current transaction; the caller commits.
@@ -65,7 +65,7 @@ def upgrade(conn: sa.Connection, *, target: int = SCHEMA_VERSION) -> int | None:
 
     Returns
     -------
-    int or None
+    int
         The version found before upgrading (``target`` when nothing was to do).
 
     Raises
@@ -74,7 +74,6 @@ def upgrade(conn: sa.Connection, *, target: int = SCHEMA_VERSION) -> int | None:
         No crmcore schema, or a version this release cannot migrate from
         (newer than ``target``, or older than :data:`FIRST_VERSION`).
     """
-    from alembic.runtime.environment import EnvironmentContext  # noqa: PLC0415
     from alembic.runtime.migration import MigrationContext  # noqa: PLC0415
 
     found = read_schema_version(conn)
@@ -94,20 +93,11 @@ def upgrade(conn: sa.Connection, *, target: int = SCHEMA_VERSION) -> int | None:
             expected=target,
         )
     config, script = _script()
-    options: dict[str, Any] = {"version_table": ALEMBIC_TABLE}
     if not sa.inspect(conn).has_table(ALEMBIC_TABLE):  # written before crmcore used Alembic
-        MigrationContext.configure(conn, opts=options).stamp(script, revision_id(found))
+        MigrationContext.configure(conn, opts=_OPTIONS).stamp(script, revision_id(found))
     if found == target:
         return found
-    destination = revision_id(target)
-
-    def steps(rev: Any, _context: Any) -> Any:
-        return script._upgrade_revs(destination, rev)  # what `alembic upgrade` runs
-
-    with EnvironmentContext(config, script, fn=steps, destination_rev=destination) as env:
-        env.configure(connection=conn, **options)
-        with env.begin_transaction():
-            env.run_migrations()
+    _run(conn, config, script, revision_id(target))
     after = read_schema_version(conn)
     if after != target:  # pragma: no cover - a revision that forgot to record its version
         raise SchemaVersionError(
@@ -116,3 +106,41 @@ def upgrade(conn: sa.Connection, *, target: int = SCHEMA_VERSION) -> int | None:
             expected=target,
         )
     return found
+
+
+_OPTIONS: dict[str, Any] = {"version_table": ALEMBIC_TABLE}
+
+
+def _run(conn: sa.Connection, config: Any, script: Any, destination: str) -> None:
+    from alembic.runtime.environment import EnvironmentContext  # noqa: PLC0415
+
+    def steps(rev: Any, _context: Any) -> Any:
+        return script._upgrade_revs(destination, rev)  # what `alembic upgrade` runs
+
+    with EnvironmentContext(config, script, fn=steps, destination_rev=destination) as env:
+        env.configure(connection=conn, **_OPTIONS)
+        with env.begin_transaction():
+            env.run_migrations()
+
+
+def build_version(conn: sa.Connection, version: int) -> None:
+    """Create the schema of ``version`` from scratch on an empty database, by migration.
+
+    For tests and tools that need a store of an older release (the
+    revisions' DDL is frozen).  Runs in the connection's transaction.
+
+    Raises
+    ------
+    SchemaVersionError
+        The database holds a crmcore schema already, or ``version`` is unknown.
+    """
+    found = read_schema_version(conn)
+    if found is not None or not FIRST_VERSION <= version <= SCHEMA_VERSION:
+        raise SchemaVersionError(
+            f"build_version needs an empty database and a version from {FIRST_VERSION} to "
+            f"{SCHEMA_VERSION}; found schema {found}, asked for {version}",
+            found=found,
+            expected=version,
+        )
+    config, script = _script()
+    _run(conn, config, script, revision_id(version))

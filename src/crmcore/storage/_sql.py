@@ -536,8 +536,7 @@ class SqlStore(RepositoryAccess):
 
         Runs the Alembic migrations shipped in ``crmcore.storage.migrations``
         in one transaction (nothing changes if one fails).  A database of
-        this release's version is left alone; the command-line equivalent is
-        ``crmcore db upgrade <url>``.
+        this release's version is left alone.
 
         Raises
         ------
