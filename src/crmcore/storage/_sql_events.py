@@ -149,8 +149,10 @@ class SqlEventLog(EventLogBase):
     def _write(
         self, conn: sa.Connection, records: Sequence[EventRecord], positions: Sequence[int]
     ) -> None:
-        links = [
-            (related, p) for r, p in zip(records, positions, strict=True) for related in r.related
+        links = [  # one row per distinct related id (an id may be named twice)
+            (related, p)
+            for r, p in zip(records, positions, strict=True)
+            for related in dict.fromkeys(r.related)
         ]
         if self._dialect == "sqlite":
             rows = [
