@@ -19,6 +19,7 @@ from __future__ import annotations
 import builtins
 import datetime as _dt
 import itertools
+import operator
 import os
 import re
 import secrets
@@ -184,11 +185,15 @@ class DomainEvent:
     @property
     def related_ids(self) -> tuple[Any, ...]:
         """Ids of the other entities the event involves (``None`` values left out)."""
-        return tuple(
-            value
-            for value in (getattr(self, name) for name in type(self).RELATED_FIELDS)
-            if value is not None
-        )
+        names = type(self).RELATED_FIELDS
+        if not names:
+            return ()
+        return tuple(v for v in (getattr(self, name) for name in names) if v is not None)
+
+    @classmethod
+    def payload_fields(cls) -> tuple[str, ...]:
+        """Return the names of the fields that make up :attr:`payload`, in order."""
+        return _payload_getter(cls)[0]
 
     @property
     def entity_ids(self) -> tuple[Any, ...]:
@@ -198,7 +203,12 @@ class DomainEvent:
     @property
     def payload(self) -> Mapping[str, Any]:
         """The kind's own fields (all but ``id``, ``at``, ``actor``) as JSON-safe values."""
-        return {name: encode_value(getattr(self, name)) for name in _payload_fields(type(self))}
+        names, values = _payload_getter(type(self))
+        plain = _PLAIN
+        return {
+            name: value if type(value) in plain else encode_value(value)
+            for name, value in zip(names, values(self), strict=True)
+        }
 
     def describe(self) -> str:
         """Return a one-line, human-readable account of the event (for timelines).
@@ -352,6 +362,24 @@ class DomainEvent:
 
 
 _FIELDS_CACHE: dict[type, dict[str, attrs.Attribute[Any]]] = {}
+_GETTERS: dict[type, tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]] = {}
+_PLAIN = frozenset({str, int, float, bool, type(None)})  # JSON-safe as they are
+
+
+def _payload_getter(cls: type) -> tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]:
+    """Return the payload field names of a kind and a function reading them (cached)."""
+    found = _GETTERS.get(cls)
+    if found is None:
+        names = tuple(_payload_fields(cls))
+
+        def values(event: Any) -> tuple[Any, ...]:
+            return tuple(getattr(event, name) for name in names)
+
+        if len(names) > 1:  # attrgetter of several names returns a tuple, in C
+            values = operator.attrgetter(*names)  # type: ignore[assignment]
+        found = (names, values)
+        _GETTERS[cls] = found
+    return found
 
 
 def _payload_fields(cls: type) -> dict[str, attrs.Attribute[Any]]:

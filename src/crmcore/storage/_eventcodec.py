@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import json.encoder
 import math
 import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 import attrs
@@ -123,6 +125,8 @@ def from_micros(micros: int, zone: str) -> dt.datetime:
 
 
 def _id_text(value: Any, field: str) -> str:
+    if type(value) is str and value.isascii() and "\x00" not in value and value.strip():
+        return value  # the common case, checked in one pass
     if isinstance(value, uuid.UUID):
         return value.urn
     if not isinstance(value, str) or not value.strip():
@@ -135,8 +139,7 @@ def _id_text(value: Any, field: str) -> str:
         raise ValidationError(
             f"{field}: NUL characters cannot be stored", field=field, value=value
         )
-    if not value.isascii():
-        check_utf8(value, field)
+    check_utf8(value, field)
     return value
 
 
@@ -157,7 +160,11 @@ def _text(value: Any, field: str, *, optional: bool = False) -> str | None:
 
 
 def _check_json(value: Any, field: str) -> None:
-    """Refuse what JSON text or PostgreSQL cannot hold (NaN, infinities, NUL characters)."""
+    """Refuse what JSON text or PostgreSQL cannot hold (NaN, infinities, NUL characters).
+
+    Only run to name the culprit once the fast path (the encoder refusing NaN,
+    an escaped NUL in the text) has found something.
+    """
     if isinstance(value, float) and not math.isfinite(value):
         raise ValidationError(
             f"{field}: NaN and infinite numbers cannot be stored", field=field, value=value
@@ -175,6 +182,76 @@ def _check_json(value: Any, field: str) -> None:
             _check_json(item, field)
 
 
+# one encoder, built once (``json.dumps`` with options builds one per call)
+_to_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+_quote = json.encoder.encode_basestring  # what that encoder writes for a str (C-accelerated)
+
+
+_PLANS: dict[type, tuple[tuple[str, ...], Any]] = {}
+_NULL, _TRUE, _FALSE = "null", "true", "false"
+
+
+def _fast_payload(event: DomainEvent, kind: type) -> str | None:
+    """Build the payload's JSON text field by field (None: a value needs the full path).
+
+    Gives exactly what the JSON encoder would, for the plain values most
+    payloads hold (str, int, bool, None, finite float), without building the
+    payload dict and walking it again.
+    """
+    plan = _PLANS.get(kind)
+    if plan is None:
+        names = kind.payload_fields()  # type: ignore[attr-defined]
+        keys = tuple(f"{_quote(name)}:" for name in names)
+        getter = (lambda e: (getattr(e, names[0]),)) if len(names) == 1 else attrgetter(*names)
+        plan = (keys, getter)
+        _PLANS[kind] = plan
+    keys, getter = plan
+    parts = []
+    for key, value in zip(keys, getter(event), strict=True):
+        t = type(value)
+        if t is str:
+            text = _quote(value)
+        elif value is None:
+            text = _NULL
+        elif t is bool:
+            text = _TRUE if value else _FALSE
+        elif t is int:
+            text = int.__repr__(value)
+        elif t is float and math.isfinite(value):
+            text = float.__repr__(value)
+        else:
+            return None
+        parts.append(key + text)
+    return "{" + ",".join(parts) + "}"
+
+
+def _payload_text(event: DomainEvent, kind: type) -> str:
+    if kind is not GenericEvent:
+        fast = _fast_payload(event, kind)
+        if fast is not None:
+            if "\\u0000" in fast:
+                _check_json(event.payload, "payload")
+            return fast if fast.isascii() else _checked_utf8(fast)
+    payload: Any = event.payload
+    if kind is GenericEvent:
+        payload = event.to_dict()["payload"]  # thawed
+    try:
+        text = _to_json(payload)
+    except (TypeError, ValueError) as exc:
+        _check_json(payload, "payload")  # names the field of a NaN
+        raise ValidationError(
+            f"{kind.__name__}: the payload cannot be stored as JSON: {exc}", field="payload"
+        ) from None
+    if "\\u0000" in text:  # an escaped NUL (or a backslash before "u0000")
+        _check_json(payload, "payload")
+    return text if text.isascii() else _checked_utf8(text)
+
+
+def _checked_utf8(text: str) -> str:
+    check_utf8(text, "payload")
+    return text
+
+
 def encode_event(event: object) -> EventRecord:
     """Validate an event and turn it into an :class:`EventRecord`.
 
@@ -185,48 +262,35 @@ def encode_event(event: object) -> EventRecord:
         registered, an id that is not text, a naive ``at``, or a payload
         that JSON cannot hold.
     """
-    if not isinstance(event, DomainEvent):
-        raise ValidationError(
-            f"only domain events can be recorded and stored; got {type(event).__name__} "
-            f"{event!r} (define a kind with crmcore.domain.register_event, or use "
-            "crmcore.domain.GenericEvent)",
-            field="event",
-            value=event,
-        )
     kind = type(event)
-    if kind is not GenericEvent and EVENT_TYPES.get(kind.TYPE) is not kind:
+    if kind is not GenericEvent and EVENT_TYPES.get(getattr(kind, "TYPE", "")) is not kind:
+        if not isinstance(event, DomainEvent):
+            raise ValidationError(
+                f"only domain events can be recorded and stored; got {kind.__name__} "
+                f"{event!r} (define a kind with crmcore.domain.register_event, or use "
+                "crmcore.domain.GenericEvent)",
+                field="event",
+                value=event,
+            )
         raise ValidationError(
             f"{kind.__name__} is not a registered event kind: decorate it with "
             "crmcore.domain.register_event('<area>.<what_happened>')",
             field="type",
             value=kind.__name__,
         )
-    try:
-        payload: Any = event.payload
-        if not isinstance(payload, dict):  # a GenericEvent's frozen mapping
-            payload = event.to_dict()["payload"]
-        _check_json(payload, "payload")
-        payload_text = _json.dumps(payload)
-    except (TypeError, ValueError) as exc:
-        if isinstance(exc, ValidationError):
-            raise
-        raise ValidationError(
-            f"{kind.__name__}: the payload cannot be stored as JSON: {exc}", field="payload"
-        ) from None
-    if not payload_text.isascii():
-        check_utf8(payload_text, "payload")
+    assert isinstance(event, DomainEvent)
     at = event.at
-    micros = to_micros(at)
-    return EventRecord(
-        id=_id_text(event.id, "id"),
-        type=event.type,
-        entity_type=_text(event.entity_type, "entity_type") or "",
-        entity_id=_id_text(event.entity_id, "entity_id"),
-        at_us=micros,
-        at_tz=tz_text(at),
-        actor=_text(event.actor, "actor", optional=True),
-        payload=payload_text,
-        related=tuple(_id_text(v, "related_ids") for v in event.related_ids),
+    related = event.related_ids
+    return EventRecord(  # positional: the tuple is built once per event, in hot loops
+        _id_text(event.id, "id"),
+        event.type,
+        _text(event.entity_type, "entity_type") or "",
+        _id_text(event.entity_id, "entity_id"),
+        to_micros(at),
+        tz_text(at),
+        _text(event.actor, "actor", optional=True),
+        _payload_text(event, kind),
+        tuple(_id_text(v, "related_ids") for v in related) if related else (),
     )
 
 

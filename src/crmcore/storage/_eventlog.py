@@ -44,6 +44,10 @@ class EventLogBase:
     def _append_records(self, records: Sequence[EventRecord]) -> tuple[int, ...]:
         raise NotImplementedError
 
+    def _append_batches(self, batches: Iterable[Sequence[EventRecord]]) -> int:
+        """Append batches in one transaction (all or none); return how many records."""
+        raise NotImplementedError
+
     def _select(self, crit: EventCriteria) -> list[StoredEvent]:
         raise NotImplementedError
 
@@ -76,11 +80,7 @@ class EventLogBase:
     def append_many(self, events: Iterable[DomainEvent], *, batch_size: int = 10_000) -> int:
         """Append many events atomically (all or none); return how many (see EventStore)."""
         check_batch(batch_size)
-        records = [encode_event(e) for e in events]
-        _check_unique(records)
-        if records:
-            self._append_records(records)
-        return len(records)
+        return self._append_batches(_encoded_batches(events, batch_size))
 
     # ------------------------------------------------------------ reads
     def get(self, id: Any) -> StoredEvent:
@@ -326,6 +326,20 @@ class EventLogBase:
 
 def _keys(value: Sequence[str] | None) -> tuple[str, ...]:
     return payload_keys(value)
+
+
+def _encoded_batches(events: Iterable[DomainEvent], size: int) -> Iterator[list[EventRecord]]:
+    """Encode events lazily, ``size`` at a time (an export need not fit in memory)."""
+    batch: list[EventRecord] = []
+    for event in events:
+        batch.append(encode_event(event))
+        if len(batch) >= size:
+            _check_unique(batch)
+            yield batch
+            batch = []
+    if batch:
+        _check_unique(batch)
+        yield batch
 
 
 def _check_unique(records: Sequence[EventRecord]) -> None:

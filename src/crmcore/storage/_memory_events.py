@@ -10,7 +10,7 @@ decoded on every read, so both stores return equal, fresh objects.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from crmcore.errors import ValidationError
@@ -147,6 +147,20 @@ class MemoryEventLog(EventLogBase):
         with self._state.lock:
             self._state.check_new_events(records)
             return self._state.append(records)
+
+    def _append_batches(self, batches: Iterable[Sequence[EventRecord]]) -> int:
+        records = [r for batch in batches for r in batch]
+        seen: set[str] = set()
+        for record in records:  # across batches too: nothing is appended on a repeat
+            if record.id in seen:
+                raise ValidationError(
+                    f"events: the id {record.id!r} appears twice in one append",
+                    field="id",
+                    value=record.id,
+                )
+            seen.add(record.id)
+        self._append_records(records)
+        return len(records)
 
     def _select(self, crit: EventCriteria) -> list[StoredEvent]:
         return [_decode(p, r) for p, r in self._limited(crit)]
