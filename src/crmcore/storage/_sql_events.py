@@ -237,8 +237,8 @@ class SqlEventLog(EventLogBase):
     def _micros_value(self, micros: int) -> Any:
         return micros if self._dialect == "sqlite" else EPOCH + dt.timedelta(microseconds=micros)
 
-    def _conditions(self, crit: EventCriteria) -> list[sa.ColumnElement[bool]]:
-        t = self._t.events
+    def _conditions(self, crit: EventCriteria, table: Any = None) -> list[sa.ColumnElement[bool]]:
+        t = self._t.events if table is None else table
         out: list[sa.ColumnElement[bool]] = []
         if crit.after is not None:
             out.append(t.c.position > crit.after)
@@ -343,24 +343,34 @@ class SqlEventLog(EventLogBase):
             yield from result.partitions(batch_size)
 
     def _latest_rows(self, crit: EventCriteria, keys: tuple[str, ...]) -> list[Sequence[Any]]:
+        # Three steps, each served by ix_crm_events_kind (type, entity_type, entity_id, at):
+        # each entity's last instant, the last position at that instant, then the rows.
         t = self._t.events
-        rank = (
-            sa.func.row_number()
-            .over(partition_by=t.c.entity_id, order_by=(t.c.at.desc(), t.c.position.desc()))
-            .label("rank")
+        conditions = self._conditions(crit)
+        last_at = (
+            sa.select(t.c.entity_id, sa.func.max(t.c.at).label("at"))
+            .where(*conditions)
+            .group_by(t.c.entity_id)
+            .subquery("last_at")
         )
-        inner = (
-            sa.select(t.c.entity_id, t.c.position, t.c.at, t.c.actor, t.c.payload, rank)
-            .where(*self._conditions(crit))
-            .subquery()
+        e = t.alias("e")
+        at_last = (  # correlated: one index seek per entity
+            sa.select(sa.func.max(e.c.position))
+            .where(
+                e.c.entity_id == last_at.c.entity_id,
+                e.c.at == last_at.c.at,
+                *self._conditions(crit, e),
+            )
+            .scalar_subquery()
         )
+        last = sa.select(at_last.label("position")).select_from(last_at).subquery("last")
         stmt = sa.select(
-            inner.c.entity_id,
-            inner.c.position,
-            self._at_micros(inner.c.at),
-            inner.c.actor,
-            *(self._fragment(inner.c.payload, k) for k in keys),
-        ).where(inner.c.rank == 1)
+            t.c.entity_id,
+            t.c.position,
+            self._at_micros(t.c.at),
+            t.c.actor,
+            *(self._fragment(t.c.payload, k) for k in keys),
+        ).select_from(t.join(last, t.c.position == last.c.position))
         with self._tx(write=False) as conn:
             return list(conn.execute(stmt).all())
 

@@ -174,8 +174,15 @@ def add_event_tables(metadata: sa.MetaData, dialect: Dialect) -> dict[str, sa.Ta
         sa.Column("related_ids", sa.Text(), nullable=True),
         sa.UniqueConstraint("id", name="uq_crm_events_id"),
     )
-    sa.Index("ix_crm_events_entity", events.c.entity_id, events.c.type, events.c.at)
-    sa.Index("ix_crm_events_type_at", events.c.type, events.c.at)
+    # an entity's history (timelines); each entity's latest event of a kind (stages as of)
+    sa.Index("ix_crm_events_entity", events.c.entity_id, events.c.at)
+    sa.Index(
+        "ix_crm_events_kind",
+        events.c.type,
+        events.c.entity_type,
+        events.c.entity_id,
+        events.c.at,
+    )
     links = sa.Table(
         "crm_event_links",
         metadata,
