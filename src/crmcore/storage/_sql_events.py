@@ -45,7 +45,6 @@ from crmcore.storage._eventcodec import (
 )
 from crmcore.storage._eventlog import EventLogBase, OutboxBase
 from crmcore.storage._fields import Kind
-from crmcore.storage._json import loads
 from crmcore.storage._ledger import LedgerBase
 from crmcore.storage._ledger_codec import LedgerRow, check_new_rows, row_event
 from crmcore.storage._sqlquery import frame_expression
@@ -98,6 +97,10 @@ class SqlEventLog(EventLogBase):
         names = ", ".join(quote(c.name) for c in self._columns)
         marks = ", ".join("?" for _ in self._columns)
         self._raw_insert = f"INSERT INTO {quote(t.name)} ({names}) VALUES ({marks})"  # noqa: S608 -- constant identifiers
+        # PostgreSQL: the payload goes in as our JSON text (json keeps it verbatim), so
+        # every store exports the same text
+        text = sa.cast(sa.bindparam("payload_text", type_=sa.Text()), t.c.payload.type)
+        self._pg_insert = sa.insert(t).values(payload=text)
         links = tables.links
         self._raw_links = (
             f"INSERT INTO {quote(links.name)} ({quote('entity_id')}, {quote('position')}) "  # noqa: S608 -- constant identifiers
@@ -166,7 +169,7 @@ class SqlEventLog(EventLogBase):
                 conn.exec_driver_sql(self._raw_links, links)
             return
         conn.execute(
-            sa.insert(self._t.events),
+            self._pg_insert,
             [
                 {
                     "position": p,
@@ -177,7 +180,7 @@ class SqlEventLog(EventLogBase):
                     "at": EPOCH + dt.timedelta(microseconds=r.at_us),
                     "at_tz": r.at_tz,
                     "actor": r.actor,
-                    "payload": loads(r.payload),
+                    "payload_text": r.payload,
                     "related_ids": r.related_text,
                 }
                 for r, p in zip(records, positions, strict=True)
