@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.sql.elements import UnaryExpression
+from sqlalchemy.sql.operators import custom_op
 
 from crmcore.errors import ValidationError
 from crmcore.storage._codec import EPOCH, Dialect
@@ -240,19 +242,28 @@ class SqlEventLog(EventLogBase):
     def _micros_value(self, micros: int) -> Any:
         return micros if self._dialect == "sqlite" else EPOCH + dt.timedelta(microseconds=micros)
 
-    def _conditions(self, crit: EventCriteria, table: Any = None) -> list[sa.ColumnElement[bool]]:
+    def _conditions(
+        self, crit: EventCriteria, table: Any = None, *, unindexed: bool = False
+    ) -> list[sa.ColumnElement[bool]]:
         t = self._t.events if table is None else table
+
+        def col(name: str) -> Any:
+            column = t.c[name]
+            if unindexed and self._dialect == "sqlite":  # ``+col``: no index for this term
+                return UnaryExpression(column, operator=custom_op("+"), type_=column.type)
+            return column
+
         out: list[sa.ColumnElement[bool]] = []
         if crit.after is not None:
             out.append(t.c.position > crit.after)
         if crit.types is not None:
-            out.append(t.c.type.in_(crit.types))
+            out.append(col("type").in_(crit.types))
         if crit.entity_types is not None:
-            out.append(t.c.entity_type.in_(crit.entity_types))
+            out.append(col("entity_type").in_(crit.entity_types))
         if crit.since_us is not None:
-            out.append(t.c.at > self._micros_value(crit.since_us))
+            out.append(col("at") > self._micros_value(crit.since_us))
         if crit.until_us is not None:
-            out.append(t.c.at <= self._micros_value(crit.until_us))
+            out.append(col("at") <= self._micros_value(crit.until_us))
         if crit.entities is not None:
             links = self._t.links
             linked = sa.select(links.c.position).where(links.c.entity_id.in_(crit.entities))
@@ -349,7 +360,10 @@ class SqlEventLog(EventLogBase):
         # Three steps, each served by ix_crm_events_kind (type, entity_type, entity_id, at):
         # each entity's last instant, the last position at that instant, then the rows.
         t = self._t.events
-        conditions = self._conditions(crit)
+        # SQLite would take the kind index and sort every match by entity; the entity index
+        # is in that order already and covers the query (8x less work): keep the filters
+        # off the kind index
+        conditions = self._conditions(crit, unindexed=crit.entities is None)
         last_at = (
             sa.select(t.c.entity_id, sa.func.max(t.c.at).label("at"))
             .where(*conditions)

@@ -174,15 +174,17 @@ def add_event_tables(metadata: sa.MetaData, dialect: Dialect) -> dict[str, sa.Ta
         sa.Column("related_ids", sa.Text(), nullable=True),
         sa.UniqueConstraint("id", name="uq_crm_events_id"),
     )
-    # an entity's history (timelines); each entity's latest event of a kind (stages as of)
-    sa.Index("ix_crm_events_entity", events.c.entity_id, events.c.at)
+    # An entity's history (timelines), also per kind (each entity's latest move); and the
+    # events of a kind in time order, which grows at its end as events arrive (cheap to
+    # append, unlike a second index ordered by entity).
     sa.Index(
-        "ix_crm_events_kind",
+        "ix_crm_events_entity",
+        events.c.entity_id,
         events.c.type,
         events.c.entity_type,
-        events.c.entity_id,
         events.c.at,
     )
+    sa.Index("ix_crm_events_kind", events.c.type, events.c.entity_type, events.c.at)
     links = sa.Table(
         "crm_event_links",
         metadata,

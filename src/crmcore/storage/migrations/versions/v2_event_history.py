@@ -43,8 +43,10 @@ def upgrade() -> None:
         sa.Column("related_ids", sa.Text(), nullable=True),
         sa.UniqueConstraint("id", name="uq_crm_events_id"),
     )
-    op.create_index("ix_crm_events_entity", "crm_events", ["entity_id", "at"])
-    op.create_index("ix_crm_events_kind", "crm_events", ["type", "entity_type", "entity_id", "at"])
+    op.create_index(
+        "ix_crm_events_entity", "crm_events", ["entity_id", "type", "entity_type", "at"]
+    )
+    op.create_index("ix_crm_events_kind", "crm_events", ["type", "entity_type", "at"])
     op.create_table(
         "crm_event_links",
         sa.Column("entity_id", text, primary_key=True),
