@@ -78,8 +78,8 @@ with ``to_frame`` or streamed in batches.  ``store.outbox`` (:class:`Outbox`)
 delivers it to other systems: a consumer polls ``after`` its cursor and
 acknowledges; at least once, keyed on event ids.  Positions become visible
 in increasing order even when writers commit out of the order they began
-in, so no consumer skips a late-committing event (see
-:mod:`crmcore.storage._sql_events`).  ``store.loyalty_ledger``
+in, so no consumer skips a late-committing event (the storage guide says
+how).  ``store.loyalty_ledger``
 (:class:`LedgerRepository`) stores loyalty ledger entries, unique per
 idempotency key.  :func:`customer_timeline` puts everything about one
 customer into one frame.
