@@ -14,6 +14,7 @@ from typing import Any, Literal, TypeVar
 
 import attrs
 
+from crmcore._time import instant_key
 from crmcore.domain._base import (
     EntityId,
     convert_id,
@@ -58,7 +59,8 @@ class StageChanged(DomainEvent):
     from_stage, to_stage : str
         Stage before and after the move.
     at : datetime
-        When (timezone-aware).
+        When (timezone-aware). Events compare their moments as instants
+        (``fold`` included), not as wall-clock readings.
     actor : str or None
         Who moved it.
     reason : str or None
@@ -70,7 +72,7 @@ class StageChanged(DomainEvent):
     entity_id: Hashable
     from_stage: str
     to_stage: str
-    at: _dt.datetime = attrs.field(metadata=meta(dec_datetime))
+    at: _dt.datetime = attrs.field(eq=instant_key, metadata=meta(dec_datetime))
     actor: str | None = None
     reason: str | None = None
     workflow: str | None = None
@@ -110,7 +112,7 @@ class LeadConverted(DomainEvent):
     account_id: Hashable
     contact_id: Hashable
     opportunity_id: Hashable | None
-    at: _dt.datetime = attrs.field(metadata=meta(dec_datetime))
+    at: _dt.datetime = attrs.field(eq=instant_key, metadata=meta(dec_datetime))
     actor: str | None = None
 
     def describe(self) -> str:
@@ -167,7 +169,9 @@ class ConsentChanged(DomainEvent):
     entity_id: EntityId = attrs.field(converter=convert_id, validator=valid_id)
     channel: str = attrs.field(converter=convert_lower, validator=valid_text)
     granted: bool = attrs.field(validator=valid_bool)
-    at: _dt.datetime = attrs.field(validator=valid_aware, metadata=meta(dec_datetime))
+    at: _dt.datetime = attrs.field(
+        eq=instant_key, validator=valid_aware, metadata=meta(dec_datetime)
+    )
     source: str | None = attrs.field(default=None, validator=valid_optional_text)
     actor: str | None = attrs.field(default=None, validator=valid_optional_text)
     entity_type: Literal["customer", "contact"] = attrs.field(
@@ -310,12 +314,17 @@ class LedgerEntryPosted(DomainEvent):
     sequence: int = attrs.field(validator=_valid_int)
     event_id: str = attrs.field(validator=valid_text)
     kind: str = attrs.field(validator=_valid_entry_kind)
-    at: _dt.datetime = attrs.field(validator=valid_aware, metadata=meta(dec_datetime))
+    at: _dt.datetime = attrs.field(
+        eq=instant_key, validator=valid_aware, metadata=meta(dec_datetime)
+    )
     points: int = attrs.field(validator=_valid_int)
     order_id: str | None = attrs.field(default=None, validator=valid_optional_text)
     spend_minor: int = attrs.field(default=0, validator=_valid_int)
     expires_at: _dt.datetime | None = attrs.field(
-        default=None, validator=valid_optional_aware, metadata=meta(dec_optional_datetime)
+        default=None,
+        eq=instant_key,
+        validator=valid_optional_aware,
+        metadata=meta(dec_optional_datetime),
     )
     actor: str | None = attrs.field(default=None, validator=valid_optional_text)
 

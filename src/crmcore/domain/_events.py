@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import attrs
 
+from crmcore._time import instant_key
 from crmcore.domain._base import (
     EntityId,
     convert_id,
@@ -134,7 +135,9 @@ class DomainEvent:
     -----
     Equality and hashing compare what happened (the type and the fields),
     not ``id``: two moves of the same deal at the same instant by the same
-    actor are equal values.  Compare ``.id`` to ask "the same event?".
+    actor are equal values.  Moments compare as instants (``fold``
+    included), not as wall-clock readings.  Compare
+    ``.id`` to ask "the same event?".
     """
 
     _id: EntityId | None = attrs.field(
@@ -587,7 +590,7 @@ class GenericEvent(DomainEvent):
     event_type: str = attrs.field(validator=_valid_type_name)
     entity_type: str = attrs.field(validator=valid_text)
     entity_id: EntityId = attrs.field(converter=convert_id, validator=valid_id)
-    at: _dt.datetime = attrs.field(validator=valid_aware)
+    at: _dt.datetime = attrs.field(eq=instant_key, validator=valid_aware)
     actor: str | None = attrs.field(default=None, validator=valid_optional_text)
     payload: Mapping[str, Any] = attrs.field(
         factory=FrozenMapping, converter=convert_custom, validator=valid_custom

@@ -243,3 +243,17 @@ def test_registration_refuses_what_does_not_fit():
 
     with pytest.raises(ValidationError, match="registered already"):
         register_event("pipeline.stage_changed")(Other)
+
+
+def test_moments_compare_as_instants_across_a_dst_fold():
+    paris = ZoneInfo("Europe/Paris")
+    first = dt.datetime(2026, 10, 25, 2, 15, tzinfo=paris)  # before the fall-back (UTC+2)
+    second = first.replace(fold=1)  # the same wall time an hour later (UTC+1)
+    assert first == second  # Python compares one zone's datetimes by wall clock
+    for make in (
+        lambda at: StageChanged("o1", "a", "b", at),
+        lambda at: ConsentChanged("c1", "email", True, at),
+        lambda at: LedgerEntryPosted("m1", 0, "O-1", "earn", at, 5, expires_at=at),
+    ):
+        assert make(first) != make(second)
+        assert make(first) == make(first.astimezone(dt.UTC))  # same instant, other zone
