@@ -30,9 +30,9 @@ epoch (UTC instants for aware data, wall-clock readings for naive data) plus
 its zone. Cut-offs become :class:`Cutoff` on the same scale, so comparisons
 are integer comparisons.
 
-pandas (and the array checks of ``crmcore._validation``) load on first use,
-so the domain can use :func:`require_aware` and :func:`instant_us` without
-loading pandas.
+NumPy, pandas (and the array checks of ``crmcore._validation``) load on
+first use, so the domain can use :func:`require_aware` and
+:func:`instant_us` without loading them.
 """
 
 from __future__ import annotations
@@ -46,18 +46,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import numpy as np
-
-from crmcore._types import IntArray
 from crmcore.errors import ValidationError
 
 if TYPE_CHECKING:
     from collections.abc import Hashable, Sequence
     from types import ModuleType
 
+    import numpy as np
     import pandas as pd
 
     from crmcore import _validation
+    from crmcore._types import IntArray
 else:
 
     class _Lazy:
@@ -65,11 +64,14 @@ else:
 
         def __init__(self, name: str) -> None:
             self._name = name
+            self._module: ModuleType | None = None
 
         def __getattr__(self, attr: str) -> Any:
-            module: ModuleType = importlib.import_module(self._name)
-            return getattr(module, attr)
+            if self._module is None:
+                self._module = importlib.import_module(self._name)
+            return getattr(self._module, attr)
 
+    np = _Lazy("numpy")
     pd = _Lazy("pandas")
     _validation = _Lazy("crmcore._validation")
 
@@ -109,7 +111,7 @@ __all__ = [
 NS_PER_SECOND: Final = 10**9
 NS_PER_HOUR: Final = 3_600 * NS_PER_SECOND
 NS_PER_DAY: Final = 86_400 * NS_PER_SECOND
-NAT: Final = np.iinfo(np.int64).min
+NAT: Final = -(2**63)  # np.iinfo(np.int64).min, without importing NumPy
 """The int64 value of ``NaT``: a missing instant in an int64 array."""
 
 _RANGE_HINT = (
@@ -234,6 +236,9 @@ def _period_of(value: object) -> pd.Period:
     return pd.Period(str(value).strip(), freq=freq)
 
 
+_CLOCK_WORDS: Final = frozenset({"now", "today", "tomorrow", "yesterday"})
+
+
 def to_instant(value: object, *, name: str) -> pd.Timestamp:
     """Read one instant: a ``Timestamp``, ``datetime``, ``date``, string or ``datetime64``.
 
@@ -261,8 +266,19 @@ def to_instant(value: object, *, name: str) -> pd.Timestamp:
             field=name,
             value=value,
         )
+    if isinstance(value, str) and value.strip().lower() in _CLOCK_WORDS:
+        raise ValidationError(
+            f"{name}={value!r}: crmcore never reads the clock; give the date, e.g. '2024-03-31'",
+            field=name,
+            value=value,
+        )
     try:
-        stamp = pd.Timestamp(value)
+        # strings: ISO 8601 only; pandas would read '01.02.2026' as 2 January
+        stamp = (
+            pd.Timestamp(pd.to_datetime(value.strip(), format="ISO8601"))
+            if isinstance(value, str)
+            else pd.Timestamp(value)
+        )
     except (OverflowError, pd.errors.OutOfBoundsDatetime) as exc:
         raise ValidationError(f"{name}={value!r}: {_RANGE_HINT}", field=name, value=value) from exc
     except (ValueError, TypeError) as exc:
@@ -428,6 +444,22 @@ class Dates:
     def to_index(self) -> pd.DatetimeIndex:
         """Return the dates as a ``DatetimeIndex`` in their own zone."""
         return timestamps(self.ns, self.tz)
+
+    def in_zone(self, tz: Any) -> Dates:
+        """Return the dates in zone ``tz``: the explicit way to give naive dates a zone.
+
+        Naive dates are read as wall-clock times in ``tz`` (a time skipped
+        by a spring-forward moves forward; a fall-back's repeated hour is
+        read as its first, summer-time, occurrence). Aware dates keep their
+        instants and are shown in ``tz`` (calendar periods then follow its
+        wall clock). Missing values stay missing.
+        """
+        if self.tz is None:
+            ns = self.ns.copy()
+            present = ns != NAT
+            ns[present] = _localize_wall(ns[present], tz)
+            return Dates(ns, tz)
+        return Dates(self.ns, tz)
 
 
 _NUMERIC_KINDS = "iufcb"
@@ -908,10 +940,11 @@ def to_zone(value: Any, *, name: str = "tz") -> _dt.tzinfo:
     if isinstance(value, _dt.tzinfo):
         return value
     if isinstance(value, str):
-        if value.strip().upper() == "UTC":
+        text = value.strip()
+        if text.upper() in ("UTC", "Z"):
             return _dt.UTC
         try:
-            return ZoneInfo(value)
+            return ZoneInfo(text)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValidationError(
                 f"{name} must be a time zone such as 'UTC' or 'Europe/Paris'; got {value!r}",

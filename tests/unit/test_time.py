@@ -391,3 +391,67 @@ def test_month_codes_match_numpy_calendar_months(days):
     expected = wall.view("datetime64[ns]").astype("datetime64[M]").astype(np.int64)
     np.testing.assert_array_equal(period_codes(wall, Freq("M")), expected)
     np.testing.assert_array_equal(period_codes(wall, Freq("Y")), expected // 12)
+
+
+class TestZones:
+    def test_to_zone_reads_names_and_passes_tzinfo_through(self):
+        from crmcore._time import to_zone
+
+        assert to_zone("UTC") is dt.UTC
+        assert str(to_zone(" Europe/Paris ")) == PARIS
+        assert to_zone(dt.UTC) is dt.UTC
+
+    @pytest.mark.parametrize("bad", ["Europe/Pariss", "", "../etc/passwd", 2])
+    def test_to_zone_refuses_unknown_zones(self, bad):
+        from crmcore._time import to_zone
+
+        with pytest.raises(ValidationError, match="tz") as info:
+            to_zone(bad)
+        assert info.value.field == "tz"
+
+    def test_naive_dates_localised_as_wall_clock(self):
+        naive = read_dates(
+            pd.Series(["2024-01-15 12:00", "2024-07-15 12:00", None]),
+            name="date",
+            allow_missing=True,
+        )
+        paris = naive.in_zone(PARIS)
+        # 12:00 in Paris is 11:00 UTC in winter (CET) and 10:00 UTC in summer (CEST)
+        expected = pd.DatetimeIndex(["2024-01-15 11:00", "2024-07-15 10:00"]).as_unit("ns").asi8
+        assert paris.tz is not None
+        np.testing.assert_array_equal(paris.ns[:2], expected)
+        assert paris.ns[2] == naive.ns[2]  # missing stays missing
+        np.testing.assert_array_equal(paris.wall_ns()[:2], naive.ns[:2])
+
+    def test_dst_gap_moves_forward_and_overlap_takes_the_first_occurrence(self):
+        naive = read_dates(pd.Series(["2024-03-31 02:30", "2024-10-27 02:30"]), name="date")
+        paris = naive.in_zone(PARIS).to_index()
+        assert paris[0] == pd.Timestamp("2024-03-31 03:00", tz=PARIS)
+        assert paris[1] == pd.Timestamp("2024-10-27 00:30", tz="UTC")  # 02:30 CEST
+
+    def test_aware_dates_keep_their_instants(self):
+        aware = read_dates(pd.Series(pd.to_datetime(["2024-01-15 12:00"]).tz_localize("UTC")),
+                           name="date")  # fmt: skip
+        moved = aware.in_zone(PARIS)
+        np.testing.assert_array_equal(moved.ns, aware.ns)
+        assert moved.to_index()[0].hour == 13
+
+
+class TestStrictStrings:
+    @pytest.mark.parametrize("text", ["now", "today", " Now ", "yesterday"])
+    def test_clock_words_are_refused(self, text):
+        with pytest.raises(ValidationError, match="never reads the clock"):
+            resolve_as_of(text, tz=None)
+
+    @pytest.mark.parametrize("text", ["01.02.2026", "30.06.2026", "June 30 2026", "12/01/2026"])
+    def test_only_iso_8601_strings(self, text):
+        # pandas alone reads '01.02.2026' as 2 January and '12/01/2026' as 1 December
+        with pytest.raises(ValidationError, match="ISO 8601"):
+            resolve_as_of(text, tz=None)
+
+    def test_iso_strings_keep_nanoseconds_and_offsets(self):
+        cut = resolve_as_of("2026-06-30T12:00:00.123456789+02:00", tz=PARIS)
+        assert cut.timestamp == pd.Timestamp("2026-06-30T10:00:00.123456789", tz="UTC")
+        assert resolve_as_of(" 2026-06-30 12:00 ", tz=None).timestamp == pd.Timestamp(
+            "2026-06-30 12:00"
+        )
