@@ -25,10 +25,9 @@ from crmcore.pipeline._advance import (
     reset_probability,
     set_probability,
 )
-from crmcore.pipeline._assign import REASONS, Assignment, assign
+from crmcore.pipeline._assign import REASONS, Assigned, Assignment, assign
 from crmcore.pipeline._assign_model import (
     Agent,
-    Assigned,
     AssignmentRule,
     LeastLoaded,
     RoundRobin,

@@ -126,10 +126,18 @@ def pipeline_snapshot(
     Parameters
     ----------
     events : DataFrame
-        The stage-change log (:func:`~crmcore.pipeline.events_frame`):
-        ``entity_id``, ``to_stage``, ``at``; optionally ``amount`` and
-        ``close_date`` columns holding the value a change set (missing:
-        unchanged).
+        The stage-change log, one row per move, in the shape of
+        :func:`~crmcore.pipeline.events_frame` and of a store's
+        ``store.events.stage_history(workflow="opportunity")``: columns
+        ``entity_id`` (opportunity ids, as in ``opportunities``),
+        ``to_stage`` (stage names of ``workflow``) and ``at`` (any
+        datetime64 unit; aware, or naive like ``as_of``); other columns
+        (``from_stage``, ``actor``, ``reason``, ``workflow``...) are
+        ignored. Optional ``amount`` (numbers) and ``close_date`` (dates,
+        or ISO date strings) columns hold the value a change set, missing
+        where it did not change. Row order matters only between moves of
+        one opportunity at the same instant: the later row wins (a store
+        gives position order).
     opportunities : DataFrame
         One row per opportunity: ``id``, ``created_at``, ``amount`` and
         ``close_date`` (the current values, used where the log has none).

@@ -43,17 +43,17 @@ import pandas as pd
 
 from crmcore._time import require_aware
 from crmcore._validation import check_columns
+from crmcore.domain import Assigned  # the event lives in the domain; re-exported here
 from crmcore.errors import ValidationError
 from crmcore.pipeline._assign_model import (
     Agent,
-    Assigned,
     AssignmentRule,
     Balancer,
     Team,
     Workload,
 )
 
-__all__ = ["REASONS", "Assignment", "assign"]
+__all__ = ["REASONS", "Assigned", "Assignment", "assign"]
 
 I64 = npt.NDArray[np.int64]
 

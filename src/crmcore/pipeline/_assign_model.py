@@ -1,4 +1,4 @@
-"""Who can take work: agents, teams, routing strategies, rules, workload, the ``Assigned`` event.
+"""Who can take work: agents, teams, routing strategies, rules, workload.
 
 These are frozen values; :func:`crmcore.pipeline.assign` (``_assign.py``)
 applies them. A strategy is either a *balancer* (:class:`RoundRobin`,
@@ -11,7 +11,6 @@ wraps (``then=``). Each strategy says what it does through two methods
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Hashable, Iterable, Mapping
 from typing import Any, Literal, Protocol
@@ -21,14 +20,12 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from crmcore._time import instant_key
 from crmcore._validation import check_columns
 from crmcore.errors import ValidationError
 from crmcore.segmentation import Rule
 
 __all__ = [
     "Agent",
-    "Assigned",
     "AssignmentRule",
     "LeastLoaded",
     "Pools",
@@ -520,42 +517,3 @@ class Workload:
     def to_json(self) -> str:
         """:meth:`to_dict` as JSON text."""
         return json.dumps(self.to_dict())
-
-
-@attrs.frozen(slots=True)
-class Assigned:
-    """An entity was given an owner (or put in a queue): the audit record of :func:`assign`.
-
-    A frozen value now; it joins the domain event registry (type
-    ``"pipeline.assigned"``) when the event store lands. Built by
-    :func:`assign`, which checks its inputs, so it runs no validators of its
-    own (events are made by the hundred thousand).
-
-    Attributes
-    ----------
-    entity_id : hashable
-        The lead or ticket.
-    entity_type : str
-        ``"lead"``, ``"ticket"``...
-    owner : str or None
-        The agent (``None`` when queued).
-    team : str or None
-        The agent's team.
-    queue : str or None
-        The queue, when the rule routes to one.
-    rule : str
-        The :class:`AssignmentRule` that decided.
-    at : datetime
-        When (timezone-aware; compared as an instant).
-    actor : str or None
-        Who ran the assignment.
-    """
-
-    entity_id: Hashable
-    entity_type: str
-    owner: str | None
-    team: str | None
-    queue: str | None
-    rule: str
-    at: dt.datetime = attrs.field(eq=instant_key)
-    actor: str | None = None

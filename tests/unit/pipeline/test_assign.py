@@ -156,6 +156,27 @@ def test_events_record_every_assigned_or_queued_entity():
     )
 
 
+def test_assigned_is_a_registered_domain_event_that_round_trips_through_json():
+    from crmcore.domain import EVENT_TYPES, DomainEvent
+
+    event = Assigned("L1", "lead", None, None, "later", "q", AT, "bot")
+    assert EVENT_TYPES["pipeline.assigned"] is Assigned
+    assert (event.type, event.entity_type, event.entity_ids) == (
+        "pipeline.assigned",
+        "lead",
+        ("L1",),
+    )
+    assert event.payload == {
+        "entity_id": "L1", "entity_type": "lead", "owner": None, "team": None,
+        "queue": "later", "rule": "q",
+    }  # fmt: skip
+    back = DomainEvent.from_dict(json.loads(json.dumps(event.to_dict())))
+    assert type(back) is Assigned
+    assert back == event
+    assert back.id == event.id
+    assert event.describe() == "lead L1 queued in later (rule q)"
+
+
 def test_entities_are_evolved_with_their_owner():
     made = [
         Lead(id=f"L{i}", name="n", source="web", created_at=AT, custom={"region": r})
