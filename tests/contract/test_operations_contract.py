@@ -10,19 +10,25 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crmcore.domain import Assigned, Lead, StageChanged
+from crmcore.domain import ArticleSaved, Assigned, GenericEvent, Lead, StageChanged
 from crmcore.errors import ValidationError
 from crmcore.pipeline import (
+    ARTICLE_WORKFLOW,
     Agent,
+    Article,
     AssignmentRule,
+    KnowledgeBase,
     RoundRobin,
     Team,
     Workload,
+    advance,
     assign,
     events_frame,
     forecast_accuracy,
+    load_articles,
     pipeline_changes,
     pipeline_snapshot,
+    revise,
 )
 from tests.contract._samples import T0, at
 
@@ -190,3 +196,57 @@ def test_forecast_accuracy_and_waterfall_from_the_store_equal_the_direct_ones(pi
         changes.loc["end", "amount"],
         rtol=1e-12,
     )
+
+
+# ---------------------------------------------------------------- knowledge-base articles
+
+
+def test_article_revisions_are_stored_as_events_and_read_back_as_they_stood(store):
+    body = "주문 내역에서 배송 조회를 누르세요."
+    draft = Article("KB-1", "배송이 늦어요", body, at(), tags=["배송"], language="ko")
+    live, moves = advance(draft, "published", at=at(1), workflow=ARTICLE_WORKFLOW)
+    with store.unit_of_work() as uow:
+        uow.record(draft.saved(at=at(), actor="mia"), live.saved(at=at(1)), *moves)
+        uow.commit()
+    rework = revise(live, body="앱에서 주문 > 배송 조회를 누르세요.", at=at(5))
+    refund = Article(
+        "KB-2", "How do I get a refund?", "Open the order.", at(2), status="published"
+    )
+    store.events.append(rework.saved(at=at(5)), refund.saved(at=at(2)))
+
+    everything = load_articles(store.events)
+    assert everything == [live, rework, refund]  # by (article, revision), as last saved
+    assert everything[1].body == "앱에서 주문 > 배송 조회를 누르세요."
+    assert load_articles(store.events, as_of=at(0.5)) == [draft]
+    assert load_articles(store.events, as_of=at(1)) == [live]  # at exactly as_of: history
+    assert load_articles(store.events, as_of=at(-1)) == []
+    assert store.events.query(entity="KB-1", type=ArticleSaved)[0].event.actor == "mia"
+
+    kb = KnowledgeBase(everything)  # serves revision 1 while revision 2 is a draft
+    hit = kb.search("배송을 조회하고 싶어요", k=1)
+    assert hit["id"].tolist() == ["KB-1"]
+    assert [a.revision for a in kb.articles if a.id == "KB-1"] == [1]
+
+
+def test_a_later_save_of_one_revision_wins_and_a_tie_goes_to_the_later_position(store):
+    a = Article("A1", "Refunds", "Open the order.", at())
+    published = attrs.evolve(a, status="published")
+    archived = attrs.evolve(a, status="archived")
+    store.events.append(published.saved(at=at(3)), a.saved(at=at(1)))  # back-filled earlier save
+    assert load_articles(store.events) == [published]
+    store.events.append(archived.saved(at=at(3)))  # same instant, later position
+    assert load_articles(store.events) == [archived]
+
+
+def test_a_stored_article_event_that_no_longer_fits_is_reported_not_skipped(store):
+    store.events.append(
+        GenericEvent(
+            event_type="knowledge.article_saved",
+            entity_type="article",
+            entity_id="A9",
+            at=at(),
+            payload={"article_id": "A9", "headline": "renamed field"},
+        )
+    )
+    with pytest.raises(ValidationError, match="does not fit ArticleSaved"):
+        load_articles(store.events)

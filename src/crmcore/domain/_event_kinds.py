@@ -34,6 +34,7 @@ from crmcore.domain._values import Consent
 from crmcore.errors import ValidationError
 
 __all__ = [
+    "ArticleSaved",
     "Assigned",
     "ConsentChanged",
     "LeadConverted",
@@ -190,6 +191,66 @@ class Assigned(DomainEvent):
             return f"{what} queued in {self.queue} (rule {self.rule})"
         team = f"team {self.team}, " if self.team is not None else ""
         return f"{what} assigned to {self.owner} ({team}rule {self.rule})"
+
+
+def _tag_tuple(value: Any) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+@register_event("knowledge.article_saved")
+@attrs.frozen(slots=True)
+class ArticleSaved(DomainEvent):
+    """A knowledge-base article was saved: the whole revision, as it stood then.
+
+    Type ``"knowledge.article_saved"``, about the article
+    (``entity_type`` ``"article"``). The event history is where articles
+    are kept: :meth:`crmcore.pipeline.Article.saved` makes one per save
+    (a new revision, a status change), and
+    :func:`crmcore.pipeline.load_articles` reads every revision back as it
+    was last saved, at or before an optional ``as_of``. The fields are those
+    of :class:`crmcore.pipeline.Article`, which validates them.
+
+    Attributes
+    ----------
+    article_id : str
+        The article.
+    title, body : str
+        Its content.
+    created_at, updated_at : datetime
+        When it was written and when its content last changed.
+    tags : tuple of str
+        Its topics.
+    language, status : str
+        Language code and lifecycle status.
+    revision : int
+        Content version.
+    at : datetime
+        When it was saved (timezone-aware).
+    actor : str or None
+        Who saved it.
+    """
+
+    ENTITY_TYPE = "article"
+    ENTITY_FIELD = "article_id"
+
+    article_id: str
+    title: str
+    body: str
+    created_at: _dt.datetime = attrs.field(eq=instant_key, metadata=meta(dec_datetime))
+    tags: tuple[str, ...] = attrs.field(converter=_tag_tuple)
+    language: str
+    status: str
+    revision: int
+    updated_at: _dt.datetime = attrs.field(eq=instant_key, metadata=meta(dec_datetime))
+    at: _dt.datetime = attrs.field(eq=instant_key, metadata=meta(dec_datetime))
+    actor: str | None = None
+
+    def describe(self) -> str:
+        """Return e.g. ``"article A1 revision 2 saved (draft): Refunds"``."""
+        return (
+            f"article {self.article_id} revision {self.revision} saved ({self.status}): "
+            f"{self.title}"
+        )
 
 
 def _valid_party(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:

@@ -25,6 +25,14 @@ from crmcore.pipeline._advance import (
     reset_probability,
     set_probability,
 )
+from crmcore.pipeline._articles import (
+    ARTICLE_STATUSES,
+    ARTICLE_WORKFLOW,
+    Article,
+    ArticleSaved,
+    load_articles,
+    revise,
+)
 from crmcore.pipeline._assign import REASONS, Assigned, Assignment, assign
 from crmcore.pipeline._assign_model import (
     Agent,
@@ -51,14 +59,7 @@ from crmcore.pipeline._followups import (
     activity_kpis,
     due_activities,
 )
-from crmcore.pipeline._knowledge import (
-    ARTICLE_STATUSES,
-    ARTICLE_WORKFLOW,
-    Article,
-    KnowledgeBase,
-    deflection,
-    revise,
-)
+from crmcore.pipeline._knowledge import KnowledgeBase, deflection
 from crmcore.pipeline._sales import forecast, sales_cycle_length, weighted_pipeline, win_rate
 from crmcore.pipeline._scoring import LeadScorer
 from crmcore.pipeline._scoring_eval import evaluate_time_split
@@ -80,6 +81,7 @@ __all__ = [
     "TICKET_WORKFLOW",
     "Agent",
     "Article",
+    "ArticleSaved",
     "Assigned",
     "Assignment",
     "AssignmentRule",
@@ -119,6 +121,7 @@ __all__ = [
     "forecast",
     "forecast_accuracy",
     "lead_outcomes",
+    "load_articles",
     "pipeline_changes",
     "pipeline_snapshot",
     "replay",

@@ -15,246 +15,27 @@ The index is a sparse matrix kept with documents as columns, so a query
 touches only the postings of its own n-grams. It is *not* saved: building
 it from the articles is quick next to loading a vocabulary of every n-gram
 and a matrix of tens of millions of entries from JSON, and it always
-matches the articles stored. Save the articles (:meth:`Article.to_dict`)
-and rebuild.
+matches the articles stored. Store the articles (:meth:`Article.saved`,
+:func:`~crmcore.pipeline.load_articles`) and rebuild.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-import attrs
 import numpy as np
 import pandas as pd
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from crmcore._stats import check_confidence, wilson_interval, z_value
-from crmcore._time import (
-    instant_key,
-    read_dates,
-    require_aware,
-    resolve_as_of,
-    to_duration,
-)
+from crmcore._time import read_dates, resolve_as_of, to_duration
 from crmcore._validation import check_columns, check_scalar
 from crmcore.errors import ValidationError
-from crmcore.pipeline._workflow import Stage, Transition, Workflow
+from crmcore.pipeline._articles import ARTICLE_STATUSES, Article
 
-__all__ = [
-    "ARTICLE_STATUSES",
-    "ARTICLE_WORKFLOW",
-    "Article",
-    "KnowledgeBase",
-    "deflection",
-    "revise",
-]
-
-ARTICLE_STATUSES: tuple[str, ...] = ("draft", "published", "archived")
-"""The lifecycle of an :class:`Article`, in order."""
-
-ARTICLE_WORKFLOW: Workflow = Workflow(
-    "article",
-    [
-        Stage("draft", 1),
-        Stage("published", 2),
-        Stage("archived", 3, is_closed=True),
-    ],
-    [
-        Transition("draft", "published"),
-        Transition("published", "draft"),  # unpublish for rework
-        Transition("draft", "archived"),
-        Transition("published", "archived"),
-    ],
-    "draft",
-    state_attr="status",
-)
-"""Articles: draft → published (and back, to rework) → archived (final).
-
-Move an article with :func:`~crmcore.pipeline.advance`, like any entity:
-``advance(article, "published", at=..., workflow=ARTICLE_WORKFLOW)``."""
-
-
-def _text(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationError(
-            f"{attribute.name} must be non-empty text; got {value!r}",
-            field=attribute.name,
-            value=value,
-        )
-
-
-def _tags(value: Any) -> tuple[str, ...]:
-    items = [value] if isinstance(value, str) else list(value)
-    for v in items:
-        if not isinstance(v, str) or not v.strip():
-            raise ValidationError(f"tags must be non-empty strings; got {v!r}", field="tags")
-    return tuple(dict.fromkeys(items))
-
-
-def _status(_inst: Any, _attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value not in ARTICLE_STATUSES:
-        raise ValidationError(
-            f"status must be one of {', '.join(ARTICLE_STATUSES)}; got {value!r}",
-            field="status",
-            value=value,
-        )
-
-
-def _revision(_inst: Any, _attribute: attrs.Attribute[Any], value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValidationError(
-            f"revision must be a whole number >= 1; got {value!r}", field="revision", value=value
-        )
-
-
-def _aware(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    require_aware(value, field=attribute.name)
-
-
-@attrs.frozen(slots=True)
-class Article:
-    """A knowledge-base article (FAQ answer, how-to) for customers and agents.
-
-    A frozen value: change it with :func:`revise` (content) or
-    :func:`~crmcore.pipeline.advance` with :data:`ARTICLE_WORKFLOW`
-    (status). It becomes a stored domain entity when the event store and
-    its migrations land.
-
-    Parameters
-    ----------
-    id : str
-        Chosen by the caller.
-    title, body : str
-        The question and the answer (any language, any script).
-    created_at : datetime
-        When it was written (timezone-aware).
-    tags : str or iterable of str
-        Topics (``"billing"``, ``"배송"``), kept in order, duplicates dropped.
-    language : str, default "en"
-        Language code (``"en"``, ``"ko"``...), for filtering searches.
-    status : {"draft", "published", "archived"}
-        Where it is in its lifecycle; only published articles are searched.
-    revision : int, default 1
-        Content version, raised by :func:`revise` (not the storage
-        ``version`` used for optimistic concurrency).
-    updated_at : datetime, optional
-        When the content last changed (default: ``created_at``).
-
-    Examples
-    --------
-    >>> import datetime as dt
-    >>> at = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
-    >>> a = Article("A1", "How do I get a refund?", "Open your order ...", at, tags=["billing"])
-    >>> a.status, a.revision
-    ('draft', 1)
-    >>> Article.from_dict(a.to_dict()) == a
-    True
-    """
-
-    id: str = attrs.field(validator=_text)
-    title: str = attrs.field(validator=_text)
-    body: str = attrs.field(validator=_text)
-    created_at: dt.datetime = attrs.field(validator=_aware, eq=instant_key)
-    tags: tuple[str, ...] = attrs.field(default=(), converter=_tags)
-    language: str = attrs.field(default="en", validator=_text)
-    status: str = attrs.field(default="draft", validator=_status)
-    revision: int = attrs.field(default=1, validator=_revision)
-    updated_at: dt.datetime = attrs.field(
-        default=attrs.Factory(lambda self: self.created_at, takes_self=True),
-        validator=_aware,
-        eq=instant_key,
-    )
-
-    def __attrs_post_init__(self) -> None:
-        if self.updated_at < self.created_at:
-            raise ValidationError(
-                f"updated_at ({self.updated_at.isoformat()}) is before created_at "
-                f"({self.created_at.isoformat()})",
-                field="updated_at",
-            )
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the JSON-ready fields (datetimes as ISO 8601 with their offset)."""
-        out = attrs.asdict(self)
-        out["tags"] = list(self.tags)
-        out["created_at"] = self.created_at.isoformat()
-        out["updated_at"] = self.updated_at.isoformat()
-        return out
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Article:
-        """Rebuild an article from :meth:`to_dict`.
-
-        Raises
-        ------
-        ValidationError
-            Missing or bad fields.
-        """
-        try:
-            fields = dict(data)
-            for name in ("created_at", "updated_at"):
-                if isinstance(fields.get(name), str):
-                    fields[name] = dt.datetime.fromisoformat(fields[name])
-            return cls(**fields)
-        except (TypeError, ValueError) as exc:
-            if isinstance(exc, ValidationError):
-                raise
-            raise ValidationError(f"not a saved Article: {exc}") from exc
-
-
-def revise(
-    article: Article,
-    *,
-    at: dt.datetime,
-    title: str | None = None,
-    body: str | None = None,
-    tags: Iterable[str] | None = None,
-    language: str | None = None,
-) -> Article:
-    """Return the next revision of ``article``: the new content, as a draft.
-
-    The revision number goes up by one and ``updated_at`` becomes ``at``.
-    The new revision is a draft until published; a knowledge base built
-    from both keeps serving the published one.
-
-    Raises
-    ------
-    ValidationError
-        An archived article, a naive ``at`` or one before ``updated_at``,
-        or bad content.
-
-    Examples
-    --------
-    >>> import datetime as dt
-    >>> at = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
-    >>> a = Article("A1", "Refunds", "Old text", at, status="published")
-    >>> b = revise(a, body="New text", at=at + dt.timedelta(days=1))
-    >>> b.revision, b.status, b.body
-    (2, 'draft', 'New text')
-    """
-    require_aware(at, field="at")
-    if article.status == "archived":
-        raise ValidationError(
-            f"article {article.id!r} is archived; archived articles are not revised",
-            field="status",
-        )
-    if at < article.updated_at:
-        raise ValidationError(
-            f"at ({at.isoformat()}) is before the article's updated_at "
-            f"({article.updated_at.isoformat()})",
-            field="at",
-        )
-    changes: dict[str, Any] = {
-        "revision": article.revision + 1,
-        "status": "draft",
-        "updated_at": at,
-    }
-    content = {"title": title, "body": body, "tags": tags, "language": language}
-    changes.update({name: value for name, value in content.items() if value is not None})
-    return attrs.evolve(article, **changes)
+__all__ = ["KnowledgeBase", "deflection"]
 
 
 def _normalise(text: str) -> str:

@@ -21,7 +21,7 @@ def _python_blocks() -> list[str]:
 
 
 def test_every_operations_section_has_an_example():
-    assert len(_python_blocks()) == 6
+    assert len(_python_blocks()) == 7
 
 
 def test_operations_guide_runs(tmp_path, monkeypatch):

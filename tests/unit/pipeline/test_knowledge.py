@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crmcore.domain import Ticket
+from crmcore.domain import DomainEvent, Ticket
 from crmcore.errors import InvalidTransition, ValidationError
 from crmcore.pipeline import (
     ARTICLE_WORKFLOW,
@@ -76,6 +76,28 @@ def test_revisions_and_json_round_trip():
     assert Article.from_dict(json.loads(json.dumps(b.to_dict()))) == b
     with pytest.raises(ValidationError, match="before the article's updated_at"):
         revise(b, body="x", at=AT)
+
+
+def test_a_saved_article_is_an_event_that_rebuilds_it():
+    from zoneinfo import ZoneInfo
+
+    seoul = dt.datetime(2026, 3, 2, 9, tzinfo=ZoneInfo("Asia/Seoul"))
+    a = Article("A", "배송", "본문", seoul, tags=["배송", "주문"], language="ko")
+    event = a.saved(at=seoul + DAY, actor="mia")
+    assert (event.type, event.entity_type, event.entity_id) == (
+        "knowledge.article_saved", "article", "A",
+    )  # fmt: skip
+    back = DomainEvent.from_dict(json.loads(json.dumps(event.to_dict())))
+    assert back == event
+    rebuilt = Article.from_event(back)
+    assert rebuilt == a
+    assert rebuilt.created_at.tzinfo == ZoneInfo("Asia/Seoul")  # the zone, not just the offset
+    with pytest.raises(ValidationError, match="before the article's updated_at"):
+        a.saved(at=seoul - DAY)
+    with pytest.raises(ValidationError, match="at"):
+        a.saved(at=dt.datetime(2026, 3, 3))  # noqa: DTZ001 -- naive on purpose
+    with pytest.raises(ValidationError, match="ArticleSaved"):
+        Article.from_event(a)  # type: ignore[arg-type]
 
 
 def test_search_in_english_and_korean():
