@@ -81,6 +81,31 @@ def test_snapshot_reads_the_log_as_it_stood():
     assert first["last_change_at"].isna().all()
 
 
+def test_snapshot_reads_a_store_shaped_log():
+    # what store.events.stage_history() and JSON payload columns give: string
+    # columns, microsecond instants, ISO date text, extra columns
+    stored = pd.DataFrame(
+        {
+            "entity_id": pd.array(LOG["entity_id"], dtype="string"),
+            "from_stage": pd.array(["prospecting"] * len(LOG), dtype="string"),
+            "to_stage": pd.array(LOG["to_stage"], dtype="string"),
+            "at": LOG["at"].astype("datetime64[us, UTC]"),
+            "actor": pd.array([None] * len(LOG), dtype="string"),
+            "amount": LOG["amount"],
+            "close_date": pd.array(
+                [None if pd.isna(d) else d.date().isoformat() for d in LOG["close_date"]],
+                dtype="string",
+            ),
+        }
+    )
+    for as_of in ("2026-01-31", "2026-03-31", "2026-06-30"):
+        pd.testing.assert_frame_equal(
+            pipeline_snapshot(stored, OPPS, as_of=as_of),
+            pipeline_snapshot(LOG, OPPS, as_of=as_of),
+            check_index_type=False,
+        )
+
+
 def test_snapshot_ignores_everything_after_as_of():
     base = pipeline_snapshot(LOG, OPPS, as_of="2026-03-31")
     later = pd.concat(
