@@ -303,15 +303,9 @@ def revise(
     return attrs.evolve(article, **changes)
 
 
-class _Stored(Protocol):
-    @property
-    def position(self) -> int: ...
-
-    @property
-    def event(self) -> Any: ...
-
-
 class _EventSource(Protocol):
+    """What :func:`load_articles` reads: ``store.events`` (its ``stream``)."""
+
     def stream(
         self, *, type: Any = None, until: Any = None, tz: Any = None, batch_size: int = ...
     ) -> Iterator[list[Any]]: ...
