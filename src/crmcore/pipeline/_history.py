@@ -28,7 +28,7 @@ import pandas as pd
 from crmcore._time import NAT, Dates, read_dates, read_instants
 from crmcore._validation import as_float_array, check_columns
 from crmcore.errors import ValidationError
-from crmcore.pipeline._tables import I64, stage_attr, stage_codes
+from crmcore.pipeline._tables import I64, arrow_index_in, stage_attr, stage_codes
 from crmcore.pipeline._workflow import Workflow
 
 __all__ = ["History", "Snapshot"]
@@ -245,6 +245,9 @@ def _carried(
 
 def _positions(ids: pd.Index, entity: pd.Series) -> I64:
     """Return the position in ``ids`` of each event's opportunity (-1: unknown)."""
+    found = arrow_index_in(entity, ids)
+    if found is not None:  # text ids in Arrow: hashed without a Python str per event
+        return found
     values = entity.to_numpy()
     raw = ids.to_numpy()
     if len(ids) and raw.dtype.kind in "iu" and values.dtype.kind in "iu":

@@ -207,3 +207,25 @@ def test_bad_input_is_refused():
         forecast_accuracy(LOG, OPPS, as_of=[])
     with pytest.raises(ValidationError, match="timezone-aware"):
         pipeline_snapshot(LOG, OPPS, as_of=pd.Timestamp("2026-03-31 12:00"))
+
+
+@pytest.mark.parametrize("dtype", [object, "str"])
+def test_text_columns_in_arrow_or_as_python_objects_read_alike(dtype):
+    log = LOG.astype({"entity_id": dtype, "to_stage": dtype})
+    opps = OPPS.astype({"id": dtype})
+    got = pipeline_snapshot(log, opps, as_of="2026-03-31")
+    pd.testing.assert_frame_equal(
+        got, pipeline_snapshot(LOG, OPPS, as_of="2026-03-31"), check_index_type=False
+    )
+    unknown = log.copy()
+    unknown.loc[3, "entity_id"] = "o9"
+    with pytest.raises(ValidationError, match=r"'o9'.*not in opportunities"):
+        pipeline_snapshot(unknown, opps, as_of="2026-03-31")
+    missing = log.copy()
+    missing.loc[3, "entity_id"] = None
+    with pytest.raises(ValidationError, match="not in opportunities"):
+        pipeline_snapshot(missing, opps, as_of="2026-03-31")
+    bad = log.copy()
+    bad.loc[2, "to_stage"] = "won"
+    with pytest.raises(ValidationError, match=r"to_stage 'won' \(row 2\) is not a stage"):
+        pipeline_snapshot(bad, opps, as_of="2026-03-31")
