@@ -12,7 +12,9 @@ From a purchase log to per-customer forecasts:
   :func:`simple_clv` and :func:`retention_clv` are the textbook closed forms;
 - :func:`simulate_bgnbd`, :func:`simulate_gamma_gamma` and
   :func:`simulate_transactions` generate seeded synthetic data;
-- :func:`evaluate_holdout` checks a model out of sample.
+- :func:`evaluate_holdout` checks a model out of sample;
+  :func:`compare_models` and :func:`select_model` compare candidate models
+  on a calibration/holdout split and pick one by a stated criterion.
 
 Models follow scikit-learn conventions, fit by maximum likelihood on
 compressed data (identical summaries evaluated once) with analytic gradients,
@@ -24,6 +26,7 @@ from __future__ import annotations
 from crmcore.clv._base import BaseModel
 from crmcore.clv._bgbb import BetaGeoBetaBinomModel
 from crmcore.clv._bgnbd import BetaGeoModel, ModifiedBetaGeoModel, TransactionModel
+from crmcore.clv._compare import ModelComparison, ModelSelection, compare_models, select_model
 from crmcore.clv._gammagamma import GammaGammaModel
 from crmcore.clv._holdout import HoldoutEvaluation, evaluate_holdout
 from crmcore.clv._pareto import ParetoNBDModel
@@ -40,17 +43,21 @@ __all__ = [
     "BetaGeoModel",
     "GammaGammaModel",
     "HoldoutEvaluation",
+    "ModelComparison",
+    "ModelSelection",
     "ModifiedBetaGeoModel",
     "ParetoNBDModel",
     "ShiftedBetaGeoModel",
     "TransactionModel",
     "calibration_holdout_split",
+    "compare_models",
     "customer_lifetime_value",
     "draw_parameters",
     "evaluate_holdout",
     "predict_interval",
     "retention_clv",
     "rfm_summary",
+    "select_model",
     "simple_clv",
     "simulate_bgbb",
     "simulate_bgnbd",
