@@ -758,8 +758,8 @@ def select_model(
     A seeded study (``benchmarks/clv_choice.py``, docs page "Choosing a
     purchase model"): logs simulated from MBG/NBD (and from BG/NBD), 1,000
     to 5,000 customers, one year of calibration and half a year of holdout.
-    BIC and AIC picked the true model in every run. Holdout MAE picked
-    Pareto/NBD in every run whatever the truth: most customers buy nothing
+    BIC and AIC picked the true model in all 60 runs. Holdout MAE picked
+    Pareto/NBD in 59 of 60 whatever the truth: most customers buy nothing
     in a holdout, the absolute error is smallest at the median (0), and so
     MAE rewards the model that predicts least for the many silent customers,
     not the one whose expectations are right. RMSE (smallest at the mean)
