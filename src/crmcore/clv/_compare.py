@@ -354,6 +354,7 @@ class _Actuals:
 
     cumulative: IntArray  # length = holdout periods
     labels: pd.PeriodIndex
+    step: float  # length of one period in the split's time unit
 
 
 def _holdout_actuals(
@@ -372,7 +373,9 @@ def _holdout_actuals(
     The same rule as :func:`~crmcore.clv.calibration_holdout_split`: purchases
     in ``(as_of, holdout_end]``, one per customer and period. The counts per
     customer must equal the split's ``frequency_holdout`` (otherwise the log,
-    cut-offs or ``freq`` are not those the split was made with).
+    cut-offs or ``freq`` are not those the split was made with). The length
+    of a period in the split's time unit is ``duration_holdout`` over the
+    number of periods (1 unless the split measured time in another unit).
     """
     if as_of is None:
         raise ValidationError(
@@ -393,14 +396,20 @@ def _holdout_actuals(
     )
     cal_code, hold_code = int(ends[0]), int(ends[1])
     n_periods = hold_code - cal_code
-    durations = split["duration_holdout"].to_numpy(dtype=np.float64)
-    if n_periods < 1 or not np.all(durations == n_periods):
+    if n_periods < 1:
         raise ValidationError(
-            f"the split's holdout lasts {durations[0]:g} periods but as_of={as_of!r}, "
-            f"holdout_end={holdout_end!r} and freq={freq!r} give {n_periods} on this log: "
-            "pass the as_of, holdout_end and freq the split was made with",
-            field="as_of",
-            value=as_of,
+            f"holdout_end={holdout_end!r} does not fall in a later {fq.name} than "
+            f"as_of={as_of!r} on this log: pass the as_of, holdout_end and freq the split "
+            "was made with",
+            field="holdout_end",
+            value=holdout_end,
+        )
+    durations = split["duration_holdout"].to_numpy(dtype=np.float64)
+    if not (np.all(durations == durations[0]) and durations[0] > 0):
+        raise ValidationError(
+            "duration_holdout must be one positive value for every customer, as "
+            "calibration_holdout_split makes it",
+            field="duration_holdout",
         )
     keep = (dates.ns > cal_ns) & (dates.ns <= hold_ns)
     cust = np.asarray(
@@ -430,11 +439,16 @@ def _holdout_actuals(
     # end of the first holdout period.
     by_period[1] += by_period[0]
     codes = cal_code + np.arange(1, width, dtype=np.int64)
-    return _Actuals(np.cumsum(by_period[1:]), _time.period_labels(codes, fq))
+    step = float(durations[0]) / n_periods
+    return _Actuals(np.cumsum(by_period[1:]), _time.period_labels(codes, fq), step)
 
 
-def _expected_cumulative(model: TransactionModel, split: pd.DataFrame, n: int) -> FloatArray:
+def _expected_cumulative(
+    model: TransactionModel, split: pd.DataFrame, n: int, step: float
+) -> FloatArray:
     """Return expected cumulative holdout purchases of all customers by periods 1..n.
+
+    Period ``k`` ends ``k * step`` time units after ``as_of``.
 
     Evaluated on the distinct calibration summaries only, several periods per
     call (rows repeated, one ``t`` per row) in blocks of at most
@@ -452,7 +466,7 @@ def _expected_cumulative(model: TransactionModel, split: pd.DataFrame, n: int) -
     out = np.empty(n)
     for start in range(0, n, per_block):
         ks = np.arange(start + 1, min(start + per_block, n) + 1, dtype=np.float64)
-        t = np.repeat(ks, n_rows)
+        t = np.repeat(ks * step, n_rows)
         e = np.asarray(model.expected_purchases(t, np.tile(rows, (ks.size, 1))), dtype=np.float64)
         out[start : start + ks.size] = e.reshape(ks.size, n_rows) @ weights
     return out
@@ -613,8 +627,11 @@ def compare_models(
     the expected and actual cumulative repeat purchases of all customers by
     the end of holdout period ``k`` (purchase periods, as the split counts
     them): ``0.05`` means the curve is off by 5 % of the holdout's purchases
-    on average. ``E(k)`` is computed from :meth:`expected_purchases` with
-    ``t = k``, once per distinct calibration summary.
+    on average. ``E(k)`` is computed from :meth:`expected_purchases` at the
+    end of period ``k``, once per distinct calibration summary; the periods
+    are ``freq`` periods of the log, and their length in the split's time
+    unit is read from ``duration_holdout`` (so a split measured in another
+    unit than its grain, or rescaled afterwards, is tracked correctly).
 
     Examples
     --------
@@ -675,7 +692,7 @@ def compare_models(
         ev = evaluate_holdout(model, split)
         tracking_error = np.nan
         if actuals is not None:
-            curve = _expected_cumulative(model, split, actuals.cumulative.size)
+            curve = _expected_cumulative(model, split, actuals.cumulative.size, actuals.step)
             curves[name] = curve
             tracking_error = float(
                 np.mean(np.abs(curve - actuals.cumulative)) / actuals.cumulative[-1]

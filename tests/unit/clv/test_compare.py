@@ -210,6 +210,28 @@ def test_weekly_split_with_a_mid_week_cutoff(cdnow_log: pd.DataFrame) -> None:
     assert cmp.tracking["actual"].iloc[-1] == split["frequency_holdout"].sum()
 
 
+def test_a_split_in_another_time_unit(
+    cdnow_log: pd.DataFrame, cdnow_split: pd.DataFrame, cdnow: ModelComparison
+) -> None:
+    # The same daily split measured in weeks (what unit="W" would give): the
+    # tracking curve still has one point per day, evaluated at t = k / 7 weeks.
+    in_weeks = cdnow_split.assign(
+        recency_cal=cdnow_split["recency_cal"] / 7,
+        T_cal=cdnow_split["T_cal"] / 7,
+        duration_holdout=cdnow_split["duration_holdout"] / 7,
+    )
+    cmp = compare_models(
+        in_weeks, [BetaGeoModel()], transactions=cdnow_log, as_of=AS_OF, holdout_end=END
+    )
+    assert cmp.tracking is not None
+    assert cdnow.tracking is not None
+    pd.testing.assert_series_equal(cmp.tracking["actual"], cdnow.tracking["actual"])
+    np.testing.assert_allclose(cmp.tracking["BG/NBD"], cdnow.tracking["BG/NBD"], rtol=1e-6)
+    assert cmp.table.loc["BG/NBD", "tracking_error"] == pytest.approx(
+        cdnow.table.loc["BG/NBD", "tracking_error"], rel=1e-5
+    )
+
+
 def test_without_the_log_there_is_no_tracking(cdnow_split: pd.DataFrame) -> None:
     cmp = compare_models(cdnow_split, [BetaGeoModel()])
     assert cmp.tracking is None
@@ -223,8 +245,17 @@ def test_without_the_log_there_is_no_tracking(cdnow_split: pd.DataFrame) -> None
 def test_a_log_that_does_not_match_the_split_is_refused(
     cdnow_log: pd.DataFrame, cdnow_split: pd.DataFrame
 ) -> None:
-    with pytest.raises(ValidationError, match="holdout lasts 273"):
+    with pytest.raises(ValidationError, match="frequency_holdout"):
         compare_models(cdnow_split, transactions=cdnow_log, as_of="1997-10-31", holdout_end=END)
+    with pytest.raises(ValidationError, match="later day"):
+        compare_models(cdnow_split, transactions=cdnow_log, as_of=END, holdout_end=AS_OF)
+    with pytest.raises(ValidationError, match="duration_holdout"):
+        compare_models(
+            cdnow_split.assign(duration_holdout=np.arange(len(cdnow_split), dtype=float)),
+            transactions=cdnow_log,
+            as_of=AS_OF,
+            holdout_end=END,
+        )
     with pytest.raises(ValidationError, match="as_of is required"):
         compare_models(cdnow_split, transactions=cdnow_log)
     # Same holdout length but another log: customer counts differ.
