@@ -81,7 +81,7 @@ _TABLE_COLUMNS: Final = (
 )
 
 
-def default_models() -> dict[str, TransactionModel]:
+def _default_models() -> dict[str, TransactionModel]:
     """Return the candidates :func:`compare_models` fits when given none (unfitted)."""
     return {
         "BG/NBD": BetaGeoModel(),
@@ -105,7 +105,9 @@ class ModelSelection:
     criterion : str
         The criterion it won on.
     reason : str
-        One line: ``"picked MBG/NBD: holdout MAE 0.765 vs 0.785 (BG/NBD)"``.
+        One line, e.g. ``"picked Pareto/NBD: holdout MAE 0.755 vs 0.765
+        (MBG/NBD)"``; for AIC and BIC a difference under 2 is flagged as weak
+        evidence.
     comparison : ModelComparison
         Every candidate's scores.
     """
@@ -288,7 +290,7 @@ def _candidates(
     models: Mapping[str, TransactionModel] | Sequence[TransactionModel] | None,
 ) -> dict[str, TransactionModel]:
     if models is None:
-        return default_models()
+        return _default_models()
     if isinstance(models, Mapping):
         items = [(str(k), v) for k, v in models.items()]
     elif isinstance(models, Sequence):
