@@ -24,14 +24,16 @@ import numpy as np
 from scipy import special
 
 from crmcore._types import FloatArray, IntArray
+from crmcore.clv._blas import dot
 from crmcore.clv._compress import unique_rows
 from crmcore.clv._hyp import bg_h
-from crmcore.clv._kernels import dot, matvec
+from crmcore.clv._kernels import AliveDraws, PurchaseKernels
 
 __all__ = [
     "BGData",
-    "bg_conditional_expectation",
-    "bg_discounted_purchases",
+    "BGKernels",
+    "bg_alive_many",
+    "bg_expected_if_alive",
     "bg_loglik_grad",
     "bg_loglik_rows",
     "bg_probability_alive",
@@ -259,10 +261,15 @@ def bg_probability_alive(
     return np.asarray(special.expit(-log_odds), dtype=np.float64)
 
 
-def _k_factor(
+def bg_expected_if_alive(
     theta: FloatArray, x: FloatArray, T: FloatArray, t: FloatArray, *, s: int
 ) -> FloatArray:
-    """Return expected purchases in (T, T+t] given alive at T and the history (x, T)."""
+    """E[Y(t) | alive at T, x, T]: expected purchases in (T, T+t] of an alive customer.
+
+    ``(a+b+x-1+s)/(a-1) [1 - ((α+T)/(α+T+t))^(r+x) 2F1(r+x, b+x+s; a+b+x-1+s; z)]``,
+    ``z = t/(α+T+t)`` (FHL 2005 eq. 10 without its P(alive) factor), through
+    Euler's transformation (see ``_hyp``).
+    """
     r, alpha, a, b = (float(v) for v in theta)
     z = t / (alpha + T + t)
     A = np.full(np.shape(z), a + b - 1 - r + s)
@@ -270,48 +277,21 @@ def _k_factor(
     return (a + b + x - 1 + s) * bg_h(A, a - 1.0, np.broadcast_to(C, np.shape(z)), z)
 
 
-def bg_conditional_expectation(
-    theta: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray, t: FloatArray, *, s: int
+def bg_alive_many(
+    draws: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray, s: int
 ) -> FloatArray:
-    """E[Y(t) | x, t_x, T]: expected purchases in the next ``t`` (FHL 2005 eq. 10).
-
-    ``(a+b+x-1+s)/(a-1) [1 - ((α+T)/(α+T+t))^(r+x) 2F1(r+x, b+x+s; a+b+x-1+s; z)]
-    × P(alive)``, ``z = t/(α+T+t)``; the hypergeometric factor is evaluated once
-    per distinct ``(x, T, t)`` through Euler's transformation (see ``_hyp``).
-    """
-    x, tx, T, t = np.broadcast_arrays(x, tx, T, t)
-    (xf, Tf, tf), inv = unique_rows(x.ravel(), T.ravel(), t.ravel())
-    k = _k_factor(theta, xf, Tf, tf, s=s)[inv].reshape(x.shape)
-    return np.asarray(k * bg_probability_alive(theta, x, tx, T, s=s), dtype=np.float64)
-
-
-_GRID_CELLS = 1 << 21
-
-
-def bg_discounted_purchases(
-    theta: FloatArray,
-    x: FloatArray,
-    tx: FloatArray,
-    T: FloatArray,
-    *,
-    times: FloatArray,
-    factors: FloatArray,
-    s: int,
-) -> FloatArray:
-    """``sum_i factors[i] * (E[Y(times[i])] - E[Y(times[i-1])])`` per customer.
-
-    The period grid is evaluated on distinct ``(x, T)`` pairs only, as 2-D
-    array operations over blocks of at most ``_GRID_CELLS`` cells (bounded
-    memory for long horizons); the per-customer part is P(alive).
-    """
-    (xf, Tf), inv = unique_rows(x, T)
-    disc = np.empty(xf.size)
-    step = max(1, _GRID_CELLS // max(1, times.size))
-    for lo in range(0, xf.size, step):
-        hi = min(lo + step, xf.size)
-        grid = _k_factor(theta, xf[lo:hi, None], Tf[lo:hi, None], times[None, :], s=s)
-        disc[lo:hi] = matvec(np.diff(grid, axis=1, prepend=0.0), factors)
-    return np.asarray(disc[inv] * bg_probability_alive(theta, x, tx, T, s=s), dtype=np.float64)
+    """BG/MBG P(alive) (Fader, Hardie & Lee 2008, eq. 2) for all draws: ``(k, rows)``."""
+    r, alpha, a, b = (draws[:, j][:, None] for j in range(4))
+    log_odds = np.log(alpha + T[None, :])
+    log_odds -= np.log(alpha + tx[None, :])
+    log_odds *= r + x[None, :]
+    # BG/NBD has no dropout term at x = 0 (masked below); keep its log finite.
+    xs = x if s == 1 else np.maximum(x, 1.0)
+    log_odds += np.log(a) - np.log(b + xs[None, :] - 1.0 + s)
+    if s == 0:
+        log_odds[:, x == 0] = -np.inf
+    np.negative(log_odds, out=log_odds)
+    return np.asarray(special.expit(log_odds, out=log_odds), dtype=np.float64)
 
 
 def bg_probability_of_purchases(
@@ -341,3 +321,33 @@ def bg_probability_of_purchases(
     n_drop = np.where(has_second, n - 1 + s, 0.0)
     second = np.where(has_second, np.exp(special.betaln(a + 1, b + n_drop) - lbeta_ab) * tail, 0.0)
     return np.asarray(first + second, dtype=np.float64)
+
+
+class BGKernels(PurchaseKernels):
+    """Prediction kernels of the BG/NBD (``s = 0``) and MBG/NBD (``s = 1``) models."""
+
+    def __init__(self, s: int) -> None:
+        self.s = s
+
+    def alive(self, theta: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray) -> FloatArray:
+        return bg_probability_alive(theta, x, tx, T, s=self.s)
+
+    def expected_if_alive(
+        self, theta: FloatArray, x: FloatArray, T: FloatArray, t: FloatArray
+    ) -> FloatArray:
+        return bg_expected_if_alive(theta, x, T, t, s=self.s)
+
+    def expected_new(self, theta: FloatArray, t: FloatArray) -> FloatArray:
+        zero = np.zeros(np.shape(t))
+        return self.expected(theta, zero, zero, zero, t)
+
+    def pmf_new(self, theta: FloatArray, n: FloatArray, t: FloatArray) -> FloatArray:
+        return bg_probability_of_purchases(theta, n, t, s=self.s)
+
+    def alive_draws(
+        self, draws: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray, *, chunk: int
+    ) -> AliveDraws:
+        def rows(ks: slice) -> FloatArray:
+            return bg_alive_many(draws, x[ks], tx[ks], T[ks], self.s)
+
+        return rows

@@ -9,18 +9,11 @@ import pandas as pd
 
 from crmcore._types import ArrayLike, FloatArray
 from crmcore._validation import check_scalar
-from crmcore.clv._bgnbd import TransactionModel
 from crmcore.clv._data import wrap
-from crmcore.clv._pareto_core import (
-    PNBDData,
-    pnbd_conditional_expectation,
-    pnbd_dert,
-    pnbd_discounted_purchases,
-    pnbd_loglik_grad,
-    pnbd_probability_alive,
-    pnbd_probability_of_purchases,
-    prepare_pnbd,
-)
+from crmcore.clv._kernels import PurchaseKernels
+from crmcore.clv._pareto_core import PNBDData, pnbd_loglik_grad, prepare_pnbd
+from crmcore.clv._pareto_predict import PNBDKernels, pnbd_dert
+from crmcore.clv._transaction import TransactionModel
 
 __all__ = ["ParetoNBDModel"]
 
@@ -90,6 +83,7 @@ class ParetoNBDModel(TransactionModel):
 
     _param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "s", "beta")
     _default_start: ClassVar[tuple[float, ...]] = (1.0, 1.0, 1.0, 1.0)
+    kernels: ClassVar[PurchaseKernels] = PNBDKernels()
 
     def _scale(self, cols: dict[str, FloatArray]) -> float:
         top = float(np.max(cols["T"]))
@@ -106,20 +100,6 @@ class ParetoNBDModel(TransactionModel):
 
     def _loglik_grad(self, theta: FloatArray, prepared: Any) -> tuple[float, FloatArray]:
         return pnbd_loglik_grad(theta, prepared)
-
-    def _expected(self, x: FloatArray, tx: FloatArray, T: FloatArray, t: FloatArray) -> FloatArray:
-        return pnbd_conditional_expectation(self._theta(), x, tx, T, t)
-
-    def _alive(self, x: FloatArray, tx: FloatArray, T: FloatArray) -> FloatArray:
-        return pnbd_probability_alive(self._theta(), x, tx, T)
-
-    def _discounted(
-        self, x: FloatArray, tx: FloatArray, T: FloatArray, times: FloatArray, factors: FloatArray
-    ) -> FloatArray:
-        return pnbd_discounted_purchases(self._theta(), x, tx, T, times=times, factors=factors)
-
-    def _pmf(self, n: FloatArray, t: FloatArray) -> FloatArray:
-        return pnbd_probability_of_purchases(self._theta(), n, t)
 
     def expected_residual_lifetime(
         self, data: pd.DataFrame | ArrayLike, discount_rate: float
@@ -170,5 +150,6 @@ class ParetoNBDModel(TransactionModel):
         """
         self._check_fitted()
         delta = check_scalar(discount_rate, name="discount_rate", low=0, low_inclusive=False)
-        x, tx, T, index = self._arrays(data)
-        return wrap(pnbd_dert(self._theta(), x, tx, T, delta), index, "dert")
+        summary = self.kernels.read(data)
+        x, tx, T = (summary[c] for c in self.kernels.columns)
+        return wrap(pnbd_dert(self._theta(), x, tx, T, delta), summary.index, "dert")

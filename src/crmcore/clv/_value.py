@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from crmcore._types import ArrayLike, FloatArray
 from crmcore._validation import as_float_array, check_nonnegative, check_scalar
-from crmcore.clv._bgnbd import TransactionModel
 from crmcore.clv._dask import is_dask, map_scores
-from crmcore.clv._data import read_summary, wrap
-from crmcore.clv._gammagamma import GammaGammaModel
-from crmcore.errors import ValidationError
+from crmcore.clv._data import wrap
+from crmcore.clv._kernels import Discounting, fitted_params, purchase_kernels, spend_kernels
+
+if TYPE_CHECKING:
+    from crmcore.clv._gammagamma import GammaGammaModel
+    from crmcore.clv._transaction import PurchaseModel
 
 __all__ = ["customer_lifetime_value", "retention_clv", "simple_clv"]
 
 
 def customer_lifetime_value(
-    transaction_model: TransactionModel,
+    transaction_model: PurchaseModel,
     spend_model: GammaGammaModel,
     data: pd.DataFrame | ArrayLike,
     *,
@@ -71,24 +73,15 @@ def customer_lifetime_value(
     NotFittedError
         If either model is not fitted.
     """
-    H = int(check_scalar(horizon, name="horizon", low=1, integer=True))
-    u = check_scalar(time_unit, name="time_unit", low=0, low_inclusive=False)
-    d = check_scalar(discount_rate, name="discount_rate", low=0)
-    mg = check_scalar(margin, name="margin", low=0)
-    if not isinstance(transaction_model, TransactionModel):
-        raise ValidationError(
-            "transaction_model must be a fitted BetaGeoModel, ModifiedBetaGeoModel or "
-            "ParetoNBDModel; "
-            f"got {type(transaction_model).__name__}",
-            field="transaction_model",
-        )
-    if not isinstance(spend_model, GammaGammaModel):
-        raise ValidationError(
-            f"spend_model must be a fitted GammaGammaModel; got {type(spend_model).__name__}",
-            field="spend_model",
-        )
-    transaction_model._check_fitted()
-    spend_model._check_fitted()
+    schedule = Discounting.build(
+        horizon=horizon, time_unit=time_unit, discount_rate=discount_rate, margin=margin
+    )
+    kernels = purchase_kernels(transaction_model, name="transaction_model")
+    spend = spend_kernels(spend_model)
+    if kernels.discrete:
+        check_scalar(time_unit, name="time_unit", low=1, integer=True)
+    theta = fitted_params(transaction_model)
+    spend_theta = fitted_params(spend_model)
     if is_dask(data):
 
         def score(part: pd.DataFrame) -> Any:
@@ -96,24 +89,21 @@ def customer_lifetime_value(
                 transaction_model,
                 spend_model,
                 part,
-                horizon=H,
-                time_unit=u,
-                discount_rate=d,
-                margin=mg,
+                horizon=horizon,
+                time_unit=time_unit,
+                discount_rate=discount_rate,
+                margin=margin,
             )
 
         return map_scores(data, score, "clv")  # type: ignore[no-any-return]
-    summary = read_summary(data, ("frequency", "recency", "T", "monetary_value"))
-    x, tx, T = summary["frequency"], summary["recency"], summary["T"]
-    spend = np.asarray(
-        spend_model.expected_spend(np.column_stack([x, summary["monetary_value"]])),
-        dtype=np.float64,
+    summary = kernels.read(data, spend.columns[1:])
+    x, tx, T = (summary[c] for c in kernels.columns)
+    m = summary[spend.columns[1]]
+    spend.check(spend_theta, summary)
+    values = schedule.value(
+        kernels.discounted(theta, x, tx, T, schedule), spend.expected(spend_theta, x, m)
     )
-    periods = np.arange(1, H + 1, dtype=np.float64)
-    times = periods * u
-    factors = (1.0 + d) ** -periods
-    purchases = transaction_model._discounted(x, tx, T, times, factors)
-    return wrap(mg * spend * purchases, summary.index, "clv")
+    return wrap(values, summary.index, "clv")
 
 
 def simple_clv(

@@ -106,11 +106,11 @@ def test_retention_clv_matches_the_geometric_series() -> None:
 
 
 def test_long_horizon_is_evaluated_in_blocks(setup, monkeypatch) -> None:
-    from crmcore.clv import _bgfamily
+    from crmcore.clv import _kernels
 
     bg, gg, data = setup
     whole = customer_lifetime_value(bg, gg, data, horizon=40, time_unit=1.0, discount_rate=0.01)
-    monkeypatch.setattr(_bgfamily, "_GRID_CELLS", 100)  # forces many small blocks
+    monkeypatch.setattr(_kernels, "_GRID_CELLS", 100)  # forces many small blocks
     blocks = customer_lifetime_value(bg, gg, data, horizon=40, time_unit=1.0, discount_rate=0.01)
     np.testing.assert_allclose(blocks.to_numpy(), whole.to_numpy(), rtol=1e-13)
 
@@ -119,3 +119,29 @@ def test_long_horizon_is_evaluated_in_blocks(setup, monkeypatch) -> None:
 def test_retention_clv_checks_margin_before_converting(margin) -> None:
     with pytest.raises(ValidationError, match="margin"):
         retention_clv(margin, 0.8, 0.1)
+
+
+def test_bgbb_clv_is_the_discounted_period_loop_in_opportunities() -> None:
+    # The kernels give BG/BB a CLV too: periods of whole opportunities.
+    from crmcore.clv import BetaGeoBetaBinomModel, simulate_bgbb
+
+    sim = simulate_bgbb(
+        3000, alpha=1.2, beta=0.75, gamma=0.66, delta=2.8, n_periods=6, random_state=3
+    )
+    data = sim[["frequency", "recency", "n_periods"]].copy()
+    model = BetaGeoBetaBinomModel().fit(data)
+    data["monetary_value"] = simulate_gamma_gamma(
+        data["frequency"], p=6.0, q=4.0, gamma=15.0, random_state=4
+    )
+    gg = GammaGammaModel().fit(data[["frequency", "monetary_value"]])
+    clv = customer_lifetime_value(model, gg, data, horizon=5, time_unit=2, discount_rate=0.1)
+    spend = gg.expected_spend(data).to_numpy()
+    want = np.zeros(len(data))
+    prev = np.zeros(len(data))
+    for i in range(1, 6):
+        cur = model.expected_purchases(2 * i, data).to_numpy()
+        want += spend * (cur - prev) / 1.1**i
+        prev = cur
+    np.testing.assert_allclose(clv.to_numpy(), want, rtol=1e-10)
+    with pytest.raises(ValidationError, match="time_unit"):
+        customer_lifetime_value(model, gg, data, horizon=5, time_unit=1.5, discount_rate=0.1)
