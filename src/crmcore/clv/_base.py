@@ -47,14 +47,22 @@ class BaseModel(BaseEstimator, ABC):  # type: ignore[misc]
     Parameters
     ----------
     penalizer : float, default 0.0
-        L2 penalty, as ``lifetimes`` defines it: the optimiser minimises
-        ``-LL / N + penalizer * sum(theta**2)``, where ``LL`` is the total
+        L2 penalty on a scale-free footing: the optimiser minimises
+        ``-LL / N + penalizer * sum(theta_s**2)``, where ``LL`` is the total
         log-likelihood, ``N`` the (weighted) number of customers and
-        ``theta`` the natural-scale parameters in the model's penalty units
-        (BG/NBD family: time measured in units of the longest ``T``, so
-        ``alpha / max(T)``; Gamma-Gamma: the data's money units). The same
-        ``penalizer`` value gives the same estimates as ``lifetimes``'
-        ``penalizer_coef``. ``0`` gives the maximum-likelihood estimate.
+        ``theta_s`` the natural-scale parameters with every parameter that
+        is measured in the data's time units divided by the longest ``T``
+        (``alpha`` of BG/NBD, MBG/NBD and Pareto/NBD; ``beta`` of
+        Pareto/NBD); shape parameters enter as they are. The estimates and
+        every prediction are therefore the same whatever time unit the
+        summary is in (hours, days, weeks). The Gamma-Gamma ``gamma`` is
+        penalised in the data's money units; BG/BB and sBG count
+        opportunities and periods, which have no unit to change. For BG/NBD,
+        MBG/NBD and Gamma-Gamma this is ``lifetimes``' ``penalizer_coef``;
+        ``lifetimes``' Pareto/NBD divides the log-likelihood by the mean
+        weight instead of ``N``, so its ``penalizer_coef = c`` is
+        ``penalizer = c / rows`` here. ``0`` gives the maximum-likelihood
+        estimate.
     initial_params : mapping of str to float, optional
         Start point on the natural scale (default: the model's own).
     max_iter : int, default 1000

@@ -280,7 +280,8 @@ class BetaGeoBetaBinomModel(PurchaseModel):
     Parameters
     ----------
     penalizer : float, default 0.0
-        L2 penalty (``lifetimes`` scale, see :class:`BaseModel`).
+        L2 penalty on ``(alpha, beta, gamma, delta)`` per customer (see
+        :class:`BaseModel`).
     initial_params : mapping, optional
         Start point ``{"alpha", "beta", "gamma", "delta"}``.
     max_iter : int, default 1000

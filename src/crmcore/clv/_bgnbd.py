@@ -32,7 +32,8 @@ class _BGFamily(TransactionModel):
         return np.array([1.0, s, 1.0, 1.0])
 
     def _penalty_scale(self, s: float) -> FloatArray:
-        # lifetimes penalises alpha in time units of the longest T.
+        # alpha in units of the longest T (as lifetimes): the penalty, and so
+        # the fit, does not depend on the data's time unit.
         return np.ones(4)
 
     def _prepare(self, cols: dict[str, FloatArray], weights: FloatArray) -> BGData:
@@ -79,7 +80,8 @@ class BetaGeoModel(_BGFamily):
     Parameters
     ----------
     penalizer : float, default 0.0
-        L2 penalty, same scale as ``lifetimes``' ``penalizer_coef`` (see Notes).
+        L2 penalty on ``(r, alpha / max(T), a, b)``, the scale of ``lifetimes``'
+        ``penalizer_coef`` (see Notes).
     initial_params : mapping, optional
         Start point ``{"r", "alpha", "a", "b"}`` in the data's units.
     max_iter : int, default 1000
@@ -112,9 +114,10 @@ class BetaGeoModel(_BGFamily):
 
     Notes
     -----
-    The objective is ``-LL/N + penalizer * sum(theta**2)`` with ``theta`` the
-    natural-scale parameters, ``alpha`` measured in units of the longest
-    ``T`` — exactly ``lifetimes``' ``penalizer_coef``.
+    The objective is ``-LL/N + penalizer * (r² + (α/max T)² + a² + b²)``:
+    ``alpha`` measured in units of the longest ``T``, so the estimates and
+    predictions do not depend on the data's time unit — exactly
+    ``lifetimes``' ``penalizer_coef``.
 
     When the data show no heterogeneity in the dropout probability, the
     likelihood keeps rising as ``a`` and ``b`` grow together (``a / (a + b)``
@@ -148,7 +151,7 @@ class ModifiedBetaGeoModel(_BGFamily):
     Parameters
     ----------
     penalizer : float, default 0.0
-        L2 penalty, same scale as ``lifetimes``' ``penalizer_coef``.
+        L2 penalty on ``(r, alpha / max(T), a, b)``, as :class:`BetaGeoModel`.
     initial_params : mapping, optional
         Start point ``{"r", "alpha", "a", "b"}`` in the data's units.
     max_iter : int, default 1000

@@ -33,7 +33,8 @@ class ParetoNBDModel(TransactionModel):
     Parameters
     ----------
     penalizer : float, default 0.0
-        L2 penalty (``lifetimes`` scale, see :class:`BaseModel`).
+        L2 penalty on ``(r, alpha / max(T), s, beta / max(T))`` per customer
+        (see :class:`BaseModel`): the fit does not depend on the time unit.
     initial_params : mapping, optional
         Start point ``{"r", "alpha", "s", "beta"}`` in the data's units.
     max_iter : int, default 1000
@@ -94,6 +95,11 @@ class ParetoNBDModel(TransactionModel):
 
     def _param_scale(self, s: float) -> FloatArray:
         return np.array([1.0, s, 1.0, s])
+
+    def _penalty_scale(self, s: float) -> FloatArray:
+        # alpha and beta in units of the longest T: the penalty, and so the
+        # fit, does not depend on the data's time unit.
+        return np.ones(4)
 
     def _prepare(self, cols: dict[str, FloatArray], weights: FloatArray) -> PNBDData:
         return prepare_pnbd(cols["frequency"], cols["recency"], cols["T"], weights)

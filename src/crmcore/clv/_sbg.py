@@ -141,7 +141,7 @@ class ShiftedBetaGeoModel(BaseModel):
     Parameters
     ----------
     penalizer : float, default 0.0
-        L2 penalty on ``(alpha, beta)`` (per customer, ``lifetimes`` scale).
+        L2 penalty on ``(alpha, beta)`` per customer (see :class:`BaseModel`).
     initial_params : mapping, optional
         Start point ``{"alpha", "beta"}``.
     max_iter : int, default 1000
