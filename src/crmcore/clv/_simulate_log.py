@@ -45,6 +45,11 @@ def simulate_transactions(
 
     Customers make their first purchase uniformly within the first
     ``acquisition_periods`` and are observed until ``start + periods``.
+    Purchase times are continuous: to recover the parameters, summarise at a
+    grain fine against the heaviest buyers' rate and keep the unit of
+    ``alpha``, e.g. ``rfm_summary(log, freq="h", unit="D")`` (a daily grain
+    merges same-day purchases, and biases ``alpha`` up when some customers
+    buy several times a day).
     Repeat purchase times are the first ``x`` of ``N`` uniform order
     statistics, built from exponential spacings over one ragged array.
     With ``p``, ``q``, ``gamma`` each transaction gets a value drawn from the
