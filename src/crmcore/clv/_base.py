@@ -15,7 +15,7 @@ import os
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Self
 
 import numpy as np
 import pandas as pd
@@ -25,9 +25,9 @@ from sklearn.base import BaseEstimator
 from crmcore._deprecation import renamed_columns, warn_renamed
 from crmcore._types import ArrayLike, BoolArray, FloatArray
 from crmcore._validation import check_scalar, check_weights
-from crmcore.clv._blas import single_threaded_blas
-from crmcore.clv._compress import compress_rows
-from crmcore.clv._data import Summary, read_summary
+from crmcore.clv._blas import dot, single_threaded_blas
+from crmcore.clv._compress import compress_rows, unique_rows
+from crmcore.clv._data import Summary, read_summary, wrap
 from crmcore.clv._persist import read_state, write_state
 from crmcore.errors import (
     ConvergenceError,
@@ -150,6 +150,10 @@ class BaseModel(BaseEstimator, ABC):  # type: ignore[misc]
     @abstractmethod
     def _loglik_grad(self, theta: FloatArray, prepared: Any) -> tuple[float, FloatArray]:
         """Total weighted log-likelihood and its gradient in ``theta``."""
+
+    @abstractmethod
+    def _loglik_rows(self, theta: FloatArray, cols: dict[str, FloatArray]) -> FloatArray:
+        """Log-likelihood of each row of validated summary columns (unweighted)."""
 
     def _ridge(self, theta: FloatArray) -> tuple[BoolArray, str] | None:
         """Recognise an estimate on a known ridge of the likelihood (default: none).
@@ -366,6 +370,119 @@ class BaseModel(BaseEstimator, ABC):  # type: ignore[misc]
             )
         params: dict[str, float] = self.params_
         return params
+
+    def log_likelihood(
+        self,
+        data: pd.DataFrame | ArrayLike,
+        *,
+        per_customer: bool = False,
+        weights: ArrayLike | None = None,
+    ) -> float | pd.Series | FloatArray:
+        """Log-likelihood of ``data`` at the model's parameters.
+
+        The same likelihood the fit maximises, without the penalty: on the
+        data the model was fitted to (with the same ``weights``) the total is
+        ``log_likelihood_``. Identical rows are evaluated once.
+
+        Parameters
+        ----------
+        data : DataFrame or array_like
+            As for :meth:`fit`.
+        per_customer : bool, default False
+            Return each row's log-likelihood (unweighted) instead of the
+            weighted total.
+        weights : array_like, optional
+            Number of customers each row stands for (the total only).
+
+        Returns
+        -------
+        float, Series or ndarray
+            The total, or one value per row indexed like ``data`` (an array
+            for array input).
+
+        Raises
+        ------
+        ValidationError
+            For invalid data or weights.
+        NotFittedError
+            If the model has neither been fitted nor built by
+            :meth:`from_params`.
+        """
+        params = self._check_fitted()
+        if not isinstance(per_customer, bool | np.bool_):
+            raise ValidationError(
+                f"per_customer must be True or False; got {per_customer!r}",
+                field="per_customer",
+                value=per_customer,
+            )
+        summary = self._read(data)
+        w = check_weights(weights, summary.n)
+        theta = np.array([params[p] for p in self._param_names], dtype=np.float64)
+        uniq, inv = unique_rows(*summary.columns.values())
+        cols = dict(zip(summary.columns, (np.asarray(u, np.float64) for u in uniq), strict=True))
+        rows = np.asarray(self._loglik_rows(theta, cols), dtype=np.float64)[inv]
+        if per_customer:
+            return wrap(rows, summary.index, "log_likelihood")
+        return dot(w, rows)
+
+    @classmethod
+    def from_params(cls, **params: float) -> Self:
+        """Build a model with given parameters, ready for every query, without fitting.
+
+        The model answers every query, saves (:meth:`to_dict`, :meth:`save`)
+        and evaluates :meth:`log_likelihood` like a fitted one. It has no
+        standard errors (NaN; parameter draws and the intervals that need
+        them are refused), ``log_likelihood_`` is NaN, ``n_customers_`` and
+        ``n_iter_`` are 0, ``converged_`` is True.
+
+        Parameters
+        ----------
+        **params : float
+            Every parameter of the model, by name, on the natural scale
+            (e.g. ``r``, ``alpha``, ``a``, ``b`` for :class:`BetaGeoModel`).
+
+        Returns
+        -------
+        BaseModel
+            A model of this class.
+
+        Raises
+        ------
+        ValidationError
+            For a missing or unknown parameter, or a value that is not a
+            finite number > 0.
+
+        Examples
+        --------
+        >>> from crmcore.clv import BetaGeoModel
+        >>> model = BetaGeoModel.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
+        >>> round(float(model.expected_purchases(39, [[2, 30.43, 38.86]])[0]), 3)
+        1.226
+        """
+        missing = [p for p in cls._param_names if p not in params]
+        unknown = [str(p) for p in params if p not in cls._param_names]
+        if missing or unknown:
+            raise ValidationError(
+                f"{cls.__name__}.from_params needs exactly {', '.join(cls._param_names)}"
+                + (f"; missing {', '.join(missing)}" if missing else "")
+                + (f"; unknown {', '.join(unknown)}" if unknown else ""),
+                field=(missing or unknown)[0],
+            )
+        values = {
+            p: check_scalar(params[p], name=p, low=0.0, low_inclusive=False)
+            for p in cls._param_names
+        }
+        k = len(cls._param_names)
+        model = cls()
+        model._set_state(
+            values,
+            log_likelihood=np.nan,
+            converged=True,
+            n_iter=0,
+            n_customers=0,
+            covariance_log=np.full((k, k), np.nan),
+        )
+        return model
 
     def summary(self, *, confidence: float = 0.95, alpha: float | None = None) -> pd.DataFrame:
         """Parameter table with standard errors and confidence intervals.

@@ -321,6 +321,10 @@ class BetaGeoBetaBinomModel(PurchaseModel):
     def _loglik_grad(self, theta: FloatArray, prepared: Any) -> tuple[float, FloatArray]:
         return bgbb_loglik_grad(theta, prepared)
 
+    def _loglik_rows(self, theta: FloatArray, cols: dict[str, FloatArray]) -> FloatArray:
+        x, tx, n = cols["frequency"], cols["recency"], cols["n_periods"]
+        return bgbb_loglik_rows(theta, _rows(x, tx, n, np.ones(x.size)))
+
     def probability_alive(self, data: pd.DataFrame | ArrayLike) -> pd.Series | FloatArray:
         """Probability of being alive at the next opportunity, ``n + 1`` (FHS 2010 eq. 11).
 

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from crmcore._types import BoolArray, FloatArray
-from crmcore.clv._bgfamily import BGData, BGKernels, bg_loglik_grad, prepare_bg
+from crmcore.clv._bgfamily import BGData, BGKernels, bg_loglik_grad, bg_loglik_rows, prepare_bg
 from crmcore.clv._kernels import PurchaseKernels
 from crmcore.clv._transaction import TransactionModel
 
@@ -41,6 +41,10 @@ class _BGFamily(TransactionModel):
 
     def _loglik_grad(self, theta: FloatArray, prepared: Any) -> tuple[float, FloatArray]:
         return bg_loglik_grad(theta, prepared, self._shift)
+
+    def _loglik_rows(self, theta: FloatArray, cols: dict[str, FloatArray]) -> FloatArray:
+        x, tx, T = cols["frequency"], cols["recency"], cols["T"]
+        return bg_loglik_rows(theta, x, tx, T, s=self._shift)
 
     def _ridge(self, theta: FloatArray) -> tuple[BoolArray, str] | None:
         # A gamma or beta mixing distribution whose two parameters grow together

@@ -277,6 +277,14 @@ class GammaGammaModel(BaseModel):
         g_g = d.n * q / g - p * s_wx_inv - q * s_w_inv
         return ll, np.array([g_p, g_q, g_g])
 
+    def _loglik_rows(self, theta: FloatArray, cols: dict[str, FloatArray]) -> FloatArray:
+        # Customers without repeat purchases carry no spend information: 0.
+        x, m = cols["frequency"], cols["monetary_value"]
+        out = np.zeros(x.size)
+        has = x > 0
+        out[has] = gg_loglik_rows(theta, x[has], m[has])
+        return out
+
     def expected_spend(self, data: pd.DataFrame | ArrayLike) -> pd.Series | FloatArray:
         """Return the expected average transaction value per customer (FHL 2005 eq. 4).
 

@@ -11,7 +11,7 @@ from crmcore._types import ArrayLike, FloatArray
 from crmcore._validation import check_scalar
 from crmcore.clv._data import wrap
 from crmcore.clv._kernels import PurchaseKernels
-from crmcore.clv._pareto_core import PNBDData, pnbd_loglik_grad, prepare_pnbd
+from crmcore.clv._pareto_core import PNBDData, pnbd_loglik_grad, pnbd_loglik_rows, prepare_pnbd
 from crmcore.clv._pareto_predict import PNBDKernels, pnbd_dert
 from crmcore.clv._transaction import TransactionModel
 
@@ -107,6 +107,9 @@ class ParetoNBDModel(TransactionModel):
     def _loglik_grad(self, theta: FloatArray, prepared: Any) -> tuple[float, FloatArray]:
         return pnbd_loglik_grad(theta, prepared)
 
+    def _loglik_rows(self, theta: FloatArray, cols: dict[str, FloatArray]) -> FloatArray:
+        return pnbd_loglik_rows(theta, cols["frequency"], cols["recency"], cols["T"])
+
     def expected_residual_lifetime(
         self, data: pd.DataFrame | ArrayLike, discount_rate: float
     ) -> pd.Series | FloatArray:
@@ -135,19 +138,7 @@ class ParetoNBDModel(TransactionModel):
         --------
         >>> import numpy as np
         >>> from crmcore.clv import ParetoNBDModel
-        >>> model = ParetoNBDModel.from_dict(
-        ...     {
-        ...         "model": "ParetoNBDModel",
-        ...         "schema_version": 1,
-        ...         "hyper_parameters": {},
-        ...         "params": {"r": 0.55, "alpha": 10.58, "s": 0.61, "beta": 11.67},
-        ...         "log_likelihood": 0.0,
-        ...         "converged": True,
-        ...         "n_iter": 0,
-        ...         "n_customers": 1,
-        ...         "covariance_log": [[None] * 4] * 4,
-        ...     }
-        ... )
+        >>> model = ParetoNBDModel.from_params(r=0.55, alpha=10.58, s=0.61, beta=11.67)
         >>> dert = model.expected_residual_lifetime(
         ...     np.array([[0, 0.0, 39.0], [5, 38.0, 39.0]]), np.log(1.15) / 52
         ... )

@@ -57,7 +57,8 @@ def write_state(model: Any) -> dict[str, Any]:
         "schema_version": SCHEMA_VERSION,
         "hyper_parameters": hyper,
         "params": dict(model.params_),
-        "log_likelihood": model.log_likelihood_,
+        # None: not fitted (from_params), so no likelihood was maximised
+        "log_likelihood": model.log_likelihood_ if np.isfinite(model.log_likelihood_) else None,
         "converged": model.converged_,
         "n_iter": model.n_iter_,
         "n_customers": model.n_customers_,
@@ -122,7 +123,11 @@ def read_state(model: str, param_names: tuple[str, ...], state: Any) -> SavedSta
     return SavedState(
         hyper_parameters=dict(hyper),
         params=params,
-        log_likelihood=check_scalar(state["log_likelihood"], name="log_likelihood"),
+        log_likelihood=(
+            np.nan
+            if state["log_likelihood"] is None
+            else check_scalar(state["log_likelihood"], name="log_likelihood")
+        ),
         converged=bool(state["converged"]),
         n_iter=int(check_scalar(state["n_iter"], name="n_iter", low=0, integer=True)),
         # int: schema 1 files written before counts were ints hold e.g. 946.0
