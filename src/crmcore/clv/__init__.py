@@ -37,6 +37,7 @@ from crmcore.clv._simulate import (
 )
 from crmcore.clv._simulate_log import simulate_transactions
 from crmcore.clv._summary import calibration_holdout_split, rfm_summary
+from crmcore.clv._tracking import expected_cumulative_transactions, plot_cumulative_transactions
 from crmcore.clv._transaction import TransactionModel
 from crmcore.clv._uncertainty import draw_parameters, predict_interval
 from crmcore.clv._value import customer_lifetime_value, retention_clv, simple_clv
@@ -55,6 +56,8 @@ __all__ = [
     "customer_lifetime_value",
     "draw_parameters",
     "evaluate_holdout",
+    "expected_cumulative_transactions",
+    "plot_cumulative_transactions",
     "predict_interval",
     "retention_clv",
     "rfm_summary",

@@ -37,8 +37,10 @@ __all__ = [
     "bgbb_expected_if_alive",
     "bgbb_expected_new",
     "bgbb_loglik_grad",
+    "bgbb_pmf_if_alive",
     "bgbb_probability_alive",
     "bgbb_probability_of_purchases",
+    "bgbb_survival_if_alive",
     "check_bgbb",
 ]
 
@@ -173,6 +175,64 @@ def bgbb_expected_if_alive(
     return np.asarray((a + x) / (a + b + n) * S, dtype=np.float64)
 
 
+def bgbb_survival_if_alive(
+    theta: FloatArray, x: FloatArray, n: FloatArray, m: FloatArray
+) -> FloatArray:
+    """P(alive at n+1+m | alive at n+1) = B(γ, δ+n+1+m) / B(γ, δ+n+1).
+
+    Alive at opportunity ``n + 1`` the dropout probability is
+    ``θ ~ Beta(γ, δ+n+1)`` (FHS 2010, the factor of eq. 11), and surviving
+    ``m`` more opportunities has probability ``E[(1-θ)^m]``.
+    """
+    g, dl = float(theta[2]), float(theta[3])
+    x, n, m = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (x, n, m)))
+    dp = dl + n + 1.0
+    return np.asarray(np.exp(special.betaln(g, dp + m) - special.betaln(g, dp)), dtype=np.float64)
+
+
+def bgbb_pmf_if_alive(
+    theta: FloatArray, x: FloatArray, n: FloatArray, m: FloatArray, k_max: int
+) -> FloatArray:
+    """P(X(n, n+m) = k | alive at n+1, x, n) for ``k = 0..k_max``: ``(rows, k_max + 1)``.
+
+    Alive at opportunity ``n + 1``, the customer transacts at each alive
+    opportunity with ``p ~ Beta(α+x, β+n-x)`` and is alive at ``L`` of the
+    next ``m`` opportunities, ``P(L = l) = B(γ+1, δ'+l-1)/B(γ, δ')`` for
+    ``l < m`` and ``B(γ, δ'+m-1)/B(γ, δ')`` for ``l = m``, ``δ' = δ+n+1`` (the
+    death process of FHS 2010, section 2). Given ``L = l`` the count is
+    beta-binomial: ``C(l, k) B(α'+k, β'+l-k) / B(α', β')``. Summed over
+    ``l`` in log space; times P(alive at n+1) (eq. 11), plus its complement
+    at ``k = 0``, this is the conditional PMF ``P(X(n, n+m) = k | x, t_x, n)``.
+    """
+    a, b, g, dl = (float(v) for v in theta)
+    xf, nf, mf = (np.asarray(v, dtype=np.float64).ravel() for v in (x, n, m))
+    ap, bp, dp = (a + xf)[:, None, None], (b + nf - xf)[:, None, None], (dl + nf + 1.0)[:, None]
+    top = max(int(mf.max(initial=0.0)), 1)
+    ell = np.arange(1, top + 1, dtype=np.float64)[None, :]
+    mm = mf[:, None]
+    log_l = np.where(
+        ell < mm,
+        special.betaln(g + 1.0, dp + ell - 1.0),
+        special.betaln(g, dp + mm - 1.0),
+    ) - special.betaln(g, dp)
+    log_l = np.where(ell <= mm, log_l, -np.inf)[:, :, None]  # (rows, l, 1)
+    k = np.arange(k_max + 1, dtype=np.float64)[None, None, :]
+    lv = ell[:, :, None]
+    ks = np.minimum(k, lv)
+    log_k = (
+        special.gammaln(lv + 1.0)
+        - special.gammaln(ks + 1.0)
+        - special.gammaln(lv - ks + 1.0)
+        + special.betaln(ap + ks, bp + lv - ks)
+        - special.betaln(ap, bp)
+    )
+    log_k = np.where(k <= lv, log_k, -np.inf)
+    with np.errstate(divide="ignore"):  # rows with m = 0 have no term: exp(-inf) = 0
+        out = np.exp(special.logsumexp(log_l + log_k, axis=1))
+    out[:, 0] = np.where(mf == 0, 1.0, out[:, 0])
+    return np.asarray(out, dtype=np.float64)
+
+
 def bgbb_expected_new(theta: FloatArray, m: FloatArray) -> FloatArray:
     """E[X(m)]: expected transactions of a new customer in ``m`` opportunities (FHS 2010 eq. 9)."""
     a, b, g, dl = (float(v) for v in theta)
@@ -262,6 +322,16 @@ class BGBBKernels(PurchaseKernels):
     ) -> FloatArray:
         return bgbb_expected_if_alive(theta, x, T, t)
 
+    def survival_if_alive(
+        self, theta: FloatArray, x: FloatArray, T: FloatArray, t: FloatArray
+    ) -> FloatArray:
+        return bgbb_survival_if_alive(theta, x, T, t)
+
+    def pmf_if_alive(
+        self, theta: FloatArray, x: FloatArray, T: FloatArray, t: FloatArray, n_max: int
+    ) -> FloatArray:
+        return bgbb_pmf_if_alive(theta, x, T, t, n_max)
+
     def expected_new(self, theta: FloatArray, t: FloatArray) -> FloatArray:
         return bgbb_expected_new(theta, t)
 
@@ -325,25 +395,93 @@ class BetaGeoBetaBinomModel(PurchaseModel):
         x, tx, n = cols["frequency"], cols["recency"], cols["n_periods"]
         return bgbb_loglik_rows(theta, _rows(x, tx, n, np.ones(x.size)))
 
-    def probability_alive(self, data: pd.DataFrame | ArrayLike) -> pd.Series | FloatArray:
-        """Probability of being alive at the next opportunity, ``n + 1`` (FHS 2010 eq. 11).
+    def probability_alive(
+        self, data: pd.DataFrame | ArrayLike, *, n: ArrayLike = 0
+    ) -> pd.Series | FloatArray:
+        """Probability of being alive at the next opportunity, or ``n`` opportunities later.
+
+        ``n = 0``: P(alive at opportunity ``n_periods + 1``) (FHS 2010 eq. 11);
+        ``n > 0``: P(alive at ``n_periods + 1 + n``), that times the
+        probability of surviving ``n`` more opportunities,
+        ``B(γ, δ+n_periods+1+n) / B(γ, δ+n_periods+1)``.
 
         Parameters
         ----------
         data : DataFrame or array_like
             ``frequency``, ``recency``, ``n_periods`` per customer.
+        n : int or array_like of int, default 0
+            Opportunities after the next one (one, or one per customer).
 
         Returns
         -------
         Series or ndarray
             Values in ``[0, 1]``, indexed like ``data``.
         """
+        return self._alive_values(data, n, "n")
+
+    def conditional_probability_of_purchases(
+        self, x: ArrayLike, n: ArrayLike, data: pd.DataFrame | ArrayLike
+    ) -> pd.Series | FloatArray:
+        """Probability of exactly ``x`` transactions in the next ``n`` opportunities.
+
+        ``P(X(n_periods, n_periods + n) = x | history)``: ``1 - P(alive)`` at
+        ``x = 0`` plus P(alive at the next opportunity) (eq. 11) times the
+        beta-binomial mixture over the number of those ``n`` opportunities at
+        which the customer is alive (see :func:`bgbb_pmf_if_alive`).
+
+        Parameters
+        ----------
+        x : int or array_like of int
+            Number of transactions (one, or one per customer).
+        n : int or array_like of int
+            Number of future opportunities (one, or one per customer).
+        data : DataFrame or array_like
+            ``frequency``, ``recency``, ``n_periods`` per customer.
+
+        Returns
+        -------
+        Series or ndarray
+            Probabilities indexed like ``data`` (0 where ``x > n``); over
+            ``x = 0..n`` they sum to 1 with mean :meth:`expected_purchases`.
+        """
+        return self._conditional_pmf(x, n, data, ("x", "n"))
+
+    def probability_of_purchases(self, x: ArrayLike, n: ArrayLike) -> FloatArray | float:
+        """P(X(n) = x): a new customer's ``x`` transactions in ``n`` opportunities (FHS 2010).
+
+        See :func:`bgbb_probability_of_purchases` for the expression.
+
+        Parameters
+        ----------
+        x : int or array_like of int
+            Number of transactions (whole, >= 0).
+        n : int or array_like of int
+            Number of opportunities (whole, >= 0; broadcast against ``x``).
+
+        Returns
+        -------
+        float or ndarray
+            Probabilities, shape of ``broadcast(x, n)``; 0 where ``x > n``.
+
+        Examples
+        --------
+        >>> from crmcore.clv import BetaGeoBetaBinomModel
+        >>> model = BetaGeoBetaBinomModel.from_params(
+        ...     alpha=1.204, beta=0.75, gamma=0.657, delta=2.783
+        ... )
+        >>> p = model.probability_of_purchases(range(7), 6)
+        >>> round(float(p.sum()), 12), round(float(p @ range(7)), 4)
+        (1.0, 2.2196)
+        """
         self._check_fitted()
-        summary = self.kernels.read(data)
-        x, tx, n = (summary[c] for c in self.kernels.columns)
-        return wrap(
-            self.kernels.alive(self._theta(), x, tx, n), summary.index, "probability_alive"
+        xx = as_time(x, name="x")
+        check_integer_valued(np.atleast_1d(xx), name="x")
+        nn = as_time(n, name="n")
+        check_integer_valued(np.atleast_1d(nn), name="n")
+        out = self.kernels.pmf_new(
+            self._theta(), np.asarray(xx, dtype=np.float64), np.asarray(nn, dtype=np.float64)
         )
+        return float(out) if out.ndim == 0 else out
 
     def expected_purchases(
         self, n: ArrayLike, data: pd.DataFrame | ArrayLike

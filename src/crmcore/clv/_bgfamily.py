@@ -28,6 +28,7 @@ from crmcore.clv._blas import dot
 from crmcore.clv._compress import unique_rows
 from crmcore.clv._hyp import bg_h
 from crmcore.clv._kernels import AliveDraws, PurchaseKernels
+from crmcore.clv._quad import beta_mean
 
 __all__ = [
     "BGData",
@@ -36,8 +37,10 @@ __all__ = [
     "bg_expected_if_alive",
     "bg_loglik_grad",
     "bg_loglik_rows",
+    "bg_pmf_if_alive",
     "bg_probability_alive",
     "bg_probability_of_purchases",
+    "bg_survival_if_alive",
     "prepare_bg",
 ]
 
@@ -277,6 +280,75 @@ def bg_expected_if_alive(
     return (a + b + x - 1 + s) * bg_h(A, a - 1.0, np.broadcast_to(C, np.shape(z)), z)
 
 
+def bg_survival_if_alive(
+    theta: FloatArray, x: FloatArray, T: FloatArray, t: FloatArray, *, s: int
+) -> FloatArray:
+    """P(alive at T+t | alive at T, x, T): no dropout at the purchases in (T, T+t].
+
+    Given alive at ``T`` the posterior is ``λ ~ Gamma(r+x, α+T)`` and
+    ``p ~ Beta(a, b+x+s)`` (the likelihood's alive term, FHL 2005 eq. 6), and
+    the customer is still alive at ``T+t`` if none of the ``N ~ Poisson(λt)``
+    purchases was followed by a dropout: ``E[(1-p)^N] = E[e^(-λpt)] =
+    E_p[(1 + pt/(α+T))^-(r+x)]``. Pfaff's transformation (Abramowitz &
+    Stegun 15.3.4) turns this into ``(1-u)^(r+x) E[(1 - uV)^-(r+x)]`` with
+    ``V ~ Beta(b+x+s, a)`` and ``u = t/(α+T+t)``, a ratio below 1 evaluated
+    by tanh-sinh quadrature in log space (``_quad``).
+    """
+    r, alpha, a, b = (float(v) for v in theta)
+    x, T, t = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (x, T, t)))
+    shape = x.shape
+    xf, Tf, tf = x.ravel(), T.ravel(), t.ravel()
+    rx = (r + xf)[:, None]
+    log_1mu = (np.log(alpha + Tf) - np.log(alpha + Tf + tf))[:, None]
+
+    def log_g(lv: FloatArray, l1v: FloatArray) -> FloatArray:
+        return np.asarray(rx * (log_1mu - np.logaddexp(l1v, log_1mu + lv)), dtype=np.float64)
+
+    out = beta_mean(b + xf + s, np.full(xf.shape, a), log_g)
+    return np.asarray(np.minimum(out, 1.0).reshape(shape), dtype=np.float64)
+
+
+def bg_pmf_if_alive(
+    theta: FloatArray, x: FloatArray, T: FloatArray, t: FloatArray, n_max: int, *, s: int
+) -> FloatArray:
+    """P(Y(t) = n | alive at T, x, T) for ``n = 0..n_max``: ``(rows, n_max + 1)``.
+
+    FHL 2005 eq. 8 (a new customer's P(X(t) = n)) at the posterior of an
+    alive customer, ``λ ~ Gamma(r+x, α+T)``, ``p ~ Beta(a, b+x+s)``: the
+    purchases in ``(T, T+t]`` are ``min(N, K)``, ``N ~ Poisson(λt)`` and
+    ``K`` the purchase after which the customer drops out (``K >= 1``;
+    MBG/NBD's drop at time 0 is behind an alive customer), so
+
+        P(n) = B(a, b'+n)/B(a, b') NB(n) + 1{n>=1} B(a+1, b'+n-1)/B(a, b') P(N >= n),
+
+    ``b' = b+x+s``, ``NB`` the negative binomial of ``(r+x, α+T)`` at ``t``
+    and its tail the regularised incomplete beta function ``I_z(n, r+x)``,
+    ``z = t/(α+T+t)``. Times the P(alive) of FHL (2008), plus
+    ``1 - P(alive)`` at ``n = 0``, this is the conditional PMF of Fader &
+    Hardie's BG/NBD notes.
+    """
+    r, alpha, a, b = (float(v) for v in theta)
+    rx = (r + np.asarray(x, dtype=np.float64))[:, None]
+    at = (alpha + np.asarray(T, dtype=np.float64))[:, None]
+    tt = np.asarray(t, dtype=np.float64)[:, None]
+    bp = (b + np.asarray(x, dtype=np.float64) + s)[:, None]
+    n = np.arange(n_max + 1, dtype=np.float64)[None, :]
+    z = tt / (at + tt)
+    log_nb = (
+        special.gammaln(rx + n)
+        - special.gammaln(rx)
+        - special.gammaln(n + 1.0)
+        + rx * (np.log(at) - np.log(at + tt))
+        + special.xlogy(n, z)
+    )
+    lb = special.betaln(a, bp)
+    stay = np.exp(special.betaln(a, bp + n) - lb + log_nb)
+    has = n >= 1
+    tail = special.betainc(np.maximum(n, 1.0), rx, np.broadcast_to(z, stay.shape))
+    drop = np.where(has, np.exp(special.betaln(a + 1.0, bp + np.maximum(n - 1.0, 0.0)) - lb), 0.0)
+    return np.asarray(stay + drop * tail, dtype=np.float64)
+
+
 def bg_alive_many(
     draws: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray, s: int
 ) -> FloatArray:
@@ -336,6 +408,16 @@ class BGKernels(PurchaseKernels):
         self, theta: FloatArray, x: FloatArray, T: FloatArray, t: FloatArray
     ) -> FloatArray:
         return bg_expected_if_alive(theta, x, T, t, s=self.s)
+
+    def survival_if_alive(
+        self, theta: FloatArray, x: FloatArray, T: FloatArray, t: FloatArray
+    ) -> FloatArray:
+        return bg_survival_if_alive(theta, x, T, t, s=self.s)
+
+    def pmf_if_alive(
+        self, theta: FloatArray, x: FloatArray, T: FloatArray, t: FloatArray, n_max: int
+    ) -> FloatArray:
+        return bg_pmf_if_alive(theta, x, T, t, n_max, s=self.s)
 
     def expected_new(self, theta: FloatArray, t: FloatArray) -> FloatArray:
         zero = np.zeros(np.shape(t))

@@ -144,6 +144,18 @@ class PurchaseKernels(ABC):
         """E[Y(t) | alive at T, x, T] (broadcast over the arguments)."""
 
     @abstractmethod
+    def survival_if_alive(
+        self, theta: FloatArray, x: FloatArray, T: FloatArray, t: FloatArray
+    ) -> FloatArray:
+        """P(alive at T+t | alive at T, x, T) (broadcast over the arguments)."""
+
+    @abstractmethod
+    def pmf_if_alive(
+        self, theta: FloatArray, x: FloatArray, T: FloatArray, t: FloatArray, n_max: int
+    ) -> FloatArray:
+        """P(Y(t) = n | alive at T, x, T) for ``n = 0..n_max``: ``(rows, n_max + 1)``."""
+
+    @abstractmethod
     def expected_new(self, theta: FloatArray, t: FloatArray) -> FloatArray:
         """E[X(t)]: expected repeat purchases of a new customer by ``t``."""
 
@@ -184,6 +196,36 @@ class PurchaseKernels(ABC):
         (xf, Tf, tf), inv = unique_rows(x.ravel(), T.ravel(), t.ravel())
         k = self.expected_if_alive(theta, xf, Tf, tf)[inv].reshape(x.shape)
         return np.asarray(k * self.alive(theta, x, tx, T), dtype=np.float64)
+
+    def alive_at(
+        self, theta: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray, t: FloatArray
+    ) -> FloatArray:
+        """P(alive at T+t | x, t_x, T) = P(alive) · P(alive at T+t | alive at T), per row."""
+        (xf, Tf, tf), inv = unique_rows(x, T, t)
+        part = self.survival_if_alive(theta, xf, Tf, tf)[inv]
+        return np.asarray(part * self.alive(theta, x, tx, T), dtype=np.float64)
+
+    def pmf(
+        self,
+        theta: FloatArray,
+        x: FloatArray,
+        tx: FloatArray,
+        T: FloatArray,
+        t: FloatArray,
+        *,
+        n_max: int,
+    ) -> FloatArray:
+        """P(Y(t) = n | x, t_x, T) for ``n = 0..n_max``: ``(rows, n_max + 1)``.
+
+        ``[1 - P(alive)] 1{n = 0} + P(alive) P(Y(t) = n | alive)``; the part
+        given alive is evaluated once per distinct ``(x, T, t)``.
+        """
+        (xf, Tf, tf), inv = unique_rows(x, T, t)
+        table = self.pmf_if_alive(theta, xf, Tf, tf, n_max)[inv]
+        alive = self.alive(theta, x, tx, T)
+        table *= alive[:, None]
+        table[:, 0] += 1.0 - alive
+        return np.asarray(table, dtype=np.float64)
 
     def discounted_if_alive(
         self, theta: FloatArray, x: FloatArray, T: FloatArray, schedule: Discounting

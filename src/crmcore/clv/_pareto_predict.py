@@ -24,8 +24,10 @@ __all__ = [
     "pnbd_expected_if_alive",
     "pnbd_expected_new",
     "pnbd_many",
+    "pnbd_pmf_if_alive",
     "pnbd_probability_alive",
     "pnbd_probability_of_purchases",
+    "pnbd_survival_if_alive",
 ]
 
 
@@ -56,13 +58,76 @@ def pnbd_expected_if_alive(
     return (r + x) * (beta + T) / (alpha + T) * _rate_horizon(s, beta + T, t)
 
 
+def pnbd_survival_if_alive(
+    theta: FloatArray, x: FloatArray, T: FloatArray, t: FloatArray
+) -> FloatArray:
+    """P(alive at T+t | alive at T) = E[e^(-μt)] = ((β+T)/(β+T+t))^s, ``μ ~ Gamma(s, β+T)``.
+
+    Times P(alive at T) (FH 2005 eq. 11) this is the probability of being
+    alive ``t`` after the end of observation (independent of ``x``: the
+    lifetime and the purchases are independent given alive).
+    """
+    s, beta = float(theta[2]), float(theta[3])
+    x, T, t = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (x, T, t)))
+    return np.asarray(np.exp(-s * np.log1p(t / (beta + T))), dtype=np.float64)
+
+
+_PMF_CELLS = 1 << 22
+_GL_X, _GL_W = np.polynomial.legendre.leggauss(200)
+
+
+def pnbd_pmf_if_alive(
+    theta: FloatArray, x: FloatArray, T: FloatArray, t: FloatArray, n_max: int
+) -> FloatArray:
+    """P(Y(t) = n | alive at T, x, T) for ``n = 0..n_max``: ``(rows, n_max + 1)``.
+
+    A new customer's P(X(t) = n) at the posterior of an alive customer,
+    ``λ ~ Gamma(r+x, α+T)``, ``μ ~ Gamma(s, β+T)``: alive throughout
+    (``((β+T)/(β+T+t))^s``) the count is NBD at ``t``; dying at ``τ`` it is
+    NBD at ``τ``. Times P(alive) plus ``1 - P(alive)`` at ``n = 0``, this is
+    the conditional PMF of Fader & Hardie, "Deriving the conditional PMF of
+    the Pareto/NBD model" (brucehardie.com note 028, eq. 16), here evaluated
+    by the quadrature of :func:`pnbd_probability_of_purchases` (in
+    ``v = log((β+T+τ)/(β+T))``) for every ``n`` at once, rows in blocks of
+    bounded size.
+    """
+    r, alpha, s, beta = (float(v) for v in theta)
+    xf, Tf, tf = (np.asarray(v, dtype=np.float64).ravel() for v in (x, T, t))
+    out = np.empty((xf.size, n_max + 1))
+    n = np.arange(n_max + 1, dtype=np.float64)
+    lg_n = special.gammaln(n + 1.0)
+    log_w = np.log(0.5 * _GL_W)
+    step = max(1, _PMF_CELLS // (_GL_X.size * (n_max + 1)))
+    for lo in range(0, xf.size, step):
+        sl = slice(lo, min(lo + step, xf.size))
+        rx, at, bt, tt = r + xf[sl], alpha + Tf[sl], beta + Tf[sl], tf[sl]
+        base = special.gammaln(rx[:, None] + n[None, :]) - special.gammaln(rx)[:, None] - lg_n
+
+        def log_nb(
+            tau: FloatArray, base: FloatArray = base, rx: FloatArray = rx, at: FloatArray = at
+        ) -> FloatArray:
+            # tau: (rows, nodes) -> (rows, nodes, n)
+            la = np.log(at)[:, None] - np.log(at[:, None] + tau)
+            lz = np.log(tau) - np.log(at[:, None] + tau)
+            return np.asarray(
+                base[:, None, :] + (rx[:, None] * la)[:, :, None] + lz[:, :, None] * n
+            )
+
+        span = np.log1p(tt / bt)
+        alive = np.exp(log_nb(np.maximum(tt, 1e-300)[:, None])[:, 0, :] - (s * span)[:, None])
+        alive[tt == 0] = np.where(n == 0, 1.0, 0.0)
+        v = 0.5 * span[:, None] * (_GL_X[None, :] + 1.0)
+        tau = bt[:, None] * np.expm1(v)
+        terms = log_nb(np.maximum(tau, 1e-300)) + (np.log(s) - s * v + log_w[None, :])[:, :, None]
+        dead = span[:, None] * np.exp(special.logsumexp(terms, axis=1))
+        out[sl] = alive + np.where(tt[:, None] > 0, dead, 0.0)
+    return out
+
+
 def pnbd_expected_new(theta: FloatArray, t: FloatArray) -> FloatArray:
     """E[X(t)] = rβ/(α(s-1)) [1 - (β/(β+t))^(s-1)] (FH 2005 eq. 17)."""
     r, alpha, s, beta = (float(v) for v in theta)
     return np.asarray(r * beta / alpha * _rate_horizon(s, np.full(np.shape(t), beta), t))
-
-
-_GL_X, _GL_W = np.polynomial.legendre.leggauss(200)
 
 
 def pnbd_probability_of_purchases(theta: FloatArray, n: FloatArray, t: FloatArray) -> FloatArray:
@@ -236,6 +301,16 @@ class PNBDKernels(PurchaseKernels):
         self, theta: FloatArray, x: FloatArray, T: FloatArray, t: FloatArray
     ) -> FloatArray:
         return pnbd_expected_if_alive(theta, x, T, t)
+
+    def survival_if_alive(
+        self, theta: FloatArray, x: FloatArray, T: FloatArray, t: FloatArray
+    ) -> FloatArray:
+        return pnbd_survival_if_alive(theta, x, T, t)
+
+    def pmf_if_alive(
+        self, theta: FloatArray, x: FloatArray, T: FloatArray, t: FloatArray, n_max: int
+    ) -> FloatArray:
+        return pnbd_pmf_if_alive(theta, x, T, t, n_max)
 
     def expected_new(self, theta: FloatArray, t: FloatArray) -> FloatArray:
         return pnbd_expected_new(theta, t)

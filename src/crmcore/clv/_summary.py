@@ -23,7 +23,7 @@ from crmcore._validation import as_float_array, check_columns, check_non_empty, 
 from crmcore.clv._dask import is_dask, summary_on_dask
 from crmcore.errors import ValidationError
 
-__all__ = ["calibration_holdout_split", "rfm_summary"]
+__all__ = ["PurchasePeriods", "calibration_holdout_split", "purchase_periods", "rfm_summary"]
 
 _FREQ_UNITS = "hDWM"  # hours, days, Monday-Sunday weeks, calendar months
 _FIXED_NS = {"h": _time.NS_PER_HOUR, "D": _time.NS_PER_DAY, "W": 7 * _time.NS_PER_DAY}
@@ -480,3 +480,103 @@ def calibration_holdout_split(
     if with_value:
         cal["monetary_value_holdout"] = value_h
     return cal
+
+
+@dataclass(frozen=True)
+class PurchasePeriods:
+    """The purchase periods of a cohort, as integer period codes.
+
+    Attributes
+    ----------
+    first : ndarray of int64
+        Period of each cohort customer's first purchase.
+    repeats : ndarray of int64
+        Period of every repeat purchase period of a cohort customer (one
+        entry per customer and period after the first, purchases at or
+        before the end).
+    cut : int
+        Period of ``as_of`` (the cohort is who bought at or before it).
+    end : int
+        Period of the end of the window.
+    freq : Freq
+        The periods' unit.
+    scale : float
+        Length of one period in the requested time unit.
+    """
+
+    first: IntArray
+    repeats: IntArray
+    cut: int
+    end: int
+    freq: _time.Freq
+    scale: float
+
+
+def purchase_periods(
+    transactions: pd.DataFrame,
+    *,
+    as_of: Any,
+    end: Any,
+    customer_col: str,
+    date_col: str,
+    freq: str,
+    unit: str | None,
+    date_format: str | None,
+) -> PurchasePeriods:
+    """Read a log into the purchase periods of the customers who bought by ``as_of``.
+
+    Purchases are read by the same rules as :func:`rfm_summary` (periods on
+    the data's wall clock, one per customer and period); the cohort is every
+    customer whose first purchase is at or before ``as_of``, and their
+    purchases at or before ``end`` are kept. ``None`` means the last
+    transaction for either.
+
+    Raises
+    ------
+    ValidationError
+        As :func:`rfm_summary`, and when ``end`` falls before ``as_of``.
+    """
+    fq = _time.parse_freq(freq, allowed=_FREQ_UNITS)
+    scale = _time_scale(fq, unit)
+    log = _read_log(
+        transactions,
+        customer_col=customer_col,
+        date_col=date_col,
+        value_col=None,
+        date_format=date_format,
+        freq=fq,
+    )
+    cut_ns, cut = log.cut(as_of, "as_of")
+    end_ns, end_code = log.cut(end, "end")
+    if end_ns < cut_ns:
+        raise ValidationError(
+            f"the window must end at or after as_of; got end={end!r} before as_of={as_of!r}",
+            field="end",
+            value=end,
+        )
+    keep = log.dates.ns <= end_ns
+    ids, codes, _ = _select(log, keep)
+    cust, _customers = _factorize_ids(ids)
+    n_cust = int(cust.max()) + 1 if cust.size else 0
+    first = np.full(n_cust, np.iinfo(np.int64).max)
+    np.minimum.at(first, cust, codes)
+    cohort = first <= cut
+    if not cohort.any():
+        raise ValidationError(
+            f"no customer bought at or before as_of={as_of!r}", field="as_of", value=as_of
+        )
+    # One entry per (customer, period) after the first: a sort of packed keys.
+    lo = int(codes.min())
+    span = int(codes.max()) - lo + 1
+    if n_cust * span >= 2**62:
+        raise ValidationError("the transaction log spans too many periods", field=date_col)
+    mine = cohort[cust] & (codes > first[cust])
+    key = np.unique(cust[mine] * span + (codes[mine] - lo))
+    return PurchasePeriods(
+        first=first[cohort],
+        repeats=np.asarray(key % span + lo, dtype=np.int64),
+        cut=cut,
+        end=end_code,
+        freq=fq,
+        scale=scale,
+    )

@@ -71,6 +71,45 @@ class PurchaseModel(BaseModel):
             )
         return np.asarray(np.broadcast_to(tt, (n_rows,)), dtype=np.float64)
 
+    def _alive_values(
+        self, data: pd.DataFrame | ArrayLike, t: ArrayLike, name: str
+    ) -> pd.Series | FloatArray:
+        """P(alive at T + t) per customer (P(alive) itself, bit for bit, at t = 0)."""
+        self._check_fitted()
+        if is_dask(data):
+            if np.ndim(t) != 0:
+                raise ValidationError(f"{name} must be one value for Dask input", field=name)
+            return map_scores(  # type: ignore[no-any-return]
+                data, lambda part: self._alive_values(part, t, name), "probability_alive"
+            )
+        summary = self.kernels.read(data)
+        x, tx, T = (summary[c] for c in self.kernels.columns)
+        tt = self._horizon(t, x.shape[0], name)
+        theta = self._theta()
+        if np.any(tt > 0):
+            values = self.kernels.alive_at(theta, x, tx, T, tt)
+        else:
+            values = self.kernels.alive(theta, x, tx, T)
+        return wrap(values, summary.index, "probability_alive")
+
+    def _conditional_pmf(
+        self,
+        n: ArrayLike,
+        t: ArrayLike,
+        data: pd.DataFrame | ArrayLike,
+        names: tuple[str, str],
+    ) -> pd.Series | FloatArray:
+        """P(Y(t) = n | history) per customer; ``names`` of ``n`` and ``t`` for errors."""
+        self._check_fitted()
+        summary = self.kernels.read(data)
+        x, tx, T = (summary[c] for c in self.kernels.columns)
+        nn = self._horizon(n, x.shape[0], names[0])
+        check_integer_valued(nn, name=names[0])
+        tt = self._horizon(t, x.shape[0], names[1])
+        table = self.kernels.pmf(self._theta(), x, tx, T, tt, n_max=int(nn.max()))
+        values = table[np.arange(x.shape[0]), nn.astype(np.int64)]
+        return wrap(values, summary.index, "probability")
+
     def predict_interval(
         self, quantity: str, data: pd.DataFrame | ArrayLike, **kwargs: Any
     ) -> pd.DataFrame:
@@ -124,29 +163,62 @@ class TransactionModel(PurchaseModel):
         values = self.kernels.expected(self._theta(), x, tx, T, tt)
         return wrap(values, summary.index, "expected_purchases")
 
-    def probability_alive(self, data: pd.DataFrame | ArrayLike) -> pd.Series | FloatArray:
-        """Probability that each customer is still active at the end of observation.
+    def probability_alive(
+        self, data: pd.DataFrame | ArrayLike, *, t: ArrayLike = 0.0
+    ) -> pd.Series | FloatArray:
+        """Probability that each customer is still active at the end of observation, or later.
+
+        ``t = 0``: P(alive at T) (BG/NBD: Fader, Hardie & Lee 2008; Pareto/NBD:
+        Fader & Hardie 2005, eq. 11). ``t > 0``: P(alive at T + t), the
+        probability of being alive at ``T`` times that of surviving ``t``
+        more time units under the posterior of an alive customer (BG/NBD,
+        MBG/NBD: no dropout at the purchases in ``(T, T + t]``; Pareto/NBD:
+        ``((β+T)/(β+T+t))^s``).
 
         Parameters
         ----------
+        data : DataFrame, array_like or dask.dataframe.DataFrame
+            Customer summary with ``frequency``, ``recency``, ``T``.
+        t : float or array_like, default 0
+            Time after the end of observation, in the data's time units (one
+            value, or one per customer).
+
+        Returns
+        -------
+        Series or ndarray
+            Values in ``[0, 1]``, indexed like ``data``; non-increasing in
+            ``t``.
+        """
+        return self._alive_values(data, t, "t")
+
+    def conditional_probability_of_purchases(
+        self, n: ArrayLike, t: ArrayLike, data: pd.DataFrame | ArrayLike
+    ) -> pd.Series | FloatArray:
+        """Probability that each customer makes exactly ``n`` purchases in the next ``t``.
+
+        ``P(Y(t) = n | x, t_x, T) = [1 - P(alive)] 1{n = 0} + P(alive)
+        P(Y(t) = n | alive, x, T)``, the part given alive being a new
+        customer's P(X(t) = n) at the posterior of an alive customer
+        (BG/NBD: FHL 2005 eq. 8 at ``(r+x, α+T, a, b+x)``, MBG/NBD at
+        ``b+x+1``; Pareto/NBD: Fader & Hardie, "Deriving the conditional PMF
+        of the Pareto/NBD model", brucehardie.com note 028, eq. 16).
+
+        Parameters
+        ----------
+        n : int or array_like of int
+            Number of purchases (whole, >= 0; one, or one per customer).
+        t : float or array_like
+            Horizon in the data's time units (one, or one per customer).
         data : DataFrame or array_like
             Customer summary with ``frequency``, ``recency``, ``T``.
 
         Returns
         -------
         Series or ndarray
-            Values in ``[0, 1]``, indexed like ``data``.
+            Probabilities, indexed like ``data``; over ``n = 0, 1, ...`` they
+            sum to 1 and their mean is :meth:`expected_purchases`.
         """
-        self._check_fitted()
-        if is_dask(data):
-            return map_scores(  # type: ignore[no-any-return]
-                data, self.probability_alive, "probability_alive"
-            )
-        summary = self.kernels.read(data)
-        x, tx, T = (summary[c] for c in self.kernels.columns)
-        return wrap(
-            self.kernels.alive(self._theta(), x, tx, T), summary.index, "probability_alive"
-        )
+        return self._conditional_pmf(n, t, data, ("n", "t"))
 
     def expected_purchases_new_customer(self, t: ArrayLike) -> FloatArray | float:
         """Return the expected number of repeat purchases of a new customer by ``t``.
