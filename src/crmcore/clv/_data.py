@@ -87,6 +87,14 @@ def read_summary(
     raw: dict[str, ArrayLike]
     if isinstance(data, pd.DataFrame):
         check_non_empty(data, name="data")
+        if data.attrs.get("include_first_transaction"):
+            raise ValidationError(
+                "this summary counts the first purchase (rfm_summary(..., "
+                "include_first_transaction=True)); the models read repeat purchases: "
+                "summarise with include_first_transaction=False (or, having converted it "
+                "yourself, clear its attrs)",
+                field="frequency",
+            )
         index = data.index
         raw = {name: _column(data, name) for name in names}
     else:

@@ -205,6 +205,7 @@ def rfm_summary(
     freq: str = "D",
     unit: str | None = None,
     date_format: str | None = None,
+    include_first_transaction: bool = False,
 ) -> pd.DataFrame:
     """Summarise a transaction log into frequency, recency, T (and monetary value).
 
@@ -255,6 +256,14 @@ def rfm_summary(
         every model's fit and predictions are invariant to it.)
     date_format : str, optional
         ``strptime`` format for string (or integer, e.g. ``19970101``) dates.
+    include_first_transaction : bool, default False
+        Count the first purchase period too (``lifetimes``' option of the
+        same name): ``frequency`` is then the number of purchase periods
+        (at least 1), ``monetary_value`` the mean value of *all* purchase
+        periods; ``recency`` and ``T`` are unchanged (from the first
+        purchase). For RFM scoring and reports: the purchase models need
+        repeat purchases and refuse such a summary (it is marked in
+        ``attrs["include_first_transaction"]``).
 
     Returns
     -------
@@ -303,6 +312,12 @@ def rfm_summary(
     """
     fq = _time.parse_freq(freq, allowed=_FREQ_UNITS)
     scale = _time_scale(fq, unit)
+    if not isinstance(include_first_transaction, bool | np.bool_):
+        raise ValidationError(
+            f"include_first_transaction must be True or False; got {include_first_transaction!r}",
+            field="include_first_transaction",
+            value=include_first_transaction,
+        )
     if is_dask(transactions):
         return summary_on_dask(  # type: ignore[no-any-return]
             transactions,
@@ -311,7 +326,12 @@ def rfm_summary(
             date_col=date_col,
             value_col=value_col,
             as_of=as_of,
-            kwargs={"freq": freq, "unit": unit, "date_format": date_format},
+            kwargs={
+                "freq": freq,
+                "unit": unit,
+                "date_format": date_format,
+                "include_first_transaction": include_first_transaction,
+            },
         )
     log = _read_log(
         transactions,
@@ -323,18 +343,32 @@ def rfm_summary(
     )
     cut_ns, end = log.cut(as_of, "as_of")
     frame = _summary_frame(
-        log, log.dates.ns <= cut_ns, end, value_col is not None, as_of, scale=scale
+        log,
+        log.dates.ns <= cut_ns,
+        end,
+        value_col is not None,
+        as_of,
+        scale=scale,
+        include_first=bool(include_first_transaction),
     )
     frame.index.name = customer_col
     return frame
 
 
 def _summary_frame(
-    log: _Log, keep: BoolArray, end: int, with_value: bool, as_of: Any, *, scale: float
+    log: _Log,
+    keep: BoolArray,
+    end: int,
+    with_value: bool,
+    as_of: Any,
+    *,
+    scale: float,
+    include_first: bool = False,
 ) -> pd.DataFrame:
     """Summarise the rows in ``keep``, whose cut-off falls in period ``end``.
 
     ``recency`` and ``T`` are whole periods times ``scale`` (periods -> unit).
+    ``include_first``: count (and average) every purchase period, the first too.
     """
     if not keep.any():
         raise ValidationError(
@@ -343,16 +377,19 @@ def _summary_frame(
     ids, codes, values = _select(log, keep)
     cust, customers = _factorize_ids(ids)
     st = _stats(cust, codes, values if with_value else None, len(customers))
-    freq = st["count"] - 1
+    freq = st["count"] if include_first else st["count"] - 1
     data: dict[str, Any] = {
         "frequency": freq.astype(np.int64),
         "recency": (st["last"] - st["first"]) * scale,
         "T": (end - st["first"]) * scale,
     }
     if with_value:
-        repeat = st["total"] - st["first_value"]
+        repeat = st["total"] if include_first else st["total"] - st["first_value"]
         data["monetary_value"] = np.divide(repeat, freq, out=np.zeros_like(repeat), where=freq > 0)
-    return pd.DataFrame(data, index=customers, copy=False)
+    frame = pd.DataFrame(data, index=customers, copy=False)
+    if include_first:
+        frame.attrs["include_first_transaction"] = True  # the models refuse it (read_summary)
+    return frame
 
 
 @renamed_arguments(calibration_end="as_of", observation_end="holdout_end")

@@ -361,3 +361,35 @@ def test_unit_needs_a_fixed_length_grain(log: pd.DataFrame) -> None:
     assert info.value.field == "unit"
     with pytest.raises(ValidationError, match="unit must be one of 'h', 'D', 'W'"):
         rfm_summary(log, freq="D", unit="M")
+
+
+def test_include_first_transaction_counts_every_purchase_period(log: pd.DataFrame) -> None:
+    # lifetimes' semantics: frequency = purchase periods (the first too),
+    # monetary_value = mean value of all purchase periods; recency and T unchanged.
+    repeat = rfm_summary(log, value_col="amount", as_of="2024-02-29")
+    every = rfm_summary(
+        log, value_col="amount", as_of="2024-02-29", include_first_transaction=True
+    )
+    pd.testing.assert_series_equal(every["frequency"], repeat["frequency"] + 1)
+    pd.testing.assert_frame_equal(every[["recency", "T"]], repeat[["recency", "T"]])
+    # a: periods 01-01 (10), 01-03 (5 + 15), 02-10 (40): mean 70 / 3
+    assert every.loc["a", "monetary_value"] == pytest.approx(70.0 / 3, rel=1e-15)
+    # b: one period (7 + 1 on 01-02): 8; c: one purchase of 3
+    assert every.loc["b"].tolist() == [1, 0.0, 58.0, 8.0]
+    assert every.loc["c", "monetary_value"] == 3.0
+    assert every.attrs["include_first_transaction"] is True
+    assert "include_first_transaction" not in repeat.attrs
+
+
+def test_models_refuse_a_summary_that_counts_the_first_purchase(log: pd.DataFrame) -> None:
+    from crmcore.clv import BetaGeoModel, GammaGammaModel
+
+    every = rfm_summary(
+        log, value_col="amount", as_of="2024-02-29", include_first_transaction=True
+    )
+    with pytest.raises(ValidationError, match="include_first_transaction=False"):
+        BetaGeoModel().fit(every)
+    with pytest.raises(ValidationError, match="include_first_transaction=False"):
+        GammaGammaModel().fit(every[every["frequency"] > 1])
+    with pytest.raises(ValidationError, match="True or False"):
+        rfm_summary(log, include_first_transaction="yes")  # type: ignore[arg-type]
