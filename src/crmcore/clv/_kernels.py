@@ -37,16 +37,18 @@ from crmcore._types import ArrayLike, BoolArray, FloatArray
 from crmcore._validation import check_scalar
 from crmcore.clv._blas import matvec
 from crmcore.clv._compress import unique_rows
-from crmcore.clv._data import Summary, read_summary
+from crmcore.clv._data import Summary, per_customer_values, read_summary
 from crmcore.errors import NotFittedError, ValidationError
 
 __all__ = [
     "Discounting",
     "PurchaseKernels",
     "SpendKernels",
+    "SpendSource",
     "fitted_params",
     "purchase_kernels",
     "spend_kernels",
+    "spend_source",
 ]
 
 # Bound on the cells of one (pairs × periods) block of the discounting grid.
@@ -315,6 +317,63 @@ def purchase_kernels(model: object, *, name: str = "model") -> PurchaseKernels:
             field=name,
         )
     return kernels
+
+
+@dataclass(frozen=True)
+class SpendSource:
+    """Where the expected spend per purchase comes from: a spend model or given values.
+
+    Attributes
+    ----------
+    kernels : SpendKernels or None
+        The spend model's kernels (``None``: values given per customer).
+    theta : ndarray or None
+        The spend model's parameters.
+    values : object
+        The given spend (a Series, an array, a number), else ``None``.
+    columns : tuple of str
+        Summary columns the spend reads beyond the purchase model's.
+    """
+
+    kernels: SpendKernels | None
+    theta: FloatArray | None
+    values: Any
+    columns: tuple[str, ...]
+
+    def expected(self, summary: Summary) -> FloatArray:
+        """Return the expected spend per purchase of each row of ``summary`` (checked)."""
+        x = summary["frequency"]
+        if self.kernels is None:
+            if np.ndim(self.values) == 0:
+                one = check_scalar(self.values, name="spend_model", low=0)
+                return np.full(x.shape, one)
+            return per_customer_values(self.values, summary.index, x.size, name="spend_model")
+        assert self.theta is not None
+        self.kernels.check(self.theta, summary)
+        return self.kernels.expected(self.theta, x, summary[self.kernels.columns[1]])
+
+
+def spend_source(spend: object) -> SpendSource:
+    """Read the spend argument of a CLV: a fitted spend model, or values per customer.
+
+    Raises
+    ------
+    ValidationError
+        For anything else (e.g. a purchase model given as the spend model).
+    NotFittedError
+        For a spend model that is not fitted.
+    """
+    kernels = getattr(spend, "spend_kernels", None)
+    if isinstance(kernels, SpendKernels):
+        return SpendSource(kernels, fitted_params(spend), None, kernels.columns[1:])
+    if isinstance(spend, pd.Series | np.ndarray | list | tuple | int | float | np.number):
+        return SpendSource(None, None, spend, ())
+    raise ValidationError(
+        "spend_model must be a fitted spend model (GammaGammaModel) or the expected spend "
+        f"per purchase of each customer (a Series, an array or a number); "
+        f"got {type(spend).__name__}",
+        field="spend_model",
+    )
 
 
 def spend_kernels(model: object, *, name: str = "spend_model") -> SpendKernels:

@@ -31,9 +31,10 @@ from crmcore.clv._compress import unique_rows
 from crmcore.clv._kernels import (
     Discounting,
     SpendKernels,
+    SpendSource,
     fitted_params,
     purchase_kernels,
-    spend_kernels,
+    spend_source,
 )
 from crmcore.errors import DataWarning, ValidationError
 
@@ -142,7 +143,7 @@ def predict_interval(
     data: pd.DataFrame | ArrayLike,
     *,
     t: float | None = None,
-    spend_model: GammaGammaModel | None = None,
+    spend_model: GammaGammaModel | pd.Series | ArrayLike | None = None,
     horizon: int | None = None,
     time_unit: float | None = None,
     discount_rate: float = 0.0,
@@ -176,8 +177,10 @@ def predict_interval(
         ``n_periods``; ``monetary_value`` for CLV).
     t : float, optional
         Horizon for ``expected_purchases``.
-    spend_model : GammaGammaModel, optional
-        Fitted spend model for ``clv``.
+    spend_model : GammaGammaModel, Series, array_like or float, optional
+        For ``clv``: a fitted spend model (its parameters are drawn too), or
+        the expected spend per purchase of each customer, as for
+        :func:`~crmcore.clv.customer_lifetime_value` (held fixed).
     horizon : int, optional
         Number of discounting periods for ``clv``.
     time_unit : float, optional
@@ -252,14 +255,15 @@ def predict_interval(
         # BG/BB counts future opportunities: a whole number, as in its expected_purchases
         t = check_scalar(t, name="t", low=0, integer=kernels.discrete)
     schedule: Discounting | None = None
-    spend: SpendKernels | None = None
+    spend: SpendSource | None = None
     if quantity == "clv":
         if spend_model is None:
             raise ValidationError(
-                "quantity 'clv' needs a fitted spend model (GammaGammaModel) as spend_model",
+                "quantity 'clv' needs a fitted spend model (GammaGammaModel) or the spend "
+                "per customer as spend_model",
                 field="spend_model",
             )
-        spend = spend_kernels(spend_model)
+        spend = spend_source(spend_model)
         if horizon is None or time_unit is None:
             raise ValidationError("quantity 'clv' needs horizon and time_unit", field="horizon")
         if kernels.discrete:
@@ -268,20 +272,21 @@ def predict_interval(
             horizon=horizon, time_unit=time_unit, discount_rate=discount_rate, margin=margin
         )
     theta_hat = fitted_params(model)
-    extra = ("monetary_value",) if spend is not None else ()
-    summary = kernels.read(data, extra)
-    uniq, inv = unique_rows(*(summary[c] for c in (*kernels.columns, *extra)))
-    cols = [np.asarray(u, dtype=np.float64) for u in uniq]
-    spend_hat: FloatArray | None = None
+    summary = kernels.read(data, spend.columns if spend is not None else ())
+    keys = [summary[c] for c in kernels.columns]
+    spend_rows: FloatArray | None = None
     if spend is not None:
-        spend_hat = fitted_params(spend_model)
-        spend.check(spend_hat, summary)
+        spend_rows = spend.expected(summary)  # checked; at the fitted spend parameters
+        # a spend model reads monetary_value; given spend is a column of its own
+        keys.append(summary["monetary_value"] if spend.kernels is not None else spend_rows)
+    uniq, inv = unique_rows(*keys)
+    cols = [np.asarray(u, dtype=np.float64) for u in uniq]
     rng = check_random_state(random_state)
     draws = draw_parameters(model, k, random_state=rng)
     spend_draws: FloatArray | None = None
-    if spend is not None:
+    if spend is not None and spend.kernels is not None:
         spend_draws = draw_parameters(spend_model, k, random_state=rng)  # type: ignore[arg-type]
-        draws, spend_draws = _finite_spend_draws(spend, draws, spend_draws, cols[0], lvl)
+        draws, spend_draws = _finite_spend_draws(spend.kernels, draws, spend_draws, cols[0], lvl)
         k = draws.shape[0]
     x, tx, T = cols[0], cols[1], cols[2]
     pair_part: PairPart | None = None
@@ -299,16 +304,18 @@ def predict_interval(
     else:
         assert schedule is not None
         assert spend is not None
-        assert spend_hat is not None
-        plan, sk, m = schedule, spend, cols[3]
-        estimate = plan.value(
-            kernels.discounted(theta_hat, x, tx, T, plan), sk.expected(spend_hat, x, m)
-        )
+        assert spend_rows is not None
+        plan, sk, m = schedule, spend.kernels, cols[3]
+        spend_u = np.empty(m.size)
+        spend_u[inv] = spend_rows
+        estimate = plan.value(kernels.discounted(theta_hat, x, tx, T, plan), spend_u)
 
         def discounted_part(th: FloatArray, px: FloatArray, pT: FloatArray) -> FloatArray:
             return kernels.discounted_if_alive(th, px, pT, plan)
 
         def clv(block: FloatArray, rows: IntArray) -> FloatArray:
+            if sk is None:  # given spend: fixed
+                return plan.value(block, spend_u[rows][None, :])
             assert spend_draws is not None
             return plan.value(block, sk.expected_many(spend_draws, x[rows], m[rows]))
 

@@ -11,7 +11,8 @@ from crmcore._types import ArrayLike, FloatArray
 from crmcore._validation import as_float_array, check_nonnegative, check_scalar
 from crmcore.clv._dask import is_dask, map_scores
 from crmcore.clv._data import wrap
-from crmcore.clv._kernels import Discounting, fitted_params, purchase_kernels, spend_kernels
+from crmcore.clv._kernels import Discounting, fitted_params, purchase_kernels, spend_source
+from crmcore.errors import ValidationError
 
 if TYPE_CHECKING:
     from crmcore.clv._gammagamma import GammaGammaModel
@@ -22,7 +23,7 @@ __all__ = ["customer_lifetime_value", "retention_clv", "simple_clv"]
 
 def customer_lifetime_value(
     transaction_model: PurchaseModel,
-    spend_model: GammaGammaModel,
+    spend_model: GammaGammaModel | pd.Series | ArrayLike,
     data: pd.DataFrame | ArrayLike,
     *,
     horizon: int,
@@ -34,6 +35,9 @@ def customer_lifetime_value(
 
     ``CLV = margin × E[spend] × sum_{i=1..H} (E[Y(i u)] - E[Y((i-1) u)]) / (1 + d)^i``
 
+    where ``E[spend]`` is the spend model's expected value of a future
+    purchase (Gamma-Gamma: FHL 2005 eq. 4) or, given per customer, yours
+    (a margin forecast, a contract value, a mean from another model)
     where ``u = time_unit`` is the length of one discounting period in the
     transaction model's time units, ``H = horizon`` the number of periods and
     ``d = discount_rate`` the rate per period; cash flows are discounted at the
@@ -45,13 +49,19 @@ def customer_lifetime_value(
 
     Parameters
     ----------
-    transaction_model : BetaGeoModel, ModifiedBetaGeoModel or ParetoNBDModel
-        Fitted purchase-process model.
-    spend_model : GammaGammaModel
-        Fitted spend model.
+    transaction_model : BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel or BetaGeoBetaBinomModel
+        Fitted purchase-process model (BG/BB: ``time_unit`` in whole
+        opportunities).
+    spend_model : GammaGammaModel, Series, array_like or float
+        A fitted spend model, or the expected spend per purchase of each
+        customer: a Series aligned on ``data``'s index (extra customers
+        ignored, a missing one refused), an array in row order, or one
+        number for everyone (finite, >= 0).
     data : DataFrame, array_like or dask.dataframe.DataFrame
-        ``frequency``, ``recency``, ``T``, ``monetary_value`` per customer
-        (array columns in that order); Dask input gives a lazy Dask Series.
+        ``frequency``, ``recency``, ``T`` (BG/BB: ``n_periods``) and, with a
+        spend model, ``monetary_value`` per customer (array columns in that
+        order); Dask input gives a lazy Dask Series (per-customer spend then
+        as a Series).
     horizon : int
         Number of discounting periods (>= 1).
     time_unit : float
@@ -77,12 +87,21 @@ def customer_lifetime_value(
         horizon=horizon, time_unit=time_unit, discount_rate=discount_rate, margin=margin
     )
     kernels = purchase_kernels(transaction_model, name="transaction_model")
-    spend = spend_kernels(spend_model)
+    spend = spend_source(spend_model)
     if kernels.discrete:
         check_scalar(time_unit, name="time_unit", low=1, integer=True)
     theta = fitted_params(transaction_model)
-    spend_theta = fitted_params(spend_model)
     if is_dask(data):
+        if (
+            spend.kernels is None
+            and np.ndim(spend_model) != 0
+            and not isinstance(spend_model, pd.Series)
+        ):
+            raise ValidationError(
+                "per-customer spend for Dask input must be a Series indexed by customer "
+                "(an array has no order across partitions)",
+                field="spend_model",
+            )
 
         def score(part: pd.DataFrame) -> Any:
             return customer_lifetime_value(
@@ -96,13 +115,9 @@ def customer_lifetime_value(
             )
 
         return map_scores(data, score, "clv")  # type: ignore[no-any-return]
-    summary = kernels.read(data, spend.columns[1:])
+    summary = kernels.read(data, spend.columns)
     x, tx, T = (summary[c] for c in kernels.columns)
-    m = summary[spend.columns[1]]
-    spend.check(spend_theta, summary)
-    values = schedule.value(
-        kernels.discounted(theta, x, tx, T, schedule), spend.expected(spend_theta, x, m)
-    )
+    values = schedule.value(kernels.discounted(theta, x, tx, T, schedule), spend.expected(summary))
     return wrap(values, summary.index, "clv")
 
 

@@ -263,3 +263,14 @@ def test_old_names_still_work_with_a_warning(bg: tuple[BetaGeoModel, pd.DataFram
     # the model's shortcut passes the old name on too
     with pytest.warns(DeprecationWarning, match="'level=' is deprecated"):
         model.predict_interval("probability_alive", rows, n_draws=50, level=0.8, random_state=1)
+
+
+def test_clv_bands_with_given_spend_hold_the_spend_fixed(bg) -> None:
+    model, data = bg
+    rows = data.iloc[:200][["frequency", "recency", "T"]]
+    spend = pd.Series(np.linspace(5.0, 50.0, len(rows)), index=rows.index)
+    kw = {"horizon": 4, "time_unit": 4.0, "discount_rate": 0.01, "n_draws": 60}
+    band = predict_interval(model, "clv", rows, spend_model=spend, random_state=2, **kw)
+    purchases = predict_interval(model, "clv", rows, spend_model=1.0, random_state=2, **kw)
+    for col in ("estimate", "ci_low", "ci_high"):
+        np.testing.assert_allclose(band[col], purchases[col] * spend, rtol=1e-12)

@@ -145,3 +145,39 @@ def test_bgbb_clv_is_the_discounted_period_loop_in_opportunities() -> None:
     np.testing.assert_allclose(clv.to_numpy(), want, rtol=1e-10)
     with pytest.raises(ValidationError, match="time_unit"):
         customer_lifetime_value(model, gg, data, horizon=5, time_unit=1.5, discount_rate=0.1)
+
+
+def test_clv_takes_the_spend_per_customer(setup) -> None:
+    bg, gg, data = setup
+    kw = {"horizon": 6, "time_unit": 4.0, "discount_rate": 0.02, "margin": 0.3}
+    by_model = customer_lifetime_value(bg, gg, data, **kw)
+    spend = gg.expected_spend(data)
+    # a Series is aligned by customer: order and extra customers do not matter
+    shuffled = pd.concat([spend.iloc[::-1], pd.Series([5.0], index=["someone else"])])
+    pd.testing.assert_series_equal(customer_lifetime_value(bg, shuffled, data, **kw), by_model)
+    # arrays in row order; the summary then needs no monetary_value
+    rfm = data[["frequency", "recency", "T"]]
+    np.testing.assert_allclose(
+        customer_lifetime_value(bg, spend.to_numpy(), rfm, **kw), by_model, rtol=1e-15
+    )
+    one = customer_lifetime_value(bg, 10.0, rfm, **kw)
+    np.testing.assert_allclose(one / by_model, 10.0 / spend, rtol=1e-12)
+
+
+def test_clv_refuses_spend_that_does_not_fit(setup) -> None:
+    bg, gg, data = setup
+    kw = {"horizon": 6, "time_unit": 4.0, "discount_rate": 0.02}
+    spend = gg.expected_spend(data)
+    with pytest.raises(ValidationError, match="no value for customer 'c3'") as info:
+        customer_lifetime_value(bg, spend.drop("c3"), data, **kw)
+    assert info.value.row == "c3"
+    with pytest.raises(ValidationError, match="one value per customer"):
+        customer_lifetime_value(bg, spend.to_numpy()[:-1], data, **kw)
+    with pytest.raises(ValidationError, match="spend_model"):
+        customer_lifetime_value(bg, -spend, data, **kw)
+    with pytest.raises(ValidationError, match="more than once"):
+        customer_lifetime_value(bg, pd.concat([spend, spend.iloc[:1]]), data, **kw)
+    with pytest.raises(ValidationError, match="DataFrame indexed by customer"):
+        customer_lifetime_value(bg, spend, data[["frequency", "recency", "T"]].to_numpy(), **kw)
+    with pytest.raises(ValidationError, match="spend model"):
+        customer_lifetime_value(bg, bg, data, **kw)
