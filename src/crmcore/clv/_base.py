@@ -29,6 +29,7 @@ from crmcore.clv._blas import dot, single_threaded_blas
 from crmcore.clv._compress import compress_rows, unique_rows
 from crmcore.clv._data import Summary, read_summary, wrap
 from crmcore.clv._persist import read_state, write_state
+from crmcore.clv._repr import html_table, text_table
 from crmcore.errors import (
     ConvergenceError,
     ConvergenceWarning,
@@ -538,6 +539,24 @@ class BaseModel(BaseEstimator, ABC):  # type: ignore[misc]
             {"lower": "ci_low", "upper": "ci_high"},
             where=f"{type(self).__name__}.summary()",
         )
+
+    # ------------------------------------------------------------ display
+    def __repr__(self, N_CHAR_MAX: int = 700) -> str:
+        """scikit-learn's repr; once fitted, also the fit and the parameters."""
+        head: str = super().__repr__(N_CHAR_MAX=N_CHAR_MAX)
+        if not hasattr(self, "params_"):
+            return head
+        return text_table(self, head)
+
+    def _repr_html_(self) -> str:
+        """HTML for notebooks: the fit and a parameter table (scikit-learn's when unfitted)."""
+        if not hasattr(self, "params_"):
+            return str(super()._html_repr())
+        return html_table(self, super().__repr__())
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, str]:
+        """Return what Jupyter displays: :meth:`__repr__` and :meth:`_repr_html_`."""
+        return {"text/plain": repr(self), "text/html": self._repr_html_()}
 
     # ---------------------------------------------------------- persistence
     def _set_state(
