@@ -70,19 +70,15 @@ def child_lifetimes(data: Path) -> dict:
 
 
 def score(data: Path, params: list[float]) -> float:
-    import numpy as np
     import pandas as pd
 
-    from crmcore.clv._pareto_core import pnbd_loglik_rows
+    from crmcore.clv import ParetoNBDModel
 
     s = pd.read_parquet(data)
-    ll = pnbd_loglik_rows(
-        np.array(params),
-        s["frequency"].to_numpy(float),
-        s["recency"].to_numpy(float),
-        s["T"].to_numpy(float),
+    model = ParetoNBDModel.from_params(
+        **dict(zip(("r", "alpha", "s", "beta"), params, strict=True))
     )
-    return float(ll.sum())
+    return float(model.log_likelihood(s))
 
 
 def run(n: int, with_lifetimes: bool, lifetimes_python: str | None) -> dict:

@@ -29,10 +29,11 @@ from sklearn.base import clone
 from crmcore import _time
 from crmcore._types import FloatArray, IntArray
 from crmcore._validation import as_count_array, check_columns, first_bad
-from crmcore.clv._bgnbd import BetaGeoModel, ModifiedBetaGeoModel, TransactionModel
+from crmcore.clv._bgnbd import BetaGeoModel, ModifiedBetaGeoModel
 from crmcore.clv._compress import unique_rows
 from crmcore.clv._holdout import HoldoutEvaluation, evaluate_holdout
 from crmcore.clv._pareto import ParetoNBDModel
+from crmcore.clv._transaction import TransactionModel
 from crmcore.errors import ConvergenceError, ValidationError
 
 __all__ = ["ModelComparison", "ModelSelection", "compare_models", "select_model"]
