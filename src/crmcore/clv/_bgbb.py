@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from crmcore._types import ArrayLike, BoolArray, FloatArray
+from crmcore._types import ArrayLike, BoolArray, FloatArray, IntArray
 from crmcore._validation import check_integer_valued, first_bad
 from crmcore.clv._compress import unique_rows
 from crmcore.clv._data import Summary, wrap
@@ -331,6 +331,33 @@ class BGBBKernels(PurchaseKernels):
         self, theta: FloatArray, x: FloatArray, T: FloatArray, t: FloatArray, n_max: int
     ) -> FloatArray:
         return bgbb_pmf_if_alive(theta, x, T, t, n_max)
+
+    def sample_future(
+        self,
+        theta: FloatArray,
+        x: FloatArray,
+        tx: FloatArray,
+        T: FloatArray,
+        *,
+        span: float,
+        rng: np.random.Generator,
+    ) -> tuple[IntArray, FloatArray]:
+        """Alive at ``n+1``: ``p ~ Beta(α+x, β+n-x)``, ``θ ~ Beta(γ, δ+n+1)``.
+
+        Alive at the first ``min(G, span)`` of the next opportunities
+        (``G ~ Geometric(θ)``), transacting at each with probability ``p``;
+        returns the opportunities (1..span) with a transaction.
+        """
+        a, b, g, dl = (float(v) for v in theta)
+        idx = np.flatnonzero(rng.random(x.size) < self.alive(theta, x, tx, T))
+        p = rng.beta(a + x[idx], b + T[idx] - x[idx])
+        drop = np.clip(rng.beta(g, dl + T[idx] + 1.0), 1e-300, 1.0)
+        alive_for = np.minimum(rng.geometric(drop), int(span))
+        owner = np.repeat(np.arange(idx.size), alive_for)
+        starts = np.cumsum(alive_for) - alive_for
+        when = np.arange(owner.size) - np.repeat(starts, alive_for) + 1.0
+        buys = rng.random(owner.size) < p[owner]
+        return idx[owner[buys]], when[buys]
 
     def expected_new(self, theta: FloatArray, t: FloatArray) -> FloatArray:
         return bgbb_expected_new(theta, t)

@@ -29,6 +29,7 @@ from crmcore.clv._compress import unique_rows
 from crmcore.clv._hyp import bg_h
 from crmcore.clv._kernels import AliveDraws, PurchaseKernels
 from crmcore.clv._quad import beta_mean
+from crmcore.clv._simulate import first_order_statistics
 
 __all__ = [
     "BGData",
@@ -323,30 +324,37 @@ def bg_pmf_if_alive(
 
     ``b' = b+x+s``, ``NB`` the negative binomial of ``(r+x, α+T)`` at ``t``
     and its tail the regularised incomplete beta function ``I_z(n, r+x)``,
-    ``z = t/(α+T+t)``. Times the P(alive) of FHL (2008), plus
-    ``1 - P(alive)`` at ``n = 0``, this is the conditional PMF of Fader &
-    Hardie's BG/NBD notes.
+    ``z = t/(α+T+t)``, evaluated once per row at ``n_max + 1`` and carried
+    down by adding the NBD probabilities (positive terms: no cancellation,
+    and one incomplete beta function per row instead of one per ``n``). The
+    NBD and beta factors follow their one-step recurrences.
+    Times the P(alive) of FHL (2008), plus ``1 - P(alive)`` at ``n = 0``,
+    this is the conditional PMF of Fader & Hardie's BG/NBD notes.
     """
     r, alpha, a, b = (float(v) for v in theta)
     rx = (r + np.asarray(x, dtype=np.float64))[:, None]
     at = (alpha + np.asarray(T, dtype=np.float64))[:, None]
     tt = np.asarray(t, dtype=np.float64)[:, None]
     bp = (b + np.asarray(x, dtype=np.float64) + s)[:, None]
-    n = np.arange(n_max + 1, dtype=np.float64)[None, :]
+    j = np.arange(n_max, dtype=np.float64)[None, :]  # steps n -> n + 1
     z = tt / (at + tt)
-    log_nb = (
-        special.gammaln(rx + n)
-        - special.gammaln(rx)
-        - special.gammaln(n + 1.0)
-        + rx * (np.log(at) - np.log(at + tt))
-        + special.xlogy(n, z)
-    )
-    lb = special.betaln(a, bp)
-    stay = np.exp(special.betaln(a, bp + n) - lb + log_nb)
-    has = n >= 1
-    tail = special.betainc(np.maximum(n, 1.0), rx, np.broadcast_to(z, stay.shape))
-    drop = np.where(has, np.exp(special.betaln(a + 1.0, bp + np.maximum(n - 1.0, 0.0)) - lb), 0.0)
-    return np.asarray(stay + drop * tail, dtype=np.float64)
+    # NBD by its recurrence NB(n+1) = NB(n) (r'+n)/(n+1) z, summed in logs (no gammaln
+    # per cell; NB(0) = (α'/(α'+t))^r' may underflow alone, its products may not).
+    with np.errstate(divide="ignore"):  # t = 0: log z = -inf, NB(n >= 1) = 0
+        steps = np.log(rx + j) - np.log(j + 1.0) + np.log(z)
+    log_nb = np.concatenate([np.zeros_like(rx), np.cumsum(steps, axis=1)], axis=1)
+    log_nb += rx * (np.log(at) - np.log(at + tt))
+    nb = np.exp(log_nb)
+    # E[(1-p)^n] = B(a, b'+n)/B(a, b') and E[p (1-p)^(n-1)] = B(a+1, b'+n-1)/B(a, b'),
+    # by their ratios (b'+n)/(a+b'+n) and (b'+n-1)/(a+b'+n).
+    keep = np.concatenate([np.ones_like(bp), np.cumprod((bp + j) / (a + bp + j), axis=1)], axis=1)
+    first = a / (a + bp)
+    later = np.cumprod((bp + j[:, :-1]) / (a + 1.0 + bp + j[:, :-1]), axis=1)
+    drop = np.concatenate([np.zeros_like(bp), first, first * later], axis=1)[:, : n_max + 1]
+    # P(N >= n) = P(N > n_max) + sum_{j=n}^{n_max} P(N = j)
+    beyond = special.betainc(float(n_max + 1), rx[:, 0], z[:, 0])
+    tail = np.cumsum(nb[:, ::-1], axis=1)[:, ::-1] + beyond[:, None]
+    return np.asarray(keep * nb + drop * tail, dtype=np.float64)
 
 
 def bg_alive_many(
@@ -418,6 +426,31 @@ class BGKernels(PurchaseKernels):
         self, theta: FloatArray, x: FloatArray, T: FloatArray, t: FloatArray, n_max: int
     ) -> FloatArray:
         return bg_pmf_if_alive(theta, x, T, t, n_max, s=self.s)
+
+    def sample_future(
+        self,
+        theta: FloatArray,
+        x: FloatArray,
+        tx: FloatArray,
+        T: FloatArray,
+        *,
+        span: float,
+        rng: np.random.Generator,
+    ) -> tuple[IntArray, FloatArray]:
+        """Alive: ``λ ~ Gamma(r+x, α+T)``, ``p ~ Beta(a, b+x+s)``; ``min(N, K)`` purchases.
+
+        ``N ~ Poisson(λ span)`` arrivals, ``K ~ Geometric(p)`` the purchase
+        after which the customer drops out; the purchases are the first
+        ``min(N, K)`` arrivals (uniform order statistics).
+        """
+        r, alpha, a, b = (float(v) for v in theta)
+        idx = np.flatnonzero(rng.random(x.size) < self.alive(theta, x, tx, T))
+        lam = rng.gamma(r + x[idx], 1.0 / (alpha + T[idx]))
+        p = np.clip(rng.beta(a, b + x[idx] + self.s), 1e-12, 1.0)
+        N = rng.poisson(lam * span)
+        taken = np.minimum(N, rng.geometric(p))
+        owner, u = first_order_statistics(taken, N, rng)
+        return idx[owner], u * span
 
     def expected_new(self, theta: FloatArray, t: FloatArray) -> FloatArray:
         zero = np.zeros(np.shape(t))

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from crmcore._types import ArrayLike, BoolArray, FloatArray
+from crmcore._types import ArrayLike, BoolArray, FloatArray, IntArray
 from crmcore._validation import first_bad
 from crmcore.clv._base import BaseModel
 from crmcore.clv._blas import dot
@@ -122,6 +122,23 @@ class GGSpendKernels(SpendKernels):
         """``p (γ + m x) / (p x + q - 1)`` for all draws: ``(draws, rows)``."""
         p, q, g = (draws[:, j][:, None] for j in range(3))
         return np.asarray(p * (g + m * x) / (p * x + q - 1.0), dtype=np.float64)
+
+    def sample(
+        self,
+        theta: FloatArray,
+        x: FloatArray,
+        m: FloatArray,
+        owner: IntArray,
+        rng: np.random.Generator,
+    ) -> FloatArray:
+        """Posterior predictive values: ``ν ~ Gamma(q + p x, γ + m x)`` per row, ``Gamma(p, ν)``.
+
+        The customer's rate ``ν`` given ``x`` purchases of mean ``m``
+        (FHL 2005, the posterior behind eq. 4), then each purchase's value.
+        """
+        p, q, g = (float(v) for v in theta)
+        nu = rng.gamma(q + p * x, 1.0 / (g + m * x))
+        return np.asarray(rng.gamma(p, 1.0 / nu[owner]), dtype=np.float64)
 
     def check(self, theta: FloatArray, summary: Summary) -> None:
         """Mean spend > 0 for repeat buyers, and a finite expected spend for every row."""

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crmcore._types import ArrayLike, BoolArray, FloatArray
+from crmcore._types import ArrayLike, BoolArray, FloatArray, IntArray
 from crmcore._validation import check_scalar
 from crmcore.clv._blas import matvec
 from crmcore.clv._compress import unique_rows
@@ -158,6 +158,25 @@ class PurchaseKernels(ABC):
         """P(Y(t) = n | alive at T, x, T) for ``n = 0..n_max``: ``(rows, n_max + 1)``."""
 
     @abstractmethod
+    def sample_future(
+        self,
+        theta: FloatArray,
+        x: FloatArray,
+        tx: FloatArray,
+        T: FloatArray,
+        *,
+        span: float,
+        rng: np.random.Generator,
+    ) -> tuple[IntArray, FloatArray]:
+        """Simulate one future per row: the purchases in ``(T, T + span]``.
+
+        Alive with probability P(alive), then the purchase and dropout
+        processes under the posterior of an alive customer. Returns the row
+        of each purchase and its time after ``T`` (BG/BB: the opportunity,
+        1..span).
+        """
+
+    @abstractmethod
     def expected_new(self, theta: FloatArray, t: FloatArray) -> FloatArray:
         """E[X(t)]: expected repeat purchases of a new customer by ``t``."""
 
@@ -275,6 +294,17 @@ class SpendKernels(ABC):
     @abstractmethod
     def expected_many(self, draws: FloatArray, x: FloatArray, m: FloatArray) -> FloatArray:
         """:meth:`expected` for many parameter vectors at once: ``(draws, rows)``."""
+
+    @abstractmethod
+    def sample(
+        self,
+        theta: FloatArray,
+        x: FloatArray,
+        m: FloatArray,
+        owner: IntArray,
+        rng: np.random.Generator,
+    ) -> FloatArray:
+        """Simulate the value of each future purchase of row ``owner`` (posterior predictive)."""
 
     @abstractmethod
     def check(self, theta: FloatArray, summary: Summary) -> None:

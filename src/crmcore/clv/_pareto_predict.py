@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from crmcore._types import FloatArray
+from crmcore._types import FloatArray, IntArray
 from crmcore.clv._compress import unique_rows
 from crmcore.clv._kernels import AliveDraws, PurchaseKernels
 from crmcore.clv._pareto_core import PNBDData, log_g_value, prepare_pnbd, row_terms
@@ -74,6 +74,18 @@ def pnbd_survival_if_alive(
 
 _PMF_CELLS = 1 << 22
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(200)
+# The distribution of future purchases integrates a smooth function of
+# v = log((β+T+τ)/(β+T)) over a finite interval: 64 Gauss-Legendre nodes are
+# exact to ~1e-13 relative (checked against mpmath in the golden tests).
+_PMF_X, _PMF_W = np.polynomial.legendre.leggauss(64)
+_TINY = 1e-250
+
+
+def _log_nbd_steps(rx: FloatArray, n_max: int) -> FloatArray:
+    """``sum_{j<n} log((r'+j)/(j+1))``, ``n = 0..n_max``: the NBD's n-dependence in logs."""
+    j = np.arange(n_max, dtype=np.float64)[None, :]
+    steps = np.log(rx[:, None] + j) - np.log(j + 1.0)
+    return np.concatenate([np.zeros((rx.size, 1)), np.cumsum(steps, axis=1)], axis=1)
 
 
 def pnbd_pmf_if_alive(
@@ -86,41 +98,58 @@ def pnbd_pmf_if_alive(
     (``((β+T)/(β+T+t))^s``) the count is NBD at ``t``; dying at ``τ`` it is
     NBD at ``τ``. Times P(alive) plus ``1 - P(alive)`` at ``n = 0``, this is
     the conditional PMF of Fader & Hardie, "Deriving the conditional PMF of
-    the Pareto/NBD model" (brucehardie.com note 028, eq. 16), here evaluated
-    by the quadrature of :func:`pnbd_probability_of_purchases` (in
-    ``v = log((β+T+τ)/(β+T))``) for every ``n`` at once, rows in blocks of
-    bounded size.
+    the Pareto/NBD model" (brucehardie.com note 028, eq. 16).
+
+    The death time is integrated in ``v = log((β+T+τ)/(β+T))`` (density
+    ``s e^(-s v)``) by Gauss-Legendre quadrature. With ``z = τ/(α'+τ)`` the
+    NBD at a node is ``c_n (1-z)^r' z^n``, ``c_n`` common to all nodes, so
+    every ``n`` costs one multiply-and-sum over the nodes (rows rescaled
+    when the running powers get tiny) and no special function.
     """
     r, alpha, s, beta = (float(v) for v in theta)
     xf, Tf, tf = (np.asarray(v, dtype=np.float64).ravel() for v in (x, T, t))
     out = np.empty((xf.size, n_max + 1))
-    n = np.arange(n_max + 1, dtype=np.float64)
-    lg_n = special.gammaln(n + 1.0)
-    log_w = np.log(0.5 * _GL_W)
-    step = max(1, _PMF_CELLS // (_GL_X.size * (n_max + 1)))
+    n = np.arange(n_max + 1, dtype=np.float64)[None, :]
+    step = max(1, _PMF_CELLS // (_PMF_X.size * (n_max + 1)))
     for lo in range(0, xf.size, step):
         sl = slice(lo, min(lo + step, xf.size))
         rx, at, bt, tt = r + xf[sl], alpha + Tf[sl], beta + Tf[sl], tf[sl]
-        base = special.gammaln(rx[:, None] + n[None, :]) - special.gammaln(rx)[:, None] - lg_n
-
-        def log_nb(
-            tau: FloatArray, base: FloatArray = base, rx: FloatArray = rx, at: FloatArray = at
-        ) -> FloatArray:
-            # tau: (rows, nodes) -> (rows, nodes, n)
-            la = np.log(at)[:, None] - np.log(at[:, None] + tau)
-            lz = np.log(tau) - np.log(at[:, None] + tau)
-            return np.asarray(
-                base[:, None, :] + (rx[:, None] * la)[:, :, None] + lz[:, :, None] * n
+        steps = _log_nbd_steps(rx, n_max)
+        span = np.log1p(tt / bt)  # v runs over (0, span)
+        with np.errstate(divide="ignore"):  # t = 0: nothing happens, log 0 = -inf
+            log_z = np.log(tt) - np.log(at + tt)
+            alive = np.exp(
+                steps
+                + (rx * (np.log(at) - np.log(at + tt)) - s * span)[:, None]
+                + special.xlogy(n, np.exp(log_z)[:, None])
             )
-
-        span = np.log1p(tt / bt)
-        alive = np.exp(log_nb(np.maximum(tt, 1e-300)[:, None])[:, 0, :] - (s * span)[:, None])
-        alive[tt == 0] = np.where(n == 0, 1.0, 0.0)
-        v = 0.5 * span[:, None] * (_GL_X[None, :] + 1.0)
-        tau = bt[:, None] * np.expm1(v)
-        terms = log_nb(np.maximum(tau, 1e-300)) + (np.log(s) - s * v + log_w[None, :])[:, :, None]
-        dead = span[:, None] * np.exp(special.logsumexp(terms, axis=1))
-        out[sl] = alive + np.where(tt[:, None] > 0, dead, 0.0)
+            v = 0.5 * span[:, None] * (_PMF_X[None, :] + 1.0)
+            tau = bt[:, None] * np.expm1(v)
+            log_w = (
+                np.log(0.5 * _PMF_W)[None, :]
+                + np.log(s)
+                - s * v
+                + rx[:, None] * (np.log(at)[:, None] - np.log(at[:, None] + tau))
+            )
+            z = tau / (at[:, None] + tau)
+            top = log_w.max(axis=1)
+            power = np.exp(log_w - top[:, None])
+            log_sum = np.empty((rx.size, n_max + 1))
+            shift = np.zeros(rx.size)
+            for k in range(n_max + 1):
+                if k:
+                    power *= z
+                total = power.sum(axis=1)
+                tiny = (total < _TINY) & (total > 0)
+                if tiny.any():
+                    power[tiny] /= _TINY
+                    total[tiny] /= _TINY
+                    shift[tiny] += np.log(_TINY)
+                log_sum[:, k] = np.log(total) + shift
+            dead = np.exp(steps + log_sum + (top + np.log(span))[:, None])
+        dead[tt == 0] = 0.0
+        alive[tt == 0] = np.where(n[0] == 0, 1.0, 0.0)
+        out[sl] = alive + dead
     return out
 
 
@@ -311,6 +340,30 @@ class PNBDKernels(PurchaseKernels):
         self, theta: FloatArray, x: FloatArray, T: FloatArray, t: FloatArray, n_max: int
     ) -> FloatArray:
         return pnbd_pmf_if_alive(theta, x, T, t, n_max)
+
+    def sample_future(
+        self,
+        theta: FloatArray,
+        x: FloatArray,
+        tx: FloatArray,
+        T: FloatArray,
+        *,
+        span: float,
+        rng: np.random.Generator,
+    ) -> tuple[IntArray, FloatArray]:
+        """Alive: ``λ ~ Gamma(r+x, α+T)``, ``μ ~ Gamma(s, β+T)``, remaining life ``Exp(μ)``.
+
+        ``Poisson(λ L)`` purchases, uniform on ``(0, L)``, ``L`` the part of
+        the span the customer lives.
+        """
+        r, alpha, s, beta = (float(v) for v in theta)
+        idx = np.flatnonzero(rng.random(x.size) < self.alive(theta, x, tx, T))
+        lam = rng.gamma(r + x[idx], 1.0 / (alpha + T[idx]))
+        mu = rng.gamma(s, 1.0 / (beta + T[idx]))
+        life = np.minimum(rng.exponential(size=idx.size) / np.maximum(mu, 1e-300), span)
+        count = rng.poisson(lam * life)
+        owner = np.repeat(np.arange(idx.size), count)
+        return idx[owner], rng.random(owner.size) * life[owner]
 
     def expected_new(self, theta: FloatArray, t: FloatArray) -> FloatArray:
         return pnbd_expected_new(theta, t)

@@ -24,6 +24,7 @@ from crmcore.errors import ValidationError
 __all__ = [
     "check_flag",
     "draw_bg",
+    "first_order_statistics",
     "positive",
     "simulate_bgbb",
     "simulate_bgnbd",
@@ -64,6 +65,40 @@ def draw_bg(
     K = rng.geometric(p) - (1 if modified else 0)
     x = np.minimum(N, K)
     return lam, p, N, x, (N < K).astype(np.float64)
+
+
+def first_order_statistics(
+    taken: IntArray, total: IntArray, rng: np.random.Generator
+) -> tuple[IntArray, FloatArray]:
+    """Draw the first ``taken[i]`` of ``total[i]`` uniform order statistics on (0, 1), per ``i``.
+
+    The arrivals of a Poisson process on an interval, given their number,
+    are uniform order statistics; a customer who stops after ``taken`` of
+    ``total`` would-be arrivals made the first ``taken``. With ``E_j``
+    standard exponentials, ``U_(j) = (E_1 + ... + E_j) / (E_1 + ... +
+    E_(total+1))``; the sum beyond ``taken`` is one ``Gamma(total - taken +
+    1)`` draw. All rows at once: one ragged array (``np.repeat`` of the row
+    index) and a segmented cumulative sum, no loop.
+
+    Returns
+    -------
+    owner : ndarray of int64
+        Row of each order statistic (``taken[i]`` entries for row ``i``).
+    u : ndarray
+        The order statistics, increasing within a row.
+    """
+    n = taken.size
+    owner = np.repeat(np.arange(n, dtype=np.int64), taken)
+    cs = np.cumsum(rng.exponential(size=int(taken.sum())))
+    ends = np.cumsum(taken)
+    before = np.concatenate([[0.0], cs])[ends - taken]  # cumulative sum before each segment
+    S = cs - np.repeat(before, taken)
+    has = taken > 0
+    S_x = np.zeros(n)
+    S_x[has] = cs[ends[has] - 1] - before[has]
+    tail = np.zeros(n)
+    tail[has] = rng.gamma((total - taken + 1)[has].astype(np.float64))
+    return owner, np.asarray(S / np.repeat(S_x + tail, taken), dtype=np.float64)
 
 
 def simulate_bgnbd(

@@ -16,7 +16,7 @@ from crmcore import _time
 from crmcore._deprecation import renamed_columns
 from crmcore._types import RandomState
 from crmcore._validation import check_random_state, check_scalar
-from crmcore.clv._simulate import check_flag, draw_bg, positive
+from crmcore.clv._simulate import check_flag, draw_bg, first_order_statistics, positive
 from crmcore.errors import ValidationError
 
 __all__ = ["simulate_transactions"]
@@ -142,18 +142,7 @@ def simulate_transactions(
     birth = rng.uniform(0.0, acq, size=n)
     T = span - birth
     _, _, N, x, _ = draw_bg(rng, n=n, r=r, alpha=alpha, a=a, b=b, T=T, modified=modified)
-    total = int(x.sum())
-    cust_rep = np.repeat(np.arange(n, dtype=np.int64), x)
-    cs = np.cumsum(rng.exponential(size=total))
-    ends = np.cumsum(x)
-    before = np.concatenate([[0.0], cs])[ends - x]  # cumulative sum before each segment
-    S = cs - np.repeat(before, x)
-    has = x > 0
-    S_x = np.zeros(n)
-    S_x[has] = cs[ends[has] - 1] - before[has]
-    tail = np.zeros(n)
-    tail[has] = rng.gamma((N - x + 1)[has].astype(np.float64))
-    U = S / np.repeat(S_x + tail, x)
+    cust_rep, U = first_order_statistics(x, N, rng)
     times = np.concatenate([birth, birth[cust_rep] + U * T[cust_rep]])
     ids = np.concatenate([np.arange(n, dtype=np.int64), cust_rep])
     order = np.argsort(times, kind="stable")

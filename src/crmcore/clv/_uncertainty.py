@@ -18,7 +18,7 @@ a chunk of rows), never over customers.
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -26,7 +26,7 @@ import pandas as pd
 from crmcore._deprecation import renamed_arguments, renamed_columns
 from crmcore._types import ArrayLike, FloatArray, IntArray, RandomState
 from crmcore._validation import check_random_state, check_scalar
-from crmcore.clv._bands import Finish, PairPart, draw_bands
+from crmcore.clv._bands import draw_bands
 from crmcore.clv._compress import unique_rows
 from crmcore.clv._kernels import (
     Discounting,
@@ -35,6 +35,11 @@ from crmcore.clv._kernels import (
     fitted_params,
     purchase_kernels,
     spend_source,
+)
+from crmcore.clv._predictive import (
+    count_interval,
+    purchase_distribution,
+    simulated_values,
 )
 from crmcore.errors import DataWarning, ValidationError
 
@@ -46,6 +51,7 @@ if TYPE_CHECKING:
 __all__ = ["draw_parameters", "predict_interval"]
 
 Quantity = Literal["expected_purchases", "probability_alive", "clv"]
+Kind = Literal["parameter", "predictive"]
 
 
 def draw_parameters(
@@ -142,6 +148,7 @@ def predict_interval(
     quantity: Quantity,
     data: pd.DataFrame | ArrayLike,
     *,
+    kind: Kind = "parameter",
     t: float | None = None,
     spend_model: GammaGammaModel | pd.Series | ArrayLike | None = None,
     horizon: int | None = None,
@@ -153,13 +160,20 @@ def predict_interval(
     random_state: RandomState = None,
     max_cells: int = 4_000_000,
 ) -> pd.DataFrame:
-    """Per-customer prediction with a parametric-bootstrap confidence interval.
+    """Per-customer prediction with a parameter or a predictive interval.
 
     Parameter vectors are drawn from ``N(log θ̂, covariance_log_)`` (see
-    :func:`draw_parameters`); the prediction is evaluated at every draw and
-    the interval is given by the ``(1 - confidence)/2`` and
-    ``(1 + confidence)/2`` quantiles over draws. It reflects estimation uncertainty in the
-    parameters, not the randomness of the customer's future behaviour.
+    :func:`draw_parameters`). ``kind="parameter"`` evaluates the prediction
+    (an expectation or a probability) at every draw and takes the
+    ``(1 - confidence)/2`` and ``(1 + confidence)/2`` quantiles over draws: an
+    interval for the *expectation*, from estimation uncertainty in the
+    parameters only; it does not contain the randomness of what the customer
+    will do, and narrows as the data grow. ``kind="predictive"`` is an
+    interval for the customer's *outcome*, the purchases in the next ``t``
+    or the realised lifetime value: the randomness of the purchase process
+    (and of spend) given the history, mixed over the parameter draws (see
+    :mod:`crmcore.clv._predictive` for how intervals on whole numbers are
+    formed and how their coverage is measured).
 
     Parameters
     ----------
@@ -171,16 +185,26 @@ def predict_interval(
         ``"clv"`` needs ``spend_model``, ``horizon`` and ``time_unit`` (for
         BG/BB a whole number of opportunities) and is computed as in
         :func:`~crmcore.clv.customer_lifetime_value` with both models'
-        parameters drawn independently.
+        parameters drawn independently. ``"probability_alive"`` has a
+        parameter interval only.
     data : DataFrame or array_like
         Customer summary (``frequency``, ``recency``, ``T`` or
-        ``n_periods``; ``monetary_value`` for CLV).
+        ``n_periods``; ``monetary_value`` for CLV with a spend model).
+    kind : {"parameter", "predictive"}, default "parameter"
+        ``"parameter"``: uncertainty of the expectation from the parameter
+        estimates only. ``"predictive"``: process plus parameter
+        uncertainty, an interval for the outcome. For purchases it is an
+        interval of whole numbers from the predictive distribution's
+        quantiles, with its probability (``ci_probability``, at least
+        ``confidence``); for CLV the quantiles of one simulated future per
+        draw (reproducible for a fixed ``random_state`` and ``max_cells``).
     t : float, optional
         Horizon for ``expected_purchases``.
     spend_model : GammaGammaModel, Series, array_like or float, optional
-        For ``clv``: a fitted spend model (its parameters are drawn too), or
-        the expected spend per purchase of each customer, as for
-        :func:`~crmcore.clv.customer_lifetime_value` (held fixed).
+        For ``clv``: a fitted spend model (its parameters are drawn too; the
+        predictive interval draws each purchase's value from its posterior
+        predictive), or the expected spend per purchase of each customer, as
+        for :func:`~crmcore.clv.customer_lifetime_value` (held fixed).
     horizon : int, optional
         Number of discounting periods for ``clv``.
     time_unit : float, optional
@@ -201,29 +225,31 @@ def predict_interval(
     Returns
     -------
     DataFrame
-        Indexed like ``data`` (or 0..n-1 for arrays): ``estimate`` (at the
-        fitted parameters), ``ci_low``, ``ci_high``. (The bounds were called
-        ``lower`` and ``upper``; those names still work, with a
-        ``DeprecationWarning``, until crmcore 0.3.0.)
+        Indexed like ``data`` (or 0..n-1 for arrays): ``estimate`` (the
+        expectation at the fitted parameters), ``ci_low``, ``ci_high``;
+        predictive intervals of purchases are whole numbers (int) and come
+        with ``ci_probability``. (The bounds were called ``lower`` and
+        ``upper``; those names still work, with a ``DeprecationWarning``,
+        until crmcore 0.3.0.)
 
     Raises
     ------
     ValidationError
-        For a model that is not a purchase model, an unknown quantity,
-        missing arguments, or a model
-        without a finite covariance. For ``clv``: if the fitted spend model
-        gives some customer no finite expected spend (``q <= 1`` with a
-        customer of frequency 0, or ``p x + q <= 1``; ``field="q"``), or if
-        more than the upper tail ``(1 - confidence) / 2`` of the spend-model draws
-        do.
+        For a model that is not a purchase model, an unknown quantity or
+        kind, missing arguments, or a model without a finite covariance. For
+        ``clv``: if the fitted spend model gives some customer no finite
+        expected spend (``q <= 1`` with a customer of frequency 0, or
+        ``p x + q <= 1``; ``field="q"``), or if, for a parameter interval,
+        more than the upper tail ``(1 - confidence) / 2`` of the spend-model
+        draws do.
 
     Warns
     -----
     DataWarning
-        For ``clv``, when some (at most ``(1 - confidence) / 2``) of the
-        spend-model draws give a customer no finite expected spend: those
-        draws are dropped, with the share stated; the interval is then
-        conditional on a finite mean.
+        For a parameter interval of ``clv``, when some (at most
+        ``(1 - confidence) / 2``) of the spend-model draws give a customer no
+        finite expected spend: those draws are dropped, with the share
+        stated; the interval is then conditional on a finite mean.
 
     Examples
     --------
@@ -235,6 +261,17 @@ def predict_interval(
     ['estimate', 'ci_low', 'ci_high']
     >>> bool(((band.ci_low <= band.estimate) & (band.estimate <= band.ci_high)).all())
     True
+    >>> purchases = predict_interval(
+    ...     model,
+    ...     "expected_purchases",
+    ...     data.head(3),
+    ...     t=26.0,
+    ...     kind="predictive",
+    ...     n_draws=50,
+    ...     random_state=0,
+    ... )
+    >>> list(purchases.columns), str(purchases["ci_high"].dtype)
+    (['estimate', 'ci_low', 'ci_high', 'ci_probability'], 'int64')
     """
     if quantity not in ("expected_purchases", "probability_alive", "clv"):
         raise ValidationError(
@@ -242,6 +279,17 @@ def predict_interval(
             f"got {quantity!r}",
             field="quantity",
             value=quantity,
+        )
+    if kind not in ("parameter", "predictive"):
+        raise ValidationError(
+            f"kind must be 'parameter' or 'predictive'; got {kind!r}", field="kind", value=kind
+        )
+    if kind == "predictive" and quantity == "probability_alive":
+        raise ValidationError(
+            "kind='predictive' is an interval for an outcome (purchases or CLV); "
+            "P(alive) is itself a probability: use kind='parameter'",
+            field="kind",
+            value=kind,
         )
     kernels = purchase_kernels(model)
     lvl = check_scalar(
@@ -286,49 +334,80 @@ def predict_interval(
     spend_draws: FloatArray | None = None
     if spend is not None and spend.kernels is not None:
         spend_draws = draw_parameters(spend_model, k, random_state=rng)  # type: ignore[arg-type]
-        draws, spend_draws = _finite_spend_draws(spend.kernels, draws, spend_draws, cols[0], lvl)
-        k = draws.shape[0]
+        if kind == "parameter":
+            draws, spend_draws = _finite_spend_draws(
+                spend.kernels, draws, spend_draws, cols[0], lvl
+            )
+            k = draws.shape[0]
     x, tx, T = cols[0], cols[1], cols[2]
-    pair_part: PairPart | None = None
-    finish: Finish | None = None
+    q = np.array([(1.0 - lvl) / 2.0, (1.0 + lvl) / 2.0])
+    chunk = max(1, cells // k)
     if quantity == "probability_alive":
         estimate = kernels.alive(theta_hat, x, tx, T)
-    elif quantity == "expected_purchases":
+        ci_low, ci_high = draw_bands(
+            kernels, draws, cols, pair_part=None, finish=None, chunk=chunk, q=q
+        )
+        return _band(estimate[inv], ci_low[inv], ci_high[inv], summary.index)
+    if quantity == "expected_purchases":
         tt = float(t)  # type: ignore[arg-type]
         estimate = kernels.expected(theta_hat, x, tx, T, np.full(x.shape, tt))
+        if kind == "predictive":
+            # rows x (N + 1) cells per chunk (N starts at 16 and grows where needed)
+            dist = purchase_distribution(
+                kernels, draws, cols, np.full(x.shape, tt), upper=float(q[1]), chunk=cells // 32
+            )
+            low, high, prob = count_interval(dist, q)
+            frame = _band(estimate[inv], low[inv], high[inv], summary.index)
+            frame["ci_probability"] = prob[inv]
+            return frame
 
         def expected_part(th: FloatArray, px: FloatArray, pT: FloatArray) -> FloatArray:
             return kernels.expected_if_alive(th, px, pT, np.full(px.shape, tt))
 
-        pair_part = expected_part
-    else:
-        assert schedule is not None
-        assert spend is not None
-        assert spend_rows is not None
-        plan, sk, m = schedule, spend.kernels, cols[3]
-        spend_u = np.empty(m.size)
-        spend_u[inv] = spend_rows
-        estimate = plan.value(kernels.discounted(theta_hat, x, tx, T, plan), spend_u)
+        ci_low, ci_high = draw_bands(
+            kernels, draws, cols, pair_part=expected_part, finish=None, chunk=chunk, q=q
+        )
+        return _band(estimate[inv], ci_low[inv], ci_high[inv], summary.index)
+    assert schedule is not None
+    assert spend is not None
+    assert spend_rows is not None
+    plan, sk, m = schedule, spend.kernels, cols[3]
+    spend_u = np.empty(m.size)
+    spend_u[inv] = spend_rows
+    estimate = plan.value(kernels.discounted(theta_hat, x, tx, T, plan), spend_u)
+    if kind == "predictive":
 
-        def discounted_part(th: FloatArray, px: FloatArray, pT: FloatArray) -> FloatArray:
-            return kernels.discounted_if_alive(th, px, pT, plan)
-
-        def clv(block: FloatArray, rows: IntArray) -> FloatArray:
-            if sk is None:  # given spend: fixed
-                return plan.value(block, spend_u[rows][None, :])
+        def values(draw: int, rows: IntArray, owner: IntArray, gen: np.random.Generator) -> Any:
+            if sk is None:  # given spend: each purchase is worth it
+                return spend_u[rows][owner]
             assert spend_draws is not None
-            return plan.value(block, sk.expected_many(spend_draws, x[rows], m[rows]))
+            return sk.sample(spend_draws[draw], x[rows], m[rows], owner, gen)
 
-        pair_part, finish = discounted_part, clv
-    q = np.array([(1.0 - lvl) / 2.0, (1.0 + lvl) / 2.0])
+        ci_low, ci_high = simulated_values(
+            kernels, draws, cols, schedule=plan, spend=values, chunk=chunk, q=q, rng=rng
+        )
+        return _band(estimate[inv], ci_low[inv], ci_high[inv], summary.index)
+
+    def discounted_part(th: FloatArray, px: FloatArray, pT: FloatArray) -> FloatArray:
+        return kernels.discounted_if_alive(th, px, pT, plan)
+
+    def clv(block: FloatArray, rows: IntArray) -> FloatArray:
+        if sk is None:  # given spend: fixed
+            return plan.value(block, spend_u[rows][None, :])
+        assert spend_draws is not None
+        return plan.value(block, sk.expected_many(spend_draws, x[rows], m[rows]))
+
     ci_low, ci_high = draw_bands(
-        kernels, draws, cols, pair_part=pair_part, finish=finish, chunk=max(1, cells // k), q=q
+        kernels, draws, cols, pair_part=discounted_part, finish=clv, chunk=chunk, q=q
     )
     return _band(estimate[inv], ci_low[inv], ci_high[inv], summary.index)
 
 
 def _band(
-    estimate: FloatArray, low: FloatArray, high: FloatArray, index: pd.Index | None
+    estimate: FloatArray,
+    low: FloatArray | IntArray,
+    high: FloatArray | IntArray,
+    index: pd.Index | None,
 ) -> pd.DataFrame:
     frame = pd.DataFrame(
         {"estimate": estimate, "ci_low": low, "ci_high": high},
