@@ -43,7 +43,7 @@ from crmcore.clv._kernels import Discounting, PurchaseKernels
 
 __all__ = ["count_interval", "fractional_coverage", "purchase_distribution", "simulated_values"]
 
-_START_N = 16
+_START_N = 8
 
 
 def purchase_distribution(
@@ -65,7 +65,7 @@ def purchase_distribution(
     once at the chunk's distinct ``(x, T, t)``.
     """
     x, tx, T = cols[0], cols[1], cols[2]
-    first = max(_START_N, int(np.ceil(4.0 * float(t.max(initial=0.0)) ** 0.5)))
+    first = _START_N
     tables: list[FloatArray] = []
     for start in range(0, x.size, chunk):
         sl = slice(start, min(start + chunk, x.size))
