@@ -28,6 +28,10 @@ fitted, and 90% predictive intervals of each customer's holdout purchases
 spend). Coverage of counts is measured by the fractional (randomised PIT)
 rule, whose expectation is the nominal level; the share inside the interval
 is compared with the intervals' own mean probability.
+
+``--queries`` (also part of the full run) times the per-customer queries of
+issue 15 (``log_likelihood``, ``conditional_probability_of_purchases``,
+``probability_alive(t=)``) for Pareto/NBD and BG/NBD on the same summaries.
 """
 
 from __future__ import annotations
@@ -254,6 +258,45 @@ def coverage(replications: int) -> None:
     )
 
 
+def queries(sizes: list[int]) -> None:
+    """Time the per-customer queries of issue 15 (items 1-2) on the Pareto/NBD summaries."""
+    import pandas as pd
+
+    from crmcore.clv import BetaGeoModel, ParetoNBDModel
+
+    out = sys.stdout
+    out.write("\n| customers | model | query | seconds |\n|---:|---|---|---:|\n")
+    for n in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / f"pnbd_{n}.parquet"
+            make_summary(n, path)
+            s = pd.read_parquet(path)
+        for name, model in (
+            ("Pareto/NBD", ParetoNBDModel().fit(s)),
+            ("BG/NBD", BetaGeoModel().fit(s)),
+        ):
+            calls = [
+                ("log_likelihood(data)", "log_likelihood", (s,), {}),
+                (
+                    "log_likelihood(data, per_customer=True)",
+                    "log_likelihood",
+                    (s,),
+                    {"per_customer": True},
+                ),
+                (
+                    "conditional_probability_of_purchases(2, 30, data)",
+                    "conditional_probability_of_purchases",
+                    (2, 30.0, s),
+                    {},
+                ),
+                ("probability_alive(data, t=30)", "probability_alive", (s,), {"t": 30.0}),
+            ]
+            for label, method, args, kwargs in calls:
+                t0 = time.perf_counter()
+                getattr(model, method)(*args, **kwargs)
+                out.write(f"| {n:,} | {name} | `{label}` | {time.perf_counter() - t0:.2f} |\n")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true")
@@ -261,6 +304,7 @@ def main() -> None:
     ap.add_argument("--data")
     ap.add_argument("--lifetimes-python")
     ap.add_argument("--coverage", action="store_true", help="the coverage study only")
+    ap.add_argument("--queries", action="store_true", help="the query timings only")
     args = ap.parse_args()
     if args.child:
         sys.stdout.write(json.dumps(child_lifetimes(Path(args.data))) + "\n")
@@ -268,9 +312,13 @@ def main() -> None:
     if args.coverage:
         coverage(3)
         return
+    if args.queries:
+        queries([100_000, 1_000_000])
+        return
     plan = [(10_000, True)] if args.quick else [(100_000, True), (1_000_000, False)]
     rows = [run(n, lt, args.lifetimes_python) for n, lt in plan]
     report(rows)
+    queries([n for n, _ in plan])
     coverage(1 if args.quick else 3)
 
 
