@@ -452,8 +452,8 @@ def pipeline_changes(
                               closed then), in the pipeline at ``end`` or
                               closed in between with a close date in scope:
                               ``+`` its amount at ``end``
-    ``pulled_in`` / ``slipped`` close date moved earlier / later. With
-                              ``period``: moved into it (``+`` amount at
+    ``pulled_in`` /           close date moved earlier / later. With
+    ``slipped``               ``period``: moved into it (``+`` amount at
                               ``end``) or out of it (``-`` amount at
                               ``start``); moves inside the period, and every
                               move without ``period``, count with amount 0
