@@ -30,12 +30,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
 from collections.abc import Callable, Sequence
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 from crmcore import __version__
 from crmcore.cli._console import Console
-from crmcore.errors import CrmCoreError, SchemaVersionError, ValidationError
+from crmcore.errors import CrmCoreError, SchemaVersionError, StoreUnavailable, ValidationError
 
 __all__ = ["build_parser", "main"]
 
@@ -48,6 +49,48 @@ _COMMANDS = {
     "predict": "run_clv_predict",
 }
 Command = Callable[[argparse.Namespace, Console], int]
+
+#: Bounds of the numeric options (the report's own bounds: crmcore.report.ReportOptions).
+SEED_MAX = 2**32 - 1
+MAX_DRAWS = 100_000
+MAX_HORIZON_MONTHS = 1200
+MAX_PERIOD_DAYS = 36_525.0
+MAX_CUSTOMERS = 10_000_000
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line: ``crmcore: error: ...`` (exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"crmcore: error: {message} (see '{self.prog} --help')\n")
+
+
+def _integer(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is outside [{low}, {high:,}]")
+        return value
+
+    return parse
+
+
+def _number(low: float, high: float, *, low_open: bool = False) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        too_low = value <= low if low_open else value < low
+        if not math.isfinite(value) or too_low or value > high:
+            left = "(" if low_open else "["
+            raise argparse.ArgumentTypeError(f"{text} is outside {left}{low:g}, {high:g}]")
+        return value
+
+    return parse
 
 
 def _analysis_options(parser: argparse.ArgumentParser, *, tz: bool = False) -> None:
@@ -70,23 +113,32 @@ def _analysis_options(parser: argparse.ArgumentParser, *, tz: bool = False) -> N
     )
     group.add_argument(
         "--period-days",
-        type=float,
+        type=_number(0.0, MAX_PERIOD_DAYS, low_open=True),
         default=90.0,
         help="'next period' of expected purchases, in days (default 90)",
     )
     group.add_argument(
-        "--horizon-months", type=int, default=12, help="CLV horizon in months (default 12)"
+        "--horizon-months",
+        type=_integer(1, MAX_HORIZON_MONTHS),
+        default=12,
+        help=f"CLV horizon in months, 1 to {MAX_HORIZON_MONTHS} (default 12)",
     )
     group.add_argument(
-        "--discount-rate", type=float, default=0.01, help="monthly discount rate (default 0.01)"
+        "--discount-rate",
+        type=_number(0.0, 0.99),
+        default=0.01,
+        help="monthly discount rate, 0 to 0.99 (default 0.01)",
     )
     group.add_argument(
         "--draws",
-        type=int,
+        type=_integer(1, MAX_DRAWS),
         default=None,
-        help="bootstrap draws of the CLV interval (default: 200, fewer for large data)",
+        help=f"bootstrap draws of the CLV interval, at most {MAX_DRAWS:,} "
+        "(default: 200, fewer for large data)",
     )
-    group.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    group.add_argument(
+        "--seed", type=_integer(0, SEED_MAX), default=0, help="random seed (default 0)"
+    )
 
 
 def _input_options(parser: argparse.ArgumentParser, *, surveys: bool) -> None:
@@ -114,10 +166,10 @@ def _input_options(parser: argparse.ArgumentParser, *, surveys: bool) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser of the ``crmcore`` command."""
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     common.add_argument("-v", "--verbose", action="store_true", help="log more detail")
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="crmcore",
         description="crmcore: customer relationship analytics from the command line.",
         parents=[common],
@@ -125,7 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--version", action="version", version=f"crmcore {__version__}", help="print the version"
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_Parser
+    )
 
     demo = sub.add_parser(
         "demo",
@@ -134,7 +188,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Generate a reproducible sample company into DIR/crm.sqlite, then "
         "write the customer-value report (customers.csv, summary.json, report.html) to DIR.",
     )
-    demo.add_argument("--customers", type=int, default=5000, help="number of customers")
+    demo.add_argument(
+        "--customers",
+        type=_integer(1, MAX_CUSTOMERS),
+        default=5000,
+        help="number of customers (default 5000)",
+    )
     demo.add_argument("--out", default="crmcore-demo", help="output directory")
     _analysis_options(demo)
 
@@ -149,7 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
     _analysis_options(report, tz=True)
 
     clv = sub.add_parser("clv", parents=[common], help="fit or apply CLV models (JSON)")
-    clv_sub = clv.add_subparsers(dest="clv_command", required=True, metavar="ACTION")
+    clv_sub = clv.add_subparsers(
+        dest="clv_command", required=True, metavar="ACTION", parser_class=_Parser
+    )
     fit = clv_sub.add_parser(
         "fit", parents=[common], help="fit the transaction and spend models to JSON"
     )
@@ -163,9 +224,11 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--models", required=True, help="JSON file written by 'clv fit'")
     _input_options(predict, surveys=False)
     predict.add_argument("--as-of", help="the cut-off: a date (the end of that day) or a datetime")
-    predict.add_argument("--period-days", type=float, default=90.0)
-    predict.add_argument("--horizon-months", type=int, default=12)
-    predict.add_argument("--discount-rate", type=float, default=0.01)
+    predict.add_argument(
+        "--period-days", type=_number(0.0, MAX_PERIOD_DAYS, low_open=True), default=90.0
+    )
+    predict.add_argument("--horizon-months", type=_integer(1, MAX_HORIZON_MONTHS), default=12)
+    predict.add_argument("--discount-rate", type=_number(0.0, 0.99), default=0.01)
     predict.add_argument("--out", required=True, help="CSV file to write")
     return parser
 
@@ -203,7 +266,7 @@ def main(
             commands = importlib.import_module("crmcore.cli._commands")
             run: Command = getattr(commands, _COMMANDS[name])
             return run(args, console)
-    except (ValidationError, SchemaVersionError) as err:
+    except (ValidationError, SchemaVersionError, StoreUnavailable) as err:
         console.error(str(err))
         return 2
     except CrmCoreError as err:
