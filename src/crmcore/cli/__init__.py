@@ -31,10 +31,19 @@ from __future__ import annotations
 import argparse
 import importlib
 import math
+import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn, TextIO
 
 from crmcore import __version__
+from crmcore._limits import (
+    MAX_CUSTOMERS,
+    MAX_DISCOUNT_RATE,
+    MAX_DRAWS,
+    MAX_HORIZON_MONTHS,
+    MAX_PERIOD_DAYS,
+    SEED_MAX,
+)
 from crmcore.cli._console import Console
 from crmcore.errors import CrmCoreError, SchemaVersionError, StoreUnavailable, ValidationError
 
@@ -50,19 +59,16 @@ _COMMANDS = {
 }
 Command = Callable[[argparse.Namespace, Console], int]
 
-#: Bounds of the numeric options (the report's own bounds: crmcore.report.ReportOptions).
-SEED_MAX = 2**32 - 1
-MAX_DRAWS = 100_000
-MAX_HORIZON_MONTHS = 1200
-MAX_PERIOD_DAYS = 36_525.0
-MAX_CUSTOMERS = 10_000_000
+
+class _UsageError(Exception):
+    """A command line that does not parse (printed by :func:`main` as one line)."""
 
 
 class _Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one line: ``crmcore: error: ...`` (exit 2)."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"crmcore: error: {message} (see '{self.prog} --help')\n")
+        raise _UsageError(f"{message} (see '{self.prog} --help')")
 
 
 def _integer(low: int, high: int) -> Callable[[str], int]:
@@ -125,9 +131,9 @@ def _analysis_options(parser: argparse.ArgumentParser, *, tz: bool = False) -> N
     )
     group.add_argument(
         "--discount-rate",
-        type=_number(0.0, 0.99),
+        type=_number(0.0, MAX_DISCOUNT_RATE),
         default=0.01,
-        help="monthly discount rate, 0 to 0.99 (default 0.01)",
+        help=f"monthly discount rate, 0 to {MAX_DISCOUNT_RATE} (default 0.01)",
     )
     group.add_argument(
         "--draws",
@@ -228,7 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--period-days", type=_number(0.0, MAX_PERIOD_DAYS, low_open=True), default=90.0
     )
     predict.add_argument("--horizon-months", type=_integer(1, MAX_HORIZON_MONTHS), default=12)
-    predict.add_argument("--discount-rate", type=_number(0.0, 0.99), default=0.01)
+    predict.add_argument("--discount-rate", type=_number(0.0, MAX_DISCOUNT_RATE), default=0.01)
     predict.add_argument("--out", required=True, help="CSV file to write")
     return parser
 
@@ -256,7 +262,10 @@ def main(
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-    except SystemExit as exit_:  # argparse has printed its usage message
+    except _UsageError as err:
+        print(f"crmcore: error: {err}", file=stderr or sys.stderr)
+        return 2
+    except SystemExit as exit_:  # --help or --version has printed its text
         return int(exit_.code) if isinstance(exit_.code, int) else 2
     console = Console(quiet=args.quiet, verbose=args.verbose, stdout=stdout, stderr=stderr)
     name = args.clv_command if args.command == "clv" else args.command
@@ -279,3 +288,21 @@ def main(
     except KeyboardInterrupt:
         console.error("interrupted; nothing was written")
         return 130
+    except ImportError as err:
+        # Ctrl-C while NumPy or pandas load surfaces as their ImportError
+        if not _interrupted(err):
+            raise
+        console.error("interrupted; nothing was written")
+        return 130
+
+
+def _interrupted(err: BaseException) -> bool:
+    """Whether ``err`` was caused, at any depth, by a KeyboardInterrupt."""
+    seen: set[int] = set()
+    cause: BaseException | None = err
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
