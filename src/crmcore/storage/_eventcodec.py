@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 
 import attrs
 
-from crmcore._time import resolve_as_of
+from crmcore._time import require_existing, resolve_as_of
 from crmcore.domain import EVENT_TYPES, DomainEvent, GenericEvent
 from crmcore.errors import ValidationError
 from crmcore.storage import _json
@@ -112,6 +112,8 @@ def to_micros(value: dt.datetime, field: str = "at") -> int:
         raise ValidationError(
             f"{field}: naive datetime; give a timezone-aware datetime", field=field, value=value
         )
+    if type(value.tzinfo) is not dt.timezone:  # a zone with DST: no skipped wall time
+        require_existing(value, field=field)
     try:
         return (value - EPOCH) // _MICRO
     except OverflowError:  # pragma: no cover - aware datetimes near year 1 / 9999
