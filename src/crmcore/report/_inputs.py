@@ -28,7 +28,7 @@ from crmcore._deprecation import REMOVED_IN, renamed_arguments
 from crmcore._time import read_dates
 from crmcore.errors import ValidationError
 
-__all__ = ["ReportData", "read_store", "read_surveys", "read_transactions"]
+__all__ = ["ReportData", "open_store", "read_store", "read_surveys", "read_transactions"]
 
 _PARQUET = (".parquet", ".pq")
 
@@ -279,14 +279,17 @@ def _legacy_history(entities: Sequence[Any], workflow: str) -> pd.DataFrame | No
     return frame
 
 
-def _open(url: str, store_cls: Any) -> Any:
-    """Open a store by URL; a missing SQLite file is an error, not a new empty database."""
+def open_store(url: str, store_cls: Any, *, name: str = "--db") -> Any:
+    """Open a store by URL; a missing SQLite file is an error, not a new empty database.
+
+    ``name`` is what error messages call the URL (the command's option).
+    """
     import sqlalchemy as sa  # noqa: PLC0415 -- the sql extra is optional
 
     try:
         parsed = sa.engine.make_url(url)
     except sa.exc.ArgumentError:
-        raise ValidationError(f"--db: {url!r} is not a database URL", field="db") from None
+        raise ValidationError(f"{name}: {url!r} is not a database URL", field="db") from None
     database = parsed.database
     in_file = database not in (None, "", ":memory:")
     if parsed.get_backend_name() == "sqlite" and in_file and not Path(str(database)).is_file():
@@ -317,7 +320,7 @@ def read_store(url_or_store: Any) -> ReportData:
     """
     from crmcore.storage import SqlStore  # noqa: PLC0415 -- the sql extra is optional
 
-    store = _open(url_or_store, SqlStore) if isinstance(url_or_store, str) else url_or_store
+    store = open_store(url_or_store, SqlStore) if isinstance(url_or_store, str) else url_or_store
     try:
         orders = store.orders.to_frame(
             ["customer_id", "placed_at", "amount", "amount_currency"],
