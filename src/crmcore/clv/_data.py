@@ -144,29 +144,7 @@ def _check_semantics(cols: dict[str, FloatArray], index: Index, row_name: str) -
 
 
 def wrap(values: FloatArray, index: Index, name: str) -> pd.Series | FloatArray:
-    """Return a Series on ``index`` (DataFrame input) or the bare array.
-
-    Every public prediction leaves through here, so this is where a value
-    that double precision cannot hold (a parameter far outside any fitted
-    range, such as a hand-edited model file with ``r = 1e308``) is refused by
-    name rather than returned as NaN or infinity.
-
-    Raises
-    ------
-    ValidationError
-        If any value is NaN or infinite, naming the first customer.
-    """
-    bad = ~np.isfinite(values)
-    if bad.any():
-        row = int(np.flatnonzero(bad.ravel())[0])
-        who = repr(index[row]) if index is not None and bad.ndim == 1 else f"row {row}"
-        raise ValidationError(
-            f"{name} is not a finite number for {int(bad.sum())} of {bad.size} customers "
-            f"(first: {who}): the model's parameters lie outside the range its formulas "
-            "can evaluate in double precision; refit the model, or check the data's time "
-            "units and a hand-edited model file",
-            field=name,
-        )
+    """Return a Series on ``index`` (DataFrame input) or the bare array."""
     if index is None:
         return values
     return pd.Series(values, index=index, name=name)
