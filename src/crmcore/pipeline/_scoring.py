@@ -46,6 +46,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
 from crmcore._deprecation import warn_renamed
+from crmcore._jsonfile import read_json
 from crmcore._validation import check_columns, check_scalar
 from crmcore.errors import NotFittedError, ValidationError
 from crmcore.pipeline._defaults import LEAD_WORKFLOW
@@ -746,8 +747,5 @@ class LeadScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         ValidationError
             The file is not JSON text, or not a saved scorer.
         """
-        try:
-            data = json.loads(pathlib.Path(path).read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-            raise ValidationError(f"{os.fspath(path)!r} is not a saved LeadScorer: {exc}") from exc
+        data = read_json(path, what="LeadScorer file")
         return cls.from_dict(data, workflow=workflow)
