@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
+from crmcore._jsonfile import read_json
 from crmcore._time import NS_PER_DAY, read_dates, to_duration
 from crmcore._validation import check_columns, check_scalar
 from crmcore.errors import NotFittedError, ValidationError
@@ -364,8 +365,4 @@ class FitEngagementScorer(BaseEstimator):  # type: ignore[misc]
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> FitEngagementScorer:
         """Read a scorer written by :meth:`save`."""
-        try:
-            data = json.loads(pathlib.Path(path).read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ValidationError(f"{os.fspath(path)!r} is not a saved scorer: {exc}") from exc
-        return cls.from_dict(data)
+        return cls.from_dict(read_json(path, what="FitEngagementScorer file"))

@@ -107,6 +107,11 @@ def test_save_load_and_clone(leads, tmp_path):
     scorer.save(path)
     again = FitEngagementScorer.load(path)
     pd.testing.assert_frame_equal(again.scores(leads), scorer.scores(leads))
+    with pytest.raises(ValidationError, match=r"FitEngagementScorer file .* does not exist"):
+        FitEngagementScorer.load(tmp_path / "missing.json")
+    (tmp_path / "nan.json").write_text('{"fit_model": NaN}', encoding="utf-8")
+    with pytest.raises(ValidationError, match="FitEngagementScorer file"):
+        FitEngagementScorer.load(tmp_path / "nan.json")
     fresh = clone(scorer)
     assert fresh.get_params()["alpha"] == 0.5
     with pytest.raises(NotFittedError):
