@@ -15,7 +15,7 @@ from crmcore._validation import check_scalar
 from crmcore.errors import ValidationError
 from crmcore.recommend import _codec
 from crmcore.recommend._base import BaseRecommender
-from crmcore.recommend._cooccurrence import anchors, neighbours
+from crmcore.recommend._cooccurrence import Links, anchors, neighbours
 from crmcore.recommend._interactions import Interactions
 from crmcore.recommend._similarity import _ranks, check_int, product_codes
 from crmcore.recommend._topk import Picked, row_of_entries, topk_sparse
@@ -163,8 +163,7 @@ class BoughtTogetherRecommender(BaseRecommender):
 
     def _finish(self) -> None:
         self._score.sort_indices()
-        self._links = self._score.T.tocsr()
-        self._links.sort_indices()
+        self._links = Links(self._score)
 
     @staticmethod
     def _last_orders(data: Interactions) -> sp.csr_matrix:

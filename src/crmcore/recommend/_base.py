@@ -26,7 +26,7 @@ from crmcore._types import BoolArray, FloatArray, IntArray
 from crmcore.errors import DataWarning, NotFittedError, ValidationError
 from crmcore.recommend import _codec
 from crmcore.recommend._fallback import Popularity, segment_codes
-from crmcore.recommend._interactions import Interactions, catalogue_ids, interactions
+from crmcore.recommend._interactions import Interactions, catalogue_ids, interactions, plain
 from crmcore.recommend._topk import Picked, fill_ranked
 from crmcore.segmentation import Rule
 
@@ -89,7 +89,7 @@ def _requested(customer_ids: Any, name: str) -> pd.Index:
     if ids.hasnans:
         raise ValidationError("customer_ids holds a missing id", field="customer_ids")
     if not ids.is_unique:
-        dup = ids[ids.duplicated()][0]
+        dup = plain(ids[ids.duplicated()][0])
         raise ValidationError(
             f"customer_ids lists {dup!r} twice; ask for each customer once",
             field="customer_ids",
@@ -98,6 +98,36 @@ def _requested(customer_ids: Any, name: str) -> pd.Index:
         )
     out: pd.Index = ids.rename(name)
     return out
+
+
+class _Slots:
+    """Each customer's ``k`` recommendation slots, filled source by source in rank order."""
+
+    def __init__(self, n: int, k: int) -> None:
+        self.item = np.full((n, k), -1, dtype=np.int64)
+        self.score = np.zeros((n, k))
+        self.reason = np.zeros((n, k), dtype=np.int64)
+        self.have = np.zeros(n, dtype=np.int64)
+
+    def put(self, rows: IntArray, items: IntArray, scores: FloatArray, reasons: IntArray) -> None:
+        """Append entries (sorted by row, each row's in rank order) after what rows have."""
+        if rows.size == 0:
+            return
+        new = np.ones(rows.size, dtype=bool)
+        new[1:] = rows[1:] != rows[:-1]
+        starts = np.flatnonzero(new)
+        within = np.arange(rows.size) - np.repeat(starts, np.diff(np.append(starts, rows.size)))
+        slot = self.have[rows] + within
+        self.item[rows, slot] = items
+        self.score[rows, slot] = scores
+        self.reason[rows, slot] = reasons
+        self.have += np.bincount(rows, minlength=self.have.size)
+
+    def flat(self) -> tuple[IntArray, IntArray, FloatArray, IntArray]:
+        """Return the filled slots in row-major order: by customer, then rank."""
+        ok = self.item >= 0
+        rows = np.broadcast_to(np.arange(ok.shape[0], dtype=np.int64)[:, None], ok.shape)
+        return rows[ok], self.item[ok], self.score[ok], self.reason[ok]
 
 
 class BaseRecommender(BaseEstimator):  # type: ignore[misc]
@@ -305,6 +335,8 @@ class BaseRecommender(BaseEstimator):  # type: ignore[misc]
                 value=k,
             )
         ids = _requested(customer_ids, str(self.customers_.name))
+        if len(ids) == 0:
+            return self._frame(ids, [])
         codes = np.asarray(self.customers_.get_indexer(ids), dtype=np.int64)
         seg = self._segments_of(ids, codes, segments)
         block = max(1, _BLOCK_CELLS // max(n_products, 1))
@@ -358,54 +390,29 @@ class BaseRecommender(BaseEstimator):  # type: ignore[misc]
         if exclude_purchased and hist.nnz:
             r = np.repeat(known, np.diff(hist.indptr))
             blocked[r, hist.indices] = True
-        pieces: list[tuple[IntArray, IntArray, FloatArray, IntArray]] = []
+        out = _Slots(n, k)
         if known.size:
             got = self._pick(codes[known], k, blocked[known])
             if got is not None:
                 picked, why = got
                 rows = known[picked.row]
                 blocked[rows, picked.item] = True
-                pieces.append((rows, picked.item, picked.score, why))
-        have = np.zeros(n, dtype=np.int64)
-        for rows, *_ in pieces:
-            have += np.bincount(rows, minlength=n)
+                out.put(rows, picked.item, picked.score, why)
         pop = self.popularity_
         if pop.segments is not None:
             for s in np.unique(seg[seg >= 0]):
-                need = np.where(seg == s, k - have, 0)
+                need = np.where(seg == s, k - out.have, 0)
                 ranked, share = pop.segment_ranking(int(s), allowed)
                 fill = fill_ranked(ranked, share, blocked, need)
-                self._add_fill(fill, pieces, blocked, have, -3 - int(s))
+                if fill.row.size:
+                    blocked[fill.row, fill.item] = True
+                    out.put(fill.row, fill.item, fill.score, np.full(fill.row.size, -3 - int(s)))
         ranked, share = pop.ranking(allowed)
-        fill = fill_ranked(ranked, share, blocked, k - have)
+        fill = fill_ranked(ranked, share, blocked, k - out.have)
         if fill.row.size:
             why = np.where(pop.buyers[fill.item] > 0, _POPULAR, _CATALOGUE)
-            pieces.append((fill.row, fill.item, fill.score, why.astype(np.int64)))
-        if not pieces:
-            z = np.zeros(0, dtype=np.int64)
-            return z, z.copy(), np.zeros(0), z.copy()
-        rows = np.concatenate([p[0] for p in pieces])
-        order = np.argsort(rows, kind="stable")  # pieces are in rank order per row
-        return (
-            rows[order],
-            np.concatenate([p[1] for p in pieces])[order],
-            np.concatenate([p[2] for p in pieces])[order],
-            np.concatenate([p[3] for p in pieces])[order],
-        )
-
-    @staticmethod
-    def _add_fill(
-        fill: Picked,
-        pieces: list[tuple[IntArray, IntArray, FloatArray, IntArray]],
-        blocked: BoolArray,
-        have: IntArray,
-        reason: int,
-    ) -> None:
-        if not fill.row.size:
-            return
-        blocked[fill.row, fill.item] = True
-        have += np.bincount(fill.row, minlength=have.size)
-        pieces.append((fill.row, fill.item, fill.score, np.full(fill.row.size, reason)))
+            out.put(fill.row, fill.item, fill.score, why.astype(np.int64))
+        return out.flat()
 
     def _reason_texts(self, codes: IntArray) -> list[str]:
         labels = self.popularity_.segments
@@ -436,11 +443,16 @@ class BaseRecommender(BaseEstimator):  # type: ignore[misc]
             rows = items = reasons = np.zeros(0, dtype=np.int64)
             scores = np.zeros(0)
         counts = np.bincount(rows, minlength=len(ids))
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        starts = np.cumsum(counts) - counts
         rank = np.arange(rows.size) - np.repeat(starts, counts) + 1
-        uniq, inverse = np.unique(reasons, return_inverse=True)
+        # reason codes are small integers: map them to categories without sorting
+        low = int(reasons.min()) if reasons.size else 0
+        present = np.bincount(reasons - low) > 0 if reasons.size else np.zeros(0, dtype=bool)
+        uniq = np.flatnonzero(present) + low
+        lookup = np.cumsum(present) - 1
         reason = pd.Categorical.from_codes(
-            inverse.ravel().astype(np.int64), categories=pd.Index(self._reason_texts(uniq))
+            lookup[reasons - low].astype(np.int64) if reasons.size else reasons,
+            categories=pd.Index(self._reason_texts(uniq)),
         )
         return pd.DataFrame(
             {

@@ -20,6 +20,7 @@ import scipy.sparse as sp
 from crmcore._types import FloatArray, IntArray
 from crmcore.errors import ValidationError
 from crmcore.recommend._codec import decode_array, decode_ids, encode_array, encode_ids
+from crmcore.recommend._interactions import plain
 
 __all__ = ["Popularity", "segment_codes"]
 
@@ -52,7 +53,7 @@ def segment_codes(
             field="segments",
         )
     if not segments.index.is_unique:
-        dup = segments.index[segments.index.duplicated()][0]
+        dup = plain(segments.index[segments.index.duplicated()][0])
         raise ValidationError(
             f"segments lists customer {dup!r} twice; give one segment per customer",
             field="segments",

@@ -28,7 +28,13 @@ from crmcore._types import BoolArray, FloatArray, IntArray
 from crmcore._validation import as_float_array, check_columns, first_bad
 from crmcore.errors import ValidationError
 
-__all__ = ["Columns", "Interactions", "Lines", "interactions", "read_lines"]
+__all__ = ["Columns", "Interactions", "Lines", "interactions", "plain", "read_lines"]
+
+
+def plain(value: Any) -> Any:
+    """Return a NumPy scalar as the Python value it holds (for messages and error fields)."""
+    return value.item() if isinstance(value, np.generic) else value
+
 
 Weight = Literal["orders", "quantity", "binary"]
 
@@ -87,7 +93,7 @@ def _catalogue_ids(products: Any, product_col: str) -> pd.Index:
     if ids.hasnans:
         raise ValidationError("products holds a missing product id", field=product_col)
     if not ids.is_unique:
-        dup = ids[ids.duplicated()][0]
+        dup = plain(ids[ids.duplicated()][0])
         raise ValidationError(
             f"product {dup!r} appears more than once in products; give each product once",
             field=product_col,
@@ -359,7 +365,7 @@ def encode(
         clash = owner[order] != customer
         if clash.any():
             pos = int(np.flatnonzero(clash)[0])
-            oid = lines.order_ids[keep].iloc[pos]
+            oid = plain(lines.order_ids[keep].iloc[pos])
             raise ValidationError(
                 f"order {oid!r} belongs to two customers; an order id must name one basket of "
                 "one customer",

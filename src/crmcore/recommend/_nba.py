@@ -19,6 +19,7 @@ from crmcore.recommend._allocation import (
     lagrangian,
     solve_milp,
 )
+from crmcore.recommend._interactions import plain
 from crmcore.recommend._nba_inputs import (
     Spec,
     consent_matrix,
@@ -114,7 +115,7 @@ class NextBestActions:
         want = pd.Index(customer_ids)
         pos = np.asarray(self._ids.get_indexer(want), dtype=np.int64)
         if (pos < 0).any():
-            bad = want[pos < 0][0]
+            bad = plain(want[pos < 0][0])
             raise ValidationError(
                 f"customer {bad!r} was not among the customers", field="customer_ids", row=bad
             )

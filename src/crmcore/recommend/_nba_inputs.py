@@ -13,6 +13,7 @@ from crmcore._time import add_duration, read_dates, resolve_as_of, to_duration
 from crmcore._types import FloatArray, IntArray
 from crmcore._validation import as_float_array, check_columns, first_bad
 from crmcore.errors import ValidationError
+from crmcore.recommend._interactions import plain
 from crmcore.recommend._offers import Constraints, Offer
 
 __all__ = ["Spec", "consent_matrix", "contact_counts", "customer_ids", "offer_list"]
@@ -44,7 +45,7 @@ def customer_ids(customers: Any, customer_col: str) -> pd.Index:
         row_name="customer",
     )
     if not ids.is_unique:
-        dup = ids[ids.duplicated()][0]
+        dup = plain(ids[ids.duplicated()][0])
         raise ValidationError(
             f"customer {dup!r} appears more than once in customers; give one row per customer",
             field=customer_col,
@@ -76,7 +77,7 @@ def _aligned(frame: pd.DataFrame, ids: pd.Index, customer_col: str, name: str) -
     if customer_col in frame.columns:
         frame = frame.set_index(customer_col)
     if not frame.index.is_unique:
-        dup = frame.index[frame.index.duplicated()][0]
+        dup = plain(frame.index[frame.index.duplicated()][0])
         raise ValidationError(
             f"{name} lists customer {dup!r} twice", field=name, row=dup, value=dup
         )
@@ -114,7 +115,7 @@ def consent_matrix(
                 dtype=bool,
             )
         if not ok.all():
-            bad = vals[~ok][0]
+            bad = plain(vals[~ok][0])
             raise ValidationError(
                 f"consent[{ch!r}] must hold True/False (or 1/0, missing = no consent); got "
                 f"{bad!r}",
@@ -155,7 +156,7 @@ class Spec:
         if isinstance(source, pd.DataFrame):
             frame = source.set_index(customer_col) if customer_col in source.columns else source
             if not frame.index.is_unique:
-                dup = frame.index[frame.index.duplicated()][0]
+                dup = plain(frame.index[frame.index.duplicated()][0])
                 raise ValidationError(
                     f"{name} lists customer {dup!r} twice", field=name, row=dup, value=dup
                 )
@@ -206,7 +207,7 @@ class Spec:
             assert self.rows is not None
             rows = self.rows if positions is None else self.rows[positions]
             if (rows < 0).any():
-                bad = index[rows < 0][0]
+                bad = plain(index[rows < 0][0])
                 raise ValidationError(
                     f"{name} has no row for customer {bad!r}", field=name, row=bad, value=bad
                 )

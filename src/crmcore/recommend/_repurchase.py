@@ -15,7 +15,7 @@ from crmcore._validation import check_scalar
 from crmcore.errors import NotFittedError, ValidationError
 from crmcore.recommend import _codec
 from crmcore.recommend._base import as_interactions
-from crmcore.recommend._interactions import Interactions
+from crmcore.recommend._interactions import Interactions, plain
 from crmcore.recommend._renewal import Fitted, PairStats, em, predict
 from crmcore.recommend._similarity import check_int
 
@@ -204,7 +204,7 @@ class RepurchaseModel(BaseEstimator):  # type: ignore[misc]
             ids = pd.Index([products] if isinstance(products, str | int) else list(products))
             pos = inter.products.get_indexer(ids)
             if (pos < 0).any():
-                bad = ids[pos < 0][0]
+                bad = plain(ids[pos < 0][0])
                 raise ValidationError(
                     f"unknown product {bad!r}: it has no purchase at or before "
                     f"as_of={inter.as_of}",

@@ -14,8 +14,8 @@ from crmcore._validation import check_scalar
 from crmcore.errors import ValidationError
 from crmcore.recommend import _codec
 from crmcore.recommend._base import BaseRecommender
-from crmcore.recommend._cooccurrence import anchors, neighbours
-from crmcore.recommend._interactions import Interactions
+from crmcore.recommend._cooccurrence import Links, anchors, neighbours
+from crmcore.recommend._interactions import Interactions, plain
 from crmcore.recommend._topk import Picked, topk_sparse
 
 __all__ = ["ItemSimilarityRecommender", "check_int", "product_codes"]
@@ -39,7 +39,7 @@ def product_codes(model: BaseRecommender, product_ids: Any) -> IntArray:
     ids = pd.Index(product_ids)
     codes = np.asarray(model.products_.get_indexer(ids), dtype=np.int64)
     if (codes < 0).any():
-        bad = ids[codes < 0][0]
+        bad = plain(ids[codes < 0][0])
         raise ValidationError(
             f"unknown product {bad!r}: the model knows {len(model.products_)} products sold at "
             "or before its as_of (or listed in its catalogue)",
@@ -71,7 +71,7 @@ class ItemSimilarityRecommender(BaseRecommender):
         ``d`` (Aiolli, 2013: ``d = 0.5`` is the plain cosine, larger ``d``
         damps popular products); ``jaccard``: ``C_ij / (n_i + n_j - C_ij)``;
         ``lift``: ``C_ij N / (n_i n_j)``.
-    n_neighbors : int, default 100
+    n_neighbors : int, default 50
         Similar products kept per product.
     popularity_damping : float, default 0.5
         ``d`` in ``[0, 1]`` (cosine only).
@@ -115,7 +115,7 @@ class ItemSimilarityRecommender(BaseRecommender):
         self,
         *,
         similarity: str = "cosine",
-        n_neighbors: int = 100,
+        n_neighbors: int = 50,
         popularity_damping: float = 0.5,
         shrinkage: float = 10.0,
         min_count: int = 1,
@@ -150,8 +150,7 @@ class ItemSimilarityRecommender(BaseRecommender):
         )
         self.similarity_ = nb.score
         self.co_counts_ = nb.count
-        self._links = nb.score.T.tocsr()
-        self._links.sort_indices()
+        self._links = Links(nb.score)
 
     def _basis(self, codes: IntArray) -> sp.csr_matrix:
         """Return the bought products the scores start from (1 per product bought)."""
@@ -216,8 +215,7 @@ class ItemSimilarityRecommender(BaseRecommender):
         for name in ("similarity_", "co_counts_"):
             if getattr(self, name).shape != (n, n):
                 raise ValidationError(f"saved model: {name} does not match products_", field=name)
-        self._links = self.similarity_.T.tocsr()
-        self._links.sort_indices()
+        self._links = Links(self.similarity_)
 
 
 def _ranks(rows: IntArray) -> IntArray:

@@ -101,55 +101,41 @@ def topk_sparse(
         Keep only scores > 0 (a zero similarity is no evidence).
     """
     n_rows = scores.shape[0]
-    row = row_of_entries(scores.indptr)
-    col = scores.indices.astype(np.int64, copy=False)
-    val = scores.data.astype(np.float64, copy=False)
-    keep = np.isfinite(val)
-    if positive:
-        keep &= val > 0
-    if blocked is not None:
-        keep &= ~blocked[row, col]
-    if not keep.all():
-        row, col, val = row[keep], col[keep], val[keep]
-    if row.size == 0:
+    indptr = scores.indptr.astype(np.int64, copy=False)
+    lengths = np.diff(indptr)
+    if scores.nnz == 0:
         return Picked.empty()
-    lengths = np.bincount(row, minlength=n_rows)
-    starts = np.zeros(n_rows + 1, dtype=np.int64)
-    np.cumsum(lengths, out=starts[1:])
-    out_rows: list[IntArray] = []
-    out_cols: list[IntArray] = []
-    out_vals: list[FloatArray] = []
-    width = k
-    lower = 0
+    # excluded entries become -inf in place of being removed: no compaction
+    val = scores.data.astype(np.float64)
+    drop = ~np.isfinite(val)
+    if positive:
+        drop |= ~(val > 0)
+    if blocked is not None:
+        drop |= blocked[row_of_entries(indptr), scores.indices]
+    val[drop] = -np.inf
+    col = scores.indices
+    out_val = np.full((n_rows, k), -np.inf)
+    out_col = np.zeros((n_rows, k), dtype=np.int64)
+    lower, width = 0, k
     max_len = int(lengths.max())
     while lower < max_len:
-        upper = width
-        rows = np.flatnonzero((lengths > lower) & (lengths <= upper))
+        rows = np.flatnonzero((lengths > lower) & (lengths <= width))
         if rows.size:
             w = int(lengths[rows].max())
             offs = np.arange(w, dtype=np.int64)
-            idx = starts[rows][:, None] + offs[None, :]
             valid = offs[None, :] < lengths[rows][:, None]
-            idx = np.where(valid, idx, 0)
+            idx = np.where(valid, indptr[rows][:, None] + offs[None, :], 0)
             vals = np.where(valid, val[idx], -np.inf)
             cols = np.where(valid, col[idx], np.iinfo(np.int64).max)
             vals, cols = _select(vals, cols, k)
-            ok = np.isfinite(vals)
-            out_rows.append(np.broadcast_to(rows[:, None], vals.shape)[ok])
-            out_cols.append(cols[ok])
-            out_vals.append(vals[ok])
-        lower = upper
-        width *= 2
-    return _merge(out_rows, out_cols, out_vals)
-
-
-def _merge(rows: list[IntArray], cols: list[IntArray], vals: list[FloatArray]) -> Picked:
-    if not rows:
-        return Picked.empty()
-    r = np.concatenate(rows)
-    # rows came bucket by bucket: a stable sort by row keeps each row's ranking
-    order = np.argsort(r, kind="stable")
-    return Picked(r[order], np.concatenate(cols)[order], np.concatenate(vals)[order])
+            out_val[rows, : vals.shape[1]] = vals
+            out_col[rows, : cols.shape[1]] = cols
+        lower, width = width, width * 2
+    # -inf sorts last, so each row's kept entries are a prefix: row-major order
+    # is already "by row, then rank"
+    ok = np.isfinite(out_val)
+    r = np.broadcast_to(np.arange(n_rows, dtype=np.int64)[:, None], ok.shape)[ok]
+    return Picked(r, out_col[ok], out_val[ok])
 
 
 def topk_dense(scores: FloatArray, k: int, *, blocked: BoolArray | None = None) -> Picked:
