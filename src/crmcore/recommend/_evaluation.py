@@ -275,7 +275,8 @@ def evaluate_recommenders(
         bought = train.matrix("binary")
         ok = (known_c >= 0) & (known_p >= 0)
         old = np.zeros(len(test), dtype=bool)
-        old[ok] = np.asarray(bought[known_c[ok], known_p[ok]]).ravel() > 0
+        if ok.any():  # (an empty fancy index of a sparse matrix is a matrix, not an array)
+            old[ok] = np.asarray(bought[known_c[ok], known_p[ok]]).ravel() > 0
         test = test.loc[~old]
     if test.empty:
         raise ValidationError(

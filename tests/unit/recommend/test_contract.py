@@ -121,3 +121,25 @@ def test_repurchase_model_contract(sim, tmp_path):
         again.next_purchases(sim.lines, as_of="2024-09-30", horizon="14D"),
         model.next_purchases(sim.lines, as_of="2024-09-30", horizon="14D"),
     )
+
+
+@pytest.mark.parametrize("model", RECOMMENDERS, ids=IDS)
+def test_nothing_after_as_of_reaches_the_model(model, sim):
+    # dropping every line after as_of, or moving those lines around, changes nothing
+    dates = sim.lines["date"]
+    before = sim.lines.loc[dates <= pd.Timestamp(AS_OF) + pd.Timedelta("1D") - pd.Timedelta("1ns")]
+    assert len(before) < len(sim.lines)
+    after = sim.lines.drop(before.index)
+    shuffled = pd.concat(
+        [
+            before,
+            after.assign(product_id=after["product_id"].sample(frac=1, random_state=0).values),
+        ]
+    )
+    a = clone(model).fit(sim.lines, as_of=AS_OF, order_col="order_id")
+    b = clone(model).fit(before, as_of=AS_OF, order_col="order_id")
+    c = clone(model).fit(shuffled, as_of=AS_OF, order_col="order_id")
+    who = list(a.customers_[:50])
+    expected = a.recommend(who, k=5)
+    pd.testing.assert_frame_equal(b.recommend(who, k=5), expected)
+    pd.testing.assert_frame_equal(c.recommend(who, k=5), expected)
