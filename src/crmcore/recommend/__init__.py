@@ -1,4 +1,13 @@
-"""Recommendations and next-best-action (work in progress)."""
+"""Recommendations and next-best-action.
+
+Recommenders fitted on order lines at an explicit ``as_of`` (popularity,
+item-to-item similarity, bought-together rules, implicit-feedback matrix
+factorisation) share one estimator contract and JSON persistence;
+:class:`RepurchaseModel` times the next purchase of consumables;
+:func:`evaluate_recommenders` scores them on a time split; and
+:func:`next_best_action` chooses offers by expected value under consent,
+frequency caps, budget and capacity. See the guide, :doc:`/recommend`.
+"""
 
 from __future__ import annotations
 
