@@ -39,14 +39,16 @@ SPEND = {"p": 6.0, "q": 4.0, "gamma": 15.0}
 START = "2024-01-01"
 PERIODS = 365
 END = "2024-12-31"
+CAL_END = "2024-08-31"  # calibration/holdout split: calibration to the end of this day
 HORIZON_T = 30.0  # expected purchases in the next 30 days
 CLV_MONTHS = 12  # lifetimes: 12 "months" of 30 days; crmcore: time_unit=30.0 days, explicitly
 DISCOUNT = 0.01
 # Best of 3 for the cheap steps (both sides alike); the fits and the CLV run once.
-REPEAT = {"rfm_summary": 3, "expected_purchases": 3, "probability_alive": 3}
+REPEAT = {"rfm_summary": 3, "split": 3, "expected_purchases": 3, "probability_alive": 3}
 VENV = Path.home() / ".cache" / "crmcore-bench" / "lifetimes-0.11.3"
 STEPS = [
     ("rfm_summary", "rfm_summary (daily, with value)"),
+    ("split", "calibration_holdout_split (daily, with value)"),
     ("fit_bgnbd", "BG/NBD fit"),
     ("fit_mbgnbd", "MBG/NBD fit"),
     ("fit_gamma_gamma", "Gamma-Gamma fit"),
@@ -81,6 +83,7 @@ def child_crmcore(data: Path, out: Path) -> dict:
         BetaGeoModel,
         GammaGammaModel,
         ModifiedBetaGeoModel,
+        calibration_holdout_split,
         customer_lifetime_value,
         rfm_summary,
     )
@@ -100,8 +103,16 @@ def child_crmcore(data: Path, out: Path) -> dict:
 
     s = timed(
         "rfm_summary",
-        lambda: rfm_summary(log, value_col="value", observation_end=END, freq="D"),
+        lambda: rfm_summary(log, value_col="amount", as_of=END, freq="D"),
     )
+    split = timed(
+        "split",
+        lambda: calibration_holdout_split(
+            log, as_of=CAL_END, holdout_end=END, value_col="amount", freq="D"
+        ),
+    )
+    split.index = split.index.astype("int64")
+    split.drop(columns=["monetary_value_holdout"]).to_parquet(out.with_suffix(".split.parquet"))
     bg = timed("fit_bgnbd", lambda: BetaGeoModel().fit(s))
     mbg = timed("fit_mbgnbd", lambda: ModifiedBetaGeoModel().fit(s))
     gg = timed("fit_gamma_gamma", lambda: GammaGammaModel().fit(s))
@@ -144,7 +155,7 @@ def child_lifetimes(data: Path, out: Path) -> dict:
     # lifetimes' fitters emit RuntimeWarnings from autograd; keep the child's output clean.
     warnings.simplefilter("ignore")
     from lifetimes import BetaGeoFitter, GammaGammaFitter, ModifiedBetaGeoFitter
-    from lifetimes.utils import summary_data_from_transaction_data
+    from lifetimes.utils import calibration_and_holdout_data, summary_data_from_transaction_data
 
     log = pd.read_parquet(data)
     base = _current_rss_mb()
@@ -165,10 +176,31 @@ def child_lifetimes(data: Path, out: Path) -> dict:
             log,
             "customer_id",
             "date",
-            monetary_value_col="value",
+            monetary_value_col="amount",
             observation_period_end=pd.Timestamp(END),
             freq="D",
         ),
+    )
+    # lifetimes cuts the calibration at an instant; the last nanosecond of CAL_END
+    # is the end of that day, as crmcore reads a date-only cut-off.
+    cal_end = pd.Timestamp(CAL_END) + pd.Timedelta(1, "D") - pd.Timedelta(1, "ns")
+    split = timed(
+        "split",
+        lambda: calibration_and_holdout_data(
+            log,
+            "customer_id",
+            "date",
+            calibration_period_end=cal_end,
+            observation_period_end=pd.Timestamp(END),
+            freq="D",
+            monetary_value_col="amount",
+        ),
+    )
+    split.index = split.index.astype("int64")
+    # monetary_value_holdout differs by definition (lifetimes averages transactions,
+    # crmcore purchase periods); the other columns must agree.
+    split.drop(columns=["monetary_value_holdout"]).astype(float).to_parquet(
+        out.with_suffix(".split.parquet")
     )
     f, r, T, m = s["frequency"], s["recency"], s["T"], s["monetary_value"]
     bg = timed("fit_bgnbd", lambda: BetaGeoFitter().fit(f, r, T))
@@ -282,6 +314,22 @@ def compare(n: int, ours: dict, theirs: dict, ours_path: Path, theirs_path: Path
         np.nanmax(np.abs(a[cols].to_numpy() - b[cols].to_numpy()))
     )
     checks["summary_same_customers"] = float(len(a) == len(pd.read_parquet(theirs_path)))
+    sa = pd.read_parquet(ours_path.with_suffix(".split.parquet"))
+    sb = pd.read_parquet(theirs_path.with_suffix(".split.parquet")).reindex(sa.index)
+    split_cols = [
+        "frequency_cal",
+        "recency_cal",
+        "T_cal",
+        "monetary_value_cal",
+        "frequency_holdout",
+        "duration_holdout",
+    ]
+    checks["split_max_abs_diff"] = float(
+        np.nanmax(np.abs(sa[split_cols].to_numpy(float) - sb[split_cols].to_numpy(float)))
+    )
+    checks["split_same_customers"] = float(
+        len(sa) == len(pd.read_parquet(theirs_path.with_suffix(".split.parquet")))
+    )
     summary = a[["frequency", "recency", "T"]]
     for key, cls in (("bgnbd", BetaGeoModel), ("mbgnbd", ModifiedBetaGeoModel)):
         model = cls.from_dict(

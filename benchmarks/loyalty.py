@@ -16,6 +16,7 @@ import time
 import numpy as np
 import pandas as pd
 
+from crmcore._time import Freq, period_codes, period_starts
 from crmcore.domain import Money
 from crmcore.loyalty import (
     EarnRule,
@@ -26,7 +27,6 @@ from crmcore.loyalty import (
     ledger_balances,
     nps_by,
 )
-from crmcore.loyalty._periods import period_indices, period_starts_ns
 
 SEED = 20261123
 
@@ -167,7 +167,7 @@ def make_entries(n, seed=SEED, *, mean_gap_days=45.0, first_day="2023-06-01"):
     # rows that were redeem candidates with a zero-point purchase before: earn 0
     kind = np.where((kind == 1) & ~redeem, 0, kind)
     points = np.where(kind == 0, np.maximum(points, 0), points)
-    exp_ns = period_starts_ns(period_indices(at, "month") + 7, "month")
+    exp_ns = period_starts(period_codes(at, Freq("M")) + 7, Freq("M"), "UTC")
     expires = np.where(kind == 0, exp_ns, np.iinfo(np.int64).min)
     return pd.DataFrame(
         {

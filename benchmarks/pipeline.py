@@ -235,7 +235,7 @@ def bench_log(n_events: int) -> None:
             ).tz_localize("UTC"),
         }
     )
-    secs, _ = timed(lambda: forecast(opps, by="M"))
+    secs, _ = timed(lambda: forecast(opps, freq="M"))
     row("forecast (monthly)", f"{n_events:,} opps", secs, "s", "< 2 s")
 
 

@@ -44,7 +44,7 @@ def make_log(n: int, path: Path, fmt: str) -> int:
         {
             "customer_id": tx["customer_id"].to_numpy(),
             "date": tx["date"].dt.floor("s").dt.tz_localize("UTC"),
-            "amount": tx["value"].round(2).to_numpy(),
+            "amount": tx["amount"].round(2).to_numpy(),
         }
     )
     if fmt == "csv":

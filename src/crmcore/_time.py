@@ -30,32 +30,33 @@ epoch (UTC instants for aware data, wall-clock readings for naive data) plus
 its zone. Cut-offs become :class:`Cutoff` on the same scale, so comparisons
 are integer comparisons.
 
-pandas (and the array checks of ``crmcore._validation``) load on first use,
-so the domain can use :func:`require_aware` and :func:`instant_us` without
-loading pandas.
+NumPy, pandas (and the array checks of ``crmcore._validation``) load on
+first use, so the domain can use :func:`require_aware` and
+:func:`instant_us` without loading them.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import importlib
 import re
 import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import numpy as np
-
-from crmcore._types import IntArray
 from crmcore.errors import ValidationError
 
 if TYPE_CHECKING:
     from collections.abc import Hashable, Sequence
     from types import ModuleType
 
+    import numpy as np
     import pandas as pd
 
     from crmcore import _validation
+    from crmcore._types import IntArray
 else:
 
     class _Lazy:
@@ -63,11 +64,14 @@ else:
 
         def __init__(self, name: str) -> None:
             self._name = name
+            self._module: ModuleType | None = None
 
         def __getattr__(self, attr: str) -> Any:
-            module: ModuleType = importlib.import_module(self._name)
-            return getattr(module, attr)
+            if self._module is None:
+                self._module = importlib.import_module(self._name)
+            return getattr(self._module, attr)
 
+    np = _Lazy("numpy")
     pd = _Lazy("pandas")
     _validation = _Lazy("crmcore._validation")
 
@@ -81,25 +85,33 @@ __all__ = [
     "Duration",
     "Freq",
     "add_duration",
+    "cutoff_us",
+    "from_instant_us",
+    "instant_key",
     "instant_us",
     "is_date_only",
     "parse_freq",
+    "period_code_at",
     "period_codes",
     "period_labels",
+    "period_start_at",
+    "period_start_us",
     "period_starts",
     "read_dates",
+    "read_instants",
     "require_aware",
     "resolve_as_of",
     "timestamps",
     "to_duration",
     "to_instant",
+    "to_zone",
     "wall_ns",
 ]
 
 NS_PER_SECOND: Final = 10**9
 NS_PER_HOUR: Final = 3_600 * NS_PER_SECOND
 NS_PER_DAY: Final = 86_400 * NS_PER_SECOND
-NAT: Final = np.iinfo(np.int64).min
+NAT: Final = -(2**63)  # np.iinfo(np.int64).min, without importing NumPy
 """The int64 value of ``NaT``: a missing instant in an int64 array."""
 
 _RANGE_HINT = (
@@ -136,6 +148,19 @@ def instant_us(value: _dt.datetime, *, name: str = "datetime") -> int:
     return (value - _EPOCH_UTC) // _dt.timedelta(microseconds=1)
 
 
+def instant_key(value: Any) -> Any:
+    """Return the equality key of a moment: its instant for an aware datetime.
+
+    Python compares two datetimes of one zone by wall clock and ignores
+    ``fold``, so 02:15 before and after a fall-back would be "equal". Records
+    holding moments use this as their ``attrs`` equality key
+    (``attrs.field(eq=instant_key)``); anything else is its own key.
+    """
+    if isinstance(value, _dt.datetime) and value.utcoffset() is not None:
+        return instant_us(value)
+    return value
+
+
 def require_aware(value: Any, *, field: str) -> _dt.datetime:
     """Return ``value`` if it is a timezone-aware datetime, else raise.
 
@@ -159,6 +184,15 @@ def require_aware(value: Any, *, field: str) -> _dt.datetime:
             value=value,
         )
     return value
+
+
+def from_instant_us(us: int, tz: _dt.tzinfo) -> _dt.datetime:
+    """Return the aware ``datetime`` in ``tz`` of epoch microseconds (undoes :func:`instant_us`).
+
+    The result carries the right ``fold`` in a repeated hour, so
+    ``instant_us(from_instant_us(x, tz)) == x`` for every zone.
+    """
+    return (_EPOCH_UTC + _dt.timedelta(microseconds=us)).astimezone(tz)
 
 
 # ---------------------------------------------------------------- scalars
@@ -202,6 +236,9 @@ def _period_of(value: object) -> pd.Period:
     return pd.Period(str(value).strip(), freq=freq)
 
 
+_CLOCK_WORDS: Final = frozenset({"now", "today", "tomorrow", "yesterday"})
+
+
 def to_instant(value: object, *, name: str) -> pd.Timestamp:
     """Read one instant: a ``Timestamp``, ``datetime``, ``date``, string or ``datetime64``.
 
@@ -229,8 +266,19 @@ def to_instant(value: object, *, name: str) -> pd.Timestamp:
             field=name,
             value=value,
         )
+    if isinstance(value, str) and value.strip().lower() in _CLOCK_WORDS:
+        raise ValidationError(
+            f"{name}={value!r}: crmcore never reads the clock; give the date, e.g. '2024-03-31'",
+            field=name,
+            value=value,
+        )
     try:
-        stamp = pd.Timestamp(value)
+        # strings: ISO 8601 only; pandas would read '01.02.2026' as 2 January
+        stamp = (
+            pd.Timestamp(pd.to_datetime(value.strip(), format="ISO8601"))
+            if isinstance(value, str)
+            else pd.Timestamp(value)
+        )
     except (OverflowError, pd.errors.OutOfBoundsDatetime) as exc:
         raise ValidationError(f"{name}={value!r}: {_RANGE_HINT}", field=name, value=value) from exc
     except (ValueError, TypeError) as exc:
@@ -348,6 +396,19 @@ def _stamp_ns(stamp: pd.Timestamp) -> int:
     return int(stamp.as_unit("ns").value)
 
 
+def cutoff_us(value: object, *, tz: Any, name: str = "as_of") -> int:
+    """Resolve a cut-off for timezone-aware data to epoch microseconds (history: ``t <= cut``).
+
+    An aware ``datetime`` is its instant (no pandas needed, ``fold``
+    respected); anything else goes through :func:`resolve_as_of` against data
+    in zone ``tz``, so a date means the end of that day in ``tz`` (its last
+    microsecond) and a naive datetime is refused with the fix named.
+    """
+    if isinstance(value, _dt.datetime) and value.utcoffset() is not None:
+        return instant_us(value, name=name)
+    return resolve_as_of(value, tz=tz, name=name).ns // 1000
+
+
 # ---------------------------------------------------------------- columns
 
 
@@ -383,6 +444,22 @@ class Dates:
     def to_index(self) -> pd.DatetimeIndex:
         """Return the dates as a ``DatetimeIndex`` in their own zone."""
         return timestamps(self.ns, self.tz)
+
+    def in_zone(self, tz: Any) -> Dates:
+        """Return the dates in zone ``tz``: the explicit way to give naive dates a zone.
+
+        Naive dates are read as wall-clock times in ``tz`` (a time skipped
+        by a spring-forward moves forward; a fall-back's repeated hour is
+        read as its first, summer-time, occurrence). Aware dates keep their
+        instants and are shown in ``tz`` (calendar periods then follow its
+        wall clock). Missing values stay missing.
+        """
+        if self.tz is None:
+            ns = self.ns.copy()
+            present = ns != NAT
+            ns[present] = _localize_wall(ns[present], tz)
+            return Dates(ns, tz)
+        return Dates(self.ns, tz)
 
 
 _NUMERIC_KINDS = "iufcb"
@@ -459,6 +536,33 @@ def read_dates(
     if unit != "ns":
         ticks = _ticks_to_ns(ticks, unit, missing, col, name=name, index=index, row_name=row_name)
     return Dates(np.ascontiguousarray(ticks, dtype=np.int64), tz)
+
+
+def read_instants(
+    values: Any,
+    *,
+    name: str,
+    allow_missing: bool = False,
+    row_name: str = "row",
+) -> Dates:
+    """Read a column of moments that must be timezone-aware (:func:`read_dates` otherwise).
+
+    For the moments of domain records (ledger entries, stage changes,
+    tickets), which are always instants.
+
+    Raises
+    ------
+    ValidationError
+        Anything :func:`read_dates` refuses, and naive dates (naming the fix).
+    """
+    dates = read_dates(values, name=name, allow_missing=allow_missing, row_name=row_name)
+    if not dates.aware:
+        raise ValidationError(
+            f"{name} must hold timezone-aware datetimes (these are instants); got naive "
+            f"values: localise them first, e.g. frame['{name}'].dt.tz_localize('UTC')",
+            field=name,
+        )
+    return dates
 
 
 def _ticks_to_ns(
@@ -759,6 +863,24 @@ def parse_freq(value: object, *, name: str = "freq", allowed: str = "hDWMQY") ->
     return Freq(unit, mult)  # type: ignore[arg-type]
 
 
+def _months_since_epoch(wall: IntArray) -> IntArray:
+    """Calendar months since January 1970 of wall-clock nanoseconds.
+
+    NumPy's month conversion is slow per element; when the data span fewer
+    days than they have rows (a log of millions of rows spans a few thousand
+    days), it runs once per day of the span and the rows look their day up.
+    """
+    if wall.size:
+        days = np.floor_divide(wall, NS_PER_DAY)
+        lo = int(days.min())
+        span = int(days.max()) - lo + 1
+        if span <= wall.size:
+            first = (lo + np.arange(span, dtype=np.int64)) * NS_PER_DAY
+            table = first.view("datetime64[ns]").astype("datetime64[M]").astype(np.int64)
+            return np.asarray(table[days - lo], dtype=np.int64)
+    return np.asarray(wall.view("datetime64[ns]").astype("datetime64[M]"), dtype=np.int64)
+
+
 def period_codes(wall: IntArray, freq: Freq) -> IntArray:
     """Integer period codes (counted from the epoch) of wall-clock nanoseconds.
 
@@ -767,7 +889,7 @@ def period_codes(wall: IntArray, freq: Freq) -> IntArray:
     """
     unit = freq.unit
     if unit in ("M", "Q", "Y"):
-        months = wall.view("datetime64[ns]").astype("datetime64[M]").astype(np.int64)
+        months = _months_since_epoch(wall)
         base = months // _MONTHS_PER[unit] if unit != "M" else months
     elif unit == "h":
         base = wall // NS_PER_HOUR
@@ -800,3 +922,95 @@ def period_labels(codes: IntArray, freq: Freq) -> pd.PeriodIndex:
     """``PeriodIndex`` labels of period codes (a block of ``mult`` periods by its first)."""
     starts = period_starts(codes, freq)
     return pd.DatetimeIndex(starts.view("datetime64[ns]")).to_period(freq.alias)
+
+
+_EPOCH_WALL: Final = _dt.datetime(1970, 1, 1)  # noqa: DTZ001 - the epoch on a wall clock
+
+
+def to_zone(value: Any, *, name: str = "tz") -> _dt.tzinfo:
+    """Read a time zone: an IANA name (``"Europe/Paris"``), a ``tzinfo``, or ``None`` (UTC).
+
+    Raises
+    ------
+    ValidationError
+        An unknown zone name, or anything else.
+    """
+    if value is None:
+        return _dt.UTC
+    if isinstance(value, _dt.tzinfo):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if text.upper() in ("UTC", "Z"):
+            return _dt.UTC
+        try:
+            return ZoneInfo(text)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValidationError(
+                f"{name} must be a time zone such as 'UTC' or 'Europe/Paris'; got {value!r}",
+                field=name,
+                value=value,
+            ) from exc
+    raise ValidationError(
+        f"{name} must be a time zone name or a tzinfo; got {value!r}", field=name, value=value
+    )
+
+
+def _wall_code(wall: _dt.datetime, freq: Freq) -> int:
+    """Period code of a naive wall-clock reading (the scalar form of :func:`period_codes`)."""
+    unit = freq.unit
+    if unit in ("M", "Q", "Y"):
+        months = (wall.year - 1970) * 12 + wall.month - 1
+        base = months // _MONTHS_PER[unit]
+    elif unit == "h":
+        base = (wall - _EPOCH_WALL) // _dt.timedelta(hours=1)
+    else:
+        base = (wall - _EPOCH_WALL) // _dt.timedelta(days=1)
+        if unit == "W":
+            base = (base + _WEEK_SHIFT) // 7
+    return base // freq.mult
+
+
+@functools.lru_cache(maxsize=4096)
+def period_start_us(code: int, freq: Freq, tz: Any) -> int:
+    """When period ``code`` of ``tz``'s calendar starts, in epoch microseconds.
+
+    The scalar form of :func:`period_starts` (same codes, same instants: a
+    start in a DST gap moves forward, one in a repeated hour is its first
+    occurrence). Cached: a programme asks for the same few boundaries often.
+    """
+    return int(period_starts(np.array([code], dtype=np.int64), freq, tz)[0]) // 1000
+
+
+def period_start_at(code: int, freq: Freq, tz: Any) -> _dt.datetime:
+    """When period ``code`` starts, as an aware ``datetime`` in ``tz``.
+
+    See :func:`period_start_us`.
+    """
+    return from_instant_us(period_start_us(code, freq, tz), to_zone(tz))
+
+
+def period_code_at(
+    value: _dt.datetime, freq: Freq, tz: Any, *, name: str = "at", us: int | None = None
+) -> int:
+    """Code of the period of ``tz``'s calendar holding the aware instant ``value``.
+
+    The scalar form of ``period_codes(wall_ns(...))``, pure Python; where a
+    period boundary falls inside a DST fold or gap, the period is the one
+    whose start instant (:func:`period_start_us`) is the last at or before
+    ``value``, so ``period_start_us(code) <= value < period_start_us(code + 1)``
+    always holds. ``us`` is ``instant_us(value)`` when the caller has it.
+
+    Raises
+    ------
+    ValidationError
+        ``value`` is not an aware datetime, or ``tz`` is not a zone.
+    """
+    if us is None:
+        us = instant_us(value, name=name)
+    code = _wall_code(value.astimezone(to_zone(tz)).replace(tzinfo=None), freq)
+    while period_start_us(code, freq, tz) > us:
+        code -= 1
+    while period_start_us(code + 1, freq, tz) <= us:
+        code += 1
+    return code

@@ -7,20 +7,28 @@ offending row (by label when an index is given) and the value.
 
 These helpers are private: public functions call them and document the
 errors they raise.
+
+pandas is not imported here: a value can only be a pandas object once pandas
+has been imported by whoever made it, so the checks look pandas up in
+``sys.modules`` (light modules such as the loyalty ledger can use them without
+loading pandas).
 """
 
 from __future__ import annotations
 
 import numbers
+import sys
 from collections.abc import Hashable, Iterable, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
-import pandas as pd
 
 from crmcore._types import ArrayLike, BoolArray, FloatArray, IntArray, RandomState
 from crmcore.errors import ValidationError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "as_binary_array",
@@ -38,6 +46,22 @@ __all__ = [
     "check_weights",
     "first_bad",
 ]
+
+
+def _series(values: object) -> pd.Series | None:
+    """``values`` if it is a pandas Series (without importing pandas), else None."""
+    pandas = sys.modules.get("pandas")
+    if pandas is not None and isinstance(values, pandas.Series):
+        return cast("pd.Series", values)
+    return None
+
+
+def _series_or_frame(values: object) -> pd.Series | pd.DataFrame | None:
+    """``values`` if it is a pandas Series or DataFrame (without importing pandas)."""
+    pandas = sys.modules.get("pandas")
+    if pandas is not None and isinstance(values, pandas.Series | pandas.DataFrame):
+        return cast("pd.Series | pd.DataFrame", values)
+    return None
 
 
 def _label(index: Sequence[Hashable] | pd.Index | None, pos: int, row_name: str) -> Hashable:
@@ -148,12 +172,15 @@ def as_float_array(
     ...
     crmcore.errors.ValidationError: x must be finite; got nan for row at position 1
     """
-    if index is None and isinstance(values, pd.Series):
-        index = values.index
-    if isinstance(values, pd.Series | pd.DataFrame):
-        if any(isinstance(dt, pd.CategoricalDtype) for dt in _dtypes(values)):
+    if index is None and (series := _series(values)) is not None:
+        index = series.index
+    if (labelled := _series_or_frame(values)) is not None:
+        dtypes = _dtypes(labelled)
+        if any(dt.name == "category" for dt in dtypes):
             raise ValidationError(f"{name} must be numeric, not categorical", field=name)
-        values = values.to_numpy(dtype=object if _has_na_ext(values) else None)
+        # extension dtypes (Int64, Float64...) hold pd.NA: inspect them as objects
+        has_na_ext = any(not isinstance(dt, np.dtype) for dt in dtypes)
+        values = labelled.to_numpy(dtype=object if has_na_ext else None)
     if isinstance(values, list | tuple):
         # NumPy would coerce [True, 2.0] or [1, "2"] silently: inspect elements first.
         try:
@@ -246,9 +273,10 @@ def as_binary_array(
     ...
     crmcore.errors.ValidationError: y must be 0 or 1 (1 = churned); got 2.0 for row at position 1
     """
-    if index is None and isinstance(values, pd.Series):
-        index = values.index
-    raw = values.to_numpy() if isinstance(values, pd.Series) else values
+    series = _series(values)
+    if index is None and series is not None:
+        index = series.index
+    raw = series.to_numpy() if series is not None else values
     arr = np.asarray(raw, dtype=object) if isinstance(raw, list | tuple) else np.asarray(raw)
     if arr.dtype.kind == "O" and arr.size:
         # a list of bools, or a nullable boolean Series without missing values
@@ -274,17 +302,14 @@ def as_binary_array(
 
 
 def _dtypes(values: pd.Series | pd.DataFrame) -> list[Any]:
-    if isinstance(values, pd.DataFrame):
-        return list(values.dtypes)
+    if values.ndim == 2:
+        return list(cast("pd.DataFrame", values).dtypes)
     return [values.dtype]
 
 
-def _has_na_ext(values: pd.Series | pd.DataFrame) -> bool:
-    return any(isinstance(dt, pd.api.extensions.ExtensionDtype) for dt in _dtypes(values))
-
-
 def _is_real_number(x: object) -> bool:
-    if isinstance(x, bool | np.bool_) or x is None or x is pd.NA:
+    # pd.NA is neither a numbers.Real nor a Decimal: refused below without naming it
+    if isinstance(x, bool | np.bool_) or x is None:
         return False
     return isinstance(x, numbers.Real) or _is_decimal(x)
 
@@ -362,8 +387,8 @@ def as_count_array(
     crmcore.errors.ValidationError: frequency must be a whole number; got 1.5 for row at position 0
     """
     arr = as_float_array(values, name=name, index=index, row_name=row_name)
-    if index is None and isinstance(values, pd.Series):
-        index = values.index
+    if index is None and (series := _series(values)) is not None:
+        index = series.index
     check_nonnegative(arr, name=name, index=index, row_name=row_name)
     check_integer_valued(arr, name=name, index=index, row_name=row_name)
     if arr.size and arr.max() > np.iinfo(np.int64).max:
@@ -436,7 +461,8 @@ def check_columns(frame: pd.DataFrame, required: Iterable[str], *, name: str = "
     ValidationError
         Naming the first missing column and listing the columns present.
     """
-    if not isinstance(frame, pd.DataFrame):
+    pandas = sys.modules.get("pandas")
+    if pandas is None or not isinstance(frame, pandas.DataFrame):
         raise ValidationError(
             f"{name} must be a pandas DataFrame; got {type(frame).__name__}", field=name
         )
@@ -479,8 +505,8 @@ def check_monotone(
     ValidationError
         Naming the first row that breaks the order.
     """
-    if index is None and isinstance(values, pd.Series):
-        index = values.index
+    if index is None and (series := _series(values)) is not None:
+        index = series.index
     arr = np.asarray(values)
     if arr.size < 2:
         return

@@ -11,25 +11,34 @@ not know about crmcore::
     ├── NotFound (+ KeyError)                   no record with that id
     ├── ConcurrencyConflict                     stale version on update
     ├── InvalidTransition                       workflow move not allowed
-    ├── NotFittedError (+ sklearn's)            query before ``fit``
+    ├── NotFittedError (+ sklearn's)            query before ``fit``  [*]
     ├── ConvergenceError (+ RuntimeError)       optimiser failed; keeps its result
     └── SchemaVersionError                      database written by another schema
 
     CrmCoreWarning (UserWarning)
-    ├── ConvergenceWarning (+ sklearn's)        fit finished but is doubtful
+    ├── ConvergenceWarning (+ sklearn's)        fit finished but is doubtful  [*]
     └── DataWarning                             input accepted but suspicious
 
 Messages always say what is wrong, where (field, row, customer id) and what
 would have been accepted.
+
+[*] These two also subclass scikit-learn's classes of the same name, so
+``except sklearn.exceptions.NotFittedError`` catches crmcore's. They are built
+on first use (the first ``crmcore.errors.NotFittedError`` or ``from
+crmcore.errors import NotFittedError``), which imports scikit-learn then:
+importing this module alone, and with it ``crmcore``, ``crmcore.domain`` and
+``crmcore.storage``, does not.
 """
 
 from __future__ import annotations
 
+import _thread
 from collections.abc import Hashable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sklearn.exceptions import ConvergenceWarning as _SklearnConvergenceWarning
-from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+if TYPE_CHECKING:
+    from sklearn.exceptions import ConvergenceWarning as _SklearnConvergenceWarning
+    from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 
 __all__ = [
     "ConcurrencyConflict",
@@ -235,14 +244,6 @@ class InvalidTransition(CrmCoreError):
         super().__init__(message)
 
 
-class NotFittedError(CrmCoreError, _SklearnNotFittedError):
-    """A model was queried before :meth:`fit` was called.
-
-    Also an instance of :class:`sklearn.exceptions.NotFittedError` (and so of
-    ``ValueError`` and ``AttributeError``).
-    """
-
-
 class ConvergenceError(CrmCoreError, RuntimeError):
     """The optimiser did not reach an optimum.
 
@@ -281,9 +282,62 @@ class CrmCoreWarning(UserWarning):
     """Root of the warnings crmcore emits."""
 
 
-class ConvergenceWarning(CrmCoreWarning, _SklearnConvergenceWarning):
-    """A fit finished, but the optimiser's result is doubtful."""
-
-
 class DataWarning(CrmCoreWarning):
     """Input was accepted, but something about it deserves attention."""
+
+
+# ---------------------------------------------------------------- built on first use
+#
+# NotFittedError and ConvergenceWarning subclass scikit-learn's classes, so that
+# ``except sklearn.exceptions.NotFittedError`` (which tests real subclassing, not
+# ``isinstance`` hooks) catches ours. Importing scikit-learn costs about a second
+# and 1,400 modules, which the domain, the stores and the command's --help never
+# need: the two classes are made by the module ``__getattr__`` the first time
+# either name is looked up, once, and then live in the module like any other
+# (pickle finds them by name).
+
+_NOT_FITTED_DOC = """A model was queried before :meth:`fit` was called.
+
+    Also an instance of :class:`sklearn.exceptions.NotFittedError` (and so of
+    ``ValueError`` and ``AttributeError``).
+    """
+_CONVERGENCE_DOC = """A fit finished, but the optimiser's result is doubtful.
+
+    Also a :class:`sklearn.exceptions.ConvergenceWarning`.
+    """
+
+if TYPE_CHECKING:
+
+    class NotFittedError(CrmCoreError, _SklearnNotFittedError):  # noqa: D101 -- _NOT_FITTED_DOC
+        pass
+
+    class ConvergenceWarning(CrmCoreWarning, _SklearnConvergenceWarning):  # noqa: D101
+        pass
+
+
+# name -> (our base, docstring); the scikit-learn base has the same name
+_SKLEARN_BASED: dict[str, tuple[type, str]] = {
+    "NotFittedError": (CrmCoreError, _NOT_FITTED_DOC),
+    "ConvergenceWarning": (CrmCoreWarning, _CONVERGENCE_DOC),
+}
+_build_lock = _thread.allocate_lock()  # not `threading`: one import less for a light module
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _SKLEARN_BASED:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    with _build_lock:  # two threads must not make two different classes
+        if name in globals():
+            return globals()[name]
+        from sklearn import exceptions  # noqa: PLC0415 -- deferred: see above
+
+        ours, doc = _SKLEARN_BASED[name]
+        cls = type(
+            name, (ours, getattr(exceptions, name)), {"__doc__": doc, "__module__": __name__}
+        )
+        globals()[name] = cls
+        return cls
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

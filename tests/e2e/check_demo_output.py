@@ -23,7 +23,7 @@ SECTIONS = [
 ]  # fmt: skip
 COLUMNS = [
     "frequency", "recency", "T", "monetary_value", "p_alive", "expected_purchases_90d",
-    "clv", "clv_lower", "clv_upper", "rfm_segment", "churn_risk",
+    "clv", "clv_ci_low", "clv_ci_high", "rfm_segment", "churn_risk",
 ]  # fmt: skip
 
 

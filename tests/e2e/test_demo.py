@@ -82,8 +82,8 @@ def test_customer_table(demo):
         "p_alive",
         "expected_purchases_90d",
         "clv",
-        "clv_lower",
-        "clv_upper",
+        "clv_ci_low",
+        "clv_ci_high",
         "rfm_segment",
         "churn_risk",
     }
@@ -91,8 +91,8 @@ def test_customer_table(demo):
     assert not table[sorted(expected)].isna().any().any()
     assert table["p_alive"].between(0, 1).all()
     assert table["churn_risk"].between(0, 1).all()
-    assert (table["clv_lower"] <= table["clv"] + 1e-6).all()
-    assert (table["clv"] <= table["clv_upper"] + 1e-6).all()
+    assert (table["clv_ci_low"] <= table["clv"] + 1e-6).all()
+    assert (table["clv"] <= table["clv_ci_high"] + 1e-6).all()
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +101,7 @@ def direct(demo):
     data = read_store(f"sqlite:///{demo / 'crm.sqlite'}")
     tx = data.transactions
     as_of = tx["date"].max()
-    summary = rfm_summary(tx, value_col="amount", observation_end=as_of)
+    summary = rfm_summary(tx, value_col="amount", as_of=as_of)
     model = BetaGeoModel().fit(summary[["frequency", "recency", "T"]])
     spend = GammaGammaModel().fit(
         summary[summary["frequency"] > 0][["frequency", "monetary_value"]]
@@ -145,10 +145,12 @@ def test_holdout_agrees_with_library_calls(demo, direct):
     report = json.loads((demo / "summary.json").read_text(encoding="utf-8"))
     hold = report["holdout"]
     assert hold["available"]
+    # the summary names the arguments that reproduce its holdout check
+    assert pd.Timestamp(hold["holdout_end"]) == as_of
     split = calibration_holdout_split(
         data.transactions,
-        calibration_end=pd.Timestamp(hold["calibration_end"]),
-        observation_end=as_of,
+        as_of=pd.Timestamp(hold["as_of"]),
+        holdout_end=pd.Timestamp(hold["holdout_end"]),
         value_col="amount",
     )
     evaluation = evaluate_holdout(BetaGeoModel().fit(split), split)
@@ -162,7 +164,9 @@ def test_surveys_pipeline_and_sla_sections(demo, direct):
     surveys = data.surveys
     expect_nps = nps(surveys.loc[surveys["kind"] == "nps", "score"].to_numpy())
     assert report["surveys"]["nps"]["score"] == pytest.approx(expect_nps.score, rel=1e-12)
-    assert report["surveys"]["nps"]["lower"] == pytest.approx(expect_nps.ci_low, rel=1e-12)
+    assert report["surveys"]["nps"]["ci_low"] == pytest.approx(expect_nps.ci_low, rel=1e-12)
+    assert report["surveys"]["nps"]["ci_high"] == pytest.approx(expect_nps.ci_high, rel=1e-12)
+    assert isinstance(report["surveys"]["nps"]["n"], int)
     expect_csat = csat(surveys.loc[surveys["kind"] == "csat", "score"].to_numpy())
     assert report["surveys"]["csat"]["score"] == pytest.approx(expect_csat.score, rel=1e-12)
     assert report["pipeline"]["available"]
@@ -181,7 +185,7 @@ def test_surveys_pipeline_and_sla_sections(demo, direct):
 
 def test_report_on_exported_files_matches_the_database(demo, tmp_path):
     data = read_store(f"sqlite:///{demo / 'crm.sqlite'}")
-    tx = data.transactions.rename(columns={"customer_id": "cust", "amount": "value"})
+    tx = data.transactions.rename(columns={"customer_id": "cust", "amount": "total"})
     tx.to_csv(tmp_path / "tx.csv", index=False)
     data.surveys.to_parquet(tmp_path / "surveys.parquet")
     out = tmp_path / "from-files"
@@ -192,8 +196,8 @@ def test_report_on_exported_files_matches_the_database(demo, tmp_path):
             str(tmp_path / "tx.csv"),
             "--customer-col",
             "cust",
-            "--amount-col",
-            "value",
+            "--value-col",
+            "total",
             "--surveys",
             str(tmp_path / "surveys.parquet"),
             "--out",
@@ -207,6 +211,9 @@ def test_report_on_exported_files_matches_the_database(demo, tmp_path):
     assert ours["model"]["params"] == pytest.approx(theirs["model"]["params"], rel=1e-9)
     assert ours["surveys"]["nps"] == pytest.approx(theirs["surveys"]["nps"], rel=1e-12)
     assert not ours["pipeline"]["available"]
+    # the exported dates carry their offset (+00:00): the same instants, the same zone rule
+    assert ours["as_of"] == theirs["as_of"]
+    assert ours["time"] == theirs["time"]
 
 
 def test_clv_fit_then_predict(demo, direct, tmp_path):
@@ -236,8 +243,22 @@ def test_python_dash_m_works_like_the_command():
         [sys.executable, "-m", "crmcore", "--help"], capture_output=True, text=True, check=False
     )
     assert run.returncode == 0
-    for command in ("demo", "report", "clv"):
+    for command in ("demo", "report", "clv", "--version"):
         assert command in run.stdout
+
+
+def test_demo_summary_states_its_time_rules(demo):
+    report = json.loads((demo / "summary.json").read_text(encoding="utf-8"))
+    time = report["time"]
+    assert time["zone"] == "UTC"
+    assert "instants" in time["zone_rule"]
+    assert time["as_of"] == report["as_of"]
+    assert "last transaction" in time["as_of_rule"]
+    assert report["settings"]["confidence"] == 0.9
+    churn = report["churn"]
+    assert pd.Timestamp(churn["training_as_of"]) == pd.Timestamp(report["as_of"]) - pd.Timedelta(
+        days=churn["horizon_days"]
+    )
 
 
 def test_ci_checker_accepts_the_demo_output(demo):

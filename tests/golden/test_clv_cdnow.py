@@ -179,7 +179,7 @@ def test_rfm_summary_reproduces_published_cdnow_summary(cdnow: pd.DataFrame) -> 
         date_col="date",
         value_col="amount",
         date_format="%Y%m%d",
-        observation_end="1997-09-30",
+        as_of="1997-09-30",
     ).reindex(cdnow.index)
     np.testing.assert_array_equal(summary["frequency"], cdnow["frequency"])
     np.testing.assert_allclose(summary["recency"] / 7, cdnow["recency"], atol=0.005 + 1e-9)

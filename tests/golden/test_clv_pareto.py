@@ -50,8 +50,8 @@ def test_standard_errors_are_finite_and_positive(model: ParetoNBDModel) -> None:
     se = model.standard_errors_
     assert all(np.isfinite(v) and v > 0 for v in se.values())
     table = model.summary()
-    assert (table["lower"] < table["coef"]).all()
-    assert (table["coef"] < table["upper"]).all()
+    assert (table["ci_low"] < table["coef"]).all()
+    assert (table["coef"] < table["ci_high"]).all()
 
 
 def _mp_parts(th: dict[str, float], x: int, tx: float, T: float) -> tuple[mp.mpf, mp.mpf]:

@@ -166,11 +166,11 @@ def _cols(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     seed=st.integers(0, 1000),
 )
 def test_rfm_summary_invariants(rows: list, freq: str, seed: int) -> None:
-    log = pd.DataFrame(rows, columns=["customer_id", "day", "value"])
+    log = pd.DataFrame(rows, columns=["customer_id", "day", "amount"])
     log["date"] = pd.Timestamp("2024-01-01") + pd.to_timedelta(log["day"], unit="D")
-    s = rfm_summary(log, value_col="value", freq=freq, observation_end="2024-04-30")
+    s = rfm_summary(log, value_col="amount", freq=freq, as_of="2024-04-30")
     shuffled = log.sample(frac=1.0, random_state=seed)
-    t = rfm_summary(shuffled, value_col="value", freq=freq, observation_end="2024-04-30")
+    t = rfm_summary(shuffled, value_col="amount", freq=freq, as_of="2024-04-30")
     pd.testing.assert_frame_equal(s, t, rtol=1e-12)
     counts = log.groupby("customer_id").size()
     assert set(s.index) == set(counts.index)

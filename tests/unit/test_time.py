@@ -18,15 +18,21 @@ from crmcore._time import (
     NS_PER_DAY,
     Freq,
     add_duration,
+    cutoff_us,
+    from_instant_us,
+    instant_key,
     instant_us,
     is_date_only,
     parse_freq,
+    period_code_at,
     period_codes,
     period_labels,
+    period_start_at,
     period_starts,
     read_dates,
     resolve_as_of,
     to_duration,
+    to_zone,
     wall_ns,
 )
 from crmcore.errors import ValidationError
@@ -284,3 +290,168 @@ class TestRenamedArguments:
 
         with pytest.raises(TypeError, match="both"):
             f(observation_end=1, as_of=2)
+
+
+class TestScalarPeriods:
+    """The pure-Python forms used by domain objects agree with the array forms."""
+
+    ZONES = ("UTC", PARIS, "America/Santiago", "Australia/Lord_Howe", "Asia/Kathmandu")
+
+    @given(
+        st.datetimes(
+            min_value=dt.datetime(1965, 1, 1),  # noqa: DTZ001 - hypothesis bounds
+            max_value=dt.datetime(2040, 1, 1),  # noqa: DTZ001
+            timezones=st.just(dt.UTC),
+        ),
+        st.sampled_from(ZONES),
+        st.sampled_from(["h", "D", "W", "2W", "M", "Q", "Y"]),
+    )
+    def test_period_code_at_matches_period_codes(self, value, zone, code):
+        freq = parse_freq(code)
+        ns = np.array([instant_us(value) * 1000], dtype=np.int64)
+        got = period_code_at(value.astimezone(to_zone(zone)), freq, zone)
+        start = instant_us(period_start_at(got, freq, zone))
+        assert start <= instant_us(value) < instant_us(period_start_at(got + 1, freq, zone))
+        assert start * 1000 == period_starts(np.array([got]), freq, zone)[0]
+        # where no period boundary falls inside a DST change, the wall clock decides alone
+        if zone in ("UTC", PARIS, "Asia/Kathmandu") and code != "h":
+            assert got == period_codes(wall_ns(ns, zone), freq)[0]
+
+    def test_month_start_in_paris(self):
+        freq = Freq("M")
+        late = dt.datetime(2026, 1, 31, 23, 30, tzinfo=dt.UTC)  # 00:30 on 1 February in Paris
+        code = period_code_at(late, freq, PARIS)
+        assert str(period_labels(np.array([code]), freq)[0]) == "2026-02"
+        start = period_start_at(code, freq, PARIS)
+        assert start.isoformat() == "2026-02-01T00:00:00+01:00"
+        assert period_code_at(late, freq, "UTC") == code - 1
+
+    def test_start_in_a_dst_gap_moves_forward(self):
+        # Santiago skips 00:00-01:00 on 2026-09-06: that day starts at 01:00 (-03:00).
+        day = Freq("D")
+        inside = dt.datetime(2026, 9, 6, 4, 30, tzinfo=dt.UTC)  # 01:30 local
+        code = period_code_at(inside, day, "America/Santiago")
+        assert period_start_at(code, day, "America/Santiago").isoformat() == (
+            "2026-09-06T01:00:00-03:00"
+        )
+
+    def test_naive_refused(self):
+        with pytest.raises(ValidationError, match="timezone-aware"):
+            period_code_at(dt.datetime(2026, 1, 1), Freq("M"), "UTC")  # noqa: DTZ001
+
+
+class TestInstantHelpers:
+    def test_from_instant_us_keeps_the_fold(self):
+        from zoneinfo import ZoneInfo
+
+        paris = ZoneInfo(PARIS)
+        late = dt.datetime(2026, 10, 25, 2, 15, fold=1, tzinfo=paris)
+        back = from_instant_us(instant_us(late), paris)
+        assert back.fold == 1
+        assert instant_us(back) == instant_us(late)
+
+    def test_cutoff_us(self):
+        aware = dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)
+        assert cutoff_us(aware, tz=PARIS) == instant_us(aware)
+        end_of_day = pd.Timestamp("2026-03-02", tz=PARIS).value // 1000 - 1
+        assert cutoff_us("2026-03-01", tz=PARIS) == end_of_day
+        assert cutoff_us(dt.date(2026, 3, 1), tz=PARIS) == end_of_day
+        with pytest.raises(ValidationError, match="naive") as info:
+            cutoff_us(dt.datetime(2026, 3, 1), tz=PARIS)  # noqa: DTZ001
+        assert info.value.field == "as_of"
+        with pytest.raises(ValidationError, match="2262"):
+            cutoff_us("9999-12-31", tz="UTC")
+
+    def test_to_zone(self):
+        assert to_zone(None) is dt.UTC
+        assert to_zone("utc") is dt.UTC
+        assert str(to_zone(PARIS)) == PARIS
+        for bad in ("Mars/Olympus", "", 3):
+            with pytest.raises(ValidationError, match="tz"):
+                to_zone(bad)
+
+
+def test_instant_key_tells_the_two_sides_of_a_fold_apart():
+    from zoneinfo import ZoneInfo
+
+    paris = ZoneInfo(PARIS)
+    first = dt.datetime(2026, 10, 25, 2, 15, tzinfo=paris)  # 00:15Z
+    second = first.replace(fold=1)  # 01:15Z
+    assert first == second  # Python: same zone, same wall clock
+    assert instant_key(first) != instant_key(second)
+    assert instant_key(first) == instant_key(first.astimezone(dt.UTC))
+    assert instant_key(None) is None
+    assert instant_key("x") == "x"
+
+
+@given(st.lists(st.integers(-106_000, 106_000), min_size=1, max_size=50))
+def test_month_codes_match_numpy_calendar_months(days):
+    # every day of the nanosecond range (1677..2262), around leap days and centuries
+    wall = np.array(days, dtype=np.int64) * NS_PER_DAY
+    expected = wall.view("datetime64[ns]").astype("datetime64[M]").astype(np.int64)
+    np.testing.assert_array_equal(period_codes(wall, Freq("M")), expected)
+    np.testing.assert_array_equal(period_codes(wall, Freq("Y")), expected // 12)
+
+
+class TestZones:
+    def test_to_zone_reads_names_and_passes_tzinfo_through(self):
+        from crmcore._time import to_zone
+
+        assert to_zone("UTC") is dt.UTC
+        assert str(to_zone(" Europe/Paris ")) == PARIS
+        assert to_zone(dt.UTC) is dt.UTC
+
+    @pytest.mark.parametrize("bad", ["Europe/Pariss", "", "../etc/passwd", 2])
+    def test_to_zone_refuses_unknown_zones(self, bad):
+        from crmcore._time import to_zone
+
+        with pytest.raises(ValidationError, match="tz") as info:
+            to_zone(bad)
+        assert info.value.field == "tz"
+
+    def test_naive_dates_localised_as_wall_clock(self):
+        naive = read_dates(
+            pd.Series(["2024-01-15 12:00", "2024-07-15 12:00", None]),
+            name="date",
+            allow_missing=True,
+        )
+        paris = naive.in_zone(PARIS)
+        # 12:00 in Paris is 11:00 UTC in winter (CET) and 10:00 UTC in summer (CEST)
+        expected = pd.DatetimeIndex(["2024-01-15 11:00", "2024-07-15 10:00"]).as_unit("ns").asi8
+        assert paris.tz is not None
+        np.testing.assert_array_equal(paris.ns[:2], expected)
+        assert paris.ns[2] == naive.ns[2]  # missing stays missing
+        np.testing.assert_array_equal(paris.wall_ns()[:2], naive.ns[:2])
+
+    def test_dst_gap_moves_forward_and_overlap_takes_the_first_occurrence(self):
+        naive = read_dates(pd.Series(["2024-03-31 02:30", "2024-10-27 02:30"]), name="date")
+        paris = naive.in_zone(PARIS).to_index()
+        assert paris[0] == pd.Timestamp("2024-03-31 03:00", tz=PARIS)
+        assert paris[1] == pd.Timestamp("2024-10-27 00:30", tz="UTC")  # 02:30 CEST
+
+    def test_aware_dates_keep_their_instants(self):
+        aware = read_dates(pd.Series(pd.to_datetime(["2024-01-15 12:00"]).tz_localize("UTC")),
+                           name="date")  # fmt: skip
+        moved = aware.in_zone(PARIS)
+        np.testing.assert_array_equal(moved.ns, aware.ns)
+        assert moved.to_index()[0].hour == 13
+
+
+class TestStrictStrings:
+    @pytest.mark.parametrize("text", ["now", "today", " Now ", "yesterday"])
+    def test_clock_words_are_refused(self, text):
+        with pytest.raises(ValidationError, match="never reads the clock"):
+            resolve_as_of(text, tz=None)
+
+    @pytest.mark.parametrize("text", ["01.02.2026", "30.06.2026", "June 30 2026", "12/01/2026"])
+    def test_only_iso_8601_strings(self, text):
+        # pandas alone reads '01.02.2026' as 2 January and '12/01/2026' as 1 December
+        with pytest.raises(ValidationError, match="ISO 8601"):
+            resolve_as_of(text, tz=None)
+
+    def test_iso_strings_keep_nanoseconds_and_offsets(self):
+        cut = resolve_as_of("2026-06-30T12:00:00.123456789+02:00", tz=PARIS)
+        assert cut.timestamp == pd.Timestamp("2026-06-30T10:00:00.123456789", tz="UTC")
+        assert resolve_as_of(" 2026-06-30 12:00 ", tz=None).timestamp == pd.Timestamp(
+            "2026-06-30 12:00"
+        )

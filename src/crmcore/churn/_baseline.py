@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 from collections.abc import Mapping
@@ -15,9 +14,9 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import ClassifierTags
 
 from crmcore._deprecation import warn_renamed
-from crmcore._time import read_dates, to_duration
+from crmcore._time import to_duration
 from crmcore._types import ArrayLike, FloatArray
-from crmcore._validation import check_columns, check_scalar
+from crmcore._validation import check_scalar
 from crmcore.churn._persist import read_params, read_state
 from crmcore.churn._scoring import check_labels, roc_auc
 from crmcore.errors import NotFittedError, ValidationError
@@ -166,14 +165,8 @@ class PAliveBaseline(BaseEstimator):  # type: ignore[misc]
         """
         from crmcore.clv import rfm_summary  # noqa: PLC0415 - clv loads lazily
 
-        check_columns(transactions, [customer_col, date_col], name="transactions")
-        dates = read_dates(transactions[date_col], name=date_col)
-        cut = dates.cutoff(as_of)
-        keep = dates.ns <= cut.ns
-        past = transactions if keep.all() else transactions.loc[keep]
-        end: dict[str, Any] = {_rfm_cutoff_name(): cut.timestamp}
         return rfm_summary(
-            past, customer_col=customer_col, date_col=date_col, freq=self.freq, **end
+            transactions, customer_col=customer_col, date_col=date_col, as_of=as_of, freq=self.freq
         )
 
     # ------------------------------------------------------------ fit / predict
@@ -396,18 +389,6 @@ class PAliveBaseline(BaseEstimator):  # type: ignore[misc]
     def load(cls, path: str | os.PathLike[str]) -> PAliveBaseline:
         """Read a baseline written by :meth:`save`."""
         return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
-
-
-def _rfm_cutoff_name() -> str:
-    """Return the name of rfm_summary's cut-off argument.
-
-    clv is moving from ``observation_end`` to ``as_of`` (the old name then
-    warns); ask the signature so that churn works on either side of that
-    change. Remove once clv's rename has landed: pass ``as_of=``.
-    """
-    from crmcore.clv import rfm_summary  # noqa: PLC0415 - clv loads lazily
-
-    return "as_of" if "as_of" in inspect.signature(rfm_summary).parameters else "observation_end"
 
 
 def _with_horizon(est: PAliveBaseline, horizon: Any) -> PAliveBaseline:

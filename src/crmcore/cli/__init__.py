@@ -12,6 +12,8 @@ Sub-commands:
     (CSV or Parquet): ``customers.csv``, ``summary.json``, ``report.html``.
 ``crmcore clv fit ... --out models.json`` / ``crmcore clv predict --models models.json ...``
     The CLV models alone, saved as JSON.
+``crmcore --version``
+    Print ``crmcore <version>``.
 
 Exit status: 0 on success, 2 for bad input or usage (one line on stderr,
 ``crmcore: error: ...``; a database without crmcore tables counts as bad
@@ -19,31 +21,50 @@ input), 1 for any other crmcore error or a file that cannot be written
 (also one line). Nothing is left
 half-written: outputs are built in a staging directory and moved into
 place only when complete.
+
+The sub-commands are imported only when one runs, so ``crmcore --help`` and
+``crmcore --version`` load neither pandas nor the analytics.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+import importlib
+from collections.abc import Callable, Sequence
 from typing import TextIO
 
-from crmcore.cli._commands import (
-    run_clv_fit,
-    run_clv_predict,
-    run_demo,
-    run_report,
-)
+from crmcore import __version__
 from crmcore.cli._console import Console
 from crmcore.errors import CrmCoreError, SchemaVersionError, ValidationError
 
 __all__ = ["build_parser", "main"]
 
 _MODELS = ("bgnbd", "mbgnbd", "pareto")
+#: sub-command -> its function in ``crmcore.cli._commands``
+_COMMANDS = {
+    "demo": "run_demo",
+    "report": "run_report",
+    "fit": "run_clv_fit",
+    "predict": "run_clv_predict",
+}
+Command = Callable[[argparse.Namespace, Console], int]
 
 
-def _analysis_options(parser: argparse.ArgumentParser) -> None:
+def _analysis_options(parser: argparse.ArgumentParser, *, tz: bool = False) -> None:
     group = parser.add_argument_group("analysis")
-    group.add_argument("--as-of", help="end of the observation (ISO date; default: last purchase)")
+    group.add_argument(
+        "--as-of",
+        help="the cut-off: a date (the end of that day) or an ISO datetime "
+        "(default: the last purchase)",
+    )
+    if tz:
+        group.add_argument(
+            "--tz",
+            metavar="ZONE",
+            help="the zone of the dates' wall clock, e.g. Europe/Paris: dates without a "
+            "zone are read as times there; calendar months and a date-only --as-of follow "
+            "it (default: dates without a zone stay naive)",
+        )
     group.add_argument(
         "--model", choices=_MODELS, default="bgnbd", help="transaction model (default bgnbd)"
     )
@@ -75,7 +96,10 @@ def _input_options(parser: argparse.ArgumentParser, *, surveys: bool) -> None:
     cols = parser.add_argument_group("transaction columns")
     cols.add_argument("--customer-col", default="customer_id")
     cols.add_argument("--date-col", default="date")
-    cols.add_argument("--amount-col", default="amount")
+    cols.add_argument(
+        "--value-col", default=None, help="amount of each purchase (default: amount)"
+    )
+    cols.add_argument("--amount-col", help=argparse.SUPPRESS)  # deprecated name of --value-col
     cols.add_argument("--date-format", help="strptime format of dates (default ISO 8601)")
     if surveys:
         parser.add_argument("--surveys", help="survey answers file (.csv or .parquet)")
@@ -98,6 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="crmcore: customer relationship analytics from the command line.",
         parents=[common],
     )
+    parser.add_argument(
+        "--version", action="version", version=f"crmcore {__version__}", help="print the version"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = sub.add_parser(
@@ -119,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _input_options(report, surveys=True)
     report.add_argument("--out", required=True, help="output directory")
-    _analysis_options(report)
+    _analysis_options(report, tz=True)
 
     clv = sub.add_parser("clv", parents=[common], help="fit or apply CLV models (JSON)")
     clv_sub = clv.add_subparsers(dest="clv_command", required=True, metavar="ACTION")
@@ -127,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
         "fit", parents=[common], help="fit the transaction and spend models to JSON"
     )
     _input_options(fit, surveys=False)
-    fit.add_argument("--as-of", help="end of the observation (ISO date)")
+    fit.add_argument("--as-of", help="the cut-off: a date (the end of that day) or a datetime")
     fit.add_argument("--model", choices=_MODELS, default="bgnbd")
     fit.add_argument("--out", required=True, help="JSON file to write")
     predict = clv_sub.add_parser(
@@ -135,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     predict.add_argument("--models", required=True, help="JSON file written by 'clv fit'")
     _input_options(predict, surveys=False)
-    predict.add_argument("--as-of", help="end of the observation (ISO date)")
+    predict.add_argument("--as-of", help="the cut-off: a date (the end of that day) or a datetime")
     predict.add_argument("--period-days", type=float, default=90.0)
     predict.add_argument("--horizon-months", type=int, default=12)
     predict.add_argument("--discount-rate", type=float, default=0.01)
@@ -169,16 +196,13 @@ def main(
     except SystemExit as exit_:  # argparse has printed its usage message
         return int(exit_.code) if isinstance(exit_.code, int) else 2
     console = Console(quiet=args.quiet, verbose=args.verbose, stdout=stdout, stderr=stderr)
-    commands = {
-        "demo": run_demo,
-        "report": run_report,
-        "fit": run_clv_fit,
-        "predict": run_clv_predict,
-    }
     name = args.clv_command if args.command == "clv" else args.command
     try:
         with console.session():
-            return commands[name](args, console)
+            # imported here: pandas and the analytics load only when a command runs
+            commands = importlib.import_module("crmcore.cli._commands")
+            run: Command = getattr(commands, _COMMANDS[name])
+            return run(args, console)
     except (ValidationError, SchemaVersionError) as err:
         console.error(str(err))
         return 2

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 from pathlib import Path
@@ -11,37 +10,54 @@ from typing import Any
 
 import pandas as pd
 
+from crmcore._deprecation import warn_renamed
+from crmcore._time import is_date_only, resolve_as_of, to_instant, to_zone
 from crmcore.cli._console import Console
 from crmcore.errors import ValidationError
 
-__all__ = ["parse_as_of", "run_clv_fit", "run_clv_predict", "run_demo", "run_report"]
+__all__ = [
+    "checked_as_of",
+    "checked_tz",
+    "run_clv_fit",
+    "run_clv_predict",
+    "run_demo",
+    "run_report",
+]
 
 DB_NAME = "crm.sqlite"
 
 
-def parse_as_of(text: str | None) -> dt.datetime | None:
-    """``--as-of``: an ISO date (end of that day, UTC) or datetime (naive = UTC)."""
+def checked_as_of(text: str | None, *, name: str = "--as-of") -> str | None:
+    """Check ``--as-of`` before any data is read; the analysis resolves it against the data.
+
+    A date (``2026-06-30``) means the end of that day on the data's wall
+    clock, a datetime that instant (with an offset for aware data).
+
+    Raises
+    ------
+    ValidationError
+        Not a date, or outside the supported range (``9999-12-31``).
+    """
     if text is None:
         return None
-    try:
-        if len(text) == 10:
-            day = dt.date.fromisoformat(text)
-            return dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=dt.UTC)
-        stamp = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise ValidationError(
-            f"--as-of must be an ISO date such as 2026-06-30; got {text!r}",
-            field="as_of",
-            value=text,
-        ) from None
-    return stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=dt.UTC)
+    if is_date_only(text):
+        resolve_as_of(text, tz=None, name=name)  # the end of the day must be in range
+    else:
+        to_instant(text, name=name)
+    return text
+
+
+def checked_tz(text: str | None) -> Any:
+    """``--tz``: a zone name such as ``Europe/Paris`` (checked before any data is read)."""
+    return None if text is None else to_zone(text, name="--tz")
 
 
 def _options(args: argparse.Namespace) -> Any:
     from crmcore.report import ReportOptions  # noqa: PLC0415 -- keep `crmcore --help` fast
 
     return ReportOptions(
-        as_of=parse_as_of(args.as_of),
+        as_of=checked_as_of(args.as_of),
+        tz=checked_tz(getattr(args, "tz", None)),
         model=args.model,
         period_days=args.period_days,
         horizon_months=args.horizon_months,
@@ -49,6 +65,19 @@ def _options(args: argparse.Namespace) -> Any:
         n_draws=args.draws,
         random_state=args.seed,
     )
+
+
+def _value_col(args: argparse.Namespace) -> str:
+    """``--value-col``, or its deprecated name ``--amount-col`` (with a warning)."""
+    if args.amount_col is None:
+        return str(args.value_col or "amount")
+    if args.value_col is not None:
+        raise ValidationError(
+            "--amount-col is the deprecated name of --value-col; give --value-col only",
+            field="value_col",
+        )
+    warn_renamed(f"crmcore {args.command}", "--amount-col", "--value-col")
+    return str(args.amount_col)
 
 
 def _load(args: argparse.Namespace) -> Any:
@@ -62,7 +91,7 @@ def _load(args: argparse.Namespace) -> Any:
                 args.transactions,
                 customer_col=args.customer_col,
                 date_col=args.date_col,
-                amount_col=args.amount_col,
+                value_col=_value_col(args),
                 date_format=args.date_format,
             )
         )
@@ -114,9 +143,10 @@ def run_report(args: argparse.Namespace, console: Console) -> int:
     from crmcore.report import analyse, write_report  # noqa: PLC0415
 
     _check_out_dir(args.out)
+    options = _options(args)  # --as-of and --tz are checked before any input is read
     console.step("reading inputs")
     data = _load(args)
-    analysis = analyse(data, _options(args), step=console.step)
+    analysis = analyse(data, options, step=console.step)
     console.step("writing the report")
     write_report(analysis, args.out)
     _describe(console, Path(args.out), analysis.summary)
@@ -135,6 +165,7 @@ def run_demo(args: argparse.Namespace, console: Console) -> int:
         raise ValidationError(
             f"--customers must be at least 1; got {args.customers}", field="customers"
         )
+    options = _options(args)
     console.step(f"generating a company of {args.customers:,} customers (seed {args.seed})")
     company = make_company(args.customers, random_state=args.seed)
     out = Path(args.out)
@@ -149,7 +180,7 @@ def run_demo(args: argparse.Namespace, console: Console) -> int:
             )
             console.step("reading the database back")
             data = read_store(store)
-        analysis = analyse(data, _options(args), step=console.step)
+        analysis = analyse(data, options, step=console.step)
         console.step("writing the report")
         write_files(analysis, stage)
     total = sum(counts.values())
@@ -158,16 +189,16 @@ def run_demo(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def _fit_models(args: argparse.Namespace) -> tuple[Any, Any, pd.DataFrame, Any]:
+def _fit_models(args: argparse.Namespace) -> tuple[Any, Any, pd.DataFrame, pd.Timestamp]:
     from crmcore.clv import rfm_summary  # noqa: PLC0415
     from crmcore.report import MODELS  # noqa: PLC0415
-    from crmcore.report._analysis import fit_spend_model  # noqa: PLC0415
+    from crmcore.report._analysis import cut_history, fit_spend_model  # noqa: PLC0415
 
+    as_of = checked_as_of(args.as_of)
     data = _load(args)
-    as_of = parse_as_of(args.as_of)
-    tx = data.transactions
-    end = tx["date"].max() if as_of is None else pd.Timestamp(as_of)
-    summary = rfm_summary(tx[tx["date"] <= end], value_col="amount", observation_end=end)
+    history, clock = cut_history(data.transactions, as_of)
+    end = clock.cutoff.timestamp
+    summary = rfm_summary(history, value_col="amount", as_of=end)
     spend = fit_spend_model(summary)
     model = MODELS[args.model]().fit(summary[["frequency", "recency", "T"]])
     return model, spend, summary, end
@@ -190,7 +221,7 @@ def run_clv_fit(args: argparse.Namespace, console: Console) -> int:
     state = {
         "format": "crmcore.clv-models",
         "version": 1,
-        "as_of": pd.Timestamp(end).isoformat(),
+        "as_of": end.isoformat(),
         "time_unit": "days",
         "n_customers": len(summary),
         "transaction_model": model.to_dict(),
@@ -213,6 +244,9 @@ def run_clv_predict(args: argparse.Namespace, console: Console) -> int:
         customer_lifetime_value,
         rfm_summary,
     )
+    from crmcore.report._analysis import cut_history  # noqa: PLC0415
+
+    as_of = checked_as_of(args.as_of)
 
     path = Path(args.models)
     try:
@@ -244,10 +278,8 @@ def run_clv_predict(args: argparse.Namespace, console: Console) -> int:
     spend = GammaGammaModel.from_dict(state["spend_model"])
     console.step("scoring")
     data = _load(args)
-    as_of = parse_as_of(args.as_of)
-    tx = data.transactions
-    end = tx["date"].max() if as_of is None else pd.Timestamp(as_of)
-    summary = rfm_summary(tx[tx["date"] <= end], value_col="amount", observation_end=end)
+    history, clock = cut_history(data.transactions, as_of)
+    summary = rfm_summary(history, value_col="amount", as_of=clock.cutoff.timestamp)
     table = summary.copy()
     table["p_alive"] = model.probability_alive(summary)
     table[f"expected_purchases_{args.period_days:g}d"] = model.expected_purchases(

@@ -134,10 +134,10 @@ def continuous_bands(
     clv_args: dict[str, float] | None,
     chunk: int,
     q: FloatArray,
-    lower: FloatArray,
-    upper: FloatArray,
+    ci_low: FloatArray,
+    ci_high: FloatArray,
 ) -> None:
-    """Fill ``lower``/``upper`` with the quantiles over draws for each distinct row.
+    """Fill ``ci_low``/``ci_high`` with the quantiles over draws for each distinct row.
 
     Rows are processed in the order of their ``(x, t_x, T)`` key, so a chunk
     of rows that differ only in monetary value (CLV) shares one evaluation of
@@ -188,5 +188,5 @@ def continuous_bands(
             assert spend_draws is not None
             block *= _spend_many(spend_draws, x_sorted[sl], m_sorted[sl])
         lo, hi = np.quantile(block, q, axis=0)
-        lower[order[sl]] = lo
-        upper[order[sl]] = hi
+        ci_low[order[sl]] = lo
+        ci_high[order[sl]] = hi

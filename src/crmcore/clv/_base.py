@@ -21,6 +21,7 @@ import pandas as pd
 from scipy import optimize, stats
 from sklearn.base import BaseEstimator
 
+from crmcore._deprecation import renamed_columns, warn_renamed
 from crmcore._types import ArrayLike, BoolArray, FloatArray
 from crmcore._validation import check_scalar, check_weights
 from crmcore.clv._compress import compress_rows
@@ -173,6 +174,13 @@ class BaseModel(BaseEstimator):  # type: ignore[misc]
             raise ValidationError(
                 f"initial_params is missing {', '.join(missing)}", field="initial_params"
             )
+        unknown = [str(p) for p in self.initial_params if p not in self._param_names]
+        if unknown:
+            raise ValidationError(
+                f"initial_params has unknown name(s) {', '.join(unknown)}; "
+                f"{type(self).__name__} has {', '.join(self._param_names)}",
+                field="initial_params",
+            )
         start = np.array(
             [
                 check_scalar(
@@ -292,7 +300,7 @@ class BaseModel(BaseEstimator):  # type: ignore[misc]
         self.log_likelihood_ = float(ll)
         self.converged_ = converged
         self.n_iter_ = int(res.nit)
-        self.n_customers_ = n_total
+        self.n_customers_ = round(n_total)  # weights are whole numbers: a count
         if ridge is not None and converged:
             warnings.warn(
                 f"{type(self).__name__}: {ridge[1]} ({self._describe_params(theta)}); the "
@@ -358,7 +366,7 @@ class BaseModel(BaseEstimator):  # type: ignore[misc]
         params: dict[str, float] = self.params_
         return params
 
-    def summary(self, alpha: float = 0.05) -> pd.DataFrame:
+    def summary(self, *, confidence: float = 0.95, alpha: float | None = None) -> pd.DataFrame:
         """Parameter table with standard errors and confidence intervals.
 
         Intervals are computed on the log scale and transformed back
@@ -366,29 +374,51 @@ class BaseModel(BaseEstimator):  # type: ignore[misc]
 
         Parameters
         ----------
-        alpha : float, default 0.05
-            One minus the confidence level.
+        confidence : float, default 0.95
+            Confidence level of the intervals, in ``(0, 1)``.
+        alpha : float, optional
+            Deprecated: one minus the confidence level; give ``confidence``
+            instead (``alpha=0.05`` is ``confidence=0.95``).
 
         Returns
         -------
         DataFrame
-            Indexed by parameter name: ``coef``, ``se``, ``lower``, ``upper``.
+            Indexed by parameter name: ``coef``, ``se``, ``ci_low``,
+            ``ci_high``. (The bounds were called ``lower`` and ``upper``;
+            those names still work, with a ``DeprecationWarning``, until
+            crmcore 0.3.0.)
         """
         params = self._check_fitted()
-        alpha = check_scalar(
-            alpha, name="alpha", low=0, high=1, low_inclusive=False, high_inclusive=False
+        if alpha is not None:
+            warn_renamed(f"{type(self).__name__}.summary()", "alpha=", "confidence=1 - alpha")
+            alpha = check_scalar(
+                alpha, name="alpha", low=0, high=1, low_inclusive=False, high_inclusive=False
+            )
+            confidence = 1.0 - alpha
+        confidence = check_scalar(
+            confidence,
+            name="confidence",
+            low=0,
+            high=1,
+            low_inclusive=False,
+            high_inclusive=False,
         )
-        zq = float(stats.norm.ppf(1 - alpha / 2))
+        zq = float(stats.norm.ppf((1.0 + confidence) / 2.0))
         coef = np.array(list(params.values()))
         se_log = np.sqrt(np.diag(self.covariance_log_.to_numpy()))
-        return pd.DataFrame(
+        table = pd.DataFrame(
             {
                 "coef": coef,
                 "se": np.array(list(self.standard_errors_.values())),
-                "lower": coef * np.exp(-zq * se_log),
-                "upper": coef * np.exp(zq * se_log),
+                "ci_low": coef * np.exp(-zq * se_log),
+                "ci_high": coef * np.exp(zq * se_log),
             },
             index=pd.Index(list(params), name="param"),
+        )
+        return renamed_columns(
+            table,
+            {"lower": "ci_low", "upper": "ci_high"},
+            where=f"{type(self).__name__}.summary()",
         )
 
     def predict_interval(
@@ -403,7 +433,7 @@ class BaseModel(BaseEstimator):  # type: ignore[misc]
         Returns
         -------
         DataFrame
-            ``estimate``, ``lower``, ``upper`` per customer.
+            ``estimate``, ``ci_low``, ``ci_high`` per customer.
         """
         from crmcore.clv._uncertainty import predict_interval  # noqa: PLC0415 - import cycle
 
@@ -515,7 +545,10 @@ class BaseModel(BaseEstimator):  # type: ignore[misc]
         model.log_likelihood_ = check_scalar(state["log_likelihood"], name="log_likelihood")
         model.converged_ = bool(state["converged"])
         model.n_iter_ = int(check_scalar(state["n_iter"], name="n_iter", low=0, integer=True))
-        model.n_customers_ = check_scalar(state["n_customers"], name="n_customers", low=0)
+        # int: schema 1 files written before counts were ints hold e.g. 946.0
+        model.n_customers_ = int(
+            check_scalar(state["n_customers"], name="n_customers", low=0, integer=True)
+        )
         model.params_ = params
         theta = np.array([params[p] for p in cls._param_names])
         names = list(cls._param_names)

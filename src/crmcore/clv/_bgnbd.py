@@ -277,6 +277,11 @@ class BetaGeoModel(_BGFamily):
         Whether the optimiser converged.
     n_iter_ : int
         Optimiser iterations.
+    n_customers_ : int
+        Customers fitted on (the sum of the weights).
+    covariance_log_ : DataFrame
+        Covariance of the log-parameters (inverse Hessian), which
+        :func:`~crmcore.clv.predict_interval` draws from.
 
     Notes
     -----

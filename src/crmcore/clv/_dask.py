@@ -44,7 +44,7 @@ def summary_on_dask(
     customer_col: str,
     date_col: str,
     value_col: str | None,
-    observation_end: Any,
+    as_of: Any,
     kwargs: dict[str, Any],
 ) -> Any:
     """Per-partition :func:`rfm_summary` after a shuffle on the customer column."""
@@ -58,15 +58,16 @@ def summary_on_dask(
             f"columns present: {present}",
             field=missing[0],
         )
-    if observation_end is None:
+    if as_of is None:
+        # Every partition must cut at the same instant: the last date of the whole log.
         dtype = transactions._meta[date_col].dtype
         if not (isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(dtype)):
             raise ValidationError(
-                "observation_end is required for a Dask log whose dates are not datetime64 "
+                "as_of is required for a Dask log whose dates are not datetime64 "
                 "(the latest date cannot be taken from unparsed strings)",
-                field="observation_end",
+                field="as_of",
             )
-        observation_end = transactions[date_col].max().compute()
+        as_of = transactions[date_col].max().compute()
     with_value = value_col is not None
     cols: dict[str, Any] = {
         "frequency": np.zeros(0, dtype=np.int64),
@@ -86,7 +87,7 @@ def summary_on_dask(
             customer_col=customer_col,
             date_col=date_col,
             value_col=value_col,
-            observation_end=observation_end,
+            as_of=as_of,
             **kwargs,
         )
 

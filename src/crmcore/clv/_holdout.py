@@ -21,16 +21,18 @@ class HoldoutEvaluation:
     Attributes
     ----------
     per_customer : DataFrame
-        Indexed by customer: ``frequency_cal``, ``actual``, ``predicted``,
-        ``error`` (predicted - actual).
+        Indexed by customer: ``frequency_cal``, ``actual`` (int: holdout
+        purchase periods), ``predicted``, ``error`` (predicted - actual).
     by_frequency : DataFrame
         Indexed by calibration frequency: ``n_customers``, ``actual`` and
         ``predicted`` (mean holdout purchases per customer).
     mae, rmse, bias : float
         Mean absolute error, root mean squared error and mean error
         (predicted - actual) per customer.
-    actual_total, predicted_total : float
-        Total holdout purchases, observed and predicted.
+    actual_total : int
+        Total holdout purchases observed (a count).
+    predicted_total : float
+        Total holdout purchases predicted.
     """
 
     per_customer: pd.DataFrame
@@ -38,7 +40,7 @@ class HoldoutEvaluation:
     mae: float
     rmse: float
     bias: float
-    actual_total: float
+    actual_total: int
     predicted_total: float
 
 
@@ -77,7 +79,7 @@ def evaluate_holdout(model: TransactionModel, split: pd.DataFrame) -> HoldoutEva
     )
     actual = as_count_array(
         split["frequency_holdout"], name="frequency_holdout", row_name="customer"
-    ).astype(np.float64)
+    ).astype(np.int64)
     duration = as_float_array(
         split["duration_holdout"], name="duration_holdout", row_name="customer"
     )
@@ -102,6 +104,6 @@ def evaluate_holdout(model: TransactionModel, split: pd.DataFrame) -> HoldoutEva
         mae=float(np.mean(np.abs(err))),
         rmse=float(np.sqrt(np.mean(err**2))),
         bias=float(np.mean(err)),
-        actual_total=float(actual.sum()),
+        actual_total=int(actual.sum()),
         predicted_total=float(predicted.sum()),
     )

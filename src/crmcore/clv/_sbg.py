@@ -157,7 +157,7 @@ class ShiftedBetaGeoModel(BaseModel):
         ``alpha``, ``beta``.
     log_likelihood_, standard_errors_, covariance_, converged_, n_iter_
         As for :class:`BetaGeoModel`.
-    cohort_size_ : float
+    cohort_size_ : int
         Size of the first cohort (used by :meth:`project`).
 
     Examples
@@ -227,7 +227,7 @@ class ShiftedBetaGeoModel(BaseModel):
         periods, churned, counts = _survivor_rows(survivors)
         super().fit(np.column_stack([periods, churned]), counts)
         # The first cohort's rows end at its first "still active" row.
-        self.cohort_size_ = float(counts[: int(np.argmax(churned == 0)) + 1].sum())
+        self.cohort_size_ = round(float(counts[: int(np.argmax(churned == 0)) + 1].sum()))
         return self
 
     def _ab(self) -> tuple[float, float]:
@@ -361,7 +361,9 @@ class ShiftedBetaGeoModel(BaseModel):
         """Rebuild a fitted model from :meth:`to_dict` output."""
         model = super().from_dict(state)
         assert isinstance(model, ShiftedBetaGeoModel)
-        model.cohort_size_ = float(state.get("cohort_size", 1.0))
+        model.cohort_size_ = int(
+            check_scalar(state.get("cohort_size", 1), name="cohort_size", low=0, integer=True)
+        )
         return model
 
 

@@ -8,12 +8,13 @@ a segmented cumulative sum.
 
 from __future__ import annotations
 
-import datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from crmcore import _time
+from crmcore._deprecation import renamed_columns
 from crmcore._types import ArrayLike, FloatArray, IntArray, RandomState
 from crmcore._validation import (
     as_count_array,
@@ -26,7 +27,7 @@ from crmcore.errors import ValidationError
 
 __all__ = ["simulate_bgnbd", "simulate_gamma_gamma", "simulate_transactions"]
 
-_UNITS = {"D": 86_400 * 10**9, "W": 7 * 86_400 * 10**9}
+_NS_PER_UNIT = {"D": _time.NS_PER_DAY, "W": 7 * _time.NS_PER_DAY}
 
 
 def _positive(name: str, value: float) -> float:
@@ -38,30 +39,6 @@ def _check_flag(value: object, name: str) -> None:
         raise ValidationError(
             f"{name} must be True or False; got {value!r}", field=name, value=value
         )
-
-
-def _start_time(start: object) -> pd.Timestamp:
-    """Validate ``start`` (a date-like, not a number, not missing) as a Timestamp."""
-    # Checked before pandas converts it: pd.Timestamp(None) is NaT and
-    # pd.Timestamp(5) is 5 ns after 1970-01-01.
-    if not isinstance(start, str | datetime.date | np.datetime64):
-        raise ValidationError(
-            f"start must be a date (a string, datetime, date, numpy.datetime64 or Timestamp); "
-            f"got {start!r}",
-            field="start",
-            value=start,
-        )
-    try:
-        t0 = pd.Timestamp(start)
-    except (ValueError, TypeError, OverflowError) as exc:
-        raise ValidationError(
-            f"start is not a date: {start!r}", field="start", value=start
-        ) from exc
-    if pd.isna(t0):
-        raise ValidationError(
-            f"start must be a date, not a missing value; got {start!r}", field="start", value=start
-        )
-    return t0
 
 
 def _draw_bg(
@@ -238,9 +215,10 @@ def simulate_transactions(
         Number of customers.
     r, alpha, a, b : float
         BG/NBD parameters, with ``alpha`` in ``unit`` time.
-    start : str, datetime, date, numpy.datetime64 or Timestamp
+    start : str, datetime, date, numpy.datetime64, Period or Timestamp
         Start of the observation window (naive or timezone-aware; the dates
-        keep its time zone). Numbers and missing values are refused.
+        keep its time zone; a date means its midnight). Numbers and missing
+        values are refused.
     periods : float
         Length of the window in ``unit``.
     acquisition_periods : float, optional
@@ -250,15 +228,17 @@ def simulate_transactions(
     modified : bool, default False
         Simulate the MBG/NBD model.
     p, q, gamma : float, optional
-        Gamma-Gamma spend parameters; adds a ``value`` column.
+        Gamma-Gamma spend parameters; adds an ``amount`` column.
     random_state : int, Generator or None
         Seed or generator.
 
     Returns
     -------
     DataFrame
-        ``customer_id`` (int), ``date`` and (with spend parameters) ``value``,
-        sorted by date.
+        ``customer_id`` (int), ``date`` and (with spend parameters) ``amount``,
+        sorted by date: the columns every crmcore function reads by default.
+        (``amount`` was called ``value``; ``log["value"]`` still works, with a
+        ``DeprecationWarning``, until crmcore 0.3.0.)
 
     Raises
     ------
@@ -292,7 +272,7 @@ def simulate_transactions(
             acquisition_periods, name="acquisition_periods", low=0, high=span, high_inclusive=False
         )
     )
-    if unit not in tuple(_UNITS):  # a tuple: an unhashable unit is refused, not a TypeError
+    if unit not in tuple(_NS_PER_UNIT):  # a tuple: an unhashable unit is refused, not a TypeError
         raise ValidationError(f"unit must be 'D' or 'W'; got {unit!r}", field="unit", value=unit)
     _check_flag(modified, "modified")
     spend = [v is not None for v in (p, q, gamma)]
@@ -303,10 +283,10 @@ def simulate_transactions(
         if p is not None and q is not None and gamma is not None
         else None
     )
-    t0 = _start_time(start)
-    base = t0.tz_convert("UTC").tz_localize(None) if t0.tzinfo is not None else t0
-    base_ns = base.as_unit("ns").to_datetime64()
-    if float(base_ns.astype(np.int64)) + span * _UNITS[unit] >= 2.0**63:
+    t0 = _time.to_instant(start, name="start")
+    base_ns = int(t0.value)  # UTC nanoseconds for an aware start, wall clock for a naive one
+    per_unit = _NS_PER_UNIT[unit]
+    if float(base_ns) + span * per_unit >= 2.0**63:
         raise ValidationError(
             f"start + periods lies beyond {pd.Timestamp.max} (the last representable date)",
             field="periods",
@@ -331,13 +311,12 @@ def simulate_transactions(
     times = np.concatenate([birth, birth[cust_rep] + U * T[cust_rep]])
     ids = np.concatenate([np.arange(n, dtype=np.int64), cust_rep])
     order = np.argsort(times, kind="stable")
-    offsets = (times[order] * _UNITS[unit]).astype(np.int64).astype("timedelta64[ns]")
-    dates = pd.DatetimeIndex(base_ns + offsets)
-    if t0.tzinfo is not None:
-        dates = dates.tz_localize("UTC").tz_convert(t0.tzinfo)
+    offsets = (times[order] * per_unit).astype(np.int64)
+    dates = _time.timestamps(base_ns + offsets, t0.tzinfo)
     out = pd.DataFrame({"customer_id": ids[order], "date": dates})
-    if spend_params is not None:
-        pp, qq, gg = spend_params
-        nu = rng.gamma(qq, 1.0 / gg, size=n)
-        out["value"] = rng.gamma(pp, 1.0 / nu[ids[order]])
-    return out
+    if spend_params is None:
+        return out
+    pp, qq, gg = spend_params
+    nu = rng.gamma(qq, 1.0 / gg, size=n)
+    out["amount"] = rng.gamma(pp, 1.0 / nu[ids[order]])
+    return renamed_columns(out, {"value": "amount"}, where="crmcore.clv.simulate_transactions()")

@@ -1,74 +1,31 @@
 """From a transaction log to the customer-by-sufficient-statistic summary.
 
-Dates are mapped to integer period codes with NumPy (days since the epoch,
-Monday-to-Sunday weeks, or calendar months; multiples group consecutive
-periods), customers are factorised by hashing, and the per-customer statistics
-come from one integer sort of ``customer * span + period``. No string is ever
+Dates are read once by the one clock (:mod:`crmcore._time`): int64
+nanoseconds on the data's own scale, history cut at the instant ``as_of``
+(``t <= as_of``), and integer period codes taken on the data's wall clock.
+Customers are factorised by hashing, and the per-customer statistics come
+from one integer sort of ``customer * span + period``. No string is ever
 sorted and pandas is used only to read the input and build the output.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from crmcore._types import FloatArray, IntArray
+from crmcore import _time
+from crmcore._deprecation import renamed_arguments
+from crmcore._types import BoolArray, FloatArray, IntArray
 from crmcore._validation import as_float_array, check_columns, check_non_empty, first_bad
 from crmcore.clv._dask import is_dask, summary_on_dask
 from crmcore.errors import ValidationError
 
 __all__ = ["calibration_holdout_split", "rfm_summary"]
 
-_FREQ = re.compile(r"^\s*(\d*)\s*([DWM])\s*$")
-
-
-def _parse_freq(freq: str) -> tuple[str, int]:
-    m = _FREQ.match(str(freq))
-    if m is None:
-        raise ValidationError(
-            f"freq must be 'D', 'W' or 'M', optionally with a multiple such as '2W'; got {freq!r}",
-            field="freq",
-            value=freq,
-        )
-    mult = int(m.group(1)) if m.group(1) else 1
-    if mult < 1:
-        raise ValidationError(
-            f"freq multiple must be >= 1; got {freq!r}", field="freq", value=freq
-        )
-    return m.group(2), mult
-
-
-def _codes(wall: np.ndarray, unit: str, mult: int) -> IntArray:
-    """Integer period codes of naive wall-clock ``datetime64`` values."""
-    if unit == "M":
-        base = wall.astype("datetime64[M]").astype(np.int64)
-    else:
-        tick, count = np.datetime_data(wall.dtype)
-        per_day = _TICKS_PER_DAY.get(tick)
-        if per_day is None or count != 1:
-            base = wall.astype("datetime64[D]").astype(np.int64)
-        else:  # floor division of the raw ticks: much faster than a unit cast
-            base = wall.view(np.int64) // per_day
-        if unit == "W":
-            base += 3
-            base //= 7  # weeks Monday..Sunday, like pandas "W" (W-SUN)
-    if mult > 1:
-        base //= mult
-    return np.asarray(base, dtype=np.int64)
-
-
-_TICKS_PER_DAY = {
-    "ns": 86_400 * 10**9,
-    "us": 86_400 * 10**6,
-    "ms": 86_400 * 10**3,
-    "s": 86_400,
-    "D": 1,
-}
+_FREQ_UNITS = "hDWM"  # hours, days, Monday-Sunday weeks, calendar months
 
 
 def _factorize_ids(ids: pd.Series) -> tuple[IntArray, pd.Index]:
@@ -96,12 +53,22 @@ def _factorize_ids(ids: pd.Series) -> tuple[IntArray, pd.Index]:
 
 @dataclass(frozen=True)
 class _Log:
-    customers: pd.Index  # distinct customer ids, in order of first appearance
-    cust: IntArray  # row -> customer code
-    codes: IntArray  # row -> period code
+    """A validated transaction log: one entry per row, in input order."""
+
+    ids: pd.Series  # customer ids
+    dates: _time.Dates  # instants (UTC ns for aware data, wall clock for naive)
+    codes: IntArray  # period codes on the data's wall clock
     values: FloatArray | None
-    tz: Any
-    max_wall: np.datetime64
+    freq: _time.Freq
+
+    def cut(self, as_of: Any, name: str) -> tuple[int, int]:
+        """Resolve a cut-off: its nanoseconds (history is ``ns <= cut``) and period code.
+
+        ``None`` is the last transaction: everything is history.
+        """
+        ns = int(self.dates.ns.max()) if as_of is None else self.dates.cutoff(as_of, name=name).ns
+        wall = _time.wall_ns(np.array([ns], dtype=np.int64), self.dates.tz)
+        return ns, int(_time.period_codes(wall, self.freq)[0])
 
 
 def _read_log(
@@ -111,91 +78,49 @@ def _read_log(
     date_col: str,
     value_col: str | None,
     date_format: str | None,
-    unit: str,
-    mult: int,
+    freq: _time.Freq,
 ) -> _Log:
+    """Check the columns and read every row (later rows are validated too)."""
     cols = [customer_col, date_col] + ([value_col] if value_col is not None else [])
     check_columns(transactions, cols, name="transactions")
     check_non_empty(transactions, name="transactions")
     ids = transactions[customer_col]
-    cust, customers = _factorize_ids(ids)
-    missing = cust < 0
-    if missing.any():
-        first_bad(
-            missing,
-            name=customer_col,
-            problem="must not be missing",
-            values=np.asarray(ids, dtype=object),
-            index=transactions.index,
-        )
-    dates = transactions[date_col]
-    if isinstance(dates.dtype, pd.DatetimeTZDtype):
-        tz = dates.dt.tz
-        wall = np.asarray(dates.dt.tz_localize(None))
-    elif pd.api.types.is_datetime64_dtype(dates.dtype):
-        tz = None
-        wall = np.asarray(dates)
-    elif dates.dtype == object or pd.api.types.is_string_dtype(dates.dtype) or date_format:
-        raw = dates.astype(str) if date_format and dates.dtype != object else dates
-        try:
-            parsed = pd.to_datetime(raw, errors="coerce", format=date_format)
-        except (ValueError, TypeError) as exc:
-            raise ValidationError(
-                f"{date_col} could not be parsed as dates: {exc}", field=date_col
-            ) from exc
-        if isinstance(parsed.dtype, pd.DatetimeTZDtype):
-            tz = parsed.dt.tz
-            wall = np.asarray(parsed.dt.tz_localize(None))
-        else:
-            tz = None
-            wall = np.asarray(parsed)
-    else:
-        raise ValidationError(
-            f"{date_col} must hold dates (datetime64 or date strings); got dtype {dates.dtype}",
-            field=date_col,
-        )
-    bad = np.isnat(wall)
-    if bad.any():
-        first_bad(
-            bad,
-            name=date_col,
-            problem="must be a valid date (missing or unparseable)",
-            values=np.asarray(dates, dtype=object),
-            index=pd.Index(ids),
-            row_name="customer",
-        )
+    if ids.dtype.kind not in "iu":  # integer ids cannot be missing
+        missing = np.asarray(ids.isna())
+        if missing.any():
+            first_bad(
+                missing,
+                name=customer_col,
+                problem="must not be missing",
+                values=np.asarray(ids, dtype=object),
+                index=transactions.index,
+            )
+    labels = pd.Index(ids)
+    dates = _time.read_dates(
+        transactions[date_col],
+        name=date_col,
+        date_format=date_format,
+        index=labels,
+        row_name="customer",
+    )
     values = None
     if value_col is not None:
         raw_values = transactions[value_col].to_numpy()
         try:
             values = as_float_array(raw_values, name=value_col)
         except ValidationError:
-            as_float_array(raw_values, name=value_col, index=pd.Index(ids), row_name="customer")
+            as_float_array(raw_values, name=value_col, index=labels, row_name="customer")
             raise
-    return _Log(pd.Index(customers), cust, _codes(wall, unit, mult), values, tz, wall.max())
+    codes = _time.period_codes(dates.wall_ns(), freq)
+    return _Log(ids, dates, codes, values, freq)
 
 
-def _end_code(end: Any, log: _Log, name: str, unit: str, mult: int) -> int:
-    if end is None:
-        wall = np.array([log.max_wall])
-    else:
-        try:
-            ts = pd.Timestamp(end)
-        except (ValueError, TypeError) as exc:
-            raise ValidationError(f"{name} is not a date: {end!r}", field=name, value=end) from exc
-        if pd.isna(ts):
-            raise ValidationError(f"{name} is not a date: {end!r}", field=name, value=end)
-        if (ts.tzinfo is None) != (log.tz is None):
-            have = "timezone-aware" if log.tz is not None else "naive"
-            raise ValidationError(
-                f"{name} must be {have} like the transaction dates; got {end!r}",
-                field=name,
-                value=end,
-            )
-        if ts.tzinfo is not None:
-            ts = ts.tz_convert(log.tz).tz_localize(None)
-        wall = np.array([ts.to_datetime64()])
-    return int(_codes(wall, unit, mult)[0])
+def _select(log: _Log, keep: BoolArray) -> tuple[pd.Series, IntArray, FloatArray | None]:
+    """Ids, period codes and values of the rows in ``keep`` (no copy when all are)."""
+    if keep.all():
+        return log.ids, log.codes, log.values
+    values = log.values[keep] if log.values is not None else None
+    return log.ids[keep], log.codes[keep], values
 
 
 def _stats(
@@ -249,25 +174,28 @@ def _stats(
     return out
 
 
+@renamed_arguments(observation_end="as_of")
 def rfm_summary(
     transactions: pd.DataFrame,
     *,
     customer_col: str = "customer_id",
     date_col: str = "date",
     value_col: str | None = None,
-    observation_end: Any = None,
+    as_of: Any = None,
     freq: str = "D",
     date_format: str | None = None,
 ) -> pd.DataFrame:
     """Summarise a transaction log into frequency, recency, T (and monetary value).
 
     Conventional buy-till-you-die semantics, the same numbers as ``lifetimes``'
-    ``summary_data_from_transaction_data`` for the same arguments: purchases in
-    the same period collapse into one; ``frequency`` is the number of periods
-    with a repeat purchase; ``recency`` the number of periods from the first
-    to the last purchase; ``T`` from the first purchase to ``observation_end``;
+    ``summary_data_from_transaction_data`` for date-only data and the same
+    arguments: the history is every transaction at or before ``as_of``
+    (:doc:`/time`); purchases in the same period collapse into one;
+    ``frequency`` is the number of periods with a repeat purchase;
+    ``recency`` the number of periods from the first to the last purchase;
+    ``T`` from the first purchase to the period of ``as_of``;
     ``monetary_value`` the mean value of the repeat purchase periods (0 for
-    one-time buyers). Transactions after ``observation_end`` are dropped.
+    one-time buyers).
 
     Parameters
     ----------
@@ -278,44 +206,54 @@ def rfm_summary(
         customer, in partition order.
     customer_col, date_col : str
         Customer id and transaction date columns. Dates may be ``datetime64``
-        (naive or timezone-aware; naive values are read as wall-clock time,
-        aware ones in their own zone) or strings parsed with ``date_format``.
+        of any unit (naive or timezone-aware), ``datetime``/``date`` objects,
+        ISO strings, or strings or integers read with ``date_format``.
     value_col : str, optional
         Transaction value column; adds ``monetary_value``.
-    observation_end : date-like, optional
-        End of observation (default: the last transaction date). Must be
-        naive or aware like the dates.
+    as_of : date-like, optional
+        The cut-off: a transaction at or before this instant is history, a
+        later one is ignored. A date-only value (``"2024-03-31"``, a
+        ``datetime.date``, ``pd.Period("2024-03-31", "D")``) means the end of
+        that day, so a purchase at 18:00 that day counts; a ``Timestamp`` is an
+        instant. Default: the last transaction. Naive data need a naive or
+        date-only ``as_of``, aware data an aware or date-only one.
+        (Formerly ``observation_end``, deprecated.)
     freq : str, default "D"
-        Period unit: ``"D"`` (days), ``"W"`` (Monday–Sunday weeks) or ``"M"``
-        (calendar months), optionally multiplied (``"2W"``: consecutive
-        two-week blocks counted from the epoch); ``recency`` and ``T`` are in
-        these units.
+        Period unit: ``"h"`` (hours), ``"D"`` (days), ``"W"`` (Monday–Sunday
+        weeks) or ``"M"`` (calendar months), optionally multiplied (``"2W"``:
+        consecutive two-week blocks counted from the epoch), taken on the wall
+        clock of the data's zone; ``recency`` and ``T`` are whole periods.
     date_format : str, optional
         ``strptime`` format for string (or integer, e.g. ``19970101``) dates.
 
     Returns
     -------
     DataFrame
-        Indexed by customer id (ascending for integer ids, otherwise in order of
-        first appearance) with ``frequency``
-        (int), ``recency``, ``T`` (float) and ``monetary_value``.
+        Indexed by customer id (ascending for integer ids, otherwise in order
+        of first appearance in the history) with ``frequency`` (int),
+        ``recency``, ``T`` (float) and ``monetary_value``.
 
     Raises
     ------
     ValidationError
         Missing columns, empty input, missing customer ids, unparseable or
-        missing dates, non-finite values, mixed naive/aware ``observation_end``,
-        or nothing on or before ``observation_end``.
+        missing dates, non-finite values, an ``as_of`` naive where the dates
+        are aware (or the other way round), or nothing at or before ``as_of``.
 
     Notes
     -----
     Checked side by side against ``lifetimes`` 0.11.3 (``benchmarks/clv.py``):
-    identical results for ``freq="D"`` and ``"W"``. For ``"M"`` this function
-    counts calendar months (integers); ``lifetimes`` divided day differences by
-    an average month of 30.44 days and no longer runs on pandas 3. Multiples
-    (``"2W"``) group consecutive periods; ``lifetimes`` has no equivalent (its
-    ``freq_multiplier`` divides the times instead: divide ``recency`` and
-    ``T`` of a ``"D"`` summary by 7 to get its fractional weeks).
+    identical results for ``freq="D"`` and ``"W"`` with a date-only cut-off
+    at the end of a period. ``lifetimes`` keeps every purchase of the period
+    of its cut-off (with ``freq="W"`` and a Wednesday cut-off, the purchases
+    of the following Thursday to Sunday); this function keeps only those at
+    or before ``as_of``, so the summary never sees the future. For ``"M"``
+    this function counts calendar months (integers); ``lifetimes`` divided
+    day differences by an average month of 30.44 days and no longer runs on
+    pandas 3. Multiples (``"2W"``) group consecutive periods; ``lifetimes``
+    has no equivalent (its ``freq_multiplier`` divides the times instead:
+    divide ``recency`` and ``T`` of a ``"D"`` summary by 7 to get its
+    fractional weeks).
 
     Examples
     --------
@@ -327,13 +265,13 @@ def rfm_summary(
     ...         "amount": [10.0, 5.0, 7.0, 15.0],
     ...     }
     ... )
-    >>> rfm_summary(log, value_col="amount", observation_end="2024-01-10")
+    >>> rfm_summary(log, value_col="amount", as_of="2024-01-10")
                  frequency  recency    T  monetary_value
     customer_id
     a                    1      2.0  9.0            20.0
     b                    0      0.0  8.0             0.0
     """
-    unit, mult = _parse_freq(freq)
+    fq = _time.parse_freq(freq, allowed=_FREQ_UNITS)
     if is_dask(transactions):
         return summary_on_dask(  # type: ignore[no-any-return]
             transactions,
@@ -341,7 +279,7 @@ def rfm_summary(
             customer_col=customer_col,
             date_col=date_col,
             value_col=value_col,
-            observation_end=observation_end,
+            as_of=as_of,
             kwargs={"freq": freq, "date_format": date_format},
         )
     log = _read_log(
@@ -350,47 +288,43 @@ def rfm_summary(
         date_col=date_col,
         value_col=value_col,
         date_format=date_format,
-        unit=unit,
-        mult=mult,
+        freq=fq,
     )
-    end = _end_code(observation_end, log, "observation_end", unit, mult)
-    frame = _summary_frame(log, log.codes <= end, end, value_col is not None)
+    cut_ns, end = log.cut(as_of, "as_of")
+    frame = _summary_frame(log, log.dates.ns <= cut_ns, end, value_col is not None, as_of)
     frame.index.name = customer_col
     return frame
 
 
-def _summary_frame(log: _Log, keep: np.ndarray, end: int, with_value: bool) -> pd.DataFrame:
+def _summary_frame(
+    log: _Log, keep: BoolArray, end: int, with_value: bool, as_of: Any
+) -> pd.DataFrame:
+    """Summarise the rows in ``keep``, whose cut-off falls in period ``end``."""
     if not keep.any():
         raise ValidationError(
-            "no transaction on or before observation_end", field="observation_end"
+            f"no transaction at or before as_of={as_of!r}", field="as_of", value=as_of
         )
-    values = log.values if (with_value and log.values is not None) else None
-    cust, codes = log.cust, log.codes
-    if not keep.all():
-        cust, codes = cust[keep], codes[keep]
-        values = values[keep] if values is not None else None
-    st = _stats(cust, codes, values, len(log.customers))
-    present = st["count"] > 0
-    if not present.all():
-        st = {k: v[present] for k, v in st.items()}
+    ids, codes, values = _select(log, keep)
+    cust, customers = _factorize_ids(ids)
+    st = _stats(cust, codes, values if with_value else None, len(customers))
     freq = st["count"] - 1
     data: dict[str, Any] = {
         "frequency": freq.astype(np.int64),
         "recency": st["last"] - st["first"],
         "T": end - st["first"],
     }
-    if values is not None:
+    if with_value:
         repeat = st["total"] - st["first_value"]
         data["monetary_value"] = np.divide(repeat, freq, out=np.zeros_like(repeat), where=freq > 0)
-    index = log.customers if present.all() else log.customers[present]
-    return pd.DataFrame(data, index=index, copy=False)
+    return pd.DataFrame(data, index=customers, copy=False)
 
 
+@renamed_arguments(calibration_end="as_of", observation_end="holdout_end")
 def calibration_holdout_split(
     transactions: pd.DataFrame,
     *,
-    calibration_end: Any,
-    observation_end: Any = None,
+    as_of: Any,
+    holdout_end: Any = None,
     customer_col: str = "customer_id",
     date_col: str = "date",
     value_col: str | None = None,
@@ -399,29 +333,33 @@ def calibration_holdout_split(
 ) -> pd.DataFrame:
     """Summaries for a calibration period and the purchases in the holdout after it.
 
-    Customers are those with a purchase on or before ``calibration_end``; their
-    calibration summary is :func:`rfm_summary` with ``observation_end =
-    calibration_end``. The holdout runs from the period after
-    ``calibration_end`` through ``observation_end``. Both ends are whole
-    periods, as in :func:`rfm_summary`: with ``freq="D"`` a purchase at 18:00
-    on the ``calibration_end`` day belongs to the calibration period.
+    The calibration is every transaction at or before ``as_of``; the holdout
+    every transaction in ``(as_of, holdout_end]`` (:doc:`/time`). Customers
+    are those with a purchase in the calibration; their calibration summary
+    is :func:`rfm_summary` at ``as_of``. A date-only ``as_of`` means the end
+    of that day: a purchase at 18:00 on the ``as_of`` day is calibration
+    data; with ``as_of=pd.Timestamp("2024-01-10 12:00")`` it is holdout data.
+    Lengths are whole ``freq`` periods: ``duration_holdout`` is the number of
+    periods from the period of ``as_of`` to that of ``holdout_end``.
 
     Compared with ``lifetimes``' ``calibration_and_holdout_data``: the
     calibration columns, ``frequency_holdout`` and ``duration_holdout`` are
-    the same for date-only timestamps; ``lifetimes`` cuts at the instant
-    ``calibration_end`` (midnight) rather than at the end of its period, and
-    its ``monetary_value_holdout`` averages individual transactions where this
-    function averages purchase periods, consistently with ``frequency_holdout``
-    and ``monetary_value_cal``.
+    the same when ``lifetimes`` is given the end of the ``as_of`` day as its
+    cut-off (it cuts at the instant it is given, midnight for a date); its
+    ``monetary_value_holdout`` averages individual transactions where this
+    function averages purchase periods, consistently with
+    ``frequency_holdout`` and ``monetary_value_cal``.
 
     Parameters
     ----------
     transactions : DataFrame
         Transaction log (see :func:`rfm_summary`).
-    calibration_end : date-like
-        Last date of the calibration period.
-    observation_end : date-like, optional
-        Last date of the holdout (default: the last transaction date).
+    as_of : date-like
+        End of the calibration period, as for :func:`rfm_summary`
+        (formerly ``calibration_end``, deprecated).
+    holdout_end : date-like, optional
+        End of the holdout, included (default: the last transaction;
+        formerly ``observation_end``, deprecated).
     customer_col, date_col, value_col, freq, date_format
         As for :func:`rfm_summary`.
 
@@ -429,7 +367,7 @@ def calibration_holdout_split(
     -------
     DataFrame
         Indexed by customer: ``frequency_cal``, ``recency_cal``, ``T_cal``
-        (+ ``monetary_value_cal``), ``frequency_holdout`` (periods with a
+        (+ ``monetary_value_cal``), ``frequency_holdout`` (int: periods with a
         purchase in the holdout), ``duration_holdout`` (holdout length in
         ``freq`` units) (+ ``monetary_value_holdout``, the mean value of the
         holdout purchase periods, 0 if none). Models accept this frame
@@ -438,8 +376,8 @@ def calibration_holdout_split(
     Raises
     ------
     ValidationError
-        As :func:`rfm_summary`, and when ``calibration_end`` is not before
-        ``observation_end``.
+        As :func:`rfm_summary`, and when ``holdout_end`` does not fall in a
+        later period than ``as_of``.
 
     Examples
     --------
@@ -450,55 +388,56 @@ def calibration_holdout_split(
     ...         "date": pd.to_datetime(["2024-01-01", "2024-01-05", "2024-01-02", "2024-01-20"]),
     ...     }
     ... )
-    >>> split = calibration_holdout_split(
-    ...     log, calibration_end="2024-01-10", observation_end="2024-01-31"
-    ... )
+    >>> split = calibration_holdout_split(log, as_of="2024-01-10", holdout_end="2024-01-31")
     >>> split[["frequency_cal", "T_cal", "frequency_holdout", "duration_holdout"]]
                  frequency_cal  T_cal  frequency_holdout  duration_holdout
     customer_id
     1                        1    9.0                  1              21.0
     2                        0    8.0                  0              21.0
     """
-    unit, mult = _parse_freq(freq)
+    fq = _time.parse_freq(freq, allowed=_FREQ_UNITS)
     log = _read_log(
         transactions,
         customer_col=customer_col,
         date_col=date_col,
         value_col=value_col,
         date_format=date_format,
-        unit=unit,
-        mult=mult,
+        freq=fq,
     )
-    cal_end = _end_code(calibration_end, log, "calibration_end", unit, mult)
-    obs_end = _end_code(observation_end, log, "observation_end", unit, mult)
-    if cal_end >= obs_end:
+    cal_ns, cal_end = log.cut(as_of, "as_of")
+    hold_ns, hold_end = log.cut(holdout_end, "holdout_end")
+    if hold_ns <= cal_ns or hold_end <= cal_end:
         raise ValidationError(
-            f"calibration_end ({calibration_end!r}) must be before observation_end "
-            f"({observation_end!r}) by at least one {freq} period",
-            field="calibration_end",
-            value=calibration_end,
+            f"holdout_end ({holdout_end!r}) must fall in a later {fq.name} than as_of "
+            f"({as_of!r}): the holdout is (as_of, holdout_end], at least one whole period",
+            field="holdout_end",
+            value=holdout_end,
         )
     with_value = value_col is not None
-    cal = _summary_frame(log, log.codes <= cal_end, cal_end, with_value)
+    ns = log.dates.ns
+    cal = _summary_frame(log, ns <= cal_ns, cal_end, with_value, as_of)
     cal.columns = [f"{c}_cal" for c in cal.columns]
     cal.index.name = customer_col
-    hold_mask = (log.codes > cal_end) & (log.codes <= obs_end)
-    n_cust = len(log.customers)
-    freq_h = np.zeros(n_cust)
+    n_cust = len(cal)
+    freq_h = np.zeros(n_cust, dtype=np.int64)
     value_h = np.zeros(n_cust)
-    if hold_mask.any():
-        hv = log.values[hold_mask] if (with_value and log.values is not None) else None
-        st = _stats(log.cust[hold_mask], log.codes[hold_mask], hv, n_cust)
-        freq_h = st["count"]
-        if hv is not None:
-            value_h = np.divide(st["total"], freq_h, out=np.zeros_like(freq_h), where=freq_h > 0)
-    pos = log.customers.get_indexer(cal.index)
-    cal["frequency_holdout"] = freq_h[pos].astype(np.int64)
-    cal["duration_holdout"] = float(obs_end - cal_end)
+    in_holdout = (ns > cal_ns) & (ns <= hold_ns)
+    if in_holdout.any():
+        ids, codes, values = _select(log, in_holdout)
+        cust = np.asarray(cal.index.get_indexer(pd.Index(ids)), dtype=np.int64)
+        known = cust >= 0  # -1: a customer whose first purchase is in the holdout
+        if not known.all():
+            cust, codes = cust[known], codes[known]
+            values = values[known] if values is not None else None
+        if cust.size:
+            st = _stats(cust, codes, values if with_value else None, n_cust)
+            freq_h = st["count"].astype(np.int64)
+            if with_value:
+                value_h = np.divide(
+                    st["total"], st["count"], out=np.zeros(n_cust), where=freq_h > 0
+                )
+    cal["frequency_holdout"] = freq_h
+    cal["duration_holdout"] = float(hold_end - cal_end)
     if with_value:
-        cal["monetary_value_holdout"] = value_h[pos]
+        cal["monetary_value_holdout"] = value_h
     return cal
-
-
-def _labels_of(index: pd.Index) -> list[Hashable]:
-    return list(index)

@@ -24,6 +24,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from crmcore._deprecation import renamed_arguments, renamed_columns
 from crmcore._types import ArrayLike, FloatArray, RandomState
 from crmcore._validation import check_random_state, check_scalar
 from crmcore.clv._bands import Kind, continuous_bands
@@ -100,7 +101,7 @@ def draw_parameters(
 
 
 def _finite_spend_draws(
-    draws: FloatArray, spend_draws: FloatArray, x: FloatArray, level: float
+    draws: FloatArray, spend_draws: FloatArray, x: FloatArray, confidence: float
 ) -> tuple[FloatArray, FloatArray]:
     """Drop the draw pairs whose spend parameters give some row no finite expected spend.
 
@@ -109,7 +110,7 @@ def _finite_spend_draws(
     ``p x + q`` falls to 1, so such a draw stands for an unbounded spend.
     A few of them are dropped with a :class:`DataWarning` (the interval is
     then conditional on a finite mean); if their share exceeds the upper tail
-    ``(1 - level) / 2``, the upper bound itself would be unbounded and a
+    ``(1 - confidence) / 2``, the upper bound itself would be unbounded and a
     :class:`ValidationError` is raised instead.
     """
     x_min = float(x.min())
@@ -119,12 +120,12 @@ def _finite_spend_draws(
     k = ok.size
     dropped = k - int(ok.sum())
     share = dropped / k
-    tail = (1.0 - level) / 2.0
+    tail = (1.0 - confidence) / 2.0
     what = "q <= 1 (no finite mean spend)" if x_min == 0 else "p*frequency + q <= 1"
     if share > tail:
         raise ValidationError(
             f"{dropped} of {k} spend-model parameter draws ({share:.1%}) have {what}, "
-            f"more than the {tail:.1%} upper tail of a {level:g} interval: the upper bound "
+            f"more than the {tail:.1%} upper tail of a {confidence:g} interval: the upper bound "
             "of CLV is unbounded; restrict to repeat buyers (frequency >= 1) or refit the "
             "spend model on more data",
             field="q",
@@ -211,6 +212,10 @@ def _evaluator(
     return (*cols, "monetary_value"), clv
 
 
+_OLD_COLUMNS = {"lower": "ci_low", "upper": "ci_high"}
+
+
+@renamed_arguments(level="confidence")
 def predict_interval(
     model: BaseModel,
     quantity: Quantity,
@@ -223,7 +228,7 @@ def predict_interval(
     discount_rate: float = 0.0,
     margin: float = 1.0,
     n_draws: int = 500,
-    level: float = 0.95,
+    confidence: float = 0.95,
     random_state: RandomState = None,
     max_cells: int = 4_000_000,
 ) -> pd.DataFrame:
@@ -231,8 +236,8 @@ def predict_interval(
 
     Parameter vectors are drawn from ``N(log θ̂, covariance_log_)`` (see
     :func:`draw_parameters`); the prediction is evaluated at every draw and
-    the interval is given by the ``(1 - level)/2`` and ``(1 + level)/2``
-    quantiles over draws. It reflects estimation uncertainty in the
+    the interval is given by the ``(1 - confidence)/2`` and
+    ``(1 + confidence)/2`` quantiles over draws. It reflects estimation uncertainty in the
     parameters, not the randomness of the customer's future behaviour.
 
     Parameters
@@ -263,8 +268,8 @@ def predict_interval(
         Margin on revenue, for ``clv``.
     n_draws : int, default 500
         Number of parameter draws.
-    level : float, default 0.95
-        Confidence level, in ``(0, 1)``.
+    confidence : float, default 0.95
+        Confidence level, in ``(0, 1)`` (formerly ``level``, deprecated).
     random_state : int, Generator or None
         Seed or generator (the result is reproducible for a fixed seed).
     max_cells : int, default 4_000_000
@@ -274,7 +279,9 @@ def predict_interval(
     -------
     DataFrame
         Indexed like ``data`` (or 0..n-1 for arrays): ``estimate`` (at the
-        fitted parameters), ``lower``, ``upper``.
+        fitted parameters), ``ci_low``, ``ci_high``. (The bounds were called
+        ``lower`` and ``upper``; those names still work, with a
+        ``DeprecationWarning``, until crmcore 0.3.0.)
 
     Raises
     ------
@@ -283,13 +290,13 @@ def predict_interval(
         without a finite covariance. For ``clv``: if the fitted spend model
         gives some customer no finite expected spend (``q <= 1`` with a
         customer of frequency 0, or ``p x + q <= 1``; ``field="q"``), or if
-        more than the upper tail ``(1 - level) / 2`` of the spend-model draws
+        more than the upper tail ``(1 - confidence) / 2`` of the spend-model draws
         do.
 
     Warns
     -----
     DataWarning
-        For ``clv``, when some (at most ``(1 - level) / 2``) of the
+        For ``clv``, when some (at most ``(1 - confidence) / 2``) of the
         spend-model draws give a customer no finite expected spend: those
         draws are dropped, with the share stated; the interval is then
         conditional on a finite mean.
@@ -301,8 +308,8 @@ def predict_interval(
     >>> model = BetaGeoModel().fit(data)
     >>> band = predict_interval(model, "probability_alive", data.head(3), random_state=0)
     >>> list(band.columns)
-    ['estimate', 'lower', 'upper']
-    >>> bool(((band.lower <= band.estimate) & (band.estimate <= band.upper)).all())
+    ['estimate', 'ci_low', 'ci_high']
+    >>> bool(((band.ci_low <= band.estimate) & (band.estimate <= band.ci_high)).all())
     True
     """
     if quantity not in ("expected_purchases", "probability_alive", "clv"):
@@ -313,7 +320,7 @@ def predict_interval(
             value=quantity,
         )
     lvl = check_scalar(
-        level, name="level", low=0, high=1, low_inclusive=False, high_inclusive=False
+        confidence, name="confidence", low=0, high=1, low_inclusive=False, high_inclusive=False
     )
     cells = int(check_scalar(max_cells, name="max_cells", low=1, integer=True))
     k = int(check_scalar(n_draws, name="n_draws", low=1, integer=True))
@@ -364,8 +371,8 @@ def predict_interval(
         k = draws.shape[0]
     n_u = cols[0].size
     estimate = fn(theta_hat, spend_hat, cols)
-    lower = np.empty(n_u)
-    upper = np.empty(n_u)
+    ci_low = np.empty(n_u)
+    ci_high = np.empty(n_u)
     q = np.array([(1.0 - lvl) / 2.0, (1.0 + lvl) / 2.0])
     chunk = max(1, cells // k)
     if isinstance(model, ParetoNBDModel | BetaGeoModel | ModifiedBetaGeoModel):
@@ -386,13 +393,10 @@ def predict_interval(
             clv_args=clv_args,
             chunk=chunk,
             q=q,
-            lower=lower,
-            upper=upper,
+            ci_low=ci_low,
+            ci_high=ci_high,
         )
-        index = summary.index if summary.index is not None else pd.RangeIndex(inv.size)
-        return pd.DataFrame(
-            {"estimate": estimate[inv], "lower": lower[inv], "upper": upper[inv]}, index=index
-        )
+        return _band(estimate[inv], ci_low[inv], ci_high[inv], summary.index)
     block = np.empty((k, min(chunk, n_u)))
     for start in range(0, n_u, chunk):
         stop = min(start + chunk, n_u)
@@ -400,8 +404,15 @@ def predict_interval(
         view = block[:, : stop - start]
         for i in range(k):
             view[i] = fn(draws[i], None if spend_draws is None else spend_draws[i], part)
-        lower[start:stop], upper[start:stop] = np.quantile(view, q, axis=0)
-    index = summary.index if summary.index is not None else pd.RangeIndex(inv.size)
-    return pd.DataFrame(
-        {"estimate": estimate[inv], "lower": lower[inv], "upper": upper[inv]}, index=index
+        ci_low[start:stop], ci_high[start:stop] = np.quantile(view, q, axis=0)
+    return _band(estimate[inv], ci_low[inv], ci_high[inv], summary.index)
+
+
+def _band(
+    estimate: FloatArray, low: FloatArray, high: FloatArray, index: pd.Index | None
+) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        {"estimate": estimate, "ci_low": low, "ci_high": high},
+        index=index if index is not None else pd.RangeIndex(estimate.size),
     )
+    return renamed_columns(frame, _OLD_COLUMNS, where="crmcore.clv.predict_interval()")

@@ -57,7 +57,9 @@ class SampleCompany:
         ``id, name, email, created_at, birth_date, country, city, email_opt_in,
         sms_opt_in, email_withdrawn_at``.
     orders : DataFrame
-        ``id, customer_id, placed_at, amount`` (UTC, in ``currency``).
+        ``id, customer_id, placed_at, amount`` (UTC, in ``currency``): the
+        fields of :class:`~crmcore.domain.Order`. :attr:`transactions` is the
+        same log with the analytics' column names.
     surveys : DataFrame
         NPS and CSAT answers: ``id, customer_id, kind, score, answered_at, ticket_id``.
     loyalty_accounts : DataFrame
@@ -80,6 +82,24 @@ class SampleCompany:
     opportunities: list[Opportunity]
     tickets: list[Ticket]
     currency: str = "EUR"
+
+    @property
+    def transactions(self) -> pd.DataFrame:
+        """The orders as a transaction log: ``customer_id``, ``date`` (UTC), ``amount``.
+
+        The column names every crmcore function takes by default
+        (``customer_col``, ``date_col``, ``value_col``), so the log goes
+        straight into :func:`crmcore.clv.rfm_summary`,
+        :func:`crmcore.churn.churn_labels` or :func:`crmcore.report.analyse`.
+
+        Examples
+        --------
+        >>> from crmcore.datasets import make_company
+        >>> make_company(50, random_state=1).transactions.columns.tolist()
+        ['customer_id', 'date', 'amount']
+        """
+        columns = {"customer_id": "customer_id", "placed_at": "date", "amount": "amount"}
+        return self.orders[list(columns)].rename(columns=columns)
 
 
 def make_company(

@@ -118,7 +118,7 @@ def make_orders(
     calendar = _seasonal_warp(offset.astype(np.float64), start, days)
     seconds = np.floor(calendar * 86400.0).astype("int64")
     placed = pd.to_datetime(seconds, unit="s", origin=start.tz_localize(None)).tz_localize("UTC")
-    amount = np.maximum(np.round(log["value"].to_numpy(), 2), 0.01)
+    amount = np.maximum(np.round(log["amount"].to_numpy(), 2), 0.01)
     frame = pd.DataFrame(
         {
             "customer": log["customer_id"].to_numpy(np.int64),

@@ -19,6 +19,7 @@ import attrs
 import numpy as np
 import pandas as pd
 
+from crmcore._time import read_dates
 from crmcore.domain import Account, Contact, Lead, Money, Opportunity, SurveyResponse, Ticket
 from crmcore.pipeline import (
     LEAD_WORKFLOW,
@@ -264,5 +265,8 @@ def history_frame(entity_ids: Sequence[Any], custom: Sequence[Any]) -> pd.DataFr
             continue
         rows.extend((key, *triple) for triple in extra.get(HISTORY_KEY, ()))
     frame = pd.DataFrame(rows, columns=["entity_id", "from_stage", "to_stage", "at"])
-    frame["at"] = pd.to_datetime(frame["at"], utc=True, format="ISO8601")
+    if len(frame) == 0:
+        return frame.astype({"at": "datetime64[ns, UTC]"})
+    # the times were written with their offsets: instants, shown in UTC
+    frame["at"] = read_dates(frame["at"], name="at").in_zone(dt.UTC).to_index()
     return frame

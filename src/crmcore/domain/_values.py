@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 
-from crmcore._time import require_aware
+from crmcore._time import instant_us
 from crmcore.domain._base import (
     _attempt,
     _raise_if_rejected,
@@ -564,15 +564,18 @@ def current_consent(
         The latest consent for the channel; on equal timestamps, the one
         recorded last.  None if the channel was never asked.
     """
-    if as_of is not None:
-        require_aware(as_of, field="as_of")
+    # Instants, not wall clocks: two consents in one zone at a DST fall-back
+    # compare by their fold-aware UTC moment.
+    cut = None if as_of is None else instant_us(as_of, name="as_of")
     wanted = channel.strip().lower()
     best: Consent | None = None
+    best_at = 0
     for consent in consents:
-        if consent.channel != wanted or (as_of is not None and consent.at > as_of):
+        at = instant_us(consent.at, name="consent.at")
+        if consent.channel != wanted or (cut is not None and at > cut):
             continue
-        if best is None or consent.at >= best.at:
-            best = consent
+        if best is None or at >= best_at:
+            best, best_at = consent, at
     return best
 
 

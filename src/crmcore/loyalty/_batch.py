@@ -19,6 +19,10 @@ tractable without a Python loop over accounts:
 * Tier qualification is a sum of interval indicators (a purchase counts
   from its entry until its window ends or it is refunded), evaluated with
   one sort and a cumulative sum per tier.
+
+All moments are instants (int64 nanoseconds, UTC) read by
+:func:`crmcore._time.read_instants`; calendar periods (expiry, tier windows,
+reviews) are those of the programme's zone (:attr:`Program.tz`).
 """
 
 from __future__ import annotations
@@ -30,17 +34,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crmcore._time import require_aware
+from crmcore._time import (
+    NAT,
+    from_instant_us,
+    period_starts,
+    read_instants,
+    resolve_as_of,
+    timestamps,
+    to_zone,
+)
 from crmcore._types import BoolArray, IntArray
 from crmcore._validation import check_columns, first_bad
 from crmcore.errors import ValidationError
 from crmcore.loyalty._entries import ENTRY_KINDS
-from crmcore.loyalty._periods import (
-    period_index,
-    period_indices,
-    period_start,
-    period_starts_ns,
-)
 from crmcore.loyalty._program import Program
 
 __all__ = ["ledger_balances"]
@@ -62,26 +68,10 @@ def _refuse(
         first_bad(bad, name=name, problem=problem, values=values(), index=index)
 
 
-def _utc_ns(col: pd.Series, name: str, *, allow_nat: bool) -> IntArray:
-    if not isinstance(col.dtype, pd.DatetimeTZDtype):
-        raise ValidationError(
-            f"{name} must be a timezone-aware datetime64 column; got dtype {col.dtype}",
-            field=name,
-        )
-    values = pd.DatetimeIndex(col).tz_convert("UTC").as_unit("ns")
-    ns = np.asarray(values.asi8, dtype=np.int64)
-    nat = np.asarray(values.isna())
-    if nat.any():
-        if not allow_nat:
-            first_bad(
-                nat,
-                name=name,
-                problem="must not be missing",
-                values=col.to_numpy(dtype=object),
-                index=col.index,
-            )
-        ns = np.where(nat, _NEVER, ns)
-    return ns
+def _instants(col: pd.Series, name: str, *, allow_missing: bool) -> IntArray:
+    """UTC nanoseconds of an aware column (missing: ``_NEVER`` where allowed)."""
+    ns = read_instants(col, name=name, allow_missing=allow_missing).ns
+    return np.where(ns == NAT, _NEVER, ns) if allow_missing else ns
 
 
 def _int_column(entries: pd.DataFrame, name: str) -> IntArray:
@@ -201,11 +191,47 @@ def _check_signs(kind: IntArray, points: IntArray, index: pd.Index) -> None:
     )
 
 
+def _zone(program: Program | None, tz: Any) -> Any:
+    if program is None:
+        return to_zone(tz)
+    if tz is not None and to_zone(tz) != program.tz:
+        raise ValidationError(
+            f"tz={tz!r} differs from the programme's zone {program.tz!s}: periods follow "
+            "program.tz; leave tz out",
+            field="tz",
+            value=tz,
+        )
+    return program.tz
+
+
+def _moment(ns: int) -> tuple[_dt.datetime, int]:
+    """Return an instant given in UTC nanoseconds as a datetime and as epoch microseconds."""
+    us = ns // 1000
+    return from_instant_us(us, _dt.UTC), us
+
+
+def _period_of_ns(program: Program, ns: int) -> int:
+    """Programme period holding the instant ``ns`` (UTC nanoseconds)."""
+    at, us = _moment(ns)
+    return program.period_of(at, us=us)
+
+
+def _period_start_ns(program: Program, index: int) -> int:
+    return program.period_start_us(index) * 1000
+
+
+def _review_period(program: Program, as_of_ns: int) -> int:
+    """Index of the period starting at the last review at or before ``as_of_ns``."""
+    at, us = _moment(as_of_ns)
+    return program.review_period(at, us=us)
+
+
 def ledger_balances(
     entries: pd.DataFrame,
     *,
-    as_of: _dt.datetime,
+    as_of: object,
     program: Program | None = None,
+    tz: Any = None,
 ) -> pd.DataFrame:
     """Balances, debt, totals, next expiry and tier of many ledgers at once.
 
@@ -224,10 +250,16 @@ def ledger_balances(
         also ``event_id``, ``order_id`` (refunds) and, for spend tiers,
         ``spend_minor``. Rows may come in any order; entries after ``as_of``
         are ignored.
-    as_of : datetime
-        Timezone-aware instant of the snapshot.
+    as_of : datetime or date-like
+        The snapshot: a timezone-aware instant, or a date (the end of that
+        day on the programme's calendar). Entries at or before it count.
     program : Program, optional
-        Needed only for tiers (thresholds, windows and review calendar).
+        Needed only for tiers (thresholds, windows and review calendar, in
+        the programme's zone ``program.tz``).
+    tz : str or tzinfo, optional
+        The calendar a date-only ``as_of`` is read in when there is no
+        programme (default UTC); with a programme it must be omitted or
+        equal ``program.tz``.
 
     Returns
     -------
@@ -242,8 +274,9 @@ def ledger_balances(
     ------
     ValidationError
         On missing columns, unknown kinds, wrongly signed points, naive or
-        missing timestamps, entries out of time order within an account, or
-        lots that would expire out of order.
+        missing timestamps, entries out of time order within an account
+        (compared as instants), lots that would expire out of order, or a
+        naive ``as_of``.
 
     Examples
     --------
@@ -266,7 +299,8 @@ def ledger_balances(
     a                20     120       100
     b                40      40         0
     """
-    require_aware(as_of, field="as_of")
+    zone = _zone(program, tz)
+    as_of_ns = resolve_as_of(as_of, tz=zone).ns
     need = ["account_id", "sequence", "kind", "at", "points"]
     tiers = program.tiers if program is not None else ()
     if tiers:
@@ -274,7 +308,6 @@ def ledger_balances(
         if any(t.spend is not None for t in tiers):
             need.append("spend_minor")
     check_columns(entries, need, name="entries")
-    as_of_ns = int(pd.Timestamp(as_of).tz_convert("UTC").as_unit("ns").value)
 
     acct_codes, acct_uniques = pd.factorize(entries["account_id"])
     acct_all = np.asarray(acct_codes, dtype=np.int64)
@@ -286,14 +319,14 @@ def ledger_balances(
         index=entries.index,
     )
     n_acct = len(acct_uniques)
-    at_all = _utc_ns(entries["at"], "at", allow_nat=False)
+    at_all = _instants(entries["at"], "at", allow_missing=False)
     keep = at_all <= as_of_ns
     seq_all = _int_column(entries, "sequence")
     kind_all = _kind_codes(entries["kind"])
     points_all = _int_column(entries, "points")
     _check_signs(kind_all, points_all, entries.index)
     exp_all = (
-        _utc_ns(entries["expires_at"], "expires_at", allow_nat=True)
+        _instants(entries["expires_at"], "expires_at", allow_missing=True)
         if "expires_at" in entries.columns
         else np.full(len(entries), _NEVER, dtype=np.int64)
     )
@@ -415,18 +448,14 @@ def ledger_balances(
         "expired": expired,
         "clawed_back": clawed,
         "expiring_points": expiring,
-        "next_expiry": pd.DatetimeIndex(
-            np.where(next_exp == _NEVER, np.iinfo(np.int64).min, next_exp).view("datetime64[ns]")
-        ).tz_localize("UTC"),
+        "next_expiry": timestamps(np.where(next_exp == _NEVER, NAT, next_exp), "UTC"),
     }
     if program is not None and tiers:
         # Purchases before (last review - longest window) cannot count at the
         # review or after it: leave their rows out of the tier computation.
-        review = program.last_review(pd.Timestamp(as_of_ns, tz="UTC").to_pydatetime())
-        cut = period_start(
-            period_index(review, program.period) - max(t.window for t in tiers), program.period
-        )
-        recent = np.flatnonzero(at >= pd.Timestamp(cut).as_unit("ns").value)
+        review = _review_period(program, as_of_ns)
+        cut = _period_start_ns(program, review - max(t.window for t in tiers))
+        recent = np.flatnonzero(at >= cut)
         tier_idx = _tiers(
             entries,
             rows=rows[recent],
@@ -458,9 +487,7 @@ def _tiers(
     program: Program,
 ) -> IntArray:
     """Tier index per account at ``as_of`` (see the module notes)."""
-    as_of = pd.Timestamp(as_of_ns, unit="ns", tz="UTC").to_pydatetime()
-    review = program.last_review(as_of)
-    review_ns = int(pd.Timestamp(review).as_unit("ns").value)
+    review_ns = _period_start_ns(program, _review_period(program, as_of_ns))
     n = len(rows)
     earn = np.flatnonzero(kind == _EARN)
     if n == 0 or earn.size == 0:
@@ -484,10 +511,10 @@ def _tiers(
     refund_at = np.where(refund_pos != _NEVER, at[np.minimum(refund_pos, n - 1)], _NEVER)
 
     # period index of every row, via the (few) period boundaries in range
-    p_lo = int(period_indices(np.array([at.min()]), program.period)[0])
-    p_hi = int(period_indices(np.array([at.max()]), program.period)[0])
+    p_lo = _period_of_ns(program, int(at.min()))
+    p_hi = _period_of_ns(program, int(at.max()))
     max_window = max(t.window for t in program.tiers)
-    bounds = period_starts_ns(np.arange(p_lo, p_hi + max_window + 2), program.period)
+    bounds = period_starts(np.arange(p_lo, p_hi + max_window + 2), program.freq, program.tz)
     p_row = p_lo + np.searchsorted(bounds, at, side="right") - 1
     p = p_row[earn]
     at_earn = at[earn]

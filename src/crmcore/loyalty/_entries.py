@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 import attrs
 
+from crmcore._time import instant_key
 from crmcore.loyalty._events import LedgerEvent
 
 __all__ = ["ENTRY_KINDS", "EntryKind", "LedgerEntry", "LedgerSummary", "Lot"]
@@ -28,7 +29,9 @@ class LedgerEntry:
     kind : {"earn", "redeem", "clawback"}
         What happened.
     at : datetime
-        When (timezone-aware; non-decreasing along the ledger).
+        When (timezone-aware; instants non-decreasing along the ledger).
+        Entries, lots, events and summaries compare their moments as
+        instants (``fold`` included), not as wall-clock readings.
     points : int
         Signed points: ``> = 0`` for ``earn``, ``< 0`` for ``redeem``,
         ``<= 0`` for ``clawback`` (the whole amount clawed back, including
@@ -45,11 +48,11 @@ class LedgerEntry:
     sequence: int
     event_id: str
     kind: EntryKind
-    at: _dt.datetime
+    at: _dt.datetime = attrs.field(eq=instant_key)
     points: int
     order_id: str | None = None
     spend_minor: int = 0
-    expires_at: _dt.datetime | None = None
+    expires_at: _dt.datetime | None = attrs.field(default=None, eq=instant_key)
     source: LedgerEvent | None = attrs.field(default=None, eq=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -91,8 +94,8 @@ class Lot:
     """
 
     lot_id: str
-    earned_at: _dt.datetime
-    expires_at: _dt.datetime | None
+    earned_at: _dt.datetime = attrs.field(eq=instant_key)
+    expires_at: _dt.datetime | None = attrs.field(eq=instant_key)
     points: int
     remaining: int
 
@@ -120,7 +123,7 @@ class LedgerSummary:
     """
 
     account_id: str
-    as_of: _dt.datetime | None
+    as_of: _dt.datetime | None = attrs.field(eq=instant_key)
     balance: int
     debt: int
     earned: int
@@ -128,7 +131,7 @@ class LedgerSummary:
     expired: int
     clawed_back: int
     tier: str | None
-    next_expiry: _dt.datetime | None
+    next_expiry: _dt.datetime | None = attrs.field(eq=instant_key)
     expiring_points: int
 
     def to_dict(self) -> dict[str, Any]:

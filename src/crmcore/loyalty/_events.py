@@ -7,7 +7,7 @@ from typing import Any
 
 import attrs
 
-from crmcore._time import require_aware
+from crmcore._time import instant_key, require_aware
 from crmcore.domain import Money, Order, OrderStatus
 from crmcore.errors import ValidationError
 
@@ -58,7 +58,7 @@ class Purchase:
     """
 
     event_id: str = attrs.field(validator=_check_event_id)
-    at: _dt.datetime = attrs.field(validator=_check_at)
+    at: _dt.datetime = attrs.field(validator=_check_at, eq=instant_key)
     amount: Money
     category: str | None = None
     campaign: str | None = None
@@ -131,7 +131,7 @@ class Redemption:
     """
 
     event_id: str = attrs.field(validator=_check_event_id)
-    at: _dt.datetime = attrs.field(validator=_check_at)
+    at: _dt.datetime = attrs.field(validator=_check_at, eq=instant_key)
     points: int
 
     def __attrs_post_init__(self) -> None:
@@ -159,7 +159,7 @@ class Refund:
     """
 
     event_id: str = attrs.field(validator=_check_event_id)
-    at: _dt.datetime = attrs.field(validator=_check_at)
+    at: _dt.datetime = attrs.field(validator=_check_at, eq=instant_key)
     order_id: str
 
     def __attrs_post_init__(self) -> None:

@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crmcore._deprecation import renamed_arguments
+from crmcore._time import parse_freq, period_codes, period_labels, read_dates
 from crmcore._types import IntArray
 from crmcore._validation import check_columns, first_bad
 from crmcore.errors import ValidationError
@@ -125,9 +127,10 @@ def _check_common(
     return check_int_param(min_n, name="min_n", low=1), check_confidence(confidence)
 
 
+@renamed_arguments(group_cols="by")
 def nps_by(
     frame: pd.DataFrame,
-    group_cols: str | Sequence[str],
+    by: str | Sequence[str],
     score_col: str = "score",
     *,
     min_n: int = 30,
@@ -145,8 +148,9 @@ def nps_by(
     ----------
     frame : DataFrame
         One row per response.
-    group_cols : str or sequence of str
-        Column(s) defining the groups. Missing group values are refused.
+    by : str or sequence of str
+        Column(s) defining the groups (``group_cols`` before 0.2, deprecated).
+        Missing group values are refused.
     score_col : str, default "score"
         Column of 0–10 answers.
     min_n : int, default 30
@@ -178,9 +182,9 @@ def nps_by(
     0      N  2   0.0         True
     1      S  3  66.666667        False
     """
-    cols = [group_cols] if isinstance(group_cols, str) else list(group_cols)
+    cols = [by] if isinstance(by, str) else list(by)
     if not cols:
-        raise ValidationError("group_cols must name at least one column", field="group_cols")
+        raise ValidationError("by must name at least one column", field="by")
     min_n_i, conf = _check_common(frame, [*cols, score_col], min_n, confidence)
     scores = as_scores(frame[score_col], name=score_col, low=0, high=10)
     parts = [_factorize(frame[c], c) for c in cols]
@@ -205,32 +209,38 @@ def nps_by(
     return pd.DataFrame(data)
 
 
+@renamed_arguments(period="freq")
 def nps_trend(
     frame: pd.DataFrame,
-    date_col: str,
-    period: str = "M",
+    date_col: str = "date",
+    freq: str = "M",
     *,
+    as_of: object = None,
     score_col: str = "score",
     min_n: int = 30,
     confidence: float = 0.95,
 ) -> pd.DataFrame:
     """NPS with intervals per calendar period (month, week, quarter...).
 
-    Timestamps are bucketed in their own time zone (a tz-aware column is
-    bucketed on its local wall-clock time, so a response at 23:30 on 31
-    January in ``Europe/Paris`` counts for January). Only periods with at
-    least one response appear; periods with fewer than ``min_n`` are flagged
-    in ``below_min_n``.
+    Periods are taken on the wall clock of the dates' own zone (a response
+    at 23:30 on 31 January in ``Europe/Paris`` counts for January). Only
+    periods with at least one response appear; periods with fewer than
+    ``min_n`` are flagged in ``below_min_n``.
 
     Parameters
     ----------
     frame : DataFrame
         One row per response.
-    date_col : str
-        Column of ``datetime64`` timestamps (naive or tz-aware); strings are
-        refused (parse them first so that their format is your decision).
-    period : str, default "M"
-        A pandas period alias: ``"D"``, ``"W"``, ``"M"``, ``"Q"``, ``"Y"``...
+    date_col : str, default "date"
+        Column of response dates: ``datetime64`` of any unit (naive or
+        aware), ``datetime.date`` values or ISO strings.
+    freq : str, default "M"
+        Calendar period: ``"h"``, ``"D"``, ``"W"`` (Monday to Sunday),
+        ``"M"``, ``"Q"``, ``"Y"``, with an optional multiple (``"2W"``). Named
+        ``period`` before 0.2 (deprecated).
+    as_of : date-like, optional
+        Only responses at or before it count (a date means the end of that
+        day); the last period may then be partial. Default: every response.
     score_col : str, default "score"
         Column of 0–10 answers.
     min_n : int, default 30
@@ -242,61 +252,45 @@ def nps_trend(
     -------
     DataFrame
         One row per non-empty period in time order: ``period`` (pandas
-        ``Period``) and the statistics columns of :func:`nps_by`.
+        ``Period``; for a multiple, the first period of the block) and the
+        statistics columns of :func:`nps_by`.
 
     Raises
     ------
     ValidationError
-        On missing columns, a non-datetime or missing timestamp, an unknown
-        period alias, or an answer that is not a whole number 0–10.
+        On missing columns, an unreadable or missing date, an unknown
+        ``freq``, an answer that is not a whole number 0–10, or no response
+        at or before ``as_of``.
 
     Examples
     --------
     >>> import pandas as pd
     >>> df = pd.DataFrame(
     ...     {
-    ...         "at": pd.to_datetime(["2026-01-05", "2026-01-20", "2026-02-02"]),
+    ...         "date": pd.to_datetime(["2026-01-05", "2026-01-20", "2026-02-02"]),
     ...         "score": [10, 6, 9],
     ...     }
     ... )
-    >>> nps_trend(df, "at", "M", min_n=1)[["period", "n", "nps"]]
+    >>> nps_trend(df, freq="M", min_n=1)[["period", "n", "nps"]]
         period  n    nps
     0  2026-01  2    0.0
     1  2026-02  1  100.0
     """
     min_n_i, conf = _check_common(frame, [date_col, score_col], min_n, confidence)
-    dates = frame[date_col]
-    if not pd.api.types.is_datetime64_any_dtype(dates):
-        raise ValidationError(
-            f"{date_col} must be a datetime64 column; got dtype {dates.dtype} "
-            "(parse it with pandas.to_datetime first)",
-            field=date_col,
-        )
-    missing = np.asarray(dates.isna())
-    if missing.any():
-        first_bad(
-            missing,
-            name=date_col,
-            problem="must not be missing",
-            values=dates.to_numpy(dtype=object),
-            index=dates.index,
-        )
+    step = parse_freq(freq)
+    dates = read_dates(frame[date_col], name=date_col)
     scores = as_scores(frame[score_col], name=score_col, low=0, high=10)
-    if isinstance(dates.dtype, pd.DatetimeTZDtype):
-        dates = dates.dt.tz_localize(None)
-    try:
-        periods = dates.dt.to_period(period)
-    except (ValueError, TypeError) as exc:
-        raise ValidationError(
-            f"period must be a pandas period alias such as 'D', 'W', 'M', 'Q' or 'Y'; "
-            f"got {period!r}",
-            field="period",
-            value=period,
-        ) from exc
-    codes, uniques = _factorize(periods, date_col)
-    stats = _stats_table(codes, scores, len(uniques), conf, min_n_i)
-    keep = stats["n"] > 0
-    data: dict[Hashable, Any] = {"period": uniques[keep]}
+    wall = dates.wall_ns()
+    if as_of is not None:
+        keep = dates.ns <= dates.cutoff(as_of).ns
+        if not keep.any():
+            raise ValidationError(
+                f"no response at or before as_of={as_of!r}", field="as_of", value=as_of
+            )
+        wall, scores = wall[keep], scores[keep]
+    inverse, uniques = pd.factorize(period_codes(wall, step), sort=True)
+    stats = _stats_table(np.asarray(inverse, dtype=np.int64), scores, len(uniques), conf, min_n_i)
+    data: dict[Hashable, Any] = {"period": period_labels(np.asarray(uniques, np.int64), step)}
     for key in _STAT_COLUMNS:
-        data[key] = stats[key][keep]
+        data[key] = stats[key]
     return pd.DataFrame(data)

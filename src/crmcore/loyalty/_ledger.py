@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 
-from crmcore._time import require_aware
+from crmcore._time import NAT, cutoff_us, from_instant_us, instant_us, timestamps
 from crmcore.domain import Money
 from crmcore.errors import ValidationError
 from crmcore.loyalty._entries import LedgerEntry, LedgerSummary, Lot
@@ -46,6 +47,11 @@ class PointsLedger:
       again returns the ledger unchanged; posting a *different* event with
       a used id, or an event earlier than the last entry, raises
       :class:`~crmcore.errors.ValidationError`.
+    * Moments are compared as instants, never as wall-clock readings: at a
+      daylight-saving fall-back a redemption at 02:45 (before the change)
+      comes *before* a purchase at 02:15 (after it, ``fold=1``), and two
+      purchases at 02:15 an hour apart are different events. Expiry and
+      tier periods follow the calendar of ``program.tz`` (UTC by default).
 
     Parameters
     ----------
@@ -99,9 +105,9 @@ class PointsLedger:
     def _replay(self, entries: Iterable[LedgerEntry]) -> State:
         s = State(len(self._program.tiers))
         for position, entry in enumerate(entries):
-            check_entry(entry, position, s)
-            advance(s, self._program, entry.at)
-            apply_entry(s, self._program, entry)
+            at_us = check_entry(entry, position, s)
+            advance(s, self._program, entry.at, at_us)
+            apply_entry(s, self._program, entry, at_us)
         return s
 
     @classmethod
@@ -206,7 +212,9 @@ class PointsLedger:
                 field="event_id",
                 value=event.event_id,
             )
-        if s0.last_at is not None and event.at < s0.last_at:
+        at_us = instant_us(event.at, name="at")
+        if s0.last_us is not None and at_us < s0.last_us:
+            assert s0.last_at is not None
             raise ValidationError(
                 f"event {event.event_id!r} at {event.at.isoformat()} is earlier than the last "
                 f"entry ({s0.last_at.isoformat()}); post events in time order",
@@ -214,9 +222,9 @@ class PointsLedger:
                 value=event.at,
             )
         s = s0.copy()
-        advance(s, self._program, event.at)
+        advance(s, self._program, event.at, at_us)
         entry = self._entry_for(event, s)
-        apply_entry(s, self._program, entry)
+        apply_entry(s, self._program, entry, at_us)
         return PointsLedger._from_parts(
             self._program, self._account_id, (*self._entries, entry), s
         )
@@ -273,7 +281,7 @@ class PointsLedger:
             event_id=event.event_id,
             kind="clawback",
             at=event.at,
-            points=-(lot[3] - lot[5]),
+            points=-(lot.points - lot.expired),
             order_id=event.order_id,
             source=event,
         )
@@ -440,27 +448,30 @@ class PointsLedger:
 
     # ------------------------------------------------------------ derived state
 
-    def _state_at(self, as_of: _dt.datetime | None) -> State:
+    def _state_at(self, as_of: object) -> tuple[State, _dt.datetime | None]:
+        """Return the state at ``as_of`` and the instant it describes."""
         if as_of is None:
-            return self._state
-        require_aware(as_of, field="as_of")
+            return self._state, self._state.last_at
+        cut = cutoff_us(as_of, tz=self._program.tz)
+        at = as_of if isinstance(as_of, _dt.datetime) else from_instant_us(cut, self._program.tz)
         s0 = self._state
-        if s0.last_at is not None and as_of < s0.last_at:
-            s = self._replay(e for e in self._entries if e.at <= as_of)
+        if s0.last_us is not None and cut < s0.last_us:
+            s = self._replay(e for e in self._entries if instant_us(e.at) <= cut)
         else:
             s = s0.copy()
-        advance(s, self._program, as_of)
-        return s
+        advance(s, self._program, at, cut)
+        return s, at
 
-    def summary(self, as_of: _dt.datetime | None = None) -> LedgerSummary:
+    def summary(self, as_of: object = None) -> LedgerSummary:
         """Balance, debt, totals, tier and next expiry at ``as_of``.
 
         Parameters
         ----------
-        as_of : datetime, optional
-            Timezone-aware instant; entries after it are ignored and
-            expiries and tier reviews due by then are applied. Default: just
-            after the last entry.
+        as_of : datetime or date-like, optional
+            Timezone-aware instant, or a date (the end of that day on the
+            programme's calendar, ``program.tz``); entries after it are
+            ignored and expiries and tier reviews due by then are applied.
+            Default: just after the last entry.
 
         Returns
         -------
@@ -471,24 +482,25 @@ class PointsLedger:
         Raises
         ------
         ValidationError
-            If ``as_of`` is not a timezone-aware datetime.
+            If ``as_of`` is a naive datetime or not a date.
         """
-        s = self._state_at(as_of)
+        s, at = self._state_at(as_of)
         next_expiry: _dt.datetime | None = None
+        next_us: int | None = None
         expiring = 0
         for lot in s.lots[s.head :]:
-            if lot[4] == 0:
+            if lot.remaining == 0:
                 continue
-            if next_expiry is None:
-                if lot[2] is None:
+            if next_us is None:
+                if lot.expires_us is None:
                     break
-                next_expiry = lot[2]
-            if lot[2] != next_expiry:
+                next_expiry, next_us = lot.expires_at, lot.expires_us
+            if lot.expires_us != next_us:
                 break
-            expiring += lot[4]
+            expiring += lot.remaining
         return LedgerSummary(
             account_id=self._account_id,
-            as_of=as_of if as_of is not None else s.last_at,
+            as_of=at,
             balance=s.balance,
             debt=s.debt,
             earned=s.earned,
@@ -500,15 +512,16 @@ class PointsLedger:
             expiring_points=expiring,
         )
 
-    def balance(self, as_of: _dt.datetime | None = None) -> int:
+    def balance(self, as_of: object = None) -> int:
         """Available points at ``as_of`` (never negative).
 
         Parameters
         ----------
-        as_of : datetime, optional
-            Timezone-aware instant; entries after it are ignored and
-            expiries and tier reviews due by then are applied. Default: just
-            after the last entry.
+        as_of : datetime or date-like, optional
+            Timezone-aware instant, or a date (the end of that day on the
+            programme's calendar, ``program.tz``); entries after it are
+            ignored and expiries and tier reviews due by then are applied.
+            Default: just after the last entry.
 
         Returns
         -------
@@ -518,19 +531,20 @@ class PointsLedger:
         Raises
         ------
         ValidationError
-            If ``as_of`` is not a timezone-aware datetime.
+            If ``as_of`` is a naive datetime or not a date.
         """
-        return self._state_at(as_of).balance
+        return self._state_at(as_of)[0].balance
 
-    def debt(self, as_of: _dt.datetime | None = None) -> int:
+    def debt(self, as_of: object = None) -> int:
         """Claw-back points owed at ``as_of``, repaid from future earnings.
 
         Parameters
         ----------
-        as_of : datetime, optional
-            Timezone-aware instant; entries after it are ignored and
-            expiries and tier reviews due by then are applied. Default: just
-            after the last entry.
+        as_of : datetime or date-like, optional
+            Timezone-aware instant, or a date (the end of that day on the
+            programme's calendar, ``program.tz``); entries after it are
+            ignored and expiries and tier reviews due by then are applied.
+            Default: just after the last entry.
 
         Returns
         -------
@@ -540,19 +554,20 @@ class PointsLedger:
         Raises
         ------
         ValidationError
-            If ``as_of`` is not a timezone-aware datetime.
+            If ``as_of`` is a naive datetime or not a date.
         """
-        return self._state_at(as_of).debt
+        return self._state_at(as_of)[0].debt
 
-    def tier(self, as_of: _dt.datetime | None = None) -> str | None:
+    def tier(self, as_of: object = None) -> str | None:
         """Tier at ``as_of`` (``None`` if the programme has no tiers).
 
         Parameters
         ----------
-        as_of : datetime, optional
-            Timezone-aware instant; entries after it are ignored and
-            expiries and tier reviews due by then are applied. Default: just
-            after the last entry.
+        as_of : datetime or date-like, optional
+            Timezone-aware instant, or a date (the end of that day on the
+            programme's calendar, ``program.tz``); entries after it are
+            ignored and expiries and tier reviews due by then are applied.
+            Default: just after the last entry.
 
         Returns
         -------
@@ -563,7 +578,7 @@ class PointsLedger:
         Raises
         ------
         ValidationError
-            If ``as_of`` is not a timezone-aware datetime.
+            If ``as_of`` is a naive datetime or not a date.
 
         Examples
         --------
@@ -587,15 +602,16 @@ class PointsLedger:
         """
         return self.summary(as_of).tier
 
-    def next_expiry(self, as_of: _dt.datetime | None = None) -> tuple[_dt.datetime, int] | None:
+    def next_expiry(self, as_of: object = None) -> tuple[_dt.datetime, int] | None:
         """``(instant, points)`` of the next expiry of part of the balance, or ``None``.
 
         Parameters
         ----------
-        as_of : datetime, optional
-            Timezone-aware instant; entries after it are ignored and
-            expiries and tier reviews due by then are applied. Default: just
-            after the last entry.
+        as_of : datetime or date-like, optional
+            Timezone-aware instant, or a date (the end of that day on the
+            programme's calendar, ``program.tz``); entries after it are
+            ignored and expiries and tier reviews due by then are applied.
+            Default: just after the last entry.
 
         Returns
         -------
@@ -606,22 +622,23 @@ class PointsLedger:
         Raises
         ------
         ValidationError
-            If ``as_of`` is not a timezone-aware datetime.
+            If ``as_of`` is a naive datetime or not a date.
         """
         summ = self.summary(as_of)
         if summ.next_expiry is None:
             return None
         return summ.next_expiry, summ.expiring_points
 
-    def lots(self, as_of: _dt.datetime | None = None) -> tuple[Lot, ...]:
+    def lots(self, as_of: object = None) -> tuple[Lot, ...]:
         """Lots still holding points at ``as_of``, oldest first.
 
         Parameters
         ----------
-        as_of : datetime, optional
-            Timezone-aware instant; entries after it are ignored and
-            expiries and tier reviews due by then are applied. Default: just
-            after the last entry.
+        as_of : datetime or date-like, optional
+            Timezone-aware instant, or a date (the end of that day on the
+            programme's calendar, ``program.tz``); entries after it are
+            ignored and expiries and tier reviews due by then are applied.
+            Default: just after the last entry.
 
         Returns
         -------
@@ -632,7 +649,7 @@ class PointsLedger:
         Raises
         ------
         ValidationError
-            If ``as_of`` is not a timezone-aware datetime.
+            If ``as_of`` is a naive datetime or not a date.
 
         Examples
         --------
@@ -650,13 +667,17 @@ class PointsLedger:
         >>> led.lots()[0].expires_at
         datetime.datetime(2027, 2, 1, 0, 0, tzinfo=datetime.timezone.utc)
         """
-        s = self._state_at(as_of)
+        s, _ = self._state_at(as_of)
         return tuple(
             Lot(
-                lot_id=lot[0], earned_at=lot[1], expires_at=lot[2], points=lot[3], remaining=lot[4]
+                lot_id=lot.lot_id,
+                earned_at=lot.earned_at,
+                expires_at=lot.expires_at,
+                points=lot.points,
+                remaining=lot.remaining,
             )
             for lot in s.lots
-            if lot[4] > 0
+            if lot.remaining > 0
         )
 
     def to_frame(self) -> pd.DataFrame:
@@ -670,21 +691,24 @@ class PointsLedger:
             ``order_id``, ``spend_minor``, ``expires_at`` (UTC, ``NaT`` for
             lots that never expire).
         """
-        rows = [e.to_dict() for e in self._entries]
-        frame = pd.DataFrame(
-            rows,
-            columns=[
-                "sequence",
-                "event_id",
-                "kind",
-                "at",
-                "points",
-                "order_id",
-                "spend_minor",
-                "expires_at",
-            ],
+        entries = self._entries
+        return pd.DataFrame(
+            {
+                "account_id": self._account_id,
+                "sequence": np.array([e.sequence for e in entries], dtype=np.int64),
+                "event_id": [e.event_id for e in entries],
+                "kind": [e.kind for e in entries],
+                "at": _utc([e.at for e in entries]),
+                "points": np.array([e.points for e in entries], dtype=np.int64),
+                "order_id": [e.order_id for e in entries],
+                "spend_minor": np.array([e.spend_minor for e in entries], dtype=np.int64),
+                "expires_at": _utc([e.expires_at for e in entries]),
+            },
+            index=pd.RangeIndex(len(entries)),
         )
-        frame.insert(0, "account_id", self._account_id)
-        frame["at"] = pd.to_datetime(frame["at"], utc=True, format="ISO8601")
-        frame["expires_at"] = pd.to_datetime(frame["expires_at"], utc=True, format="ISO8601")
-        return frame.astype({"sequence": "int64", "points": "int64", "spend_minor": "int64"})
+
+
+def _utc(values: list[_dt.datetime | None]) -> pd.DatetimeIndex:
+    """Aware datetimes (``None``: ``NaT``) as a UTC column, by their instants."""
+    ns = np.array([NAT if v is None else instant_us(v) * 1000 for v in values], dtype=np.int64)
+    return timestamps(ns, "UTC")

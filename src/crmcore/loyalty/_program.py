@@ -6,21 +6,26 @@ import datetime as _dt
 import decimal
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
-from crmcore._time import require_aware
+from crmcore._time import (
+    Freq,
+    period_code_at,
+    period_start_at,
+    period_start_us,
+    require_aware,
+    to_zone,
+)
 from crmcore.domain import Money
 from crmcore.errors import ValidationError
-from crmcore.loyalty._periods import (
-    PERIOD_UNITS,
-    PeriodUnit,
-    period_index,
-    period_start,
-)
 
 __all__ = ["EarnRule", "Program", "Tier"]
+
+PeriodUnit = Literal["day", "week", "month"]
+#: The programme period names and the calendar periods (``freq`` codes) they stand for.
+_PERIOD_FREQ: dict[str, Freq] = {"day": Freq("D"), "week": Freq("W"), "month": Freq("M")}
 
 _ROUNDINGS = (
     decimal.ROUND_FLOOR,
@@ -245,13 +250,18 @@ class Program:
         Currency of purchases and spend thresholds: an ISO 4217 code with a
         minor unit (case-insensitive, stored upper-case).
     period : {"month", "week", "day"}, default "month"
-        Calendar period (UTC) for expiry, tier windows and reviews.
+        Calendar period for expiry, tier windows and reviews (weeks run
+        Monday to Sunday), on the calendar of ``tz``.
     review_every : int, default 12
         Tiers are reviewed (and may go down) at the start of every period
         whose index is a multiple of ``review_every`` (monthly, 12: every
-        1 January, 00:00 UTC).
+        1 January, 00:00 in ``tz``).
     rounding : str, default decimal.ROUND_FLOOR
         Rounding of earned points to whole points.
+    tz : str or tzinfo, default "UTC"
+        The zone whose calendar the periods follow: with ``tz="Europe/Paris"``
+        points expire and tiers are reviewed at midnight in Paris. Events in
+        any zone are placed by their instant. Stored as a ``tzinfo``.
 
     Examples
     --------
@@ -259,6 +269,11 @@ class Program:
     >>> prog = Program(earn_rules=[EarnRule(name="base", per_unit=1)], expiry=12)
     >>> prog.expires_at(dt.datetime(2026, 1, 15, 10, tzinfo=dt.UTC))
     datetime.datetime(2027, 2, 1, 0, 0, tzinfo=datetime.timezone.utc)
+    >>> paris = Program(
+    ...     earn_rules=[EarnRule(name="base", per_unit=1)], expiry=12, tz="Europe/Paris"
+    ... )
+    >>> paris.expires_at(dt.datetime(2026, 1, 31, 23, 30, tzinfo=dt.UTC)).isoformat()
+    '2027-03-01T00:00:00+01:00'
     """
 
     earn_rules: tuple[EarnRule, ...] = attrs.field(converter=tuple)
@@ -268,6 +283,9 @@ class Program:
     period: PeriodUnit = attrs.field(default="month", kw_only=True)
     review_every: int = attrs.field(default=12, kw_only=True)
     rounding: str = attrs.field(default=decimal.ROUND_FLOOR, kw_only=True)
+    tz: _dt.tzinfo = attrs.field(default=_dt.UTC, kw_only=True, converter=to_zone)
+    # derived once (the replay asks for them at every event)
+    _thresholds: tuple[int, ...] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if not self.earn_rules or not all(isinstance(r, EarnRule) for r in self.earn_rules):
@@ -302,9 +320,9 @@ class Program:
                 )
         if self.expiry is not None:
             _int(self.expiry, "expiry", 1)
-        if self.period not in PERIOD_UNITS:
+        if self.period not in _PERIOD_FREQ:
             raise ValidationError(
-                f"period must be one of {PERIOD_UNITS}; got {self.period!r}",
+                f"period must be one of {tuple(_PERIOD_FREQ)}; got {self.period!r}",
                 field="period",
                 value=self.period,
             )
@@ -315,6 +333,11 @@ class Program:
                 f"got {self.rounding!r}",
                 field="rounding",
             )
+        thresholds = tuple(
+            t.points if t.points is not None else self.spend_minor(t.spend)  # type: ignore[arg-type]
+            for t in self.tiers
+        )
+        object.__setattr__(self, "_thresholds", thresholds)
 
     # ----------------------------------------------------------- queries
 
@@ -361,10 +384,7 @@ class Program:
         >>> prog.tier_thresholds()
         (0, 100000)
         """
-        return tuple(
-            t.points if t.points is not None else self.spend_minor(t.spend)  # type: ignore[arg-type]
-            for t in self.tiers
-        )
+        return self._thresholds
 
     def spend_minor(self, amount: Money) -> int:
         """Spend in whole minor units (cents), rounded down, for tier qualification.
@@ -459,19 +479,51 @@ class Program:
         raw = (per_unit * amount.amount + per_order) * factor
         return int(raw.quantize(Decimal(1), rounding=self.rounding))
 
+    @property
+    def freq(self) -> Freq:
+        """The programme period as a calendar period (``freq`` code ``"D"``, ``"W"``, ``"M"``)."""
+        return _PERIOD_FREQ[self.period]
+
+    def period_of(self, at: _dt.datetime, *, field: str = "at", us: int | None = None) -> int:
+        """Index of the programme period holding the instant ``at`` (on ``tz``'s calendar).
+
+        Periods are counted from the one holding 1970-01-01 (index 0). ``us``
+        is ``instant_us(at)`` when the caller has it already.
+
+        Raises
+        ------
+        ValidationError
+            If ``at`` is not a timezone-aware datetime.
+        """
+        return period_code_at(at, self.freq, self.tz, name=field, us=us)
+
+    def period_start(self, index: int) -> _dt.datetime:
+        """When programme period ``index`` starts (midnight in ``tz``), in ``tz``."""
+        return period_start_at(index, self.freq, self.tz)
+
+    def period_start_us(self, index: int) -> int:
+        """When programme period ``index`` starts, in epoch microseconds."""
+        return period_start_us(index, self.freq, self.tz)
+
+    def review_period(self, at: _dt.datetime, *, us: int | None = None) -> int:
+        """Index of the period starting at the last tier review at or before ``at``."""
+        idx = self.period_of(at, us=us)
+        return idx - idx % self.review_every
+
     def expires_at(self, earned_at: _dt.datetime) -> _dt.datetime | None:
         """When points earned at ``earned_at`` expire (``None``: never).
 
         Parameters
         ----------
         earned_at : datetime
-            Timezone-aware time the points were earned.
+            Timezone-aware time the points were earned (any zone: placed by
+            its instant).
 
         Returns
         -------
         datetime or None
-            The UTC start of the period ``expiry + 1`` periods after the one
-            holding ``earned_at``; ``None`` when points never expire.
+            The start (in ``tz``) of the period ``expiry + 1`` periods after
+            the one holding ``earned_at``; ``None`` when points never expire.
 
         Raises
         ------
@@ -481,7 +533,7 @@ class Program:
         require_aware(earned_at, field="earned_at")
         if self.expiry is None:
             return None
-        return period_start(period_index(earned_at, self.period) + self.expiry + 1, self.period)
+        return self.period_start(self.period_of(earned_at, field="earned_at") + self.expiry + 1)
 
     def last_review(self, at: _dt.datetime) -> _dt.datetime:
         """Return the latest tier review instant at or before ``at``.
@@ -494,8 +546,8 @@ class Program:
         Returns
         -------
         datetime
-            UTC start of the latest period whose index is a multiple of
-            ``review_every``.
+            Start (in ``tz``) of the latest period whose index is a multiple
+            of ``review_every``.
 
         Raises
         ------
@@ -509,8 +561,7 @@ class Program:
         >>> prog.last_review(dt.datetime(2026, 8, 15, tzinfo=dt.UTC))
         datetime.datetime(2026, 1, 1, 0, 0, tzinfo=datetime.timezone.utc)
         """
-        idx = period_index(require_aware(at, field="at"), self.period)
-        return period_start(idx - idx % self.review_every, self.period)
+        return self.period_start(self.review_period(at))
 
     def window_end(self, earned_at: _dt.datetime, tier: Tier) -> _dt.datetime:
         """When a purchase at ``earned_at`` stops counting towards ``tier``.
@@ -525,13 +576,12 @@ class Program:
         Returns
         -------
         datetime
-            UTC start of the period ``tier.window`` periods after the one
-            holding ``earned_at``.
+            Start (in ``tz``) of the period ``tier.window`` periods after the
+            one holding ``earned_at``.
 
         Raises
         ------
         ValidationError
             If ``earned_at`` is not a timezone-aware datetime.
         """
-        index = period_index(require_aware(earned_at, field="earned_at"), self.period)
-        return period_start(index + tier.window, self.period)
+        return self.period_start(self.period_of(earned_at, field="earned_at") + tier.window)

@@ -1,4 +1,4 @@
-"""Validation of survey answers and shared interval arithmetic."""
+"""Validation of survey answers (the interval arithmetic lives in ``crmcore._stats``)."""
 
 from __future__ import annotations
 
@@ -7,25 +7,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special
 
-from crmcore._types import ArrayLike, FloatArray, IntArray
-from crmcore._validation import as_float_array, check_scalar, first_bad
+from crmcore._stats import check_confidence, wilson_interval, z_value
+from crmcore._types import ArrayLike, IntArray
+from crmcore._validation import as_float_array, first_bad
 from crmcore.errors import ValidationError
 
 __all__ = ["as_scores", "check_confidence", "wilson_interval", "z_value"]
-
-
-def check_confidence(confidence: object) -> float:
-    """Validate a confidence level in the open interval (0, 1)."""
-    return check_scalar(
-        confidence,
-        name="confidence",
-        low=0,
-        high=1,
-        low_inclusive=False,
-        high_inclusive=False,
-    )
 
 
 def check_int_param(value: object, *, name: str, low: int, high: int | None = None) -> int:
@@ -39,11 +27,6 @@ def check_int_param(value: object, *, name: str, low: int, high: int | None = No
             f"{name} must be >= {low}{upper}; got {ivalue}", field=name, value=value
         )
     return ivalue
-
-
-def z_value(confidence: float) -> float:
-    """Two-sided standard normal quantile for ``confidence``."""
-    return float(special.ndtri(0.5 + confidence / 2.0))
 
 
 def as_scores(
@@ -116,20 +99,3 @@ def as_scores(
             index=index,
         )
     return arr.astype(np.int64, copy=False)
-
-
-def wilson_interval(
-    successes: FloatArray, n: FloatArray, z: float
-) -> tuple[FloatArray, FloatArray]:
-    """Wilson (1927) score interval for binomial proportions (vectorised)."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = successes / n
-        z2 = z * z
-        denom = 1.0 + z2 / n
-        centre = (p + z2 / (2.0 * n)) / denom
-        half = z / denom * np.sqrt(p * (1.0 - p) / n + z2 / (4.0 * n * n))
-    # Exact at the edges: no successes -> lower bound 0, all successes -> upper 1
-    # (the formula gives this up to rounding, e.g. 3e-15).
-    low = np.where(successes == 0, 0.0, np.clip(centre - half, 0.0, 1.0))
-    high = np.where(successes == n, 1.0, np.clip(centre + half, 0.0, 1.0))
-    return low, high

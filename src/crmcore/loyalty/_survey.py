@@ -154,10 +154,17 @@ def nps(scores: ArrayLike, *, confidence: float = 0.95) -> NPSResult:
     )
 
 
-def _check_scale(scale: object, satisfied_at: object | None = None) -> tuple[int, int]:
+def _check_scale(scale: object, satisfied_at: object) -> tuple[int, int]:
+    """Validate the scale and the satisfaction threshold; ``None`` is refused, never guessed."""
     sc = check_int_param(scale, name="scale", low=2)
     if satisfied_at is None:
-        return sc, sc
+        raise ValidationError(
+            f"satisfied_at must be a whole number from 1 to scale={sc}; got None (give it "
+            f"explicitly: satisfied_at={sc} counts only the top answer, "
+            f"satisfied_at={sc - 1} the top two)",
+            field="satisfied_at",
+            value=None,
+        )
     return sc, check_int_param(satisfied_at, name="satisfied_at", low=1, high=sc)
 
 
@@ -178,6 +185,8 @@ def csat(
         Top of the answer scale (a 1–5 scale by default).
     satisfied_at : int, default 4
         Lowest answer counted as satisfied ("top-2-box" on a 5-point scale).
+        Always a whole number in ``1..scale``: ``None`` is refused rather
+        than read as the top answer.
     confidence : float, default 0.95
         Confidence level of the interval.
 
@@ -190,7 +199,7 @@ def csat(
     ------
     ValidationError
         On an empty sample, answers outside ``1..scale`` or non-integers, or
-        a ``satisfied_at`` outside ``1..scale``.
+        a ``satisfied_at`` that is not a whole number in ``1..scale``.
 
     Examples
     --------
@@ -262,7 +271,7 @@ def ces(scores: ArrayLike, *, scale: int = 7, confidence: float = 0.95) -> CESRe
     (4.18, 7.0)
     """
     conf = check_confidence(confidence)
-    sc, _ = _check_scale(scale)
+    sc = check_int_param(scale, name="scale", low=2)
     arr = as_scores(scores, name="scores", low=1, high=sc)
     n = int(arr.size)
     if n < 2:

@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from crmcore._time import require_aware
+from crmcore._time import from_instant_us, instant_us, read_instants, require_aware
 from crmcore._types import BoolArray
 from crmcore.errors import ValidationError
 
@@ -35,7 +35,6 @@ __all__ = ["BusinessCalendar"]
 I64 = npt.NDArray[np.int64]
 _US = dt.timedelta(microseconds=1)
 _DAY_US = 86_400_000_000
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _EPOCH_DATE = dt.date(1970, 1, 1)
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _MAX_SPAN_DAYS = 366 * 400
@@ -200,14 +199,6 @@ class _Grid:
         return self.starts_l[k] + (target - self.cum_l[k])
 
 
-def _to_us(value: dt.datetime) -> int:
-    return (value - _EPOCH) // _US
-
-
-def _from_us(us: int, tz: dt.tzinfo) -> dt.datetime:
-    return (_EPOCH + dt.timedelta(microseconds=us)).astimezone(tz)
-
-
 @attrs.frozen(slots=True, repr=False)
 class BusinessCalendar:
     """Working hours per weekday, holidays and a time zone.
@@ -330,7 +321,7 @@ class BusinessCalendar:
             for a, b in spans:
                 s = (midnight + dt.timedelta(seconds=a)).replace(tzinfo=tz)
                 e = (midnight + dt.timedelta(seconds=b)).replace(tzinfo=tz)
-                su, eu = _to_us(s), _to_us(e)
+                su, eu = instant_us(s), instant_us(e)
                 if eu > su:
                     starts.append(su)
                     ends.append(eu)
@@ -391,32 +382,25 @@ class BusinessCalendar:
         """Instants as int64 µs (UTC) and a token describing how to shape results."""
         if isinstance(value, dt.datetime):
             require_aware(value, field=name)
-            return np.asarray([_to_us(value)], dtype=np.int64), value.tzinfo
+            return np.asarray([instant_us(value)], dtype=np.int64), value.tzinfo
         if isinstance(value, pd.Series | pd.DatetimeIndex):
-            dtype = value.dtype
-            if not isinstance(dtype, pd.DatetimeTZDtype):
-                raise ValidationError(
-                    f"{name} must hold timezone-aware datetimes; got dtype {dtype}", field=name
-                )
-            naive = value.dt.tz_convert(None) if isinstance(value, pd.Series) else value
-            if isinstance(naive, pd.DatetimeIndex):
-                naive = naive.tz_convert(None)
-            arr = np.asarray(naive.to_numpy(), dtype="datetime64[us]")
+            column = value if isinstance(value, pd.Series) else pd.Series(value)
+            ns = read_instants(column, name=name).ns  # refuses naive and NaT, naming the row
             token: Any = value.index if isinstance(value, pd.Series) else "array"
+            return np.asarray(ns // 1000, dtype=np.int64), token
+        arr0 = np.asarray(value)
+        if arr0.dtype.kind == "M":
+            arr = arr0.astype("datetime64[us]")
+        elif arr0.dtype.kind == "O":
+            flat = [instant_us(require_aware(v, field=name)) for v in arr0.ravel()]
+            return np.asarray(flat, dtype=np.int64).reshape(arr0.shape), "array"
         else:
-            arr0 = np.asarray(value)
-            if arr0.dtype.kind == "M":
-                arr = arr0.astype("datetime64[us]")
-            elif arr0.dtype.kind == "O":
-                flat = [_to_us(require_aware(v, field=name)) for v in arr0.ravel()]
-                return np.asarray(flat, dtype=np.int64).reshape(arr0.shape), "array"
-            else:
-                raise ValidationError(
-                    f"{name} must be an aware datetime or an array of datetime64; "
-                    f"got dtype {arr0.dtype}",
-                    field=name,
-                )
-            token = "array"  # noqa: S105 - a shape token, not a secret
+            raise ValidationError(
+                f"{name} must be an aware datetime or an array of datetime64; "
+                f"got dtype {arr0.dtype}",
+                field=name,
+            )
+        token = "array"  # noqa: S105 - a shape token, not a secret
         if np.isnat(arr).any():
             pos = int(np.flatnonzero(np.isnat(arr).ravel())[0])
             raise ValidationError(
@@ -457,7 +441,7 @@ class BusinessCalendar:
     @staticmethod
     def _instant_out(us: I64, token: Any) -> Any:
         if isinstance(token, dt.tzinfo):
-            return _from_us(int(us[0]), token)
+            return from_instant_us(int(us[0]), token)
         out = us.view("datetime64[us]")
         if isinstance(token, pd.Index):
             return pd.Series(pd.DatetimeIndex(out).tz_localize("UTC"), index=token)
@@ -498,8 +482,8 @@ class BusinessCalendar:
             A naive datetime, arrays of different lengths, or missing values.
         """
         if isinstance(start, dt.datetime) and isinstance(end, dt.datetime):
-            su = _to_us(require_aware(start, field="start"))
-            eu = _to_us(require_aware(end, field="end"))
+            su = instant_us(require_aware(start, field="start"))
+            eu = instant_us(require_aware(end, field="end"))
             g = self._grid_for(min(su, eu), max(su, eu))
             return dt.timedelta(microseconds=g.w(eu) - g.w(su))
         s, token = self._instants(start, "start")
@@ -536,7 +520,7 @@ class BusinessCalendar:
             A naive datetime, a negative duration, or missing values.
         """
         if isinstance(start, dt.datetime) and isinstance(duration, dt.timedelta):
-            su = _to_us(require_aware(start, field="start"))
+            su = instant_us(require_aware(start, field="start"))
             du = duration // _US
             if du < 0:
                 raise ValidationError(
@@ -545,7 +529,7 @@ class BusinessCalendar:
             if du == 0:
                 return start
             g = self._grid_for(su, su, extra_us=du + 1)
-            return _from_us(g.w_inverse(g.w(su) + du), start.tzinfo)  # type: ignore[arg-type]
+            return from_instant_us(g.w_inverse(g.w(su) + du), start.tzinfo)  # type: ignore[arg-type]
         s, token = self._instants(start, "start")
         d, _ = self._durations(duration, "duration")
         s, d = (np.ascontiguousarray(a) for a in np.broadcast_arrays(s, d))

@@ -1,15 +1,18 @@
-"""Analytics over stage-change logs: funnel, time in stage, lead outcomes."""
+"""Analytics over stage-change logs: funnel, time in stage, lead outcomes.
+
+Every function taking ``as_of`` reads the log as it stood then: events at or
+before ``as_of`` only (a date means the end of that day in the log's zone).
+"""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 
+from crmcore._time import instant_us, read_instants, timestamps
 from crmcore._validation import check_columns
-from crmcore.errors import ValidationError
 from crmcore.pipeline._advance import StageChanged
 from crmcore.pipeline._calendar import BusinessCalendar
 from crmcore.pipeline._defaults import LEAD_WORKFLOW, OPPORTUNITY_WORKFLOW
@@ -49,29 +52,43 @@ def events_frame(events: Iterable[object]) -> pd.DataFrame:
       entity_id  to_stage
     0        o1  proposal
     """
+    changes = [e for e in events if isinstance(e, StageChanged)]
     rows = [
-        (e.entity_id, e.from_stage, e.to_stage, e.at, e.actor, e.reason, e.workflow)
-        for e in events
-        if isinstance(e, StageChanged)
+        (e.entity_id, e.from_stage, e.to_stage, None, e.actor, e.reason, e.workflow)
+        for e in changes
     ]
     frame = pd.DataFrame(rows, columns=_EVENT_COLUMNS)
-    frame["at"] = pd.to_datetime(frame["at"], utc=True)
+    ns = np.array([instant_us(e.at, name="at") * 1000 for e in changes], dtype=np.int64)
+    frame["at"] = timestamps(ns, "UTC")  # by instant: a DST fold keeps its order
     return frame
 
 
-def _sorted_log(events: pd.DataFrame, wf: Workflow) -> tuple[pd.DataFrame, I64, I64]:
+def _history(events: pd.DataFrame, as_of: object) -> tuple[pd.DataFrame, I64, int | None]:
+    """Return the log's rows at or before ``as_of``, their instants (epoch µs), the cut-off."""
     check_columns(events, ["entity_id", "from_stage", "to_stage", "at"], name="events")
-    at = instants(events["at"], "at")
-    ent = pd.factorize(events["entity_id"])[0].astype(np.int64)
+    dates = read_instants(events["at"], name="at")
+    at = instants(dates)
+    if as_of is None:
+        return events, at, None
+    cut = dates.cutoff(as_of).ns // 1000
+    keep = at <= cut
+    if keep.all():
+        return events, at, cut
+    return events.loc[keep], at[keep], cut
+
+
+def _sorted_log(events: pd.DataFrame, as_of: object) -> tuple[pd.DataFrame, I64, I64, int | None]:
+    ev, at, cut = _history(events, as_of)
+    ent = pd.factorize(ev["entity_id"])[0].astype(np.int64)
     order = np.lexsort((at, ent))
-    ev = events.iloc[order]
-    return ev, ent[order], at[order]
+    return ev.iloc[order], ent[order], at[order], cut
 
 
 def stage_funnel(
     events: pd.DataFrame,
     *,
     workflow: Workflow = OPPORTUNITY_WORKFLOW,
+    as_of: object = None,
 ) -> pd.DataFrame:
     """Reached-at-least-stage funnel from a stage-change log.
 
@@ -86,6 +103,9 @@ def stage_funnel(
         ``entity_id``, ``from_stage``, ``to_stage``, ``at`` columns.
     workflow : Workflow, default OPPORTUNITY_WORKFLOW
         Gives the stages their order (``sequence``) and won / closed flags.
+    as_of : datetime or date-like, optional
+        The funnel as it stood then: only events at or before ``as_of``.
+        Default: the whole log.
 
     Returns
     -------
@@ -109,7 +129,10 @@ def stage_funnel(
     >>> stage_funnel(log)["reached"].tolist()
     [3, 2, 1, 1, 1]
     """
-    check_columns(events, ["entity_id", "from_stage", "to_stage", "at"], name="events")
+    if as_of is None:  # the funnel needs no times: do not read them
+        check_columns(events, ["entity_id", "from_stage", "to_stage", "at"], name="events")
+    else:
+        events, _, _ = _history(events, as_of)
     wf = workflow
     fcode = stage_codes(events["from_stage"], wf, "from_stage")
     tcode = stage_codes(events["to_stage"], wf, "to_stage")
@@ -149,6 +172,7 @@ def lead_outcomes(
     events: pd.DataFrame,
     *,
     workflow: Workflow = LEAD_WORKFLOW,
+    as_of: object = None,
 ) -> pd.DataFrame:
     """Furthest open stage and outcome of each entity, from a stage-change log.
 
@@ -162,6 +186,9 @@ def lead_outcomes(
     workflow : Workflow, default LEAD_WORKFLOW
         The workflow the entities follow; its ``sequence`` orders the open
         stages and ``is_won`` / ``is_closed`` decide the outcome.
+    as_of : datetime or date-like, optional
+        Outcomes as known then: only events at or before ``as_of`` (a lead
+        won later is still open). Default: the whole log.
 
     Returns
     -------
@@ -193,7 +220,7 @@ def lead_outcomes(
     a          qualified     1
     b          contacted  <NA>
     """
-    check_columns(events, ["entity_id", "from_stage", "to_stage", "at"], name="events")
+    events, at, _ = _history(events, as_of)
     wf = workflow
     fcode = stage_codes(events["from_stage"], wf, "from_stage")
     tcode = stage_codes(events["to_stage"], wf, "to_stage")
@@ -208,7 +235,6 @@ def lead_outcomes(
     open_names = {float(st.sequence): st.name for st in wf.open_stages()}
     stage = pd.Series(best).map(open_names)
     # Outcome: the entity's latest event decides (sorted by time).
-    at = instants(events["at"], "at")
     order = np.lexsort((at, ent))
     last = np.full(n, -1, dtype=np.int64)
     last[ent[order]] = tcode[order]
@@ -223,15 +249,17 @@ def stage_velocity(
     events: pd.DataFrame,
     *,
     workflow: Workflow = OPPORTUNITY_WORKFLOW,
-    as_of: dt.datetime | None = None,
+    as_of: object = None,
     unit: str = "D",
     calendar: BusinessCalendar | None = None,
 ) -> pd.DataFrame:
     """Time spent in each stage, from a stage-change log.
 
     A stay starts when an event enters the stage and ends with the entity's
-    next event. Stays still open at the end of the log are counted up to
-    ``as_of`` if given, else left out. Final stages are not reported.
+    next event. With ``as_of``, only events at or before it are read and
+    stays still open then are counted up to ``as_of``; without it, stays
+    still open at the end of the log are left out. Final stages are not
+    reported.
 
     Parameters
     ----------
@@ -239,8 +267,9 @@ def stage_velocity(
         ``entity_id``, ``from_stage``, ``to_stage``, ``at`` columns.
     workflow : Workflow, default OPPORTUNITY_WORKFLOW
         The workflow the entities follow (its final stages are skipped).
-    as_of : datetime, optional
-        Close open stays at this instant.
+    as_of : datetime or date-like, optional
+        Read the log as it stood then and close open stays at that instant
+        (a date means the end of that day in the log's zone).
     unit : {"D", "h", "W"}
         Days, hours or weeks.
     calendar : BusinessCalendar, optional
@@ -252,25 +281,25 @@ def stage_velocity(
         Per stage: ``count``, ``mean``, ``median``, ``min``, ``max``.
     """
     wf = workflow
-    ev, ent, at = _sorted_log(events, wf)
+    ev, ent, at, cut = _sorted_log(events, as_of)
     tcode = stage_codes(ev["to_stage"], wf, "to_stage")
     nxt_same = np.zeros(ent.size, dtype=bool)
     nxt_same[:-1] = ent[1:] == ent[:-1]
     end = np.empty_like(at)
     end[:-1] = at[1:]
-    if as_of is not None:
-        if as_of.tzinfo is None:
-            raise ValidationError("as_of must be timezone-aware", field="as_of", value=as_of)
-        end[~nxt_same] = int(
-            (as_of - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(microseconds=1)
-        )
-        keep = end >= at
+    if cut is not None:
+        end[~nxt_same] = cut  # every event left is at or before the cut-off
+        keep = np.ones(at.size, dtype=bool)
     else:
         keep = nxt_same
     final = np.isin(tcode, [wf.stage_names.index(s) for s in wf.final])
     keep &= ~final
     s, e, code = at[keep], end[keep], tcode[keep]
-    dur = calendar._diff_us(s, e) if calendar is not None else e - s
+    dur = (
+        calendar.diff(s.view("datetime64[us]"), e.view("datetime64[us]")).view(np.int64)
+        if calendar is not None
+        else e - s
+    )
     values = dur / unit_us(unit)
     names = pd.Categorical.from_codes(code, categories=pd.Index(list(wf.stage_names)))
     out = summary(values, pd.Series(names, name="stage"), "time_in_stage")

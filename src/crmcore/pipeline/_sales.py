@@ -8,10 +8,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crmcore._deprecation import warn_renamed
+from crmcore._time import (
+    Freq,
+    add_duration,
+    parse_freq,
+    period_codes,
+    period_labels,
+    read_dates,
+    to_duration,
+)
 from crmcore._validation import as_float_array, check_columns, check_in_range
 from crmcore.errors import ValidationError
 from crmcore.pipeline._defaults import OPPORTUNITY_WORKFLOW
-from crmcore.pipeline._tables import F64, instants, stage_attr, stage_codes, summary, unit_us
+from crmcore.pipeline._tables import F64, read_us, stage_attr, stage_codes, summary, unit_us
 from crmcore.pipeline._workflow import FORECAST_CATEGORIES, Workflow
 
 __all__ = ["forecast", "sales_cycle_length", "weighted_pipeline", "win_rate"]
@@ -136,10 +146,40 @@ def weighted_pipeline(
     return out
 
 
+_NO_FREQ: Any = object()
+
+
+def _freq_and_keys(
+    opportunities: pd.DataFrame, freq: Any, by: str | Sequence[str] | None
+) -> tuple[Freq, list[str]]:
+    """Read ``freq`` and ``by``, accepting the old ``by="M"`` (a period) for one release."""
+    if isinstance(by, str) and by not in opportunities.columns and _is_period_code(by):
+        if freq is not _NO_FREQ:
+            raise TypeError(
+                f"forecast() got both by={by!r} (a period: deprecated) and freq={freq!r}; "
+                "give freq= for the period and by= for grouping columns"
+            )
+        # stacklevel 4: the warning names the line that called forecast()
+        warn_renamed("forecast()", f"by={by!r} (a period)", f"freq={by!r}", stacklevel=4)
+        return parse_freq(by), []
+    return parse_freq("M" if freq is _NO_FREQ else freq), _keys(opportunities, by)
+
+
+def _is_period_code(value: str) -> bool:
+    try:
+        parse_freq(value)
+    except ValidationError:
+        return False
+    return True
+
+
 def forecast(
     opportunities: pd.DataFrame,
     *,
-    by: str = "M",
+    freq: Any = _NO_FREQ,
+    by: str | Sequence[str] | None = None,
+    as_of: object = None,
+    horizon: object = None,
     categories: Sequence[str] = ("pipeline", "best_case", "commit", "closed"),
     cumulative: bool = False,
     workflow: Workflow = OPPORTUNITY_WORKFLOW,
@@ -147,17 +187,32 @@ def forecast(
     stage_col: str = "stage",
     amount_col: str = "amount",
     category_col: str | None = "forecast_category",
+    created_col: str = "created_at",
 ) -> pd.DataFrame:
-    """Amounts by close period and forecast category.
+    """Amounts by close period and forecast category (optionally by owner, region...).
 
     Parameters
     ----------
     opportunities : DataFrame
-        Needs a stage, an amount and a (tz-aware or date) close date.
-        Timezone-aware close dates are bucketed by their local (wall-clock)
-        date in their own time zone.
-    by : str, default "M"
-        A pandas period frequency (``"M"`` month, ``"Q"`` quarter, ``"W"``...).
+        Needs a stage, an amount and a close date (``datetime64`` naive or
+        aware, ``datetime.date`` values or ISO strings); periods are taken
+        on the wall clock of the close dates' own zone (a deal closing on
+        31 January at 20:00 in New York is a January deal).
+    freq : str, default "M"
+        Calendar period: ``"D"``, ``"W"``, ``"M"``, ``"Q"``, ``"Y"``
+        (optionally with a multiple, ``"2W"``). Before 0.2 this was
+        ``by="M"``, still read (with a ``DeprecationWarning``) when ``by``
+        names a period and no column.
+    by : str or sequence of str, optional
+        Grouping columns (owner, region...), as in :func:`weighted_pipeline`;
+        the result is then indexed by the groups and the period.
+    as_of : datetime or date-like, optional
+        The forecast as it stood then: opportunities created after ``as_of``
+        (``created_col``) are left out. A date means the end of that day.
+    horizon : str, timedelta or DateOffset, optional
+        With ``as_of``: only close dates in the future window ``(as_of,
+        as_of + horizon]``; a fixed (``"90D"``) or calendar length (``"1Q"``,
+        counted from the end of the ``as_of`` day).
     categories : sequence of str
         Categories to report, as columns, in this order.
     cumulative : bool, default False
@@ -175,18 +230,48 @@ def forecast(
         Column of amounts (numbers, or Money in one currency).
     category_col : str or None
         Column overriding the stage's forecast category when present.
+    created_col : str, default "created_at"
+        Column of creation instants, read only with ``as_of``.
 
     Returns
     -------
     DataFrame
-        Indexed by period, one column per category.
+        Indexed by ``period`` (a ``PeriodIndex``; with ``by``, a
+        ``MultiIndex`` of the groups and the period), one column per category.
 
     Raises
     ------
     ValidationError
-        An unknown category, a missing column, an unknown stage, or a bad
-        amount or close date.
+        An unknown category or ``freq``, a missing column, an unknown stage,
+        a bad amount or close date, or ``horizon`` without ``as_of``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> opps = pd.DataFrame(
+    ...     {
+    ...         "owner": ["ann", "bob", "ann"],
+    ...         "stage": ["proposal", "negotiation", "closed_won"],
+    ...         "amount": [100.0, 50.0, 70.0],
+    ...         "close_date": pd.to_datetime(["2026-01-15", "2026-02-03", "2026-01-05"]),
+    ...         "created_at": pd.to_datetime(["2025-12-01", "2026-01-20", "2025-11-02"]),
+    ...     }
+    ... )
+    >>> forecast(opps, freq="M", categories=["best_case", "commit", "closed"])
+             best_case  commit  closed
+    period
+    2026-01      100.0     0.0    70.0
+    2026-02        0.0    50.0     0.0
+
+    As known at the end of 10 January, for the month after it (bob's deal
+    did not exist yet; ann's won deal closed before the window):
+
+    >>> forecast(opps, by="owner", as_of="2026-01-10", horizon="1M")[["best_case", "closed"]]
+                   best_case  closed
+    owner period
+    ann   2026-01      100.0     0.0
     """
+    step, keys = _freq_and_keys(opportunities, freq, by)
     for c in categories:
         if c not in FORECAST_CATEGORIES:
             raise ValidationError(
@@ -194,6 +279,10 @@ def forecast(
                 field="categories",
                 value=c,
             )
+    if horizon is not None and as_of is None:
+        raise ValidationError(
+            "horizon needs as_of: the window is (as_of, as_of + horizon]", field="horizon"
+        )
     check_columns(opportunities, [stage_col, date_col], name="opportunities")
     codes = stage_codes(opportunities[stage_col], workflow, stage_col)
     amount = _amounts(opportunities, amount_col)
@@ -212,34 +301,47 @@ def forecast(
     else:
         stage_cat = cats.get_indexer(pd.Index(stage_attr(workflow, "forecast_category")))
         cat = stage_cat[codes]
-    dates = opportunities[date_col]
-    if isinstance(dates.dtype, pd.DatetimeTZDtype):
-        # Periods are calendar periods of the dates' own time zone: a deal closing on
-        # 31 January at 20:00 in New York belongs to January, not to February (UTC).
-        dates = dates.dt.tz_localize(None)
-    dates = pd.to_datetime(dates)
-    if dates.isna().any():
-        pos = int(np.flatnonzero(dates.isna().to_numpy())[0])
-        raise ValidationError(
-            f"{date_col} is missing for row {opportunities.index[pos]!r}",
-            field=date_col,
-            row=opportunities.index[pos],
-        )
-    period = pd.PeriodIndex(dates.dt.to_period(by))
-    ordinals, inverse = np.unique(period.asi8, return_inverse=True)
+    close = read_dates(opportunities[date_col], name=date_col, row_name="opportunity")
+    keep = np.ones(len(opportunities), dtype=bool)
+    if as_of is not None:
+        check_columns(opportunities, [created_col], name="opportunities")
+        created = read_dates(opportunities[created_col], name=created_col, row_name="opportunity")
+        keep &= created.ns <= created.cutoff(as_of).ns
+    if horizon is not None:
+        start = close.cutoff(as_of).ns
+        length = to_duration(horizon, name="horizon", calendar=True)
+        end = int(add_duration(start + 1, close.tz, length)) - 1
+        keep &= (close.ns > start) & (close.ns <= end)
+    period = period_codes(close.wall_ns(), step)
+    if not keep.all():
+        period, cat, amount = period[keep], cat[keep], amount[keep]
     k = len(FORECAST_CATEGORIES)
-    sums = np.bincount(
-        inverse.ravel() * k + cat, weights=amount, minlength=ordinals.size * k
-    ).reshape(ordinals.size, k)
-    index = pd.PeriodIndex.from_ordinals(ordinals, freq=period.freq)  # type: ignore[attr-defined]
-    table = pd.DataFrame(sums, index=index, columns=list(FORECAST_CATEGORIES))
+    if keys:
+        spread = np.zeros((period.size, k))
+        spread[np.arange(period.size), cat] = amount
+        groups = [opportunities[c].to_numpy()[keep] for c in keys]
+        data = pd.DataFrame(spread, columns=list(FORECAST_CATEGORIES))
+        grouped = data.groupby([*groups, period], sort=True, observed=True, dropna=False).sum()
+        labels = [grouped.index.get_level_values(i) for i in range(len(keys))]
+        index: pd.Index = pd.MultiIndex.from_arrays(
+            [*labels, period_labels(np.asarray(grouped.index.get_level_values(-1)), step)],
+            names=[*keys, "period"],
+        )
+        table = pd.DataFrame(grouped.to_numpy(), index=index, columns=list(FORECAST_CATEGORIES))
+    else:
+        inverse, uniques = pd.factorize(period, sort=True)
+        ordinals = np.asarray(uniques, dtype=np.int64)
+        sums = np.bincount(inverse * k + cat, weights=amount, minlength=ordinals.size * k).reshape(
+            ordinals.size, k
+        )
+        index = period_labels(ordinals, step).rename("period")
+        table = pd.DataFrame(sums, index=index, columns=list(FORECAST_CATEGORIES))
     table = table[list(categories)].copy()
     if cumulative:
         rank = ["closed", "commit", "best_case", "pipeline"]
         ordered = [c for c in rank if c in table.columns]
         table[ordered] = table[ordered].cumsum(axis=1)
     table.columns.name = None
-    table.index.name = "period"
     return table
 
 
@@ -357,7 +459,7 @@ def sales_cycle_length(
     codes = stage_codes(opportunities[stage_col], workflow, stage_col)
     flag = stage_attr(workflow, "is_won" if won_only else "is_closed").astype(bool)[codes]
     sub = opportunities.loc[flag]
-    created = instants(sub[created_col], created_col)
+    created = read_us(sub[created_col], created_col)
     closed = np.asarray(sub[closed_col].isna())
     if closed.any():
         pos = int(np.flatnonzero(closed)[0])
@@ -366,7 +468,7 @@ def sales_cycle_length(
             field=closed_col,
             row=sub.index[pos],
         )
-    length = (instants(sub[closed_col], closed_col) - created) / unit_us(unit)
+    length = (read_us(sub[closed_col], closed_col) - created) / unit_us(unit)
     if (length < 0).any():
         pos = int(np.flatnonzero(length < 0)[0])
         raise ValidationError(

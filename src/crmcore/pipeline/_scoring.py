@@ -14,11 +14,17 @@ with Laplace smoothing ``α`` so that an unseen value never zeroes the product
 sufficient statistics, so :meth:`LeadScorer.update` adds newly won or lost
 leads without refitting (Manning, Raghavan & Schütze 2008, *Introduction to
 Information Retrieval*, §13.2, eq. 13.7 for the smoothed estimates).
+
+:class:`LeadScorer` follows the scikit-learn estimator contract: ``fit(X,
+y=None)`` uses the labels it is given (the ``outcome_col`` column only when
+``y`` is None), ``predict_proba`` gives class probabilities, ``score`` is a
+metric (ROC AUC) and ``clone`` works. It saves to JSON without pickle: naive
+Bayes as its counts, ``method="sklearn"`` as the one-hot categories plus the
+classifier's parameters and fitted arrays (:mod:`crmcore.pipeline._persist`).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import pathlib
@@ -28,53 +34,102 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from sklearn.base import BaseEstimator, clone
-from sklearn.compose import ColumnTransformer
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder
 
-from crmcore._time import require_aware
+from crmcore._deprecation import renamed_arguments, warn_renamed
+from crmcore._time import add_duration, read_dates, to_duration
 from crmcore._validation import check_columns, check_scalar
 from crmcore.errors import NotFittedError, ValidationError
 from crmcore.pipeline._defaults import LEAD_WORKFLOW
+from crmcore.pipeline._persist import estimator_from_dict, estimator_to_dict
 from crmcore.pipeline._workflow import Workflow
 
 __all__ = ["LeadScorer", "evaluate_time_split"]
 
 F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+
+#: Tag of the JSON layout written by :meth:`LeadScorer.to_dict`.
+_FORMAT = "crmcore.pipeline.LeadScorer"
 
 
-class LeadScorer(BaseEstimator):  # type: ignore[misc]
-    """Score leads by their probability of converting.
+def _labels(values: Any, *, name: str, index: pd.Index) -> I64:
+    """Won (1 / True) or lost (0 / False) labels, checked before any cast."""
+    y = np.asarray(values.to_numpy() if isinstance(values, pd.Series) else values)
+    if y.ndim != 1 or y.size != len(index):
+        raise ValidationError(
+            f"{name} must hold one label per lead ({len(index)}); got shape {y.shape}",
+            field=name,
+        )
+    if y.dtype.kind == "b":
+        return y.astype(np.int64)
+    ok = np.array([not isinstance(v, str) and v in (0, 1) for v in y.tolist()], dtype=bool)
+    if not ok.all():
+        pos = int(np.flatnonzero(~ok)[0])
+        raise ValidationError(
+            f"{name} must be 1/True (won) or 0/False (lost); got {y[pos]!r} for row "
+            f"{index[pos]!r}",
+            field=name,
+            row=index[pos],
+            value=y[pos],
+        )
+    return np.asarray([int(v) for v in y.tolist()], dtype=np.int64)
+
+
+def _counts(values: Any, name: str) -> I64:
+    """Read saved counts as int64 (files of 0.1 wrote them as floats such as ``2.0``)."""
+    arr = np.asarray(values, dtype=np.float64)
+    if not (np.isfinite(arr).all() and (arr >= 0).all() and (arr == np.round(arr)).all()):
+        raise ValidationError(f"{name} must hold whole counts >= 0", field=name)
+    return arr.astype(np.int64)
+
+
+class LeadScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+    """Score leads by their probability of converting (a scikit-learn classifier).
 
     Parameters
     ----------
-    features : sequence of str, default ("source",)
+    features : str or sequence of str, default ("source",)
         Categorical lead columns used as evidence.
     stage_col : str or None, default "stage"
         Column with the furthest stage each lead reached (for lost leads:
         where they were lost from); ``None`` to ignore stages.
     outcome_col : str, default "won"
-        Training label: 1/True won, 0/False lost.
+        Where :meth:`fit`, :meth:`update` and :meth:`score` read the labels
+        (1/True won, 0/False lost) when they are not given ``y``.
     alpha : float, default 1.0
-        Laplace smoothing (> 0).
+        Laplace smoothing (> 0) of the naive-Bayes counts.
     method : {"naive_bayes", "sklearn"}
-        The frequency-table scorer, or ``classifier`` on one-hot features.
-    classifier : sklearn classifier, optional
-        Used with ``method="sklearn"``; default logistic regression.
+        The frequency-table scorer, or ``classifier`` on one-hot features
+        (one column per category seen in training; unseen ones are all zero)
+        and the stage's position.
+    classifier : scikit-learn classifier, optional
+        Used with ``method="sklearn"``; default ``LogisticRegression()``.
+        Saving needs a classifier whose fitted state is numeric arrays
+        (linear models such as the default): others are refused by
+        :meth:`to_dict` and :meth:`save`.
     workflow : Workflow, default LEAD_WORKFLOW
         Gives the order of the open stages.
 
+    Hyper-parameters are stored unchanged and checked by :meth:`fit`, so
+    ``clone``, ``get_params`` and ``set_params`` work as in scikit-learn.
+
     Attributes
     ----------
-    class_count_ : ndarray of shape (2,)
+    classes_ : ndarray of shape (2,)
+        ``[0, 1]``: lost, won (the columns of :meth:`predict_proba`).
+    class_count_ : ndarray of int64, shape (2,)
         Lost and won lead counts.
     feature_counts_ : dict
-        Feature -> value -> ``[lost, won]`` counts.
-    stage_counts_ : ndarray of shape (n_open_stages, 2)
-        Leads that reached at least each open stage, lost and won.
+        Feature -> value -> ``[lost, won]`` counts (ints; naive Bayes).
+    stage_counts_ : ndarray of int64, shape (n_open_stages, 2)
+        Leads that reached at least each open stage, lost and won (naive Bayes).
+    categories_ : dict
+        Feature -> categories of the one-hot design (``method="sklearn"``).
+    model_ : classifier
+        The fitted classifier (``method="sklearn"``).
     stages_ : list of str
         Open stages in sequence order.
 
@@ -88,16 +143,20 @@ class LeadScorer(BaseEstimator):  # type: ignore[misc]
     ...         "won": [1, 0, 1, 1, 0],
     ...     }
     ... )
-    >>> scorer = LeadScorer().fit(train)
-    >>> p = scorer.score(pd.DataFrame({"source": ["referral", "web"], "stage": ["new", "new"]}))
+    >>> scorer = LeadScorer().fit(train)  # labels from the "won" column
+    >>> new = pd.DataFrame({"source": ["referral", "web"], "stage": ["new", "new"]})
+    >>> p = scorer.predict_proba(new)[:, 1]
     >>> bool(p[0] > p[1])
     True
+    >>> X, y = train.drop(columns="won"), train["won"]
+    >>> round(LeadScorer().fit(X, y).score(X, y), 3)  # ROC AUC
+    1.0
     """
 
     def __init__(
         self,
         *,
-        features: Sequence[str] = ("source",),
+        features: str | Sequence[str] = ("source",),
         stage_col: str | None = "stage",
         outcome_col: str = "won",
         alpha: float = 1.0,
@@ -114,7 +173,18 @@ class LeadScorer(BaseEstimator):  # type: ignore[misc]
         self.workflow = workflow
 
     # ------------------------------------------------------------ helpers
+    def _feature_list(self) -> list[str]:
+        features = [self.features] if isinstance(self.features, str) else list(self.features)
+        if not features or not all(isinstance(f, str) for f in features):
+            raise ValidationError(
+                f"features must name at least one column; got {self.features!r}",
+                field="features",
+                value=self.features,
+            )
+        return features
+
     def _check_params(self) -> None:
+        self._feature_list()
         check_scalar(self.alpha, name="alpha", low=0, low_inclusive=False)
         if self.method not in ("naive_bayes", "sklearn"):
             raise ValidationError(
@@ -122,11 +192,18 @@ class LeadScorer(BaseEstimator):  # type: ignore[misc]
                 field="method",
                 value=self.method,
             )
+        if self.stage_col is not None and not isinstance(self.stage_col, str):
+            raise ValidationError(
+                f"stage_col must be a column name or None; got {self.stage_col!r}",
+                field="stage_col",
+            )
+        if not isinstance(self.workflow, Workflow):
+            raise ValidationError("workflow must be a Workflow", field="workflow")
 
     def _columns(self) -> list[str]:
-        return list(self.features) + ([self.stage_col] if self.stage_col else [])
+        return self._feature_list() + ([self.stage_col] if self.stage_col else [])
 
-    def _stage_level(self, leads: pd.DataFrame) -> npt.NDArray[np.int64]:
+    def _stage_level(self, leads: pd.DataFrame) -> I64:
         """Index of each lead's stage among the open stages (won: last)."""
         wf = self.workflow
         opens = [s.name for s in wf.open_stages()]
@@ -146,49 +223,57 @@ class LeadScorer(BaseEstimator):  # type: ignore[misc]
             )
         return mapped
 
-    def _outcome(self, leads: pd.DataFrame) -> npt.NDArray[np.int64]:
-        y = leads[self.outcome_col].to_numpy()
-        ok = np.isin(y, [0, 1]) & ~pd.isna(y)
-        if not ok.all():
-            pos = int(np.flatnonzero(~ok)[0])
+    def _y(self, leads: pd.DataFrame, y: Any, *, what: str) -> I64:
+        """Return the labels: ``y`` when given, else the ``outcome_col`` column."""
+        if y is not None:
+            return _labels(y, name="y", index=leads.index)
+        if self.outcome_col not in leads.columns:
             raise ValidationError(
-                f"{self.outcome_col} must be 1 (won) or 0 (lost); got {y[pos]!r} for row "
-                f"{leads.index[pos]!r}",
-                field=self.outcome_col,
-                row=leads.index[pos],
-                value=y[pos],
+                f"{what} needs labels: give y, or a {self.outcome_col!r} column "
+                f"(outcome_col); columns present: {', '.join(map(str, leads.columns))}",
+                field="y",
             )
-        return y.astype(np.int64)
+        return _labels(leads[self.outcome_col], name=self.outcome_col, index=leads.index)
 
     # ------------------------------------------------------------ fitting
-    def fit(self, leads: pd.DataFrame, y: Any = None) -> LeadScorer:
+    def fit(self, X: pd.DataFrame, y: Any = None) -> LeadScorer:
         """Fit on closed leads (won or lost).
 
         Parameters
         ----------
-        leads : DataFrame
-            Feature columns, the stage column and the outcome column.
-        y : ignored
-            Present for scikit-learn compatibility; the outcome is read from
-            ``outcome_col``.
+        X : DataFrame
+            The feature columns and (if used) the stage column.
+        y : array-like of shape (n_leads,), optional
+            Labels: 1/True won, 0/False lost. When omitted they are read from
+            the ``outcome_col`` column of ``X``.
 
         Returns
         -------
         LeadScorer
             ``self``, fitted.
+
+        Raises
+        ------
+        ValidationError
+            A bad hyper-parameter, a missing column, a label other than
+            0/1, or an unknown stage.
         """
         self._check_params()
-        check_columns(leads, [*self._columns(), self.outcome_col], name="leads")
+        check_columns(X, self._columns(), name="leads")
+        labels = self._y(X, y, what="fit")
+        self.classes_ = np.array([0, 1], dtype=np.int64)
         self.stages_ = [s.name for s in self.workflow.open_stages()]
-        self.class_count_ = np.zeros(2)
-        self.feature_counts_: dict[str, dict[str, list[float]]] = {f: {} for f in self.features}
-        self.stage_counts_ = np.zeros((len(self.stages_), 2))
+        self.class_count_ = np.zeros(2, dtype=np.int64)
         if self.method == "sklearn":
-            self._fit_sklearn(leads)
+            self._fit_sklearn(X, labels)
             return self
-        return self._add(leads)
+        self.feature_counts_: dict[str, dict[str, list[int]]] = {
+            f: {} for f in self._feature_list()
+        }
+        self.stage_counts_ = np.zeros((len(self.stages_), 2), dtype=np.int64)
+        return self._add(X, labels)
 
-    def update(self, leads: pd.DataFrame) -> LeadScorer:
+    def update(self, X: pd.DataFrame, y: Any = None) -> LeadScorer:
         """Add newly won or lost leads to the counts (naive Bayes only).
 
         Naive Bayes keeps only counts, so ``fit(a).update(b)`` gives the same
@@ -196,9 +281,10 @@ class LeadScorer(BaseEstimator):  # type: ignore[misc]
 
         Parameters
         ----------
-        leads : DataFrame
-            Newly closed leads, with the feature columns, the stage column
-            and the outcome column (as for :meth:`fit`).
+        X : DataFrame
+            Newly closed leads, with the feature columns and the stage column.
+        y : array-like, optional
+            Their labels (default: the ``outcome_col`` column of ``X``).
 
         Returns
         -------
@@ -210,7 +296,7 @@ class LeadScorer(BaseEstimator):  # type: ignore[misc]
         NotFittedError
             Before :meth:`fit`.
         ValidationError
-            With ``method="sklearn"``, a missing column, or a bad outcome or
+            With ``method="sklearn"``, a missing column, or a bad label or
             stage value.
 
         Examples
@@ -222,77 +308,134 @@ class LeadScorer(BaseEstimator):  # type: ignore[misc]
         >>> later = pd.DataFrame({"source": ["web"], "stage": ["qualified"], "won": [1]})
         >>> scorer = LeadScorer().fit(first).update(later)
         >>> scorer.class_count_.tolist()
-        [1.0, 2.0]
+        [1, 2]
         """
         self._fitted()
         if self.method != "naive_bayes":
             raise ValidationError("update is only available for method='naive_bayes'")
-        check_columns(leads, [*self._columns(), self.outcome_col], name="leads")
-        return self._add(leads)
+        check_columns(X, self._columns(), name="leads")
+        return self._add(X, self._y(X, y, what="update"))
 
-    def _add(self, leads: pd.DataFrame) -> LeadScorer:
-        y = self._outcome(leads)
+    def _add(self, leads: pd.DataFrame, y: I64) -> LeadScorer:
         self.class_count_ = self.class_count_ + np.bincount(y, minlength=2)
-        for f in self.features:
+        for f in self._feature_list():
             codes, uniques = pd.factorize(leads[f].astype(str))
-            table = np.zeros((len(uniques), 2))
-            np.add.at(table, (codes, y), 1.0)
+            table = np.zeros((len(uniques), 2), dtype=np.int64)
+            np.add.at(table, (codes, y), 1)
             counts = self.feature_counts_[f]
             for value, (lost, won) in zip(uniques, table.tolist(), strict=True):
-                cur = counts.get(str(value), [0.0, 0.0])
+                cur = counts.get(str(value), [0, 0])
                 counts[str(value)] = [cur[0] + lost, cur[1] + won]
         if self.stage_col:
             level = self._stage_level(leads)
             level = np.where(y == 1, len(self.stages_) - 1, level)
-            hist = np.zeros((len(self.stages_), 2))
-            np.add.at(hist, (level, y), 1.0)
+            hist = np.zeros((len(self.stages_), 2), dtype=np.int64)
+            np.add.at(hist, (level, y), 1)
             # reached at least stage s = leads whose level >= s
             self.stage_counts_ = self.stage_counts_ + hist[::-1].cumsum(axis=0)[::-1]
         return self
 
-    def _fit_sklearn(self, leads: pd.DataFrame) -> None:
-        y = self._outcome(leads)
-        enc = ColumnTransformer(
-            [("cat", OneHotEncoder(handle_unknown="ignore"), list(self.features))]
-            + ([("stage", "passthrough", ["_level"])] if self.stage_col else [])
-        )
-        clf = self.classifier if self.classifier is not None else LogisticRegression()
-        self.model_ = make_pipeline(enc, clf).fit(self._design(leads), y)
-        self.class_count_ = np.bincount(y, minlength=2).astype(float)
+    def _fit_sklearn(self, leads: pd.DataFrame, y: I64) -> None:
+        self.categories_ = {
+            f: sorted(pd.unique(leads[f].astype(str)).tolist()) for f in self._feature_list()
+        }
+        base = self.classifier if self.classifier is not None else LogisticRegression()
+        self.model_ = clone(base).fit(self._design(leads), y)
+        self.class_count_ = np.bincount(y, minlength=2).astype(np.int64)
 
-    def _design(self, leads: pd.DataFrame) -> pd.DataFrame:
-        x = leads[list(self.features)].astype(str)
+    def _design(self, leads: pd.DataFrame) -> F64:
+        """One-hot columns of the training categories (unseen: all zero), then the stage."""
+        n = len(leads)
+        blocks = []
+        for f, cats in self.categories_.items():
+            codes = pd.Index(cats).get_indexer(pd.Index(leads[f].astype(str)))
+            block = np.zeros((n, len(cats)))
+            seen = np.flatnonzero(codes >= 0)
+            block[seen, codes[seen]] = 1.0
+            blocks.append(block)
         if self.stage_col:
-            x = x.assign(_level=self._stage_level(leads))
-        return x
+            blocks.append(self._stage_level(leads).astype(np.float64).reshape(-1, 1))
+        return np.hstack(blocks)
 
     def _fitted(self) -> None:
         if not hasattr(self, "class_count_"):
             raise NotFittedError("LeadScorer is not fitted yet; call fit() first")
 
-    # ------------------------------------------------------------ scoring
-    def score(self, leads: pd.DataFrame) -> F64:
-        """Probability that each lead is won.
+    # ------------------------------------------------------------ queries
+    def predict_proba(self, X: pd.DataFrame) -> F64:
+        """Class probabilities of each lead: ``[P(lost), P(won)]`` per row.
 
         Parameters
         ----------
-        leads : DataFrame
-            Feature columns and (if used) the stage column.
+        X : DataFrame
+            The feature columns and (if used) the stage column.
 
         Returns
         -------
-        ndarray of float64
-            One probability per row, in [0, 1].
+        ndarray of shape (n_leads, 2)
+            Columns in the order of ``classes_`` (lost, won); rows sum to 1.
         """
+        won = self._won_probability(X)
+        return np.column_stack([1.0 - won, won])
+
+    def predict(self, X: pd.DataFrame) -> I64:
+        """Predicted outcome of each lead: 1 (won) where ``P(won) > 0.5``, else 0."""
+        return (self._won_probability(X) > 0.5).astype(np.int64)
+
+    def score(self, X: pd.DataFrame, y: Any = None) -> Any:
+        """ROC AUC of the won probabilities against the true labels.
+
+        A metric, as scikit-learn expects of ``score`` (higher is better;
+        0.5 is chance). Probabilities come from :meth:`predict_proba`.
+
+        Before 0.2, ``score(X)`` returned the probabilities of winning; for
+        one release, a call without labels (no ``y`` and no ``outcome_col``
+        column) still does, with a ``DeprecationWarning``: use
+        ``predict_proba(X)[:, 1]``.
+
+        Parameters
+        ----------
+        X : DataFrame
+            The feature columns and (if used) the stage column.
+        y : array-like, optional
+            True labels (default: the ``outcome_col`` column of ``X``).
+
+        Returns
+        -------
+        float
+            Area under the ROC curve, in [0, 1].
+
+        Raises
+        ------
+        ValidationError
+            Only one class among the labels.
+        """
+        self._fitted()
+        if y is None and self.outcome_col not in X.columns:
+            warn_renamed(
+                "LeadScorer.score()",
+                "score(X) without labels (the probabilities of winning)",
+                "predict_proba(X)[:, 1]; score(X, y) is the ROC AUC",
+            )
+            return self._won_probability(X)
+        labels = self._y(X, y, what="score")
+        if np.unique(labels).size < 2:
+            raise ValidationError(
+                "ROC AUC needs both won and lost leads; the labels hold one class", field="y"
+            )
+        return float(roc_auc_score(labels, self._won_probability(X)))
+
+    def _won_probability(self, leads: pd.DataFrame) -> F64:
         self._fitted()
         check_columns(leads, self._columns(), name="leads")
         if self.method == "sklearn":
-            proba: F64 = self.model_.predict_proba(self._design(leads))[:, 1]
+            col = int(np.flatnonzero(np.asarray(self.model_.classes_) == 1)[0])
+            proba: F64 = np.asarray(self.model_.predict_proba(self._design(leads))[:, col])
             return proba
         a = float(self.alpha)
         n = self.class_count_
         logit = np.full(len(leads), np.log(n[1] + a) - np.log(n[0] + a))
-        for f in self.features:
+        for f in self._feature_list():
             counts = self.feature_counts_[f]
             k = len(counts) + 1
             keys = list(counts)
@@ -313,45 +456,61 @@ class LeadScorer(BaseEstimator):  # type: ignore[misc]
 
     # ------------------------------------------------------------ persistence
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready parameters and counts (naive Bayes only).
+        """JSON-ready hyper-parameters and fitted state (never pickle).
+
+        Naive Bayes stores its counts; ``method="sklearn"`` stores the
+        one-hot categories and the classifier as its class name, parameters
+        and fitted arrays (``coef_``, ``intercept_``, ``classes_``...).
 
         Returns
         -------
         dict
-            ``params``, ``stages``, ``class_count``, ``feature_counts`` and
-            ``stage_counts``; read back with :meth:`from_dict`.
+            Read back with :meth:`from_dict`; ``json.dumps`` of it is the
+            file :meth:`save` writes.
 
         Raises
         ------
         NotFittedError
             Before :meth:`fit`.
         ValidationError
-            With ``method="sklearn"`` (a fitted classifier is not JSON).
+            With a classifier whose fitted state is not numeric arrays (a
+            random forest or a boosted model): it cannot be stored without
+            pickle.
         """
         self._fitted()
-        if self.method != "naive_bayes":
-            raise ValidationError("only the naive-Bayes scorer serialises to JSON")
-        return {
+        out: dict[str, Any] = {
+            "format": _FORMAT,
+            "version": 2,
             "params": {
-                "features": list(self.features),
+                "features": self._feature_list(),
                 "stage_col": self.stage_col,
                 "outcome_col": self.outcome_col,
                 "alpha": float(self.alpha),
+                "method": self.method,
+                "classifier": None
+                if self.classifier is None
+                else estimator_to_dict(self.classifier, fitted=False),
             },
             "stages": list(self.stages_),
             "class_count": self.class_count_.tolist(),
-            "feature_counts": self.feature_counts_,
-            "stage_counts": self.stage_counts_.tolist(),
         }
+        if self.method == "sklearn":
+            out["categories"] = {f: list(c) for f, c in self.categories_.items()}
+            out["model"] = estimator_to_dict(self.model_)
+        else:
+            out["feature_counts"] = self.feature_counts_
+            out["stage_counts"] = self.stage_counts_.tolist()
+        return out
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], *, workflow: Workflow = LEAD_WORKFLOW) -> LeadScorer:
+    def from_dict(cls, data: Any, *, workflow: Workflow = LEAD_WORKFLOW) -> LeadScorer:
         """Rebuild a scorer saved with :meth:`to_dict` (``json.loads`` of it works too).
 
         Parameters
         ----------
         data : dict
-            The output of :meth:`to_dict`.
+            The output of :meth:`to_dict` (files of crmcore 0.1, naive Bayes
+            only, are read too).
         workflow : Workflow, default LEAD_WORKFLOW
             The workflow the scorer was fitted with (workflows hold guard
             functions, so they are not serialised).
@@ -359,23 +518,46 @@ class LeadScorer(BaseEstimator):  # type: ignore[misc]
         Returns
         -------
         LeadScorer
-            A fitted scorer.
+            A fitted scorer that predicts exactly what the saved one did.
 
         Raises
         ------
         ValidationError
-            If the saved stages are not the open stages of ``workflow``.
+            If ``data`` is not a saved scorer, or its stages are not the
+            open stages of ``workflow``.
         """
-        scorer = cls(**data["params"], workflow=workflow)
-        scorer.stages_ = list(data["stages"])
+        if not isinstance(data, dict) or not isinstance(data.get("params"), dict):
+            raise ValidationError("not a saved LeadScorer: no 'params' object", field="params")
+        params = dict(data["params"])
+        allowed = {"features", "stage_col", "outcome_col", "alpha", "method", "classifier"}
+        unknown = sorted(set(params) - allowed)
+        if unknown:
+            raise ValidationError(f"unknown LeadScorer parameters {unknown}", field="params")
+        if params.get("classifier") is not None:
+            params["classifier"] = estimator_from_dict(params["classifier"])
+        try:
+            scorer = cls(**params, workflow=workflow)
+            scorer._check_params()
+            scorer.classes_ = np.array([0, 1], dtype=np.int64)
+            scorer.stages_ = [str(s) for s in data["stages"]]
+            scorer.class_count_ = _counts(data["class_count"], "class_count").reshape(2)
+            if scorer.method == "sklearn":
+                scorer.categories_ = {
+                    str(f): [str(v) for v in c] for f, c in data["categories"].items()
+                }
+                scorer.model_ = estimator_from_dict(data["model"])
+            else:
+                scorer.feature_counts_ = {
+                    str(f): {str(k): _counts(v, f).reshape(2).tolist() for k, v in t.items()}
+                    for f, t in data["feature_counts"].items()
+                }
+                scorer.stage_counts_ = _counts(data["stage_counts"], "stage_counts").reshape(-1, 2)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            if isinstance(exc, ValidationError):
+                raise
+            raise ValidationError(f"not a saved LeadScorer: {exc!r}") from exc
         if scorer.stages_ != [s.name for s in workflow.open_stages()]:
             raise ValidationError("saved stages do not match the workflow", field="stages")
-        scorer.class_count_ = np.asarray(data["class_count"], dtype=float)
-        scorer.feature_counts_ = {
-            f: {k: [float(x) for x in v] for k, v in t.items()}
-            for f, t in data["feature_counts"].items()
-        }
-        scorer.stage_counts_ = np.asarray(data["stage_counts"], dtype=float).reshape(-1, 2)
         return scorer
 
     def to_json(self) -> str:
@@ -386,7 +568,7 @@ class LeadScorer(BaseEstimator):  # type: ignore[misc]
         str
             JSON text.
         """
-        return json.dumps(self.to_dict())
+        return json.dumps(self.to_dict(), allow_nan=False)
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write :meth:`to_dict` as JSON to ``path`` (UTF-8).
@@ -401,7 +583,8 @@ class LeadScorer(BaseEstimator):  # type: ignore[misc]
         NotFittedError
             Before :meth:`fit`.
         ValidationError
-            With ``method="sklearn"`` (only naive Bayes serialises).
+            With a classifier that cannot be stored without pickle (see
+            :meth:`to_dict`).
 
         Examples
         --------
@@ -409,12 +592,12 @@ class LeadScorer(BaseEstimator):  # type: ignore[misc]
         >>> train = pd.DataFrame(
         ...     {"source": ["web", "referral"], "stage": ["new", "new"], "won": [0, 1]}
         ... )
-        >>> scorer = LeadScorer().fit(train)
+        >>> scorer = LeadScorer(method="sklearn").fit(train)
         >>> with tempfile.TemporaryDirectory() as tmp:
         ...     path = pathlib.Path(tmp) / "scorer.json"
         ...     scorer.save(path)
         ...     again = LeadScorer.load(path)
-        >>> again.class_count_.tolist() == scorer.class_count_.tolist()
+        >>> bool((again.predict_proba(train) == scorer.predict_proba(train)).all())
         True
         """
         pathlib.Path(path).write_text(self.to_json(), encoding="utf-8")
@@ -436,22 +619,34 @@ class LeadScorer(BaseEstimator):  # type: ignore[misc]
         -------
         LeadScorer
             A fitted scorer.
+
+        Raises
+        ------
+        ValidationError
+            The file is not JSON text, or not a saved scorer.
         """
-        data = json.loads(pathlib.Path(path).read_text(encoding="utf-8"))
+        try:
+            data = json.loads(pathlib.Path(path).read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+            raise ValidationError(f"{os.fspath(path)!r} is not a saved LeadScorer: {exc}") from exc
         return cls.from_dict(data, workflow=workflow)
 
 
+@renamed_arguments(split_at="as_of")
 def evaluate_time_split(
     scorer: LeadScorer,
     leads: pd.DataFrame,
     *,
-    split_at: dt.datetime,
+    as_of: object,
+    horizon: object = None,
     time_col: str = "created_at",
 ) -> float:
-    """ROC AUC of ``scorer`` trained before ``split_at`` and tested after it.
+    """ROC AUC of ``scorer`` trained on leads up to ``as_of`` and tested on later ones.
 
-    A clone of ``scorer`` is fitted on leads created before ``split_at`` and
-    scores the others (``scorer`` itself is left untouched).
+    A clone of ``scorer`` is fitted on the leads created at or before
+    ``as_of`` (history) and scores those created after it, within
+    ``(as_of, as_of + horizon]`` if ``horizon`` is given; ``scorer`` itself
+    is left untouched. Labels come from the scorer's ``outcome_col``.
 
     Parameters
     ----------
@@ -460,32 +655,38 @@ def evaluate_time_split(
     leads : DataFrame
         Closed leads: the scorer's feature, stage and outcome columns and
         ``time_col``.
-    split_at : datetime
-        Timezone-aware moment: leads created before it train, the others
-        test (naive ``time_col`` values are read as UTC).
+    as_of : datetime or date-like
+        The split (``split_at`` before 0.2, deprecated). A date means the
+        end of that day; aware exactly when ``time_col`` is.
+    horizon : str, timedelta or DateOffset, optional
+        Length of the test window after ``as_of`` (default: every later lead).
     time_col : str, default "created_at"
         Column of creation times.
 
     Returns
     -------
     float
-        Area under the ROC curve on the later leads.
+        Area under the ROC curve on the later leads (:meth:`LeadScorer.score`).
 
     Raises
     ------
     ValidationError
-        If ``split_at`` is naive, either side of the split is empty, or the
-        test side has one class.
+        A naive/aware mismatch between ``as_of`` and ``time_col``, an empty
+        side of the split, or one class only among the test leads.
     """
-    require_aware(split_at, field="split_at")
     check_columns(leads, [time_col], name="leads")
-    t = pd.to_datetime(leads[time_col], utc=True)
-    early = (t < pd.Timestamp(split_at)).to_numpy()
-    train, test = leads.loc[early], leads.loc[~early]
+    dates = read_dates(leads[time_col], name=time_col, row_name="lead")
+    cut = dates.cutoff(as_of).ns
+    early = dates.ns <= cut
+    later = ~early
+    if horizon is not None:
+        length = to_duration(horizon, name="horizon", calendar=True)
+        later &= dates.ns <= int(add_duration(cut + 1, dates.tz, length)) - 1
+    train, test = leads.loc[early], leads.loc[later]
     if len(train) == 0 or len(test) == 0:
-        raise ValidationError("split_at leaves no training or no test leads", field="split_at")
-    y = test[scorer.outcome_col].to_numpy()
-    if len(np.unique(y)) < 2:
-        raise ValidationError("the test period has only one outcome; AUC is undefined")
-    fitted = clone(scorer).fit(train)
-    return float(roc_auc_score(y, fitted.score(test)))
+        raise ValidationError(
+            f"as_of={as_of!r} leaves no {'training' if len(train) == 0 else 'test'} leads",
+            field="as_of",
+        )
+    fitted: LeadScorer = clone(scorer).fit(train)
+    return float(fitted.score(test))

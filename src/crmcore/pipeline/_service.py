@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import numpy as np
 import pandas as pd
 
+from crmcore._time import cutoff_us, read_instants
 from crmcore._validation import check_columns
 from crmcore.errors import ValidationError
 from crmcore.pipeline._sla import SLAPolicy, sla_report
+from crmcore.pipeline._tables import instants
 
 __all__ = ["service_kpis"]
 
@@ -19,7 +19,7 @@ def service_kpis(
     events: pd.DataFrame,
     policy: SLAPolicy,
     *,
-    as_of: dt.datetime,
+    as_of: object,
     by: str | None = None,
     id_col: str = "id",
     created_col: str = "created_at",
@@ -39,9 +39,10 @@ def service_kpis(
         Stage history: ``entity_id``, ``from_stage``, ``to_stage``, ``at``.
     policy : SLAPolicy
         Targets, calendar, workflow and response stages.
-    as_of : datetime
-        The moment the KPIs are taken (timezone-aware); later events are
-        ignored.
+    as_of : datetime or date-like
+        The moment the KPIs are taken: a timezone-aware instant, or a date
+        (the end of that day in the zone of ``created_col``). Later events
+        are ignored and tickets created after it are not counted.
     by : str, optional
         A ticket column to group by (``priority``, ``channel``, team...).
     id_col, created_col, priority_col : str
@@ -70,11 +71,14 @@ def service_kpis(
         created_col=created_col,
         priority_col=priority_col,
     )
+    created_dates = read_instants(tickets[created_col], name=created_col, row_name="ticket")
+    created = instants(created_dates)
+    cut = cutoff_us(as_of, tz=created_dates.tz)
     wf = policy.workflow
     names = list(wf.stage_names)
     pauses = np.array([wf.stage(s).pauses_sla for s in names])
     closed = np.array([wf.stage(s).is_closed for s in names])
-    ev = events.loc[events["at"] <= pd.Timestamp(as_of)]
+    ev = events.loc[instants(read_instants(events["at"], name="at")) <= cut]
     f = pd.Index(names).get_indexer(pd.Index(ev["from_stage"]))
     t = pd.Index(names).get_indexer(pd.Index(ev["to_stage"]))
     if (f < 0).any() or (t < 0).any():
@@ -88,8 +92,7 @@ def service_kpis(
     resolved = rep["resolution_achieved_at"].notna().to_numpy()
     fr_state = rep["first_response_state"].to_numpy()
     res_state = rep["resolution_state"].to_numpy()
-    created = pd.to_datetime(tickets[created_col].to_numpy(), utc=True)
-    age = (pd.Timestamp(as_of) - created).total_seconds().to_numpy() / 3600.0
+    age = (cut - created) / 3_600_000_000.0
 
     def nan_where(x: np.ndarray, keep: np.ndarray) -> np.ndarray:
         return np.where(keep, x, np.nan)
@@ -116,6 +119,9 @@ def service_kpis(
         index=rep.index,
     )
     key = tickets[by].to_numpy() if by is not None else np.full(len(rep), "total", dtype=object)
+    existed = created <= cut  # tickets created after as_of did not exist yet
+    if not existed.all():
+        parts, key = parts.loc[existed], key[existed]
     g = parts.groupby(key, sort=True)
     sums = g.sum(min_count=1)
     means = g[["fr_hours", "res_hours", "age"]].mean()

@@ -21,20 +21,26 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from crmcore._time import require_aware
+from crmcore._time import (
+    NAT,
+    cutoff_us,
+    from_instant_us,
+    instant_us,
+    read_instants,
+    require_aware,
+    timestamps,
+)
 from crmcore._validation import check_columns
 from crmcore.errors import ValidationError
 from crmcore.pipeline._advance import StageChanged
 from crmcore.pipeline._calendar import BusinessCalendar
 from crmcore.pipeline._defaults import TICKET_WORKFLOW
-from crmcore.pipeline._tables import stage_codes
+from crmcore.pipeline._tables import I64, instants, stage_codes
 from crmcore.pipeline._workflow import Workflow
 
 __all__ = ["SLAPolicy", "SLAStatus", "SLATargetStatus", "sla_report", "sla_status"]
 
-I64 = npt.NDArray[np.int64]
 _US = dt.timedelta(microseconds=1)
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 DEFAULT_RESPONSE_STAGES = ("in_progress", "waiting_on_customer", "resolved", "closed")
 
 
@@ -222,6 +228,22 @@ def _group_cumsum(values: I64, group: I64) -> I64:
     return c - np.repeat(offset, np.diff(np.append(np.flatnonzero(start), values.size)))
 
 
+def _work(cal: BusinessCalendar, start: I64, end: I64) -> I64:
+    """Working microseconds between instants (epoch µs), through the calendar's public API."""
+    return np.asarray(
+        cal.diff(start.view("datetime64[us]"), end.view("datetime64[us]")).view(np.int64),
+        dtype=np.int64,
+    )
+
+
+def _after_work(cal: BusinessCalendar, start: I64, work: I64) -> I64:
+    """Return when ``work`` working microseconds after ``start`` are done (epoch µs)."""
+    return np.asarray(
+        cal.add(start.view("datetime64[us]"), work.view("timedelta64[us]")).view(np.int64),
+        dtype=np.int64,
+    )
+
+
 @functools.lru_cache(maxsize=64)
 def _flags(
     wf: Workflow, response_stages: frozenset[str]
@@ -269,7 +291,7 @@ def _compute(  # noqa: PLR0917 - private vectorised kernel, called twice
     last[:-1] = it[1:] != it[:-1]
     iend[last] = as_of
     iend = np.maximum(iend, ist)
-    work = cal._diff_us(ist, iend)
+    work = _work(cal, ist, iend)
     paused_i = paused_flag[istage]
     closed_i = closed_flag[istage]
     running_i = ~paused_i & ~closed_i
@@ -298,11 +320,11 @@ def _compute(  # noqa: PLR0917 - private vectorised kernel, called twice
     crossed = np.zeros(n, dtype=bool)
     crossed[tix] = True
     if rows.size:
-        deadline[tix] = cal._add_us(ist[rows], res_target[tix] - (cum[rows] - run_work[rows]))
+        deadline[tix] = _after_work(cal, ist[rows], res_target[tix] - (cum[rows] - run_work[rows]))
     rest = ~crossed
     if rest.any():
         anchor = np.where(resolved, resolved_at, np.maximum(created, as_of))[rest]
-        deadline[rest] = cal._add_us(anchor, res_target[rest] - elapsed[rest])
+        deadline[rest] = _after_work(cal, anchor, res_target[rest] - elapsed[rest])
 
     # First response: first event entering a response stage.
     resp_ev = resp_flag[ev_stage]
@@ -314,8 +336,8 @@ def _compute(  # noqa: PLR0917 - private vectorised kernel, called twice
         earlier = given & ((responded_at < 0) | (fr_given < responded_at))
         responded_at[earlier] = np.maximum(fr_given[earlier], created[earlier])
     fr_end = np.maximum(np.where(responded_at >= 0, responded_at, as_of), created)
-    fr_elapsed = cal._diff_us(created, fr_end)
-    fr_deadline = cal._add_us(created, fr_target)
+    fr_elapsed = _work(cal, created, fr_end)
+    fr_deadline = _after_work(cal, created, fr_target)
     return {
         "fr_elapsed": fr_elapsed,
         "fr_deadline": fr_deadline,
@@ -331,26 +353,6 @@ def _state(elapsed: I64, target: I64, achieved: I64) -> npt.NDArray[np.object_]:
     return np.where(
         elapsed > target, "breached", np.where(achieved >= 0, "met", "ongoing")
     ).astype(object)
-
-
-def _us(value: dt.datetime) -> int:
-    return (value - _EPOCH) // _US
-
-
-def _frame_us(col: pd.Series, name: str) -> I64:
-    if not isinstance(col.dtype, pd.DatetimeTZDtype):
-        raise ValidationError(
-            f"{name} must hold timezone-aware datetimes; got dtype {col.dtype}", field=name
-        )
-    arr = np.asarray(col.dt.tz_convert(None).to_numpy(), dtype="datetime64[us]")
-    if np.isnat(arr).any():
-        pos = int(np.flatnonzero(np.isnat(arr))[0])
-        raise ValidationError(
-            f"{name} is missing (NaT) for row {col.index[pos]!r}",
-            field=name,
-            row=col.index[pos],
-        )
-    return arr.view(np.int64)
 
 
 def _target_us(policy: SLAPolicy, kind: str, priorities: pd.Series) -> I64:
@@ -371,7 +373,7 @@ def sla_report(
     events: pd.DataFrame,
     policy: SLAPolicy,
     *,
-    as_of: dt.datetime,
+    as_of: object,
     id_col: str = "id",
     created_col: str = "created_at",
     priority_col: str = "priority",
@@ -390,8 +392,11 @@ def sla_report(
         columns (see :func:`events_frame`); events after ``as_of`` are ignored.
     policy : SLAPolicy
         Targets, calendar, workflow and response stages.
-    as_of : datetime
-        The moment the status is taken (timezone-aware).
+    as_of : datetime or date-like
+        The moment the status is taken: a timezone-aware instant, or a date
+        (the end of that day in the zone of ``created_col``). Events and
+        recorded first responses after it are ignored; a ticket created
+        after it has nothing elapsed.
     id_col, created_col, priority_col, first_response_col : str
         Column names in ``tickets`` (defaults ``"id"``, ``"created_at"``,
         ``"priority"``, ``"first_response_at"``; the last is optional).
@@ -412,15 +417,15 @@ def sla_report(
     """
     check_columns(tickets, [id_col, created_col, priority_col], name="tickets")
     check_columns(events, ["entity_id", "to_stage", "at"], name="events")
-    require_aware(as_of, field="as_of")
     wf = policy.workflow
-    as_of_us = _us(as_of)
     ids = pd.Index(tickets[id_col])
     if ids.has_duplicates:
         dup = ids[ids.duplicated()][0]
         raise ValidationError(f"ticket id {dup!r} appears twice", field=id_col, value=dup)
-    created = _frame_us(tickets[created_col], created_col)
-    ev_at = _frame_us(events["at"], "at")
+    created_dates = read_instants(tickets[created_col], name=created_col, row_name="ticket")
+    created = instants(created_dates)
+    as_of_us = cutoff_us(as_of, tz=created_dates.tz)
+    ev_at = instants(read_instants(events["at"], name="at"))
     keep = ev_at <= as_of_us
     ev = events.loc[keep]
     ev_at = ev_at[keep]
@@ -446,22 +451,17 @@ def sla_report(
     res_t = _target_us(policy, "resolution", pri)
     fr_given = None
     if first_response_col in tickets.columns:
-        col = tickets[first_response_col]
-        if not isinstance(col.dtype, pd.DatetimeTZDtype):
-            raise ValidationError(
-                f"{first_response_col} must hold timezone-aware datetimes; got {col.dtype}",
-                field=first_response_col,
-            )
-        raw = np.asarray(col.dt.tz_convert(None).to_numpy(), dtype="datetime64[us]")
-        fr_given = np.where(np.isnat(raw), -1, raw.view(np.int64))
+        given = read_instants(
+            tickets[first_response_col], name=first_response_col, allow_missing=True
+        ).ns
+        fr_given = np.where(given == NAT, -1, given // 1000)
     r = _compute(
         policy, created, fr_t, res_t, ev_ticket, ev_at, ev_stage, init, as_of_us, fr_given
     )
     hour = 3_600_000_000.0
 
     def ts(us: I64) -> pd.Series:
-        out = pd.Series(pd.DatetimeIndex(us.view("datetime64[us]")).tz_localize("UTC"), index=ids)
-        return out.where(us >= 0)
+        return pd.Series(timestamps(np.where(us >= 0, us * 1000, NAT), "UTC"), index=ids)
 
     cols: dict[str, Any] = {}
     for kind, el, tgt, dl, ach in (
@@ -483,7 +483,7 @@ def sla_status(
     events: Iterable[object],
     policy: SLAPolicy,
     *,
-    as_of: dt.datetime,
+    as_of: object,
 ) -> SLAStatus:
     """Return a ticket's status against its SLA targets at ``as_of``.
 
@@ -498,8 +498,10 @@ def sla_status(
         types and events after ``as_of`` are ignored).
     policy : SLAPolicy
         Targets, calendar, workflow and response stages.
-    as_of : datetime
-        When the status is taken (timezone-aware).
+    as_of : datetime or date-like
+        When the status is taken: a timezone-aware instant, or a date (the
+        end of that day in the zone of ``ticket.created_at``). Moves are
+        ordered, and compared with it, as instants.
 
     Returns
     -------
@@ -526,22 +528,20 @@ def sla_status(
     >>> st.first_response.state, st.resolution.state, st.resolution.remaining
     ('met', 'ongoing', datetime.timedelta(seconds=18000))
     """
-    require_aware(as_of, field="as_of")
     created_at = require_aware(getattr(ticket, "created_at", None), field="created_at")
-    as_of_us = _us(as_of)
+    as_of_us = cutoff_us(as_of, tz=created_at.tzinfo)
     given = getattr(ticket, "first_response_at", None)
     if given is not None:
         require_aware(given, field="first_response_at")
     wf = policy.workflow
     names = wf.stage_names
-    evs = sorted(
-        (
-            e
-            for e in events
-            if isinstance(e, StageChanged) and e.entity_id == ticket.id and _us(e.at) <= as_of_us
-        ),
-        key=lambda e: e.at,
+    # sorted by instant: two moves in a DST fold keep their real order
+    timed = sorted(
+        (instant_us(e.at, name="at"), i, e)
+        for i, e in enumerate(events)
+        if isinstance(e, StageChanged) and e.entity_id == ticket.id
     )
+    evs = [e for at_us, _, e in timed if at_us <= as_of_us]
     for e in evs:
         if e.to_stage not in wf:
             raise ValidationError(
@@ -556,20 +556,21 @@ def sla_status(
     res = policy.target("resolution", ticket.priority) // _US
     r = _compute(
         policy,
-        np.array([_us(created_at)], dtype=np.int64),
+        np.array([instant_us(created_at)], dtype=np.int64),
         np.array([fr], dtype=np.int64),
         np.array([res], dtype=np.int64),
         np.zeros(len(evs), dtype=np.int64),
-        np.array([_us(e.at) for e in evs], dtype=np.int64),
+        np.array([at_us for at_us, _, _ in timed[: len(evs)]], dtype=np.int64),
         np.array([names.index(e.to_stage) for e in evs], dtype=np.int64),
         init,
         as_of_us,
-        np.array([_us(given) if given is not None else -1], dtype=np.int64),
+        np.array([instant_us(given) if given is not None else -1], dtype=np.int64),
     )
-    tz = as_of.tzinfo
+    tz = as_of.tzinfo if isinstance(as_of, dt.datetime) else created_at.tzinfo
+    assert tz is not None
 
     def when(us: int) -> dt.datetime:
-        return (_EPOCH + dt.timedelta(microseconds=us)).astimezone(tz)
+        return from_instant_us(us, tz)
 
     def target(kind: str, tgt: int, paused: int) -> SLATargetStatus:
         el = int(r[f"{kind}_elapsed"][0])

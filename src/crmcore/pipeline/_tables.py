@@ -8,10 +8,20 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from crmcore._time import Dates, read_instants
 from crmcore.errors import ValidationError
 from crmcore.pipeline._workflow import Workflow
 
-__all__ = ["F64", "I64", "instants", "stage_attr", "stage_codes", "summary", "unit_us"]
+__all__ = [
+    "F64",
+    "I64",
+    "instants",
+    "read_us",
+    "stage_attr",
+    "stage_codes",
+    "summary",
+    "unit_us",
+]
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -35,13 +45,14 @@ def stage_attr(wf: Workflow, attr: str) -> npt.NDArray[Any]:
     return np.array([getattr(wf.stage(s), attr) for s in wf.stage_names])
 
 
-def instants(col: pd.Series, name: str) -> npt.NDArray[np.int64]:
-    if not isinstance(col.dtype, pd.DatetimeTZDtype):
-        raise ValidationError(
-            f"{name} must hold timezone-aware datetimes; got dtype {col.dtype}", field=name
-        )
-    arr = np.asarray(col.dt.tz_convert(None).to_numpy(), dtype="datetime64[us]")
-    return arr.view(np.int64)
+def instants(dates: Dates) -> I64:
+    """Epoch microseconds (UTC) of aware dates, the unit of the calendar and SLA kernels."""
+    return np.asarray(dates.ns // 1000, dtype=np.int64)
+
+
+def read_us(col: pd.Series, name: str) -> I64:
+    """Epoch microseconds (UTC) of an aware column of moments, none missing."""
+    return instants(read_instants(col, name=name))
 
 
 UNITS = {"D": 86_400e6, "h": 3_600e6, "W": 7 * 86_400e6}

@@ -17,6 +17,8 @@ import attrs
 import numpy as np
 import pandas as pd
 
+from crmcore._deprecation import renamed_arguments, warn_renamed
+from crmcore._time import Cutoff, Dates, read_dates, timestamps, to_zone
 from crmcore.churn import ChurnClassifier, churn_labels
 from crmcore.clv import (
     BetaGeoModel,
@@ -48,6 +50,7 @@ __all__ = [
     "Analysis",
     "ReportOptions",
     "analyse",
+    "cut_history",
     "fit_spend_model",
 ]
 
@@ -85,9 +88,19 @@ class ReportOptions:
 
     Attributes
     ----------
-    as_of : datetime, optional
-        End of the observation (timezone-aware); default: the last transaction.
-        Later transactions and survey answers are ignored.
+    as_of : date-like, optional
+        The cut-off (docs: "Time, cut-offs and units"): a date or
+        ``"YYYY-MM-DD"`` means the end of that day, a datetime or
+        ``Timestamp`` that instant (with a zone for aware data, without one
+        for naive data). Default: the last transaction. Later transactions
+        and survey answers are not observed.
+    tz : str or tzinfo, optional
+        The zone of the data's wall clock, e.g. ``"Europe/Paris"``. Naive
+        dates are read as wall-clock times in it (localised explicitly);
+        aware dates keep their instants and are shown in it. Calendar
+        months (cohorts, the NPS trend) and a date-only ``as_of`` follow its
+        wall clock. Default: none; naive dates stay naive, aware dates keep
+        their own zone.
     model : {"bgnbd", "mbgnbd", "pareto"}
         Transaction model.
     period_days : float
@@ -104,13 +117,15 @@ class ReportOptions:
         Parametric-bootstrap draws of the CLV interval; default 200, fewer
         for large data (``n_customers × n_draws`` at most 50 million, at
         least 30 draws).
-    level : float
-        Level of the CLV interval.
+    confidence : float
+        Confidence of the CLV interval (``clv_ci_low``, ``clv_ci_high``);
+        ``level`` is its deprecated name.
     random_state : int
         Seed of the bootstrap and the churn model.
     """
 
-    as_of: dt.datetime | None = None
+    as_of: Any = None
+    tz: Any = None
     model: Literal["bgnbd", "mbgnbd", "pareto"] = "bgnbd"
     period_days: float = 90.0
     horizon_months: int = 12
@@ -118,8 +133,20 @@ class ReportOptions:
     holdout_days: float | None = None
     churn_horizon_days: float = 90.0
     n_draws: int | None = None
-    level: float = 0.9
+    confidence: float = 0.9
     random_state: int = 0
+
+    @property
+    def level(self) -> float:
+        """Deprecated name of :attr:`confidence`."""
+        warn_renamed("ReportOptions", "level", "confidence")
+        return self.confidence
+
+
+# `level=` keeps working for one release (a DeprecationWarning names `confidence=`)
+ReportOptions.__init__ = renamed_arguments(level="confidence")(  # type: ignore[method-assign]
+    ReportOptions.__init__
+)
 
 
 @attrs.frozen
@@ -184,18 +211,99 @@ def fit_spend_model(summary: pd.DataFrame) -> GammaGammaModel:
     return GammaGammaModel().fit(repeat[["frequency", "monetary_value"]])
 
 
-def _as_of(transactions: pd.DataFrame, as_of: dt.datetime | None) -> pd.Timestamp:
-    last = transactions["date"].max()
+@attrs.frozen
+class _Clock:
+    """The report's time: the transaction dates on the one scale, the cut-off, the zone rule."""
+
+    dates: Dates
+    cutoff: Cutoff
+    rules: dict[str, Any]
+
+
+def _transaction_dates(transactions: pd.DataFrame, tz: Any) -> tuple[pd.DataFrame, Dates]:
+    dates = read_dates(transactions["date"], name="date")
+    if tz is not None:
+        dates = dates.in_zone(tz)
+        transactions = transactions.assign(date=dates.to_index())
+    return transactions, dates
+
+
+def _clock(dates: Dates, as_of: Any, tz: Any) -> _Clock:
+    """Resolve ``as_of`` against the transaction dates and say which rules were used."""
     if as_of is None:
-        return pd.Timestamp(last)
-    if as_of.tzinfo is None:
-        raise ValidationError("as_of must be timezone-aware", field="as_of", value=as_of)
-    stamp = pd.Timestamp(as_of).tz_convert("UTC")
-    if stamp < transactions["date"].min():
-        raise ValidationError(
-            f"as_of {stamp.isoformat()} is before the first transaction", field="as_of"
+        last = timestamps(np.array([dates.ns.max()], dtype=np.int64), dates.tz)[0]
+        cutoff = dates.cutoff(last)
+        as_of_rule = "the last transaction (no as_of given)"
+    else:
+        cutoff = dates.cutoff(as_of)
+        as_of_rule = (
+            f"the end of the day (period) {as_of} on the data's wall clock"
+            if cutoff.date_only
+            else f"the instant {cutoff.timestamp.isoformat()}"
         )
-    return stamp
+    if cutoff.ns < int(dates.ns.min()):
+        first = timestamps(np.array([dates.ns.min()], dtype=np.int64), dates.tz)[0]
+        raise ValidationError(
+            f"as_of {cutoff} is before the first transaction ({first.isoformat()})",
+            field="as_of",
+            value=as_of,
+        )
+    if tz is not None:
+        zone_rule = (
+            f"dates in {tz} (tz given): naive dates read as wall-clock times there, "
+            "aware ones converted; calendar months on its wall clock"
+        )
+    elif dates.tz is not None:
+        zone_rule = (
+            f"timezone-aware dates compared as instants; calendar months on the wall clock "
+            f"of {dates.tz}"
+        )
+    else:
+        zone_rule = (
+            "naive dates: wall-clock times in no stated zone, compared as they are "
+            "(give tz / --tz to place them in a zone)"
+        )
+    rules = {
+        "as_of": cutoff.timestamp.isoformat(),
+        "as_of_rule": as_of_rule,
+        "zone": None if dates.tz is None else str(dates.tz),
+        "zone_rule": zone_rule,
+    }
+    return _Clock(dates=dates, cutoff=cutoff, rules=rules)
+
+
+def cut_history(
+    transactions: pd.DataFrame, as_of: Any = None, tz: Any = None
+) -> tuple[pd.DataFrame, _Clock]:
+    """Return the transactions at or before ``as_of`` (in zone ``tz`` if given) and the clock.
+
+    Raises
+    ------
+    ValidationError
+        Unreadable dates, an ``as_of`` the time rules refuse (naive against
+        aware, out of range, unparseable) or one before the first transaction.
+    """
+    transactions, dates = _transaction_dates(transactions, tz)
+    clock = _clock(dates, as_of, tz)
+    return transactions[dates.ns <= clock.cutoff.ns], clock
+
+
+def _observed_surveys(surveys: pd.DataFrame | None, clock: _Clock, tz: Any) -> Any:
+    """Survey answers at or before ``as_of`` (later ones are not observed yet)."""
+    if surveys is None or len(surveys) == 0:
+        return surveys
+    dates = read_dates(surveys["date"], name="survey date")
+    if tz is not None:
+        dates = dates.in_zone(tz)
+        surveys = surveys.assign(date=dates.to_index())
+    if dates.aware != clock.dates.aware:
+        kinds = ("timezone-aware", "naive") if dates.aware else ("naive", "timezone-aware")
+        raise ValidationError(
+            f"survey dates are {kinds[0]} but transaction dates are {kinds[1]}: crmcore never "
+            "gives naive dates a zone silently; give tz (--tz ZONE) to read both in one zone",
+            field="date",
+        )
+    return surveys[dates.ns <= clock.cutoff.ns]
 
 
 def _holdout(
@@ -208,14 +316,16 @@ def _holdout(
     if length < 7 or calibration_end <= first + pd.Timedelta(days=30):
         return {"available": False, "reason": "history too short for a holdout"}, None
     split = calibration_holdout_split(
-        tx, calibration_end=calibration_end, observation_end=as_of, value_col="amount"
+        tx, as_of=calibration_end, holdout_end=as_of, value_col="amount"
     )
     fitted = model_cls(on_failure="warn").fit(split)
     evaluation = evaluate_holdout(fitted, split)
     by_freq = evaluation.by_frequency
     info = {
         "available": True,
-        "calibration_end": calibration_end.isoformat(),
+        # the arguments of calibration_holdout_split that reproduce this check
+        "as_of": calibration_end.isoformat(),
+        "holdout_end": as_of.isoformat(),
         "holdout_days": length,
         "n_customers": len(split),
         "mae": evaluation.mae,
@@ -235,10 +345,11 @@ def _churn_risk(
     horizon = pd.Timedelta(days=horizon_days)
     info: dict[str, Any] = {
         "horizon_days": horizon_days,
-        "training_cutoff": cutoff.tz_localize("UTC").isoformat(),
+        "training_as_of": cutoff.isoformat(),
     }
     try:
-        labels = churn_labels(tx, as_of=cutoff, horizon=horizon)
+        # the history is observed up to as_of: a quiet last stretch is silence, not a gap
+        labels = churn_labels(tx, as_of=cutoff, horizon=horizon, observed_until=as_of)
         train = customer_features(past, as_of=cutoff, value_col="amount")
         clf = ChurnClassifier(
             model="logistic", n_repeats=1, importance_max_samples=5000, random_state=seed
@@ -272,10 +383,10 @@ def _surveys(surveys: pd.DataFrame | None) -> tuple[dict[str, Any], pd.DataFrame
             "n": len(nps_rows),
             "score": res.score,
             "standard_error": res.standard_error,
-            "lower": res.ci_low,
-            "upper": res.ci_high,
+            "ci_low": res.ci_low,
+            "ci_high": res.ci_high,
         }
-        trend = nps_trend(nps_rows.assign(date=nps_rows["date"]), "date", "M", min_n=30)
+        trend = nps_trend(nps_rows, freq="M", min_n=30)
     csat_rows = surveys[surveys["kind"] == "csat"]
     if len(csat_rows):
         scale = int(csat_rows["scale"].max())
@@ -285,8 +396,8 @@ def _surveys(surveys: pd.DataFrame | None) -> tuple[dict[str, Any], pd.DataFrame
             "scale": scale,
             "score": res_c.score,
             "standard_error": res_c.standard_error,
-            "lower": res_c.ci_low,
-            "upper": res_c.ci_high,
+            "ci_low": res_c.ci_low,
+            "ci_high": res_c.ci_high,
         }
     return out, trend
 
@@ -298,7 +409,7 @@ def _pipeline(data: ReportData, as_of: pd.Timestamp) -> tuple[dict[str, Any], pd
     frame = opps.rename(columns={"expected_close_date": "close_date"})
     weighted = weighted_pipeline(frame)
     rate = win_rate(frame)
-    fc = forecast(frame, by="M", category_col=None)
+    fc = forecast(frame, freq="M", category_col=None)
     funnel = None
     if data.opportunity_events is not None and len(data.opportunity_events):
         funnel = stage_funnel(data.opportunity_events)
@@ -387,11 +498,12 @@ def analyse(
         )
     say = step if step is not None else (lambda _name: None)
     model_cls = MODELS[opts.model]
-    as_of = _as_of(data.transactions, opts.as_of)
-    tx = data.transactions[data.transactions["date"] <= as_of]
+    tz = None if opts.tz is None else to_zone(opts.tz, name="tz")
+    tx, clock = cut_history(data.transactions, opts.as_of, tz)
+    as_of = clock.cutoff.timestamp
 
     say("summarising transactions")
-    summary = rfm_summary(tx, value_col="amount", observation_end=as_of, freq="D")
+    summary = rfm_summary(tx, value_col="amount", as_of=as_of, freq="D")
     # first: without repeat buyers nothing below is meaningful (and this says why)
     spend = fit_spend_model(summary)
     say("holdout check")
@@ -408,7 +520,7 @@ def analyse(
     n_draws = opts.n_draws
     if n_draws is None:
         n_draws = int(np.clip(50_000_000 // max(len(summary), 1), 30, 200))
-    say(f"CLV with {opts.level:.0%} intervals ({n_draws} bootstrap draws)")
+    say(f"CLV with {opts.confidence:.0%} intervals ({n_draws} bootstrap draws)")
     band = predict_interval(
         model,
         "clv",
@@ -418,33 +530,28 @@ def analyse(
         time_unit=365.25 / 12,
         discount_rate=opts.discount_rate,
         n_draws=n_draws,
-        level=opts.level,
+        confidence=opts.confidence,
         random_state=opts.random_state,
     )
     table["clv"] = band["estimate"]
-    table["clv_lower"] = band["lower"]
-    table["clv_upper"] = band["upper"]
+    table["clv_ci_low"] = band["ci_low"]
+    table["clv_ci_high"] = band["ci_high"]
     say("segments")
     scores = rfm_scores(summary)
     table = table.join(scores[["r_score", "f_score", "m_score"]])
     table["rfm_segment"] = rfm_segments(scores)
     say("churn risk")
-    # segmentation and churn take naive UTC dates: far faster than tz-aware ones there
-    naive = tx.assign(date=tx["date"].dt.tz_convert("UTC").dt.tz_localize(None))
-    naive_as_of = as_of.tz_convert("UTC").tz_localize(None)
     risk, churn_info = _churn_risk(
-        naive, naive_as_of, opts.churn_horizon_days, opts.random_state, table.index
+        tx, as_of, opts.churn_horizon_days, opts.random_state, table.index
     )
     table["churn_risk"] = risk
     table.index.name = "customer_id"
     table = table.sort_index(kind="stable")
 
     say("cohorts, surveys, pipeline")
-    cohorts = cohort_retention(naive, freq="M", as_of=naive_as_of, value_col="amount").shares
-    surveys = data.surveys
-    if surveys is not None:  # like the transactions: answers after as_of are not observed yet
-        surveys = surveys[surveys["date"] <= as_of]
-    survey_info, trend = _surveys(surveys)
+    # calendar months on the data's own wall clock
+    cohorts = cohort_retention(tx, freq="M", as_of=as_of, value_col="amount").shares
+    survey_info, trend = _surveys(_observed_surveys(data.surveys, clock, tz))
     pipeline_info, funnel = _pipeline(data, as_of)
     sla_info = _sla(data, as_of)
     loyalty_info = _loyalty(data, table)
@@ -457,6 +564,7 @@ def analyse(
     )
     result = {
         "as_of": as_of.isoformat(),
+        "time": clock.rules,
         "n_customers": len(table),
         "n_transactions": len(tx),
         "revenue": float(tx["amount"].sum()),
@@ -468,7 +576,7 @@ def analyse(
             "clv_horizon_months": opts.horizon_months,
             "clv_month_days": 365.25 / 12,
             "monthly_discount_rate": opts.discount_rate,
-            "interval_level": opts.level,
+            "confidence": opts.confidence,
             "bootstrap_draws": n_draws,
             "random_state": opts.random_state,
         },

@@ -106,8 +106,11 @@ def render_html(analysis: Analysis, *, title: str = "Customer-value report") -> 
     cust = analysis.customers
     period = float(s["settings"]["period_days"])
     parts = []
+    time = s.get("time", {})
     overview = {
         "as of": s["as_of"],
+        "as of means": time.get("as_of_rule"),
+        "time zone": time.get("zone_rule"),
         "customers": s["n_customers"],
         "transactions": s["n_transactions"],
         "revenue": s["revenue"],

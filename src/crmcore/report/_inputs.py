@@ -4,6 +4,12 @@ Files are read with every column as text first (CSV) and then checked and
 converted column by column, so that a bad value is reported by column and
 by its first offending row (1-based data row; the CSV line is one more,
 for the header) instead of surfacing later as a NaN.
+
+Dates are read by the one date reader (``crmcore._time.read_dates``) and
+keep what they say: dates with a zone or an offset are instants, dates
+without one stay naive (wall-clock times in no stated zone). Nothing here
+gives them a zone; :class:`~crmcore.report.ReportOptions` ``tz`` (the
+command's ``--tz``) does that explicitly.
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ import attrs
 import numpy as np
 import pandas as pd
 
+from crmcore._deprecation import renamed_arguments
+from crmcore._time import read_dates
 from crmcore.datasets import history_frame
 from crmcore.errors import ValidationError
 
@@ -32,10 +40,11 @@ class ReportData:
     Attributes
     ----------
     transactions : DataFrame
-        ``customer_id`` (str), ``date`` (UTC), ``amount`` (float).
+        ``customer_id`` (str), ``date`` (datetime64, naive or aware),
+        ``amount`` (float).
     surveys : DataFrame or None
         ``customer_id``, ``kind`` (``"nps"``/``"csat"``), ``score`` (int),
-        ``date`` (UTC), ``scale`` (int).
+        ``date`` (datetime64, naive or aware), ``scale`` (int).
     opportunities, opportunity_events, tickets, ticket_events : DataFrame or None
         From a crmcore store: opportunity and ticket tables and their
         stage-change logs (``entity_id, from_stage, to_stage, at``).
@@ -103,21 +112,12 @@ def _text(frame: pd.DataFrame, column: str) -> pd.Series:
     return values.astype(str)
 
 
-def _dates(frame: pd.DataFrame, column: str, date_format: str | None) -> pd.Series:
-    values = frame[column]
-    if isinstance(values.dtype, pd.DatetimeTZDtype):
-        parsed = values.dt.tz_convert("UTC")
-    elif pd.api.types.is_datetime64_dtype(values.dtype):
-        parsed = values.dt.tz_localize("UTC")
-    else:
-        text = values.astype("string")
-        parsed = pd.to_datetime(text, format=date_format or "ISO8601", errors="coerce", utc=True)
-    bad = parsed.isna().to_numpy()
-    if bad.any():
-        shown = date_format or "an ISO 8601 date"
-        raise _bad(column, bad, values, f"a date ({shown})")
-    out: pd.Series = parsed.dt.as_unit("us")
-    return out
+def _dates(frame: pd.DataFrame, column: str, date_format: str | None) -> pd.DatetimeIndex:
+    # rows are numbered from 1, like the other columns' messages (the CSV line is one more)
+    dates = read_dates(
+        frame[column], name=column, date_format=date_format, index=range(1, len(frame) + 1)
+    )
+    return dates.to_index()
 
 
 def _numbers(frame: pd.DataFrame, column: str, *, nonnegative: bool) -> np.ndarray:
@@ -138,12 +138,13 @@ def _numbers(frame: pd.DataFrame, column: str, *, nonnegative: bool) -> np.ndarr
     return numbers
 
 
+@renamed_arguments(amount_col="value_col")
 def read_transactions(
     path: str | os.PathLike[str],
     *,
     customer_col: str = "customer_id",
     date_col: str = "date",
-    amount_col: str = "amount",
+    value_col: str = "amount",
     date_format: str | None = None,
 ) -> pd.DataFrame:
     """Read and check a transaction log (CSV, or Parquet by its ``.parquet`` suffix).
@@ -152,16 +153,19 @@ def read_transactions(
     ----------
     path : path-like
         The file.
-    customer_col, date_col, amount_col : str
-        Column names in the file.
+    customer_col, date_col, value_col : str
+        Column names in the file (``value_col``: the amount of each purchase;
+        ``amount_col`` is its deprecated name).
     date_format : str, optional
         A :func:`~datetime.datetime.strptime` format; default ISO 8601.
-        Dates without a time zone are taken as UTC.
+        Dates with a zone or an offset are instants; dates without one stay
+        naive (give the report ``tz`` to place them in a zone).
 
     Returns
     -------
     DataFrame
-        ``customer_id`` (str), ``date`` (UTC), ``amount`` (float).
+        ``customer_id`` (str), ``date`` (datetime64, naive or aware as in the
+        file), ``amount`` (float).
 
     Raises
     ------
@@ -170,12 +174,12 @@ def read_transactions(
         does not parse, an amount that is not a finite non-negative number:
         the message names the column and the first offending row.
     """
-    frame = _read_table(path, [customer_col, date_col, amount_col], "transactions")
+    frame = _read_table(path, [customer_col, date_col, value_col], "transactions")
     return pd.DataFrame(
         {
             "customer_id": _text(frame, customer_col).to_numpy(),
-            "date": _dates(frame, date_col, date_format).array,
-            "amount": _numbers(frame, amount_col, nonnegative=True),
+            "date": _dates(frame, date_col, date_format),
+            "amount": _numbers(frame, value_col, nonnegative=True),
         }
     )
 
@@ -197,7 +201,8 @@ def read_surveys(
     Returns
     -------
     DataFrame
-        ``customer_id``, ``kind``, ``score`` (int), ``date`` (UTC), ``scale``.
+        ``customer_id``, ``kind``, ``score`` (int), ``date`` (datetime64, naive
+        or aware as in the file), ``scale``.
 
     Raises
     ------
@@ -231,7 +236,7 @@ def read_surveys(
             "customer_id": _text(frame, customer_col).to_numpy(),
             "kind": kind_values,
             "score": score.astype(np.int64),
-            "date": _dates(frame, date_col, date_format).array,
+            "date": _dates(frame, date_col, date_format),
             "scale": np.where(is_nps, 10, csat_scale).astype(np.int64),
         }
     )
@@ -294,7 +299,7 @@ def read_store(url_or_store: Any) -> ReportData:
         transactions = pd.DataFrame(
             {
                 "customer_id": orders["customer_id"].astype(str).to_numpy(),
-                "date": orders["placed_at"].dt.tz_convert("UTC").array,
+                "date": orders["placed_at"].array,  # aware (the store keeps instants)
                 "amount": orders["amount"].to_numpy(np.float64),
             }
         )

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from crmcore.cli import main
-from crmcore.cli._commands import parse_as_of
+from crmcore.cli._commands import checked_as_of
 from crmcore.clv import simulate_transactions
 from crmcore.errors import ValidationError
 
@@ -34,7 +34,7 @@ def log():
         {
             "customer_id": "C" + tx["customer_id"].astype(str),
             "date": tx["date"].dt.strftime("%Y-%m-%d %H:%M:%S"),
-            "amount": tx["value"].round(2),
+            "amount": tx["amount"].round(2),
         }
     )
 
@@ -73,15 +73,31 @@ def test_missing_column(tmp_path, log):
 
 
 def test_renamed_column_via_option(tmp_path, log):
-    source = write(tmp_path / "tx.csv", log.rename(columns={"amount": "value"}))
-    code, stdout, _stderr, out = report(tmp_path, source, "--amount-col", "value", "--draws", "30")
+    source = write(tmp_path / "tx.csv", log.rename(columns={"amount": "total"}))
+    code, stdout, stderr, out = report(tmp_path, source, "--value-col", "total", "--draws", "30")
     assert code == 0
     assert "report written" in stdout
+    assert "warning" not in stderr
     assert sorted(p.name for p in out.iterdir()) == [
         "customers.csv",
         "report.html",
         "summary.json",
     ]
+
+
+def test_old_amount_col_option_still_works_with_a_warning(tmp_path, log):
+    source = write(tmp_path / "tx.csv", log.rename(columns={"amount": "total"}))
+    code, _stdout, stderr, out = report(tmp_path, source, "--amount-col", "total", "--draws", "30")
+    assert code == 0
+    assert (out / "summary.json").is_file()
+    assert "DeprecationWarning" in stderr
+    assert "'--value-col'" in stderr
+    other = tmp_path / "other"
+    code, stdout, stderr = run(
+        ["report", "--transactions", source, "--amount-col", "total", "--value-col", "total",
+         "--out", str(other)]
+    )  # fmt: skip
+    assert_refused(code, stdout, stderr, other, "--value-col only")
 
 
 def test_text_in_amount(tmp_path, log):
@@ -100,7 +116,13 @@ def test_negative_amount(tmp_path, log):
 def test_unparseable_date(tmp_path, log):
     bad = log.copy()
     bad.loc[9, "date"] = "31/02/2024"
-    assert_refused(*report(tmp_path, write(tmp_path / "tx.csv", bad)), "'date'", "row 10")
+    assert_refused(
+        *report(tmp_path, write(tmp_path / "tx.csv", bad)),
+        "date",
+        "'31/02/2024'",
+        "row 10",
+        "date_format",
+    )
 
 
 def test_date_format_option(tmp_path, log):
@@ -176,8 +198,77 @@ def test_failure_keeps_existing_output_untouched(tmp_path, log):
 
 def test_as_of_in_the_future_of_nothing(tmp_path, log):
     source = write(tmp_path / "tx.csv", log)
-    assert_refused(*report(tmp_path, source, "--as-of", "2001-01-01"), "as_of")
-    assert_refused(*report(tmp_path, source, "--as-of", "soon"), "--as-of")
+    assert_refused(*report(tmp_path, source, "--as-of", "2001-01-01"), "as_of", "before the first")
+
+
+@pytest.mark.parametrize(
+    ("as_of", "words"),
+    [
+        ("soon", ["--as-of", "'soon'", "ISO 8601"]),
+        ("9999-12-31", ["--as-of", "9999-12-31", "2262-04-11", "missing"]),
+        ("2263-01-01T00:00:00", ["--as-of", "2262-04-11"]),
+        ("30.06.2026", ["--as-of", "'30.06.2026'"]),
+    ],
+)
+def test_unusable_as_of_is_one_line_before_reading_anything(tmp_path, as_of, words):
+    # the file does not exist: --as-of is refused before any input is read
+    missing = str(tmp_path / "nope.csv")
+    assert_refused(*report(tmp_path, missing, "--as-of", as_of), *words)
+    out = tmp_path / "m.json"
+    code, stdout, stderr = run(
+        ["clv", "fit", "--transactions", missing, "--as-of", as_of, "--out", str(out)]
+    )
+    assert_refused(code, stdout, stderr, out, "--as-of")
+
+
+def test_naive_dates_stay_naive_and_the_summary_says_so(tmp_path, log):
+    source = write(tmp_path / "tx.csv", log)
+    code, _stdout, _stderr, out = report(
+        tmp_path, source, "--as-of", "2025-01-31", "--draws", "30", "-q"
+    )
+    assert code == 0
+    time = json.loads((out / "summary.json").read_text())["time"]
+    assert time["zone"] is None
+    assert "naive" in time["zone_rule"]
+    assert time["as_of"] == "2025-01-31T23:59:59.999999999"
+    assert "end of the day" in time["as_of_rule"]
+
+
+def test_tz_localises_naive_dates_explicitly(tmp_path, log):
+    # a purchase at 23:30 on 31 January (wall clock): in the history of a
+    # date-only as_of, whatever the zone; with --tz its instant is 22:30 UTC
+    late = log.iloc[:1].assign(date="2025-01-31 23:30:00", customer_id="late")
+    source = write(tmp_path / "tx.csv", pd.concat([log, late], ignore_index=True))
+    for zone, offset in (("Europe/Paris", "+01:00"), ("America/New_York", "-05:00")):
+        code, _o, stderr, out = report(
+            tmp_path, source, "--as-of", "2025-01-31", "--tz", zone, "--draws", "30", "-q"
+        )
+        assert code == 0, stderr
+        summary = json.loads((out / "summary.json").read_text())
+        assert summary["time"]["zone"] == zone
+        assert zone in summary["time"]["zone_rule"]
+        assert summary["as_of"] == f"2025-01-31T23:59:59.999999999{offset}"
+        kept = (pd.to_datetime(log["date"]) <= pd.Timestamp("2025-01-31 23:59:59")).sum()
+        assert summary["n_transactions"] == kept + 1
+        table = pd.read_csv(out / "customers.csv", index_col="customer_id")
+        assert "late" in table.index
+
+
+def test_tz_and_mixed_zones_are_refused_in_one_line(tmp_path, log):
+    source = write(tmp_path / "tx.csv", log)
+    assert_refused(*report(tmp_path, source, "--tz", "Mars/Olympus"), "--tz", "Mars/Olympus")
+    # an aware cut-off against naive dates: the fix is named
+    aware_cut = report(tmp_path, source, "--as-of", "2025-01-31T12:00:00+02:00")
+    assert_refused(*aware_cut, "as_of", "naive", "tz_localize")
+    aware = log.assign(date=log["date"] + "+02:00")
+    aware_source = write(tmp_path / "aware.csv", aware)
+    naive_cut = report(tmp_path, aware_source, "--as-of", "2025-01-31T12:00:00")
+    assert_refused(*naive_cut, "as_of", "timezone-aware")
+    code, _o, _e, out = report(tmp_path, aware_source, "--as-of", "2025-01-31", "--draws", "30")
+    assert code == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["as_of"] == "2025-01-31T23:59:59.999999999+02:00"
+    assert summary["time"]["zone"] == "UTC+02:00"
 
 
 def test_as_of_cuts_the_log(tmp_path, log):
@@ -241,12 +332,13 @@ def test_quiet_prints_nothing(tmp_path, log):
     assert (code, stdout, stderr) == (0, "", "")
 
 
-def test_parse_as_of():
-    assert parse_as_of("2026-06-30") == dt.datetime(2026, 6, 30, 23, 59, 59, tzinfo=dt.UTC)
-    assert parse_as_of("2026-06-30T12:00:00+02:00").utcoffset() == dt.timedelta(hours=2)
-    assert parse_as_of(None) is None
-    with pytest.raises(ValidationError):
-        parse_as_of("30.06.2026")
+def test_checked_as_of_passes_readable_cut_offs_through():
+    for text in ("2026-06-30", "2026-06", "2026-06-30T12:00:00+02:00", "2026-06-30 12:00"):
+        assert checked_as_of(text) == text
+    assert checked_as_of(None) is None
+    with pytest.raises(ValidationError) as info:
+        checked_as_of("30.06.2026")
+    assert info.value.field == "--as-of"
 
 
 def test_missing_or_foreign_database(tmp_path):

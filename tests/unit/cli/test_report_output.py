@@ -36,7 +36,7 @@ def analysis():
             {
                 "customer_id": tx["customer_id"].astype(str),
                 "date": tx["date"].dt.tz_localize("UTC"),
-                "amount": tx["value"],
+                "amount": tx["amount"],
             }
         )
     )
@@ -84,7 +84,7 @@ def test_no_matplotlib_at_import_and_never_pyplot():
         " periods=400, p=6.0, q=4.0, gamma=15.0, random_state=1)\n"
         "data = ReportData(transactions=pd.DataFrame({'customer_id':"
         " tx['customer_id'].astype(str),"
-        " 'date': tx['date'].dt.tz_localize('UTC'), 'amount': tx['value']}))\n"
+        " 'date': tx['date'].dt.tz_localize('UTC'), 'amount': tx['amount']}))\n"
         "page = render_html(analyse(data, ReportOptions(n_draws=30)))\n"
         "assert '<svg' in page\n"
         "assert 'matplotlib.pyplot' not in sys.modules\n"
@@ -147,7 +147,7 @@ def test_as_of_also_cuts_the_survey_answers():
         {
             "customer_id": tx["customer_id"].astype(str),
             "date": tx["date"].dt.tz_localize("UTC").dt.floor("us"),
-            "amount": tx["value"],
+            "amount": tx["amount"],
         }
     )
     # as_of at a purchase: a later one makes churn_labels warn (log ends before as_of)

@@ -88,5 +88,5 @@ def test_chunked_bands_equal_per_draw_quantiles_with_continuous_t(
     cols = [full[c].to_numpy(float) for c in names]
     values = np.array([fn(th, sp, cols) for th, sp in zip(draws, spend_draws, strict=True)])
     lo, hi = np.quantile(values, [0.025, 0.975], axis=0)
-    np.testing.assert_allclose(band["lower"], lo, rtol=1e-12, atol=1e-300)
-    np.testing.assert_allclose(band["upper"], hi, rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(band["ci_low"], lo, rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(band["ci_high"], hi, rtol=1e-12, atol=1e-300)

@@ -36,25 +36,25 @@ def log() -> pd.DataFrame:
 def test_rfm_summary_on_dask_equals_pandas(log: pd.DataFrame) -> None:
     ddf = dd.from_pandas(log, npartitions=4)
     end = pd.Timestamp("2024-10-27", tz="UTC")
-    lazy = rfm_summary(ddf, value_col="value", observation_end=end)
+    lazy = rfm_summary(ddf, value_col="amount", as_of=end)
     assert isinstance(lazy, dd.DataFrame)
     got = lazy.compute().sort_index()
-    want = rfm_summary(log, value_col="value", observation_end=end).sort_index()
+    want = rfm_summary(log, value_col="amount", as_of=end).sort_index()
     pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12)
     default_end = rfm_summary(ddf).compute().sort_index()
     pd.testing.assert_frame_equal(default_end, rfm_summary(log).sort_index())
 
 
-def test_dask_needs_observation_end_for_string_dates(log: pd.DataFrame) -> None:
+def test_dask_needs_as_of_for_string_dates(log: pd.DataFrame) -> None:
     ddf = dd.from_pandas(log.assign(date=log["date"].astype(str)), npartitions=2)
-    with pytest.raises(ValidationError, match="observation_end"):
+    with pytest.raises(ValidationError, match="as_of is required"):
         rfm_summary(ddf)
     with pytest.raises(ValidationError, match="missing column"):
         rfm_summary(dd.from_pandas(log, npartitions=2), value_col="price")
 
 
 def test_scoring_on_dask_equals_pandas(log: pd.DataFrame) -> None:
-    summary = rfm_summary(log, value_col="value")
+    summary = rfm_summary(log, value_col="amount")
     bg = BetaGeoModel().fit(summary)
     gg = GammaGammaModel().fit(summary)
     ddf = dd.from_pandas(summary, npartitions=3)

@@ -26,9 +26,7 @@ def split() -> pd.DataFrame:
         acquisition_periods=90,
         random_state=12,
     )
-    return calibration_holdout_split(
-        log, calibration_end="2023-08-31", observation_end="2023-12-31"
-    )
+    return calibration_holdout_split(log, as_of="2023-08-31", holdout_end="2023-12-31")
 
 
 def test_evaluate_holdout(split: pd.DataFrame) -> None:
@@ -37,6 +35,9 @@ def test_evaluate_holdout(split: pd.DataFrame) -> None:
     per = result.per_customer
     assert per.index.equals(split.index)
     np.testing.assert_array_equal(per["actual"], split["frequency_holdout"])
+    assert per["actual"].dtype == np.int64  # counts are ints
+    assert isinstance(result.actual_total, int)
+    assert result.actual_total == int(split["frequency_holdout"].sum())
     np.testing.assert_allclose(
         per["predicted"], model.expected_purchases(122.0, split).to_numpy(), rtol=1e-12
     )

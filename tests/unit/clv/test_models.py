@@ -79,6 +79,7 @@ def test_fit_returns_self_and_fitted_attributes(data: pd.DataFrame) -> None:
     assert model.converged_
     assert model.n_iter_ > 0
     assert model.n_customers_ == len(data)
+    assert isinstance(model.n_customers_, int)
     assert set(model.standard_errors_) == set(model.params_)
     assert model.covariance_.shape == (4, 4)
     np.testing.assert_allclose(
@@ -100,12 +101,30 @@ def test_array_input_equals_frame_input(data: pd.DataFrame, fitted: BetaGeoModel
 
 def test_summary_table(fitted: BetaGeoModel) -> None:
     table = fitted.summary()
-    assert list(table.columns) == ["coef", "se", "lower", "upper"]
+    assert list(table.columns) == ["coef", "se", "ci_low", "ci_high"]
     assert list(table.index) == ["r", "alpha", "a", "b"]
-    assert (table["lower"] < table["coef"]).all()
-    assert (table["coef"] < table["upper"]).all()
-    narrower = fitted.summary(alpha=0.5)
-    assert (narrower["upper"] - narrower["lower"] < table["upper"] - table["lower"]).all()
+    assert (table["ci_low"] < table["coef"]).all()
+    assert (table["coef"] < table["ci_high"]).all()
+    narrower = fitted.summary(confidence=0.5)
+    assert (narrower["ci_high"] - narrower["ci_low"] < table["ci_high"] - table["ci_low"]).all()
+    # log-scale Wald interval: coef * exp(±z se_log), z the 97.5 % normal quantile
+    se_log = np.sqrt(np.diag(fitted.covariance_log_.to_numpy()))
+    np.testing.assert_allclose(
+        table["ci_high"], table["coef"] * np.exp(1.959963984540054 * se_log), rtol=1e-12
+    )
+    with pytest.raises(ValidationError, match="confidence"):
+        fitted.summary(confidence=1.0)
+
+
+def test_summary_old_names_still_work_with_a_warning(fitted: BetaGeoModel) -> None:
+    table = fitted.summary(confidence=0.9)
+    with pytest.warns(DeprecationWarning, match="'alpha=' is deprecated.*'confidence=1 - alpha'"):
+        old = fitted.summary(alpha=0.1)
+    pd.testing.assert_frame_equal(pd.DataFrame(old), pd.DataFrame(table), rtol=1e-12)
+    with pytest.warns(DeprecationWarning, match="'lower' is deprecated.*'ci_low'"):
+        np.testing.assert_array_equal(table["lower"], table["ci_low"])
+    with pytest.warns(DeprecationWarning, match="'upper' is deprecated.*'ci_high'"):
+        np.testing.assert_array_equal(table["upper"], table["ci_high"])
 
 
 def test_standard_errors_match_mpmath_hessian() -> None:

@@ -59,6 +59,7 @@ def test_several_cohorts_share_parameters() -> None:
     again = ShiftedBetaGeoModel().fit(frame)
     assert again.params_ == pytest.approx(model.params_, rel=1e-8)
     assert model.cohort_size_ == 20_000
+    assert isinstance(model.cohort_size_, int)
 
 
 def test_derl_increases_with_renewals_and_falls_with_discounting(

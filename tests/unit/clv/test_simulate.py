@@ -59,11 +59,13 @@ def test_simulate_transactions_log_matches_model_summary() -> None:
         gamma=15.0,
         random_state=4,
     )
-    assert list(log.columns) == ["customer_id", "date", "value"]
+    assert list(log.columns) == ["customer_id", "date", "amount"]
     assert str(log["date"].dt.tz) == "Europe/Berlin"
     assert log["date"].is_monotonic_increasing
     assert log["customer_id"].nunique() == 20000
-    assert (log["value"] > 0).all()
+    assert (log["amount"] > 0).all()
+    with pytest.warns(DeprecationWarning, match="'value' is deprecated.*'amount'"):
+        np.testing.assert_array_equal(log["value"], log["amount"])
     again = simulate_transactions(
         20000,
         **PARAMS,
@@ -78,7 +80,7 @@ def test_simulate_transactions_log_matches_model_summary() -> None:
     pd.testing.assert_frame_equal(log, again)
     end = pd.Timestamp("2024-01-01", tz="Europe/Berlin") + pd.Timedelta(days=200)
     assert log["date"].max() < end
-    summary = rfm_summary(log, observation_end=end)
+    summary = rfm_summary(log, as_of=end)
     # First purchases spread uniformly over 100 days: mean T about 150 days.
     assert summary["T"].mean() == pytest.approx(150.0, abs=2.0)
     # Repeat purchases per customer (before same-day collapsing) agree with
@@ -97,6 +99,7 @@ def test_simulate_transactions_arguments() -> None:
     log = simulate_transactions(
         50, **PARAMS, start="2024-01-01", periods=10.0, unit="W", random_state=1
     )
+    assert list(log.columns) == ["customer_id", "date"]  # no spend model, no amount
     assert log["date"].dt.tz is None
     assert log["date"].max() < pd.Timestamp("2024-01-01") + pd.Timedelta(weeks=10)
 
@@ -125,3 +128,15 @@ def test_simulate_transactions_refuses_bad_arguments_before_drawing() -> None:
     with pytest.raises(ValidationError) as info:
         simulate_bgnbd(10, **PARAMS, T=5.0, modified=1)
     assert info.value.field == "modified"
+
+
+def test_simulate_transactions_accepts_every_date_like_start() -> None:
+    want = simulate_transactions(30, **PARAMS, start="2024-01-01", periods=30.0, random_state=3)
+    for start in (
+        pd.Period("2024-01-01", "D"),
+        np.datetime64("2024-01-01"),
+        pd.Timestamp("2024-01-01").to_pydatetime().date(),
+        pd.Timestamp("2024-01-01").as_unit("s"),
+    ):
+        got = simulate_transactions(30, **PARAMS, start=start, periods=30.0, random_state=3)
+        pd.testing.assert_frame_equal(got, want)

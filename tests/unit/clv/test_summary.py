@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -30,7 +32,7 @@ def log() -> pd.DataFrame:
 
 
 def test_daily_semantics(log: pd.DataFrame) -> None:
-    s = rfm_summary(log, value_col="amount", observation_end="2024-02-29")
+    s = rfm_summary(log, value_col="amount", as_of="2024-02-29")
     assert s.index.name == "customer_id"
     # a: periods 01-01 (10), 01-03 (5 + 15, one period), 02-10 (40)
     assert s.loc["a"].tolist() == [2, 40.0, 59.0, 30.0]
@@ -46,8 +48,8 @@ def test_unsorted_input_and_reordering_give_the_same_summary(log: pd.DataFrame) 
     pd.testing.assert_frame_equal(a.sort_index(), b.sort_index())
 
 
-def test_observation_end_excludes_later_transactions(log: pd.DataFrame) -> None:
-    s = rfm_summary(log, value_col="amount", observation_end="2024-01-15")
+def test_as_of_excludes_later_transactions(log: pd.DataFrame) -> None:
+    s = rfm_summary(log, value_col="amount", as_of="2024-01-15")
     assert "c" not in s.index
     assert s.loc["a"].tolist() == [1, 2.0, 14.0, 20.0]
     # default end: last transaction date
@@ -56,17 +58,17 @@ def test_observation_end_excludes_later_transactions(log: pd.DataFrame) -> None:
 
 
 def test_weekly_and_monthly(log: pd.DataFrame) -> None:
-    w = rfm_summary(log, freq="W", observation_end="2024-02-29")
+    w = rfm_summary(log, freq="W", as_of="2024-02-29")
     # 2024-01-01 is a Monday; weeks Mon..Sun. a: weeks 0, 0, 5 -> periods {0, 5}
     assert w.loc["a"].tolist() == [1, 5.0, 8.0]
-    m = rfm_summary(log, freq="M", observation_end="2024-03-01")
+    m = rfm_summary(log, freq="M", as_of="2024-03-01")
     assert m.loc["a"].tolist() == [1, 1.0, 2.0]
     assert m.loc["c"].tolist() == [0, 0.0, 2.0]
 
 
 def test_frequency_multiples_group_consecutive_periods(log: pd.DataFrame) -> None:
-    two = rfm_summary(log, freq="2D", observation_end="2024-02-29")
-    one = rfm_summary(log, freq="D", observation_end="2024-02-29")
+    two = rfm_summary(log, freq="2D", as_of="2024-02-29")
+    one = rfm_summary(log, freq="D", as_of="2024-02-29")
     # 2-day blocks from the epoch: 2024-01-01 (day 19723) and 01-03 (19725)
     # fall in different blocks; T is counted in blocks.
     assert two.loc["a", "frequency"] == one.loc["a", "frequency"]
@@ -90,25 +92,45 @@ def test_timezone_aware_dates_use_local_wall_time() -> None:
     assert rfm_summary(log).loc[1, "frequency"] == 1
     # ... in New York (UTC-5) on one.
     log["date"] = log["date"].dt.tz_convert("America/New_York")
-    s = rfm_summary(log, observation_end=pd.Timestamp("2024-03-05", tz="America/New_York"))
+    s = rfm_summary(log, as_of=pd.Timestamp("2024-03-05", tz="America/New_York"))
     assert s.loc[1].tolist() == [0, 0.0, 4.0]
-    with pytest.raises(ValidationError, match="timezone-aware") as info:
-        rfm_summary(log, observation_end="2024-03-05")
-    assert info.value.field == "observation_end"
+    # A date-only as_of ends that day on the data's own wall clock.
+    assert rfm_summary(log, as_of="2024-03-05").loc[1].tolist() == [0, 0.0, 4.0]
+    with pytest.raises(ValidationError, match="naive but the dates are timezone-aware") as info:
+        rfm_summary(log, as_of=pd.Timestamp("2024-03-05 12:00"))
+    assert info.value.field == "as_of"
 
 
 def test_naive_log_refuses_aware_end(log: pd.DataFrame) -> None:
-    with pytest.raises(ValidationError, match="naive"):
-        rfm_summary(log, observation_end=pd.Timestamp("2024-03-01", tz="UTC"))
+    with pytest.raises(ValidationError, match="timezone-aware but the dates are naive") as info:
+        rfm_summary(log, as_of=pd.Timestamp("2024-03-01", tz="UTC"))
+    assert info.value.field == "as_of"
+    assert "tz_localize" in str(info.value)  # the fix is named
+
+
+def test_naive_and_aware_dates_mixed_are_refused() -> None:
+    dates = [
+        pd.Timestamp("2024-01-01 10:00"),
+        pd.Timestamp("2024-01-02 10:00", tz="Europe/Paris"),
+    ]
+    log = pd.DataFrame({"customer_id": [1, 1], "date": pd.Series(dates, dtype=object)})
+    with pytest.raises(ValidationError, match="mixes naive and timezone-aware") as info:
+        rfm_summary(log)
+    assert info.value.field == "date"
 
 
 def test_bad_input_names_column_and_customer(log: pd.DataFrame) -> None:
     bad = log.copy()
     bad["date"] = bad["date"].astype(str)
     bad.loc[4, "date"] = "not a date"
-    with pytest.raises(ValidationError, match="valid date") as info:
+    with pytest.raises(ValidationError, match="not a date crmcore can read") as info:
         rfm_summary(bad)
     assert (info.value.field, info.value.row) == ("date", "c")
+    missing_date = log.copy()
+    missing_date.loc[1, "date"] = pd.NaT
+    with pytest.raises(ValidationError, match="must not be missing") as info:
+        rfm_summary(missing_date)
+    assert (info.value.field, info.value.row) == ("date", "b")
     nan_value = log.copy()
     nan_value.loc[6, "amount"] = np.nan
     with pytest.raises(ValidationError, match="finite") as info:
@@ -121,20 +143,24 @@ def test_bad_input_names_column_and_customer(log: pd.DataFrame) -> None:
         rfm_summary(log.iloc[:0])
     with pytest.raises(ValidationError, match="freq"):
         rfm_summary(log, freq="Q")
-    with pytest.raises(ValidationError, match="must hold dates"):
+    with pytest.raises(ValidationError, match="holds numbers"):
         rfm_summary(log.assign(date=np.arange(7)))
     missing_id = log.copy()
     missing_id.loc[2, "customer_id"] = None
     with pytest.raises(ValidationError, match="missing") as info:
         rfm_summary(missing_id)
     assert info.value.field == "customer_id"
-    with pytest.raises(ValidationError, match="no transaction"):
-        rfm_summary(log, observation_end="2023-01-01")
+    with pytest.raises(ValidationError, match="no transaction at or before as_of") as info:
+        rfm_summary(log, as_of="2023-01-01")
+    assert info.value.field == "as_of"
+    with pytest.raises(ValidationError, match="1677-09-22 and 2262-04-11") as info:
+        rfm_summary(log, as_of="9999-12-31")
+    assert info.value.field == "as_of"
 
 
 def test_calibration_holdout_split(log: pd.DataFrame) -> None:
     split = calibration_holdout_split(
-        log, calibration_end="2024-01-10", observation_end="2024-02-29", value_col="amount"
+        log, as_of="2024-01-10", holdout_end="2024-02-29", value_col="amount"
     )
     assert list(split.columns) == [
         "frequency_cal",
@@ -145,14 +171,19 @@ def test_calibration_holdout_split(log: pd.DataFrame) -> None:
         "duration_holdout",
         "monetary_value_holdout",
     ]
-    assert "c" not in split.index  # first purchase after calibration_end
+    assert "c" not in split.index  # first purchase after as_of
     assert split.loc["a"].tolist() == [1, 2.0, 9.0, 20.0, 1, 50.0, 40.0]
     assert split.loc["b"].tolist() == [0, 0.0, 8.0, 0.0, 0, 50.0, 0.0]
-    cal = rfm_summary(log, value_col="amount", observation_end="2024-01-10")
+    cal = rfm_summary(log, value_col="amount", as_of="2024-01-10")
     np.testing.assert_array_equal(split["T_cal"], cal.loc[split.index, "T"])
-    with pytest.raises(ValidationError, match="before observation_end") as info:
-        calibration_holdout_split(log, calibration_end="2024-03-01", observation_end="2024-02-01")
-    assert info.value.field == "calibration_end"
+    assert split["frequency_holdout"].dtype == np.int64
+    with pytest.raises(ValidationError, match="later day than as_of") as info:
+        calibration_holdout_split(log, as_of="2024-03-01", holdout_end="2024-02-01")
+    assert info.value.field == "holdout_end"
+    with pytest.raises(ValidationError, match="later day than as_of"):
+        calibration_holdout_split(
+            log, as_of="2024-01-10 08:00", holdout_end=pd.Timestamp("2024-01-10 20:00")
+        )
 
 
 def test_sparse_integer_ids_are_sorted_too() -> None:
@@ -163,17 +194,139 @@ def test_sparse_integer_ids_are_sorted_too() -> None:
     assert rfm_summary(log).index.tolist() == [5, 10**12, 10**15]
 
 
-def test_calibration_end_is_a_whole_period() -> None:
+def test_a_date_only_as_of_ends_its_day() -> None:
     log = pd.DataFrame(
         {
             "customer_id": [1, 1, 1],
             "date": pd.to_datetime(["2024-01-01 09:00", "2024-01-10 18:00", "2024-01-11 08:00"]),
-            "value": [1.0, 2.0, 4.0],
+            "amount": [1.0, 2.0, 4.0],
         }
     )
     split = calibration_holdout_split(
-        log, calibration_end="2024-01-10", observation_end="2024-01-20", value_col="value"
+        log, as_of="2024-01-10", holdout_end="2024-01-20", value_col="amount"
     )
     assert split.loc[1, "frequency_cal"] == 1  # the 18:00 purchase is in calibration
     assert split.loc[1, "frequency_holdout"] == 1
     assert split.loc[1, "monetary_value_holdout"] == 4.0
+
+
+SAME_DAY = pd.DataFrame(
+    {
+        "customer_id": [1, 1, 1, 2],
+        "date": pd.to_datetime(
+            ["2024-01-01 09:00", "2024-01-10 09:00", "2024-01-10 18:00", "2024-01-10 18:00"]
+        ),
+        "amount": [1.0, 2.0, 4.0, 8.0],
+    }
+)
+
+
+@pytest.mark.parametrize(
+    ("as_of", "history"),
+    [
+        # date-only, in every spelling: the end of 10 January
+        ("2024-01-10", 3),
+        (dt.date(2024, 1, 10), 3),
+        (pd.Period("2024-01-10", "D"), 3),
+        (np.datetime64("2024-01-10"), 3),
+        # instants: the 18:00 purchases are history only at or after 18:00
+        (pd.Timestamp("2024-01-10 12:00"), 2),
+        (dt.datetime(2024, 1, 10, 12, 0), 2),  # noqa: DTZ001 - naive data, naive as_of
+        ("2024-01-10T12:00", 2),
+        (pd.Timestamp("2024-01-10 18:00"), 3),
+        (pd.Timestamp("2024-01-10 00:00"), 1),
+    ],
+)
+def test_history_is_every_purchase_at_or_before_the_instant_as_of(
+    as_of: object, history: int
+) -> None:
+    s = rfm_summary(SAME_DAY, value_col="amount", as_of=as_of)
+    # T and recency stay whole days: first purchase, last purchase, as_of's day
+    if history == 1:
+        assert s.loc[1].tolist() == [0, 0.0, 9.0, 0.0]
+        assert 2 not in s.index
+    else:
+        # 09:00 and 18:00 on 10 January are one repeat period; its value is their sum
+        value = 2.0 if history == 2 else 6.0
+        assert s.loc[1].tolist() == [1, 9.0, 9.0, value]
+        assert (2 in s.index) == (history == 3)
+
+
+def test_an_intraday_as_of_sends_later_purchases_that_day_to_the_holdout() -> None:
+    split = calibration_holdout_split(
+        SAME_DAY,
+        as_of=pd.Timestamp("2024-01-10 12:00"),
+        holdout_end="2024-01-20",
+        value_col="amount",
+    )
+    assert split.index.tolist() == [1]  # customer 2's first purchase is after as_of
+    assert split.loc[1].tolist() == [1, 9.0, 9.0, 2.0, 1, 10.0, 4.0]
+    whole_day = calibration_holdout_split(SAME_DAY, as_of="2024-01-10", holdout_end="2024-01-20")
+    assert whole_day.loc[1, "frequency_holdout"] == 0
+    assert whole_day.loc[2, "T_cal"] == 0.0
+
+
+def test_weekly_periods_never_count_purchases_after_as_of() -> None:
+    # 2024-01-03 is a Wednesday; the purchase on Friday of that week is in the future.
+    log = pd.DataFrame(
+        {
+            "customer_id": [1, 1, 1],
+            "date": pd.to_datetime(["2023-12-20", "2024-01-03", "2024-01-05"]),
+        }
+    )
+    s = rfm_summary(log, as_of="2024-01-03", freq="W")
+    assert s.loc[1].tolist() == [1, 2.0, 2.0]
+    s = rfm_summary(log, as_of=pd.Period("2024-01-03", "D"), freq="W")
+    assert s.loc[1].tolist() == [1, 2.0, 2.0]
+
+
+def test_hourly_periods() -> None:
+    s = rfm_summary(SAME_DAY, as_of=pd.Timestamp("2024-01-10 20:30"), freq="h")
+    assert s.loc[1].tolist() == [2, 225.0, 227.0]
+    assert s.loc[2].tolist() == [0, 0.0, 2.0]
+
+
+def test_dates_of_any_resolution_give_the_same_summary(log: pd.DataFrame) -> None:
+    want = rfm_summary(log, value_col="amount", as_of="2024-02-29")
+    for unit in ("s", "ms", "us", "ns"):
+        got = rfm_summary(
+            log.assign(date=log["date"].astype(f"datetime64[{unit}]")),
+            value_col="amount",
+            as_of="2024-02-29",
+        )
+        pd.testing.assert_frame_equal(got, want)
+    text = log.assign(date=log["date"].dt.strftime("%d.%m.%Y %H:%M"))
+    got = rfm_summary(text, value_col="amount", as_of="2024-02-29", date_format="%d.%m.%Y %H:%M")
+    pd.testing.assert_frame_equal(got, want)
+
+
+def test_customer_order_depends_on_the_history_only() -> None:
+    log = pd.DataFrame(
+        {
+            "customer_id": ["late", "early", "late"],
+            "date": pd.to_datetime(["2024-02-01", "2024-01-02", "2024-01-05"]),
+        }
+    )
+    # "late" appears first in the frame, but its first row is after as_of.
+    s = rfm_summary(log, as_of="2024-01-31")
+    assert s.index.tolist() == ["early", "late"]
+
+
+def test_old_argument_names_still_work_with_a_warning(log: pd.DataFrame) -> None:
+    want = rfm_summary(log, as_of="2024-01-15")
+    with pytest.warns(DeprecationWarning, match="'observation_end=' is deprecated.*'as_of='"):
+        got = rfm_summary(log, observation_end="2024-01-15")
+    pd.testing.assert_frame_equal(got, want)
+    want = calibration_holdout_split(log, as_of="2024-01-10", holdout_end="2024-02-29")
+    with pytest.warns(DeprecationWarning, match="is deprecated") as record:
+        got = calibration_holdout_split(
+            log, calibration_end="2024-01-10", observation_end="2024-02-29"
+        )
+    pd.testing.assert_frame_equal(got, want)
+    messages = sorted(str(w.message) for w in record)
+    assert "'calibration_end=' is deprecated" in messages[0]
+    assert "'as_of='" in messages[0]
+    assert "'observation_end=' is deprecated" in messages[1]
+    assert "'holdout_end='" in messages[1]
+    with pytest.raises(TypeError, match="both"):
+        rfm_summary(log, observation_end="2024-01-15", as_of="2024-01-15")

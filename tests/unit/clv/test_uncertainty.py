@@ -42,13 +42,13 @@ def test_interval_frame_is_tidy_and_brackets_the_estimate(
     model, data = pnbd
     rows = data.iloc[:300]
     band = predict_interval(model, "expected_purchases", rows, t=26.0, n_draws=200, random_state=0)
-    assert list(band.columns) == ["estimate", "lower", "upper"]
+    assert list(band.columns) == ["estimate", "ci_low", "ci_high"]
     assert band.index.equals(rows.index)
     np.testing.assert_allclose(band["estimate"], model.expected_purchases(26.0, rows), rtol=1e-12)
-    assert (band["lower"] <= band["upper"]).all()
+    assert (band["ci_low"] <= band["ci_high"]).all()
     # The point estimate lies inside its 95% band for (nearly) everyone.
-    inside = (band["lower"] <= band["estimate"] * (1 + 1e-9)) & (
-        band["estimate"] <= band["upper"] * (1 + 1e-9)
+    inside = (band["ci_low"] <= band["estimate"] * (1 + 1e-9)) & (
+        band["estimate"] <= band["ci_high"] * (1 + 1e-9)
     )
     assert inside.mean() > 0.97
 
@@ -64,7 +64,7 @@ def test_seeded_and_chunk_invariant(bg: tuple[BetaGeoModel, pd.DataFrame]) -> No
     pd.testing.assert_frame_equal(a, b)
     pd.testing.assert_frame_equal(a, c)
     d = predict_interval(model, "probability_alive", rows, n_draws=100, random_state=6)
-    assert not a["lower"].equals(d["lower"])
+    assert not a["ci_low"].equals(d["ci_low"])
 
 
 def test_duplicate_customers_get_identical_bands(bg: tuple[BetaGeoModel, pd.DataFrame]) -> None:
@@ -93,7 +93,7 @@ def test_clv_band(bg: tuple[BetaGeoModel, pd.DataFrame]) -> None:
     )
     point = customer_lifetime_value(model, gg, rows, horizon=12, time_unit=4.0, discount_rate=0.01)
     np.testing.assert_allclose(band["estimate"], point, rtol=1e-10)
-    assert (band["upper"] >= band["lower"]).all()
+    assert (band["ci_high"] >= band["ci_low"]).all()
 
 
 def test_bgbb_bands() -> None:
@@ -102,7 +102,7 @@ def test_bgbb_bands() -> None:
     )
     model = BetaGeoBetaBinomModel().fit(data)
     band = predict_interval(model, "expected_purchases", data.iloc[:20], t=5, random_state=1)
-    assert (band["lower"] <= band["upper"]).all()
+    assert (band["ci_low"] <= band["ci_high"]).all()
     with pytest.raises(ValidationError, match="clv"):
         predict_interval(model, "clv", data.iloc[:20])
     # opportunities are whole numbers (BetaGeoBetaBinomModel.expected_purchases
@@ -119,8 +119,9 @@ def test_argument_errors(bg: tuple[BetaGeoModel, pd.DataFrame]) -> None:
         predict_interval(model, "expected_purchases", data)
     with pytest.raises(ValidationError, match="spend_model"):
         predict_interval(model, "clv", data, horizon=3, time_unit=1.0)
-    with pytest.raises(ValidationError, match="level"):
-        predict_interval(model, "probability_alive", data, level=1.0)
+    with pytest.raises(ValidationError, match="confidence") as info:
+        predict_interval(model, "probability_alive", data, confidence=1.0)
+    assert info.value.field == "confidence"
     with pytest.raises(ValidationError, match="transaction model"):
         predict_interval(ShiftedBetaGeoModel().fit([100, 50, 30]), "probability_alive", data)
 
@@ -149,7 +150,7 @@ def test_parameter_intervals_cover_the_truth_about_95_percent() -> None:
         survivors = simulate_sbg(2000, **truth, n_periods=8, random_state=seed)
         table = ShiftedBetaGeoModel().fit(survivors).summary()
         for name, value in truth.items():
-            hits.append(table.loc[name, "lower"] <= value <= table.loc[name, "upper"])
+            hits.append(table.loc[name, "ci_low"] <= value <= table.loc[name, "ci_high"])
     rate = float(np.mean(hits))
     assert 0.92 <= rate <= 0.975, rate
 
@@ -161,7 +162,7 @@ def test_bgbb_parameter_intervals_cover_the_truth() -> None:
     for seed in range(100):
         data = simulate_bgbb(3000, **truth, n_periods=6, random_state=seed)
         table = BetaGeoBetaBinomModel().fit(data).summary()
-        hits += [table.loc[k, "lower"] <= v <= table.loc[k, "upper"] for k, v in truth.items()]
+        hits += [table.loc[k, "ci_low"] <= v <= table.loc[k, "ci_high"] for k, v in truth.items()]
     rate = float(np.mean(hits))
     assert 0.91 <= rate <= 0.985, rate
 
@@ -188,8 +189,8 @@ def test_pareto_fast_path_equals_per_draw_evaluation(
         else:
             values.append(np.asarray(twin.expected_purchases(20.0, rows)))
     lo, hi = np.quantile(np.array(values), [0.025, 0.975], axis=0)
-    np.testing.assert_allclose(band["lower"], lo, rtol=1e-9, atol=1e-300)
-    np.testing.assert_allclose(band["upper"], hi, rtol=1e-9, atol=1e-300)
+    np.testing.assert_allclose(band["ci_low"], lo, rtol=1e-9, atol=1e-300)
+    np.testing.assert_allclose(band["ci_high"], hi, rtol=1e-9, atol=1e-300)
 
 
 @pytest.mark.parametrize("kind", ["bg", "mbg", "pnbd"])
@@ -234,8 +235,8 @@ def test_broadcast_bands_equal_per_draw_quantiles(kind: str, quantity: str) -> N
     cols = [rows[c].to_numpy(float) for c in names]
     values = np.array([fn(th, sp, cols) for th, sp in zip(draws, spend_draws, strict=True)])
     lo, hi = np.quantile(values, [0.025, 0.975], axis=0)
-    np.testing.assert_allclose(band["lower"], lo, rtol=1e-9, atol=1e-300)
-    np.testing.assert_allclose(band["upper"], hi, rtol=1e-9, atol=1e-300)
+    np.testing.assert_allclose(band["ci_low"], lo, rtol=1e-9, atol=1e-300)
+    np.testing.assert_allclose(band["ci_high"], hi, rtol=1e-9, atol=1e-300)
 
 
 def test_bg_bands_with_b_below_one_stay_finite() -> None:
@@ -244,4 +245,24 @@ def test_bg_bands_with_b_below_one_stay_finite() -> None:
     model = BetaGeoModel().fit(data)
     band = predict_interval(model, "probability_alive", data.iloc[:200], random_state=0)
     assert np.isfinite(band.to_numpy()).all()
-    assert (band.loc[data.iloc[:200]["frequency"] == 0, "lower"] == 1.0).all()
+    assert (band.loc[data.iloc[:200]["frequency"] == 0, "ci_low"] == 1.0).all()
+
+
+def test_old_names_still_work_with_a_warning(bg: tuple[BetaGeoModel, pd.DataFrame]) -> None:
+    model, data = bg
+    rows = data.iloc[:50]
+    want = predict_interval(
+        model, "probability_alive", rows, n_draws=50, confidence=0.8, random_state=1
+    )
+    with pytest.warns(DeprecationWarning, match="'level=' is deprecated.*'confidence='"):
+        got = predict_interval(
+            model, "probability_alive", rows, n_draws=50, level=0.8, random_state=1
+        )
+    pd.testing.assert_frame_equal(pd.DataFrame(got), pd.DataFrame(want))
+    with pytest.warns(DeprecationWarning, match="'lower' is deprecated.*'ci_low'"):
+        np.testing.assert_array_equal(got["lower"], want["ci_low"])
+    with pytest.warns(DeprecationWarning, match="'upper' is deprecated.*'ci_high'"):
+        np.testing.assert_array_equal(got[["upper"]]["ci_high"], want["ci_high"])
+    # the model's shortcut passes the old name on too
+    with pytest.warns(DeprecationWarning, match="'level=' is deprecated"):
+        model.predict_interval("probability_alive", rows, n_draws=50, level=0.8, random_state=1)

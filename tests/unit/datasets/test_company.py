@@ -62,9 +62,21 @@ def test_seasonality_puts_more_orders_in_december():
     assert december > 1.3 * june
 
 
+def test_transactions_are_the_orders_with_the_standard_column_names(company):
+    tx = company.transactions
+    assert tx.columns.tolist() == ["customer_id", "date", "amount"]
+    orders = company.orders
+    assert tx["customer_id"].tolist() == orders["customer_id"].tolist()
+    assert (tx["date"] == orders["placed_at"]).all()
+    assert str(tx["date"].dt.tz) == "UTC"
+    np.testing.assert_array_equal(tx["amount"].to_numpy(), orders["amount"].to_numpy())
+    tx.loc[0, "amount"] = -1.0  # a copy: the company is not changed through it
+    assert orders.loc[0, "amount"] > 0
+
+
 def test_orders_follow_the_bgnbd_generator():
-    orders = make_company(4000, random_state=5).orders
-    summary = rfm_summary(orders, date_col="placed_at", observation_end=DEFAULT_AS_OF)
+    tx = make_company(4000, random_state=5).transactions
+    summary = rfm_summary(tx, as_of=DEFAULT_AS_OF)
     fitted = BetaGeoModel().fit(summary).params_
     # the seasonal time warp and daily periods distort the estimates a little
     assert fitted["r"] == pytest.approx(BTYD_PARAMS["r"], rel=0.25)
@@ -106,6 +118,21 @@ def test_stage_histories_are_legal_walks(company, attr, workflow):
             assert dt.datetime.fromisoformat(at) <= company.as_of
             state = target
         assert getattr(entity, state_attr) == state
+
+
+def test_history_frame_reads_instants_and_shows_them_in_utc():
+    paris = dt.timezone(dt.timedelta(hours=2))
+    at = dt.datetime(2026, 5, 4, 11, 0, tzinfo=paris)
+    frame = history_frame(
+        ["o1", "o2"],
+        [{HISTORY_KEY: [["new", "qualification", at.isoformat()]]},
+         {HISTORY_KEY: [["new", "lost", at.astimezone(dt.UTC).isoformat()]]}],
+    )  # fmt: skip
+    assert str(frame["at"].dt.tz) == "UTC"
+    assert (frame["at"] == pd.Timestamp("2026-05-04 09:00", tz="UTC")).all()
+    empty = history_frame([], [])
+    assert len(empty) == 0
+    assert str(empty["at"].dt.tz) == "UTC"
 
 
 def test_history_frame_feeds_the_funnel(company):

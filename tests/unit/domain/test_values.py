@@ -272,3 +272,22 @@ class TestFrozenMapping:
     def test_refuses_non_json_values(self, bad):
         with pytest.raises(ValidationError):
             FrozenMapping(bad)
+
+
+def test_current_consent_compares_instants_across_a_dst_fall_back():
+    # Europe/Paris falls back at 03:00 CEST -> 02:00 CET on 2026-10-25.
+    from zoneinfo import ZoneInfo
+
+    from crmcore.domain import Consent, current_consent
+
+    paris = ZoneInfo("Europe/Paris")
+    granted = Consent(
+        channel="email", granted=True, at=dt.datetime(2026, 10, 25, 2, 45, tzinfo=paris)
+    )
+    # 02:15 after the change (fold=1) is 01:15Z, thirty minutes *after* 02:45 CEST (00:45Z)
+    revoked = Consent(
+        channel="email", granted=False, at=dt.datetime(2026, 10, 25, 2, 15, fold=1, tzinfo=paris)
+    )
+    assert current_consent([revoked, granted], "email") is revoked
+    between = dt.datetime(2026, 10, 25, 1, 0, tzinfo=dt.UTC)
+    assert current_consent([revoked, granted], "email", as_of=between) is granted

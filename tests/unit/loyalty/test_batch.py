@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import attrs
 import numpy as np
 import pandas as pd
 import pytest
@@ -81,9 +82,12 @@ def as_tuple(row):
     )
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_batch_agrees_with_ledgers(seed):
-    ledgers = random_ledgers(seed, 120)
+NEW_YORK = attrs.evolve(PROGRAM, tz="America/New_York")
+
+
+@pytest.mark.parametrize(("seed", "program"), [(1, PROGRAM), (2, PROGRAM), (3, NEW_YORK)])
+def test_batch_agrees_with_ledgers(seed, program):
+    ledgers = random_ledgers(seed, 120, program)
     frame = pd.concat([led.to_frame() for led in ledgers if len(led)], ignore_index=True)
     assert set(frame["kind"]) == {"earn", "redeem", "clawback"}
     shuffled = frame.sample(frac=1.0, random_state=seed)  # any row order
@@ -94,8 +98,9 @@ def test_batch_agrees_with_ledgers(seed):
         dt.datetime(2025, 9, 17, 13, tzinfo=dt.UTC),
         dt.datetime(2026, 2, 15, tzinfo=dt.UTC),  # rows before 2025-07 cannot matter
         dt.datetime(2027, 1, 1, tzinfo=dt.UTC),
+        "2025-06-30",  # the end of that day on the programme's calendar
     ]:
-        out = ledger_balances(shuffled, as_of=as_of, program=PROGRAM)
+        out = ledger_balances(shuffled, as_of=as_of, program=program)
         for led in ledgers:
             if not len(led):
                 continue
@@ -114,7 +119,7 @@ def test_batch_agrees_with_ledgers(seed):
             assert as_tuple(out.loc[led.account_id]) == expected, (led.account_id, as_of)
             checked += 1
     assert checked > 300
-    tiers = ledger_balances(frame, as_of=dt.datetime(2025, 9, 17, tzinfo=dt.UTC), program=PROGRAM)
+    tiers = ledger_balances(frame, as_of=dt.datetime(2025, 9, 17, tzinfo=dt.UTC), program=program)
     assert tiers["tier"].nunique() >= 2  # the tier logic is actually exercised
     assert (tiers["expired"] > 0).any()
 
@@ -264,3 +269,25 @@ def test_empty_ledger_and_accounts_not_yet_started():
     with pytest.raises(ValidationError) as info:
         ledger_balances(bad, as_of=dt.datetime(2026, 6, 1, tzinfo=dt.UTC))
     assert info.value.row == "r2"  # rows are named by the frame's own labels
+
+
+def test_as_of_and_zone():
+    frame = make_frame(at=pd.DatetimeIndex(["2026-01-02 23:30", "2026-01-03 00:30"], tz="UTC"))
+    # "2026-01-02" ends at midnight UTC by default, at 23:00 UTC in Paris
+    assert ledger_balances(frame, as_of="2026-01-02")["balance"].tolist() == [10]
+    assert ledger_balances(frame, as_of="2026-01-02", tz="Europe/Paris")["earned"].tolist() == [0]
+    paris = attrs.evolve(PROGRAM, tz="Europe/Paris")
+    with pytest.raises(ValidationError, match=r"program\.tz") as info:
+        ledger_balances(frame, as_of="2026-01-02", program=paris, tz="UTC")
+    assert info.value.field == "tz"
+    with pytest.raises(ValidationError, match="naive") as info:
+        ledger_balances(frame, as_of=dt.datetime(2026, 1, 3))  # noqa: DTZ001
+    assert info.value.field == "as_of"
+    with pytest.raises(ValidationError, match="2262"):
+        ledger_balances(frame, as_of="9999-12-31")
+    # the same instants written in another zone give the same balances
+    shifted = frame.assign(at=frame["at"].dt.tz_convert("Asia/Tokyo"))
+    pd.testing.assert_frame_equal(
+        ledger_balances(shifted, as_of=dt.datetime(2026, 1, 3, tzinfo=dt.UTC)),
+        ledger_balances(frame, as_of=dt.datetime(2026, 1, 3, tzinfo=dt.UTC)),
+    )

@@ -156,21 +156,83 @@ def test_nps_trend_months_and_time_zone():
         ["2026-01-31 23:30", "2026-01-05 10:00", "2026-02-01 00:30", "2026-03-15 12:00"]
     ).tz_localize("Europe/Paris")
     df = pd.DataFrame({"at": at, "score": [10, 6, 9, 9]})
-    table = nps_trend(df, "at", "M", min_n=2)
+    table = nps_trend(df, date_col="at", freq="M", min_n=2)
     assert [str(p) for p in table["period"]] == ["2026-01", "2026-02", "2026-03"]
     assert table["n"].tolist() == [2, 1, 1]
     assert table["nps"].tolist() == pytest.approx([0.0, 100.0, 100.0], abs=1e-12)
     assert table["below_min_n"].tolist() == [False, True, True]
+    # the same instants in UTC: 23:30 Paris on 31 January is 22:30 UTC, still January;
+    # 00:30 Paris on 1 February is 23:30 UTC on 31 January
+    utc = nps_trend(df.assign(at=df["at"].dt.tz_convert("UTC")), date_col="at", min_n=2)
+    assert utc["n"].tolist() == [3, 1]
+
+
+def test_nps_trend_defaults_weeks_and_counts():
+    df = pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2026-01-04", "2026-01-05", "2026-01-11", "2026-01-12"]),
+            "score": [10, 0, 9, 8],
+        }
+    )
+    weekly = nps_trend(df, freq="W", min_n=1)  # Monday..Sunday: Sun 4 | Mon 5..Sun 11 | Mon 12
+    assert table_periods(weekly) == [
+        "2025-12-29/2026-01-04",
+        "2026-01-05/2026-01-11",
+        "2026-01-12/2026-01-18",
+    ]
+    assert weekly["n"].tolist() == [1, 2, 1]
+    assert weekly["n"].dtype == np.int64
+    assert weekly["promoters"].dtype == np.int64
+
+
+def table_periods(table):
+    return [str(p) for p in table["period"]]
+
+
+def test_nps_trend_as_of_keeps_history_only():
+    df = pd.DataFrame(
+        {
+            "date": pd.to_datetime(
+                ["2026-01-05", "2026-01-31 18:00", "2026-02-01 00:00"], format="ISO8601"
+            ),
+            "score": [10, 0, 9],
+        }
+    )
+    cut = nps_trend(df, as_of="2026-01-31", min_n=1)  # the end of 31 January
+    assert table_periods(cut) == ["2026-01"]
+    assert cut["n"].tolist() == [2]  # 18:00 on the as_of day is history
+    with pytest.raises(ValidationError, match="no response"):
+        nps_trend(df, as_of="2025-12-31", min_n=1)
+
+
+def test_nps_trend_old_spellings_warn():
+    df = pd.DataFrame({"at": pd.to_datetime(["2026-01-05", "2026-02-02"]), "score": [10, 6]})
+    new = nps_trend(df, date_col="at", freq="M", min_n=1)
+    positional = nps_trend(df, "at", "M", min_n=1)  # the third argument was the period
+    pd.testing.assert_frame_equal(positional, new)
+    with pytest.warns(DeprecationWarning, match="'freq=' instead"):
+        old = nps_trend(df, date_col="at", period="M", min_n=1)
+    pd.testing.assert_frame_equal(old, new)
+
+
+def test_nps_by_group_cols_is_the_deprecated_name_of_by(responses):
+    with pytest.warns(DeprecationWarning, match="'by=' instead"):
+        old = nps_by(responses, group_cols="region", min_n=1)
+    pd.testing.assert_frame_equal(old, nps_by(responses, by="region", min_n=1))
 
 
 def test_nps_trend_validation():
-    df = pd.DataFrame({"at": ["2026-01-01"], "score": [9]})
-    with pytest.raises(ValidationError, match="datetime64"):
-        nps_trend(df, "at")
-    df = pd.DataFrame({"at": pd.to_datetime(["2026-01-01", None]), "score": [9, 9]})
-    with pytest.raises(ValidationError) as info:
-        nps_trend(df, "at")
+    df = pd.DataFrame({"date": ["2026-01-01", "31/01/2026"], "score": [9, 9]})
+    with pytest.raises(ValidationError, match="date_format") as info:
+        nps_trend(df)
     assert info.value.row == 1
-    df = pd.DataFrame({"at": pd.to_datetime(["2026-01-01"]), "score": [9]})
-    with pytest.raises(ValidationError, match="period"):
-        nps_trend(df, "at", "fortnightly")
+    df = pd.DataFrame({"date": pd.to_datetime(["2026-01-01", None]), "score": [9, 9]})
+    with pytest.raises(ValidationError) as info:
+        nps_trend(df)
+    assert info.value.row == 1
+    df = pd.DataFrame({"date": pd.to_datetime(["2026-01-01"]), "score": [9]})
+    with pytest.raises(ValidationError, match="freq") as info:
+        nps_trend(df, freq="fortnightly")
+    assert info.value.field == "freq"
+    with pytest.raises(ValidationError, match="2262"):
+        nps_trend(pd.DataFrame({"date": ["9999-12-31"], "score": [9]}))

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
+import pandas as pd
 import pytest
 
 from crmcore.domain import Money, Order
 from crmcore.errors import ValidationError
 from crmcore.loyalty import (
     EarnRule,
+    LedgerEntry,
     PointsLedger,
     Program,
     Purchase,
     Redemption,
     Refund,
     Tier,
+    ledger_balances,
 )
 
 
@@ -273,3 +277,114 @@ def test_shorthand_methods_and_positional_construction():
     led = led.refund("o1", at=utc(2026, 1, 8), event_id="f1")
     assert (led.balance(), led.debt()) == (0, 10)
     assert [e.kind for e in led.entries] == ["earn", "redeem", "clawback"]
+
+
+# ---------------------------------------------------------------- instants, not wall clocks
+# Europe/Paris falls back from 03:00 CEST to 02:00 CET on 2026-10-25: 02:45 before
+# the change (fold=0) is 00:45 UTC, 02:15 after it (fold=1) is 01:15 UTC.
+PARIS = ZoneInfo("Europe/Paris")
+EARLY = dt.datetime(2026, 10, 25, 2, 45, tzinfo=PARIS)  # 00:45Z
+LATE = dt.datetime(2026, 10, 25, 2, 15, fold=1, tzinfo=PARIS)  # 01:15Z
+
+
+def test_a_redemption_before_the_purchase_in_a_dst_fold_is_refused(simple):
+    led = PointsLedger(simple).post(buy("o1", LATE, "100"))
+    with pytest.raises(ValidationError, match="earlier than the last entry"):
+        led.post(Redemption(event_id="r1", at=EARLY, points=50))
+    # posted first, it is above the balance: the points did not exist yet
+    with pytest.raises(ValidationError, match="balance"):
+        PointsLedger(simple).post(Redemption(event_id="r1", at=EARLY, points=50))
+    later = dt.datetime(2026, 10, 25, 2, 45, fold=1, tzinfo=PARIS)  # 01:45Z
+    led = led.post(Redemption(event_id="r1", at=later, points=50))
+    assert led.balance() == 50
+    assert led.balance(as_of=dt.datetime(2026, 10, 25, 2, 30, tzinfo=PARIS)) == 0  # 00:30Z
+    assert led.balance(as_of=dt.datetime(2026, 10, 25, 2, 30, fold=1, tzinfo=PARIS)) == 100
+    assert led.balance(as_of=dt.datetime(2026, 10, 25, 1, 50, tzinfo=dt.UTC)) == 50
+
+
+def test_entries_out_of_instant_order_are_refused_by_the_ledger_and_the_batch(simple):
+    purchase = PointsLedger(simple, account_id="m").post(buy("o1", LATE, "100")).entries[0]
+    redeem = LedgerEntry(sequence=1, event_id="r1", kind="redeem", at=EARLY, points=-50)
+    with pytest.raises(ValidationError, match="time order"):
+        PointsLedger(simple, account_id="m", entries=[purchase, redeem])
+    frame = pd.DataFrame(
+        {
+            "account_id": ["m", "m"],
+            "sequence": [0, 1],
+            "kind": ["earn", "redeem"],
+            "at": pd.DatetimeIndex([pd.Timestamp(LATE), pd.Timestamp(EARLY)]).tz_convert("UTC"),
+            "points": [100, -50],
+        }
+    )
+    with pytest.raises(ValidationError, match="must not decrease") as info:
+        ledger_balances(frame, as_of=dt.datetime(2026, 11, 1, tzinfo=dt.UTC))
+    assert (info.value.field, info.value.row) == ("at", 1)
+
+
+def test_two_purchases_an_hour_apart_in_the_fold_are_different_events(simple):
+    first = buy("o1", dt.datetime(2026, 10, 25, 2, 15, tzinfo=PARIS), "10")  # 00:15Z
+    second = buy("o1", LATE, "10")  # same wall clock, one hour later
+    assert first != second
+    assert hash(first) != hash(second) or first != second
+    led = PointsLedger(simple).post(first)
+    with pytest.raises(ValidationError, match="different content"):
+        led.post(second)
+    # the same instant written in UTC is the same event: posting it again is a no-op
+    same = buy("o1", dt.datetime(2026, 10, 25, 0, 15, tzinfo=dt.UTC), "10")
+    assert led.post(same) is led
+
+
+def test_ledger_in_paris_agrees_with_the_batch_through_the_fold():
+    prog = Program(
+        earn_rules=[EarnRule(name="base", per_unit=1)],
+        tiers=[Tier(name="member", points=0), Tier(name="gold", points=150, window=1)],
+        expiry=1,
+        tz="Europe/Paris",
+    )
+    led = PointsLedger(prog, account_id="m").post_many(
+        [
+            buy("o1", dt.datetime(2026, 10, 25, 2, 15, tzinfo=PARIS), "100"),  # 00:15Z
+            Redemption(event_id="r1", at=EARLY, points=30),  # 00:45Z
+            buy("o2", LATE, "60"),  # 01:15Z
+            Refund(
+                event_id="f1",
+                at=dt.datetime(2026, 10, 25, 2, 30, fold=1, tzinfo=PARIS),
+                order_id="o1",
+            ),  # 01:30Z
+        ]
+    )
+    frame = led.to_frame()
+    assert frame["at"].is_monotonic_increasing
+    for as_of in [
+        dt.datetime(2026, 10, 25, 2, 50, tzinfo=PARIS),  # 00:50Z: after r1, before o2
+        dt.datetime(2026, 10, 25, 2, 20, fold=1, tzinfo=PARIS),  # 01:20Z: after o2
+        dt.datetime(2026, 11, 30, 23, 30, tzinfo=dt.UTC),  # 1 Dec 00:30 in Paris: o2 expired
+        "2026-11-30",  # the end of 30 November in Paris: o2's lot not yet expired
+    ]:
+        s = led.summary(as_of)
+        row = ledger_balances(frame, as_of=as_of, program=prog).loc["m"]
+        assert (int(row["balance"]), int(row["debt"]), int(row["expired"])) == (
+            s.balance,
+            s.debt,
+            s.expired,
+        ), as_of
+        assert row["tier"] == s.tier, as_of
+    assert led.balance(dt.datetime(2026, 10, 25, 0, 50, tzinfo=dt.UTC)) == 70
+    # the refund claws back o1's 100 points: its lot's 70, then 30 of o2's 60
+    assert led.balance("2026-11-30") == 30
+    # o2's lot expires at the start of December in Paris, 23:00 UTC on 30 November
+    assert led.balance(dt.datetime(2026, 11, 30, 22, 59, tzinfo=dt.UTC)) == 30
+    assert led.balance(dt.datetime(2026, 11, 30, 23, 0, tzinfo=dt.UTC)) == 0
+    assert led.summary("2026-11-30").as_of == dt.datetime(
+        2026, 11, 30, 23, 59, 59, 999999, tzinfo=PARIS
+    )
+
+
+def test_date_only_as_of_and_naive_as_of(simple):
+    led = PointsLedger(simple).post(buy("o1", utc(2026, 1, 5, 18), "10"))
+    assert led.balance("2026-01-05") == 10  # the end of that day (UTC)
+    assert led.balance(dt.date(2026, 1, 4)) == 0
+    with pytest.raises(ValidationError, match="naive"):
+        led.balance(dt.datetime(2026, 1, 10))  # noqa: DTZ001
+    with pytest.raises(ValidationError, match="as_of"):
+        led.balance("soon")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -156,3 +157,32 @@ def test_program_dates_must_be_timezone_aware():
         with pytest.raises(ValidationError, match="timezone-aware") as info:
             call()
         assert info.value.field == field
+
+
+def test_periods_follow_the_programme_zone():
+    base = [EarnRule(name="b", per_unit=1)]
+    paris = Program(earn_rules=base, expiry=1, review_every=3, tz="Europe/Paris")
+    # 23:30 UTC on 31 January is 00:30 on 1 February in Paris: a February purchase,
+    # expiring at the start of April in Paris (22:00 UTC, summer time).
+    late = utc(2026, 1, 31, 23, 30)
+    assert paris.expires_at(late) == utc(2026, 3, 31, 22)
+    assert paris.expires_at(late).utcoffset() == dt.timedelta(hours=2)  # given in Paris time
+    assert Program(earn_rules=base, expiry=1).expires_at(late) == utc(2026, 3, 1)  # UTC default
+    assert paris.last_review(utc(2026, 3, 31, 22, 30)) == utc(2026, 3, 31, 22)  # 1 April Paris
+    assert paris.last_review(utc(2026, 3, 31, 21, 30)) == utc(2025, 12, 31, 23)  # 1 January
+    assert paris.window_end(late, Tier(name="g", points=1, window=2)) == utc(2026, 3, 31, 22)
+    assert paris.period_of(late) == paris.period_of(utc(2026, 2, 15)) == (2026 - 1970) * 12 + 1
+
+
+def test_programme_zone_is_read_once_and_compared_by_value():
+    base = [EarnRule(name="b", per_unit=1)]
+    assert Program(earn_rules=base, tz="UTC") == Program(earn_rules=base)
+    assert Program(earn_rules=base).tz is dt.UTC
+    assert Program(earn_rules=base, tz="Europe/Paris") == Program(
+        earn_rules=base, tz=ZoneInfo("Europe/Paris")
+    )
+    with pytest.raises(ValidationError, match="time zone") as info:
+        Program(earn_rules=base, tz="Mars/Olympus")
+    assert info.value.field == "tz"
+    with pytest.raises(ValidationError, match="tz"):
+        Program(earn_rules=base, tz=1)

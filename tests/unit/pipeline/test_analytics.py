@@ -111,7 +111,7 @@ def test_money_amounts_in_mixed_currencies_are_refused():
 
 
 def test_forecast(opps):
-    out = forecast(opps, by="M")
+    out = forecast(opps, freq="M")
     jan, feb = pd.Period("2026-01", "M"), pd.Period("2026-02", "M")
     # Jan: proposal 100 best_case, negotiation 200 commit, won 300 closed.
     assert out.loc[jan].to_dict() == {
@@ -127,7 +127,7 @@ def test_forecast(opps):
         "commit": 0.0,
         "closed": 20.0,
     }
-    cum = forecast(opps, by="M", cumulative=True)
+    cum = forecast(opps, freq="M", cumulative=True)
     assert cum.loc[jan].to_dict() == {
         "pipeline": 600.0,
         "best_case": 600.0,
@@ -150,9 +150,62 @@ def test_forecast_buckets_aware_dates_by_their_local_period():
             ),
         }
     )
-    out = forecast(opps, by="M")
+    out = forecast(opps, freq="M")
     assert list(out.index) == [pd.Period("2026-01", "M")]
     assert out.loc[pd.Period("2026-01", "M"), "best_case"] == pytest.approx(100.0, rel=1e-12)
+
+
+def test_forecast_by_groups_and_the_old_by_period(opps):
+    out = forecast(opps, by="owner")  # by= is grouping now, as in weighted_pipeline
+    jan = pd.Period("2026-01", "M")
+    assert out.index.names == ["owner", "period"]
+    assert out.loc[("ann", jan)].to_dict() == {
+        "pipeline": 0.0,
+        "best_case": 100.0,
+        "commit": 200.0,
+        "closed": 0.0,
+    }
+    assert out.loc[("bob", jan), "closed"] == pytest.approx(300.0, rel=1e-12)
+    total = out.groupby(level="period").sum()
+    pd.testing.assert_frame_equal(total, forecast(opps), check_names=False)
+    with pytest.warns(DeprecationWarning, match="freq='Q'") as caught:
+        old = forecast(opps, by="Q")  # a period and no column: the old meaning, for now
+    assert caught[0].filename == __file__  # the warning points at the caller
+    pd.testing.assert_frame_equal(old, forecast(opps, freq="Q"))
+    with pytest.raises(TypeError, match="both"):
+        forecast(opps, by="M", freq="Q")
+    with pytest.raises(ValidationError, match="freq"):
+        forecast(opps, freq="fortnight")
+
+
+def test_forecast_as_of_and_horizon(opps):
+    # As known at the end of 31 December 2025: the three deals created on
+    # 1 January 2026 did not exist yet.
+    known = forecast(opps, as_of="2025-12-31")
+    assert known.to_numpy().sum() == pytest.approx(100.0 + 200.0 + 300.0, rel=1e-12)
+    # the future window (as_of, as_of + 1M]: close dates in January only
+    window = forecast(opps, as_of="2025-12-31", horizon="1M")
+    assert list(window.index) == [pd.Period("2026-01", "M")]
+    assert window.loc[pd.Period("2026-01", "M"), "closed"] == pytest.approx(300.0, rel=1e-12)
+    # adding or changing deals created after as_of changes nothing
+    later = opps.assign(created_at=opps["created_at"] + pd.Timedelta(days=400))
+    more = pd.concat([opps, later.assign(amount=1e6)], ignore_index=True)
+    pd.testing.assert_frame_equal(forecast(more, as_of="2025-12-31"), known)
+    with pytest.raises(ValidationError, match="horizon needs as_of"):
+        forecast(opps, horizon="1M")
+    with pytest.raises(ValidationError, match="missing column"):
+        forecast(opps.drop(columns="created_at"), as_of="2025-12-31")
+
+
+def test_forecast_reads_date_objects_and_strings(opps):
+    as_dates = opps.assign(close_date=[d.date() for d in opps["close_date"]])
+    as_text = opps.assign(close_date=opps["close_date"].dt.strftime("%Y-%m-%d"))
+    expected = forecast(opps)
+    pd.testing.assert_frame_equal(forecast(as_dates), expected)
+    pd.testing.assert_frame_equal(forecast(as_text), expected)
+    with pytest.raises(ValidationError) as info:
+        forecast(opps.assign(close_date=[None, *as_dates["close_date"][1:]]))
+    assert (info.value.field, info.value.row) == ("close_date", 0)
 
 
 def test_win_rate(opps):
@@ -226,6 +279,24 @@ def test_velocity_matches_reference():
     assert "closed_won" not in out.index
 
 
+def test_funnel_and_velocity_as_of_read_the_log_as_it_stood():
+    log = random_log(150, 3)
+    as_of = ts("2026-01-04 12:00")
+    past = log[log["at"] <= as_of]
+    future = log[log["at"] > as_of]
+    pd.testing.assert_frame_equal(stage_funnel(log, as_of=as_of), stage_funnel(past))
+    # changing what happened after as_of changes nothing
+    moved = pd.concat([past, future.assign(at=future["at"] + pd.Timedelta(days=30))])
+    pd.testing.assert_frame_equal(stage_funnel(moved, as_of=as_of), stage_funnel(log, as_of=as_of))
+    velocity = stage_velocity(log, as_of=as_of, unit="h")
+    pd.testing.assert_frame_equal(stage_velocity(moved, as_of=as_of, unit="h"), velocity)
+    # an event exactly at as_of is history
+    edge = log.iloc[[0]].assign(at=as_of)
+    assert stage_funnel(edge, as_of=as_of)["reached"].iloc[0] == 1
+    with pytest.raises(ValidationError, match="naive"):
+        stage_funnel(log, as_of=dt.datetime(2026, 1, 4))  # noqa: DTZ001
+
+
 def test_velocity_open_stays_and_working_time():
     log = pd.DataFrame(
         {
@@ -258,6 +329,20 @@ def test_events_frame_roundtrip():
         "workflow",
     ]
     assert frame.loc[0, "at"] == pd.Timestamp(at)
+    assert str(frame["at"].dt.tz) == "UTC"
+    # moves in a DST fold keep their instants (and so their order)
+    from zoneinfo import ZoneInfo
+
+    paris = ZoneInfo("Europe/Paris")
+    first = dt.datetime(2026, 10, 25, 2, 45, tzinfo=paris)  # 00:45Z
+    second = dt.datetime(2026, 10, 25, 2, 15, fold=1, tzinfo=paris)  # 01:15Z
+    frame = events_frame(
+        [
+            StageChanged("o1", "prospecting", "proposal", first),
+            StageChanged("o1", "proposal", "negotiation", second),
+        ]
+    )
+    assert frame["at"].tolist() == [ts("2026-10-25 00:45"), ts("2026-10-25 01:15")]
 
 
 def test_service_kpis():
@@ -318,3 +403,22 @@ def test_service_kpis():
     )
     assert by.loc["high", "tickets"] == 2
     assert by.loc["normal", "backlog"] == 1
+    # a ticket created after as_of did not exist yet: it is not counted
+    later = pd.DataFrame(
+        {"id": ["t4"], "created_at": [ts("2026-11-25 09:00")], "priority": ["high"]}
+    )
+    more = service_kpis(
+        pd.concat([tickets, later], ignore_index=True),
+        log,
+        policy,
+        as_of=dt.datetime(2026, 11, 24, 9, tzinfo=UTC),
+    )
+    pd.testing.assert_frame_equal(more, out)
+    # the same instants written in Paris time give the same KPIs
+    paris = service_kpis(
+        tickets.assign(created_at=tickets["created_at"].dt.tz_convert("Europe/Paris")),
+        log.assign(at=log["at"].dt.tz_convert("Europe/Paris")),
+        policy,
+        as_of=dt.datetime(2026, 11, 24, 10, tzinfo=dt.timezone(dt.timedelta(hours=1))),
+    )
+    pd.testing.assert_frame_equal(paris, out)

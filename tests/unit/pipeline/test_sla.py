@@ -309,3 +309,45 @@ def test_status_before_creation_and_enum_priorities():
     rep = sla_report(frame, empty, policy(), as_of=utc(2026, 11, 23, 8)).loc["T-1"]
     assert rep["resolution_deadline"] == pd.Timestamp(utc(2026, 11, 23, 17))
     assert rep["first_response_elapsed"] == 0.0
+
+
+def test_moves_in_a_dst_fold_are_ordered_by_instant():
+    # Paris falls back on 2026-10-25: 02:45 (fold=0) is 00:45Z, 02:15 (fold=1) 01:15Z.
+    # The ticket is paused at 00:45Z and resumed at 01:15Z; Python's same-zone
+    # comparison would sort the two moves the other way round.
+    from zoneinfo import ZoneInfo
+
+    paris = ZoneInfo("Europe/Paris")
+    t = ticket(utc(2026, 10, 25, 0), "high")
+    pause = StageChanged(
+        "T-1", "in_progress", "waiting_on_customer", dt.datetime(2026, 10, 25, 2, 45, tzinfo=paris)
+    )
+    resume = StageChanged(
+        "T-1",
+        "waiting_on_customer",
+        "in_progress",
+        dt.datetime(2026, 10, 25, 2, 15, fold=1, tzinfo=paris),
+    )
+    start = StageChanged("T-1", "new", "in_progress", utc(2026, 10, 25, 0, 30))
+    pol = policy(BusinessCalendar.always())
+    as_of = utc(2026, 10, 25, 2)
+    st = sla_status(t, [resume, start, pause], pol, as_of=as_of)
+    assert st.resolution.paused == dt.timedelta(minutes=30)  # 00:45Z -> 01:15Z
+    assert st.resolution.elapsed == dt.timedelta(minutes=90)  # 00:00-00:45, 01:15-02:00
+    check_report_agrees(t, [start, pause, resume], pol, as_of, st)
+
+
+def test_date_only_as_of_is_the_end_of_that_day():
+    t = ticket(utc(2026, 11, 23, 9), "high")
+    st = sla_status(t, [], policy(BusinessCalendar.always()), as_of="2026-11-23")
+    assert st.resolution.elapsed == dt.timedelta(hours=15) - dt.timedelta(microseconds=1)
+    frame = pd.DataFrame(
+        {"id": ["T-1"], "created_at": [pd.Timestamp(t.created_at)], "priority": ["high"]}
+    )
+    rep = sla_report(
+        frame, events_frame([]), policy(BusinessCalendar.always()), as_of="2026-11-23"
+    )
+    assert rep.loc["T-1", "resolution_elapsed"] == pytest.approx(15.0, abs=1e-9)
+    with pytest.raises(ValidationError, match="naive") as info:
+        sla_status(t, [], policy(), as_of=dt.datetime(2026, 11, 23))  # noqa: DTZ001
+    assert info.value.field == "as_of"

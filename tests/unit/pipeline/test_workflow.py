@@ -415,3 +415,17 @@ def test_advance_falls_back_to_evolve_for_classes_with_hidden_state():
     assert hash(advance(Hashed("x"), "contacted", at=at(1), workflow=LEAD_WORKFLOW)[0]) == hash(
         Hashed("x", "contacted")
     )
+
+
+def test_stage_changes_compare_their_moments_as_instants():
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from crmcore.pipeline import StageChanged
+
+    paris = ZoneInfo("Europe/Paris")
+    first = dt.datetime(2026, 10, 25, 2, 15, tzinfo=paris)
+    a = StageChanged("o1", "prospecting", "proposal", first)
+    b = StageChanged("o1", "prospecting", "proposal", first.replace(fold=1))  # an hour later
+    assert a != b
+    assert a == StageChanged("o1", "prospecting", "proposal", first.astimezone(dt.UTC))

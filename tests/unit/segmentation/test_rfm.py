@@ -254,7 +254,7 @@ def test_reads_crmcore_clv_rfm_summary():
             "amount": [10.0, 20.0, 5.0, 1.0, 2.0, 3.0],
         }
     )
-    summary = clv.rfm_summary(tx, value_col="amount", observation_end=pd.Timestamp("2024-01-31"))
+    summary = clv.rfm_summary(tx, value_col="amount", as_of=pd.Timestamp("2024-01-31"))
     s = rfm_scores(summary, bins=3)
     # days since last purchase = T - recency: a 11, b 26, c 1 -> r: b 1, a 2, c 3
     assert s.loc[["a", "b", "c"], "r_score"].tolist() == [2, 1, 3]
