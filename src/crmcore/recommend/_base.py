@@ -21,7 +21,7 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 
-from crmcore._time import resolve_as_of
+from crmcore._time import resolve_as_of, to_instant
 from crmcore._types import BoolArray, FloatArray, IntArray
 from crmcore.errors import DataWarning, NotFittedError, ValidationError
 from crmcore.recommend import _codec
@@ -520,12 +520,7 @@ class BaseRecommender(BaseEstimator):  # type: ignore[misc]
         model.products_ = _codec.decode_ids(
             fitted.get("products_"), field="products_", name=str(fitted.get("product_col"))
         )
-        try:
-            model.as_of_ = pd.Timestamp(str(fitted.get("as_of_")))
-        except ValueError as exc:
-            raise ValidationError(
-                "saved model: as_of_ is not a timestamp", field="as_of_"
-            ) from exc
+        model.as_of_ = to_instant(str(fitted.get("as_of_")), name="as_of_")
         history = _codec.decode_csr(fitted.get("history_"), field="history_")
         if history.shape != (len(model.customers_), len(model.products_)):
             raise ValidationError(

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from crmcore._time import NS_PER_DAY, to_duration, wall_ns
+from crmcore._time import NS_PER_DAY, to_duration, to_instant, wall_ns
 from crmcore._types import FloatArray, IntArray
 from crmcore._validation import check_scalar
 from crmcore.errors import NotFittedError, ValidationError
@@ -504,7 +504,7 @@ class RepurchaseModel(BaseEstimator):  # type: ignore[misc]
         model._set_params_frame(
             ids, fit, counts["customers"], counts["repeat_customers"], counts["intervals"]
         )
-        model.as_of_ = pd.Timestamp(str(fitted.get("as_of_")))
+        model.as_of_ = to_instant(str(fitted.get("as_of_")), name="as_of_")
         skipped = fitted.get("skipped") or {}
         model.skipped_ = pd.DataFrame(
             {

@@ -143,3 +143,16 @@ def test_nothing_after_as_of_reaches_the_model(model, sim):
     expected = a.recommend(who, k=5)
     pd.testing.assert_frame_equal(b.recommend(who, k=5), expected)
     pd.testing.assert_frame_equal(c.recommend(who, k=5), expected)
+
+
+def test_a_saved_cut_off_that_is_not_a_date_is_refused(sim):
+    model = PopularityRecommender().fit(sim.lines, as_of=AS_OF)
+    state = model.to_dict()
+    state["fitted"]["as_of_"] = "yesterday-ish"
+    with pytest.raises(ValidationError, match="as_of_"):
+        PopularityRecommender.from_dict(state)
+    timing = RepurchaseModel(min_customers=5).fit(sim.lines, as_of=AS_OF, order_col="order_id")
+    state = timing.to_dict()
+    state["fitted"]["as_of_"] = "yesterday-ish"
+    with pytest.raises(ValidationError, match="as_of_"):
+        RepurchaseModel.from_dict(state)
