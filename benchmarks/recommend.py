@@ -1,6 +1,7 @@
 """Recommendations benchmark: quality on a time split, and speed and memory at scale.
 
 python benchmarks/recommend.py [--quick] [--customers N] [--products P] [--nba-customers M]
+    [--skip-quality] [--skip-scale]
 
 1. Quality: ``evaluate_recommenders`` on a seeded simulated shop (20,000
    customers, 500 products), every recommender against the popularity
@@ -204,12 +205,14 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=2_000)
     parser.add_argument("--nba-customers", type=int, default=200_000)
     parser.add_argument("--skip-quality", action="store_true")
+    parser.add_argument("--skip-scale", action="store_true")
     args = parser.parse_args()
     if args.quick:
         args.customers, args.products, args.nba_customers = 20_000, 1_000, 20_000
     if not args.skip_quality:
         quality(5_000 if args.quick else 20_000, 200 if args.quick else 500)
-    scale(args.customers, args.products)
+    if not args.skip_scale:
+        scale(args.customers, args.products)
     nba(args.nba_customers)
 
 
