@@ -156,3 +156,17 @@ def test_a_saved_cut_off_that_is_not_a_date_is_refused(sim):
     state["fitted"]["as_of_"] = "yesterday-ish"
     with pytest.raises(ValidationError, match="as_of_"):
         RepurchaseModel.from_dict(state)
+
+
+@pytest.mark.parametrize("model", RECOMMENDERS, ids=IDS)
+def test_order_of_lines_and_of_requested_customers_changes_nothing(model, sim):
+    a = clone(model).fit(sim.lines, as_of=AS_OF, order_col="order_id")
+    shuffled = sim.lines.sample(frac=1.0, random_state=5)
+    b = clone(model).fit(shuffled, as_of=AS_OF, order_col="order_id")
+    who = list(a.customers_[:40])
+    expected = a.recommend(who, k=5).set_index(["customer_id", "rank"]).sort_index()
+    got = b.recommend(who[::-1], k=5).set_index(["customer_id", "rank"]).sort_index()
+    pd.testing.assert_frame_equal(
+        got[["product_id", "reason"]], expected[["product_id", "reason"]]
+    )
+    np.testing.assert_allclose(got["score"], expected["score"], rtol=1e-5)
