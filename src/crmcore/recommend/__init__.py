@@ -1,0 +1,44 @@
+"""Recommendations and next-best-action.
+
+Recommenders fitted on order lines at an explicit ``as_of`` (popularity,
+item-to-item similarity, bought-together rules, implicit-feedback matrix
+factorisation) share one estimator contract and JSON persistence;
+:class:`RepurchaseModel` times the next purchase of consumables;
+:func:`evaluate_recommenders` scores them on a time split; and
+:func:`next_best_action` chooses offers by expected value under consent,
+frequency caps, budget and capacity. See the guide, :doc:`/recommend`.
+"""
+
+from __future__ import annotations
+
+from crmcore.recommend._association import BoughtTogetherRecommender
+from crmcore.recommend._evaluation import METRICS, evaluate_recommenders, ranking_metrics
+from crmcore.recommend._factorization import ImplicitALSRecommender
+from crmcore.recommend._interactions import Interactions, interactions
+from crmcore.recommend._nba import STATUSES, NextBestActions, next_best_action
+from crmcore.recommend._offers import Constraints, FrequencyCap, Offer
+from crmcore.recommend._popularity import PopularityRecommender
+from crmcore.recommend._repurchase import RepurchaseModel
+from crmcore.recommend._similarity import ItemSimilarityRecommender
+from crmcore.recommend._simulate import SimulatedBaskets, simulate_baskets
+
+__all__ = [
+    "METRICS",
+    "STATUSES",
+    "BoughtTogetherRecommender",
+    "Constraints",
+    "FrequencyCap",
+    "ImplicitALSRecommender",
+    "Interactions",
+    "ItemSimilarityRecommender",
+    "NextBestActions",
+    "Offer",
+    "PopularityRecommender",
+    "RepurchaseModel",
+    "SimulatedBaskets",
+    "evaluate_recommenders",
+    "interactions",
+    "next_best_action",
+    "ranking_metrics",
+    "simulate_baskets",
+]
