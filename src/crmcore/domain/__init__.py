@@ -13,7 +13,8 @@ currency), :class:`Consent`, :class:`Address`, :class:`EmailAddress`,
 :class:`PhoneNumber` (E.164 where the country is known).
 
 Domain events (:class:`DomainEvent`): :class:`StageChanged`,
-:class:`LeadConverted`, :class:`ConsentChanged`, :class:`LedgerEntryPosted`
+:class:`LeadConverted`, :class:`Assigned`, :class:`ArticleSaved`,
+:class:`ConsentChanged`, :class:`LedgerEntryPosted`
 and, for types no registered kind claims, :class:`GenericEvent`; new kinds
 register with :func:`register_event` (see :data:`EVENT_TYPES`).
 :func:`change_consent` updates a consent history and returns its event.
@@ -52,6 +53,8 @@ from crmcore.domain._codec import (
 from crmcore.domain._commerce import LoyaltyAccount, Order, OrderStatus
 from crmcore.domain._entity import Entity
 from crmcore.domain._event_kinds import (
+    ArticleSaved,
+    Assigned,
     ConsentChanged,
     LeadConverted,
     LedgerEntryPosted,
@@ -102,6 +105,8 @@ __all__ = [
     "Activity",
     "ActivityKind",
     "Address",
+    "ArticleSaved",
+    "Assigned",
     "Campaign",
     "CampaignStatus",
     "Consent",

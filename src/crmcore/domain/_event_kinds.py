@@ -1,9 +1,10 @@
-"""The event kinds crmcore raises: stage changes, lead conversions, consents, ledger entries.
+"""The event kinds crmcore raises: stage changes, conversions, assignments, consents, ledgers.
 
-``StageChanged`` and ``LeadConverted`` are built by
-:func:`crmcore.pipeline.advance` and :func:`crmcore.pipeline.convert_lead`,
-which validate their inputs; they carry no validators of their own because
-``advance`` runs in hot loops (a store still checks every event it records).
+``StageChanged``, ``LeadConverted`` and ``Assigned`` are built by
+:func:`crmcore.pipeline.advance`, :func:`crmcore.pipeline.convert_lead` and
+:func:`crmcore.pipeline.assign`, which validate their inputs; they carry no
+validators of their own because those run in hot loops (a store still checks
+every event it records).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from crmcore.domain._values import Consent
 from crmcore.errors import ValidationError
 
 __all__ = [
+    "ArticleSaved",
+    "Assigned",
     "ConsentChanged",
     "LeadConverted",
     "LedgerEntryPosted",
@@ -121,6 +124,132 @@ class LeadConverted(DomainEvent):
         return (
             f"lead {self.lead_id} converted: account {self.account_id}, "
             f"contact {self.contact_id}{opened}"
+        )
+
+
+@register_event("pipeline.assigned")
+@attrs.frozen(slots=True)
+class Assigned(DomainEvent):
+    """A lead or ticket was given an owner, or put in a queue: the audit record of an assignment.
+
+    Type ``"pipeline.assigned"``, about the assigned entity (``entity_type``
+    says what it is). Built by :func:`crmcore.pipeline.assign` (one per
+    entity it places, from ``result.events``), which checks its inputs; a
+    store checks the event again when it records it (ids must then be
+    strings or UUIDs).
+
+    Attributes
+    ----------
+    entity_id : str or uuid.UUID
+        The lead or ticket.
+    entity_type : str
+        ``"lead"``, ``"ticket"``...
+    owner : str or None
+        The agent (``None`` when queued).
+    team : str or None
+        The agent's team.
+    queue : str or None
+        The queue, when the rule routes to one.
+    rule : str
+        The name of the assignment rule that decided.
+    at : datetime
+        When (timezone-aware; compared as an instant).
+    actor : str or None
+        Who ran the assignment.
+
+    Notes
+    -----
+    The owner is a payload field, not a related id: agents are users, not
+    CRM entities, so an agent's assignments are read with
+    ``store.events.to_frame(type=Assigned, payload_keys=["owner"])``
+    rather than found among a customer's or lead's history.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> at = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
+    >>> e = Assigned("L1", "lead", "ann", "emea", None, "emea", at)
+    >>> e.type, e.describe()
+    ('pipeline.assigned', 'lead L1 assigned to ann (team emea, rule emea)')
+    >>> Assigned("T9", "ticket", None, None, "billing", "catch-all", at).describe()
+    'ticket T9 queued in billing (rule catch-all)'
+    """
+
+    entity_id: Hashable
+    entity_type: str
+    owner: str | None
+    team: str | None
+    queue: str | None
+    rule: str
+    at: _dt.datetime = attrs.field(eq=instant_key, metadata=meta(dec_datetime))
+    actor: str | None = None
+
+    def describe(self) -> str:
+        """Return e.g. ``"lead L1 assigned to ann (team emea, rule emea)"``."""
+        what = f"{self.entity_type} {self.entity_id}"
+        if self.owner is None:
+            return f"{what} queued in {self.queue} (rule {self.rule})"
+        team = f"team {self.team}, " if self.team is not None else ""
+        return f"{what} assigned to {self.owner} ({team}rule {self.rule})"
+
+
+def _tag_tuple(value: Any) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+@register_event("knowledge.article_saved")
+@attrs.frozen(slots=True)
+class ArticleSaved(DomainEvent):
+    """A knowledge-base article was saved: the whole revision, as it stood then.
+
+    Type ``"knowledge.article_saved"``, about the article
+    (``entity_type`` ``"article"``). The event history is where articles
+    are kept: :meth:`crmcore.pipeline.Article.saved` makes one per save
+    (a new revision, a status change), and
+    :func:`crmcore.pipeline.load_articles` reads every revision back as it
+    was last saved, at or before an optional ``as_of``. The fields are those
+    of :class:`crmcore.pipeline.Article`, which validates them.
+
+    Attributes
+    ----------
+    article_id : str
+        The article.
+    title, body : str
+        Its content.
+    created_at, updated_at : datetime
+        When it was written and when its content last changed.
+    tags : tuple of str
+        Its topics.
+    language, status : str
+        Language code and lifecycle status.
+    revision : int
+        Content version.
+    at : datetime
+        When it was saved (timezone-aware).
+    actor : str or None
+        Who saved it.
+    """
+
+    ENTITY_TYPE = "article"
+    ENTITY_FIELD = "article_id"
+
+    article_id: str
+    title: str
+    body: str
+    created_at: _dt.datetime = attrs.field(eq=instant_key, metadata=meta(dec_datetime))
+    tags: tuple[str, ...] = attrs.field(converter=_tag_tuple)
+    language: str
+    status: str
+    revision: int
+    updated_at: _dt.datetime = attrs.field(eq=instant_key, metadata=meta(dec_datetime))
+    at: _dt.datetime = attrs.field(eq=instant_key, metadata=meta(dec_datetime))
+    actor: str | None = None
+
+    def describe(self) -> str:
+        """Return e.g. ``"article A1 revision 2 saved (draft): Refunds"``."""
+        return (
+            f"article {self.article_id} revision {self.revision} saved ({self.status}): "
+            f"{self.title}"
         )
 
 

@@ -15,6 +15,13 @@ sufficient statistics, so :meth:`LeadScorer.update` adds newly won or lost
 leads without refitting (Manning, Raghavan & Schütze 2008, *Introduction to
 Information Retrieval*, §13.2, eq. 13.7 for the smoothed estimates).
 
+Numeric features (``numeric_features=``) are read as numbers: binned at
+the training quantiles for naive Bayes, standardised for
+``method="sklearn"`` (:mod:`crmcore.pipeline._scoring_design`). A score is a
+sum of log-odds terms, one per feature (and the stage) plus a baseline;
+:meth:`LeadScorer.contributions` returns them and :meth:`LeadScorer.explain`
+the largest per lead.
+
 :class:`LeadScorer` follows the scikit-learn estimator contract: ``fit(X,
 y=None)`` uses the labels it is given (the ``outcome_col`` column only when
 ``y`` is None), ``predict_proba`` gives class probabilities, ``score`` is a
@@ -38,22 +45,28 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
-from crmcore._deprecation import renamed_arguments, warn_renamed
+from crmcore._deprecation import warn_renamed
 from crmcore._jsonfile import read_json
-from crmcore._time import add_duration, read_dates, to_duration
 from crmcore._validation import check_columns, check_scalar
 from crmcore.errors import NotFittedError, ValidationError
 from crmcore.pipeline._defaults import LEAD_WORKFLOW
-from crmcore.pipeline._persist import estimator_from_dict, estimator_to_dict
+from crmcore.pipeline._scoring_design import (
+    bin_labels,
+    bin_text,
+    linear_terms,
+    quantile_edges,
+    read_numeric,
+    stage_terms,
+    top_factors,
+    value_terms,
+)
+from crmcore.pipeline._scoring_io import read_saved, saved_state
 from crmcore.pipeline._workflow import Workflow
 
-__all__ = ["LeadScorer", "evaluate_time_split"]
+__all__ = ["LeadScorer"]
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
-
-#: Tag of the JSON layout written by :meth:`LeadScorer.to_dict`.
-_FORMAT = "crmcore.pipeline.LeadScorer"
 
 
 def _labels(values: Any, *, name: str, index: pd.Index) -> I64:
@@ -79,21 +92,20 @@ def _labels(values: Any, *, name: str, index: pd.Index) -> I64:
     return np.asarray([int(v) for v in y.tolist()], dtype=np.int64)
 
 
-def _counts(values: Any, name: str) -> I64:
-    """Read saved counts as int64 (files of 0.1 wrote them as floats such as ``2.0``)."""
-    arr = np.asarray(values, dtype=np.float64)
-    if not (np.isfinite(arr).all() and (arr >= 0).all() and (arr == np.round(arr)).all()):
-        raise ValidationError(f"{name} must hold whole counts >= 0", field=name)
-    return arr.astype(np.int64)
-
-
 class LeadScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     """Score leads by their probability of converting (a scikit-learn classifier).
 
     Parameters
     ----------
     features : str or sequence of str, default ("source",)
-        Categorical lead columns used as evidence.
+        Categorical lead columns used as evidence (values read as text).
+    numeric_features : str or sequence of str, default ()
+        Numeric lead columns (visits, downloads, decayed engagement counts,
+        company size), read as numbers: binned at the training quantiles for
+        naive Bayes, standardised for ``method="sklearn"``. Missing values
+        are a bin of their own / the training mean.
+    n_bins : int, default 5
+        Most quantile bins per numeric feature (naive Bayes).
     stage_col : str or None, default "stage"
         Column with the furthest stage each lead reached (for lost leads:
         where they were lost from); ``None`` to ignore stages.
@@ -124,7 +136,13 @@ class LeadScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     class_count_ : ndarray of int64, shape (2,)
         Lost and won lead counts.
     feature_counts_ : dict
-        Feature -> value -> ``[lost, won]`` counts (ints; naive Bayes).
+        Feature -> value (a bin label for numeric features) -> ``[lost, won]``
+        counts (ints; naive Bayes).
+    bin_edges_ : dict
+        Numeric feature -> interior cut points of its bins (naive Bayes).
+    numeric_center_, numeric_scale_ : dict
+        Numeric feature -> training mean and standard deviation
+        (``method="sklearn"``).
     stage_counts_ : ndarray of int64, shape (n_open_stages, 2)
         Leads that reached at least each open stage, lost and won (naive Bayes).
     categories_ : dict
@@ -158,6 +176,8 @@ class LeadScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self,
         *,
         features: str | Sequence[str] = ("source",),
+        numeric_features: str | Sequence[str] = (),
+        n_bins: int = 5,
         stage_col: str | None = "stage",
         outcome_col: str = "won",
         alpha: float = 1.0,
@@ -166,6 +186,8 @@ class LeadScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         workflow: Workflow = LEAD_WORKFLOW,
     ) -> None:
         self.features = features
+        self.numeric_features = numeric_features
+        self.n_bins = n_bins
         self.stage_col = stage_col
         self.outcome_col = outcome_col
         self.alpha = alpha
@@ -176,17 +198,46 @@ class LeadScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     # ------------------------------------------------------------ helpers
     def _feature_list(self) -> list[str]:
         features = [self.features] if isinstance(self.features, str) else list(self.features)
-        if not features or not all(isinstance(f, str) for f in features):
+        if not all(isinstance(f, str) for f in features) or not (features or self._numeric_list()):
             raise ValidationError(
-                f"features must name at least one column; got {self.features!r}",
+                f"features must name at least one column (or give numeric_features); got "
+                f"{self.features!r}",
                 field="features",
                 value=self.features,
             )
         return features
 
+    def _numeric_list(self) -> list[str]:
+        value = self.numeric_features
+        numeric = [value] if isinstance(value, str) else list(value)
+        if not all(isinstance(f, str) for f in numeric):
+            raise ValidationError(
+                f"numeric_features must name columns; got {value!r}",
+                field="numeric_features",
+                value=value,
+            )
+        return numeric
+
+    def _all_features(self) -> list[str]:
+        return self._feature_list() + self._numeric_list()
+
+    def _values(self, leads: pd.DataFrame, f: str) -> pd.Series:
+        """Return the text a naive-Bayes table is keyed by: the value, or a numeric bin."""
+        if f in self._numeric_list():
+            edges = self.bin_edges_[f]
+            return pd.Series(bin_labels(read_numeric(leads[f], f), edges), index=leads.index)
+        return leads[f].astype(str)
+
     def _check_params(self) -> None:
-        self._feature_list()
+        features = self._feature_list()
+        numeric = self._numeric_list()
+        twice = sorted(set(features) & set(numeric))
+        if twice:
+            raise ValidationError(
+                f"{twice} named in both features and numeric_features", field="numeric_features"
+            )
         check_scalar(self.alpha, name="alpha", low=0, low_inclusive=False)
+        check_scalar(self.n_bins, name="n_bins", low=2, integer=True)
         if self.method not in ("naive_bayes", "sklearn"):
             raise ValidationError(
                 f"method must be 'naive_bayes' or 'sklearn'; got {self.method!r}",
@@ -202,7 +253,7 @@ class LeadScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             raise ValidationError("workflow must be a Workflow", field="workflow")
 
     def _columns(self) -> list[str]:
-        return self._feature_list() + ([self.stage_col] if self.stage_col else [])
+        return self._all_features() + ([self.stage_col] if self.stage_col else [])
 
     def _stage_level(self, leads: pd.DataFrame) -> I64:
         """Index of each lead's stage among the open stages (won: last)."""
@@ -268,8 +319,12 @@ class LeadScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         if self.method == "sklearn":
             self._fit_sklearn(X, labels)
             return self
+        self.bin_edges_ = {
+            f: quantile_edges(read_numeric(X[f], f), int(self.n_bins))
+            for f in self._numeric_list()
+        }
         self.feature_counts_: dict[str, dict[str, list[int]]] = {
-            f: {} for f in self._feature_list()
+            f: {} for f in self._all_features()
         }
         self.stage_counts_ = np.zeros((len(self.stages_), 2), dtype=np.int64)
         return self._add(X, labels)
@@ -319,8 +374,8 @@ class LeadScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
 
     def _add(self, leads: pd.DataFrame, y: I64) -> LeadScorer:
         self.class_count_ = self.class_count_ + np.bincount(y, minlength=2)
-        for f in self._feature_list():
-            codes, uniques = pd.factorize(leads[f].astype(str))
+        for f in self._all_features():
+            codes, uniques = pd.factorize(self._values(leads, f))
             table = np.zeros((len(uniques), 2), dtype=np.int64)
             np.add.at(table, (codes, y), 1)
             counts = self.feature_counts_[f]
@@ -340,8 +395,19 @@ class LeadScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self.categories_ = {
             f: sorted(pd.unique(leads[f].astype(str)).tolist()) for f in self._feature_list()
         }
+        self.numeric_center_: dict[str, float] = {}
+        self.numeric_scale_: dict[str, float] = {}
+        for f in self._numeric_list():
+            x = read_numeric(leads[f], f)
+            known = x[~np.isnan(x)]
+            center = float(known.mean()) if known.size else 0.0
+            scale = float(known.std()) if known.size else 0.0
+            self.numeric_center_[f] = center
+            self.numeric_scale_[f] = scale if scale > 0 else 1.0
+        design = self._design(leads)
+        self.design_mean_: list[float] | None = [float(v) for v in design.mean(axis=0)]
         base = self.classifier if self.classifier is not None else LogisticRegression()
-        self.model_ = clone(base).fit(self._design(leads), y)
+        self.model_ = clone(base).fit(design, y)
         self.class_count_ = np.bincount(y, minlength=2).astype(np.int64)
 
     def _design(self, leads: pd.DataFrame) -> F64:
@@ -354,9 +420,12 @@ class LeadScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             seen = np.flatnonzero(codes >= 0)
             block[seen, codes[seen]] = 1.0
             blocks.append(block)
+        for f in self._numeric_list():
+            z = (read_numeric(leads[f], f) - self.numeric_center_[f]) / self.numeric_scale_[f]
+            blocks.append(np.nan_to_num(z, nan=0.0).reshape(-1, 1))  # missing: the mean
         if self.stage_col:
             blocks.append(self._stage_level(leads).astype(np.float64).reshape(-1, 1))
-        return np.hstack(blocks)
+        return np.hstack(blocks) if blocks else np.zeros((n, 0))
 
     def _fitted(self) -> None:
         if not hasattr(self, "class_count_"):
@@ -433,27 +502,123 @@ class LeadScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             col = int(np.flatnonzero(np.asarray(self.model_.classes_) == 1)[0])
             proba: F64 = np.asarray(self.model_.predict_proba(self._design(leads))[:, col])
             return proba
-        a = float(self.alpha)
-        n = self.class_count_
-        logit = np.full(len(leads), np.log(n[1] + a) - np.log(n[0] + a))
-        for f in self._feature_list():
-            counts = self.feature_counts_[f]
-            k = len(counts) + 1
-            keys = list(counts)
-            c = np.array([counts[v] for v in keys], dtype=float).reshape(-1, 2)
-            ll = np.log(c + a) - np.log(n + a * k)
-            ratio = pd.Series(ll[:, 1] - ll[:, 0], index=pd.Index(keys, dtype=object))
-            unseen = float(np.log(a / (n[1] + a * k)) - np.log(a / (n[0] + a * k)))
-            vals = leads[f].astype(str).map(ratio).to_numpy(dtype=float, na_value=np.nan)
-            logit += np.where(np.isnan(vals), unseen, vals)
-        if self.stage_col:
-            level = self._stage_level(leads)
-            r = self.stage_counts_[level]
-            logit += (np.log(r[:, 1] + a) - np.log(n[1] + 2 * a)) - (
-                np.log(r[:, 0] + a) - np.log(n[0] + 2 * a)
-            )
+        logit = self.contributions(leads).to_numpy().sum(axis=1)
         out: F64 = 1.0 / (1.0 + np.exp(-logit))
         return out
+
+    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Each lead's score as a sum of log-odds terms: a baseline plus one per feature.
+
+        Naive Bayes: the baseline is the prior log-odds ``log((n_won + α) /
+        (n_lost + α))`` and each feature's term is its value's log
+        likelihood ratio (the stage likewise). ``method="sklearn"`` with a
+        linear classifier: the baseline is the log-odds of the average
+        training lead, and each feature's term is ``Σ coef · (x - mean)``
+        over its design columns. Either way the row sums to
+        ``log(P(won) / P(lost))``.
+
+        Parameters
+        ----------
+        X : DataFrame
+            The feature columns and (if used) the stage column.
+
+        Returns
+        -------
+        DataFrame
+            One row per lead (``X``'s index): ``baseline``, then one column
+            per feature (categorical, then numeric) and the stage column.
+
+        Raises
+        ------
+        NotFittedError
+            Before :meth:`fit`.
+        ValidationError
+            With ``method="sklearn"`` and a classifier without ``coef_``
+            (not a linear model), or a scorer saved without its design means.
+        """
+        self._fitted()
+        check_columns(X, self._columns(), name="leads")
+        if self.method == "sklearn":
+            return self._linear_contributions(X)
+        a, n = float(self.alpha), self.class_count_
+        parts: dict[str, Any] = {"baseline": np.full(len(X), np.log(n[1] + a) - np.log(n[0] + a))}
+        for f in self._all_features():
+            parts[f] = value_terms(self._values(X, f), self.feature_counts_[f], n, a)
+        if self.stage_col:
+            parts[self.stage_col] = stage_terms(self.stage_counts_[self._stage_level(X)], n, a)
+        return pd.DataFrame(parts, index=X.index)
+
+    def _linear_contributions(self, X: pd.DataFrame) -> pd.DataFrame:
+        coef = getattr(self.model_, "coef_", None)
+        if coef is None or np.asarray(coef).shape[0] != 1:
+            raise ValidationError(
+                "contributions need a linear binary classifier (coef_ of one row), such as "
+                f"the default LogisticRegression; got {type(self.model_).__name__}",
+                field="classifier",
+            )
+        if getattr(self, "design_mean_", None) is None:
+            raise ValidationError(
+                "this scorer was saved without its design means (crmcore 0.2 or earlier): "
+                "refit it to get contributions",
+                field="design_mean",
+            )
+        sign = 1.0 if int(np.asarray(self.model_.classes_)[1]) == 1 else -1.0
+        widths = [(f, len(c)) for f, c in self.categories_.items()]
+        widths += [(f, 1) for f in self._numeric_list()]
+        widths += [(self.stage_col, 1)] if self.stage_col else []
+        return linear_terms(
+            self._design(X),
+            np.asarray(self.design_mean_, dtype=np.float64),
+            sign * np.asarray(coef, dtype=np.float64)[0],
+            sign * float(np.asarray(self.model_.intercept_)[0]),
+            widths,
+            X.index,
+        )
+
+    def explain(self, X: pd.DataFrame, top: int = 3) -> pd.DataFrame:
+        """Return the features that moved each lead's score most, with their values.
+
+        Parameters
+        ----------
+        X : DataFrame
+            The feature columns and (if used) the stage column.
+        top : int, default 3
+            How many factors per lead, largest absolute contribution first.
+
+        Returns
+        -------
+        DataFrame
+            ``lead`` (``X``'s index label), ``rank`` (1 = largest),
+            ``feature``, ``value`` (the lead's value; a numeric feature's bin
+            range for naive Bayes) and ``contribution`` (log-odds; positive
+            raises the score), ``top`` rows per lead.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> train = pd.DataFrame(
+        ...     {
+        ...         "source": ["web", "web", "referral", "referral"],
+        ...         "visits": [0, 1, 6, 9],
+        ...         "won": [0, 0, 1, 1],
+        ...     }
+        ... )
+        >>> scorer = LeadScorer(numeric_features=["visits"], stage_col=None, n_bins=2).fit(train)
+        >>> scorer.explain(train.iloc[[2]], top=2)[["feature", "value", "contribution"]].round(2)
+          feature     value  contribution
+        0  source  referral           1.1
+        1  visits    >= 3.5           1.1
+        """
+        k = int(check_scalar(top, name="top", low=1, integer=True))
+        parts = self.contributions(X).drop(columns="baseline")
+        shown = {c: X[c].to_numpy(dtype=object) for c in parts.columns}
+        if self.method != "sklearn":  # numeric features show their bin's range
+            for f in self._numeric_list():
+                labels = self._values(X, f).to_numpy(dtype=object)
+                shown[f] = np.array(
+                    [bin_text(v, self.bin_edges_[f]) for v in labels], dtype=object
+                )
+        return top_factors(parts, shown, k)
 
     # ------------------------------------------------------------ persistence
     def to_dict(self) -> dict[str, Any]:
@@ -479,29 +644,7 @@ class LeadScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             pickle.
         """
         self._fitted()
-        out: dict[str, Any] = {
-            "format": _FORMAT,
-            "version": 2,
-            "params": {
-                "features": self._feature_list(),
-                "stage_col": self.stage_col,
-                "outcome_col": self.outcome_col,
-                "alpha": float(self.alpha),
-                "method": self.method,
-                "classifier": None
-                if self.classifier is None
-                else estimator_to_dict(self.classifier, fitted=False),
-            },
-            "stages": list(self.stages_),
-            "class_count": self.class_count_.tolist(),
-        }
-        if self.method == "sklearn":
-            out["categories"] = {f: list(c) for f, c in self.categories_.items()}
-            out["model"] = estimator_to_dict(self.model_)
-        else:
-            out["feature_counts"] = self.feature_counts_
-            out["stage_counts"] = self.stage_counts_.tolist()
-        return out
+        return saved_state(self, self._feature_list(), self._numeric_list())
 
     @classmethod
     def from_dict(cls, data: Any, *, workflow: Workflow = LEAD_WORKFLOW) -> LeadScorer:
@@ -527,36 +670,14 @@ class LeadScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             If ``data`` is not a saved scorer, or its stages are not the
             open stages of ``workflow``.
         """
-        if not isinstance(data, dict) or not isinstance(data.get("params"), dict):
-            raise ValidationError("not a saved LeadScorer: no 'params' object", field="params")
-        params = dict(data["params"])
-        allowed = {"features", "stage_col", "outcome_col", "alpha", "method", "classifier"}
-        unknown = sorted(set(params) - allowed)
-        if unknown:
-            raise ValidationError(f"unknown LeadScorer parameters {unknown}", field="params")
-        if params.get("classifier") is not None:
-            params["classifier"] = estimator_from_dict(params["classifier"])
+        params, state = read_saved(data)
         try:
             scorer = cls(**params, workflow=workflow)
-            scorer._check_params()
-            scorer.classes_ = np.array([0, 1], dtype=np.int64)
-            scorer.stages_ = [str(s) for s in data["stages"]]
-            scorer.class_count_ = _counts(data["class_count"], "class_count").reshape(2)
-            if scorer.method == "sklearn":
-                scorer.categories_ = {
-                    str(f): [str(v) for v in c] for f, c in data["categories"].items()
-                }
-                scorer.model_ = estimator_from_dict(data["model"])
-            else:
-                scorer.feature_counts_ = {
-                    str(f): {str(k): _counts(v, f).reshape(2).tolist() for k, v in t.items()}
-                    for f, t in data["feature_counts"].items()
-                }
-                scorer.stage_counts_ = _counts(data["stage_counts"], "stage_counts").reshape(-1, 2)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            if isinstance(exc, ValidationError):
-                raise
-            raise ValidationError(f"not a saved LeadScorer: {exc!r}") from exc
+        except TypeError as exc:
+            raise ValidationError(f"not a saved LeadScorer: {exc}", field="params") from exc
+        scorer._check_params()
+        for name, value in state.items():
+            setattr(scorer, name, value)
         if scorer.stages_ != [s.name for s in workflow.open_stages()]:
             raise ValidationError("saved stages do not match the workflow", field="stages")
         return scorer
@@ -628,63 +749,3 @@ class LeadScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         """
         data = read_json(path, what="LeadScorer file")
         return cls.from_dict(data, workflow=workflow)
-
-
-@renamed_arguments(split_at="as_of")
-def evaluate_time_split(
-    scorer: LeadScorer,
-    leads: pd.DataFrame,
-    *,
-    as_of: object,
-    horizon: object = None,
-    time_col: str = "created_at",
-) -> float:
-    """ROC AUC of ``scorer`` trained on leads up to ``as_of`` and tested on later ones.
-
-    A clone of ``scorer`` is fitted on the leads created at or before
-    ``as_of`` (history) and scores those created after it, within
-    ``(as_of, as_of + horizon]`` if ``horizon`` is given; ``scorer`` itself
-    is left untouched. Labels come from the scorer's ``outcome_col``.
-
-    Parameters
-    ----------
-    scorer : LeadScorer
-        The (possibly unfitted) scorer whose hyper-parameters are evaluated.
-    leads : DataFrame
-        Closed leads: the scorer's feature, stage and outcome columns and
-        ``time_col``.
-    as_of : datetime or date-like
-        The split (``split_at`` before 0.2, deprecated). A date means the
-        end of that day; aware exactly when ``time_col`` is.
-    horizon : str, timedelta or DateOffset, optional
-        Length of the test window after ``as_of`` (default: every later lead).
-    time_col : str, default "created_at"
-        Column of creation times.
-
-    Returns
-    -------
-    float
-        Area under the ROC curve on the later leads (:meth:`LeadScorer.score`).
-
-    Raises
-    ------
-    ValidationError
-        A naive/aware mismatch between ``as_of`` and ``time_col``, an empty
-        side of the split, or one class only among the test leads.
-    """
-    check_columns(leads, [time_col], name="leads")
-    dates = read_dates(leads[time_col], name=time_col, row_name="lead")
-    cut = dates.cutoff(as_of).ns
-    early = dates.ns <= cut
-    later = ~early
-    if horizon is not None:
-        length = to_duration(horizon, name="horizon", calendar=True)
-        later &= dates.ns <= int(add_duration(cut + 1, dates.tz, length)) - 1
-    train, test = leads.loc[early], leads.loc[later]
-    if len(train) == 0 or len(test) == 0:
-        raise ValidationError(
-            f"as_of={as_of!r} leaves no {'training' if len(train) == 0 else 'test'} leads",
-            field="as_of",
-        )
-    fitted: LeadScorer = clone(scorer).fit(train)
-    return float(fitted.score(test))

@@ -15,6 +15,7 @@ from crmcore.pipeline._workflow import Workflow
 __all__ = [
     "F64",
     "I64",
+    "arrow_index_in",
     "instants",
     "read_us",
     "stage_attr",
@@ -27,8 +28,54 @@ F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 
 
+def _arrow_text(values: Any) -> Any:
+    """Return the Arrow array behind a pyarrow-backed text column or index, else ``None``."""
+    dtype = values.dtype
+    if not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"):
+        return None
+    import pyarrow as pa  # type: ignore[import-untyped]  # noqa: PLC0415 -- the column is in it
+
+    return pa.array(values.array).cast(pa.large_string())
+
+
+def arrow_index_in(values: pd.Series, keys: Any) -> I64 | None:
+    """Position of each value among ``keys`` (-1: absent or missing), for Arrow text.
+
+    pandas' default text columns are Arrow arrays; ``Index.get_indexer``
+    first makes a Python ``str`` of every value (most of its cost at
+    millions of rows), where ``pyarrow.compute.index_in`` hashes the
+    buffers. ``None`` when ``values`` is not Arrow text (the caller falls
+    back to ``get_indexer``); ``keys`` (unique) may be any text sequence.
+    """
+    wanted = _arrow_text(values)
+    if wanted is None:
+        return None
+    import pyarrow as pa  # noqa: PLC0415 -- present: values are stored in it
+    import pyarrow.compute as pc  # type: ignore[import-untyped]  # noqa: PLC0415
+
+    known = _arrow_text(keys)
+    if known is None:
+        if not isinstance(keys, pd.Index | pd.Series) or keys.dtype != object:
+            return None
+        raw = keys.to_numpy()
+        if not all(isinstance(k, str) for k in raw):
+            return None
+        known = pa.array(raw, type=pa.large_string())
+    found = pc.index_in(wanted, value_set=known)  # null: not found, or a missing value
+    return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
 def stage_codes(values: pd.Series, wf: Workflow, name: str) -> I64:
-    codes = pd.Index(list(wf.stage_names)).get_indexer(pd.Index(values)).astype(np.int64)
+    names = pd.Index(list(wf.stage_names), dtype=object)
+    arrow = arrow_index_in(values, names)
+    if arrow is not None:
+        codes = arrow
+    elif isinstance(values.dtype, pd.CategoricalDtype):
+        # a categorical column: look up each category once, then gather (-1: missing)
+        lookup = np.append(names.get_indexer(values.cat.categories), -1).astype(np.int64)
+        codes = lookup[np.asarray(values.cat.codes, dtype=np.int64)]
+    else:
+        codes = names.get_indexer(pd.Index(values)).astype(np.int64)
     if (codes < 0).any():
         pos = int(np.flatnonzero(codes < 0)[0])
         raise ValidationError(
