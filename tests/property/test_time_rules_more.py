@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,7 +29,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from crmcore.churn import backtest, retention_curve
-from crmcore.domain import Consent, Customer, Money, Ticket, current_consent
+from crmcore.domain import Consent, Contact, Customer, Money, Ticket, current_consent
 from crmcore.errors import ValidationError
 from crmcore.identity import customer_frame, data_quality
 from crmcore.loyalty import EarnRule, PointsLedger, Program, Purchase, Redemption, Tier
@@ -563,12 +564,12 @@ def test_consent_at_a_moment_ignores_later_consents_and_the_zone(history, later,
             consents(history, ZoneInfo(zone)), channel, as_of=as_of.astimezone(ZoneInfo(zone))
         )
         assert there == expected  # consents compare their moments as instants
-        full = Customer(
-            id="c", name="n", created_at=BASE.to_pydatetime(), consents=consents(history + later)
-        )
-        cut = Customer(id="c", name="n", created_at=BASE.to_pydatetime(), consents=consents(past))
-        assert full.current_consent(channel, as_of=as_of) == cut.current_consent(channel)
-        assert full.has_consent(channel, as_of=as_of) == cut.has_consent(channel)
+        # the parties' queries: a Customer and a Contact
+        for party in (Customer, partial(Contact, account_id="a")):
+            full = party(id="c", name="n", created_at=BASE, consents=consents(history + later))
+            cut = party(id="c", name="n", created_at=BASE, consents=consents(past))
+            assert full.current_consent(channel, as_of=as_of) == cut.current_consent(channel)
+            assert full.has_consent(channel, as_of=as_of) == cut.has_consent(channel)
 
 
 # ---------------------------------------------------------------- loyalty: ledger queries
