@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from crmcore._deprecation import warn_renamed
 from crmcore._stats import check_confidence, newcombe_interval, z_value
 from crmcore._validation import check_columns, check_scalar, first_bad
 from crmcore.errors import ValidationError
@@ -243,11 +244,12 @@ def sample_size(
     metric: str = "proportion",
     relative: bool = False,
     sd: float | None = None,
-    alpha: float = 0.05,
+    confidence: float = 0.95,
     power: float = 0.8,
     ratio: float = 1.0,
     alternative: str = "two-sided",
     method: str = "pooled",
+    alpha: float | None = None,
 ) -> SampleSize:
     """Units per group to detect a minimum effect with a two-group test.
 
@@ -265,8 +267,9 @@ def sample_size(
         Read ``mde`` as a share of ``baseline``.
     sd : float, optional
         Standard deviation of the outcome in each group (required for means).
-    alpha : float, default 0.05
-        Significance level.
+    confidence : float, default 0.95
+        The test's confidence level, as in :func:`ab_test`: its significance
+        level is ``1 - confidence``.
     power : float, default 0.8
         Probability of detecting the effect.
     ratio : float, default 1.0
@@ -275,6 +278,9 @@ def sample_size(
         The test's alternative.
     method : {"pooled", "arcsine"}, default "pooled"
         Proportions only: Fleiss' formula or Cohen's arcsine effect size.
+    alpha : float, optional
+        Deprecated: the significance level; give ``confidence=1 - alpha``
+        instead (``alpha=0.05`` is ``confidence=0.95``).
 
     Returns
     -------
@@ -309,7 +315,13 @@ def sample_size(
             f"alternative must be 'two-sided' or 'one-sided'; got {alternative!r}",
             field="alternative",
         )
-    a = check_scalar(alpha, name="alpha", low=0, high=1, low_inclusive=False, high_inclusive=False)
+    if alpha is not None:
+        warn_renamed("sample_size()", "alpha=", "confidence=1 - alpha")
+        alpha = check_scalar(
+            alpha, name="alpha", low=0, high=1, low_inclusive=False, high_inclusive=False
+        )
+        confidence = 1.0 - alpha
+    a = 1.0 - check_confidence(confidence)
     b = check_scalar(power, name="power", low=0, high=1, low_inclusive=False, high_inclusive=False)
     k = check_scalar(ratio, name="ratio", low=0, low_inclusive=False)
     base = check_scalar(baseline, name="baseline")

@@ -90,6 +90,17 @@ def test_mean_sample_size_matches_cohen_table_2_4_1(d, n):
     assert sample_size(100.0, d * 15.0, metric="mean", sd=15.0).n_control == n
 
 
+def test_sample_size_takes_confidence_and_alpha_is_its_deprecated_complement():
+    # Fleiss eq. 4.14 at the 1 % level (z = 2.5758) needs more units than at 5 %
+    strict = sample_size(0.10, 0.02, confidence=0.99)
+    assert strict.n_control > sample_size(0.10, 0.02).n_control == 3841
+    with pytest.warns(DeprecationWarning, match="'alpha=' is deprecated.*'confidence=1 - alpha'"):
+        old = sample_size(0.10, 0.02, alpha=0.01)
+    assert old == strict
+    with pytest.raises(ValidationError, match="confidence"):
+        sample_size(0.10, 0.02, confidence=95)
+
+
 def test_pooled_sample_size_reaches_the_power_by_simulation():
     base, mde = 0.10, 0.03
     n = sample_size(base, mde).n_control
