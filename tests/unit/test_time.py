@@ -19,10 +19,12 @@ from crmcore._time import (
     Freq,
     add_duration,
     cutoff_us,
+    datetime_index,
     from_instant_us,
     instant_key,
     instant_us,
     is_date_only,
+    localize_wall,
     parse_freq,
     period_code_at,
     period_codes,
@@ -33,7 +35,9 @@ from crmcore._time import (
     resolve_as_of,
     to_duration,
     to_zone,
+    wall_day,
     wall_ns,
+    ymd,
 )
 from crmcore.errors import ValidationError
 
@@ -455,3 +459,45 @@ class TestStrictStrings:
         assert resolve_as_of(" 2026-06-30 12:00 ", tz=None).timestamp == pd.Timestamp(
             "2026-06-30 12:00"
         )
+
+
+class TestFrameHelpers:
+    """The helpers that build columns: datetimes to an index, wall clocks, calendar days."""
+
+    def test_datetime_index_converts_by_instant_through_a_fold(self):
+        paris = to_zone(PARIS)
+        first = dt.datetime(2026, 10, 25, 2, 45, tzinfo=paris)  # 00:45Z, summer time
+        second = first.replace(fold=1)  # 01:45Z, an hour later on the same wall clock
+        idx = datetime_index([first, None, second], name="at")
+        assert str(idx.dtype) == "datetime64[ns, UTC]"
+        assert list(idx.asi8[[0, 2]]) == [instant_us(first) * 1000, instant_us(second) * 1000]
+        assert idx[1] is pd.NaT
+        shown = datetime_index([second], name="at", tz=PARIS, unit="us")
+        assert str(shown.dtype) == "datetime64[us, Europe/Paris]"
+        assert shown[0] == pd.Timestamp("2026-10-25 01:45", tz="UTC")
+
+    def test_datetime_index_refuses_naive_values_and_far_dates_in_ns(self):
+        with pytest.raises(ValidationError, match="timezone-aware"):
+            datetime_index([dt.datetime(2026, 1, 1)], name="at")  # noqa: DTZ001
+        far = dt.datetime(3000, 1, 1, tzinfo=dt.UTC)
+        with pytest.raises(ValidationError, match="1677-09-22 and 2262-04-11"):
+            datetime_index([far], name="at")
+        assert datetime_index([far], name="at", unit="us")[0].year == 3000
+
+    @given(st.lists(st.integers(-106_000, 106_000), min_size=1, max_size=30))
+    def test_ymd_matches_pandas(self, days):
+        y, m, d = ymd(np.array(days, dtype=np.int64))
+        stamps = pd.DatetimeIndex(np.array(days, dtype="datetime64[D]"))
+        np.testing.assert_array_equal(y, stamps.year)
+        np.testing.assert_array_equal(m, stamps.month)
+        np.testing.assert_array_equal(d, stamps.day)
+
+    def test_wall_day_is_the_day_on_the_stamps_own_clock(self):
+        day = pd.Timestamp("2024-03-31").value // NS_PER_DAY
+        assert wall_day(pd.Timestamp("2024-03-31 23:30", tz="Asia/Tokyo")) == day  # 14:30Z
+        assert wall_day(pd.Timestamp("2024-03-31 23:30")) == day
+
+    @pytest.mark.parametrize("zone", [None, PARIS, "Asia/Kathmandu"])
+    def test_localize_wall_undoes_wall_ns(self, zone):
+        ns = pd.DatetimeIndex(["2024-01-15 12:00", "2024-07-15 23:59"]).as_unit("ns").asi8
+        np.testing.assert_array_equal(localize_wall(wall_ns(ns, zone), zone), ns)
