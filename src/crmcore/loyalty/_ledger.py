@@ -8,7 +8,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from crmcore._time import NAT, cutoff_us, from_instant_us, instant_us, timestamps
+from crmcore._time import cutoff_us, datetime_index, from_instant_us, instant_us
 from crmcore.domain import Money
 from crmcore.errors import ValidationError
 from crmcore.loyalty._entries import LedgerEntry, LedgerSummary, Lot
@@ -710,5 +710,4 @@ class PointsLedger:
 
 def _utc(values: list[_dt.datetime | None]) -> pd.DatetimeIndex:
     """Aware datetimes (``None``: ``NaT``) as a UTC column, by their instants."""
-    ns = np.array([NAT if v is None else instant_us(v) * 1000 for v in values], dtype=np.int64)
-    return timestamps(ns, "UTC")
+    return datetime_index(values, name="at")
