@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import string
+import uuid
 from decimal import Decimal
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -779,3 +780,58 @@ def fold_moments(draw: st.DrawFn, count: int) -> list[dt.datetime]:
     paris = ZoneInfo("Europe/Paris")
     secs = sorted(draw(st.lists(st.integers(-5400, 5400), min_size=count, max_size=count)))
     return [(PARIS_FALL_BACK_UTC + dt.timedelta(seconds=s)).astimezone(paris) for s in secs]
+
+
+# ============================================================================
+# Event-history section (crmcore.domain events, crmcore.storage event store).
+# ============================================================================
+
+#: A small pool of entity ids, so that generated events share entities.
+EVENT_ENTITIES: tuple[Any, ...] = ("c1", "c2", "s1", "Ünï/1", uuid.UUID(int=1))
+
+
+@st.composite
+def domain_events(draw: st.DrawFn) -> Any:
+    """Events of every kind crmcore registers, plus generic ones, over EVENT_ENTITIES."""
+    from crmcore.domain import (
+        ConsentChanged,
+        GenericEvent,
+        LeadConverted,
+        LedgerEntryPosted,
+        StageChanged,
+    )
+
+    entity = st.sampled_from(EVENT_ENTITIES)
+    at = draw(aware_datetimes())
+    actor = draw(optional(names(12)))
+    kind = draw(st.sampled_from(["stage", "conversion", "consent", "ledger", "generic"]))
+    if kind == "stage":
+        return StageChanged(
+            draw(entity), draw(labels()), draw(labels()), at, actor,
+            draw(optional(names(12))), draw(st.sampled_from(["lead", "ticket", "opportunity"])),
+        )  # fmt: skip
+    if kind == "conversion":
+        return LeadConverted(
+            draw(entity), draw(entity), draw(entity), draw(optional(entity)), at, actor
+        )
+    if kind == "consent":
+        return ConsentChanged(
+            draw(entity), draw(st.sampled_from(["email", "sms"])), draw(st.booleans()), at,
+            draw(optional(names(12))), actor,
+        )  # fmt: skip
+    if kind == "ledger":
+        return LedgerEntryPosted(
+            draw(entity), draw(st.integers(0, 99)), draw(labels()),
+            draw(st.sampled_from(["earn", "redeem", "clawback"])), at,
+            draw(st.integers(-(2**40), 2**40)), draw(optional(labels())),
+            draw(st.integers(0, 10**9)), draw(optional(later_than(at))), actor,
+        )  # fmt: skip
+    return GenericEvent(
+        event_type=draw(st.sampled_from(["test.note_added", "future.kind_unknown"])),
+        entity_type="customer",
+        entity_id=draw(entity),
+        at=at,
+        actor=actor,
+        payload=draw(custom_fields()),
+        related_ids=draw(st.lists(entity, max_size=2)),
+    )

@@ -13,14 +13,17 @@ from crmcore.domain import (
     Activity,
     Address,
     Campaign,
+    ConsentChanged,
     Contact,
     Customer,
     EmailAddress,
+    GenericEvent,
     Lead,
     LoyaltyAccount,
     Money,
     Opportunity,
     Order,
+    StageChanged,
     SurveyResponse,
     Ticket,
 )
@@ -34,6 +37,31 @@ def at(days: float = 0) -> dt.datetime:
 
 def eur(amount: str | int) -> Money:
     return Money(amount=Decimal(str(amount)), currency="EUR")
+
+
+def moved(
+    entity_id: Any = "s1", frm: str = "new", to: str = "assigned", days: float = 0, **kw: Any
+) -> StageChanged:
+    """A ticket stage change."""
+    return StageChanged(entity_id, frm, to, at(days), kw.pop("actor", "ann"), None, "ticket", **kw)
+
+
+def note(
+    entity_id: Any = "c1", text: str = "called back", days: float = 0, **kw: Any
+) -> GenericEvent:
+    """An ad-hoc event of a type no kind registers."""
+    return GenericEvent(
+        event_type="test.note_added",
+        entity_type="customer",
+        entity_id=entity_id,
+        at=at(days),
+        payload={"text": text},
+        **kw,
+    )
+
+
+def opted_out(customer_id: Any = "c1", days: float = 0) -> ConsentChanged:
+    return ConsentChanged(customer_id, "email", False, at(days), "web form")
 
 
 def customer(cid: Any = "c1", **kw: Any) -> Customer:

@@ -74,16 +74,20 @@ def sqlite_template(tmp_path_factory) -> Path:
     return path
 
 
+_KEEP = {"crm_schema", "crm_alembic_version", "crm_event_head"}
+
+
 def clean_pg(engine: sa.Engine) -> None:
-    """Empty every crmcore table (keeps the schema version row)."""
+    """Empty every crmcore table (keeps the schema version rows; event positions restart)."""
     with engine.begin() as conn:
         names = [
             n
             for n in sa.inspect(conn).get_table_names()
-            if n.startswith("crm_") and n != "crm_schema"
+            if n.startswith("crm_") and n not in _KEEP
         ]
         for name in names:  # DELETE is much cheaper than TRUNCATE on tiny tables
             conn.exec_driver_sql(f'DELETE FROM "{name}"')
+        conn.exec_driver_sql("UPDATE crm_event_head SET position = 0")
 
 
 def make_store(kind: str, tmp_path, request) -> InMemoryStore | SqlStore:

@@ -7,7 +7,7 @@ import pytest
 
 from crmcore.errors import ConcurrencyConflict, ValidationError
 from crmcore.storage import UnitOfWork
-from tests.contract._samples import customer, eur, order
+from tests.contract._samples import customer, eur, note, order
 
 
 def test_commit_makes_work_visible(store):
@@ -66,7 +66,7 @@ def test_work_after_commit_is_a_new_batch(store):
 def test_explicit_rollback_then_continue(store):
     with store.unit_of_work() as uow:
         uow.orders.add(order("o1"))
-        uow.record("e1")
+        uow.record(note())
         uow.rollback()
         assert uow.pending_events == ()
         uow.orders.add(order("o2"))
@@ -112,15 +112,27 @@ def test_queries_inside_see_staged_changes(store):
 
 def test_events_are_kept_only_when_committed(store):
     seen = []
+    added, mailed, discarded = note(text="added"), note(text="welcome mail"), note(text="no")
     with store.unit_of_work(on_commit=seen.append) as uow:
         uow.customers.add(customer())
-        uow.record("customer-added", "welcome-mail")
-        assert uow.pending_events == ("customer-added", "welcome-mail")
+        uow.record(added, mailed)
+        assert uow.pending_events == (added, mailed)
         uow.commit()
-        uow.record("discarded")
-    assert uow.committed_events == ("customer-added", "welcome-mail")
+        uow.record(discarded)
+    assert uow.committed_events == (added, mailed)
     assert uow.pending_events == ()
-    assert seen == [("customer-added", "welcome-mail")]
+    assert seen == [(added, mailed)]
+    stored = store.events.query()
+    assert [s.event for s in stored] == [added, mailed]
+    assert [s.id for s in stored] == [added.id, mailed.id]
+
+
+def test_only_domain_events_can_be_recorded(store):
+    with store.unit_of_work() as uow:
+        with pytest.raises(ValidationError, match="only domain events") as info:
+            uow.record(note(), "customer-added")
+        assert "register_event" in str(info.value)
+        assert uow.pending_events == ()  # nothing of a refused call is recorded
 
 
 def test_unit_of_work_outside_with_block_is_refused(store):

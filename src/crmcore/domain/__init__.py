@@ -12,6 +12,12 @@ Value objects: :class:`Money` (exact Decimal amount in one ISO 4217
 currency), :class:`Consent`, :class:`Address`, :class:`EmailAddress`,
 :class:`PhoneNumber` (E.164 where the country is known).
 
+Domain events (:class:`DomainEvent`): :class:`StageChanged`,
+:class:`LeadConverted`, :class:`ConsentChanged`, :class:`LedgerEntryPosted`
+and, for types no registered kind claims, :class:`GenericEvent`; new kinds
+register with :func:`register_event` (see :data:`EVENT_TYPES`).
+:func:`change_consent` updates a consent history and returns its event.
+
 Every invalid value raises :class:`crmcore.errors.ValidationError` naming
 the field; datetimes must be timezone-aware.  Nothing here reads the clock
 or does I/O.
@@ -45,6 +51,20 @@ from crmcore.domain._codec import (
 )
 from crmcore.domain._commerce import LoyaltyAccount, Order, OrderStatus
 from crmcore.domain._entity import Entity
+from crmcore.domain._event_kinds import (
+    ConsentChanged,
+    LeadConverted,
+    LedgerEntryPosted,
+    StageChanged,
+    change_consent,
+)
+from crmcore.domain._events import (
+    EVENT_TYPES,
+    DomainEvent,
+    GenericEvent,
+    new_event_id,
+    register_event,
+)
 from crmcore.domain._frozen import (
     FrozenMapping,
 )
@@ -77,6 +97,7 @@ from crmcore.domain._values import (
 __all__ = [
     "CALLING_CODES",
     "ENTITY_TYPES",
+    "EVENT_TYPES",
     "Account",
     "Activity",
     "ActivityKind",
@@ -84,24 +105,31 @@ __all__ = [
     "Campaign",
     "CampaignStatus",
     "Consent",
+    "ConsentChanged",
     "Contact",
     "Customer",
+    "DomainEvent",
     "EmailAddress",
     "Entity",
     "EntityId",
     "FrozenMapping",
+    "GenericEvent",
     "Lead",
+    "LeadConverted",
+    "LedgerEntryPosted",
     "LoyaltyAccount",
     "Money",
     "Opportunity",
     "Order",
     "OrderStatus",
     "PhoneNumber",
+    "StageChanged",
     "SurveyKind",
     "SurveyResponse",
     "Ticket",
     "TicketChannel",
     "TicketPriority",
+    "change_consent",
     "current_consent",
     "decode_date",
     "decode_datetime",
@@ -109,6 +137,8 @@ __all__ = [
     "encode_date",
     "encode_datetime",
     "encode_id",
+    "new_event_id",
+    "register_event",
 ]
 
 ENTITY_TYPES: Mapping[str, type[Entity]] = MappingProxyType(

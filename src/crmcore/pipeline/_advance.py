@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from crmcore._time import instant_key
+from crmcore.domain import StageChanged  # the event lives in the domain; re-exported here
 from crmcore.errors import InvalidTransition, ValidationError
 from crmcore.pipeline._defaults import OPPORTUNITY_WORKFLOW
 from crmcore.pipeline._workflow import Move, Workflow
@@ -25,36 +25,6 @@ __all__ = [
 ]
 
 E = TypeVar("E")
-
-
-@attrs.frozen(slots=True)
-class StageChanged:
-    """An entity moved from one stage to another (the audit record of a move).
-
-    Attributes
-    ----------
-    entity_id : hashable
-        The moved entity's ``id``.
-    from_stage, to_stage : str
-        Stage before and after the move.
-    at : datetime
-        When (timezone-aware). Events compare their moments as instants
-        (``fold`` included), not as wall-clock readings.
-    actor : str or None
-        Who moved it.
-    reason : str or None
-        Reason given (a lost reason, for example).
-    workflow : str or None
-        Name of the workflow the move belongs to.
-    """
-
-    entity_id: Hashable
-    from_stage: str
-    to_stage: str
-    at: dt.datetime = attrs.field(eq=instant_key)
-    actor: str | None = None
-    reason: str | None = None
-    workflow: str | None = None
 
 
 @functools.cache

@@ -8,33 +8,13 @@ from typing import Any, NamedTuple
 
 import attrs
 
-from crmcore.domain import Account, Contact, Lead, Money, Opportunity
+from crmcore.domain import Account, Contact, Lead, LeadConverted, Money, Opportunity
 from crmcore.errors import ValidationError
-from crmcore.pipeline._advance import StageChanged, advance
+from crmcore.pipeline._advance import StageChanged, advance  # StageChanged: from the domain
 from crmcore.pipeline._defaults import LEAD_WORKFLOW, OPPORTUNITY_WORKFLOW
 from crmcore.pipeline._workflow import Workflow
 
 __all__ = ["LeadConversion", "LeadConverted", "convert_lead"]
-
-
-@attrs.frozen(slots=True)
-class LeadConverted:
-    """A lead was converted (event recorded next to its :class:`StageChanged`).
-
-    Attributes
-    ----------
-    lead_id, account_id, contact_id : hashable
-    opportunity_id : hashable or None
-    at : datetime
-    actor : str or None
-    """
-
-    lead_id: Hashable
-    account_id: Hashable
-    contact_id: Hashable
-    opportunity_id: Hashable | None
-    at: dt.datetime
-    actor: str | None = None
 
 
 class _Conversion(NamedTuple):

@@ -66,8 +66,29 @@ Units of work
 ``with store.unit_of_work() as uow: ...; uow.commit()`` — the repositories
 on ``uow`` share one transaction; only :meth:`UnitOfWork.commit` makes the
 work durable, leaving the block rolls back the rest.  Domain events are
-recorded with ``uow.record(*events)`` and kept only when committed (see
-:class:`UnitOfWork`).
+recorded with ``uow.record(*events)`` and appended to the event store in
+the same transaction when it commits (see :class:`UnitOfWork`).
+
+Event history
+-------------
+``store.events`` (:class:`EventStore`) is the append-only history of
+domain events, in one total order per store (``position``), queried by
+entity, type, time range (``since < at <= until``) and position, exported
+with ``to_frame`` or streamed in batches.  ``store.outbox`` (:class:`Outbox`)
+delivers it to other systems: a consumer polls ``after`` its cursor and
+acknowledges; at least once, keyed on event ids.  Positions become visible
+in increasing order even when writers commit out of the order they began
+in, so no consumer skips a late-committing event (the storage guide says
+how).  ``store.loyalty_ledger``
+(:class:`LedgerRepository`) stores loyalty ledger entries, unique per
+idempotency key.  :func:`customer_timeline` puts everything about one
+customer into one frame.
+
+Schema versions
+---------------
+The SQL schema is versioned (:data:`SCHEMA_VERSION`) and migrated with
+Alembic: a store of an older version names ``store.upgrade_schema()``,
+which upgrades it in place without losing a record.
 """
 
 from __future__ import annotations
@@ -75,6 +96,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from crmcore.storage._aggregates import SCHEMA_VERSION, AggregateSpec
+from crmcore.storage._event_protocols import EventStore, LedgerRepository, Outbox
+from crmcore.storage._eventcodec import StoredEvent
 from crmcore.storage._filters import OPERATORS, And, Filter, Not, Or
 from crmcore.storage._memory import InMemoryStore
 from crmcore.storage._protocols import (
@@ -92,6 +115,7 @@ from crmcore.storage._protocols import (
     SurveyResponseRepository,
     TicketRepository,
 )
+from crmcore.storage._timeline import customer_timeline
 from crmcore.storage._uow import UnitOfWork
 
 if TYPE_CHECKING:
@@ -107,20 +131,25 @@ __all__ = [
     "CampaignRepository",
     "ContactRepository",
     "CustomerRepository",
+    "EventStore",
     "Filter",
     "InMemoryStore",
     "LeadRepository",
+    "LedgerRepository",
     "LoyaltyAccountRepository",
     "Not",
     "OpportunityRepository",
     "Or",
     "OrderRepository",
+    "Outbox",
     "Repository",
     "SqlStore",
     "Store",
+    "StoredEvent",
     "SurveyResponseRepository",
     "TicketRepository",
     "UnitOfWork",
+    "customer_timeline",
 ]
 
 

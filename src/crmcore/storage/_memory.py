@@ -7,7 +7,8 @@ and naive datetimes refused), ``update`` checks versions, every call outside a
 unit of work is atomic, and a unit of work stages its changes privately and
 applies them all at once on commit after re-checking the versions it saw
 (optimistic concurrency: a concurrent commit in between makes the later one
-raise :class:`~crmcore.errors.ConcurrencyConflict`, nothing half-applied).
+raise :class:`~crmcore.errors.ConcurrencyConflict`, nothing half-applied),
+together with its ledger rows and its recorded events.
 Thread safe; not shared between processes.
 """
 
@@ -29,8 +30,10 @@ from crmcore.storage._aggregates import (
     default_aggregates,
     layout,
 )
+from crmcore.storage._eventcodec import EventRecord
 from crmcore.storage._filters import check_batch, check_page, resolve, resolve_order
 from crmcore.storage._frame import FrameBuilder, frame_columns
+from crmcore.storage._memory_events import EventState, MemoryEventLog, MemoryLedger, MemoryOutbox
 from crmcore.storage._predicates import compile_predicate, sort_entities
 from crmcore.storage._protocols import OrderRepository, RepositoryAccess, Store, Versioned
 from crmcore.storage._uow import EventHandler, UnitOfWork
@@ -48,6 +51,7 @@ class _State:
     def __init__(self, names: Iterable[str]) -> None:
         self.lock = threading.RLock()
         self.tables: dict[str, dict[Any, Any]] = {name: {} for name in names}
+        self.events = EventState(self.lock)
 
 
 class _Session:
@@ -96,16 +100,17 @@ class _Session:
             self.expected.setdefault((name, key), expected)
             self.staged.setdefault(name, {})[key] = value
 
-    def commit(self) -> None:
-        if not self.staged:
-            return
-        with self.state.lock:
-            for (name, key), expected in self.expected.items():
-                _check_current(name, key, self.state.tables[name].get(key), expected)
-            for name, changes in self.staged.items():
-                table = self.state.tables[name]
-                for key, value in changes.items():
-                    _apply(table, key, value)
+    def check(self) -> None:
+        """Re-check the versions this session based its changes on (under the lock)."""
+        for (name, key), expected in self.expected.items():
+            _check_current(name, key, self.state.tables[name].get(key), expected)
+
+    def apply(self) -> None:
+        """Apply the staged changes (under the lock, after :meth:`check`)."""
+        for name, changes in (self.staged or {}).items():
+            table = self.state.tables[name]
+            for key, value in changes.items():
+                _apply(table, key, value)
         self.rollback()
 
     def rollback(self) -> None:
@@ -287,19 +292,35 @@ class _MemoryUnitOfWork(UnitOfWork):
         self, store: InMemoryStore, on_commit: EventHandler | Sequence[EventHandler]
     ) -> None:
         super().__init__(on_commit=on_commit)
+        self._state = store._state
         self._session = _Session(store._state, staged=True)
         self._repositories = store._repositories_for(self._session)
+        self._ledger = MemoryLedger(store._state.events, self)
 
     def repository(self, name: str) -> MemoryRepository[Any]:
         """Return the repository of aggregate ``name`` inside this unit of work."""
         self._require_active()
         return _lookup(self._repositories, name)
 
-    def _commit(self) -> None:
-        self._session.commit()
+    @property
+    def loyalty_ledger(self) -> MemoryLedger:
+        """Loyalty ledgers, inside this unit of work."""
+        self._require_active()
+        return self._ledger
+
+    def _commit(self, records: tuple[EventRecord, ...]) -> None:
+        events = self._state.events
+        with self._state.lock:  # everything checked first, then applied: all or nothing
+            self._session.check()
+            self._ledger.check_staged()
+            events.check_new_events(records)
+            self._session.apply()
+            self._ledger.apply_staged()
+            events.append(records)
 
     def _rollback(self) -> None:
         self._session.rollback()
+        self._ledger.staged = []
 
 
 def _lookup(repos: dict[str, MemoryRepository[Any]], name: str) -> MemoryRepository[Any]:
@@ -341,6 +362,12 @@ class InMemoryStore(RepositoryAccess):
         self._layouts = {s.name: layout(s) for s in specs}
         self._state = _State(self._layouts)
         self._repositories = self._repositories_for(_Session(self._state, staged=False))
+        self.events = MemoryEventLog(self._state.events)
+        """The event history (see :class:`~crmcore.storage.EventStore`)."""
+        self.outbox = MemoryOutbox(self._state.events, self.events)
+        """Consumers reading the event history (see :class:`~crmcore.storage.Outbox`)."""
+        self.loyalty_ledger = MemoryLedger(self._state.events)
+        """Loyalty ledgers (see :class:`~crmcore.storage.LedgerRepository`)."""
 
     def _repositories_for(self, session: _Session) -> dict[str, MemoryRepository[Any]]:
         return {name: MemoryRepository[Any](lay, session) for name, lay in self._layouts.items()}
@@ -349,6 +376,9 @@ class InMemoryStore(RepositoryAccess):
         return f"InMemoryStore(aggregates={list(self._layouts)})"
 
     def create_schema(self) -> None:
+        """Do nothing (present so code written for :class:`SqlStore` runs unchanged)."""
+
+    def upgrade_schema(self) -> None:
         """Do nothing (present so code written for :class:`SqlStore` runs unchanged)."""
 
     def unit_of_work(self, *, on_commit: EventHandler | Sequence[EventHandler] = ()) -> UnitOfWork:

@@ -29,6 +29,7 @@ from crmcore.domain import (
 )
 
 if TYPE_CHECKING:
+    from crmcore.storage._event_protocols import EventStore, LedgerRepository, Outbox
     from crmcore.storage._uow import EventHandler, UnitOfWork
 
 __all__ = [
@@ -244,7 +245,7 @@ class RepositoryAccess:
 
 
 class Store(Protocol):
-    """What every store offers: repositories, schema creation, units of work."""
+    """What every store offers: repositories, the event history, schema, units of work."""
 
     @property
     def customers(self) -> CustomerRepository: ...
@@ -268,9 +269,19 @@ class Store(Protocol):
     def survey_responses(self) -> SurveyResponseRepository: ...
     @property
     def loyalty_accounts(self) -> LoyaltyAccountRepository: ...
+    @property
+    def events(self) -> EventStore: ...
+    @property
+    def outbox(self) -> Outbox: ...
+    @property
+    def loyalty_ledger(self) -> LedgerRepository: ...
 
     def create_schema(self) -> None:
         """Create the tables (idempotent; a no-op in memory)."""
+        ...
+
+    def upgrade_schema(self) -> None:
+        """Migrate an older schema to this release's (a no-op in memory)."""
         ...
 
     def unit_of_work(self, *, on_commit: EventHandler | Sequence[EventHandler] = ()) -> UnitOfWork:

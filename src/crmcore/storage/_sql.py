@@ -29,17 +29,22 @@ from crmcore.storage._aggregates import (
     default_aggregates,
     layout,
 )
+from crmcore.storage._eventcodec import EventRecord
 from crmcore.storage._filters import check_batch, check_page, resolve, resolve_order
 from crmcore.storage._frame import FrameBuilder, frame_columns
 from crmcore.storage._protocols import OrderRepository, RepositoryAccess, Store, Versioned
+from crmcore.storage._sql_events import EventTables, SqlEventLog, SqlLedger, SqlOutbox
 from crmcore.storage._sqlquery import compile_where, frame_expression, order_clauses
 from crmcore.storage._sqlschema import (
+    ALEMBIC_TABLE,
+    EVENT_TABLE_NAMES,
     SCHEMA_TABLE,
     SCHEMA_VERSION,
     build_metadata,
     check_schema_version,
     configure_engine,
     dialect_of,
+    outdated_error,
     read_schema_version,
 )
 from crmcore.storage._uow import EventHandler, UnitOfWork
@@ -327,12 +332,20 @@ class _SqlUnitOfWork(UnitOfWork):
         self._store = store
         self._conn: sa.Connection | None = None
         self._tx: sa.RootTransaction | None = None
-        self._repositories = store._repositories_for(_Transactions(store, self))
+        tx = _Transactions(store, self)
+        self._repositories = store._repositories_for(tx)
+        self._ledger = store._ledger_for(tx, self)
 
     def repository(self, name: str) -> SqlRepository[Any]:
         """Return the repository of aggregate ``name`` inside this unit of work."""
         self._require_active()
         return _lookup(self._repositories, name)
+
+    @property
+    def loyalty_ledger(self) -> SqlLedger:
+        """Loyalty ledgers, inside this unit of work's transaction."""
+        self._require_active()
+        return self._ledger
 
     def _connection(self) -> sa.Connection:
         self._require_active()
@@ -343,7 +356,9 @@ class _SqlUnitOfWork(UnitOfWork):
             self._tx = self._conn.begin()
         return self._conn
 
-    def _commit(self) -> None:
+    def _commit(self, records: tuple[EventRecord, ...]) -> None:
+        if records:  # appended last: the head row stays locked only for the commit itself
+            self._store.events.insert(self._connection(), records)
         if self._tx is not None and self._tx.is_active:
             self._tx.commit()
         self._tx = None
@@ -383,13 +398,25 @@ class SqlStore(RepositoryAccess):
     Raises
     ------
     SchemaVersionError
-        If the database holds a crmcore schema of another version.
+        If the database holds a crmcore schema of a newer version.  A store
+        of an older version opens, but every call raises this error naming
+        :meth:`upgrade_schema` until the schema is upgraded.
+
+    Attributes
+    ----------
+    events : EventStore
+        The event history (events recorded in units of work, in commit order).
+    outbox : Outbox
+        Consumers reading the event history after a position.
+    loyalty_ledger : LedgerRepository
+        Loyalty ledger entries.
 
     Notes
     -----
     Tables are created only by :meth:`create_schema` (explicit,
-    idempotent).  Datetimes are stored in UTC (SQLite: integer microseconds
-    since the Unix epoch; PostgreSQL: ``timestamptz``) and come back as
+    idempotent) and migrated only by :meth:`upgrade_schema`.  Datetimes
+    are stored in UTC (SQLite: integer microseconds since the Unix epoch;
+    PostgreSQL: ``timestamptz``) and come back as
     aware UTC datetimes: equal instants, not the original offset.  Amounts
     keep every digit (SQLite: decimal text; PostgreSQL: ``NUMERIC``).
 
@@ -436,13 +463,24 @@ class SqlStore(RepositoryAccess):
         specs = default_aggregates() if aggregates is None else check_specs(aggregates)
         self._layouts = {s.name: layout(s) for s in specs}
         self._metadata, self._tables = build_metadata(list(self._layouts.values()), self.dialect)
+        self._event_tables = EventTables(
+            {name: self._metadata.tables[name] for name in EVENT_TABLE_NAMES}
+        )
         self._ready = False
         self._ready_lock = threading.Lock()
         with self.engine.connect() as conn:
             found = read_schema_version(conn)
         check_schema_version(found)
-        self._ready = found is not None
-        self._repositories = self._repositories_for(_Transactions(self))
+        self._ready = found == SCHEMA_VERSION
+        tx = _Transactions(self)
+        self._repositories = self._repositories_for(tx)
+        quote = self.engine.dialect.identifier_preparer.quote
+        self.events = SqlEventLog(self._event_tables, self.dialect, tx, quote)
+        self.outbox = SqlOutbox(self._event_tables, self.dialect, tx, self.events)
+        self.loyalty_ledger = self._ledger_for(tx, None)
+
+    def _ledger_for(self, tx: _Transactions, uow: UnitOfWork | None) -> SqlLedger:
+        return SqlLedger(self._event_tables, self.dialect, tx, self.events, uow)
 
     def _repositories_for(self, tx: _Transactions) -> dict[str, SqlRepository[Any]]:
         return {
@@ -468,19 +506,57 @@ class SqlStore(RepositoryAccess):
         """Create the tables and indexes if missing and record the schema version.
 
         Idempotent.  Raises :class:`~crmcore.errors.SchemaVersionError` if
-        the database already holds another schema version.
+        the database holds another schema version (an older one: call
+        :meth:`upgrade_schema` instead).
         """
         with self.engine.connect() as conn:
             conn.execution_options(crmcore_write=True)
             with conn.begin():
                 found = read_schema_version(conn)
                 check_schema_version(found)
+                if found is not None and found < SCHEMA_VERSION:
+                    raise outdated_error(found)
                 self._metadata.create_all(conn, checkfirst=True)
                 if found is None:
                     conn.execute(
                         sa.text(f"INSERT INTO {SCHEMA_TABLE} (version) VALUES (:v)"),  # noqa: S608 -- constant name
                         {"v": SCHEMA_VERSION},
                     )
+                    conn.execute(
+                        sa.text(f"INSERT INTO {ALEMBIC_TABLE} (version_num) VALUES (:v)"),  # noqa: S608 -- constant name
+                        {"v": f"v{SCHEMA_VERSION}"},
+                    )
+                head = self._event_tables.head
+                if conn.execute(sa.select(sa.func.count()).select_from(head)).scalar_one() == 0:
+                    conn.execute(sa.insert(head).values(id=1, position=0))
+        self._ready = True
+
+    def upgrade_schema(self) -> None:
+        """Migrate an older crmcore schema to this release's, keeping every record.
+
+        Runs the Alembic migrations shipped in ``crmcore.storage.migrations``
+        in one transaction (nothing changes if one fails).  A database of
+        this release's version is left alone.
+
+        Raises
+        ------
+        SchemaVersionError
+            No crmcore schema (call :meth:`create_schema`), or one newer than
+            this release.
+
+        Examples
+        --------
+        >>> from crmcore.storage import SqlStore
+        >>> store = SqlStore("sqlite://")
+        >>> store.create_schema()
+        >>> store.upgrade_schema()  # already the current version: nothing to do
+        """
+        from crmcore.storage._migrate import upgrade  # noqa: PLC0415 -- loads Alembic
+
+        with self.engine.connect() as conn:
+            conn.execution_options(crmcore_write=True)
+            with conn.begin():
+                upgrade(conn)
         self._ready = True
 
     def _require_schema(self) -> None:
@@ -495,6 +571,8 @@ class SqlStore(RepositoryAccess):
                 found=None,
                 expected=SCHEMA_VERSION,
             )
+        if found < SCHEMA_VERSION:
+            raise outdated_error(found)
         self._ready = True
 
     def unit_of_work(self, *, on_commit: EventHandler | Sequence[EventHandler] = ()) -> UnitOfWork:

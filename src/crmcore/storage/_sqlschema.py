@@ -6,7 +6,16 @@ structured field; ``id`` is the primary key, ``version`` a BIGINT.  Every
 ``*_id`` field and the aggregate's declared fields are indexed (optional
 fields with a partial index over the rows that have a value).  The table
 ``crm_schema`` holds the schema version; a database with another version is
-refused with :class:`~crmcore.errors.SchemaVersionError` instead of misread.
+refused with :class:`~crmcore.errors.SchemaVersionError` instead of misread
+(an older one names :meth:`SqlStore.upgrade_schema`, which migrates it).
+
+The event history has its own tables (see :func:`add_event_tables`):
+``crm_events`` (one row per event, ``position`` the primary key),
+``crm_event_links`` (the related ids of each event, indexed),
+``crm_event_head`` (one row: the last allocated position),
+``crm_consumers`` (outbox cursors) and ``crm_ledger_entries`` (loyalty
+ledgers).  ``crm_alembic_version`` is Alembic's record of the migration
+applied (see :mod:`crmcore.storage.migrations`).
 
 SQLite connections are set up on connect: WAL journal with
 ``synchronous=NORMAL``, ``foreign_keys=ON``, a busy timeout, and
@@ -28,15 +37,27 @@ from crmcore.storage._codec import Dialect
 from crmcore.storage._fields import Kind
 
 __all__ = [
+    "ALEMBIC_TABLE",
+    "EVENT_TABLE_NAMES",
     "SCHEMA_TABLE",
     "SCHEMA_VERSION",
+    "add_event_tables",
     "build_metadata",
     "configure_engine",
     "dialect_of",
+    "outdated_error",
     "read_schema_version",
 ]
 
 SCHEMA_TABLE = "crm_schema"
+ALEMBIC_TABLE = "crm_alembic_version"
+EVENT_TABLE_NAMES = (
+    "crm_events",
+    "crm_event_links",
+    "crm_event_head",
+    "crm_consumers",
+    "crm_ledger_entries",
+)
 _BUSY_TIMEOUT_MS = 30_000
 
 
@@ -125,7 +146,85 @@ def build_metadata(
                 sa.Index(f"ix_{table.name}_{name}", column)
         tables[lay.name] = table
     sa.Table(SCHEMA_TABLE, metadata, sa.Column("version", sa.Integer, nullable=False))
+    add_event_tables(metadata, dialect)
     return metadata, tables
+
+
+def add_event_tables(metadata: sa.MetaData, dialect: Dialect) -> dict[str, sa.Table]:
+    """Add the event-history, outbox and ledger tables (and Alembic's) to ``metadata``.
+
+    Keep in step with the latest migration in ``crmcore/storage/migrations``
+    (a test compares the two).
+    """
+    text = _column_type(Kind.STR, dialect)
+    instant = _column_type(Kind.DATETIME, dialect)
+    position = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite: the rowid
+    events = sa.Table(
+        "crm_events",
+        metadata,
+        sa.Column("position", position, primary_key=True, autoincrement=False),
+        sa.Column("id", text, nullable=False),
+        sa.Column("type", text, nullable=False),
+        sa.Column("entity_type", text, nullable=False),
+        sa.Column("entity_id", text, nullable=False),
+        sa.Column("at", instant, nullable=False),
+        sa.Column("at_tz", sa.Text(), nullable=False),
+        sa.Column("actor", text, nullable=True),
+        sa.Column("payload", _column_type(Kind.JSON, dialect), nullable=False),
+        sa.Column("related_ids", sa.Text(), nullable=True),
+        sa.UniqueConstraint("id", name="uq_crm_events_id"),
+    )
+    # An entity's history (timelines), also per kind (each entity's latest move); and the
+    # events of a kind in time order, which grows at its end as events arrive (cheap to
+    # append, unlike a second index ordered by entity).
+    sa.Index(
+        "ix_crm_events_entity",
+        events.c.entity_id,
+        events.c.type,
+        events.c.entity_type,
+        events.c.at,
+    )
+    sa.Index("ix_crm_events_kind", events.c.type, events.c.entity_type, events.c.at)
+    links = sa.Table(
+        "crm_event_links",
+        metadata,
+        sa.Column("entity_id", text, primary_key=True),
+        sa.Column("position", sa.BigInteger(), primary_key=True, autoincrement=False),
+    )
+    head = sa.Table(
+        "crm_event_head",
+        metadata,
+        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
+        sa.Column("position", sa.BigInteger(), nullable=False),
+    )
+    consumers = sa.Table(
+        "crm_consumers",
+        metadata,
+        sa.Column("name", text, primary_key=True),
+        sa.Column("position", sa.BigInteger(), nullable=False),
+    )
+    ledger = sa.Table(
+        "crm_ledger_entries",
+        metadata,
+        sa.Column("account_id", text, primary_key=True),
+        sa.Column("sequence", sa.BigInteger(), primary_key=True, autoincrement=False),
+        sa.Column("event_id", text, nullable=False),
+        sa.Column("kind", text, nullable=False),
+        sa.Column("at", instant, nullable=False),
+        sa.Column("at_tz", sa.Text(), nullable=False),
+        sa.Column("points", sa.BigInteger(), nullable=False),
+        sa.Column("order_id", text, nullable=True),
+        sa.Column("spend_minor", sa.BigInteger(), nullable=False),
+        sa.Column("expires_at", instant, nullable=True),
+        sa.Column("expires_at_tz", sa.Text(), nullable=True),
+        sa.UniqueConstraint("account_id", "event_id", name="uq_crm_ledger_entries_event"),
+    )
+    sa.Table(
+        ALEMBIC_TABLE,
+        metadata,
+        sa.Column("version_num", sa.String(32), primary_key=True),
+    )
+    return {t.name: t for t in (events, links, head, consumers, ledger)}
 
 
 # ------------------------------------------------------------------ engine set-up
@@ -176,13 +275,36 @@ def read_schema_version(conn: sa.Connection) -> int | None:
     return int(rows[0])
 
 
+UPGRADE_HINT = "upgrade it with store.upgrade_schema(), which keeps every record"
+
+
 def check_schema_version(found: int | None) -> None:
-    """Raise unless ``found`` is this release's schema version (None passes: no schema yet)."""
-    if found is not None and found != SCHEMA_VERSION:
+    """Raise unless this release can open schema ``found`` (None passes: no schema yet).
+
+    An older version passes too (the store opens, and names
+    ``upgrade_schema()`` on first use); a newer one is refused at once.
+    """
+    if found is not None and found > SCHEMA_VERSION:
         raise SchemaVersionError(
             f"this database has crmcore schema version {found}, but this release reads and "
-            f"writes version {SCHEMA_VERSION}; open it with a matching crmcore release or "
-            "migrate it",
+            f"writes version {SCHEMA_VERSION}; it was written by a newer crmcore: open it "
+            "with that release (or a later one)",
             found=found,
             expected=SCHEMA_VERSION,
         )
+    if found is not None and found < 1:
+        raise SchemaVersionError(
+            f"this database records crmcore schema version {found}, which no release wrote",
+            found=found,
+            expected=SCHEMA_VERSION,
+        )
+
+
+def outdated_error(found: int) -> SchemaVersionError:
+    """Return the error for an older schema, naming what upgrades it."""
+    return SchemaVersionError(
+        f"this database has crmcore schema version {found}, but this release reads and "
+        f"writes version {SCHEMA_VERSION}: {UPGRADE_HINT}",
+        found=found,
+        expected=SCHEMA_VERSION,
+    )

@@ -3,7 +3,8 @@
 Both stores return a subclass of :class:`UnitOfWork` from
 ``store.unit_of_work()``.  The base class owns the life cycle (commit is
 explicit, leaving the ``with`` block rolls back whatever is not committed)
-and the event log; the subclasses own the transaction.
+and the recorded events (validated when recorded); the subclasses own the
+transaction, and append the events to the store's event log in it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, Self
 
+from crmcore.errors import ValidationError
+from crmcore.storage._eventcodec import EventRecord, encode_event
 from crmcore.storage._protocols import RepositoryAccess
 
 __all__ = ["EventHandler", "UnitOfWork"]
@@ -33,28 +36,34 @@ class UnitOfWork(RepositoryAccess):
     Domain events
         Domain functions return events instead of publishing them (for
         example ``advance(...)`` returns ``(new_entity, events)``).  Record
-        them with :meth:`record`; they are kept only if the work they
-        describe is committed.  :attr:`pending_events` holds what is
-        recorded but not committed, :attr:`committed_events` everything
-        committed so far, in order.  Handlers given as
-        ``store.unit_of_work(on_commit=handler)`` are called after each
-        successful commit with that commit's events (a handler that raises
-        does not undo the commit).
+        them with :meth:`record`: they are appended to the store's event
+        log (``store.events``) in the same transaction as the work they
+        describe, when it commits, so both are stored or neither.
+        :attr:`pending_events` holds what is recorded but not committed,
+        :attr:`committed_events` everything committed so far, in order.
+        Handlers given as ``store.unit_of_work(on_commit=handler)`` are
+        called after each successful commit with that commit's events (a
+        handler that raises does not undo the commit; for reliable delivery
+        to other systems use ``store.outbox``).
 
     Examples
     --------
     >>> import datetime as dt
-    >>> from crmcore.domain import Customer
+    >>> from crmcore.domain import Consent, Customer, change_consent
     >>> from crmcore.storage import InMemoryStore
     >>> store = InMemoryStore()
     >>> at = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
+    >>> ada = Customer(id="c1", name="Ada", created_at=at)
+    >>> ada, events = change_consent(ada, Consent(channel="email", granted=True, at=at))
     >>> with store.unit_of_work() as uow:
-    ...     uow.customers.add(Customer(id="c1", name="Ada", created_at=at))
-    ...     uow.record("customer-registered:c1")
+    ...     uow.customers.add(ada)
+    ...     uow.record(*events)
     ...     uow.commit()
     Customer(...)
-    >>> uow.committed_events
-    ('customer-registered:c1',)
+    >>> [e.type for e in uow.committed_events]
+    ['consent.changed']
+    >>> store.events.query(entity="c1")[0].position
+    1
     >>> with store.unit_of_work() as uow:
     ...     uow.customers.remove("c1")  # not committed: rolled back on exit
     >>> store.customers.get("c1").name
@@ -66,6 +75,7 @@ class UnitOfWork(RepositoryAccess):
             (on_commit,) if callable(on_commit) else tuple(on_commit)
         )
         self._pending: list[Any] = []
+        self._records: list[EventRecord] = []
         self._committed: list[Any] = []
         self._active = False
 
@@ -87,6 +97,7 @@ class UnitOfWork(RepositoryAccess):
             if self._active:
                 self._rollback()
                 self._pending.clear()
+                self._records.clear()
         finally:
             self._active = False
             self._close()
@@ -103,10 +114,11 @@ class UnitOfWork(RepositoryAccess):
             If called outside the ``with`` block.
         """
         self._require_active()
-        self._commit()
+        self._commit(tuple(self._records))
         events = tuple(self._pending)
         self._committed.extend(events)
         self._pending.clear()
+        self._records.clear()
         self._begin()
         for handler in self._handlers:
             handler(events)
@@ -117,19 +129,40 @@ class UnitOfWork(RepositoryAccess):
             return
         self._rollback()
         self._pending.clear()
+        self._records.clear()
         self._begin()
 
     # -------------------------------------------------------------- events
     def record(self, *events: Any) -> None:
-        """Record domain events; they are kept only if the work is committed.
+        """Record domain events; they are stored only if the work is committed.
+
+        Each event is validated now (so an error points at the call that
+        recorded it) and appended to the store's event log by :meth:`commit`,
+        in the same transaction as the rest of the work.
 
         Parameters
         ----------
-        *events : object
-            Any event objects (typically attrs instances from the domain).
+        *events : DomainEvent
+            Events of registered kinds (or :class:`~crmcore.domain.GenericEvent`).
+
+        Raises
+        ------
+        ValidationError
+            Something that is not a storable domain event (nothing is recorded).
         """
         self._require_active()
+        records = [encode_event(e) for e in events]
+        ids = {r.id for r in self._records}
+        for record in records:
+            if record.id in ids:
+                raise ValidationError(
+                    f"the event id {record.id!r} is recorded twice in this unit of work",
+                    field="id",
+                    value=record.id,
+                )
+            ids.add(record.id)
         self._pending.extend(events)
+        self._records.extend(records)
 
     @property
     def pending_events(self) -> tuple[Any, ...]:
@@ -149,7 +182,8 @@ class UnitOfWork(RepositoryAccess):
     def _begin(self) -> None:
         """Reset for a fresh batch (on enter and after commit/rollback); may start lazily."""
 
-    def _commit(self) -> None:
+    def _commit(self, records: tuple[EventRecord, ...]) -> None:
+        """Commit the work and append ``records`` to the event log, atomically."""
         raise NotImplementedError
 
     def _rollback(self) -> None:

@@ -1,0 +1,85 @@
+"""Event rows -> DataFrame, identical on every store.
+
+Both stores feed :class:`EventFrameBuilder` with tuples ``(position, id,
+type, entity_type, entity_id, at_us, actor, payload, *key fragments)``
+where ``at_us`` is UTC microseconds and each key fragment is the JSON text
+of one payload key (``None`` when absent).  Columns:
+
+``position`` int64; ``id``, ``type``, ``entity_type``, ``entity_id``,
+``actor``, ``payload`` (the JSON text) as strings; ``at`` as
+``datetime64[us, UTC]``; one column per requested payload key, holding the
+decoded JSON values (a string column when every value is a string or
+missing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from crmcore.storage._eventcodec import decode_payload_value
+
+__all__ = ["EVENT_COLUMNS", "EventFrameBuilder"]
+
+EVENT_COLUMNS = ("position", "id", "type", "entity_type", "entity_id", "at", "actor", "payload")
+_STRING = pd.StringDtype(na_value=np.nan)
+
+
+class EventFrameBuilder:
+    """Accumulate event row chunks column-wise; build the frame at the end."""
+
+    def __init__(self, keys: Sequence[str] = ()) -> None:
+        self.keys = tuple(keys)
+        self._parts: list[list[Any]] = [[] for _ in range(len(EVENT_COLUMNS) + len(self.keys))]
+        self.rows = 0
+
+    def add_rows(self, rows: Sequence[Sequence[Any]]) -> None:
+        """Add one chunk of row tuples."""
+        if not rows:
+            return
+        self.rows += len(rows)
+        columns = list(zip(*rows, strict=True))
+        for i, values in enumerate(columns):
+            if i in {0, 5}:
+                self._parts[i].append(np.array(values, dtype=np.int64))
+            elif i >= len(EVENT_COLUMNS):
+                self._parts[i].append([decode_payload_value(v) for v in values])
+            else:
+                self._parts[i].append(np.array(values, dtype=object))
+
+    def add_chunks(self, chunks: Iterable[Sequence[Sequence[Any]]]) -> None:
+        """Add every chunk of an iterator."""
+        for chunk in chunks:
+            self.add_rows(chunk)
+
+    def build(self) -> pd.DataFrame:
+        """Return the frame."""
+        data: dict[str, Any] = {}
+        for i, name in enumerate(EVENT_COLUMNS):
+            parts = self._parts[i]
+            if name in ("position", "at"):
+                arr = np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+                if name == "at":
+                    data[name] = pd.DatetimeIndex(arr.view("datetime64[us]")).tz_localize("UTC")
+                else:
+                    data[name] = arr
+            else:
+                arr = np.concatenate(parts) if parts else np.empty(0, dtype=object)
+                data[name] = pd.array(arr, dtype=_STRING)
+        for j, key in enumerate(self.keys):
+            values: list[Any] = []
+            for part in self._parts[len(EVENT_COLUMNS) + j]:
+                values.extend(part)
+            data[key] = _key_column(values)
+        return pd.DataFrame(data)
+
+
+def _key_column(values: list[Any]) -> Any:
+    if all(v is None or isinstance(v, str) for v in values):
+        return pd.array(np.array(values, dtype=object), dtype=_STRING)
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
