@@ -126,6 +126,7 @@ _RANGE_HINT = (
 # 1970-01-01 was a Thursday: shifting by three days makes weeks run Monday..Sunday.
 _WEEK_SHIFT: Final = 3
 _EPOCH_UTC: Final = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
+_MICROSECOND: Final = _dt.timedelta(microseconds=1)
 
 Duration = Any
 """What :func:`to_duration` returns: a ``pandas.Timedelta`` or ``pandas.DateOffset``."""
@@ -147,9 +148,10 @@ def instant_us(value: _dt.datetime, *, name: str = "datetime") -> int:
     ValidationError
         ``value`` is not an aware datetime.
     """
-    require_aware(value, field=name)
+    if value.__class__ is not _dt.datetime or value.utcoffset() is None:
+        require_aware(value, field=name)  # the full check (subclasses too); raises if not aware
     # Subtracting across zones converts both through utcoffset(), which reads fold.
-    return (value - _EPOCH_UTC) // _dt.timedelta(microseconds=1)
+    return (value - _EPOCH_UTC) // _MICROSECOND
 
 
 def instant_key(value: Any) -> Any:
@@ -196,7 +198,8 @@ def from_instant_us(us: int, tz: _dt.tzinfo) -> _dt.datetime:
     The result carries the right ``fold`` in a repeated hour, so
     ``instant_us(from_instant_us(x, tz)) == x`` for every zone.
     """
-    return (_EPOCH_UTC + _dt.timedelta(microseconds=us)).astimezone(tz)
+    utc = _EPOCH_UTC + _dt.timedelta(microseconds=us)
+    return utc if tz is _dt.UTC else utc.astimezone(tz)
 
 
 def datetime_index(
@@ -729,9 +732,13 @@ def ymd(days: IntArray) -> tuple[IntArray, IntArray, IntArray]:
     return year, month, day
 
 
-def timestamps(ns: IntArray, tz: Any) -> pd.DatetimeIndex:
-    """Int64 nanoseconds back to a ``DatetimeIndex`` (aware in ``tz`` when given)."""
-    idx = pd.DatetimeIndex(np.asarray(ns, dtype=np.int64).view("datetime64[ns]"))
+def timestamps(ns: IntArray, tz: Any, *, unit: Literal["ns", "us"] = "ns") -> pd.DatetimeIndex:
+    """Int64 epoch ticks back to a ``DatetimeIndex`` (aware in ``tz`` when given).
+
+    ``ns`` counts nanoseconds, or microseconds with ``unit="us"`` (the storage
+    scale, which keeps that unit); ``NAT`` is ``NaT``.
+    """
+    idx = pd.DatetimeIndex(np.asarray(ns, dtype=np.int64).view(f"datetime64[{unit}]"))
     if tz is not None:
         idx = idx.tz_localize("UTC").tz_convert(tz)
     return idx

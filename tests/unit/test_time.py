@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from crmcore._deprecation import renamed_arguments
 from crmcore._time import (
+    NAT,
     NS_PER_DAY,
     Freq,
     add_duration,
@@ -33,6 +34,7 @@ from crmcore._time import (
     period_starts,
     read_dates,
     resolve_as_of,
+    timestamps,
     to_duration,
     to_zone,
     wall_day,
@@ -501,3 +503,31 @@ class TestFrameHelpers:
     def test_localize_wall_undoes_wall_ns(self, zone):
         ns = pd.DatetimeIndex(["2024-01-15 12:00", "2024-07-15 23:59"]).as_unit("ns").asi8
         np.testing.assert_array_equal(localize_wall(wall_ns(ns, zone), zone), ns)
+
+    def test_timestamps_reads_microsecond_ticks_and_keeps_that_unit(self):
+        # the storage scale: int64 µs since the epoch, NAT for a missing value
+        first = dt.datetime(2026, 10, 25, 2, 45, tzinfo=to_zone(PARIS))  # 00:45Z
+        us = np.array([instant_us(first), NAT, instant_us(dt.datetime(3000, 1, 1, tzinfo=dt.UTC))])
+        idx = timestamps(us, "UTC", unit="us")
+        assert str(idx.dtype) == "datetime64[us, UTC]"
+        assert idx[0] == pd.Timestamp("2026-10-25 00:45", tz="UTC")
+        assert idx[1] is pd.NaT
+        assert idx[2].year == 3000  # µs reach beyond the nanosecond range
+        ns = timestamps(us[:1] * 1000, PARIS)
+        assert str(ns.dtype) == "datetime64[ns, Europe/Paris]"
+        assert ns[0] == idx[0]
+
+    def test_from_instant_us_in_utc_is_the_utc_datetime(self):
+        stamp = dt.datetime(2026, 3, 5, 12, 30, 0, 7, tzinfo=dt.UTC)
+        back = from_instant_us(instant_us(stamp), dt.UTC)
+        assert back == stamp
+        assert back.tzinfo is dt.UTC
+
+    def test_instant_us_checks_subclasses_and_non_datetimes(self):
+        stamp = pd.Timestamp("2026-03-05 12:30:00.000007", tz=PARIS)
+        assert instant_us(stamp) == stamp.value // 1000
+        with pytest.raises(ValidationError, match="timezone-aware") as info:
+            instant_us(pd.Timestamp("2026-03-05"), name="at")
+        assert info.value.field == "at"
+        with pytest.raises(ValidationError, match="must be a datetime; got date"):
+            instant_us(dt.date(2026, 3, 5))  # type: ignore[arg-type]
