@@ -27,11 +27,11 @@ from typing import Any, NamedTuple
 
 import attrs
 
-from crmcore._time import resolve_as_of
+from crmcore._time import from_instant_us, instant_us, resolve_as_of
 from crmcore.domain import EVENT_TYPES, DomainEvent, GenericEvent
 from crmcore.errors import ValidationError
 from crmcore.storage import _json
-from crmcore.storage._codec import EPOCH, check_utf8, decode_id
+from crmcore.storage._codec import check_utf8, decode_id
 from crmcore.storage._filters import MAX_IN
 from crmcore.storage._zones import tz_from_text, tz_text
 
@@ -48,7 +48,6 @@ __all__ = [
     "to_micros",
 ]
 
-_MICRO = dt.timedelta(microseconds=1)
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 
@@ -104,24 +103,15 @@ class StoredEvent:
 
 def to_micros(value: dt.datetime, field: str = "at") -> int:
     """Return UTC microseconds since the epoch of an aware datetime."""
-    if not isinstance(value, dt.datetime):
-        raise ValidationError(
-            f"{field} must be a datetime; got {type(value).__name__}", field=field, value=value
-        )
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValidationError(
-            f"{field}: naive datetime; give a timezone-aware datetime", field=field, value=value
-        )
     try:
-        return (value - EPOCH) // _MICRO
+        return instant_us(value, name=field)
     except OverflowError:  # pragma: no cover - aware datetimes near year 1 / 9999
         raise ValidationError(f"{field} is out of range", field=field, value=value) from None
 
 
 def from_micros(micros: int, zone: str) -> dt.datetime:
     """Rebuild an aware datetime from UTC microseconds and its zone text."""
-    utc = EPOCH + dt.timedelta(microseconds=micros)
-    return utc if zone == "Z" else utc.astimezone(tz_from_text(zone))
+    return from_instant_us(micros, dt.UTC if zone == "Z" else tz_from_text(zone))
 
 
 def _id_text(value: Any, field: str) -> str:
