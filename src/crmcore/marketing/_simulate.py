@@ -222,7 +222,7 @@ def simulate_engagement(
             )
         if ch not in response:
             raise ValidationError(f"channel_response lacks {ch!r}", field="channel_response")
-    zone = pd.Timestamp("2000-01-01", tz=tz).tzinfo
+    zone = _time.to_zone(tz)
     t0 = _time.to_instant(start, name="start").tz_localize(zone).as_unit("ns").value
     t1 = _time.resolve_as_of(end, tz=zone, name="end").ns
     if t1 - t0 < 30 * _DAY:
