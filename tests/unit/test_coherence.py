@@ -153,6 +153,8 @@ RETIRED = {
     "split_at": "as_of",
     "amount_col": "value_col",
     "group_cols": "by",
+    "group_col": "by (grouping) or variant_col (an experiment's arms)",
+    "time_col": "date_col, or created_col on entity tables",
     "segment_col": "by",
     "level": "confidence",
     "period": "freq (a calendar period) or window (a duration)",

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from crmcore._deprecation import warn_renamed
+from crmcore._deprecation import renamed_arguments, warn_renamed
 from crmcore._stats import check_confidence, newcombe_interval, z_value
 from crmcore._validation import check_columns, check_scalar, first_bad
 from crmcore.errors import ValidationError
@@ -73,10 +73,11 @@ def _group_labels(values: pd.Series, control: Any) -> tuple[np.ndarray[Any, Any]
     return out, pd.Index(variants)
 
 
+@renamed_arguments(group_col="variant_col")
 def ab_test(
     outcomes: pd.DataFrame,
     *,
-    group_col: str = "variant",
+    variant_col: str = "variant",
     value_col: str = "converted",
     control: Any = None,
     metric: str = "proportion",
@@ -88,8 +89,9 @@ def ab_test(
     ----------
     outcomes : DataFrame
         One row per experimental unit (member): its group and its outcome.
-    group_col : str, default "variant"
-        The group column.
+    variant_col : str, default "variant"
+        The column naming each unit's variant, as in :func:`campaign_kpis`
+        (``group_col`` before 0.2, deprecated).
     value_col : str, default "converted"
         The outcome: 0/1 or bool for ``"proportion"``, a number for ``"mean"``.
     control : optional
@@ -142,7 +144,7 @@ def ab_test(
             f"metric must be 'proportion' or 'mean'; got {metric!r}", field="metric"
         )
     conf = check_confidence(confidence)
-    check_columns(outcomes, [group_col, value_col], name="outcomes")
+    check_columns(outcomes, [variant_col, value_col], name="outcomes")
     raw = outcomes[value_col]
     values = raw.to_numpy()
     if values.dtype == bool:
@@ -168,7 +170,7 @@ def ab_test(
             values=np.asarray(values, dtype=object),
             index=outcomes.index,
         )
-    codes, variants = _group_labels(outcomes[group_col], control)
+    codes, variants = _group_labels(outcomes[variant_col], control)
     k = len(variants) + 1
     used = codes >= 0
     n = np.bincount(codes[used], minlength=k).astype(np.float64)
@@ -210,7 +212,7 @@ def ab_test(
             "p_value": p,
             "test": test,
         },
-        index=pd.Index(variants, name=group_col),
+        index=pd.Index(variants, name=variant_col),
     )
 
 

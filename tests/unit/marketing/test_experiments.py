@@ -53,6 +53,16 @@ def test_control_none_takes_the_rows_without_a_group():
     assert table["value"].tolist() == [0.5, 1.0]
 
 
+def test_variant_col_names_the_arm_column_and_group_col_is_its_deprecated_name():
+    data = binary({"A": (56, 70), "B": (48, 80)}).rename(columns={"variant": "arm"})
+    table = ab_test(data, variant_col="arm", control="B")
+    assert table.index.name == "arm"
+    assert table.loc["A", "difference"] == pytest.approx(56 / 70 - 48 / 80, rel=1e-12)
+    with pytest.warns(DeprecationWarning, match="'group_col=' is deprecated.*'variant_col='"):
+        old = ab_test(data, group_col="arm", control="B")
+    pd.testing.assert_frame_equal(old, table)
+
+
 @pytest.mark.parametrize(
     ("data", "kw", "match"),
     [
