@@ -202,6 +202,11 @@ def from_instant_us(us: int, tz: _dt.tzinfo) -> _dt.datetime:
     return utc if tz is _dt.UTC else utc.astimezone(tz)
 
 
+def _fits_ns(us: IntArray) -> bool:
+    """Whether every epoch-microsecond value is an instant of the nanosecond range."""
+    return us.size == 0 or (int(us.min()) > NAT // 1000 and int(us.max()) <= (2**63 - 1) // 1000)
+
+
 def datetime_index(
     values: Iterable[_dt.datetime | None],
     *,
@@ -224,8 +229,7 @@ def datetime_index(
     us = np.array([NAT if v is None else instant_us(v, name=name) for v in values], dtype=np.int64)
     if unit == "ns":
         present = us != NAT
-        low, high = NAT // 1000, (2**63 - 1) // 1000  # the nanosecond range, in µs
-        if present.any() and not (low < int(us[present].min()) and int(us[present].max()) <= high):
+        if not _fits_ns(us[present]):
             raise ValidationError(f"{name}: {_RANGE_HINT}", field=name)
         us = np.where(present, us * 1000, NAT)
     return pd.DatetimeIndex(us.view(f"datetime64[{unit}]")).tz_localize("UTC").tz_convert(tz)
@@ -966,16 +970,23 @@ def period_starts(codes: IntArray, freq: Freq, tz: Any = None) -> IntArray:
     """Nanoseconds at which the periods with these codes start (UTC for aware ``tz``)."""
     first = np.asarray(codes, dtype=np.int64) * freq.mult
     unit = freq.unit
+    us_per_day = NS_PER_DAY // 1000
+    # computed in µs (no wrap-around), then checked against the nanosecond range
     if unit in ("M", "Q", "Y"):
         months = first * _MONTHS_PER[unit]
-        wall = months.astype("datetime64[M]").astype("datetime64[ns]").view(np.int64)
+        wall = months.astype("datetime64[M]").astype("datetime64[us]").view(np.int64)
     elif unit == "h":
-        wall = first * NS_PER_HOUR
+        wall = first * (NS_PER_HOUR // 1000)
     elif unit == "W":
-        wall = (first * 7 - _WEEK_SHIFT) * NS_PER_DAY
+        wall = (first * 7 - _WEEK_SHIFT) * us_per_day
     else:
-        wall = first * NS_PER_DAY
-    return localize_wall(np.asarray(wall, dtype=np.int64), tz)
+        wall = first * us_per_day
+    wall = np.asarray(wall, dtype=np.int64)
+    if not _fits_ns(wall):
+        raise ValidationError(
+            f"a period of freq={freq.unit!r} starts outside the supported range: {_RANGE_HINT}"
+        )
+    return localize_wall(wall * 1000, tz)
 
 
 def period_labels(codes: IntArray, freq: Freq) -> pd.PeriodIndex:

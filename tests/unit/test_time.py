@@ -31,6 +31,7 @@ from crmcore._time import (
     period_codes,
     period_labels,
     period_start_at,
+    period_start_us,
     period_starts,
     read_dates,
     resolve_as_of,
@@ -531,3 +532,14 @@ class TestFrameHelpers:
         assert info.value.field == "at"
         with pytest.raises(ValidationError, match="must be a datetime; got date"):
             instant_us(dt.date(2026, 3, 5))  # type: ignore[arg-type]
+
+    @pytest.mark.parametrize("unit", ["h", "D", "W", "M", "Q", "Y"])
+    def test_period_starts_past_2262_are_refused_not_wrapped(self, unit):
+        freq = Freq(unit)
+        last = period_codes(np.array([pd.Timestamp("2262-04-01").value]), freq)
+        assert period_starts(last, freq)[0] <= pd.Timestamp("2262-04-01").value
+        far = last + {"h": 10_000, "D": 400, "W": 60, "M": 13, "Q": 5, "Y": 2}[unit]
+        with pytest.raises(ValidationError, match="1677-09-22 and 2262-04-11"):
+            period_starts(far, freq)  # it used to wrap around to 1677
+        with pytest.raises(ValidationError, match="1677-09-22 and 2262-04-11"):
+            period_start_us(int(far[0]), freq, "UTC")

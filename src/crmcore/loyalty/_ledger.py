@@ -698,16 +698,16 @@ class PointsLedger:
                 "sequence": np.array([e.sequence for e in entries], dtype=np.int64),
                 "event_id": [e.event_id for e in entries],
                 "kind": [e.kind for e in entries],
-                "at": _utc([e.at for e in entries]),
+                "at": _utc([e.at for e in entries], "at"),
                 "points": np.array([e.points for e in entries], dtype=np.int64),
                 "order_id": [e.order_id for e in entries],
                 "spend_minor": np.array([e.spend_minor for e in entries], dtype=np.int64),
-                "expires_at": _utc([e.expires_at for e in entries]),
+                "expires_at": _utc([e.expires_at for e in entries], "expires_at"),
             },
             index=pd.RangeIndex(len(entries)),
         )
 
 
-def _utc(values: list[_dt.datetime | None]) -> pd.DatetimeIndex:
-    """Aware datetimes (``None``: ``NaT``) as a UTC column, by their instants."""
-    return datetime_index(values, name="at")
+def _utc(values: list[_dt.datetime | None], name: str) -> pd.DatetimeIndex:
+    """Aware datetimes (``None``: ``NaT``) as the UTC column ``name``, by their instants."""
+    return datetime_index(values, name=name)
