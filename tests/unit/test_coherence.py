@@ -8,8 +8,10 @@ names the vocabulary retired.
 
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
+import pathlib
 import pkgutil
 
 import pandas as pd
@@ -198,3 +200,22 @@ def test_public_signatures_speak_one_vocabulary():
         if "alpha" in params and "confidence" in params:
             assert params["alpha"].default is None, where
             assert params["confidence"].default == 0.95, where
+
+
+def test_every_renamed_argument_has_a_row_in_the_changelog_rename_table():
+    root = pathlib.Path(crmcore.__file__).parent
+    log = (root.parents[1] / "CHANGELOG.md").read_text(encoding="utf-8")
+    unreleased = log[log.index("## [Unreleased]") : log.index("## [0.1.0]")]
+    table = unreleased[unreleased.index("### Deprecated") :]
+    renames = [
+        (path.relative_to(root), node.name, kw.arg)
+        for path in sorted(root.rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.FunctionDef | ast.ClassDef)
+        for deco in node.decorator_list
+        if isinstance(deco, ast.Call) and getattr(deco.func, "id", "") == "renamed_arguments"
+        for kw in deco.keywords
+    ]
+    assert len(renames) >= 19  # the decorator is found (a broken scan would pass vacuously)
+    missing = [f"{p}: {name}({old}=)" for p, name, old in renames if f"{name}({old}=" not in table]
+    assert not missing, missing
