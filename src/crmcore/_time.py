@@ -125,8 +125,10 @@ _RANGE_HINT = (
 )
 # 1970-01-01 was a Thursday: shifting by three days makes weeks run Monday..Sunday.
 _WEEK_SHIFT: Final = 3
-_EPOCH_UTC: Final = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
-_MICROSECOND: Final = _dt.timedelta(microseconds=1)
+EPOCH_UTC: Final = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
+MICROSECOND: Final = _dt.timedelta(microseconds=1)
+"""The epoch and one microsecond: per-row storage codecs inline :func:`instant_us` and
+:func:`from_instant_us` with these (a call per value costs more than the arithmetic)."""
 
 Duration = Any
 """What :func:`to_duration` returns: a ``pandas.Timedelta`` or ``pandas.DateOffset``."""
@@ -151,7 +153,7 @@ def instant_us(value: _dt.datetime, *, name: str = "datetime") -> int:
     if value.__class__ is not _dt.datetime or value.utcoffset() is None:
         require_aware(value, field=name)  # the full check (subclasses too); raises if not aware
     # Subtracting across zones converts both through utcoffset(), which reads fold.
-    return (value - _EPOCH_UTC) // _MICROSECOND
+    return (value - EPOCH_UTC) // MICROSECOND
 
 
 def instant_key(value: Any) -> Any:
@@ -198,7 +200,7 @@ def from_instant_us(us: int, tz: _dt.tzinfo) -> _dt.datetime:
     The result carries the right ``fold`` in a repeated hour, so
     ``instant_us(from_instant_us(x, tz)) == x`` for every zone.
     """
-    utc = _EPOCH_UTC + _dt.timedelta(microseconds=us)
+    utc = EPOCH_UTC + _dt.timedelta(microseconds=us)
     return utc if tz is _dt.UTC else utc.astimezone(tz)
 
 

@@ -36,7 +36,7 @@ from decimal import Decimal
 from operator import attrgetter
 from typing import Any, Literal
 
-from crmcore._time import from_instant_us, instant_us
+from crmcore._time import EPOCH_UTC, MICROSECOND
 from crmcore.errors import ValidationError
 from crmcore.storage import _json
 from crmcore.storage._fields import FieldSpec, Kind
@@ -133,7 +133,7 @@ def scalar_encoder(kind: Kind, dialect: Dialect, field: str) -> Encoder:
                 utc = v.astimezone(dt.UTC)
             except OverflowError:
                 raise _bad(field, "datetime is out of range once converted to UTC", v) from None
-            return instant_us(utc) if as_micros else utc
+            return (utc - EPOCH_UTC) // MICROSECOND if as_micros else utc
 
         return enc_datetime
     if kind is Kind.DATE:
@@ -177,7 +177,7 @@ def scalar_decoder(kind: Kind, dialect: Dialect) -> Decoder | None:
         return Decimal
     if kind is Kind.DATETIME:
         if dialect == "sqlite":
-            return lambda v: from_instant_us(v, dt.UTC)
+            return lambda v: EPOCH_UTC + dt.timedelta(microseconds=v)
         return lambda v: v.astimezone(dt.UTC)
     if kind is Kind.DATE and dialect == "sqlite":
         return dt.date.fromisoformat

@@ -34,7 +34,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.sql.elements import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 
-from crmcore._time import from_instant_us
+from crmcore._time import EPOCH_UTC
 from crmcore.errors import ValidationError
 from crmcore.storage._codec import Dialect
 from crmcore.storage._eventcodec import (
@@ -180,7 +180,7 @@ class SqlEventLog(EventLogBase):
                     "type": r.type,
                     "entity_type": r.entity_type,
                     "entity_id": r.entity_id,
-                    "at": from_instant_us(r.at_us, dt.UTC),
+                    "at": EPOCH_UTC + dt.timedelta(microseconds=r.at_us),
                     "at_tz": r.at_tz,
                     "actor": r.actor,
                     "payload_text": r.payload,
@@ -241,7 +241,9 @@ class SqlEventLog(EventLogBase):
 
     # ------------------------------------------------------------ reading
     def _micros_value(self, micros: int) -> Any:
-        return micros if self._dialect == "sqlite" else from_instant_us(micros, dt.UTC)
+        if self._dialect == "sqlite":
+            return micros
+        return EPOCH_UTC + dt.timedelta(microseconds=micros)
 
     def _conditions(
         self, crit: EventCriteria, table: Any = None, *, unindexed: bool = False
@@ -463,7 +465,7 @@ class SqlLedger(LedgerBase):
     def _instant(self, micros: int | None) -> Any:
         if micros is None or self._dialect == "sqlite":
             return micros
-        return from_instant_us(micros, dt.UTC)
+        return EPOCH_UTC + dt.timedelta(microseconds=micros)
 
     def _select_rows(self) -> sa.Select[Any]:
         t = self._t

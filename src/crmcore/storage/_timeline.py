@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crmcore._time import from_instant_us, timestamps
+from crmcore._time import EPOCH_UTC, timestamps
 from crmcore.domain import ConsentChanged, Customer, EntityId
 from crmcore.storage._eventcodec import EventCriteria, StoredEvent, criteria, encode_ids, to_micros
 from crmcore.storage._filters import MAX_IN
@@ -40,7 +40,7 @@ def _inside(micros: int, crit: EventCriteria) -> bool:
 
 
 def _when(micros: int) -> dt.datetime:
-    return from_instant_us(micros, dt.UTC)
+    return EPOCH_UTC + dt.timedelta(microseconds=micros)
 
 
 def _id_text(value: Any) -> str:
