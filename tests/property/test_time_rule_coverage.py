@@ -32,6 +32,7 @@ LOYALTY_PIPELINE = "test_loyalty_pipeline_time_rules.py"
 MARKETING = "test_marketing_invariants.py"
 MORE = "test_time_rules_more.py"
 SEGMENTATION = "test_segmentation_time_rules.py"
+STORAGE = "test_storage_events.py"
 
 #: public name -> "file::test" of the property that holds it.
 NO_LEAK: dict[str, str] = {
@@ -137,6 +138,15 @@ NO_LEAK: dict[str, str] = {
     ),
     "crmcore.segmentation.customer_features": (
         f"{SEGMENTATION}::test_features_and_rfm_scores_do_not_see_after_as_of"
+    ),
+    "crmcore.storage.EventStore.latest": (
+        f"{STORAGE}::test_as_of_reads_ignore_later_events_and_the_zone"
+    ),
+    "crmcore.storage.EventStore.stages_as_of": (
+        f"{STORAGE}::test_as_of_reads_ignore_later_events_and_the_zone"
+    ),
+    "crmcore.storage.LedgerRepository.balances": (
+        f"{STORAGE}::test_stored_balances_ignore_entries_after_as_of"
     ),
 }
 
