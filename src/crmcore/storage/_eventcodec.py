@@ -27,7 +27,13 @@ from typing import Any, NamedTuple
 
 import attrs
 
-from crmcore._time import EPOCH_UTC, MICROSECOND, require_aware, resolve_as_of
+from crmcore._time import (
+    EPOCH_UTC,
+    MICROSECOND,
+    require_aware,
+    require_existing,
+    resolve_as_of,
+)
 from crmcore.domain import EVENT_TYPES, DomainEvent, GenericEvent
 from crmcore.errors import ValidationError
 from crmcore.storage import _json
@@ -103,9 +109,14 @@ class StoredEvent:
 
 def to_micros(value: dt.datetime, field: str = "at") -> int:
     """Return UTC microseconds since the epoch of an aware datetime."""
-    # _time.instant_us, inlined: this runs once per stored event
+    # _time.instant_us, inlined (once per stored event), with the UTC case in one go
+    if value.__class__ is dt.datetime and value.tzinfo is dt.UTC:
+        d = value - EPOCH_UTC  # integer arithmetic below: ``timedelta // timedelta`` costs more
+        return (d.days * 86_400 + d.seconds) * 1_000_000 + d.microseconds
     if value.__class__ is not dt.datetime or value.utcoffset() is None:
-        require_aware(value, field=field)
+        require_aware(value, field=field)  # raises, naming the field
+    if type(value.tzinfo) is not dt.timezone:  # a zone with DST: no skipped wall time
+        require_existing(value, field=field)
     try:
         return (value - EPOCH_UTC) // MICROSECOND
     except OverflowError:  # pragma: no cover - aware datetimes near year 1 / 9999
