@@ -49,7 +49,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from crmcore.errors import ValidationError
 
 if TYPE_CHECKING:
-    from collections.abc import Hashable, Sequence
+    from collections.abc import Hashable, Iterable, Sequence
     from types import ModuleType
 
     import numpy as np
@@ -86,10 +86,12 @@ __all__ = [
     "Freq",
     "add_duration",
     "cutoff_us",
+    "datetime_index",
     "from_instant_us",
     "instant_key",
     "instant_us",
     "is_date_only",
+    "localize_wall",
     "parse_freq",
     "period_code_at",
     "period_codes",
@@ -106,7 +108,9 @@ __all__ = [
     "to_duration",
     "to_instant",
     "to_zone",
+    "wall_day",
     "wall_ns",
+    "ymd",
 ]
 
 NS_PER_SECOND: Final = 10**9
@@ -122,7 +126,10 @@ _RANGE_HINT = (
 )
 # 1970-01-01 was a Thursday: shifting by three days makes weeks run Monday..Sunday.
 _WEEK_SHIFT: Final = 3
-_EPOCH_UTC: Final = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
+EPOCH_UTC: Final = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
+MICROSECOND: Final = _dt.timedelta(microseconds=1)
+"""The epoch and one microsecond: per-row storage codecs inline :func:`instant_us` and
+:func:`from_instant_us` with these (a call per value costs more than the arithmetic)."""
 
 Duration = Any
 """What :func:`to_duration` returns: a ``pandas.Timedelta`` or ``pandas.DateOffset``."""
@@ -144,9 +151,10 @@ def instant_us(value: _dt.datetime, *, name: str = "datetime") -> int:
     ValidationError
         ``value`` is not an aware datetime.
     """
-    require_aware(value, field=name)
+    if value.__class__ is not _dt.datetime or value.utcoffset() is None:
+        require_aware(value, field=name)  # the full check (subclasses too); raises if not aware
     # Subtracting across zones converts both through utcoffset(), which reads fold.
-    return (value - _EPOCH_UTC) // _dt.timedelta(microseconds=1)
+    return (value - EPOCH_UTC) // MICROSECOND
 
 
 def instant_key(value: Any) -> Any:
@@ -236,7 +244,41 @@ def from_instant_us(us: int, tz: _dt.tzinfo) -> _dt.datetime:
     The result carries the right ``fold`` in a repeated hour, so
     ``instant_us(from_instant_us(x, tz)) == x`` for every zone.
     """
-    return (_EPOCH_UTC + _dt.timedelta(microseconds=us)).astimezone(tz)
+    utc = EPOCH_UTC + _dt.timedelta(microseconds=us)
+    return utc if tz is _dt.UTC else utc.astimezone(tz)
+
+
+def _fits_ns(us: IntArray) -> bool:
+    """Whether every epoch-microsecond value is an instant of the nanosecond range."""
+    return us.size == 0 or (int(us.min()) > NAT // 1000 and int(us.max()) <= (2**63 - 1) // 1000)
+
+
+def datetime_index(
+    values: Iterable[_dt.datetime | None],
+    *,
+    name: str,
+    tz: Any = "UTC",
+    unit: Literal["ns", "us"] = "ns",
+) -> pd.DatetimeIndex:
+    """Aware datetimes (``None``: ``NaT``) as a ``DatetimeIndex`` in ``tz``, by instant.
+
+    The frame-building side of :func:`instant_us`: each value is converted by
+    its instant (``fold`` respected, so the two sides of a DST fall-back keep
+    their order), then shown in ``tz``. ``unit="us"`` keeps any year Python
+    has; ``unit="ns"`` (the library's scale) refuses dates outside 1677..2262.
+
+    Raises
+    ------
+    ValidationError
+        A naive value, or (``unit="ns"``) one outside the nanosecond range.
+    """
+    us = np.array([NAT if v is None else instant_us(v, name=name) for v in values], dtype=np.int64)
+    if unit == "ns":
+        present = us != NAT
+        if not _fits_ns(us[present]):
+            raise ValidationError(f"{name}: {_RANGE_HINT}", field=name)
+        us = np.where(present, us * 1000, NAT)
+    return pd.DatetimeIndex(us.view(f"datetime64[{unit}]")).tz_localize("UTC").tz_convert(tz)
 
 
 # ---------------------------------------------------------------- scalars
@@ -501,7 +543,7 @@ class Dates:
         if self.tz is None:
             ns = self.ns.copy()
             present = ns != NAT
-            ns[present] = _localize_wall(ns[present], tz)
+            ns[present] = localize_wall(ns[present], tz)
             return Dates(ns, tz)
         return Dates(self.ns, tz)
 
@@ -724,16 +766,40 @@ def wall_ns(ns: IntArray, tz: Any) -> IntArray:
     return np.asarray(idx.tz_localize(None).asi8, dtype=np.int64)
 
 
-def timestamps(ns: IntArray, tz: Any) -> pd.DatetimeIndex:
-    """Int64 nanoseconds back to a ``DatetimeIndex`` (aware in ``tz`` when given)."""
-    idx = pd.DatetimeIndex(np.asarray(ns, dtype=np.int64).view("datetime64[ns]"))
+def wall_day(stamp: pd.Timestamp) -> int:
+    """Return the calendar day of a ``Timestamp`` on its own wall clock (days since 1970-01-01)."""
+    wall = stamp.tz_localize(None) if stamp.tzinfo is not None else stamp
+    return int(wall.as_unit("ns").value // NS_PER_DAY)
+
+
+def ymd(days: IntArray) -> tuple[IntArray, IntArray, IntArray]:
+    """Calendar year, month (1..12) and day of the month (1..31) of days since 1970-01-01."""
+    d = np.asarray(days, dtype=np.int64).astype("datetime64[D]")
+    months = d.astype("datetime64[M]")
+    year = months.astype("datetime64[Y]").astype(np.int64) + 1970
+    month = months.astype(np.int64) % 12 + 1
+    day = (d - months.astype("datetime64[D]")).astype(np.int64) + 1
+    return year, month, day
+
+
+def timestamps(ns: IntArray, tz: Any, *, unit: Literal["ns", "us"] = "ns") -> pd.DatetimeIndex:
+    """Int64 epoch ticks back to a ``DatetimeIndex`` (aware in ``tz`` when given).
+
+    ``ns`` counts nanoseconds, or microseconds with ``unit="us"`` (the storage
+    scale, which keeps that unit); ``NAT`` is ``NaT``.
+    """
+    idx = pd.DatetimeIndex(np.asarray(ns, dtype=np.int64).view(f"datetime64[{unit}]"))
     if tz is not None:
         idx = idx.tz_localize("UTC").tz_convert(tz)
     return idx
 
 
-def _localize_wall(wall: IntArray, tz: Any) -> IntArray:
-    """UTC nanoseconds of wall-clock readings in ``tz`` (DST gaps shift forward)."""
+def localize_wall(wall: IntArray, tz: Any) -> IntArray:
+    """UTC nanoseconds of wall-clock readings in ``tz`` (identity for ``tz=None``).
+
+    A reading skipped by a spring-forward moves forward; one in a fall-back's
+    repeated hour is its first (summer-time) occurrence. Undoes :func:`wall_ns`.
+    """
     if tz is None:
         return wall
     idx = pd.DatetimeIndex(wall.view("datetime64[ns]")).tz_localize(
@@ -828,7 +894,7 @@ def add_duration(ns: IntArray | int, tz: Any, duration: Duration, *, sign: int =
         else:
             wall = wall_ns(arr, tz)
             moved = pd.DatetimeIndex(wall.view("datetime64[ns]")) + sign * duration
-            out = _localize_wall(np.asarray(moved.asi8, dtype=np.int64), tz)
+            out = localize_wall(np.asarray(moved.asi8, dtype=np.int64), tz)
     except (OverflowError, pd.errors.OutOfBoundsDatetime) as exc:
         raise ValidationError(f"{duration!r} from these dates: {_RANGE_HINT}") from exc
     return int(out[0]) if scalar else out
@@ -950,16 +1016,23 @@ def period_starts(codes: IntArray, freq: Freq, tz: Any = None) -> IntArray:
     """Nanoseconds at which the periods with these codes start (UTC for aware ``tz``)."""
     first = np.asarray(codes, dtype=np.int64) * freq.mult
     unit = freq.unit
+    us_per_day = NS_PER_DAY // 1000
+    # computed in µs (no wrap-around), then checked against the nanosecond range
     if unit in ("M", "Q", "Y"):
         months = first * _MONTHS_PER[unit]
-        wall = months.astype("datetime64[M]").astype("datetime64[ns]").view(np.int64)
+        wall = months.astype("datetime64[M]").astype("datetime64[us]").view(np.int64)
     elif unit == "h":
-        wall = first * NS_PER_HOUR
+        wall = first * (NS_PER_HOUR // 1000)
     elif unit == "W":
-        wall = (first * 7 - _WEEK_SHIFT) * NS_PER_DAY
+        wall = (first * 7 - _WEEK_SHIFT) * us_per_day
     else:
-        wall = first * NS_PER_DAY
-    return _localize_wall(np.asarray(wall, dtype=np.int64), tz)
+        wall = first * us_per_day
+    wall = np.asarray(wall, dtype=np.int64)
+    if not _fits_ns(wall):
+        raise ValidationError(
+            f"a period of freq={freq.unit!r} starts outside the supported range: {_RANGE_HINT}"
+        )
+    return localize_wall(wall * 1000, tz)
 
 
 def period_labels(codes: IntArray, freq: Freq) -> pd.PeriodIndex:

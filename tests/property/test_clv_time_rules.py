@@ -240,3 +240,40 @@ def test_the_same_wall_clock_in_any_zone_gives_the_same_summaries(
             split(aware, localise(as_of, zone), localise(end, zone), freq),
             split(naive, as_of, end, freq),
         )
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    hours=st.lists(st.integers(0, 300 * 24), min_size=1, max_size=40),
+    who=st.data(),
+    as_of_day=st.integers(20, 150),
+    window_days=st.integers(1, 120),
+    later_hours=st.lists(st.integers(1, 2000), min_size=1, max_size=5),
+)
+def test_tracking_curve_reads_nothing_after_end(hours, who, as_of_day, window_days, later_hours):
+    # expected_cumulative_transactions: history at or before as_of, actuals in (as_of, end]
+    from crmcore.clv import BetaGeoModel, expected_cumulative_transactions
+
+    model = BetaGeoModel.from_params(r=0.24, alpha=4.4, a=0.79, b=2.4)
+    start = pd.Timestamp("2024-01-01")
+    ids = who.draw(st.lists(st.sampled_from("abcde"), min_size=len(hours), max_size=len(hours)))
+    log = pd.DataFrame({"customer_id": ids, "date": start + pd.to_timedelta(hours, unit="h")})
+    as_of = start + pd.Timedelta(days=as_of_day)
+    end = as_of + pd.Timedelta(days=window_days)
+    assume((log["date"] <= as_of).any())
+    kwargs = {"as_of": as_of, "end": end, "freq": "W"}
+    want = expected_cumulative_transactions(model, log, **kwargs)
+    after = pd.DataFrame(
+        {
+            "customer_id": who.draw(
+                st.lists(
+                    st.sampled_from("afz"), min_size=len(later_hours), max_size=len(later_hours)
+                )
+            ),
+            "date": end + pd.to_timedelta(later_hours, unit="h"),
+        }
+    )
+    more = pd.concat([log, after], ignore_index=True)
+    pd.testing.assert_frame_equal(expected_cumulative_transactions(model, more, **kwargs), want)
+    past = log[log["date"] <= end]
+    pd.testing.assert_frame_equal(expected_cumulative_transactions(model, past, **kwargs), want)

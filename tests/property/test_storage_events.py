@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from crmcore._time import to_zone
 from crmcore.domain import Money, StageChanged, encode_id
 from crmcore.loyalty import PointsLedger, Purchase, Redemption, Refund, ledger_balances
 from crmcore.storage import InMemoryStore, SqlStore
@@ -203,3 +204,64 @@ def test_stored_balances_equal_ledger_balances(new_store, case):
     pd.testing.assert_frame_equal(got, want, check_index_type=False)
     for account, ledger in books.items():
         assert store.loyalty_ledger.ledger(account, program) == ledger
+
+
+def _instants(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame without store positions, its datetimes as UTC instants."""
+    out = frame.drop(columns=["position"], errors="ignore").copy()
+    for col in out.columns:
+        if isinstance(out[col].dtype, pd.DatetimeTZDtype):
+            out[col] = out[col].dt.tz_convert("UTC")
+    return out
+
+
+@SETTINGS
+@given(
+    moves=st.lists(
+        st.tuples(
+            st.sampled_from(["o1", "o2", "o3"]),
+            st.sampled_from(["lead", "won", "lost"]),
+            aware_datetimes(),
+        ),
+        max_size=10,
+    ),
+    as_of=aware_datetimes(),
+    zone=st.sampled_from(["Asia/Seoul", "America/Santiago", "Europe/Paris"]),
+)
+def test_as_of_reads_ignore_later_events_and_the_zone(new_store, moves, as_of, zone):
+    events = [StageChanged(e, "new", stage, at, workflow="sales") for e, stage, at in moves]
+    shown = to_zone(zone)
+    moved = [
+        StageChanged(e, "new", stage, at.astimezone(shown), workflow="sales")
+        for e, stage, at in moves
+    ]
+    past = [e for e in events if e.at <= as_of]  # only these may matter
+    answers = []
+    for batch in (events, past, moved):
+        store = new_store()
+        store.events.append(*batch)
+        answers.append(
+            (
+                _instants(store.events.stages_as_of(as_of)),
+                _instants(store.events.latest(type="pipeline.stage_changed", as_of=as_of)),
+            )
+        )
+    for got in answers[1:]:
+        for want, have in zip(answers[0], got, strict=True):
+            pd.testing.assert_frame_equal(have, want, check_index_type=False)
+
+
+@SETTINGS
+@given(case=ledgers())
+def test_stored_balances_ignore_entries_after_as_of(new_store, case):
+    program, books, as_of = case
+    full, past = new_store(), new_store()
+    for account, ledger in books.items():
+        full.loyalty_ledger.append(account, ledger.entries)
+        past.loyalty_ledger.append(account, [e for e in ledger.entries if e.at <= as_of])
+    got = full.loyalty_ledger.balances(as_of=as_of, program=program)
+    want = past.loyalty_ledger.balances(as_of=as_of, program=program)
+    # as ledger_balances: an account whose entries all come later is still listed, with zeros
+    later = got.index.difference(want.index)
+    assert (got.loc[later, ["balance", "earned", "redeemed", "expired"]] == 0).all().all()
+    pd.testing.assert_frame_equal(got.drop(index=later), want, check_index_type=False)

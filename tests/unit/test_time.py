@@ -15,26 +15,33 @@ from hypothesis import strategies as st
 
 from crmcore._deprecation import renamed_arguments
 from crmcore._time import (
+    NAT,
     NS_PER_DAY,
     Freq,
     add_duration,
     cutoff_us,
+    datetime_index,
     from_instant_us,
     instant_key,
     instant_us,
     is_date_only,
+    localize_wall,
     parse_freq,
     period_code_at,
     period_codes,
     period_labels,
     period_start_at,
+    period_start_us,
     period_starts,
     read_dates,
     require_existing,
     resolve_as_of,
+    timestamps,
     to_duration,
     to_zone,
+    wall_day,
     wall_ns,
+    ymd,
 )
 from crmcore.errors import ValidationError
 
@@ -483,3 +490,84 @@ class TestStrictStrings:
         assert resolve_as_of(" 2026-06-30 12:00 ", tz=None).timestamp == pd.Timestamp(
             "2026-06-30 12:00"
         )
+
+
+class TestFrameHelpers:
+    """The helpers that build columns: datetimes to an index, wall clocks, calendar days."""
+
+    def test_datetime_index_converts_by_instant_through_a_fold(self):
+        paris = to_zone(PARIS)
+        first = dt.datetime(2026, 10, 25, 2, 45, tzinfo=paris)  # 00:45Z, summer time
+        second = first.replace(fold=1)  # 01:45Z, an hour later on the same wall clock
+        idx = datetime_index([first, None, second], name="at")
+        assert str(idx.dtype) == "datetime64[ns, UTC]"
+        assert list(idx.asi8[[0, 2]]) == [instant_us(first) * 1000, instant_us(second) * 1000]
+        assert idx[1] is pd.NaT
+        shown = datetime_index([second], name="at", tz=PARIS, unit="us")
+        assert str(shown.dtype) == "datetime64[us, Europe/Paris]"
+        assert shown[0] == pd.Timestamp("2026-10-25 01:45", tz="UTC")
+
+    def test_datetime_index_refuses_naive_values_and_far_dates_in_ns(self):
+        with pytest.raises(ValidationError, match="timezone-aware"):
+            datetime_index([dt.datetime(2026, 1, 1)], name="at")  # noqa: DTZ001
+        far = dt.datetime(3000, 1, 1, tzinfo=dt.UTC)
+        with pytest.raises(ValidationError, match="1677-09-22 and 2262-04-11"):
+            datetime_index([far], name="at")
+        assert datetime_index([far], name="at", unit="us")[0].year == 3000
+
+    @given(st.lists(st.integers(-106_000, 106_000), min_size=1, max_size=30))
+    def test_ymd_matches_pandas(self, days):
+        y, m, d = ymd(np.array(days, dtype=np.int64))
+        stamps = pd.DatetimeIndex(np.array(days, dtype="datetime64[D]"))
+        np.testing.assert_array_equal(y, stamps.year)
+        np.testing.assert_array_equal(m, stamps.month)
+        np.testing.assert_array_equal(d, stamps.day)
+
+    def test_wall_day_is_the_day_on_the_stamps_own_clock(self):
+        day = pd.Timestamp("2024-03-31").value // NS_PER_DAY
+        assert wall_day(pd.Timestamp("2024-03-31 23:30", tz="Asia/Tokyo")) == day  # 14:30Z
+        assert wall_day(pd.Timestamp("2024-03-31 23:30")) == day
+
+    @pytest.mark.parametrize("zone", [None, PARIS, "Asia/Kathmandu"])
+    def test_localize_wall_undoes_wall_ns(self, zone):
+        ns = pd.DatetimeIndex(["2024-01-15 12:00", "2024-07-15 23:59"]).as_unit("ns").asi8
+        np.testing.assert_array_equal(localize_wall(wall_ns(ns, zone), zone), ns)
+
+    def test_timestamps_reads_microsecond_ticks_and_keeps_that_unit(self):
+        # the storage scale: int64 µs since the epoch, NAT for a missing value
+        first = dt.datetime(2026, 10, 25, 2, 45, tzinfo=to_zone(PARIS))  # 00:45Z
+        us = np.array([instant_us(first), NAT, instant_us(dt.datetime(3000, 1, 1, tzinfo=dt.UTC))])
+        idx = timestamps(us, "UTC", unit="us")
+        assert str(idx.dtype) == "datetime64[us, UTC]"
+        assert idx[0] == pd.Timestamp("2026-10-25 00:45", tz="UTC")
+        assert idx[1] is pd.NaT
+        assert idx[2].year == 3000  # µs reach beyond the nanosecond range
+        ns = timestamps(us[:1] * 1000, PARIS)
+        assert str(ns.dtype) == "datetime64[ns, Europe/Paris]"
+        assert ns[0] == idx[0]
+
+    def test_from_instant_us_in_utc_is_the_utc_datetime(self):
+        stamp = dt.datetime(2026, 3, 5, 12, 30, 0, 7, tzinfo=dt.UTC)
+        back = from_instant_us(instant_us(stamp), dt.UTC)
+        assert back == stamp
+        assert back.tzinfo is dt.UTC
+
+    def test_instant_us_checks_subclasses_and_non_datetimes(self):
+        stamp = pd.Timestamp("2026-03-05 12:30:00.000007", tz=PARIS)
+        assert instant_us(stamp) == stamp.value // 1000
+        with pytest.raises(ValidationError, match="timezone-aware") as info:
+            instant_us(pd.Timestamp("2026-03-05"), name="at")
+        assert info.value.field == "at"
+        with pytest.raises(ValidationError, match="must be a datetime; got date"):
+            instant_us(dt.date(2026, 3, 5))  # type: ignore[arg-type]
+
+    @pytest.mark.parametrize("unit", ["h", "D", "W", "M", "Q", "Y"])
+    def test_period_starts_past_2262_are_refused_not_wrapped(self, unit):
+        freq = Freq(unit)
+        last = period_codes(np.array([pd.Timestamp("2262-04-01").value]), freq)
+        assert period_starts(last, freq)[0] <= pd.Timestamp("2262-04-01").value
+        far = last + {"h": 10_000, "D": 400, "W": 60, "M": 13, "Q": 5, "Y": 2}[unit]
+        with pytest.raises(ValidationError, match="1677-09-22 and 2262-04-11"):
+            period_starts(far, freq)  # it used to wrap around to 1677
+        with pytest.raises(ValidationError, match="1677-09-22 and 2262-04-11"):
+            period_start_us(int(far[0]), freq, "UTC")

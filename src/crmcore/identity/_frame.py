@@ -42,10 +42,7 @@ def _split_windows(windows: Sequence[Any]) -> tuple[list[Any], list[tuple[str, A
 def _as_of_day(as_of: Any) -> int:
     """Return the calendar day of ``as_of`` on its own wall clock (days since 1970-01-01)."""
     zone = None if _time.is_date_only(as_of) else _time.to_instant(as_of, name="as_of").tzinfo
-    stamp = _time.resolve_as_of(as_of, tz=zone).timestamp
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_localize(None)
-    return int(stamp.as_unit("ns").value // _time.NS_PER_DAY)
+    return _time.wall_day(_time.resolve_as_of(as_of, tz=zone).timestamp)
 
 
 def _ages(customers: pd.DataFrame, birth_col: str, as_of_day: int, ids: pd.Index) -> Any:
@@ -64,16 +61,12 @@ def _ages(customers: pd.DataFrame, birth_col: str, as_of_day: int, ids: pd.Index
             row=ids[pos],
         )
 
-    def ymd(days: np.ndarray[Any, Any]) -> tuple[Any, Any]:
-        d = days.astype("datetime64[D]")
-        y = d.astype("datetime64[Y]").astype(np.int64)
-        month_day = (d.astype("datetime64[M]").astype(np.int64) % 12) * 100 + (
-            (d - d.astype("datetime64[M]")).astype(np.int64)
-        )
-        return y, month_day
+    def year_and_day(days: np.ndarray[Any, Any]) -> tuple[Any, Any]:
+        year, month, day = _time.ymd(days)
+        return year, month * 100 + day
 
-    by, bmd = ymd(np.where(ok, col.days, 0))
-    ay, amd = ymd(np.array([as_of_day]))
+    by, bmd = year_and_day(np.where(ok, col.days, 0))
+    ay, amd = year_and_day(np.array([as_of_day]))
     # whole years: a birthday on 29 February counts as reached on 1 March of common years
     age = ay[0] - by - (amd[0] < bmd)
     return pd.Series(np.where(ok, age, 0), dtype="Int64").where(ok).array

@@ -14,6 +14,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from crmcore import _time
 from crmcore._types import BoolArray, IntArray
 from crmcore._validation import check_random_state, check_scalar
 from crmcore.errors import ValidationError
@@ -81,6 +82,11 @@ class DuplicateSet:
         merged = frame.merge(frame, on="entity", suffixes=("_l", "_r"))
         merged = merged[merged["id_l"] < merged["id_r"]]
         return merged[["id_l", "id_r"]].reset_index(drop=True)
+
+
+def _seconds_utc(seconds: IntArray) -> pd.DatetimeIndex:
+    """Whole seconds since the epoch as UTC instants (pandas' default microsecond unit)."""
+    return _time.timestamps(seconds * _time.NS_PER_SECOND, "UTC").as_unit("us")
 
 
 def _pick(
@@ -383,10 +389,7 @@ def make_duplicates(
 
     born = e["born"].copy()
     err = _chance(rng, dup, rate["date_error"])
-    days = born.astype("datetime64[D]")
-    y = days.astype("datetime64[Y]").astype(np.int64) + 1970
-    m = days.astype("datetime64[M]").astype(np.int64) % 12 + 1
-    d = (days - days.astype("datetime64[M]")).astype(np.int64) + 1
+    y, m, d = _time.ymd(born)  # days since 1970-01-01
     can_swap = err & (d <= 12) & (d != m)
     m2, d2 = np.where(can_swap, d, m), np.where(can_swap, m, d)
     y2 = np.where(err & ~can_swap, y + rng.choice([-1, 1], r), y)
@@ -421,8 +424,8 @@ def make_duplicates(
             "birth_date": birth[order], "postcode": postcode[order], "city": city[order],
             "country": e["country"][order],
             "gender": np.where(e["female"], "female", "male")[order].astype(object),
-            "created_at": pd.to_datetime(created[order], unit="s", utc=True),
-            "updated_at": pd.to_datetime(updated[order], unit="s", utc=True),
+            "created_at": _seconds_utc(created[order]),
+            "updated_at": _seconds_utc(updated[order]),
             "source": _pick(rng, ("web", "store", "call_centre", "partner"), r)[order],
             "email_opt_in": opt_in[order],
         }

@@ -296,11 +296,8 @@ class PhoneKind(Kind):
 
 
 def _day_column(codes: IntArray, values: IntArray) -> Column:
-    days = values.astype("datetime64[D]")
-    years = days.astype("datetime64[Y]").astype(np.int64)
-    months = days.astype("datetime64[M]").astype(np.int64)
-    day_of_month = (days - days.astype("datetime64[M]")).astype(np.int64) + 1
-    extra = {"y": years, "m": months - years * 12 + 1, "d": day_of_month}
+    year, month, day = _time.ymd(values)
+    extra = {"y": year - 1970, "m": month, "d": day}  # "y" counted from 1970, as blocking keys
     return Column(codes, values, None, extra)
 
 
@@ -354,8 +351,7 @@ class DateKind(Kind):
                 row=record,
                 value=value,
             ) from None
-        wall = stamp.tz_localize(None) if stamp.tzinfo is not None else stamp
-        return _day_column(FIRST_CODE.copy(), np.array([wall.value // _time.NS_PER_DAY]))
+        return _day_column(FIRST_CODE.copy(), np.array([_time.wall_day(stamp)]))
 
     def score_values(
         self, a: Column, ua: IntArray, b: Column, ub: IntArray, *, spec: Field, n_jobs: int

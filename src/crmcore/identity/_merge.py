@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as _dt
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
@@ -10,6 +9,7 @@ import attrs
 import numpy as np
 import pandas as pd
 
+from crmcore._time import NAT, read_dates
 from crmcore.domain import Consent, Customer, current_consent
 from crmcore.errors import ValidationError
 from crmcore.identity._cluster import cannot_link_pairs
@@ -437,18 +437,10 @@ def _orders(
     return out
 
 
-def _instants(values: pd.Series, name: str) -> list[Any]:
-    out: list[Any] = []
-    for v in values:
-        if _missing(v):
-            out.append(None)
-        elif isinstance(v, _dt.datetime | _dt.date | pd.Timestamp | np.datetime64):
-            out.append(pd.Timestamp(v))
-        else:
-            raise ValidationError(
-                f"{name} must hold dates or datetimes; got {v!r}", field=name, value=v
-            )
-    return out
+def _instants(values: pd.Series, name: str) -> list[int | None]:
+    """Sortable moments of a date column (the one clock's int64 ns; missing: ``None``)."""
+    ns = read_dates(values, name=name, allow_missing=True, row_name="record").ns
+    return [None if t == NAT else int(t) for t in ns.tolist()]
 
 
 def _survivor(rules: Survivorship, order: Mapping[str, Any], ids: pd.Index) -> int:

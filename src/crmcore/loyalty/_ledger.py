@@ -8,7 +8,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from crmcore._time import NAT, cutoff_us, from_instant_us, instant_us, timestamps
+from crmcore._time import cutoff_us, datetime_index, from_instant_us, instant_us
 from crmcore.domain import Money
 from crmcore.errors import ValidationError
 from crmcore.loyalty._entries import LedgerEntry, LedgerSummary, Lot
@@ -698,17 +698,16 @@ class PointsLedger:
                 "sequence": np.array([e.sequence for e in entries], dtype=np.int64),
                 "event_id": [e.event_id for e in entries],
                 "kind": [e.kind for e in entries],
-                "at": _utc([e.at for e in entries]),
+                "at": _utc([e.at for e in entries], "at"),
                 "points": np.array([e.points for e in entries], dtype=np.int64),
                 "order_id": [e.order_id for e in entries],
                 "spend_minor": np.array([e.spend_minor for e in entries], dtype=np.int64),
-                "expires_at": _utc([e.expires_at for e in entries]),
+                "expires_at": _utc([e.expires_at for e in entries], "expires_at"),
             },
             index=pd.RangeIndex(len(entries)),
         )
 
 
-def _utc(values: list[_dt.datetime | None]) -> pd.DatetimeIndex:
-    """Aware datetimes (``None``: ``NaT``) as a UTC column, by their instants."""
-    ns = np.array([NAT if v is None else instant_us(v) * 1000 for v in values], dtype=np.int64)
-    return timestamps(ns, "UTC")
+def _utc(values: list[_dt.datetime | None], name: str) -> pd.DatetimeIndex:
+    """Aware datetimes (``None``: ``NaT``) as the UTC column ``name``, by their instants."""
+    return datetime_index(values, name=name)

@@ -10,8 +10,10 @@ from typing import Any, Literal
 
 import attrs
 
+from crmcore._deprecation import renamed_arguments, warn_renamed
 from crmcore._time import (
     Freq,
+    parse_freq,
     period_code_at,
     period_start_at,
     period_start_us,
@@ -24,8 +26,26 @@ from crmcore.errors import ValidationError
 __all__ = ["EarnRule", "Program", "Tier"]
 
 PeriodUnit = Literal["day", "week", "month"]
-#: The programme period names and the calendar periods (``freq`` codes) they stand for.
+#: The programme period names (``period=`` before 0.2) and the calendar periods they are.
 _PERIOD_FREQ: dict[str, Freq] = {"day": Freq("D"), "week": Freq("W"), "month": Freq("M")}
+
+
+def _programme_freq(value: Any) -> Freq:
+    """Read a programme period: ``"D"``, ``"W"``, ``"M"`` (or ``"day"``, ``"week"``, ...)."""
+    if isinstance(value, str) and value.strip().lower() in _PERIOD_FREQ:
+        return _PERIOD_FREQ[value.strip().lower()]
+    try:
+        freq = value if isinstance(value, Freq) else parse_freq(value, name="freq")
+    except ValidationError:
+        freq = None
+    if freq is None or freq.unit not in "DWM" or freq.mult != 1:
+        raise ValidationError(
+            f"freq must be one calendar day, week or month ('D', 'W', 'M'); got {value!r}",
+            field="freq",
+            value=value,
+        )
+    return freq
+
 
 _ROUNDINGS = (
     decimal.ROUND_FLOOR,
@@ -249,9 +269,11 @@ class Program:
     currency : str, default "EUR"
         Currency of purchases and spend thresholds: an ISO 4217 code with a
         minor unit (case-insensitive, stored upper-case).
-    period : {"month", "week", "day"}, default "month"
-        Calendar period for expiry, tier windows and reviews (weeks run
-        Monday to Sunday), on the calendar of ``tz``.
+    freq : {"M", "W", "D"}, default "M"
+        Calendar period for expiry, tier windows and reviews: months, weeks
+        (Monday to Sunday) or days, on the calendar of ``tz`` (``"month"``,
+        ``"week"``, ``"day"`` are read too). Stored as a ``Freq``.
+        ``period=`` before 0.2 (deprecated).
     review_every : int, default 12
         Tiers are reviewed (and may go down) at the start of every period
         whose index is a multiple of ``review_every`` (monthly, 12: every
@@ -280,7 +302,7 @@ class Program:
     tiers: tuple[Tier, ...] = attrs.field(default=(), converter=tuple)
     expiry: int | None = None
     currency: str = attrs.field(default="EUR", kw_only=True, converter=_currency)
-    period: PeriodUnit = attrs.field(default="month", kw_only=True)
+    freq: Freq = attrs.field(default=Freq("M"), kw_only=True, converter=_programme_freq)
     review_every: int = attrs.field(default=12, kw_only=True)
     rounding: str = attrs.field(default=decimal.ROUND_FLOOR, kw_only=True)
     tz: _dt.tzinfo = attrs.field(default=_dt.UTC, kw_only=True, converter=to_zone)
@@ -320,12 +342,6 @@ class Program:
                 )
         if self.expiry is not None:
             _int(self.expiry, "expiry", 1)
-        if self.period not in _PERIOD_FREQ:
-            raise ValidationError(
-                f"period must be one of {tuple(_PERIOD_FREQ)}; got {self.period!r}",
-                field="period",
-                value=self.period,
-            )
         _int(self.review_every, "review_every", 1)
         if self.rounding not in _ROUNDINGS:
             raise ValidationError(
@@ -480,9 +496,10 @@ class Program:
         return int(raw.quantize(Decimal(1), rounding=self.rounding))
 
     @property
-    def freq(self) -> Freq:
-        """The programme period as a calendar period (``freq`` code ``"D"``, ``"W"``, ``"M"``)."""
-        return _PERIOD_FREQ[self.period]
+    def period(self) -> PeriodUnit:
+        """Deprecated: the name of :attr:`freq` (``"month"``, ``"week"``, ``"day"``)."""
+        warn_renamed("Program", "period", "freq", stacklevel=3)
+        return {"D": "day", "W": "week", "M": "month"}[self.freq.unit]  # type: ignore[return-value]
 
     def period_of(self, at: _dt.datetime, *, field: str = "at", us: int | None = None) -> int:
         """Index of the programme period holding the instant ``at`` (on ``tz``'s calendar).
@@ -585,3 +602,8 @@ class Program:
             If ``earned_at`` is not a timezone-aware datetime.
         """
         return self.period_start(self.period_of(earned_at, field="earned_at") + tier.window)
+
+
+# ``Program(period="month")`` keeps working for one release (as ``freq=``), with a warning.
+Program.__init__.__qualname__ = "Program"  # the warning says Program(), not Program.__init__()
+Program.__init__ = renamed_arguments(period="freq")(Program.__init__)  # type: ignore[method-assign]

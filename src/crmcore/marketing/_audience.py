@@ -483,10 +483,7 @@ def _zone(tz: Any) -> Any:
         raise ValidationError(
             "tz must name a time zone (consents are instants); got None", field="tz"
         )
-    try:
-        return pd.Timestamp("2000-01-01", tz=tz).tzinfo
-    except (ValueError, TypeError, KeyError) as exc:
-        raise ValidationError(f"tz is not a time zone: {tz!r}", field="tz", value=tz) from exc
+    return _time.to_zone(tz)
 
 
 class _Party:

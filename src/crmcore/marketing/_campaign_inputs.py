@@ -107,14 +107,7 @@ def campaign_info(
         ns = dates.ns
         if dates.tz is None and tz is not None:
             # a naive start (a calendar date) is read on the events' wall clock
-            ns = (
-                _time.timestamps(ns, None)
-                .tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
-                .tz_convert("UTC")
-                .tz_localize(None)
-                .asi8.copy()
-            )
-            ns[dates.ns == _time.NAT] = _time.NAT
+            ns = dates.in_zone(tz).ns
         elif dates.tz is not None and tz is None:
             raise ValidationError(
                 f"campaigns[{start_col!r}] is timezone-aware but the events are naive: "

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from crmcore._deprecation import renamed_arguments, warn_renamed
 from crmcore._stats import check_confidence, newcombe_interval, z_value
 from crmcore._validation import check_columns, check_scalar, first_bad
 from crmcore.errors import ValidationError
@@ -72,10 +73,11 @@ def _group_labels(values: pd.Series, control: Any) -> tuple[np.ndarray[Any, Any]
     return out, pd.Index(variants)
 
 
+@renamed_arguments(group_col="variant_col")
 def ab_test(
     outcomes: pd.DataFrame,
     *,
-    group_col: str = "variant",
+    variant_col: str = "variant",
     value_col: str = "converted",
     control: Any = None,
     metric: str = "proportion",
@@ -87,8 +89,9 @@ def ab_test(
     ----------
     outcomes : DataFrame
         One row per experimental unit (member): its group and its outcome.
-    group_col : str, default "variant"
-        The group column.
+    variant_col : str, default "variant"
+        The column naming each unit's variant, as in :func:`campaign_kpis`
+        (``group_col`` before 0.2, deprecated).
     value_col : str, default "converted"
         The outcome: 0/1 or bool for ``"proportion"``, a number for ``"mean"``.
     control : optional
@@ -141,7 +144,7 @@ def ab_test(
             f"metric must be 'proportion' or 'mean'; got {metric!r}", field="metric"
         )
     conf = check_confidence(confidence)
-    check_columns(outcomes, [group_col, value_col], name="outcomes")
+    check_columns(outcomes, [variant_col, value_col], name="outcomes")
     raw = outcomes[value_col]
     values = raw.to_numpy()
     if values.dtype == bool:
@@ -167,7 +170,7 @@ def ab_test(
             values=np.asarray(values, dtype=object),
             index=outcomes.index,
         )
-    codes, variants = _group_labels(outcomes[group_col], control)
+    codes, variants = _group_labels(outcomes[variant_col], control)
     k = len(variants) + 1
     used = codes >= 0
     n = np.bincount(codes[used], minlength=k).astype(np.float64)
@@ -209,7 +212,7 @@ def ab_test(
             "p_value": p,
             "test": test,
         },
-        index=pd.Index(variants, name=group_col),
+        index=pd.Index(variants, name=variant_col),
     )
 
 
@@ -243,11 +246,12 @@ def sample_size(
     metric: str = "proportion",
     relative: bool = False,
     sd: float | None = None,
-    alpha: float = 0.05,
+    confidence: float = 0.95,
     power: float = 0.8,
     ratio: float = 1.0,
     alternative: str = "two-sided",
     method: str = "pooled",
+    alpha: float | None = None,
 ) -> SampleSize:
     """Units per group to detect a minimum effect with a two-group test.
 
@@ -265,8 +269,9 @@ def sample_size(
         Read ``mde`` as a share of ``baseline``.
     sd : float, optional
         Standard deviation of the outcome in each group (required for means).
-    alpha : float, default 0.05
-        Significance level.
+    confidence : float, default 0.95
+        The test's confidence level, as in :func:`ab_test`: its significance
+        level is ``1 - confidence``.
     power : float, default 0.8
         Probability of detecting the effect.
     ratio : float, default 1.0
@@ -275,6 +280,9 @@ def sample_size(
         The test's alternative.
     method : {"pooled", "arcsine"}, default "pooled"
         Proportions only: Fleiss' formula or Cohen's arcsine effect size.
+    alpha : float, optional
+        Deprecated: the significance level; give ``confidence=1 - alpha``
+        instead (``alpha=0.05`` is ``confidence=0.95``).
 
     Returns
     -------
@@ -309,7 +317,13 @@ def sample_size(
             f"alternative must be 'two-sided' or 'one-sided'; got {alternative!r}",
             field="alternative",
         )
-    a = check_scalar(alpha, name="alpha", low=0, high=1, low_inclusive=False, high_inclusive=False)
+    if alpha is not None:
+        warn_renamed("sample_size()", "alpha=", "confidence=1 - alpha")
+        alpha = check_scalar(
+            alpha, name="alpha", low=0, high=1, low_inclusive=False, high_inclusive=False
+        )
+        confidence = 1.0 - alpha
+    a = 1.0 - check_confidence(confidence)
     b = check_scalar(power, name="power", low=0, high=1, low_inclusive=False, high_inclusive=False)
     k = check_scalar(ratio, name="ratio", low=0, low_inclusive=False)
     base = check_scalar(baseline, name="baseline")

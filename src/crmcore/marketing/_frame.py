@@ -140,9 +140,7 @@ def engagement_frame(
         "variant": column([e.variant for e in rows]),
         "channel": pd.Categorical([e.channel.value for e in rows], categories=CHANNELS),
         "type": pd.Categorical([e.type.value for e in rows], categories=TYPES),
-        "date": pd.DatetimeIndex(
-            pd.to_datetime([_time.instant_us(e.at, name="at") for e in rows], unit="us", utc=True)
-        ).tz_convert(tz),
+        "date": _time.datetime_index([e.at for e in rows], name="at", tz=tz, unit="us"),
     }
     for key in keys:
         data[key] = column([e.properties.get(key) for e in rows])
@@ -179,13 +177,9 @@ def members_frame(members: Iterable[CampaignMember], *, tz: Any = "UTC") -> pd.D
             "customer_id": pd.Series([m.customer_id for m in rows], dtype=object),
             "variant": pd.Series([m.variant for m in rows], dtype=object),
             "control": np.array([m.control for m in rows], dtype=bool),
-            "selected_at": pd.DatetimeIndex(
-                pd.to_datetime(
-                    [_time.instant_us(m.selected_at, name="selected_at") for m in rows],
-                    unit="us",
-                    utc=True,
-                )
-            ).tz_convert(tz),
+            "selected_at": _time.datetime_index(
+                [m.selected_at for m in rows], name="selected_at", tz=tz, unit="us"
+            ),
         }
     )
 
@@ -213,7 +207,7 @@ def consent_log(parties: Iterable[Any], *, customer_col: str = "customer_id") ->
     ids: list[Any] = []
     channels: list[str] = []
     granted: list[bool] = []
-    at: list[int] = []
+    at: list[Any] = []
     sources: list[str | None] = []
     for party in parties:
         for consent in party.consents:
@@ -224,14 +218,14 @@ def consent_log(parties: Iterable[Any], *, customer_col: str = "customer_id") ->
             ids.append(party.id)
             channels.append(consent.channel)
             granted.append(consent.granted)
-            at.append(_time.instant_us(consent.at, name="at"))
+            at.append(consent.at)
             sources.append(consent.source)
     return pd.DataFrame(
         {
             customer_col: pd.Series(ids, dtype=object),
             "channel": pd.Series(channels, dtype=object),
             "granted": np.array(granted, dtype=bool),
-            "date": pd.to_datetime(np.array(at, dtype=np.int64), unit="us", utc=True),
+            "date": _time.datetime_index(at, name="at", unit="us"),
             "source": pd.Series(sources, dtype=object),
         }
     )

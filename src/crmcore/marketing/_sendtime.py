@@ -349,7 +349,7 @@ def send_time_profile(
                 "leave tz out to use their own wall clock, or localise them first",
                 field="tz",
             )
-        zone = pd.Timestamp("2000-01-01", tz=tz).tzinfo
+        zone = _time.to_zone(tz)
     if times.size == 0:
         raise ValidationError(
             f"no engagement event of types {list(types)} on or before as_of", field=type_col

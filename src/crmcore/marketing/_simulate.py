@@ -125,13 +125,6 @@ class SimulatedEngagement:
     truth: TrueEffects
 
 
-def _wall_to_utc(wall: IntArray, tz: Any) -> IntArray:
-    idx = pd.DatetimeIndex(wall.view("datetime64[ns]")).tz_localize(
-        tz, ambiguous=np.ones(wall.size, dtype=bool), nonexistent="shift_forward"
-    )
-    return np.asarray(idx.tz_convert("UTC").tz_localize(None).asi8, dtype=np.int64)
-
-
 def _preferred_hours(rng: np.random.Generator, n: int) -> IntArray:
     weights = np.array([b[2] for b in _HOUR_BLOCKS])
     block = rng.choice(len(_HOUR_BLOCKS), size=n, p=weights / weights.sum())
@@ -229,7 +222,7 @@ def simulate_engagement(
             )
         if ch not in response:
             raise ValidationError(f"channel_response lacks {ch!r}", field="channel_response")
-    zone = pd.Timestamp("2000-01-01", tz=tz).tzinfo
+    zone = _time.to_zone(tz)
     t0 = _time.to_instant(start, name="start").tz_localize(zone).as_unit("ns").value
     t1 = _time.resolve_as_of(end, tz=zone, name="end").ns
     if t1 - t0 < 30 * _DAY:
@@ -293,13 +286,13 @@ def simulate_engagement(
     span = t1 - _WINDOW - t0
     send_days = t0 + (np.arange(1, n_camp + 1) * span // (n_camp + 1)) // _DAY * _DAY
     send_walls = _time.wall_ns(send_days, zone) // _DAY * _DAY + 9 * _HOUR
-    send_times = _wall_to_utc(send_walls, zone)
+    send_times = _time.localize_wall(send_walls, zone)
     camp_rows, member_frames = [], []
     open_lift, click_lift = {"A": 1.0, "B": 1.25}, {"A": 1.0, "B": 1.1}
     for j in range(n_camp):
         channel = channels[j % len(channels)]
         cid = f"K{j + 1:02d}"
-        at = pd.Timestamp(int(send_times[j]), unit="ns", tz="UTC").tz_convert(zone)
+        at = _time.timestamps(send_times[j : j + 1], zone)[0]
         audience = select_audience(
             customers,
             channel=channel,
@@ -410,7 +403,7 @@ def _consents(rng: np.random.Generator, ids: Any, t0: int) -> pd.DataFrame:
             )
         )
     log = pd.concat(frames, ignore_index=True)
-    log["date"] = pd.to_datetime(log["date"].to_numpy(dtype=np.int64), unit="ns", utc=True)
+    log["date"] = _time.timestamps(log["date"].to_numpy(dtype=np.int64), "UTC")
     return log.sort_values(["date", "customer_id"], kind="stable", ignore_index=True)
 
 
@@ -447,7 +440,7 @@ def _messages(  # noqa: PLR0917 - internal: one campaign's inputs
         p_open = np.minimum(propensity[c[d]] * state * o_lift, 0.95)
         opens = rng.random(d.size) < p_open
         wall = _time.wall_ns(delivered[opens], zone)
-        at_pref = _wall_to_utc(_next_preferred(wall, preferred[c[d][opens]], rng), zone)
+        at_pref = _time.localize_wall(_next_preferred(wall, preferred[c[d][opens]], rng), zone)
         soon = delivered[opens] + ((1.0 + rng.exponential(20.0, opens.sum())) * _MIN).astype(
             np.int64
         )

@@ -26,7 +26,13 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from crmcore._time import from_instant_us, instant_us, read_instants, require_aware
+from crmcore._time import (
+    from_instant_us,
+    instant_us,
+    read_instants,
+    require_aware,
+    timestamps,
+)
 from crmcore._types import BoolArray
 from crmcore.errors import ValidationError
 
@@ -442,10 +448,9 @@ class BusinessCalendar:
     def _instant_out(us: I64, token: Any) -> Any:
         if isinstance(token, dt.tzinfo):
             return from_instant_us(int(us[0]), token)
-        out = us.view("datetime64[us]")
         if isinstance(token, pd.Index):
-            return pd.Series(pd.DatetimeIndex(out).tz_localize("UTC"), index=token)
-        return out
+            return pd.Series(timestamps(us, "UTC", unit="us"), index=token)
+        return us.view("datetime64[us]")
 
     @staticmethod
     def _delta_out(us: I64, token: Any) -> Any:

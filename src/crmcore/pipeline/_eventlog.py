@@ -11,7 +11,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from crmcore._time import instant_us, read_instants, timestamps
+from crmcore._time import datetime_index, read_instants
 from crmcore._validation import check_columns
 from crmcore.pipeline._advance import StageChanged
 from crmcore.pipeline._calendar import BusinessCalendar
@@ -58,8 +58,7 @@ def events_frame(events: Iterable[object]) -> pd.DataFrame:
         for e in changes
     ]
     frame = pd.DataFrame(rows, columns=_EVENT_COLUMNS)
-    ns = np.array([instant_us(e.at, name="at") * 1000 for e in changes], dtype=np.int64)
-    frame["at"] = timestamps(ns, "UTC")  # by instant: a DST fold keeps its order
+    frame["at"] = datetime_index([e.at for e in changes], name="at")  # a DST fold keeps its order
     return frame
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crmcore._deprecation import warn_renamed
+from crmcore._deprecation import renamed_arguments, warn_renamed
 from crmcore._time import (
     Freq,
     add_duration,
@@ -66,13 +66,14 @@ def _amounts(frame: pd.DataFrame, col: str) -> F64:
     return as_float_array(values, name=col, index=frame.index, row_name="opportunity")
 
 
+@renamed_arguments(amount_col="value_col")
 def weighted_pipeline(
     opportunities: pd.DataFrame,
     *,
     by: str | Sequence[str] | None = None,
     workflow: Workflow = OPPORTUNITY_WORKFLOW,
     stage_col: str = "stage",
-    amount_col: str = "amount",
+    value_col: str = "amount",
     probability_col: str | None = "probability",
 ) -> pd.DataFrame:
     """Open pipeline: count, amount and probability-weighted amount.
@@ -92,9 +93,9 @@ def weighted_pipeline(
         category and won / closed flags.
     stage_col : str, default "stage"
         Column of stage names.
-    amount_col : str, default "amount"
+    value_col : str, default "amount"
         Column of amounts (numbers, or :class:`~crmcore.domain.Money` in one
-        currency).
+        currency); ``amount_col`` before 0.2 (deprecated).
     probability_col : str or None, default "probability"
         Column of win probabilities in percent; the stage defaults are used
         when ``None`` or absent.
@@ -127,7 +128,7 @@ def weighted_pipeline(
     check_columns(opportunities, [stage_col], name="opportunities")
     keys = _keys(opportunities, by)
     codes = stage_codes(opportunities[stage_col], workflow, stage_col)
-    amount = _amounts(opportunities, amount_col)
+    amount = _amounts(opportunities, value_col)
     if probability_col is not None and probability_col in opportunities.columns:
         prob = as_float_array(
             opportunities[probability_col], name=probability_col, row_name="opportunity"
@@ -159,8 +160,9 @@ def _freq_and_keys(
                 f"forecast() got both by={by!r} (a period: deprecated) and freq={freq!r}; "
                 "give freq= for the period and by= for grouping columns"
             )
-        # stacklevel 4: the warning names the line that called forecast()
-        warn_renamed("forecast()", f"by={by!r} (a period)", f"freq={by!r}", stacklevel=4)
+        # stacklevel 5: the warning names the line that called forecast() (through
+        # renamed_arguments' wrapper)
+        warn_renamed("forecast()", f"by={by!r} (a period)", f"freq={by!r}", stacklevel=5)
         return parse_freq(by), []
     return parse_freq("M" if freq is _NO_FREQ else freq), _keys(opportunities, by)
 
@@ -173,6 +175,7 @@ def _is_period_code(value: str) -> bool:
     return True
 
 
+@renamed_arguments(amount_col="value_col")
 def forecast(
     opportunities: pd.DataFrame,
     *,
@@ -185,7 +188,7 @@ def forecast(
     workflow: Workflow = OPPORTUNITY_WORKFLOW,
     date_col: str = "close_date",
     stage_col: str = "stage",
-    amount_col: str = "amount",
+    value_col: str = "amount",
     category_col: str | None = "forecast_category",
     created_col: str = "created_at",
 ) -> pd.DataFrame:
@@ -226,8 +229,9 @@ def forecast(
         Column of expected (or actual) close dates.
     stage_col : str, default "stage"
         Column of stage names.
-    amount_col : str, default "amount"
-        Column of amounts (numbers, or Money in one currency).
+    value_col : str, default "amount"
+        Column of amounts (numbers, or Money in one currency); ``amount_col``
+        before 0.2 (deprecated).
     category_col : str or None
         Column overriding the stage's forecast category when present.
     created_col : str, default "created_at"
@@ -285,7 +289,7 @@ def forecast(
         )
     check_columns(opportunities, [stage_col, date_col], name="opportunities")
     codes = stage_codes(opportunities[stage_col], workflow, stage_col)
-    amount = _amounts(opportunities, amount_col)
+    amount = _amounts(opportunities, value_col)
     cats = pd.Index(FORECAST_CATEGORIES)
     if category_col is not None and category_col in opportunities.columns:
         col = opportunities[category_col]
@@ -345,13 +349,14 @@ def forecast(
     return table
 
 
+@renamed_arguments(amount_col="value_col")
 def win_rate(
     opportunities: pd.DataFrame,
     *,
     by: str | Sequence[str] | None = None,
     workflow: Workflow = OPPORTUNITY_WORKFLOW,
     stage_col: str = "stage",
-    amount_col: str | None = "amount",
+    value_col: str | None = "amount",
 ) -> pd.DataFrame:
     """Won / (won + lost), by count and (if amounts are given) by amount.
 
@@ -368,9 +373,10 @@ def win_rate(
         Decides which stages are won (``is_won``) and closed (``is_closed``).
     stage_col : str, default "stage"
         Column of stage names.
-    amount_col : str or None, default "amount"
+    value_col : str or None, default "amount"
         Column of amounts (numbers, or :class:`~crmcore.domain.Money` in one
         currency); skipped when ``None`` or absent from the frame.
+        ``amount_col`` before 0.2 (deprecated).
 
     Returns
     -------
@@ -389,7 +395,7 @@ def win_rate(
     --------
     >>> import pandas as pd
     >>> opps = pd.DataFrame({"stage": ["closed_won", "closed_lost", "closed_lost", "proposal"]})
-    >>> win_rate(opps, amount_col=None)
+    >>> win_rate(opps, value_col=None)
            won  lost  win_rate
     total    1     2  0.333333
     """
@@ -400,8 +406,8 @@ def win_rate(
     closed = stage_attr(workflow, "is_closed").astype(bool)[codes]
     lost = (closed & (won == 0)).astype(np.float64)
     cols: dict[str, Any] = {"won": won, "lost": lost}
-    if amount_col is not None and amount_col in opportunities.columns:
-        amount = _amounts(opportunities, amount_col)
+    if value_col is not None and value_col in opportunities.columns:
+        amount = _amounts(opportunities, value_col)
         cols["won_amount"] = amount * won
         cols["lost_amount"] = amount * lost
     out = _grouped(opportunities, keys, cols)

@@ -14,14 +14,14 @@ from crmcore.pipeline._scoring import LeadScorer
 __all__ = ["evaluate_time_split"]
 
 
-@renamed_arguments(split_at="as_of")
+@renamed_arguments(split_at="as_of", time_col="created_col")
 def evaluate_time_split(
     scorer: LeadScorer,
     leads: pd.DataFrame,
     *,
     as_of: object,
     horizon: object = None,
-    time_col: str = "created_at",
+    created_col: str = "created_at",
 ) -> float:
     """ROC AUC of ``scorer`` trained on leads up to ``as_of`` and tested on later ones.
 
@@ -36,14 +36,15 @@ def evaluate_time_split(
         The (possibly unfitted) scorer whose hyper-parameters are evaluated.
     leads : DataFrame
         Closed leads: the scorer's feature, stage and outcome columns and
-        ``time_col``.
+        ``created_col``.
     as_of : datetime or date-like
         The split (``split_at`` before 0.2, deprecated). A date means the
-        end of that day; aware exactly when ``time_col`` is.
+        end of that day; aware exactly when ``created_col`` is.
     horizon : str, timedelta or DateOffset, optional
         Length of the test window after ``as_of`` (default: every later lead).
-    time_col : str, default "created_at"
-        Column of creation times.
+    created_col : str, default "created_at"
+        Column of creation times, as in :func:`forecast` and :func:`sla_report`
+        (``time_col`` before 0.2, deprecated).
 
     Returns
     -------
@@ -53,11 +54,11 @@ def evaluate_time_split(
     Raises
     ------
     ValidationError
-        A naive/aware mismatch between ``as_of`` and ``time_col``, an empty
+        A naive/aware mismatch between ``as_of`` and ``created_col``, an empty
         side of the split, or one class only among the test leads.
     """
-    check_columns(leads, [time_col], name="leads")
-    dates = read_dates(leads[time_col], name=time_col, row_name="lead")
+    check_columns(leads, [created_col], name="leads")
+    dates = read_dates(leads[created_col], name=created_col, row_name="lead")
     cut = dates.cutoff(as_of).ns
     early = dates.ns <= cut
     later = ~early

@@ -36,17 +36,15 @@ from decimal import Decimal
 from operator import attrgetter
 from typing import Any, Literal
 
-from crmcore._time import require_existing
+from crmcore._time import EPOCH_UTC, MICROSECOND, require_existing
 from crmcore.errors import ValidationError
 from crmcore.storage import _json
 from crmcore.storage._fields import FieldSpec, Kind
 from crmcore.storage._zones import tz_from_text, tz_text
 
-__all__ = ["EPOCH", "Dialect", "RowCodec", "decode_id", "scalar_decoder", "scalar_encoder"]
+__all__ = ["Dialect", "RowCodec", "decode_id", "scalar_decoder", "scalar_encoder"]
 
 Dialect = Literal["memory", "sqlite", "postgresql"]
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-_MICRO = dt.timedelta(microseconds=1)
 _INT64 = 2**63
 
 Encoder = Callable[[Any], Any]
@@ -137,7 +135,7 @@ def scalar_encoder(kind: Kind, dialect: Dialect, field: str) -> Encoder:
                 utc = v.astimezone(dt.UTC)
             except OverflowError:
                 raise _bad(field, "datetime is out of range once converted to UTC", v) from None
-            return (utc - EPOCH) // _MICRO if as_micros else utc
+            return (utc - EPOCH_UTC) // MICROSECOND if as_micros else utc
 
         return enc_datetime
     if kind is Kind.DATE:
@@ -181,7 +179,7 @@ def scalar_decoder(kind: Kind, dialect: Dialect) -> Decoder | None:
         return Decimal
     if kind is Kind.DATETIME:
         if dialect == "sqlite":
-            return lambda v: EPOCH + dt.timedelta(microseconds=v)
+            return lambda v: EPOCH_UTC + dt.timedelta(microseconds=v)
         return lambda v: v.astimezone(dt.UTC)
     if kind is Kind.DATE and dialect == "sqlite":
         return dt.date.fromisoformat

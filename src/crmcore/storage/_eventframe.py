@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crmcore._time import timestamps
 from crmcore.storage._eventcodec import decode_payload_value
 
 __all__ = ["EVENT_COLUMNS", "EventFrameBuilder"]
@@ -63,7 +64,7 @@ class EventFrameBuilder:
             if name in ("position", "at"):
                 arr = np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
                 if name == "at":
-                    data[name] = pd.DatetimeIndex(arr.view("datetime64[us]")).tz_localize("UTC")
+                    data[name] = timestamps(arr, "UTC", unit="us")
                 else:
                     data[name] = arr
             else:

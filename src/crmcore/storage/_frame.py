@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crmcore._time import timestamps
 from crmcore.errors import ValidationError
 from crmcore.storage._fields import SCALAR_KINDS, FieldSpec, Kind
 
@@ -129,7 +130,7 @@ def _finish(parts: list[Any], kind: Kind) -> Any:
         return np.concatenate(parts)
     if kind is Kind.DATETIME:
         arr = np.concatenate(parts) if parts else np.empty(0, dtype="datetime64[us]")
-        return pd.DatetimeIndex(arr).tz_localize("UTC")
+        return timestamps(arr.view(np.int64), "UTC", unit="us")
     if kind is Kind.DATE:
         return np.concatenate(parts) if parts else np.empty(0, dtype="datetime64[us]")
     if kind in (Kind.FLOAT, Kind.DECIMAL):

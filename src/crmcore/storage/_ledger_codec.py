@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from crmcore._time import NAT, timestamps
 from crmcore.domain import LedgerEntryPosted
 from crmcore.errors import ValidationError
 from crmcore.storage._codec import decode_id
@@ -238,9 +239,8 @@ def ledger_frame(rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
     r = dict(zip(LedgerRow._fields, cols, strict=True))
 
     def instants(values: Sequence[Any]) -> pd.DatetimeIndex:
-        nat = np.iinfo(np.int64).min
-        arr = np.array([nat if v is None else v for v in values], dtype=np.int64)
-        return pd.DatetimeIndex(arr.view("datetime64[us]")).tz_localize(dt.UTC)
+        arr = np.array([NAT if v is None else v for v in values], dtype=np.int64)
+        return timestamps(arr, dt.UTC, unit="us")
 
     return pd.DataFrame(
         {

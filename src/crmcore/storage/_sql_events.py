@@ -34,8 +34,9 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.sql.elements import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 
+from crmcore._time import EPOCH_UTC
 from crmcore.errors import ValidationError
-from crmcore.storage._codec import EPOCH, Dialect
+from crmcore.storage._codec import Dialect
 from crmcore.storage._eventcodec import (
     EventCriteria,
     EventRecord,
@@ -179,7 +180,7 @@ class SqlEventLog(EventLogBase):
                     "type": r.type,
                     "entity_type": r.entity_type,
                     "entity_id": r.entity_id,
-                    "at": EPOCH + dt.timedelta(microseconds=r.at_us),
+                    "at": EPOCH_UTC + dt.timedelta(microseconds=r.at_us),
                     "at_tz": r.at_tz,
                     "actor": r.actor,
                     "payload_text": r.payload,
@@ -240,7 +241,9 @@ class SqlEventLog(EventLogBase):
 
     # ------------------------------------------------------------ reading
     def _micros_value(self, micros: int) -> Any:
-        return micros if self._dialect == "sqlite" else EPOCH + dt.timedelta(microseconds=micros)
+        if self._dialect == "sqlite":
+            return micros
+        return EPOCH_UTC + dt.timedelta(microseconds=micros)
 
     def _conditions(
         self, crit: EventCriteria, table: Any = None, *, unindexed: bool = False
@@ -462,7 +465,7 @@ class SqlLedger(LedgerBase):
     def _instant(self, micros: int | None) -> Any:
         if micros is None or self._dialect == "sqlite":
             return micros
-        return EPOCH + dt.timedelta(microseconds=micros)
+        return EPOCH_UTC + dt.timedelta(microseconds=micros)
 
     def _select_rows(self) -> sa.Select[Any]:
         t = self._t

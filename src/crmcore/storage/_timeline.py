@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crmcore._time import EPOCH_UTC, timestamps
 from crmcore.domain import ConsentChanged, Customer, EntityId
-from crmcore.storage._codec import EPOCH
 from crmcore.storage._eventcodec import EventCriteria, StoredEvent, criteria, encode_ids, to_micros
 from crmcore.storage._filters import MAX_IN
 from crmcore.storage._protocols import Store
@@ -40,7 +40,7 @@ def _inside(micros: int, crit: EventCriteria) -> bool:
 
 
 def _when(micros: int) -> dt.datetime:
-    return EPOCH + dt.timedelta(microseconds=micros)
+    return EPOCH_UTC + dt.timedelta(microseconds=micros)
 
 
 def _id_text(value: Any) -> str:
@@ -244,7 +244,7 @@ def _frame(rows: list[Row]) -> pd.DataFrame:
 
     return pd.DataFrame(
         {
-            "at": pd.DatetimeIndex(micros.view("datetime64[us]")).tz_localize("UTC"),
+            "at": timestamps(micros, "UTC", unit="us"),
             "kind": text(2),
             "entity": text(3),
             "entity_id": text(4),

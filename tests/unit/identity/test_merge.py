@@ -144,3 +144,29 @@ def test_refusals(cluster):
         merge_plan(cluster, Survivorship(survivor="zz"))
     with pytest.raises(ValidationError, match="missing column 'key'"):
         merge_plan(cluster, id_col="key")
+
+
+def test_recency_and_age_read_dates_by_the_one_clock():
+    plus_one = dt.timezone(dt.timedelta(hours=1))
+    frame = pd.DataFrame(
+        {
+            "id": ["a", "b"],
+            "name": ["Ann", "Anne"],
+            # b: 00:30+01:00 is 23:30Z the day before, so b is the older record
+            "created_at": [
+                dt.datetime(2020, 1, 1, tzinfo=dt.UTC),
+                dt.datetime(2020, 1, 1, 0, 30, tzinfo=plus_one),
+            ],
+            "updated_at": ["2024-01-01T00:00Z", "2024-01-01T00:30+01:00"],  # ISO text is read
+        }
+    )
+    plan = merge_plan(frame, Survivorship())
+    assert plan.survivor_id == "b"
+    assert plan.record["name"] == "Ann"  # a was updated last, by instant
+    naive = dt.datetime(2024, 1, 1)  # noqa: DTZ001 - naive on purpose
+    mixed = frame.assign(updated_at=[naive, dt.datetime(2024, 1, 2, tzinfo=dt.UTC)])
+    with pytest.raises(ValidationError, match="mixes naive and timezone-aware") as info:
+        merge_plan(mixed, Survivorship())
+    assert info.value.field == "updated_at"
+    with pytest.raises(ValidationError, match=r"not a date crmcore can read.*record 1"):
+        merge_plan(frame.assign(updated_at=["2024-01-01", "soon"]), Survivorship())

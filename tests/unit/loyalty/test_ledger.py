@@ -253,6 +253,13 @@ def test_to_frame_and_summary_dict(simple):
     assert d["next_expiry"] == "2026-04-01T00:00:00+00:00"
 
 
+def test_an_expiry_past_2262_is_refused_not_wrapped(simple):
+    # two months after March 2262 is past the nanosecond range; it wrapped to 1677
+    late = buy("o1", utc(2262, 3, 1), "10")
+    with pytest.raises(ValidationError, match="2262-04-11"):
+        PointsLedger(simple).post(late)
+
+
 def test_event_validation():
     with pytest.raises(ValidationError, match="timezone-aware"):
         Purchase(event_id="o", at=dt.datetime(2026, 1, 1), amount=eur("1"))  # noqa: DTZ001

@@ -77,11 +77,25 @@ def test_expiry_and_review_dates():
 
 
 def test_weekly_and_daily_periods():
-    weekly = Program(earn_rules=[EarnRule(name="b", per_unit=1)], expiry=2, period="week")
+    weekly = Program(earn_rules=[EarnRule(name="b", per_unit=1)], expiry=2, freq="W")
     # Monday 2026-11-23: its week + 2 -> expires at the start of the 3rd week after
     assert weekly.expires_at(utc(2026, 11, 25)) == utc(2026, 12, 14)
-    daily = Program(earn_rules=[EarnRule(name="b", per_unit=1)], expiry=30, period="day")
+    daily = Program(earn_rules=[EarnRule(name="b", per_unit=1)], expiry=30, freq="D")
     assert daily.expires_at(utc(2026, 1, 1, 18)) == utc(2026, 2, 1)
+
+
+def test_period_is_the_deprecated_name_of_freq():
+    rules = [EarnRule(name="b", per_unit=1)]
+    weekly = Program(earn_rules=rules, expiry=2, freq="W")
+    assert Program(earn_rules=rules, expiry=2, freq="week") == weekly  # the old values read too
+    with pytest.warns(DeprecationWarning, match="'period=' is deprecated.*'freq='") as caught:
+        old = Program(earn_rules=rules, expiry=2, period="week")
+    assert caught[0].filename == __file__
+    assert old == weekly
+    with pytest.warns(DeprecationWarning, match="'period' is deprecated.*'freq'"):
+        assert weekly.period == "week"
+    with pytest.raises(TypeError, match="both"):
+        Program(earn_rules=rules, period="week", freq="W")
 
 
 @pytest.mark.parametrize(
@@ -89,7 +103,8 @@ def test_weekly_and_daily_periods():
     [
         ({"earn_rules": []}, "earn_rules"),
         ({"expiry": 0}, "expiry"),
-        ({"period": "year"}, "period"),
+        ({"freq": "Y"}, "freq"),
+        ({"freq": "2W"}, "freq"),
         ({"review_every": 0}, "review_every"),
         ({"rounding": "nearest"}, "rounding"),
         ({"tiers": [Tier(name="gold", points=10)]}, "entry"),

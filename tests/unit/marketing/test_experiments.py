@@ -53,6 +53,16 @@ def test_control_none_takes_the_rows_without_a_group():
     assert table["value"].tolist() == [0.5, 1.0]
 
 
+def test_variant_col_names_the_arm_column_and_group_col_is_its_deprecated_name():
+    data = binary({"A": (56, 70), "B": (48, 80)}).rename(columns={"variant": "arm"})
+    table = ab_test(data, variant_col="arm", control="B")
+    assert table.index.name == "arm"
+    assert table.loc["A", "difference"] == pytest.approx(56 / 70 - 48 / 80, rel=1e-12)
+    with pytest.warns(DeprecationWarning, match="'group_col=' is deprecated.*'variant_col='"):
+        old = ab_test(data, group_col="arm", control="B")
+    pd.testing.assert_frame_equal(old, table)
+
+
 @pytest.mark.parametrize(
     ("data", "kw", "match"),
     [
@@ -88,6 +98,17 @@ def test_arcsine_sample_size_matches_cohen_table_6_4_1(h, n):
 def test_mean_sample_size_matches_cohen_table_2_4_1(d, n):
     # Cohen (1988) Table 2.4.1, alpha two-sided 0.05, power 0.80
     assert sample_size(100.0, d * 15.0, metric="mean", sd=15.0).n_control == n
+
+
+def test_sample_size_takes_confidence_and_alpha_is_its_deprecated_complement():
+    # Fleiss eq. 4.14 at the 1 % level (z = 2.5758) needs more units than at 5 %
+    strict = sample_size(0.10, 0.02, confidence=0.99)
+    assert strict.n_control > sample_size(0.10, 0.02).n_control == 3841
+    with pytest.warns(DeprecationWarning, match="'alpha=' is deprecated.*'confidence=1 - alpha'"):
+        old = sample_size(0.10, 0.02, alpha=0.01)
+    assert old == strict
+    with pytest.raises(ValidationError, match="confidence"):
+        sample_size(0.10, 0.02, confidence=95)
 
 
 def test_pooled_sample_size_reaches_the_power_by_simulation():

@@ -215,6 +215,19 @@ def test_win_rate(opps):
     assert out.loc["bob", "amount_win_rate"] == pytest.approx(300 / 380, rel=1e-12)
 
 
+@pytest.mark.parametrize("func", [weighted_pipeline, forecast, win_rate])
+def test_amount_col_is_the_deprecated_name_of_value_col(opps, func):
+    renamed = opps.rename(columns={"amount": "total"})
+    expected = func(renamed, value_col="total")
+    pd.testing.assert_frame_equal(expected, func(opps))  # "amount" is the default
+    with pytest.warns(DeprecationWarning, match="'amount_col=' is deprecated.*'value_col='") as w:
+        old = func(renamed, amount_col="total")
+    assert w[0].filename == __file__
+    pd.testing.assert_frame_equal(old, expected)
+    with pytest.raises(TypeError, match="both"):
+        func(renamed, amount_col="total", value_col="total")
+
+
 def test_sales_cycle_length(opps):
     out = sales_cycle_length(opps)
     # Won: 2025-12-01 -> 12-11 (10 d), 2026-01-01 -> 01-21 (20 d).

@@ -316,6 +316,19 @@ def test_time_split_split_at_is_deprecated_and_naive_as_of_refused():
         evaluate_time_split(LeadScorer(), leads, as_of="2025-01-01")
 
 
+def test_time_split_reads_created_col_and_time_col_is_its_deprecated_name():
+    leads = synthetic(600, 6).rename(columns={"created_at": "opened"})
+    as_of = dt.datetime(2026, 8, 1, tzinfo=dt.UTC)
+    auc = evaluate_time_split(LeadScorer(), leads, as_of=as_of, created_col="opened")
+    same = evaluate_time_split(
+        LeadScorer(), leads.rename(columns={"opened": "created_at"}), as_of=as_of
+    )
+    assert auc == same
+    with pytest.warns(DeprecationWarning, match="'time_col=' is deprecated.*'created_col='"):
+        old = evaluate_time_split(LeadScorer(), leads, as_of=as_of, time_col="opened")
+    assert old == auc
+
+
 def test_lead_outcomes_feed_the_scorer():
     t = pd.Timestamp("2026-01-05", tz="UTC")
     log = pd.DataFrame(
