@@ -270,7 +270,9 @@ def bench_accuracy(n: int) -> None:
         "< 5 s at 1M / 5M",
     )
     wall, cpu, _ = timed(
-        lambda: pipeline_changes(log, opps, start="2025-09-30", end="2025-12-31", period="2025Q4")
+        lambda: pipeline_changes(
+            log, opps, start="2025-09-30", end="2025-12-31", closing_in="2025Q4"
+        )
     )
     row("pipeline_changes, one quarter", f"{n:,} opps / {len(log):,} events", wall, cpu, "", "")
 

@@ -139,7 +139,7 @@ def test_waterfall_adds_up(book, a, b, period):
     opps, log = book
     start, end = min(a, b), max(a, b)
     for by in (None, "owner"):
-        ch = pipeline_changes(log, opps, start=start, end=end, period=period, by=by)
+        ch = pipeline_changes(log, opps, start=start, end=end, closing_in=period, by=by)
         groups = [ch] if by is None else [ch.loc[g] for g in ch.index.get_level_values(0).unique()]
         for rows in groups:
             amount = rows["amount"]
@@ -147,7 +147,7 @@ def test_waterfall_adds_up(book, a, b, period):
                 amount["end"], rel=1e-9, abs=1e-9
             )
             assert (rows["count"] >= 0).all()
-    total = pipeline_changes(log, opps, start=start, end=end, period=period)
+    total = pipeline_changes(log, opps, start=start, end=end, closing_in=period)
     snap = pipeline_snapshot(log, opps, as_of=end)
     open_end = snap[snap["is_open"]]
     if period is not None:

@@ -87,14 +87,14 @@ def _history(
     workflow: Workflow,
     cols: tuple[str, str, str, str],
 ) -> History:
-    id_col, created_col, amount_col, date_col = cols
+    id_col, created_col, value_col, date_col = cols
     return History.build(
         events,
         opportunities,
         workflow=workflow,
         id_col=id_col,
         created_col=created_col,
-        amount_col=amount_col,
+        value_col=value_col,
         date_col=date_col,
     )
 
@@ -118,7 +118,7 @@ def pipeline_snapshot(
     workflow: Workflow = OPPORTUNITY_WORKFLOW,
     id_col: str = "id",
     created_col: str = "created_at",
-    amount_col: str = "amount",
+    value_col: str = "amount",
     date_col: str = "close_date",
 ) -> pd.DataFrame:
     """Rebuild the opportunities as they stood at ``as_of`` from the stage-change log.
@@ -147,8 +147,8 @@ def pipeline_snapshot(
     workflow : Workflow, default OPPORTUNITY_WORKFLOW
         Stages, forecast categories and the initial stage (the stage of a
         deal with no move yet).
-    id_col, created_col, amount_col, date_col : str
-        Column names (``amount_col`` and ``date_col`` also name the history
+    id_col, created_col, value_col, date_col : str
+        Column names (``value_col`` and ``date_col`` also name the history
         columns of ``events``).
 
     Returns
@@ -166,7 +166,7 @@ def pipeline_snapshot(
         Missing columns, duplicate or unknown opportunity ids, unknown
         stages, bad amounts or dates, a naive ``as_of`` for aware events.
     """
-    cols = (id_col, created_col, amount_col, date_col)
+    cols = (id_col, created_col, value_col, date_col)
     hist = _history(events, opportunities, workflow, cols)
     t = resolve_as_of(as_of, tz=hist.tz).ns
     snap = hist.snapshot(t)
@@ -235,7 +235,7 @@ def forecast_accuracy(
     workflow: Workflow = OPPORTUNITY_WORKFLOW,
     id_col: str = "id",
     created_col: str = "created_at",
-    amount_col: str = "amount",
+    value_col: str = "amount",
     date_col: str = "close_date",
 ) -> ForecastAccuracy:
     """Bias, MAPE and hit rate of committed and best-case forecasts, by period and owner.
@@ -266,7 +266,7 @@ def forecast_accuracy(
         A forecast within ``tolerance`` x actual of the actual is a hit.
     workflow : Workflow, default OPPORTUNITY_WORKFLOW
         Stages, won / closed flags and forecast categories.
-    id_col, created_col, amount_col, date_col : str
+    id_col, created_col, value_col, date_col : str
         Column names.
 
     Returns
@@ -318,7 +318,7 @@ def forecast_accuracy(
     step = parse_freq(freq)
     tol = check_scalar(tolerance, name="tolerance", low=0)
     keys = by_keys(opportunities, by)
-    hist = _history(events, opportunities, workflow, (id_col, created_col, amount_col, date_col))
+    hist = _history(events, opportunities, workflow, (id_col, created_col, value_col, date_col))
     group, labels = _groups(opportunities, keys)
     n_groups = len(labels)
     won = hist.flags("is_won")
@@ -412,15 +412,15 @@ def _summary(detail: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return out
 
 
-def _period_bounds(period: object) -> tuple[int, int]:
+def _period_bounds(period: object, name: str = "closing_in") -> tuple[int, int]:
     """Wall-clock ns bounds ``[start, next)`` of a ``pandas.Period`` (or its text)."""
     try:
         p = period if isinstance(period, pd.Period) else pd.Period(str(period))
     except (ValueError, TypeError) as exc:
         raise ValidationError(
-            f"period must be a pandas Period or its text such as '2026Q2' or '2026-06'; got "
+            f"{name} must be a pandas Period or its text such as '2026Q2' or '2026-06'; got "
             f"{period!r}",
-            field="period",
+            field=name,
             value=period,
         ) from exc
     return int(p.start_time.as_unit("ns").value), int((p + 1).start_time.as_unit("ns").value)
@@ -432,17 +432,17 @@ def pipeline_changes(
     *,
     start: object,
     end: object,
-    period: object = None,
+    closing_in: object = None,
     by: str | Sequence[str] | None = None,
     workflow: Workflow = OPPORTUNITY_WORKFLOW,
     id_col: str = "id",
     created_col: str = "created_at",
-    amount_col: str = "amount",
+    value_col: str = "amount",
     date_col: str = "close_date",
 ) -> pd.DataFrame:
     """How the open pipeline changed between two dates (the "waterfall").
 
-    The pipeline is the open deals (with ``period``: those whose close date
+    The pipeline is the open deals (with ``closing_in``: those whose close date
     falls in it) as they stood at ``start`` and at ``end``
     (:func:`pipeline_snapshot`). Each deal's move between the two is
     counted once:
@@ -453,10 +453,10 @@ def pipeline_changes(
                               closed in between with a close date in scope:
                               ``+`` its amount at ``end``
     ``pulled_in`` /           close date moved earlier / later. With
-    ``slipped``               ``period``: moved into it (``+`` amount at
+    ``slipped``               ``closing_in``: moved into it (``+`` amount at
                               ``end``) or out of it (``-`` amount at
                               ``start``); moves inside the period, and every
-                              move without ``period``, count with amount 0
+                              move without ``closing_in``, count with amount 0
     ``amount_increased`` /    deals in the pipeline at ``start`` still in it
     ``amount_decreased``      (or closed) at ``end``: ``+`` the change
     ``won`` / ``lost``        closed in between: ``-`` the amount at close
@@ -470,14 +470,14 @@ def pipeline_changes(
         As for :func:`pipeline_snapshot`.
     start, end : datetime or date-like
         The two moments (a date: the end of that day in the zone of ``at``).
-    period : pandas.Period or str, optional
+    closing_in : pandas.Period or str, optional
         Restrict the pipeline to deals closing in this period
         (``"2026Q2"``, ``"2026-06"``), on the close dates' wall clock.
     by : str or sequence of str, optional
         Grouping columns of ``opportunities`` (current values).
     workflow : Workflow, default OPPORTUNITY_WORKFLOW
         Stages and won / closed flags.
-    id_col, created_col, amount_col, date_col : str
+    id_col, created_col, value_col, date_col : str
         Column names.
 
     Returns
@@ -491,7 +491,7 @@ def pipeline_changes(
     ------
     ValidationError
         Anything :func:`pipeline_snapshot` refuses, ``end`` before
-        ``start``, or a bad ``period``.
+        ``start``, or a bad ``closing_in``.
 
     Examples
     --------
@@ -527,7 +527,7 @@ def pipeline_changes(
     end                   2    80.0
     """
     keys = by_keys(opportunities, by)
-    hist = _history(events, opportunities, workflow, (id_col, created_col, amount_col, date_col))
+    hist = _history(events, opportunities, workflow, (id_col, created_col, value_col, date_col))
     t0 = resolve_as_of(start, tz=hist.tz, name="start")
     t1 = resolve_as_of(end, tz=hist.tz, name="end")
     if t1.ns < t0.ns:
@@ -535,11 +535,11 @@ def pipeline_changes(
     s, e = hist.snapshot(t0.ns), hist.snapshot(t1.ns)
     won, closed = hist.flags("is_won"), hist.flags("is_closed")
     cs, ce = _close_wall(hist, s), _close_wall(hist, e)
-    if period is None:
+    if closing_in is None:
         in_s = np.ones(cs.size, dtype=bool)
         in_e = in_s
     else:
-        lo, hi = _period_bounds(period)
+        lo, hi = _period_bounds(closing_in)
         in_s = (cs != NAT) & (cs >= lo) & (cs < hi)
         in_e = (ce != NAT) & (ce >= lo) & (ce < hi)
     s_open = s.exists & ~closed[s.stage]

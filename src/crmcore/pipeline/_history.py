@@ -77,7 +77,7 @@ class History:
         workflow: Workflow,
         id_col: str,
         created_col: str,
-        amount_col: str,
+        value_col: str,
         date_col: str,
     ) -> History:
         """Index ``opportunities`` and their log ``events``.
@@ -89,7 +89,7 @@ class History:
             stages, amounts or dates.
         """
         check_columns(
-            opportunities, [id_col, created_col, amount_col, date_col], name="opportunities"
+            opportunities, [id_col, created_col, value_col, date_col], name="opportunities"
         )
         check_columns(events, ["entity_id", "to_stage", "at"], name="events")
         ids = pd.Index(opportunities[id_col].to_numpy())
@@ -102,7 +102,7 @@ class History:
             )
         at_dates = read_instants(events["at"], name="at")
         created = read_instants(opportunities[created_col], name=created_col).ns
-        amount = _amounts(opportunities[amount_col], amount_col, missing=False)
+        amount = _amounts(opportunities[value_col], value_col, missing=False)
         close_dates = read_dates(opportunities[date_col], name=date_col, row_name="opportunity")
         ent = _positions(ids, events["entity_id"])
         if (ent < 0).any():
@@ -137,7 +137,7 @@ class History:
         block = np.searchsorted(ent, np.arange(len(ids), dtype=np.int64), side="left")
         first_row = block[ent]
         amount_log, amount_from = _carried(
-            events, amount_col, order, first_row, lambda c: _amounts(c, amount_col, missing=True)
+            events, value_col, order, first_row, lambda c: _amounts(c, value_col, missing=True)
         )
         close_log, close_from = _carried(
             events, date_col, order, first_row, lambda c: _close_ns(c, date_col, close_dates)

@@ -52,8 +52,9 @@ class ImplicitALSRecommender(BaseRecommender):
         ``α`` from 1 to 100 were compared).
     alpha : float, default 20
         Confidence scale ``α > 0``.
-    confidence : {"log", "linear"}, default "log"
-        ``1 + α log(1 + r / ε)`` or ``1 + α r``.
+    scaling : {"log", "linear"}, default "log"
+        The confidence of ``r`` purchases: ``1 + α log(1 + r / ε)`` or
+        ``1 + α r``.
     epsilon : float, default 1
         ``ε`` of the log confidence.
     weight : {"orders", "quantity"}, default "orders"
@@ -91,7 +92,7 @@ class ImplicitALSRecommender(BaseRecommender):
         factors: int = 32,
         regularization: float = 100.0,
         alpha: float = 20.0,
-        confidence: str = "log",
+        scaling: str = "log",
         epsilon: float = 1.0,
         weight: str = "orders",
         iterations: int = 15,
@@ -102,7 +103,7 @@ class ImplicitALSRecommender(BaseRecommender):
         self.factors = factors
         self.regularization = regularization
         self.alpha = alpha
-        self.confidence = confidence
+        self.scaling = scaling
         self.epsilon = epsilon
         self.weight = weight
         self.iterations = iterations
@@ -118,7 +119,7 @@ class ImplicitALSRecommender(BaseRecommender):
         check_scalar(self.alpha, name="alpha", low=0, low_inclusive=False)
         check_scalar(self.epsilon, name="epsilon", low=0, low_inclusive=False)
         for name, value, allowed in (
-            ("confidence", self.confidence, ("log", "linear")),
+            ("scaling", self.scaling, ("log", "linear")),
             ("weight", self.weight, ("orders", "quantity")),
             ("solver", self.solver, ("cg", "exact")),
         ):
@@ -133,7 +134,7 @@ class ImplicitALSRecommender(BaseRecommender):
         conf = confidence_minus_one(
             data.matrix(self.weight),  # type: ignore[arg-type]
             alpha=float(self.alpha),
-            scaling=self.confidence,
+            scaling=self.scaling,
             epsilon=float(self.epsilon),
         )
         self.customer_factors_, self.product_factors_ = als(

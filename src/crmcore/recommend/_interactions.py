@@ -186,7 +186,8 @@ class Interactions:
     quantity : ndarray of float64
         Each line's quantity (1 when no quantity column was given).
     cutoff : Cutoff
-        The resolved ``as_of``; every line has ``times <= cutoff.ns``.
+        The resolved ``as_of``; every line has ``times <= cutoff.ns`` (given
+        to the constructor as ``resolved_as_of``).
     tz : tzinfo or None
         The date column's zone.
     columns : Columns
@@ -200,7 +201,7 @@ class Interactions:
     order: IntArray
     times: IntArray
     quantity: FloatArray
-    cutoff: Cutoff
+    _cutoff: Cutoff = attrs.field(alias="resolved_as_of")
     tz: Any
     columns: Columns
     _cache: dict[str, Any] = attrs.field(factory=dict, repr=False)
@@ -219,6 +220,11 @@ class Interactions:
     def n_orders(self) -> int:
         """Number of orders (baskets)."""
         return int(self.order.max()) + 1 if self.order.size else 0
+
+    @property
+    def cutoff(self) -> Cutoff:
+        """The resolved ``as_of`` (every line has ``times <= cutoff.ns``)."""
+        return self._cutoff
 
     @property
     def as_of(self) -> pd.Timestamp:
@@ -383,7 +389,7 @@ def encode(
         order=order,
         times=np.ascontiguousarray(times),
         quantity=lines.quantity[keep],
-        cutoff=cutoff,
+        resolved_as_of=cutoff,
         tz=lines.tz,
         columns=cols,
     )

@@ -166,7 +166,7 @@ def test_forecast_made_mid_period_counts_deals_already_won():
 
 
 def test_waterfall_reconciles_and_classifies():
-    ch = pipeline_changes(LOG, OPPS, start="2026-03-31", end="2026-06-30", period="2026Q2")
+    ch = pipeline_changes(LOG, OPPS, start="2026-03-31", end="2026-06-30", closing_in="2026Q2")
     amount, count = ch["amount"], ch["count"]
     assert ch.index.tolist() == list(MOVEMENTS)
     # start: o1 120, o2 200, o3 300 (close 30 May), o4 40 -> 660
@@ -201,8 +201,8 @@ def test_bad_input_is_refused():
         pipeline_snapshot(LOG, pd.concat([OPPS, OPPS.iloc[:1]]), as_of="2026-03-31")
     with pytest.raises(ValidationError, match="before start"):
         pipeline_changes(LOG, OPPS, start="2026-06-30", end="2026-03-31")
-    with pytest.raises(ValidationError, match="period"):
-        pipeline_changes(LOG, OPPS, start="2026-03-31", end="2026-06-30", period="soon")
+    with pytest.raises(ValidationError, match="closing_in must be a pandas Period"):
+        pipeline_changes(LOG, OPPS, start="2026-03-31", end="2026-06-30", closing_in="soon")
     with pytest.raises(ValidationError, match="at least one"):
         forecast_accuracy(LOG, OPPS, as_of=[])
     with pytest.raises(ValidationError, match="timezone-aware"):
