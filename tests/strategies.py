@@ -740,12 +740,12 @@ def engagement_events(draw: st.DrawFn, /, **overrides: Any) -> Any:
     """Engagement events: any type on a channel it can happen on, customer and/or contact."""
     from crmcore.marketing import CHANNEL_TYPES, EngagementEvent
 
-    kind = draw(overrides.get("type", st.sampled_from(sorted(CHANNEL_TYPES))))
+    kind = draw(overrides.get("kind", st.sampled_from(sorted(CHANNEL_TYPES))))
     channel = draw(overrides.get("channel", st.sampled_from(sorted(CHANNEL_TYPES[kind]))))
     who = draw(st.sampled_from(["customer", "contact", "both"]))
     return EngagementEvent(
         id=draw(overrides.get("id", ids())),
-        type=kind,
+        kind=kind,
         channel=channel,
         at=draw(overrides.get("at", aware_datetimes())),
         customer_id=draw(ids()) if who != "contact" else None,
