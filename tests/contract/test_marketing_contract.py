@@ -84,6 +84,8 @@ def stored_text(frame):
     """The reference frame with ids as a store keeps them (a UUID as its URN)."""
     out = frame.copy()
     for col in ("event_id", "customer_id", "contact_id", "campaign_id"):
+        if col not in out.columns:
+            continue
         texts = [v.urn if isinstance(v, uuid.UUID) else v for v in out[col]]
         out[col] = pd.Series(texts, index=out.index, dtype=object)
     return out
@@ -271,3 +273,97 @@ def test_membership_and_its_events_commit_together(store):
     assert [s.position for s in store.events.query(entity="c1")] == [1, 2]
     assert store.events.engagement().empty  # membership events are not engagement
     assert attrs.evolve(back, version=0) == moved
+
+
+# ---------------------------------------------------------------- campaign_kpis from a store
+
+
+def campaign_store(store):
+    from crmcore.domain import Money, Order
+
+    store.campaigns.add_many(
+        [
+            Campaign(
+                id="spring",
+                name="Spring",
+                channel="email",
+                start_date=dt.date(2026, 3, 1),
+                variants=["A"],
+                cost=eur("20.00"),
+            ),
+            Campaign(id="autumn", name="Autumn", channel="email", start_date=dt.date(2026, 3, 1)),
+        ]
+    )
+    store.campaign_members.add_many(members())
+    store.events.append(*sample())
+
+    def buy(oid, who, days, amount, **kw):
+        return Order(
+            id=oid,
+            customer_id=who,
+            placed_at=at(days),
+            amount=Money(amount=amount, currency=kw.pop("currency", "EUR")),
+            **kw,
+        )
+
+    store.orders.add_many(
+        [
+            buy("o1", "c1", 1, "50.00"),  # c1 converts (sent at day 0)
+            buy("o2", "c2", 1, "30.00"),  # control member: counts for the control arm
+            buy("o3", "c1", 2, "99.00", status="cancelled"),  # not a purchase
+            buy("o4", "c9", 1, "70.00"),  # not a member
+        ]
+    )
+    return buy
+
+
+def test_campaign_frames_give_the_kpis_of_the_hand_built_frames(store):
+    from crmcore.marketing import campaign_frames, campaign_kpis, members_frame
+
+    campaign_store(store)
+    frames = campaign_frames(store, "spring")
+    assert frames.currency == "EUR"
+    assert frames.orders["order_id"].tolist() == ["o1", "o2"]
+    assert str(frames.orders["date"].dtype) == "datetime64[us, UTC]"
+    assert frames.campaigns.index.tolist() == ["spring"]
+    got = frames.kpis(as_of=at(10), conversion_window="7D")
+    spring = [m for m in members() if m.campaign_id == "spring"]
+    want = campaign_kpis(
+        reference([e for e in sample() if e.campaign_id == "spring"]),
+        pd.DataFrame(
+            {
+                "customer_id": ["c1", "c2"],
+                "date": pd.to_datetime([at(1), at(1)], utc=True),
+                "amount": [50.0, 30.0],
+            }
+        ),
+        stored_text(members_frame(spring)),
+        as_of=at(10),
+        conversion_window="7D",
+        campaigns=pd.DataFrame(
+            {"cost": [20.0], "start": [pd.Timestamp("2026-03-01")]},
+            index=pd.Index(["spring"], name="campaign_id"),
+        ),
+    )
+    pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12)
+    row = got.loc["spring"]
+    assert (row["members"], row["sent"], row["converters"]) == (3, 2, 1)  # c2 is held out
+    np.testing.assert_allclose(row[["revenue", "cost", "romi"]].astype(float), [50.0, 20.0, 1.5],
+                               rtol=1e-12)  # fmt: skip
+    every = campaign_frames(store)
+    assert every.campaigns.index.tolist() == ["autumn", "spring"]
+    assert sorted(every.kpis(as_of=at(10), conversion_window="7D").index) == ["autumn", "spring"]
+
+
+def test_campaign_frames_refuse_unknown_campaigns_and_mixed_currencies(store):
+    from crmcore.errors import NotFound
+    from crmcore.marketing import campaign_frames
+
+    buy = campaign_store(store)
+    with pytest.raises(NotFound, match="nowhere"):
+        campaign_frames(store, ["spring", "nowhere"])
+    with pytest.raises(ValidationError, match="campaign"):
+        campaign_frames(store, [])
+    store.orders.add(buy("o5", "c2", 3, "5.00", currency="USD"))
+    with pytest.raises(ValidationError, match=r"EUR \(orders\), USD|EUR .*USD"):
+        campaign_frames(store, "spring")
