@@ -15,10 +15,12 @@ from crmcore._time import require_aware
 from crmcore._types import RandomState
 from crmcore._validation import check_random_state, check_scalar
 from crmcore.datasets._customers import make_customers, make_orders, make_surveys
+from crmcore.datasets._marketing import campaign_members, engagement_events, make_campaigns
 from crmcore.datasets._workflows import make_sales, make_service
 from crmcore.domain import (
     Account,
     Address,
+    Campaign,
     Consent,
     Contact,
     Customer,
@@ -69,6 +71,17 @@ class SampleCompany:
         and ticket keeps its stage history in ``custom["stage_history"]``.
     currency : str
         ISO 4217 code of every amount.
+    campaigns : list of Campaign
+        E-mail and SMS campaigns of the last year (audience rule, variants,
+        cost, goal).
+    campaign_members : DataFrame
+        ``customer_id, campaign_id, variant, control, selected_at``: each
+        campaign's audience, chosen with consent at its send time, with a
+        control group.
+    engagement : DataFrame
+        The campaigns' engagement (sends, deliveries, bounces, opens with
+        their ``user_agent``, clicks, unsubscribes), the frame of
+        :func:`crmcore.marketing.engagement_frame`.
     """
 
     as_of: dt.datetime
@@ -82,6 +95,9 @@ class SampleCompany:
     opportunities: list[Opportunity]
     tickets: list[Ticket]
     currency: str = "EUR"
+    campaigns: list[Campaign] = attrs.field(factory=list)
+    campaign_members: pd.DataFrame = attrs.field(factory=pd.DataFrame)
+    engagement: pd.DataFrame = attrs.field(factory=pd.DataFrame)
 
     @property
     def transactions(self) -> pd.DataFrame:
@@ -108,6 +124,7 @@ def make_company(
     as_of: dt.datetime = DEFAULT_AS_OF,
     years: float = 2.5,
     currency: str = "EUR",
+    n_campaigns: int = 8,
     random_state: RandomState = None,
 ) -> SampleCompany:
     """Generate a reproducible synthetic company.
@@ -119,7 +136,12 @@ def make_company(
     (NPS improving over time); a third join a points programme with tiers;
     B2B leads and opportunities move through the default lead and
     opportunity workflows, support tickets through the ticket workflow
-    (CSAT answers follow resolved tickets, lower when resolution was slow).
+    (CSAT answers follow resolved tickets, lower when resolution was slow);
+    e-mail and SMS campaigns of the last year select their audience with
+    consent and a control group, and their members engage (sends, bounces,
+    opens, privacy-proxy opens, clicks, unsubscribes; recent buyers engage
+    more).  The campaigns cause no purchases: their incremental revenue is
+    zero up to noise.
 
     Parameters
     ----------
@@ -131,6 +153,8 @@ def make_company(
         Length of the history (at least 1).
     currency : str, default "EUR"
         Currency of every amount.
+    n_campaigns : int, default 8
+        Campaigns over the last year (0: none).
     random_state : int, Generator or None
         Seed: the same seed gives the same company.
 
@@ -149,6 +173,7 @@ def make_company(
     """
     check_scalar(n_customers, name="n_customers", low=1, integer=True)
     check_scalar(years, name="years", low=1.0, high=50.0)
+    check_scalar(n_campaigns, name="n_campaigns", low=0, high=100, integer=True)
     require_aware(as_of, field="as_of")
     rng = check_random_state(random_state)
     end = pd.Timestamp(as_of).tz_convert("UTC")
@@ -187,6 +212,10 @@ def make_company(
     surveys = pd.concat([surveys, csat_frame], ignore_index=True)
     surveys["answered_at"] = pd.to_datetime(surveys["answered_at"], utc=True)
     loyalty = _loyalty(customers, orders, end, rng)
+    # drawn last, so the rest of the company is the same whatever n_campaigns is
+    campaigns, members, engagement = make_campaigns(
+        customers, orders, n_campaigns=int(n_campaigns), as_of=end, currency=currency, rng=rng
+    )
     return SampleCompany(
         as_of=end.to_pydatetime(),
         customers=customers,
@@ -199,6 +228,9 @@ def make_company(
         opportunities=opps,
         tickets=tickets,
         currency=currency,
+        campaigns=campaigns,
+        campaign_members=members,
+        engagement=engagement,
     )
 
 
@@ -363,7 +395,8 @@ def write_company(
     Returns
     -------
     dict
-        Rows written per repository.
+        Rows written per repository, and ``engagement_events``: the
+        campaigns' engagement appended to ``store.events``.
 
     Examples
     --------
@@ -386,13 +419,29 @@ def write_company(
         ("tickets", len(company.tickets), lambda: iter(company.tickets)),
         ("survey_responses", len(company.surveys), lambda: _surveys(company)),
         ("loyalty_accounts", len(company.loyalty_accounts), lambda: _loyalty_accounts(company)),
+        ("campaigns", len(company.campaigns), lambda: iter(company.campaigns)),
+        (
+            "campaign_members",
+            len(company.campaign_members),
+            lambda: campaign_members(company.campaign_members),
+        ),
+        (
+            "engagement_events",
+            len(company.engagement),
+            lambda: engagement_events(company.engagement),
+        ),
     ]
     counts: dict[str, int] = {}
     for name, n_rows, rows in plan:
         advance = progress(name, n_rows) if progress is not None else None
-        repo = getattr(store, name)
         entities = rows() if advance is None else _counted(rows(), advance, batch_size)
-        counts[name] = int(repo.add_many(entities, batch_size=batch_size)) if n_rows else 0
+        if not n_rows:
+            counts[name] = 0
+        elif name == "engagement_events":  # events, appended to the event store at once
+            counts[name] = int(store.events.append_many(entities, batch_size=batch_size))
+        else:
+            repo = getattr(store, name)
+            counts[name] = int(repo.add_many(entities, batch_size=batch_size))
     return counts
 
 
