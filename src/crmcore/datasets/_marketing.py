@@ -229,7 +229,7 @@ def _engagement_frame(parts: list[pd.DataFrame]) -> pd.DataFrame:
     raw = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
     raw = raw.sort_values("at", kind="stable").reset_index(drop=True)
     n = len(raw)
-    ids = np.char.add("E", np.char.zfill(np.arange(1, n + 1).astype(str), 9)) if n else []
+    ids: Any = np.char.add("E", np.char.zfill(np.arange(1, n + 1).astype(str), 9)) if n else []
 
     def text(values: Any) -> pd.Series:
         out = pd.Series(values, dtype=object)
