@@ -36,6 +36,7 @@ from crmcore.marketing._audience import (
     CONSENT_POLICY,
     EXCLUSION_REASONS,
     Audience,
+    audience_rule,
     select_audience,
 )
 from crmcore.marketing._domain import (
@@ -82,6 +83,7 @@ __all__ = [
     "XLearnerUplift",
     "ab_test",
     "attribute",
+    "audience_rule",
     "best_send_time",
     "campaign_frames",
     "campaign_kpis",
