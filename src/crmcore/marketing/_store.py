@@ -159,8 +159,12 @@ def campaign_frames(
     Notes
     -----
     Orders of every status in :data:`PURCHASE_STATUSES` count; those of
-    customers who are no member are left out when read.  A member whose
-    customer holds no order simply has none.
+    customers who are no member are left out when read.
+
+    Only the engagement of the campaigns asked for is read, so the
+    machine-open rule's per-customer evidence (a customer who opened every
+    one of at least ``min_messages`` messages within seconds) comes from
+    those campaigns' messages; without ``campaign`` it sees every campaign.
 
     Examples
     --------
