@@ -25,6 +25,7 @@ SECTIONS = (
     "surveys",
     "pipeline",
     "service",
+    "campaigns",
 )
 
 _CSS = """
