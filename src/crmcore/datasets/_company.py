@@ -24,6 +24,7 @@ from crmcore.domain import (
     Consent,
     Contact,
     Customer,
+    DomainEvent,
     Lead,
     LoyaltyAccount,
     Money,
@@ -67,10 +68,15 @@ class SampleCompany:
     loyalty_accounts : DataFrame
         ``id, customer_id, opened_at, tier, points_balance, points_earned``.
     leads, accounts, contacts, opportunities, tickets : list
-        Entities moved through the default workflows; each lead, opportunity
-        and ticket keeps its stage history in ``custom["stage_history"]``.
+        Entities moved through the default workflows, in their last stage.
     currency : str
         ISO 4217 code of every amount.
+    events : tuple of DomainEvent
+        Their history, oldest first: the :class:`~crmcore.domain.StageChanged`
+        and :class:`~crmcore.domain.LeadConverted` events that
+        :func:`~crmcore.pipeline.advance` and
+        :func:`~crmcore.pipeline.convert_lead` returned for every move.
+        :func:`write_company` appends them to the store's event log.
     campaigns : list of Campaign
         E-mail and SMS campaigns of the last year (audience rule, variants,
         cost, goal).
@@ -95,6 +101,7 @@ class SampleCompany:
     opportunities: list[Opportunity]
     tickets: list[Ticket]
     currency: str = "EUR"
+    events: tuple[DomainEvent, ...] = ()
     campaigns: list[Campaign] = attrs.field(factory=list)
     campaign_members: pd.DataFrame = attrs.field(factory=pd.DataFrame)
     engagement: pd.DataFrame = attrs.field(factory=pd.DataFrame)
@@ -195,10 +202,11 @@ def make_company(
 
     n_leads = int(min(max(n_customers // 20, 30), 20_000))
     n_tickets = int(min(max(n_customers // 10, 50), 40_000))
+    events: list[DomainEvent] = []
     leads, accounts, contacts, opps = make_sales(
-        n_leads, start=start, as_of=end, currency=currency, rng=rng
+        n_leads, start=start, as_of=end, currency=currency, rng=rng, events=events
     )
-    tickets, csat = make_service(n_tickets, ids, first_purchase, as_of=end, rng=rng)
+    tickets, csat = make_service(n_tickets, ids, first_purchase, as_of=end, rng=rng, events=events)
     csat_frame = pd.DataFrame(
         {
             "id": [s.id for s in csat],
@@ -228,10 +236,15 @@ def make_company(
         opportunities=opps,
         tickets=tickets,
         currency=currency,
+        events=tuple(sorted(events, key=_event_time)),  # stable: a walk's moves stay in order
         campaigns=campaigns,
         campaign_members=members,
         engagement=engagement,
     )
+
+
+def _event_time(event: DomainEvent) -> dt.datetime:
+    return event.at
 
 
 def _loyalty(
@@ -379,6 +392,11 @@ def write_company(
 ) -> dict[str, int]:
     """Write every record of ``company`` into ``store`` (``add_many``, streamed in batches).
 
+    The entities go to their repositories; :attr:`SampleCompany.events`
+    (every stage move and lead conversion) are appended to ``store.events``,
+    oldest first, so ``store.events.stage_history(workflow="opportunity")``
+    is the pipeline's history.
+
     Parameters
     ----------
     company : SampleCompany
@@ -395,8 +413,9 @@ def write_company(
     Returns
     -------
     dict
-        Rows written per repository, and ``engagement_events``: the
-        campaigns' engagement appended to ``store.events``.
+        Rows written per repository, ``"events"``: the stage-history events
+        appended, and ``"engagement_events"``: the campaigns' engagement
+        appended to ``store.events``.
 
     Examples
     --------
@@ -430,6 +449,7 @@ def write_company(
             len(company.engagement),
             lambda: engagement_events(company.engagement),
         ),
+        ("events", len(company.events), lambda: iter(company.events)),
     ]
     counts: dict[str, int] = {}
     for name, n_rows, rows in plan:
@@ -437,11 +457,10 @@ def write_company(
         entities = rows() if advance is None else _counted(rows(), advance, batch_size)
         if not n_rows:
             counts[name] = 0
-        elif name == "engagement_events":  # events, appended to the event store at once
+        elif name in ("events", "engagement_events"):  # appended to the event log
             counts[name] = int(store.events.append_many(entities, batch_size=batch_size))
         else:
-            repo = getattr(store, name)
-            counts[name] = int(repo.add_many(entities, batch_size=batch_size))
+            counts[name] = int(getattr(store, name).add_many(entities, batch_size=batch_size))
     return counts
 
 

@@ -211,7 +211,7 @@ def test_upgrade_keeps_every_row(engine_of, kind):
     fill_v1(engine)
     before = raw_rows(engine)
     assert sum(map(len, before.values())) == 11 + 38 + 1 + 1  # records + schema row
-    SqlStore(engine).upgrade_schema()
+    assert SqlStore(engine).upgrade_schema() == 1  # the version it found
 
     after = project(raw_rows(engine), before)  # row by row, column by column
     assert after == {**before, "crm_schema": [{"version": SCHEMA_VERSION}]}
@@ -233,7 +233,7 @@ def test_upgrade_keeps_every_row(engine_of, kind):
     # the new tables work, and the store takes new records
     assert store.events.append(StageChanged("p1", "prospecting", "proposal", at())) == (1,)
     store.orders.add(order("new"))
-    store.upgrade_schema()  # again: nothing to do
+    assert store.upgrade_schema() == SCHEMA_VERSION  # again: nothing to do
     assert store.orders.count() == 40
 
 
@@ -446,3 +446,9 @@ def test_migrations_ship_inside_the_package():
         "v3_marketing.py",
     ]
     assert not list(root.rglob("alembic.ini"))  # users need no Alembic configuration
+
+
+def test_the_in_memory_store_has_nothing_to_upgrade():
+    from crmcore.storage import InMemoryStore
+
+    assert InMemoryStore().upgrade_schema() == SCHEMA_VERSION
