@@ -26,6 +26,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+import attrs
 from hypothesis import strategies as st
 
 from crmcore.domain import (
@@ -34,6 +35,7 @@ from crmcore.domain import (
     ActivityKind,
     Address,
     Campaign,
+    CampaignMember,
     CampaignStatus,
     Consent,
     Contact,
@@ -425,8 +427,34 @@ def campaigns(draw: st.DrawFn, /, **overrides: Any) -> Campaign:
         "budget": optional(money()),
         "status": st.sampled_from(CampaignStatus),
         "owner": optional(ids()),
+        "audience": optional(st.sampled_from(["tier == 'gold'", "age >= 30 and spend > 100"])),
+        "variants": st.lists(names(8), max_size=3, unique=True).map(tuple),
+        "cost": optional(money()),
+        "goal": optional(st.sampled_from(["conversion", "reactivation", "awareness"])),
     }
     return _entity(Campaign, draw, fields, overrides)
+
+
+def _variant(kw: dict[str, Any]) -> st.SearchStrategy[str | None]:
+    return st.none() if kw["control"] else optional(st.sampled_from(["A", "B", "long name"]))
+
+
+@st.composite
+def campaign_members(draw: st.DrawFn, /, **overrides: Any) -> CampaignMember:
+    """Campaign members, in a variant or held out; the id derived, or given (ERP keys)."""
+    common = _common()
+    del common["id"]  # the default, derived from campaign and customer, or an ERP key
+    fields = {
+        **common,
+        "campaign_id": ids(),
+        "customer_id": ids(),
+        "selected_at": aware_datetimes(),
+        "control": st.booleans(),
+        "variant": _variant,
+    }
+    member = _entity(CampaignMember, draw, fields, overrides)
+    given = draw(overrides.get("id", optional(ids())))
+    return member if given is None else attrs.evolve(member, id=given)
 
 
 @st.composite
@@ -496,6 +524,7 @@ ENTITY_STRATEGIES: dict[str, Any] = {
     "Order": orders,
     "SurveyResponse": survey_responses,
     "LoyaltyAccount": loyalty_accounts,
+    "CampaignMember": campaign_members,
 }
 
 
@@ -740,12 +769,12 @@ def engagement_events(draw: st.DrawFn, /, **overrides: Any) -> Any:
     """Engagement events: any type on a channel it can happen on, customer and/or contact."""
     from crmcore.marketing import CHANNEL_TYPES, EngagementEvent
 
-    kind = draw(overrides.get("type", st.sampled_from(sorted(CHANNEL_TYPES))))
+    kind = draw(overrides.get("kind", st.sampled_from(sorted(CHANNEL_TYPES))))
     channel = draw(overrides.get("channel", st.sampled_from(sorted(CHANNEL_TYPES[kind]))))
     who = draw(st.sampled_from(["customer", "contact", "both"]))
     return EngagementEvent(
         id=draw(overrides.get("id", ids())),
-        type=kind,
+        kind=kind,
         channel=channel,
         at=draw(overrides.get("at", aware_datetimes())),
         customer_id=draw(ids()) if who != "contact" else None,

@@ -13,6 +13,7 @@ from crmcore.domain import (
     Activity,
     Address,
     Campaign,
+    CampaignMember,
     ConsentChanged,
     Contact,
     Customer,
@@ -120,5 +121,8 @@ def one_of_each() -> dict[str, Any]:
         ),
         "loyalty_accounts": LoyaltyAccount(
             id="y1", customer_id="c1", program_id="gold-club", opened_at=at()
+        ),
+        "campaign_members": CampaignMember(
+            campaign_id="m1", customer_id="c1", selected_at=at(), variant="A"
         ),
     }

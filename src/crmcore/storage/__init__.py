@@ -14,7 +14,7 @@ two implementations ship:
 
 Both expose the same repositories as attributes — ``customers, accounts,
 contacts, leads, opportunities, activities, tickets, campaigns, orders,
-survey_responses, loyalty_accounts`` — each with ``add, get, find, update,
+survey_responses, loyalty_accounts, campaign_members`` — each with ``add, get, find, update,
 remove, add_many, query, count, to_frame``, and the same semantics (one
 contract test suite runs against both):
 
@@ -103,6 +103,7 @@ from crmcore.storage._memory import InMemoryStore
 from crmcore.storage._protocols import (
     AccountRepository,
     ActivityRepository,
+    CampaignMemberRepository,
     CampaignRepository,
     ContactRepository,
     CustomerRepository,
@@ -128,6 +129,7 @@ __all__ = [
     "ActivityRepository",
     "AggregateSpec",
     "And",
+    "CampaignMemberRepository",
     "CampaignRepository",
     "ContactRepository",
     "CustomerRepository",

@@ -18,6 +18,7 @@ from crmcore.domain import (
     Account,
     Activity,
     Campaign,
+    CampaignMember,
     Contact,
     Customer,
     Lead,
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AccountRepository",
     "ActivityRepository",
+    "CampaignMemberRepository",
     "CampaignRepository",
     "ContactRepository",
     "CustomerRepository",
@@ -181,6 +183,16 @@ class LoyaltyAccountRepository(Repository[LoyaltyAccount], Protocol):
     """Repository of :class:`~crmcore.domain.LoyaltyAccount` (``store.loyalty_accounts``)."""
 
 
+class CampaignMemberRepository(Repository[CampaignMember], Protocol):
+    """Repository of :class:`~crmcore.domain.CampaignMember` (``store.campaign_members``).
+
+    ``to_frame(["campaign_id", "customer_id", "variant", "control",
+    "selected_at"])`` gives the members frame
+    :func:`crmcore.marketing.campaign_kpis` takes; ``campaign_id`` and
+    ``customer_id`` are indexed.
+    """
+
+
 class RepositoryAccess:
     """Typed attribute access to a store's (or unit of work's) repositories."""
 
@@ -243,6 +255,11 @@ class RepositoryAccess:
         """Loyalty programme memberships."""
         return cast("LoyaltyAccountRepository", self.repository("loyalty_accounts"))
 
+    @property
+    def campaign_members(self) -> CampaignMemberRepository:
+        """Campaign members (who a campaign targets, by variant or in the control group)."""
+        return cast("CampaignMemberRepository", self.repository("campaign_members"))
+
 
 class Store(Protocol):
     """What every store offers: repositories, the event history, schema, units of work."""
@@ -269,6 +286,8 @@ class Store(Protocol):
     def survey_responses(self) -> SurveyResponseRepository: ...
     @property
     def loyalty_accounts(self) -> LoyaltyAccountRepository: ...
+    @property
+    def campaign_members(self) -> CampaignMemberRepository: ...
     @property
     def events(self) -> EventStore: ...
     @property

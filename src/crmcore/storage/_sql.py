@@ -40,7 +40,7 @@ from crmcore.storage._filters import check_batch, check_page, resolve, resolve_o
 from crmcore.storage._frame import FrameBuilder, frame_columns
 from crmcore.storage._protocols import OrderRepository, RepositoryAccess, Store, Versioned
 from crmcore.storage._sql_events import EventTables, SqlEventLog, SqlLedger, SqlOutbox
-from crmcore.storage._sqlquery import compile_where, frame_expression, order_clauses
+from crmcore.storage._sqlquery import compile_where, frame_expression, order_clauses, raw_chunks
 from crmcore.storage._sqlschema import (
     ALEMBIC_TABLE,
     EVENT_TABLE_NAMES,
@@ -308,28 +308,12 @@ class SqlRepository(Generic[E]):
         builder = FrameBuilder(chosen)
         with self._tx(write=False) as conn:
             if self._dialect == "sqlite":
-                builder.add_chunks(_raw_chunks(conn, stmt, batch_size))
+                builder.add_chunks(raw_chunks(conn, stmt, batch_size))
             else:
                 result = conn.execution_options(stream_results=True, yield_per=batch_size)
                 for part in result.execute(stmt).partitions(batch_size):
                     builder.add_rows(part)
         return builder.build()
-
-
-def _raw_chunks(
-    conn: sa.Connection, stmt: sa.Select[Any], batch_size: int
-) -> Iterator[Sequence[Any]]:
-    """Stream plain DB-API tuples (SQLite; every bound value is already a driver type)."""
-    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-    values = compiled.construct_params()
-    params = tuple(values[name] for name in compiled.positiontup or ())
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(compiled.string, params)
-        while chunk := cursor.fetchmany(batch_size):
-            yield chunk
-    finally:
-        cursor.close()
 
 
 class _SqlUnitOfWork(UnitOfWork):
@@ -399,7 +383,7 @@ class SqlStore(RepositoryAccess):
         foreign keys on, busy timeout, ``BEGIN IMMEDIATE`` for writes); pass
         a fresh engine.
     aggregates : sequence of AggregateSpec, optional
-        What to store; default: the eleven domain aggregates.
+        What to store; default: the twelve domain aggregates.
 
     Raises
     ------
@@ -568,7 +552,7 @@ class SqlStore(RepositoryAccess):
         >>> store = SqlStore("sqlite://")
         >>> store.create_schema()
         >>> store.upgrade_schema()  # already the current version: nothing to do
-        2
+        3
         """
         from crmcore.storage._migrate import upgrade  # noqa: PLC0415 -- loads Alembic
 
