@@ -90,6 +90,7 @@ __all__ = [
     "instant_key",
     "instant_us",
     "is_date_only",
+    "localize_wall",
     "parse_freq",
     "period_code_at",
     "period_codes",
@@ -457,7 +458,7 @@ class Dates:
         if self.tz is None:
             ns = self.ns.copy()
             present = ns != NAT
-            ns[present] = _localize_wall(ns[present], tz)
+            ns[present] = localize_wall(ns[present], tz)
             return Dates(ns, tz)
         return Dates(self.ns, tz)
 
@@ -688,8 +689,13 @@ def timestamps(ns: IntArray, tz: Any) -> pd.DatetimeIndex:
     return idx
 
 
-def _localize_wall(wall: IntArray, tz: Any) -> IntArray:
-    """UTC nanoseconds of wall-clock readings in ``tz`` (DST gaps shift forward)."""
+def localize_wall(wall: IntArray, tz: Any) -> IntArray:
+    """UTC nanoseconds of wall-clock readings in ``tz`` (the inverse of :func:`wall_ns`).
+
+    A reading in a DST gap moves forward to the first instant after the gap;
+    an ambiguous reading (fall-back) is its first occurrence. Identity for
+    naive data (``tz=None``).
+    """
     if tz is None:
         return wall
     idx = pd.DatetimeIndex(wall.view("datetime64[ns]")).tz_localize(
@@ -784,7 +790,7 @@ def add_duration(ns: IntArray | int, tz: Any, duration: Duration, *, sign: int =
         else:
             wall = wall_ns(arr, tz)
             moved = pd.DatetimeIndex(wall.view("datetime64[ns]")) + sign * duration
-            out = _localize_wall(np.asarray(moved.asi8, dtype=np.int64), tz)
+            out = localize_wall(np.asarray(moved.asi8, dtype=np.int64), tz)
     except (OverflowError, pd.errors.OutOfBoundsDatetime) as exc:
         raise ValidationError(f"{duration!r} from these dates: {_RANGE_HINT}") from exc
     return int(out[0]) if scalar else out
@@ -915,7 +921,7 @@ def period_starts(codes: IntArray, freq: Freq, tz: Any = None) -> IntArray:
         wall = (first * 7 - _WEEK_SHIFT) * NS_PER_DAY
     else:
         wall = first * NS_PER_DAY
-    return _localize_wall(np.asarray(wall, dtype=np.int64), tz)
+    return localize_wall(np.asarray(wall, dtype=np.int64), tz)
 
 
 def period_labels(codes: IntArray, freq: Freq) -> pd.PeriodIndex:

@@ -1,0 +1,90 @@
+"""Journeys: trigger-based marketing workflows with waits, branches, goals and guards.
+
+A :class:`Journey` is immutable data, checked when built, with a JSON round
+trip: an :class:`Entry` (an event and/or a segment), :class:`Wait` (a
+duration, a time of day on a business calendar, or an event with a
+timeout), :class:`Branch` (a profile rule, or engagement within a window),
+:class:`Send` (a channel and a message), :class:`Action` (a task for the
+owner, a stage change, points, a field), :class:`Goal` (conversion) and
+:class:`Exit`.
+
+The engine is pure: :func:`enter` and :func:`step` move one enrolment,
+:func:`tick` moves many at once on arrays (a scheduler's run), and both
+return the new state, the :class:`JourneyAction` values for the
+application to carry out, and audit events from which
+:func:`replay_enrolment` rebuilds the state. Ids are derived from the
+enrolment, the step and the instant, so a rerun emits nothing twice. The
+engine enforces consent per channel at send time, quiet hours in the
+customer's zone and a :class:`FrequencyCap` across journeys.
+
+:func:`journey_funnel` and :func:`journey_conversion` measure a journey:
+per-step counts and time in step, and goal conversion against the control
+group with an interval. The user guide is "Journeys" in the docs.
+"""
+
+from __future__ import annotations
+
+from crmcore.marketing._journey import RE_ENTRY, Journey
+from crmcore.marketing._journey_engine import (
+    SKIP_REASONS,
+    FrequencyCap,
+    StepResult,
+    enter,
+    replay_enrolment,
+    step,
+)
+from crmcore.marketing._journey_steps import (
+    ACTION_KINDS,
+    SENDING_CHANNELS,
+    Action,
+    Branch,
+    Entry,
+    Exit,
+    Goal,
+    Send,
+    Wait,
+)
+from crmcore.marketing._journey_values import (
+    AUDIT_TYPES,
+    STATUSES,
+    AuditEvent,
+    Enrolment,
+    GoalReached,
+    JourneyAction,
+    JourneyEntered,
+    JourneyExited,
+    MessageSkipped,
+    StepCompleted,
+    audit_from_dict,
+)
+
+__all__ = [
+    "ACTION_KINDS",
+    "AUDIT_TYPES",
+    "RE_ENTRY",
+    "SENDING_CHANNELS",
+    "SKIP_REASONS",
+    "STATUSES",
+    "Action",
+    "AuditEvent",
+    "Branch",
+    "Enrolment",
+    "Entry",
+    "Exit",
+    "FrequencyCap",
+    "Goal",
+    "GoalReached",
+    "Journey",
+    "JourneyAction",
+    "JourneyEntered",
+    "JourneyExited",
+    "MessageSkipped",
+    "Send",
+    "StepCompleted",
+    "StepResult",
+    "Wait",
+    "audit_from_dict",
+    "enter",
+    "replay_enrolment",
+    "step",
+]
