@@ -44,6 +44,16 @@ from crmcore.marketing._journey_steps import (
     Send,
     Wait,
 )
+from crmcore.marketing._journey_tick import (
+    ACTION_COLUMNS,
+    AUDIT_COLUMNS,
+    ENROLMENT_COLUMNS,
+    TickResult,
+    audit_values,
+    enrolment_values,
+    enrolments_frame,
+    tick,
+)
 from crmcore.marketing._journey_values import (
     AUDIT_TYPES,
     STATUSES,
@@ -59,8 +69,11 @@ from crmcore.marketing._journey_values import (
 )
 
 __all__ = [
+    "ACTION_COLUMNS",
     "ACTION_KINDS",
+    "AUDIT_COLUMNS",
     "AUDIT_TYPES",
+    "ENROLMENT_COLUMNS",
     "RE_ENTRY",
     "SENDING_CHANNELS",
     "SKIP_REASONS",
@@ -82,9 +95,14 @@ __all__ = [
     "Send",
     "StepCompleted",
     "StepResult",
+    "TickResult",
     "Wait",
     "audit_from_dict",
+    "audit_values",
+    "enrolment_values",
+    "enrolments_frame",
     "enter",
     "replay_enrolment",
     "step",
+    "tick",
 ]
