@@ -25,6 +25,12 @@ group with an interval. The user guide is "Journeys" in the docs.
 from __future__ import annotations
 
 from crmcore.marketing._journey import RE_ENTRY, Journey
+from crmcore.marketing._journey_analytics import (
+    FUNNEL_COLUMNS,
+    JourneyConversion,
+    journey_conversion,
+    journey_funnel,
+)
 from crmcore.marketing._journey_engine import (
     SKIP_REASONS,
     FrequencyCap,
@@ -74,6 +80,7 @@ __all__ = [
     "AUDIT_COLUMNS",
     "AUDIT_TYPES",
     "ENROLMENT_COLUMNS",
+    "FUNNEL_COLUMNS",
     "RE_ENTRY",
     "SENDING_CHANNELS",
     "SKIP_REASONS",
@@ -89,6 +96,7 @@ __all__ = [
     "GoalReached",
     "Journey",
     "JourneyAction",
+    "JourneyConversion",
     "JourneyEntered",
     "JourneyExited",
     "MessageSkipped",
@@ -102,6 +110,8 @@ __all__ = [
     "enrolment_values",
     "enrolments_frame",
     "enter",
+    "journey_conversion",
+    "journey_funnel",
     "replay_enrolment",
     "step",
     "tick",
