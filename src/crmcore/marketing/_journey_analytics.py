@@ -75,6 +75,7 @@ def journey_funnel(journey: Journey, audit: pd.DataFrame | Iterable[AuditEvent])
         held out at the entry.
     """
     frame = _audit_frame(audit)
+    frame = frame.assign(at=pd.to_datetime(frame["at"], utc=True).dt.as_unit("ns"))
     names = [n for n in journey.step_names if not isinstance(journey[n], Goal)]
     entered = frame["type"] == "marketing.journey_entered"
     held = set(frame.loc[entered & frame["control"].astype(bool), "enrolment_id"])
