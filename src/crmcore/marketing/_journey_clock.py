@@ -28,6 +28,7 @@ __all__ = [
     "next_times_of_day",
     "quiet_shift",
     "quiet_shifts",
+    "quiet_shifts_coded",
     "zone",
 ]
 
@@ -101,12 +102,27 @@ def quiet_shifts(ns: IntArray, tz: Any, quiet: tuple[int, int] | None) -> IntArr
     ns = np.asarray(ns, dtype=np.int64)
     if quiet is None or ns.size == 0:
         return ns.copy()
+    if isinstance(tz, str):
+        return quiet_shifts_coded(ns, [tz], np.zeros(ns.size, dtype=np.int64), quiet)
+    names, inverse = np.unique(np.asarray(tz).astype(str), return_inverse=True)
+    return quiet_shifts_coded(ns, [str(n) for n in names], inverse, quiet)
+
+
+def quiet_shifts_coded(
+    ns: IntArray, names: list[str], codes: IntArray, quiet: tuple[int, int] | None
+) -> IntArray:
+    """:func:`quiet_shifts` with the zones given as codes into ``names``."""
+    ns = np.asarray(ns, dtype=np.int64)
     out = ns.copy()
-    zones = np.full(ns.size, tz, dtype=object) if isinstance(tz, str) else np.asarray(tz)
-    names, inverse = np.unique(zones.astype(str), return_inverse=True)
+    if quiet is None or ns.size == 0:
+        return out
     start, end = (q * NS_PER_SECOND for q in quiet)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
     for k, name in enumerate(names):
-        rows = np.flatnonzero(inverse == k)
+        rows = order[bounds[k] : bounds[k + 1]]
+        if not rows.size:
+            continue
         zone(str(name))  # named error for a bad zone
         wall = wall_ns(ns[rows], str(name))
         into = wall % NS_PER_DAY

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from crmcore import _time
-from crmcore.domain import Consent, EntityId, current_consent
+from crmcore.domain import Consent, EntityId
 from crmcore.errors import ValidationError
 from crmcore.marketing._hashing import stable_uniform
 from crmcore.marketing._journey import Journey
@@ -322,12 +322,18 @@ def enter(
 # ---------------------------------------------------------------- step
 
 
-def _consent(consents: Sequence[Consent], channel: str, at_ns: int) -> int:
-    """1 granted, 0 withdrawn, -1 unknown."""
-    found = current_consent(consents, channel, as_of=to_datetime(at_ns))
-    if found is None:
-        return -1
-    return 1 if found.granted else 0
+def _consent(consents: Sequence[tuple[int, str, bool]], channel: str, at_ns: int) -> int:
+    """1 granted, 0 withdrawn, -1 unknown: :func:`crmcore.domain.current_consent`'s rule.
+
+    The latest consent for the channel at or before the instant; on equal
+    instants the one given last.
+    """
+    best = -1
+    best_at = 0
+    for ns, ch, granted in consents:
+        if ch == channel and ns <= at_ns and (best < 0 or ns >= best_at):
+            best, best_at = (1 if granted else 0), ns
+    return best
 
 
 class _Run:
@@ -339,7 +345,7 @@ class _Run:
         enrolment: Enrolment,
         now_ns: int,
         profile: Mapping[str, Any] | None,
-        consents: Sequence[Consent],
+        consents: Sequence[tuple[int, str, bool]],
         sends: list[int],
         cap: FrequencyCap | None,
         already: Any,
@@ -436,6 +442,8 @@ def _goal(
 ) -> tuple[float, str]:
     best: float = _NEVER
     name = ""
+    if not evs:
+        return best, name
     for g in journey.goals:
         found = _first(evs, g.event, g.message_id, enrolled, _NEVER)
         if found is not None and found < best:
@@ -511,20 +519,28 @@ def step(
     goal_at, goal_name = _goal(journey, evs, ns_of(enrolment.enrolled_at))
     if goal_at > now_ns:
         goal_at = _NEVER
+    cur = enrolment.step
+    t = ns_of(enrolment.step_at)
+    due = None if enrolment.due_at is None else ns_of(enrolment.due_at)
+    here = journey[cur]
+    if (
+        goal_at is _NEVER
+        and due is not None
+        and due > now_ns
+        and (isinstance(here, Send) or (isinstance(here, Wait) and here.event is None))
+    ):
+        return StepResult(enrolment)  # a scheduler's most common call: nothing is due
     run = _Run(
         journey,
         enrolment,
         now_ns,
         profile,
-        tuple(consents),
+        [(ns_of(c.at, name="consent.at"), c.channel, c.granted) for c in consents],
         sorted(ns_of(s, name="sends") for s in sends),
         frequency_cap,
         already_emitted,
     )
     tz = _tz_of(profile, journey)
-    cur = enrolment.step
-    t = ns_of(enrolment.step_at)
-    due = None if enrolment.due_at is None else ns_of(enrolment.due_at)
     status = "active"
     while True:
         s = journey[cur]

@@ -10,6 +10,7 @@ Every step turns into JSON-safe data with :func:`step_to_dict` and back with
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any, Final
@@ -96,6 +97,7 @@ def _to_delta(value: Any) -> pd.Timedelta | None:
     return delta
 
 
+@functools.lru_cache(maxsize=512)
 def clock_seconds(value: Any, *, name: str) -> int:
     """Read a wall-clock time of day (``"HH:MM"``, ``"HH:MM:SS"`` or ``datetime.time``).
 

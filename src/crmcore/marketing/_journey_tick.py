@@ -29,7 +29,7 @@ from crmcore.domain import encode_id
 from crmcore.errors import ValidationError
 from crmcore.marketing._hashing import stable_uniform
 from crmcore.marketing._journey import Journey
-from crmcore.marketing._journey_clock import next_times_of_day, quiet_shifts
+from crmcore.marketing._journey_clock import next_times_of_day, quiet_shifts_coded
 from crmcore.marketing._journey_engine import FrequencyCap
 from crmcore.marketing._journey_steps import (
     Action,
@@ -276,6 +276,26 @@ def enrolments_frame(enrolments: Iterable[Enrolment]) -> pd.DataFrame:
 # ---------------------------------------------------------------- reading inputs
 
 
+def _codes(series: pd.Series, allowed: Sequence[str], *, normalise: bool = False) -> IntArray:
+    """Position of each value among ``allowed`` (-1: not there); categoricals by category."""
+
+    def clean(values: pd.Index) -> pd.Index:
+        text = values.astype(str)
+        return text.str.strip().str.lower() if normalise else text
+
+    table = pd.Index(list(allowed))
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        by_cat = np.append(table.get_indexer(clean(pd.Index(series.cat.categories))), -1)
+        codes = series.cat.codes.to_numpy().astype(np.int64)
+        return np.asarray(by_cat[np.where(codes >= 0, codes, by_cat.size - 1)], dtype=np.int64)
+    return np.asarray(table.get_indexer(clean(pd.Index(series))), dtype=np.int64)
+
+
+def _categorical(codes: IntArray, categories: Sequence[Any]) -> Any:
+    build: Any = pd.Categorical.from_codes
+    return build(np.asarray(codes, dtype=np.int64), categories=pd.Index(list(categories)))
+
+
 def _ns_column(
     frame: pd.DataFrame, col: str, row_name: str, *, allow_missing: bool = False
 ) -> IntArray:
@@ -394,9 +414,8 @@ class _Consents:
                     row=consents.index[bad],
                 )
             granted = granted.astype(bool)
-        channel = consents["channel"].astype(str).str.strip().str.lower().to_numpy()
         self.channels = ("email", "sms", "push")
-        ch = np.select([channel == c for c in self.channels], [0, 1, 2], default=-1)
+        ch = _codes(consents["channel"], self.channels, normalise=True)
         codes = customers.get_indexer(pd.Index(consents[customer_col]))
         keep = (ch >= 0) & (codes >= 0)
         self.granted = granted[keep]
@@ -519,7 +538,7 @@ def tick(
     ev_code = np.asarray(customers.get_indexer(pd.Index(ev_cust)), dtype=np.int64)
     log = _Log(ev_code, ev_k, ev_t, n_cust, len(matchers.pairs))
     prof, prof_row = _profile_rows(profiles, customers, customer_col)
-    tz = _zones(prof, prof_row, journey)
+    zone_names, zone_of = _zones(prof, prof_row, journey)
     audit = _Audit()
 
     # ---- entries
@@ -685,7 +704,9 @@ def tick(
         next_due = np.full(work.size, _NAT, dtype=np.int64)
         for ni in np.unique(nxt):
             rows = np.flatnonzero(nxt == ni)
-            next_due[rows] = _due(steps[ni], when[rows], tz[code[work[rows]]], journey)
+            next_due[rows] = _due(
+                steps[ni], when[rows], zone_names, zone_of[code[work[rows]]], journey
+            )
         audit.add(work, _T_STEP, s_code, when, outcome=outcome, next_step=nxt, due=next_due)
         cur[work], t_at[work], due[work] = nxt, when, next_due
 
@@ -701,14 +722,14 @@ def tick(
     frame = pd.DataFrame(
         {
             "enrolment_id": pd.Series(eids, dtype=object),
-            "journey_id": pd.Series(np.full(code.size, journey.id, dtype=object)),
+            "journey_id": _categorical(np.zeros(code.size, np.int64), [journey.id]),
             "customer_id": cust_ids,
             "seq": seq,
             "enrolled_at": _utc(enrolled),
-            "step": pd.Series(np.asarray(names, dtype=object)[cur], dtype=object),
+            "step": _categorical(cur, names),
             "step_at": _utc(t_at),
             "due_at": _utc(due),
-            "status": pd.Series(np.asarray(STATUSES, dtype=object)[status], dtype=object),
+            "status": _categorical(status, STATUSES),
             "control": control,
         }
     )
@@ -776,8 +797,8 @@ def _read_enrolments(
             f"tick runs one journey ({journey.id!r}): pass its enrolments only",
             field="journey_id",
         )
-    step = pd.Index(names).get_indexer(pd.Index(enrolments["step"].astype(str)))
-    status = pd.Index(STATUSES).get_indexer(pd.Index(enrolments["status"].astype(str)))
+    step = _codes(enrolments["step"], names)
+    status = _codes(enrolments["status"], STATUSES)
     for arr, col, allowed in ((step, "step", names), (status, "status", STATUSES)):
         if (arr < 0).any():
             bad = enrolments[col].iloc[int(np.flatnonzero(arr < 0)[0])]
@@ -821,16 +842,26 @@ def _ids(journey_id: str, customers: Any, seq: IntArray) -> Any:
     return np.asarray(text, dtype=object)
 
 
-def _zones(prof: pd.DataFrame | None, prof_row: IntArray, journey: Journey) -> Any:
-    out = np.full(prof_row.size, journey.tz, dtype=object)
+def _zones(
+    prof: pd.DataFrame | None, prof_row: IntArray, journey: Journey
+) -> tuple[list[str], IntArray]:
+    """Zone names (the journey's first) and each customer's zone code among them."""
+    out = np.zeros(prof_row.size, dtype=np.int64)
     if prof is None or "tz" not in prof.columns:
-        return out
-    have = prof_row >= 0
-    values = prof["tz"].to_numpy(dtype=object)[prof_row[have]]
-    ok = pd.notna(values)
-    idx = np.flatnonzero(have)[ok]
-    out[idx] = values[ok].astype(str)
-    return out
+        return [journey.tz], out
+    col = prof["tz"]
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        codes = col.cat.codes.to_numpy().astype(np.int64)
+        names = [str(c) for c in col.cat.categories]
+    else:
+        codes, uniques = pd.factorize(col)
+        codes = np.asarray(codes, dtype=np.int64)
+        names = [str(u) for u in uniques]
+    have = np.flatnonzero(prof_row >= 0)
+    mine = codes[prof_row[have]]
+    known = mine >= 0
+    out[have[known]] = mine[known] + 1
+    return [journey.tz, *names], out
 
 
 def _entries(
@@ -918,7 +949,9 @@ def _branch(
     return holds
 
 
-def _due(s: Any, when: IntArray, tz: Any, journey: Journey) -> IntArray:
+def _due(
+    s: Any, when: IntArray, zone_names: list[str], zones: IntArray, journey: Journey
+) -> IntArray:
     if isinstance(s, Wait):
         if s.duration is not None:
             return when + np.int64(s.duration.value)
@@ -932,7 +965,7 @@ def _due(s: Any, when: IntArray, tz: Any, journey: Journey) -> IntArray:
         if q is None:
             return when.copy()
         quiet = (clock_seconds(q[0], name="quiet_hours"), clock_seconds(q[1], name="quiet_hours"))
-        return quiet_shifts(when, tz, quiet)
+        return quiet_shifts_coded(when, zone_names, zones, quiet)
     return np.full(when.size, _NAT, dtype=np.int64)
 
 

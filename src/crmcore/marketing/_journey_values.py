@@ -11,6 +11,7 @@ repeat by id.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 from collections.abc import Mapping
 from typing import Any, ClassVar, Final
 
@@ -54,9 +55,14 @@ _EPOCH: Final = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
 
 def ns_of(value: _dt.datetime, *, name: str = "at") -> int:
     """Nanoseconds since the epoch (UTC) of an aware datetime."""
+    if getattr(value, "tzinfo", None) is _dt.UTC:
+        # the engine's own datetimes are UTC: plain arithmetic, no fold to respect
+        d = value - _EPOCH
+        return (d.days * 86_400 + d.seconds) * 1_000_000_000 + d.microseconds * 1000
     return instant_us(value, name=name) * 1000
 
 
+@functools.lru_cache(maxsize=4096)  # a run emits several values at each instant
 def to_datetime(ns: int) -> _dt.datetime:
     """Return the aware UTC datetime of an instant in ns (microsecond precision)."""
     return _EPOCH + _dt.timedelta(microseconds=ns // 1000)
@@ -68,21 +74,33 @@ def enrolment_id(journey_id: str, customer_id: EntityId, seq: int) -> str:
 
 
 def _aware(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    require_aware(value, field=attribute.name)
+    if type(value) is not _dt.datetime or value.tzinfo is not _dt.UTC:  # UTC: the fast case
+        require_aware(value, field=attribute.name)
 
 
 def _optional_aware(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if value is not None:
-        require_aware(value, field=attribute.name)
+        _aware(_inst, attribute, value)
 
 
 def _text(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if type(value) is str and value:  # the common case, checked first
+        return
     if not isinstance(value, str) or not value:
         raise ValidationError(
             f"{attribute.name} must be a non-empty str; got {value!r}",
             field=attribute.name,
             value=value,
         )
+
+
+_NO_PARAMS: Final = FrozenMapping()
+
+
+def _to_frozen(value: Any) -> FrozenMapping:
+    if isinstance(value, FrozenMapping):
+        return value
+    return FrozenMapping(value) if value else _NO_PARAMS
 
 
 def _status(_inst: Any, _attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -222,7 +240,7 @@ class JourneyAction:
     at: _dt.datetime = attrs.field(validator=_aware)
     channel: str | None = attrs.field(default=None)
     message_id: str | None = attrs.field(default=None)
-    params: FrozenMapping = attrs.field(factory=FrozenMapping, converter=FrozenMapping)
+    params: FrozenMapping = attrs.field(factory=FrozenMapping, converter=_to_frozen)
 
     def to_activity(self) -> Activity:
         """Build the :class:`~crmcore.domain.Activity` of a ``create_task`` action.
