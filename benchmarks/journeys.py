@@ -138,7 +138,9 @@ def build(n_enrol: int, n_events: int, rng: np.random.Generator) -> dict[str, ob
     profiles = pd.DataFrame(
         {
             "tz": pd.Categorical.from_codes(rng.integers(0, len(ZONES), n_cust), ZONES),
-            "owner": pd.Categorical.from_codes(rng.integers(0, 50, n_cust), [f"u{i}" for i in range(50)]),
+            "owner": pd.Categorical.from_codes(
+                rng.integers(0, 50, n_cust), [f"u{i}" for i in range(50)]
+            ),
         },
         index=pd.Index(np.arange(n_cust, dtype=np.int64), name="customer_id"),
     )

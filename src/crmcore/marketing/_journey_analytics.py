@@ -13,8 +13,8 @@ from crmcore import _stats, _time
 from crmcore._validation import check_columns
 from crmcore.errors import ValidationError
 from crmcore.marketing._journey import Journey
+from crmcore.marketing._journey_frames import AUDIT_COLUMNS
 from crmcore.marketing._journey_steps import Goal
-from crmcore.marketing._journey_tick import AUDIT_COLUMNS
 from crmcore.marketing._journey_values import AuditEvent
 from crmcore.marketing._windows import GroupedTimes
 
@@ -45,8 +45,8 @@ def _audit_frame(audit: pd.DataFrame | Iterable[AuditEvent]) -> pd.DataFrame:
     rows = []
     for ev in audit:
         d = ev.to_dict()
-        rows.append({c: d.get(c) for c in AUDIT_COLUMNS if c != "event_id"})
-    frame = pd.DataFrame(rows, columns=[c for c in AUDIT_COLUMNS if c != "event_id"])
+        rows.append({c: d.get(c) for c in AUDIT_COLUMNS})
+    frame = pd.DataFrame(rows, columns=list(AUDIT_COLUMNS))
     frame["at"] = pd.to_datetime(frame["at"], utc=True, format="ISO8601")
     return frame
 

@@ -39,6 +39,15 @@ from crmcore.marketing._journey_engine import (
     replay_enrolment,
     step,
 )
+from crmcore.marketing._journey_frames import (
+    ACTION_COLUMNS,
+    AUDIT_COLUMNS,
+    ENROLMENT_COLUMNS,
+    TickResult,
+    audit_values,
+    enrolment_values,
+    enrolments_frame,
+)
 from crmcore.marketing._journey_steps import (
     ACTION_KINDS,
     SENDING_CHANNELS,
@@ -50,16 +59,7 @@ from crmcore.marketing._journey_steps import (
     Send,
     Wait,
 )
-from crmcore.marketing._journey_tick import (
-    ACTION_COLUMNS,
-    AUDIT_COLUMNS,
-    ENROLMENT_COLUMNS,
-    TickResult,
-    audit_values,
-    enrolment_values,
-    enrolments_frame,
-    tick,
-)
+from crmcore.marketing._journey_tick import tick
 from crmcore.marketing._journey_values import (
     AUDIT_TYPES,
     STATUSES,
