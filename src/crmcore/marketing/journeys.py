@@ -31,14 +31,8 @@ from crmcore.marketing._journey_analytics import (
     journey_conversion,
     journey_funnel,
 )
-from crmcore.marketing._journey_engine import (
-    SKIP_REASONS,
-    FrequencyCap,
-    StepResult,
-    enter,
-    replay_enrolment,
-    step,
-)
+from crmcore.marketing._journey_engine import SKIP_REASONS, FrequencyCap, StepResult, step
+from crmcore.marketing._journey_enter import enter, replay_enrolment
 from crmcore.marketing._journey_frames import (
     ACTION_COLUMNS,
     AUDIT_COLUMNS,
