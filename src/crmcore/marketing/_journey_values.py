@@ -144,6 +144,11 @@ class Enrolment:
         See :data:`STATUSES`.
     control : bool, default False
         Held out (the journey's control group).
+    id : str, optional
+        Derived: ``"<journey>:<customer>:<seq>"`` (given, it must match).
+    version : int, default 0
+        Optimistic-concurrency version when stored (see
+        :data:`~crmcore.marketing.journeys.ENROLMENT_AGGREGATE`).
     """
 
     journey_id: str = attrs.field(validator=_text)
@@ -155,11 +160,27 @@ class Enrolment:
     due_at: _dt.datetime | None = attrs.field(default=None, validator=_optional_aware)
     status: str = attrs.field(default="active", validator=_status)
     control: bool = attrs.field(default=False)
+    id: str = attrs.field(
+        default=attrs.Factory(
+            lambda self: enrolment_id(self.journey_id, self.customer_id, self.seq),
+            takes_self=True,
+        )
+    )
+    version: int = attrs.field(default=0)
 
-    @property
-    def id(self) -> str:
-        """``"<journey>:<customer>:<seq>"``."""
-        return enrolment_id(self.journey_id, self.customer_id, self.seq)
+    def __attrs_post_init__(self) -> None:
+        derived = enrolment_id(self.journey_id, self.customer_id, self.seq)
+        if self.id != derived:
+            raise ValidationError(
+                f"an enrolment's id is derived: {derived!r}, not {self.id!r}",
+                field="id",
+                value=self.id,
+            )
+        version: Any = self.version
+        if isinstance(version, bool) or not isinstance(version, int) or version < 0:
+            raise ValidationError(
+                f"version must be an int >= 0; got {version!r}", field="version", value=version
+            )
 
     @property
     def is_active(self) -> bool:
@@ -183,6 +204,7 @@ class Enrolment:
             "due_at": _encode_optional(self.due_at),
             "status": self.status,
             "control": self.control,
+            "version": self.version,
         }
 
     @classmethod
@@ -207,6 +229,7 @@ class Enrolment:
             due_at=_decode_optional(data.get("due_at"), "due_at"),
             status=data.get("status", "active"),
             control=bool(data.get("control", False)),
+            version=int(data.get("version", 0)),
         )
 
 
