@@ -25,6 +25,7 @@ AGGREGATES = (
     "orders",
     "survey_responses",
     "loyalty_accounts",
+    "journey_enrolments",
 )
 
 

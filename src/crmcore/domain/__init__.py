@@ -12,6 +12,10 @@ Value objects: :class:`Money` (exact Decimal amount in one ISO 4217
 currency), :class:`Consent`, :class:`Address`, :class:`EmailAddress`,
 :class:`PhoneNumber` (E.164 where the country is known).
 
+A marketing journey's :class:`Enrolment` (one customer's way through a
+journey, with a derived id; the engine is :mod:`crmcore.marketing.journeys`)
+is stored like an entity.
+
 Domain events (:class:`DomainEvent`): :class:`StageChanged`,
 :class:`LeadConverted`, :class:`ConsentChanged`, :class:`LedgerEntryPosted`
 and, for types no registered kind claims, :class:`GenericEvent`; new kinds
@@ -68,6 +72,7 @@ from crmcore.domain._events import (
 from crmcore.domain._frozen import (
     FrozenMapping,
 )
+from crmcore.domain._journeys import ENROLMENT_STATUSES, Enrolment, enrolment_id
 from crmcore.domain._money import Money
 from crmcore.domain._parties import Account, Contact, Customer
 from crmcore.domain._sales import (
@@ -96,6 +101,7 @@ from crmcore.domain._values import (
 
 __all__ = [
     "CALLING_CODES",
+    "ENROLMENT_STATUSES",
     "ENTITY_TYPES",
     "EVENT_TYPES",
     "Account",
@@ -110,6 +116,7 @@ __all__ = [
     "Customer",
     "DomainEvent",
     "EmailAddress",
+    "Enrolment",
     "Entity",
     "EntityId",
     "FrozenMapping",
@@ -137,6 +144,7 @@ __all__ = [
     "encode_date",
     "encode_datetime",
     "encode_id",
+    "enrolment_id",
     "new_event_id",
     "register_event",
 ]

@@ -20,13 +20,16 @@ import attrs
 from crmcore import pipeline
 from crmcore._time import instant_us, require_aware
 from crmcore.domain import (
+    ENROLMENT_STATUSES,
     Activity,
+    Enrolment,
     EntityId,
     FrozenMapping,
     decode_datetime,
     decode_id,
     encode_datetime,
     encode_id,
+    enrolment_id,
 )
 from crmcore.errors import ValidationError
 
@@ -47,7 +50,7 @@ __all__ = [
     "to_datetime",
 ]
 
-STATUSES: Final = ("active", "completed", "converted", "held_out")
+STATUSES: Final = ENROLMENT_STATUSES
 """Enrolment statuses: on the way; reached an exit; reached a goal; in the control group."""
 
 _EPOCH: Final = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
@@ -66,11 +69,6 @@ def ns_of(value: _dt.datetime, *, name: str = "at") -> int:
 def to_datetime(ns: int) -> _dt.datetime:
     """Return the aware UTC datetime of an instant in ns (microsecond precision)."""
     return _EPOCH + _dt.timedelta(microseconds=ns // 1000)
-
-
-def enrolment_id(journey_id: str, customer_id: EntityId, seq: int) -> str:
-    """Return the id of a customer's ``seq``-th enrolment (from 0) in a journey."""
-    return f"{journey_id}:{encode_id(customer_id)}:{seq}"
 
 
 def _aware(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -101,136 +99,6 @@ def _to_frozen(value: Any) -> FrozenMapping:
     if isinstance(value, FrozenMapping):
         return value
     return FrozenMapping(value) if value else _NO_PARAMS
-
-
-def _status(_inst: Any, _attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value not in STATUSES:
-        raise ValidationError(
-            f"status must be one of {', '.join(STATUSES)}; got {value!r}",
-            field="status",
-            value=value,
-        )
-
-
-def _encode_optional(value: _dt.datetime | None) -> str | None:
-    return None if value is None else encode_datetime(value)
-
-
-def _decode_optional(value: Any, name: str) -> _dt.datetime | None:
-    return None if value is None else decode_datetime(value, field=name)
-
-
-@attrs.frozen(kw_only=True)
-class Enrolment:
-    """One customer's way through one journey.
-
-    Parameters
-    ----------
-    journey_id : str
-        The journey.
-    customer_id : str or uuid.UUID
-        Who (a customer, a lead or a contact: the id the events carry).
-    seq : int, default 0
-        The customer's n-th entry into this journey (from 0).
-    enrolled_at : datetime
-        When the customer entered (the trigger event's instant).
-    step : str
-        The step the customer is at.
-    step_at : datetime
-        When the customer reached it (the end, once no longer active).
-    due_at : datetime, optional
-        When a wait ends, or when a send goes out (after quiet hours).
-    status : {"active", "completed", "converted", "held_out"}
-        See :data:`STATUSES`.
-    control : bool, default False
-        Held out (the journey's control group).
-    id : str, optional
-        Derived: ``"<journey>:<customer>:<seq>"`` (given, it must match).
-    version : int, default 0
-        Optimistic-concurrency version when stored (see
-        :data:`~crmcore.marketing.journeys.ENROLMENT_AGGREGATE`).
-    """
-
-    journey_id: str = attrs.field(validator=_text)
-    customer_id: EntityId = attrs.field()
-    seq: int = attrs.field(default=0)
-    enrolled_at: _dt.datetime = attrs.field(validator=_aware)
-    step: str = attrs.field(validator=_text)
-    step_at: _dt.datetime = attrs.field(validator=_aware)
-    due_at: _dt.datetime | None = attrs.field(default=None, validator=_optional_aware)
-    status: str = attrs.field(default="active", validator=_status)
-    control: bool = attrs.field(default=False)
-    id: str = attrs.field(
-        default=attrs.Factory(
-            lambda self: enrolment_id(self.journey_id, self.customer_id, self.seq),
-            takes_self=True,
-        )
-    )
-    version: int = attrs.field(default=0)
-
-    def __attrs_post_init__(self) -> None:
-        derived = enrolment_id(self.journey_id, self.customer_id, self.seq)
-        if self.id != derived:
-            raise ValidationError(
-                f"an enrolment's id is derived: {derived!r}, not {self.id!r}",
-                field="id",
-                value=self.id,
-            )
-        version: Any = self.version
-        if isinstance(version, bool) or not isinstance(version, int) or version < 0:
-            raise ValidationError(
-                f"version must be an int >= 0; got {version!r}", field="version", value=version
-            )
-
-    @property
-    def is_active(self) -> bool:
-        """True while the customer is on the way."""
-        return self.status == "active"
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return JSON-safe data (:meth:`from_dict` reads it back).
-
-        Returns
-        -------
-        dict
-        """
-        return {
-            "journey_id": self.journey_id,
-            "customer_id": encode_id(self.customer_id),
-            "seq": self.seq,
-            "enrolled_at": encode_datetime(self.enrolled_at),
-            "step": self.step,
-            "step_at": encode_datetime(self.step_at),
-            "due_at": _encode_optional(self.due_at),
-            "status": self.status,
-            "control": self.control,
-            "version": self.version,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Enrolment:
-        """Build from :meth:`to_dict`'s output.
-
-        Parameters
-        ----------
-        data : mapping
-
-        Returns
-        -------
-        Enrolment
-        """
-        return cls(
-            journey_id=data["journey_id"],
-            customer_id=decode_id(data["customer_id"]),
-            seq=int(data.get("seq", 0)),
-            enrolled_at=decode_datetime(data["enrolled_at"], field="enrolled_at"),
-            step=data["step"],
-            step_at=decode_datetime(data["step_at"], field="step_at"),
-            due_at=_decode_optional(data.get("due_at"), "due_at"),
-            status=data.get("status", "active"),
-            control=bool(data.get("control", False)),
-            version=int(data.get("version", 0)),
-        )
 
 
 @attrs.frozen(kw_only=True)

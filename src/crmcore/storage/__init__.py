@@ -14,7 +14,7 @@ two implementations ship:
 
 Both expose the same repositories as attributes — ``customers, accounts,
 contacts, leads, opportunities, activities, tickets, campaigns, orders,
-survey_responses, loyalty_accounts`` — each with ``add, get, find, update,
+survey_responses, loyalty_accounts, journey_enrolments`` — each with ``add, get, find, update,
 remove, add_many, query, count, to_frame``, and the same semantics (one
 contract test suite runs against both):
 
@@ -106,6 +106,7 @@ from crmcore.storage._protocols import (
     CampaignRepository,
     ContactRepository,
     CustomerRepository,
+    JourneyEnrolmentRepository,
     LeadRepository,
     LoyaltyAccountRepository,
     OpportunityRepository,
@@ -134,6 +135,7 @@ __all__ = [
     "EventStore",
     "Filter",
     "InMemoryStore",
+    "JourneyEnrolmentRepository",
     "LeadRepository",
     "LedgerRepository",
     "LoyaltyAccountRepository",

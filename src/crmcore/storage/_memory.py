@@ -340,7 +340,7 @@ class InMemoryStore(RepositoryAccess):
     Parameters
     ----------
     aggregates : sequence of AggregateSpec, optional
-        What to store; default: the eleven domain aggregates.
+        What to store; default: the twelve domain aggregates.
 
     Examples
     --------

@@ -20,6 +20,7 @@ from crmcore.domain import (
     Campaign,
     Contact,
     Customer,
+    Enrolment,
     Lead,
     LoyaltyAccount,
     Opportunity,
@@ -39,6 +40,7 @@ __all__ = [
     "ContactRepository",
     "CustomerRepository",
     "Identifier",
+    "JourneyEnrolmentRepository",
     "LeadRepository",
     "LoyaltyAccountRepository",
     "OpportunityRepository",
@@ -181,6 +183,14 @@ class LoyaltyAccountRepository(Repository[LoyaltyAccount], Protocol):
     """Repository of :class:`~crmcore.domain.LoyaltyAccount` (``store.loyalty_accounts``)."""
 
 
+class JourneyEnrolmentRepository(Repository[Enrolment], Protocol):
+    """Repository of journey :class:`~crmcore.domain.Enrolment` (``store.journey_enrolments``).
+
+    Kept by :func:`crmcore.marketing.journeys.run_tick`; ``journey_id``,
+    ``customer_id``, ``status`` and ``due_at`` are indexed.
+    """
+
+
 class RepositoryAccess:
     """Typed attribute access to a store's (or unit of work's) repositories."""
 
@@ -243,6 +253,11 @@ class RepositoryAccess:
         """Loyalty programme memberships."""
         return cast("LoyaltyAccountRepository", self.repository("loyalty_accounts"))
 
+    @property
+    def journey_enrolments(self) -> JourneyEnrolmentRepository:
+        """Journey enrolments (each customer's way through a marketing journey)."""
+        return cast("JourneyEnrolmentRepository", self.repository("journey_enrolments"))
+
 
 class Store(Protocol):
     """What every store offers: repositories, the event history, schema, units of work."""
@@ -269,6 +284,8 @@ class Store(Protocol):
     def survey_responses(self) -> SurveyResponseRepository: ...
     @property
     def loyalty_accounts(self) -> LoyaltyAccountRepository: ...
+    @property
+    def journey_enrolments(self) -> JourneyEnrolmentRepository: ...
     @property
     def events(self) -> EventStore: ...
     @property

@@ -393,7 +393,7 @@ class SqlStore(RepositoryAccess):
         foreign keys on, busy timeout, ``BEGIN IMMEDIATE`` for writes); pass
         a fresh engine.
     aggregates : sequence of AggregateSpec, optional
-        What to store; default: the eleven domain aggregates.
+        What to store; default: the twelve domain aggregates.
 
     Raises
     ------
