@@ -304,8 +304,10 @@ class SqlRepository(Generic[E]):
             if self._dialect == "sqlite":
                 builder.add_chunks(_raw_chunks(conn, stmt, batch_size))
             else:
-                result = conn.execution_options(stream_results=True, yield_per=batch_size)
-                for part in result.execute(stmt).partitions(batch_size):
+                # options on the statement, not the connection: a unit of work's connection
+                # is used again after this read (a streaming cursor cannot run a SAVEPOINT)
+                streamed = stmt.execution_options(stream_results=True, yield_per=batch_size)
+                for part in conn.execute(streamed).partitions(batch_size):
                     builder.add_rows(part)
         return builder.build()
 

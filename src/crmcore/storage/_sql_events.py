@@ -351,10 +351,8 @@ class SqlEventLog(EventLogBase):
         if crit.limit is not None:
             stmt = stmt.limit(crit.limit)
         with self._tx(write=False) as conn:
-            result = conn.execution_options(stream_results=True, yield_per=batch_size).execute(
-                stmt
-            )
-            yield from result.partitions(batch_size)
+            streamed = stmt.execution_options(stream_results=True, yield_per=batch_size)
+            yield from conn.execute(streamed).partitions(batch_size)  # not the connection's
 
     def _latest_rows(self, crit: EventCriteria, keys: tuple[str, ...]) -> list[Sequence[Any]]:
         # Three steps, each served by ix_crm_events_kind (type, entity_type, entity_id, at):
