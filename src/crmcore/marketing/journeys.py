@@ -19,7 +19,14 @@ customer's zone and a :class:`FrequencyCap` across journeys.
 
 :func:`journey_funnel` and :func:`journey_conversion` measure a journey:
 per-step counts and time in step, and goal conversion against the control
-group with an interval. The user guide is "Journeys" in the docs.
+group with an interval.
+
+On a store, :func:`run_tick` keeps the enrolments in
+``store.journey_enrolments`` and records each action
+(:class:`JourneyActionEmitted`) and audit event
+(:class:`JourneyStepRecorded`) in the event history, delivered by the
+outbox, all in one transaction per tick. The user guide is "Journeys" in
+the docs.
 """
 
 from __future__ import annotations
@@ -52,6 +59,12 @@ from crmcore.marketing._journey_steps import (
     Goal,
     Send,
     Wait,
+)
+from crmcore.marketing._journey_store import (
+    JourneyActionEmitted,
+    JourneyStepRecorded,
+    run_tick,
+    stored_sends,
 )
 from crmcore.marketing._journey_tick import tick
 from crmcore.marketing._journey_values import (
@@ -90,9 +103,11 @@ __all__ = [
     "GoalReached",
     "Journey",
     "JourneyAction",
+    "JourneyActionEmitted",
     "JourneyConversion",
     "JourneyEntered",
     "JourneyExited",
+    "JourneyStepRecorded",
     "MessageSkipped",
     "Send",
     "StepCompleted",
@@ -107,6 +122,8 @@ __all__ = [
     "journey_conversion",
     "journey_funnel",
     "replay_enrolment",
+    "run_tick",
     "step",
+    "stored_sends",
     "tick",
 ]
