@@ -243,6 +243,31 @@ def test_enrolments_of_another_journey_are_left_alone(store):
     assert store.journey_enrolments.count({"journey_id": "seminar"}) == 3  # L-3 comes on day 4
 
 
+def test_a_tick_reads_the_active_enrolments_and_those_a_trigger_may_re_enter(store):
+    def enrolment(customer, status):
+        return Enrolment(
+            journey_id="seminar",
+            customer_id=customer,
+            enrolled_at=T - 30 * DAY,
+            step="end" if status != "active" else "reply",
+            step_at=T - 20 * DAY,
+            due_at=T + 20 * DAY if status == "active" else None,
+            status=status,
+        )
+
+    waiting, done, before = (
+        enrolment("Y", "active"),
+        enrolment("Z", "completed"),
+        enrolment("L-1", "completed"),
+    )
+    store.journey_enrolments.add_many([waiting, done, before])
+    res = run_tick(store, SEMINAR, EVENTS, T + 2 * HOUR, consents=CONSENTS)
+    # Z has no entry event: not read; L-1 downloads again, and "never" re-enters
+    assert set(res.enrolments["enrolment_id"]) == {waiting.id, before.id, "seminar:L-2:0"}
+    assert "seminar:L-1:1" not in _stored(store)
+    assert _stored(store)[done.id] == done
+
+
 def test_an_enrolment_id_is_derived():
     with pytest.raises(ValidationError, match="derived"):
         Enrolment(id="x", journey_id="j", customer_id="c", enrolled_at=T, step="s", step_at=T)

@@ -1,7 +1,7 @@
 """Journeys on a store: enrolments kept, actions and audit events in the event history.
 
 :func:`run_tick` is the scheduler's tick against a store: it reads the
-journey's enrolments from ``store.journey_enrolments``, runs :func:`tick`,
+journey's due enrolments from ``store.journey_enrolments``, runs :func:`tick`,
 and in one unit of work updates the enrolments that moved (version-checked),
 adds the new ones, and records every action as a
 :class:`JourneyActionEmitted` event and every audit event as a
@@ -252,11 +252,36 @@ _STORED = (
 )
 
 
-def _stored_frame(repo: Any, journey_id: str) -> pd.DataFrame:
-    """Read the journey's stored enrolments, by id, customer ids as the entities hold them."""
-    frame: pd.DataFrame = repo.to_frame(
-        list(_STORED), where={"journey_id": journey_id}, order_by="id"
-    )
+_IN_LIMIT = 20_000  # values of one ``in`` filter a store takes
+
+
+def _read(repo: Any, where: dict[str, Any]) -> pd.DataFrame:
+    frame: pd.DataFrame = repo.to_frame(list(_STORED), where=where, order_by="id")
+    return frame
+
+
+def _due_frame(
+    repo: Any, journey: Journey, events: pd.DataFrame, customer_col: str
+) -> pd.DataFrame:
+    """Read the enrolments a tick can move or needs, customer ids as the entities hold them.
+
+    The active ones (a wait, an event or a goal can move them) and, for the
+    re-entry policy, the ended ones of the customers with an entry event;
+    every enrolment when the entry is a segment (anyone can enter).
+    """
+    base: dict[str, Any] = {"journey_id": journey.id}
+    entry = journey.entry.event
+    if entry is None or "type" not in events or customer_col not in events:
+        frame = _read(repo, base)
+    else:
+        parts = [_read(repo, {**base, "status": "active"})]
+        hit = (events["type"] == entry).to_numpy(dtype=bool, na_value=False)
+        who = pd.unique(events[customer_col].to_numpy(dtype=object)[hit])
+        for start in range(0, len(who), _IN_LIMIT):
+            chunk = list(who[start : start + _IN_LIMIT])
+            parts.append(_read(repo, {**base, "status__ne": "active", "customer_id__in": chunk}))
+        frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+        frame = frame.sort_values("id", kind="stable", ignore_index=True)
     frame = frame.rename(columns={"id": "enrolment_id"})
     ids = frame["customer_id"]
     if len(ids) and ids.astype(str).str.startswith("urn:uuid:").any():  # UUIDs as exported
@@ -353,8 +378,10 @@ def run_tick(
 ) -> TickResult:
     """Run a scheduler tick against a store, atomically.
 
-    Reads the journey's enrolments from ``store.journey_enrolments``, runs
-    :func:`tick`, then in one unit of work updates the enrolments that
+    Reads the journey's due enrolments from ``store.journey_enrolments``
+    (the active ones, and the ended ones of customers with an entry event,
+    which the re-entry policy needs; all of them for a segment entry), runs
+    :func:`tick` on them, then in one unit of work updates the enrolments that
     moved (each checked against its stored version), adds the new ones,
     and records the actions (:class:`JourneyActionEmitted`) and the audit
     events (:class:`JourneyStepRecorded`) in ``store.events``, where
@@ -379,8 +406,8 @@ def run_tick(
     Returns
     -------
     TickResult
-        The tick's enrolments (all of the journey's), actions and audit
-        events, as stored.
+        The enrolments read (updated) and the new ones, the actions and the
+        audit events, as stored.
 
     Raises
     ------
@@ -392,7 +419,7 @@ def run_tick(
     """
     with store.unit_of_work() as uow:
         repo = uow.journey_enrolments
-        stored = _stored_frame(repo, journey.id)
+        stored = _due_frame(repo, journey, events, customer_col)
         if sends is None and frequency_cap is not None:
             since = _sends_since(stored, events, now, date_col) - frequency_cap.window
             sends = stored_sends(store, since=since, until=now)
