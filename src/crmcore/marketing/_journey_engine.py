@@ -501,11 +501,7 @@ def step(
         g = int(goal_at)
         run.audit.append(GoalReached(**run._base(cur, g), goal=goal_name))
         status, t, due = "converted", g, None
-    new = attrs.evolve(
-        enrolment,
-        step=cur,
-        step_at=to_datetime(t),
-        due_at=None if due is None else to_datetime(due),
-        status=status,
+    new = enrolment.moved(
+        cur, to_datetime(t), due_at=None if due is None else to_datetime(due), status=status
     )
     return StepResult(new, tuple(run.actions), tuple(run.audit))

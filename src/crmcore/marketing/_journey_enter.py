@@ -6,7 +6,6 @@ import datetime as _dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import attrs
 import numpy as np
 
 from crmcore.domain import EntityId
@@ -165,14 +164,12 @@ def replay_enrolment(events: Iterable[AuditEvent]) -> Enrolment:
                 field="events",
             )
         if isinstance(ev, StepCompleted):
-            state = attrs.evolve(state, step=ev.next_step, step_at=ev.at, due_at=ev.due_at)
+            state = state.moved(ev.next_step, ev.at, due_at=ev.due_at, status=state.status)
         elif isinstance(ev, GoalReached):
-            state = attrs.evolve(
-                state, step=ev.step, step_at=ev.at, due_at=None, status="converted"
-            )
+            state = state.moved(ev.step, ev.at, status="converted")
         elif isinstance(ev, JourneyExited):
             status = "held_out" if ev.reason == "control" else "completed"
-            state = attrs.evolve(state, step=ev.step, step_at=ev.at, due_at=None, status=status)
+            state = state.moved(ev.step, ev.at, status=status)
     if state is None:
         raise ValidationError("replay_enrolment needs at least one event", field="events")
     return state

@@ -325,7 +325,7 @@ def stored_sends(store: Store, *, since: Any, until: Any) -> pd.DataFrame:
     ----------
     store : Store
     since, until : datetime, Timestamp or date
-        The window, as for ``store.events.query`` (:doc:`time`).
+        The window, as for ``store.events.query`` (:doc:`/time`).
 
     Returns
     -------
