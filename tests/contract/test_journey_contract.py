@@ -271,3 +271,10 @@ def test_a_tick_reads_the_active_enrolments_and_those_a_trigger_may_re_enter(sto
 def test_an_enrolment_id_is_derived():
     with pytest.raises(ValidationError, match="derived"):
         Enrolment(id="x", journey_id="j", customer_id="c", enrolled_at=T, step="s", step_at=T)
+
+
+def test_event_times_in_nanoseconds_are_stored_to_the_microsecond(store):
+    events = EVENTS.assign(date=EVENTS["date"].dt.as_unit("ns") + pd.Timedelta(789, "ns"))
+    run_tick(store, SEMINAR, events, T + DAY, consents=CONSENTS)  # no warning either
+    stored = _stored(store)["seminar:L-1:0"]
+    assert stored.enrolled_at == T + HOUR  # 789 ns dropped, as every engine value does

@@ -144,7 +144,7 @@ class TickResult:
         -------
         tuple of JourneyAction
         """
-        records: list[dict[Any, Any]] = self.actions.to_dict("records")
+        records: list[dict[Any, Any]] = _microseconds(self.actions, ("at",)).to_dict("records")
         return tuple(
             JourneyAction(
                 id=r["action_id"],
@@ -187,7 +187,7 @@ def _text_or_none(value: Any) -> str | None:
 def audit_values(frame: pd.DataFrame) -> tuple[AuditEvent, ...]:
     """Turn an audit frame into audit event values (in row order)."""
     out = []
-    for rec in frame.to_dict("records"):
+    for rec in _microseconds(frame, ("at", "due_at")).to_dict("records"):
         cls = AUDIT_TYPES[rec["type"]]
         names = {f.name for f in attrs.fields(cls)}
         data: dict[str, Any] = {"type": rec["type"]}
@@ -209,7 +209,7 @@ def audit_values(frame: pd.DataFrame) -> tuple[AuditEvent, ...]:
 def enrolment_values(frame: pd.DataFrame) -> tuple[Enrolment, ...]:
     """Turn an enrolments frame into :class:`Enrolment` values."""
     out = []
-    for rec in frame.to_dict("records"):
+    for rec in _microseconds(frame, ("enrolled_at", "step_at", "due_at")).to_dict("records"):
         due = rec["due_at"]
         out.append(
             Enrolment(
@@ -225,6 +225,14 @@ def enrolment_values(frame: pd.DataFrame) -> tuple[Enrolment, ...]:
             )
         )
     return tuple(out)
+
+
+def _microseconds(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    """Truncate datetime columns to microseconds, as the values hold them (``to_datetime``)."""
+    present = [c for c in columns if c in frame]
+    if not present or not len(frame):
+        return frame
+    return frame.assign(**{c: frame[c].dt.floor("us") for c in present})
 
 
 def utc(ns: IntArray) -> pd.DatetimeIndex:
