@@ -106,6 +106,16 @@ class Repository(Protocol[E]):
         """Store many new records atomically (all or none); return how many."""
         ...
 
+    def update_many(self, entities: Iterable[E], *, batch_size: int = 10_000) -> int:
+        """Replace many records atomically (all or none), each checked like ``update``.
+
+        Every stored version must equal the entity's; each is stored with
+        ``version + 1``.  Raises ``ConcurrencyConflict`` (or ``NotFound``)
+        naming the first record that fails, and stores nothing; returns how
+        many were replaced.
+        """
+        ...
+
     def query(
         self,
         where: Where = None,
