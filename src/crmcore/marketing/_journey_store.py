@@ -436,8 +436,8 @@ def run_tick(
             date_col=date_col,
         )
         updated, added = _changes(stored, result.enrolments)
-        for enrolment in updated:
-            repo.update(enrolment)
+        if updated:
+            repo.update_many(updated)
         if added:
             repo.add_many(added)
         uow.record(
