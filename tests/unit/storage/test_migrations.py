@@ -263,6 +263,23 @@ def test_migrating_gives_the_schema_create_schema_builds(engine_of, kind):
             assert a.exec_driver_sql(sql).all() == b.exec_driver_sql(sql).all()
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_version_2_store_gains_the_journey_enrolments(engine_of, kind):
+    fresh, migrated = engine_of(kind), engine_of(kind)
+    SqlStore(fresh).create_schema()
+    with migrated.begin() as conn:
+        build_version(conn, 2)
+    assert "crm_journey_enrolments" not in table_names(migrated)
+    store = SqlStore(migrated)
+    store.upgrade_schema()
+    assert schema_of(migrated) == schema_of(fresh)
+    enrolment = one_of_each()["journey_enrolments"]
+    store.journey_enrolments.add(enrolment)
+    assert store.journey_enrolments.get(enrolment.id) == enrolment
+    with migrated.connect() as conn:
+        assert conn.exec_driver_sql("SELECT version_num FROM crm_alembic_version").scalar() == "v4"
+
+
 def test_build_version_refuses_a_database_with_a_schema(engine_of):
     engine = engine_of("sqlite")
     SqlStore(engine).create_schema()
