@@ -101,6 +101,7 @@ __all__ = [
     "read_dates",
     "read_instants",
     "require_aware",
+    "require_existing",
     "resolve_as_of",
     "timestamps",
     "to_duration",
@@ -185,6 +186,49 @@ def require_aware(value: Any, *, field: str) -> _dt.datetime:
             value=value,
         )
     return value
+
+
+def require_existing(value: _dt.datetime, *, field: str) -> _dt.datetime:
+    """Return an aware ``value`` unless its wall time does not exist in its zone.
+
+    A wall time skipped when the clocks go forward (02:30 on 31 March 2024
+    in Paris) names no moment: Python gives it an offset anyway, but the
+    instant it stands for reads back as another wall time (03:30), so no
+    store could return what it was given. Such values are refused at the
+    domain edge (entity and event fields, every store's encoder) rather
+    than silently moved. Fixed offsets (UTC included) have no gaps and cost
+    one type check.
+
+    Raises
+    ------
+    ValidationError
+        The wall time falls in a daylight-saving gap of its zone; the message
+        names the time the same instant reads as, to use instead.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from zoneinfo import ZoneInfo
+    >>> gap = dt.datetime(2024, 3, 31, 2, 30, tzinfo=ZoneInfo("Europe/Paris"))
+    >>> require_existing(gap, field="at")
+    Traceback (most recent call last):
+    ...
+    crmcore.errors.ValidationError: at: 2024-03-31 02:30:00 does not exist in Europe/Paris ...
+    """
+    tz = value.tzinfo
+    if type(tz) is _dt.timezone or tz is None:
+        return value
+    back = value.astimezone(_dt.UTC).astimezone(tz)
+    if back.replace(tzinfo=None, fold=0) == value.replace(tzinfo=None, fold=0):
+        return value
+    zone = getattr(tz, "key", None) or str(tz)
+    raise ValidationError(
+        f"{field}: {value.replace(tzinfo=None, fold=0)} does not exist in {zone} (the clocks "
+        f"skipped it at a daylight-saving change); give a time outside the gap, such as "
+        f"{back.isoformat()} (the instant Python would read it as)",
+        field=field,
+        value=value,
+    )
 
 
 def from_instant_us(us: int, tz: _dt.tzinfo) -> _dt.datetime:

@@ -374,3 +374,49 @@ def test_stages_as_of_takes_the_last_move_by_time_not_by_position(store):
 def test_latest_needs_an_as_of(store):
     with pytest.raises(ValidationError, match="as_of"):
         store.events.latest(type=StageChanged, as_of=None)
+
+
+# ---------------------------------------------------------------- daylight-saving changes
+
+_PARIS = ZoneInfo("Europe/Paris")
+# 29 March 2026 the clocks go from 02:00 to 03:00 in Paris; 25 October from 03:00 back to 02:00
+_AROUND_DST = [
+    dt.datetime(2026, 3, 29, 1, 59, 59, 999999, tzinfo=_PARIS),  # the last µs before the gap
+    dt.datetime(2026, 3, 29, 3, 0, tzinfo=_PARIS),  # the first moment after it
+    dt.datetime(2026, 10, 25, 2, 30, fold=0, tzinfo=_PARIS),  # 00:30Z, first pass of 02:30
+    dt.datetime(2026, 10, 25, 2, 15, fold=1, tzinfo=_PARIS),  # 01:15Z, second pass: later
+]
+_UTC_OF = [
+    "2026-03-29 00:59:59.999999",
+    "2026-03-29 01:00",
+    "2026-10-25 00:30",
+    "2026-10-25 01:15",
+]
+
+
+def test_event_times_around_dst_changes_round_trip(store):
+    # wall time, fold and zone come back as given (the instant decides equality, and
+    # fold does not take part in aware == within one zone: compare offsets too)
+    events = [
+        StageChanged(f"d{i}", "prospecting", "proposal", when, workflow="opportunity")
+        for i, when in enumerate(_AROUND_DST)
+    ]
+    store.events.append(*events)
+    back = [s.event for s in store.events.query()]
+    assert back == events
+    assert [
+        (e.at.replace(tzinfo=None), e.at.fold, e.at.utcoffset(), e.at.tzinfo) for e in back
+    ] == [(t.replace(tzinfo=None), t.fold, t.utcoffset(), _PARIS) for t in _AROUND_DST]
+    # the JSON form round-trips too, and exports are the instants in UTC, in time order
+    assert [type(e).from_dict(json.loads(json.dumps(e.to_dict()))) for e in back] == events
+    frame = store.events.stage_history(workflow="opportunity")
+    assert frame["at"].tolist() == [pd.Timestamp(u, tz="UTC") for u in _UTC_OF]
+    assert frame["at"].is_monotonic_increasing  # 02:15 (fold 1) is after 02:30 (fold 0)
+    # time-range queries cut at instants: the second 02:15 is after the first 02:30
+    cut = dt.datetime(2026, 10, 25, 2, 30, fold=0, tzinfo=_PARIS)
+    assert [s.event.entity_id for s in store.events.query(until=cut)] == ["d0", "d1", "d2"]
+    assert [s.event.entity_id for s in store.events.query(since=cut)] == ["d3"]
+    # a date-only bound is the end of that day in tz: the gap day has 23 hours
+    assert store.events.count(since="2026-03-28", until="2026-03-29", tz=_PARIS) == 2
+    latest = store.events.stages_as_of(cut, workflow="opportunity")
+    assert latest.index.tolist() == ["d0", "d1", "d2"]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import attrs
 import pytest
 
+from crmcore.domain import Consent, StageChanged
 from crmcore.errors import ValidationError
 from tests.contract._samples import customer, order
 
@@ -120,3 +122,42 @@ def test_filter_values_no_store_can_hold_are_refused(store, where, match):
     with pytest.raises(ValidationError, match=match):
         store.customers.query(where)
     assert store.customers.count({"custom.k": 2**63 - 1}) == 0
+
+
+# 02:30 on 29 March 2026 does not exist in Paris: the clocks go from 02:00 to 03:00.
+_GAP = dt.datetime(2026, 3, 29, 2, 30, tzinfo=ZoneInfo("Europe/Paris"))
+
+
+@pytest.mark.parametrize("fold", [0, 1])
+def test_wall_times_in_a_dst_gap_are_refused_by_every_store(store, fold):
+    # Python gives the skipped wall time an offset, but its instant reads back as
+    # 03:30 (fold 0) or 01:30 (fold 1): no store could return what it was given
+    gap = _GAP.replace(fold=fold)
+    bad = _forced(customer(), created_at=gap)
+    with pytest.raises(ValidationError, match="does not exist in Europe/Paris") as info:
+        store.customers.add(bad)
+    assert info.value.field == "created_at"
+    with pytest.raises(ValidationError, match="daylight-saving"):
+        store.events.append(StageChanged("o1", "new", "won", gap, workflow="opportunity"))
+    with pytest.raises(ValidationError, match="does not exist"):
+        store.customers.add(_forced(customer("c2"), consents=(_forced_consent(gap),)))
+    assert store.customers.count() == 0
+    assert store.events.count() == 0
+
+
+def _forced_consent(at):
+    consent = Consent(channel="email", granted=True, at=_GAP.replace(hour=4))
+    object.__setattr__(consent, "at", at)
+    return consent
+
+
+def test_times_around_a_dst_gap_round_trip_on_every_store(store):
+    before = _GAP.replace(hour=1, minute=59)
+    after = _GAP.replace(hour=3)
+    store.customers.add(customer("c1", created_at=before))
+    store.customers.add(customer("c2", created_at=after))
+    store.events.append(StageChanged("o1", "new", "won", after, workflow="opportunity"))
+    assert store.customers.get("c1").created_at == before
+    back = store.customers.get("c2").created_at
+    assert (back, back.utcoffset()) == (after, dt.timedelta(hours=2))
+    assert store.events.query()[0].event.at == after

@@ -14,12 +14,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crmcore.domain import Money, encode_id
+from crmcore.domain import Money, StageChanged, encode_id
 from crmcore.loyalty import PointsLedger, Purchase, Redemption, Refund, ledger_balances
 from crmcore.storage import InMemoryStore, SqlStore
 from tests.contract._stores import clean_pg, pg_engine  # noqa: F401 -- fixture
 from tests.strategies import (
     EVENT_ENTITIES,
+    TIMEZONES,
     aware_datetimes,
     domain_events,
     loyalty_programs,
@@ -142,6 +143,48 @@ def ledgers(draw):
         books[account] = ledger
     as_of = start + dt.timedelta(days=draw(st.integers(0, 500)))
     return program, books, as_of
+
+
+_STAGES = ("prospecting", "qualification", "proposal", "closed_won")
+_T0 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+# moves a few hours apart, some at the same instant, around the DST changes of late March
+_move_times = st.builds(
+    lambda hours, tz: (_T0 + dt.timedelta(hours=hours)).astimezone(tz),
+    st.integers(0, 24 * 40),
+    st.sampled_from(TIMEZONES),
+)
+_moves = st.lists(
+    st.builds(
+        lambda entity, frm, to, at, wf: StageChanged(entity, frm, to, at, workflow=wf),
+        st.sampled_from(["d1", "d2", "d3"]),
+        st.sampled_from(_STAGES),
+        st.sampled_from(_STAGES),
+        _move_times,
+        st.sampled_from(["opportunity", "ticket"]),
+    ),
+    max_size=15,
+)
+
+
+@SETTINGS
+@given(moves=_moves, cut=_move_times)
+def test_stages_as_of_is_the_last_move_of_the_stage_log_up_to_as_of(new_store, moves, cut):
+    # stage_history(until=as_of) is the stage log a pipeline snapshot is rebuilt from;
+    # stages_as_of reads the same answer from the store directly (last by time, then position)
+    store = new_store()
+    store.events.append(*moves)
+    log = store.events.stage_history(workflow="opportunity", until=cut)
+    assert (log["at"] <= pd.Timestamp(cut)).all()
+    expected = {}
+    for move in sorted(
+        (m for m in moves if m.workflow == "opportunity" and m.at <= cut),
+        key=lambda m: m.at,  # stable: equal instants keep their position order
+    ):
+        expected[move.entity_id] = move.to_stage
+    last = log.sort_values("at", kind="stable").drop_duplicates("entity_id", keep="last")
+    assert dict(zip(last["entity_id"], last["to_stage"], strict=True)) == expected
+    got = store.events.stages_as_of(cut, workflow="opportunity")
+    assert dict(zip(got.index, got["stage"], strict=True)) == expected
 
 
 @SETTINGS

@@ -31,6 +31,7 @@ from crmcore._time import (
     period_start_at,
     period_starts,
     read_dates,
+    require_existing,
     resolve_as_of,
     to_duration,
     to_zone,
@@ -383,6 +384,33 @@ def test_instant_key_tells_the_two_sides_of_a_fold_apart():
     assert instant_key(first) == instant_key(first.astimezone(dt.UTC))
     assert instant_key(None) is None
     assert instant_key("x") == "x"
+
+
+class TestRequireExisting:
+    @pytest.mark.parametrize("fold", [0, 1])
+    def test_a_wall_time_skipped_at_a_dst_change_is_refused(self, fold):
+        from zoneinfo import ZoneInfo
+
+        gap = dt.datetime(2026, 3, 29, 2, 30, fold=fold, tzinfo=ZoneInfo(PARIS))
+        with pytest.raises(ValidationError, match="does not exist in Europe/Paris") as info:
+            require_existing(gap, field="created_at")
+        assert info.value.field == "created_at"
+        # the message names what the instant reads as: 03:30 CEST (fold 0), 01:30 CET (fold 1)
+        assert ("03:30:00+02:00" if fold == 0 else "01:30:00+01:00") in str(info.value)
+
+    def test_existing_and_repeated_wall_times_and_fixed_offsets_pass(self):
+        from zoneinfo import ZoneInfo
+
+        paris = ZoneInfo(PARIS)
+        for ok in (
+            dt.datetime(2026, 3, 29, 1, 59, 59, tzinfo=paris),
+            dt.datetime(2026, 3, 29, 3, 0, tzinfo=paris),
+            dt.datetime(2026, 10, 25, 2, 30, fold=0, tzinfo=paris),  # a fold: both exist
+            dt.datetime(2026, 10, 25, 2, 30, fold=1, tzinfo=paris),
+            dt.datetime(2026, 3, 29, 2, 30, tzinfo=dt.UTC),
+            dt.datetime(2026, 3, 29, 2, 30, tzinfo=dt.timezone(dt.timedelta(hours=1))),
+        ):
+            assert require_existing(ok, field="at") is ok
 
 
 @given(st.lists(st.integers(-106_000, 106_000), min_size=1, max_size=50))

@@ -12,6 +12,10 @@ Sub-commands:
     (CSV or Parquet): ``customers.csv``, ``summary.json``, ``report.html``.
 ``crmcore clv fit ... --out models.json`` / ``crmcore clv predict --models models.json ...``
     The CLV models alone, saved as JSON.
+``crmcore db upgrade URL``
+    Migrate a crmcore database of an earlier release to this release's
+    schema (Alembic, one transaction: a failed upgrade changes nothing);
+    prints the schema version before and after.
 ``crmcore --version``
     Print ``crmcore <version>``.
 
@@ -46,6 +50,7 @@ _COMMANDS = {
     "report": "run_report",
     "fit": "run_clv_fit",
     "predict": "run_clv_predict",
+    "db upgrade": "run_db_upgrade",
 }
 Command = Callable[[argparse.Namespace, Console], int]
 
@@ -167,6 +172,18 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--horizon-months", type=int, default=12)
     predict.add_argument("--discount-rate", type=float, default=0.01)
     predict.add_argument("--out", required=True, help="CSV file to write")
+
+    db = sub.add_parser("db", parents=[common], help="manage a crmcore database")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    upgrade = db_sub.add_parser(
+        "upgrade",
+        parents=[common],
+        help="migrate a database of an earlier release to this release's schema",
+        description="Migrate the crmcore schema of the database at URL to this release's "
+        "version (Alembic, in one transaction: if the upgrade fails, nothing changes), "
+        "keeping every record. Prints the version before and after.",
+    )
+    upgrade.add_argument("url", metavar="URL", help="SQLAlchemy URL (sqlite:///crm.sqlite)")
     return parser
 
 
@@ -196,7 +213,12 @@ def main(
     except SystemExit as exit_:  # argparse has printed its usage message
         return int(exit_.code) if isinstance(exit_.code, int) else 2
     console = Console(quiet=args.quiet, verbose=args.verbose, stdout=stdout, stderr=stderr)
-    name = args.clv_command if args.command == "clv" else args.command
+    if args.command == "clv":
+        name = args.clv_command
+    elif args.command == "db":
+        name = f"db {args.db_command}"
+    else:
+        name = args.command
     try:
         with console.session():
             # imported here: pandas and the analytics load only when a command runs

@@ -1,4 +1,4 @@
-"""The sub-commands: ``demo``, ``report``, ``clv fit`` and ``clv predict``."""
+"""The sub-commands: ``demo``, ``report``, ``clv fit``, ``clv predict`` and ``db upgrade``."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ __all__ = [
     "checked_tz",
     "run_clv_fit",
     "run_clv_predict",
+    "run_db_upgrade",
     "run_demo",
     "run_report",
 ]
@@ -297,4 +298,31 @@ def run_clv_predict(args: argparse.Namespace, console: Console) -> int:
     out = Path(args.out)
     _atomic_write(out, table.round(6).to_csv(lineterminator="\n"))
     console.result(f"{len(table):,} customers scored; written to {out}")
+    return 0
+
+
+def run_db_upgrade(args: argparse.Namespace, console: Console) -> int:
+    """``crmcore db upgrade URL``: migrate the schema to this release's, all or nothing."""
+    import sqlalchemy as sa  # noqa: PLC0415 -- the sql extra is optional
+
+    from crmcore.report._inputs import open_store  # noqa: PLC0415
+    from crmcore.storage import SCHEMA_VERSION, SqlStore  # noqa: PLC0415
+
+    store = open_store(args.url, SqlStore, name="URL")
+    shown = store.engine.url.render_as_string(hide_password=True)
+    try:
+        console.step(f"upgrading the crmcore schema of {shown}")
+        try:
+            found = store.upgrade_schema()
+        except sa.exc.SQLAlchemyError as err:  # the transaction rolled back: nothing changed
+            cause = str(getattr(err, "orig", None) or err).strip()
+            first = cause.splitlines()[0] if cause else type(err).__name__
+            console.error(f"the upgrade of {shown} failed and changed nothing: {first}")
+            return 1
+    finally:
+        store.close()
+    if found == SCHEMA_VERSION:
+        console.result(f"{shown}: schema version {found} is current; nothing to upgrade")
+    else:
+        console.result(f"{shown}: upgraded from schema version {found} to {SCHEMA_VERSION}")
     return 0

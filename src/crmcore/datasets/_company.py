@@ -22,6 +22,7 @@ from crmcore.domain import (
     Consent,
     Contact,
     Customer,
+    DomainEvent,
     Lead,
     LoyaltyAccount,
     Money,
@@ -65,10 +66,15 @@ class SampleCompany:
     loyalty_accounts : DataFrame
         ``id, customer_id, opened_at, tier, points_balance, points_earned``.
     leads, accounts, contacts, opportunities, tickets : list
-        Entities moved through the default workflows; each lead, opportunity
-        and ticket keeps its stage history in ``custom["stage_history"]``.
+        Entities moved through the default workflows, in their last stage.
     currency : str
         ISO 4217 code of every amount.
+    events : tuple of DomainEvent
+        Their history, oldest first: the :class:`~crmcore.domain.StageChanged`
+        and :class:`~crmcore.domain.LeadConverted` events that
+        :func:`~crmcore.pipeline.advance` and
+        :func:`~crmcore.pipeline.convert_lead` returned for every move.
+        :func:`write_company` appends them to the store's event log.
     """
 
     as_of: dt.datetime
@@ -82,6 +88,7 @@ class SampleCompany:
     opportunities: list[Opportunity]
     tickets: list[Ticket]
     currency: str = "EUR"
+    events: tuple[DomainEvent, ...] = ()
 
     @property
     def transactions(self) -> pd.DataFrame:
@@ -170,10 +177,11 @@ def make_company(
 
     n_leads = int(min(max(n_customers // 20, 30), 20_000))
     n_tickets = int(min(max(n_customers // 10, 50), 40_000))
+    events: list[DomainEvent] = []
     leads, accounts, contacts, opps = make_sales(
-        n_leads, start=start, as_of=end, currency=currency, rng=rng
+        n_leads, start=start, as_of=end, currency=currency, rng=rng, events=events
     )
-    tickets, csat = make_service(n_tickets, ids, first_purchase, as_of=end, rng=rng)
+    tickets, csat = make_service(n_tickets, ids, first_purchase, as_of=end, rng=rng, events=events)
     csat_frame = pd.DataFrame(
         {
             "id": [s.id for s in csat],
@@ -199,7 +207,12 @@ def make_company(
         opportunities=opps,
         tickets=tickets,
         currency=currency,
+        events=tuple(sorted(events, key=_event_time)),  # stable: a walk's moves stay in order
     )
+
+
+def _event_time(event: DomainEvent) -> dt.datetime:
+    return event.at
 
 
 def _loyalty(
@@ -347,6 +360,11 @@ def write_company(
 ) -> dict[str, int]:
     """Write every record of ``company`` into ``store`` (``add_many``, streamed in batches).
 
+    The entities go to their repositories; :attr:`SampleCompany.events`
+    (every stage move and lead conversion) are appended to ``store.events``,
+    oldest first, so ``store.events.stage_history(workflow="opportunity")``
+    is the pipeline's history.
+
     Parameters
     ----------
     company : SampleCompany
@@ -363,7 +381,7 @@ def write_company(
     Returns
     -------
     dict
-        Rows written per repository.
+        Rows written per repository, and ``"events"``: events appended.
 
     Examples
     --------
@@ -386,13 +404,18 @@ def write_company(
         ("tickets", len(company.tickets), lambda: iter(company.tickets)),
         ("survey_responses", len(company.surveys), lambda: _surveys(company)),
         ("loyalty_accounts", len(company.loyalty_accounts), lambda: _loyalty_accounts(company)),
+        ("events", len(company.events), lambda: iter(company.events)),
     ]
     counts: dict[str, int] = {}
     for name, n_rows, rows in plan:
         advance = progress(name, n_rows) if progress is not None else None
-        repo = getattr(store, name)
         entities = rows() if advance is None else _counted(rows(), advance, batch_size)
-        counts[name] = int(repo.add_many(entities, batch_size=batch_size)) if n_rows else 0
+        if not n_rows:
+            counts[name] = 0
+        elif name == "events":
+            counts[name] = int(store.events.append_many(entities, batch_size=batch_size))
+        else:
+            counts[name] = int(getattr(store, name).add_many(entities, batch_size=batch_size))
     return counts
 
 

@@ -2,15 +2,18 @@
 
 Every move goes through :func:`crmcore.pipeline.advance` (or
 :func:`crmcore.pipeline.convert_lead`), so the stage history is exactly what
-the workflow definitions allow. Each entity keeps its own history in
-``custom["stage_history"]`` as ``[from_stage, to_stage, ISO time]`` triples
-(the store keeps entities, not events); :func:`history_frame` turns those
-back into the event log of :func:`crmcore.pipeline.events_frame`.
+the workflow definitions allow. The events those functions return
+(:class:`~crmcore.domain.StageChanged`, :class:`~crmcore.domain.LeadConverted`)
+are the history: :func:`~crmcore.datasets.write_company` appends them to the
+store's event log, where ``store.events.stage_history(workflow=...)`` reads
+them back. (Entities used to carry them in ``custom["stage_history"]``;
+:func:`history_frame` still reads such histories, deprecated.)
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -19,21 +22,30 @@ import attrs
 import numpy as np
 import pandas as pd
 
+from crmcore._deprecation import REMOVED_IN
 from crmcore._time import read_dates
-from crmcore.domain import Account, Contact, Lead, Money, Opportunity, SurveyResponse, Ticket
+from crmcore.domain import (
+    Account,
+    Contact,
+    DomainEvent,
+    Lead,
+    Money,
+    Opportunity,
+    SurveyResponse,
+    Ticket,
+)
 from crmcore.pipeline import (
     LEAD_WORKFLOW,
     OPPORTUNITY_WORKFLOW,
     TICKET_WORKFLOW,
-    StageChanged,
     advance,
     convert_lead,
 )
 
-__all__ = ["HISTORY_KEY", "SalesAndService", "history_frame", "make_sales", "make_service"]
+__all__ = ["SalesAndService", "history_frame", "make_sales", "make_service"]
 
-#: Key of the stage history in ``custom`` of leads, opportunities and tickets.
-HISTORY_KEY = "stage_history"
+#: Key under which entities of earlier releases kept their stage history in ``custom``.
+LEGACY_HISTORY_KEY = "stage_history"
 
 _SOURCES = ("web", "referral", "event", "partner", "outbound")
 _INDUSTRIES = ("retail", "software", "logistics", "health", "finance", "energy")
@@ -55,11 +67,6 @@ class SalesAndService:
     csat: list[SurveyResponse]
 
 
-def _with_history(entity: Any, events: Sequence[StageChanged]) -> Any:
-    history = [[e.from_stage, e.to_stage, e.at.isoformat()] for e in events]
-    return attrs.evolve(entity, custom={**entity.custom, HISTORY_KEY: history})
-
-
 def _pydt(stamp: pd.Timestamp) -> dt.datetime:
     return stamp.floor("s").to_pydatetime()
 
@@ -69,7 +76,7 @@ def _walk_opportunity(
     at: pd.Timestamp,
     as_of: pd.Timestamp,
     rng: np.random.Generator,
-    events: list[StageChanged],
+    events: list[DomainEvent],
 ) -> Opportunity:
     open_stages = ("qualification", "proposal", "negotiation")
     for stage in open_stages:
@@ -111,8 +118,12 @@ def make_sales(
     as_of: pd.Timestamp,
     currency: str,
     rng: np.random.Generator,
+    events: list[DomainEvent],
 ) -> tuple[list[Lead], list[Account], list[Contact], list[Opportunity]]:
-    """B2B leads walked through the lead workflow; conversions open opportunities."""
+    """B2B leads walked through the lead workflow; conversions open opportunities.
+
+    Every event ``advance`` and ``convert_lead`` return is appended to ``events``.
+    """
     leads: list[Lead] = []
     accounts: list[Account] = []
     contacts: list[Contact] = []
@@ -128,7 +139,6 @@ def make_sales(
             source=str(rng.choice(_SOURCES)),
             created_at=_pydt(at),
         )
-        events: list[StageChanged] = []
         for stage in ("contacted", "qualified"):
             at = at + pd.Timedelta(days=float(rng.exponential(6.0)))
             if at > as_of:
@@ -161,17 +171,15 @@ def make_sales(
                     amount=Money(amount=amount, currency=currency),
                     expected_close_date=close,
                 )
-                lead_events = [e for e in done.events if isinstance(e, StageChanged)]
-                events.extend(e for e in lead_events if e.entity_id == lead.id)
+                events.extend(done.events)
                 assert done.lead is not None
                 lead = done.lead
                 accounts.append(done.account)
                 contacts.append(done.contact)
                 if done.opportunity is not None:
-                    opp_events = [e for e in lead_events if e.entity_id != lead.id]
-                    opp = _walk_opportunity(done.opportunity, at, as_of, rng, opp_events)
-                    opportunities.append(_with_history(opp, opp_events))
-        leads.append(_with_history(lead, events))
+                    opp = _walk_opportunity(done.opportunity, at, as_of, rng, events)
+                    opportunities.append(opp)
+        leads.append(lead)
     return leads, accounts, contacts, opportunities
 
 
@@ -182,8 +190,12 @@ def make_service(
     *,
     as_of: pd.Timestamp,
     rng: np.random.Generator,
+    events: list[DomainEvent],
 ) -> tuple[list[Ticket], list[SurveyResponse]]:
-    """Support tickets walked through the ticket workflow, and CSAT answers after them."""
+    """Support tickets walked through the ticket workflow, and CSAT answers after them.
+
+    Every event ``advance`` returns is appended to ``events``.
+    """
     tickets: list[Ticket] = []
     answers: list[SurveyResponse] = []
     who = rng.integers(0, len(customer_ids), n_tickets)
@@ -204,7 +216,6 @@ def make_service(
             created_at=_pydt(at),
             priority=str(priority[i]),
         )
-        events: list[StageChanged] = []
         responded: pd.Timestamp | None = None
         steps: list[tuple[str, float]] = [
             ("assigned", rng.exponential(0.5)),
@@ -240,30 +251,44 @@ def make_service(
                         ticket_id=ticket.id,
                     )
                 )
-        tickets.append(_with_history(ticket, events))
+        tickets.append(ticket)
     return tickets, answers
 
 
 def history_frame(entity_ids: Sequence[Any], custom: Sequence[Any]) -> pd.DataFrame:
-    """Stage-change log (``entity_id, from_stage, to_stage, at``) from stored histories.
+    """Stage-change log (``entity_id, from_stage, to_stage, at``) from ``custom`` histories.
+
+    .. deprecated:: 0.2.0
+        The sample company stores its stage changes as events; read them with
+        ``store.events.stage_history(workflow=...)``. This reader of the
+        ``custom["stage_history"]`` triples written by earlier releases is
+        removed in crmcore 0.3.0.
 
     Parameters
     ----------
     entity_ids : sequence
         Entity ids, aligned with ``custom``.
     custom : sequence of mapping or None
-        The entities' ``custom`` mappings (``custom[HISTORY_KEY]`` holds the triples).
+        The entities' ``custom`` mappings (``custom["stage_history"]`` holds
+        ``[from_stage, to_stage, ISO time]`` triples).
 
     Returns
     -------
     DataFrame
         One row per stage change, ``at`` in UTC.
     """
+    warnings.warn(
+        "crmcore.datasets.history_frame() is deprecated and will be removed in crmcore "
+        f"{REMOVED_IN}; the sample company stores its stage changes as events: use "
+        "store.events.stage_history(workflow=...) instead",
+        DeprecationWarning,
+        stacklevel=2,
+    )
     rows: list[tuple[Any, str, str, str]] = []
     for key, extra in zip(entity_ids, custom, strict=True):
         if not extra:
             continue
-        rows.extend((key, *triple) for triple in extra.get(HISTORY_KEY, ()))
+        rows.extend((key, *triple) for triple in extra.get(LEGACY_HISTORY_KEY, ()))
     frame = pd.DataFrame(rows, columns=["entity_id", "from_stage", "to_stage", "at"])
     if len(frame) == 0:
         return frame.astype({"at": "datetime64[ns, UTC]"})

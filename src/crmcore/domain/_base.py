@@ -20,7 +20,7 @@ from typing import Any, TypeAlias, TypeVar, cast
 
 import attrs
 
-from crmcore._time import require_aware
+from crmcore._time import require_aware, require_existing
 from crmcore.errors import ValidationError
 
 __all__ = ["EntityId", "decode_id", "encode_id"]
@@ -226,14 +226,14 @@ def valid_tags(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
 
 
 def valid_aware(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    """Validate a timezone-aware datetime."""
-    require_aware(value, field=attribute.name)
+    """Validate a timezone-aware datetime whose wall time exists (no DST gap)."""
+    require_existing(require_aware(value, field=attribute.name), field=attribute.name)
 
 
 def valid_optional_aware(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    """Validate an optional timezone-aware datetime."""
+    """Validate an optional timezone-aware datetime whose wall time exists."""
     if value is not None:
-        require_aware(value, field=attribute.name)
+        require_existing(require_aware(value, field=attribute.name), field=attribute.name)
 
 
 def _check_date(name: str, value: Any) -> None:

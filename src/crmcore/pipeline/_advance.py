@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import attrs
 
+from crmcore._time import require_existing
 from crmcore.domain import StageChanged  # the event lives in the domain; re-exported here
 from crmcore.errors import InvalidTransition, ValidationError
 from crmcore.pipeline._defaults import OPPORTUNITY_WORKFLOW
@@ -186,6 +187,8 @@ def advance(
         raise ValidationError(
             f"at must be a timezone-aware datetime; got {at!r}", field="at", value=at
         )
+    if type(at.tzinfo) is not dt.timezone:  # a zone with DST: no skipped wall time
+        require_existing(at, field="at")
     edge = wf._edges.get((current, to_stage))
     if edge is None:
         if current not in wf._by_name:

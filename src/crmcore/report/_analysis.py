@@ -412,7 +412,7 @@ def _pipeline(data: ReportData, as_of: pd.Timestamp) -> tuple[dict[str, Any], pd
     fc = forecast(frame, freq="M", category_col=None)
     funnel = None
     if data.opportunity_events is not None and len(data.opportunity_events):
-        funnel = stage_funnel(data.opportunity_events)
+        funnel = stage_funnel(data.opportunity_events, as_of=as_of)  # history at or before as_of
     info: dict[str, Any] = {
         "available": True,
         "n_opportunities": len(opps),

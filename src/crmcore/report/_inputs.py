@@ -15,6 +15,7 @@ command's ``--tz``) does that explicitly.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,12 +24,11 @@ import attrs
 import numpy as np
 import pandas as pd
 
-from crmcore._deprecation import renamed_arguments
+from crmcore._deprecation import REMOVED_IN, renamed_arguments
 from crmcore._time import read_dates
-from crmcore.datasets import history_frame
 from crmcore.errors import ValidationError
 
-__all__ = ["ReportData", "read_store", "read_surveys", "read_transactions"]
+__all__ = ["ReportData", "open_store", "read_store", "read_surveys", "read_transactions"]
 
 _PARQUET = (".parquet", ".pq")
 
@@ -47,7 +47,8 @@ class ReportData:
         ``date`` (datetime64, naive or aware), ``scale`` (int).
     opportunities, opportunity_events, tickets, ticket_events : DataFrame or None
         From a crmcore store: opportunity and ticket tables and their
-        stage-change logs (``entity_id, from_stage, to_stage, at``).
+        stage-change logs (``entity_id, from_stage, to_stage, at, actor,
+        reason, workflow``: ``store.events.stage_history``).
     loyalty_accounts : DataFrame or None
         From a crmcore store: ``customer_id``, ``program_id``, ``tier``.
     """
@@ -242,18 +243,53 @@ def read_surveys(
     )
 
 
-def _entities_history(entities: Sequence[Any]) -> pd.DataFrame:
-    return history_frame([e.id for e in entities], [e.custom for e in entities])
+_LEGACY_KEY = "stage_history"  # where releases before 0.2 kept an entity's stage history
+_LOG_COLUMNS = ["entity_id", "from_stage", "to_stage", "at", "actor", "reason", "workflow"]
 
 
-def _open(url: str, store_cls: Any) -> Any:
-    """Open a store by URL; a missing SQLite file is an error, not a new empty database."""
+def _stage_log(store: Any, workflow: str, repository: Any) -> pd.DataFrame:
+    """Return the workflow's stage changes from the event log (or legacy histories)."""
+    log: pd.DataFrame = store.events.stage_history(workflow=workflow)
+    if len(log):
+        return log
+    legacy = _legacy_history(repository.query(), workflow)
+    return log if legacy is None else legacy
+
+
+def _legacy_history(entities: Sequence[Any], workflow: str) -> pd.DataFrame | None:
+    """Stage changes kept in ``custom["stage_history"]`` by earlier releases (deprecated)."""
+    rows = [
+        (entity.id, source, target, at, None, None, workflow)
+        for entity in entities
+        for source, target, at in (entity.custom or {}).get(_LEGACY_KEY, ())
+    ]
+    if not rows:
+        return None
+    warnings.warn(
+        f"the store keeps the {workflow} stage histories in custom[{_LEGACY_KEY!r}] "
+        f"(written by a release before 0.2) and no StageChanged events; reading them "
+        f"is deprecated and will be removed in crmcore {REMOVED_IN}: append them to "
+        f"store.events as StageChanged events",
+        DeprecationWarning,
+        stacklevel=4,
+    )
+    frame = pd.DataFrame(rows, columns=_LOG_COLUMNS)
+    # the times were written with their offsets: instants, shown in UTC
+    frame["at"] = read_dates(frame["at"], name="at").in_zone("UTC").to_index()
+    return frame
+
+
+def open_store(url: str, store_cls: Any, *, name: str = "--db") -> Any:
+    """Open a store by URL; a missing SQLite file is an error, not a new empty database.
+
+    ``name`` is what error messages call the URL (the command's option).
+    """
     import sqlalchemy as sa  # noqa: PLC0415 -- the sql extra is optional
 
     try:
         parsed = sa.engine.make_url(url)
     except sa.exc.ArgumentError:
-        raise ValidationError(f"--db: {url!r} is not a database URL", field="db") from None
+        raise ValidationError(f"{name}: {url!r} is not a database URL", field="db") from None
     database = parsed.database
     in_file = database not in (None, "", ":memory:")
     if parsed.get_backend_name() == "sqlite" and in_file and not Path(str(database)).is_file():
@@ -265,10 +301,14 @@ def read_store(url_or_store: Any) -> ReportData:
     """Read the report inputs from a crmcore store (a SQLAlchemy URL or a store object).
 
     Orders become the transactions (cancelled and refunded orders are left
-    out); survey responses the surveys; opportunities and tickets, with the
-    stage histories kept in their ``custom["stage_history"]`` (as written
-    by :func:`crmcore.datasets.write_company`), feed the pipeline forecast,
-    funnel and SLA sections.
+    out); survey responses the surveys; opportunities and tickets, with
+    their stage changes from the store's event log
+    (``store.events.stage_history(workflow=...)``, as appended by
+    ``advance`` in a unit of work or by
+    :func:`crmcore.datasets.write_company`), feed the pipeline forecast,
+    funnel and SLA sections. A store written by a release before 0.2 keeps
+    them in the entities' ``custom["stage_history"]``: they are read from
+    there, with a ``DeprecationWarning``, when the log holds none.
 
     Raises
     ------
@@ -280,7 +320,7 @@ def read_store(url_or_store: Any) -> ReportData:
     """
     from crmcore.storage import SqlStore  # noqa: PLC0415 -- the sql extra is optional
 
-    store = _open(url_or_store, SqlStore) if isinstance(url_or_store, str) else url_or_store
+    store = open_store(url_or_store, SqlStore) if isinstance(url_or_store, str) else url_or_store
     try:
         orders = store.orders.to_frame(
             ["customer_id", "placed_at", "amount", "amount_currency"],
@@ -317,12 +357,12 @@ def read_store(url_or_store: Any) -> ReportData:
             opportunities = store.opportunities.to_frame(
                 ["id", "stage", "amount", "probability", "expected_close_date", "created_at"]
             )
-            opp_events = _entities_history(store.opportunities.query())
+            opp_events = _stage_log(store, "opportunity", store.opportunities)
         if store.tickets.count():
             tickets = store.tickets.to_frame(
                 ["id", "created_at", "priority", "status", "first_response_at", "resolved_at"]
             )
-            ticket_events = _entities_history(store.tickets.query())
+            ticket_events = _stage_log(store, "ticket", store.tickets)
         loyalty = None
         if store.loyalty_accounts.count():
             loyalty = store.loyalty_accounts.to_frame(["customer_id", "program_id", "tier"])

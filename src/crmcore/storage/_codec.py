@@ -36,6 +36,7 @@ from decimal import Decimal
 from operator import attrgetter
 from typing import Any, Literal
 
+from crmcore._time import require_existing
 from crmcore.errors import ValidationError
 from crmcore.storage import _json
 from crmcore.storage._fields import FieldSpec, Kind
@@ -130,6 +131,8 @@ def scalar_encoder(kind: Kind, dialect: Dialect, field: str) -> Encoder:
                 raise _bad(field, f"expected a datetime, got {_type_name(v)}", v)
             if v.tzinfo is None or v.utcoffset() is None:
                 raise _bad(field, "naive datetime; give a timezone-aware datetime", v)
+            if type(v.tzinfo) is not dt.timezone:  # a zone with DST: no skipped wall time
+                require_existing(v, field=field)
             try:
                 utc = v.astimezone(dt.UTC)
             except OverflowError:

@@ -33,6 +33,7 @@ from typing import Any
 
 import attrs
 
+from crmcore._time import require_existing
 from crmcore.errors import ValidationError
 from crmcore.storage._fields import unwrap_optional
 from crmcore.storage._zones import from_iso, to_iso
@@ -68,7 +69,7 @@ def _check_decimal(value: Decimal, field: str) -> str:
 def _check_aware(value: dt.datetime, field: str) -> str:
     if value.tzinfo is None or value.utcoffset() is None:
         raise _fail(field, "naive datetime; give a timezone-aware datetime", value)
-    return to_iso(value)
+    return to_iso(require_existing(value, field=field))
 
 
 def _encode_any(value: Any, field: str) -> Any:

@@ -24,6 +24,7 @@ import pandas as pd
 from crmcore.domain import Order
 from crmcore.errors import ConcurrencyConflict, NotFound, ValidationError
 from crmcore.storage._aggregates import (
+    SCHEMA_VERSION,
     AggregateSpec,
     Layout,
     check_specs,
@@ -406,8 +407,9 @@ class InMemoryStore(RepositoryAccess):
     def create_schema(self) -> None:
         """Do nothing (present so code written for :class:`SqlStore` runs unchanged)."""
 
-    def upgrade_schema(self) -> None:
-        """Do nothing (present so code written for :class:`SqlStore` runs unchanged)."""
+    def upgrade_schema(self) -> int:
+        """Do nothing and return ``SCHEMA_VERSION`` (code written for :class:`SqlStore` runs)."""
+        return SCHEMA_VERSION
 
     def unit_of_work(self, *, on_commit: EventHandler | Sequence[EventHandler] = ()) -> UnitOfWork:
         """Start a unit of work (use it in a ``with`` block; commit explicitly).

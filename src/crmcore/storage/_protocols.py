@@ -307,8 +307,11 @@ class Store(Protocol):
         """Create the tables (idempotent; a no-op in memory)."""
         ...
 
-    def upgrade_schema(self) -> None:
-        """Migrate an older schema to this release's (a no-op in memory)."""
+    def upgrade_schema(self) -> int:
+        """Migrate an older schema to this release's; return the version found before.
+
+        A no-op in memory (it returns ``SCHEMA_VERSION``).
+        """
         ...
 
     def unit_of_work(self, *, on_commit: EventHandler | Sequence[EventHandler] = ()) -> UnitOfWork:

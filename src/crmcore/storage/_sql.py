@@ -605,12 +605,19 @@ class SqlStore(RepositoryAccess):
                     conn.execute(sa.insert(head).values(id=1, position=0))
         self._ready = True
 
-    def upgrade_schema(self) -> None:
+    def upgrade_schema(self) -> int:
         """Migrate an older crmcore schema to this release's, keeping every record.
 
         Runs the Alembic migrations shipped in ``crmcore.storage.migrations``
         in one transaction (nothing changes if one fails).  A database of
-        this release's version is left alone.
+        this release's version is left alone.  ``crmcore db upgrade URL``
+        does the same from the command line.
+
+        Returns
+        -------
+        int
+            The schema version found before upgrading (:data:`SCHEMA_VERSION`
+            when there was nothing to do).
 
         Raises
         ------
@@ -624,14 +631,16 @@ class SqlStore(RepositoryAccess):
         >>> store = SqlStore("sqlite://")
         >>> store.create_schema()
         >>> store.upgrade_schema()  # already the current version: nothing to do
+        2
         """
         from crmcore.storage._migrate import upgrade  # noqa: PLC0415 -- loads Alembic
 
         with self.engine.connect() as conn:
             conn.execution_options(crmcore_write=True)
             with conn.begin():
-                upgrade(conn)
+                found = upgrade(conn)
         self._ready = True
+        return found
 
     def _require_schema(self) -> None:
         if self._ready:

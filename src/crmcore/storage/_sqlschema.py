@@ -275,7 +275,10 @@ def read_schema_version(conn: sa.Connection) -> int | None:
     return int(rows[0])
 
 
-UPGRADE_HINT = "upgrade it with store.upgrade_schema(), which keeps every record"
+UPGRADE_HINT = (
+    "upgrade it with store.upgrade_schema() (or the command `crmcore db upgrade URL`), "
+    "which keeps every record"
+)
 
 
 def check_schema_version(found: int | None) -> None:

@@ -8,17 +8,24 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import crmcore.datasets
 from crmcore.clv import BetaGeoModel, rfm_summary
 from crmcore.datasets import (
     BTYD_PARAMS,
     DEFAULT_AS_OF,
-    HISTORY_KEY,
     history_frame,
     make_company,
     write_company,
 )
+from crmcore.domain import LeadConverted, StageChanged
 from crmcore.errors import ValidationError
-from crmcore.pipeline import LEAD_WORKFLOW, OPPORTUNITY_WORKFLOW, TICKET_WORKFLOW, stage_funnel
+from crmcore.pipeline import (
+    LEAD_WORKFLOW,
+    OPPORTUNITY_WORKFLOW,
+    TICKET_WORKFLOW,
+    events_frame,
+    stage_funnel,
+)
 from crmcore.storage import InMemoryStore, SqlStore
 
 
@@ -34,6 +41,7 @@ def test_same_seed_same_company(company):
     pd.testing.assert_frame_equal(company.surveys, again.surveys)
     assert company.opportunities == again.opportunities
     assert company.tickets == again.tickets
+    assert company.events == again.events  # events compare what happened, not their ids
 
 
 def test_other_seed_other_company(company):
@@ -105,43 +113,74 @@ def test_consent_and_demographics(company):
     ],
 )
 def test_stage_histories_are_legal_walks(company, attr, workflow):
+    # the events advance returned are the history: replayed, they walk each entity
+    # from the workflow's initial stage to the stage it holds, by allowed moves only
     entities = getattr(company, attr)
     assert entities
     allowed = {(t.source, t.target) for t in workflow.transitions}
-    state_attr = workflow.state_attr
+    moves = {}
+    for event in company.events:
+        if isinstance(event, StageChanged) and event.workflow == workflow.name:
+            moves.setdefault(event.entity_id, []).append(event)
+    assert set(moves) <= {e.id for e in entities}
+    moved = 0
     for entity in entities:
-        history = entity.custom[HISTORY_KEY]
         state = workflow.initial
-        for source, target, at in history:
-            assert source == state
-            assert (source, target) in allowed
-            assert dt.datetime.fromisoformat(at) <= company.as_of
-            state = target
-        assert getattr(entity, state_attr) == state
+        for event in moves.get(entity.id, ()):
+            assert event.from_stage == state
+            assert (event.from_stage, event.to_stage) in allowed
+            assert event.at <= company.as_of
+            state = event.to_stage
+        assert getattr(entity, workflow.state_attr) == state
+        assert "stage_history" not in entity.custom  # retired: the events are the history
+        moved += entity.id in moves
+    assert moved > len(entities) // 2
 
 
-def test_history_frame_reads_instants_and_shows_them_in_utc():
+def test_events_are_in_time_order_and_every_conversion_is_recorded(company):
+    times = [e.at for e in company.events]
+    assert times == sorted(times)
+    converted = [e for e in company.events if isinstance(e, LeadConverted)]
+    assert len(converted) == len(company.opportunities) == len(company.accounts)
+    assert {e.opportunity_id for e in converted} == {o.id for o in company.opportunities}
+
+
+def test_history_frame_is_deprecated_and_still_reads_custom_histories():
     paris = dt.timezone(dt.timedelta(hours=2))
     at = dt.datetime(2026, 5, 4, 11, 0, tzinfo=paris)
-    frame = history_frame(
-        ["o1", "o2"],
-        [{HISTORY_KEY: [["new", "qualification", at.isoformat()]]},
-         {HISTORY_KEY: [["new", "lost", at.astimezone(dt.UTC).isoformat()]]}],
-    )  # fmt: skip
+    with pytest.warns(DeprecationWarning, match=r"stage_history\(workflow=\.\.\.\)"):
+        frame = history_frame(
+            ["o1", "o2"],
+            [{"stage_history": [["new", "qualification", at.isoformat()]]},
+             {"stage_history": [["new", "lost", at.astimezone(dt.UTC).isoformat()]]}],
+        )  # fmt: skip
     assert str(frame["at"].dt.tz) == "UTC"
     assert (frame["at"] == pd.Timestamp("2026-05-04 09:00", tz="UTC")).all()
-    empty = history_frame([], [])
+    with pytest.warns(DeprecationWarning, match="history_frame"):
+        empty = history_frame([], [])
     assert len(empty) == 0
     assert str(empty["at"].dt.tz) == "UTC"
+    with pytest.warns(DeprecationWarning, match="HISTORY_KEY is deprecated"):
+        assert crmcore.datasets.HISTORY_KEY == "stage_history"
 
 
-def test_history_frame_feeds_the_funnel(company):
-    opps = company.opportunities
-    events = history_frame([o.id for o in opps], [o.custom for o in opps])
+def test_stored_history_feeds_the_funnel(company):
+    store = InMemoryStore()
+    write_company(company, store)
+    events = store.events.stage_history(workflow="opportunity")
     funnel = stage_funnel(events)
     reached = funnel["reached"].to_numpy()
     assert reached[0] == len(set(events["entity_id"]))
     assert (np.diff(reached[:4]) <= 0).all()
+    # the stored log is the company's own events, in the same order
+    mine = events_frame(
+        e for e in company.events if isinstance(e, StageChanged) and e.workflow == "opportunity"
+    )
+    cols = ["entity_id", "from_stage", "to_stage", "reason"]
+    assert events[cols].astype(object).fillna("").values.tolist() == (
+        mine[cols].astype(object).fillna("").values.tolist()
+    )
+    assert (events["at"].to_numpy() == mine["at"].to_numpy()).all()
 
 
 def test_csat_follows_resolved_tickets(company):
@@ -171,6 +210,11 @@ def test_write_company_to_sqlite_and_memory(company):
     assert counts["orders"] == len(company.orders) == store.orders.count()
     assert store.survey_responses.count() == len(company.surveys)
     assert seen[0] == "customers"
+    assert seen[-1] == "events"
+    assert counts["events"] == len(company.events) == store.events.count()
+    assert [s.event for s in store.events.query(entity=company.opportunities[0].id)] == [
+        e for e in company.events if company.opportunities[0].id in (e.entity_id, *e.related_ids)
+    ]
     stored = store.opportunities.get(company.opportunities[0].id)
     assert stored == company.opportunities[0]
     memory = InMemoryStore()

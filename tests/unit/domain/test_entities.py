@@ -365,6 +365,21 @@ def test_naive_datetimes_refused_everywhere(cls):
         assert info.value.field == name
 
 
+@pytest.mark.parametrize("cls", ALL)
+def test_wall_times_in_a_dst_gap_refused_everywhere(cls):
+    # 02:30 on 31 March 2024 was skipped in Paris: it names no moment, and no store
+    # could give it back (its instant reads as 03:30)
+    from zoneinfo import ZoneInfo
+
+    gap = dt.datetime(2024, 3, 31, 2, 30, tzinfo=ZoneInfo("Europe/Paris"))
+    datetime_fields = [f.name for f in attrs.fields(cls) if str(f.type).startswith("_dt.datetime")]
+    for name in datetime_fields:
+        with pytest.raises(ValidationError, match="does not exist in Europe/Paris") as info:
+            make(cls, **{name: gap})
+        assert info.value.field == name
+        assert make(cls, **{name: gap.replace(hour=3)})  # just after the gap: fine
+
+
 def test_missing_required_field_is_a_type_error_from_attrs():
     with pytest.raises(TypeError, match="created_at"):
         Customer(id="C-1", name="Ada")  # type: ignore[call-arg]

@@ -175,6 +175,15 @@ def test_naive_time_refused():
         advance(opp(), "proposal", at=dt.datetime(2026, 3, 2), workflow=OPPORTUNITY_WORKFLOW)  # noqa: DTZ001
 
 
+def test_wall_time_in_a_dst_gap_refused():
+    from zoneinfo import ZoneInfo
+
+    gap = dt.datetime(2026, 3, 29, 2, 30, tzinfo=ZoneInfo("Europe/Paris"))
+    with pytest.raises(ValidationError, match="does not exist in Europe/Paris") as info:
+        advance(opp(), "proposal", at=gap, workflow=OPPORTUNITY_WORKFLOW)
+    assert info.value.field == "at"
+
+
 def test_lost_needs_reason_and_remembers_last_open_stage():
     o, _ = advance(opp(), "negotiation", at=at(1), workflow=OPPORTUNITY_WORKFLOW)
     with pytest.raises(InvalidTransition, match="reason is required"):

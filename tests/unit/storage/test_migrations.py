@@ -151,7 +151,7 @@ def test_upgrade_keeps_every_row(engine_of, kind):
     fill_v1(engine)
     before = raw_rows(engine)
     assert sum(map(len, before.values())) == 11 + 38 + 1
-    SqlStore(engine).upgrade_schema()
+    assert SqlStore(engine).upgrade_schema() == 1  # the version it found
 
     assert raw_rows(engine) == before  # row by row, column by column
     store = SqlStore(engine)
@@ -169,7 +169,7 @@ def test_upgrade_keeps_every_row(engine_of, kind):
     assert store.events.append(StageChanged("p1", "prospecting", "proposal", at())) == (1,)
     store.orders.add(order("new"))
     store.journey_enrolments.add(one_of_each()["journey_enrolments"])
-    store.upgrade_schema()  # again: nothing to do
+    assert store.upgrade_schema() == SCHEMA_VERSION  # again: nothing to do
     assert store.orders.count() == 40
     assert store.journey_enrolments.get("seminar:urn:uuid:00000000-0000-0000-0000-000000000007:1")
 
@@ -297,3 +297,9 @@ def test_migrations_ship_inside_the_package():
         "v4_journeys.py",
     ]
     assert not list(root.rglob("alembic.ini"))  # users need no Alembic configuration
+
+
+def test_the_in_memory_store_has_nothing_to_upgrade():
+    from crmcore.storage import InMemoryStore
+
+    assert InMemoryStore().upgrade_schema() == SCHEMA_VERSION
