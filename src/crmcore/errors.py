@@ -52,6 +52,7 @@ __all__ = [
     "NotFound",
     "RuleSyntaxError",
     "SchemaVersionError",
+    "StoreUnavailable",
     "ValidationError",
 ]
 
@@ -275,6 +276,25 @@ class SchemaVersionError(CrmCoreError):
     def __init__(self, message: str, *, found: int | None, expected: int) -> None:
         self.found = found
         self.expected = expected
+        super().__init__(message)
+
+
+class StoreUnavailable(CrmCoreError):
+    """A database could not be opened.
+
+    No driver for its dialect, a server that cannot be reached or refuses the
+    credentials, or a file that is not a database. The message names the URL
+    without its password and the database's own reason (one line). Nothing
+    was read or written.
+
+    Parameters
+    ----------
+    url : str
+        The URL, password hidden.
+    """
+
+    def __init__(self, message: str, *, url: str) -> None:
+        self.url = url
         super().__init__(message)
 
 

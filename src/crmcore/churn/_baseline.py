@@ -14,6 +14,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import ClassifierTags
 
 from crmcore._deprecation import warn_renamed
+from crmcore._jsonfile import read_json
 from crmcore._time import to_duration
 from crmcore._types import ArrayLike, FloatArray
 from crmcore._validation import check_scalar
@@ -388,7 +389,7 @@ class PAliveBaseline(BaseEstimator):  # type: ignore[misc]
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> PAliveBaseline:
         """Read a baseline written by :meth:`save`."""
-        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+        return cls.from_dict(read_json(path, what="PAliveBaseline file"))
 
 
 def _with_horizon(est: PAliveBaseline, horizon: Any) -> PAliveBaseline:

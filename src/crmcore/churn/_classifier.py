@@ -26,6 +26,7 @@ from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
+from crmcore._jsonfile import read_json
 from crmcore._types import ArrayLike, FloatArray, RandomState
 from crmcore._validation import check_random_state, check_scalar, first_bad
 from crmcore.churn._persist import read_params, read_state
@@ -784,4 +785,4 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         ValidationError
             If the file does not hold a saved ChurnClassifier.
         """
-        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+        return cls.from_dict(read_json(path, what="ChurnClassifier file"))

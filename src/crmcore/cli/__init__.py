@@ -34,12 +34,22 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
+import sys
 from collections.abc import Callable, Sequence
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 from crmcore import __version__
+from crmcore._limits import (
+    MAX_CUSTOMERS,
+    MAX_DISCOUNT_RATE,
+    MAX_DRAWS,
+    MAX_HORIZON_MONTHS,
+    MAX_PERIOD_DAYS,
+    SEED_MAX,
+)
 from crmcore.cli._console import Console
-from crmcore.errors import CrmCoreError, SchemaVersionError, ValidationError
+from crmcore.errors import CrmCoreError, SchemaVersionError, StoreUnavailable, ValidationError
 
 __all__ = ["build_parser", "main"]
 
@@ -53,6 +63,45 @@ _COMMANDS = {
     "db upgrade": "run_db_upgrade",
 }
 Command = Callable[[argparse.Namespace, Console], int]
+
+
+class _UsageError(Exception):
+    """A command line that does not parse (printed by :func:`main` as one line)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line: ``crmcore: error: ...`` (exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _integer(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is outside [{low}, {high:,}]")
+        return value
+
+    return parse
+
+
+def _number(low: float, high: float, *, low_open: bool = False) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        too_low = value <= low if low_open else value < low
+        if not math.isfinite(value) or too_low or value > high:
+            left = "(" if low_open else "["
+            raise argparse.ArgumentTypeError(f"{text} is outside {left}{low:g}, {high:g}]")
+        return value
+
+    return parse
 
 
 def _analysis_options(parser: argparse.ArgumentParser, *, tz: bool = False) -> None:
@@ -75,23 +124,32 @@ def _analysis_options(parser: argparse.ArgumentParser, *, tz: bool = False) -> N
     )
     group.add_argument(
         "--period-days",
-        type=float,
+        type=_number(0.0, MAX_PERIOD_DAYS, low_open=True),
         default=90.0,
         help="'next period' of expected purchases, in days (default 90)",
     )
     group.add_argument(
-        "--horizon-months", type=int, default=12, help="CLV horizon in months (default 12)"
+        "--horizon-months",
+        type=_integer(1, MAX_HORIZON_MONTHS),
+        default=12,
+        help=f"CLV horizon in months, 1 to {MAX_HORIZON_MONTHS} (default 12)",
     )
     group.add_argument(
-        "--discount-rate", type=float, default=0.01, help="monthly discount rate (default 0.01)"
+        "--discount-rate",
+        type=_number(0.0, MAX_DISCOUNT_RATE),
+        default=0.01,
+        help=f"monthly discount rate, 0 to {MAX_DISCOUNT_RATE} (default 0.01)",
     )
     group.add_argument(
         "--draws",
-        type=int,
+        type=_integer(1, MAX_DRAWS),
         default=None,
-        help="bootstrap draws of the CLV interval (default: 200, fewer for large data)",
+        help=f"bootstrap draws of the CLV interval, at most {MAX_DRAWS:,} "
+        "(default: 200, fewer for large data)",
     )
-    group.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    group.add_argument(
+        "--seed", type=_integer(0, SEED_MAX), default=0, help="random seed (default 0)"
+    )
 
 
 def _input_options(parser: argparse.ArgumentParser, *, surveys: bool) -> None:
@@ -119,10 +177,10 @@ def _input_options(parser: argparse.ArgumentParser, *, surveys: bool) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser of the ``crmcore`` command."""
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     common.add_argument("-v", "--verbose", action="store_true", help="log more detail")
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="crmcore",
         description="crmcore: customer relationship analytics from the command line.",
         parents=[common],
@@ -130,7 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--version", action="version", version=f"crmcore {__version__}", help="print the version"
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_Parser
+    )
 
     demo = sub.add_parser(
         "demo",
@@ -139,7 +199,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Generate a reproducible sample company into DIR/crm.sqlite, then "
         "write the customer-value report (customers.csv, summary.json, report.html) to DIR.",
     )
-    demo.add_argument("--customers", type=int, default=5000, help="number of customers")
+    demo.add_argument(
+        "--customers",
+        type=_integer(1, MAX_CUSTOMERS),
+        default=5000,
+        help="number of customers (default 5000)",
+    )
     demo.add_argument("--out", default="crmcore-demo", help="output directory")
     _analysis_options(demo)
 
@@ -154,7 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
     _analysis_options(report, tz=True)
 
     clv = sub.add_parser("clv", parents=[common], help="fit or apply CLV models (JSON)")
-    clv_sub = clv.add_subparsers(dest="clv_command", required=True, metavar="ACTION")
+    clv_sub = clv.add_subparsers(
+        dest="clv_command", required=True, metavar="ACTION", parser_class=_Parser
+    )
     fit = clv_sub.add_parser(
         "fit", parents=[common], help="fit the transaction and spend models to JSON"
     )
@@ -168,9 +235,11 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--models", required=True, help="JSON file written by 'clv fit'")
     _input_options(predict, surveys=False)
     predict.add_argument("--as-of", help="the cut-off: a date (the end of that day) or a datetime")
-    predict.add_argument("--period-days", type=float, default=90.0)
-    predict.add_argument("--horizon-months", type=int, default=12)
-    predict.add_argument("--discount-rate", type=float, default=0.01)
+    predict.add_argument(
+        "--period-days", type=_number(0.0, MAX_PERIOD_DAYS, low_open=True), default=90.0
+    )
+    predict.add_argument("--horizon-months", type=_integer(1, MAX_HORIZON_MONTHS), default=12)
+    predict.add_argument("--discount-rate", type=_number(0.0, MAX_DISCOUNT_RATE), default=0.01)
     predict.add_argument("--out", required=True, help="CSV file to write")
 
     db = sub.add_parser("db", parents=[common], help="manage a crmcore database")
@@ -210,7 +279,10 @@ def main(
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-    except SystemExit as exit_:  # argparse has printed its usage message
+    except _UsageError as err:
+        print(f"crmcore: error: {err}", file=stderr or sys.stderr)
+        return 2
+    except SystemExit as exit_:  # --help or --version has printed its text
         return int(exit_.code) if isinstance(exit_.code, int) else 2
     console = Console(quiet=args.quiet, verbose=args.verbose, stdout=stdout, stderr=stderr)
     if args.command == "clv":
@@ -225,7 +297,7 @@ def main(
             commands = importlib.import_module("crmcore.cli._commands")
             run: Command = getattr(commands, _COMMANDS[name])
             return run(args, console)
-    except (ValidationError, SchemaVersionError) as err:
+    except (ValidationError, SchemaVersionError, StoreUnavailable) as err:
         console.error(str(err))
         return 2
     except CrmCoreError as err:
@@ -238,3 +310,21 @@ def main(
     except KeyboardInterrupt:
         console.error("interrupted; nothing was written")
         return 130
+    except ImportError as err:
+        # Ctrl-C while NumPy or pandas load surfaces as their ImportError
+        if not _interrupted(err):
+            raise
+        console.error("interrupted; nothing was written")
+        return 130
+
+
+def _interrupted(err: BaseException) -> bool:
+    """Whether ``err`` was caused, at any depth, by a KeyboardInterrupt."""
+    seen: set[int] = set()
+    cause: BaseException | None = err
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False

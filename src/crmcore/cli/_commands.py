@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from crmcore._deprecation import warn_renamed
+from crmcore._jsonfile import read_json
 from crmcore._time import is_date_only, resolve_as_of, to_instant, to_zone
 from crmcore.cli._console import Console
 from crmcore.errors import ValidationError
@@ -250,14 +251,7 @@ def run_clv_predict(args: argparse.Namespace, console: Console) -> int:
     as_of = checked_as_of(args.as_of)
 
     path = Path(args.models)
-    try:
-        state = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ValidationError(f"model file {str(path)!r} does not exist", field="models") from None
-    except json.JSONDecodeError as err:
-        raise ValidationError(
-            f"model file {str(path)!r} is not JSON (line {err.lineno})", field="models"
-        ) from None
+    state = read_json(path, what="model file")
     if not isinstance(state, dict) or state.get("format") != "crmcore.clv-models":
         raise ValidationError(
             f"model file {str(path)!r} was not written by 'crmcore clv fit'", field="models"

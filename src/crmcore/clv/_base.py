@@ -23,6 +23,7 @@ from scipy import optimize, stats
 from sklearn.base import BaseEstimator
 
 from crmcore._deprecation import renamed_columns, warn_renamed
+from crmcore._jsonfile import read_json
 from crmcore._types import ArrayLike, BoolArray, FloatArray
 from crmcore._validation import check_scalar, check_weights
 from crmcore.clv._blas import dot, single_threaded_blas
@@ -631,6 +632,12 @@ class BaseModel(BaseEstimator, ABC):  # type: ignore[misc]
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> BaseModel:
-        """Read a model written by :meth:`save`."""
-        with open(path, encoding="utf-8") as fh:
-            return cls.from_dict(json.load(fh))
+        """Read a model written by :meth:`save`.
+
+        Raises
+        ------
+        ValidationError
+            A missing file, bytes that are not UTF-8, text that is not strict
+            JSON, or a state :meth:`from_dict` refuses.
+        """
+        return cls.from_dict(read_json(path, what=f"{cls.__name__} file"))

@@ -19,6 +19,9 @@ from crmcore._types import FloatArray
 from crmcore._validation import check_scalar
 from crmcore.errors import SchemaVersionError, ValidationError
 
+#: Largest parameter value a saved model may hold.
+MAX_PARAMETER = 1e100
+
 __all__ = ["SCHEMA_VERSION", "SavedState", "read_state", "write_state"]
 
 SCHEMA_VERSION = 1
@@ -109,8 +112,13 @@ def read_state(model: str, param_names: tuple[str, ...], state: Any) -> SavedSta
             field="params",
         )
     params = {
+        # above 1e100 no prediction is representable (and the covariance overflows)
         name: check_scalar(
-            raw_params[name], name=f"params[{name!r}]", low=0.0, low_inclusive=False
+            raw_params[name],
+            name=f"params[{name!r}]",
+            low=0.0,
+            low_inclusive=False,
+            high=MAX_PARAMETER,
         )
         for name in param_names
     }

@@ -10,6 +10,7 @@ from typing import Any, Self
 import numpy as np
 import pandas as pd
 
+from crmcore._jsonfile import read_json
 from crmcore._types import FloatArray, IntArray
 from crmcore._validation import check_random_state, check_scalar
 from crmcore.errors import NotFittedError, ValidationError
@@ -284,7 +285,7 @@ class MatchModel:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> MatchModel:
+    def from_dict(cls, data: Any) -> MatchModel:
         """Rebuild a fitted model from :meth:`to_dict` output.
 
         Raises
@@ -292,7 +293,7 @@ class MatchModel:
         ValidationError
             Not a MatchModel's data, or probabilities of the wrong shape.
         """
-        if data.get("format") != _FORMAT:
+        if not isinstance(data, Mapping) or data.get("format") != _FORMAT:
             raise ValidationError(
                 f"not a MatchModel's data (expected format {_FORMAT!r})", field="format"
             )
@@ -323,8 +324,7 @@ class MatchModel:
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> MatchModel:
         """Read a model written by :meth:`save`."""
-        with open(path, encoding="utf-8") as fh:
-            return cls.from_dict(json.load(fh))
+        return cls.from_dict(read_json(path, what="MatchModel file"))
 
     def __repr__(self) -> str:
         state = "fitted" if hasattr(self, "m_") else "not fitted"

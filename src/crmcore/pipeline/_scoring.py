@@ -39,6 +39,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
 from crmcore._deprecation import renamed_arguments, warn_renamed
+from crmcore._jsonfile import read_json
 from crmcore._time import add_duration, read_dates, to_duration
 from crmcore._validation import check_columns, check_scalar
 from crmcore.errors import NotFittedError, ValidationError
@@ -625,10 +626,7 @@ class LeadScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         ValidationError
             The file is not JSON text, or not a saved scorer.
         """
-        try:
-            data = json.loads(pathlib.Path(path).read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-            raise ValidationError(f"{os.fspath(path)!r} is not a saved LeadScorer: {exc}") from exc
+        data = read_json(path, what="LeadScorer file")
         return cls.from_dict(data, workflow=workflow)
 
 

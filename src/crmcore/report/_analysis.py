@@ -18,7 +18,15 @@ import numpy as np
 import pandas as pd
 
 from crmcore._deprecation import renamed_arguments, warn_renamed
+from crmcore._limits import (
+    MAX_DISCOUNT_RATE,
+    MAX_DRAWS,
+    MAX_HORIZON_MONTHS,
+    MAX_PERIOD_DAYS,
+    SEED_MAX,
+)
 from crmcore._time import Cutoff, Dates, read_dates, timestamps, to_zone
+from crmcore._validation import check_scalar
 from crmcore.churn import ChurnClassifier, churn_labels
 from crmcore.clv import (
     BetaGeoModel,
@@ -135,6 +143,24 @@ class ReportOptions:
     n_draws: int | None = None
     confidence: float = 0.9
     random_state: int = 0
+
+    def __attrs_post_init__(self) -> None:
+        # the bounds the command checks too (crmcore._limits): refuse, never run for hours
+        check_scalar(self.period_days, name="period_days", low=0, low_inclusive=False,
+                     high=MAX_PERIOD_DAYS)  # fmt: skip
+        check_scalar(self.horizon_months, name="horizon_months", low=1,
+                     high=MAX_HORIZON_MONTHS, integer=True)  # fmt: skip
+        check_scalar(self.discount_rate, name="discount_rate", low=0, high=MAX_DISCOUNT_RATE)
+        if self.holdout_days is not None:
+            check_scalar(self.holdout_days, name="holdout_days", low=0, low_inclusive=False,
+                         high=MAX_PERIOD_DAYS)  # fmt: skip
+        check_scalar(self.churn_horizon_days, name="churn_horizon_days", low=0,
+                     low_inclusive=False, high=MAX_PERIOD_DAYS)  # fmt: skip
+        if self.n_draws is not None:
+            check_scalar(self.n_draws, name="n_draws", low=1, high=MAX_DRAWS, integer=True)
+        check_scalar(self.confidence, name="confidence", low=0, high=1,
+                     low_inclusive=False, high_inclusive=False)  # fmt: skip
+        check_scalar(self.random_state, name="random_state", low=0, high=SEED_MAX, integer=True)
 
     @property
     def level(self) -> float:

@@ -64,6 +64,8 @@ class ReportData:
 
 def _read_table(path: str | os.PathLike[str], columns: Sequence[str], what: str) -> pd.DataFrame:
     file = Path(path)
+    if file.is_dir():
+        raise ValidationError(f"{what} file {str(file)!r} is a directory, not a file", field=what)
     if not file.is_file():
         raise ValidationError(f"{what} file {str(file)!r} does not exist", field=what)
     if file.stat().st_size == 0:
@@ -147,6 +149,7 @@ def read_transactions(
     date_col: str = "date",
     value_col: str = "amount",
     date_format: str | None = None,
+    currency_col: str = "currency",
 ) -> pd.DataFrame:
     """Read and check a transaction log (CSV, or Parquet by its ``.parquet`` suffix).
 
@@ -161,6 +164,9 @@ def read_transactions(
         A :func:`~datetime.datetime.strptime` format; default ISO 8601.
         Dates with a zone or an offset are instants; dates without one stay
         naive (give the report ``tz`` to place them in a zone).
+    currency_col : str, default "currency"
+        If the file has this column, every row must name the same currency
+        (amounts in different currencies are never added up).
 
     Returns
     -------
@@ -173,9 +179,22 @@ def read_transactions(
     ValidationError
         A missing or empty file, a missing column, an empty id, a date that
         does not parse, an amount that is not a finite non-negative number:
-        the message names the column and the first offending row.
+        the message names the column and the first offending row; rows in
+        more than one currency.
     """
     frame = _read_table(path, [customer_col, date_col, value_col], "transactions")
+    if currency_col in frame.columns:
+        codes = frame[currency_col].astype("string").str.strip().str.upper()
+        found = sorted(set(codes.dropna()))
+        if len(found) > 1 or codes.isna().any():
+            shown = ", ".join(found[:5]) + (" and missing ones" if codes.isna().any() else "")
+            raise ValidationError(
+                f"column {currency_col!r}: the amounts are in {shown}; amounts in different "
+                "currencies cannot be added up: convert them to one currency or report on "
+                "each currency's rows separately",
+                field=currency_col,
+                value=found,
+            )
     return pd.DataFrame(
         {
             "customer_id": _text(frame, customer_col).to_numpy(),

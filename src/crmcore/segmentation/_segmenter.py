@@ -13,6 +13,7 @@ from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.metrics import silhouette_score
 
+from crmcore._jsonfile import read_json
 from crmcore._types import FloatArray, IntArray, RandomState
 from crmcore._validation import (
     as_float_array,
@@ -26,7 +27,6 @@ from crmcore.segmentation._segmenter_state import (
     MODEL,
     dump_fitted,
     load_fitted,
-    load_json,
 )
 
 __all__ = ["Segmenter"]
@@ -559,10 +559,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):  # type: ignore[
         Raises
         ------
         ValidationError
-            If the file is not JSON or does not hold a valid serialised
-            Segmenter (see :meth:`from_dict`).
-        OSError
-            If the file cannot be read.
+            If the file is missing, not UTF-8 JSON, or does not hold a valid
+            serialised Segmenter (see :meth:`from_dict`).
         """
-        text = Path(path).read_text(encoding="utf-8")
-        return cls.from_dict(load_json(text, source=str(path)))
+        return cls.from_dict(read_json(path, what="Segmenter file"))

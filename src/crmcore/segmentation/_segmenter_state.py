@@ -9,7 +9,6 @@ centre labels every customer 0).
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
@@ -19,7 +18,7 @@ import pandas as pd
 from crmcore._types import FloatArray
 from crmcore.errors import ValidationError
 
-__all__ = ["ALGORITHMS", "MODEL", "dump_fitted", "load_fitted", "load_json"]
+__all__ = ["ALGORITHMS", "MODEL", "dump_fitted", "load_fitted"]
 
 MODEL = "Segmenter"
 ALGORITHMS = ("kmeans", "minibatch")
@@ -29,16 +28,6 @@ def _fail(field: str, problem: str, value: Any = None) -> ValidationError:
     return ValidationError(
         f"not a valid serialised Segmenter: {field} {problem}", field=field, value=value
     )
-
-
-def load_json(text: str, *, source: str) -> Any:
-    """Parse JSON text, refusing anything that is not JSON."""
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValidationError(
-            f"{source} is not JSON written by Segmenter.save ({exc})", field="path"
-        ) from exc
 
 
 def dump_fitted(seg: Any) -> dict[str, Any]:

@@ -21,7 +21,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from crmcore.domain import Order
-from crmcore.errors import ConcurrencyConflict, NotFound, SchemaVersionError, ValidationError
+from crmcore.errors import (
+    ConcurrencyConflict,
+    NotFound,
+    SchemaVersionError,
+    StoreUnavailable,
+    ValidationError,
+)
 from crmcore.storage._aggregates import (
     AggregateSpec,
     Layout,
@@ -530,7 +536,7 @@ class SqlStore(RepositoryAccess):
             self.engine = url_or_engine
             self._owns_engine = False
         else:
-            self.engine = sa.create_engine(url_or_engine)
+            self.engine = _create_engine(url_or_engine)
             self._owns_engine = True
         configure_engine(self.engine)
         self.dialect = dialect_of(self.engine)
@@ -542,8 +548,13 @@ class SqlStore(RepositoryAccess):
         )
         self._ready = False
         self._ready_lock = threading.Lock()
-        with self.engine.connect() as conn:
-            found = read_schema_version(conn)
+        try:
+            with self.engine.connect() as conn:
+                found = read_schema_version(conn)
+        except (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DatabaseError) as exc:
+            if self._owns_engine:
+                self.engine.dispose()
+            raise _unavailable(self.engine.url, exc) from None
         check_schema_version(found)
         self._ready = found == SCHEMA_VERSION
         tx = _Transactions(self)
@@ -691,3 +702,47 @@ def _conforms(repo: SqlRepository[Order]) -> OrderRepository:
 def _store_conforms(store: SqlStore) -> Store:
     """Let mypy check that the store satisfies the Store Protocol."""
     return store
+
+
+def _create_engine(url: str | sa.URL) -> Engine:
+    """``sa.create_engine``, with a bad URL or a missing driver as named errors."""
+    try:
+        return sa.create_engine(url)
+    except sa.exc.NoSuchModuleError:
+        shown = _shown(url)
+        backend = shown.split(":", 1)[0]
+        raise StoreUnavailable(
+            f"no database driver for {backend!r} in {shown!r}: crmcore stores work on "
+            "sqlite:/// and postgresql+psycopg:// (pip install 'crmcore[postgres]')",
+            url=shown,
+        ) from None
+    except (sa.exc.ArgumentError, ValueError) as exc:
+        raise ValidationError(
+            f"{_shown(url)!r} is not a database URL ({_first_line(exc)}); "
+            "e.g. sqlite:///crm.sqlite or postgresql+psycopg://user:password@host/db",
+            field="url",
+        ) from None
+    except ImportError as exc:  # the dialect is known but its driver is not installed
+        raise StoreUnavailable(
+            f"the driver of {_shown(url)!r} is not installed: {_first_line(exc)}",
+            url=_shown(url),
+        ) from None
+
+
+def _shown(url: str | sa.URL) -> str:
+    """Show the URL without its password (also when it does not parse)."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except (sa.exc.ArgumentError, ValueError, TypeError):
+        text = str(url)
+        return text.split("@", 1)[-1] if "@" in text else text
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _unavailable(url: sa.URL, exc: BaseException) -> StoreUnavailable:
+    shown = url.render_as_string(hide_password=True)
+    return StoreUnavailable(f"cannot open the database {shown!r}: {_first_line(exc)}", url=shown)

@@ -320,7 +320,9 @@ def test_models_and_bad_model_file(tmp_path, log):
 def test_usage_errors_exit_2(capsys):
     assert main(["report", "--out", "x"]) == 2
     assert main(["frobnicate"]) == 2
-    assert "usage" in capsys.readouterr().err
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2  # one line per failure, each pointing at --help
+    assert all(line.startswith("crmcore: error: ") and "--help" in line for line in lines)
     assert main(["demo", "--customers", "0", "--out", "x"]) == 2
 
 
