@@ -786,7 +786,7 @@ def engagement_events(draw: st.DrawFn, /, **overrides: Any) -> Any:
     )
 
 
-# ============================================================================
+# =====================================================================
 # Time-rule section (loyalty + pipeline): moments around a cut-off and a DST fold.
 # ============================================================================
 
@@ -864,3 +864,169 @@ def domain_events(draw: st.DrawFn) -> Any:
         payload=draw(custom_fields()),
         related_ids=draw(st.lists(entity, max_size=2)),
     )
+
+
+# ============================================================== journeys
+
+JOURNEY_T0 = dt.datetime(2024, 3, 20, tzinfo=dt.UTC)  # ten days before Europe's spring DST
+JOURNEY_ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", None]
+
+
+@st.composite
+def journey_definitions(draw: st.DrawFn, /) -> Any:
+    """Journeys of two shapes (invitation with reply wait; nurturing loop), parameters drawn."""
+    from crmcore.marketing.journeys import Action, Branch, Entry, Exit, Goal, Journey, Send, Wait
+    from crmcore.pipeline import BusinessCalendar
+
+    hours = st.integers(1, 72).map(lambda h: f"{h}h")
+    quiet = draw(st.sampled_from([None, ("21:00", "08:00"), ("12:00", "13:30")]))
+    policy = draw(st.sampled_from(["never", "cooldown", "always"]))
+    common = {
+        "quiet_hours": quiet,
+        "re_entry": policy,
+        "cooldown": draw(hours) if policy == "cooldown" else None,
+        "control_fraction": draw(st.sampled_from([0.0, 0.3])),
+        "tz": draw(st.sampled_from(["UTC", "Europe/Paris"])),
+    }
+    if draw(st.booleans()):
+        steps = [
+            Entry("start", event="download", next="invite"),
+            Send("invite", channel="email", message_id="inv", next="await"),
+            Wait(
+                "await",
+                event="reply",
+                message_id=draw(st.sampled_from([None, "inv"])),
+                timeout=draw(hours),
+                on_timeout="follow",
+                next="engaged",
+            ),
+            Branch("engaged", event="open", within=draw(hours), yes="task", no="end"),
+            Action(
+                "task",
+                kind="create_task",
+                params={"subject": "Call", "due_in": "1D"},
+                next="end",
+            ),
+            Send(
+                "follow",
+                channel=draw(st.sampled_from(["email", "sms"])),
+                message_id="f1",
+                next="end",
+            ),
+            Goal("bought", event="purchase"),
+            Exit("end"),
+        ]
+        return Journey(id="invite", steps=steps, **common)
+    calendar = BusinessCalendar(tz=draw(st.sampled_from(["UTC", "Europe/Berlin"])))
+    wait = draw(
+        st.sampled_from(
+            [
+                Wait("pause", duration=draw(hours), next="ready"),
+                Wait(
+                    "pause",
+                    until=draw(st.sampled_from(["09:00", "02:30"])),
+                    calendar=calendar,
+                    next="ready",
+                ),
+            ]
+        )
+    )
+    steps = [
+        Entry(
+            "start",
+            event=draw(st.sampled_from([None, "signup"])),
+            rule="score >= 10",
+            next="nurture",
+        ),
+        Send("nurture", channel="email", message_id="n1", next="pause"),
+        wait,
+        Branch("ready", rule="score >= 60", yes="handover", no="nurture"),
+        Action("handover", kind="advance_stage", params={"to_stage": "qualified"}, next="end"),
+        Exit("end"),
+    ]
+    return Journey(id="nurture", steps=steps, **common)
+
+
+@st.composite
+def journey_worlds(draw: st.DrawFn, /, journey: Any) -> dict[str, Any]:
+    """Customers, profiles, events, consents, past sends and tick instants for a journey."""
+    import pandas as pd
+
+    people = ["a", "b", "c", "d", "e"][: draw(st.integers(1, 5))]
+    minutes = st.integers(0, 20 * 24 * 60)
+
+    def at(m: int) -> dt.datetime:
+        return JOURNEY_T0 + dt.timedelta(minutes=m)
+
+    types = ["download", "reply", "open", "purchase", "signup", "reply", "download"]
+    # each person's events cluster within four days of their own start
+    base = {p: draw(st.integers(0, 16 * 24 * 60)) for p in people}
+    ev = [
+        (p, kind, base[p] + offset, msg)
+        for p, kind, offset, msg in draw(
+            st.lists(
+                st.tuples(
+                    st.sampled_from(people),
+                    st.sampled_from(types),
+                    st.integers(0, 3 * 24 * 60),
+                    st.sampled_from([None, "inv", "other"]),
+                ),
+                min_size=len(people) * 2,
+                max_size=30,
+            )
+        )
+    ]
+    # most people opted in before the start; some change their mind later
+    cons = [
+        (p, ch, True, -24 * 60)
+        for p in people
+        for ch in ("email", "sms")
+        if draw(st.integers(0, 9)) < 8
+    ]
+    cons += draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from(people),
+                st.sampled_from(["email", "sms"]),
+                st.booleans(),
+                st.integers(-5 * 24 * 60, 20 * 24 * 60),
+            ),
+            max_size=6,
+        )
+    )
+    sends = draw(st.lists(st.tuples(st.sampled_from(people), minutes), max_size=8))
+    profiles = pd.DataFrame(
+        {
+            "score": [draw(st.integers(0, 100)) for _ in people],
+            "owner": [draw(st.sampled_from(["u1", "u2", None])) for _ in people],
+            "tz": [draw(st.sampled_from(JOURNEY_ZONES)) for _ in people],
+        },
+        index=pd.Index(people, name="customer_id"),
+    )
+    ticks = sorted(draw(st.lists(minutes, min_size=1, max_size=4, unique=True)))
+    return {
+        "events": pd.DataFrame(
+            {
+                "customer_id": pd.Series([e[0] for e in ev], dtype=object),
+                "type": pd.Series([e[1] for e in ev], dtype=object),
+                "date": pd.to_datetime([at(e[2]) for e in ev], utc=True),
+                "message_id": pd.Series([e[3] for e in ev], dtype=object),
+            }
+        ),
+        "consents": pd.DataFrame(
+            {
+                "customer_id": pd.Series([c[0] for c in cons], dtype=object),
+                "channel": pd.Series([c[1] for c in cons], dtype=object),
+                "granted": pd.Series([c[2] for c in cons], dtype=bool),
+                "date": pd.to_datetime([at(c[3]) for c in cons], utc=True),
+            }
+        ),
+        "sends": pd.DataFrame(
+            {
+                "customer_id": pd.Series([s[0] for s in sends], dtype=object),
+                "date": pd.to_datetime([at(s[1]) for s in sends], utc=True),
+            }
+        ),
+        "profiles": profiles,
+        "ticks": [at(m) for m in ticks],
+    }

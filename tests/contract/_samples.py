@@ -18,6 +18,7 @@ from crmcore.domain import (
     Contact,
     Customer,
     EmailAddress,
+    Enrolment,
     GenericEvent,
     Lead,
     LoyaltyAccount,
@@ -124,5 +125,14 @@ def one_of_each() -> dict[str, Any]:
         ),
         "campaign_members": CampaignMember(
             campaign_id="m1", customer_id="c1", selected_at=at(), variant="A"
+        ),
+        "journey_enrolments": Enrolment(
+            journey_id="seminar",
+            customer_id=uuid.UUID(int=7),
+            seq=1,
+            enrolled_at=at(),
+            step="invite",
+            step_at=at(1),
+            due_at=dt.datetime(2026, 10, 25, 2, 30, fold=1, tzinfo=ZoneInfo("Europe/Paris")),
         ),
     }

@@ -12,6 +12,10 @@ Value objects: :class:`Money` (exact Decimal amount in one ISO 4217
 currency), :class:`Consent`, :class:`Address`, :class:`EmailAddress`,
 :class:`PhoneNumber` (E.164 where the country is known).
 
+A marketing journey's :class:`Enrolment` (one customer's way through a
+journey, with a derived id; the engine is :mod:`crmcore.marketing.journeys`)
+is stored like an entity.
+
 Domain events (:class:`DomainEvent`): :class:`StageChanged`,
 :class:`LeadConverted`, :class:`Assigned`, :class:`ArticleSaved`,
 :class:`ConsentChanged`, :class:`LedgerEntryPosted`, marketing's
@@ -84,6 +88,7 @@ from crmcore.domain._events import (
 from crmcore.domain._frozen import (
     FrozenMapping,
 )
+from crmcore.domain._journeys import ENROLMENT_STATUSES, Enrolment, enrolment_id
 from crmcore.domain._marketing_events import (
     CHANNEL_TYPES,
     MESSAGE_TYPES,
@@ -123,6 +128,7 @@ from crmcore.domain._values import (
 __all__ = [
     "CALLING_CODES",
     "CHANNEL_TYPES",
+    "ENROLMENT_STATUSES",
     "ENTITY_TYPES",
     "EVENT_TYPES",
     "MESSAGE_TYPES",
@@ -147,6 +153,7 @@ __all__ = [
     "EmailAddress",
     "EngagementEvent",
     "EngagementType",
+    "Enrolment",
     "Entity",
     "EntityId",
     "FrozenMapping",
@@ -176,6 +183,7 @@ __all__ = [
     "encode_date",
     "encode_datetime",
     "encode_id",
+    "enrolment_id",
     "new_event_id",
     "reassign_campaign_member",
     "register_event",

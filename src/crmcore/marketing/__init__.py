@@ -26,11 +26,16 @@ uncertainty next to every rate (the user guide is "Marketing" in the docs):
   backtest (:func:`send_time_backtest`);
 - :func:`engagement_features` for churn models and lead scoring, joinable
   to :func:`crmcore.segmentation.customer_features`;
-- :func:`simulate_engagement`: seeded data with known true effects.
+- :func:`simulate_engagement`: seeded data with known true effects;
+- :mod:`crmcore.marketing.journeys`: trigger-based journeys (entry, waits,
+  branches, sends, actions, goals) run by a pure engine that enforces
+  consent, quiet hours and frequency caps, with funnel and control-group
+  analytics.
 """
 
 from __future__ import annotations
 
+from crmcore.marketing import journeys
 from crmcore.marketing._attribution import MODELS, Attribution, attribute
 from crmcore.marketing._audience import (
     CONSENT_POLICY,
@@ -90,6 +95,7 @@ __all__ = [
     "consent_log",
     "engagement_features",
     "engagement_frame",
+    "journeys",
     "members_frame",
     "qini_curve",
     "sample_size",

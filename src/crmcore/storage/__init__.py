@@ -14,8 +14,9 @@ two implementations ship:
 
 Both expose the same repositories as attributes — ``customers, accounts,
 contacts, leads, opportunities, activities, tickets, campaigns, orders,
-survey_responses, loyalty_accounts, campaign_members`` — each with ``add, get, find, update,
-remove, add_many, query, count, to_frame``, and the same semantics (one
+survey_responses, loyalty_accounts, campaign_members, journey_enrolments``
+— each with ``add, get, find, update, update_many, remove, add_many, query,
+count, to_frame``, and the same semantics (one
 contract test suite runs against both):
 
 - ``get`` of a missing id raises :class:`~crmcore.errors.NotFound`; ``add`` of
@@ -107,6 +108,7 @@ from crmcore.storage._protocols import (
     CampaignRepository,
     ContactRepository,
     CustomerRepository,
+    JourneyEnrolmentRepository,
     LeadRepository,
     LoyaltyAccountRepository,
     OpportunityRepository,
@@ -136,6 +138,7 @@ __all__ = [
     "EventStore",
     "Filter",
     "InMemoryStore",
+    "JourneyEnrolmentRepository",
     "LeadRepository",
     "LedgerRepository",
     "LoyaltyAccountRepository",

@@ -21,6 +21,7 @@ from crmcore.domain import (
     CampaignMember,
     Contact,
     Customer,
+    Enrolment,
     Lead,
     LoyaltyAccount,
     Opportunity,
@@ -41,6 +42,7 @@ __all__ = [
     "ContactRepository",
     "CustomerRepository",
     "Identifier",
+    "JourneyEnrolmentRepository",
     "LeadRepository",
     "LoyaltyAccountRepository",
     "OpportunityRepository",
@@ -104,6 +106,16 @@ class Repository(Protocol[E]):
 
     def add_many(self, entities: Iterable[E], *, batch_size: int = 10_000) -> int:
         """Store many new records atomically (all or none); return how many."""
+        ...
+
+    def update_many(self, entities: Iterable[E], *, batch_size: int = 10_000) -> int:
+        """Replace many records atomically (all or none), each checked like ``update``.
+
+        Every stored version must equal the entity's; each is stored with
+        ``version + 1``.  Raises ``ConcurrencyConflict`` (or ``NotFound``)
+        naming the first record that fails, and stores nothing; returns how
+        many were replaced.
+        """
         ...
 
     def query(
@@ -193,6 +205,14 @@ class CampaignMemberRepository(Repository[CampaignMember], Protocol):
     """
 
 
+class JourneyEnrolmentRepository(Repository[Enrolment], Protocol):
+    """Repository of journey :class:`~crmcore.domain.Enrolment` (``store.journey_enrolments``).
+
+    Kept by :func:`crmcore.marketing.journeys.run_tick`; ``journey_id``,
+    ``customer_id``, ``status`` and ``due_at`` are indexed.
+    """
+
+
 class RepositoryAccess:
     """Typed attribute access to a store's (or unit of work's) repositories."""
 
@@ -260,6 +280,11 @@ class RepositoryAccess:
         """Campaign members (who a campaign targets, by variant or in the control group)."""
         return cast("CampaignMemberRepository", self.repository("campaign_members"))
 
+    @property
+    def journey_enrolments(self) -> JourneyEnrolmentRepository:
+        """Journey enrolments (each customer's way through a marketing journey)."""
+        return cast("JourneyEnrolmentRepository", self.repository("journey_enrolments"))
+
 
 class Store(Protocol):
     """What every store offers: repositories, the event history, schema, units of work."""
@@ -288,6 +313,8 @@ class Store(Protocol):
     def loyalty_accounts(self) -> LoyaltyAccountRepository: ...
     @property
     def campaign_members(self) -> CampaignMemberRepository: ...
+    @property
+    def journey_enrolments(self) -> JourneyEnrolmentRepository: ...
     @property
     def events(self) -> EventStore: ...
     @property

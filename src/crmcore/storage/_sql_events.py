@@ -345,10 +345,8 @@ class SqlEventLog(EventLogBase):
         if crit.limit is not None:
             stmt = stmt.limit(crit.limit)
         with self._tx(write=False) as conn:
-            result = conn.execution_options(stream_results=True, yield_per=batch_size).execute(
-                stmt
-            )
-            yield from result.partitions(batch_size)
+            streamed = stmt.execution_options(stream_results=True, yield_per=batch_size)
+            yield from conn.execute(streamed).partitions(batch_size)  # not the connection's
 
     def _engagement_chunks(
         self, crit: EventCriteria, properties: tuple[str, ...], batch_size: int

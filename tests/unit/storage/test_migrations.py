@@ -81,8 +81,15 @@ def make_v1(engine: sa.Engine) -> None:
             conn.exec_driver_sql(statement.rstrip(";"))
 
 
+V1_AGGREGATES = {
+    "customers", "accounts", "contacts", "leads", "opportunities", "activities", "tickets",
+    "campaigns", "orders", "survey_responses", "loyalty_accounts",
+}  # fmt: skip
+
+
 def records() -> dict[str, list]:
-    samples = {name: [entity] for name, entity in one_of_each().items()}
+    """Records of the aggregates version 1 had."""
+    samples = {name: [entity] for name, entity in one_of_each().items() if name in V1_AGGREGATES}
     samples["orders"] += [order(f"o{i}", amount=eur(i), placed_at=at(i)) for i in range(2, 40)]
     samples["customers"].append(customer(uuid.UUID(int=5), name="Grace"))
     return samples
@@ -201,7 +208,7 @@ def test_an_older_store_opens_and_names_the_upgrade(engine_of, kind):
         with pytest.raises(SchemaVersionError, match=r"upgrade_schema\(\)") as info:
             call()
         assert info.value.found == 1
-        assert info.value.expected == SCHEMA_VERSION == 3
+        assert info.value.expected == SCHEMA_VERSION == 4
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -226,15 +233,17 @@ def test_upgrade_keeps_every_row(engine_of, kind):
             assert stored.get(entity.id) == entity
         assert stored.count() == len(entities)
     with engine.connect() as conn:
-        assert conn.exec_driver_sql("SELECT version FROM crm_schema").scalars().all() == [3]
+        assert conn.exec_driver_sql("SELECT version FROM crm_schema").scalars().all() == [4]
         assert conn.exec_driver_sql(
             "SELECT version_num FROM crm_alembic_version"
-        ).scalars().all() == ["v3"]
+        ).scalars().all() == ["v4"]
     # the new tables work, and the store takes new records
     assert store.events.append(StageChanged("p1", "prospecting", "proposal", at())) == (1,)
     store.orders.add(order("new"))
+    store.journey_enrolments.add(one_of_each()["journey_enrolments"])
     assert store.upgrade_schema() == SCHEMA_VERSION  # again: nothing to do
     assert store.orders.count() == 40
+    assert store.journey_enrolments.get("seminar:urn:uuid:00000000-0000-0000-0000-000000000007:1")
 
 
 def a_campaign_of_version_3() -> Campaign:
@@ -260,7 +269,11 @@ def test_a_version_2_store_upgrades_row_by_row(engine_of, kind):
     add_v2_events(engine, history)
     before = raw_rows(engine)
     assert set(before) == {
-        *(f"crm_{s.name}" for s in default_aggregates() if s.name != "campaign_members"),
+        *(
+            f"crm_{s.name}"
+            for s in default_aggregates()
+            if s.name not in {"campaign_members", "journey_enrolments"}
+        ),
         "crm_schema", "crm_events", "crm_event_links", "crm_event_head", "crm_consumers",
         "crm_ledger_entries",
     }  # fmt: skip
@@ -272,8 +285,9 @@ def test_a_version_2_store_upgrades_row_by_row(engine_of, kind):
     store.upgrade_schema()
 
     after = raw_rows(engine)
-    assert project(after, before) == {**before, "crm_schema": [{"version": 3}]}
+    assert project(after, before) == {**before, "crm_schema": [{"version": SCHEMA_VERSION}]}
     assert after["crm_campaign_members"] == []
+    assert after["crm_journey_enrolments"] == []
     the_new_campaign_columns_are_empty(engine)
     store = SqlStore(engine)
     assert store.campaigns.get("m1") == records()["campaigns"][0]
@@ -429,6 +443,23 @@ def test_migrating_gives_the_schema_create_schema_builds(engine_of, kind):
             assert a.exec_driver_sql(sql).all() == b.exec_driver_sql(sql).all()
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_version_2_store_gains_the_journey_enrolments(engine_of, kind):
+    fresh, migrated = engine_of(kind), engine_of(kind)
+    SqlStore(fresh).create_schema()
+    with migrated.begin() as conn:
+        build_version(conn, 2)
+    assert "crm_journey_enrolments" not in table_names(migrated)
+    store = SqlStore(migrated)
+    store.upgrade_schema()
+    assert schema_of(migrated) == schema_of(fresh)
+    enrolment = one_of_each()["journey_enrolments"]
+    store.journey_enrolments.add(enrolment)
+    assert store.journey_enrolments.get(enrolment.id) == enrolment
+    with migrated.connect() as conn:
+        assert conn.exec_driver_sql("SELECT version_num FROM crm_alembic_version").scalar() == "v4"
+
+
 def test_build_version_refuses_a_database_with_a_schema(engine_of):
     engine = engine_of("sqlite")
     SqlStore(engine).create_schema()
@@ -444,6 +475,7 @@ def test_migrations_ship_inside_the_package():
         "v1_baseline.py",
         "v2_event_history.py",
         "v3_marketing.py",
+        "v4_journeys.py",
     ]
     assert not list(root.rglob("alembic.ini"))  # users need no Alembic configuration
 
