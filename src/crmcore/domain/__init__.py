@@ -68,6 +68,13 @@ from crmcore.domain._events import (
 from crmcore.domain._frozen import (
     FrozenMapping,
 )
+from crmcore.domain._identity_events import (
+    REPOINTED,
+    CustomersMerged,
+    MergeUndone,
+    NotDuplicateMarked,
+    RecordMove,
+)
 from crmcore.domain._money import Money
 from crmcore.domain._parties import Account, Contact, Customer
 from crmcore.domain._sales import (
@@ -98,6 +105,7 @@ __all__ = [
     "CALLING_CODES",
     "ENTITY_TYPES",
     "EVENT_TYPES",
+    "REPOINTED",
     "Account",
     "Activity",
     "ActivityKind",
@@ -108,6 +116,7 @@ __all__ = [
     "ConsentChanged",
     "Contact",
     "Customer",
+    "CustomersMerged",
     "DomainEvent",
     "EmailAddress",
     "Entity",
@@ -118,11 +127,14 @@ __all__ = [
     "LeadConverted",
     "LedgerEntryPosted",
     "LoyaltyAccount",
+    "MergeUndone",
     "Money",
+    "NotDuplicateMarked",
     "Opportunity",
     "Order",
     "OrderStatus",
     "PhoneNumber",
+    "RecordMove",
     "StageChanged",
     "SurveyKind",
     "SurveyResponse",
