@@ -271,7 +271,7 @@ def test_undo_needs_a_merge_event(dupes):
     with pytest.raises(NotFound):
         undo_merge(store, "no-such-event", at=at(11))
     consent = store.events.query(type="consent.changed")[0]
-    with pytest.raises(ValidationError, match="not a identity.customers_merged"):
+    with pytest.raises(ValidationError, match=r"not a identity\.customers_merged"):
         undo_merge(store, consent.id, at=at(11))
     with pytest.raises(ValidationError, match="before the merge"):
         undo_merge(store, event, at=at(9))
