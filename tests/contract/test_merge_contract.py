@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 import attrs
+import pandas as pd
 import pytest
 
 from crmcore.domain import (
@@ -25,6 +26,7 @@ from crmcore.domain import (
 from crmcore.errors import ConcurrencyConflict, NotFound, ValidationError
 from crmcore.identity import (
     apply_merge,
+    customer_frame,
     mark_not_duplicate,
     merge_plan,
     not_duplicates,
@@ -291,9 +293,7 @@ def test_not_duplicate_decisions_are_stored_and_respected(dupes):
         apply_merge(store, plan, at=at(10))
     assert dump(store) == before
     with pytest.raises(ValidationError, match="not duplicates"):
-        merge_plan(
-            [store.customers.get("c1"), store.customers.get("c2")], cannot_link=decided
-        )
+        merge_plan([store.customers.get("c1"), store.customers.get("c2")], cannot_link=decided)
 
     withdraw_not_duplicate(store, "c1", "c2", at=at(9), actor="bo")
     assert not_duplicates(store).empty
@@ -320,9 +320,7 @@ def test_the_survivors_timeline_holds_the_merged_history(dupes):
     line = customer_timeline(store, "c1")
     assert set(line["entity_id"]) >= {"o1", "o2", "o3", "s2", "t2", "r2"}
     merged = line[line["kind"] == "identity.customers_merged"]
-    assert merged["summary"].tolist() == [
-        "customers c2 merged into c1 (6 records re-pointed)"
-    ]
+    assert merged["summary"].tolist() == ["customers c2 merged into c1 (6 records re-pointed)"]
     # c2's own history: its consent events, once each (not again from c1's merged record)
     consents = line[line["kind"] == "consent.changed"]
     withdrawn = consents[consents["summary"] == "email consent withdrawn (web form)"]
@@ -353,3 +351,27 @@ def test_a_three_way_merge_and_a_merge_of_a_survivor(dupes):
     assert {c.id for c in store.customers.query()} == {"c1", "c2", "c3"}
     assert store.orders.get("o9").customer_id == "c3"
     assert store.orders.get("o2").customer_id == "c2"
+
+
+def test_customer_frame_identifies_customers_as_of_a_moment(dupes):
+    store = dupes
+    before = customer_frame(store, as_of=at(9))
+    assert before.index.tolist() == ["c1", "c2", "c3"]
+    assert before["n_purchases"].tolist() == [1, 2, 1]
+
+    event = apply_merge(store, plan_for(store, "c1", "c2"), at=at(10))
+    pd.testing.assert_frame_equal(customer_frame(store, as_of=at(9)), before)
+    merged = customer_frame(store, as_of=at(10))
+    assert merged.index.tolist() == ["c1", "c3"]
+    assert merged["n_purchases"].tolist() == [3, 1]
+    assert merged.loc["c1", "total_spend"] == pytest.approx(19.99 + 30 + 19.99, rel=1e-12)
+
+    undo_merge(store, event, at=at(11))
+    still = customer_frame(store, as_of=at(10.5))  # undone later: still one customer then
+    pd.testing.assert_frame_equal(
+        still[["n_purchases", "total_spend"]], merged[["n_purchases", "total_spend"]]
+    )
+    pd.testing.assert_frame_equal(customer_frame(store, as_of=at(9)), before)
+    assert customer_frame(store, as_of=at(12))["n_purchases"].tolist() == [1, 2, 1]
+    with pytest.raises(ValidationError, match=r"store\.orders"):
+        customer_frame(store, pd.DataFrame(), as_of=at(12))
