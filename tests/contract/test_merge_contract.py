@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -34,6 +36,7 @@ from crmcore.identity import (
     withdraw_not_duplicate,
 )
 from crmcore.loyalty import EarnRule, PointsLedger, Program, Purchase
+from crmcore.segmentation import Rule
 from crmcore.storage import customer_timeline
 from tests.contract._samples import at, customer, eur, order
 
@@ -375,3 +378,42 @@ def test_customer_frame_identifies_customers_as_of_a_moment(dupes):
     assert customer_frame(store, as_of=at(12))["n_purchases"].tolist() == [1, 2, 1]
     with pytest.raises(ValidationError, match=r"store\.orders"):
         customer_frame(store, pd.DataFrame(), as_of=at(12))
+
+
+def test_the_segment_rule_runs_on_a_stores_customers(store):
+    """Women in their 30s with three or more purchases in the last six months."""
+    with store.unit_of_work() as uow:
+        for cid, gender, born in (("w1", "Female", (1990, 5, 1)), ("w2", "female", (1970, 1, 1))):
+            uow.customers.add(customer(cid, gender=gender, birth_date=dt.date(*born)))
+        uow.customers.add(customer("m1", gender="male", birth_date=dt.date(1991, 1, 1)))
+        uow.customers.add(customer("w3", gender="female", birth_date=dt.date(1992, 1, 1)))
+        for k, cid in enumerate(["w1", "w1", "w1", "w2", "w2", "w2", "m1", "m1", "m1", "w3"]):
+            uow.orders.add(order(f"o{k}", customer_id=cid, placed_at=at(10 + k)))
+        uow.commit()
+    frame = customer_frame(store, as_of=at(60), windows=["6M"])
+    assert frame.loc["w1", "gender"] == "female"
+    assert frame["age"].tolist() == [35, 36, 56, 34]  # m1, w1 (birthday today), w2, w3
+    rule = Rule.parse("gender == 'female' and age between 30 and 39 and purchases_6m >= 3")
+    assert rule.select(frame).index.tolist() == ["w1"]
+
+
+def test_uuid_ids_merge_and_undo_on_every_store(store):
+    a, b = uuid.UUID(int=11), uuid.UUID(int=12)
+    with store.unit_of_work() as uow:
+        uow.customers.add(customer(a))
+        uow.customers.add(customer(b, created_at=at(1)))
+        uow.orders.add(order("o1", customer_id=b))
+        uow.tickets.add(
+            Ticket(
+                id=uuid.UUID(int=13), customer_id=b, subject="x", channel="web", created_at=at(2)
+            )
+        )
+        uow.commit()
+    event = apply_merge(store, plan_for(store, a, b), at=at(3))
+    assert store.events.get(event.id).event == event
+    assert store.orders.get("o1").customer_id == a
+    assert store.tickets.get(uuid.UUID(int=13)).customer_id == a
+    assert [e.id for e in store.events.query(entity=b)] == [event.id]
+    undo_merge(store, event.id, at=at(4))
+    assert store.tickets.get(uuid.UUID(int=13)).customer_id == b
+    assert store.customers.get(b) == customer(b, created_at=at(1))
