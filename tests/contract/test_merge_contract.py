@@ -417,3 +417,22 @@ def test_uuid_ids_merge_and_undo_on_every_store(store):
     undo_merge(store, event.id, at=at(4))
     assert store.tickets.get(uuid.UUID(int=13)).customer_id == b
     assert store.customers.get(b) == customer(b, created_at=at(1))
+
+
+def test_a_merge_inside_the_callers_unit_of_work(dupes):
+    store = dupes
+    before = dump(store)
+    with store.unit_of_work() as uow:
+        apply_merge(store, plan_for(store, "c1", "c2"), at=at(10), uow=uow)
+        assert uow.customers.find("c2") is None
+        assert store.customers.find("c2") is not None  # not committed yet
+    assert dump(store) == before  # left without commit: rolled back
+    with store.unit_of_work() as uow:
+        event = apply_merge(store, plan_for(store, "c1", "c2"), at=at(10), uow=uow)
+        uow.orders.add(order("o5", customer_id="c1", placed_at=at(10)))
+        uow.commit()
+    assert store.customers.find("c2") is None
+    assert store.orders.get("o5").customer_id == "c1"
+    assert store.events.get(event.id).event == event
+    with pytest.raises(ValidationError, match="unit of work"):
+        apply_merge(store, plan_for(store, "c1", "c3"), at=at(11), uow=object())  # type: ignore[arg-type]

@@ -27,7 +27,7 @@ from crmcore.errors import ConcurrencyConflict, NotFound, ValidationError
 from crmcore.identity._cluster import cannot_link_pairs
 from crmcore.identity._decisions import not_duplicates
 from crmcore.identity._merge import MergePlan
-from crmcore.storage import Store, StoredEvent
+from crmcore.storage import Store, StoredEvent, UnitOfWork
 
 __all__ = ["apply_merge", "undo_merge"]
 
@@ -83,6 +83,7 @@ def apply_merge(
     at: _dt.datetime,
     actor: str | None = None,
     reason: str | None = None,
+    uow: UnitOfWork | None = None,
 ) -> CustomersMerged:
     """Merge a cluster of stored customers into its survivor, atomically.
 
@@ -108,6 +109,12 @@ def apply_merge(
         Who merges.
     reason : str, optional
         Why (kept on the event).
+    uow : UnitOfWork, optional
+        An open unit of work of ``store`` to do the merge in, next to other
+        work of the caller: nothing is committed then (the caller commits,
+        or leaves the block to roll everything back; after an error, leave
+        it: the unit of work may hold part of the merge).  By default the
+        merge runs in a unit of work of its own and is committed.
 
     Returns
     -------
@@ -124,7 +131,8 @@ def apply_merge(
     NotFound
         A customer of the plan does not exist.
 
-    Whatever is raised, nothing is changed.
+    Whatever is raised, nothing is changed (with ``uow``: nothing is
+    committed).
 
     Examples
     --------
@@ -162,32 +170,52 @@ def apply_merge(
                 field="plan",
                 row=(a, b),
             )
-    assert plan.survivor is not None  # checked by _check_plan
-    with store.unit_of_work() as uow:
-        before = _stored(uow, ids, plan.versions)
-        survivor = before[0]
-        moves: list[RecordMove] = []
-        for merged in plan.merged_ids:
-            for name in REPOINTED:
-                repo = uow.repository(name)
-                for record in repo.query(where={"customer_id": merged}, order_by="id"):
-                    repo.update(attrs.evolve(record, customer_id=survivor.id))
-                    moves.append(RecordMove(aggregate=name, id=record.id, from_id=merged))
-        after = uow.customers.update(attrs.evolve(plan.survivor, version=survivor.version))
-        for record in before[1:]:
-            uow.customers.remove(record.id, expected_version=record.version)
-        event = CustomersMerged(
-            survivor_id=survivor.id,
-            merged_ids=tuple(r.id for r in before[1:]),
-            before=tuple(before),
-            after=after,
-            moves=tuple(moves),
-            at=at,
-            actor=actor,
-            reason=reason,
+    if uow is None:
+        with store.unit_of_work() as own:
+            event = _merge(own, plan, ids, at=at, actor=actor, reason=reason)
+            own.commit()
+        return event
+    if not isinstance(uow, UnitOfWork):
+        raise ValidationError(
+            f"uow must be a unit of work of the store; got {type(uow).__name__}", field="uow"
         )
-        uow.record(event)
-        uow.commit()
+    return _merge(uow, plan, ids, at=at, actor=actor, reason=reason)
+
+
+def _merge(
+    uow: UnitOfWork,
+    plan: MergePlan,
+    ids: tuple[Hashable, ...],
+    *,
+    at: _dt.datetime,
+    actor: str | None,
+    reason: str | None,
+) -> CustomersMerged:
+    """Do the merge's work in ``uow`` and record its event (not committed)."""
+    assert plan.survivor is not None  # checked by _check_plan
+    before = _stored(uow, ids, plan.versions)
+    survivor = before[0]
+    moves: list[RecordMove] = []
+    for merged in plan.merged_ids:
+        for name in REPOINTED:
+            repo = uow.repository(name)
+            for record in repo.query(where={"customer_id": merged}, order_by="id"):
+                repo.update(attrs.evolve(record, customer_id=survivor.id))
+                moves.append(RecordMove(aggregate=name, id=record.id, from_id=merged))
+    after = uow.customers.update(attrs.evolve(plan.survivor, version=survivor.version))
+    for record in before[1:]:
+        uow.customers.remove(record.id, expected_version=record.version)
+    event = CustomersMerged(
+        survivor_id=survivor.id,
+        merged_ids=tuple(r.id for r in before[1:]),
+        before=tuple(before),
+        after=after,
+        moves=tuple(moves),
+        at=at,
+        actor=actor,
+        reason=reason,
+    )
+    uow.record(event)
     return event
 
 
