@@ -24,8 +24,8 @@ from crmcore.domain import (
     encode_id,
 )
 from crmcore.errors import ConcurrencyConflict, NotFound, ValidationError
-from crmcore.identity._cluster import cannot_link_pairs
 from crmcore.identity._decisions import not_duplicates
+from crmcore.identity._links import cannot_link_pairs
 from crmcore.identity._merge import MergePlan
 from crmcore.storage import Store, StoredEvent, UnitOfWork
 
