@@ -13,6 +13,7 @@ version = ".".join(release.split(".")[:2])
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
+    "sphinx.ext.doctest",  # .. testsetup:: blocks: run by tests/test_docs.py, not shown
     "sphinx.ext.mathjax",
     "sphinx.ext.viewcode",
     "numpydoc",

@@ -32,6 +32,9 @@ def test_readme_tour_runs(tmp_path, monkeypatch, capsys):
     assert namespace["won"].probability == 100
     assert (tmp_path / "report" / "report.html").is_file()
     assert len(namespace["analysis"].customers) == 1_000
+    # the clv example recovers what it simulated (alpha = 4.0 days)
+    table = namespace["bgnbd"].summary()
+    assert table.loc["alpha", "ci_low"] <= 4.0 <= table.loc["alpha", "ci_high"]
 
 
 def test_readme_starts_with_the_setup_commands():

@@ -6,12 +6,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crmcore.clv._bgbb import bgbb_conditional_expectation, bgbb_probability_alive
-from crmcore.clv._pareto_core import (
-    pnbd_conditional_expectation,
-    pnbd_loglik_rows,
-    pnbd_probability_alive,
-)
+from crmcore.clv._bgbb import BGBBKernels, bgbb_conditional_expectation, bgbb_probability_alive
+from crmcore.clv._pareto_core import pnbd_loglik_rows
+from crmcore.clv._pareto_predict import PNBDKernels, pnbd_probability_alive
 
 positive = st.floats(min_value=0.05, max_value=50.0)
 
@@ -37,8 +34,8 @@ def test_pnbd_alive_in_unit_interval_and_expectation_monotone(
     assert np.all(np.isfinite(ll))
     alive = pnbd_probability_alive(th, x, tx, T)
     assert np.all((alive >= 0) & (alive <= 1))
-    e1 = pnbd_conditional_expectation(th, x, tx, T, np.full(x.shape, 5.0))
-    e2 = pnbd_conditional_expectation(th, x, tx, T, np.full(x.shape, 50.0))
+    e1 = PNBDKernels().expected(th, x, tx, T, np.full(x.shape, 5.0))
+    e2 = PNBDKernels().expected(th, x, tx, T, np.full(x.shape, 50.0))
     assert np.all(e2 >= e1 * (1 - 1e-12))
 
 
@@ -76,3 +73,6 @@ def test_bgbb_alive_and_expectations(
     e1 = bgbb_conditional_expectation(th, *arr, np.array([1.0]))
     e9 = bgbb_conditional_expectation(th, *arr, np.array([9.0]))
     assert 0.0 <= e1[0] <= e9[0] <= 9.0 + 1e-9
+    # The kernels' factorisation P(alive at n+1) x E[X | alive at n+1] is eq. 13.
+    factored = BGBBKernels().expected(th, *arr, np.array([9.0]))
+    np.testing.assert_allclose(factored, e9, rtol=1e-12)

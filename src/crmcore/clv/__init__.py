@@ -12,7 +12,9 @@ From a purchase log to per-customer forecasts:
   :func:`simple_clv` and :func:`retention_clv` are the textbook closed forms;
 - :func:`simulate_bgnbd`, :func:`simulate_gamma_gamma` and
   :func:`simulate_transactions` generate seeded synthetic data;
-- :func:`evaluate_holdout` checks a model out of sample.
+- :func:`evaluate_holdout` checks a model out of sample;
+  :func:`compare_models` and :func:`select_model` compare candidate models
+  on a calibration/holdout split and pick one by a stated criterion.
 
 Models follow scikit-learn conventions, fit by maximum likelihood on
 compressed data (identical summaries evaluated once) with analytic gradients,
@@ -23,14 +25,23 @@ from __future__ import annotations
 
 from crmcore.clv._base import BaseModel
 from crmcore.clv._bgbb import BetaGeoBetaBinomModel
-from crmcore.clv._bgnbd import BetaGeoModel, ModifiedBetaGeoModel, TransactionModel
+from crmcore.clv._bgnbd import BetaGeoModel, ModifiedBetaGeoModel
+from crmcore.clv._compare import ModelComparison, ModelSelection, compare_models, select_model
 from crmcore.clv._gammagamma import GammaGammaModel
 from crmcore.clv._holdout import HoldoutEvaluation, evaluate_holdout
 from crmcore.clv._pareto import ParetoNBDModel
 from crmcore.clv._sbg import ShiftedBetaGeoModel
-from crmcore.clv._simulate import simulate_bgnbd, simulate_gamma_gamma, simulate_transactions
-from crmcore.clv._simulate_part2 import simulate_bgbb, simulate_pareto_nbd, simulate_sbg
+from crmcore.clv._simulate import (
+    simulate_bgbb,
+    simulate_bgnbd,
+    simulate_gamma_gamma,
+    simulate_pareto_nbd,
+    simulate_sbg,
+)
+from crmcore.clv._simulate_log import simulate_transactions
 from crmcore.clv._summary import calibration_holdout_split, rfm_summary
+from crmcore.clv._tracking import expected_cumulative_transactions, plot_cumulative_transactions
+from crmcore.clv._transaction import TransactionModel
 from crmcore.clv._uncertainty import draw_parameters, predict_interval
 from crmcore.clv._value import customer_lifetime_value, retention_clv, simple_clv
 
@@ -40,17 +51,23 @@ __all__ = [
     "BetaGeoModel",
     "GammaGammaModel",
     "HoldoutEvaluation",
+    "ModelComparison",
+    "ModelSelection",
     "ModifiedBetaGeoModel",
     "ParetoNBDModel",
     "ShiftedBetaGeoModel",
     "TransactionModel",
     "calibration_holdout_split",
+    "compare_models",
     "customer_lifetime_value",
     "draw_parameters",
     "evaluate_holdout",
+    "expected_cumulative_transactions",
+    "plot_cumulative_transactions",
     "predict_interval",
     "retention_clv",
     "rfm_summary",
+    "select_model",
     "simple_clv",
     "simulate_bgbb",
     "simulate_bgnbd",

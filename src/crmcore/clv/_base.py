@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 import os
 import warnings
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Self
 
 import numpy as np
 import pandas as pd
@@ -24,37 +25,45 @@ from sklearn.base import BaseEstimator
 from crmcore._deprecation import renamed_columns, warn_renamed
 from crmcore._types import ArrayLike, BoolArray, FloatArray
 from crmcore._validation import check_scalar, check_weights
-from crmcore.clv._compress import compress_rows
-from crmcore.clv._data import Summary, read_summary
-from crmcore.clv._kernels import single_threaded_blas
+from crmcore.clv._blas import dot, single_threaded_blas
+from crmcore.clv._compress import compress_rows, unique_rows
+from crmcore.clv._data import Summary, read_summary, wrap
+from crmcore.clv._persist import read_state, write_state
+from crmcore.clv._repr import html_table, text_table
 from crmcore.errors import (
     ConvergenceError,
     ConvergenceWarning,
     NotFittedError,
-    SchemaVersionError,
     ValidationError,
 )
 
 __all__ = ["BaseModel"]
 
-_SCHEMA_VERSION = 1
 _LOG_BOUND = 30.0
 
 
-class BaseModel(BaseEstimator):  # type: ignore[misc]
+class BaseModel(BaseEstimator, ABC):  # type: ignore[misc]
     """Maximum-likelihood estimation machinery for the CLV models.
 
     Parameters
     ----------
     penalizer : float, default 0.0
-        L2 penalty, as ``lifetimes`` defines it: the optimiser minimises
-        ``-LL / N + penalizer * sum(theta**2)``, where ``LL`` is the total
+        L2 penalty on a scale-free footing: the optimiser minimises
+        ``-LL / N + penalizer * sum(theta_s**2)``, where ``LL`` is the total
         log-likelihood, ``N`` the (weighted) number of customers and
-        ``theta`` the natural-scale parameters in the model's penalty units
-        (BG/NBD family: time measured in units of the longest ``T``, so
-        ``alpha / max(T)``; Gamma-Gamma: the data's money units). The same
-        ``penalizer`` value gives the same estimates as ``lifetimes``'
-        ``penalizer_coef``. ``0`` gives the maximum-likelihood estimate.
+        ``theta_s`` the natural-scale parameters with every parameter that
+        is measured in the data's time units divided by the longest ``T``
+        (``alpha`` of BG/NBD, MBG/NBD and Pareto/NBD; ``beta`` of
+        Pareto/NBD); shape parameters enter as they are. The estimates and
+        every prediction are therefore the same whatever time unit the
+        summary is in (hours, days, weeks). The Gamma-Gamma ``gamma`` is
+        penalised in the data's money units; BG/BB and sBG count
+        opportunities and periods, which have no unit to change. For BG/NBD,
+        MBG/NBD and Gamma-Gamma this is ``lifetimes``' ``penalizer_coef``;
+        ``lifetimes``' Pareto/NBD divides the log-likelihood by the mean
+        weight instead of ``N``, so its ``penalizer_coef = c`` is
+        ``penalizer = c / rows`` here. ``0`` gives the maximum-likelihood
+        estimate.
     initial_params : mapping of str to float, optional
         Start point on the natural scale (default: the model's own).
     max_iter : int, default 1000
@@ -139,9 +148,13 @@ class BaseModel(BaseEstimator):  # type: ignore[misc]
         """Precompute whatever the likelihood reuses across evaluations."""
         return (cols, weights)
 
+    @abstractmethod
     def _loglik_grad(self, theta: FloatArray, prepared: Any) -> tuple[float, FloatArray]:
         """Total weighted log-likelihood and its gradient in ``theta``."""
-        raise NotImplementedError
+
+    @abstractmethod
+    def _loglik_rows(self, theta: FloatArray, cols: dict[str, FloatArray]) -> FloatArray:
+        """Log-likelihood of each row of validated summary columns (unweighted)."""
 
     def _ridge(self, theta: FloatArray) -> tuple[BoolArray, str] | None:
         """Recognise an estimate on a known ridge of the likelihood (default: none).
@@ -296,11 +309,6 @@ class BaseModel(BaseEstimator):  # type: ignore[misc]
         theta = theta_scaled * c
         orig_prepared = self._prepare(cols, w_u)
         ll, _ = self._loglik_grad(theta, orig_prepared)
-        self.params_ = dict(zip(self._param_names, map(float, theta), strict=True))
-        self.log_likelihood_ = float(ll)
-        self.converged_ = converged
-        self.n_iter_ = int(res.nit)
-        self.n_customers_ = round(n_total)  # weights are whole numbers: a count
         if ridge is not None and converged:
             warnings.warn(
                 f"{type(self).__name__}: {ridge[1]} ({self._describe_params(theta)}); the "
@@ -308,7 +316,18 @@ class BaseModel(BaseEstimator):  # type: ignore[misc]
                 ConvergenceWarning,
                 stacklevel=2,
             )
-        self._set_covariance(None if ridge is not None and converged else hess, theta)
+        k = len(self._param_names)
+        undefined = ridge is not None and converged
+        self._set_state(
+            dict(zip(self._param_names, map(float, theta), strict=True)),
+            log_likelihood=float(ll),
+            converged=converged,
+            n_iter=int(res.nit),
+            n_customers=round(n_total),  # weights are whole numbers: a count
+            covariance_log=np.full((k, k), np.nan)
+            if undefined
+            else self._invert_hessian(hess, theta),
+        )
         return self
 
     @staticmethod
@@ -324,19 +343,6 @@ class BaseModel(BaseEstimator):  # type: ignore[misc]
             H[:, j] = (fun(up)[1] - fun(down)[1]) / (2.0 * h)
         return np.asarray(0.5 * (H + H.T), dtype=np.float64)
 
-    def _set_covariance(self, hess: FloatArray | None, theta: FloatArray) -> None:
-        """Store the covariances; ``hess=None``: undefined, already reported."""
-        names = self._param_names
-        if hess is None:
-            cov_log = np.full((len(names), len(names)), np.nan)
-        else:
-            cov_log = self._invert_hessian(hess, theta)
-        cov = cov_log * np.outer(theta, theta)
-        self.covariance_log_ = pd.DataFrame(cov_log, index=list(names), columns=list(names))
-        self.covariance_ = pd.DataFrame(cov, index=list(names), columns=list(names))
-        se = np.sqrt(np.diag(cov))
-        self.standard_errors_ = dict(zip(names, map(float, se), strict=True))
-
     def _invert_hessian(self, hess: FloatArray, theta: FloatArray) -> FloatArray:
         names = self._param_names
         try:
@@ -349,7 +355,7 @@ class BaseModel(BaseEstimator):  # type: ignore[misc]
                 f"without bound: {self._describe_params(theta)}); standard errors are "
                 "undefined (reported as NaN)",
                 ConvergenceWarning,
-                stacklevel=4,
+                stacklevel=3,
             )
             cov_log = np.full((len(names), len(names)), np.nan)
         return np.asarray(cov_log, dtype=np.float64)
@@ -365,6 +371,119 @@ class BaseModel(BaseEstimator):  # type: ignore[misc]
             )
         params: dict[str, float] = self.params_
         return params
+
+    def log_likelihood(
+        self,
+        data: pd.DataFrame | ArrayLike,
+        *,
+        per_customer: bool = False,
+        weights: ArrayLike | None = None,
+    ) -> float | pd.Series | FloatArray:
+        """Log-likelihood of ``data`` at the model's parameters.
+
+        The same likelihood the fit maximises, without the penalty: on the
+        data the model was fitted to (with the same ``weights``) the total is
+        ``log_likelihood_``. Identical rows are evaluated once.
+
+        Parameters
+        ----------
+        data : DataFrame or array_like
+            As for :meth:`fit`.
+        per_customer : bool, default False
+            Return each row's log-likelihood (unweighted) instead of the
+            weighted total.
+        weights : array_like, optional
+            Number of customers each row stands for (the total only).
+
+        Returns
+        -------
+        float, Series or ndarray
+            The total, or one value per row indexed like ``data`` (an array
+            for array input).
+
+        Raises
+        ------
+        ValidationError
+            For invalid data or weights.
+        NotFittedError
+            If the model has neither been fitted nor built by
+            :meth:`from_params`.
+        """
+        params = self._check_fitted()
+        if not isinstance(per_customer, bool | np.bool_):
+            raise ValidationError(
+                f"per_customer must be True or False; got {per_customer!r}",
+                field="per_customer",
+                value=per_customer,
+            )
+        summary = self._read(data)
+        w = check_weights(weights, summary.n)
+        theta = np.array([params[p] for p in self._param_names], dtype=np.float64)
+        uniq, inv = unique_rows(*summary.columns.values())
+        cols = dict(zip(summary.columns, (np.asarray(u, np.float64) for u in uniq), strict=True))
+        rows = np.asarray(self._loglik_rows(theta, cols), dtype=np.float64)[inv]
+        if per_customer:
+            return wrap(rows, summary.index, "log_likelihood")
+        return dot(w, rows)
+
+    @classmethod
+    def from_params(cls, **params: float) -> Self:
+        """Build a model with given parameters, ready for every query, without fitting.
+
+        The model answers every query, saves (:meth:`to_dict`, :meth:`save`)
+        and evaluates :meth:`log_likelihood` like a fitted one. It has no
+        standard errors (NaN; parameter draws and the intervals that need
+        them are refused), ``log_likelihood_`` is NaN, ``n_customers_`` and
+        ``n_iter_`` are 0, ``converged_`` is True.
+
+        Parameters
+        ----------
+        **params : float
+            Every parameter of the model, by name, on the natural scale
+            (e.g. ``r``, ``alpha``, ``a``, ``b`` for :class:`BetaGeoModel`).
+
+        Returns
+        -------
+        BaseModel
+            A model of this class.
+
+        Raises
+        ------
+        ValidationError
+            For a missing or unknown parameter, or a value that is not a
+            finite number > 0.
+
+        Examples
+        --------
+        >>> from crmcore.clv import BetaGeoModel
+        >>> model = BetaGeoModel.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
+        >>> round(float(model.expected_purchases(39, [[2, 30.43, 38.86]])[0]), 3)
+        1.226
+        """
+        missing = [p for p in cls._param_names if p not in params]
+        unknown = [str(p) for p in params if p not in cls._param_names]
+        if missing or unknown:
+            raise ValidationError(
+                f"{cls.__name__}.from_params needs exactly {', '.join(cls._param_names)}"
+                + (f"; missing {', '.join(missing)}" if missing else "")
+                + (f"; unknown {', '.join(unknown)}" if unknown else ""),
+                field=(missing or unknown)[0],
+            )
+        values = {
+            p: check_scalar(params[p], name=p, low=0.0, low_inclusive=False)
+            for p in cls._param_names
+        }
+        k = len(cls._param_names)
+        model = cls()
+        model._set_state(
+            values,
+            log_likelihood=np.nan,
+            converged=True,
+            n_iter=0,
+            n_customers=0,
+            covariance_log=np.full((k, k), np.nan),
+        )
+        return model
 
     def summary(self, *, confidence: float = 0.95, alpha: float | None = None) -> pd.DataFrame:
         """Parameter table with standard errors and confidence intervals.
@@ -421,25 +540,50 @@ class BaseModel(BaseEstimator):  # type: ignore[misc]
             where=f"{type(self).__name__}.summary()",
         )
 
-    def predict_interval(
-        self, quantity: str, data: pd.DataFrame | ArrayLike, **kwargs: Any
-    ) -> pd.DataFrame:
-        """Per-customer prediction with a parametric-bootstrap interval.
+    # ------------------------------------------------------------ display
+    def __repr__(self, N_CHAR_MAX: int = 700) -> str:
+        """scikit-learn's repr; once fitted, also the fit and the parameters."""
+        head: str = super().__repr__(N_CHAR_MAX=N_CHAR_MAX)
+        if not hasattr(self, "params_"):
+            return head
+        return text_table(self, head)
 
-        A shortcut for ``crmcore.clv.predict_interval(self, quantity, data,
-        **kwargs)``; see :func:`crmcore.clv.predict_interval` for the
-        quantities each model supports and the keyword arguments.
+    def _repr_html_(self) -> str:
+        """HTML for notebooks: the fit and a parameter table (scikit-learn's when unfitted)."""
+        if not hasattr(self, "params_"):
+            return str(super()._html_repr())
+        return html_table(self, super().__repr__())
 
-        Returns
-        -------
-        DataFrame
-            ``estimate``, ``ci_low``, ``ci_high`` per customer.
-        """
-        from crmcore.clv._uncertainty import predict_interval  # noqa: PLC0415 - import cycle
-
-        return predict_interval(self, quantity, data, **kwargs)  # type: ignore[arg-type]
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, str]:
+        """Return what Jupyter displays: :meth:`__repr__` and :meth:`_repr_html_`."""
+        return {"text/plain": repr(self), "text/html": self._repr_html_()}
 
     # ---------------------------------------------------------- persistence
+    def _set_state(
+        self,
+        params: Mapping[str, float],
+        *,
+        log_likelihood: float,
+        converged: bool,
+        n_iter: int,
+        n_customers: int,
+        covariance_log: FloatArray,
+    ) -> None:
+        """Set the fitted attributes (from a fit's result, a saved state or given values)."""
+        names = list(self._param_names)
+        theta = np.array([params[p] for p in names], dtype=np.float64)
+        self.params_ = {p: float(params[p]) for p in names}
+        self.log_likelihood_ = float(log_likelihood)
+        self.converged_ = bool(converged)
+        self.n_iter_ = int(n_iter)
+        self.n_customers_ = int(n_customers)
+        self.covariance_log_ = pd.DataFrame(covariance_log, index=names, columns=names)
+        self.covariance_ = pd.DataFrame(
+            covariance_log * np.outer(theta, theta), index=names, columns=names
+        )
+        se = np.sqrt(np.diag(self.covariance_.to_numpy()))
+        self.standard_errors_ = dict(zip(names, map(float, se), strict=True))
+
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-serialisable description of the fitted model.
 
@@ -448,24 +592,8 @@ class BaseModel(BaseEstimator):  # type: ignore[misc]
         dict
             Model name, schema version, hyper-parameters and fitted state.
         """
-        params = self._check_fitted()
-        hyper = self.get_params()
-        if hyper.get("initial_params") is not None:
-            hyper["initial_params"] = {k: float(v) for k, v in hyper["initial_params"].items()}
-        return {
-            "model": type(self).__name__,
-            "schema_version": _SCHEMA_VERSION,
-            "hyper_parameters": hyper,
-            "params": dict(params),
-            "log_likelihood": self.log_likelihood_,
-            "converged": self.converged_,
-            "n_iter": self.n_iter_,
-            "n_customers": self.n_customers_,
-            "covariance_log": [
-                [None if not np.isfinite(v) else float(v) for v in row]
-                for row in self.covariance_log_.to_numpy()
-            ],
-        }
+        self._check_fitted()
+        return write_state(self)
 
     @classmethod
     def from_dict(cls, state: Mapping[str, Any]) -> BaseModel:
@@ -479,109 +607,22 @@ class BaseModel(BaseEstimator):  # type: ignore[misc]
         SchemaVersionError
             If it was written by an incompatible schema version.
         """
-        if not isinstance(state, Mapping):
-            raise ValidationError(
-                f"state must be a mapping (to_dict output); got {type(state).__name__}",
-                field="state",
-            )
-        if state.get("model") != cls.__name__:
-            raise ValidationError(
-                f"state describes a {state.get('model')!r}, not a {cls.__name__}", field="model"
-            )
-        if state.get("schema_version") != _SCHEMA_VERSION:
-            raise SchemaVersionError(
-                f"unsupported {cls.__name__} schema version {state.get('schema_version')!r}",
-                found=state.get("schema_version"),
-                expected=_SCHEMA_VERSION,
-            )
-        # Every value is checked before it is converted: float("nan"), float("2"),
-        # bool("false") or int(2.7) would otherwise slip through.
-        missing = [
-            key
-            for key in (
-                "hyper_parameters",
-                "params",
-                "log_likelihood",
-                "converged",
-                "n_iter",
-                "n_customers",
-                "covariance_log",
-            )
-            if key not in state
-        ]
-        if missing:
-            raise ValidationError(
-                f"incomplete {cls.__name__} state: missing {', '.join(missing)}", field="state"
-            )
-        hyper, raw_params = state["hyper_parameters"], state["params"]
-        if not isinstance(hyper, Mapping):
-            raise ValidationError("hyper_parameters must be a mapping", field="hyper_parameters")
-        if not isinstance(raw_params, Mapping) or any(
-            p not in raw_params for p in cls._param_names
-        ):
-            raise ValidationError(
-                f"params must map each of {', '.join(cls._param_names)} to a number",
-                field="params",
-            )
-        params = {
-            name: check_scalar(
-                raw_params[name], name=f"params[{name!r}]", low=0.0, low_inclusive=False
-            )
-            for name in cls._param_names
-        }
-        if not isinstance(state["converged"], bool | np.bool_):
-            raise ValidationError(
-                f"converged must be true or false; got {state['converged']!r}",
-                field="converged",
-                value=state["converged"],
-            )
-        cov_log = cls._read_covariance(state["covariance_log"])
+        saved = read_state(cls.__name__, cls._param_names, state)
         try:
-            model = cls(**hyper)
+            model = cls(**saved.hyper_parameters)
         except TypeError as exc:
             raise ValidationError(
                 f"bad {cls.__name__} hyper_parameters: {exc}", field="hyper_parameters"
             ) from exc
-        model.log_likelihood_ = check_scalar(state["log_likelihood"], name="log_likelihood")
-        model.converged_ = bool(state["converged"])
-        model.n_iter_ = int(check_scalar(state["n_iter"], name="n_iter", low=0, integer=True))
-        # int: schema 1 files written before counts were ints hold e.g. 946.0
-        model.n_customers_ = int(
-            check_scalar(state["n_customers"], name="n_customers", low=0, integer=True)
+        model._set_state(
+            saved.params,
+            log_likelihood=saved.log_likelihood,
+            converged=saved.converged,
+            n_iter=saved.n_iter,
+            n_customers=saved.n_customers,
+            covariance_log=saved.covariance_log,
         )
-        model.params_ = params
-        theta = np.array([params[p] for p in cls._param_names])
-        names = list(cls._param_names)
-        model.covariance_log_ = pd.DataFrame(cov_log, index=names, columns=names)
-        model.covariance_ = pd.DataFrame(
-            cov_log * np.outer(theta, theta), index=names, columns=names
-        )
-        se = np.sqrt(np.diag(model.covariance_.to_numpy()))
-        model.standard_errors_ = dict(zip(names, map(float, se), strict=True))
         return model
-
-    @classmethod
-    def _read_covariance(cls, rows: Any) -> FloatArray:
-        """Read a k x k list of lists of numbers or ``None`` (undefined) as an array."""
-        k = len(cls._param_names)
-        if not (
-            isinstance(rows, list | tuple)
-            and len(rows) == k
-            and all(isinstance(row, list | tuple) and len(row) == k for row in rows)
-        ):
-            raise ValidationError(
-                f"covariance_log must be a {k} x {k} list of lists", field="covariance_log"
-            )
-        return np.array(
-            [
-                [
-                    np.nan if v is None else check_scalar(v, name=f"covariance_log[{i}][{j}]")
-                    for j, v in enumerate(row)
-                ]
-                for i, row in enumerate(rows)
-            ],
-            dtype=np.float64,
-        )
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the fitted model to ``path`` as JSON."""

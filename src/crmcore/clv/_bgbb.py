@@ -23,19 +23,25 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from crmcore._types import ArrayLike, BoolArray, FloatArray
+from crmcore._types import ArrayLike, BoolArray, FloatArray, IntArray
 from crmcore._validation import check_integer_valued, first_bad
-from crmcore.clv._base import BaseModel
-from crmcore.clv._bgnbd import as_time
 from crmcore.clv._compress import unique_rows
-from crmcore.clv._data import Summary, read_summary, wrap
+from crmcore.clv._data import Summary, wrap
+from crmcore.clv._kernels import PurchaseKernels
+from crmcore.clv._transaction import PurchaseModel, as_time
 
 __all__ = [
+    "BGBBKernels",
     "BetaGeoBetaBinomModel",
     "bgbb_conditional_expectation",
+    "bgbb_expected_if_alive",
     "bgbb_expected_new",
     "bgbb_loglik_grad",
+    "bgbb_pmf_if_alive",
     "bgbb_probability_alive",
+    "bgbb_probability_of_purchases",
+    "bgbb_survival_if_alive",
+    "check_bgbb",
 ]
 
 _GAMMA_ONE = 1e-7
@@ -150,6 +156,83 @@ def bgbb_conditional_expectation(
     return np.asarray(lead * _lbeta_ratio_gamma(g, dl, n, m), dtype=np.float64)
 
 
+def bgbb_expected_if_alive(
+    theta: FloatArray, x: FloatArray, n: FloatArray, m: FloatArray
+) -> FloatArray:
+    """E[X(n, n+m) | alive at n+1, x, n]: FHS 2010 eq. 13 without its P(alive) factor.
+
+    ``(α+x)/(α+β+n) · S``: the posterior mean transaction probability times
+    ``S = Σ_{j<m} B(γ, δ+n+1+j) / B(γ, δ+n+1)``, the expected number of the
+    next ``m`` opportunities at which the customer is alive (the ratio of
+    eq. 13's gamma/delta factor to the one of P(alive at n+1), eq. 11).
+    """
+    a, b, g, dl = (float(v) for v in theta)
+    x, n, m = np.broadcast_arrays(
+        np.asarray(x, dtype=np.float64), np.asarray(n, dtype=np.float64), np.asarray(m)
+    )
+    alive_next = special.betaln(g, dl + n + 1.0) - special.betaln(g, dl)
+    S = _lbeta_ratio_gamma(g, dl, n, m) * np.exp(-alive_next)
+    return np.asarray((a + x) / (a + b + n) * S, dtype=np.float64)
+
+
+def bgbb_survival_if_alive(
+    theta: FloatArray, x: FloatArray, n: FloatArray, m: FloatArray
+) -> FloatArray:
+    """P(alive at n+1+m | alive at n+1) = B(γ, δ+n+1+m) / B(γ, δ+n+1).
+
+    Alive at opportunity ``n + 1`` the dropout probability is
+    ``θ ~ Beta(γ, δ+n+1)`` (FHS 2010, the factor of eq. 11), and surviving
+    ``m`` more opportunities has probability ``E[(1-θ)^m]``.
+    """
+    g, dl = float(theta[2]), float(theta[3])
+    x, n, m = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (x, n, m)))
+    dp = dl + n + 1.0
+    return np.asarray(np.exp(special.betaln(g, dp + m) - special.betaln(g, dp)), dtype=np.float64)
+
+
+def bgbb_pmf_if_alive(
+    theta: FloatArray, x: FloatArray, n: FloatArray, m: FloatArray, k_max: int
+) -> FloatArray:
+    """P(X(n, n+m) = k | alive at n+1, x, n) for ``k = 0..k_max``: ``(rows, k_max + 1)``.
+
+    Alive at opportunity ``n + 1``, the customer transacts at each alive
+    opportunity with ``p ~ Beta(α+x, β+n-x)`` and is alive at ``L`` of the
+    next ``m`` opportunities, ``P(L = l) = B(γ+1, δ'+l-1)/B(γ, δ')`` for
+    ``l < m`` and ``B(γ, δ'+m-1)/B(γ, δ')`` for ``l = m``, ``δ' = δ+n+1`` (the
+    death process of FHS 2010, section 2). Given ``L = l`` the count is
+    beta-binomial: ``C(l, k) B(α'+k, β'+l-k) / B(α', β')``. Summed over
+    ``l`` in log space; times P(alive at n+1) (eq. 11), plus its complement
+    at ``k = 0``, this is the conditional PMF ``P(X(n, n+m) = k | x, t_x, n)``.
+    """
+    a, b, g, dl = (float(v) for v in theta)
+    xf, nf, mf = (np.asarray(v, dtype=np.float64).ravel() for v in (x, n, m))
+    ap, bp, dp = (a + xf)[:, None, None], (b + nf - xf)[:, None, None], (dl + nf + 1.0)[:, None]
+    top = max(int(mf.max(initial=0.0)), 1)
+    ell = np.arange(1, top + 1, dtype=np.float64)[None, :]
+    mm = mf[:, None]
+    log_l = np.where(
+        ell < mm,
+        special.betaln(g + 1.0, dp + ell - 1.0),
+        special.betaln(g, dp + mm - 1.0),
+    ) - special.betaln(g, dp)
+    log_l = np.where(ell <= mm, log_l, -np.inf)[:, :, None]  # (rows, l, 1)
+    k = np.arange(k_max + 1, dtype=np.float64)[None, None, :]
+    lv = ell[:, :, None]
+    ks = np.minimum(k, lv)
+    log_k = (
+        special.gammaln(lv + 1.0)
+        - special.gammaln(ks + 1.0)
+        - special.gammaln(lv - ks + 1.0)
+        + special.betaln(ap + ks, bp + lv - ks)
+        - special.betaln(ap, bp)
+    )
+    log_k = np.where(k <= lv, log_k, -np.inf)
+    with np.errstate(divide="ignore"):  # rows with m = 0 have no term: exp(-inf) = 0
+        out = np.exp(special.logsumexp(log_l + log_k, axis=1))
+    out[:, 0] = np.where(mf == 0, 1.0, out[:, 0])
+    return np.asarray(out, dtype=np.float64)
+
+
 def bgbb_expected_new(theta: FloatArray, m: FloatArray) -> FloatArray:
     """E[X(m)]: expected transactions of a new customer in ``m`` opportunities (FHS 2010 eq. 9)."""
     a, b, g, dl = (float(v) for v in theta)
@@ -157,7 +240,133 @@ def bgbb_expected_new(theta: FloatArray, m: FloatArray) -> FloatArray:
     return np.asarray(a / (a + b) * _lbeta_ratio_gamma(g, dl, zero, np.asarray(m)))
 
 
-class BetaGeoBetaBinomModel(BaseModel):
+def bgbb_probability_of_purchases(theta: FloatArray, x: FloatArray, n: FloatArray) -> FloatArray:
+    """P(X(n) = x): ``x`` transactions in ``n`` opportunities of a new customer (FHS 2010 eq. 7).
+
+    ``C(n,x) B(α+x, β+n-x)/B(α,β) · B(γ, δ+n)/B(γ,δ)
+    + Σ_{i=x}^{n-1} C(i,x) B(α+x, β+i-x)/B(α,β) · B(γ+1, δ+i)/B(γ,δ)``:
+    alive at all ``n`` opportunities, or alive at exactly ``i`` of them and
+    dead from opportunity ``i + 1`` on; evaluated in log space, broadcast
+    over ``x`` and ``n`` (0 where ``x > n``).
+    """
+    a, b, g, dl = (float(v) for v in theta)
+    x, n = np.broadcast_arrays(np.asarray(x, dtype=np.float64), np.asarray(n, dtype=np.float64))
+    shape = x.shape
+    xf, nf = x.ravel(), n.ravel()
+    ok = xf <= nf
+    xs = np.where(ok, xf, 0.0)
+
+    def log_choose(top: FloatArray, k: FloatArray) -> FloatArray:
+        return np.asarray(
+            special.gammaln(top + 1.0) - special.gammaln(k + 1.0) - special.gammaln(top - k + 1.0)
+        )
+
+    lb_ab, lb_gd = special.betaln(a, b), special.betaln(g, dl)
+    alive = (
+        log_choose(nf, xs)
+        + special.betaln(a + xs, b + nf - xs)
+        - lb_ab
+        + special.betaln(g, dl + nf)
+        - lb_gd
+    )
+    top = int(nf.max(initial=0.0))
+    i = np.arange(max(top, 1), dtype=np.float64)[None, :]
+    use = (i >= xs[:, None]) & (i < nf[:, None])
+    ii = np.where(use, i, xs[:, None])
+    drop = (
+        log_choose(ii, xs[:, None])
+        + special.betaln(a + xs[:, None], b + ii - xs[:, None])
+        - lb_ab
+        + special.betaln(g + 1.0, dl + ii)
+        - lb_gd
+    )
+    drop = np.where(use, drop, -np.inf)
+    total = special.logsumexp(np.concatenate([alive[:, None], drop], axis=1), axis=1)
+    return np.asarray(np.where(ok, np.exp(total), 0.0).reshape(shape), dtype=np.float64)
+
+
+def check_bgbb(summary: Summary) -> None:
+    """Check a BG/BB summary: whole opportunities, ``x <= t_x <= n``, ``n >= 1``."""
+    kw: dict[str, Any] = {"index": summary.index, "row_name": "customer"}
+    x, tx, n = summary["frequency"], summary["recency"], summary["n_periods"]
+    check_integer_valued(tx, name="recency", **kw)
+    check_integer_valued(n, name="n_periods", **kw)
+    first_bad(x > tx, name="frequency", problem="must not exceed recency", values=x, **kw)
+    first_bad(tx > n, name="recency", problem="must not exceed n_periods", values=tx, **kw)
+    first_bad(n < 1, name="n_periods", problem="must be >= 1", values=n, **kw)
+    first_bad(
+        (x > 0) & (tx < 1),
+        name="recency",
+        problem="must be >= 1 when frequency > 0",
+        values=tx,
+        **kw,
+    )
+
+
+class BGBBKernels(PurchaseKernels):
+    """Prediction kernels of the BG/BB model: time counts opportunities, "alive" is at ``n+1``."""
+
+    columns = ("frequency", "recency", "n_periods")
+    discrete = True
+
+    def check(self, summary: Summary) -> None:
+        check_bgbb(summary)
+
+    def alive(self, theta: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray) -> FloatArray:
+        (ux, utx, un), inv = unique_rows(np.ravel(x), np.ravel(tx), np.ravel(T))
+        out = bgbb_probability_alive(theta, ux, utx, un)[inv]
+        return np.asarray(out.reshape(np.shape(x)), dtype=np.float64)
+
+    def expected_if_alive(
+        self, theta: FloatArray, x: FloatArray, T: FloatArray, t: FloatArray
+    ) -> FloatArray:
+        return bgbb_expected_if_alive(theta, x, T, t)
+
+    def survival_if_alive(
+        self, theta: FloatArray, x: FloatArray, T: FloatArray, t: FloatArray
+    ) -> FloatArray:
+        return bgbb_survival_if_alive(theta, x, T, t)
+
+    def pmf_if_alive(
+        self, theta: FloatArray, x: FloatArray, T: FloatArray, t: FloatArray, n_max: int
+    ) -> FloatArray:
+        return bgbb_pmf_if_alive(theta, x, T, t, n_max)
+
+    def sample_future(
+        self,
+        theta: FloatArray,
+        x: FloatArray,
+        tx: FloatArray,
+        T: FloatArray,
+        *,
+        span: float,
+        rng: np.random.Generator,
+    ) -> tuple[IntArray, FloatArray]:
+        """Alive at ``n+1``: ``p ~ Beta(α+x, β+n-x)``, ``θ ~ Beta(γ, δ+n+1)``.
+
+        Alive at the first ``min(G, span)`` of the next opportunities
+        (``G ~ Geometric(θ)``), transacting at each with probability ``p``;
+        returns the opportunities (1..span) with a transaction.
+        """
+        a, b, g, dl = (float(v) for v in theta)
+        idx = np.flatnonzero(rng.random(x.size) < self.alive(theta, x, tx, T))
+        p = rng.beta(a + x[idx], b + T[idx] - x[idx])
+        drop = np.clip(rng.beta(g, dl + T[idx] + 1.0), 1e-300, 1.0)
+        alive_for = np.minimum(rng.geometric(drop), int(span))
+        owner = np.repeat(np.arange(idx.size), alive_for)
+        starts = np.cumsum(alive_for) - alive_for
+        when = np.arange(owner.size) - np.repeat(starts, alive_for) + 1.0
+        buys = rng.random(owner.size) < p[owner]
+        return idx[owner[buys]], when[buys]
+
+    def expected_new(self, theta: FloatArray, t: FloatArray) -> FloatArray:
+        return bgbb_expected_new(theta, t)
+
+    def pmf_new(self, theta: FloatArray, n: FloatArray, t: FloatArray) -> FloatArray:
+        return bgbb_probability_of_purchases(theta, n, t)
+
+
+class BetaGeoBetaBinomModel(PurchaseModel):
     """BG/BB model of repeat transactions at discrete opportunities (FHS 2010).
 
     Reads ``frequency`` (transactions after the first, ``x``), ``recency``
@@ -168,7 +377,8 @@ class BetaGeoBetaBinomModel(BaseModel):
     Parameters
     ----------
     penalizer : float, default 0.0
-        L2 penalty (``lifetimes`` scale, see :class:`BaseModel`).
+        L2 penalty on ``(alpha, beta, gamma, delta)`` per customer (see
+        :class:`BaseModel`).
     initial_params : mapping, optional
         Start point ``{"alpha", "beta", "gamma", "delta"}``.
     max_iter : int, default 1000
@@ -200,24 +410,7 @@ class BetaGeoBetaBinomModel(BaseModel):
     _param_names: ClassVar[tuple[str, ...]] = ("alpha", "beta", "gamma", "delta")
     _columns: ClassVar[tuple[str, ...]] = ("frequency", "recency", "n_periods")
     _default_start: ClassVar[tuple[float, ...]] = (1.0, 1.0, 1.0, 1.0)
-
-    def _read(self, data: pd.DataFrame | ArrayLike) -> Summary:
-        summary = read_summary(data, self._columns)
-        kw: dict[str, Any] = {"index": summary.index, "row_name": "customer"}
-        x, tx, n = summary["frequency"], summary["recency"], summary["n_periods"]
-        check_integer_valued(tx, name="recency", **kw)
-        check_integer_valued(n, name="n_periods", **kw)
-        first_bad(x > tx, name="frequency", problem="must not exceed recency", values=x, **kw)
-        first_bad(tx > n, name="recency", problem="must not exceed n_periods", values=tx, **kw)
-        first_bad(n < 1, name="n_periods", problem="must be >= 1", values=n, **kw)
-        first_bad(
-            (x > 0) & (tx < 1),
-            name="recency",
-            problem="must be >= 1 when frequency > 0",
-            values=tx,
-            **kw,
-        )
-        return summary
+    kernels: ClassVar[PurchaseKernels] = BGBBKernels()
 
     def _prepare(self, cols: dict[str, FloatArray], weights: FloatArray) -> _Rows:
         return _rows(cols["frequency"], cols["recency"], cols["n_periods"], weights)
@@ -225,33 +418,97 @@ class BetaGeoBetaBinomModel(BaseModel):
     def _loglik_grad(self, theta: FloatArray, prepared: Any) -> tuple[float, FloatArray]:
         return bgbb_loglik_grad(theta, prepared)
 
-    def _theta(self) -> FloatArray:
-        params = self._check_fitted()
-        return np.array([params[p] for p in self._param_names], dtype=np.float64)
+    def _loglik_rows(self, theta: FloatArray, cols: dict[str, FloatArray]) -> FloatArray:
+        x, tx, n = cols["frequency"], cols["recency"], cols["n_periods"]
+        return bgbb_loglik_rows(theta, _rows(x, tx, n, np.ones(x.size)))
 
-    def _arrays(self, data: pd.DataFrame | ArrayLike) -> tuple[FloatArray, ...]:
-        s = self._read(data)
-        return s["frequency"], s["recency"], s["n_periods"]
+    def probability_alive(
+        self, data: pd.DataFrame | ArrayLike, *, n: ArrayLike = 0
+    ) -> pd.Series | FloatArray:
+        """Probability of being alive at the next opportunity, or ``n`` opportunities later.
 
-    def probability_alive(self, data: pd.DataFrame | ArrayLike) -> pd.Series | FloatArray:
-        """Probability of being alive at the next opportunity, ``n + 1`` (FHS 2010 eq. 11).
+        ``n = 0``: P(alive at opportunity ``n_periods + 1``) (FHS 2010 eq. 11);
+        ``n > 0``: P(alive at ``n_periods + 1 + n``), that times the
+        probability of surviving ``n`` more opportunities,
+        ``B(γ, δ+n_periods+1+n) / B(γ, δ+n_periods+1)``.
 
         Parameters
         ----------
         data : DataFrame or array_like
             ``frequency``, ``recency``, ``n_periods`` per customer.
+        n : int or array_like of int, default 0
+            Opportunities after the next one (one, or one per customer).
 
         Returns
         -------
         Series or ndarray
             Values in ``[0, 1]``, indexed like ``data``.
         """
+        return self._alive_values(data, n, "n")
+
+    def conditional_probability_of_purchases(
+        self, x: ArrayLike, n: ArrayLike, data: pd.DataFrame | ArrayLike
+    ) -> pd.Series | FloatArray:
+        """Probability of exactly ``x`` transactions in the next ``n`` opportunities.
+
+        ``P(X(n_periods, n_periods + n) = x | history)``: ``1 - P(alive)`` at
+        ``x = 0`` plus P(alive at the next opportunity) (eq. 11) times the
+        beta-binomial mixture over the number of those ``n`` opportunities at
+        which the customer is alive (see :func:`bgbb_pmf_if_alive`).
+
+        Parameters
+        ----------
+        x : int or array_like of int
+            Number of transactions (one, or one per customer).
+        n : int or array_like of int
+            Number of future opportunities (one, or one per customer).
+        data : DataFrame or array_like
+            ``frequency``, ``recency``, ``n_periods`` per customer.
+
+        Returns
+        -------
+        Series or ndarray
+            Probabilities indexed like ``data`` (0 where ``x > n``); over
+            ``x = 0..n`` they sum to 1 with mean :meth:`expected_purchases`.
+        """
+        return self._conditional_pmf(x, n, data, ("x", "n"))
+
+    def probability_of_purchases(self, x: ArrayLike, n: ArrayLike) -> FloatArray | float:
+        """P(X(n) = x): a new customer's ``x`` transactions in ``n`` opportunities (FHS 2010).
+
+        See :func:`bgbb_probability_of_purchases` for the expression.
+
+        Parameters
+        ----------
+        x : int or array_like of int
+            Number of transactions (whole, >= 0).
+        n : int or array_like of int
+            Number of opportunities (whole, >= 0; broadcast against ``x``).
+
+        Returns
+        -------
+        float or ndarray
+            Probabilities, shape of ``broadcast(x, n)``; 0 where ``x > n``.
+
+        Examples
+        --------
+        >>> from crmcore.clv import BetaGeoBetaBinomModel
+        >>> model = BetaGeoBetaBinomModel.from_params(
+        ...     alpha=1.204, beta=0.75, gamma=0.657, delta=2.783
+        ... )
+        >>> p = model.probability_of_purchases(range(7), 6)
+        >>> round(float(p.sum()), 12), round(float(p @ range(7)), 4)
+        (1.0, 2.2196)
+        """
         self._check_fitted()
-        summary = self._read(data)
-        x, tx, n = summary["frequency"], summary["recency"], summary["n_periods"]
-        (ux, utx, un), inv = unique_rows(x, tx, n)
-        out = bgbb_probability_alive(self._theta(), ux, utx, un)[inv]
-        return wrap(out, summary.index, "probability_alive")
+        xx = as_time(x, name="x")
+        check_integer_valued(np.atleast_1d(xx), name="x")
+        nn = as_time(n, name="n")
+        check_integer_valued(np.atleast_1d(nn), name="n")
+        out = self.kernels.pmf_new(
+            self._theta(), np.asarray(xx, dtype=np.float64), np.asarray(nn, dtype=np.float64)
+        )
+        return float(out) if out.ndim == 0 else out
 
     def expected_purchases(
         self, n: ArrayLike, data: pd.DataFrame | ArrayLike
@@ -271,12 +528,10 @@ class BetaGeoBetaBinomModel(BaseModel):
             Indexed like ``data``.
         """
         self._check_fitted()
-        summary = self._read(data)
-        x, tx, nn = summary["frequency"], summary["recency"], summary["n_periods"]
-        m = np.broadcast_to(as_time(n, name="n"), x.shape).astype(np.float64)
-        check_integer_valued(np.atleast_1d(m), name="n")
-        (ux, utx, un, um), inv = unique_rows(x, tx, nn, m)
-        out = bgbb_conditional_expectation(self._theta(), ux, utx, un, um)[inv]
+        summary = self.kernels.read(data)
+        x, tx, nn = (summary[c] for c in self.kernels.columns)
+        m = self._horizon(n, x.shape[0], "n")
+        out = self.kernels.expected(self._theta(), x, tx, nn, m)
         return wrap(out, summary.index, "expected_purchases")
 
     def expected_purchases_new_customer(self, n: ArrayLike) -> FloatArray | float:
@@ -294,5 +549,5 @@ class BetaGeoBetaBinomModel(BaseModel):
         """
         self._check_fitted()
         m = np.asarray(as_time(n, name="n"), dtype=np.float64)
-        out = bgbb_expected_new(self._theta(), m)
+        out = self.kernels.expected_new(self._theta(), m)
         return float(out) if out.ndim == 0 else out

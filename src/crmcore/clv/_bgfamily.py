@@ -24,18 +24,24 @@ import numpy as np
 from scipy import special
 
 from crmcore._types import FloatArray, IntArray
+from crmcore.clv._blas import dot
 from crmcore.clv._compress import unique_rows
 from crmcore.clv._hyp import bg_h
-from crmcore.clv._kernels import dot, matvec
+from crmcore.clv._kernels import AliveDraws, PurchaseKernels
+from crmcore.clv._quad import beta_mean
+from crmcore.clv._simulate import first_order_statistics
 
 __all__ = [
     "BGData",
-    "bg_conditional_expectation",
-    "bg_discounted_purchases",
+    "BGKernels",
+    "bg_alive_many",
+    "bg_expected_if_alive",
     "bg_loglik_grad",
     "bg_loglik_rows",
+    "bg_pmf_if_alive",
     "bg_probability_alive",
     "bg_probability_of_purchases",
+    "bg_survival_if_alive",
     "prepare_bg",
 ]
 
@@ -259,10 +265,15 @@ def bg_probability_alive(
     return np.asarray(special.expit(-log_odds), dtype=np.float64)
 
 
-def _k_factor(
+def bg_expected_if_alive(
     theta: FloatArray, x: FloatArray, T: FloatArray, t: FloatArray, *, s: int
 ) -> FloatArray:
-    """Return expected purchases in (T, T+t] given alive at T and the history (x, T)."""
+    """E[Y(t) | alive at T, x, T]: expected purchases in (T, T+t] of an alive customer.
+
+    ``(a+b+x-1+s)/(a-1) [1 - ((α+T)/(α+T+t))^(r+x) 2F1(r+x, b+x+s; a+b+x-1+s; z)]``,
+    ``z = t/(α+T+t)`` (FHL 2005 eq. 10 without its P(alive) factor), through
+    Euler's transformation (see ``_hyp``).
+    """
     r, alpha, a, b = (float(v) for v in theta)
     z = t / (alpha + T + t)
     A = np.full(np.shape(z), a + b - 1 - r + s)
@@ -270,48 +281,97 @@ def _k_factor(
     return (a + b + x - 1 + s) * bg_h(A, a - 1.0, np.broadcast_to(C, np.shape(z)), z)
 
 
-def bg_conditional_expectation(
-    theta: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray, t: FloatArray, *, s: int
+def bg_survival_if_alive(
+    theta: FloatArray, x: FloatArray, T: FloatArray, t: FloatArray, *, s: int
 ) -> FloatArray:
-    """E[Y(t) | x, t_x, T]: expected purchases in the next ``t`` (FHL 2005 eq. 10).
+    """P(alive at T+t | alive at T, x, T): no dropout at the purchases in (T, T+t].
 
-    ``(a+b+x-1+s)/(a-1) [1 - ((α+T)/(α+T+t))^(r+x) 2F1(r+x, b+x+s; a+b+x-1+s; z)]
-    × P(alive)``, ``z = t/(α+T+t)``; the hypergeometric factor is evaluated once
-    per distinct ``(x, T, t)`` through Euler's transformation (see ``_hyp``).
+    Given alive at ``T`` the posterior is ``λ ~ Gamma(r+x, α+T)`` and
+    ``p ~ Beta(a, b+x+s)`` (the likelihood's alive term, FHL 2005 eq. 6), and
+    the customer is still alive at ``T+t`` if none of the ``N ~ Poisson(λt)``
+    purchases was followed by a dropout: ``E[(1-p)^N] = E[e^(-λpt)] =
+    E_p[(1 + pt/(α+T))^-(r+x)]``. Pfaff's transformation (Abramowitz &
+    Stegun 15.3.4) turns this into ``(1-u)^(r+x) E[(1 - uV)^-(r+x)]`` with
+    ``V ~ Beta(b+x+s, a)`` and ``u = t/(α+T+t)``, a ratio below 1 evaluated
+    by tanh-sinh quadrature in log space (``_quad``).
     """
-    x, tx, T, t = np.broadcast_arrays(x, tx, T, t)
-    (xf, Tf, tf), inv = unique_rows(x.ravel(), T.ravel(), t.ravel())
-    k = _k_factor(theta, xf, Tf, tf, s=s)[inv].reshape(x.shape)
-    return np.asarray(k * bg_probability_alive(theta, x, tx, T, s=s), dtype=np.float64)
+    r, alpha, a, b = (float(v) for v in theta)
+    x, T, t = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (x, T, t)))
+    shape = x.shape
+    xf, Tf, tf = x.ravel(), T.ravel(), t.ravel()
+    rx = (r + xf)[:, None]
+    log_1mu = (np.log(alpha + Tf) - np.log(alpha + Tf + tf))[:, None]
+
+    def log_g(lv: FloatArray, l1v: FloatArray) -> FloatArray:
+        return np.asarray(rx * (log_1mu - np.logaddexp(l1v, log_1mu + lv)), dtype=np.float64)
+
+    out = beta_mean(b + xf + s, np.full(xf.shape, a), log_g)
+    return np.asarray(np.minimum(out, 1.0).reshape(shape), dtype=np.float64)
 
 
-_GRID_CELLS = 1 << 21
-
-
-def bg_discounted_purchases(
-    theta: FloatArray,
-    x: FloatArray,
-    tx: FloatArray,
-    T: FloatArray,
-    *,
-    times: FloatArray,
-    factors: FloatArray,
-    s: int,
+def bg_pmf_if_alive(
+    theta: FloatArray, x: FloatArray, T: FloatArray, t: FloatArray, n_max: int, *, s: int
 ) -> FloatArray:
-    """``sum_i factors[i] * (E[Y(times[i])] - E[Y(times[i-1])])`` per customer.
+    """P(Y(t) = n | alive at T, x, T) for ``n = 0..n_max``: ``(rows, n_max + 1)``.
 
-    The period grid is evaluated on distinct ``(x, T)`` pairs only, as 2-D
-    array operations over blocks of at most ``_GRID_CELLS`` cells (bounded
-    memory for long horizons); the per-customer part is P(alive).
+    FHL 2005 eq. 8 (a new customer's P(X(t) = n)) at the posterior of an
+    alive customer, ``λ ~ Gamma(r+x, α+T)``, ``p ~ Beta(a, b+x+s)``: the
+    purchases in ``(T, T+t]`` are ``min(N, K)``, ``N ~ Poisson(λt)`` and
+    ``K`` the purchase after which the customer drops out (``K >= 1``;
+    MBG/NBD's drop at time 0 is behind an alive customer), so
+
+        P(n) = B(a, b'+n)/B(a, b') NB(n) + 1{n>=1} B(a+1, b'+n-1)/B(a, b') P(N >= n),
+
+    ``b' = b+x+s``, ``NB`` the negative binomial of ``(r+x, α+T)`` at ``t``
+    and its tail the regularised incomplete beta function ``I_z(n, r+x)``,
+    ``z = t/(α+T+t)``, evaluated once per row at ``n_max + 1`` and carried
+    down by adding the NBD probabilities (positive terms: no cancellation,
+    and one incomplete beta function per row instead of one per ``n``). The
+    NBD and beta factors follow their one-step recurrences.
+    Times the P(alive) of FHL (2008), plus ``1 - P(alive)`` at ``n = 0``,
+    this is the conditional PMF of Fader & Hardie's BG/NBD notes.
     """
-    (xf, Tf), inv = unique_rows(x, T)
-    disc = np.empty(xf.size)
-    step = max(1, _GRID_CELLS // max(1, times.size))
-    for lo in range(0, xf.size, step):
-        hi = min(lo + step, xf.size)
-        grid = _k_factor(theta, xf[lo:hi, None], Tf[lo:hi, None], times[None, :], s=s)
-        disc[lo:hi] = matvec(np.diff(grid, axis=1, prepend=0.0), factors)
-    return np.asarray(disc[inv] * bg_probability_alive(theta, x, tx, T, s=s), dtype=np.float64)
+    r, alpha, a, b = (float(v) for v in theta)
+    rx = (r + np.asarray(x, dtype=np.float64))[:, None]
+    at = (alpha + np.asarray(T, dtype=np.float64))[:, None]
+    tt = np.asarray(t, dtype=np.float64)[:, None]
+    bp = (b + np.asarray(x, dtype=np.float64) + s)[:, None]
+    j = np.arange(n_max, dtype=np.float64)[None, :]  # steps n -> n + 1
+    z = tt / (at + tt)
+    # NBD by its recurrence NB(n+1) = NB(n) (r'+n)/(n+1) z, summed in logs (no gammaln
+    # per cell; NB(0) = (α'/(α'+t))^r' may underflow alone, its products may not).
+    with np.errstate(divide="ignore"):  # t = 0: log z = -inf, NB(n >= 1) = 0
+        steps = np.log(rx + j) - np.log(j + 1.0) + np.log(z)
+    log_nb = np.concatenate([np.zeros_like(rx), np.cumsum(steps, axis=1)], axis=1)
+    log_nb += rx * (np.log(at) - np.log(at + tt))
+    nb = np.exp(log_nb)
+    # E[(1-p)^n] = B(a, b'+n)/B(a, b') and E[p (1-p)^(n-1)] = B(a+1, b'+n-1)/B(a, b'),
+    # by their ratios (b'+n)/(a+b'+n) and (b'+n-1)/(a+b'+n).
+    keep = np.concatenate([np.ones_like(bp), np.cumprod((bp + j) / (a + bp + j), axis=1)], axis=1)
+    first = a / (a + bp)
+    later = np.cumprod((bp + j[:, :-1]) / (a + 1.0 + bp + j[:, :-1]), axis=1)
+    drop = np.concatenate([np.zeros_like(bp), first, first * later], axis=1)[:, : n_max + 1]
+    # P(N >= n) = P(N > n_max) + sum_{j=n}^{n_max} P(N = j)
+    beyond = special.betainc(float(n_max + 1), rx[:, 0], z[:, 0])
+    tail = np.cumsum(nb[:, ::-1], axis=1)[:, ::-1] + beyond[:, None]
+    return np.asarray(keep * nb + drop * tail, dtype=np.float64)
+
+
+def bg_alive_many(
+    draws: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray, s: int
+) -> FloatArray:
+    """BG/MBG P(alive) (Fader, Hardie & Lee 2008, eq. 2) for all draws: ``(k, rows)``."""
+    r, alpha, a, b = (draws[:, j][:, None] for j in range(4))
+    log_odds = np.log(alpha + T[None, :])
+    log_odds -= np.log(alpha + tx[None, :])
+    log_odds *= r + x[None, :]
+    # BG/NBD has no dropout term at x = 0 (masked below); keep its log finite.
+    xs = x if s == 1 else np.maximum(x, 1.0)
+    log_odds += np.log(a) - np.log(b + xs[None, :] - 1.0 + s)
+    if s == 0:
+        log_odds[:, x == 0] = -np.inf
+    np.negative(log_odds, out=log_odds)
+    return np.asarray(special.expit(log_odds, out=log_odds), dtype=np.float64)
 
 
 def bg_probability_of_purchases(
@@ -341,3 +401,68 @@ def bg_probability_of_purchases(
     n_drop = np.where(has_second, n - 1 + s, 0.0)
     second = np.where(has_second, np.exp(special.betaln(a + 1, b + n_drop) - lbeta_ab) * tail, 0.0)
     return np.asarray(first + second, dtype=np.float64)
+
+
+class BGKernels(PurchaseKernels):
+    """Prediction kernels of the BG/NBD (``s = 0``) and MBG/NBD (``s = 1``) models."""
+
+    def __init__(self, s: int) -> None:
+        self.s = s
+
+    def alive(self, theta: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray) -> FloatArray:
+        return bg_probability_alive(theta, x, tx, T, s=self.s)
+
+    def expected_if_alive(
+        self, theta: FloatArray, x: FloatArray, T: FloatArray, t: FloatArray
+    ) -> FloatArray:
+        return bg_expected_if_alive(theta, x, T, t, s=self.s)
+
+    def survival_if_alive(
+        self, theta: FloatArray, x: FloatArray, T: FloatArray, t: FloatArray
+    ) -> FloatArray:
+        return bg_survival_if_alive(theta, x, T, t, s=self.s)
+
+    def pmf_if_alive(
+        self, theta: FloatArray, x: FloatArray, T: FloatArray, t: FloatArray, n_max: int
+    ) -> FloatArray:
+        return bg_pmf_if_alive(theta, x, T, t, n_max, s=self.s)
+
+    def sample_future(
+        self,
+        theta: FloatArray,
+        x: FloatArray,
+        tx: FloatArray,
+        T: FloatArray,
+        *,
+        span: float,
+        rng: np.random.Generator,
+    ) -> tuple[IntArray, FloatArray]:
+        """Alive: ``λ ~ Gamma(r+x, α+T)``, ``p ~ Beta(a, b+x+s)``; ``min(N, K)`` purchases.
+
+        ``N ~ Poisson(λ span)`` arrivals, ``K ~ Geometric(p)`` the purchase
+        after which the customer drops out; the purchases are the first
+        ``min(N, K)`` arrivals (uniform order statistics).
+        """
+        r, alpha, a, b = (float(v) for v in theta)
+        idx = np.flatnonzero(rng.random(x.size) < self.alive(theta, x, tx, T))
+        lam = rng.gamma(r + x[idx], 1.0 / (alpha + T[idx]))
+        p = np.clip(rng.beta(a, b + x[idx] + self.s), 1e-12, 1.0)
+        N = rng.poisson(lam * span)
+        taken = np.minimum(N, rng.geometric(p))
+        owner, u = first_order_statistics(taken, N, rng)
+        return idx[owner], u * span
+
+    def expected_new(self, theta: FloatArray, t: FloatArray) -> FloatArray:
+        zero = np.zeros(np.shape(t))
+        return self.expected(theta, zero, zero, zero, t)
+
+    def pmf_new(self, theta: FloatArray, n: FloatArray, t: FloatArray) -> FloatArray:
+        return bg_probability_of_purchases(theta, n, t, s=self.s)
+
+    def alive_draws(
+        self, draws: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray, *, chunk: int
+    ) -> AliveDraws:
+        def rows(ks: slice) -> FloatArray:
+            return bg_alive_many(draws, x[ks], tx[ks], T[ks], self.s)
+
+        return rows

@@ -23,7 +23,7 @@ from crmcore._validation import (
 )
 from crmcore.errors import ValidationError
 
-__all__ = ["Summary", "read_summary"]
+__all__ = ["Summary", "per_customer_values", "read_summary"]
 
 Index = pd.Index | None
 
@@ -87,6 +87,14 @@ def read_summary(
     raw: dict[str, ArrayLike]
     if isinstance(data, pd.DataFrame):
         check_non_empty(data, name="data")
+        if data.attrs.get("include_first_transaction"):
+            raise ValidationError(
+                "this summary counts the first purchase (rfm_summary(..., "
+                "include_first_transaction=True)); the models read repeat purchases: "
+                "summarise with include_first_transaction=False (or, having converted it "
+                "yourself, clear its attrs)",
+                field="frequency",
+            )
         index = data.index
         raw = {name: _column(data, name) for name in names}
     else:
@@ -140,3 +148,47 @@ def wrap(values: FloatArray, index: Index, name: str) -> pd.Series | FloatArray:
     if index is None:
         return values
     return pd.Series(values, index=index, name=name)
+
+
+def per_customer_values(values: ArrayLike, index: Index, n: int, *, name: str) -> FloatArray:
+    """Read one finite number >= 0 per customer: a Series aligned by label, or in row order.
+
+    A Series is aligned on ``index`` (the summary's customers; extra labels
+    are ignored, a missing one is refused); an array or list must have one
+    value per row, in row order. A Series needs a labelled summary.
+
+    Raises
+    ------
+    ValidationError
+        For a missing customer, duplicate labels, a wrong length, or a value
+        that is not a finite number >= 0 (naming the customer).
+    """
+    if isinstance(values, pd.Series):
+        if index is None:
+            raise ValidationError(
+                f"{name} is a Series: it is aligned by customer, so data must be a "
+                "DataFrame indexed by customer (or give an array in row order)",
+                field=name,
+            )
+        if not values.index.is_unique:
+            dup = values.index[values.index.duplicated()][0]
+            raise ValidationError(
+                f"{name} has customer {dup!r} more than once", field=name, row=dup
+            )
+        missing = ~index.isin(values.index)
+        if missing.any():
+            label = index[np.flatnonzero(missing)[0]]
+            raise ValidationError(
+                f"{name} has no value for customer {label!r} "
+                f"({int(missing.sum())} customer(s) of data missing)",
+                field=name,
+                row=label,
+            )
+        values = values.reindex(index)
+    arr = as_float_array(values, name=name, index=index, row_name="customer")
+    if arr.shape[0] != n:
+        raise ValidationError(
+            f"{name} must have one value per customer ({n}); got {arr.shape[0]}", field=name
+        )
+    check_nonnegative(arr, name=name, index=index, row_name="customer")
+    return arr

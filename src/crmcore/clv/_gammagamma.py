@@ -19,16 +19,23 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from crmcore._types import ArrayLike, FloatArray
+from crmcore._types import ArrayLike, BoolArray, FloatArray, IntArray
 from crmcore._validation import first_bad
 from crmcore.clv._base import BaseModel
+from crmcore.clv._blas import dot
 from crmcore.clv._compress import unique_rows
 from crmcore.clv._dask import is_dask, map_scores
 from crmcore.clv._data import Summary, read_summary, wrap
-from crmcore.clv._kernels import dot
+from crmcore.clv._kernels import SpendKernels
 from crmcore.errors import ValidationError
 
-__all__ = ["GammaGammaModel", "check_spend_defined", "gg_expected_spend", "gg_loglik_rows"]
+__all__ = [
+    "GGSpendKernels",
+    "GammaGammaModel",
+    "check_spend_defined",
+    "gg_expected_spend",
+    "gg_loglik_rows",
+]
 
 
 @dataclass(frozen=True)
@@ -105,6 +112,47 @@ def check_spend_defined(theta: FloatArray, x: FloatArray, index: pd.Index | None
     raise ValidationError(message, field="q", row=label, value=q)
 
 
+class GGSpendKernels(SpendKernels):
+    """Prediction kernels of the Gamma-Gamma spend model."""
+
+    def expected(self, theta: FloatArray, x: FloatArray, m: FloatArray) -> FloatArray:
+        return gg_expected_spend(theta, x, m)
+
+    def expected_many(self, draws: FloatArray, x: FloatArray, m: FloatArray) -> FloatArray:
+        """``p (γ + m x) / (p x + q - 1)`` for all draws: ``(draws, rows)``."""
+        p, q, g = (draws[:, j][:, None] for j in range(3))
+        return np.asarray(p * (g + m * x) / (p * x + q - 1.0), dtype=np.float64)
+
+    def sample(
+        self,
+        theta: FloatArray,
+        x: FloatArray,
+        m: FloatArray,
+        owner: IntArray,
+        rng: np.random.Generator,
+    ) -> FloatArray:
+        """Posterior predictive values: ``ν ~ Gamma(q + p x, γ + m x)`` per row, ``Gamma(p, ν)``.
+
+        The customer's rate ``ν`` given ``x`` purchases of mean ``m``
+        (FHL 2005, the posterior behind eq. 4), then each purchase's value.
+        """
+        p, q, g = (float(v) for v in theta)
+        nu = rng.gamma(q + p * x, 1.0 / (g + m * x))
+        return np.asarray(rng.gamma(p, 1.0 / nu[owner]), dtype=np.float64)
+
+    def check(self, theta: FloatArray, summary: Summary) -> None:
+        """Mean spend > 0 for repeat buyers, and a finite expected spend for every row."""
+        _check_spend(summary)
+        check_spend_defined(theta, summary["frequency"], summary.index)
+
+    def defined_draws(self, draws: FloatArray, x: FloatArray) -> tuple[BoolArray, str]:
+        """Draws with ``p x + q > 1`` at the smallest frequency, and what the others lack."""
+        x_min = float(x.min())
+        ok = draws[:, 0] * x_min + draws[:, 1] - 1.0 > 0
+        what = "q <= 1 (no finite mean spend)" if x_min == 0 else "p*frequency + q <= 1"
+        return np.asarray(ok, dtype=np.bool_), what
+
+
 def _check_spend(summary: Summary) -> None:
     """Refuse a non-positive mean spend for customers with repeat purchases."""
     x, m = summary["frequency"], summary["monetary_value"]
@@ -172,6 +220,7 @@ class GammaGammaModel(BaseModel):
     _columns: ClassVar[tuple[str, ...]] = ("frequency", "monetary_value")
     _default_start: ClassVar[tuple[float, ...]] = (1.0, 1.0, 1.0)
     _compress: ClassVar[bool] = False  # mean spend is continuous: rows rarely repeat
+    spend_kernels: ClassVar[SpendKernels] = GGSpendKernels()
 
     def _read(self, data: pd.DataFrame | ArrayLike | dict[str, Any]) -> Summary:
         if isinstance(data, dict):
@@ -244,6 +293,14 @@ class GammaGammaModel(BaseModel):
         g_q = dot(d.w_x, psi_pq) + d.n * (np.log(g) - special.digamma(q)) - s_w_lgm
         g_g = d.n * q / g - p * s_wx_inv - q * s_w_inv
         return ll, np.array([g_p, g_q, g_g])
+
+    def _loglik_rows(self, theta: FloatArray, cols: dict[str, FloatArray]) -> FloatArray:
+        # Customers without repeat purchases carry no spend information: 0.
+        x, m = cols["frequency"], cols["monetary_value"]
+        out = np.zeros(x.size)
+        has = x > 0
+        out[has] = gg_loglik_rows(theta, x[has], m[has])
+        return out
 
     def expected_spend(self, data: pd.DataFrame | ArrayLike) -> pd.Series | FloatArray:
         """Return the expected average transaction value per customer (FHL 2005 eq. 4).

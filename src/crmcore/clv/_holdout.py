@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 from crmcore._validation import as_count_array, as_float_array, check_columns
-from crmcore.clv._bgnbd import TransactionModel
+from crmcore.clv._kernels import purchase_kernels
+from crmcore.clv._transaction import TransactionModel
 from crmcore.errors import ValidationError
 
 __all__ = ["HoldoutEvaluation", "evaluate_holdout"]
@@ -66,10 +67,11 @@ def evaluate_holdout(model: TransactionModel, split: pd.DataFrame) -> HoldoutEva
     NotFittedError
         If ``model`` is not fitted.
     """
-    if not isinstance(model, TransactionModel):
+    if purchase_kernels(model).discrete:
         raise ValidationError(
-            "model must be a BetaGeoModel, ModifiedBetaGeoModel or ParetoNBDModel; "
-            f"got {type(model).__name__}",
+            "model must be a continuous-time model (BetaGeoModel, ModifiedBetaGeoModel or "
+            f"ParetoNBDModel): the split counts time, not opportunities; got "
+            f"{type(model).__name__}",
             field="model",
         )
     check_columns(

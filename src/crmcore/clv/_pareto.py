@@ -9,18 +9,11 @@ import pandas as pd
 
 from crmcore._types import ArrayLike, FloatArray
 from crmcore._validation import check_scalar
-from crmcore.clv._bgnbd import TransactionModel
 from crmcore.clv._data import wrap
-from crmcore.clv._pareto_core import (
-    PNBDData,
-    pnbd_conditional_expectation,
-    pnbd_dert,
-    pnbd_discounted_purchases,
-    pnbd_loglik_grad,
-    pnbd_probability_alive,
-    pnbd_probability_of_purchases,
-    prepare_pnbd,
-)
+from crmcore.clv._kernels import PurchaseKernels
+from crmcore.clv._pareto_core import PNBDData, pnbd_loglik_grad, pnbd_loglik_rows, prepare_pnbd
+from crmcore.clv._pareto_predict import PNBDKernels, pnbd_dert
+from crmcore.clv._transaction import TransactionModel
 
 __all__ = ["ParetoNBDModel"]
 
@@ -40,7 +33,8 @@ class ParetoNBDModel(TransactionModel):
     Parameters
     ----------
     penalizer : float, default 0.0
-        L2 penalty (``lifetimes`` scale, see :class:`BaseModel`).
+        L2 penalty on ``(r, alpha / max(T), s, beta / max(T))`` per customer
+        (see :class:`BaseModel`): the fit does not depend on the time unit.
     initial_params : mapping, optional
         Start point ``{"r", "alpha", "s", "beta"}`` in the data's units.
     max_iter : int, default 1000
@@ -90,6 +84,7 @@ class ParetoNBDModel(TransactionModel):
 
     _param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "s", "beta")
     _default_start: ClassVar[tuple[float, ...]] = (1.0, 1.0, 1.0, 1.0)
+    kernels: ClassVar[PurchaseKernels] = PNBDKernels()
 
     def _scale(self, cols: dict[str, FloatArray]) -> float:
         top = float(np.max(cols["T"]))
@@ -101,25 +96,19 @@ class ParetoNBDModel(TransactionModel):
     def _param_scale(self, s: float) -> FloatArray:
         return np.array([1.0, s, 1.0, s])
 
+    def _penalty_scale(self, s: float) -> FloatArray:
+        # alpha and beta in units of the longest T: the penalty, and so the
+        # fit, does not depend on the data's time unit.
+        return np.ones(4)
+
     def _prepare(self, cols: dict[str, FloatArray], weights: FloatArray) -> PNBDData:
         return prepare_pnbd(cols["frequency"], cols["recency"], cols["T"], weights)
 
     def _loglik_grad(self, theta: FloatArray, prepared: Any) -> tuple[float, FloatArray]:
         return pnbd_loglik_grad(theta, prepared)
 
-    def _expected(self, x: FloatArray, tx: FloatArray, T: FloatArray, t: FloatArray) -> FloatArray:
-        return pnbd_conditional_expectation(self._theta(), x, tx, T, t)
-
-    def _alive(self, x: FloatArray, tx: FloatArray, T: FloatArray) -> FloatArray:
-        return pnbd_probability_alive(self._theta(), x, tx, T)
-
-    def _discounted(
-        self, x: FloatArray, tx: FloatArray, T: FloatArray, times: FloatArray, factors: FloatArray
-    ) -> FloatArray:
-        return pnbd_discounted_purchases(self._theta(), x, tx, T, times=times, factors=factors)
-
-    def _pmf(self, n: FloatArray, t: FloatArray) -> FloatArray:
-        return pnbd_probability_of_purchases(self._theta(), n, t)
+    def _loglik_rows(self, theta: FloatArray, cols: dict[str, FloatArray]) -> FloatArray:
+        return pnbd_loglik_rows(theta, cols["frequency"], cols["recency"], cols["T"])
 
     def expected_residual_lifetime(
         self, data: pd.DataFrame | ArrayLike, discount_rate: float
@@ -149,19 +138,7 @@ class ParetoNBDModel(TransactionModel):
         --------
         >>> import numpy as np
         >>> from crmcore.clv import ParetoNBDModel
-        >>> model = ParetoNBDModel.from_dict(
-        ...     {
-        ...         "model": "ParetoNBDModel",
-        ...         "schema_version": 1,
-        ...         "hyper_parameters": {},
-        ...         "params": {"r": 0.55, "alpha": 10.58, "s": 0.61, "beta": 11.67},
-        ...         "log_likelihood": 0.0,
-        ...         "converged": True,
-        ...         "n_iter": 0,
-        ...         "n_customers": 1,
-        ...         "covariance_log": [[None] * 4] * 4,
-        ...     }
-        ... )
+        >>> model = ParetoNBDModel.from_params(r=0.55, alpha=10.58, s=0.61, beta=11.67)
         >>> dert = model.expected_residual_lifetime(
         ...     np.array([[0, 0.0, 39.0], [5, 38.0, 39.0]]), np.log(1.15) / 52
         ... )
@@ -170,5 +147,6 @@ class ParetoNBDModel(TransactionModel):
         """
         self._check_fitted()
         delta = check_scalar(discount_rate, name="discount_rate", low=0, low_inclusive=False)
-        x, tx, T, index = self._arrays(data)
-        return wrap(pnbd_dert(self._theta(), x, tx, T, delta), index, "dert")
+        summary = self.kernels.read(data)
+        x, tx, T = (summary[c] for c in self.kernels.columns)
+        return wrap(pnbd_dert(self._theta(), x, tx, T, delta), summary.index, "dert")

@@ -39,22 +39,17 @@ import numpy as np
 from scipy import special
 
 from crmcore._types import BoolArray, FloatArray, IntArray
+from crmcore.clv._blas import dot, matvec
 from crmcore.clv._compress import unique_rows
-from crmcore.clv._kernels import dot, matvec
 
 __all__ = [
     "PNBDData",
     "log_g",
     "log_g_value",
-    "pnbd_conditional_expectation",
-    "pnbd_dert",
-    "pnbd_discounted_purchases",
-    "pnbd_expected_new",
     "pnbd_loglik_grad",
     "pnbd_loglik_rows",
-    "pnbd_probability_alive",
-    "pnbd_probability_of_purchases",
     "prepare_pnbd",
+    "row_terms",
 ]
 
 _Z_SERIES = 0.9
@@ -377,9 +372,10 @@ def pnbd_loglik_grad(theta: FloatArray, d: PNBDData) -> tuple[float, FloatArray]
     return float(ll), g
 
 
-def _row_terms(
+def row_terms(
     theta: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray
 ) -> tuple[FloatArray, FloatArray]:
+    """Per row: ``log E1`` (alive throughout) and ``log s I`` (died after ``t_x``)."""
     d = prepare_pnbd(x, tx, T, np.ones(x.size))
     lg = log_g_value(theta, d.pair_x, d.pair_t)
     log_e1, log_a, _, _ = _log_terms(theta, d, lg)
@@ -390,205 +386,5 @@ def pnbd_loglik_rows(
     theta: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray
 ) -> FloatArray:
     """Per-customer log-likelihood (unweighted)."""
-    log_e1, log_a = _row_terms(theta, x, tx, T)
+    log_e1, log_a = row_terms(theta, x, tx, T)
     return np.asarray(_log_const(theta, x) + np.logaddexp(log_e1, log_a), dtype=np.float64)
-
-
-def pnbd_probability_alive(
-    theta: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray
-) -> FloatArray:
-    """P(alive at T | x, t_x, T) = E1 / (E1 + s I) (FH 2005 eq. 11)."""
-    log_e1, log_a = _row_terms(theta, x, tx, T)
-    return np.asarray(np.exp(log_e1 - np.logaddexp(log_e1, log_a)), dtype=np.float64)
-
-
-def _rate_horizon(s: float, b: FloatArray, t: FloatArray) -> FloatArray:
-    """``[1 - (b/(b+t))^(s-1)] / (s-1)``, continuous at ``s = 1`` (= log(1 + t/b))."""
-    L = np.log1p(t / b)
-    return np.asarray(L * special.exprel(-(s - 1.0) * L), dtype=np.float64)
-
-
-def _k_factor(theta: FloatArray, x: FloatArray, T: FloatArray, t: FloatArray) -> FloatArray:
-    """E[Y(t) | alive at T, x, T] = (r+x)(β+T)/(α+T) · [1 - ((β+T)/(β+T+t))^(s-1)]/(s-1)."""
-    r, alpha, s, beta = (float(v) for v in theta)
-    return (r + x) * (beta + T) / (alpha + T) * _rate_horizon(s, beta + T, t)
-
-
-def pnbd_conditional_expectation(
-    theta: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray, t: FloatArray
-) -> FloatArray:
-    """E[Y(t) | x, t_x, T] (FH 2005 eq. 21): P(alive) times the alive-customer mean."""
-    x, tx, T, t = np.broadcast_arrays(x, tx, T, t)
-    shape = x.shape
-    xf, txf, Tf, tf = (np.ravel(v).astype(np.float64) for v in (x, tx, T, t))
-    (ux, utx, uT), inv = unique_rows(xf, txf, Tf)
-    alive = pnbd_probability_alive(theta, ux, utx, uT)[inv]
-    return np.asarray((alive * _k_factor(theta, xf, Tf, tf)).reshape(shape), dtype=np.float64)
-
-
-def pnbd_discounted_purchases(
-    theta: FloatArray,
-    x: FloatArray,
-    tx: FloatArray,
-    T: FloatArray,
-    *,
-    times: FloatArray,
-    factors: FloatArray,
-) -> FloatArray:
-    """``sum_i factors[i] (E[Y(times[i])] - E[Y(times[i-1])])`` per customer."""
-    (ux, uT), inv = unique_rows(x, T)
-    grid = _k_factor(theta, ux[:, None], uT[:, None], times[None, :])
-    disc = np.diff(grid, axis=1, prepend=0.0) @ factors
-    (ax, atx, aT), ainv = unique_rows(x, tx, T)
-    alive = pnbd_probability_alive(theta, ax, atx, aT)[ainv]
-    return np.asarray(disc[inv] * alive, dtype=np.float64)
-
-
-def pnbd_expected_new(theta: FloatArray, t: FloatArray) -> FloatArray:
-    """E[X(t)] = rβ/(α(s-1)) [1 - (β/(β+t))^(s-1)] (FH 2005 eq. 17)."""
-    r, alpha, s, beta = (float(v) for v in theta)
-    return np.asarray(r * beta / alpha * _rate_horizon(s, np.full(np.shape(t), beta), t))
-
-
-_GL_X, _GL_W = np.polynomial.legendre.leggauss(200)
-
-
-def pnbd_probability_of_purchases(theta: FloatArray, n: FloatArray, t: FloatArray) -> FloatArray:
-    """P(X(t) = n) for a new customer.
-
-    Alive throughout ``(0, t]`` (probability ``(β/(β+t))^s``) the count is
-    NBD; dying at ``τ`` (density ``s β^s (β+τ)^-(s+1)``) it is NBD over ``τ``:
-    ``NB(n; t) (β/(β+t))^s + ∫_0^t s β^s (β+τ)^-(s+1) NB(n; τ) dτ`` (the
-    decomposition behind FH 2005 eq. 18). The integral is taken in
-    ``v = log((β+τ)/β)``, where the dropout density becomes ``s e^(-s v)``
-    (``τ = β (e^v - 1)``): deaths soon after ``0`` (``β`` small against
-    ``t``) are no longer a spike that a rule in ``τ`` misses. 200-point
-    Gauss-Legendre quadrature in log space.
-    """
-    r, alpha, s, beta = (float(v) for v in theta)
-    n, t = np.broadcast_arrays(np.asarray(n, dtype=np.float64), np.asarray(t, dtype=np.float64))
-    shape = n.shape
-    nf, tf = n.ravel(), t.ravel()
-
-    def log_nb(nn: FloatArray, tau: FloatArray) -> FloatArray:
-        return np.asarray(
-            special.gammaln(r + nn)
-            - special.gammaln(r)
-            - special.gammaln(nn + 1)
-            + r * (np.log(alpha) - np.log(alpha + tau))
-            + special.xlogy(nn, tau)
-            - nn * np.log(alpha + tau)
-        )
-
-    span = np.log1p(tf / beta)  # v runs over (0, log((β+t)/β))
-    alive = np.exp(log_nb(nf, tf) - s * span)
-    v = 0.5 * span[:, None] * (_GL_X[None, :] + 1.0)
-    tau = beta * np.expm1(v)
-    logw = np.log(s) - s * v + log_nb(nf[:, None], tau) + np.log(0.5 * _GL_W)[None, :]
-    dead = np.where(tf > 0, span * np.exp(special.logsumexp(logw, axis=1)), 0.0)
-    return np.asarray((alive + dead).reshape(shape), dtype=np.float64)
-
-
-def pnbd_dert(
-    theta: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray, delta: float
-) -> FloatArray:
-    """Discounted expected residual transactions (Fader, Hardie & Lee 2005b, eq. 2).
-
-    ``DERT = P(alive) · (r+x)/(α+T) · (β+T)^s δ^(s-1) U(s, s; δ(β+T))`` with
-    ``U`` the confluent hypergeometric function of the second kind: the
-    expected rate of an alive customer times ``E[1/(δ + μ)]`` under the
-    posterior ``μ ~ Gamma(s, β+T)``.
-    """
-    r, alpha, s, beta = (float(v) for v in theta)
-    (ux, utx, uT), inv = unique_rows(x, tx, T)
-    alive = pnbd_probability_alive(theta, ux, utx, uT)
-    bT = beta + uT
-    w = delta * bT
-    with np.errstate(over="ignore", invalid="ignore"):
-        life = bT * np.exp((s - 1.0) * np.log(w)) * special.hyperu(s, s, w)
-    bad = ~np.isfinite(life)
-    if bad.any() and s > 1.0:
-        # scipy's U(s, s, w) is NaN for large s at small w, and w^(s-1)
-        # overflows for large s (the no-heterogeneity ridge, s and beta large).
-        life[bad] = bT[bad] * _residual_integral(s, w[bad])
-    out = alive * (r + ux) / (alpha + uT) * life
-    return np.asarray(out[inv], dtype=np.float64)
-
-
-_LAG_X, _LAG_W = np.polynomial.laguerre.laggauss(80)
-
-
-def _residual_integral(s: float, w: FloatArray) -> FloatArray:
-    """``J(s, w) = ∫_0^∞ e^(-w t) (1+t)^(-s) dt = w^(s-1) U(s, s, w)`` for ``s > 1``.
-
-    With ``u = w t + s log(1+t)`` (increasing from 0 to ∞),
-    ``J = ∫_0^∞ e^(-u) / (w + s/(1+t(u))) du``: a bounded, smooth integrand
-    for Gauss-Laguerre (80 nodes; relative error below 1e-12 for ``s >= 2``
-    against mpmath). ``y = log(1+t)`` solves the convex equation
-    ``w (e^y - 1) + s y = u`` by Newton's method from an upper bound, which
-    converges monotonically.
-    """
-    ww = np.asarray(w, dtype=np.float64)[:, None]
-    u = _LAG_X[None, :]
-    y = np.minimum(u / s, np.log1p(u / ww))
-    for _ in range(200):
-        step = (ww * np.expm1(y) + s * y - u) / (ww * np.exp(y) + s)
-        y = y - step
-        if np.all(np.abs(step) <= 1e-15 * np.maximum(y, 1e-300)):
-            break
-    return np.asarray((_LAG_W / (ww + s * np.exp(-y))).sum(axis=1), dtype=np.float64)
-
-
-def pnbd_many(
-    draws: FloatArray,
-    lg: FloatArray,
-    d: PNBDData,
-    t: float | None,
-) -> FloatArray:
-    """P(alive) (``t is None``) or E[Y(t)] for many parameter vectors at once.
-
-    Parameters
-    ----------
-    draws : ndarray
-        ``(k, 4)`` parameter vectors.
-    lg : ndarray
-        ``(k, n_pairs)``: :func:`log_g` of every draw at ``d``'s pairs.
-    d : PNBDData
-        The rows (weights unused).
-    t : float or None
-        Horizon of the conditional expectation.
-
-    Returns
-    -------
-    ndarray
-        ``(k, rows)``, one row per parameter vector.
-    """
-    r, alpha, s, beta = (draws[:, j][:, None] for j in range(4))
-    tu, xu = d.t_u[None, :], d.x_u[None, :]
-    # Tables per distinct T and per distinct x, gathered per row (few logs on k x rows).
-    la_t = np.log(alpha + tu)
-    lb_t = np.log(beta + tu)
-    log_e1 = (-(r + xu) - 0.0)[:, d.i_xu] * la_t[:, d.i_tu]
-    log_e1 -= (s * lb_t)[:, d.i_tu]
-    lg_x = lg[:, d.i_tx]
-    diff = lg[:, d.i_big_t]
-    diff -= lg_x
-    has = diff < 0
-    has &= (d.tx < d.T)[None, :]
-    np.minimum(diff, -1e-300, out=diff)
-    # log A = log s - log(r+s+x) + lg_x + log(1 - exp(diff)); then alive = expit(log E1 - log A).
-    log_a = np.expm1(diff)
-    np.negative(log_a, out=log_a)
-    np.log(log_a, out=log_a)  # log(-expm1(diff))
-    log_a += lg_x
-    log_a += (np.log(s) - np.log(r + s + xu))[:, d.i_xu]
-    np.subtract(log_e1, log_a, out=log_e1)
-    log_e1[~has] = np.inf
-    alive = special.expit(log_e1, out=log_e1)
-    if t is None:
-        return np.asarray(alive, dtype=np.float64)
-    L = np.log1p(t / (beta + tu))
-    k_t = (beta + tu) / (alpha + tu) * (L * special.exprel(-(s - 1.0) * L))
-    alive *= (r + xu)[:, d.i_xu]
-    alive *= k_t[:, d.i_tu]
-    return np.asarray(alive, dtype=np.float64)

@@ -141,7 +141,7 @@ class ShiftedBetaGeoModel(BaseModel):
     Parameters
     ----------
     penalizer : float, default 0.0
-        L2 penalty on ``(alpha, beta)`` (per customer, ``lifetimes`` scale).
+        L2 penalty on ``(alpha, beta)`` per customer (see :class:`BaseModel`).
     initial_params : mapping, optional
         Start point ``{"alpha", "beta"}``.
     max_iter : int, default 1000
@@ -194,6 +194,86 @@ class ShiftedBetaGeoModel(BaseModel):
         g_a = float(w @ (special.digamma(a1) - psi_sum)) - w.sum() * (special.digamma(a) - psi_ab)
         g_b = float(w @ (special.digamma(b1) - psi_sum)) - w.sum() * (special.digamma(b) - psi_ab)
         return ll, np.array([g_a, g_b])
+
+    def _loglik_rows(self, theta: FloatArray, cols: dict[str, FloatArray]) -> FloatArray:
+        a, b = float(theta[0]), float(theta[1])
+        t, churned = cols["period"], cols["churned"] > 0
+        a1 = np.where(churned, a + 1.0, a)
+        b1 = np.where(churned, b + t - 1.0, b + t)
+        return np.asarray(special.betaln(a1, b1) - special.betaln(a, b), dtype=np.float64)
+
+    def log_likelihood(  # type: ignore[override]
+        self,
+        survivors: ArrayLike | pd.DataFrame | list[ArrayLike],
+        *,
+        per_customer: bool = False,
+        weights: None = None,
+    ) -> float | pd.DataFrame:
+        """Log-likelihood of survivor counts at the model's parameters (FH 2007 eq. 6).
+
+        Parameters
+        ----------
+        survivors : array_like, list of array_like, or DataFrame
+            As for :meth:`fit`.
+        per_customer : bool, default False
+            Return a table instead of the total: one row per cohort period
+            with ``period``, ``churned`` (1: churned in that period, 0: still
+            active at the last one), ``n_customers`` and ``log_likelihood``
+            (of one such customer).
+        weights : None
+            Not used (the counts are the weights).
+
+        Returns
+        -------
+        float or DataFrame
+            The total over every customer of every cohort, or the table.
+
+        Raises
+        ------
+        ValidationError
+            For invalid survivor counts.
+        """
+        params = self._check_fitted()
+        if weights is not None:
+            raise ValidationError(
+                "ShiftedBetaGeoModel.log_likelihood takes survivor counts only; "
+                "weights must be None",
+                field="weights",
+            )
+        periods, churned, counts = _survivor_rows(survivors)
+        theta = np.array([params["alpha"], params["beta"]])
+        rows = self._loglik_rows(theta, {"period": periods, "churned": churned})
+        if per_customer:
+            return pd.DataFrame(
+                {
+                    "period": periods.astype(np.int64),
+                    "churned": churned.astype(np.int64),
+                    "n_customers": counts.astype(np.int64),
+                    "log_likelihood": rows,
+                }
+            )
+        return float(counts @ rows)
+
+    @classmethod
+    def from_params(  # type: ignore[override]
+        cls, *, alpha: float, beta: float, cohort_size: int = 1
+    ) -> ShiftedBetaGeoModel:
+        """Build a model with given ``alpha`` and ``beta``, without fitting.
+
+        As :meth:`BaseModel.from_params`; ``cohort_size`` is the cohort that
+        :meth:`project` counts survivors of by default.
+
+        Examples
+        --------
+        >>> model = ShiftedBetaGeoModel.from_params(alpha=0.704, beta=1.182, cohort_size=1000)
+        >>> round(float(model.survival(12)), 3)
+        0.17
+        """
+        model = super().from_params(alpha=alpha, beta=beta)
+        model.cohort_size_ = int(
+            check_scalar(cohort_size, name="cohort_size", low=0, integer=True)
+        )
+        return model
 
     def fit(  # type: ignore[override]
         self, survivors: ArrayLike | pd.DataFrame | list[ArrayLike], weights: None = None

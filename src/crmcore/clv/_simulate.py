@@ -1,20 +1,16 @@
-"""Seeded, vectorised simulators for the BG/NBD family and the Gamma-Gamma model.
+"""Seeded, vectorised simulators of customer summaries, one per model.
 
-No per-customer Python loop: per-customer draws are whole arrays; the dated
-log lays out all repeat purchases in one ragged array (``np.repeat`` of the
-customer index) and obtains the purchase times from exponential spacings with
-a segmented cumulative sum.
+BG/NBD and MBG/NBD (:func:`simulate_bgnbd`), Pareto/NBD, BG/BB, sBG and the
+Gamma-Gamma spend model. No per-customer Python loop: every per-customer
+quantity is drawn as one array. The dated transaction log is in
+:mod:`crmcore.clv._simulate_log`.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 
-from crmcore import _time
-from crmcore._deprecation import renamed_columns
 from crmcore._types import ArrayLike, FloatArray, IntArray, RandomState
 from crmcore._validation import (
     as_count_array,
@@ -25,23 +21,33 @@ from crmcore._validation import (
 )
 from crmcore.errors import ValidationError
 
-__all__ = ["simulate_bgnbd", "simulate_gamma_gamma", "simulate_transactions"]
+__all__ = [
+    "check_flag",
+    "draw_bg",
+    "first_order_statistics",
+    "positive",
+    "simulate_bgbb",
+    "simulate_bgnbd",
+    "simulate_gamma_gamma",
+    "simulate_pareto_nbd",
+    "simulate_sbg",
+]
 
-_NS_PER_UNIT = {"D": _time.NS_PER_DAY, "W": 7 * _time.NS_PER_DAY}
 
-
-def _positive(name: str, value: float) -> float:
+def positive(name: str, value: float) -> float:
+    """Check a model parameter: a number > 0."""
     return check_scalar(value, name=name, low=0, low_inclusive=False)
 
 
-def _check_flag(value: object, name: str) -> None:
+def check_flag(value: object, name: str) -> None:
+    """Check a flag: ``True`` or ``False`` (not a truthy value)."""
     if not isinstance(value, bool | np.bool_):
         raise ValidationError(
             f"{name} must be True or False; got {value!r}", field=name, value=value
         )
 
 
-def _draw_bg(
+def draw_bg(
     rng: np.random.Generator,
     *,
     n: int,
@@ -59,6 +65,40 @@ def _draw_bg(
     K = rng.geometric(p) - (1 if modified else 0)
     x = np.minimum(N, K)
     return lam, p, N, x, (N < K).astype(np.float64)
+
+
+def first_order_statistics(
+    taken: IntArray, total: IntArray, rng: np.random.Generator
+) -> tuple[IntArray, FloatArray]:
+    """Draw the first ``taken[i]`` of ``total[i]`` uniform order statistics on (0, 1), per ``i``.
+
+    The arrivals of a Poisson process on an interval, given their number,
+    are uniform order statistics; a customer who stops after ``taken`` of
+    ``total`` would-be arrivals made the first ``taken``. With ``E_j``
+    standard exponentials, ``U_(j) = (E_1 + ... + E_j) / (E_1 + ... +
+    E_(total+1))``; the sum beyond ``taken`` is one ``Gamma(total - taken +
+    1)`` draw. All rows at once: one ragged array (``np.repeat`` of the row
+    index) and a segmented cumulative sum, no loop.
+
+    Returns
+    -------
+    owner : ndarray of int64
+        Row of each order statistic (``taken[i]`` entries for row ``i``).
+    u : ndarray
+        The order statistics, increasing within a row.
+    """
+    n = taken.size
+    owner = np.repeat(np.arange(n, dtype=np.int64), taken)
+    cs = np.cumsum(rng.exponential(size=int(taken.sum())))
+    ends = np.cumsum(taken)
+    before = np.concatenate([[0.0], cs])[ends - taken]  # cumulative sum before each segment
+    S = cs - np.repeat(before, taken)
+    has = taken > 0
+    S_x = np.zeros(n)
+    S_x[has] = cs[ends[has] - 1] - before[has]
+    tail = np.zeros(n)
+    tail[has] = rng.gamma((total - taken + 1)[has].astype(np.float64))
+    return owner, np.asarray(S / np.repeat(S_x + tail, taken), dtype=np.float64)
 
 
 def simulate_bgnbd(
@@ -108,11 +148,11 @@ def simulate_bgnbd(
     ['frequency', 'recency', 'T']
     """
     n = int(check_scalar(n_customers, name="n_customers", low=1, integer=True))
-    r, alpha, a, b = (_positive(k, v) for k, v in (("r", r), ("alpha", alpha), ("a", a), ("b", b)))
+    r, alpha, a, b = (positive(k, v) for k, v in (("r", r), ("alpha", alpha), ("a", a), ("b", b)))
     Tarr = _times(T, n)
-    _check_flag(modified, "modified")
+    check_flag(modified, "modified")
     rng = check_random_state(random_state)
-    lam, p, N, x, alive = _draw_bg(rng, n=n, r=r, alpha=alpha, a=a, b=b, T=Tarr, modified=modified)
+    lam, p, N, x, alive = draw_bg(rng, n=n, r=r, alpha=alpha, a=a, b=b, T=Tarr, modified=modified)
     has = x > 0
     recency = np.zeros(n)
     recency[has] = Tarr[has] * rng.beta(x[has], N[has] - x[has] + 1)
@@ -174,7 +214,7 @@ def simulate_gamma_gamma(
     np.float64(0.0)
     """
     x = as_count_array(frequency, name="frequency")
-    p, q, gamma = (_positive(k, v) for k, v in (("p", p), ("q", q), ("gamma", gamma)))
+    p, q, gamma = (positive(k, v) for k, v in (("p", p), ("q", q), ("gamma", gamma)))
     rng = check_random_state(random_state)
     nu = rng.gamma(q, 1.0 / gamma, size=x.size)
     out = np.zeros(x.size)
@@ -183,140 +223,189 @@ def simulate_gamma_gamma(
     return out
 
 
-def simulate_transactions(
+def simulate_pareto_nbd(
     n_customers: int,
     *,
     r: float,
     alpha: float,
-    a: float,
-    b: float,
-    start: Any,
-    periods: float,
-    acquisition_periods: float | None = None,
-    unit: str = "D",
-    modified: bool = False,
-    p: float | None = None,
-    q: float | None = None,
-    gamma: float | None = None,
+    s: float,
+    beta: float,
+    T: ArrayLike,
     random_state: RandomState = None,
 ) -> pd.DataFrame:
-    """Simulate a dated transaction log from the BG/NBD (or MBG/NBD) model.
+    """Simulate customer summaries from the Pareto/NBD model.
 
-    Customers make their first purchase uniformly within the first
-    ``acquisition_periods`` and are observed until ``start + periods``.
-    Repeat purchase times are the first ``x`` of ``N`` uniform order
-    statistics, built from exponential spacings over one ragged array.
-    With ``p``, ``q``, ``gamma`` each transaction gets a value drawn from the
-    Gamma-Gamma model (``Gamma(p, rate ν)``, ``ν ~ Gamma(q, rate γ)``).
+    Each customer draws a purchase rate ``λ ~ Gamma(r, α)`` and a dropout
+    rate ``μ ~ Gamma(s, β)`` (rate parameterisation) and an exponential
+    lifetime ``τ ~ Exp(μ)``. Repeat purchases are Poisson with rate ``λ`` on
+    ``(0, min(τ, T)]``; given ``x`` of them, the last is the maximum of ``x``
+    uniforms, drawn directly as ``min(τ, T) · Beta(x, 1)``.
 
     Parameters
     ----------
     n_customers : int
-        Number of customers.
-    r, alpha, a, b : float
-        BG/NBD parameters, with ``alpha`` in ``unit`` time.
-    start : str, datetime, date, numpy.datetime64, Period or Timestamp
-        Start of the observation window (naive or timezone-aware; the dates
-        keep its time zone; a date means its midnight). Numbers and missing
-        values are refused.
-    periods : float
-        Length of the window in ``unit``.
-    acquisition_periods : float, optional
-        Window of first purchases (default: half of ``periods``).
-    unit : {"D", "W"}, default "D"
-        Time unit of ``alpha`` and ``periods``.
-    modified : bool, default False
-        Simulate the MBG/NBD model.
-    p, q, gamma : float, optional
-        Gamma-Gamma spend parameters; adds an ``amount`` column.
+        Number of customers (>= 1).
+    r, alpha, s, beta : float
+        Model parameters (> 0).
+    T : float or array_like
+        Observation length per customer (one value or ``n_customers``).
     random_state : int, Generator or None
         Seed or generator.
 
     Returns
     -------
     DataFrame
-        ``customer_id`` (int), ``date`` and (with spend parameters) ``amount``,
-        sorted by date: the columns every crmcore function reads by default.
-        (``amount`` was called ``value``; ``log["value"]`` still works, with a
-        ``DeprecationWarning``, until crmcore 0.3.0.)
-
-    Raises
-    ------
-    ValidationError
-        For a bad parameter, e.g. a ``start`` that is not a date (``None``,
-        NaT, a number), or a window that ends after the last representable
-        date.
+        Index ``customer_id`` (0..n-1): ``frequency``, ``recency``, ``T`` and
+        the latent ``purchase_rate``, ``dropout_rate``, ``alive`` (1.0 if the
+        lifetime exceeds ``T``).
 
     Examples
     --------
-    >>> log = simulate_transactions(
-    ...     100,
-    ...     r=0.5,
-    ...     alpha=20.0,
-    ...     a=0.8,
-    ...     b=2.5,
-    ...     start="2024-01-01",
-    ...     periods=365,
-    ...     random_state=0,
-    ... )
-    >>> list(log.columns)
-    ['customer_id', 'date']
+    >>> df = simulate_pareto_nbd(3, r=0.5, alpha=5.0, s=0.8, beta=10.0, T=30.0, random_state=0)
+    >>> list(df.columns[:3])
+    ['frequency', 'recency', 'T']
     """
     n = int(check_scalar(n_customers, name="n_customers", low=1, integer=True))
-    r, alpha, a, b = (_positive(k, v) for k, v in (("r", r), ("alpha", alpha), ("a", a), ("b", b)))
-    span = _positive("periods", periods)
-    acq = (
-        span / 2
-        if acquisition_periods is None
-        else check_scalar(
-            acquisition_periods, name="acquisition_periods", low=0, high=span, high_inclusive=False
-        )
+    r, alpha, s, beta = (
+        positive(k, v) for k, v in (("r", r), ("alpha", alpha), ("s", s), ("beta", beta))
     )
-    if unit not in tuple(_NS_PER_UNIT):  # a tuple: an unhashable unit is refused, not a TypeError
-        raise ValidationError(f"unit must be 'D' or 'W'; got {unit!r}", field="unit", value=unit)
-    _check_flag(modified, "modified")
-    spend = [v is not None for v in (p, q, gamma)]
-    if any(spend) and not all(spend):
-        raise ValidationError("give all of p, q, gamma or none of them", field="p")
-    spend_params = (
-        (_positive("p", p), _positive("q", q), _positive("gamma", gamma))
-        if p is not None and q is not None and gamma is not None
-        else None
-    )
-    t0 = _time.to_instant(start, name="start")
-    base_ns = int(t0.value)  # UTC nanoseconds for an aware start, wall clock for a naive one
-    per_unit = _NS_PER_UNIT[unit]
-    if float(base_ns) + span * per_unit >= 2.0**63:
-        raise ValidationError(
-            f"start + periods lies beyond {pd.Timestamp.max} (the last representable date)",
-            field="periods",
-            value=periods,
-        )
+    Tarr = _times(T, n)
     rng = check_random_state(random_state)
-    birth = rng.uniform(0.0, acq, size=n)
-    T = span - birth
-    _, _, N, x, _ = _draw_bg(rng, n=n, r=r, alpha=alpha, a=a, b=b, T=T, modified=modified)
-    total = int(x.sum())
-    cust_rep = np.repeat(np.arange(n, dtype=np.int64), x)
-    cs = np.cumsum(rng.exponential(size=total))
-    ends = np.cumsum(x)
-    before = np.concatenate([[0.0], cs])[ends - x]  # cumulative sum before each segment
-    S = cs - np.repeat(before, x)
+    lam = rng.gamma(r, 1.0 / alpha, size=n)
+    mu = rng.gamma(s, 1.0 / beta, size=n)
+    tau = rng.exponential(1.0, size=n) / np.maximum(mu, 1e-300)
+    end = np.minimum(tau, Tarr)
+    x = rng.poisson(lam * end)
+    recency = np.zeros(n)
     has = x > 0
-    S_x = np.zeros(n)
-    S_x[has] = cs[ends[has] - 1] - before[has]
-    tail = np.zeros(n)
-    tail[has] = rng.gamma((N - x + 1)[has].astype(np.float64))
-    U = S / np.repeat(S_x + tail, x)
-    times = np.concatenate([birth, birth[cust_rep] + U * T[cust_rep]])
-    ids = np.concatenate([np.arange(n, dtype=np.int64), cust_rep])
-    order = np.argsort(times, kind="stable")
-    offsets = (times[order] * per_unit).astype(np.int64)
-    dates = _time.timestamps(base_ns + offsets, t0.tzinfo)
-    out = pd.DataFrame({"customer_id": ids[order], "date": dates})
-    if spend_params is None:
-        return out
-    pp, qq, gg = spend_params
-    nu = rng.gamma(qq, 1.0 / gg, size=n)
-    out["amount"] = rng.gamma(pp, 1.0 / nu[ids[order]])
-    return renamed_columns(out, {"value": "amount"}, where="crmcore.clv.simulate_transactions()")
+    recency[has] = end[has] * rng.beta(x[has], 1.0)
+    return pd.DataFrame(
+        {
+            "frequency": x.astype(np.int64),
+            "recency": recency,
+            "T": Tarr,
+            "purchase_rate": lam,
+            "dropout_rate": mu,
+            "alive": (tau > Tarr).astype(np.float64),
+        },
+        index=pd.RangeIndex(n, name="customer_id"),
+    )
+
+
+def simulate_bgbb(
+    n_customers: int,
+    *,
+    alpha: float,
+    beta: float,
+    gamma: float,
+    delta: float,
+    n_periods: int,
+    random_state: RandomState = None,
+) -> pd.DataFrame:
+    """Simulate customer summaries from the BG/BB model.
+
+    Each customer draws a transaction probability ``p ~ Beta(α, β)`` and a
+    dropout probability ``θ ~ Beta(γ, δ)``. The number of opportunities at
+    which the customer is alive is ``min(G - 1, n)``, ``G ~ Geometric(θ)``
+    (death at the start of an opportunity); at each of them a transaction
+    happens with probability ``p``. The opportunities are drawn as one
+    ``customers × n_periods`` Boolean array.
+
+    Parameters
+    ----------
+    n_customers : int
+        Number of customers (>= 1).
+    alpha, beta, gamma, delta : float
+        Model parameters (> 0).
+    n_periods : int
+        Opportunities observed after the first transaction (>= 1).
+    random_state : int, Generator or None
+        Seed or generator.
+
+    Returns
+    -------
+    DataFrame
+        Index ``customer_id``: ``frequency``, ``recency``, ``n_periods`` and
+        the latent ``transaction_probability``, ``dropout_probability``,
+        ``alive`` (1.0 if alive at opportunity ``n_periods + 1``).
+
+    Examples
+    --------
+    >>> df = simulate_bgbb(
+    ...     4, alpha=1.2, beta=0.75, gamma=0.66, delta=2.8, n_periods=6, random_state=0
+    ... )
+    >>> list(df.columns[:3])
+    ['frequency', 'recency', 'n_periods']
+    """
+    n = int(check_scalar(n_customers, name="n_customers", low=1, integer=True))
+    a, b, g, d = (
+        positive(k, v)
+        for k, v in (("alpha", alpha), ("beta", beta), ("gamma", gamma), ("delta", delta))
+    )
+    k = int(check_scalar(n_periods, name="n_periods", low=1, integer=True))
+    rng = check_random_state(random_state)
+    p = rng.beta(a, b, size=n)
+    theta = np.clip(rng.beta(g, d, size=n), 1e-300, 1.0)
+    # Alive opportunities: G - 1 where G ~ Geometric(θ) counts trials to the death.
+    life = rng.geometric(theta) - 1
+    periods = np.arange(1, k + 1)
+    buys = (rng.random((n, k)) < p[:, None]) & (periods[None, :] <= life[:, None])
+    x = buys.sum(axis=1)
+    last = np.where(x > 0, k - np.argmax(buys[:, ::-1], axis=1), 0)
+    return pd.DataFrame(
+        {
+            "frequency": x.astype(np.int64),
+            "recency": last.astype(np.int64),
+            "n_periods": np.full(n, k, dtype=np.int64),
+            "transaction_probability": p,
+            "dropout_probability": theta,
+            "alive": (life > k).astype(np.float64),
+        },
+        index=pd.RangeIndex(n, name="customer_id"),
+    )
+
+
+def simulate_sbg(
+    cohort_size: int,
+    *,
+    alpha: float,
+    beta: float,
+    n_periods: int,
+    random_state: RandomState = None,
+) -> IntArray:
+    """Simulate a cohort's survivor counts from the shifted-beta-geometric model.
+
+    Each customer draws a churn probability ``θ ~ Beta(α, β)`` and churns in
+    period ``T ~ Geometric(θ)`` (``T >= 1``).
+
+    Parameters
+    ----------
+    cohort_size : int
+        Number of customers at period 0 (>= 1).
+    alpha, beta : float
+        Model parameters (> 0).
+    n_periods : int
+        Number of later periods (>= 1).
+    random_state : int, Generator or None
+        Seed or generator.
+
+    Returns
+    -------
+    ndarray of int64
+        ``survivors[t]`` for ``t = 0..n_periods`` (``survivors[0] = cohort_size``),
+        the input of :meth:`ShiftedBetaGeoModel.fit`.
+
+    Examples
+    --------
+    >>> simulate_sbg(1000, alpha=0.7, beta=1.2, n_periods=3, random_state=0)[0]
+    np.int64(1000)
+    """
+    n = int(check_scalar(cohort_size, name="cohort_size", low=1, integer=True))
+    a, b = positive("alpha", alpha), positive("beta", beta)
+    k = int(check_scalar(n_periods, name="n_periods", low=1, integer=True))
+    rng = check_random_state(random_state)
+    theta = np.clip(rng.beta(a, b, size=n), 1e-300, 1.0)
+    churn = rng.geometric(theta)
+    counts = np.bincount(np.minimum(churn, k + 1), minlength=k + 2)
+    # survivors[t] = #(T > t).
+    return np.asarray(n - np.cumsum(counts)[: k + 1], dtype=np.int64)

@@ -23,9 +23,29 @@ from crmcore._validation import as_float_array, check_columns, check_non_empty, 
 from crmcore.clv._dask import is_dask, summary_on_dask
 from crmcore.errors import ValidationError
 
-__all__ = ["calibration_holdout_split", "rfm_summary"]
+__all__ = ["PurchasePeriods", "calibration_holdout_split", "purchase_periods", "rfm_summary"]
 
 _FREQ_UNITS = "hDWM"  # hours, days, Monday-Sunday weeks, calendar months
+_FIXED_NS = {"h": _time.NS_PER_HOUR, "D": _time.NS_PER_DAY, "W": 7 * _time.NS_PER_DAY}
+
+
+def _time_scale(freq: _time.Freq, unit: object) -> float:
+    """Length of one ``freq`` period in ``unit`` (1 when ``unit`` is ``None``).
+
+    Only fixed-length periods convert: hours, days and weeks (with
+    multiples); calendar months differ in length.
+    """
+    if unit is None:
+        return 1.0
+    u = _time.parse_freq(unit, name="unit", allowed="hDW")
+    if freq.unit not in _FIXED_NS:
+        raise ValidationError(
+            f"unit={unit!r} needs a fixed-length freq ('h', 'D' or 'W', with a multiple); "
+            f"calendar {freq.name}s differ in length: leave unit unset",
+            field="unit",
+            value=unit,
+        )
+    return freq.mult * _FIXED_NS[freq.unit] / (u.mult * _FIXED_NS[u.unit])
 
 
 def _factorize_ids(ids: pd.Series) -> tuple[IntArray, pd.Index]:
@@ -183,7 +203,9 @@ def rfm_summary(
     value_col: str | None = None,
     as_of: Any = None,
     freq: str = "D",
+    unit: str | None = None,
     date_format: str | None = None,
+    include_first_transaction: bool = False,
 ) -> pd.DataFrame:
     """Summarise a transaction log into frequency, recency, T (and monetary value).
 
@@ -219,12 +241,29 @@ def rfm_summary(
         date-only ``as_of``, aware data an aware or date-only one.
         (Formerly ``observation_end``, deprecated.)
     freq : str, default "D"
-        Period unit: ``"h"`` (hours), ``"D"`` (days), ``"W"`` (Monday–Sunday
+        The grain: ``"h"`` (hours), ``"D"`` (days), ``"W"`` (Monday–Sunday
         weeks) or ``"M"`` (calendar months), optionally multiplied (``"2W"``:
         consecutive two-week blocks counted from the epoch), taken on the wall
-        clock of the data's zone; ``recency`` and ``T`` are whole periods.
+        clock of the data's zone. Purchases in one period count once;
+        ``recency`` and ``T`` are whole periods (unless ``unit`` is given).
+    unit : str, optional
+        The time unit of ``recency`` and ``T`` when it differs from the
+        grain: ``"h"``, ``"D"`` or ``"W"`` (with a multiple), for a
+        fixed-length ``freq``. ``freq="h", unit="D"`` counts purchases per
+        hour and measures in days (multiples of 1/24): the model's rate
+        parameters are then per day. Default: ``freq`` itself. (Rescaling
+        afterwards, ``summary[["recency", "T"]] / 7``, is the same thing;
+        every model's fit and predictions are invariant to it.)
     date_format : str, optional
         ``strptime`` format for string (or integer, e.g. ``19970101``) dates.
+    include_first_transaction : bool, default False
+        Count the first purchase period too (``lifetimes``' option of the
+        same name): ``frequency`` is then the number of purchase periods
+        (at least 1), ``monetary_value`` the mean value of *all* purchase
+        periods; ``recency`` and ``T`` are unchanged (from the first
+        purchase). For RFM scoring and reports: the purchase models need
+        repeat purchases and refuse such a summary (it is marked in
+        ``attrs["include_first_transaction"]``).
 
     Returns
     -------
@@ -272,6 +311,13 @@ def rfm_summary(
     b                    0      0.0  8.0             0.0
     """
     fq = _time.parse_freq(freq, allowed=_FREQ_UNITS)
+    scale = _time_scale(fq, unit)
+    if not isinstance(include_first_transaction, bool | np.bool_):
+        raise ValidationError(
+            f"include_first_transaction must be True or False; got {include_first_transaction!r}",
+            field="include_first_transaction",
+            value=include_first_transaction,
+        )
     if is_dask(transactions):
         return summary_on_dask(  # type: ignore[no-any-return]
             transactions,
@@ -280,7 +326,12 @@ def rfm_summary(
             date_col=date_col,
             value_col=value_col,
             as_of=as_of,
-            kwargs={"freq": freq, "date_format": date_format},
+            kwargs={
+                "freq": freq,
+                "unit": unit,
+                "date_format": date_format,
+                "include_first_transaction": include_first_transaction,
+            },
         )
     log = _read_log(
         transactions,
@@ -291,15 +342,34 @@ def rfm_summary(
         freq=fq,
     )
     cut_ns, end = log.cut(as_of, "as_of")
-    frame = _summary_frame(log, log.dates.ns <= cut_ns, end, value_col is not None, as_of)
+    frame = _summary_frame(
+        log,
+        log.dates.ns <= cut_ns,
+        end,
+        value_col is not None,
+        as_of,
+        scale=scale,
+        include_first=bool(include_first_transaction),
+    )
     frame.index.name = customer_col
     return frame
 
 
 def _summary_frame(
-    log: _Log, keep: BoolArray, end: int, with_value: bool, as_of: Any
+    log: _Log,
+    keep: BoolArray,
+    end: int,
+    with_value: bool,
+    as_of: Any,
+    *,
+    scale: float,
+    include_first: bool = False,
 ) -> pd.DataFrame:
-    """Summarise the rows in ``keep``, whose cut-off falls in period ``end``."""
+    """Summarise the rows in ``keep``, whose cut-off falls in period ``end``.
+
+    ``recency`` and ``T`` are whole periods times ``scale`` (periods -> unit).
+    ``include_first``: count (and average) every purchase period, the first too.
+    """
     if not keep.any():
         raise ValidationError(
             f"no transaction at or before as_of={as_of!r}", field="as_of", value=as_of
@@ -307,16 +377,19 @@ def _summary_frame(
     ids, codes, values = _select(log, keep)
     cust, customers = _factorize_ids(ids)
     st = _stats(cust, codes, values if with_value else None, len(customers))
-    freq = st["count"] - 1
+    freq = st["count"] if include_first else st["count"] - 1
     data: dict[str, Any] = {
         "frequency": freq.astype(np.int64),
-        "recency": st["last"] - st["first"],
-        "T": end - st["first"],
+        "recency": (st["last"] - st["first"]) * scale,
+        "T": (end - st["first"]) * scale,
     }
     if with_value:
-        repeat = st["total"] - st["first_value"]
+        repeat = st["total"] if include_first else st["total"] - st["first_value"]
         data["monetary_value"] = np.divide(repeat, freq, out=np.zeros_like(repeat), where=freq > 0)
-    return pd.DataFrame(data, index=customers, copy=False)
+    frame = pd.DataFrame(data, index=customers, copy=False)
+    if include_first:
+        frame.attrs["include_first_transaction"] = True  # the models refuse it (read_summary)
+    return frame
 
 
 @renamed_arguments(calibration_end="as_of", observation_end="holdout_end")
@@ -329,6 +402,7 @@ def calibration_holdout_split(
     date_col: str = "date",
     value_col: str | None = None,
     freq: str = "D",
+    unit: str | None = None,
     date_format: str | None = None,
 ) -> pd.DataFrame:
     """Summaries for a calibration period and the purchases in the holdout after it.
@@ -339,8 +413,9 @@ def calibration_holdout_split(
     is :func:`rfm_summary` at ``as_of``. A date-only ``as_of`` means the end
     of that day: a purchase at 18:00 on the ``as_of`` day is calibration
     data; with ``as_of=pd.Timestamp("2024-01-10 12:00")`` it is holdout data.
-    Lengths are whole ``freq`` periods: ``duration_holdout`` is the number of
-    periods from the period of ``as_of`` to that of ``holdout_end``.
+    Lengths are whole ``freq`` periods (expressed in ``unit`` if given):
+    ``duration_holdout`` is the number of periods from the period of
+    ``as_of`` to that of ``holdout_end``.
 
     Compared with ``lifetimes``' ``calibration_and_holdout_data``: the
     calibration columns, ``frequency_holdout`` and ``duration_holdout`` are
@@ -360,7 +435,7 @@ def calibration_holdout_split(
     holdout_end : date-like, optional
         End of the holdout, included (default: the last transaction;
         formerly ``observation_end``, deprecated).
-    customer_col, date_col, value_col, freq, date_format
+    customer_col, date_col, value_col, freq, unit, date_format
         As for :func:`rfm_summary`.
 
     Returns
@@ -369,8 +444,8 @@ def calibration_holdout_split(
         Indexed by customer: ``frequency_cal``, ``recency_cal``, ``T_cal``
         (+ ``monetary_value_cal``), ``frequency_holdout`` (int: periods with a
         purchase in the holdout), ``duration_holdout`` (holdout length in
-        ``freq`` units) (+ ``monetary_value_holdout``, the mean value of the
-        holdout purchase periods, 0 if none). Models accept this frame
+        ``freq`` periods, or in ``unit``) (+ ``monetary_value_holdout``, the
+        mean value of the holdout purchase periods, 0 if none). Models accept this frame
         directly (they read the ``_cal`` columns).
 
     Raises
@@ -396,6 +471,7 @@ def calibration_holdout_split(
     2                        0    8.0                  0              21.0
     """
     fq = _time.parse_freq(freq, allowed=_FREQ_UNITS)
+    scale = _time_scale(fq, unit)
     log = _read_log(
         transactions,
         customer_col=customer_col,
@@ -415,7 +491,7 @@ def calibration_holdout_split(
         )
     with_value = value_col is not None
     ns = log.dates.ns
-    cal = _summary_frame(log, ns <= cal_ns, cal_end, with_value, as_of)
+    cal = _summary_frame(log, ns <= cal_ns, cal_end, with_value, as_of, scale=scale)
     cal.columns = [f"{c}_cal" for c in cal.columns]
     cal.index.name = customer_col
     n_cust = len(cal)
@@ -437,7 +513,107 @@ def calibration_holdout_split(
                     st["total"], st["count"], out=np.zeros(n_cust), where=freq_h > 0
                 )
     cal["frequency_holdout"] = freq_h
-    cal["duration_holdout"] = float(hold_end - cal_end)
+    cal["duration_holdout"] = float(hold_end - cal_end) * scale
     if with_value:
         cal["monetary_value_holdout"] = value_h
     return cal
+
+
+@dataclass(frozen=True)
+class PurchasePeriods:
+    """The purchase periods of a cohort, as integer period codes.
+
+    Attributes
+    ----------
+    first : ndarray of int64
+        Period of each cohort customer's first purchase.
+    repeats : ndarray of int64
+        Period of every repeat purchase period of a cohort customer (one
+        entry per customer and period after the first, purchases at or
+        before the end).
+    cut : int
+        Period of ``as_of`` (the cohort is who bought at or before it).
+    end : int
+        Period of the end of the window.
+    freq : Freq
+        The periods' unit.
+    scale : float
+        Length of one period in the requested time unit.
+    """
+
+    first: IntArray
+    repeats: IntArray
+    cut: int
+    end: int
+    freq: _time.Freq
+    scale: float
+
+
+def purchase_periods(
+    transactions: pd.DataFrame,
+    *,
+    as_of: Any,
+    end: Any,
+    customer_col: str,
+    date_col: str,
+    freq: str,
+    unit: str | None,
+    date_format: str | None,
+) -> PurchasePeriods:
+    """Read a log into the purchase periods of the customers who bought by ``as_of``.
+
+    Purchases are read by the same rules as :func:`rfm_summary` (periods on
+    the data's wall clock, one per customer and period); the cohort is every
+    customer whose first purchase is at or before ``as_of``, and their
+    purchases at or before ``end`` are kept. ``None`` means the last
+    transaction for either.
+
+    Raises
+    ------
+    ValidationError
+        As :func:`rfm_summary`, and when ``end`` falls before ``as_of``.
+    """
+    fq = _time.parse_freq(freq, allowed=_FREQ_UNITS)
+    scale = _time_scale(fq, unit)
+    log = _read_log(
+        transactions,
+        customer_col=customer_col,
+        date_col=date_col,
+        value_col=None,
+        date_format=date_format,
+        freq=fq,
+    )
+    cut_ns, cut = log.cut(as_of, "as_of")
+    end_ns, end_code = log.cut(end, "end")
+    if end_ns < cut_ns:
+        raise ValidationError(
+            f"the window must end at or after as_of; got end={end!r} before as_of={as_of!r}",
+            field="end",
+            value=end,
+        )
+    keep = log.dates.ns <= end_ns
+    ids, codes, _ = _select(log, keep)
+    cust, _customers = _factorize_ids(ids)
+    n_cust = int(cust.max()) + 1 if cust.size else 0
+    first = np.full(n_cust, np.iinfo(np.int64).max)
+    np.minimum.at(first, cust, codes)
+    cohort = first <= cut
+    if not cohort.any():
+        raise ValidationError(
+            f"no customer bought at or before as_of={as_of!r}", field="as_of", value=as_of
+        )
+    # One entry per (customer, period) after the first: a sort of packed keys.
+    lo = int(codes.min())
+    span = int(codes.max()) - lo + 1
+    if n_cust * span >= 2**62:
+        raise ValidationError("the transaction log spans too many periods", field=date_col)
+    mine = cohort[cust] & (codes > first[cust])
+    key = np.unique(cust[mine] * span + (codes[mine] - lo))
+    return PurchasePeriods(
+        first=first[cohort],
+        repeats=np.asarray(key % span + lo, dtype=np.int64),
+        cut=cut,
+        end=end_code,
+        freq=fq,
+        scale=scale,
+    )

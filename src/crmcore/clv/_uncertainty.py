@@ -18,43 +18,40 @@ a chunk of rows), never over customers.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from crmcore._deprecation import renamed_arguments, renamed_columns
-from crmcore._types import ArrayLike, FloatArray, RandomState
+from crmcore._types import ArrayLike, FloatArray, IntArray, RandomState
 from crmcore._validation import check_random_state, check_scalar
-from crmcore.clv._bands import Kind, continuous_bands
-from crmcore.clv._base import BaseModel
-from crmcore.clv._bgbb import (
-    BetaGeoBetaBinomModel,
-    bgbb_conditional_expectation,
-    bgbb_probability_alive,
-)
-from crmcore.clv._bgfamily import (
-    bg_conditional_expectation,
-    bg_discounted_purchases,
-    bg_probability_alive,
-)
-from crmcore.clv._bgnbd import BetaGeoModel, ModifiedBetaGeoModel, TransactionModel
+from crmcore.clv._bands import draw_bands
 from crmcore.clv._compress import unique_rows
-from crmcore.clv._data import read_summary
-from crmcore.clv._gammagamma import GammaGammaModel, check_spend_defined, gg_expected_spend
-from crmcore.clv._pareto import ParetoNBDModel
-from crmcore.clv._pareto_core import (
-    pnbd_conditional_expectation,
-    pnbd_discounted_purchases,
-    pnbd_probability_alive,
+from crmcore.clv._kernels import (
+    Discounting,
+    SpendKernels,
+    SpendSource,
+    fitted_params,
+    purchase_kernels,
+    spend_source,
+)
+from crmcore.clv._predictive import (
+    count_interval,
+    purchase_distribution,
+    simulated_values,
 )
 from crmcore.errors import DataWarning, ValidationError
+
+if TYPE_CHECKING:
+    from crmcore.clv._base import BaseModel
+    from crmcore.clv._gammagamma import GammaGammaModel
+    from crmcore.clv._transaction import PurchaseModel
 
 __all__ = ["draw_parameters", "predict_interval"]
 
 Quantity = Literal["expected_purchases", "probability_alive", "clv"]
-Evaluator = Callable[[FloatArray, FloatArray | None, list[FloatArray]], FloatArray]
+Kind = Literal["parameter", "predictive"]
 
 
 def draw_parameters(
@@ -82,7 +79,7 @@ def draw_parameters(
     ValidationError
         If the model's covariance is undefined (non-finite).
     """
-    params = model._check_fitted()
+    theta = fitted_params(model)
     k = int(check_scalar(n_draws, name="n_draws", low=1, integer=True))
     cov = np.asarray(model.covariance_log_.to_numpy(), dtype=np.float64)
     if not np.all(np.isfinite(cov)):
@@ -92,7 +89,7 @@ def draw_parameters(
             field="model",
         )
     rng = check_random_state(random_state)
-    mean = np.log(np.array(list(params.values()), dtype=np.float64))
+    mean = np.log(theta)
     # Symmetric square root (eigh) is robust to a nearly singular covariance.
     vals, vecs = np.linalg.eigh(0.5 * (cov + cov.T))
     root = vecs * np.sqrt(np.clip(vals, 0.0, None))
@@ -101,7 +98,11 @@ def draw_parameters(
 
 
 def _finite_spend_draws(
-    draws: FloatArray, spend_draws: FloatArray, x: FloatArray, confidence: float
+    kernels: SpendKernels,
+    draws: FloatArray,
+    spend_draws: FloatArray,
+    x: FloatArray,
+    confidence: float,
 ) -> tuple[FloatArray, FloatArray]:
     """Drop the draw pairs whose spend parameters give some row no finite expected spend.
 
@@ -113,15 +114,13 @@ def _finite_spend_draws(
     ``(1 - confidence) / 2``, the upper bound itself would be unbounded and a
     :class:`ValidationError` is raised instead.
     """
-    x_min = float(x.min())
-    ok = spend_draws[:, 0] * x_min + spend_draws[:, 1] - 1.0 > 0
+    ok, what = kernels.defined_draws(spend_draws, x)
     if ok.all():
         return draws, spend_draws
     k = ok.size
     dropped = k - int(ok.sum())
     share = dropped / k
     tail = (1.0 - confidence) / 2.0
-    what = "q <= 1 (no finite mean spend)" if x_min == 0 else "p*frequency + q <= 1"
     if share > tail:
         raise ValidationError(
             f"{dropped} of {k} spend-model parameter draws ({share:.1%}) have {what}, "
@@ -140,89 +139,18 @@ def _finite_spend_draws(
     return draws[ok], spend_draws[ok]
 
 
-def _evaluator(
-    model: BaseModel,
-    quantity: str,
-    t: float | None,
-    clv_args: dict[str, float] | None,
-) -> tuple[tuple[str, ...], Evaluator]:
-    """Columns read from ``data`` and ``f(theta, theta_spend, columns) -> values``."""
-    if isinstance(model, BetaGeoBetaBinomModel):
-        cols: tuple[str, ...] = ("frequency", "recency", "n_periods")
-        if quantity == "probability_alive":
-            return cols, lambda th, _, c: bgbb_probability_alive(th, c[0], c[1], c[2])
-        if quantity == "expected_purchases":
-            m = float(t)  # type: ignore[arg-type]
-            return cols, lambda th, _, c: bgbb_conditional_expectation(
-                th, c[0], c[1], c[2], np.full(c[0].shape, m)
-            )
-        raise ValidationError(
-            "quantity 'clv' needs a continuous-time transaction model "
-            "(BetaGeoModel, ModifiedBetaGeoModel or ParetoNBDModel)",
-            field="quantity",
-        )
-    alive: Callable[..., FloatArray]
-    expect: Callable[..., FloatArray]
-    if isinstance(model, ParetoNBDModel):
-        alive = pnbd_probability_alive
-        expect = pnbd_conditional_expectation
-
-        def disc(th: FloatArray, c: list[FloatArray], times: FloatArray, f: FloatArray) -> Any:
-            return pnbd_discounted_purchases(th, c[0], c[1], c[2], times=times, factors=f)
-
-    elif isinstance(model, BetaGeoModel | ModifiedBetaGeoModel):
-        shift = 1 if isinstance(model, ModifiedBetaGeoModel) else 0
-
-        def bg_alive(th: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray) -> FloatArray:
-            return bg_probability_alive(th, x, tx, T, s=shift)
-
-        def bg_expect(
-            th: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray, tt: FloatArray
-        ) -> FloatArray:
-            return bg_conditional_expectation(th, x, tx, T, tt, s=shift)
-
-        alive, expect = bg_alive, bg_expect
-
-        def disc(th: FloatArray, c: list[FloatArray], times: FloatArray, f: FloatArray) -> Any:
-            return bg_discounted_purchases(th, c[0], c[1], c[2], times=times, factors=f, s=shift)
-
-    else:
-        raise ValidationError(
-            "predict_interval supports BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel and "
-            f"BetaGeoBetaBinomModel; got {type(model).__name__}",
-            field="model",
-        )
-    cols = ("frequency", "recency", "T")
-    if quantity == "probability_alive":
-        return cols, lambda th, _, c: alive(th, c[0], c[1], c[2])
-    if quantity == "expected_purchases":
-        tt = float(t)  # type: ignore[arg-type]
-        return cols, lambda th, _, c: expect(th, c[0], c[1], c[2], np.full(c[0].shape, tt))
-    assert clv_args is not None
-    periods = np.arange(1, int(clv_args["horizon"]) + 1, dtype=np.float64)
-    times = periods * clv_args["time_unit"]
-    factors = (1.0 + clv_args["discount_rate"]) ** -periods
-    margin = clv_args["margin"]
-
-    def clv(th: FloatArray, th_spend: FloatArray | None, c: list[FloatArray]) -> FloatArray:
-        assert th_spend is not None
-        spend = gg_expected_spend(th_spend, c[0], c[3])
-        return np.asarray(margin * spend * disc(th, c, times, factors), dtype=np.float64)
-
-    return (*cols, "monetary_value"), clv
-
-
 _OLD_COLUMNS = {"lower": "ci_low", "upper": "ci_high"}
 
 
 @renamed_arguments(level="confidence")
 def predict_interval(
-    model: BaseModel,
+    model: PurchaseModel,
     quantity: Quantity,
     data: pd.DataFrame | ArrayLike,
     *,
+    kind: Kind = "parameter",
     t: float | None = None,
-    spend_model: GammaGammaModel | None = None,
+    spend_model: GammaGammaModel | pd.Series | ArrayLike | None = None,
     horizon: int | None = None,
     time_unit: float | None = None,
     discount_rate: float = 0.0,
@@ -232,32 +160,51 @@ def predict_interval(
     random_state: RandomState = None,
     max_cells: int = 4_000_000,
 ) -> pd.DataFrame:
-    """Per-customer prediction with a parametric-bootstrap confidence interval.
+    """Per-customer prediction with a parameter or a predictive interval.
 
     Parameter vectors are drawn from ``N(log θ̂, covariance_log_)`` (see
-    :func:`draw_parameters`); the prediction is evaluated at every draw and
-    the interval is given by the ``(1 - confidence)/2`` and
-    ``(1 + confidence)/2`` quantiles over draws. It reflects estimation uncertainty in the
-    parameters, not the randomness of the customer's future behaviour.
+    :func:`draw_parameters`). ``kind="parameter"`` evaluates the prediction
+    (an expectation or a probability) at every draw and takes the
+    ``(1 - confidence)/2`` and ``(1 + confidence)/2`` quantiles over draws: an
+    interval for the *expectation*, from estimation uncertainty in the
+    parameters only; it does not contain the randomness of what the customer
+    will do, and narrows as the data grow. ``kind="predictive"`` is an
+    interval for the customer's *outcome*, the purchases in the next ``t``
+    or the realised lifetime value: the randomness of the purchase process
+    (and of spend) given the history, mixed over the parameter draws (see
+    :mod:`crmcore.clv._predictive` for how intervals on whole numbers are
+    formed and how their coverage is measured).
 
     Parameters
     ----------
     model : BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel or BetaGeoBetaBinomModel
-        Fitted transaction model.
+        Fitted model of the purchase process.
     quantity : {"expected_purchases", "probability_alive", "clv"}
         What to predict. ``"expected_purchases"`` needs ``t`` (time units
         of the data; for BG/BB the number of future opportunities);
-        ``"clv"`` (continuous-time models) needs ``spend_model``,
-        ``horizon`` and ``time_unit`` and is computed as in
-        :func:`~crmcore.clv.customer_lifetime_value` with both models' parameters drawn
-        independently.
+        ``"clv"`` needs ``spend_model``, ``horizon`` and ``time_unit`` (for
+        BG/BB a whole number of opportunities) and is computed as in
+        :func:`~crmcore.clv.customer_lifetime_value` with both models'
+        parameters drawn independently. ``"probability_alive"`` has a
+        parameter interval only.
     data : DataFrame or array_like
         Customer summary (``frequency``, ``recency``, ``T`` or
-        ``n_periods``; ``monetary_value`` for CLV).
+        ``n_periods``; ``monetary_value`` for CLV with a spend model).
+    kind : {"parameter", "predictive"}, default "parameter"
+        ``"parameter"``: uncertainty of the expectation from the parameter
+        estimates only. ``"predictive"``: process plus parameter
+        uncertainty, an interval for the outcome. For purchases it is an
+        interval of whole numbers from the predictive distribution's
+        quantiles, with its probability (``ci_probability``, at least
+        ``confidence``); for CLV the quantiles of one simulated future per
+        draw (reproducible for a fixed ``random_state`` and ``max_cells``).
     t : float, optional
         Horizon for ``expected_purchases``.
-    spend_model : GammaGammaModel, optional
-        Fitted spend model for ``clv``.
+    spend_model : GammaGammaModel, Series, array_like or float, optional
+        For ``clv``: a fitted spend model (its parameters are drawn too; the
+        predictive interval draws each purchase's value from its posterior
+        predictive), or the expected spend per purchase of each customer, as
+        for :func:`~crmcore.clv.customer_lifetime_value` (held fixed).
     horizon : int, optional
         Number of discounting periods for ``clv``.
     time_unit : float, optional
@@ -278,28 +225,31 @@ def predict_interval(
     Returns
     -------
     DataFrame
-        Indexed like ``data`` (or 0..n-1 for arrays): ``estimate`` (at the
-        fitted parameters), ``ci_low``, ``ci_high``. (The bounds were called
-        ``lower`` and ``upper``; those names still work, with a
-        ``DeprecationWarning``, until crmcore 0.3.0.)
+        Indexed like ``data`` (or 0..n-1 for arrays): ``estimate`` (the
+        expectation at the fitted parameters), ``ci_low``, ``ci_high``;
+        predictive intervals of purchases are whole numbers (int) and come
+        with ``ci_probability``. (The bounds were called ``lower`` and
+        ``upper``; those names still work, with a ``DeprecationWarning``,
+        until crmcore 0.3.0.)
 
     Raises
     ------
     ValidationError
-        For an unsupported model or quantity, missing arguments, or a model
-        without a finite covariance. For ``clv``: if the fitted spend model
-        gives some customer no finite expected spend (``q <= 1`` with a
-        customer of frequency 0, or ``p x + q <= 1``; ``field="q"``), or if
-        more than the upper tail ``(1 - confidence) / 2`` of the spend-model draws
-        do.
+        For a model that is not a purchase model, an unknown quantity or
+        kind, missing arguments, or a model without a finite covariance. For
+        ``clv``: if the fitted spend model gives some customer no finite
+        expected spend (``q <= 1`` with a customer of frequency 0, or
+        ``p x + q <= 1``; ``field="q"``), or if, for a parameter interval,
+        more than the upper tail ``(1 - confidence) / 2`` of the spend-model
+        draws do.
 
     Warns
     -----
     DataWarning
-        For ``clv``, when some (at most ``(1 - confidence) / 2``) of the
-        spend-model draws give a customer no finite expected spend: those
-        draws are dropped, with the share stated; the interval is then
-        conditional on a finite mean.
+        For a parameter interval of ``clv``, when some (at most
+        ``(1 - confidence) / 2``) of the spend-model draws give a customer no
+        finite expected spend: those draws are dropped, with the share
+        stated; the interval is then conditional on a finite mean.
 
     Examples
     --------
@@ -311,6 +261,17 @@ def predict_interval(
     ['estimate', 'ci_low', 'ci_high']
     >>> bool(((band.ci_low <= band.estimate) & (band.estimate <= band.ci_high)).all())
     True
+    >>> purchases = predict_interval(
+    ...     model,
+    ...     "expected_purchases",
+    ...     data.head(3),
+    ...     t=26.0,
+    ...     kind="predictive",
+    ...     n_draws=50,
+    ...     random_state=0,
+    ... )
+    >>> list(purchases.columns), str(purchases["ci_high"].dtype)
+    (['estimate', 'ci_low', 'ci_high', 'ci_probability'], 'int64')
     """
     if quantity not in ("expected_purchases", "probability_alive", "clv"):
         raise ValidationError(
@@ -319,6 +280,18 @@ def predict_interval(
             field="quantity",
             value=quantity,
         )
+    if kind not in ("parameter", "predictive"):
+        raise ValidationError(
+            f"kind must be 'parameter' or 'predictive'; got {kind!r}", field="kind", value=kind
+        )
+    if kind == "predictive" and quantity == "probability_alive":
+        raise ValidationError(
+            "kind='predictive' is an interval for an outcome (purchases or CLV); "
+            "P(alive) is itself a probability: use kind='parameter'",
+            field="kind",
+            value=kind,
+        )
+    kernels = purchase_kernels(model)
     lvl = check_scalar(
         confidence, name="confidence", low=0, high=1, low_inclusive=False, high_inclusive=False
     )
@@ -328,88 +301,113 @@ def predict_interval(
         if t is None:
             raise ValidationError("quantity 'expected_purchases' needs t", field="t")
         # BG/BB counts future opportunities: a whole number, as in its expected_purchases
-        t = check_scalar(t, name="t", low=0, integer=isinstance(model, BetaGeoBetaBinomModel))
-    clv_args: dict[str, float] | None = None
+        t = check_scalar(t, name="t", low=0, integer=kernels.discrete)
+    schedule: Discounting | None = None
+    spend: SpendSource | None = None
     if quantity == "clv":
-        if not isinstance(spend_model, GammaGammaModel):
+        if spend_model is None:
             raise ValidationError(
-                "quantity 'clv' needs a fitted GammaGammaModel as spend_model",
+                "quantity 'clv' needs a fitted spend model (GammaGammaModel) or the spend "
+                "per customer as spend_model",
                 field="spend_model",
             )
+        spend = spend_source(spend_model)
         if horizon is None or time_unit is None:
             raise ValidationError("quantity 'clv' needs horizon and time_unit", field="horizon")
-        clv_args = {
-            "horizon": check_scalar(horizon, name="horizon", low=1, integer=True),
-            "time_unit": check_scalar(time_unit, name="time_unit", low=0, low_inclusive=False),
-            "discount_rate": check_scalar(discount_rate, name="discount_rate", low=0),
-            "margin": check_scalar(margin, name="margin", low=0),
-        }
-    if not isinstance(model, TransactionModel | BetaGeoBetaBinomModel):
-        raise ValidationError(
-            f"predict_interval needs a transaction model; got {type(model).__name__}",
-            field="model",
+        if kernels.discrete:
+            check_scalar(time_unit, name="time_unit", low=1, integer=True)
+        schedule = Discounting.build(
+            horizon=horizon, time_unit=time_unit, discount_rate=discount_rate, margin=margin
         )
-    params = model._check_fitted()
-    names, fn = _evaluator(model, quantity, t, clv_args)
-    if isinstance(model, BetaGeoBetaBinomModel):
-        summary = model._read(data)
-    else:
-        summary = read_summary(data, names)
-    spend_hat: FloatArray | None = None
-    if spend_model is not None and quantity == "clv":
-        spend_hat = np.array(list(spend_model._check_fitted().values()), dtype=np.float64)
-        check_spend_defined(spend_hat, summary["frequency"], summary.index)
-    uniq, inv = unique_rows(*(summary[c] for c in names))
+    theta_hat = fitted_params(model)
+    summary = kernels.read(data, spend.columns if spend is not None else ())
+    keys = [summary[c] for c in kernels.columns]
+    spend_rows: FloatArray | None = None
+    if spend is not None:
+        spend_rows = spend.expected(summary)  # checked; at the fitted spend parameters
+        # a spend model reads monetary_value; given spend is a column of its own
+        keys.append(summary["monetary_value"] if spend.kernels is not None else spend_rows)
+    uniq, inv = unique_rows(*keys)
     cols = [np.asarray(u, dtype=np.float64) for u in uniq]
     rng = check_random_state(random_state)
     draws = draw_parameters(model, k, random_state=rng)
-    theta_hat = np.array(list(params.values()), dtype=np.float64)
     spend_draws: FloatArray | None = None
-    if spend_model is not None and quantity == "clv":
-        spend_draws = draw_parameters(spend_model, k, random_state=rng)
-        draws, spend_draws = _finite_spend_draws(draws, spend_draws, cols[0], lvl)
-        k = draws.shape[0]
-    n_u = cols[0].size
-    estimate = fn(theta_hat, spend_hat, cols)
-    ci_low = np.empty(n_u)
-    ci_high = np.empty(n_u)
+    if spend is not None and spend.kernels is not None:
+        spend_draws = draw_parameters(spend_model, k, random_state=rng)  # type: ignore[arg-type]
+        if kind == "parameter":
+            draws, spend_draws = _finite_spend_draws(
+                spend.kernels, draws, spend_draws, cols[0], lvl
+            )
+            k = draws.shape[0]
+    x, tx, T = cols[0], cols[1], cols[2]
     q = np.array([(1.0 - lvl) / 2.0, (1.0 + lvl) / 2.0])
     chunk = max(1, cells // k)
-    if isinstance(model, ParetoNBDModel | BetaGeoModel | ModifiedBetaGeoModel):
-        kind: Kind = (
-            "pnbd"
-            if isinstance(model, ParetoNBDModel)
-            else "mbg"
-            if isinstance(model, ModifiedBetaGeoModel)
-            else "bg"
-        )
-        continuous_bands(
-            kind,
-            draws,
-            cols,
-            quantity=quantity,
-            t=t,
-            spend_draws=spend_draws,
-            clv_args=clv_args,
-            chunk=chunk,
-            q=q,
-            ci_low=ci_low,
-            ci_high=ci_high,
+    if quantity == "probability_alive":
+        estimate = kernels.alive(theta_hat, x, tx, T)
+        ci_low, ci_high = draw_bands(
+            kernels, draws, cols, pair_part=None, finish=None, chunk=chunk, q=q
         )
         return _band(estimate[inv], ci_low[inv], ci_high[inv], summary.index)
-    block = np.empty((k, min(chunk, n_u)))
-    for start in range(0, n_u, chunk):
-        stop = min(start + chunk, n_u)
-        part = [c[start:stop] for c in cols]
-        view = block[:, : stop - start]
-        for i in range(k):
-            view[i] = fn(draws[i], None if spend_draws is None else spend_draws[i], part)
-        ci_low[start:stop], ci_high[start:stop] = np.quantile(view, q, axis=0)
+    if quantity == "expected_purchases":
+        tt = float(t)  # type: ignore[arg-type]
+        estimate = kernels.expected(theta_hat, x, tx, T, np.full(x.shape, tt))
+        if kind == "predictive":
+            # rows x (N + 1) cells per chunk (N starts at 16 and grows where needed)
+            dist = purchase_distribution(
+                kernels, draws, cols, np.full(x.shape, tt), upper=float(q[1]), chunk=cells // 32
+            )
+            low, high, prob = count_interval(dist, q)
+            frame = _band(estimate[inv], low[inv], high[inv], summary.index)
+            frame["ci_probability"] = prob[inv]
+            return frame
+
+        def expected_part(th: FloatArray, px: FloatArray, pT: FloatArray) -> FloatArray:
+            return kernels.expected_if_alive(th, px, pT, np.full(px.shape, tt))
+
+        ci_low, ci_high = draw_bands(
+            kernels, draws, cols, pair_part=expected_part, finish=None, chunk=chunk, q=q
+        )
+        return _band(estimate[inv], ci_low[inv], ci_high[inv], summary.index)
+    assert schedule is not None
+    assert spend is not None
+    assert spend_rows is not None
+    plan, sk, m = schedule, spend.kernels, cols[3]
+    spend_u = np.empty(m.size)
+    spend_u[inv] = spend_rows
+    estimate = plan.value(kernels.discounted(theta_hat, x, tx, T, plan), spend_u)
+    if kind == "predictive":
+
+        def values(draw: int, rows: IntArray, owner: IntArray, gen: np.random.Generator) -> Any:
+            if sk is None:  # given spend: each purchase is worth it
+                return spend_u[rows][owner]
+            assert spend_draws is not None
+            return sk.sample(spend_draws[draw], x[rows], m[rows], owner, gen)
+
+        ci_low, ci_high = simulated_values(
+            kernels, draws, cols, schedule=plan, spend=values, chunk=chunk, q=q, rng=rng
+        )
+        return _band(estimate[inv], ci_low[inv], ci_high[inv], summary.index)
+
+    def discounted_part(th: FloatArray, px: FloatArray, pT: FloatArray) -> FloatArray:
+        return kernels.discounted_if_alive(th, px, pT, plan)
+
+    def clv(block: FloatArray, rows: IntArray) -> FloatArray:
+        if sk is None:  # given spend: fixed
+            return plan.value(block, spend_u[rows][None, :])
+        assert spend_draws is not None
+        return plan.value(block, sk.expected_many(spend_draws, x[rows], m[rows]))
+
+    ci_low, ci_high = draw_bands(
+        kernels, draws, cols, pair_part=discounted_part, finish=clv, chunk=chunk, q=q
+    )
     return _band(estimate[inv], ci_low[inv], ci_high[inv], summary.index)
 
 
 def _band(
-    estimate: FloatArray, low: FloatArray, high: FloatArray, index: pd.Index | None
+    estimate: FloatArray,
+    low: FloatArray | IntArray,
+    high: FloatArray | IntArray,
+    index: pd.Index | None,
 ) -> pd.DataFrame:
     frame = pd.DataFrame(
         {"estimate": estimate, "ci_low": low, "ci_high": high},

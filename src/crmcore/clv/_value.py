@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from crmcore._types import ArrayLike, FloatArray
 from crmcore._validation import as_float_array, check_nonnegative, check_scalar
-from crmcore.clv._bgnbd import TransactionModel
 from crmcore.clv._dask import is_dask, map_scores
-from crmcore.clv._data import read_summary, wrap
-from crmcore.clv._gammagamma import GammaGammaModel
+from crmcore.clv._data import wrap
+from crmcore.clv._kernels import Discounting, fitted_params, purchase_kernels, spend_source
 from crmcore.errors import ValidationError
+
+if TYPE_CHECKING:
+    from crmcore.clv._gammagamma import GammaGammaModel
+    from crmcore.clv._transaction import PurchaseModel
 
 __all__ = ["customer_lifetime_value", "retention_clv", "simple_clv"]
 
 
 def customer_lifetime_value(
-    transaction_model: TransactionModel,
-    spend_model: GammaGammaModel,
+    transaction_model: PurchaseModel,
+    spend_model: GammaGammaModel | pd.Series | ArrayLike,
     data: pd.DataFrame | ArrayLike,
     *,
     horizon: int,
@@ -32,6 +35,9 @@ def customer_lifetime_value(
 
     ``CLV = margin × E[spend] × sum_{i=1..H} (E[Y(i u)] - E[Y((i-1) u)]) / (1 + d)^i``
 
+    where ``E[spend]`` is the spend model's expected value of a future
+    purchase (Gamma-Gamma: FHL 2005 eq. 4) or, given per customer, yours
+    (a margin forecast, a contract value, a mean from another model)
     where ``u = time_unit`` is the length of one discounting period in the
     transaction model's time units, ``H = horizon`` the number of periods and
     ``d = discount_rate`` the rate per period; cash flows are discounted at the
@@ -43,13 +49,19 @@ def customer_lifetime_value(
 
     Parameters
     ----------
-    transaction_model : BetaGeoModel, ModifiedBetaGeoModel or ParetoNBDModel
-        Fitted purchase-process model.
-    spend_model : GammaGammaModel
-        Fitted spend model.
+    transaction_model : BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel or BetaGeoBetaBinomModel
+        Fitted purchase-process model (BG/BB: ``time_unit`` in whole
+        opportunities).
+    spend_model : GammaGammaModel, Series, array_like or float
+        A fitted spend model, or the expected spend per purchase of each
+        customer: a Series aligned on ``data``'s index (extra customers
+        ignored, a missing one refused), an array in row order, or one
+        number for everyone (finite, >= 0).
     data : DataFrame, array_like or dask.dataframe.DataFrame
-        ``frequency``, ``recency``, ``T``, ``monetary_value`` per customer
-        (array columns in that order); Dask input gives a lazy Dask Series.
+        ``frequency``, ``recency``, ``T`` (BG/BB: ``n_periods``) and, with a
+        spend model, ``monetary_value`` per customer (array columns in that
+        order); Dask input gives a lazy Dask Series (per-customer spend then
+        as a Series).
     horizon : int
         Number of discounting periods (>= 1).
     time_unit : float
@@ -71,49 +83,42 @@ def customer_lifetime_value(
     NotFittedError
         If either model is not fitted.
     """
-    H = int(check_scalar(horizon, name="horizon", low=1, integer=True))
-    u = check_scalar(time_unit, name="time_unit", low=0, low_inclusive=False)
-    d = check_scalar(discount_rate, name="discount_rate", low=0)
-    mg = check_scalar(margin, name="margin", low=0)
-    if not isinstance(transaction_model, TransactionModel):
-        raise ValidationError(
-            "transaction_model must be a fitted BetaGeoModel, ModifiedBetaGeoModel or "
-            "ParetoNBDModel; "
-            f"got {type(transaction_model).__name__}",
-            field="transaction_model",
-        )
-    if not isinstance(spend_model, GammaGammaModel):
-        raise ValidationError(
-            f"spend_model must be a fitted GammaGammaModel; got {type(spend_model).__name__}",
-            field="spend_model",
-        )
-    transaction_model._check_fitted()
-    spend_model._check_fitted()
+    schedule = Discounting.build(
+        horizon=horizon, time_unit=time_unit, discount_rate=discount_rate, margin=margin
+    )
+    kernels = purchase_kernels(transaction_model, name="transaction_model")
+    spend = spend_source(spend_model)
+    if kernels.discrete:
+        check_scalar(time_unit, name="time_unit", low=1, integer=True)
+    theta = fitted_params(transaction_model)
     if is_dask(data):
+        if (
+            spend.kernels is None
+            and np.ndim(spend_model) != 0
+            and not isinstance(spend_model, pd.Series)
+        ):
+            raise ValidationError(
+                "per-customer spend for Dask input must be a Series indexed by customer "
+                "(an array has no order across partitions)",
+                field="spend_model",
+            )
 
         def score(part: pd.DataFrame) -> Any:
             return customer_lifetime_value(
                 transaction_model,
                 spend_model,
                 part,
-                horizon=H,
-                time_unit=u,
-                discount_rate=d,
-                margin=mg,
+                horizon=horizon,
+                time_unit=time_unit,
+                discount_rate=discount_rate,
+                margin=margin,
             )
 
         return map_scores(data, score, "clv")  # type: ignore[no-any-return]
-    summary = read_summary(data, ("frequency", "recency", "T", "monetary_value"))
-    x, tx, T = summary["frequency"], summary["recency"], summary["T"]
-    spend = np.asarray(
-        spend_model.expected_spend(np.column_stack([x, summary["monetary_value"]])),
-        dtype=np.float64,
-    )
-    periods = np.arange(1, H + 1, dtype=np.float64)
-    times = periods * u
-    factors = (1.0 + d) ** -periods
-    purchases = transaction_model._discounted(x, tx, T, times, factors)
-    return wrap(mg * spend * purchases, summary.index, "clv")
+    summary = kernels.read(data, spend.columns)
+    x, tx, T = (summary[c] for c in kernels.columns)
+    values = schedule.value(kernels.discounted(theta, x, tx, T, schedule), spend.expected(summary))
+    return wrap(values, summary.index, "clv")
 
 
 def simple_clv(

@@ -17,7 +17,7 @@ from crmcore.clv import (
     simulate_gamma_gamma,
     simulate_pareto_nbd,
 )
-from crmcore.clv._uncertainty import _evaluator
+from tests.unit.clv._per_draw import per_draw
 
 
 @pytest.fixture(scope="module")
@@ -83,10 +83,7 @@ def test_chunked_bands_equal_per_draw_quantiles_with_continuous_t(
     rng = np.random.default_rng(9)
     draws = draw_parameters(model, 30, random_state=rng)
     spend_draws = draw_parameters(gg, 30, random_state=rng)
-    clv_args = {"horizon": 6.0, "time_unit": 4.0, "discount_rate": 0.02, "margin": 0.3}
-    names, fn = _evaluator(model, quantity, 13.0, clv_args)
-    cols = [full[c].to_numpy(float) for c in names]
-    values = np.array([fn(th, sp, cols) for th, sp in zip(draws, spend_draws, strict=True)])
+    values = per_draw(model, quantity, full, draws, gg, spend_draws)
     lo, hi = np.quantile(values, [0.025, 0.975], axis=0)
     np.testing.assert_allclose(band["ci_low"], lo, rtol=1e-12, atol=1e-300)
     np.testing.assert_allclose(band["ci_high"], hi, rtol=1e-12, atol=1e-300)

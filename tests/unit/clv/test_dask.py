@@ -62,6 +62,15 @@ def test_scoring_on_dask_equals_pandas(log: pd.DataFrame) -> None:
         (bg.probability_alive(ddf), bg.probability_alive(summary)),
         (bg.expected_purchases(10.0, ddf), bg.expected_purchases(10.0, summary)),
         (gg.expected_spend(ddf), gg.expected_spend(summary)),
+        (bg.probability_alive(ddf, t=20.0), bg.probability_alive(summary, t=20.0)),
+        (
+            customer_lifetime_value(
+                bg, gg.expected_spend(summary), ddf, horizon=3, time_unit=30.0, discount_rate=0
+            ),
+            customer_lifetime_value(
+                bg, gg.expected_spend(summary), summary, horizon=3, time_unit=30.0, discount_rate=0
+            ),
+        ),
         (
             customer_lifetime_value(bg, gg, ddf, horizon=3, time_unit=30.0, discount_rate=0.01),
             customer_lifetime_value(
@@ -73,3 +82,7 @@ def test_scoring_on_dask_equals_pandas(log: pd.DataFrame) -> None:
         np.testing.assert_allclose(got.loc[eager.index], eager, rtol=1e-12)
     with pytest.raises(ValidationError, match="one value"):
         bg.expected_purchases(np.ones(len(summary)), ddf)
+    with pytest.raises(ValidationError, match="Series indexed by customer"):
+        customer_lifetime_value(
+            bg, np.ones(len(summary)), ddf, horizon=3, time_unit=30.0, discount_rate=0
+        )

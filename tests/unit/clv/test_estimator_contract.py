@@ -231,3 +231,13 @@ def test_initial_params_with_an_unknown_name_are_refused() -> None:
     with pytest.raises(ValidationError, match=r"unknown.*beta") as info:
         BetaGeoModel(initial_params=start).fit(_data(BetaGeoModel))
     assert info.value.field == "initial_params"
+
+
+@pytest.mark.parametrize("cls", [GammaGammaModel, ShiftedBetaGeoModel])
+def test_models_outside_the_purchase_process_carry_no_purchase_query(
+    cls: type[BaseModel],
+) -> None:
+    # Nothing is inherited that could only raise: these models have no
+    # prediction kernels, no bands and no purchase queries.
+    for name in ("predict_interval", "kernels", "expected_purchases", "probability_alive"):
+        assert not hasattr(cls, name), name

@@ -330,3 +330,66 @@ def test_old_argument_names_still_work_with_a_warning(log: pd.DataFrame) -> None
     assert "'holdout_end='" in messages[1]
     with pytest.raises(TypeError, match="both"):
         rfm_summary(log, observation_end="2024-01-15", as_of="2024-01-15")
+
+
+def test_unit_measures_the_grain_in_another_time_unit(log: pd.DataFrame) -> None:
+    # freq is the grain (what merges), unit the scale of recency and T.
+    hours = rfm_summary(log, value_col="amount", freq="h", as_of="2024-02-29")
+    in_days = rfm_summary(log, value_col="amount", freq="h", unit="D", as_of="2024-02-29")
+    pd.testing.assert_series_equal(in_days["frequency"], hours["frequency"])
+    pd.testing.assert_series_equal(in_days["monetary_value"], hours["monetary_value"])
+    np.testing.assert_allclose(in_days[["recency", "T"]] * 24, hours[["recency", "T"]], rtol=1e-15)
+    # a: first purchase 01-01 09:00, last 02-10 00:00 -> 39 days 15 hours
+    assert in_days.loc["a", "recency"] == pytest.approx(39 + 15 / 24, rel=1e-15)
+    days = rfm_summary(log, freq="D", as_of="2024-02-29")
+    in_weeks = rfm_summary(log, freq="D", unit="W", as_of="2024-02-29")
+    np.testing.assert_allclose(in_weeks[["recency", "T"]] * 7, days[["recency", "T"]], rtol=1e-15)
+    two_weeks = rfm_summary(log, freq="2W", unit="W", as_of="2024-02-29")
+    assert (
+        two_weeks.loc["a", "T"]
+        == 2 * rfm_summary(log, freq="2W", as_of="2024-02-29").loc["a", "T"]
+    )
+    split = calibration_holdout_split(
+        log, as_of="2024-01-15", holdout_end="2024-02-29", freq="h", unit="D"
+    )
+    assert split["duration_holdout"].iloc[0] == pytest.approx(45.0, rel=1e-15)
+
+
+def test_unit_needs_a_fixed_length_grain(log: pd.DataFrame) -> None:
+    with pytest.raises(ValidationError, match="fixed-length") as info:
+        rfm_summary(log, freq="M", unit="D")
+    assert info.value.field == "unit"
+    with pytest.raises(ValidationError, match="unit must be one of 'h', 'D', 'W'"):
+        rfm_summary(log, freq="D", unit="M")
+
+
+def test_include_first_transaction_counts_every_purchase_period(log: pd.DataFrame) -> None:
+    # lifetimes' semantics: frequency = purchase periods (the first too),
+    # monetary_value = mean value of all purchase periods; recency and T unchanged.
+    repeat = rfm_summary(log, value_col="amount", as_of="2024-02-29")
+    every = rfm_summary(
+        log, value_col="amount", as_of="2024-02-29", include_first_transaction=True
+    )
+    pd.testing.assert_series_equal(every["frequency"], repeat["frequency"] + 1)
+    pd.testing.assert_frame_equal(every[["recency", "T"]], repeat[["recency", "T"]])
+    # a: periods 01-01 (10), 01-03 (5 + 15), 02-10 (40): mean 70 / 3
+    assert every.loc["a", "monetary_value"] == pytest.approx(70.0 / 3, rel=1e-15)
+    # b: one period (7 + 1 on 01-02): 8; c: one purchase of 3
+    assert every.loc["b"].tolist() == [1, 0.0, 58.0, 8.0]
+    assert every.loc["c", "monetary_value"] == 3.0
+    assert every.attrs["include_first_transaction"] is True
+    assert "include_first_transaction" not in repeat.attrs
+
+
+def test_models_refuse_a_summary_that_counts_the_first_purchase(log: pd.DataFrame) -> None:
+    from crmcore.clv import BetaGeoModel, GammaGammaModel
+
+    every = rfm_summary(
+        log, value_col="amount", as_of="2024-02-29", include_first_transaction=True
+    )
+    with pytest.raises(ValidationError, match="include_first_transaction=False"):
+        BetaGeoModel().fit(every)
+    with pytest.raises(ValidationError, match="include_first_transaction=False"):
+        GammaGammaModel().fit(every[every["frequency"] > 1])
+    with pytest.raises(ValidationError, match="True or False"):
+        rfm_summary(log, include_first_transaction="yes")  # type: ignore[arg-type]

@@ -22,6 +22,7 @@ from crmcore.clv import (
     simulate_sbg,
 )
 from crmcore.errors import ValidationError
+from tests.unit.clv._per_draw import per_draw
 
 
 @pytest.fixture(scope="module")
@@ -199,7 +200,6 @@ def test_broadcast_bands_equal_per_draw_quantiles(kind: str, quantity: str) -> N
     # The all-draws-at-once kernels give the quantiles of the plain per-draw
     # predictions (the model's own pure functions, one draw at a time).
     from crmcore.clv import ModifiedBetaGeoModel
-    from crmcore.clv._uncertainty import _evaluator
 
     data = simulate_bgnbd(
         3000, r=0.5, alpha=10.0, a=0.8, b=2.5, T=52.0, modified=kind == "mbg", random_state=4
@@ -213,7 +213,6 @@ def test_broadcast_bands_equal_per_draw_quantiles(kind: str, quantity: str) -> N
     full = data.assign(monetary_value=np.where(data["frequency"] > 0, spend, other))
     gg = GammaGammaModel().fit(full[["frequency", "monetary_value"]])
     rows = full.iloc[:300]
-    clv_args = {"horizon": 6.0, "time_unit": 4.0, "discount_rate": 0.02, "margin": 0.3}
     band = predict_interval(
         model,
         quantity,  # type: ignore[arg-type]
@@ -231,9 +230,7 @@ def test_broadcast_bands_equal_per_draw_quantiles(kind: str, quantity: str) -> N
     rng = np.random.default_rng(9)
     draws = draw_parameters(model, 40, random_state=rng)
     spend_draws = draw_parameters(gg, 40, random_state=rng)
-    names, fn = _evaluator(model, quantity, 13.0, clv_args)
-    cols = [rows[c].to_numpy(float) for c in names]
-    values = np.array([fn(th, sp, cols) for th, sp in zip(draws, spend_draws, strict=True)])
+    values = per_draw(model, quantity, rows, draws, gg, spend_draws)
     lo, hi = np.quantile(values, [0.025, 0.975], axis=0)
     np.testing.assert_allclose(band["ci_low"], lo, rtol=1e-9, atol=1e-300)
     np.testing.assert_allclose(band["ci_high"], hi, rtol=1e-9, atol=1e-300)
@@ -266,3 +263,14 @@ def test_old_names_still_work_with_a_warning(bg: tuple[BetaGeoModel, pd.DataFram
     # the model's shortcut passes the old name on too
     with pytest.warns(DeprecationWarning, match="'level=' is deprecated"):
         model.predict_interval("probability_alive", rows, n_draws=50, level=0.8, random_state=1)
+
+
+def test_clv_bands_with_given_spend_hold_the_spend_fixed(bg) -> None:
+    model, data = bg
+    rows = data.iloc[:200][["frequency", "recency", "T"]]
+    spend = pd.Series(np.linspace(5.0, 50.0, len(rows)), index=rows.index)
+    kw = {"horizon": 4, "time_unit": 4.0, "discount_rate": 0.01, "n_draws": 60}
+    band = predict_interval(model, "clv", rows, spend_model=spend, random_state=2, **kw)
+    purchases = predict_interval(model, "clv", rows, spend_model=1.0, random_state=2, **kw)
+    for col in ("estimate", "ci_low", "ci_high"):
+        np.testing.assert_allclose(band[col], purchases[col] * spend, rtol=1e-12)

@@ -106,11 +106,11 @@ def test_retention_clv_matches_the_geometric_series() -> None:
 
 
 def test_long_horizon_is_evaluated_in_blocks(setup, monkeypatch) -> None:
-    from crmcore.clv import _bgfamily
+    from crmcore.clv import _kernels
 
     bg, gg, data = setup
     whole = customer_lifetime_value(bg, gg, data, horizon=40, time_unit=1.0, discount_rate=0.01)
-    monkeypatch.setattr(_bgfamily, "_GRID_CELLS", 100)  # forces many small blocks
+    monkeypatch.setattr(_kernels, "_GRID_CELLS", 100)  # forces many small blocks
     blocks = customer_lifetime_value(bg, gg, data, horizon=40, time_unit=1.0, discount_rate=0.01)
     np.testing.assert_allclose(blocks.to_numpy(), whole.to_numpy(), rtol=1e-13)
 
@@ -119,3 +119,65 @@ def test_long_horizon_is_evaluated_in_blocks(setup, monkeypatch) -> None:
 def test_retention_clv_checks_margin_before_converting(margin) -> None:
     with pytest.raises(ValidationError, match="margin"):
         retention_clv(margin, 0.8, 0.1)
+
+
+def test_bgbb_clv_is_the_discounted_period_loop_in_opportunities() -> None:
+    # The kernels give BG/BB a CLV too: periods of whole opportunities.
+    from crmcore.clv import BetaGeoBetaBinomModel, simulate_bgbb
+
+    sim = simulate_bgbb(
+        3000, alpha=1.2, beta=0.75, gamma=0.66, delta=2.8, n_periods=6, random_state=3
+    )
+    data = sim[["frequency", "recency", "n_periods"]].copy()
+    model = BetaGeoBetaBinomModel().fit(data)
+    data["monetary_value"] = simulate_gamma_gamma(
+        data["frequency"], p=6.0, q=4.0, gamma=15.0, random_state=4
+    )
+    gg = GammaGammaModel().fit(data[["frequency", "monetary_value"]])
+    clv = customer_lifetime_value(model, gg, data, horizon=5, time_unit=2, discount_rate=0.1)
+    spend = gg.expected_spend(data).to_numpy()
+    want = np.zeros(len(data))
+    prev = np.zeros(len(data))
+    for i in range(1, 6):
+        cur = model.expected_purchases(2 * i, data).to_numpy()
+        want += spend * (cur - prev) / 1.1**i
+        prev = cur
+    np.testing.assert_allclose(clv.to_numpy(), want, rtol=1e-10)
+    with pytest.raises(ValidationError, match="time_unit"):
+        customer_lifetime_value(model, gg, data, horizon=5, time_unit=1.5, discount_rate=0.1)
+
+
+def test_clv_takes_the_spend_per_customer(setup) -> None:
+    bg, gg, data = setup
+    kw = {"horizon": 6, "time_unit": 4.0, "discount_rate": 0.02, "margin": 0.3}
+    by_model = customer_lifetime_value(bg, gg, data, **kw)
+    spend = gg.expected_spend(data)
+    # a Series is aligned by customer: order and extra customers do not matter
+    shuffled = pd.concat([spend.iloc[::-1], pd.Series([5.0], index=["someone else"])])
+    pd.testing.assert_series_equal(customer_lifetime_value(bg, shuffled, data, **kw), by_model)
+    # arrays in row order; the summary then needs no monetary_value
+    rfm = data[["frequency", "recency", "T"]]
+    np.testing.assert_allclose(
+        customer_lifetime_value(bg, spend.to_numpy(), rfm, **kw), by_model, rtol=1e-15
+    )
+    one = customer_lifetime_value(bg, 10.0, rfm, **kw)
+    np.testing.assert_allclose(one / by_model, 10.0 / spend, rtol=1e-12)
+
+
+def test_clv_refuses_spend_that_does_not_fit(setup) -> None:
+    bg, gg, data = setup
+    kw = {"horizon": 6, "time_unit": 4.0, "discount_rate": 0.02}
+    spend = gg.expected_spend(data)
+    with pytest.raises(ValidationError, match="no value for customer 'c3'") as info:
+        customer_lifetime_value(bg, spend.drop("c3"), data, **kw)
+    assert info.value.row == "c3"
+    with pytest.raises(ValidationError, match="one value per customer"):
+        customer_lifetime_value(bg, spend.to_numpy()[:-1], data, **kw)
+    with pytest.raises(ValidationError, match="spend_model"):
+        customer_lifetime_value(bg, -spend, data, **kw)
+    with pytest.raises(ValidationError, match="more than once"):
+        customer_lifetime_value(bg, pd.concat([spend, spend.iloc[:1]]), data, **kw)
+    with pytest.raises(ValidationError, match="DataFrame indexed by customer"):
+        customer_lifetime_value(bg, spend, data[["frequency", "recency", "T"]].to_numpy(), **kw)
+    with pytest.raises(ValidationError, match="spend model"):
+        customer_lifetime_value(bg, bg, data, **kw)
