@@ -280,6 +280,7 @@ def customers(draw: st.DrawFn, /, **overrides: Any) -> Customer:
         "address": optional(addresses()),
         "account_id": optional(ids()),
         "birth_date": optional(dates(max_value=dt.date(2010, 1, 1))),
+        "gender": optional(st.sampled_from(["female", "male", "non-binary", "x"])),
         "consents": st.lists(consents(), max_size=4),
         "tags": st.frozensets(labels(), max_size=3),
     }

@@ -88,6 +88,13 @@ from crmcore.domain._events import (
 from crmcore.domain._frozen import (
     FrozenMapping,
 )
+from crmcore.domain._identity_events import (
+    REPOINTED,
+    CustomersMerged,
+    MergeUndone,
+    NotDuplicateMarked,
+    RecordMove,
+)
 from crmcore.domain._journeys import ENROLMENT_STATUSES, Enrolment, enrolment_id
 from crmcore.domain._marketing_events import (
     CHANNEL_TYPES,
@@ -132,6 +139,7 @@ __all__ = [
     "ENTITY_TYPES",
     "EVENT_TYPES",
     "MESSAGE_TYPES",
+    "REPOINTED",
     "Account",
     "Activity",
     "ActivityKind",
@@ -149,6 +157,7 @@ __all__ = [
     "ConsentChanged",
     "Contact",
     "Customer",
+    "CustomersMerged",
     "DomainEvent",
     "EmailAddress",
     "EngagementEvent",
@@ -162,11 +171,14 @@ __all__ = [
     "LeadConverted",
     "LedgerEntryPosted",
     "LoyaltyAccount",
+    "MergeUndone",
     "Money",
+    "NotDuplicateMarked",
     "Opportunity",
     "Order",
     "OrderStatus",
     "PhoneNumber",
+    "RecordMove",
     "StageChanged",
     "SurveyKind",
     "SurveyResponse",

@@ -22,7 +22,7 @@ from crmcore.storage._fields import SCALAR_KINDS, FieldSpec, Kind, introspect
 __all__ = ["SCHEMA_VERSION", "AggregateSpec", "default_aggregates", "layout"]
 
 #: Version of the SQL table layout this release reads and writes.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 

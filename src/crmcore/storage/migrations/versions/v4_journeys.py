@@ -6,9 +6,7 @@ journey), indexed by journey, customer, status and due time.  Nothing
 existing changes, so no data moves; the journeys' actions and audit events
 go to ``crm_events`` like every event.
 
-This revision follows version 2 here; version 3 (campaign members) is
-developed alongside it, and the two are chained v2 -> v3 -> v4 when both
-are released.
+It follows version 3 (campaign members and fields).
 """
 
 from __future__ import annotations
