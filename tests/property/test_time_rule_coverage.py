@@ -206,6 +206,10 @@ EXEMPT: dict[str, str] = {
     "crmcore.loyalty.LedgerSummary.__init__": (
         "a result record: as_of is the moment it describes (PointsLedger.summary's answer)"
     ),
+    "crmcore.marketing.CampaignFrames.kpis": (
+        "campaign_kpis of its own frames, passing as_of through unchanged (campaign_kpis "
+        "is held above)"
+    ),
     "crmcore.marketing.Audience.__init__": (
         "a result record: as_of is the moment it was selected at (select_audience's answer)"
     ),
