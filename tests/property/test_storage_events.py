@@ -17,14 +17,14 @@ from hypothesis import strategies as st
 from crmcore.domain import Money, encode_id
 from crmcore.loyalty import PointsLedger, Purchase, Redemption, Refund, ledger_balances
 from crmcore.storage import InMemoryStore, SqlStore
-from tests.contract._stores import clean_pg, pg_engine  # noqa: F401 -- fixture
-from tests.strategies import (
+from crmcore.testing.strategies import (
     EVENT_ENTITIES,
     aware_datetimes,
     domain_events,
     loyalty_programs,
     optional,
 )
+from tests.contract._stores import clean_pg, pg_engine  # noqa: F401 -- fixture
 
 SETTINGS = settings(
     max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
