@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, settings
 
+# crmcore's own pytest plugin (registered by its entry point where crmcore is
+# installed; named here too, so a checkout on PYTHONPATH gets it as well)
+pytest_plugins = ["crmcore.testing.plugin"]
+
 # The default profile is what CI runs: sized for a 2-core machine, derandomized
 # so that a run is reproducible (a landing gate must not fail by chance), and
 # with no example database written into the working directory.

@@ -9,15 +9,13 @@ emptied between tests.
 from __future__ import annotations
 
 import os
-import shutil
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from crmcore.storage import InMemoryStore, SqlStore
+from crmcore.testing._stores import empty_postgres, schema_url
 
 PG_ENV = "CRMCORE_TEST_POSTGRES_URL"
 PG_URL = os.environ.get(PG_ENV)
@@ -32,8 +30,7 @@ STORE_KINDS = ("memory", "sqlite", pytest.param("postgres", marks=pytest.mark.po
 def pg_schema_url(schema: str) -> str:
     """The test server's URL with ``search_path`` set to ``schema`` (usable by child processes)."""
     assert PG_URL
-    separator = "&" if "?" in PG_URL else "?"
-    return f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
+    return schema_url(PG_URL, schema)
 
 
 def skip_without_pg() -> None:
@@ -46,60 +43,33 @@ def skip_without_pg() -> None:
 
 
 @pytest.fixture(scope="session")
-def pg_engine() -> Iterator[sa.Engine]:
+def pg_engine(crm_store_maker) -> sa.Engine:
     """An engine bound to a fresh schema for this test session."""
     skip_without_pg()
-    schema = f"crmcore_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    engine = sa.create_engine(pg_schema_url(schema))
-    SqlStore(engine).create_schema()
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
+    assert PG_URL
+    engine: sa.Engine = crm_store_maker._postgres_engine(PG_URL)
+    return engine
 
 
 @pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory) -> Path:
+def sqlite_template(crm_store_maker) -> Path:
     """An empty SQLite database with the schema, copied by each test (cheaper than DDL)."""
-    path = tmp_path_factory.mktemp("template") / "crm.db"
-    store = SqlStore(f"sqlite:///{path}")
-    store.create_schema()
-    store.close()  # checkpoints the WAL into the main file
-    return path
-
-
-_KEEP = {"crm_schema", "crm_alembic_version", "crm_event_head"}
+    return crm_store_maker._sqlite_template()
 
 
 def clean_pg(engine: sa.Engine) -> None:
     """Empty every crmcore table (keeps the schema version rows; event positions restart)."""
-    with engine.begin() as conn:
-        names = [
-            n
-            for n in sa.inspect(conn).get_table_names()
-            if n.startswith("crm_") and n not in _KEEP
-        ]
-        for name in names:  # DELETE is much cheaper than TRUNCATE on tiny tables
-            conn.exec_driver_sql(f'DELETE FROM "{name}"')
-        conn.exec_driver_sql("UPDATE crm_event_head SET position = 0")
+    empty_postgres(engine)
 
 
 def make_store(kind: str, tmp_path, request) -> InMemoryStore | SqlStore:
     """A fresh, empty store of the given kind (schema created)."""
-    if kind == "memory":
-        return InMemoryStore()
-    if kind == "sqlite":
-        path = tmp_path / "crm.db"
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
-        store = SqlStore(f"sqlite:///{path}")
+    maker = request.getfixturevalue("crm_store_maker")
+    if kind == "postgres":
+        request.getfixturevalue("pg_engine")  # skips without a server
+        assert PG_URL
+        kind = PG_URL
+    store = maker.make(kind, tmp_path)
+    if isinstance(store, SqlStore) and kind == "sqlite":
         request.addfinalizer(store.close)
-        return store
-    engine = request.getfixturevalue("pg_engine")
-    clean_pg(engine)
-    return SqlStore(engine)
+    return store

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from crmcore.churn import PAliveBaseline, churn_labels, subscription_churn_labels
 from crmcore.segmentation import customer_features
-from tests.strategies import changed_after, cut_offs, purchase_logs
+from crmcore.testing.strategies import changed_after, cut_offs, purchase_logs
 
 HORIZONS = st.sampled_from([pd.Timedelta("1D"), pd.Timedelta("30D"), pd.Timedelta("36h")])
 LOOKBACKS = st.sampled_from([None, pd.Timedelta("10D"), pd.Timedelta("60D")])

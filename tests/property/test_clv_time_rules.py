@@ -35,7 +35,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from crmcore.clv import calibration_holdout_split, rfm_summary
-from tests.strategies import LOG_START, TIMEZONES, log_rows
+from crmcore.testing.strategies import TIMEZONES
+from tests.strategies import LOG_START, log_rows
 
 START = pd.Timestamp(LOG_START)
 DAY = 1440  # minutes

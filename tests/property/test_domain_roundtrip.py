@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from crmcore.domain import ENTITY_TYPES, Entity, Money
 from crmcore.errors import ValidationError
-from tests.strategies import CURRENCIES, ENTITY_STRATEGIES, leads, money, orders
+from crmcore.testing.strategies import CURRENCIES, ENTITY_STRATEGIES, leads, money, orders
 
 FAST = settings(max_examples=40, deadline=None)
 NAMES = list(ENTITY_STRATEGIES)

@@ -28,7 +28,7 @@ from hypothesis.stateful import (
 from crmcore.domain import Money
 from crmcore.errors import ValidationError
 from crmcore.loyalty import PointsLedger, Purchase, Redemption, Refund, ledger_balances
-from tests.strategies import loyalty_programs
+from crmcore.testing.strategies import loyalty_programs
 
 START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 

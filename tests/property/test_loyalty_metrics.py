@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crmcore.loyalty import csat, nps, nps_by
-from tests.strategies import nps_answers
+from crmcore.testing.strategies import nps_answers
 
 
 @settings(max_examples=60, deadline=None)

@@ -13,7 +13,8 @@ from crmcore.domain import current_consent
 from crmcore.marketing import EngagementEvent, engagement_frame
 from crmcore.marketing._audience import GRANTED, UNKNOWN, WITHDRAWN, consent_state
 from crmcore.marketing._frame import consent_log
-from tests.strategies import aware_datetimes, consents, engagement_events
+from crmcore.testing.strategies import aware_datetimes, consents
+from tests.strategies import engagement_events
 
 
 @given(engagement_events())

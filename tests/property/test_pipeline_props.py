@@ -26,7 +26,13 @@ from crmcore.pipeline import (
     stage_funnel,
     stage_velocity,
 )
-from tests.strategies import business_calendars, leads, opportunities, stage_walks, tickets
+from crmcore.testing.strategies import (
+    business_calendars,
+    leads,
+    opportunities,
+    stage_walks,
+    tickets,
+)
 
 UTC = dt.UTC
 WORKFLOWS = {"opportunity": OPPORTUNITY_WORKFLOW, "ticket": TICKET_WORKFLOW, "lead": LEAD_WORKFLOW}

@@ -18,8 +18,7 @@ from crmcore._time import to_zone
 from crmcore.domain import Money, StageChanged, encode_id
 from crmcore.loyalty import PointsLedger, Purchase, Redemption, Refund, ledger_balances
 from crmcore.storage import InMemoryStore, SqlStore
-from tests.contract._stores import clean_pg, pg_engine  # noqa: F401 -- fixture
-from tests.strategies import (
+from crmcore.testing.strategies import (
     EVENT_ENTITIES,
     TIMEZONES,
     aware_datetimes,
@@ -27,6 +26,7 @@ from tests.strategies import (
     loyalty_programs,
     optional,
 )
+from tests.contract._stores import clean_pg, pg_engine  # noqa: F401 -- fixture
 
 SETTINGS = settings(
     max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 
 from crmcore.storage import InMemoryStore, SqlStore
+from crmcore.testing.strategies import ENTITY_STRATEGIES
 from tests.contract._stores import PG_SKIP, PG_URL, clean_pg, pg_engine  # noqa: F401 -- fixture
-from tests.strategies import ENTITY_STRATEGIES
 
 REPOSITORY = {
     "Customer": "customers",
