@@ -17,9 +17,15 @@ SqlStore on a SQLite file (WAL) in a temporary directory.  Workloads (seeded):
    opportunity's stage at a date.  Side by side: the same answer in pandas
    from ``stage_history()`` (read the whole log, sort, keep the last row per
    entity).  Target: under 2 s.
+4. ``events.engagement`` over 1M engagement events (50k customers, 20
+   campaigns): the whole engagement frame with ``user_agent``, and one
+   campaign's.  Side by side: the obvious way, ``events.query`` and
+   ``marketing.engagement_frame`` of the decoded events; peak Python memory
+   (tracemalloc, in a separate pass) of both.  Target: under 10 s for 1M.
 
-Usage: ``python benchmarks/events.py [--quick] [--timeline-events N]``
-(quick: a tenth of every size).  Run it under ``nice`` on a shared machine.
+Usage: ``python benchmarks/events.py [--quick] [--timeline-events N]
+[--only append|timeline|engagement]`` (quick: a tenth of every size).  Run it
+under ``nice`` on a shared machine.
 """
 
 from __future__ import annotations
@@ -32,7 +38,8 @@ import sqlite3
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator
+import tracemalloc
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -40,12 +47,14 @@ import numpy as np
 
 from crmcore.domain import (
     Customer,
+    EngagementEvent,
     LoyaltyAccount,
     Money,
     Order,
     StageChanged,
     Ticket,
 )
+from crmcore.marketing import engagement_frame
 from crmcore.pipeline import OPPORTUNITY_WORKFLOW
 from crmcore.storage import SqlStore, customer_timeline
 from crmcore.storage._eventcodec import encode_event
@@ -285,19 +294,96 @@ def bench_timeline(path: Path, total: int) -> None:
     store.close()
 
 
+_KINDS = ("send", "deliver", "open", "click")
+
+
+def engagement_events(n: int, seed: int) -> Iterator[EngagementEvent]:
+    """``n`` e-mail events of 50k customers in 20 campaigns, a quarter of them opens."""
+    rng = random.Random(seed)
+    customers = max(n // 20, 1)
+    for i in range(n):
+        kind = _KINDS[i % 4]
+        yield EngagementEvent(
+            id=f"e{i:09d}",
+            kind=kind,
+            channel="email",
+            at=T0 + dt.timedelta(seconds=i * 7),
+            customer_id=f"C{rng.randrange(customers):07d}",
+            campaign_id=f"K{i % 20:03d}",
+            message_id=f"K{i % 20:03d}-m1",
+            variant="AB"[i % 2],
+            properties={"user_agent": "Mozilla/5.0"} if kind == "open" else {},
+        )
+
+
+def peak_mib(work: Callable[[], object]) -> float:
+    tracemalloc.start()
+    try:
+        work()
+        return tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+
+
+def bench_engagement(path: Path, n: int) -> None:
+    store = SqlStore(f"sqlite:///{path}")
+    store.create_schema()
+    store.events.append_many(engagement_events(n, 3), batch_size=20_000)
+
+    def view() -> object:
+        return store.events.engagement(properties=["user_agent"])
+
+    def obvious() -> object:
+        stored = store.events.query(type=EngagementEvent)
+        return engagement_frame([s.event for s in stored], properties=["user_agent"])
+
+    with Timer() as timer:
+        frame = view()
+    assert len(frame) == n  # type: ignore[arg-type]
+    with Timer() as slow:
+        obvious()
+    row(
+        "events.engagement (whole frame)",
+        f"{n:,}",
+        timer.wall,
+        timer.cpu,
+        "< 10 s",
+        f"query + engagement_frame: {slow.wall:.1f} s ({slow.wall / timer.wall:.1f}x)",
+    )
+    with Timer() as one:
+        part = store.events.engagement(campaign="K007", properties=["user_agent"])
+    row("events.engagement (one campaign of 20)", f"{len(part):,} of {n:,}", one.wall, one.cpu, "")
+    mine, theirs = peak_mib(view), peak_mib(obvious)
+    row(
+        "  peak Python memory (tracemalloc)",
+        f"{n:,}",
+        float("nan"),
+        float("nan"),
+        "",
+        f"engagement {mine:.0f} MiB; query + engagement_frame {theirs:.0f} MiB "
+        f"({theirs / mine:.1f}x)",
+    )
+    store.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a tenth of every size")
     parser.add_argument("--timeline-events", type=int, default=None)
+    parser.add_argument("--only", choices=["append", "timeline", "engagement"], default=None)
     args = parser.parse_args()
     scale = 10 if args.quick else 1
     n = 1_000_000 // scale
     timeline_events = args.timeline_events or 10_000_000 // scale
     with tempfile.TemporaryDirectory() as tmp:
-        store = bench_append(Path(tmp) / "append.db", n)
-        bench_as_of(store, n)
-        store.close()
-        bench_timeline(Path(tmp) / "timeline.db", timeline_events)
+        if args.only in (None, "append"):
+            store = bench_append(Path(tmp) / "append.db", n)
+            bench_as_of(store, n)
+            store.close()
+        if args.only in (None, "timeline"):
+            bench_timeline(Path(tmp) / "timeline.db", timeline_events)
+        if args.only in (None, "engagement"):
+            bench_engagement(Path(tmp) / "engagement.db", n)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     width = max(len(r[0]) for r in ROWS)
     print(f"\nload average at the end: {load:.1f} (2 cores)\n")

@@ -26,6 +26,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+import attrs
 from hypothesis import strategies as st
 
 from crmcore.domain import (
@@ -34,6 +35,7 @@ from crmcore.domain import (
     ActivityKind,
     Address,
     Campaign,
+    CampaignMember,
     CampaignStatus,
     Consent,
     Contact,
@@ -278,6 +280,7 @@ def customers(draw: st.DrawFn, /, **overrides: Any) -> Customer:
         "address": optional(addresses()),
         "account_id": optional(ids()),
         "birth_date": optional(dates(max_value=dt.date(2010, 1, 1))),
+        "gender": optional(st.sampled_from(["female", "male", "non-binary", "x"])),
         "consents": st.lists(consents(), max_size=4),
         "tags": st.frozensets(labels(), max_size=3),
     }
@@ -425,8 +428,34 @@ def campaigns(draw: st.DrawFn, /, **overrides: Any) -> Campaign:
         "budget": optional(money()),
         "status": st.sampled_from(CampaignStatus),
         "owner": optional(ids()),
+        "audience": optional(st.sampled_from(["tier == 'gold'", "age >= 30 and spend > 100"])),
+        "variants": st.lists(names(8), max_size=3, unique=True).map(tuple),
+        "cost": optional(money()),
+        "goal": optional(st.sampled_from(["conversion", "reactivation", "awareness"])),
     }
     return _entity(Campaign, draw, fields, overrides)
+
+
+def _variant(kw: dict[str, Any]) -> st.SearchStrategy[str | None]:
+    return st.none() if kw["control"] else optional(st.sampled_from(["A", "B", "long name"]))
+
+
+@st.composite
+def campaign_members(draw: st.DrawFn, /, **overrides: Any) -> CampaignMember:
+    """Campaign members, in a variant or held out; the id derived, or given (ERP keys)."""
+    common = _common()
+    del common["id"]  # the default, derived from campaign and customer, or an ERP key
+    fields = {
+        **common,
+        "campaign_id": ids(),
+        "customer_id": ids(),
+        "selected_at": aware_datetimes(),
+        "control": st.booleans(),
+        "variant": _variant,
+    }
+    member = _entity(CampaignMember, draw, fields, overrides)
+    given = draw(overrides.get("id", optional(ids())))
+    return member if given is None else attrs.evolve(member, id=given)
 
 
 @st.composite
@@ -496,6 +525,7 @@ ENTITY_STRATEGIES: dict[str, Any] = {
     "Order": orders,
     "SurveyResponse": survey_responses,
     "LoyaltyAccount": loyalty_accounts,
+    "CampaignMember": campaign_members,
 }
 
 
@@ -740,12 +770,12 @@ def engagement_events(draw: st.DrawFn, /, **overrides: Any) -> Any:
     """Engagement events: any type on a channel it can happen on, customer and/or contact."""
     from crmcore.marketing import CHANNEL_TYPES, EngagementEvent
 
-    kind = draw(overrides.get("type", st.sampled_from(sorted(CHANNEL_TYPES))))
+    kind = draw(overrides.get("kind", st.sampled_from(sorted(CHANNEL_TYPES))))
     channel = draw(overrides.get("channel", st.sampled_from(sorted(CHANNEL_TYPES[kind]))))
     who = draw(st.sampled_from(["customer", "contact", "both"]))
     return EngagementEvent(
         id=draw(overrides.get("id", ids())),
-        type=kind,
+        kind=kind,
         channel=channel,
         at=draw(overrides.get("at", aware_datetimes())),
         customer_id=draw(ids()) if who != "contact" else None,
@@ -757,7 +787,7 @@ def engagement_events(draw: st.DrawFn, /, **overrides: Any) -> Any:
     )
 
 
-# ============================================================================
+# =====================================================================
 # Time-rule section (loyalty + pipeline): moments around a cut-off and a DST fold.
 # ============================================================================
 
@@ -835,3 +865,169 @@ def domain_events(draw: st.DrawFn) -> Any:
         payload=draw(custom_fields()),
         related_ids=draw(st.lists(entity, max_size=2)),
     )
+
+
+# ============================================================== journeys
+
+JOURNEY_T0 = dt.datetime(2024, 3, 20, tzinfo=dt.UTC)  # ten days before Europe's spring DST
+JOURNEY_ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", None]
+
+
+@st.composite
+def journey_definitions(draw: st.DrawFn, /) -> Any:
+    """Journeys of two shapes (invitation with reply wait; nurturing loop), parameters drawn."""
+    from crmcore.marketing.journeys import Action, Branch, Entry, Exit, Goal, Journey, Send, Wait
+    from crmcore.pipeline import BusinessCalendar
+
+    hours = st.integers(1, 72).map(lambda h: f"{h}h")
+    quiet = draw(st.sampled_from([None, ("21:00", "08:00"), ("12:00", "13:30")]))
+    policy = draw(st.sampled_from(["never", "cooldown", "always"]))
+    common = {
+        "quiet_hours": quiet,
+        "re_entry": policy,
+        "cooldown": draw(hours) if policy == "cooldown" else None,
+        "control_fraction": draw(st.sampled_from([0.0, 0.3])),
+        "tz": draw(st.sampled_from(["UTC", "Europe/Paris"])),
+    }
+    if draw(st.booleans()):
+        steps = [
+            Entry("start", event="download", next="invite"),
+            Send("invite", channel="email", message_id="inv", next="await"),
+            Wait(
+                "await",
+                event="reply",
+                message_id=draw(st.sampled_from([None, "inv"])),
+                timeout=draw(hours),
+                on_timeout="follow",
+                next="engaged",
+            ),
+            Branch("engaged", event="open", within=draw(hours), yes="task", no="end"),
+            Action(
+                "task",
+                kind="create_task",
+                params={"subject": "Call", "due_in": "1D"},
+                next="end",
+            ),
+            Send(
+                "follow",
+                channel=draw(st.sampled_from(["email", "sms"])),
+                message_id="f1",
+                next="end",
+            ),
+            Goal("bought", event="purchase"),
+            Exit("end"),
+        ]
+        return Journey(id="invite", steps=steps, **common)
+    calendar = BusinessCalendar(tz=draw(st.sampled_from(["UTC", "Europe/Berlin"])))
+    wait = draw(
+        st.sampled_from(
+            [
+                Wait("pause", duration=draw(hours), next="ready"),
+                Wait(
+                    "pause",
+                    until=draw(st.sampled_from(["09:00", "02:30"])),
+                    calendar=calendar,
+                    next="ready",
+                ),
+            ]
+        )
+    )
+    steps = [
+        Entry(
+            "start",
+            event=draw(st.sampled_from([None, "signup"])),
+            rule="score >= 10",
+            next="nurture",
+        ),
+        Send("nurture", channel="email", message_id="n1", next="pause"),
+        wait,
+        Branch("ready", rule="score >= 60", yes="handover", no="nurture"),
+        Action("handover", kind="advance_stage", params={"to_stage": "qualified"}, next="end"),
+        Exit("end"),
+    ]
+    return Journey(id="nurture", steps=steps, **common)
+
+
+@st.composite
+def journey_worlds(draw: st.DrawFn, /, journey: Any) -> dict[str, Any]:
+    """Customers, profiles, events, consents, past sends and tick instants for a journey."""
+    import pandas as pd
+
+    people = ["a", "b", "c", "d", "e"][: draw(st.integers(1, 5))]
+    minutes = st.integers(0, 20 * 24 * 60)
+
+    def at(m: int) -> dt.datetime:
+        return JOURNEY_T0 + dt.timedelta(minutes=m)
+
+    types = ["download", "reply", "open", "purchase", "signup", "reply", "download"]
+    # each person's events cluster within four days of their own start
+    base = {p: draw(st.integers(0, 16 * 24 * 60)) for p in people}
+    ev = [
+        (p, kind, base[p] + offset, msg)
+        for p, kind, offset, msg in draw(
+            st.lists(
+                st.tuples(
+                    st.sampled_from(people),
+                    st.sampled_from(types),
+                    st.integers(0, 3 * 24 * 60),
+                    st.sampled_from([None, "inv", "other"]),
+                ),
+                min_size=len(people) * 2,
+                max_size=30,
+            )
+        )
+    ]
+    # most people opted in before the start; some change their mind later
+    cons = [
+        (p, ch, True, -24 * 60)
+        for p in people
+        for ch in ("email", "sms")
+        if draw(st.integers(0, 9)) < 8
+    ]
+    cons += draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from(people),
+                st.sampled_from(["email", "sms"]),
+                st.booleans(),
+                st.integers(-5 * 24 * 60, 20 * 24 * 60),
+            ),
+            max_size=6,
+        )
+    )
+    sends = draw(st.lists(st.tuples(st.sampled_from(people), minutes), max_size=8))
+    profiles = pd.DataFrame(
+        {
+            "score": [draw(st.integers(0, 100)) for _ in people],
+            "owner": [draw(st.sampled_from(["u1", "u2", None])) for _ in people],
+            "tz": [draw(st.sampled_from(JOURNEY_ZONES)) for _ in people],
+        },
+        index=pd.Index(people, name="customer_id"),
+    )
+    ticks = sorted(draw(st.lists(minutes, min_size=1, max_size=4, unique=True)))
+    return {
+        "events": pd.DataFrame(
+            {
+                "customer_id": pd.Series([e[0] for e in ev], dtype=object),
+                "type": pd.Series([e[1] for e in ev], dtype=object),
+                "date": pd.to_datetime([at(e[2]) for e in ev], utc=True),
+                "message_id": pd.Series([e[3] for e in ev], dtype=object),
+            }
+        ),
+        "consents": pd.DataFrame(
+            {
+                "customer_id": pd.Series([c[0] for c in cons], dtype=object),
+                "channel": pd.Series([c[1] for c in cons], dtype=object),
+                "granted": pd.Series([c[2] for c in cons], dtype=bool),
+                "date": pd.to_datetime([at(c[3]) for c in cons], utc=True),
+            }
+        ),
+        "sends": pd.DataFrame(
+            {
+                "customer_id": pd.Series([s[0] for s in sends], dtype=object),
+                "date": pd.to_datetime([at(s[1]) for s in sends], utc=True),
+            }
+        ),
+        "profiles": profiles,
+        "ticks": [at(m) for m in ticks],
+    }

@@ -13,10 +13,12 @@ from crmcore.domain import (
     Activity,
     Address,
     Campaign,
+    CampaignMember,
     ConsentChanged,
     Contact,
     Customer,
     EmailAddress,
+    Enrolment,
     GenericEvent,
     Lead,
     LoyaltyAccount,
@@ -120,5 +122,17 @@ def one_of_each() -> dict[str, Any]:
         ),
         "loyalty_accounts": LoyaltyAccount(
             id="y1", customer_id="c1", program_id="gold-club", opened_at=at()
+        ),
+        "campaign_members": CampaignMember(
+            campaign_id="m1", customer_id="c1", selected_at=at(), variant="A"
+        ),
+        "journey_enrolments": Enrolment(
+            journey_id="seminar",
+            customer_id=uuid.UUID(int=7),
+            seq=1,
+            enrolled_at=at(),
+            step="invite",
+            step_at=at(1),
+            due_at=dt.datetime(2026, 10, 25, 2, 30, fold=1, tzinfo=ZoneInfo("Europe/Paris")),
         ),
     }

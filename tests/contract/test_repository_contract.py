@@ -7,6 +7,7 @@ import uuid
 from zoneinfo import ZoneInfo
 
 import attrs
+import pandas as pd
 import pytest
 
 from crmcore.errors import ConcurrencyConflict, NotFound, ValidationError
@@ -25,6 +26,8 @@ AGGREGATES = (
     "orders",
     "survey_responses",
     "loyalty_accounts",
+    "campaign_members",
+    "journey_enrolments",
 )
 
 
@@ -161,6 +164,38 @@ def test_add_many_empty_and_bad_batch_size(store):
     assert store.orders.add_many([]) == 0
     with pytest.raises(ValidationError, match="batch_size"):
         store.orders.add_many([order()], batch_size=0)
+
+
+def test_update_many_replaces_each_at_its_version(store):
+    store.orders.add_many([order(f"o{i}", amount=eur(i)) for i in range(25)])
+    store.orders.update(store.orders.get("o3"))  # o3 is at version 1, the others at 0
+    moved = [attrs.evolve(o, channel="shop") for o in store.orders.query(order_by="id")]
+    assert store.orders.update_many(moved, batch_size=4) == 25
+    stored = {o.id: o for o in store.orders.query()}
+    assert {o.channel for o in stored.values()} == {"shop"}
+    assert stored["o3"].version == 2
+    assert {o.version for k, o in stored.items() if k != "o3"} == {1}
+    assert store.orders.update_many([]) == 0
+
+
+@pytest.mark.parametrize("batch_size", [3, 10_000])
+def test_update_many_is_all_or_nothing_and_names_the_stale_record(store, batch_size):
+    store.orders.add_many([order(f"o{i}") for i in range(8)])
+    fresh = store.orders.query(order_by="id")
+    store.orders.update(store.orders.get("o5"))  # someone else moved o5 on
+    before = store.orders.to_frame()
+    with pytest.raises(ConcurrencyConflict) as info:
+        store.orders.update_many(
+            [attrs.evolve(o, channel="shop") for o in fresh], batch_size=batch_size
+        )
+    assert (info.value.expected_version, info.value.actual_version) == (0, 1)
+    assert "o5" in str(info.value)
+    pd.testing.assert_frame_equal(store.orders.to_frame(), before)
+    with pytest.raises(NotFound, match="nope"):
+        store.orders.update_many([fresh[0], order("nope")], batch_size=batch_size)
+    with pytest.raises(ConcurrencyConflict, match="o1"):  # the second copy is stale
+        store.orders.update_many([fresh[1], fresh[1]], batch_size=batch_size)
+    pd.testing.assert_frame_equal(store.orders.to_frame(), before)
 
 
 def test_wrong_entity_type_is_refused(store):

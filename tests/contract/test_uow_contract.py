@@ -143,3 +143,16 @@ def test_unit_of_work_outside_with_block_is_refused(store):
         uow.commit()
     with uow, pytest.raises(RuntimeError, match="already in use"):
         uow.__enter__()
+
+
+def test_writes_after_a_frame_export_inside_a_unit_of_work(store):
+    # a frame export streams (PostgreSQL: a server-side cursor); the writes after it, each in
+    # a savepoint, must not run on a cursor left streaming
+    store.orders.add_many([order("o1", amount=eur(5)), order("o2", amount=eur(50))])
+    with store.unit_of_work() as uow:
+        assert list(uow.orders.to_frame(["id"])["id"]) == ["o1", "o2"]
+        uow.orders.update(attrs.evolve(uow.orders.get("o1"), channel="shop"))
+        uow.orders.add(order("o3"))
+        uow.commit()
+    assert store.orders.get("o1").channel == "shop"
+    assert store.orders.count() == 3

@@ -19,7 +19,7 @@ from crmcore.storage import SqlStore
 
 SECTIONS = [
     "overview", "model", "heatmaps", "holdout", "segments",
-    "cohorts", "surveys", "pipeline", "service",
+    "cohorts", "surveys", "pipeline", "service", "campaigns",
 ]  # fmt: skip
 COLUMNS = [
     "frequency", "recency", "T", "monetary_value", "p_alive", "expected_purchases_90d",
@@ -78,7 +78,7 @@ def check(out: Path, customers: int) -> list[str]:
         problems.append("summary.json has no finite model parameters")
     problems.extend(
         f"summary.json: section {part!r} not available"
-        for part in ("holdout", "surveys", "pipeline", "sla", "loyalty")
+        for part in ("holdout", "surveys", "pipeline", "sla", "loyalty", "campaigns")
         if not summary.get(part, {}).get("available")
     )
     page = _Sections()

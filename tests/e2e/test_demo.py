@@ -171,6 +171,12 @@ def test_surveys_pipeline_and_sla_sections(demo, direct):
     assert report["surveys"]["csat"]["score"] == pytest.approx(expect_csat.score, rel=1e-12)
     assert report["pipeline"]["available"]
     assert report["pipeline"]["n_opportunities"] == len(data.opportunities)
+    campaigns = report["campaigns"]
+    assert campaigns["available"]
+    assert [r["campaign_id"] for r in campaigns["by_campaign"]] == [
+        f"K{i:03d}" for i in range(1, 9)
+    ]
+    assert all(r["sent"] + r["control"] <= r["members"] for r in campaigns["by_campaign"])
     sla = report["sla"]
     assert sla["available"]
     for target in ("first_response", "resolution"):

@@ -27,7 +27,7 @@ def test_frame_keeps_every_event_and_instant(events):
     assert len(frame) == len(events)
     for row, event in zip(frame.itertuples(index=False), events, strict=True):
         assert row.date == pd.Timestamp(event.at)
-        assert row.type == event.type.value
+        assert row.type == event.kind.value
 
 
 class _Party:

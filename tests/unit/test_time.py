@@ -571,3 +571,22 @@ class TestFrameHelpers:
             period_starts(far, freq)  # it used to wrap around to 1677
         with pytest.raises(ValidationError, match="1677-09-22 and 2262-04-11"):
             period_start_us(int(far[0]), freq, "UTC")
+
+
+class TestLocalizeWall:
+    def test_inverse_of_wall_ns(self):
+        ns = (
+            pd.DatetimeIndex(["2024-01-15 12:00", "2024-07-01 23:30"], tz="UTC").as_unit("ns").asi8
+        )
+        np.testing.assert_array_equal(localize_wall(wall_ns(ns, PARIS), PARIS), ns)
+
+    def test_gap_moves_forward_and_fall_back_takes_first(self):
+        # Paris: 2024-03-31 02:30 does not exist (clocks jump 02:00 -> 03:00, i.e. 01:00 UTC);
+        # 2024-10-27 02:30 happens twice, first at 00:30 UTC (summer time)
+        wall = pd.DatetimeIndex(["2024-03-31 02:30", "2024-10-27 02:30"]).as_unit("ns").asi8
+        got = pd.DatetimeIndex(localize_wall(wall, PARIS).view("datetime64[ns]"))
+        assert list(got) == [pd.Timestamp("2024-03-31 01:00"), pd.Timestamp("2024-10-27 00:30")]
+
+    def test_naive_is_identity(self):
+        wall = np.array([5, 7], dtype=np.int64)
+        np.testing.assert_array_equal(localize_wall(wall, None), wall)

@@ -15,10 +15,12 @@ from crmcore._time import require_aware
 from crmcore._types import RandomState
 from crmcore._validation import check_random_state, check_scalar
 from crmcore.datasets._customers import make_customers, make_orders, make_surveys
+from crmcore.datasets._marketing import campaign_members, engagement_events, make_campaigns
 from crmcore.datasets._workflows import make_sales, make_service
 from crmcore.domain import (
     Account,
     Address,
+    Campaign,
     Consent,
     Contact,
     Customer,
@@ -75,6 +77,17 @@ class SampleCompany:
         :func:`~crmcore.pipeline.advance` and
         :func:`~crmcore.pipeline.convert_lead` returned for every move.
         :func:`write_company` appends them to the store's event log.
+    campaigns : list of Campaign
+        E-mail and SMS campaigns of the last year (audience rule, variants,
+        cost, goal).
+    campaign_members : DataFrame
+        ``customer_id, campaign_id, variant, control, selected_at``: each
+        campaign's audience, chosen with consent at its send time, with a
+        control group.
+    engagement : DataFrame
+        The campaigns' engagement (sends, deliveries, bounces, opens with
+        their ``user_agent``, clicks, unsubscribes), the frame of
+        :func:`crmcore.marketing.engagement_frame`.
     """
 
     as_of: dt.datetime
@@ -89,6 +102,9 @@ class SampleCompany:
     tickets: list[Ticket]
     currency: str = "EUR"
     events: tuple[DomainEvent, ...] = ()
+    campaigns: list[Campaign] = attrs.field(factory=list)
+    campaign_members: pd.DataFrame = attrs.field(factory=pd.DataFrame)
+    engagement: pd.DataFrame = attrs.field(factory=pd.DataFrame)
 
     @property
     def transactions(self) -> pd.DataFrame:
@@ -115,6 +131,7 @@ def make_company(
     as_of: dt.datetime = DEFAULT_AS_OF,
     years: float = 2.5,
     currency: str = "EUR",
+    n_campaigns: int = 8,
     random_state: RandomState = None,
 ) -> SampleCompany:
     """Generate a reproducible synthetic company.
@@ -126,7 +143,12 @@ def make_company(
     (NPS improving over time); a third join a points programme with tiers;
     B2B leads and opportunities move through the default lead and
     opportunity workflows, support tickets through the ticket workflow
-    (CSAT answers follow resolved tickets, lower when resolution was slow).
+    (CSAT answers follow resolved tickets, lower when resolution was slow);
+    e-mail and SMS campaigns of the last year select their audience with
+    consent and a control group, and their members engage (sends, bounces,
+    opens, privacy-proxy opens, clicks, unsubscribes; recent buyers engage
+    more).  The campaigns cause no purchases: their incremental revenue is
+    zero up to noise.
 
     Parameters
     ----------
@@ -138,6 +160,8 @@ def make_company(
         Length of the history (at least 1).
     currency : str, default "EUR"
         Currency of every amount.
+    n_campaigns : int, default 8
+        Campaigns over the last year (0: none).
     random_state : int, Generator or None
         Seed: the same seed gives the same company.
 
@@ -156,6 +180,7 @@ def make_company(
     """
     check_scalar(n_customers, name="n_customers", low=1, integer=True)
     check_scalar(years, name="years", low=1.0, high=50.0)
+    check_scalar(n_campaigns, name="n_campaigns", low=0, high=100, integer=True)
     require_aware(as_of, field="as_of")
     rng = check_random_state(random_state)
     end = pd.Timestamp(as_of).tz_convert("UTC")
@@ -195,6 +220,10 @@ def make_company(
     surveys = pd.concat([surveys, csat_frame], ignore_index=True)
     surveys["answered_at"] = pd.to_datetime(surveys["answered_at"], utc=True)
     loyalty = _loyalty(customers, orders, end, rng)
+    # drawn last, so the rest of the company is the same whatever n_campaigns is
+    campaigns, members, engagement = make_campaigns(
+        customers, orders, n_campaigns=int(n_campaigns), as_of=end, currency=currency, rng=rng
+    )
     return SampleCompany(
         as_of=end.to_pydatetime(),
         customers=customers,
@@ -208,6 +237,9 @@ def make_company(
         tickets=tickets,
         currency=currency,
         events=tuple(sorted(events, key=_event_time)),  # stable: a walk's moves stay in order
+        campaigns=campaigns,
+        campaign_members=members,
+        engagement=engagement,
     )
 
 
@@ -381,7 +413,9 @@ def write_company(
     Returns
     -------
     dict
-        Rows written per repository, and ``"events"``: events appended.
+        Rows written per repository, ``"events"``: the stage-history events
+        appended, and ``"engagement_events"``: the campaigns' engagement
+        appended to ``store.events``.
 
     Examples
     --------
@@ -404,6 +438,17 @@ def write_company(
         ("tickets", len(company.tickets), lambda: iter(company.tickets)),
         ("survey_responses", len(company.surveys), lambda: _surveys(company)),
         ("loyalty_accounts", len(company.loyalty_accounts), lambda: _loyalty_accounts(company)),
+        ("campaigns", len(company.campaigns), lambda: iter(company.campaigns)),
+        (
+            "campaign_members",
+            len(company.campaign_members),
+            lambda: campaign_members(company.campaign_members),
+        ),
+        (
+            "engagement_events",
+            len(company.engagement),
+            lambda: engagement_events(company.engagement),
+        ),
         ("events", len(company.events), lambda: iter(company.events)),
     ]
     counts: dict[str, int] = {}
@@ -412,7 +457,7 @@ def write_company(
         entities = rows() if advance is None else _counted(rows(), advance, batch_size)
         if not n_rows:
             counts[name] = 0
-        elif name == "events":
+        elif name in ("events", "engagement_events"):  # appended to the event log
             counts[name] = int(store.events.append_many(entities, batch_size=batch_size))
         else:
             counts[name] = int(getattr(store, name).add_many(entities, batch_size=batch_size))

@@ -3,7 +3,7 @@
 Entities (:class:`Customer`, :class:`Account`, :class:`Contact`,
 :class:`Lead`, :class:`Opportunity`, :class:`Activity`, :class:`Ticket`,
 :class:`Campaign`, :class:`Order`, :class:`SurveyResponse`,
-:class:`LoyaltyAccount`) are frozen, slotted attrs classes built with
+:class:`LoyaltyAccount`, :class:`CampaignMember`) are frozen, slotted attrs classes built with
 keyword arguments.  Each has an ``id`` chosen by the caller, a ``version``
 for optimistic concurrency and a ``custom`` mapping of user fields, and
 round-trips losslessly through ``to_dict()`` / ``from_dict()`` (JSON-safe).
@@ -12,12 +12,22 @@ Value objects: :class:`Money` (exact Decimal amount in one ISO 4217
 currency), :class:`Consent`, :class:`Address`, :class:`EmailAddress`,
 :class:`PhoneNumber` (E.164 where the country is known).
 
+A marketing journey's :class:`Enrolment` (one customer's way through a
+journey, with a derived id; the engine is :mod:`crmcore.marketing.journeys`)
+is stored like an entity.
+
 Domain events (:class:`DomainEvent`): :class:`StageChanged`,
 :class:`LeadConverted`, :class:`Assigned`, :class:`ArticleSaved`,
-:class:`ConsentChanged`, :class:`LedgerEntryPosted`
-and, for types no registered kind claims, :class:`GenericEvent`; new kinds
-register with :func:`register_event` (see :data:`EVENT_TYPES`).
-:func:`change_consent` updates a consent history and returns its event.
+:class:`ConsentChanged`, :class:`LedgerEntryPosted`, marketing's
+:class:`EngagementEvent` (sends, opens, clicks, visits, carts:
+:class:`EngagementType` on a :class:`Channel`) and the audience changes
+:class:`CampaignMemberAdded`, :class:`CampaignMemberReassigned`,
+:class:`CampaignMemberRemoved`, and, for types no registered kind claims,
+:class:`GenericEvent`; new kinds register with :func:`register_event` (see
+:data:`EVENT_TYPES`).  :func:`change_consent` updates a consent history and
+returns its event; :func:`add_campaign_member`,
+:func:`reassign_campaign_member` and :func:`remove_campaign_member` do the
+same for campaign members.
 
 Every invalid value raises :class:`crmcore.errors.ValidationError` naming
 the field; datetimes must be timezone-aware.  Nothing here reads the clock
@@ -43,6 +53,13 @@ from crmcore.domain._base import (
     EntityId,
     decode_id,
     encode_id,
+)
+from crmcore.domain._campaign_member import (
+    CampaignMember,
+    add_campaign_member,
+    campaign_member_id,
+    reassign_campaign_member,
+    remove_campaign_member,
 )
 from crmcore.domain._codec import (
     decode_date,
@@ -70,6 +87,24 @@ from crmcore.domain._events import (
 )
 from crmcore.domain._frozen import (
     FrozenMapping,
+)
+from crmcore.domain._identity_events import (
+    REPOINTED,
+    CustomersMerged,
+    MergeUndone,
+    NotDuplicateMarked,
+    RecordMove,
+)
+from crmcore.domain._journeys import ENROLMENT_STATUSES, Enrolment, enrolment_id
+from crmcore.domain._marketing_events import (
+    CHANNEL_TYPES,
+    MESSAGE_TYPES,
+    CampaignMemberAdded,
+    CampaignMemberReassigned,
+    CampaignMemberRemoved,
+    Channel,
+    EngagementEvent,
+    EngagementType,
 )
 from crmcore.domain._money import Money
 from crmcore.domain._parties import Account, Contact, Customer
@@ -99,8 +134,12 @@ from crmcore.domain._values import (
 
 __all__ = [
     "CALLING_CODES",
+    "CHANNEL_TYPES",
+    "ENROLMENT_STATUSES",
     "ENTITY_TYPES",
     "EVENT_TYPES",
+    "MESSAGE_TYPES",
+    "REPOINTED",
     "Account",
     "Activity",
     "ActivityKind",
@@ -108,13 +147,22 @@ __all__ = [
     "ArticleSaved",
     "Assigned",
     "Campaign",
+    "CampaignMember",
+    "CampaignMemberAdded",
+    "CampaignMemberReassigned",
+    "CampaignMemberRemoved",
     "CampaignStatus",
+    "Channel",
     "Consent",
     "ConsentChanged",
     "Contact",
     "Customer",
+    "CustomersMerged",
     "DomainEvent",
     "EmailAddress",
+    "EngagementEvent",
+    "EngagementType",
+    "Enrolment",
     "Entity",
     "EntityId",
     "FrozenMapping",
@@ -123,17 +171,22 @@ __all__ = [
     "LeadConverted",
     "LedgerEntryPosted",
     "LoyaltyAccount",
+    "MergeUndone",
     "Money",
+    "NotDuplicateMarked",
     "Opportunity",
     "Order",
     "OrderStatus",
     "PhoneNumber",
+    "RecordMove",
     "StageChanged",
     "SurveyKind",
     "SurveyResponse",
     "Ticket",
     "TicketChannel",
     "TicketPriority",
+    "add_campaign_member",
+    "campaign_member_id",
     "change_consent",
     "current_consent",
     "decode_date",
@@ -142,8 +195,11 @@ __all__ = [
     "encode_date",
     "encode_datetime",
     "encode_id",
+    "enrolment_id",
     "new_event_id",
+    "reassign_campaign_member",
     "register_event",
+    "remove_campaign_member",
 ]
 
 ENTITY_TYPES: Mapping[str, type[Entity]] = MappingProxyType(
@@ -161,6 +217,7 @@ ENTITY_TYPES: Mapping[str, type[Entity]] = MappingProxyType(
             Order,
             SurveyResponse,
             LoyaltyAccount,
+            CampaignMember,
         )
     }
 )
@@ -168,8 +225,8 @@ ENTITY_TYPES: Mapping[str, type[Entity]] = MappingProxyType(
 
 A read-only mapping from ``"Customer"``, ``"Account"``, ``"Contact"``,
 ``"Lead"``, ``"Opportunity"``, ``"Activity"``, ``"Ticket"``,
-``"Campaign"``, ``"Order"``, ``"SurveyResponse"`` and ``"LoyaltyAccount"``
-to the class, in a fixed order.  It is meant for storage and tooling: to
+``"Campaign"``, ``"Order"``, ``"SurveyResponse"``, ``"LoyaltyAccount"``
+and ``"CampaignMember"`` to the class, in a fixed order.  It is meant for storage and tooling: to
 rebuild an entity from a type name and its :meth:`Entity.to_dict` data
 (``ENTITY_TYPES[name].from_dict(data)``), or to iterate over every
 aggregate type.

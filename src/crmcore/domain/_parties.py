@@ -11,6 +11,7 @@ import attrs
 from crmcore.domain._base import (
     EntityId,
     convert_id,
+    convert_lower,
     convert_optional_id,
     convert_tags,
     valid_aware,
@@ -116,6 +117,11 @@ class Customer(_ConsentQueries, Entity):
         The company account the customer belongs to (B2B).
     birth_date : datetime.date, optional
         Date of birth.
+    gender : str, optional
+        Gender as the customer declared it (free text, stored stripped and
+        lower-case: ``"female"``, ``"male"``, ``"non-binary"``...); None when
+        not declared.  A declared profile field, so segment rules and
+        :func:`crmcore.identity.customer_frame` can use it.
     consents : sequence of Consent, default ()
         Marketing consent history, stored as a tuple in the order given.
     tags : iterable of str, default frozenset()
@@ -172,6 +178,10 @@ class Customer(_ConsentQueries, Entity):
     )
     tags: frozenset[str] = attrs.field(
         factory=frozenset, converter=convert_tags, validator=valid_tags
+    )
+    # last: the SQL column was added by a migration (schema 5), after the others
+    gender: str | None = attrs.field(
+        default=None, converter=convert_lower, validator=valid_optional_text
     )
 
 

@@ -13,6 +13,8 @@ import attrs
 from crmcore.domain._base import (
     EntityId,
     _attempt,
+    _raise_if_rejected,
+    _Rejected,
     convert_id,
     convert_lower,
     convert_optional_id,
@@ -292,6 +294,29 @@ def _convert_campaign_status(value: Any) -> CampaignStatus:
     return _attempt(_to_campaign_status, value)
 
 
+def _convert_variants(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return tuple(value)
+    return _Rejected(value, ValidationError("must be a list or tuple of variant names"))
+
+
+def _valid_variants(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    _raise_if_rejected(attribute.name, value)
+    seen: set[str] = set()
+    for name in value:
+        if not isinstance(name, str) or not name.strip():
+            raise ValidationError(
+                f"{attribute.name} must hold non-blank str names; got {name!r}",
+                field=attribute.name,
+                value=name,
+            )
+        if name in seen:
+            raise ValidationError(
+                f"{attribute.name}: {name!r} is named twice", field=attribute.name, value=name
+            )
+        seen.add(name)
+
+
 @attrs.frozen(kw_only=True)
 class Campaign(Entity):
     """A marketing campaign that generates leads and orders.
@@ -315,6 +340,22 @@ class Campaign(Entity):
         One of ``planned``, ``active``, ``paused``, ``completed``, ``cancelled``.
     owner : str or uuid.UUID, optional
         The user responsible.
+    audience : str, optional
+        Who the campaign targets: the text of a segment rule of
+        :mod:`crmcore.segmentation` (``"tier == 'gold' and age >= 30"``),
+        kept as written.  The domain cannot parse it (the rule language
+        lives above it): :func:`crmcore.marketing.audience_rule` parses and
+        checks it, naming the campaign, and
+        :func:`crmcore.marketing.select_audience` takes the campaign itself.
+    variants : sequence of str, default ()
+        The variants (A/B arms) its members are split between; distinct,
+        non-blank names, in order.
+    cost : Money, optional
+        What the campaign actually cost (``>= 0``; ``budget`` is the plan):
+        the cost of its ROMI and CAC.
+    goal : str, optional
+        What it is meant to achieve, in the team's own words
+        (``"conversion"``, ``"reactivation"``, ``"first purchase"``...).
 
     Examples
     --------
@@ -323,6 +364,17 @@ class Campaign(Entity):
     ...     id="K-1", name="Spring sale", channel="Email", start_date=dt.date(2024, 3, 1)
     ... ).status
     <CampaignStatus.PLANNED: 'planned'>
+    >>> Campaign(
+    ...     id="K-2",
+    ...     name="Win-back",
+    ...     channel="email",
+    ...     start_date=dt.date(2024, 3, 1),
+    ...     audience="days_since_last_purchase > 180",
+    ...     variants=["A", "B"],
+    ...     cost=Money(amount="250.00", currency="EUR"),
+    ...     goal="reactivation",
+    ... ).variants
+    ('A', 'B')
     """
 
     name: str = attrs.field(validator=valid_text)
@@ -344,10 +396,21 @@ class Campaign(Entity):
     owner: EntityId | None = attrs.field(
         default=None, converter=convert_optional_id, validator=valid_optional_id
     )
+    audience: str | None = attrs.field(default=None, validator=valid_optional_text)
+    variants: tuple[str, ...] = attrs.field(
+        default=(), converter=_convert_variants, validator=_valid_variants
+    )
+    cost: Money | None = attrs.field(
+        default=None,
+        validator=valid_instance(Money, optional=True),
+        metadata=meta(dec_with(Money.from_dict, optional=True)),
+    )
+    goal: str | None = attrs.field(default=None, validator=valid_optional_text)
 
     def __attrs_post_init__(self) -> None:
         not_before(self, "end_date", "start_date")
         _check_non_negative_money(self, "budget")
+        _check_non_negative_money(self, "cost")
 
 
 # ---------------------------------------------------------------- Activity

@@ -12,6 +12,11 @@ subpackage finds records that describe the same person and plans their merge:
   with a guard against chaining and respecting "not a duplicate" decisions;
 - :func:`merge_plan` assembles the surviving record field by field
   (:class:`Survivorship`; consent merged conservatively);
+- :func:`apply_merge` carries a plan out in a store atomically (references
+  re-pointed, a :class:`~crmcore.domain.CustomersMerged` event stored) and
+  :func:`undo_merge` restores the state before it;
+- :func:`mark_not_duplicate` stores a "not a duplicate" decision, which
+  :func:`not_duplicates` reads back for clustering and merging;
 - :class:`MatchIndex` checks a new record at entry (allow / alert / block);
 - :func:`data_quality` measures completeness, validity, uniqueness and
   staleness per field;
@@ -24,8 +29,14 @@ String similarity needs RapidFuzz: ``pip install 'crmcore[identity]'``.
 
 from __future__ import annotations
 
+from crmcore.identity._apply import apply_merge, undo_merge
 from crmcore.identity._blocking import BlockingStats
 from crmcore.identity._cluster import cluster_duplicates
+from crmcore.identity._decisions import (
+    mark_not_duplicate,
+    not_duplicates,
+    withdraw_not_duplicate,
+)
 from crmcore.identity._fields import KIND_NAMES, Field
 from crmcore.identity._frame import customer_frame
 from crmcore.identity._generate import NOISE_LEVELS, DuplicateSet, make_duplicates
@@ -51,6 +62,7 @@ __all__ = [
     "MatchResult",
     "MergePlan",
     "Survivorship",
+    "apply_merge",
     "canonical_email",
     "cluster_duplicates",
     "customer_frame",
@@ -58,6 +70,10 @@ __all__ = [
     "data_quality",
     "find_duplicates",
     "make_duplicates",
+    "mark_not_duplicate",
     "merge_plan",
     "name_tokens",
+    "not_duplicates",
+    "undo_merge",
+    "withdraw_not_duplicate",
 ]

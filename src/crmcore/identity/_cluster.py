@@ -13,55 +13,10 @@ from scipy.sparse.csgraph import connected_components
 from crmcore._types import FloatArray, IntArray
 from crmcore._validation import check_columns, check_scalar
 from crmcore.errors import ValidationError
+from crmcore.identity._links import cannot_link_pairs
 from crmcore.identity._match import DEFAULT_THRESHOLD
 
 __all__ = ["cannot_link_pairs", "cluster_duplicates"]
-
-
-def cannot_link_pairs(cannot_link: Any) -> list[tuple[Hashable, Hashable]]:
-    """Read "not a duplicate" decisions: a DataFrame (``id_l``, ``id_r``) or pairs of ids.
-
-    Raises
-    ------
-    ValidationError
-        Another layout, or a pair of a record with itself.
-    """
-    if cannot_link is None:
-        return []
-    if isinstance(cannot_link, pd.DataFrame):
-        check_columns(cannot_link, ("id_l", "id_r"), name="cannot_link")
-        pairs = list(zip(cannot_link["id_l"], cannot_link["id_r"], strict=True))
-    elif isinstance(cannot_link, Iterable) and not isinstance(cannot_link, str | bytes):
-        pairs = []
-        for item in cannot_link:
-            if isinstance(item, str | bytes) or not isinstance(item, Iterable):
-                raise ValidationError(
-                    f"cannot_link must hold pairs of record ids; got {item!r}",
-                    field="cannot_link",
-                    value=item,
-                )
-            pair = tuple(item)
-            if len(pair) != 2:
-                raise ValidationError(
-                    f"cannot_link must hold pairs of record ids; got {item!r}",
-                    field="cannot_link",
-                    value=item,
-                )
-            pairs.append((pair[0], pair[1]))
-    else:
-        raise ValidationError(
-            "cannot_link must be a DataFrame with id_l, id_r or a list of id pairs",
-            field="cannot_link",
-            value=cannot_link,
-        )
-    for a, b in pairs:
-        if a == b:
-            raise ValidationError(
-                f"cannot_link pairs record {a!r} with itself; a record is always one customer",
-                field="cannot_link",
-                row=a,
-            )
-    return pairs
 
 
 def _order(ids: pd.Index) -> IntArray:

@@ -12,6 +12,7 @@ import pandas as pd
 from crmcore import _time
 from crmcore._validation import check_columns
 from crmcore.errors import ValidationError
+from crmcore.identity._as_of import is_store, store_records
 from crmcore.identity._dates import first_invalid, read_days
 from crmcore.identity._prepare import check_ids, records_frame
 
@@ -123,11 +124,19 @@ def customer_frame(
 
     Parameters
     ----------
-    customers : DataFrame or iterable of Customer
-        One row per customer with ``id_col`` and the profile columns.
+    customers : DataFrame, iterable of Customer, or Store
+        One row per customer with ``id_col`` and the profile columns.  A
+        store (``InMemoryStore``, ``SqlStore``) gives its customers and its
+        completed orders as the transactions, *identified as of*
+        ``as_of``: merges applied after ``as_of`` are reverted (the merged
+        customers are rows of their own again, with the purchases they had,
+        their profile as the merge found it), and merges undone after
+        ``as_of`` still count (see :func:`apply_merge`).  Amounts are summed
+        as stored, whatever their currency.
     transactions : DataFrame, optional
         Purchases (``customer_col``, ``date_col``, ``value_col``) for the
         behaviour features of :func:`crmcore.segmentation.customer_features`.
+        Not with a store.
     as_of : date-like
         The moment described (the time rule of docs/time.rst: history is at
         or before ``as_of``; a date means the end of that day).
@@ -199,13 +208,22 @@ def customer_frame(
     >>> rule.select(frame).index.tolist()
     ['a']
     """
-    frame = records_frame(customers)
-    check_columns(frame, [id_col], name="customers")
     if as_of is None:
         raise ValidationError(
             "as_of is required (a date or datetime); crmcore never reads the clock",
             field="as_of",
         )
+    if is_store(customers):
+        if transactions is not None:
+            raise ValidationError(
+                "with a store, the purchases are read from store.orders; leave out "
+                "transactions (or pass the customers as a frame)",
+                field="transactions",
+            )
+        customers, transactions = store_records(customers, as_of=as_of)
+        id_col, customer_col, date_col, value_col = "id", "customer_id", "date", "amount"
+    frame = records_frame(customers)
+    check_columns(frame, [id_col], name="customers")
     ids = check_ids(frame, id_col)
     keep = np.ones(len(frame), dtype=bool)
     if created_col is not None and created_col in frame.columns:

@@ -13,6 +13,7 @@ from crmcore._validation import check_scalar
 from crmcore.errors import ValidationError
 from crmcore.identity._blocking import candidate_pairs
 from crmcore.identity._fields import Field
+from crmcore.identity._links import cannot_link_pairs
 from crmcore.identity._model import MatchModel
 from crmcore.identity._prepare import Prepared, compare_pairs, prepare
 
@@ -60,6 +61,7 @@ def find_duplicates(
     model: MatchModel | None = None,
     max_block_size: int = 100,
     n_jobs: int = 1,
+    cannot_link: Any = None,
 ) -> pd.DataFrame:
     """Find pairs of records that probably describe the same customer.
 
@@ -98,6 +100,10 @@ def find_duplicates(
         Blocks larger than this are skipped in their pass.
     n_jobs : int, default 1
         Threads for RapidFuzz (``-1``: all cores).
+    cannot_link : DataFrame or iterable of pairs, optional
+        "Not a duplicate" decisions (``id_l``, ``id_r``; for example
+        :func:`not_duplicates` of a store): these pairs are left out of the
+        result (they still count when the model is fitted).
 
     Returns
     -------
@@ -179,6 +185,9 @@ def find_duplicates(
         )
     scored = model.score_levels(levels)
     keep = np.flatnonzero(scored[0] >= threshold)
+    decided = cannot_link_pairs(cannot_link)
+    if decided:
+        keep = keep[~_decided(prep.ids, i[keep], j[keep], decided)]
     # highest score first; ties in id order (the pairs come sorted by id rank)
     keep = keep[np.argsort(-scored[0][keep], kind="stable")]
     table = pairs_table(
@@ -192,3 +201,16 @@ def find_duplicates(
         scored=(scored[0][keep], scored[1][keep], scored[2][keep]),
     )
     return table.reset_index(drop=True)
+
+
+def _decided(
+    ids: pd.Index, i: IntArray, j: IntArray, decided: list[tuple[Any, Any]]
+) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Mark the pairs ``(i, j)`` (positions in ``ids``) that a decision names."""
+    a = ids.get_indexer(pd.Index([p[0] for p in decided], dtype=object))
+    b = ids.get_indexer(pd.Index([p[1] for p in decided], dtype=object))
+    known = (a >= 0) & (b >= 0)
+    n = np.int64(len(ids))
+    lo, hi = np.minimum(a[known], b[known]), np.maximum(a[known], b[known])
+    keys = np.minimum(i, j).astype(np.int64) * n + np.maximum(i, j)
+    return np.isin(keys, lo.astype(np.int64) * n + hi)

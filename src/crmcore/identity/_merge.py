@@ -12,7 +12,7 @@ import pandas as pd
 from crmcore._time import NAT, read_dates
 from crmcore.domain import Consent, Customer, current_consent
 from crmcore.errors import ValidationError
-from crmcore.identity._cluster import cannot_link_pairs
+from crmcore.identity._links import cannot_link_pairs
 
 __all__ = ["RULES", "MergePlan", "Survivorship", "merge_plan"]
 

@@ -19,8 +19,8 @@ from crmcore.identity._kinds import KINDS
 __all__ = ["Prepared", "compare_pairs", "customers_frame", "prepare", "records_frame"]
 
 CUSTOMER_COLUMNS = (
-    "id", "name", "email", "phone", "birth_date", "line1", "postal_code", "city", "region",
-    "country", "account_id", "created_at", "version",
+    "id", "name", "email", "phone", "birth_date", "gender", "line1", "postal_code", "city",
+    "region", "country", "account_id", "created_at", "version",
 )  # fmt: skip
 
 
@@ -28,7 +28,7 @@ def customers_frame(customers: Iterable[Customer]) -> pd.DataFrame:
     """One row per :class:`~crmcore.domain.Customer`, with the fields matching uses.
 
     Columns: ``id``, ``name``, ``email`` (the address), ``phone`` (E.164 or
-    national digits), ``birth_date``, the address parts ``line1``,
+    national digits), ``birth_date``, ``gender``, the address parts ``line1``,
     ``postal_code``, ``city``, ``region``, ``country``, and ``account_id``,
     ``created_at``, ``version``; missing values are None.
 
@@ -59,6 +59,7 @@ def customers_frame(customers: Iterable[Customer]) -> pd.DataFrame:
                 None if c.email is None else c.email.value,
                 None if c.phone is None else c.phone.number,
                 c.birth_date,
+                c.gender,
                 a and a.line1,
                 a and a.postal_code,
                 a and a.city,

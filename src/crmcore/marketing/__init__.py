@@ -13,7 +13,8 @@ uncertainty next to every rate (the user guide is "Marketing" in the docs):
   never receives), with a stable, seeded control group;
 - :func:`campaign_kpis`: the funnel with Wilson intervals, machine opens
   excluded by a stated rule, revenue, cost, ROMI, CAC, and incremental
-  conversions and revenue against the control group;
+  conversions and revenue against the control group; :func:`campaign_frames`
+  reads its inputs from a store (campaigns, members, engagement, orders);
 - :func:`attribute`: first / last touch, linear, time decay, position-based,
   Markov removal effects and exact Shapley values; every conversion's
   credits sum to its value;
@@ -25,16 +26,22 @@ uncertainty next to every rate (the user guide is "Marketing" in the docs):
   backtest (:func:`send_time_backtest`);
 - :func:`engagement_features` for churn models and lead scoring, joinable
   to :func:`crmcore.segmentation.customer_features`;
-- :func:`simulate_engagement`: seeded data with known true effects.
+- :func:`simulate_engagement`: seeded data with known true effects;
+- :mod:`crmcore.marketing.journeys`: trigger-based journeys (entry, waits,
+  branches, sends, actions, goals) run by a pure engine that enforces
+  consent, quiet hours and frequency caps, with funnel and control-group
+  analytics.
 """
 
 from __future__ import annotations
 
+from crmcore.marketing import journeys
 from crmcore.marketing._attribution import MODELS, Attribution, attribute
 from crmcore.marketing._audience import (
     CONSENT_POLICY,
     EXCLUSION_REASONS,
     Audience,
+    audience_rule,
     select_audience,
 )
 from crmcore.marketing._domain import (
@@ -55,6 +62,7 @@ from crmcore.marketing._sendtime import (
     send_time_profile,
 )
 from crmcore.marketing._simulate import SimulatedEngagement, TrueEffects, simulate_engagement
+from crmcore.marketing._store import PURCHASE_STATUSES, CampaignFrames, campaign_frames
 from crmcore.marketing._uplift import TwoModelUplift, XLearnerUplift, qini_curve, uplift_at_k
 
 __all__ = [
@@ -63,9 +71,11 @@ __all__ = [
     "CONSENT_POLICY",
     "EXCLUSION_REASONS",
     "MODELS",
+    "PURCHASE_STATUSES",
     "RATES",
     "Attribution",
     "Audience",
+    "CampaignFrames",
     "CampaignMember",
     "Channel",
     "EngagementEvent",
@@ -78,11 +88,14 @@ __all__ = [
     "XLearnerUplift",
     "ab_test",
     "attribute",
+    "audience_rule",
     "best_send_time",
+    "campaign_frames",
     "campaign_kpis",
     "consent_log",
     "engagement_features",
     "engagement_frame",
+    "journeys",
     "members_frame",
     "qini_curve",
     "sample_size",

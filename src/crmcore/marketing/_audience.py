@@ -12,7 +12,8 @@ import pandas as pd
 from crmcore import _time
 from crmcore._types import FloatArray, IntArray
 from crmcore._validation import check_columns, check_scalar, first_bad
-from crmcore.errors import ValidationError
+from crmcore.domain import Campaign
+from crmcore.errors import RuleSyntaxError, ValidationError
 from crmcore.marketing._domain import CampaignMember
 from crmcore.marketing._frame import consent_log
 from crmcore.marketing._hashing import stable_salt, stable_uniform
@@ -23,6 +24,7 @@ __all__ = [
     "CONSENT_POLICY",
     "EXCLUSION_REASONS",
     "Audience",
+    "audience_rule",
     "consent_at",
     "consent_state",
     "select_audience",
@@ -280,9 +282,57 @@ def _variant_weights(variants: Any) -> tuple[list[str], FloatArray]:
     return names, np.cumsum(weights) / weights.sum()
 
 
+def audience_rule(campaign: Campaign) -> Rule | None:
+    """Return the segment rule of a campaign's ``audience`` (``None``: every customer).
+
+    Parameters
+    ----------
+    campaign : Campaign
+        A campaign whose ``audience`` is the text of a segment rule, or ``None``.
+
+    Returns
+    -------
+    Rule or None
+
+    Raises
+    ------
+    RuleSyntaxError
+        The audience text does not parse; the message names the campaign.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from crmcore.domain import Campaign
+    >>> c = Campaign(
+    ...     id="K-1",
+    ...     name="Gold",
+    ...     channel="email",
+    ...     start_date=dt.date(2024, 3, 1),
+    ...     audience="tier == 'gold'",
+    ... )
+    >>> audience_rule(c).text
+    "tier == 'gold'"
+    """
+    if not isinstance(campaign, Campaign):
+        raise ValidationError(
+            f"campaign must be a Campaign; got {type(campaign).__name__}", field="campaign"
+        )
+    if campaign.audience is None:
+        return None
+    try:
+        return Rule.parse(campaign.audience)
+    except RuleSyntaxError as exc:
+        raise RuleSyntaxError(
+            f"campaign {campaign.id!r}: its audience is not a valid segment rule: {exc}",
+            text=exc.text,
+            position=exc.position,
+            expected=exc.expected,
+        ) from exc
+
+
 def select_audience(
     customers: pd.DataFrame,
-    rule: Rule | str | None = None,
+    rule: Rule | str | Campaign | None = None,
     *,
     channel: str,
     as_of: Any,
@@ -306,9 +356,12 @@ def select_audience(
         ``consent_col`` column holding each customer's consent history (a
         sequence of :class:`~crmcore.domain.Consent`, as on
         :class:`~crmcore.domain.Customer`).
-    rule : Rule or str, optional
+    rule : Rule or str or Campaign, optional
         The segment (:class:`crmcore.segmentation.Rule` or its text); ``None``
-        takes every row.
+        takes every row.  A :class:`~crmcore.domain.Campaign` gives its
+        ``audience`` (:func:`audience_rule`) and, unless given, its id as
+        ``campaign_id`` and its ``variants``; ``channel`` must be the
+        campaign's.
     channel : {"email", "sms", "push"}
         The sending channel.
     as_of : date-like
@@ -405,6 +458,18 @@ def select_audience(
             field="channel",
             value=channel,
         )
+    if isinstance(rule, Campaign):
+        campaign = rule
+        if campaign.channel != wanted:
+            raise ValidationError(
+                f"campaign {campaign.id!r} sends on channel {campaign.channel!r}; got "
+                f"channel={channel!r} (pass the campaign's channel)",
+                field="channel",
+                value=channel,
+            )
+        campaign_id = campaign.id if campaign_id is None else campaign_id
+        variants = (campaign.variants or None) if variants is None else variants
+        rule = audience_rule(campaign)
     fraction = check_scalar(
         control_fraction, name="control_fraction", low=0, high=1, high_inclusive=False
     )

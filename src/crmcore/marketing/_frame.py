@@ -18,9 +18,11 @@ columns (names configurable with the ``*_col`` arguments):
 ``...``             properties, one column each (``user_agent``...)
 ==================  =====================================================
 
-:func:`engagement_frame` builds it from :class:`EngagementEvent` values.
-``type`` and ``channel`` are categorical there; plain strings work too
-(categoricals are read fastest).
+:func:`engagement_frame` builds it from :class:`EngagementEvent` values (the
+``type`` column holds each event's ``kind``), and
+``store.events.engagement()`` reads it from a store.  ``type`` and
+``channel`` are categorical there; plain strings work too (categoricals are
+read fastest).
 """
 
 from __future__ import annotations
@@ -90,7 +92,8 @@ def engagement_frame(
     DataFrame
         Columns ``event_id``, ``customer_id``, ``contact_id``,
         ``campaign_id``, ``message_id``, ``variant``, ``channel`` and
-        ``type`` (categoricals over every channel and type), ``date``
+        ``type`` (the event's ``kind``; categoricals over every channel and
+        type), ``date``
         (aware, in ``tz``), then one column per property; one row per event
         in the order given.
 
@@ -101,10 +104,10 @@ def engagement_frame(
     >>> t = dt.datetime(2024, 5, 2, 8, 30, tzinfo=dt.UTC)
     >>> frame = engagement_frame(
     ...     [
-    ...         EngagementEvent(id="e1", type="send", channel="email", at=t, customer_id="C-1"),
+    ...         EngagementEvent(id="e1", kind="send", channel="email", at=t, customer_id="C-1"),
     ...         EngagementEvent(
     ...             id="e2",
-    ...             type="open",
+    ...             kind="open",
     ...             channel="email",
     ...             at=t,
     ...             customer_id="C-1",
@@ -139,7 +142,7 @@ def engagement_frame(
         "message_id": column([e.message_id for e in rows]),
         "variant": column([e.variant for e in rows]),
         "channel": pd.Categorical([e.channel.value for e in rows], categories=CHANNELS),
-        "type": pd.Categorical([e.type.value for e in rows], categories=TYPES),
+        "type": pd.Categorical([e.kind.value for e in rows], categories=TYPES),
         "date": _time.datetime_index([e.at for e in rows], name="at", tz=tz, unit="us"),
     }
     for key in keys:

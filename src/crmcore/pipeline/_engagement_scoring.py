@@ -29,8 +29,8 @@ from sklearn.base import BaseEstimator
 from crmcore._jsonfile import read_json
 from crmcore._time import NS_PER_DAY, read_dates, to_duration
 from crmcore._validation import check_columns, check_scalar
+from crmcore.domain import EngagementType
 from crmcore.errors import NotFittedError, ValidationError
-from crmcore.marketing import EngagementType
 from crmcore.pipeline._scoring import LeadScorer
 from crmcore.pipeline._scoring_design import read_numeric
 

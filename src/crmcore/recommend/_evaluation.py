@@ -234,7 +234,8 @@ def evaluate_recommenders(
     -------
     DataFrame
         One row per model: the :data:`METRICS`, ``customers``, and
-        ``vs_baseline_ndcg`` (nDCG over the baseline's).
+        ``vs_baseline_ndcg`` (nDCG over the baseline's; missing when the
+        baseline's nDCG is 0, as the ratio is undefined then).
 
     Raises
     ------
@@ -308,5 +309,7 @@ def evaluate_recommenders(
     table.index.name = "model"
     ref = "popularity (baseline)" if baseline else table.index[0]
     ndcg = table["ndcg"].to_numpy(dtype=np.float64)
-    table["vs_baseline_ndcg"] = ndcg / ndcg[list(table.index).index(ref)]
+    reference = ndcg[list(table.index).index(ref)]
+    # a baseline that hit nothing leaves the ratio undefined: missing, not inf and a warning
+    table["vs_baseline_ndcg"] = ndcg / reference if reference > 0 else np.nan
     return table

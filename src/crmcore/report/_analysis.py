@@ -492,6 +492,56 @@ def _loyalty(data: ReportData, table: pd.DataFrame) -> dict[str, Any]:
     return {"available": True, "members": int(tier.notna().sum()), "by_tier": _records(by_tier)}
 
 
+#: Conversion window and attribution look-back of the campaigns section.
+CAMPAIGN_WINDOW = "7D"
+_CAMPAIGN_COLUMNS = [
+    "members",
+    "control",
+    "sent",
+    "open_rate",
+    "open_rate_ci_low",
+    "open_rate_ci_high",
+    "click_rate",
+    "click_rate_ci_low",
+    "click_rate_ci_high",
+    "conversion_rate",
+    "revenue",
+    "cost",
+    "romi",
+    "incremental_revenue",
+    "incremental_revenue_ci_low",
+    "incremental_revenue_ci_high",
+]
+_ATTRIBUTION_MODELS = ("last_touch", "markov")
+
+
+def _campaigns(data: ReportData, as_of: pd.Timestamp, confidence: float) -> dict[str, Any]:
+    """KPIs with intervals, incremental revenue, and attribution of purchases by channel."""
+    from crmcore.marketing import attribute  # noqa: PLC0415 -- only with campaigns
+
+    frames = data.campaigns
+    if frames is None or len(frames.members) == 0:
+        return {"available": False}
+    kpis = frames.kpis(as_of=as_of, conversion_window=CAMPAIGN_WINDOW, confidence=confidence)
+    events = frames.events
+    touches = events.loc[events["type"] == "click", ["customer_id", "date", "channel"]]
+    orders = frames.orders[["customer_id", "date", "amount"]]
+    attribution = {}
+    for model in _ATTRIBUTION_MODELS:
+        result = attribute(
+            touches, orders, model=model, as_of=as_of, lookback=CAMPAIGN_WINDOW
+        ).by_channel
+        attribution[model] = _records(result)
+    return {
+        "available": True,
+        "conversion_window": CAMPAIGN_WINDOW,
+        "attribution_lookback": CAMPAIGN_WINDOW,
+        "currency": frames.currency,
+        "by_campaign": _records(kpis[_CAMPAIGN_COLUMNS]),
+        "attribution": attribution,
+    }
+
+
 def analyse(
     data: ReportData, options: ReportOptions | None = None, *, step: Step | None = None
 ) -> Analysis:
@@ -581,6 +631,8 @@ def analyse(
     pipeline_info, funnel = _pipeline(data, as_of)
     sla_info = _sla(data, as_of)
     loyalty_info = _loyalty(data, table)
+    say("campaigns")
+    campaign_info = _campaigns(data, as_of, opts.confidence)
 
     segments = table.groupby("rfm_segment", observed=False).agg(
         customers=("clv", "size"),
@@ -618,6 +670,7 @@ def analyse(
         "pipeline": pipeline_info,
         "sla": sla_info,
         "loyalty": loyalty_info,
+        "campaigns": campaign_info,
     }
     return Analysis(
         customers=table,

@@ -25,6 +25,7 @@ SECTIONS = (
     "surveys",
     "pipeline",
     "service",
+    "campaigns",
 )
 
 _CSS = """
@@ -195,6 +196,24 @@ def render_html(analysis: Analysis, *, title: str = "Customer-value report") -> 
     else:
         sla_body = '<p class="note">no tickets in the data</p>'
     parts.append(_section("service", "Service levels", sla_body))
+    camp = s.get("campaigns", {})
+    if camp.get("available"):
+        window = html.escape(str(camp["conversion_window"]))
+        camp_body = (
+            f'<p class="note">Conversions: purchases of reached members within {window} '
+            "of the first send. ROMI credits every such purchase; incremental revenue "
+            "compares all treated members with the control group (intention to treat), "
+            f"with its confidence interval. Currency: {html.escape(str(camp['currency']))}.</p>"
+        )
+        camp_body += _table(camp["by_campaign"])
+        for model, rows in camp["attribution"].items():
+            camp_body += (
+                f"<h3>Purchases attributed to clicks by channel ({html.escape(model)}, "
+                f"look-back {html.escape(str(camp['attribution_lookback']))})</h3>"
+            ) + _table(rows)
+    else:
+        camp_body = '<p class="note">no campaign members in the data</p>'
+    parts.append(_section("campaigns", "Campaigns", camp_body))
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"

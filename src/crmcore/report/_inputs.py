@@ -51,6 +51,10 @@ class ReportData:
         reason, workflow``: ``store.events.stage_history``).
     loyalty_accounts : DataFrame or None
         From a crmcore store: ``customer_id``, ``program_id``, ``tier``.
+    campaigns : CampaignFrames or None
+        From a crmcore store with campaign members: the campaigns, members,
+        engagement and members' purchases
+        (:func:`crmcore.marketing.campaign_frames`).
     """
 
     transactions: pd.DataFrame
@@ -60,6 +64,7 @@ class ReportData:
     tickets: pd.DataFrame | None = None
     ticket_events: pd.DataFrame | None = None
     loyalty_accounts: pd.DataFrame | None = None
+    campaigns: Any = None
 
 
 def _read_table(path: str | os.PathLike[str], columns: Sequence[str], what: str) -> pd.DataFrame:
@@ -385,6 +390,11 @@ def read_store(url_or_store: Any) -> ReportData:
         loyalty = None
         if store.loyalty_accounts.count():
             loyalty = store.loyalty_accounts.to_frame(["customer_id", "program_id", "tier"])
+        campaigns = None
+        if store.campaign_members.count():
+            from crmcore.marketing import campaign_frames  # noqa: PLC0415 -- only when needed
+
+            campaigns = campaign_frames(store)
     finally:
         if isinstance(url_or_store, str):
             store.close()
@@ -396,4 +406,5 @@ def read_store(url_or_store: Any) -> ReportData:
         tickets=tickets,
         ticket_events=ticket_events,
         loyalty_accounts=loyalty,
+        campaigns=campaigns,
     )

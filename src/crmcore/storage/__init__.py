@@ -14,8 +14,9 @@ two implementations ship:
 
 Both expose the same repositories as attributes — ``customers, accounts,
 contacts, leads, opportunities, activities, tickets, campaigns, orders,
-survey_responses, loyalty_accounts`` — each with ``add, get, find, update,
-remove, add_many, query, count, to_frame``, and the same semantics (one
+survey_responses, loyalty_accounts, campaign_members, journey_enrolments``
+— each with ``add, get, find, update, update_many, remove, add_many, query,
+count, to_frame``, and the same semantics (one
 contract test suite runs against both):
 
 - ``get`` of a missing id raises :class:`~crmcore.errors.NotFound`; ``add`` of
@@ -103,9 +104,11 @@ from crmcore.storage._memory import InMemoryStore
 from crmcore.storage._protocols import (
     AccountRepository,
     ActivityRepository,
+    CampaignMemberRepository,
     CampaignRepository,
     ContactRepository,
     CustomerRepository,
+    JourneyEnrolmentRepository,
     LeadRepository,
     LoyaltyAccountRepository,
     OpportunityRepository,
@@ -128,12 +131,14 @@ __all__ = [
     "ActivityRepository",
     "AggregateSpec",
     "And",
+    "CampaignMemberRepository",
     "CampaignRepository",
     "ContactRepository",
     "CustomerRepository",
     "EventStore",
     "Filter",
     "InMemoryStore",
+    "JourneyEnrolmentRepository",
     "LeadRepository",
     "LedgerRepository",
     "LoyaltyAccountRepository",

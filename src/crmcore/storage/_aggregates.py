@@ -1,7 +1,7 @@
 """Aggregate specifications: which entity a repository stores, and how.
 
 A store is built from a tuple of :class:`AggregateSpec`.  The default tuple
-(:func:`default_aggregates`) covers the eleven domain aggregates; tests and
+(:func:`default_aggregates`) covers the thirteen domain aggregates; tests and
 applications can pass their own attrs entities.  Everything else (columns,
 filterable fields, conversions) is derived from the entity definition.
 """
@@ -22,7 +22,7 @@ from crmcore.storage._fields import SCALAR_KINDS, FieldSpec, Kind, introspect
 __all__ = ["SCHEMA_VERSION", "AggregateSpec", "default_aggregates", "layout"]
 
 #: Version of the SQL table layout this release reads and writes.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 5
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 
@@ -126,6 +126,8 @@ _DEFAULTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("orders", "Order", ("placed_at",)),
     ("survey_responses", "SurveyResponse", ("kind", "answered_at")),
     ("loyalty_accounts", "LoyaltyAccount", ("tier",)),
+    ("campaign_members", "CampaignMember", ()),
+    ("journey_enrolments", "Enrolment", ("status", "due_at")),
 )
 
 #: The repository names every store exposes as attributes.
@@ -134,7 +136,7 @@ AGGREGATE_NAMES: tuple[str, ...] = tuple(name for name, _, _ in _DEFAULTS)
 
 @functools.cache
 def default_aggregates() -> tuple[AggregateSpec, ...]:
-    """Return the eleven domain aggregates, in a fixed order."""
+    """Return the thirteen domain aggregates, in a fixed order."""
     specs = []
     for name, class_name, wanted in _DEFAULTS:
         entity = getattr(domain, class_name)

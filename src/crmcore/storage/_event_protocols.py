@@ -165,6 +165,42 @@ class EventStore(Protocol):
         """
         ...
 
+    def engagement(
+        self,
+        *,
+        campaign: Entities = None,
+        customer: Entities = None,
+        since: Any = None,
+        until: Any = None,
+        tz: Any = None,
+        properties: Sequence[str] | str = (),
+        event_ids: bool = True,
+        batch_size: int = 100_000,
+    ) -> pd.DataFrame:
+        """Return stored engagement events as the engagement frame of :mod:`crmcore.marketing`.
+
+        The frame :func:`crmcore.marketing.engagement_frame` builds from
+        :class:`~crmcore.domain.EngagementEvent` values, ready for
+        ``campaign_kpis``, ``attribute``, ``send_time_profile`` and
+        ``engagement_features``: ``event_id`` (unless ``event_ids=False``),
+        ``customer_id``, ``contact_id``, ``campaign_id``, ``message_id``,
+        ``variant`` (identifiers as stored text, as in every store frame, so
+        they join ``store.campaign_members.to_frame()``: a UUID reads
+        ``"urn:uuid:..."``; ``None`` when missing),
+        ``channel`` and ``type`` (the events' ``kind``; categoricals),
+        ``date`` (``datetime64[us]`` in ``tz``, UTC unless given) and one
+        column per property asked for (its JSON value: str, number, bool,
+        list, dict; ``None`` when absent); in position order.
+
+        ``campaign`` and ``customer`` (an id or ids; ``customer`` matches
+        customers and contacts) select through the store's index of related
+        ids; ``since < at <= until`` as everywhere.  The payload's fields
+        are read by the database and the identifiers kept as integer codes
+        while reading, so millions of events take little more memory than
+        the frame itself.
+        """
+        ...
+
     def stage_history(
         self,
         *,

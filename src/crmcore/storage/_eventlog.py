@@ -19,12 +19,14 @@ import pandas as pd
 
 from crmcore.domain import DomainEvent, StageChanged
 from crmcore.errors import NotFound, ValidationError
+from crmcore.storage._engagement import ENGAGEMENT_TYPE, EngagementFrameBuilder
 from crmcore.storage._eventcodec import (
     EventCriteria,
     EventRecord,
     StoredEvent,
     criteria,
     encode_event,
+    encode_ids,
     payload_keys,
 )
 from crmcore.storage._eventframe import EventFrameBuilder
@@ -64,6 +66,15 @@ class EventLogBase:
 
     def _latest_rows(self, crit: EventCriteria, keys: tuple[str, ...]) -> list[Sequence[Any]]:
         """``(entity_id, position, at_us, actor, *key fragments)`` of each entity's last event."""
+        raise NotImplementedError
+
+    def _engagement_chunks(
+        self, crit: EventCriteria, properties: tuple[str, ...], batch_size: int
+    ) -> Iterator[Sequence[Sequence[Any]]]:
+        """``(id, at_us, *engagement text fields, *property fragments)`` in position order.
+
+        See :mod:`crmcore.storage._engagement` for the layout.
+        """
         raise NotImplementedError
 
     def last_position(self) -> int:
@@ -271,6 +282,50 @@ class EventLogBase:
         frame = builder.build()
         out = frame[["entity_id", "position", "at", "actor", *keys]].set_index("entity_id")
         return out.sort_index()
+
+    # ------------------------------------------------------------ marketing view
+    def engagement(
+        self,
+        *,
+        campaign: Any = None,
+        customer: Any = None,
+        since: Any = None,
+        until: Any = None,
+        tz: Any = None,
+        properties: Sequence[str] | str = (),
+        event_ids: bool = True,
+        batch_size: int = 100_000,
+    ) -> pd.DataFrame:
+        """Return stored engagement as the engagement frame of marketing (see EventStore)."""
+        check_batch(batch_size)
+        if not isinstance(event_ids, bool):
+            raise ValidationError(
+                f"event_ids must be True or False; got {event_ids!r}",
+                field="event_ids",
+                value=event_ids,
+            )
+        keys = payload_keys(properties)
+        campaigns = None if campaign is None else set(encode_ids(campaign, "campaign"))
+        people = None if customer is None else set(encode_ids(customer, "customer"))
+        # the ids' index selects the events (people are the smaller set, usually); the
+        # builder keeps those whose campaign or person is really one asked for
+        index = people if people is not None else campaigns
+        crit = criteria(
+            entity=None if index is None else sorted(index),
+            type=ENGAGEMENT_TYPE,
+            since=since,
+            until=until,
+            tz=tz,
+        )
+        builder = EngagementFrameBuilder(
+            keys,
+            campaigns=campaigns,
+            people=people,
+            tz=tz,
+            event_ids=event_ids,
+        )
+        builder.add_chunks(self._engagement_chunks(crit, keys, batch_size))
+        return builder.build()
 
     # ------------------------------------------------------------ pipeline views
     def stage_history(

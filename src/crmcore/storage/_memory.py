@@ -200,6 +200,34 @@ class MemoryRepository(Generic[E]):
         self._session.write([(self._name, key, stored, current)])
         return stored  # type: ignore[no-any-return]
 
+    def update_many(self, entities: Iterable[E], *, batch_size: int = 10_000) -> int:
+        check_batch(batch_size)
+        changes = []
+        seen: set[Any] = set()
+        for entity in entities:
+            key = self._key(entity.id)
+            version = entity.version
+            current = self._session.read(self._name, key)
+            if current is None:
+                raise NotFound(self._name, entity.id)
+            if key in seen:  # the second copy is stale: the first moved the version on
+                version_now = version + 1 if current.version == version else current.version
+                raise ConcurrencyConflict(
+                    self._name, entity.id, expected_version=version, actual_version=version_now
+                )
+            if current.version != version:
+                raise ConcurrencyConflict(
+                    self._name,
+                    entity.id,
+                    expected_version=version,
+                    actual_version=current.version,
+                )
+            seen.add(key)
+            new = attrs.evolve(entity, version=version + 1)  # type: ignore[misc]
+            changes.append((self._name, key, self._normalise(new), current))
+        self._session.write(changes)
+        return len(changes)
+
     def remove(self, id: Any, *, expected_version: int | None = None) -> None:
         key = self._key(id)
         current = self._session.read(self._name, key)
@@ -341,7 +369,7 @@ class InMemoryStore(RepositoryAccess):
     Parameters
     ----------
     aggregates : sequence of AggregateSpec, optional
-        What to store; default: the eleven domain aggregates.
+        What to store; default: the twelve domain aggregates.
 
     Examples
     --------

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from crmcore.errors import ValidationError
+from crmcore.storage._engagement import ENGAGEMENT_TEXT
 from crmcore.storage._eventcodec import (
     EventCriteria,
     EventRecord,
@@ -191,6 +192,24 @@ class MemoryEventLog(EventLogBase):
             )
             for p, r in self._limited(crit)
         ]
+        for start in range(0, len(rows), batch_size):
+            yield rows[start : start + batch_size]
+
+    def _engagement_chunks(
+        self, crit: EventCriteria, properties: tuple[str, ...], batch_size: int
+    ) -> Iterator[Sequence[Sequence[Any]]]:
+        rows = []
+        for _, r in self._limited(crit):
+            data = loads(r.payload)
+            extra = data.get("properties") or {}
+            rows.append(
+                (
+                    r.id,
+                    r.at_us,
+                    *(data.get(k) for k in ENGAGEMENT_TEXT),
+                    *(None if extra.get(k) is None else dumps(extra[k]) for k in properties),
+                )
+            )
         for start in range(0, len(rows), batch_size):
             yield rows[start : start + batch_size]
 

@@ -106,6 +106,13 @@ def _leaf(cond: Cond) -> Predicate:
         return lambda e: same(v := get(e), x) and compare(v, x)
     if op == "in":
         values = tuple(x)
+        if typed:
+            try:  # a set: one look-up per record, not one comparison per value
+                lookup = frozenset(values)
+            except TypeError:
+                pass
+            else:
+                return lambda e: (v := get(e)) is not None and v in lookup
         return lambda e: any(same(v := get(e), y) and v == y for y in values)
     assert op == "contains"
     if target.part == "value" and target.kind is None:  # membership in a collection field

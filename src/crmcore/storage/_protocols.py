@@ -18,8 +18,10 @@ from crmcore.domain import (
     Account,
     Activity,
     Campaign,
+    CampaignMember,
     Contact,
     Customer,
+    Enrolment,
     Lead,
     LoyaltyAccount,
     Opportunity,
@@ -35,10 +37,12 @@ if TYPE_CHECKING:
 __all__ = [
     "AccountRepository",
     "ActivityRepository",
+    "CampaignMemberRepository",
     "CampaignRepository",
     "ContactRepository",
     "CustomerRepository",
     "Identifier",
+    "JourneyEnrolmentRepository",
     "LeadRepository",
     "LoyaltyAccountRepository",
     "OpportunityRepository",
@@ -102,6 +106,16 @@ class Repository(Protocol[E]):
 
     def add_many(self, entities: Iterable[E], *, batch_size: int = 10_000) -> int:
         """Store many new records atomically (all or none); return how many."""
+        ...
+
+    def update_many(self, entities: Iterable[E], *, batch_size: int = 10_000) -> int:
+        """Replace many records atomically (all or none), each checked like ``update``.
+
+        Every stored version must equal the entity's; each is stored with
+        ``version + 1``.  Raises ``ConcurrencyConflict`` (or ``NotFound``)
+        naming the first record that fails, and stores nothing; returns how
+        many were replaced.
+        """
         ...
 
     def query(
@@ -181,6 +195,24 @@ class LoyaltyAccountRepository(Repository[LoyaltyAccount], Protocol):
     """Repository of :class:`~crmcore.domain.LoyaltyAccount` (``store.loyalty_accounts``)."""
 
 
+class CampaignMemberRepository(Repository[CampaignMember], Protocol):
+    """Repository of :class:`~crmcore.domain.CampaignMember` (``store.campaign_members``).
+
+    ``to_frame(["campaign_id", "customer_id", "variant", "control",
+    "selected_at"])`` gives the members frame
+    :func:`crmcore.marketing.campaign_kpis` takes; ``campaign_id`` and
+    ``customer_id`` are indexed.
+    """
+
+
+class JourneyEnrolmentRepository(Repository[Enrolment], Protocol):
+    """Repository of journey :class:`~crmcore.domain.Enrolment` (``store.journey_enrolments``).
+
+    Kept by :func:`crmcore.marketing.journeys.run_tick`; ``journey_id``,
+    ``customer_id``, ``status`` and ``due_at`` are indexed.
+    """
+
+
 class RepositoryAccess:
     """Typed attribute access to a store's (or unit of work's) repositories."""
 
@@ -243,6 +275,16 @@ class RepositoryAccess:
         """Loyalty programme memberships."""
         return cast("LoyaltyAccountRepository", self.repository("loyalty_accounts"))
 
+    @property
+    def campaign_members(self) -> CampaignMemberRepository:
+        """Campaign members (who a campaign targets, by variant or in the control group)."""
+        return cast("CampaignMemberRepository", self.repository("campaign_members"))
+
+    @property
+    def journey_enrolments(self) -> JourneyEnrolmentRepository:
+        """Journey enrolments (each customer's way through a marketing journey)."""
+        return cast("JourneyEnrolmentRepository", self.repository("journey_enrolments"))
+
 
 class Store(Protocol):
     """What every store offers: repositories, the event history, schema, units of work."""
@@ -269,6 +311,10 @@ class Store(Protocol):
     def survey_responses(self) -> SurveyResponseRepository: ...
     @property
     def loyalty_accounts(self) -> LoyaltyAccountRepository: ...
+    @property
+    def campaign_members(self) -> CampaignMemberRepository: ...
+    @property
+    def journey_enrolments(self) -> JourneyEnrolmentRepository: ...
     @property
     def events(self) -> EventStore: ...
     @property

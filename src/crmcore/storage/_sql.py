@@ -40,7 +40,7 @@ from crmcore.storage._filters import check_batch, check_page, resolve, resolve_o
 from crmcore.storage._frame import FrameBuilder, frame_columns
 from crmcore.storage._protocols import OrderRepository, RepositoryAccess, Store, Versioned
 from crmcore.storage._sql_events import EventTables, SqlEventLog, SqlLedger, SqlOutbox
-from crmcore.storage._sqlquery import compile_where, frame_expression, order_clauses
+from crmcore.storage._sqlquery import compile_where, frame_expression, order_clauses, raw_chunks
 from crmcore.storage._sqlschema import (
     ALEMBIC_TABLE,
     EVENT_TABLE_NAMES,
@@ -223,6 +223,74 @@ class SqlRepository(Generic[E]):
                 )
         return self._memory.decode(self._memory.encode(new))  # type: ignore[no-any-return]
 
+    def update_many(self, entities: Iterable[E], *, batch_size: int = 10_000) -> int:
+        check_batch(batch_size)
+        t = self._table
+        names = [c for c in self._codec.columns if c != "id"]
+        # one statement for all rows (executemany): SET every column WHERE id and version match
+        stmt = (
+            sa.update(t)
+            .where(t.c.id == sa.bindparam("_key"), t.c.version == sa.bindparam("_expected"))
+            .values({c: sa.bindparam(f"_v_{c}") for c in names})
+        )
+        total = 0
+        batch: list[tuple[Any, int, dict[str, Any], Any]] = []
+        with self._tx(write=True) as conn:
+
+            def flush() -> None:
+                keys = [key for key, _, _, _ in batch]
+                if len(set(keys)) != len(keys):
+                    raise self._stale(conn, batch, repeated=True)
+                params = [
+                    {**{f"_v_{c}": row[c] for c in names}, "_key": key, "_expected": v}
+                    for key, v, row, _ in batch
+                ]
+                try:
+                    with conn.begin_nested():  # a refused batch leaves nothing behind
+                        if conn.execute(stmt, params).rowcount != len(batch):
+                            raise _Refused
+                except _Refused:  # named once the savepoint is rolled back
+                    raise self._stale(conn, batch, repeated=False) from None
+
+            for entity in entities:
+                version = entity.version
+                new = attrs.evolve(entity, version=version + 1)  # type: ignore[misc]
+                row = self._params(self._codec.encode(new))
+                key = row.pop("id")
+                batch.append((key, version, row, entity.id))
+                if len(batch) >= batch_size:
+                    flush()
+                    total += len(batch)
+                    batch = []
+            if batch:
+                flush()
+                total += len(batch)
+        return total
+
+    def _stale(
+        self,
+        conn: sa.Connection,
+        batch: list[tuple[Any, int, dict[str, Any], Any]],
+        *,
+        repeated: bool,
+    ) -> Exception:
+        """Name the first record of a refused ``update_many`` batch."""
+        seen: set[Any] = set()
+        for key, version, _, entity_id in batch:
+            actual = self._current_version(conn, key)
+            if actual is None:
+                return NotFound(self._name, entity_id)
+            if repeated and key in seen:
+                return ConcurrencyConflict(
+                    self._name, entity_id, expected_version=version, actual_version=version + 1
+                )
+            if not repeated and actual != version:
+                return ConcurrencyConflict(
+                    self._name, entity_id, expected_version=version, actual_version=actual
+                )
+            seen.add(key)
+        raise AssertionError("update_many: no record to blame")  # pragma: no cover
+
     def remove(self, id: Any, *, expected_version: int | None = None) -> None:
         key = self._codec.encode_id(id)
         t = self._table
@@ -308,28 +376,14 @@ class SqlRepository(Generic[E]):
         builder = FrameBuilder(chosen)
         with self._tx(write=False) as conn:
             if self._dialect == "sqlite":
-                builder.add_chunks(_raw_chunks(conn, stmt, batch_size))
+                builder.add_chunks(raw_chunks(conn, stmt, batch_size))
             else:
-                result = conn.execution_options(stream_results=True, yield_per=batch_size)
-                for part in result.execute(stmt).partitions(batch_size):
+                # options on the statement, not the connection: a unit of work's connection
+                # is used again after this read (a streaming cursor cannot run a SAVEPOINT)
+                streamed = stmt.execution_options(stream_results=True, yield_per=batch_size)
+                for part in conn.execute(streamed).partitions(batch_size):
                     builder.add_rows(part)
         return builder.build()
-
-
-def _raw_chunks(
-    conn: sa.Connection, stmt: sa.Select[Any], batch_size: int
-) -> Iterator[Sequence[Any]]:
-    """Stream plain DB-API tuples (SQLite; every bound value is already a driver type)."""
-    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-    values = compiled.construct_params()
-    params = tuple(values[name] for name in compiled.positiontup or ())
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(compiled.string, params)
-        while chunk := cursor.fetchmany(batch_size):
-            yield chunk
-    finally:
-        cursor.close()
 
 
 class _SqlUnitOfWork(UnitOfWork):
@@ -380,6 +434,10 @@ class _SqlUnitOfWork(UnitOfWork):
             self._conn = None
 
 
+class _Refused(Exception):  # an internal signal: never escapes update_many
+    """A batch of ``update_many`` matched fewer rows than it holds."""
+
+
 def _lookup(repos: dict[str, SqlRepository[Any]], name: str) -> SqlRepository[Any]:
     try:
         return repos[name]
@@ -399,7 +457,7 @@ class SqlStore(RepositoryAccess):
         foreign keys on, busy timeout, ``BEGIN IMMEDIATE`` for writes); pass
         a fresh engine.
     aggregates : sequence of AggregateSpec, optional
-        What to store; default: the eleven domain aggregates.
+        What to store; default: the twelve domain aggregates.
 
     Raises
     ------
@@ -568,7 +626,7 @@ class SqlStore(RepositoryAccess):
         >>> store = SqlStore("sqlite://")
         >>> store.create_schema()
         >>> store.upgrade_schema()  # already the current version: nothing to do
-        2
+        3
         """
         from crmcore.storage._migrate import upgrade  # noqa: PLC0415 -- loads Alembic
 

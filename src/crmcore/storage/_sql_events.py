@@ -37,6 +37,8 @@ from sqlalchemy.sql.operators import custom_op
 from crmcore._time import EPOCH_UTC
 from crmcore.errors import ValidationError
 from crmcore.storage._codec import Dialect
+from crmcore.storage._engagement import ENGAGEMENT_TEXT
+from crmcore.storage._engagement_sql import json_fragment, text_field
 from crmcore.storage._eventcodec import (
     EventCriteria,
     EventRecord,
@@ -50,7 +52,7 @@ from crmcore.storage._eventlog import EventLogBase, OutboxBase
 from crmcore.storage._fields import Kind
 from crmcore.storage._ledger import LedgerBase
 from crmcore.storage._ledger_codec import LedgerRow, check_new_rows, row_event
-from crmcore.storage._sqlquery import frame_expression
+from crmcore.storage._sqlquery import frame_expression, raw_chunks
 
 if TYPE_CHECKING:
     from crmcore.storage._uow import UnitOfWork
@@ -316,18 +318,7 @@ class SqlEventLog(EventLogBase):
 
     def _fragment(self, payload: Any, key: str) -> sa.ColumnElement[Any]:
         """Return the JSON text of one payload key (NULL when absent)."""
-        if self._dialect == "sqlite":
-            path = sa.literal(f'$."{key}"', sa.Text())
-            if _ARROW:
-                return payload.op("->")(path)  # type: ignore[no-any-return]
-            kind = sa.func.json_type(payload, path)
-            return sa.case(
-                (kind == "true", sa.literal("true")),
-                (kind == "false", sa.literal("false")),
-                (kind == "null", sa.null()),
-                else_=sa.func.json_quote(sa.func.json_extract(payload, path)),
-            )
-        return sa.cast(payload[key], sa.Text())
+        return json_fragment(payload, (key,), self._dialect, arrow=_ARROW)
 
     def _at_micros(self, column: Any) -> Any:
         return frame_expression(column, Kind.DATETIME, self._dialect)
@@ -354,6 +345,27 @@ class SqlEventLog(EventLogBase):
         if crit.limit is not None:
             stmt = stmt.limit(crit.limit)
         with self._tx(write=False) as conn:
+            streamed = stmt.execution_options(stream_results=True, yield_per=batch_size)
+            yield from conn.execute(streamed).partitions(batch_size)  # not the connection's
+
+    def _engagement_chunks(
+        self, crit: EventCriteria, properties: tuple[str, ...], batch_size: int
+    ) -> Iterator[Sequence[Sequence[Any]]]:
+        t = self._t.events
+        stmt = sa.select(
+            t.c.id,
+            self._at_micros(t.c.at),
+            *(text_field(t.c.payload, k, self._dialect) for k in ENGAGEMENT_TEXT),
+            *(
+                json_fragment(t.c.payload, ("properties", k), self._dialect, arrow=_ARROW)
+                for k in properties
+            ),
+        ).where(*self._conditions(crit))
+        stmt = stmt.order_by(t.c.position)
+        with self._tx(write=False) as conn:
+            if self._dialect == "sqlite":  # plain DB-API tuples: no row objects built
+                yield from raw_chunks(conn, stmt, batch_size)
+                return
             result = conn.execution_options(stream_results=True, yield_per=batch_size).execute(
                 stmt
             )

@@ -14,7 +14,7 @@ by code point, ``contains`` is case-sensitive.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -25,7 +25,7 @@ from crmcore.storage._codec import Dialect, scalar_encoder
 from crmcore.storage._fields import Kind
 from crmcore.storage._filters import And, Cond, Not, Or, Resolved, Target
 
-__all__ = ["compile_where", "frame_expression", "order_clauses"]
+__all__ = ["compile_where", "frame_expression", "order_clauses", "raw_chunks"]
 
 ColumnExpr = sa.ColumnElement[Any]
 
@@ -228,3 +228,19 @@ def frame_expression(column: sa.Column[Any], kind: Kind, dialect: Dialect) -> Co
     if kind is Kind.DATE:
         return sa.func.to_char(column, "YYYY-MM-DD")
     return column
+
+
+def raw_chunks(
+    conn: sa.Connection, stmt: sa.Select[Any], batch_size: int
+) -> Iterator[Sequence[Any]]:
+    """Stream plain DB-API tuples (SQLite; every bound value is already a driver type)."""
+    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    values = compiled.construct_params()
+    params = tuple(values[name] for name in compiled.positiontup or ())
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(compiled.string, params)
+        while chunk := cursor.fetchmany(batch_size):
+            yield chunk
+    finally:
+        cursor.close()

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from crmcore._time import EPOCH_UTC, timestamps
-from crmcore.domain import ConsentChanged, Customer, EntityId
+from crmcore.domain import ConsentChanged, Customer, CustomersMerged, EntityId, MergeUndone
 from crmcore.storage._eventcodec import EventCriteria, StoredEvent, criteria, encode_ids, to_micros
 from crmcore.storage._filters import MAX_IN
 from crmcore.storage._protocols import Store
@@ -90,7 +90,10 @@ def customer_timeline(
     customer, its tickets or its loyalty accounts (``kind`` is the event
     type: ticket stage changes, loyalty ledger entries, consent changes,
     and any kind registered later).  A consent both on the customer record
-    and in the event store appears once (the event's row).
+    and in the event store appears once (the event's row).  After a merge
+    (:func:`crmcore.identity.apply_merge`) the survivor's timeline holds
+    the merged customers' history too: their re-pointed records, the events
+    about them, and the merge itself; undone merges are left out again.
 
     Parameters
     ----------
@@ -188,12 +191,19 @@ def customer_timeline(
             answer.to_dict(),
         )
     accounts = store.loyalty_accounts.query(where={"customer_id": customer_id})
-    related: list[EntityId] = [customer_id, *(t.id for t in tickets), *(a.id for a in accounts)]
+    merged = _merged_into(store, customer_id)
+    related: list[EntityId] = [
+        customer_id,
+        *merged,
+        *(t.id for t in tickets),
+        *(a.id for a in accounts),
+    ]
     events = _events(store, related, crit)
+    people = {cid, *(_id_text(m) for m in merged)}
     seen_consents = {
         (e.event.channel, e.event.granted, to_micros(e.event.at))
         for e in events
-        if isinstance(e.event, ConsentChanged) and _id_text(e.event.entity_id) == cid
+        if isinstance(e.event, ConsentChanged) and _id_text(e.event.entity_id) in people
     }
     customer = store.customers.find(customer_id)
     for consent in _consents(customer):
@@ -226,6 +236,32 @@ def customer_timeline(
             )
         )
     return _frame(rows)
+
+
+def _merged_into(store: Store, customer_id: EntityId) -> list[EntityId]:
+    """Return the customers merged into this one (also through earlier merges), not undone."""
+    found: dict[str, EntityId] = {}
+    queue = [customer_id]
+    while queue:
+        survivor = queue.pop()
+        text = _id_text(survivor)
+        absorbed: dict[str, EntityId] = {}
+        for stored in store.events.query(entity=survivor, type=[CustomersMerged, MergeUndone]):
+            event = stored.event
+            if not isinstance(event, CustomersMerged | MergeUndone):
+                continue
+            if _id_text(event.survivor_id) != text:
+                continue  # survivor is one of the merged here: not ours to follow
+            for mid in event.merged_ids:
+                if isinstance(event, CustomersMerged):
+                    absorbed[_id_text(mid)] = mid
+                else:
+                    absorbed.pop(_id_text(mid), None)
+        for key, mid in absorbed.items():
+            if key not in found and key != _id_text(customer_id):
+                found[key] = mid
+                queue.append(mid)
+    return list(found.values())
 
 
 def _consents(customer: Customer | None) -> Iterable[Any]:

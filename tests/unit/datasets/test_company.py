@@ -210,8 +210,9 @@ def test_write_company_to_sqlite_and_memory(company):
     assert counts["orders"] == len(company.orders) == store.orders.count()
     assert store.survey_responses.count() == len(company.surveys)
     assert seen[0] == "customers"
-    assert seen[-1] == "events"
-    assert counts["events"] == len(company.events) == store.events.count()
+    assert seen[-2:] == ["engagement_events", "events"]
+    stage_events = store.events.count() - counts["engagement_events"]
+    assert counts["events"] == len(company.events) == stage_events
     assert [s.event for s in store.events.query(entity=company.opportunities[0].id)] == [
         e for e in company.events if company.opportunities[0].id in (e.entity_id, *e.related_ids)
     ]
@@ -228,3 +229,116 @@ def test_bad_arguments():
         make_company(10, as_of=dt.datetime(2026, 1, 1))  # noqa: DTZ001
     with pytest.raises(ValidationError, match="years"):
         make_company(10, years=0.5)
+
+
+# ---------------------------------------------------------------- campaigns
+
+
+def test_campaign_audiences_respect_consent_and_hold_out_a_control_group(company):
+    members = company.campaign_members
+    customers = company.customers.set_index("id")
+    channel = {c.id: c.channel for c in company.campaigns}
+    assert len(company.campaigns) == 8
+    assert set(members["campaign_id"]) == set(channel)
+    who = customers.loc[members["customer_id"]]
+    at = members["selected_at"].to_numpy()
+    is_email = members["campaign_id"].map(channel).eq("email").to_numpy()
+    opted = np.where(is_email, who["email_opt_in"], who["sms_opt_in"])
+    withdrawn = who["email_withdrawn_at"].to_numpy()
+    still = ~is_email | pd.isna(withdrawn) | (withdrawn > at)
+    assert opted.all()
+    assert (who["created_at"].to_numpy() <= at).all()
+    assert still.all()
+    share = members["control"].mean()
+    assert 0.05 < share < 0.15  # control_fraction 0.1, a seeded hash
+    treated = members[~members["control"]]
+    assert set(treated.loc[is_email[~members["control"]], "variant"]) == {"A", "B"}
+    assert members.loc[members["control"], "variant"].isna().all()
+    for campaign in company.campaigns:
+        if campaign.audience == "country == 'DE'":
+            ids = members.loc[members["campaign_id"] == campaign.id, "customer_id"]
+            assert (customers.loc[ids, "country"] == "DE").all()
+    assert not members.duplicated(["campaign_id", "customer_id"]).any()
+
+
+def test_engagement_follows_the_members(company):
+    from crmcore.datasets._marketing import PROXY_AGENT
+
+    events = company.engagement
+    members = company.campaign_members
+    assert events["event_id"].is_unique
+    assert (events["date"] <= company.as_of).all()
+    start = {c.id: pd.Timestamp(c.start_date, tz="UTC") for c in company.campaigns}
+    assert (events["date"] >= events["campaign_id"].map(start)).all()
+    key = ["campaign_id", "customer_id"]
+    joined = events.merge(members, on=key, how="left", suffixes=("", "_m"))
+    assert joined["control"].notna().all()  # only members engage...
+    assert not joined["control"].astype(bool).any()  # ...and never the control group
+    opens = events[events["type"] == "open"]
+    assert set(opens["user_agent"]) == {PROXY_AGENT, "Mozilla/5.0"}
+    sent = events[events["type"] == "send"]
+    assert len(sent) == int((~members["control"]).sum())
+    # recent buyers read more: the signal engagement_features picks up
+    recent = company.orders.loc[
+        company.orders["placed_at"] > company.as_of - pd.Timedelta(days=365), "customer_id"
+    ].unique()
+    human = opens[opens["user_agent"] != PROXY_AGENT]
+    email = sent[sent["channel"] == "email"]
+    rate_recent = human["customer_id"].isin(recent).sum() / email["customer_id"].isin(recent).sum()
+    rate_lapsed = (~human["customer_id"].isin(recent)).sum() / (
+        ~email["customer_id"].isin(recent)
+    ).sum()
+    assert rate_recent > 2 * rate_lapsed
+
+
+def test_campaigns_do_not_change_the_rest_of_the_company(company):
+    plain = make_company(400, random_state=11, n_campaigns=0)
+    pd.testing.assert_frame_equal(plain.orders, company.orders)
+    pd.testing.assert_frame_equal(plain.loyalty_accounts, company.loyalty_accounts)
+    assert plain.campaigns == []
+    assert len(plain.campaign_members) == len(plain.engagement) == 0
+    again = make_company(400, random_state=11)
+    pd.testing.assert_frame_equal(again.engagement, company.engagement)
+    pd.testing.assert_frame_equal(again.campaign_members, company.campaign_members)
+    assert again.campaigns == company.campaigns
+    store = InMemoryStore()
+    counts = write_company(plain, store)
+    assert counts["campaigns"] == counts["campaign_members"] == counts["engagement_events"] == 0
+
+
+def test_stored_campaigns_give_the_kpis_of_the_company_frames(company):
+    from crmcore.marketing import campaign_frames, campaign_kpis
+
+    store = SqlStore("sqlite://")
+    store.create_schema()
+    counts = write_company(company, store)
+    engagement = store.events.count(type="marketing.engagement")
+    assert counts["engagement_events"] == len(company.engagement) == engagement
+    assert store.campaign_members.count() == len(company.campaign_members)
+    assert store.campaigns.get("K001") == company.campaigns[0]
+    stored = store.events.engagement(properties=["user_agent"])
+    pd.testing.assert_frame_equal(stored, company.engagement, check_exact=True)
+    got = campaign_frames(store).kpis(as_of=company.as_of, conversion_window="14D")
+    campaigns = pd.DataFrame(
+        {
+            "cost": [float(c.cost.amount) for c in company.campaigns],
+            "start": [pd.Timestamp(c.start_date) for c in company.campaigns],
+        },
+        index=pd.Index([c.id for c in company.campaigns], name="campaign_id"),
+    )
+    want = campaign_kpis(
+        company.engagement,
+        company.transactions,
+        company.campaign_members,
+        as_of=company.as_of,
+        conversion_window="14D",
+        campaigns=campaigns,
+    )
+    pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12)
+    assert (got["machine_opens"] > 0).any()  # the privacy proxy's opens, excluded
+    assert (got["opened"] < got["delivered"]).all()
+    # no causal effect: the control arm converts alike (intervals cover zero)
+    covered = (got["incremental_conversion_rate_ci_low"] <= 0) & (
+        got["incremental_conversion_rate_ci_high"] >= 0
+    )
+    assert covered.mean() >= 0.75

@@ -17,6 +17,7 @@ from crmcore.domain import (
     ActivityKind,
     Address,
     Campaign,
+    CampaignMember,
     CampaignStatus,
     Consent,
     Contact,
@@ -35,6 +36,10 @@ from crmcore.domain import (
     Ticket,
     TicketChannel,
     TicketPriority,
+    add_campaign_member,
+    campaign_member_id,
+    reassign_campaign_member,
+    remove_campaign_member,
 )
 from crmcore.errors import ValidationError
 
@@ -82,6 +87,7 @@ MINIMAL: dict[type[Entity], dict[str, Any]] = {
         "answered_at": T0,
     },
     LoyaltyAccount: {"id": "M-1", "customer_id": "C-1", "program_id": "stars", "opened_at": T0},
+    CampaignMember: {"id": "CM-1", "campaign_id": "K-1", "customer_id": "C-1", "selected_at": T0},
 }
 
 ALL = list(MINIMAL)
@@ -236,6 +242,15 @@ BAD: dict[type[Entity], list[tuple[str, Any]]] = {
         ("budget", 100),
         ("status", "running"),
         ("owner", ""),
+        ("audience", ""),
+        ("audience", 3),
+        ("variants", "AB"),
+        ("variants", ["A", "A"]),
+        ("variants", ["A", " "]),
+        ("variants", [1]),
+        ("cost", Money(amount="-0.01", currency="EUR")),
+        ("cost", 250),
+        ("goal", ""),
     ],
     Order: [
         ("customer_id", ""),
@@ -269,6 +284,15 @@ BAD: dict[type[Entity], list[tuple[str, Any]]] = {
         ("tier", ""),
         ("closed_at", NAIVE),
         ("closed_at", EARLIER),
+    ],
+    CampaignMember: [
+        ("campaign_id", ""),
+        ("campaign_id", None),
+        ("customer_id", 7),
+        ("selected_at", NAIVE),
+        ("selected_at", None),
+        ("variant", ""),
+        ("control", 1),
     ],
 }
 
@@ -514,6 +538,80 @@ class TestCampaign:
         c = make(Campaign, end_date=dt.date(2024, 3, 1), budget=EUR, channel="Social")
         assert c.status is CampaignStatus.PLANNED
         assert c.channel == "social"
+        assert (c.audience, c.variants, c.cost, c.goal) == (None, (), None, None)
+
+    def test_audience_variants_cost_and_goal(self):
+        c = make(
+            Campaign,
+            audience="tier == 'gold'",
+            variants=["B", "A"],
+            cost=Money(amount="0", currency="EUR"),
+            goal="Reactivation",
+        )
+        assert c.variants == ("B", "A")  # kept in order, as a tuple
+        assert c.cost.is_zero()
+        assert c.goal == "Reactivation"  # the team's own words, as written
+        assert Campaign.from_dict(c.to_dict()) == c
+
+    def test_rows_of_the_release_before_still_load(self):
+        # JSON written before these fields existed has none of their keys
+        old = make(Campaign, budget=EUR).to_dict()
+        for key in ("audience", "variants", "cost", "goal"):
+            del old[key]
+        assert Campaign.from_dict(old) == make(Campaign, budget=EUR)
+
+
+class TestCampaignMember:
+    def test_id_defaults_to_the_campaign_and_customer(self):
+        m = CampaignMember(campaign_id="K-1", customer_id="C-1", selected_at=T0, variant="A")
+        assert m.id == campaign_member_id("K-1", "C-1")
+        assert isinstance(m.id, uuid.UUID)
+        assert m.id != campaign_member_id("K-1", "C-2") != campaign_member_id("K-2", "C-1")
+        # the pair is encoded unambiguously: separators inside ids cannot collide
+        assert campaign_member_id("a:b", "c") != campaign_member_id("a", "b:c")
+        assert campaign_member_id(uuid.UUID(int=1), "c") == campaign_member_id(
+            uuid.UUID(int=1).urn, "c"
+        )
+        assert CampaignMember.from_dict(m.to_dict()) == m
+
+    def test_control_members_get_no_variant(self):
+        with pytest.raises(ValidationError, match="control member receives no variant"):
+            make(CampaignMember, variant="A", control=True)
+
+    def test_rows_without_id_and_version_load(self):
+        # the JSON of the value this entity replaces had neither
+        data = {"campaign_id": "K", "customer_id": "C", "selected_at": T0.isoformat()}
+        m = CampaignMember.from_dict(data)
+        assert (m.id, m.version) == (campaign_member_id("K", "C"), 0)
+
+    def test_add_reassign_remove_return_their_events(self):
+        m = make(CampaignMember, variant="A")
+        same, (added,) = add_campaign_member(m, actor="audience job")
+        assert same is m
+        assert (added.type, added.entity_id, added.related_ids) == (
+            "marketing.member_added",
+            "CM-1",
+            ("K-1", "C-1"),
+        )
+        assert (added.at, added.variant, added.control, added.actor) == (
+            T0,
+            "A",
+            False,
+            "audience job",
+        )
+        held, (moved,) = reassign_campaign_member(m, variant=None, control=True, at=LATER)
+        assert (held.variant, held.control, held.version) == (None, True, 0)
+        assert (moved.previous_variant, moved.previous_control) == ("A", False)
+        assert moved.describe() == "campaign K-1: variant A -> control group"
+        assert reassign_campaign_member(m, variant="A", control=False, at=LATER) == (m, ())
+        with pytest.raises(ValidationError, match="control member receives no variant"):
+            reassign_campaign_member(m, variant="B", control=True, at=LATER)
+        _, (removed,) = remove_campaign_member(m, at=LATER, reason="duplicate")
+        assert removed.describe() == "removed from campaign K-1 (duplicate)"
+        with pytest.raises(ValidationError, match="timezone-aware"):
+            remove_campaign_member(m, at=NAIVE)
+        with pytest.raises(ValidationError, match="must be a CampaignMember"):
+            add_campaign_member(make(Customer))
 
 
 class TestOrder:

@@ -7,6 +7,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
+from attrs import evolve as attrs_evolve
 
 from crmcore.domain import Consent, Customer, current_consent
 from crmcore.errors import RuleSyntaxError, ValidationError
@@ -164,6 +165,44 @@ def test_rule_and_address_exclusions():
     with pytest.raises(RuleSyntaxError):
         select(customers, rule="spend >=")
     assert len(select(customers, rule=Rule.parse("spend > 200")).members) == 1
+
+
+def test_a_campaign_gives_its_audience_id_and_variants():
+    from crmcore.domain import Campaign
+    from crmcore.marketing import audience_rule
+
+    yes = (consent("email", True, 1),)
+    customers = frame([yes] * 400, spend=[50.0, 150.0] * 200)
+    campaign = Campaign(
+        id="K9",
+        name="Big spenders",
+        channel="email",
+        start_date=dt.date(2024, 1, 1),
+        audience="spend >= 100",
+        variants=["A", "B"],
+    )
+    assert audience_rule(campaign) == Rule.parse("spend >= 100")
+    got = select(customers, rule=campaign, control_fraction=0.1)
+    want = select(
+        customers,
+        rule="spend >= 100",
+        campaign_id="K9",
+        variants=["A", "B"],
+        control_fraction=0.1,
+    )
+    pd.testing.assert_frame_equal(got.members, want.members)
+    assert set(got.members["campaign_id"]) == {"K9"}
+    assert set(got.members["variant"].dropna()) == {"A", "B"}
+    assert got.excluded["not_in_segment"] == 200
+    everyone = attrs_evolve(campaign, audience=None, variants=())
+    assert audience_rule(everyone) is None
+    assert select(customers, rule=everyone).members["variant"].isna().all()
+    with pytest.raises(ValidationError, match="'K9' sends on channel 'email'"):
+        select(customers, rule=campaign, channel="sms")
+    with pytest.raises(RuleSyntaxError, match="campaign 'K9'"):
+        audience_rule(attrs_evolve(campaign, audience="spend >="))
+    with pytest.raises(ValidationError, match="must be a Campaign"):
+        audience_rule("spend >= 100")
 
 
 def test_every_sending_channel_never_sends_on_unknown():

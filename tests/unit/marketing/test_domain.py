@@ -28,13 +28,13 @@ T = dt.datetime(2024, 5, 2, 8, 30, tzinfo=ZoneInfo("Europe/Paris"))
 
 
 def event(**kw):
-    base = {"id": "e1", "type": "open", "channel": "email", "at": T, "customer_id": "C-1"}
+    base = {"id": "e1", "kind": "open", "channel": "email", "at": T, "customer_id": "C-1"}
     return EngagementEvent(**{**base, **kw})
 
 
 def test_types_and_channels_are_normalised():
-    e = event(type=" Click ", channel="EMAIL")
-    assert e.type is EngagementType.CLICK
+    e = event(kind=" Click ", channel="EMAIL")
+    assert e.kind is EngagementType.CLICK
     assert e.channel is Channel.EMAIL
 
 
@@ -49,19 +49,19 @@ def test_every_type_has_channels_and_every_channel_a_type():
 )
 def test_a_type_on_a_channel_it_cannot_happen_on_is_refused(kind, channel):
     with pytest.raises(ValidationError, match="cannot happen on channel") as err:
-        event(type=kind, channel=channel)
+        event(kind=kind, channel=channel)
     assert err.value.field == "channel"
 
 
 @pytest.mark.parametrize(
     ("field", "value", "match"),
     [
-        ("type", "view", "type must be one of"),
+        ("kind", "view", "kind must be one of"),
         ("channel", "fax", "channel must be one of"),
         ("at", dt.datetime(2024, 5, 2), "timezone-aware"),  # noqa: DTZ001 - naive on purpose
-        ("id", "  ", "non-blank"),
-        ("campaign_id", 7, "non-blank str or a UUID"),
-        ("variant", "", "non-blank"),
+        ("id", "  ", "not blank"),
+        ("campaign_id", 7, "non-empty str or a uuid.UUID"),
+        ("variant", "", "must not be empty or blank"),
         ("properties", {"x": float("nan")}, "finite"),
         ("properties", ["x"], "mapping"),
     ],
@@ -95,11 +95,35 @@ def test_json_round_trip_keeps_zone_uuid_and_properties():
 
 def test_from_dict_refuses_unknown_and_missing_keys():
     data = event().to_dict()
-    with pytest.raises(ValidationError, match="unknown field"):
-        EngagementEvent.from_dict({**data, "colour": "red"})
+    with pytest.raises(ValidationError, match="unknown payload field 'colour'"):
+        EngagementEvent.from_dict({**data, "payload": {**data["payload"], "colour": "red"}})
     del data["at"]
-    with pytest.raises(ValidationError, match="missing field"):
+    with pytest.raises(ValidationError, match="missing required field 'at'"):
         EngagementEvent.from_dict(data)
+
+
+def test_engagement_is_a_registered_domain_event_about_the_customer():
+    import crmcore.domain
+    from crmcore.domain import EVENT_TYPES, DomainEvent
+
+    assert EngagementEvent is crmcore.domain.EngagementEvent
+    assert EVENT_TYPES["marketing.engagement"] is EngagementEvent
+    e = event(campaign_id="K", contact_id="P-1", message_id="m1", variant="B")
+    assert (e.type, e.entity_type, e.entity_id, e.related_ids) == (
+        "marketing.engagement",
+        "customer",
+        "C-1",
+        ("K", "P-1"),
+    )
+    assert e.describe() == "email open (campaign K, message m1, variant B)"
+    b2b = event(customer_id=None, contact_id="P-1")
+    assert (b2b.entity_type, b2b.entity_id, b2b.related_ids) == ("contact", "P-1", ())
+    assert isinstance(DomainEvent.from_dict(b2b.to_dict()), EngagementEvent)
+    # the id is the platform's, or generated; equality compares what happened
+    generated = EngagementEvent(kind="open", channel="email", at=T, customer_id="C-1")
+    assert len(generated.id) == 32
+    assert generated == event(id="other")
+    assert event().payload["kind"] == "open"
 
 
 def test_campaign_member_round_trip_and_control_rule():
@@ -114,7 +138,7 @@ def test_campaign_member_round_trip_and_control_rule():
 def test_engagement_frame_columns_and_instants():
     events = [
         event(id="a", at=T, properties={"user_agent": "x"}),
-        event(id="b", type="send", at=T - dt.timedelta(hours=1), campaign_id="K"),
+        event(id="b", kind="send", at=T - dt.timedelta(hours=1), campaign_id="K"),
     ]
     frame = engagement_frame(events, properties=["user_agent"], tz="Asia/Seoul")
     assert list(frame.columns) == [

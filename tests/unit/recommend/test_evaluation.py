@@ -121,3 +121,25 @@ def test_item_similarity_top_k_equals_brute_force(shop):
         # the rest of the list is filled from popularity
         assert len(similar) == min(k, order.size)
         assert set(mine["reason"].iloc[len(similar) :]) <= {"popular"}
+
+
+def test_a_baseline_that_hits_nothing_leaves_the_ratio_missing():
+    # popularity before as_of: x (a, b), y (b), z (c); a has x, so both the baseline and
+    # x's neighbour give a y at k=1, and a buys z in the window: nDCG 0 for both, 0/0
+    at = pd.Timestamp("2024-03-01", tz="UTC")
+    lines = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "b", "c", "a"],
+            "product_id": ["x", "x", "y", "z", "z"],
+            "date": [at, at, at, at, at + pd.Timedelta("2D 1h")],
+        }
+    )
+    table = evaluate_recommenders(
+        lines,
+        {"item": ItemSimilarityRecommender()},
+        as_of=at + pd.Timedelta("1D"),
+        horizon="5D",
+        k=1,
+    )
+    assert (table["ndcg"] == 0.0).all()
+    assert table["vs_baseline_ndcg"].isna().all()  # no inf, no RuntimeWarning

@@ -7,6 +7,8 @@ The version-1 stores are built from the DDL the release before wrote
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,12 +16,21 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from crmcore.domain import StageChanged
+from crmcore._time import EPOCH_UTC
+from crmcore.domain import (
+    Campaign,
+    CampaignMember,
+    EngagementEvent,
+    Money,
+    StageChanged,
+    add_campaign_member,
+)
 from crmcore.errors import SchemaVersionError
 from crmcore.storage import SCHEMA_VERSION, SqlStore
 from crmcore.storage._aggregates import default_aggregates, layout
+from crmcore.storage._eventcodec import encode_event
 from crmcore.storage._migrate import build_version
-from tests.contract._samples import at, customer, eur, one_of_each, order
+from tests.contract._samples import at, customer, eur, moved, one_of_each, opted_out, order
 from tests.contract._stores import PG_URL, pg_schema_url, skip_without_pg
 
 DATA = Path(__file__).parents[2] / "data" / "storage"
@@ -70,49 +81,115 @@ def make_v1(engine: sa.Engine) -> None:
             conn.exec_driver_sql(statement.rstrip(";"))
 
 
+V1_AGGREGATES = {
+    "customers", "accounts", "contacts", "leads", "opportunities", "activities", "tickets",
+    "campaigns", "orders", "survey_responses", "loyalty_accounts",
+}  # fmt: skip
+
+
 def records() -> dict[str, list]:
-    samples = {name: [entity] for name, entity in one_of_each().items()}
+    """Records of the aggregates version 1 had."""
+    samples = {name: [entity] for name, entity in one_of_each().items() if name in V1_AGGREGATES}
     samples["orders"] += [order(f"o{i}", amount=eur(i), placed_at=at(i)) for i in range(2, 40)]
     samples["customers"].append(customer(uuid.UUID(int=5), name="Grace"))
     return samples
 
 
-def fill_v1(engine: sa.Engine) -> None:
-    """Write records the way the release before did (the same codecs: its tables are ours)."""
+def fill(engine: sa.Engine) -> None:
+    """Write records the way the release of the database's version did.
+
+    Every aggregate table the database has gets its records, through
+    today's codecs limited to the columns that version had (the columns
+    added since must hold what a migration gives old rows: checked here).
+    """
     dialect = "sqlite" if engine.dialect.name == "sqlite" else "postgresql"
     metadata = sa.MetaData()
     metadata.reflect(engine)
     with engine.begin() as conn:
         for spec in default_aggregates():
+            table = metadata.tables.get(f"crm_{spec.name}")
+            if table is None:
+                continue
             codec = layout(spec).codec(dialect)
-            rows = [
-                dict(zip(codec.columns, codec.encode(e), strict=True))
-                for e in records().get(spec.name, [])
-            ]
-            if rows:
-                table = metadata.tables[f"crm_{spec.name}"]
-                if dialect == "postgresql":  # reflected JSON columns take objects
-                    rows = [{k: _parsed(table, k, v) for k, v in row.items()} for row in rows]
+            rows = []
+            for entity in records().get(spec.name, []):
+                row = dict(zip(codec.columns, codec.encode(entity), strict=True))
+                later = {k: v for k, v in row.items() if k not in table.c}
+                assert all(v in (None, [], "[]") for v in later.values()), later
+                rows.append({k: v for k, v in row.items() if k in table.c})
+            if rows:  # the PostgreSQL codec already yields JSON objects for JSON columns
                 conn.execute(sa.insert(table), rows)
 
 
-def _parsed(table: sa.Table, column: str, value):
-    return value  # the PostgreSQL codec already yields JSON objects
+fill_v1 = fill
 
 
-def raw_rows(engine: sa.Engine) -> dict[str, list[tuple]]:
+def add_v2_events(engine: sa.Engine, events: list) -> None:
+    """Append events to a version-2 store the way its event log wrote them."""
+    sqlite = engine.dialect.name == "sqlite"
+    metadata = sa.MetaData()
+    metadata.reflect(engine)
+    t, links, head = (
+        metadata.tables[n] for n in ("crm_events", "crm_event_links", "crm_event_head")
+    )
+    with engine.begin() as conn:
+        for position, event in enumerate(events, start=1):
+            r = encode_event(event)
+            conn.execute(
+                sa.insert(t),
+                {
+                    "position": position,
+                    "id": r.id,
+                    "type": r.type,
+                    "entity_type": r.entity_type,
+                    "entity_id": r.entity_id,
+                    "at": r.at_us if sqlite else EPOCH_UTC + dt.timedelta(microseconds=r.at_us),
+                    "at_tz": r.at_tz,
+                    "actor": r.actor,
+                    "payload": r.payload if sqlite else json.loads(r.payload),
+                    "related_ids": r.related_text,
+                },
+            )
+            for related in dict.fromkeys(r.related):
+                conn.execute(sa.insert(links), {"entity_id": related, "position": position})
+        conn.execute(sa.update(head).values(position=len(events)))
+
+
+def raw_rows(engine: sa.Engine) -> dict[str, list[dict]]:
+    """Every row of every crmcore table, column by column, in primary-key order."""
+    inspector = sa.inspect(engine)
+    out = {}
     with engine.connect() as conn:
-        return {
-            spec.name: [
-                tuple(r)
-                for r in conn.exec_driver_sql(f'SELECT * FROM "crm_{spec.name}" ORDER BY id')
-            ]
-            for spec in default_aggregates()
-        }
+        for table in sorted(inspector.get_table_names()):
+            if not table.startswith("crm_") or table == "crm_alembic_version":
+                continue
+            key = inspector.get_pk_constraint(table)["constrained_columns"]
+            order_by = ", ".join(f'"{c}"' for c in key) if key else "1"
+            result = conn.exec_driver_sql(f'SELECT * FROM "{table}" ORDER BY {order_by}')
+            out[table] = [dict(r._mapping) for r in result]
+    return out
+
+
+def project(rows: dict[str, list[dict]], like: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    """``rows`` limited to the tables and columns of ``like`` (what existed before)."""
+    return {
+        table: [{k: r[k] for k in (before[0] if before else {})} for r in rows[table]]
+        for table, before in like.items()
+    }
 
 
 def table_names(engine: sa.Engine) -> set[str]:
     return set(sa.inspect(engine).get_table_names())
+
+
+def the_new_campaign_columns_are_empty(engine: sa.Engine) -> None:
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT audience, variants, cost, cost_currency, goal FROM crm_campaigns"
+        ).all()
+    assert rows
+    empty = "[]" if engine.dialect.name == "sqlite" else []  # JSON: the empty list
+    assert all(tuple(r) == (None, empty, None, None, None) for r in rows)
 
 
 # ---------------------------------------------------------------- opening old stores
@@ -131,7 +208,7 @@ def test_an_older_store_opens_and_names_the_upgrade(engine_of, kind):
         with pytest.raises(SchemaVersionError, match=r"upgrade_schema\(\)") as info:
             call()
         assert info.value.found == 1
-        assert info.value.expected == SCHEMA_VERSION == 2
+        assert info.value.expected == SCHEMA_VERSION == 5
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -140,26 +217,143 @@ def test_upgrade_keeps_every_row(engine_of, kind):
     make_v1(engine)
     fill_v1(engine)
     before = raw_rows(engine)
-    assert sum(map(len, before.values())) == 11 + 38 + 1
+    assert sum(map(len, before.values())) == 11 + 38 + 1 + 1  # records + schema row
     assert SqlStore(engine).upgrade_schema() == 1  # the version it found
 
-    assert raw_rows(engine) == before  # row by row, column by column
+    after = project(raw_rows(engine), before)  # row by row, column by column
+    assert after == {**before, "crm_schema": [{"version": SCHEMA_VERSION}]}
+    the_new_campaign_columns_are_empty(engine)
     store = SqlStore(engine)
     for name, entities in records().items():
         stored = store.repository(name)
+        if name == "campaign_members":  # no such records before version 3
+            assert stored.count() == 0
+            continue
         for entity in entities:
             assert stored.get(entity.id) == entity
         assert stored.count() == len(entities)
     with engine.connect() as conn:
-        assert conn.exec_driver_sql("SELECT version FROM crm_schema").scalars().all() == [2]
+        assert conn.exec_driver_sql("SELECT version FROM crm_schema").scalars().all() == [
+            SCHEMA_VERSION
+        ]
         assert conn.exec_driver_sql(
             "SELECT version_num FROM crm_alembic_version"
-        ).scalars().all() == ["v2"]
+        ).scalars().all() == [f"v{SCHEMA_VERSION}"]
     # the new tables work, and the store takes new records
     assert store.events.append(StageChanged("p1", "prospecting", "proposal", at())) == (1,)
     store.orders.add(order("new"))
+    store.journey_enrolments.add(one_of_each()["journey_enrolments"])
     assert store.upgrade_schema() == SCHEMA_VERSION  # again: nothing to do
     assert store.orders.count() == 40
+    assert store.journey_enrolments.get("seminar:urn:uuid:00000000-0000-0000-0000-000000000007:1")
+
+
+def a_campaign_of_version_3() -> Campaign:
+    return Campaign(
+        id="m2",
+        name="Win-back",
+        channel="email",
+        start_date=at().date(),
+        audience="tier == 'gold'",
+        variants=("A", "B"),
+        cost=Money(amount="1234.5", currency="EUR"),
+        goal="reactivation",
+    )
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_version_2_store_upgrades_row_by_row(engine_of, kind):
+    engine = engine_of(kind)
+    with engine.begin() as conn:
+        build_version(conn, 2)  # the frozen revisions: the layout of the release before
+    fill(engine)
+    history = [moved(), opted_out(), moved("s2", days=1)]
+    add_v2_events(engine, history)
+    before = raw_rows(engine)
+    assert set(before) == {
+        *(
+            f"crm_{s.name}"
+            for s in default_aggregates()
+            if s.name not in {"campaign_members", "journey_enrolments"}
+        ),
+        "crm_schema", "crm_events", "crm_event_links", "crm_event_head", "crm_consumers",
+        "crm_ledger_entries",
+    }  # fmt: skip
+    assert len(before["crm_campaigns"]) == 1
+    assert len(before["crm_events"]) == 3
+    store = SqlStore(engine)
+    with pytest.raises(SchemaVersionError, match=r"version 2.*upgrade_schema\(\)"):
+        store.campaigns.count()
+    store.upgrade_schema()
+
+    after = raw_rows(engine)
+    assert project(after, before) == {**before, "crm_schema": [{"version": SCHEMA_VERSION}]}
+    assert after["crm_campaign_members"] == []
+    assert after["crm_journey_enrolments"] == []
+    the_new_campaign_columns_are_empty(engine)
+    store = SqlStore(engine)
+    assert store.campaigns.get("m1") == records()["campaigns"][0]
+    assert [s.event for s in store.events.query()] == history
+    # what version 3 adds works: every campaign field, members, engagement events
+    store.campaigns.add(a_campaign_of_version_3())
+    assert store.campaigns.get("m2") == a_campaign_of_version_3()
+    member = CampaignMember(campaign_id="m2", customer_id="c1", selected_at=at(), variant="A")
+    _, added = add_campaign_member(member)
+    opened = EngagementEvent(
+        kind="open", channel="email", at=at(1), customer_id="c1", campaign_id="m2"
+    )
+    with store.unit_of_work() as uow:
+        uow.campaign_members.add(member)
+        uow.record(*added, opened)
+        uow.commit()
+    assert store.campaign_members.get(member.id) == member
+    assert [s.position for s in store.events.query(entity="m2")] == [4, 5]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_failed_version_3_upgrade_changes_nothing(engine_of, kind):
+    engine = engine_of(kind)
+    with engine.begin() as conn:
+        build_version(conn, 2)
+    fill(engine)
+    with engine.begin() as conn:  # something in the way of version 3, after the campaigns
+        conn.exec_driver_sql("CREATE TABLE crm_campaign_members (id TEXT)")
+    tables = table_names(engine)
+    before = raw_rows(engine)
+    with pytest.raises(sa.exc.DatabaseError):
+        SqlStore(engine).upgrade_schema()
+    assert table_names(engine) == tables  # the campaigns' copy rolled back with the rest
+    assert raw_rows(engine) == before
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT version FROM crm_schema").scalar() == 2
+        assert conn.exec_driver_sql("SELECT version_num FROM crm_alembic_version").scalar() == "v2"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_version_3_revision_downgrades_to_version_2(engine_of, kind):
+    from alembic.runtime.environment import EnvironmentContext
+
+    from crmcore.storage._migrate import _script
+
+    engine, golden = engine_of(kind), engine_of(kind)
+    for e in (engine, golden):
+        with e.begin() as conn:
+            build_version(conn, 2)
+    fill(engine)
+    before = raw_rows(engine)
+    SqlStore(engine).upgrade_schema()
+    config, script = _script()
+    with engine.begin() as conn:  # what `alembic downgrade v2` runs
+
+        def steps(rev, _context):
+            return script._downgrade_revs("v2", rev)
+
+        with EnvironmentContext(config, script, fn=steps, destination_rev="v2") as env:
+            env.configure(connection=conn, version_table="crm_alembic_version")
+            with env.begin_transaction():
+                env.run_migrations()
+    assert raw_rows(engine) == before
+    assert schema_of(engine) == schema_of(golden)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -186,10 +380,10 @@ def test_newer_and_missing_schemas_are_refused(engine_of, kind):
         SqlStore(engine).upgrade_schema()
     SqlStore(engine).create_schema()
     with engine.begin() as conn:
-        conn.exec_driver_sql("UPDATE crm_schema SET version = 3")
+        conn.exec_driver_sql(f"UPDATE crm_schema SET version = {SCHEMA_VERSION + 1}")
     with pytest.raises(SchemaVersionError, match="newer") as info:
         SqlStore(engine)
-    assert info.value.found == 3
+    assert info.value.found == SCHEMA_VERSION + 1
 
 
 # ---------------------------------------------------------------- the migrations' schemas
@@ -221,8 +415,10 @@ def schema_of(engine: sa.Engine) -> dict:
         out[table] = (columns, pk, indexes, uniques)
     if engine.dialect.name == "sqlite":  # partial-index predicates, as written
         with engine.connect() as conn:
+            # whitespace aside: ALTER TABLE ADD COLUMN writes the column without a line break
             out["sqlite_master"] = sorted(
-                conn.exec_driver_sql(
+                (kind, name, " ".join(sql.split()))
+                for kind, name, sql in conn.exec_driver_sql(
                     "SELECT type, name, sql FROM sqlite_master "
                     "WHERE sql IS NOT NULL AND name NOT LIKE '%alembic%'"
                 ).all()
@@ -251,6 +447,26 @@ def test_migrating_gives_the_schema_create_schema_builds(engine_of, kind):
             assert a.exec_driver_sql(sql).all() == b.exec_driver_sql(sql).all()
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_version_2_store_gains_the_journey_enrolments(engine_of, kind):
+    fresh, migrated = engine_of(kind), engine_of(kind)
+    SqlStore(fresh).create_schema()
+    with migrated.begin() as conn:
+        build_version(conn, 2)
+    assert "crm_journey_enrolments" not in table_names(migrated)
+    store = SqlStore(migrated)
+    store.upgrade_schema()
+    assert schema_of(migrated) == schema_of(fresh)
+    enrolment = one_of_each()["journey_enrolments"]
+    store.journey_enrolments.add(enrolment)
+    assert store.journey_enrolments.get(enrolment.id) == enrolment
+    with migrated.connect() as conn:
+        assert (
+            conn.exec_driver_sql("SELECT version_num FROM crm_alembic_version").scalar()
+            == f"v{SCHEMA_VERSION}"
+        )
+
+
 def test_build_version_refuses_a_database_with_a_schema(engine_of):
     engine = engine_of("sqlite")
     SqlStore(engine).create_schema()
@@ -265,6 +481,9 @@ def test_migrations_ship_inside_the_package():
     assert sorted(p.name for p in (root / "versions").glob("v*.py")) == [
         "v1_baseline.py",
         "v2_event_history.py",
+        "v3_marketing.py",
+        "v4_journeys.py",
+        "v5_identity.py",
     ]
     assert not list(root.rglob("alembic.ini"))  # users need no Alembic configuration
 
