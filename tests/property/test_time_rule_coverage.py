@@ -31,6 +31,7 @@ CLV = "test_clv_time_rules.py"
 LOYALTY_PIPELINE = "test_loyalty_pipeline_time_rules.py"
 MARKETING = "test_marketing_invariants.py"
 MORE = "test_time_rules_more.py"
+OPS = "test_pipeline_ops_time_rules.py"
 RECOMMEND = "test_recommend_time_rules.py"
 SEGMENTATION = "test_segmentation_time_rules.py"
 STORAGE = "test_storage_events.py"
@@ -115,6 +116,27 @@ NO_LEAK: dict[str, str] = {
     "crmcore.marketing.send_time_profile": (
         f"{MARKETING}::test_kpis_features_and_send_times_do_not_see_after_as_of"
     ),
+    "crmcore.pipeline.activity_kpis": (
+        f"{OPS}::test_activity_kpis_ignore_the_future_and_the_zone"
+    ),
+    "crmcore.pipeline.complaint_trends": f"{OPS}::test_complaint_trends_ignore_the_future",
+    "crmcore.pipeline.decayed_engagement": (
+        f"{OPS}::test_decayed_engagement_ignores_the_future_and_the_zone"
+    ),
+    "crmcore.pipeline.deflection": f"{OPS}::test_deflection_ignores_the_future_and_the_zone",
+    "crmcore.pipeline.due_activities": (
+        f"{OPS}::test_due_activities_ignore_the_future_and_the_zone"
+    ),
+    "crmcore.pipeline.forecast_accuracy": (
+        f"{OPS}::test_forecast_accuracy_forecasts_at_as_of_and_actuals_at_the_period_end"
+    ),
+    "crmcore.pipeline.load_articles": (
+        f"{OPS}::test_load_articles_ignores_later_saves_and_the_zone"
+    ),
+    "crmcore.pipeline.pipeline_snapshot": (
+        f"{OPS}::test_pipeline_snapshot_ignores_the_future_and_the_zone"
+    ),
+    "crmcore.pipeline.ticket_kpis": f"{OPS}::test_ticket_kpis_ignore_the_future_and_the_zone",
     "crmcore.pipeline.evaluate_time_split": (
         f"{MORE}::test_evaluate_time_split_reads_history_and_its_window_only"
     ),

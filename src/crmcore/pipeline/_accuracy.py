@@ -319,7 +319,12 @@ def forecast_accuracy(
     tol = check_scalar(tolerance, name="tolerance", low=0)
     keys = by_keys(opportunities, by)
     hist = _history(events, opportunities, workflow, (id_col, created_col, value_col, date_col))
-    group, labels = _groups(opportunities, keys)
+    # groups of the opportunities created by the end of the last period read: a deal
+    # created later names no group yet
+    last_end = max(_period_end(resolve_as_of(c, tz=hist.tz).ns, step, hist.tz) for c in cuts)
+    seen = hist.created <= last_end
+    group = np.full(len(opportunities), -1, dtype=np.int64)
+    group[seen], labels = _groups(opportunities.loc[seen], keys)
     n_groups = len(labels)
     won = hist.flags("is_won")
     closed = hist.flags("is_closed")
@@ -391,6 +396,12 @@ def forecast_accuracy(
     if not keys:
         detail = detail.droplevel("group")
     return ForecastAccuracy(detail, _summary(detail, keys))
+
+
+def _period_end(t: int, step: Any, tz: Any) -> int:
+    """Return the last instant (ns) of the ``step`` period holding the first one after ``t``."""
+    code = int(period_codes(wall_ns(np.array([t + 1], dtype=np.int64), tz), step)[0])
+    return int(period_starts(np.array([code + 1], dtype=np.int64), step, tz)[0]) - 1
 
 
 def _summary(detail: pd.DataFrame, keys: list[str]) -> pd.DataFrame:

@@ -186,6 +186,8 @@ def due_activities(
     due = _instants(activities[due_col], due_col, missing=True)
     is_open = (created <= cut.ns) & ((done == NAT) | (done > cut.ns))
     frame = activities.loc[is_open].copy()
+    # open at as_of: a completion after it is not known then
+    frame[completed_col] = frame[completed_col].where(np.zeros(len(frame), dtype=bool))
     due = due[is_open]
     created = created[is_open]
     has_due = due != NAT
@@ -385,7 +387,8 @@ def _won_touches(  # noqa: PLR0917 - private helper of activity_kpis
     rel = activities["opportunity_id"].to_numpy(dtype=object)
     pos = deal_ids.get_indexer(pd.Index(rel))
     # a touch counts for a won deal when completed at or before its close
-    on_deal = touched & (pos >= 0) & (done <= deal_close[np.maximum(pos, 0)])
+    close_of = deal_close[np.maximum(pos, 0)] if deal_close.size else np.full(pos.size, NAT)
+    on_deal = touched & (pos >= 0) & (done <= close_of)
     per_deal = np.bincount(pos[on_deal], minlength=len(deal_ids))
     owner = deals[by].to_numpy(dtype=object)
     frame = pd.DataFrame({"owner": owner, "touches": per_deal, "won": 1})

@@ -339,11 +339,14 @@ def deflection(
             "undecided": (happened & ~judged).astype(np.int64),
         }
     )
+    # groups of the views seen by as_of only: a later view names nothing yet
+    parts = parts.loc[happened]
     if keys:
-        g = parts.groupby([views[k].to_numpy() for k in keys], sort=True, dropna=False)
+        g = parts.groupby([views[k].to_numpy()[happened] for k in keys], sort=True, dropna=False)
+        out = g.sum()
     else:
         g = parts.groupby(np.zeros(len(parts), dtype=np.int64))
-    out = g.sum()
+        out = g.sum().reindex([0], fill_value=0)
     out["deflected"] = out["views"] - out["followed_by_ticket"]
     n = out["views"].to_numpy(dtype=np.float64)
     d = out["deflected"].to_numpy(dtype=np.float64)
