@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Final
 import attrs
 
 from crmcore import pipeline
-from crmcore._time import instant_us, require_aware
+from crmcore._time import instant_us
 from crmcore.domain import (
     ENROLMENT_STATUSES,
     Activity,
@@ -31,6 +31,7 @@ from crmcore.domain import (
     encode_id,
     enrolment_id,
 )
+from crmcore.domain._journeys import _aware, _optional_aware, _text  # one set of checks
 from crmcore.errors import ValidationError
 
 __all__ = [
@@ -69,27 +70,6 @@ def ns_of(value: _dt.datetime, *, name: str = "at") -> int:
 def to_datetime(ns: int) -> _dt.datetime:
     """Return the aware UTC datetime of an instant in ns (microsecond precision)."""
     return _EPOCH + _dt.timedelta(microseconds=ns // 1000)
-
-
-def _aware(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if type(value) is not _dt.datetime or value.tzinfo is not _dt.UTC:  # UTC: the fast case
-        require_aware(value, field=attribute.name)
-
-
-def _optional_aware(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is not None:
-        _aware(_inst, attribute, value)
-
-
-def _text(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if type(value) is str and value:  # the common case, checked first
-        return
-    if not isinstance(value, str) or not value:
-        raise ValidationError(
-            f"{attribute.name} must be a non-empty str; got {value!r}",
-            field=attribute.name,
-            value=value,
-        )
 
 
 _NO_PARAMS: Final = FrozenMapping()
