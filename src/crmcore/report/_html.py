@@ -47,6 +47,8 @@ def _fmt(value: Any) -> str:
         return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
     if isinstance(value, int):
         return f"{value:,}"
+    if isinstance(value, _Shown):
+        return str(value)
     return html.escape(str(value))
 
 
@@ -58,7 +60,7 @@ def _table(rows: list[dict[str, Any]]) -> str:
         "<tr>"
         + "".join(
             f'<td class="n">{_fmt(v)}</td>'
-            if isinstance(v, int | float)
+            if isinstance(v, int | float | _Shown)
             else f"<td>{_fmt(v)}</td>"
             for v in row.values()
         )
@@ -66,6 +68,31 @@ def _table(rows: list[dict[str, Any]]) -> str:
         for row in rows
     )
     return f"<table><tr>{head}</tr>{body}</table>"
+
+
+class _Shown(str):
+    """A cell already formatted (an estimate with its interval): shown as it is."""
+
+    __slots__ = ()
+
+
+def _with_intervals(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Show ``x``, ``x_ci_low``, ``x_ci_high`` as one column ``x``: ``0.204 [0.184, 0.225]``.
+
+    Keeps a wide table (campaign KPIs) within the page; ``summary.json``
+    keeps the three numbers apart.
+    """
+    out = []
+    for row in rows:
+        shown: dict[str, Any] = {}
+        for key, value in row.items():
+            if key.endswith(("_ci_low", "_ci_high")):
+                continue
+            low, high = row.get(f"{key}_ci_low"), row.get(f"{key}_ci_high")
+            both = value is not None and low is not None and high is not None
+            shown[key] = _Shown(f"{_fmt(value)} [{_fmt(low)}, {_fmt(high)}]") if both else value
+        out.append(shown)
+    return out
 
 
 def _pairs(mapping: dict[str, Any]) -> str:
@@ -205,7 +232,7 @@ def render_html(analysis: Analysis, *, title: str = "Customer-value report") -> 
             "compares all treated members with the control group (intention to treat), "
             f"with its confidence interval. Currency: {html.escape(str(camp['currency']))}.</p>"
         )
-        camp_body += _table(camp["by_campaign"])
+        camp_body += _table(_with_intervals(camp["by_campaign"]))
         for model, rows in camp["attribution"].items():
             camp_body += (
                 f"<h3>Purchases attributed to clicks by channel ({html.escape(model)}, "

@@ -109,3 +109,19 @@ def test_legacy_custom_histories_are_read_with_a_deprecation_warning():
     ]
     assert (log["workflow"] == "opportunity").all()
     assert data.ticket_events is None  # no tickets at all
+
+
+def test_campaign_intervals_are_shown_beside_their_estimate():
+    from crmcore.report._html import _table, _with_intervals
+
+    rows = [
+        {"campaign_id": "K1", "open_rate": 0.25, "open_rate_ci_low": 0.2,
+         "open_rate_ci_high": 0.31, "romi": 2.5, "click_rate": None,
+         "click_rate_ci_low": None, "click_rate_ci_high": None},
+    ]  # fmt: skip
+    shown = _with_intervals(rows)
+    assert list(shown[0]) == ["campaign_id", "open_rate", "romi", "click_rate"]
+    page = _table(shown)
+    assert "0.25 [0.2, 0.31]" in page
+    assert "<td>–</td>" in page  # a rate that cannot be measured stays missing
+    assert rows[0]["open_rate_ci_low"] == 0.2  # summary.json's rows are left alone
