@@ -107,7 +107,13 @@ def one_of_each() -> dict[str, Any]:
         ),
         "activities": Activity(id="t1", kind="call", subject="Intro call", created_at=at()),
         "tickets": Ticket(
-            id="s1", customer_id="c1", subject="Broken gear", channel="email", created_at=at()
+            id="s1",
+            customer_id="c1",
+            subject="Broken gear",
+            channel="email",
+            created_at=at(),
+            category="product",
+            sub_category="defect",
         ),
         "campaigns": Campaign(
             id="m1",

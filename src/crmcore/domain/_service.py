@@ -104,6 +104,12 @@ class Ticket(Entity):
         The contact person, for B2B customers.
     description : str, optional
         Free text describing the request.
+    category : str, optional
+        What the ticket is about (``"delivery"``, ``"billing"``...); the
+        grouping ``crmcore.pipeline.ticket_kpis(by="category")`` and
+        ``complaint_trends`` read.  None when not classified.
+    sub_category : str, optional
+        A finer class within ``category``; refused without a ``category``.
 
     Examples
     --------
@@ -149,10 +155,20 @@ class Ticket(Entity):
         default=None, converter=convert_optional_id, validator=valid_optional_id
     )
     description: str | None = attrs.field(default=None, validator=valid_optional_text)
+    # last: the SQL columns were added by a migration (schema 6), after the others
+    category: str | None = attrs.field(default=None, validator=valid_optional_text)
+    sub_category: str | None = attrs.field(default=None, validator=valid_optional_text)
 
     def __attrs_post_init__(self) -> None:
         not_before(self, "first_response_at", "created_at")
         not_before(self, "resolved_at", "created_at")
+        if self.sub_category is not None and self.category is None:
+            raise ValidationError(
+                f"sub_category {self.sub_category!r} needs a category; "
+                "set category too, or leave sub_category None",
+                field="sub_category",
+                value=self.sub_category,
+            )
 
 
 class SurveyKind(enum.StrEnum):

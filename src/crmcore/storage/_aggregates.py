@@ -22,7 +22,7 @@ from crmcore.storage._fields import SCALAR_KINDS, FieldSpec, Kind, introspect
 __all__ = ["SCHEMA_VERSION", "AggregateSpec", "default_aggregates", "layout"]
 
 #: Version of the SQL table layout this release reads and writes.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 
@@ -121,7 +121,7 @@ _DEFAULTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("leads", "Lead", ("status", "created_at")),
     ("opportunities", "Opportunity", ("stage", "expected_close_date")),
     ("activities", "Activity", ("kind", "due_at")),
-    ("tickets", "Ticket", ("status", "created_at")),
+    ("tickets", "Ticket", ("status", "created_at", "category")),
     ("campaigns", "Campaign", ("status",)),
     ("orders", "Order", ("placed_at",)),
     ("survey_responses", "SurveyResponse", ("kind", "answered_at")),

@@ -421,7 +421,10 @@ def activities(draw: st.DrawFn, /, **overrides: Any) -> Activity:
 
 @st.composite
 def tickets(draw: st.DrawFn, /, **overrides: Any) -> Ticket:
-    """Tickets, with response and resolution after creation when set."""
+    """Tickets, with response and resolution after creation when set.
+
+    ``category`` is sometimes set, and ``sub_category`` sometimes within it.
+    """
     fields = {
         **_common(),
         "customer_id": ids(),
@@ -435,6 +438,9 @@ def tickets(draw: st.DrawFn, /, **overrides: Any) -> Ticket:
         "owner": optional(ids()),
         "contact_id": optional(ids()),
         "description": optional(st.text(min_size=1, max_size=40).filter(str.strip)),
+        "category": optional(names()),
+        # a sub-category only within a category
+        "sub_category": lambda kw: st.none() if kw["category"] is None else optional(names()),
     }
     return _entity(Ticket, draw, fields, overrides)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -229,6 +230,9 @@ BAD: dict[type[Entity], list[tuple[str, Any]]] = {
         ("owner", ""),
         ("contact_id", ""),
         ("description", ""),
+        ("category", " "),
+        ("category", 3),
+        ("sub_category", ""),
     ],
     Campaign: [
         ("name", ""),
@@ -531,6 +535,27 @@ class TestTicket:
         ranks = [p.rank for p in TicketPriority]
         assert ranks == sorted(ranks)
         assert TicketPriority.URGENT.rank > TicketPriority.LOW.rank
+
+    def test_category_and_sub_category(self):
+        t = make(Ticket, category="billing", sub_category="refund")
+        assert (t.category, t.sub_category) == ("billing", "refund")
+        assert (make(Ticket).category, make(Ticket).sub_category) == (None, None)
+        assert make(Ticket, category="billing").sub_category is None
+        with pytest.raises(ValidationError, match=r"sub_category.*needs a category") as info:
+            make(Ticket, sub_category="refund")
+        assert info.value.field == "sub_category"
+        with pytest.raises(ValidationError, match="sub_category"):
+            attrs.evolve(t, category=None)
+        # the last fields: the schema-6 migration appends their columns after the others
+        assert [f.name for f in attrs.fields(Ticket)][-2:] == ["category", "sub_category"]
+
+    def test_category_json_round_trip(self):
+        t = make(Ticket, category="billing", sub_category="refund")
+        d = json.loads(json.dumps(t.to_dict()))
+        assert (d["category"], d["sub_category"]) == ("billing", "refund")
+        assert Ticket.from_dict(d) == t
+        bare = make(Ticket)
+        assert Ticket.from_dict(json.loads(json.dumps(bare.to_dict()))) == bare
 
 
 class TestCampaign:

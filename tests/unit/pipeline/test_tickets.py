@@ -200,3 +200,31 @@ def test_bad_input_is_refused():
         ticket_kpis(TICKETS, EVENTS, as_of="2026-03-03", surveys=SURVEYS.assign(score=7))
     with pytest.raises(ValidationError, match="confidence"):
         complaint_trends(TICKETS, as_of="2026-03-03", confidence=1.5)
+
+
+def test_ticket_kpis_by_category_read_the_store_frame_directly():
+    from crmcore.domain import Ticket
+    from crmcore.storage import InMemoryStore
+
+    store = InMemoryStore()
+    for row in TICKETS.itertuples():
+        store.tickets.add(
+            Ticket(
+                id=row.id,
+                customer_id="c1",
+                subject="A case",
+                channel=row.channel,
+                created_at=row.created_at.to_pydatetime(),
+                category=row.category,
+                sub_category=row.sub_category,
+            )
+        )
+    frame = store.tickets.to_frame()
+    k = ticket_kpis(frame, EVENTS, as_of="2026-03-03", by="category")
+    assert k.index.tolist() == ["billing", "delivery"]
+    assert k["tickets"].tolist() == [3, 1]  # T5 was created after as_of
+    assert k["resolved"].tolist() == [3, 0]
+    expected = ticket_kpis(TICKETS, EVENTS, as_of="2026-03-03", by="category")
+    pd.testing.assert_frame_equal(k, expected, check_names=False)
+    sub = ticket_kpis(frame, EVENTS, as_of="2026-03-03", by=["category", "sub_category"])
+    assert sub.loc[("billing", "refund"), "tickets"] == 2

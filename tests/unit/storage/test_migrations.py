@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import attrs
 import pytest
 import sqlalchemy as sa
 
@@ -90,6 +91,10 @@ V1_AGGREGATES = {
 def records() -> dict[str, list]:
     """Records of the aggregates version 1 had."""
     samples = {name: [entity] for name, entity in one_of_each().items() if name in V1_AGGREGATES}
+    # tickets had no category before version 6
+    samples["tickets"] = [
+        attrs.evolve(t, category=None, sub_category=None) for t in samples["tickets"]
+    ]
     samples["orders"] += [order(f"o{i}", amount=eur(i), placed_at=at(i)) for i in range(2, 40)]
     samples["customers"].append(customer(uuid.UUID(int=5), name="Grace"))
     return samples
@@ -208,7 +213,7 @@ def test_an_older_store_opens_and_names_the_upgrade(engine_of, kind):
         with pytest.raises(SchemaVersionError, match=r"upgrade_schema\(\)") as info:
             call()
         assert info.value.found == 1
-        assert info.value.expected == SCHEMA_VERSION == 5
+        assert info.value.expected == SCHEMA_VERSION == 6
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -467,6 +472,66 @@ def test_a_version_2_store_gains_the_journey_enrolments(engine_of, kind):
         )
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_version_5_store_gains_the_ticket_categories_row_by_row(engine_of, kind):
+    fresh, engine = engine_of(kind), engine_of(kind)
+    SqlStore(fresh).create_schema()
+    with engine.begin() as conn:
+        build_version(conn, 5)
+    assert "category" not in {c["name"] for c in sa.inspect(engine).get_columns("crm_tickets")}
+    fill(engine)
+    before = raw_rows(engine)
+    assert len(before["crm_tickets"]) == 1
+    store = SqlStore(engine)
+    with pytest.raises(SchemaVersionError, match=r"version 5.*upgrade_schema\(\)"):
+        store.tickets.count()
+    store.upgrade_schema()
+
+    after = raw_rows(engine)
+    assert project(after, before) == {**before, "crm_schema": [{"version": 6}]}
+    assert [(r["category"], r["sub_category"]) for r in after["crm_tickets"]] == [(None, None)]
+    assert schema_of(engine) == schema_of(fresh)  # same columns, order and partial index
+    store = SqlStore(engine)
+    old = records()["tickets"][0]
+    assert store.tickets.get(old.id) == old
+    categorised = attrs.evolve(one_of_each()["tickets"], version=old.version)
+    stored = store.tickets.update(categorised)
+    assert (stored.category, stored.sub_category) == ("product", "defect")
+    assert (
+        store.tickets.get(old.id) == stored == attrs.evolve(categorised, version=old.version + 1)
+    )
+    assert store.tickets.to_frame()[["category", "sub_category"]].values.tolist() == [
+        ["product", "defect"]
+    ]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_version_6_revision_downgrades_to_version_5(engine_of, kind):
+    from alembic.runtime.environment import EnvironmentContext
+
+    from crmcore.storage._migrate import _script
+
+    engine, golden = engine_of(kind), engine_of(kind)
+    for e in (engine, golden):
+        with e.begin() as conn:
+            build_version(conn, 5)
+    fill(engine)
+    before = raw_rows(engine)
+    SqlStore(engine).upgrade_schema()
+    config, script = _script()
+    with engine.begin() as conn:  # what `alembic downgrade v5` runs
+
+        def steps(rev, _context):
+            return script._downgrade_revs("v5", rev)
+
+        with EnvironmentContext(config, script, fn=steps, destination_rev="v5") as env:
+            env.configure(connection=conn, version_table="crm_alembic_version")
+            with env.begin_transaction():
+                env.run_migrations()
+    assert raw_rows(engine) == before
+    assert schema_of(engine) == schema_of(golden)
+
+
 def test_build_version_refuses_a_database_with_a_schema(engine_of):
     engine = engine_of("sqlite")
     SqlStore(engine).create_schema()
@@ -484,6 +549,7 @@ def test_migrations_ship_inside_the_package():
         "v3_marketing.py",
         "v4_journeys.py",
         "v5_identity.py",
+        "v6_tickets.py",
     ]
     assert not list(root.rglob("alembic.ini"))  # users need no Alembic configuration
 
