@@ -13,7 +13,8 @@ not know about crmcore::
     ├── InvalidTransition                       workflow move not allowed
     ├── NotFittedError (+ sklearn's)            query before ``fit``  [*]
     ├── ConvergenceError (+ RuntimeError)       optimiser failed; keeps its result
-    └── SchemaVersionError                      database written by another schema
+    ├── SchemaVersionError                      database written by another schema
+    └── StoreUnavailable                        a database that cannot be opened
 
     CrmCoreWarning (UserWarning)
     ├── ConvergenceWarning (+ sklearn's)        fit finished but is doubtful  [*]

@@ -388,7 +388,9 @@ def forecast_accuracy(
                 }
             )
     names = [*(keys or ["group"]), "period", "as_of"]
-    detail = pd.DataFrame(rows, index=pd.MultiIndex.from_tuples(out_index, names=names))
+    columns = ["closed", "commit", "best_case", "pipeline", "actual"]
+    index = pd.MultiIndex.from_tuples(out_index, names=names)
+    detail = pd.DataFrame(rows, index=index, columns=columns, dtype=np.float64)
     for f in ("commit", "best_case"):
         err = detail[f] - detail["actual"]
         detail[f"{f}_error"] = err

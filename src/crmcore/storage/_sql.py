@@ -626,7 +626,7 @@ class SqlStore(RepositoryAccess):
         >>> store = SqlStore("sqlite://")
         >>> store.create_schema()
         >>> store.upgrade_schema()  # already the current version: nothing to do
-        3
+        6
         """
         from crmcore.storage._migrate import upgrade  # noqa: PLC0415 -- loads Alembic
 
