@@ -133,8 +133,8 @@ if TYPE_CHECKING:
     from crmcore.storage._sql import SqlStore
 
 __all__ = [
-    "ORDER_LINE_COLUMNS",
     "OPERATORS",
+    "ORDER_LINE_COLUMNS",
     "SCHEMA_VERSION",
     "AccountRepository",
     "ActivityRepository",
@@ -156,8 +156,8 @@ __all__ = [
     "Or",
     "OrderLineRepository",
     "OrderRepository",
-    "ProductRepository",
     "Outbox",
+    "ProductRepository",
     "Repository",
     "SqlStore",
     "Store",

@@ -37,7 +37,7 @@ class Reference:
 
 
 def references_of(layout: Layout, columns: Sequence[str]) -> tuple[Reference, ...]:
-    """The references of an aggregate, located in its codec's ``columns``."""
+    """Return the references of an aggregate, located in its codec's ``columns``."""
     return tuple(
         Reference(field, target, list(columns).index(field))
         for field, target in layout.spec.references
@@ -45,7 +45,7 @@ def references_of(layout: Layout, columns: Sequence[str]) -> tuple[Reference, ..
 
 
 def missing_error(name: str, ref: Reference, record_id: Any, value: Any) -> ValidationError:
-    """The error for a record whose ``ref`` field names no stored record."""
+    """Return the error for a record whose ``ref`` field names no stored record."""
     return ValidationError(
         f"{name}: record {record_id!r} has {ref.field}={value!r}, but {ref.target} holds no "
         f"record with that id; add it to store.{ref.target} first",
@@ -71,7 +71,7 @@ def memory_check(
                 raise missing_error(name, ref, entity.id, value)
 
 
-def sql_check(
+def sql_check(  # noqa: PLR0917 -- one internal call site, each argument named there
     conn: sa.Connection,
     name: str,
     refs: Sequence[Reference],
