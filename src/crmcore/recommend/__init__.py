@@ -6,7 +6,9 @@ factorisation) share one estimator contract and JSON persistence;
 :class:`RepurchaseModel` times the next purchase of consumables;
 :func:`evaluate_recommenders` scores them on a time split; and
 :func:`next_best_action` chooses offers by expected value under consent,
-frequency caps, budget and capacity. See the guide, :doc:`/recommend`.
+frequency caps, budget and capacity. :func:`store_interactions` and
+:func:`store_catalogue` read a store's order lines and products, so every
+model runs on a store end to end. See the guide, :doc:`/recommend`.
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ from crmcore.recommend._popularity import PopularityRecommender
 from crmcore.recommend._repurchase import RepurchaseModel
 from crmcore.recommend._similarity import ItemSimilarityRecommender
 from crmcore.recommend._simulate import SimulatedBaskets, simulate_baskets
+from crmcore.recommend._store import CATALOGUE_COLUMNS, store_catalogue, store_interactions
 
 __all__ = [
+    "CATALOGUE_COLUMNS",
     "METRICS",
     "STATUSES",
     "BoughtTogetherRecommender",
@@ -41,4 +45,6 @@ __all__ = [
     "next_best_action",
     "ranking_metrics",
     "simulate_baskets",
+    "store_catalogue",
+    "store_interactions",
 ]
