@@ -8,7 +8,9 @@ factorisation) share one estimator contract and JSON persistence;
 :func:`next_best_action` chooses offers by expected value under consent,
 frequency caps, budget and capacity. :func:`store_interactions` and
 :func:`store_catalogue` read a store's order lines and products, so every
-model runs on a store end to end. See the guide, :doc:`/recommend`.
+model runs on a store end to end; :func:`send_offers` sends the chosen
+actions through campaigns (members and their sends) and
+:func:`record_responses` records the responses as engagement. See the guide, :doc:`/recommend`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from crmcore.recommend._nba import STATUSES, NextBestActions, next_best_action
 from crmcore.recommend._offers import Constraints, FrequencyCap, Offer
 from crmcore.recommend._popularity import PopularityRecommender
 from crmcore.recommend._repurchase import RepurchaseModel
+from crmcore.recommend._send import record_responses, send_offers
 from crmcore.recommend._similarity import ItemSimilarityRecommender
 from crmcore.recommend._simulate import SimulatedBaskets, simulate_baskets
 from crmcore.recommend._store import CATALOGUE_COLUMNS, store_catalogue, store_interactions
@@ -44,6 +47,8 @@ __all__ = [
     "interactions",
     "next_best_action",
     "ranking_metrics",
+    "record_responses",
+    "send_offers",
     "simulate_baskets",
     "store_catalogue",
     "store_interactions",
