@@ -20,6 +20,7 @@ import pandas as pd
 from crmcore._validation import check_columns
 from crmcore.domain import (
     CampaignMember,
+    Channel,
     EngagementEvent,
     EngagementType,
     add_campaign_member,
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from crmcore.storage import Store
 
 __all__ = ["record_responses", "send_offers"]
+
+_ENGAGEMENT_CHANNELS = frozenset(c.value for c in Channel)
 
 
 def _campaign_of(campaigns: Mapping[Any, Any], offer_id: Any) -> Any:
@@ -63,6 +66,12 @@ def send_offers(
     actor: str | None = None,
 ) -> list[CampaignMember]:
     """Add each chosen action's customer to its offer's campaign, and record the send.
+
+    Every action gives a :class:`~crmcore.domain.CampaignMember` (and its
+    ``CampaignMemberAdded`` event); an action on an engagement channel
+    (``email``, ``sms``, ``push``, ``web``, ``app``) also gives a ``send``
+    :class:`~crmcore.domain.EngagementEvent`.  Other channels (a call, a
+    letter) record the membership only.
 
     Parameters
     ----------
@@ -104,6 +113,8 @@ def send_offers(
         )
         members.append(member)
         events.extend(added)
+        if channel not in _ENGAGEMENT_CHANNELS:  # a call or a letter: the membership only
+            continue
         events.append(
             EngagementEvent(
                 kind=EngagementType.SEND,
