@@ -422,6 +422,14 @@ def _order_lines(company: SampleCompany) -> Iterator[OrderLine]:
     price = np.round(frame["unit_price"].to_numpy() * 100).astype(np.int64).tolist()
     discount = np.round(frame["discount"].to_numpy() * 100).astype(np.int64).tolist()
     quantity = frame["quantity"].to_numpy().tolist()
+    money: dict[int, Money] = {}  # Money is immutable: one object per amount in cents
+
+    def of(c: int) -> Money:
+        found = money.get(c)
+        if found is None:
+            found = money[c] = Money(amount=Decimal(c).scaleb(-2), currency=currency)
+        return found
+
     for key, order, product, q, p, d in zip(
         frame["id"],
         frame["order_id"],
@@ -436,8 +444,8 @@ def _order_lines(company: SampleCompany) -> Iterator[OrderLine]:
             order_id=order,
             product_id=product,
             quantity=q,
-            unit_price=Money(amount=Decimal(p).scaleb(-2), currency=currency),
-            discount=Money(amount=Decimal(d).scaleb(-2), currency=currency) if d else None,
+            unit_price=of(p),
+            discount=of(d) if d else None,
         )
 
 
