@@ -75,7 +75,7 @@ def probe_frame(frame: Any, date_col: str, at_ns: int, tz: Any) -> pd.DataFrame:
     Running the pandas implementation on it gives the exact output schema
     (the ``meta`` Dask needs) without reading any partition.
     """
-    probe = frame._meta_nonempty.iloc[:1].copy()
+    probe: pd.DataFrame = frame._meta_nonempty.iloc[:1].copy()
     dtype = frame._meta[date_col].dtype
     stamp = timestamps(np.array([at_ns], dtype=np.int64), tz)
     probe[date_col] = pd.Series(stamp, index=probe.index).astype(dtype)
