@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,6 +14,7 @@ from crmcore.clv import (
     ParetoNBDModel,
     customer_lifetime_value,
     rfm_summary,
+    score_customers,
     simulate_bgbb,
     simulate_transactions,
 )
@@ -144,3 +147,45 @@ def test_fit_on_dask_refuses_weights_and_names_missing_columns(log: pd.DataFrame
     # the distinct row keeps one of its customers, so the error names a real one
     with pytest.raises(ValidationError, match=str(broken.index[5])):
         BetaGeoModel().fit(dd.from_pandas(broken, npartitions=2))
+
+
+def test_score_customers_on_dask_written_to_parquet(log: pd.DataFrame, tmp_path: Path) -> None:
+    summary = rfm_summary(log, value_col="amount")
+    bg = BetaGeoModel().fit(summary)
+    gg = GammaGammaModel().fit(summary)
+    kwargs = {"t": 30.0, "spend_model": gg, "horizon": 3, "time_unit": 30.0, "discount_rate": 0.01}
+    eager = score_customers(bg, summary, **kwargs)
+    assert eager.columns.tolist() == ["p_alive", "expected_purchases", "expected_spend", "clv"]
+    np.testing.assert_allclose(eager["p_alive"], bg.probability_alive(summary), rtol=1e-12)
+    np.testing.assert_allclose(
+        eager["clv"],
+        customer_lifetime_value(bg, gg, summary, horizon=3, time_unit=30.0, discount_rate=0.01),
+        rtol=1e-12,
+    )
+    lazy = score_customers(
+        bg, rfm_summary(dd.from_pandas(log, npartitions=3), value_col="amount"), **kwargs
+    )
+    assert isinstance(lazy, dd.DataFrame)
+    # the customer id as a column: Dask's writer re-indexes with inplace=True,
+    # which pandas 3.1 deprecates (a warning in every partition otherwise)
+    lazy.reset_index().to_parquet(tmp_path / "scores", write_index=False)
+    assert len(list((tmp_path / "scores").glob("*.parquet"))) == 3  # one file per partition
+    back = pd.read_parquet(tmp_path / "scores").set_index("customer_id").sort_index()
+    pd.testing.assert_frame_equal(
+        back, eager.sort_index(), check_exact=False, rtol=1e-12, check_index_type=False
+    )
+
+
+def test_score_customers_checks_its_arguments(log: pd.DataFrame) -> None:
+    summary = rfm_summary(log, value_col="amount")
+    bg = BetaGeoModel().fit(summary)
+    with pytest.raises(ValidationError, match="horizon and time_unit together"):
+        score_customers(bg, summary, t=1.0, horizon=3)
+    with pytest.raises(ValidationError, match="clv needs a spend_model"):
+        score_customers(bg, summary, t=1.0, horizon=3, time_unit=30.0)
+    with pytest.raises(ValidationError, match="t"):
+        score_customers(bg, summary, t=0.0)
+    assert score_customers(bg, summary, t=1.0).columns.tolist() == [
+        "p_alive",
+        "expected_purchases",
+    ]
