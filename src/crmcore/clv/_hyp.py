@@ -64,6 +64,9 @@ def _series(
     idx = np.flatnonzero(term != 0)
     a_A, a_m, a_C, a_z = A[idx], am1[idx], C[idx], z[idx]
     a_t, a_s = term[idx], total[idx]
+    # the same double as elementwise when every element has the same A and a - 1
+    uniform = idx.size > 0 and bool((a_A == a_A[0]).all() and (a_m == a_m[0]).all())
+    A0, m0 = (float(a_A[0]), float(a_m[0])) if uniform else (0.0, 0.0)
     # scratch arrays reused at every term (fresh temporaries cost page faults)
     num, den = np.empty(idx.size), np.empty(idx.size)
     done = np.empty(idx.size, dtype=bool)
@@ -72,12 +75,14 @@ def _series(
         if n == 0:
             break
         nu, de, dn = num[:n], den[:n], done[:n]
-        np.add(a_A, k, out=nu)
-        np.add(a_m, k, out=de)
-        nu *= de
         np.add(a_C, k, out=de)
         de *= k + 1
-        nu /= de
+        if uniform:  # one draw's A and a - 1: the numerator is one number
+            np.divide((A0 + k) * (m0 + k), de, out=nu)
+        else:
+            np.add(a_A, k, out=nu)
+            nu *= a_m + k
+            nu /= de
         a_t *= nu
         a_t *= a_z
         a_s += a_t

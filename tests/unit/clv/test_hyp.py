@@ -60,13 +60,15 @@ def _series_one_at_a_time(A: float, am1: float, C: float, z: float) -> float:
     return total
 
 
-def test_series_on_many_elements_is_the_same_sum_as_one_at_a_time() -> None:
+@pytest.mark.parametrize("one_draw", [False, True])
+def test_series_on_many_elements_is_the_same_sum_as_one_at_a_time(one_draw: bool) -> None:
     # elements converge at very different terms (z from 0 to 0.9, C from 0.2 to 80),
     # so the vectorised sum freezes and drops them in many rounds: every element
-    # must still get exactly its own terms (bit for bit, not approximately)
+    # must still get exactly its own terms (bit for bit, not approximately);
+    # one draw's elements share A (the numerator is then taken once per term)
     rng = np.random.default_rng(7)
     n = 400
-    A = rng.uniform(-0.5, 3.0, n)
+    A = np.full(n, 1.37) if one_draw else rng.uniform(-0.5, 3.0, n)
     am1 = np.full(n, -0.6)
     C = rng.uniform(0.2, 80.0, n)
     z = rng.uniform(0.0, 0.9, n)
