@@ -157,20 +157,18 @@ def _stats(
     span = int(codes.max()) - lo + 1
     if n_cust * span >= 2**62:
         raise ValidationError("the transaction log spans too many periods", field="date")
-    # few full-length temporaries: on a busy machine each fresh 100 MB array
-    # costs more in page faults than the arithmetic done in it
-    key = np.multiply(cust, span)
-    key += codes
-    key -= lo
+    rel = codes - lo
+    key = cust * span
+    key += rel
     key.sort()
     keep = np.empty(key.size, dtype=bool)
     keep[0] = True
     np.not_equal(key[1:], key[:-1], out=keep[1:])
     uk = key[keep]
-    # each customer's distinct periods are the sorted keys in [c * span, (c + 1) * span)
-    bounds = np.searchsorted(uk, np.arange(n_cust + 1, dtype=np.int64) * span)
-    starts, ends = bounds[:-1], bounds[1:]
-    count = ends - starts
+    c_u = uk // span
+    count = np.bincount(c_u, minlength=n_cust)
+    ends = np.cumsum(count)
+    starts = ends - count
     has = count > 0
     if has.all():  # the usual case: every customer has a transaction in range
         base = np.arange(n_cust, dtype=np.int64) * span
@@ -189,8 +187,7 @@ def _stats(
     }
     if values is not None:
         total = np.bincount(cust, weights=values, minlength=n_cust)
-        first_code = np.take(first + lo, cust, out=key)  # the sort's buffer is free again
-        in_first = np.equal(codes, first_code)
+        in_first = rel == first[cust]
         first_val = np.bincount(cust[in_first], weights=values[in_first], minlength=n_cust)
         out["total"] = np.asarray(total, dtype=np.float64)
         out["first_value"] = np.asarray(first_val, dtype=np.float64)
