@@ -26,7 +26,7 @@ from crmcore._limits import (
     SEED_MAX,
 )
 from crmcore._time import Cutoff, Dates, read_dates, timestamps, to_zone
-from crmcore._validation import check_scalar
+from crmcore._validation import check_scalar, first_bad
 from crmcore.churn import ChurnClassifier, churn_labels
 from crmcore.clv import (
     BetaGeoModel,
@@ -244,6 +244,61 @@ class _Clock:
     dates: Dates
     cutoff: Cutoff
     rules: dict[str, Any]
+
+
+@attrs.frozen
+class _CustomerCodes:
+    """The history's customer ids factorised once, for every step of the analysis.
+
+    Each library call then gets integer codes (a compact range, coded directly,
+    no hashing of text) in place of the ids, and the ids come back on the
+    customer table at the end. Two code sets, so that every step sees its
+    customers in the order it would have seen the ids in (the same numbers):
+    ``first`` in order of first appearance (the summaries' order for text ids),
+    ``sorted`` in sorted id order (the churn features' and labels'); integer
+    ids are coded in ascending order, which is both.
+    """
+
+    first: np.ndarray[Any, np.dtype[np.int64]]
+    ids: pd.Index  # id of each code of ``first``
+    sorted_of_first: np.ndarray[Any, np.dtype[np.int64]]  # ``sorted`` code of each ``first`` one
+    first_of_sorted: np.ndarray[Any, np.dtype[np.int64]]
+
+    @classmethod
+    def of(cls, ids: pd.Series) -> _CustomerCodes:
+        """Factorise ``ids`` (refused if any is missing, as the summary would)."""
+        missing = np.asarray(ids.isna(), dtype=bool)
+        if missing.any():
+            first_bad(
+                missing,
+                name=str(ids.name),
+                problem="must not be missing",
+                values=ids.to_numpy(dtype=object),
+                index=ids.index,
+            )
+        integer = ids.dtype.kind in "iu"
+        codes, uniques = pd.factorize(ids, sort=integer)
+        labels = pd.Index(uniques, name=ids.name)
+        identity = np.arange(labels.size, dtype=np.int64)
+        order = identity
+        if not integer:
+            try:
+                order = np.asarray(labels.argsort(kind="stable"), dtype=np.int64)
+            except TypeError:  # ids that do not compare: first appearance, as the features do
+                order = identity
+        rank = np.empty_like(order)
+        rank[order] = identity
+        return cls(np.asarray(codes, dtype=np.int64), labels, rank, order)
+
+    def sorted_index(self, first: pd.Index) -> pd.Index:
+        """Return the ``sorted`` codes of the ``first`` codes in ``first``."""
+        out: pd.Index = pd.Index(self.sorted_of_first[first.to_numpy()])
+        return out
+
+    def frame(self, tx: pd.DataFrame, *, order: Literal["first", "sorted"]) -> pd.DataFrame:
+        """``tx`` with its customer ids replaced by the codes of ``order``."""
+        codes = self.first if order == "first" else self.sorted_of_first[self.first]
+        return tx.assign(customer_id=codes)
 
 
 def _transaction_dates(transactions: pd.DataFrame, tz: Any) -> tuple[pd.DataFrame, Dates]:
@@ -579,6 +634,8 @@ def analyse(
     as_of = clock.cutoff.timestamp
 
     say("summarising transactions")
+    customers = _CustomerCodes.of(tx["customer_id"])
+    tx = customers.frame(tx, order="first")
     summary = rfm_summary(tx, value_col="amount", as_of=as_of, freq="D")
     # first: without repeat buyers nothing below is meaningful (and this says why)
     spend = fit_spend_model(summary)
@@ -613,14 +670,21 @@ def analyse(
     table["clv_ci_low"] = band["ci_low"]
     table["clv_ci_high"] = band["ci_high"]
     say("segments")
-    scores = rfm_scores(summary)
+    # ties are broken by the customer ids' sorted order: score on the sorted codes
+    scores = rfm_scores(summary.set_axis(customers.sorted_index(summary.index)))
+    scores = scores.set_axis(table.index)
     table = table.join(scores[["r_score", "f_score", "m_score"]])
     table["rfm_segment"] = rfm_segments(scores)
     say("churn risk")
     risk, churn_info = _churn_risk(
-        tx, as_of, opts.churn_horizon_days, opts.random_state, table.index
+        customers.frame(tx, order="sorted"),
+        as_of,
+        opts.churn_horizon_days,
+        opts.random_state,
+        customers.sorted_index(table.index),
     )
-    table["churn_risk"] = risk
+    table["churn_risk"] = risk.to_numpy()
+    table.index = customers.ids[table.index.to_numpy()]
     table.index.name = "customer_id"
     table = table.sort_index(kind="stable")
 

@@ -202,7 +202,7 @@ def read_transactions(
             )
     return pd.DataFrame(
         {
-            "customer_id": _text(frame, customer_col).to_numpy(),
+            "customer_id": _text(frame, customer_col).array,
             "date": _dates(frame, date_col, date_format),
             "amount": _numbers(frame, value_col, nonnegative=True),
         }
@@ -258,7 +258,7 @@ def read_surveys(
         )
     return pd.DataFrame(
         {
-            "customer_id": _text(frame, customer_col).to_numpy(),
+            "customer_id": _text(frame, customer_col).array,
             "kind": kind_values,
             "score": score.astype(np.int64),
             "date": _dates(frame, date_col, date_format),
