@@ -107,10 +107,15 @@ def test_text_in_amount(tmp_path, log):
     assert_refused(*report(tmp_path, source), "'amount'", "row 42", "'twelve'")
 
 
-def test_negative_amount(tmp_path, log):
-    bad = log.copy()
-    bad.loc[7, "amount"] = -3.5
-    assert_refused(*report(tmp_path, write(tmp_path / "tx.csv", bad)), "'amount'", "row 8")
+def test_negative_amount_is_a_refund_netted_and_reported(tmp_path, log):
+    refund = log.iloc[[7]].assign(amount=-3.5)  # same customer and time as row 8
+    source = write(tmp_path / "tx.csv", pd.concat([log, refund], ignore_index=True))
+    code, stdout, stderr, out = report(tmp_path, source, "--draws", "30")
+    assert code == 0, stderr
+    assert "1 refunds (negative amounts, 3.50 in total) netted" in stdout
+    quality = json.loads((out / "summary.json").read_text())["data_quality"]
+    assert quality["refund_rows"] == 1
+    assert quality["refund_days_dropped"] == 0
 
 
 def test_unparseable_date(tmp_path, log):
