@@ -201,6 +201,12 @@ def _read_table(
     if file.suffix.lower() in _PARQUET:
         try:
             frame = pd.read_parquet(file)
+        except ImportError:
+            raise ValidationError(
+                f"{what} file {str(file)!r}: reading Parquet needs pyarrow "
+                "(python -m pip install pyarrow, or crmcore[all]); or give a CSV file",
+                field=what,
+            ) from None
         except (OSError, ValueError) as err:
             first = str(err).splitlines()[0] if str(err) else type(err).__name__
             raise ValidationError(f"{what} file {str(file)!r}: {first}", field=what) from None
