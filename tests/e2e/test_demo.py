@@ -274,3 +274,40 @@ def test_ci_checker_accepts_the_demo_output(demo):
 
     assert check(demo, N) == []
     assert check(demo, N + 1)  # a wrong count is caught
+
+
+class _Rows(HTMLParser):
+    """Cells per row of every table (the browser test checks the same, rendered)."""
+
+    def __init__(self):
+        super().__init__()
+        self.tables: list[list[int]] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr":
+            self.tables[-1].append(0)
+        elif tag in {"td", "th"}:
+            self.tables[-1][-1] += 1
+
+
+def test_every_table_row_is_as_wide_as_its_header(demo):
+    page = _Rows()
+    page.feed((demo / "report.html").read_text(encoding="utf-8"))
+    assert len(page.tables) >= 8
+    for cells in page.tables:
+        assert set(cells) == {cells[0]}, cells
+    report = json.loads((demo / "summary.json").read_text(encoding="utf-8"))
+    assert {"nps", "csat"} <= set(report["surveys"])  # the CSAT row had a 7th cell
+
+
+def test_forecast_is_as_of_and_every_month_is_shown(demo):
+    report = json.loads((demo / "summary.json").read_text(encoding="utf-8"))
+    rows = report["pipeline"]["forecast"]
+    months = pd.PeriodIndex([row["period"] for row in rows], freq="M")
+    assert list(months) == list(pd.period_range(months[0], months[-1], freq="M"))
+    as_of_month = pd.Timestamp(report["as_of"]).tz_convert(None).to_period("M")
+    assert all(row["closed"] == 0 for row, m in zip(rows, months, strict=True) if m > as_of_month)
+    page = (demo / "report.html").read_text(encoding="utf-8")
+    assert f"All {len(rows)} months" in page

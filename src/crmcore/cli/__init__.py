@@ -209,6 +209,7 @@ def _input_options(parser: argparse.ArgumentParser, *, surveys: bool) -> None:
     cols.add_argument(
         "--decimal",
         choices=(".", ","),
+        metavar="{.|,}",
         help="decimal mark of the amounts (default: detected; ',' for 12,50)",
     )
     cols.add_argument(

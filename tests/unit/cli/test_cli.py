@@ -464,3 +464,33 @@ def test_unwritable_output_is_one_line_not_a_traceback(tmp_path, log):
     assert (code, stdout) == (1, "")
     assert stderr.strip().splitlines()[-1].startswith("crmcore: error: ")
     assert "Traceback" not in stderr
+
+
+def _actions(parser):
+    import argparse
+
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from _actions(sub)
+        else:
+            yield parser.prog, action
+
+
+def test_every_option_has_help():
+    from crmcore.cli import build_parser
+
+    missing = [
+        f"{prog} {action.option_strings}"
+        for prog, action in _actions(build_parser())
+        if action.option_strings and action.help is None
+    ]
+    assert missing == []
+
+
+def test_report_help_lists_the_expected_columns_and_defaults(capsys):
+    assert main(["report", "--help"]) == 0  # argparse prints its help to sys.stdout
+    stdout = " ".join(capsys.readouterr().out.split())  # as wrapped for any terminal width
+    for text in ("customer_id", "date", "amount", "currency", "--date-format",
+                 "--sep", "--decimal", "default customer_id", "auto (default)"):  # fmt: skip
+        assert text in stdout, text
