@@ -593,8 +593,64 @@ def _churn_risk(
         n_training_customers=len(labels),
         training_churn_rate=float(labels.mean()),
         validation=_clean(dict(getattr(clf, "validation_scores_", {}) or {})),
+        backtest=_churn_backtest(tx, cutoff, horizon, labels, seed),
     )
     return risk.reindex(index), info
+
+
+#: Shares of customers (highest risk first) at which the gains table is read.
+GAINS_SHARES = (0.1, 0.2, 0.3, 0.5, 1.0)
+
+
+def _churn_backtest(
+    tx: pd.DataFrame,
+    cutoff: pd.Timestamp,
+    horizon: pd.Timedelta,
+    labels: pd.Series,
+    seed: int,
+) -> dict[str, Any] | None:
+    """Validate the churn model out of time: train one horizon earlier, score at ``cutoff``.
+
+    The same kind of model is trained on the history up to ``cutoff - horizon``
+    (labels in the horizon after it), then ranks the customers active at
+    ``cutoff``, whose outcome in ``(cutoff, cutoff + horizon]`` is known
+    (``labels``). ROC AUC, Brier score and the gains (share of the churners
+    among the riskiest customers) measure that ranking; nothing it scores
+    was seen in its training. None when the history is too short.
+    """
+    from sklearn.metrics import roc_auc_score  # noqa: PLC0415 -- sklearn loads with churn
+
+    earlier = cutoff - horizon
+    try:
+        seen = tx[tx["date"] <= cutoff]
+        old = churn_labels(seen, as_of=earlier, horizon=horizon, observed_until=cutoff)
+        train = customer_features(seen[seen["date"] <= earlier], as_of=earlier, value_col="amount")
+        clf = ChurnClassifier(
+            model="logistic", n_repeats=1, importance_max_samples=5000, random_state=seed
+        ).fit(train, old)
+        now = customer_features(seen, as_of=cutoff, value_col="amount").reindex(labels.index)
+        risk = np.asarray(clf.predict_proba(now)[:, 1], dtype=np.float64)
+    except (ValidationError, ValueError) as err:
+        _log.info("churn backtest not available: %s", str(err).splitlines()[0])
+        return None
+    y = labels.to_numpy(dtype=np.float64)
+    if y.min() == y.max():
+        return None
+    order = np.argsort(-risk, kind="stable")
+    captured = np.cumsum(y[order]) / y.sum()
+    gains = []
+    for share in GAINS_SHARES:
+        k = max(1, round(share * len(y)))
+        gains.append({"customers_share": share, "churners_captured": float(captured[k - 1])})
+    return {
+        "trained_as_of": earlier.isoformat(),
+        "scored_as_of": cutoff.isoformat(),
+        "n": len(y),
+        "churn_rate": float(y.mean()),
+        "roc_auc": float(roc_auc_score(y, risk)),
+        "brier": float(np.mean((risk - y) ** 2)),
+        "gains": gains,
+    }
 
 
 def _surveys(surveys: pd.DataFrame | None) -> tuple[dict[str, Any], pd.DataFrame | None]:

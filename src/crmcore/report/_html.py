@@ -234,7 +234,7 @@ def _model_section(s: dict[str, Any]) -> str:
 
 
 def _churn_table(churn: dict[str, Any]) -> str:
-    shown = {k: v for k, v in churn.items() if k != "validation"}
+    shown = {k: v for k, v in churn.items() if k not in ("validation", "backtest")}
     body = _pairs(shown)
     validation = churn.get("validation") or {}
     if validation:
@@ -244,6 +244,26 @@ def _churn_table(churn: dict[str, Any]) -> str:
             f"{_fmt(validation.get('roc_auc'))} (0.5 = chance, 1 = perfect ranking), "
             f"Brier score {_fmt(validation.get('brier'))} (mean squared error of the "
             "probabilities; lower is better).</p>"
+        )
+    back = churn.get("backtest")
+    if back:
+        body += (
+            "<h4>Out-of-time check</h4><p>The same model trained on the history up to "
+            f"{html.escape(str(back['trained_as_of'])[:10])} ranked the "
+            f"{_fmt(back['n'])} customers active on {html.escape(str(back['scored_as_of'])[:10])}"
+            f"; {_fmt(back['churn_rate'])} of them then bought nothing for the horizon. "
+            f"ROC AUC {_fmt(back['roc_auc'])}, Brier score {_fmt(back['brier'])}. Gains: the "
+            "share of those churners found among the riskiest customers (a random order "
+            "finds as many as the share of customers looked at).</p>"
+        )
+        body += _table(
+            [
+                {
+                    "riskiest customers": f"{row['customers_share']:.0%}",
+                    "churners found": f"{row['churners_captured']:.0%}",
+                }
+                for row in back["gains"]
+            ]
         )
     return body
 

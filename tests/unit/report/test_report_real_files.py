@@ -221,3 +221,18 @@ def test_json_counts_are_ints_and_money_is_rounded(clean):
     assert isinstance(summary["holdout"]["actual_total"], int)
     assert summary["revenue"] == round(summary["revenue"], 2)
     assert summary["totals"]["clv"] == round(summary["totals"]["clv"], 2)
+
+
+def test_churn_model_checked_out_of_time_with_gains(clean):
+    churn = clean.summary["churn"]
+    back = churn["backtest"]
+    # trained one horizon before the churn model's own training cut-off, scored at it
+    assert pd.Timestamp(back["scored_as_of"]) == pd.Timestamp(churn["training_as_of"])
+    gap = pd.Timestamp(back["scored_as_of"]) - pd.Timestamp(back["trained_as_of"])
+    assert gap == pd.Timedelta(days=churn["horizon_days"])
+    captured = [row["churners_captured"] for row in back["gains"]]
+    assert captured == sorted(captured)
+    assert captured[-1] == pytest.approx(1.0, rel=1e-12)
+    assert 0.0 <= back["roc_auc"] <= 1.0
+    assert 0.0 <= back["brier"] <= 1.0
+    assert "Out-of-time check" in render_html(clean)
