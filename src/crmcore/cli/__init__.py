@@ -260,17 +260,34 @@ def _score_options(clv_sub: Any, common: argparse.ArgumentParser) -> None:
         help="a Dask scheduler address (tcp://host:8786) or threads, processes, "
         "synchronous (default threads)",
     )
-    score.add_argument("--customer-col", default="customer_id")
-    score.add_argument("--date-col", default="date")
+    score.add_argument(
+        "--customer-col", default="customer_id", help="customer column (default customer_id)"
+    )
+    score.add_argument("--date-col", default="date", help="date column (default date)")
     score.add_argument("--value-col", default=None, help="amount (default: amount)")
     score.add_argument("--date-format", help="strptime format of text dates")
     score.add_argument("--as-of", help="the cut-off (default: the last purchase)")
-    score.add_argument("--model", choices=_MODELS, default="bgnbd")
     score.add_argument(
-        "--period-days", type=_number(0.0, MAX_PERIOD_DAYS, low_open=True), default=90.0
+        "--model", choices=_MODELS, default="bgnbd", help="purchase model (default bgnbd)"
     )
-    score.add_argument("--horizon-months", type=_integer(1, MAX_HORIZON_MONTHS), default=12)
-    score.add_argument("--discount-rate", type=_number(0.0, MAX_DISCOUNT_RATE), default=0.01)
+    score.add_argument(
+        "--period-days",
+        type=_number(0.0, MAX_PERIOD_DAYS, low_open=True),
+        default=90.0,
+        help="'next period' of expected purchases, in days (default 90)",
+    )
+    score.add_argument(
+        "--horizon-months",
+        type=_integer(1, MAX_HORIZON_MONTHS),
+        default=12,
+        help="CLV horizon in months (default 12)",
+    )
+    score.add_argument(
+        "--discount-rate",
+        type=_number(0.0, MAX_DISCOUNT_RATE),
+        default=0.01,
+        help="monthly discount rate (default 0.01)",
+    )
     score.add_argument("--out", required=True, help="output directory")
 
 
