@@ -26,7 +26,12 @@ from scipy import special
 from crmcore._types import FloatArray, IntArray
 from crmcore.clv._blas import dot
 from crmcore.clv._compress import unique_rows
-from crmcore.clv._hyp import ASYMPTOTIC_MIN_A, bg_expected_concentrated, bg_h
+from crmcore.clv._hyp import (
+    ASYMPTOTIC_MIN_A,
+    bg_expected_concentrated,
+    bg_h,
+    bg_survival_concentrated,
+)
 from crmcore.clv._kernels import AliveDraws, PurchaseKernels
 from crmcore.clv._quad import beta_mean
 from crmcore.clv._simulate import first_order_statistics
@@ -314,9 +319,16 @@ def bg_survival_if_alive(
     E_p[(1 + pt/(α+T))^-(r+x)]``. Pfaff's transformation (Abramowitz &
     Stegun 15.3.4) turns this into ``(1-u)^(r+x) E[(1 - uV)^-(r+x)]`` with
     ``V ~ Beta(b+x+s, a)`` and ``u = t/(α+T+t)``, a ratio below 1 evaluated
-    by tanh-sinh quadrature in log space (``_quad``).
+    by tanh-sinh quadrature in log space (``_quad``); for ``a >= 60``, where
+    the beta is too narrow for the quadrature's fixed nodes (it gave 0, or 1,
+    on the no-heterogeneity ridge), by the expansion about the beta's mean
+    (``_hyp.bg_survival_concentrated``).
     """
     r, alpha, a, b = (float(v) for v in theta)
+    if a >= ASYMPTOTIC_MIN_A:
+        return bg_survival_concentrated(
+            r + np.asarray(x, dtype=np.float64), t / (alpha + T), a, b + np.asarray(x) + s
+        )
     x, T, t = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (x, T, t)))
     shape = x.shape
     xf, Tf, tf = x.ravel(), T.ravel(), t.ravel()

@@ -75,7 +75,12 @@ from scipy import special
 
 from crmcore._types import BoolArray, FloatArray
 
-__all__ = ["ASYMPTOTIC_MIN_A", "bg_expected_concentrated", "bg_h"]
+__all__ = [
+    "ASYMPTOTIC_MIN_A",
+    "bg_expected_concentrated",
+    "bg_h",
+    "bg_survival_concentrated",
+]
 
 _SERIES_MAX_Z = 0.9
 _SERIES_MIN_C = 40.0
@@ -169,6 +174,50 @@ def bg_h(A: FloatArray, am1: float, C: FloatArray, z: FloatArray) -> FloatArray:
     return np.asarray(out.reshape(shape), dtype=np.float64)
 
 
+def _expansion(
+    R: FloatArray, c: FloatArray, a: float, bp: FloatArray
+) -> tuple[tuple[int, ...], list[FloatArray], FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Shared terms of the expansions about ``μ``: ``M_k``, ``d_k`` and ``ζ`` (flattened)."""
+    R_b, c_b, bp_b = np.broadcast_arrays(
+        np.asarray(R, dtype=np.float64),
+        np.asarray(c, dtype=np.float64),
+        np.asarray(bp, dtype=np.float64),
+    )
+    shape = R_b.shape
+    R_f, c_f, bp_f = R_b.ravel(), c_b.ravel(), bp_b.ravel()
+    n = a + bp_f
+    mu = a / n
+    cm = c_f * mu
+    with np.errstate(divide="ignore"):
+        # zeta = cm / (1 + cm) and log(1 - zeta), both exact for cm -> 0 and cm = inf.
+        zeta = 1.0 / (1.0 + 1.0 / cm)
+        log_1mz = -np.log1p(cm)
+    # Scaled central moments M_k of the beta, until they fall below double
+    # precision. Past its smallest term the sum is asymptotic only (the
+    # beta's mass beyond p = 2μ, outside the Taylor series' disc, makes the
+    # terms grow again): each row stops at its smallest |M_k| (per parity),
+    # an error about exp(-0.3 a) relative.
+    ratio_b, ratio_d = bp_f / a, (bp_f - a) / a
+    moments = [np.ones_like(n), np.zeros_like(n)]
+    live = np.ones(n.shape, dtype=bool)
+    for k in range(1, _MOMENT_TERMS - 1):
+        nxt = k * (ratio_b * moments[k - 1] + ratio_d * moments[k]) / (n + k)
+        if k >= 3:
+            live &= np.abs(nxt) <= np.abs(moments[k - 1])
+        nxt = np.where(live, nxt, 0.0)
+        moments.append(nxt)
+        if np.all(np.abs(nxt) <= _EPS) and np.all(np.abs(moments[k]) <= _EPS):
+            break
+    K = len(moments) - 1
+    # d_k = ζ^k (1-ζ)^R Γ(k+R) / (k! Γ(R)) for k = 0..K, upwards (a product of positives).
+    d = np.empty((K + 1, R_f.size))
+    step = np.exp(log_1mz * R_f)
+    for k in range(K + 1):
+        d[k] = step
+        step = step * (zeta * (k + R_f) / (k + 1))
+    return shape, moments, d, R_f, zeta, mu
+
+
 def bg_expected_concentrated(R: FloatArray, c: FloatArray, a: float, bp: FloatArray) -> FloatArray:
     """Return ``E[(1 - (1 + c p)^(-R)) / p]``, ``p ~ Beta(a, b')``, for ``a >= 60``.
 
@@ -193,49 +242,40 @@ def bg_expected_concentrated(R: FloatArray, c: FloatArray, a: float, bp: FloatAr
     ndarray
         One expectation per element of the broadcast inputs.
     """
-    R_b, c_b, bp_b = np.broadcast_arrays(
-        np.asarray(R, dtype=np.float64),
-        np.asarray(c, dtype=np.float64),
-        np.asarray(bp, dtype=np.float64),
-    )
-    shape = R_b.shape
-    R_f, c_f, bp_f = R_b.ravel(), c_b.ravel(), bp_b.ravel()
-    n = a + bp_f
-    mu = a / n
-    cm = c_f * mu
-    with np.errstate(divide="ignore"):
-        # zeta = cm / (1 + cm) and log(1 - zeta), both exact for cm -> 0 and cm = inf.
-        zeta = 1.0 / (1.0 + 1.0 / cm)
-        log_1mz = -np.log1p(cm)
-    # Scaled central moments M_k of the beta, until they fall below double precision.
-    ratio_b, ratio_d = bp_f / a, (bp_f - a) / a
-    # Past its smallest term the sum is asymptotic only (the beta's mass beyond
-    # p = 2μ, outside the Taylor series' disc, makes the terms grow again):
-    # each row stops at its smallest |M_k| (per parity), an error about
-    # exp(-0.3 a) relative.
-    moments = [np.ones_like(n), np.zeros_like(n)]
-    live = np.ones(n.shape, dtype=bool)
-    for k in range(1, _MOMENT_TERMS - 1):
-        nxt = k * (ratio_b * moments[k - 1] + ratio_d * moments[k]) / (n + k)
-        if k >= 3:
-            live &= np.abs(nxt) <= np.abs(moments[k - 1])
-        nxt = np.where(live, nxt, 0.0)
-        moments.append(nxt)
-        if np.all(np.abs(nxt) <= _EPS) and np.all(np.abs(moments[k]) <= _EPS):
-            break
+    shape, moments, d, R_f, zeta, mu = _expansion(R, c, a, bp)
     K = len(moments) - 1
-    # d_k = ζ^k (1-ζ)^R Γ(k+R) / (k! Γ(R)) for k = 1..K, upwards (a product of positives).
-    d = np.empty((K + 1, R_f.size))
-    d[0] = 0.0
-    step = np.exp(log_1mz * R_f) * R_f * zeta
-    for k in range(1, K + 1):
-        d[k] = step
-        step = step * (zeta * (k + R_f) / (k + 1))
     inc = special.betainc(float(K + 1), R_f, zeta)  # I_ζ(K+1, R)
-    total = np.zeros_like(n)
+    total = np.zeros_like(mu)
     for k in range(K, -1, -1):
-        inc = inc + d[k + 1] if k < K else inc
-        # inc is now I_ζ(k+1, R)
+        if k < K:
+            inc = inc + d[k + 1]  # I_ζ(k+1, R) = I_ζ(k+2, R) + d_{k+1}
         if k != 1:
             total += (-1.0) ** k * inc * moments[k]
     return np.asarray((total / mu).reshape(shape), dtype=np.float64)
+
+
+def bg_survival_concentrated(R: FloatArray, c: FloatArray, a: float, bp: FloatArray) -> FloatArray:
+    """Return ``E[(1 + c p)^(-R)]``, ``p ~ Beta(a, b')``, for ``a >= 60``.
+
+    An alive customer's probability of no dropout in ``(T, T+t]`` (see
+    ``_bgfamily.bg_survival_if_alive``), by the same expansion about the
+    beta's mean: ``h(p) = (1 + cp)^(-R)`` has ``h^(k)(μ) μ^k / k! = (-1)^k
+    d_k``, ``d_k = ζ^k (1-ζ)^R Γ(k+R) / (k! Γ(R))``, so ``E[h(p)] = Σ_k
+    (-1)^k d_k M_k`` (every ``d_k`` in ``[0, 1]``).
+
+    Parameters
+    ----------
+    R, c, a, bp
+        As :func:`bg_expected_concentrated`.
+
+    Returns
+    -------
+    ndarray
+        One probability per element of the broadcast inputs, in ``[0, 1]``.
+    """
+    shape, moments, d, _, _, mu = _expansion(R, c, a, bp)
+    total = np.zeros_like(mu)
+    for k in range(len(moments) - 1, -1, -1):
+        if k != 1:
+            total += (-1.0) ** k * d[k] * moments[k]
+    return np.asarray(np.clip(total, 0.0, 1.0).reshape(shape), dtype=np.float64)

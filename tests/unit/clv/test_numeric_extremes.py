@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crmcore.clv import BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel, simulate_bgnbd
-from crmcore.clv._bgfamily import bg_expected_if_alive
+from crmcore.clv._bgfamily import bg_expected_if_alive, bg_survival_if_alive
 from crmcore.clv._hyp import ASYMPTOTIC_MIN_A, bg_expected_concentrated, bg_h
 from crmcore.errors import ValidationError
 
@@ -170,3 +170,50 @@ def test_a_tolerance_that_accepts_the_start_is_refused(tol):
     data = simulate_bgnbd(200, r=0.5, alpha=10.0, a=0.8, b=2.5, T=52.0, random_state=1)
     with pytest.raises(ValidationError, match=r"tol must lie in \(0, 0.001\]"):
         BetaGeoModel(tol=tol).fit(data)
+
+
+def _survival_reference(R: float, c: float, a: float, bp: float) -> float:
+    """E[(1 + cp)^-R], p ~ Beta(a, b'), by mpmath quadrature around the mean."""
+    mp.mp.dps = 30
+    R_, c_, a_, bp_ = mp.mpf(R), mp.mpf(c), mp.mpf(a), mp.mpf(bp)
+    log_b = mp.log(mp.beta(a_, bp_))
+
+    def f(p: mp.mpf) -> mp.mpf:
+        return (1 + c_ * p) ** (-R_) * mp.exp(
+            (a_ - 1) * mp.log(p) + (bp_ - 1) * mp.log(1 - p) - log_b
+        )
+
+    mu = a_ / (a_ + bp_)
+    sd = mp.sqrt(mu * (1 - mu) / (a_ + bp_ + 1))
+    cuts = {mp.mpf(0), mp.mpf(1)}
+    cuts |= {min(mp.mpf(1), max(mp.mpf(0), mu + k * sd)) for k in (-40, -10, -3, 0, 3, 10, 40)}
+    return float(mp.quad(f, sorted(cuts)))
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "x", "t"),
+    [
+        (60.0, 30.0, 5.0, 100.0),
+        (100.0, 300.0, 0.0, 1e4),
+        (1e4, 1e6, 50.0, 1.0),
+        (3e11, 1e12, 5.0, 100.0),
+    ],
+)
+def test_survival_of_a_concentrated_dropout_probability(a, b, x, t):
+    # The tanh-sinh nodes cannot resolve a narrow beta: P(alive at T + t) was
+    # 0 (or 1) on the ridge. Absolute tolerance: a probability.
+    r, alpha, T = 0.5, 10.0, 52.0
+    got = bg_survival_if_alive(
+        np.array([r, alpha, a, b]), np.array([x]), np.array([T]), np.array([t]), s=0
+    )[0]
+    want = _survival_reference(r + x, t / (alpha + T), a, b + x)
+    assert got == pytest.approx(want, rel=1e-8, abs=1e-12)
+
+
+def test_probability_alive_later_on_the_ridge_tends_to_its_limit():
+    model = BetaGeoModel.from_params(r=0.5, alpha=10.0, a=3e11, b=1e12)
+    later = model.probability_alive(SUMMARY, t=10.0).to_numpy()
+    now = model.probability_alive(SUMMARY).to_numpy()
+    mu = 3e11 / (3e11 + 1e12 + SUMMARY["frequency"].to_numpy())
+    limit = (1 + 10.0 * mu / (10.0 + 52.0)) ** -(0.5 + SUMMARY["frequency"].to_numpy())
+    np.testing.assert_allclose(later, now * limit, rtol=1e-9)
