@@ -18,7 +18,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crmcore.clv import BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel, simulate_bgnbd
+from crmcore.clv import (
+    BetaGeoModel,
+    GammaGammaModel,
+    ModifiedBetaGeoModel,
+    ParetoNBDModel,
+    customer_lifetime_value,
+    simulate_bgnbd,
+)
 from crmcore.clv._bgfamily import bg_expected_if_alive, bg_survival_if_alive
 from crmcore.clv._hyp import ASYMPTOTIC_MIN_A, bg_expected_concentrated, bg_h
 from crmcore.errors import ValidationError
@@ -217,3 +224,31 @@ def test_probability_alive_later_on_the_ridge_tends_to_its_limit():
     mu = 3e11 / (3e11 + 1e12 + SUMMARY["frequency"].to_numpy())
     limit = (1 + 10.0 * mu / (10.0 + 52.0)) ** -(0.5 + SUMMARY["frequency"].to_numpy())
     np.testing.assert_allclose(later, now * limit, rtol=1e-9)
+
+
+@pytest.fixture(scope="module")
+def value_models():
+    data = simulate_bgnbd(300, r=0.5, alpha=10.0, a=0.8, b=2.5, T=52.0, random_state=3)
+    rng = np.random.default_rng(3)
+    data["monetary_value"] = np.where(data["frequency"] > 0, rng.gamma(3.0, 10.0, len(data)), 0.0)
+    return BetaGeoModel().fit(data), GammaGammaModel().fit(data), data
+
+
+def test_huge_horizons_drop_only_negligible_periods(value_models):
+    # At 1 % per period the factors beyond ~8,600 periods sum below 1e-18 of the
+    # first one's: horizon=10**7 (which ran for minutes) is the 10**4 value.
+    bg, gg, data = value_models
+    kw = {"time_unit": 4.0, "discount_rate": 0.01}
+    far = customer_lifetime_value(bg, gg, data, horizon=10**7, **kw)
+    near = customer_lifetime_value(bg, gg, data, horizon=10**4, **kw)
+    np.testing.assert_allclose(far, near, rtol=1e-14)
+
+
+def test_without_discounting_the_value_is_the_expected_purchases_by_the_end(value_models):
+    bg, gg, data = value_models
+    value = customer_lifetime_value(bg, gg, data, horizon=10**6, time_unit=4.0, discount_rate=0.0)
+    spend = gg.expected_spend(data)
+    np.testing.assert_allclose(value, spend * bg.expected_purchases(4e6, data), rtol=1e-12)
+    with pytest.raises(ValidationError, match="10,000,000 periods to evaluate") as err:
+        customer_lifetime_value(bg, gg, data, horizon=10**7, time_unit=4.0, discount_rate=0.0)
+    assert err.value.field == "horizon"
