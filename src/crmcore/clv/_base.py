@@ -42,6 +42,7 @@ from crmcore.errors import (
 __all__ = ["BaseModel"]
 
 _LOG_BOUND = 30.0
+_MAX_TOL = 1e-3  # a looser projected-gradient tolerance stops wherever the fit starts
 
 
 class BaseModel(BaseEstimator, ABC):  # type: ignore[misc]
@@ -72,7 +73,8 @@ class BaseModel(BaseEstimator, ABC):  # type: ignore[misc]
         Maximum number of L-BFGS-B iterations.
     tol : float, default 1e-9
         Tolerance on the projected gradient of the per-customer objective
-        (with respect to the log-parameters) at which the fit stops.
+        (with respect to the log-parameters) at which the fit stops, in
+        ``(0, 1e-3]`` (a looser one would accept the starting values).
     on_failure : {"raise", "warn"}, default "raise"
         What a fit that did not converge does: raise
         :class:`~crmcore.errors.ConvergenceError` (carrying the SciPy result),
@@ -128,6 +130,14 @@ class BaseModel(BaseEstimator, ABC):  # type: ignore[misc]
         """Rows that enter the likelihood (default: all)."""
         return summary, weights
 
+    def _check_informative(self, cols: dict[str, FloatArray]) -> None:
+        """Refuse data whose likelihood cannot depend on the parameters (default: none).
+
+        Called on the rows that enter the likelihood, before optimising: a
+        flat likelihood would leave the optimiser at its start and call that
+        converged.
+        """
+
     def _scale(self, cols: dict[str, FloatArray]) -> float:
         """Return a positive scale that brings the data to order one (default 1)."""
         return 1.0
@@ -172,7 +182,7 @@ class BaseModel(BaseEstimator, ABC):  # type: ignore[misc]
     def _check_hyper(self) -> tuple[float, int, float]:
         pen = check_scalar(self.penalizer, name="penalizer", low=0.0)
         max_iter = int(check_scalar(self.max_iter, name="max_iter", low=1, integer=True))
-        tol = check_scalar(self.tol, name="tol", low=0.0, low_inclusive=False)
+        tol = check_scalar(self.tol, name="tol", low=0.0, low_inclusive=False, high=_MAX_TOL)
         if self.on_failure not in ("raise", "warn"):
             raise ValidationError(
                 f"on_failure must be 'raise' or 'warn'; got {self.on_failure!r}",
@@ -256,6 +266,7 @@ class BaseModel(BaseEstimator, ABC):  # type: ignore[misc]
         cols = {k: v[order] for k, v in cols.items()}
         w_u = w_u[order]
         n_total = float(w_u.sum())
+        self._check_informative(cols)
         s = self._scale(cols)
         c = self._param_scale(s)
         pc = self._penalty_scale(s)

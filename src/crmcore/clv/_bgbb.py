@@ -384,7 +384,7 @@ class BetaGeoBetaBinomModel(PurchaseModel):
     max_iter : int, default 1000
         Maximum number of optimiser iterations.
     tol : float, default 1e-9
-        Projected-gradient tolerance.
+        Projected-gradient tolerance, in ``(0, 1e-3]``.
     on_failure : {"raise", "warn"}, default "raise"
         Raise or warn when the fit does not converge.
 

@@ -26,10 +26,19 @@ from scipy import special
 from crmcore._types import FloatArray, IntArray
 from crmcore.clv._blas import dot
 from crmcore.clv._compress import unique_rows
-from crmcore.clv._hyp import bg_h
+from crmcore.clv._hyp import (
+    ASYMPTOTIC_MIN_A,
+    bg_expected_concentrated,
+    bg_h,
+    bg_survival_concentrated,
+)
 from crmcore.clv._kernels import AliveDraws, PurchaseKernels
 from crmcore.clv._quad import beta_mean
 from crmcore.clv._simulate import first_order_statistics
+from crmcore.errors import ValidationError
+
+_MAX_HORIZON_RATIO = 1e15
+"""``t / (alpha + T)`` beyond which ``1 - z`` has no significant digit left."""
 
 __all__ = [
     "BGData",
@@ -272,10 +281,27 @@ def bg_expected_if_alive(
 
     ``(a+b+x-1+s)/(a-1) [1 - ((α+T)/(α+T+t))^(r+x) 2F1(r+x, b+x+s; a+b+x-1+s; z)]``,
     ``z = t/(α+T+t)`` (FHL 2005 eq. 10 without its P(alive) factor), through
-    Euler's transformation (see ``_hyp``).
+    Euler's transformation (see ``_hyp``); for ``a >= 60`` (towards the
+    no-heterogeneity ridge, where the series overflows) by the expansion of
+    the mixture form about the beta's mean (``_hyp.bg_expected_concentrated``).
     """
     r, alpha, a, b = (float(v) for v in theta)
-    z = t / (alpha + T + t)
+    if a >= ASYMPTOTIC_MIN_A:
+        return bg_expected_concentrated(r + x, t / (alpha + T), a, b + x + s)
+    span = alpha + T
+    far = np.asarray(t > _MAX_HORIZON_RATIO * span)
+    if far.any():
+        # z = t / (α+T+t) rounds to 1: the hypergeometric form has no digits left.
+        i = int(np.flatnonzero(far.ravel())[0])
+        t_bad = float(np.broadcast_to(t, far.shape).ravel()[i])
+        raise ValidationError(
+            f"horizon t = {t_bad:g} is beyond what the BG/NBD expectation resolves in "
+            f"double precision: t must be at most {_MAX_HORIZON_RATIO:g} times alpha + T "
+            f"(here alpha = {alpha:g} in the data's time units); use a shorter horizon",
+            field="t",
+            value=t_bad,
+        )
+    z = t / (span + t)
     A = np.full(np.shape(z), a + b - 1 - r + s)
     C = a + b + x - 1 + s
     return (a + b + x - 1 + s) * bg_h(A, a - 1.0, np.broadcast_to(C, np.shape(z)), z)
@@ -293,9 +319,16 @@ def bg_survival_if_alive(
     E_p[(1 + pt/(α+T))^-(r+x)]``. Pfaff's transformation (Abramowitz &
     Stegun 15.3.4) turns this into ``(1-u)^(r+x) E[(1 - uV)^-(r+x)]`` with
     ``V ~ Beta(b+x+s, a)`` and ``u = t/(α+T+t)``, a ratio below 1 evaluated
-    by tanh-sinh quadrature in log space (``_quad``).
+    by tanh-sinh quadrature in log space (``_quad``); for ``a >= 60``, where
+    the beta is too narrow for the quadrature's fixed nodes (it gave 0, or 1,
+    on the no-heterogeneity ridge), by the expansion about the beta's mean
+    (``_hyp.bg_survival_concentrated``).
     """
     r, alpha, a, b = (float(v) for v in theta)
+    if a >= ASYMPTOTIC_MIN_A:
+        return bg_survival_concentrated(
+            r + np.asarray(x, dtype=np.float64), t / (alpha + T), a, b + np.asarray(x) + s
+        )
     x, T, t = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (x, T, t)))
     shape = x.shape
     xf, Tf, tf = x.ravel(), T.ravel(), t.ravel()

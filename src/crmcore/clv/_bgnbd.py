@@ -91,7 +91,7 @@ class BetaGeoModel(_BGFamily):
     max_iter : int, default 1000
         Maximum number of optimiser iterations.
     tol : float, default 1e-9
-        Projected-gradient tolerance (per customer, log-parameters).
+        Projected-gradient tolerance (per customer, log-parameters), in ``(0, 1e-3]``.
     on_failure : {"raise", "warn"}, default "raise"
         Raise :class:`~crmcore.errors.ConvergenceError` or warn when the fit
         does not converge.
@@ -161,7 +161,7 @@ class ModifiedBetaGeoModel(_BGFamily):
     max_iter : int, default 1000
         Maximum number of optimiser iterations.
     tol : float, default 1e-9
-        Projected-gradient tolerance.
+        Projected-gradient tolerance, in ``(0, 1e-3]``.
     on_failure : {"raise", "warn"}, default "raise"
         Raise or warn when the fit does not converge.
 

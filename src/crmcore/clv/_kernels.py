@@ -25,6 +25,7 @@ arrays in the model's parameter order.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -53,6 +54,8 @@ __all__ = [
 
 # Bound on the cells of one (pairs × periods) block of the discounting grid.
 _GRID_CELLS = 1 << 21
+_NEGLIGIBLE = 1e-18  # share of a CLV below which far discounted periods are dropped
+_MAX_PERIODS = 1_000_000  # periods a schedule may evaluate (each a column of the grid)
 
 AliveDraws = Callable[[slice], FloatArray]
 """``f(keys) -> (draws, len(keys))``: P(alive) of a slice of rows for every draw."""
@@ -89,13 +92,30 @@ class Discounting:
         Raises
         ------
         ValidationError
-            For a horizon below 1 or not whole, a time unit <= 0, or a
-            negative discount rate or margin.
+            For a horizon below 1 or not whole, a time unit <= 0, a
+            negative discount rate or margin, or more than 1,000,000 periods
+            left to evaluate once those whose discount factors are negligible
+            (together below 1e-18 of the value) are dropped.
         """
         H = int(check_scalar(horizon, name="horizon", low=1, integer=True))
         u = check_scalar(time_unit, name="time_unit", low=0, low_inclusive=False)
         d = check_scalar(discount_rate, name="discount_rate", low=0)
         mg = check_scalar(margin, name="margin", low=0)
+        if d > 0:
+            # Expected purchases per period never increase (the purchase rate of
+            # an alive customer falls as dropout accrues), so the periods whose
+            # factors sum below _NEGLIGIBLE of the first one's cannot change the
+            # value: (1+d)^-i / d <= _NEGLIGIBLE from i = ln(1/(d ε)) / ln(1+d).
+            last = math.ceil(math.log(1.0 / (d * _NEGLIGIBLE)) / math.log1p(d))
+            H = min(H, max(last, 1))
+        if H > _MAX_PERIODS:
+            raise ValidationError(
+                f"horizon = {horizon} periods at discount_rate = {d:g} leaves {H:,} periods "
+                f"to evaluate; at most {_MAX_PERIODS:,} are (a longer time_unit, or a "
+                "discount rate that makes far periods negligible, shortens the schedule)",
+                field="horizon",
+                value=horizon,
+            )
         periods = np.arange(1, H + 1, dtype=np.float64)
         return cls(periods * u, (1.0 + d) ** -periods, mg)
 
@@ -257,6 +277,12 @@ class PurchaseKernels(ABC):
         ``_GRID_CELLS`` cells (bounded memory for long horizons).
         """
         times, factors = schedule.times, schedule.factors
+        if factors[-1] == 1.0:
+            # No discounting: the increments telescope to E[Y(H u) | alive].
+            return np.asarray(
+                self.expected_if_alive(theta, x, T, np.full(x.shape, times[-1])),
+                dtype=np.float64,
+            )
         out = np.empty(x.size)
         step = max(1, _GRID_CELLS // max(1, times.size))
         for lo in range(0, x.size, step):

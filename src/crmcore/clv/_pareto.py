@@ -40,7 +40,7 @@ class ParetoNBDModel(TransactionModel):
     max_iter : int, default 1000
         Maximum number of optimiser iterations.
     tol : float, default 1e-9
-        Projected-gradient tolerance (per customer, log-parameters).
+        Projected-gradient tolerance (per customer, log-parameters), in ``(0, 1e-3]``.
     on_failure : {"raise", "warn"}, default "raise"
         Raise :class:`~crmcore.errors.ConvergenceError` or warn when the fit
         does not converge.

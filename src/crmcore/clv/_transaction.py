@@ -50,6 +50,19 @@ class PurchaseModel(BaseModel):
     def _read(self, data: pd.DataFrame | ArrayLike) -> Summary:
         return self.kernels.read(data)
 
+    def _check_informative(self, cols: dict[str, FloatArray]) -> None:
+        # With every customer observed for no time (T = 0, or no opportunity)
+        # every likelihood term is 1: nothing can be estimated.
+        span = self.kernels.columns[-1]
+        if cols[span].size and not np.any(cols[span] > 0):
+            raise ValidationError(
+                f"every customer has {span} = 0 (nothing observed after the first "
+                "purchase): the likelihood does not depend on the parameters, so there is "
+                f"nothing to fit; summarise the transactions at a later as_of",
+                field=span,
+                value=0.0,
+            )
+
     def _theta(self) -> FloatArray:
         params = self._check_fitted()
         return np.array([params[p] for p in self._param_names], dtype=np.float64)

@@ -73,6 +73,7 @@ def test_series_on_many_elements_is_the_same_sum_as_one_at_a_time(one_draw: bool
     C = rng.uniform(0.2, 80.0, n)
     z = rng.uniform(0.0, 0.9, n)
     z[:5] = 0.0
-    got = _series(A, am1, C, z)
+    got, converged = _series(A, am1, C, z)
     expected = [_series_one_at_a_time(*v) for v in zip(A, am1, C, z, strict=True)]
     np.testing.assert_array_equal(got, np.array(expected))
+    assert converged.all()
