@@ -31,11 +31,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 import uuid
-from collections.abc import Callable, Sequence, Sized
+from collections.abc import Callable, Collection, Sequence, Sized
 from decimal import Decimal
 from operator import attrgetter
 from typing import Any, Literal
 
+from crmcore._text import MAX_KEY_LENGTH, check_key, check_storable
 from crmcore._time import EPOCH_UTC, MICROSECOND, require_existing
 from crmcore.errors import ValidationError
 from crmcore.storage import _json
@@ -61,10 +62,7 @@ def _type_name(value: Any) -> str:
 
 def check_utf8(text: str, field: str) -> None:
     """Refuse text that cannot be written as UTF-8 (lone surrogates)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise _bad(field, "text contains characters that are not valid Unicode", text) from None
+    check_storable(text, field)
 
 
 def scalar_encoder(kind: Kind, dialect: Dialect, field: str) -> Encoder:
@@ -156,6 +154,8 @@ def scalar_encoder(kind: Kind, dialect: Dialect, field: str) -> Encoder:
                 raise _bad(field, f"expected a str or UUID identifier, got {_type_name(v)}", v)
             if "\x00" in v:
                 raise _bad(field, "NUL characters cannot be stored", v)
+            if not v.isascii():
+                check_utf8(v, field)
             return v
 
         return enc_id
@@ -250,6 +250,23 @@ def _field_encoder(spec: FieldSpec, dialect: Dialect) -> Encoder:
             return lambda v: None if v is None else enc_json(v)
         return enc_json  # ``None`` is checked by the JSON codec against the type
     return _optional(scalar_encoder(spec.kind, dialect, name), spec)
+
+
+def _keyed(enc: Encoder, field: str) -> Encoder:
+    """Wrap the encoder of an indexed text column: at most ``MAX_KEY_LENGTH`` characters.
+
+    The domain's validators enforce the same limit; this is the last line of
+    defence (entities built around them, an application's own aggregates), so
+    that no store takes what PostgreSQL could not index.
+    """
+
+    def enc_key(v: Any) -> Any:
+        out = enc(v)
+        if type(out) is str and len(out) > MAX_KEY_LENGTH:
+            check_key(out, field)
+        return out
+
+    return enc_key
 
 
 def _column_encoders(spec: FieldSpec, dialect: Dialect) -> list[Encoder]:
@@ -363,16 +380,29 @@ class RowCodec:
         Its introspected fields.
     dialect : {"memory", "sqlite", "postgresql"}
         Target representation.
+    keys : collection of str, default ()
+        The indexed fields: their text is limited to ``MAX_KEY_LENGTH``
+        characters (as is the ``id``), in every dialect alike.
     """
 
-    def __init__(self, entity: type, fields: Sequence[FieldSpec], dialect: Dialect) -> None:
+    def __init__(
+        self,
+        entity: type,
+        fields: Sequence[FieldSpec],
+        dialect: Dialect,
+        keys: Collection[str] = (),
+    ) -> None:
         self.entity = entity
         self.fields = tuple(fields)
         self.dialect = dialect
         self.columns = tuple(c for f in self.fields for c in f.columns)
         # one (getter name, encoder) per column: a multi-column field is read once per column
         self._get = attrgetter(*(f.name for f in self.fields for _ in f.columns))
-        self._encoders = [enc for f in self.fields for enc in _column_encoders(f, dialect)]
+        self._encoders = [
+            _keyed(enc, f.name) if i == 0 and (f.name in keys or f.name == "id") else enc
+            for f in self.fields
+            for i, enc in enumerate(_column_encoders(f, dialect))
+        ]
         plan = []
         position = 0
         for f in self.fields:
