@@ -49,6 +49,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from crmcore._text import MAX_KEY_LENGTH
 from crmcore.domain._base import (
     EntityId,
     decode_id,
@@ -138,6 +139,7 @@ __all__ = [
     "ENROLMENT_STATUSES",
     "ENTITY_TYPES",
     "EVENT_TYPES",
+    "MAX_KEY_LENGTH",
     "MESSAGE_TYPES",
     "REPOINTED",
     "Account",
