@@ -117,3 +117,20 @@ def test_event_entity_types_are_keys():
     with pytest.raises(ValidationError, match=f"at most {MAX_KEY_LENGTH}"):
         attrs.evolve(note(), entity_type="t" * (MAX_KEY_LENGTH + 1))
     assert isinstance(attrs.evolve(note(), entity_type="t" * MAX_KEY_LENGTH), GenericEvent)
+
+
+@pytest.mark.parametrize(
+    "bad", ["O-\ud800", "\udfff", "a\x00b", "鍵" * (MAX_KEY_LENGTH + 1)], ids=repr
+)
+def test_ledger_events_refuse_event_ids_no_store_can_index(bad):
+    import datetime as dt
+
+    from crmcore.loyalty import Redemption, Refund
+
+    at = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    with pytest.raises(ValidationError) as info:
+        Redemption(event_id=bad, at=at, points=10)
+    assert info.value.field == "event_id"
+    with pytest.raises(ValidationError) as info:
+        Refund(event_id="F-1", at=at, order_id=bad)
+    assert info.value.field == "order_id"
