@@ -101,7 +101,8 @@ def _check_id(name: str, value: Any) -> None:
             field=name,
             value=value,
         )
-    check_storable(value, name)
+    if not value.isascii() or "\x00" in value:  # the common case costs no call
+        check_storable(value, name)
 
 
 def valid_id(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -190,7 +191,8 @@ def _check_text(name: str, value: Any) -> None:
         raise _fail(name, "must be a str", value)
     if not value.strip():
         raise _fail(name, "must not be empty or blank", value)
-    check_storable(value, name)
+    if not value.isascii() or "\x00" in value:  # the common case costs no call
+        check_storable(value, name)
 
 
 def valid_text(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:

@@ -65,8 +65,15 @@ def check_utf8(text: str, field: str) -> None:
     check_storable(text, field)
 
 
-def scalar_encoder(kind: Kind, dialect: Dialect, field: str) -> Encoder:
-    """Return a checking encoder for one non-None scalar of ``kind``."""
+def scalar_encoder(kind: Kind, dialect: Dialect, field: str, *, key: bool = False) -> Encoder:
+    """Return a checking encoder for one non-None scalar of ``kind``.
+
+    ``key``: the column is indexed (or the primary key), so its text is
+    limited to ``MAX_KEY_LENGTH`` characters, as the domain's validators
+    limit it (this is the last line of defence, for entities built around
+    them and an application's own aggregates). Lookups and filters pass
+    ``False``: a longer value simply matches nothing.
+    """
     if kind is Kind.STR:
 
         def enc_str(v: Any) -> Any:
@@ -76,6 +83,8 @@ def scalar_encoder(kind: Kind, dialect: Dialect, field: str) -> Encoder:
                 raise _bad(field, "NUL characters cannot be stored", v)
             if not v.isascii():
                 check_utf8(v, field)
+            if key and len(v) > MAX_KEY_LENGTH:
+                check_key(v, field)
             return v
 
         return enc_str
@@ -156,6 +165,8 @@ def scalar_encoder(kind: Kind, dialect: Dialect, field: str) -> Encoder:
                 raise _bad(field, "NUL characters cannot be stored", v)
             if not v.isascii():
                 check_utf8(v, field)
+            if key and len(v) > MAX_KEY_LENGTH:
+                check_key(v, field)
             return v
 
         return enc_id
@@ -205,8 +216,8 @@ def _optional(enc: Encoder, spec: FieldSpec) -> Encoder:
     return enc  # the encoders' type checks refuse None
 
 
-def _field_encoder(spec: FieldSpec, dialect: Dialect) -> Encoder:
-    """Build the encoder of a single-column field."""
+def _field_encoder(spec: FieldSpec, dialect: Dialect, key: bool = False) -> Encoder:
+    """Build the encoder of a single-column field (``key``: an indexed one)."""
     name = spec.name
     if spec.kind is Kind.ENUM:
         assert spec.scalar is not None
@@ -223,7 +234,7 @@ def _field_encoder(spec: FieldSpec, dialect: Dialect) -> Encoder:
         return _optional(enc_enum, spec)
     if spec.kind is Kind.WRAPPED:
         assert spec.scalar is not None
-        inner = scalar_encoder(spec.scalar, dialect, name)
+        inner = scalar_encoder(spec.scalar, dialect, name, key=key)
         get = attrgetter(spec.inner[0])
         return _optional(lambda v: inner(get(v)), spec)
     if spec.kind is Kind.JSON:
@@ -249,30 +260,13 @@ def _field_encoder(spec: FieldSpec, dialect: Dialect) -> Encoder:
         if spec.optional:
             return lambda v: None if v is None else enc_json(v)
         return enc_json  # ``None`` is checked by the JSON codec against the type
-    return _optional(scalar_encoder(spec.kind, dialect, name), spec)
+    return _optional(scalar_encoder(spec.kind, dialect, name, key=key), spec)
 
 
-def _keyed(enc: Encoder, field: str) -> Encoder:
-    """Wrap the encoder of an indexed text column: at most ``MAX_KEY_LENGTH`` characters.
-
-    The domain's validators enforce the same limit; this is the last line of
-    defence (entities built around them, an application's own aggregates), so
-    that no store takes what PostgreSQL could not index.
-    """
-
-    def enc_key(v: Any) -> Any:
-        out = enc(v)
-        if type(out) is str and len(out) > MAX_KEY_LENGTH:
-            check_key(out, field)
-        return out
-
-    return enc_key
-
-
-def _column_encoders(spec: FieldSpec, dialect: Dialect) -> list[Encoder]:
+def _column_encoders(spec: FieldSpec, dialect: Dialect, key: bool = False) -> list[Encoder]:
     """One encoder per column of the field, each taking the field's value."""
     if len(spec.columns) == 1:
-        return [_field_encoder(spec, dialect)]
+        return [_field_encoder(spec, dialect, key)]
     name, optional = spec.name, spec.optional
 
     def present(v: Any) -> bool:
@@ -399,9 +393,9 @@ class RowCodec:
         # one (getter name, encoder) per column: a multi-column field is read once per column
         self._get = attrgetter(*(f.name for f in self.fields for _ in f.columns))
         self._encoders = [
-            _keyed(enc, f.name) if i == 0 and (f.name in keys or f.name == "id") else enc
+            enc
             for f in self.fields
-            for i, enc in enumerate(_column_encoders(f, dialect))
+            for enc in _column_encoders(f, dialect, key=f.name in keys or f.name == "id")
         ]
         plan = []
         position = 0
