@@ -538,8 +538,10 @@ class SqlStore(RepositoryAccess):
             with self.engine.connect() as conn:
                 found = read_schema_version(conn)
                 check_schema_version(found)
-                if found == SCHEMA_VERSION:
-                    check_layout(conn, self._metadata, found)
+                # a table of its own aggregates may be missing: create_schema() makes it
+                complete = found == SCHEMA_VERSION and check_layout(
+                    conn, self._metadata, found, allow_missing=True
+                )
         except (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DatabaseError) as exc:
             if self._owns_engine:
                 self.engine.dispose()
@@ -548,7 +550,7 @@ class SqlStore(RepositoryAccess):
             if self._owns_engine:
                 self.engine.dispose()
             raise
-        self._ready = found == SCHEMA_VERSION
+        self._ready = complete
         tx = _Transactions(self)
         self._repositories = self._repositories_for(tx)
         quote = self.engine.dialect.identifier_preparer.quote

@@ -369,15 +369,22 @@ def layout_problems(conn: sa.Connection, metadata: sa.MetaData) -> list[str]:
     return problems
 
 
-def check_layout(conn: sa.Connection, metadata: sa.MetaData, found: int) -> None:
+def check_layout(
+    conn: sa.Connection, metadata: sa.MetaData, found: int, *, allow_missing: bool = False
+) -> bool:
     """Raise :class:`~crmcore.errors.SchemaMismatchError` unless the tables match ``metadata``.
 
     For a database recording this release's schema version (``found``).
+    With ``allow_missing``, tables that are only missing are no error (a store
+    opened with an aggregate of its own, before ``create_schema()`` creates
+    its table): the result says whether every table is there.
     """
     problems = layout_problems(conn, metadata)
     if not problems:
-        return
+        return True
     only_missing_tables = all(p.endswith(" is missing") for p in problems)
+    if only_missing_tables and allow_missing:
+        return False
     fix = (
         "call store.create_schema() (idempotent) to create the missing tables"
         if only_missing_tables

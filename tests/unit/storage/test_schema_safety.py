@@ -167,18 +167,15 @@ class Note:
     version: int = 0
 
 
-def test_a_missing_aggregate_table_names_create_schema(tmp_path):
+def test_a_missing_aggregate_table_is_named_at_first_use_and_made_by_create_schema(tmp_path):
     url = _sqlite(tmp_path)
-    specs = [AggregateSpec("notes", Note)]
-    with pytest.raises(
-        SchemaMismatchError, match=r"crm_notes is missing\. Call store\.create_schema"
-    ):
-        SqlStore(url, aggregates=specs)
-    # a store opened on an empty database finds the layout when it is first used
-    with SqlStore(url.replace("crm.db", "other.db"), aggregates=specs) as store:
-        store.create_schema()
-        store.repository("notes").add(Note("n1", "hello"))
-        assert store.repository("notes").get("n1") == Note("n1", "hello")
+    notes = SqlStore(url, aggregates=[AggregateSpec("notes", Note)])  # opens: nothing wrong yet
+    with pytest.raises(SchemaMismatchError, match=r"crm_notes is missing\. Call store\.create_s"):
+        notes.repository("notes").add(Note("n1", "hello"))
+    notes.create_schema()
+    notes.repository("notes").add(Note("n1", "hello"))
+    assert notes.repository("notes").get("n1") == Note("n1", "hello")
+    notes.close()
 
 
 def test_a_layout_changed_after_open_is_named_at_first_use(tmp_path):
