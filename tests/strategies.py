@@ -267,3 +267,9 @@ def journey_worlds(draw: st.DrawFn, /, journey: Any) -> dict[str, Any]:
         "profiles": profiles,
         "ticks": [at(m) for m in ticks],
     }
+
+
+def unencodable_text() -> st.SearchStrategy[str]:
+    """Text holding at least one lone surrogate (no UTF-8 encoding exists for it)."""
+    around = st.text(st.characters(exclude_characters="\x00"), max_size=6)
+    return st.tuples(around, st.characters(categories=("Cs",)), around).map("".join)

@@ -14,6 +14,7 @@ not know about crmcore::
     ├── NotFittedError (+ sklearn's)            query before ``fit``  [*]
     ├── ConvergenceError (+ RuntimeError)       optimiser failed; keeps its result
     ├── SchemaVersionError                      database written by another schema
+    │   └── SchemaMismatchError                 tables unlike the version they record
     └── StoreUnavailable                        a database that cannot be opened
 
     CrmCoreWarning (UserWarning)
@@ -52,6 +53,7 @@ __all__ = [
     "NotFittedError",
     "NotFound",
     "RuleSyntaxError",
+    "SchemaMismatchError",
     "SchemaVersionError",
     "StoreUnavailable",
     "ValidationError",
@@ -278,6 +280,32 @@ class SchemaVersionError(CrmCoreError):
         self.found = found
         self.expected = expected
         super().__init__(message)
+
+
+class SchemaMismatchError(SchemaVersionError):
+    """The tables do not have the layout of the schema version the database records.
+
+    Tables altered by hand, or created for other aggregates (an application's
+    own :class:`~crmcore.storage.AggregateSpec`) under the same version: a
+    store would otherwise fail later with raw SQL errors. Raised when the
+    store is opened (or on :meth:`~crmcore.storage.SqlStore.create_schema`);
+    nothing was read or written.
+
+    Parameters
+    ----------
+    found : int or None
+        The schema version recorded in the database.
+    expected : int
+        The schema version this crmcore release reads and writes.
+    problems : sequence of str
+        One line per table that differs: what is missing or unexpected.
+    """
+
+    def __init__(
+        self, message: str, *, found: int | None, expected: int, problems: Sequence[str] = ()
+    ) -> None:
+        self.problems = tuple(problems)
+        super().__init__(message, found=found, expected=expected)
 
 
 class StoreUnavailable(CrmCoreError):

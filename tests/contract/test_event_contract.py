@@ -115,6 +115,12 @@ def test_unknown_types_and_misfit_payloads_come_back_as_generic_events(store):
     assert back.type == "pipeline.stage_changed"
 
 
+def _forced_id(event, value):
+    """Bypass the domain's validators to test the store's last line of defence."""
+    object.__setattr__(event, "_id", value)
+    return event
+
+
 @pytest.mark.parametrize(
     ("bad", "field"),
     [
@@ -123,7 +129,9 @@ def test_unknown_types_and_misfit_payloads_come_back_as_generic_events(store):
         (StageChanged(7, "a", "b", at()), "entity_id"),
         (StageChanged("o1", "a\x00", "b", at()), "payload.from_stage"),
         (StageChanged("o1", "a", "b", at(), actor=3), "actor"),  # type: ignore[arg-type]
-        (note(text="x", id="a\x00b"), "id"),
+        (_forced_id(note(text="x"), "a\x00b"), "id"),  # the domain refuses it too
+        (_forced_id(note(text="x"), "C-\ud800"), "id"),
+        (_forced_id(note(text="x"), "é" * 256), "id"),
         ("not an event", "event"),
     ],
 )

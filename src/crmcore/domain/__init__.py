@@ -53,6 +53,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from crmcore._text import MAX_KEY_LENGTH
 from crmcore.domain._base import (
     EntityId,
     decode_id,
@@ -143,6 +144,7 @@ __all__ = [
     "ENROLMENT_STATUSES",
     "ENTITY_TYPES",
     "EVENT_TYPES",
+    "MAX_KEY_LENGTH",
     "MESSAGE_TYPES",
     "REPOINTED",
     "Account",

@@ -20,6 +20,7 @@ from typing import Any, TypeAlias, TypeVar, cast
 
 import attrs
 
+from crmcore._text import MAX_KEY_LENGTH, check_key, check_storable
 from crmcore._time import require_aware, require_existing
 from crmcore.errors import ValidationError
 
@@ -29,7 +30,7 @@ EntityId: TypeAlias = str | uuid.UUID
 """An identifier chosen by the caller: a non-empty string or a UUID."""
 
 _URN_PREFIX = "urn:uuid:"
-_MAX_ID_LENGTH = 255
+_MAX_ID_LENGTH = MAX_KEY_LENGTH
 
 T = TypeVar("T")
 E = TypeVar("E", bound=enum.Enum)
@@ -100,6 +101,8 @@ def _check_id(name: str, value: Any) -> None:
             field=name,
             value=value,
         )
+    if not value.isascii() or "\x00" in value:  # the common case costs no call
+        check_storable(value, name)
 
 
 def valid_id(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -188,6 +191,8 @@ def _check_text(name: str, value: Any) -> None:
         raise _fail(name, "must be a str", value)
     if not value.strip():
         raise _fail(name, "must not be empty or blank", value)
+    if not value.isascii() or "\x00" in value:  # the common case costs no call
+        check_storable(value, name)
 
 
 def valid_text(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -199,6 +204,19 @@ def valid_optional_text(_inst: Any, attribute: attrs.Attribute[Any], value: Any)
     """Validate an optional non-blank string (``None`` allowed, ``""`` not)."""
     if value is not None:
         _check_text(attribute.name, value)
+
+
+def valid_key_text(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """Validate a required non-blank string a store indexes (at most 255 characters)."""
+    _check_text(attribute.name, value)
+    check_key(value, attribute.name)
+
+
+def valid_optional_key_text(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """Validate an optional non-blank string a store indexes (``None`` allowed)."""
+    if value is not None:
+        _check_text(attribute.name, value)
+        check_key(value, attribute.name)
 
 
 def valid_bool(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -220,6 +238,7 @@ def valid_tags(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     for tag in sorted(value, key=repr):
         if not isinstance(tag, str) or not tag.strip():
             raise _fail(attribute.name, "must contain only non-blank str tags", tag)
+        check_storable(tag, attribute.name)
 
 
 # ---------------------------------------------------------------- time

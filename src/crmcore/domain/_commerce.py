@@ -19,11 +19,12 @@ from crmcore.domain._base import (
     valid_aware,
     valid_id,
     valid_instance,
+    valid_key_text,
     valid_member,
     valid_optional_aware,
     valid_optional_id,
+    valid_optional_key_text,
     valid_optional_text,
-    valid_text,
 )
 from crmcore.domain._codec import (
     dec_datetime,
@@ -160,9 +161,9 @@ class LoyaltyAccount(Entity):
     """
 
     customer_id: EntityId = attrs.field(converter=convert_id, validator=valid_id)
-    program_id: str = attrs.field(validator=valid_text)
+    program_id: str = attrs.field(validator=valid_key_text)
     opened_at: _dt.datetime = attrs.field(validator=valid_aware, metadata=meta(dec_datetime))
-    tier: str | None = attrs.field(default=None, validator=valid_optional_text)
+    tier: str | None = attrs.field(default=None, validator=valid_optional_key_text)
     closed_at: _dt.datetime | None = attrs.field(
         default=None, validator=valid_optional_aware, metadata=meta(dec_optional_datetime)
     )

@@ -37,9 +37,9 @@ from crmcore.domain._base import (
     convert_optional_id,
     valid_aware,
     valid_id,
+    valid_key_text,
     valid_optional_id,
     valid_optional_text,
-    valid_text,
 )
 from crmcore.domain._codec import decode_datetime, encode_datetime, encode_value
 from crmcore.domain._frozen import FrozenMapping, convert_custom, valid_custom
@@ -588,7 +588,7 @@ class GenericEvent(DomainEvent):
     """
 
     event_type: str = attrs.field(validator=_valid_type_name)
-    entity_type: str = attrs.field(validator=valid_text)
+    entity_type: str = attrs.field(validator=valid_key_text)
     entity_id: EntityId = attrs.field(converter=convert_id, validator=valid_id)
     at: _dt.datetime = attrs.field(eq=instant_key, validator=valid_aware)
     actor: str | None = attrs.field(default=None, validator=valid_optional_text)

@@ -15,6 +15,7 @@ from typing import Any, Final
 
 import attrs
 
+from crmcore._text import MAX_KEY_LENGTH, check_key, check_storable
 from crmcore._time import require_aware
 from crmcore.domain._base import EntityId, convert_id, decode_id, encode_id, valid_id
 from crmcore.domain._codec import decode_datetime, encode_datetime
@@ -48,7 +49,8 @@ def _optional_aware(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> 
 
 
 def _text(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if type(value) is str and value:  # the common case, checked first
+    # the common case, checked first (a NUL or a lone surrogate is not printable)
+    if type(value) is str and value and value.isprintable():
         return
     if not isinstance(value, str) or not value:
         raise ValidationError(
@@ -56,10 +58,23 @@ def _text(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
             field=attribute.name,
             value=value,
         )
+    check_storable(value, attribute.name)
+
+
+def _key(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    _text(_inst, attribute, value)
+    if len(value) > MAX_KEY_LENGTH:
+        check_key(value, attribute.name)
 
 
 def _customer(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if type(value) is str and value and len(value) <= 255 and not value.isspace():  # fast case
+    if (  # the fast case (a NUL or a lone surrogate is not printable)
+        type(value) is str
+        and value
+        and len(value) <= MAX_KEY_LENGTH
+        and value.isprintable()
+        and not value.isspace()
+    ):
         return
     valid_id(_inst, attribute, value)
 
@@ -113,7 +128,7 @@ class Enrolment:
         (``store.journey_enrolments``).
     """
 
-    journey_id: str = attrs.field(validator=_text)
+    journey_id: str = attrs.field(validator=_key)
     customer_id: EntityId = attrs.field(converter=convert_id, validator=_customer)
     seq: int = attrs.field(default=0)
     enrolled_at: _dt.datetime = attrs.field(validator=_aware)
@@ -135,6 +150,14 @@ class Enrolment:
                     f"an enrolment's id is derived: {derived!r}, not {self.id!r}",
                     field="id",
                     value=self.id,
+                )
+            if len(derived) > MAX_KEY_LENGTH:
+                raise ValidationError(
+                    f"an enrolment's id {derived[:40]!r}... (journey_id:customer_id:seq) would be "
+                    f"{len(derived)} characters, over the {MAX_KEY_LENGTH} every id may have: "
+                    "use a shorter journey_id",
+                    field="journey_id",
+                    value=self.journey_id,
                 )
             object.__setattr__(self, "id", derived)
         version: Any = self.version

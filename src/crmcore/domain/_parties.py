@@ -17,6 +17,7 @@ from crmcore.domain._base import (
     valid_aware,
     valid_id,
     valid_instance,
+    valid_key_text,
     valid_optional_date,
     valid_optional_id,
     valid_optional_text,
@@ -217,7 +218,7 @@ class Account(Entity):
     'Acme Ltd'
     """
 
-    name: str = attrs.field(validator=valid_text)
+    name: str = attrs.field(validator=valid_key_text)
     created_at: _dt.datetime = attrs.field(validator=valid_aware, metadata=meta(dec_datetime))
     industry: str | None = attrs.field(default=None, validator=valid_optional_text)
     website: str | None = attrs.field(default=None, validator=valid_optional_text)

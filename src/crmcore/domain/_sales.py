@@ -25,6 +25,7 @@ from crmcore.domain._base import (
     valid_date,
     valid_id,
     valid_instance,
+    valid_key_text,
     valid_member,
     valid_optional_aware,
     valid_optional_date,
@@ -140,7 +141,7 @@ class Lead(Entity):
     campaign_id: EntityId | None = attrs.field(
         default=None, converter=convert_optional_id, validator=valid_optional_id
     )
-    status: str = attrs.field(default="new", validator=valid_text)
+    status: str = attrs.field(default="new", validator=valid_key_text)
     owner: EntityId | None = attrs.field(
         default=None, converter=convert_optional_id, validator=valid_optional_id
     )
@@ -232,7 +233,7 @@ class Opportunity(Entity):
     expected_close_date: _dt.date = attrs.field(validator=valid_date, metadata=meta(dec_date))
     probability: float = attrs.field(converter=_convert_percent, validator=_valid_percent)
     created_at: _dt.datetime = attrs.field(validator=valid_aware, metadata=meta(dec_datetime))
-    stage: str = attrs.field(default="prospecting", validator=valid_text)
+    stage: str = attrs.field(default="prospecting", validator=valid_key_text)
     probability_is_manual: bool = attrs.field(default=False, validator=valid_bool)
     lost_reason: str | None = attrs.field(default=None, validator=valid_optional_text)
     last_open_stage: str | None = attrs.field(default=None, validator=valid_optional_text)

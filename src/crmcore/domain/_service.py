@@ -17,9 +17,11 @@ from crmcore.domain._base import (
     not_before,
     valid_aware,
     valid_id,
+    valid_key_text,
     valid_member,
     valid_optional_aware,
     valid_optional_id,
+    valid_optional_key_text,
     valid_optional_text,
     valid_text,
 )
@@ -141,7 +143,7 @@ class Ticket(Entity):
         converter=_convert_priority,
         validator=valid_member(TicketPriority),
     )
-    status: str = attrs.field(default="new", validator=valid_text)
+    status: str = attrs.field(default="new", validator=valid_key_text)
     first_response_at: _dt.datetime | None = attrs.field(
         default=None, validator=valid_optional_aware, metadata=meta(dec_optional_datetime)
     )
@@ -156,7 +158,7 @@ class Ticket(Entity):
     )
     description: str | None = attrs.field(default=None, validator=valid_optional_text)
     # last: the SQL columns were added by a migration (schema 6), after the others
-    category: str | None = attrs.field(default=None, validator=valid_optional_text)
+    category: str | None = attrs.field(default=None, validator=valid_optional_key_text)
     sub_category: str | None = attrs.field(default=None, validator=valid_optional_text)
 
     def __attrs_post_init__(self) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import attrs
 
+from crmcore._text import check_key
 from crmcore._time import instant_key, require_aware
 from crmcore.domain import Money, Order, OrderStatus
 from crmcore.errors import ValidationError
@@ -19,6 +20,7 @@ def _check_id(value: Any, field: str) -> None:
         raise ValidationError(
             f"{field} must be a non-empty string; got {value!r}", field=field, value=value
         )
+    check_key(value, field)  # the ledger's idempotency key: stored and indexed
 
 
 def _check_at(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:

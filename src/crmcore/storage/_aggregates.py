@@ -104,7 +104,7 @@ class Layout:
         """Return the row codec for a dialect (built once)."""
         codecs = self._codecs
         if dialect not in codecs:
-            codecs[dialect] = RowCodec(self.entity, self.fields, dialect)
+            codecs[dialect] = RowCodec(self.entity, self.fields, dialect, self.index_fields)
         return codecs[dialect]
 
 

@@ -31,11 +31,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 import uuid
-from collections.abc import Callable, Sequence, Sized
+from collections.abc import Callable, Collection, Sequence, Sized
 from decimal import Decimal
 from operator import attrgetter
 from typing import Any, Literal
 
+from crmcore._text import MAX_KEY_LENGTH, check_key, check_storable
 from crmcore._time import EPOCH_UTC, MICROSECOND, require_existing
 from crmcore.errors import ValidationError
 from crmcore.storage import _json
@@ -61,14 +62,18 @@ def _type_name(value: Any) -> str:
 
 def check_utf8(text: str, field: str) -> None:
     """Refuse text that cannot be written as UTF-8 (lone surrogates)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise _bad(field, "text contains characters that are not valid Unicode", text) from None
+    check_storable(text, field)
 
 
-def scalar_encoder(kind: Kind, dialect: Dialect, field: str) -> Encoder:
-    """Return a checking encoder for one non-None scalar of ``kind``."""
+def scalar_encoder(kind: Kind, dialect: Dialect, field: str, *, key: bool = False) -> Encoder:
+    """Return a checking encoder for one non-None scalar of ``kind``.
+
+    ``key``: the column is indexed (or the primary key), so its text is
+    limited to ``MAX_KEY_LENGTH`` characters, as the domain's validators
+    limit it (this is the last line of defence, for entities built around
+    them and an application's own aggregates). Lookups and filters pass
+    ``False``: a longer value simply matches nothing.
+    """
     if kind is Kind.STR:
 
         def enc_str(v: Any) -> Any:
@@ -78,6 +83,8 @@ def scalar_encoder(kind: Kind, dialect: Dialect, field: str) -> Encoder:
                 raise _bad(field, "NUL characters cannot be stored", v)
             if not v.isascii():
                 check_utf8(v, field)
+            if key and len(v) > MAX_KEY_LENGTH:
+                check_key(v, field)
             return v
 
         return enc_str
@@ -156,6 +163,10 @@ def scalar_encoder(kind: Kind, dialect: Dialect, field: str) -> Encoder:
                 raise _bad(field, f"expected a str or UUID identifier, got {_type_name(v)}", v)
             if "\x00" in v:
                 raise _bad(field, "NUL characters cannot be stored", v)
+            if not v.isascii():
+                check_utf8(v, field)
+            if key and len(v) > MAX_KEY_LENGTH:
+                check_key(v, field)
             return v
 
         return enc_id
@@ -205,8 +216,8 @@ def _optional(enc: Encoder, spec: FieldSpec) -> Encoder:
     return enc  # the encoders' type checks refuse None
 
 
-def _field_encoder(spec: FieldSpec, dialect: Dialect) -> Encoder:
-    """Build the encoder of a single-column field."""
+def _field_encoder(spec: FieldSpec, dialect: Dialect, key: bool = False) -> Encoder:
+    """Build the encoder of a single-column field (``key``: an indexed one)."""
     name = spec.name
     if spec.kind is Kind.ENUM:
         assert spec.scalar is not None
@@ -223,7 +234,7 @@ def _field_encoder(spec: FieldSpec, dialect: Dialect) -> Encoder:
         return _optional(enc_enum, spec)
     if spec.kind is Kind.WRAPPED:
         assert spec.scalar is not None
-        inner = scalar_encoder(spec.scalar, dialect, name)
+        inner = scalar_encoder(spec.scalar, dialect, name, key=key)
         get = attrgetter(spec.inner[0])
         return _optional(lambda v: inner(get(v)), spec)
     if spec.kind is Kind.JSON:
@@ -249,13 +260,13 @@ def _field_encoder(spec: FieldSpec, dialect: Dialect) -> Encoder:
         if spec.optional:
             return lambda v: None if v is None else enc_json(v)
         return enc_json  # ``None`` is checked by the JSON codec against the type
-    return _optional(scalar_encoder(spec.kind, dialect, name), spec)
+    return _optional(scalar_encoder(spec.kind, dialect, name, key=key), spec)
 
 
-def _column_encoders(spec: FieldSpec, dialect: Dialect) -> list[Encoder]:
+def _column_encoders(spec: FieldSpec, dialect: Dialect, key: bool = False) -> list[Encoder]:
     """One encoder per column of the field, each taking the field's value."""
     if len(spec.columns) == 1:
-        return [_field_encoder(spec, dialect)]
+        return [_field_encoder(spec, dialect, key)]
     name, optional = spec.name, spec.optional
 
     def present(v: Any) -> bool:
@@ -363,16 +374,29 @@ class RowCodec:
         Its introspected fields.
     dialect : {"memory", "sqlite", "postgresql"}
         Target representation.
+    keys : collection of str, default ()
+        The indexed fields: their text is limited to ``MAX_KEY_LENGTH``
+        characters (as is the ``id``), in every dialect alike.
     """
 
-    def __init__(self, entity: type, fields: Sequence[FieldSpec], dialect: Dialect) -> None:
+    def __init__(
+        self,
+        entity: type,
+        fields: Sequence[FieldSpec],
+        dialect: Dialect,
+        keys: Collection[str] = (),
+    ) -> None:
         self.entity = entity
         self.fields = tuple(fields)
         self.dialect = dialect
         self.columns = tuple(c for f in self.fields for c in f.columns)
         # one (getter name, encoder) per column: a multi-column field is read once per column
         self._get = attrgetter(*(f.name for f in self.fields for _ in f.columns))
-        self._encoders = [enc for f in self.fields for enc in _column_encoders(f, dialect)]
+        self._encoders = [
+            enc
+            for f in self.fields
+            for enc in _column_encoders(f, dialect, key=f.name in keys or f.name == "id")
+        ]
         plan = []
         position = 0
         for f in self.fields:

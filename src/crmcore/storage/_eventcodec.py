@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 
 import attrs
 
+from crmcore._text import MAX_KEY_LENGTH, check_key
 from crmcore._time import (
     EPOCH_UTC,
     MICROSECOND,
@@ -130,7 +131,13 @@ def from_micros(micros: int, zone: str) -> dt.datetime:
 
 
 def _id_text(value: Any, field: str) -> str:
-    if type(value) is str and value.isascii() and "\x00" not in value and value.strip():
+    if (
+        type(value) is str
+        and len(value) <= MAX_KEY_LENGTH
+        and value.isascii()
+        and "\x00" not in value
+        and value.strip()
+    ):
         return value  # the common case, checked in one pass
     if isinstance(value, uuid.UUID):
         return value.urn
@@ -144,7 +151,7 @@ def _id_text(value: Any, field: str) -> str:
         raise ValidationError(
             f"{field}: NUL characters cannot be stored", field=field, value=value
         )
-    check_utf8(value, field)
+    check_key(value, field)
     return value
 
 
@@ -162,6 +169,14 @@ def _text(value: Any, field: str, *, optional: bool = False) -> str | None:
     if not value.isascii():
         check_utf8(value, field)
     return value
+
+
+def _key_text(value: Any, field: str) -> str:
+    """Check an indexed text (the entity type): storable, at most ``MAX_KEY_LENGTH`` long."""
+    text = _text(value, field) or ""
+    if len(text) > MAX_KEY_LENGTH:
+        check_key(text, field)
+    return text
 
 
 def _check_json(value: Any, field: str) -> None:
@@ -289,7 +304,7 @@ def encode_event(event: object) -> EventRecord:
     return EventRecord(  # positional: the tuple is built once per event, in hot loops
         _id_text(event.id, "id"),
         event.type,
-        _text(event.entity_type, "entity_type") or "",
+        _key_text(event.entity_type, "entity_type"),
         _id_text(event.entity_id, "entity_id"),
         to_micros(at),
         tz_text(at),

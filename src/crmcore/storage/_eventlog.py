@@ -17,6 +17,7 @@ import attrs
 import numpy as np
 import pandas as pd
 
+from crmcore._text import MAX_KEY_LENGTH, check_storable
 from crmcore.domain import DomainEvent, StageChanged
 from crmcore.errors import NotFound, ValidationError
 from crmcore.storage._engagement import ENGAGEMENT_TYPE, EngagementFrameBuilder
@@ -36,7 +37,7 @@ __all__ = ["EventLogBase", "OutboxBase", "check_consumer"]
 
 _STAGE_KEYS = ("from_stage", "to_stage", "reason", "workflow")
 _STRING = pd.StringDtype(na_value=np.nan)
-_MAX_CONSUMER = 255
+_MAX_CONSUMER = MAX_KEY_LENGTH
 
 
 class EventLogBase:
@@ -418,9 +419,7 @@ def check_consumer(name: object) -> str:
             field="consumer",
             value=name,
         )
-    if "\x00" in name:
-        raise ValidationError("consumer: NUL characters cannot be stored", field="consumer")
-    return name
+    return check_storable(name, "consumer")
 
 
 def _check_position(position: object, *, last: int) -> int:

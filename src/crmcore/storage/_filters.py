@@ -30,6 +30,7 @@ from typing import Any, TypeAlias, cast
 
 import attrs
 
+from crmcore._text import check_storable
 from crmcore.errors import ValidationError
 from crmcore.storage._fields import SCALAR_KINDS, FieldSpec, Kind, unwrap_optional
 
@@ -324,13 +325,7 @@ def _text(value: str, path: str) -> str:
         raise ValidationError(
             f"{path}: NUL characters cannot be stored or searched", field=path, value=value
         )
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValidationError(
-            f"{path}: text contains characters that are not valid Unicode", field=path, value=value
-        ) from None
-    return value
+    return check_storable(value, path)
 
 
 def _int64(value: int | float | Decimal, path: str) -> int | float | Decimal:

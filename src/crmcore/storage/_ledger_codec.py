@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from crmcore._text import MAX_KEY_LENGTH, check_key, check_storable
 from crmcore._time import NAT, timestamps
 from crmcore.domain import LedgerEntryPosted
 from crmcore.errors import ValidationError
@@ -87,7 +88,7 @@ def _int(value: Any, field: str, *, minimum: int | None = None) -> int:
     return value
 
 
-def _str(value: Any, field: str, *, optional: bool = False) -> str | None:
+def _str(value: Any, field: str, *, optional: bool = False, key: bool = False) -> str | None:
     if value is None and optional:
         return None
     if not isinstance(value, str) or not value or "\x00" in value:
@@ -96,6 +97,10 @@ def _str(value: Any, field: str, *, optional: bool = False) -> str | None:
             field=field,
             value=value,
         )
+    if key and len(value) > MAX_KEY_LENGTH:  # (account_id, event_id) is a unique index
+        check_key(value, field)
+    if not value.isascii():
+        check_storable(value, field)
     return value
 
 
@@ -127,7 +132,7 @@ def encode_entries(account_id: Any, entries: Iterable[LedgerEntry]) -> list[Ledg
                 field="kind",
                 value=entry.kind,
             )
-        event_id = _str(entry.event_id, "event_id")
+        event_id = _str(entry.event_id, "event_id", key=True)
         assert event_id is not None
         sequence = _int(entry.sequence, "sequence", minimum=0)
         if event_id in seen_events or sequence in seen_sequences:

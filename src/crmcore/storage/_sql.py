@@ -48,9 +48,11 @@ from crmcore.storage._sqlschema import (
     SCHEMA_TABLE,
     SCHEMA_VERSION,
     build_metadata,
+    check_layout,
     check_schema_version,
     configure_engine,
     dialect_of,
+    lock_schema,
     outdated_error,
     read_schema_version,
 )
@@ -550,12 +552,20 @@ class SqlStore(RepositoryAccess):
         try:
             with self.engine.connect() as conn:
                 found = read_schema_version(conn)
+                check_schema_version(found)
+                # a table of its own aggregates may be missing: create_schema() makes it
+                complete = found == SCHEMA_VERSION and check_layout(
+                    conn, self._metadata, found, allow_missing=True
+                )
         except (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DatabaseError) as exc:
             if self._owns_engine:
                 self.engine.dispose()
             raise _unavailable(self.engine.url, exc) from None
-        check_schema_version(found)
-        self._ready = found == SCHEMA_VERSION
+        except SchemaVersionError:
+            if self._owns_engine:
+                self.engine.dispose()
+            raise
+        self._ready = complete
         tx = _Transactions(self)
         self._repositories = self._repositories_for(tx)
         quote = self.engine.dialect.identifier_preparer.quote
@@ -596,11 +606,13 @@ class SqlStore(RepositoryAccess):
         with self.engine.connect() as conn:
             conn.execution_options(crmcore_write=True)
             with conn.begin():
+                lock_schema(conn)  # concurrent create_schema() calls: one at a time
                 found = read_schema_version(conn)
                 check_schema_version(found)
                 if found is not None and found < SCHEMA_VERSION:
                     raise outdated_error(found)
                 self._metadata.create_all(conn, checkfirst=True)
+                check_layout(conn, self._metadata, SCHEMA_VERSION)  # tables that were there
                 if found is None:
                     conn.execute(
                         sa.text(f"INSERT INTO {SCHEMA_TABLE} (version) VALUES (:v)"),  # noqa: S608 -- constant name
@@ -648,6 +660,7 @@ class SqlStore(RepositoryAccess):
         with self.engine.connect() as conn:
             conn.execution_options(crmcore_write=True)
             with conn.begin():
+                lock_schema(conn)
                 found = upgrade(conn)
         self._ready = True
         return found
@@ -657,7 +670,9 @@ class SqlStore(RepositoryAccess):
             return
         with self._ready_lock, self.engine.connect() as conn:
             found = read_schema_version(conn)
-        check_schema_version(found)
+            check_schema_version(found)
+            if found == SCHEMA_VERSION:
+                check_layout(conn, self._metadata, found)
         if found is None:
             raise SchemaVersionError(
                 "this database has no crmcore tables yet; call store.create_schema() first",

@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.engine import Engine
 
-from crmcore.errors import SchemaVersionError
+from crmcore.errors import SchemaMismatchError, SchemaVersionError
 from crmcore.storage._aggregates import SCHEMA_VERSION, Layout
 from crmcore.storage._codec import Dialect
 from crmcore.storage._fields import Kind
@@ -43,8 +43,10 @@ __all__ = [
     "SCHEMA_VERSION",
     "add_event_tables",
     "build_metadata",
+    "check_layout",
     "configure_engine",
     "dialect_of",
+    "lock_schema",
     "outdated_error",
     "read_schema_version",
 ]
@@ -260,6 +262,28 @@ def configure_engine(engine: Engine) -> None:
         sa.event.listen(engine, "begin", _sqlite_on_begin)
 
 
+#: First key of the PostgreSQL advisory lock that serialises schema changes ("crm").
+_SCHEMA_LOCK_CLASS = 0x63726D
+
+
+def lock_schema(conn: sa.Connection) -> None:
+    """Serialise schema creation and migration on this database until the transaction ends.
+
+    On PostgreSQL, two processes creating the same tables at once collide in
+    the system catalogues (a duplicate ``pg_type`` row) even with
+    ``IF NOT EXISTS`` checks; a transaction-level advisory lock, keyed by the
+    current schema, makes the second wait for the first to commit and then
+    find everything in place. SQLite needs nothing: crmcore begins its write
+    transactions with ``BEGIN IMMEDIATE``, which already queues writers.
+    Call it first in the transaction, before the schema version is read.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            sa.text("SELECT pg_advisory_xact_lock(:ns, hashtext(current_schema()))"),
+            {"ns": _SCHEMA_LOCK_CLASS},
+        )
+
+
 def read_schema_version(conn: sa.Connection) -> int | None:
     """Return the recorded schema version, or None when there is no crmcore schema."""
     if not sa.inspect(conn).has_table(SCHEMA_TABLE):
@@ -310,4 +334,68 @@ def outdated_error(found: int) -> SchemaVersionError:
         f"writes version {SCHEMA_VERSION}: {UPGRADE_HINT}",
         found=found,
         expected=SCHEMA_VERSION,
+    )
+
+
+def layout_problems(conn: sa.Connection, metadata: sa.MetaData) -> list[str]:
+    """Compare the tables in the database with ``metadata``: one line per difference.
+
+    A table is wrong when it is missing, lacks a column, or has a column
+    crmcore does not write that refuses NULL (without a default): every insert
+    would fail. Extra nullable columns (added by an application) are fine.
+    """
+    inspector = sa.inspect(conn)
+    present = set(inspector.get_table_names())
+    wanted = [t for t in metadata.sorted_tables if t.name in present]
+    columns = inspector.get_multi_columns(filter_names=[t.name for t in wanted]) if wanted else {}
+    problems = [
+        f"table {t.name} is missing" for t in metadata.sorted_tables if t.name not in present
+    ]
+    for table in wanted:
+        found = {c["name"]: c for c in columns.get((None, table.name), [])}
+        missing = [c.name for c in table.columns if c.name not in found]
+        required = [
+            name
+            for name, col in found.items()
+            if name not in table.c and not col["nullable"] and col.get("default") is None
+        ]
+        if missing:
+            problems.append(f"table {table.name} lacks the columns {', '.join(missing)}")
+        if required:
+            problems.append(
+                f"table {table.name} has required columns crmcore does not write: "
+                + ", ".join(required)
+            )
+    return problems
+
+
+def check_layout(
+    conn: sa.Connection, metadata: sa.MetaData, found: int, *, allow_missing: bool = False
+) -> bool:
+    """Raise :class:`~crmcore.errors.SchemaMismatchError` unless the tables match ``metadata``.
+
+    For a database recording this release's schema version (``found``).
+    With ``allow_missing``, tables that are only missing are no error (a store
+    opened with an aggregate of its own, before ``create_schema()`` creates
+    its table): the result says whether every table is there.
+    """
+    problems = layout_problems(conn, metadata)
+    if not problems:
+        return True
+    only_missing_tables = all(p.endswith(" is missing") for p in problems)
+    if only_missing_tables and allow_missing:
+        return False
+    fix = (
+        "call store.create_schema() (idempotent) to create the missing tables"
+        if only_missing_tables
+        else "open it with the aggregates (AggregateSpec) that created it, or restore the "
+        "tables' layout; to start afresh, create_schema() on an empty database and copy the "
+        "records over"
+    )
+    raise SchemaMismatchError(
+        f"this database records crmcore schema version {found}, but its tables do not have "
+        f"that version's layout: {'; '.join(problems)}. {fix[0].upper()}{fix[1:]}",
+        found=found,
+        expected=SCHEMA_VERSION,
+        problems=problems,
     )

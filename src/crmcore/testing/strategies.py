@@ -133,6 +133,8 @@ def dates(
     return st.dates(min_value=min_value, max_value=max_value)
 
 
+#: Any character a store can hold (no NUL; lone surrogates are left out by default).
+_STORABLE_CHARS = st.characters(exclude_characters="\x00")
 _ID_CHARS = st.characters(
     categories=("L", "N", "Pd", "Pc"), include_characters="-_./:#", exclude_characters="\x00"
 )
@@ -416,7 +418,7 @@ def activities(draw: st.DrawFn, /, **overrides: Any) -> Activity:
         "lead_id": optional(ids()),
         "opportunity_id": optional(ids()),
         "ticket_id": optional(ids()),
-        "notes": optional(st.text(min_size=1, max_size=40).filter(str.strip)),
+        "notes": optional(st.text(_STORABLE_CHARS, min_size=1, max_size=40).filter(str.strip)),
     }
     return _entity(Activity, draw, fields, overrides)
 
@@ -439,7 +441,9 @@ def tickets(draw: st.DrawFn, /, **overrides: Any) -> Ticket:
         "resolved_at": _after("created_at"),
         "owner": optional(ids()),
         "contact_id": optional(ids()),
-        "description": optional(st.text(min_size=1, max_size=40).filter(str.strip)),
+        "description": optional(
+            st.text(_STORABLE_CHARS, min_size=1, max_size=40).filter(str.strip)
+        ),
         "category": optional(names()),
         # a sub-category only within a category
         "sub_category": lambda kw: st.none() if kw["category"] is None else optional(names()),
@@ -528,7 +532,7 @@ def survey_responses(draw: st.DrawFn, /, **overrides: Any) -> SurveyResponse:
         "scale": _scale,
         "score": _score,
         "answered_at": aware_datetimes(),
-        "comment": optional(st.text(min_size=1, max_size=40).filter(str.strip)),
+        "comment": optional(st.text(_STORABLE_CHARS, min_size=1, max_size=40).filter(str.strip)),
         "ticket_id": optional(ids()),
     }
     return _entity(SurveyResponse, draw, fields, overrides)

@@ -8,7 +8,13 @@ from pathlib import Path
 import crmcore.domain
 
 DOMAIN_DIR = Path(crmcore.domain.__file__).parent
-ALLOWED = {"crmcore.errors", "crmcore._validation", "crmcore._time", "crmcore._types"}
+ALLOWED = {
+    "crmcore.errors",
+    "crmcore._validation",
+    "crmcore._text",
+    "crmcore._time",
+    "crmcore._types",
+}
 CLOCK_CALLS = {"now", "today", "utcnow", "time", "monotonic", "perf_counter"}
 
 
