@@ -47,6 +47,7 @@ from crmcore.storage._filters import (
     Not,
     Or,
     Resolved,
+    Target,
     check_value,
     resolve_target,
 )
@@ -69,7 +70,7 @@ MAX_FILTER_CONDITIONS = 1_000
 #: binds at most 32,766 parameters per statement).
 MAX_FILTER_VALUES = MAX_IN
 #: Most parts (conditions and and/or/not nodes) in a filter as given.
-MAX_FILTER_PARTS = 100_000
+MAX_FILTER_PARTS = 50_000
 
 _SWAP = {"and": "or", "or": "and"}
 _EQUALITY = frozenset({"eq", "in"})
@@ -133,7 +134,11 @@ def _decompose(where: Any) -> tuple[str, Any]:
 
 
 def _condition(
-    fields: Mapping[str, FieldSpec], node: Filter, aggregate: str, negated: bool
+    fields: Mapping[str, FieldSpec],
+    node: Filter,
+    aggregate: str,
+    negated: bool,
+    targets: dict[str, Target],
 ) -> Resolved:
     """Resolve one condition, with the negation (if any) folded in where it is exact."""
     if node.op not in OPERATORS:
@@ -142,7 +147,11 @@ def _condition(
             field=str(node.field),
             value=node.op,
         )
-    target = resolve_target(fields, node.field, aggregate)
+    path: Any = node.field  # unchecked input: maybe not even hashable
+    target = targets.get(path) if isinstance(path, str) else None
+    if target is None:
+        target = resolve_target(fields, path, aggregate)
+        targets[path] = target
     value = check_value(target, node.op, node.value)
     op = node.op
     if op == "ne":  # exactly "not eq" on every store
@@ -235,6 +244,7 @@ def _normal_form(fields: Mapping[str, FieldSpec], where: Any, aggregate: str) ->
     # tasks: (None, raw, negated, out) to visit; (_BUILD, kind, parts, out) to combine
     stack: list[tuple[Any, Any, Any, list[Resolved]]] = [(None, where, False, root)]
     parts_seen = 0
+    targets: dict[str, Target] = {}  # field path -> its resolution, once per filter
     while stack:
         marker, first, second, out = stack.pop()
         if marker is _BUILD:
@@ -253,7 +263,7 @@ def _normal_form(fields: Mapping[str, FieldSpec], where: Any, aggregate: str) ->
             stack.append((None, body, not negated, out))
             continue
         if kind == "leaf":
-            out.append(_condition(fields, body, aggregate, negated))
+            out.append(_condition(fields, body, aggregate, negated, targets))
             continue
         if negated:
             kind = _SWAP[kind]

@@ -222,8 +222,12 @@ def _chain(combine: Any, parts: list[ColumnExpr], empty: ColumnExpr) -> ColumnEx
     if not parts:
         return empty
     while len(parts) > _FANOUT:
+        # "(chain) IS true": a group SQLAlchemy will not flatten back into the outer
+        # chain; NULL becomes false, which changes nothing here (no NOT above a chain
+        # in the normal form, and WHERE keeps only true rows)
         parts = [
-            combine(*parts[i : i + _FANOUT]).self_group() for i in range(0, len(parts), _FANOUT)
+            combine(*parts[i : i + _FANOUT]).self_group().is_(sa.true())
+            for i in range(0, len(parts), _FANOUT)
         ]
     result: ColumnExpr = combine(*parts)
     return result
