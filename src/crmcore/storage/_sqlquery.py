@@ -167,6 +167,9 @@ def _leaf(table: sa.Table, cond: Cond, dialect: Dialect) -> ColumnExpr:
     if op == "in":
         if not x:
             return sa.false()
+        if dialect == "postgresql":  # one array parameter, whatever the number of values
+            array = sa.bindparam(None, [convert(v) for v in x], type_=pg.ARRAY(col.type))
+            return col == sa.any_(array)
         return col.in_([convert(v) for v in x])
     return _compare(op, col, convert(x))
 
