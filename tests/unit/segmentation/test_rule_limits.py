@@ -120,3 +120,13 @@ def test_combining_many_rules_stays_flat():
     assert list(everyone.mask(FRAME)) == [True, True, True]
     assert isinstance(everyone.node, type(Rule.parse("a == 1 and a == 2").node))  # one "and"
     assert len(everyone.node.operands) == len(rules) - 3
+
+
+@pytest.mark.parametrize(
+    "literal", ["date'9999-12-31T23:00-05:00'", "date'0001-01-01T00:00+05:00'"]
+)
+def test_rule_instants_past_the_utc_range_are_refused_by_the_store(literal):
+    where = Rule.parse(f"created_at > {literal}").to_store_filter()
+    with pytest.raises(ValidationError, match="once converted to UTC") as info:
+        InMemoryStore().customers.count(where)
+    assert info.value.field == "created_at"
