@@ -17,3 +17,7 @@ MAX_PERIOD_DAYS = 36_525.0
 MAX_DISCOUNT_RATE = 0.99
 #: Most customers of a generated sample company.
 MAX_CUSTOMERS = 10_000_000
+#: Largest value of a 64-bit signed integer (what SQLite and PostgreSQL bind and store).
+INT64_MAX = 2**63 - 1
+#: Smallest value of a 64-bit signed integer.
+INT64_MIN = -(2**63)

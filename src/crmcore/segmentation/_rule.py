@@ -11,7 +11,7 @@ from crmcore._types import BoolArray
 from crmcore.errors import ValidationError
 from crmcore.segmentation._rule_ast import And, Node, Not, Or, fields_of, render
 from crmcore.segmentation._rule_eval import evaluate
-from crmcore.segmentation._rule_parser import parse
+from crmcore.segmentation._rule_parser import MAX_DEPTH, parse
 from crmcore.segmentation._rule_store import StoreFilter, to_store_filter
 
 __all__ = ["Rule"]
@@ -111,6 +111,15 @@ class Rule:
     __slots__ = ("fields", "node", "text")
 
     def __init__(self, node: Node, text: str | None = None) -> None:
+        depth = _nesting(node)
+        if depth > MAX_DEPTH:  # rules combined with & | ~ past what a rule text may say
+            raise ValidationError(
+                f"the rule is nested {depth} levels deep; rules are limited to {MAX_DEPTH} "
+                "levels (combine many rules at once, e.g. functools.reduce(operator.or_, "
+                "rules) stays flat, while ~ applied again and again nests)",
+                field="rule",
+                value=depth,
+            )
         self.node = node
         self.text = render(node) if text is None else text
         self.fields = fields_of(node)
@@ -279,13 +288,13 @@ class Rule:
         """Combine with ``and`` (``rule_a & rule_b``)."""
         if not isinstance(other, Rule):
             return NotImplemented
-        return Rule(And((self.node, other.node)))
+        return Rule(And((*_operands(self.node, And), *_operands(other.node, And))))
 
     def __or__(self, other: Rule) -> Rule:
         """Combine with ``or`` (``rule_a | rule_b``)."""
         if not isinstance(other, Rule):
             return NotImplemented
-        return Rule(Or((self.node, other.node)))
+        return Rule(Or((*_operands(self.node, Or), *_operands(other.node, Or))))
 
     def __invert__(self) -> Rule:
         """Negate the rule (``~rule``)."""
@@ -304,3 +313,22 @@ class Rule:
 
     def __hash__(self) -> int:
         return hash(self.node)
+
+
+def _operands(node: Node, kind: type[And] | type[Or]) -> tuple[Node, ...]:
+    """Return the operands ``node`` adds to a chain of ``kind`` (chains of ``kind`` join flat)."""
+    return node.operands if isinstance(node, kind) else (node,)
+
+
+def _nesting(node: Node) -> int:
+    """Levels of not / and / or in ``node`` (iterative: any depth can be measured)."""
+    deepest = 0
+    stack: list[tuple[Node, int]] = [(node, 0)]
+    while stack:
+        current, level = stack.pop()
+        deepest = max(deepest, level)
+        if isinstance(current, Not):
+            stack.append((current.operand, level + 1))
+        elif isinstance(current, And | Or):
+            stack.extend((operand, level + 1) for operand in current.operands)
+    return deepest

@@ -66,6 +66,10 @@ case-sensitive substring test on text, and membership on collection fields
 ``order_by`` takes a field name or a list of them, ``"-field"`` for
 descending; ``None`` sorts first ascending and last descending; ties are
 broken by id, so pagination with ``limit``/``offset`` is stable.
+Every store simplifies a filter the same way first (double negations cancel,
+``and``/``or`` chains flatten, ``==``/``!=`` chains on one field become one
+``in``/``not in``) and refuses one still nested more than 16 levels or holding
+more than 1,000 conditions or 20,000 values (docs: "Filter limits").
 
 Units of work
 -------------

@@ -1,9 +1,11 @@
 """Query filters: the public filter objects and their validation.
 
-A ``where=`` argument is normalised into a tree of :class:`Filter`,
-:class:`And`, :class:`Or` and :class:`Not`, then *resolved* against the
-aggregate's field list: every field name is checked against the entity
-definition and every value is checked (and converted) for the field's kind.
+A ``where=`` argument is a tree of :class:`Filter`, :class:`And`, :class:`Or`
+and :class:`Not` (or a mapping / tuple form of one).  It is *resolved*
+against the aggregate's field list, in :mod:`crmcore.storage._normal`, into
+one bounded normal form: every field name is checked against the entity
+definition and every value is checked (and converted) here for the field's
+kind.
 The stores compile resolved trees into SQL (bound parameters only) or into a
 Python predicate, with identical semantics:
 
@@ -30,6 +32,7 @@ from typing import Any, TypeAlias, cast
 
 import attrs
 
+from crmcore._limits import INT64_MAX, INT64_MIN
 from crmcore._text import check_storable
 from crmcore.errors import ValidationError
 from crmcore.storage._fields import SCALAR_KINDS, FieldSpec, Kind, unwrap_optional
@@ -42,9 +45,9 @@ __all__ = [
     "Not",
     "Or",
     "Target",
-    "normalize",
-    "resolve",
+    "check_value",
     "resolve_order",
+    "resolve_target",
 ]
 
 #: Operator names accepted in filters.
@@ -208,57 +211,6 @@ class Cond:
 Resolved: TypeAlias = Cond | And | Or | Not
 
 
-def normalize(where: Any) -> Condition | None:
-    """Turn any accepted ``where=`` form into a condition tree.
-
-    Accepted forms: ``None``; a mapping ``{"field": value, "field__op": value}``
-    (all conditions must hold); a :class:`Filter` / :class:`And` /
-    :class:`Or` / :class:`Not`; a ``(field, op, value)`` tuple; the tuple
-    tree ``("and", (...))`` / ``("or", (...))`` / ``("not", c)`` (what
-    ``Rule.to_store_filter()`` returns); or a list of any of these (all must
-    hold).
-    """
-    if where is None:
-        return None
-    if isinstance(where, (Filter, And, Or, Not)):
-        return where
-    if isinstance(where, Mapping):
-        parts: list[Condition] = []
-        for key, value in where.items():
-            if not isinstance(key, str):
-                raise ValidationError(
-                    f"filter keys must be strings, got {key!r}", field="where", value=key
-                )
-            field, sep, op = key.rpartition("__")
-            if not sep or op not in OPERATORS:
-                field, op = key, "eq"
-            parts.append(Filter(field, op, value))
-        return And(*parts)
-    if isinstance(where, tuple) and len(where) == 3 and isinstance(where[0], str):
-        return Filter(where[0], where[1], where[2])
-    if isinstance(where, tuple) and len(where) == 2 and where[0] in ("and", "or", "not"):
-        # the plain tuple tree of ``Rule.to_store_filter()``:
-        # ("and", (c1, c2, ...)), ("or", (c1, ...)), ("not", c)
-        head, body = where
-        if head == "not":
-            inner = normalize(body)
-            return Not(And() if inner is None else inner)
-        if isinstance(body, (str, bytes)) or not isinstance(body, Sequence):
-            raise ValidationError(
-                f"({head!r}, ...) takes a sequence of conditions", field="where", value=where
-            )
-        parts = [c for c in (normalize(b) for b in body) if c is not None]
-        return And(*parts) if head == "and" else Or(*parts)
-    if isinstance(where, Sequence) and not isinstance(where, (str, bytes)):
-        return And(*(c for c in (normalize(w) for w in where) if c is not None))
-    raise ValidationError(
-        "where= must be a mapping {'field__op': value}, a Filter/And/Or/Not, a (field, op, value) "
-        f"tuple or a list of those; got {type(where).__name__}",
-        field="where",
-        value=where,
-    )
-
-
 def _collection_element(tp: Any) -> Any:
     inner, _ = unwrap_optional(tp)
     origin = typing.get_origin(inner) or inner
@@ -316,7 +268,7 @@ def resolve_target(fields: Mapping[str, FieldSpec], path: Any, aggregate: str) -
     )
 
 
-_INT64 = (-(2**63), 2**63 - 1)
+_INT64 = (INT64_MIN, INT64_MAX)
 
 
 def _text(value: str, path: str) -> str:
@@ -395,7 +347,15 @@ def _scalar_value(target: Target, value: Any) -> Any:
             raise ValidationError(
                 f"{path}: naive datetime; give a timezone-aware datetime", field=path, value=value
             )
-        return value.astimezone(dt.UTC)
+        try:
+            return value.astimezone(dt.UTC)
+        except OverflowError:
+            raise ValidationError(
+                f"{path}: {value.isoformat()} lies outside the datetime range (years 1 to "
+                "9999) once converted to UTC; give an instant inside it",
+                field=path,
+                value=value,
+            ) from None
     if kind is Kind.DATE:
         if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
             raise ValidationError(
@@ -454,7 +414,8 @@ def _json_value(target: Target, value: Any) -> Any:
     )
 
 
-def _check_value(target: Target, op: str, value: Any) -> Any:
+def check_value(target: Target, op: str, value: Any) -> Any:
+    """Check and convert the value of ``target op value`` (raises ValidationError)."""
     path = target.path
     if op == "is_null":
         if not isinstance(value, bool):
@@ -499,30 +460,6 @@ def _check_value(target: Target, op: str, value: Any) -> Any:
     return converted
 
 
-def resolve(fields: Mapping[str, FieldSpec], where: Any, aggregate: str) -> Resolved | None:
-    """Normalise and validate ``where`` against an entity's fields."""
-    tree = normalize(where)
-    return None if tree is None else _resolve(fields, tree, aggregate)
-
-
-def _resolve(fields: Mapping[str, FieldSpec], node: Condition, aggregate: str) -> Resolved:
-    if isinstance(node, Filter):
-        if node.op not in OPERATORS:
-            raise ValidationError(
-                f"{aggregate}: unknown operator {node.op!r}; use one of {', '.join(OPERATORS)}",
-                field=str(node.field),
-                value=node.op,
-            )
-        target = resolve_target(fields, node.field, aggregate)
-        return Cond(target, node.op, _check_value(target, node.op, node.value))
-    if isinstance(node, Not):
-        return Not(_resolve(fields, node.part, aggregate))  # type: ignore[arg-type]
-    if isinstance(node, (And, Or)):
-        parts = [_resolve(fields, p, aggregate) for p in node.parts]
-        return type(node)(*parts)  # type: ignore[arg-type]
-    raise ValidationError(f"{aggregate}: not a filter: {node!r}", field="where", value=node)
-
-
 def resolve_order(
     fields: Mapping[str, FieldSpec], order_by: Any, aggregate: str
 ) -> list[tuple[Target, bool]]:
@@ -548,13 +485,24 @@ def resolve_order(
 
 
 def check_page(limit: Any, offset: Any) -> tuple[int | None, int]:
-    """Validate ``limit`` (None or >= 0) and ``offset`` (>= 0)."""
+    """Validate ``limit`` (None or 0..2**63-1) and ``offset`` (0..2**63-1).
+
+    The SQL stores bind both as 64-bit integers; the in-memory store takes the
+    same bound so that the stores agree.
+    """
     for name, value in (("limit", limit), ("offset", offset)):
         if value is None and name == "limit":
             continue
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ValidationError(
                 f"{name} must be a non-negative integer", field=name, value=value
+            )
+        if value > INT64_MAX:
+            raise ValidationError(
+                f"{name} must be at most {INT64_MAX} (2**63 - 1, the largest 64-bit integer); "
+                f"got {value}",
+                field=name,
+                value=value,
             )
     return limit, offset
 

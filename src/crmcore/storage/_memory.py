@@ -32,9 +32,10 @@ from crmcore.storage._aggregates import (
     layout,
 )
 from crmcore.storage._eventcodec import EventRecord
-from crmcore.storage._filters import check_batch, check_page, resolve, resolve_order
+from crmcore.storage._filters import check_batch, check_page, resolve_order
 from crmcore.storage._frame import FrameBuilder, frame_columns
 from crmcore.storage._memory_events import EventState, MemoryEventLog, MemoryLedger, MemoryOutbox
+from crmcore.storage._normal import resolve
 from crmcore.storage._predicates import compile_predicate, sort_entities
 from crmcore.storage._protocols import OrderRepository, RepositoryAccess, Store, Versioned
 from crmcore.storage._references import memory_check, references_of

@@ -36,8 +36,9 @@ from crmcore.storage._aggregates import (
     layout,
 )
 from crmcore.storage._eventcodec import EventRecord
-from crmcore.storage._filters import check_batch, check_page, resolve, resolve_order
+from crmcore.storage._filters import check_batch, check_page, resolve_order
 from crmcore.storage._frame import FrameBuilder, frame_columns
+from crmcore.storage._normal import resolve
 from crmcore.storage._protocols import OrderRepository, RepositoryAccess, Store, Versioned
 from crmcore.storage._references import references_of, sql_check
 from crmcore.storage._sql_events import EventTables, SqlEventLog, SqlLedger, SqlOutbox

@@ -6,6 +6,10 @@ Field names never reach the SQL text unchecked: they were whitelisted by
 ``[A-Za-z_][A-Za-z0-9_-]*`` and bound as parameters on PostgreSQL.  Every
 value is a bound parameter.
 
+Trees arrive in the normal form of :mod:`crmcore.storage._normal` (negation
+only on single conditions, flat and/or, bounded depth and size), so the
+statement stays within what SQLite and PostgreSQL parse.
+
 Semantics match :mod:`crmcore.storage._predicates`: a comparison with a
 missing value is false (SQL ``NULL`` is folded to false under ``NOT``), JSON
 values compare only with filter values of the same JSON type, text compares
@@ -148,10 +152,11 @@ def _leaf(table: sa.Table, cond: Cond, dialect: Dialect) -> ColumnExpr:
             return key.is_null() if x else sa.not_(key.is_null())
         if op == "contains":
             return _contains_text(dialect, key.value("str"), x)
-        if op == "in":
-            if not x:
-                return sa.false()
-            return sa.or_(*(key.value(_json_class(v)) == key.param(v) for v in x))
+        if op == "in":  # one IN per JSON type: a list of any length stays one expression each
+            by_class: dict[str, list[Any]] = {}
+            for v in x:
+                by_class.setdefault(_json_class(v), []).append(key.param(v))
+            return _chain(sa.or_, [key.value(c).in_(vs) for c, vs in by_class.items()], sa.false())
         return _compare(op, key.value(_json_class(x)), key.param(x))
     col, convert = _typed(table, target, dialect)
     if op == "is_null":
@@ -162,6 +167,9 @@ def _leaf(table: sa.Table, cond: Cond, dialect: Dialect) -> ColumnExpr:
     if op == "in":
         if not x:
             return sa.false()
+        if dialect == "postgresql":  # one array parameter, whatever the number of values
+            array = sa.bindparam(None, [convert(v) for v in x], type_=pg.ARRAY(col.type))
+            return col == sa.any_(array)
         return col.in_([convert(v) for v in x])
     return _compare(op, col, convert(x))
 
@@ -197,9 +205,35 @@ def compile_where(table: sa.Table, node: Resolved | None, dialect: Dialect) -> C
     parts = [compile_where(table, p, dialect) for p in node.parts]  # type: ignore[arg-type]
     clean = [p for p in parts if p is not None]
     if isinstance(node, And):
-        return sa.and_(sa.true(), *clean)
+        return _chain(sa.and_, clean, sa.true())
     assert isinstance(node, Or)
-    return sa.or_(sa.false(), *clean)
+    return _chain(sa.or_, clean, sa.false())
+
+
+_FANOUT = 32
+"""Longest chain of AND / OR written without parentheses.
+
+SQLite parses ``a OR b OR c ...`` into a tree as deep as the chain and refuses
+one deeper than 1,000; chains of at most 32 grouped in parentheses keep the
+tree shallow (1,000 conditions: two levels of groups) without nesting enough
+parentheses to overflow its parser.
+"""
+
+
+def _chain(combine: Any, parts: list[ColumnExpr], empty: ColumnExpr) -> ColumnExpr:
+    """``combine(*parts)`` as a tree of parenthesised chains of at most :data:`_FANOUT`."""
+    if not parts:
+        return empty
+    while len(parts) > _FANOUT:
+        # "(chain) IS true": a group SQLAlchemy will not flatten back into the outer
+        # chain; NULL becomes false, which changes nothing here (no NOT above a chain
+        # in the normal form, and WHERE keeps only true rows)
+        parts = [
+            combine(*parts[i : i + _FANOUT]).self_group().is_(sa.true())
+            for i in range(0, len(parts), _FANOUT)
+        ]
+    result: ColumnExpr = combine(*parts)
+    return result
 
 
 def order_clauses(

@@ -204,3 +204,31 @@ def test_filter_objects():
     assert repr(~f) == "Not(Filter(field='a', op='gt', value=1))"
     with pytest.raises(AttributeError):
         (f & f).parts = ()
+
+
+@pytest.mark.parametrize(
+    ("where", "expected"),
+    [
+        ({"priority__in": [Priority.HIGH, 5 - 4]}, [7, 8]),
+        ({"size__in": ["L", "S"]}, [7]),
+        ({"key__in": [uuid.UUID(int=99), uuid.UUID(int=3)]}, [7]),
+        ({"price__in": [Decimal("1234567890.123456789"), 5]}, [7]),
+        ({"price.currency__in": ["JPY", "EUR"]}, [7]),
+        ({"code__in": ["X-1", "Y"]}, [7]),
+        ({"born__in": [dt.date(1999, 12, 31), dt.date(2000, 1, 1)]}, [7]),
+        ({"seen__in": [dt.datetime(2026, 5, 1, 6, tzinfo=dt.UTC)]}, [7]),
+        ({"active__in": [False]}, [7]),
+        ({"weight__in": [0.1, 2.0]}, [7]),
+        ({"label__in": ["eight", "nine"]}, [8]),
+        ({"where.label__in": ["hq", 1, True]}, [7]),
+        # equality chains merged into one list (the normal form): the same answers
+        ({"priority__ne": Priority.LOW, "size__ne": "S"}, [7]),
+        (
+            [("seen", "ne", dt.datetime(2026, 5, 1, 6, tzinfo=dt.UTC)), ("seen", "ne", FULL.seen)],
+            [8],
+        ),
+    ],
+)
+def test_in_lists_on_every_kind(things, where, expected):
+    things.add_many([FULL, Thing(id=8, label="eight")])
+    assert sorted(t.id for t in things.query(where)) == expected
