@@ -22,21 +22,34 @@ same entities, without building an entity per row:
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import enum
-from collections.abc import Callable, Iterator, Sequence
+import functools
+import inspect
+import textwrap
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import attrs
 import numpy as np
 import pandas as pd
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
+from pandas.arrays import ArrowStringArray
 
+from crmcore.domain import Entity, Order
 from crmcore.errors import ValidationError
 from crmcore.storage._codec import Dialect, RowCodec
 from crmcore.storage._fields import FieldSpec, Kind
 
 __all__ = ["FrameEncoder", "at_row", "check_frame", "chunks", "duplicate_at_row"]
 
+# the domain's id converters (required, optional): ids they would keep as they are pass fast
+_ID_CONVERTERS: tuple[Any, ...] = (
+    attrs.fields(Entity).id.converter,
+    attrs.fields(Order).campaign_id.converter,
+)
 _MEMO_TYPES = frozenset({str, int, bool, type(None)})
 _UTC_NAMES = frozenset({"UTC", "utc", "Etc/UTC"})
 
@@ -169,9 +182,50 @@ class FrameEncoder:
             return [value] * n, [[v] * n for v in column.stored(value)]
         series = frame[spec.name]
         fast = self._utc_datetimes(column, series)
+        if fast is None:
+            fast = self._plain_ids(column, series)
         if fast is not None:
             return fast
         return self._memoised(column, _python_values(series), labels, spec.name)
+
+    def _plain_ids(
+        self, column: _Column, series: pd.Series
+    ) -> tuple[list[Any], list[list[Any]]] | None:
+        """Pass a text id column through when every value is plainly valid (None: per value).
+
+        Plain means ASCII text holding a letter or digit, without NUL and not
+        a ``urn:uuid:`` string: the domain's id converter keeps such a value
+        and its validator then only limits the length, checked by validating
+        the longest value.  Anything else takes the per-value path, which
+        names the first bad row.
+        """
+        if column.spec.kind is not Kind.ID or not isinstance(series.array, ArrowStringArray):
+            return None
+        if column.convert not in _ID_CONVERTERS or series.hasnans:
+            return None
+        text = pa.array(series.array)  # zero-copy: pandas' own Arrow buffer
+        if len(text) == 0:
+            return None
+        lengths = pc.utf8_length(text)
+        plain = pc.and_(
+            pc.and_(pc.string_is_ascii(text), pc.match_substring_regex(text, "[0-9A-Za-z]")),
+            pc.invert(
+                pc.or_(
+                    pc.match_substring(text, "\x00"),
+                    pc.starts_with(pc.ascii_lower(text), "urn:uuid:"),
+                )
+            ),
+        )
+        if not pc.all(plain).as_py():
+            return None
+        longest = text[pc.index(lengths, pc.max(lengths)).as_py()].as_py()
+        try:
+            column.domain(longest)
+            column.stored(longest)
+        except ValidationError:
+            return None  # the per-value path names the first row refused
+        values = text.to_pylist()
+        return values, [values]
 
     def _default(self, column: _Column) -> Any:
         default = column.attribute.default
@@ -277,11 +331,23 @@ class FrameEncoder:
         post_init = self.post_init
         assert post_init is not None
         names = [c.spec.name for c in self.columns]
+        read = _fields_read(post_init, tuple(names))
+        if read is not None:  # the rule reads a few fields: check each distinct combination once
+            positions = [names.index(name) for name in read]
+            names = list(read)
+            domain = [domain[p] for p in positions]
+        rows: Iterable[int] = range(len(labels))
+        if read is not None:
+            # values come from the per-column memo: equal inputs are the same object, so the
+            # first row of each distinct combination is found by identity, at C speed
+            keys = zip(*(map(id, reversed(column)) for column in domain), strict=True)
+            firsts = dict(zip(keys, range(len(labels) - 1, -1, -1), strict=True))
+            rows = sorted(firsts.values())
         new, setter, cls = object.__new__, object.__setattr__, self.entity
-        for i, values in enumerate(zip(*domain, strict=True)):
+        for i in rows:
             shell: Any = new(cls)
-            for name, value in zip(names, values, strict=True):
-                setter(shell, name, value)
+            for name, values in zip(names, domain, strict=True):
+                setter(shell, name, values[i])
             try:
                 post_init(shell)
             except ValidationError as exc:
@@ -292,6 +358,37 @@ _EPOCH = np.datetime64("1970-01-01T00:00:00", "us")
 _MIN_US = int((np.datetime64("1677-09-22", "us") - _EPOCH).astype(np.int64))
 _MAX_US = int((np.datetime64("2262-04-11", "us") - _EPOCH).astype(np.int64))
 _EPOCH_UTC = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+@functools.cache
+def _fields_read(method: Callable[..., Any], names: Sequence[str]) -> tuple[str, ...] | None:
+    """Return the fields a cross-field rule reads as ``self.<field>`` (None: maybe any).
+
+    Read from the method's source: any other use of ``self`` (passing it to a
+    helper, calling a method on it, a field name it does not hold) means
+    every field.
+    """
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(method)))
+    except (OSError, TypeError, SyntaxError):
+        return None
+    function = tree.body[0]
+    if not isinstance(function, ast.FunctionDef) or not function.args.args:
+        return None
+    me = function.args.args[0].arg
+    parents = {child: node for node in ast.walk(function) for child in ast.iter_child_nodes(node)}
+    read: dict[str, None] = {}
+    for node in ast.walk(function):
+        if not (isinstance(node, ast.Name) and node.id == me):
+            continue
+        parent = parents.get(node)
+        if not isinstance(parent, ast.Attribute) or parent.attr not in names:
+            return None
+        call = parents.get(parent)
+        if isinstance(call, ast.Call) and call.func is parent:
+            return None  # a method called on self
+        read[parent.attr] = None
+    return tuple(read)
 
 
 def _utc_datetimes(micros: np.ndarray) -> list[dt.datetime]:
@@ -309,6 +406,8 @@ def _python_values(series: pd.Series) -> list[Any]:
         return series.to_numpy().tolist()  # no gaps possible in a NumPy integer/bool column
     else:
         values = series.tolist()
+    if not series.hasnans:  # pandas' vectorised check: no gap to turn into None
+        return values
     return [None if _missing(v) else v for v in values]
 
 
