@@ -130,6 +130,8 @@ class FrameEncoder:
             else:
                 self.names[spec.name] = (column, 0)
         self.post_init: Callable[[Any], None] | None = getattr(entity, "__attrs_post_init__", None)
+        # the converted values are kept only for cross-field rules and defaults computed from them
+        self.needs_values = self.post_init is not None or any(map(_takes_self, self.columns))
         self._memos: dict[str, dict[Any, Any]] = {c.spec.name: {} for c in self.columns}
 
     # ---------------------------------------------------------------- checks
@@ -147,8 +149,7 @@ class FrameEncoder:
             wanted = [spec.name] + ([f"{spec.name}_currency"] if spec.kind is Kind.MONEY else [])
             if any(w in frame.columns for w in wanted):
                 continue
-            takes_self = isinstance(default, attrs.Factory) and default.takes_self  # type: ignore[arg-type]
-            if default is attrs.NOTHING or takes_self:
+            if default is attrs.NOTHING:
                 raise ValidationError(
                     f"{self.aggregate}: the frame has no column {spec.name!r}, which "
                     f"{self.entity.__name__} requires; columns present: "
@@ -164,7 +165,12 @@ class FrameEncoder:
         domain: list[list[Any]] = []
         stored: list[list[Any]] = []
         for column in self.columns:
-            values, parts = self._field(column, frame, n, labels)
+            if _takes_self(column) and column.spec.name not in frame.columns:
+                earlier = {c.spec.name: v for c, v in zip(self.columns, domain, strict=False)}
+                raw = self._self_defaults(column, earlier, n)
+                values, parts = self._memoised(column, raw, labels, column.spec.name)
+            else:
+                values, parts = self._field(column, frame, n, labels)
             domain.append(values)
             stored.extend(parts)
         if self.post_init is not None:
@@ -226,6 +232,25 @@ class FrameEncoder:
             return None  # the per-value path names the first row refused
         values = text.to_pylist()
         return values, [values]
+
+    def _self_defaults(self, column: _Column, earlier: dict[str, list[Any]], n: int) -> list[Any]:
+        """Compute a default that depends on earlier fields, once per distinct combination."""
+        factory = column.attribute.default.factory
+        read = _fields_read(factory, tuple(earlier))
+        names = list(earlier) if read is None else list(read)
+        columns = [earlier[name] for name in names]
+        keys = list(zip(*(map(id, c) for c in columns), strict=True)) if columns else [()] * n
+        cache: dict[Any, Any] = {}
+        new, setter, cls = object.__new__, object.__setattr__, self.entity
+        out = []
+        for i, key in enumerate(keys):
+            if key not in cache:
+                shell: Any = new(cls)
+                for name, values in zip(names, columns, strict=True):
+                    setter(shell, name, values[i])
+                cache[key] = factory(shell)
+            out.append(cache[key])
+        return out
 
     def _default(self, column: _Column) -> Any:
         default = column.attribute.default
@@ -321,9 +346,7 @@ class FrameEncoder:
         micros = series.array.as_unit("us").asi8  # UTC instants, whatever the stored unit
         if len(micros) and (micros.min() < _MIN_US or micros.max() > _MAX_US):
             return None  # out of the supported range: the per-value path names it
-        domain: list[Any] = (
-            [None] * len(micros) if self.post_init is None else _utc_datetimes(micros)
-        )
+        domain: list[Any] = _utc_datetimes(micros) if self.needs_values else [None] * len(micros)
         return domain, [micros.tolist(), ["Z"] * len(micros)]
 
     def _cross_field(self, domain: list[list[Any]], labels: pd.Index) -> None:
@@ -358,6 +381,11 @@ _EPOCH = np.datetime64("1970-01-01T00:00:00", "us")
 _MIN_US = int((np.datetime64("1677-09-22", "us") - _EPOCH).astype(np.int64))
 _MAX_US = int((np.datetime64("2262-04-11", "us") - _EPOCH).astype(np.int64))
 _EPOCH_UTC = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _takes_self(column: _Column) -> bool:
+    default = column.attribute.default
+    return isinstance(default, attrs.Factory) and bool(default.takes_self)  # type: ignore[arg-type]
 
 
 @functools.cache
