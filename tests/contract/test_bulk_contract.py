@@ -173,3 +173,39 @@ def test_add_frame_in_a_unit_of_work_commits_or_rolls_back_with_it(store):
         uow.orders.add_frame(frame)
         uow.commit()
     assert store.orders.count() == 5
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "plain-1",
+        "URN:UUID:12345678-1234-5678-1234-567812345678",  # read as a UUID
+        "urn:uuid:not-a-uuid",
+        "   ",
+        "\x1c",  # whitespace to str.strip
+        "x" * 255,
+        "x" * 256,
+        "café",
+        "a\x00b",
+    ],
+)
+def test_id_columns_fast_or_not_agree_with_add_many(store, key):
+    """Text id columns pass through Arrow checks only when plainly valid; the rest per value."""
+    rows = [order("o-a"), order("o-b")]
+    frame = frame_of(rows, typed=True)
+    frame["customer_id"] = pd.Series(["c-ok", key], dtype="str")
+    expected: Order | ValidationError
+    try:
+        expected = order("o-b", customer_id=key)
+        store.orders.add_many([expected])  # the store's own checks (NUL, Unicode)
+        store.orders.remove("o-b")
+    except ValidationError as exc:
+        expected = exc
+    if isinstance(expected, ValidationError):
+        with pytest.raises(ValidationError) as info:
+            store.orders.add_frame(frame)
+        assert info.value.message == f"{expected.message} (row 1)"
+        assert store.orders.count() == 0
+    else:
+        store.orders.add_frame(frame)
+        assert store.orders.get("o-b") == expected
