@@ -209,3 +209,25 @@ def test_id_columns_fast_or_not_agree_with_add_many(store, key):
     else:
         store.orders.add_frame(frame)
         assert store.orders.get("o-b") == expected
+
+
+def test_cross_field_rules_run_for_every_distinct_combination(store):
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    frame = pd.DataFrame(
+        {
+            "campaign_id": "k1",
+            "customer_id": [f"c{i}" for i in range(6)],
+            "id": [f"m{i}" for i in range(6)],
+            "selected_at": pd.Timestamp(start),
+            "variant": ["A", None, "B", "A", None, "B"],
+            "control": [False, True, False, True, True, False],  # row 3: control with a variant
+        }
+    )
+    with pytest.raises(ValidationError, match="control") as info:
+        store.campaign_members.add_frame(frame)
+    assert info.value.row == 3
+    assert store.campaign_members.count() == 0
+    frame.loc[3, "variant"] = None
+    assert store.campaign_members.add_frame(frame.drop(columns="id")) == 6  # ids by default
+    member = store.campaign_members.query(where={"customer_id": "c1"})[0]
+    assert (member.control, member.variant, member.selected_at) == (True, None, start)
