@@ -16,12 +16,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crmcore._dask import is_dask
 from crmcore._time import NAT, Cutoff, Dates, add_duration, read_dates, timestamps, to_duration
 from crmcore._validation import check_columns
 from crmcore.errors import DataWarning, ValidationError
 
 __all__ = [
     "LabelWindow",
+    "check_coverage",
     "churn_labels",
     "label_window",
     "labels_at",
@@ -118,10 +120,13 @@ def churn_labels(
 
     Parameters
     ----------
-    transactions : pandas.DataFrame
+    transactions : pandas.DataFrame or dask.dataframe.DataFrame
         One row per purchase, with a customer column and a date column
         (``datetime64`` of any unit, naive or timezone-aware, ISO strings or
-        date objects).
+        date objects). A Dask log (dates parsed to ``datetime64``) gives a
+        lazy Dask Series, labelled per partition after a shuffle on the
+        customer column (sorted within each partition); without
+        ``observed_until`` the log's last date is computed first.
     as_of : date-like
         The cut-off: a date or date-only string (the end of that day), a
         ``pandas.Period`` (its end), a datetime or ``Timestamp`` (that
@@ -177,14 +182,26 @@ def churn_labels(
     b    1
     Name: churn, dtype: int8
     """
+    if is_dask(transactions):
+        from crmcore.churn._dask import labels_on_dask  # noqa: PLC0415 (imports this module)
+
+        return labels_on_dask(  # type: ignore[no-any-return]
+            transactions,
+            as_of=as_of,
+            horizon=horizon,
+            lookback=lookback,
+            observed_until=observed_until,
+            customer_col=customer_col,
+            date_col=date_col,
+        )
     check_columns(transactions, [customer_col, date_col], name="transactions")
     dates = read_dates(transactions[date_col], name=date_col)
     win = label_window(dates, as_of=as_of, horizon=horizon, lookback=lookback)
-    _check_coverage(dates, win, observed_until)
+    check_coverage(dates, win, observed_until)
     return labels_at(transactions[customer_col], dates.ns, win, customer_col=customer_col)
 
 
-def _check_coverage(dates: Dates, win: LabelWindow, observed_until: Any) -> None:
+def check_coverage(dates: Dates, win: LabelWindow, observed_until: Any) -> None:
     """Refuse (or warn about) a label window the log does not cover."""
     window = win.describe(dates.tz)
     if observed_until is not None:
@@ -312,7 +329,7 @@ def subscription_churn_labels(
     spans = subscription_spans(subscriptions, start_col, end_col)
     win = label_window(spans.start, as_of=as_of, horizon=horizon)
     if observed_until is not None:
-        _check_coverage(spans.start, win, observed_until)
+        check_coverage(spans.start, win, observed_until)
     customers = subscriptions[customer_col]
     codes, uniques = pd.factorize(customers, sort=True)
     if (codes < 0).any():

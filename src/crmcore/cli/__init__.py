@@ -12,6 +12,10 @@ Sub-commands:
     (CSV or Parquet): ``customers.csv``, ``summary.json``, ``report.html``.
 ``crmcore clv fit ... --out models.json`` / ``crmcore clv predict --models models.json ...``
     The CLV models alone, saved as JSON.
+``crmcore clv score --transactions DIR [--scheduler ADDRESS] --out DIR``
+    The CLV job on a Dask scheduler (a cluster address, or ``threads``):
+    summary, fit on the distinct summary rows, scores written as partitioned
+    Parquet (``DIR/scores/``) with ``DIR/models.json``.
 ``crmcore db upgrade URL``
     Migrate a crmcore database of an earlier release to this release's
     schema (Alembic, one transaction: a failed upgrade changes nothing);
@@ -37,7 +41,7 @@ import importlib
 import math
 import sys
 from collections.abc import Callable, Sequence
-from typing import NoReturn, TextIO
+from typing import Any, NoReturn, TextIO
 
 from crmcore import __version__
 from crmcore._limits import (
@@ -60,6 +64,7 @@ _COMMANDS = {
     "report": "run_report",
     "fit": "run_clv_fit",
     "predict": "run_clv_predict",
+    "score": "run_clv_score",
     "db upgrade": "run_db_upgrade",
 }
 Command = Callable[[argparse.Namespace, Console], int]
@@ -175,6 +180,37 @@ def _input_options(parser: argparse.ArgumentParser, *, surveys: bool) -> None:
         )
 
 
+def _score_options(clv_sub: Any, common: argparse.ArgumentParser) -> None:
+    score = clv_sub.add_parser(
+        "score",
+        parents=[common],
+        help="summary, fit, scores on a Dask scheduler, from partitioned Parquet",
+        description="Read a Parquet file or folder with Dask, summarise and score on the "
+        "scheduler (only the distinct summary rows reach this process), and write "
+        "DIR/scores/ (Parquet, one file per partition) and DIR/models.json.",
+    )
+    score.add_argument("--transactions", required=True, help="Parquet file or folder")
+    score.add_argument(
+        "--scheduler",
+        default="threads",
+        metavar="ADDRESS",
+        help="a Dask scheduler address (tcp://host:8786) or threads, processes, "
+        "synchronous (default threads)",
+    )
+    score.add_argument("--customer-col", default="customer_id")
+    score.add_argument("--date-col", default="date")
+    score.add_argument("--value-col", default=None, help="amount (default: amount)")
+    score.add_argument("--date-format", help="strptime format of text dates")
+    score.add_argument("--as-of", help="the cut-off (default: the last purchase)")
+    score.add_argument("--model", choices=_MODELS, default="bgnbd")
+    score.add_argument(
+        "--period-days", type=_number(0.0, MAX_PERIOD_DAYS, low_open=True), default=90.0
+    )
+    score.add_argument("--horizon-months", type=_integer(1, MAX_HORIZON_MONTHS), default=12)
+    score.add_argument("--discount-rate", type=_number(0.0, MAX_DISCOUNT_RATE), default=0.01)
+    score.add_argument("--out", required=True, help="output directory")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser of the ``crmcore`` command."""
     common = _Parser(add_help=False)
@@ -241,6 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--horizon-months", type=_integer(1, MAX_HORIZON_MONTHS), default=12)
     predict.add_argument("--discount-rate", type=_number(0.0, MAX_DISCOUNT_RATE), default=0.01)
     predict.add_argument("--out", required=True, help="CSV file to write")
+    _score_options(clv_sub, common)
 
     db = sub.add_parser("db", parents=[common], help="manage a crmcore database")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")

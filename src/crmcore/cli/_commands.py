@@ -14,6 +14,7 @@ from crmcore._deprecation import warn_renamed
 from crmcore._jsonfile import read_json
 from crmcore._time import is_date_only, resolve_as_of, to_instant, to_zone
 from crmcore.cli._console import Console
+from crmcore.cli._dask_job import run_clv_score
 from crmcore.errors import ValidationError
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "checked_tz",
     "run_clv_fit",
     "run_clv_predict",
+    "run_clv_score",
     "run_db_upgrade",
     "run_demo",
     "run_report",

@@ -9,6 +9,8 @@ From a purchase log to per-customer forecasts:
   model the purchase process; :class:`GammaGammaModel` (Fader, Hardie & Lee
   2005; Fader & Hardie 2013) the spend per transaction;
 - :func:`customer_lifetime_value` combines both with explicit discounting;
+  :func:`score_customers` puts every prediction in one table (in memory or
+  on a Dask cluster, ready for partitioned Parquet);
   :func:`simple_clv` and :func:`retention_clv` are the textbook closed forms;
 - :func:`simulate_bgnbd`, :func:`simulate_gamma_gamma` and
   :func:`simulate_transactions` generate seeded synthetic data;
@@ -31,6 +33,7 @@ from crmcore.clv._gammagamma import GammaGammaModel
 from crmcore.clv._holdout import HoldoutEvaluation, evaluate_holdout
 from crmcore.clv._pareto import ParetoNBDModel
 from crmcore.clv._sbg import ShiftedBetaGeoModel
+from crmcore.clv._scores import score_customers
 from crmcore.clv._simulate import (
     simulate_bgbb,
     simulate_bgnbd,
@@ -67,6 +70,7 @@ __all__ = [
     "predict_interval",
     "retention_clv",
     "rfm_summary",
+    "score_customers",
     "select_model",
     "simple_clv",
     "simulate_bgbb",

@@ -28,6 +28,7 @@ from crmcore._types import ArrayLike, BoolArray, FloatArray
 from crmcore._validation import check_scalar, check_weights
 from crmcore.clv._blas import dot, single_threaded_blas
 from crmcore.clv._compress import compress_rows, unique_rows
+from crmcore.clv._dask import compress_on_dask, is_dask
 from crmcore.clv._data import Summary, read_summary, wrap
 from crmcore.clv._persist import read_state, write_state
 from crmcore.clv._repr import html_table, text_table
@@ -213,11 +214,15 @@ class BaseModel(BaseEstimator, ABC):  # type: ignore[misc]
 
         Parameters
         ----------
-        data : DataFrame or array_like
+        data : DataFrame, array_like or dask.dataframe.DataFrame
             Customer summary (see :func:`~crmcore.clv.rfm_summary`) or a 2-D
-            array with the model's columns in order.
+            array with the model's columns in order. A Dask summary is
+            collapsed to its distinct rows with counts on the cluster; only
+            that small table is collected and fitted, with the same result
+            as fitting the whole summary in memory.
         weights : array_like, optional
             Number of customers each row stands for (whole numbers >= 0).
+            Not with a Dask summary (its rows are counted on the cluster).
 
         Returns
         -------
@@ -232,6 +237,8 @@ class BaseModel(BaseEstimator, ABC):  # type: ignore[misc]
             If the optimiser did not converge and ``on_failure="raise"``.
         """
         pen, max_iter, tol = self._check_hyper()
+        if is_dask(data):
+            data, weights = compress_on_dask(data, self._columns, weights)
         summary = self._read(data)
         w = check_weights(weights, summary.n)
         summary, w = self._fit_rows(summary, w)

@@ -15,14 +15,57 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crmcore._dask import is_dask
+from crmcore._types import FloatArray
 from crmcore.errors import ValidationError
 
-__all__ = ["is_dask", "map_scores", "summary_on_dask"]
+__all__ = ["compress_on_dask", "is_dask", "map_scores", "summary_on_dask"]
 
 
-def is_dask(obj: object) -> bool:
-    """Return whether ``obj`` is a Dask DataFrame (without importing Dask)."""
-    return type(obj).__module__.split(".")[0] == "dask" and hasattr(obj, "map_partitions")
+def compress_on_dask(
+    data: Any, names: tuple[str, ...], weights: Any
+) -> tuple[pd.DataFrame, FloatArray]:
+    """Collapse a Dask summary to its distinct rows on the cluster and collect them.
+
+    Customers who share the model's columns (``frequency``, ``recency``,
+    ``T``...) are counted in a groupby on the workers; only the distinct rows
+    travel to the client: a few hundred thousand rows even for tens of
+    millions of customers. Each distinct row keeps one of its customers as its
+    label, so a validation error still names a real customer.
+
+    Returns
+    -------
+    rows : DataFrame
+        The distinct rows (named as the model reads them), indexed by one
+        customer of each.
+    weights : ndarray
+        How many customers each distinct row stands for.
+    """
+    if weights is not None:
+        raise ValidationError(
+            "weights cannot be given with a Dask summary: its rows are counted on the "
+            "cluster; pass the summary alone (or compute it and pass both in memory)",
+            field="weights",
+        )
+    chosen: list[str] = []
+    for name in names:
+        found = next((c for c in (name, f"{name}_cal") if c in data.columns), None)
+        if found is None:
+            present = ", ".join(map(str, data.columns)) or "none"
+            raise ValidationError(
+                f"data is missing column {name!r}; columns present: {present}", field=name
+            )
+        chosen.append(found)
+    flat = data[chosen].reset_index()
+    label = flat.columns[0]
+    # dropna=False: a missing value must reach validation, not vanish in the groupby
+    grouped = flat.groupby(chosen, dropna=False, sort=False)[label].agg(["size", "first"])
+    table = grouped.compute().reset_index()
+    rows = pd.DataFrame(
+        {name: table[col].to_numpy() for name, col in zip(names, chosen, strict=True)},
+        index=pd.Index(table["first"].to_numpy(), name=data.index.name),
+    )
+    return rows, table["size"].to_numpy(dtype=np.float64)
 
 
 def map_scores(data: Any, score: Callable[[pd.DataFrame], Any], name: str) -> Any:

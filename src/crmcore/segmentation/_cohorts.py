@@ -9,10 +9,12 @@ import attrs
 import numpy as np
 import pandas as pd
 
+from crmcore._dask import is_dask
 from crmcore._deprecation import renamed_arguments, warn_renamed
 from crmcore._time import parse_freq, period_codes, period_labels, wall_ns
 from crmcore._validation import as_float_array, check_columns, check_non_empty
 from crmcore.errors import ValidationError
+from crmcore.segmentation._dask import retention_on_dask
 from crmcore.segmentation._transactions import encode_transactions
 
 __all__ = ["CohortRetention", "cohort_retention", "segment_summary"]
@@ -100,8 +102,11 @@ def cohort_retention(
 
     Parameters
     ----------
-    transactions : DataFrame
-        One row per purchase (see :func:`customer_features`).
+    transactions : DataFrame or dask.dataframe.DataFrame
+        One row per purchase (see :func:`customer_features`). A Dask log
+        (dates parsed to ``datetime64``) is shuffled on the customer column
+        and counted per partition on the cluster; only the small cohort ×
+        period table is collected, and the result is the same.
     freq : {"D", "W", "M", "Q", "Y"}, default "M"
         Calendar period, optionally with a multiple (``"2W"``: consecutive
         two-week blocks counted from 1970-01-01). Weeks run Monday to
@@ -145,6 +150,16 @@ def cohort_retention(
     2024-01        1.0  0.5  0.5
     2024-02        1.0  0.0  NaN
     """
+    if is_dask(transactions):
+        fields = retention_on_dask(
+            transactions,
+            freq=freq,
+            as_of=as_of,
+            customer_col=customer_col,
+            date_col=date_col,
+            value_col=value_col,
+        )
+        return CohortRetention(**fields)
     unit = parse_freq(freq, name="freq", allowed="DWMQY")
     enc = encode_transactions(
         transactions,

@@ -8,8 +8,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crmcore._dask import is_dask
 from crmcore._time import NAT, NS_PER_DAY, NS_PER_SECOND, timestamps, to_duration
 from crmcore.errors import ValidationError
+from crmcore.segmentation._dask import features_on_dask
 from crmcore.segmentation._transactions import encode_transactions
 
 __all__ = ["customer_features"]
@@ -63,11 +65,15 @@ def customer_features(
 
     Parameters
     ----------
-    transactions : DataFrame
+    transactions : DataFrame or dask.dataframe.DataFrame
         One row per purchase, with a customer id, a date (``datetime64`` of
         any unit, naive or timezone-aware, or strings read with
         ``date_format``) and, unless ``value_col`` is ``None``, an amount.
         Negative amounts (refunds) are accepted and summed as they are.
+        A Dask log (dates parsed to ``datetime64``) gives a lazy Dask
+        DataFrame: the log is shuffled on the customer column and each
+        partition computed as here, so each customer's row is the same (the
+        index is sorted within each partition, not across them).
     as_of : date, datetime, Timestamp, Period or str (ISO 8601)
         The cut-off. Transactions dated after it are ignored; one at exactly
         ``as_of`` counts. A date (``"2024-01-31"``, ``datetime.date``)
@@ -141,6 +147,16 @@ def customer_features(
     a                      2         40.0                     11.00             0
     b                      1          5.0                      0.25             1
     """
+    if is_dask(transactions):
+        return features_on_dask(  # type: ignore[no-any-return]
+            transactions,
+            customer_features,
+            as_of=as_of,
+            windows=windows,
+            customer_col=customer_col,
+            date_col=date_col,
+            value_col=value_col,
+        )
     wins = _windows(windows)
     enc = encode_transactions(
         transactions,

@@ -1,19 +1,33 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from crmcore.clv import (
+    BetaGeoBetaBinomModel,
     BetaGeoModel,
     GammaGammaModel,
+    ModifiedBetaGeoModel,
+    ParetoNBDModel,
     customer_lifetime_value,
     rfm_summary,
+    score_customers,
+    simulate_bgbb,
     simulate_transactions,
 )
 from crmcore.errors import ValidationError
 
-dd = pytest.importorskip("dask.dataframe")
+dask = pytest.importorskip("dask", reason="the dask extra is not installed (crmcore[dask])")
+dd = pytest.importorskip("dask.dataframe", reason="dask.dataframe (crmcore[dask]) is missing")
+
+
+@pytest.fixture(autouse=True)
+def _synchronous() -> object:
+    with dask.config.set(scheduler="synchronous"):
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -86,3 +100,92 @@ def test_scoring_on_dask_equals_pandas(log: pd.DataFrame) -> None:
         customer_lifetime_value(
             bg, np.ones(len(summary)), ddf, horizon=3, time_unit=30.0, discount_rate=0
         )
+
+
+@pytest.mark.parametrize("model_cls", [BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel])
+def test_fit_on_dask_summary_equals_in_memory_fit(log: pd.DataFrame, model_cls: type) -> None:
+    few = log[log["customer_id"].isin(log["customer_id"].unique()[:400])]
+    summary = rfm_summary(few, value_col="amount")
+    lazy = rfm_summary(dd.from_pandas(few, npartitions=4), value_col="amount")
+    eager = model_cls().fit(summary)
+    on_dask = model_cls().fit(lazy)
+    # the distinct rows and their counts are exactly the in-memory compression,
+    # put in the same canonical order: the optimiser sees the same input
+    assert on_dask.n_customers_ == eager.n_customers_ == len(summary)
+    for name, value in eager.params_.items():
+        np.testing.assert_allclose(on_dask.params_[name], value, rtol=1e-12)
+    np.testing.assert_allclose(on_dask.log_likelihood_, eager.log_likelihood_, rtol=1e-12)
+
+
+def test_gamma_gamma_and_bgbb_fit_on_dask(log: pd.DataFrame) -> None:
+    summary = rfm_summary(log, value_col="amount")
+    lazy = dd.from_pandas(summary, npartitions=3)
+    eager = GammaGammaModel().fit(summary)
+    on_dask = GammaGammaModel().fit(lazy)
+    # Gamma-Gamma does not compress in memory (spend is continuous), so the sums
+    # run in another order: equal to rounding, not bit for bit
+    for name, value in eager.params_.items():
+        np.testing.assert_allclose(on_dask.params_[name], value, rtol=1e-8)
+    patterns = simulate_bgbb(
+        2000, alpha=1.2, beta=0.75, gamma=0.66, delta=2.8, n_periods=6, random_state=3
+    )
+    bgbb = BetaGeoBetaBinomModel().fit(patterns)
+    bgbb_dask = BetaGeoBetaBinomModel().fit(dd.from_pandas(patterns, npartitions=3))
+    for name, value in bgbb.params_.items():
+        np.testing.assert_allclose(bgbb_dask.params_[name], value, rtol=1e-10)
+
+
+def test_fit_on_dask_refuses_weights_and_names_missing_columns(log: pd.DataFrame) -> None:
+    summary = rfm_summary(log)
+    lazy = dd.from_pandas(summary, npartitions=2)
+    with pytest.raises(ValidationError, match="weights cannot be given with a Dask summary"):
+        BetaGeoModel().fit(lazy, weights=np.ones(len(summary)))
+    with pytest.raises(ValidationError, match="missing column 'T'; columns present"):
+        BetaGeoModel().fit(lazy[["frequency", "recency"]])
+    broken = summary.copy()
+    broken.loc[broken.index[5], "recency"] = -1.0
+    # the distinct row keeps one of its customers, so the error names a real one
+    with pytest.raises(ValidationError, match=str(broken.index[5])):
+        BetaGeoModel().fit(dd.from_pandas(broken, npartitions=2))
+
+
+def test_score_customers_on_dask_written_to_parquet(log: pd.DataFrame, tmp_path: Path) -> None:
+    summary = rfm_summary(log, value_col="amount")
+    bg = BetaGeoModel().fit(summary)
+    gg = GammaGammaModel().fit(summary)
+    kwargs = {"t": 30.0, "spend_model": gg, "horizon": 3, "time_unit": 30.0, "discount_rate": 0.01}
+    eager = score_customers(bg, summary, **kwargs)
+    assert eager.columns.tolist() == ["p_alive", "expected_purchases", "expected_spend", "clv"]
+    np.testing.assert_allclose(eager["p_alive"], bg.probability_alive(summary), rtol=1e-12)
+    np.testing.assert_allclose(
+        eager["clv"],
+        customer_lifetime_value(bg, gg, summary, horizon=3, time_unit=30.0, discount_rate=0.01),
+        rtol=1e-12,
+    )
+    lazy = score_customers(
+        bg, rfm_summary(dd.from_pandas(log, npartitions=3), value_col="amount"), **kwargs
+    )
+    assert isinstance(lazy, dd.DataFrame)
+    # the customer id as a column: Dask's writer re-indexes with inplace=True,
+    # which pandas 3.1 deprecates (a warning in every partition otherwise)
+    lazy.reset_index().to_parquet(tmp_path / "scores", write_index=False)
+    assert len(list((tmp_path / "scores").glob("*.parquet"))) == 3  # one file per partition
+    back = pd.read_parquet(tmp_path / "scores").set_index("customer_id").sort_index()
+    pd.testing.assert_frame_equal(
+        back, eager.sort_index(), check_exact=False, rtol=1e-12, check_index_type=False
+    )
+
+
+def test_score_customers_checks_its_arguments(log: pd.DataFrame) -> None:
+    summary = rfm_summary(log, value_col="amount")
+    bg = BetaGeoModel().fit(summary)
+    with pytest.raises(ValidationError, match="horizon and time_unit together"):
+        score_customers(bg, summary, t=1.0, horizon=3)
+    with pytest.raises(ValidationError, match="clv needs a spend_model"):
+        score_customers(bg, summary, t=1.0, horizon=3, time_unit=30.0)
+    with pytest.raises(ValidationError, match="t"):
+        score_customers(bg, summary, t=0.0)
+    assert score_customers(bg, summary, t=1.0).columns.tolist() == [
+        "p_alive",
+        "expected_purchases",
+    ]
