@@ -38,7 +38,7 @@ import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
 from pandas.arrays import ArrowStringArray
 
-from crmcore.domain import Entity, Order
+from crmcore.domain import Entity, LoyaltyAccount, Order
 from crmcore.errors import ValidationError
 from crmcore.storage._codec import Dialect, RowCodec
 from crmcore.storage._fields import FieldSpec, Kind
@@ -49,6 +49,15 @@ __all__ = ["FrameEncoder", "at_row", "check_frame", "chunks", "duplicate_at_row"
 _ID_CONVERTERS: tuple[Any, ...] = (
     attrs.fields(Entity).id.converter,
     attrs.fields(Order).campaign_id.converter,
+)
+# ... and validators (required, optional): the fast paths apply only to fields checked by these
+_ID_VALIDATORS: tuple[Any, ...] = (
+    attrs.fields(Entity).id.validator,
+    attrs.fields(Order).campaign_id.validator,
+)
+_AWARE_VALIDATORS: tuple[Any, ...] = (
+    attrs.fields(Order).placed_at.validator,
+    attrs.fields(LoyaltyAccount).closed_at.validator,
 )
 _MEMO_TYPES = frozenset({str, int, bool, type(None)})
 _UTC_NAMES = frozenset({"UTC", "utc", "Etc/UTC"})
@@ -207,7 +216,9 @@ class FrameEncoder:
         """
         if column.spec.kind is not Kind.ID or not isinstance(series.array, ArrowStringArray):
             return None
-        if column.convert not in _ID_CONVERTERS or series.hasnans:
+        if column.convert not in _ID_CONVERTERS or column.validate not in _ID_VALIDATORS:
+            return None
+        if series.hasnans:
             return None
         text = pa.array(series.array)  # zero-copy: pandas' own Arrow buffer
         if len(text) == 0:
@@ -341,8 +352,10 @@ class FrameEncoder:
         dtype = series.dtype
         if not isinstance(dtype, pd.DatetimeTZDtype) or str(dtype.tz) not in _UTC_NAMES:
             return None
-        if column.convert is not None or series.isna().any():
-            return None  # a converter to run, or gaps the validator must judge: per value
+        if column.convert is not None or column.validate not in _AWARE_VALIDATORS:
+            return None  # a converter to run, or rules beyond "aware": per value
+        if series.isna().any():
+            return None  # gaps the validator must judge: per value
         micros = series.array.as_unit("us").asi8  # UTC instants, whatever the stored unit
         if len(micros) and (micros.min() < _MIN_US or micros.max() > _MAX_US):
             return None  # out of the supported range: the per-value path names it
