@@ -34,6 +34,8 @@ SLOW_PAGES: dict[str, str] = {
     "churn.rst": "fits the gradient-boosting classifier five times (25-30 s)",
     "marketing.rst": "simulates 4,000 customers' engagement and fits uplift models (10-15 s)",
     "tutorial.rst": "the whole customer-value job on a 5,000-customer company (30-40 s)",
+    "clv_models.rst": "fits every BTYD model and compares them on a holdout (3-5 s)",
+    "segmentation.rst": "clusters and profiles a generated customer base (3-5 s)",
 }
 
 _DIRECTIVE = re.compile(

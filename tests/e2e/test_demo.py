@@ -26,6 +26,9 @@ from crmcore.report import read_store
 from crmcore.report._html import SECTIONS
 from crmcore.segmentation import rfm_scores, rfm_segments
 
+# the whole job on a generated company: run in CI's slow step (tests/README.md)
+pytestmark = pytest.mark.slow
+
 N = 300
 
 

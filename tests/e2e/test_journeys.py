@@ -28,6 +28,9 @@ from crmcore.marketing.journeys import (
 )
 from crmcore.pipeline import LEAD_WORKFLOW, StageChanged
 
+# the whole job on a generated company: run in CI's slow step (tests/README.md)
+pytestmark = pytest.mark.slow
+
 T = dt.datetime(2024, 9, 2, 9, tzinfo=dt.UTC)  # a Monday
 DAY = dt.timedelta(days=1)
 

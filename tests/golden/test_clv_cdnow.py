@@ -145,6 +145,7 @@ def _mbgnbd_ll_mpmath(params: dict[str, float], data: pd.DataFrame) -> mp.mpf:
     return total
 
 
+@pytest.mark.slow
 def test_mbgnbd_likelihood_matches_independent_mpmath(cdnow: pd.DataFrame) -> None:
     # No published MBG/NBD estimate on this cohort is cited here; instead the
     # maximised log-likelihood is checked against an independent mpmath

@@ -60,6 +60,7 @@ def check_naive_timestamps_refused(entity: Entity) -> None:
             assert info.value.field == field
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 @settings(max_examples=40, deadline=None)
 @given(data=st.data())

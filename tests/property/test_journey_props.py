@@ -7,6 +7,7 @@ from collections import defaultdict
 from typing import Any
 
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -156,6 +157,7 @@ def _run_both(journey: Journey, world: dict[str, Any], cap: FrequencyCap | None)
     return {"frame": frame, "log": log, "actions": all_actions, "sends": sends, "ticks": ticks}
 
 
+@pytest.mark.slow
 @settings(max_examples=60)
 @given(data=st.data())
 def test_tick_equals_step_per_customer_and_replay_equals_live(data):
@@ -167,6 +169,7 @@ def test_tick_equals_step_per_customer_and_replay_equals_live(data):
         assert replay_enrolment(run["log"][e.id]) == e
 
 
+@pytest.mark.slow
 @settings(max_examples=60)
 @given(data=st.data())
 def test_no_message_without_consent_at_its_send_time(data):
@@ -190,6 +193,7 @@ def test_no_message_without_consent_at_its_send_time(data):
             assert a.at <= now
 
 
+@pytest.mark.slow
 @settings(max_examples=60)
 @given(data=st.data())
 def test_frequency_cap_never_exceeded(data):
@@ -202,6 +206,7 @@ def test_frequency_cap_never_exceeded(data):
             assert times[i + CAP.limit] - times[i] >= CAP.window
 
 
+@pytest.mark.slow
 @settings(max_examples=40)
 @given(data=st.data(), crash_after=st.integers(0, 5))
 def test_interrupted_tick_rerun_emits_each_action_exactly_once(data, crash_after):

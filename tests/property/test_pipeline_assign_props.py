@@ -8,6 +8,7 @@ import itertools
 import hypothesis.strategies as st
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 
 from crmcore.pipeline import (
@@ -126,6 +127,7 @@ def test_bulk_equals_one_at_a_time_reference(setup):
     }
 
 
+@pytest.mark.slow
 @settings(max_examples=60)
 @given(setups(), st.lists(st.integers(0, 40), max_size=4))
 def test_replay_in_one_batch_equals_live_batches(setup, cuts):

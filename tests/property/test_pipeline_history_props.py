@@ -88,6 +88,7 @@ def reference_snapshot(opps, log, t):
 CUTS = st.integers(-24, 24 * 320).map(lambda h: T0 + pd.Timedelta(hours=h))
 
 
+@pytest.mark.slow
 @settings(max_examples=120)
 @given(books(), CUTS)
 def test_snapshot_equals_a_plain_replay(book, t):
@@ -102,6 +103,7 @@ def test_snapshot_equals_a_plain_replay(book, t):
     assert got == want
 
 
+@pytest.mark.slow
 @settings(max_examples=80)
 @given(books(), CUTS, st.data())
 def test_no_event_after_as_of_is_read(book, t, data):
@@ -133,6 +135,7 @@ def test_no_event_after_as_of_is_read(book, t, data):
     pd.testing.assert_frame_equal(acc_before[cols], acc_after[cols])
 
 
+@pytest.mark.slow
 @settings(max_examples=120)
 @given(books(), CUTS, CUTS, st.sampled_from([None, "2026Q1", "2026Q2", "2026-07"]))
 def test_waterfall_adds_up(book, a, b, period):

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -632,6 +633,7 @@ def test_pipeline_snapshot_ignores_the_future_and_the_zone(d, data, zone):
 FORECAST = ["closed", "commit", "best_case", "pipeline"]
 
 
+@pytest.mark.slow
 @FAST
 @given(deals(), st.data(), st.sampled_from([None, "owner"]))
 def test_forecast_accuracy_forecasts_at_as_of_and_actuals_at_the_period_end(d, data, by):

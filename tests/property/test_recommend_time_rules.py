@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
@@ -297,6 +298,7 @@ def same_wall(lines: pd.DataFrame, tz: str) -> pd.DataFrame:
     return lines.assign(date=lines["date"].dt.tz_localize(None).dt.tz_localize(tz))
 
 
+@pytest.mark.slow
 @RULE
 @given(logs=repeat_logs(), tz=st.sampled_from(["Asia/Tokyo", "Asia/Kathmandu", "UTC"]))
 def test_repurchase_fit_and_predictions_ignore_lines_after_as_of_and_the_zone(logs, tz):

@@ -350,6 +350,7 @@ def store_reference(flt: tuple[Any, ...], row: dict[str, Any]) -> bool:
 ROWS = FRAME.to_dict(orient="records")
 
 
+@pytest.mark.slow
 @PROPS
 @given(trees)
 def test_render_parse_round_trip(tree):

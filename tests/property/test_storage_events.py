@@ -66,6 +66,7 @@ def _key(value) -> str:
     return encode_id(value)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(events=st.lists(storable_events, max_size=12), data=st.data())
 def test_events_round_trip_and_queries_match_a_reference(new_store, events, data):
@@ -167,6 +168,7 @@ _moves = st.lists(
 )
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(moves=_moves, cut=_move_times)
 def test_stages_as_of_is_the_last_move_of_the_stage_log_up_to_as_of(new_store, moves, cut):
@@ -188,6 +190,7 @@ def test_stages_as_of_is_the_last_move_of_the_stage_log_up_to_as_of(new_store, m
     assert dict(zip(got.index, got["stage"], strict=True)) == expected
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(case=ledgers())
 def test_stored_balances_equal_ledger_balances(new_store, case):
@@ -215,6 +218,7 @@ def _instants(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(
     moves=st.lists(
@@ -251,6 +255,7 @@ def test_as_of_reads_ignore_later_events_and_the_zone(new_store, moves, as_of, z
             pd.testing.assert_frame_equal(have, want, check_index_type=False)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(case=ledgers())
 def test_stored_balances_ignore_entries_after_as_of(new_store, case):

@@ -129,6 +129,7 @@ def sql_store(request, tmp_path_factory):
         yield SqlStore(engine)
 
 
+@pytest.mark.slow
 def test_sql_store_answers_like_the_in_memory_store(sql_store):
     @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(

@@ -30,6 +30,7 @@ def log():
     return simulate_churn_transactions(3000, start="2023-01-01", random_state=4)
 
 
+@pytest.mark.slow
 def test_result_tables(log):
     res = backtest(
         log,
@@ -124,6 +125,7 @@ def test_feature_builder_never_sees_rows_after_the_cutoff(log):
     np.testing.assert_allclose(res.metrics.loc[(CUTOFF, "peek"), "roc_auc"], 0.5, rtol=1e-12)
 
 
+@pytest.mark.slow
 def test_appending_future_rows_cannot_change_any_score(log):
     # Rows after the cutoff only decide the labels. Duplicate every
     # post-cutoff purchase: labels (bought / not) stay the same, so every

@@ -113,6 +113,7 @@ def test_high_cardinality_categories_are_pooled(data):
     assert clf.predict_proba(unseen).shape == (5, 2)
 
 
+@pytest.mark.slow
 def test_same_seed_same_model(data):
     X, y = data
     a = (

@@ -234,6 +234,7 @@ def test_naive_dates_stay_naive_and_the_summary_says_so(tmp_path, log):
     assert "end of the day" in time["as_of_rule"]
 
 
+@pytest.mark.slow
 def test_tz_localises_naive_dates_explicitly(tmp_path, log):
     # a purchase at 23:30 on 31 January (wall clock): in the history of a
     # date-only as_of, whatever the zone; with --tz its instant is 22:30 UTC
@@ -360,6 +361,7 @@ def test_missing_or_foreign_database(tmp_path):
     assert_refused(code, stdout, stderr, out, "not a database URL")
 
 
+@pytest.mark.slow
 def test_row_order_does_not_change_the_report(tmp_path, log):
     first = write(tmp_path / "a.csv", log)
     shuffled = write(tmp_path / "b.csv", log.sample(frac=1.0, random_state=9))

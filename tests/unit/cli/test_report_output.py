@@ -72,6 +72,7 @@ def test_failure_removes_an_output_directory_it_created(analysis, tmp_path, monk
     assert not (tmp_path / "new").exists()
 
 
+@pytest.mark.slow
 def test_no_matplotlib_at_import_and_never_pyplot():
     code = (
         "import sys, crmcore.cli, crmcore.report, crmcore.datasets\n"
@@ -112,6 +113,7 @@ class _Tty(io.StringIO):
         return True
 
 
+@pytest.mark.slow
 def test_progress_bars_with_tqdm_on_a_terminal(tmp_path, monkeypatch):
     fake = types.ModuleType("tqdm")
     fake.tqdm = _FakeBar

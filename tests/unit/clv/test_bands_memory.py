@@ -31,6 +31,7 @@ def _continuous(n: int, seed: int) -> pd.DataFrame:
     return simulate_pareto_nbd(n, r=0.6, alpha=8.0, s=0.8, beta=10.0, T=T, random_state=seed)
 
 
+@pytest.mark.slow
 def test_pareto_band_memory_does_not_grow_with_draws_times_customers(
     pnbd: ParetoNBDModel,
 ) -> None:

@@ -518,6 +518,7 @@ def test_the_docs_example_reason() -> None:
 # ---------------------------------------------------------------- property
 
 
+@pytest.mark.slow
 @settings(max_examples=8)
 @given(
     seed=st.integers(0, 2**16),

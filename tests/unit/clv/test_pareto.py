@@ -285,6 +285,7 @@ def test_dert_is_finite_and_agrees_with_mpmath(params: dict[str, float]) -> None
         assert got[i] == pytest.approx(want, rel=1e-9)
 
 
+@pytest.mark.slow
 def test_pmf_is_right_when_lifetimes_are_short_against_t() -> None:
     # beta << t: almost every death falls in a sliver near 0 that a quadrature
     # rule in tau misses (the pmf used to sum to 0.06 below, and to be 4% low

@@ -53,6 +53,7 @@ def test_attribution_shares_every_purchase_of_the_members(stored, analysis):
         assert set(rows.index) <= {"(direct)", "email", "sms"}
 
 
+@pytest.mark.slow
 def test_html_has_the_campaigns_section_or_says_there_are_none(analysis):
     page = render_html(analysis)
     assert '<section id="campaigns"><h2>Campaigns</h2>' in page

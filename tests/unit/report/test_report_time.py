@@ -75,6 +75,7 @@ def test_aware_dates_stay_instants_and_keep_their_zone(naive):
     assert hist_p.index.equals(hist_u.index)
 
 
+@pytest.mark.slow
 def test_the_same_instants_in_another_zone_give_the_same_report(naive):
     paris = naive.assign(date=_in_paris(naive["date"]))
     utc = paris.assign(date=paris["date"].dt.tz_convert("UTC"))

@@ -24,11 +24,13 @@ def _run_example(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     return pytester.runpytest_subprocess("-p", "crmcore.testing.plugin", "-q", *args)
 
 
+@pytest.mark.slow
 def test_the_example_project_passes_on_the_memory_store(pytester):
     result = _run_example(pytester)
     result.assert_outcomes(passed=5)
 
 
+@pytest.mark.slow
 def test_the_example_project_runs_on_sqlite(pytester):
     result = _run_example(pytester, "--crm-store=sqlite", "-k", "store")
     result.assert_outcomes(passed=2, deselected=3)
