@@ -1,7 +1,7 @@
 """Recommendations benchmark: quality on a time split, and speed and memory at scale.
 
 python benchmarks/recommend.py [--quick] [--customers N] [--products P] [--nba-customers M]
-    [--skip-quality] [--skip-scale]
+    [--skip-quality] [--skip-scale] [--skip-nba] [--scale-models NAME ...]
 
 1. Quality: ``evaluate_recommenders`` on a seeded simulated shop (20,000
    customers, 500 products), every recommender against the popularity
@@ -91,7 +91,7 @@ def quality(customers: int, products: int) -> None:
     print(f"\n{int(table['customers'].iloc[0]):,} customers evaluated; {secs:.1f} s in all")
 
 
-def scale(customers: int, products: int) -> None:
+def scale(customers: int, products: int, only: list[str] | None = None) -> None:
     t = time.perf_counter()
     # about ten lines per customer, the issue's ratio (10M lines for 1M customers)
     shop = simulate_baskets(
@@ -117,7 +117,7 @@ def scale(customers: int, products: int) -> None:
     print("| model | fit s (CPU s) | top-10 for every customer s (CPU s) | peak GiB so far |")
     print("|---|---:|---:|---:|")
     for name, model in models().items():
-        if name == "item jaccard":
+        if name == "item jaccard" or (only and not any(o in name for o in only)):
             continue
         t, c = time.perf_counter(), time.process_time()
         model.fit(data, segments=segments)  # type: ignore[attr-defined]
@@ -206,14 +206,22 @@ def main() -> None:
     parser.add_argument("--nba-customers", type=int, default=200_000)
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--skip-scale", action="store_true")
+    parser.add_argument("--skip-nba", action="store_true")
+    parser.add_argument(
+        "--scale-models",
+        nargs="+",
+        metavar="NAME",
+        help="only the scale models whose name contains one of these (e.g. 'cosine')",
+    )
     args = parser.parse_args()
     if args.quick:
         args.customers, args.products, args.nba_customers = 20_000, 1_000, 20_000
     if not args.skip_quality:
         quality(5_000 if args.quick else 20_000, 200 if args.quick else 500)
     if not args.skip_scale:
-        scale(args.customers, args.products)
-    nba(args.nba_customers)
+        scale(args.customers, args.products, args.scale_models)
+    if not args.skip_nba:
+        nba(args.nba_customers)
 
 
 if __name__ == "__main__":

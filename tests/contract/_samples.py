@@ -25,6 +25,8 @@ from crmcore.domain import (
     Money,
     Opportunity,
     Order,
+    OrderLine,
+    Product,
     StageChanged,
     SurveyResponse,
     Ticket,
@@ -140,5 +142,21 @@ def one_of_each() -> dict[str, Any]:
             step="invite",
             step_at=at(1),
             due_at=dt.datetime(2026, 10, 25, 2, 30, fold=1, tzinfo=ZoneInfo("Europe/Paris")),
+        ),
+        "products": Product(
+            id="g1",
+            sku="GEAR-2",
+            name="Gear, 2 teeth",
+            category=("Parts", "Gears"),
+            price=eur("19.90"),
+        ),
+        # a line of the order above (UUID id), of the product above: both must be stored first
+        "order_lines": OrderLine(
+            id="l1",
+            order_id=uuid.UUID(int=42),
+            product_id="g1",
+            quantity=3,
+            unit_price=eur("19.90"),
+            discount=eur("0.70"),
         ),
     }

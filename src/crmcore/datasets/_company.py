@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -13,6 +14,7 @@ import pandas as pd
 from crmcore._time import require_aware
 from crmcore._types import RandomState
 from crmcore._validation import check_random_state, check_scalar
+from crmcore.datasets._baskets import make_baskets, make_catalogue
 from crmcore.datasets._customers import make_customers, make_orders, make_surveys
 from crmcore.datasets._marketing import engagement_events, make_campaigns
 from crmcore.datasets._workflows import make_sales, make_service
@@ -24,7 +26,10 @@ from crmcore.domain import (
     Contact,
     DomainEvent,
     Lead,
+    Money,
     Opportunity,
+    OrderLine,
+    Product,
     Ticket,
     campaign_member_id,
 )
@@ -83,6 +88,15 @@ class SampleCompany:
         The campaigns' engagement (sends, deliveries, bounces, opens with
         their ``user_agent``, clicks, unsubscribes), the frame of
         :func:`crmcore.marketing.engagement_frame`.
+    products : DataFrame
+        The catalogue: ``id, sku, name, category`` (a path tuple), ``price``
+        (list price in ``currency``), ``active``, and what the generator
+        used: ``consumable``, ``cycle_days``, ``popularity`` (Zipf weight),
+        ``complement`` (position of the product's complement).
+    order_lines : DataFrame
+        ``id, order_id, product_id, quantity, unit_price, discount``: every
+        order's lines, whose totals add up to its amount exactly.
+        :attr:`purchase_lines` adds each line's buyer and time.
     """
 
     as_of: dt.datetime
@@ -100,6 +114,37 @@ class SampleCompany:
     campaigns: list[Campaign] = attrs.field(factory=list)
     campaign_members: pd.DataFrame = attrs.field(factory=pd.DataFrame)
     engagement: pd.DataFrame = attrs.field(factory=pd.DataFrame)
+    products: pd.DataFrame = attrs.field(factory=pd.DataFrame)
+    order_lines: pd.DataFrame = attrs.field(factory=pd.DataFrame)
+
+    @property
+    def purchase_lines(self) -> pd.DataFrame:
+        """Every order line with its buyer and time, as :func:`~crmcore.storage.order_lines_frame`.
+
+        Columns ``order_id, line_id, customer_id, product_id, date`` (UTC),
+        ``quantity, unit_price, discount, amount`` (the line's total) and
+        ``currency``, sorted by date, order and line: what a store holding
+        the company returns, without the store.
+
+        Examples
+        --------
+        >>> from crmcore.datasets import make_company
+        >>> lines = make_company(50, random_state=1).purchase_lines
+        >>> lines.columns.tolist()[:5]
+        ['order_id', 'line_id', 'customer_id', 'product_id', 'date']
+        """
+        orders = self.orders[["id", "customer_id", "placed_at"]].rename(
+            columns={"id": "order_id", "placed_at": "date"}
+        )
+        lines = self.order_lines.rename(columns={"id": "line_id"}).merge(orders, on="order_id")
+        lines["amount"] = np.round(lines["quantity"] * lines["unit_price"] - lines["discount"], 2)
+        lines["currency"] = self.currency
+        lines = lines.sort_values(["date", "order_id", "line_id"], kind="stable")
+        columns = [
+            "order_id", "line_id", "customer_id", "product_id", "date", "quantity",
+            "unit_price", "discount", "amount", "currency",
+        ]  # fmt: skip
+        return lines[columns].reset_index(drop=True)
 
     @property
     def transactions(self) -> pd.DataFrame:
@@ -127,6 +172,7 @@ def make_company(
     years: float = 2.5,
     currency: str = "EUR",
     n_campaigns: int = 8,
+    n_products: int | None = None,
     random_state: RandomState = None,
 ) -> SampleCompany:
     """Generate a reproducible synthetic company.
@@ -143,7 +189,10 @@ def make_company(
     consent and a control group, and their members engage (sends, bounces,
     opens, privacy-proxy opens, clicks, unsubscribes; recent buyers engage
     more).  The campaigns cause no purchases: their incremental revenue is
-    zero up to noise.
+    zero up to noise.  Every order is filled with lines from a catalogue,
+    adding up to its amount, with a popularity long tail (Zipf weights),
+    complementary items bought together and staple consumables rebought on
+    personal cycles (see :attr:`SampleCompany.order_lines`).
 
     Parameters
     ----------
@@ -157,6 +206,9 @@ def make_company(
         Currency of every amount.
     n_campaigns : int, default 8
         Campaigns over the last year (0: none).
+    n_products : int, optional
+        Size of the catalogue (at least 12, one per category); default
+        ``n_customers // 25`` within 60..2000.
     random_state : int, Generator or None
         Seed: the same seed gives the same company.
 
@@ -176,6 +228,9 @@ def make_company(
     check_scalar(n_customers, name="n_customers", low=1, integer=True)
     check_scalar(years, name="years", low=1.0, high=50.0)
     check_scalar(n_campaigns, name="n_campaigns", low=0, high=100, integer=True)
+    if n_products is None:
+        n_products = int(min(max(n_customers // 25, 60), 2000))
+    check_scalar(n_products, name="n_products", low=12, high=1_000_000, integer=True)
     require_aware(as_of, field="as_of")
     rng = check_random_state(random_state)
     end = pd.Timestamp(as_of).tz_convert("UTC")
@@ -219,6 +274,9 @@ def make_company(
     campaigns, members, engagement = make_campaigns(
         customers, orders, n_campaigns=int(n_campaigns), as_of=end, currency=currency, rng=rng
     )
+    # the catalogue and baskets last: the rest of the company is the same as without them
+    products = make_catalogue(int(n_products), currency=currency, rng=rng)
+    lines = make_baskets(orders, products, rng=rng)
     return SampleCompany(
         as_of=end.to_pydatetime(),
         customers=customers,
@@ -235,6 +293,8 @@ def make_company(
         campaigns=campaigns,
         campaign_members=members,
         engagement=engagement,
+        products=products,
+        order_lines=lines,
     )
 
 
@@ -352,6 +412,58 @@ def _order_frame(company: SampleCompany) -> pd.DataFrame:
     ).astype({"placed_at": frame["placed_at"].dtype})
 
 
+def _products(company: SampleCompany) -> Iterator[Product]:
+    frame = company.products
+    currency = company.currency
+    cents = np.round(frame["price"].to_numpy() * 100).astype(np.int64)
+    for key, sku, name, category, c, active in zip(
+        frame["id"],
+        frame["sku"],
+        frame["name"],
+        frame["category"],
+        cents,
+        frame["active"],
+        strict=True,
+    ):
+        price = Money(amount=Decimal(int(c)).scaleb(-2), currency=currency)
+        yield Product(
+            id=key, sku=sku, name=name, category=category, price=price, active=bool(active)
+        )
+
+
+def _order_lines(company: SampleCompany) -> Iterator[OrderLine]:
+    frame = company.order_lines
+    currency = company.currency
+    price = np.round(frame["unit_price"].to_numpy() * 100).astype(np.int64).tolist()
+    discount = np.round(frame["discount"].to_numpy() * 100).astype(np.int64).tolist()
+    quantity = frame["quantity"].to_numpy().tolist()
+    money: dict[int, Money] = {}  # Money is immutable: one object per amount in cents
+
+    def of(c: int) -> Money:
+        found = money.get(c)
+        if found is None:
+            found = money[c] = Money(amount=Decimal(c).scaleb(-2), currency=currency)
+        return found
+
+    for key, order, product, q, p, d in zip(
+        frame["id"],
+        frame["order_id"],
+        frame["product_id"],
+        quantity,
+        price,
+        discount,
+        strict=True,
+    ):
+        yield OrderLine(
+            id=key,
+            order_id=order,
+            product_id=product,
+            quantity=q,
+            unit_price=of(p),
+            discount=of(d) if d else None,
+        )
+
+
 def _survey_frame(company: SampleCompany) -> pd.DataFrame:
     frame = company.surveys
     return frame[["id", "customer_id", "kind", "score", "answered_at", "ticket_id"]]
@@ -463,6 +575,8 @@ def write_company(
     plan: list[tuple[str, int, Callable[[], Any]]] = [
         ("customers", len(company.customers), frames["customers"]),
         ("orders", len(company.orders), frames["orders"]),
+        ("products", len(company.products), lambda: _products(company)),
+        ("order_lines", len(company.order_lines), lambda: _order_lines(company)),
         ("accounts", len(company.accounts), lambda: iter(company.accounts)),
         ("contacts", len(company.contacts), lambda: iter(company.contacts)),
         ("leads", len(company.leads), lambda: iter(company.leads)),

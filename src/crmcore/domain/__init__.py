@@ -3,10 +3,14 @@
 Entities (:class:`Customer`, :class:`Account`, :class:`Contact`,
 :class:`Lead`, :class:`Opportunity`, :class:`Activity`, :class:`Ticket`,
 :class:`Campaign`, :class:`Order`, :class:`SurveyResponse`,
-:class:`LoyaltyAccount`, :class:`CampaignMember`) are frozen, slotted attrs classes built with
+:class:`LoyaltyAccount`, :class:`CampaignMember`, :class:`Product`,
+:class:`OrderLine`) are frozen, slotted attrs classes built with
 keyword arguments.  Each has an ``id`` chosen by the caller, a ``version``
 for optimistic concurrency and a ``custom`` mapping of user fields, and
 round-trips losslessly through ``to_dict()`` / ``from_dict()`` (JSON-safe).
+
+An order with lines is worth the sum of their totals
+(:func:`check_order_lines`, :func:`order_total`).
 
 Value objects: :class:`Money` (exact Decimal amount in one ISO 4217
 currency), :class:`Consent`, :class:`Address`, :class:`EmailAddress`,
@@ -61,6 +65,7 @@ from crmcore.domain._campaign_member import (
     reassign_campaign_member,
     remove_campaign_member,
 )
+from crmcore.domain._catalogue import OrderLine, Product, check_order_lines, order_total
 from crmcore.domain._codec import (
     decode_date,
     decode_datetime,
@@ -176,8 +181,10 @@ __all__ = [
     "NotDuplicateMarked",
     "Opportunity",
     "Order",
+    "OrderLine",
     "OrderStatus",
     "PhoneNumber",
+    "Product",
     "RecordMove",
     "StageChanged",
     "SurveyKind",
@@ -188,6 +195,7 @@ __all__ = [
     "add_campaign_member",
     "campaign_member_id",
     "change_consent",
+    "check_order_lines",
     "current_consent",
     "decode_date",
     "decode_datetime",
@@ -197,6 +205,7 @@ __all__ = [
     "encode_id",
     "enrolment_id",
     "new_event_id",
+    "order_total",
     "reassign_campaign_member",
     "register_event",
     "remove_campaign_member",
@@ -218,6 +227,8 @@ ENTITY_TYPES: Mapping[str, type[Entity]] = MappingProxyType(
             SurveyResponse,
             LoyaltyAccount,
             CampaignMember,
+            Product,
+            OrderLine,
         )
     }
 )
@@ -225,8 +236,9 @@ ENTITY_TYPES: Mapping[str, type[Entity]] = MappingProxyType(
 
 A read-only mapping from ``"Customer"``, ``"Account"``, ``"Contact"``,
 ``"Lead"``, ``"Opportunity"``, ``"Activity"``, ``"Ticket"``,
-``"Campaign"``, ``"Order"``, ``"SurveyResponse"``, ``"LoyaltyAccount"``
-and ``"CampaignMember"`` to the class, in a fixed order.  It is meant for storage and tooling: to
+``"Campaign"``, ``"Order"``, ``"SurveyResponse"``, ``"LoyaltyAccount"``,
+``"CampaignMember"``, ``"Product"`` and ``"OrderLine"`` to the class, in a
+fixed order.  It is meant for storage and tooling: to
 rebuild an entity from a type name and its :meth:`Entity.to_dict` data
 (``ENTITY_TYPES[name].from_dict(data)``), or to iterate over every
 aggregate type.

@@ -6,7 +6,11 @@ factorisation) share one estimator contract and JSON persistence;
 :class:`RepurchaseModel` times the next purchase of consumables;
 :func:`evaluate_recommenders` scores them on a time split; and
 :func:`next_best_action` chooses offers by expected value under consent,
-frequency caps, budget and capacity. See the guide, :doc:`/recommend`.
+frequency caps, budget and capacity. :func:`store_interactions` and
+:func:`store_catalogue` read a store's order lines and products, so every
+model runs on a store end to end; :func:`send_offers` sends the chosen
+actions through campaigns (members and their sends) and
+:func:`record_responses` records the responses as engagement. See the guide, :doc:`/recommend`.
 """
 
 from __future__ import annotations
@@ -19,10 +23,13 @@ from crmcore.recommend._nba import STATUSES, NextBestActions, next_best_action
 from crmcore.recommend._offers import Constraints, FrequencyCap, Offer
 from crmcore.recommend._popularity import PopularityRecommender
 from crmcore.recommend._repurchase import RepurchaseModel
+from crmcore.recommend._send import record_responses, send_offers
 from crmcore.recommend._similarity import ItemSimilarityRecommender
 from crmcore.recommend._simulate import SimulatedBaskets, simulate_baskets
+from crmcore.recommend._store import CATALOGUE_COLUMNS, store_catalogue, store_interactions
 
 __all__ = [
+    "CATALOGUE_COLUMNS",
     "METRICS",
     "STATUSES",
     "BoughtTogetherRecommender",
@@ -40,5 +47,9 @@ __all__ = [
     "interactions",
     "next_best_action",
     "ranking_metrics",
+    "record_responses",
+    "send_offers",
     "simulate_baskets",
+    "store_catalogue",
+    "store_interactions",
 ]

@@ -14,7 +14,8 @@ two implementations ship:
 
 Both expose the same repositories as attributes — ``customers, accounts,
 contacts, leads, opportunities, activities, tickets, campaigns, orders,
-survey_responses, loyalty_accounts, campaign_members, journey_enrolments``
+survey_responses, loyalty_accounts, campaign_members, journey_enrolments,
+products, order_lines``
 — each with ``add, get, find, update, update_many, remove, add_many, query,
 count, to_frame``, and the same semantics (one
 contract test suite runs against both):
@@ -29,7 +30,11 @@ contract test suite runs against both):
 - values that cannot be stored faithfully (naive datetimes, NaN amounts,
   NUL characters, integers beyond 64 bits) raise ``ValidationError`` before
   anything is written;
-- datetimes come back in UTC (same instant; entities compare equal).
+- datetimes come back in UTC (same instant; entities compare equal);
+- an order line must name a stored product and order (``ValidationError``
+  otherwise); :func:`add_order` writes an order with its lines, checked
+  against its amount, and :func:`order_lines_frame` reads every line with
+  its buyer and time, the input of :mod:`crmcore.recommend`.
 
 Filters
 -------
@@ -101,6 +106,7 @@ from crmcore.storage._event_protocols import EventStore, LedgerRepository, Outbo
 from crmcore.storage._eventcodec import StoredEvent
 from crmcore.storage._filters import OPERATORS, And, Filter, Not, Or
 from crmcore.storage._memory import InMemoryStore
+from crmcore.storage._order_lines import ORDER_LINE_COLUMNS, add_order, order_lines_frame
 from crmcore.storage._protocols import (
     AccountRepository,
     ActivityRepository,
@@ -112,7 +118,9 @@ from crmcore.storage._protocols import (
     LeadRepository,
     LoyaltyAccountRepository,
     OpportunityRepository,
+    OrderLineRepository,
     OrderRepository,
+    ProductRepository,
     Repository,
     Store,
     SurveyResponseRepository,
@@ -126,6 +134,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "OPERATORS",
+    "ORDER_LINE_COLUMNS",
     "SCHEMA_VERSION",
     "AccountRepository",
     "ActivityRepository",
@@ -145,8 +154,10 @@ __all__ = [
     "Not",
     "OpportunityRepository",
     "Or",
+    "OrderLineRepository",
     "OrderRepository",
     "Outbox",
+    "ProductRepository",
     "Repository",
     "SqlStore",
     "Store",
@@ -154,7 +165,9 @@ __all__ = [
     "SurveyResponseRepository",
     "TicketRepository",
     "UnitOfWork",
+    "add_order",
     "customer_timeline",
+    "order_lines_frame",
 ]
 
 

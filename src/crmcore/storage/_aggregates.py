@@ -1,7 +1,7 @@
 """Aggregate specifications: which entity a repository stores, and how.
 
 A store is built from a tuple of :class:`AggregateSpec`.  The default tuple
-(:func:`default_aggregates`) covers the thirteen domain aggregates; tests and
+(:func:`default_aggregates`) covers the fifteen domain aggregates; tests and
 applications can pass their own attrs entities.  Everything else (columns,
 filterable fields, conversions) is derived from the entity definition.
 """
@@ -22,7 +22,7 @@ from crmcore.storage._fields import SCALAR_KINDS, FieldSpec, Kind, introspect
 __all__ = ["SCHEMA_VERSION", "AggregateSpec", "default_aggregates", "layout"]
 
 #: Version of the SQL table layout this release reads and writes.
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 
@@ -34,6 +34,10 @@ def _check_name(instance: Any, attribute: Any, value: Any) -> None:
 
 def _as_names(value: Iterable[str]) -> tuple[str, ...]:
     return tuple(value)
+
+
+def _as_references(value: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    return tuple((str(field), str(target)) for field, target in value)
 
 
 @attrs.frozen
@@ -49,6 +53,13 @@ class AggregateSpec:
         The attrs entity class; needs ``id`` and ``version`` fields.
     indexes : tuple of str, default ()
         Extra fields to index in SQL (every ``*_id`` field is indexed anyway).
+    references : tuple of (field, aggregate) pairs, default ()
+        Identifier fields that must name a record of another aggregate of
+        the same store (``(("product_id", "products"),)``): every write
+        (``add``, ``add_many``, ``update``, ``update_many``) checks them and
+        raises :class:`~crmcore.errors.ValidationError` naming the field, the
+        record and the missing id.  Removing the referenced record is not
+        checked (retire it instead: ``Product.active=False``).
 
     Examples
     --------
@@ -66,6 +77,7 @@ class AggregateSpec:
     name: str = attrs.field(validator=_check_name)
     entity: type
     indexes: tuple[str, ...] = attrs.field(default=(), converter=_as_names)
+    references: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_as_references)
 
 
 @attrs.frozen(eq=False)
@@ -108,6 +120,9 @@ def layout(spec: AggregateSpec) -> Layout:
             Kind.WRAPPED,
         ):
             raise TypeError(f"{spec.name}: cannot index {name!r}: not a scalar field")
+    for name, _ in spec.references:
+        if name not in by_name or by_name[name].kind not in SCALAR_KINDS:
+            raise TypeError(f"{spec.name}: cannot reference through {name!r}: not an id field")
     auto = [f.name for f in fields if f.name.endswith("_id") and f.kind in SCALAR_KINDS]
     indexes = tuple(dict.fromkeys([*auto, *spec.indexes]))
     return Layout(spec, fields, by_name, indexes)
@@ -128,7 +143,14 @@ _DEFAULTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("loyalty_accounts", "LoyaltyAccount", ("tier",)),
     ("campaign_members", "CampaignMember", ()),
     ("journey_enrolments", "Enrolment", ("status", "due_at")),
+    ("products", "Product", ("sku",)),
+    ("order_lines", "OrderLine", ()),
 )
+
+#: Identifier fields that must name a stored record: aggregate -> ((field, target), ...).
+_REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
+    "order_lines": (("order_id", "orders"), ("product_id", "products")),
+}
 
 #: The repository names every store exposes as attributes.
 AGGREGATE_NAMES: tuple[str, ...] = tuple(name for name, _, _ in _DEFAULTS)
@@ -136,12 +158,13 @@ AGGREGATE_NAMES: tuple[str, ...] = tuple(name for name, _, _ in _DEFAULTS)
 
 @functools.cache
 def default_aggregates() -> tuple[AggregateSpec, ...]:
-    """Return the thirteen domain aggregates, in a fixed order."""
+    """Return the fifteen domain aggregates, in a fixed order."""
     specs = []
     for name, class_name, wanted in _DEFAULTS:
         entity = getattr(domain, class_name)
         present = {f.name for f in attrs.fields(entity)}
-        specs.append(AggregateSpec(name, entity, tuple(i for i in wanted if i in present)))
+        indexes = tuple(i for i in wanted if i in present)
+        specs.append(AggregateSpec(name, entity, indexes, _REFERENCES.get(name, ())))
     return tuple(specs)
 
 
@@ -155,4 +178,10 @@ def check_specs(specs: Sequence[AggregateSpec]) -> tuple[AggregateSpec, ...]:
         if not isinstance(s, AggregateSpec):
             raise TypeError(f"expected AggregateSpec, got {s!r}")
         layout(s)
+        for field, target in s.references:
+            if target not in names:
+                raise ValueError(
+                    f"{s.name}.{field} references the aggregate {target!r}, which this store "
+                    f"does not hold; aggregates: {names}"
+                )
     return out

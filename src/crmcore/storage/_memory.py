@@ -38,6 +38,7 @@ from crmcore.storage._frame import FrameBuilder, frame_columns
 from crmcore.storage._memory_events import EventState, MemoryEventLog, MemoryLedger, MemoryOutbox
 from crmcore.storage._predicates import compile_predicate, sort_entities
 from crmcore.storage._protocols import OrderRepository, RepositoryAccess, Store, Versioned
+from crmcore.storage._references import memory_check, references_of
 from crmcore.storage._uow import EventHandler, UnitOfWork
 
 __all__ = ["InMemoryStore"]
@@ -147,11 +148,22 @@ def _apply(table: dict[Any, Any], key: Any, value: Any) -> None:
 class MemoryRepository(Generic[E]):
     """Repository of one aggregate in an :class:`InMemoryStore` (see the Protocols)."""
 
-    def __init__(self, layout: Layout, session: _Session) -> None:
+    def __init__(
+        self, layout: Layout, session: _Session, layouts: dict[str, Layout] | None = None
+    ) -> None:
         self._layout = layout
         self._name = layout.name
         self._codec = layout.codec("memory")
         self._session = session
+        self._refs = references_of(layout, self._codec.columns)
+        self._layouts = layouts or {}
+
+    def _exists(self, target: str, id: Any) -> bool:
+        key = self._layouts[target].codec("memory").encode_id(id)
+        return self._session.read(target, key) is not None
+
+    def _check_references(self, entities: Sequence[Any]) -> None:
+        memory_check(self._name, self._refs, entities, self._exists)
 
     def __repr__(self) -> str:
         return f"<InMemoryStore repository {self._name!r}>"
@@ -172,6 +184,7 @@ class MemoryRepository(Generic[E]):
                 field="id",
                 value=stored.id,
             )
+        self._check_references([stored])
         self._session.write([(self._name, key, stored, None)])
         return stored  # type: ignore[no-any-return]
 
@@ -198,6 +211,7 @@ class MemoryRepository(Generic[E]):
                 actual_version=current.version,
             )
         stored = self._normalise(attrs.evolve(entity, version=version + 1))  # type: ignore[misc]
+        self._check_references([stored])
         self._session.write([(self._name, key, stored, current)])
         return stored  # type: ignore[no-any-return]
 
@@ -226,6 +240,7 @@ class MemoryRepository(Generic[E]):
             seen.add(key)
             new = attrs.evolve(entity, version=version + 1)  # type: ignore[misc]
             changes.append((self._name, key, self._normalise(new), current))
+        self._check_references([c[2] for c in changes])
         self._session.write(changes)
         return len(changes)
 
@@ -255,6 +270,7 @@ class MemoryRepository(Generic[E]):
                 )
             seen.add(key)
             changes.append((self._name, key, stored, None))
+        self._check_references([c[2] for c in changes])
         self._session.write(changes)
         return len(changes)
 
@@ -281,6 +297,7 @@ class MemoryRepository(Generic[E]):
                     )
                 seen.add(key)
                 changes.append((self._name, key, stored, None))
+        self._check_references([c[2] for c in changes])
         self._session.write(changes)
         return len(changes)
 
@@ -396,7 +413,7 @@ class InMemoryStore(RepositoryAccess):
     Parameters
     ----------
     aggregates : sequence of AggregateSpec, optional
-        What to store; default: the twelve domain aggregates.
+        What to store; default: every domain aggregate (:func:`default_aggregates`).
 
     Examples
     --------
@@ -426,7 +443,10 @@ class InMemoryStore(RepositoryAccess):
         """Loyalty ledgers (see :class:`~crmcore.storage.LedgerRepository`)."""
 
     def _repositories_for(self, session: _Session) -> dict[str, MemoryRepository[Any]]:
-        return {name: MemoryRepository[Any](lay, session) for name, lay in self._layouts.items()}
+        return {
+            name: MemoryRepository[Any](lay, session, self._layouts)
+            for name, lay in self._layouts.items()
+        }
 
     def __repr__(self) -> str:
         return f"InMemoryStore(aggregates={list(self._layouts)})"

@@ -26,6 +26,8 @@ from crmcore.domain import (
     LoyaltyAccount,
     Opportunity,
     Order,
+    OrderLine,
+    Product,
     SurveyResponse,
     Ticket,
 )
@@ -46,7 +48,9 @@ __all__ = [
     "LeadRepository",
     "LoyaltyAccountRepository",
     "OpportunityRepository",
+    "OrderLineRepository",
     "OrderRepository",
+    "ProductRepository",
     "Repository",
     "RepositoryAccess",
     "Store",
@@ -226,6 +230,27 @@ class JourneyEnrolmentRepository(Repository[Enrolment], Protocol):
     """
 
 
+class ProductRepository(Repository[Product], Protocol):
+    """Repository of :class:`~crmcore.domain.Product` (``store.products``): the catalogue.
+
+    ``sku`` is indexed.  Retire a product (``active=False``) rather than
+    remove it: stored order lines keep naming it.
+    """
+
+
+class OrderLineRepository(Repository[OrderLine], Protocol):
+    """Repository of :class:`~crmcore.domain.OrderLine` (``store.order_lines``).
+
+    Every write checks that the line's ``product_id`` names a stored product
+    and its ``order_id`` a stored order (a
+    :class:`~crmcore.errors.ValidationError` names the missing one);
+    ``order_id`` and ``product_id`` are indexed.  Write an order with its
+    lines, checked against its amount, with :func:`~crmcore.storage.add_order`;
+    read them for the recommenders with
+    :func:`~crmcore.storage.order_lines_frame`.
+    """
+
+
 class RepositoryAccess:
     """Typed attribute access to a store's (or unit of work's) repositories."""
 
@@ -298,6 +323,16 @@ class RepositoryAccess:
         """Journey enrolments (each customer's way through a marketing journey)."""
         return cast("JourneyEnrolmentRepository", self.repository("journey_enrolments"))
 
+    @property
+    def products(self) -> ProductRepository:
+        """Products (the catalogue)."""
+        return cast("ProductRepository", self.repository("products"))
+
+    @property
+    def order_lines(self) -> OrderLineRepository:
+        """Order lines (what each order holds)."""
+        return cast("OrderLineRepository", self.repository("order_lines"))
+
 
 class Store(Protocol):
     """What every store offers: repositories, the event history, schema, units of work."""
@@ -328,6 +363,10 @@ class Store(Protocol):
     def campaign_members(self) -> CampaignMemberRepository: ...
     @property
     def journey_enrolments(self) -> JourneyEnrolmentRepository: ...
+    @property
+    def products(self) -> ProductRepository: ...
+    @property
+    def order_lines(self) -> OrderLineRepository: ...
     @property
     def events(self) -> EventStore: ...
     @property

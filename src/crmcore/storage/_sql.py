@@ -40,6 +40,7 @@ from crmcore.storage._eventcodec import EventRecord
 from crmcore.storage._filters import check_batch, check_page, resolve, resolve_order
 from crmcore.storage._frame import FrameBuilder, frame_columns
 from crmcore.storage._protocols import OrderRepository, RepositoryAccess, Store, Versioned
+from crmcore.storage._references import references_of, sql_check
 from crmcore.storage._sql_events import EventTables, SqlEventLog, SqlLedger, SqlOutbox
 from crmcore.storage._sqlquery import compile_where, frame_expression, order_clauses, raw_chunks
 from crmcore.storage._sqlschema import (
@@ -100,6 +101,8 @@ class SqlRepository(Generic[E]):
         self._codec = layout.codec(store.dialect)
         self._memory = layout.codec("memory")
         self._tx = tx
+        self._refs = references_of(layout, self._codec.columns)
+        self._tables = store._tables
         self._select_all = sa.select(*(table.c[c] for c in self._codec.columns))
         self._raw_insert: str | None = None
         if self._dialect == "sqlite":  # bulk path: plain DB-API executemany over tuples
@@ -141,6 +144,10 @@ class SqlRepository(Generic[E]):
                     return self._exists(key)
         return ValidationError(f"{self._name}: the records violate a database constraint")
 
+    def _check_references(self, conn: sa.Connection, rows: Sequence[Sequence[Any]]) -> None:
+        if self._refs:
+            sql_check(conn, self._name, self._refs, rows, self._tables, self._codec.id_of)
+
     def _exists(self, key: Any) -> ValidationError:
         return ValidationError(
             f"{self._name}: a record with id {key!r} already exists", field="id", value=key
@@ -151,6 +158,7 @@ class SqlRepository(Generic[E]):
         row = self._codec.encode(entity)
         try:
             with self._tx(write=True) as conn:
+                self._check_references(conn, [row])
                 conn.execute(sa.insert(self._table), [self._params(row)])
         except sa.exc.IntegrityError:
             raise self._exists(self._codec.id_of(row)) from None
@@ -191,6 +199,7 @@ class SqlRepository(Generic[E]):
 
     def _insert_rows(self, conn: sa.Connection, rows: list[tuple[Any, ...]]) -> None:
         """Insert encoded rows in one savepoint; a refused batch names its duplicate id."""
+        self._check_references(conn, rows)
         try:
             # a savepoint per batch: a refused batch leaves no rows behind and
             # the transaction usable for naming the culprit
@@ -228,6 +237,7 @@ class SqlRepository(Generic[E]):
         values = {c: v for c, v in self._params(row).items() if c != "id"}
         t = self._table
         with self._tx(write=True) as conn:
+            self._check_references(conn, [row])
             result = conn.execute(
                 sa.update(t).where(t.c.id == key, t.c.version == version).values(values)
             )
@@ -255,12 +265,14 @@ class SqlRepository(Generic[E]):
         )
         total = 0
         batch: list[tuple[Any, int, dict[str, Any], Any]] = []
+        encoded: list[tuple[Any, ...]] = []  # the rows again, for the reference check
         with self._tx(write=True) as conn:
 
             def flush() -> None:
                 keys = [key for key, _, _, _ in batch]
                 if len(set(keys)) != len(keys):
                     raise self._stale(conn, batch, repeated=True)
+                self._check_references(conn, encoded)
                 params = [
                     {**{f"_v_{c}": row[c] for c in names}, "_key": key, "_expected": v}
                     for key, v, row, _ in batch
@@ -275,13 +287,16 @@ class SqlRepository(Generic[E]):
             for entity in entities:
                 version = entity.version
                 new = attrs.evolve(entity, version=version + 1)  # type: ignore[misc]
-                row = self._params(self._codec.encode(new))
+                encoded_row = self._codec.encode(new)
+                if self._refs:
+                    encoded.append(encoded_row)
+                row = self._params(encoded_row)
                 key = row.pop("id")
                 batch.append((key, version, row, entity.id))
                 if len(batch) >= batch_size:
                     flush()
                     total += len(batch)
-                    batch = []
+                    batch, encoded = [], []
             if batch:
                 flush()
                 total += len(batch)
@@ -477,7 +492,7 @@ class SqlStore(RepositoryAccess):
         foreign keys on, busy timeout, ``BEGIN IMMEDIATE`` for writes); pass
         a fresh engine.
     aggregates : sequence of AggregateSpec, optional
-        What to store; default: the twelve domain aggregates.
+        What to store; default: every domain aggregate (:func:`default_aggregates`).
 
     Raises
     ------
@@ -646,7 +661,7 @@ class SqlStore(RepositoryAccess):
         >>> store = SqlStore("sqlite://")
         >>> store.create_schema()
         >>> store.upgrade_schema()  # already the current version: nothing to do
-        6
+        7
         """
         from crmcore.storage._migrate import upgrade  # noqa: PLC0415 -- loads Alembic
 

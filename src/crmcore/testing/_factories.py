@@ -25,6 +25,8 @@ from crmcore.domain import (
     Money,
     Opportunity,
     Order,
+    OrderLine,
+    Product,
     SurveyKind,
     SurveyResponse,
     Ticket,
@@ -54,6 +56,8 @@ _REPOSITORIES: dict[type[Any], str] = {
     LoyaltyAccount: "loyalty_accounts",
     CampaignMember: "campaign_members",
     Enrolment: "journey_enrolments",
+    Product: "products",
+    OrderLine: "order_lines",
 }
 
 

@@ -71,8 +71,10 @@ from crmcore.domain import (
     Money,
     Opportunity,
     Order,
+    OrderLine,
     OrderStatus,
     PhoneNumber,
+    Product,
     StageChanged,
     SurveyKind,
     SurveyResponse,
@@ -546,6 +548,39 @@ def loyalty_accounts(draw: st.DrawFn, /, **overrides: Any) -> LoyaltyAccount:
     return _entity(LoyaltyAccount, draw, fields, overrides)
 
 
+@st.composite
+def products(draw: st.DrawFn, /, **overrides: Any) -> Product:
+    """Catalogue items: a category path of up to three levels, some retired."""
+    fields = {
+        **_common(),
+        "sku": names(20),
+        "name": names(),
+        "price": money(),
+        "category": st.lists(names(12), max_size=3),
+        "active": st.booleans(),
+    }
+    return _entity(Product, draw, fields, overrides)
+
+
+def _discount(kw: dict[str, Any]) -> st.SearchStrategy[Money | None]:
+    gross = kw["unit_price"] * kw["quantity"]
+    return optional(money(kw["unit_price"].currency, max_value=gross.amount))
+
+
+@st.composite
+def order_lines(draw: st.DrawFn, /, **overrides: Any) -> OrderLine:
+    """Order lines: quantities >= 1, a discount (if any) at most the line's value."""
+    fields = {
+        **_common(),
+        "order_id": ids(),
+        "product_id": ids(),
+        "quantity": st.integers(1, 10_000),
+        "unit_price": money(max_value=100_000),
+        "discount": _discount,
+    }
+    return _entity(OrderLine, draw, fields, overrides)
+
+
 #: One strategy per entity class, by class name.
 ENTITY_STRATEGIES: dict[str, Any] = {
     "Customer": customers,
@@ -560,6 +595,8 @@ ENTITY_STRATEGIES: dict[str, Any] = {
     "SurveyResponse": survey_responses,
     "LoyaltyAccount": loyalty_accounts,
     "CampaignMember": campaign_members,
+    "Product": products,
+    "OrderLine": order_lines,
 }
 
 

@@ -45,7 +45,7 @@ def test_upgrades_a_store_of_the_release_before_and_says_from_what_to_what(tmp_p
     assert stdout.strip() == (
         f"sqlite:///{path}: upgraded from schema version 1 to {SCHEMA_VERSION}"
     )
-    assert _version(engine) == SCHEMA_VERSION == 6
+    assert _version(engine) == SCHEMA_VERSION == 7
     after = project(raw_rows(engine), before)  # every record kept, column by column
     assert after == {**before, "crm_schema": [{"version": SCHEMA_VERSION}]}
     with SqlStore(f"sqlite:///{path}") as store:

@@ -30,8 +30,10 @@ from crmcore.domain import (
     Money,
     Opportunity,
     Order,
+    OrderLine,
     OrderStatus,
     PhoneNumber,
+    Product,
     SurveyKind,
     SurveyResponse,
     Ticket,
@@ -89,6 +91,14 @@ MINIMAL: dict[type[Entity], dict[str, Any]] = {
     },
     LoyaltyAccount: {"id": "M-1", "customer_id": "C-1", "program_id": "stars", "opened_at": T0},
     CampaignMember: {"id": "CM-1", "campaign_id": "K-1", "customer_id": "C-1", "selected_at": T0},
+    Product: {"id": "P-1", "sku": "TEA-1", "name": "Green tea", "price": EUR},
+    OrderLine: {
+        "id": "O-1:1",
+        "order_id": "O-1",
+        "product_id": "P-1",
+        "quantity": 2,
+        "unit_price": EUR,
+    },
 }
 
 ALL = list(MINIMAL)
@@ -298,6 +308,29 @@ BAD: dict[type[Entity], list[tuple[str, Any]]] = {
         ("variant", ""),
         ("control", 1),
     ],
+    Product: [
+        ("sku", ""),
+        ("sku", None),
+        ("name", "  "),
+        ("price", Money(amount="-0.01", currency="EUR")),
+        ("price", "4.50"),
+        ("category", ("Grocery", "")),
+        ("category", 7),
+        ("active", 1),
+    ],
+    OrderLine: [
+        ("order_id", ""),
+        ("product_id", None),
+        ("quantity", -1),  # returns are refunds, not negative lines
+        ("quantity", 0),
+        ("quantity", 1.5),
+        ("quantity", True),
+        ("unit_price", Money(amount="-1", currency="EUR")),
+        ("unit_price", None),
+        ("discount", Money(amount="-1", currency="EUR")),
+        ("discount", Money(amount="1", currency="USD")),  # another currency than the price
+        ("discount", Money(amount="2400.01", currency="EUR")),  # more than 2 × 1200.00
+    ],
 }
 
 CASES = [
@@ -386,7 +419,7 @@ def test_evolve_with_good_value_keeps_everything_else(cls):
 @pytest.mark.parametrize("cls", ALL)
 def test_naive_datetimes_refused_everywhere(cls):
     datetime_fields = [f.name for f in attrs.fields(cls) if str(f.type).startswith("_dt.datetime")]
-    assert datetime_fields or cls is Campaign
+    assert datetime_fields or cls in (Campaign, Product, OrderLine)  # no datetime field
     for name in datetime_fields:
         with pytest.raises(ValidationError, match="timezone-aware") as info:
             make(cls, **{name: NAIVE})

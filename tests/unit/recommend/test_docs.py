@@ -20,6 +20,7 @@ def test_guide_has_examples():
     assert len(_blocks()) >= 10
 
 
+@pytest.mark.slow  # every recommender fitted, a sample company written to a store (8-10 s)
 def test_guide_examples_run(capsys):
     namespace: dict[str, object] = {"__name__": "recommend_guide"}
     for number, block in enumerate(_blocks(), start=1):

@@ -26,7 +26,7 @@ from crmcore.domain import (
     StageChanged,
     add_campaign_member,
 )
-from crmcore.errors import SchemaVersionError
+from crmcore.errors import SchemaVersionError, ValidationError
 from crmcore.storage import SCHEMA_VERSION, SqlStore
 from crmcore.storage._aggregates import default_aggregates, layout
 from crmcore.storage._eventcodec import encode_event
@@ -213,7 +213,7 @@ def test_an_older_store_opens_and_names_the_upgrade(engine_of, kind):
         with pytest.raises(SchemaVersionError, match=r"upgrade_schema\(\)") as info:
             call()
         assert info.value.found == 1
-        assert info.value.expected == SCHEMA_VERSION == 6
+        assert info.value.expected == SCHEMA_VERSION == 7
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -279,7 +279,7 @@ def test_a_version_2_store_upgrades_row_by_row(engine_of, kind):
         *(
             f"crm_{s.name}"
             for s in default_aggregates()
-            if s.name not in {"campaign_members", "journey_enrolments"}
+            if s.name not in {"campaign_members", "journey_enrolments", "products", "order_lines"}
         ),
         "crm_schema", "crm_events", "crm_event_links", "crm_event_head", "crm_consumers",
         "crm_ledger_entries",
@@ -295,6 +295,7 @@ def test_a_version_2_store_upgrades_row_by_row(engine_of, kind):
     assert project(after, before) == {**before, "crm_schema": [{"version": SCHEMA_VERSION}]}
     assert after["crm_campaign_members"] == []
     assert after["crm_journey_enrolments"] == []
+    assert after["crm_products"] == after["crm_order_lines"] == []
     the_new_campaign_columns_are_empty(engine)
     store = SqlStore(engine)
     assert store.campaigns.get("m1") == records()["campaigns"][0]
@@ -488,7 +489,7 @@ def test_a_version_5_store_gains_the_ticket_categories_row_by_row(engine_of, kin
     store.upgrade_schema()
 
     after = raw_rows(engine)
-    assert project(after, before) == {**before, "crm_schema": [{"version": 6}]}
+    assert project(after, before) == {**before, "crm_schema": [{"version": SCHEMA_VERSION}]}
     assert [(r["category"], r["sub_category"]) for r in after["crm_tickets"]] == [(None, None)]
     assert schema_of(engine) == schema_of(fresh)  # same columns, order and partial index
     store = SqlStore(engine)
@@ -532,6 +533,73 @@ def test_the_version_6_revision_downgrades_to_version_5(engine_of, kind):
     assert schema_of(engine) == schema_of(golden)
 
 
+def downgrade_to(engine: sa.Engine, version: int) -> None:
+    """Run what `alembic downgrade v<version>` runs, in one transaction."""
+    from alembic.runtime.environment import EnvironmentContext
+
+    from crmcore.storage._migrate import _script
+
+    config, script = _script()
+    destination = f"v{version}"
+    with engine.begin() as conn:
+
+        def steps(rev, _context):
+            return script._downgrade_revs(destination, rev)
+
+        with EnvironmentContext(config, script, fn=steps, destination_rev=destination) as env:
+            env.configure(connection=conn, version_table="crm_alembic_version")
+            with env.begin_transaction():
+                env.run_migrations()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_version_6_store_gains_products_and_order_lines_row_by_row(engine_of, kind):
+    fresh, engine = engine_of(kind), engine_of(kind)
+    SqlStore(fresh).create_schema()
+    with engine.begin() as conn:
+        build_version(conn, 6)
+    assert {"crm_products", "crm_order_lines"}.isdisjoint(table_names(engine))
+    fill(engine)
+    before = raw_rows(engine)
+    assert len(before["crm_orders"]) == 39
+    store = SqlStore(engine)
+    with pytest.raises(SchemaVersionError, match=r"version 6.*upgrade_schema\(\)"):
+        store.order_lines.count()
+    assert store.upgrade_schema() == 6
+
+    after = raw_rows(engine)
+    assert project(after, before) == {**before, "crm_schema": [{"version": 7}]}  # row by row
+    assert after["crm_products"] == after["crm_order_lines"] == []
+    assert schema_of(engine) == schema_of(fresh)  # same columns, order and indexes
+    store = SqlStore(engine)
+    for old in records()["orders"]:
+        assert store.orders.get(old.id) == old  # orders of before keep their amounts, no lines
+    # the catalogue and lines of an old order can be written now, the product checked
+    product, line = one_of_each()["products"], one_of_each()["order_lines"]
+    with pytest.raises(ValidationError, match="product_id"):
+        store.order_lines.add(line)
+    store.products.add(product)
+    store.order_lines.add(line)
+    assert store.order_lines.get(line.id) == line
+    assert store.order_lines.to_frame(["id", "quantity"]).values.tolist() == [["l1", 3]]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_version_7_revision_downgrades_to_version_6(engine_of, kind):
+    engine, golden = engine_of(kind), engine_of(kind)
+    for e in (engine, golden):
+        with e.begin() as conn:
+            build_version(conn, 6)
+    fill(engine)
+    before = raw_rows(engine)
+    SqlStore(engine).upgrade_schema()
+    store = SqlStore(engine)
+    store.products.add(one_of_each()["products"])  # lost on the way down, as documented
+    downgrade_to(engine, 6)
+    assert raw_rows(engine) == before
+    assert schema_of(engine) == schema_of(golden)
+
+
 def test_build_version_refuses_a_database_with_a_schema(engine_of):
     engine = engine_of("sqlite")
     SqlStore(engine).create_schema()
@@ -550,6 +618,7 @@ def test_migrations_ship_inside_the_package():
         "v4_journeys.py",
         "v5_identity.py",
         "v6_tickets.py",
+        "v7_catalogue.py",
     ]
     assert not list(root.rglob("alembic.ini"))  # users need no Alembic configuration
 
