@@ -18,11 +18,12 @@ from pathlib import Path
 from crmcore.storage import SqlStore
 
 SECTIONS = [
-    "overview", "model", "heatmaps", "holdout", "segments",
+    "overview", "data", "model", "heatmaps", "holdout", "segments",
     "cohorts", "surveys", "pipeline", "service", "campaigns",
 ]  # fmt: skip
 COLUMNS = [
-    "frequency", "recency", "T", "monetary_value", "p_alive", "expected_purchases_90d",
+    "frequency", "recency", "T", "monetary_value", "days_since_last_purchase", "p_alive",
+    "expected_purchases_90d",
     "clv", "clv_ci_low", "clv_ci_high", "rfm_segment", "churn_risk",
 ]  # fmt: skip
 

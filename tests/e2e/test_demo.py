@@ -14,7 +14,6 @@ import pytest
 
 from crmcore.cli import main
 from crmcore.clv import (
-    BetaGeoModel,
     GammaGammaModel,
     calibration_holdout_split,
     customer_lifetime_value,
@@ -22,7 +21,7 @@ from crmcore.clv import (
     rfm_summary,
 )
 from crmcore.loyalty import csat, nps
-from crmcore.report import read_store
+from crmcore.report import MODELS, read_store
 from crmcore.report._html import SECTIONS
 from crmcore.segmentation import rfm_scores, rfm_segments
 
@@ -105,7 +104,9 @@ def direct(demo):
     tx = data.transactions
     as_of = tx["date"].max()
     summary = rfm_summary(tx, value_col="amount", as_of=as_of)
-    model = BetaGeoModel().fit(summary[["frequency", "recency", "T"]])
+    # --model auto: the report names the model it picked (lowest calibration BIC)
+    picked = json.loads((demo / "summary.json").read_text(encoding="utf-8"))["model"]["name"]
+    model = MODELS[picked]().fit(summary[["frequency", "recency", "T"]])
     spend = GammaGammaModel().fit(
         summary[summary["frequency"] > 0][["frequency", "monetary_value"]]
     )
@@ -127,7 +128,8 @@ def test_summary_agrees_with_library_calls(demo, direct):
     clv = customer_lifetime_value(
         model, spend, summary, horizon=12, time_unit=365.25 / 12, discount_rate=0.01
     )
-    assert report["totals"]["clv"] == pytest.approx(float(clv.sum()), rel=1e-9)
+    # money totals are rounded to the cent in summary.json
+    assert report["totals"]["clv"] == pytest.approx(float(clv.sum()), abs=0.005)
     table = pd.read_csv(demo / "customers.csv", index_col="customer_id")
     np.testing.assert_allclose(
         table["clv"].to_numpy(), clv.reindex(table.index).to_numpy(), rtol=1e-5, atol=1e-5
@@ -156,7 +158,7 @@ def test_holdout_agrees_with_library_calls(demo, direct):
         holdout_end=pd.Timestamp(hold["holdout_end"]),
         value_col="amount",
     )
-    evaluation = evaluate_holdout(BetaGeoModel().fit(split), split)
+    evaluation = evaluate_holdout(MODELS[hold["model"]]().fit(split), split)
     assert hold["mae"] == pytest.approx(evaluation.mae, rel=1e-9)
     assert hold["actual_total"] == pytest.approx(evaluation.actual_total, rel=1e-12)
 
@@ -275,3 +277,40 @@ def test_ci_checker_accepts_the_demo_output(demo):
 
     assert check(demo, N) == []
     assert check(demo, N + 1)  # a wrong count is caught
+
+
+class _Rows(HTMLParser):
+    """Cells per row of every table (the browser test checks the same, rendered)."""
+
+    def __init__(self):
+        super().__init__()
+        self.tables: list[list[int]] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr":
+            self.tables[-1].append(0)
+        elif tag in {"td", "th"}:
+            self.tables[-1][-1] += 1
+
+
+def test_every_table_row_is_as_wide_as_its_header(demo):
+    page = _Rows()
+    page.feed((demo / "report.html").read_text(encoding="utf-8"))
+    assert len(page.tables) >= 8
+    for cells in page.tables:
+        assert set(cells) == {cells[0]}, cells
+    report = json.loads((demo / "summary.json").read_text(encoding="utf-8"))
+    assert {"nps", "csat"} <= set(report["surveys"])  # the CSAT row had a 7th cell
+
+
+def test_forecast_is_as_of_and_every_month_is_shown(demo):
+    report = json.loads((demo / "summary.json").read_text(encoding="utf-8"))
+    rows = report["pipeline"]["forecast"]
+    months = pd.PeriodIndex([row["period"] for row in rows], freq="M")
+    assert list(months) == list(pd.period_range(months[0], months[-1], freq="M"))
+    as_of_month = pd.Timestamp(report["as_of"]).tz_convert(None).to_period("M")
+    assert all(row["closed"] == 0 for row, m in zip(rows, months, strict=True) if m > as_of_month)
+    page = (demo / "report.html").read_text(encoding="utf-8")
+    assert f"All {len(rows)} months" in page

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crmcore._codes import sorted_codes
 from crmcore._dask import is_dask
 from crmcore._time import NAT, Cutoff, Dates, add_duration, read_dates, timestamps, to_duration
 from crmcore._validation import check_columns
@@ -251,7 +252,7 @@ def labels_at(
             row=customers.index[pos],
         )
     t0 = win.cutoff.ns
-    codes, uniques = pd.factorize(customers, sort=True)
+    codes, uniques = sorted_codes(customers)
     active = np.zeros(uniques.size, dtype=bool)
     active[codes[(times > win.start) & (times <= t0)]] = True
     bought = np.zeros(uniques.size, dtype=bool)

@@ -58,6 +58,28 @@ from crmcore.errors import CrmCoreError, SchemaVersionError, StoreUnavailable, V
 __all__ = ["build_parser", "main"]
 
 _MODELS = ("bgnbd", "mbgnbd", "pareto")
+#: ``report`` and ``demo`` also take "auto": the model with the lowest BIC
+_REPORT_MODELS = ("auto", *_MODELS)
+
+_REPORT_EPILOG = """\
+expected input (--transactions, CSV or Parquet), one row per purchase:
+  customer_id   the customer (any text; --customer-col to rename)
+  date          when (ISO 8601 by default, e.g. 2024-03-31 or 2024-03-31T14:05;
+                other layouts with --date-format '%d.%m.%Y'; --date-col)
+  amount        the purchase's value (--value-col); 0 (free orders) counts as a
+                purchase, a negative amount is a refund, netted against the
+                customer's purchases of that day
+  currency      optional; if present, one currency for every row
+CSV separator (, ; tab |) and decimal comma are detected (override with --sep,
+--decimal); the report says what it did with free orders, refunds and duplicate
+rows (summary.json "data_quality", and the page's data-quality notes).
+--surveys: customer_id, date, score, and kind ('nps' 0-10 or 'csat' 1-5).
+
+examples:
+  crmcore report --transactions orders.csv --out report/
+  crmcore report --transactions export.csv --date-format '%d.%m.%Y' --out report/
+  crmcore report --db sqlite:///crm.sqlite --as-of 2026-06-30 --out report/
+"""
 #: sub-command -> its function in ``crmcore.cli._commands``
 _COMMANDS = {
     "demo": "run_demo",
@@ -110,6 +132,7 @@ def _number(low: float, high: float, *, low_open: bool = False) -> Callable[[str
 
 
 def _analysis_options(parser: argparse.ArgumentParser, *, tz: bool = False) -> None:
+    """Options of the analysis (``report`` and ``demo``)."""
     group = parser.add_argument_group("analysis")
     group.add_argument(
         "--as-of",
@@ -125,7 +148,11 @@ def _analysis_options(parser: argparse.ArgumentParser, *, tz: bool = False) -> N
             "it (default: dates without a zone stay naive)",
         )
     group.add_argument(
-        "--model", choices=_MODELS, default="bgnbd", help="transaction model (default bgnbd)"
+        "--model",
+        choices=_REPORT_MODELS,
+        default="auto",
+        help="purchase model: BG/NBD, MBG/NBD, Pareto/NBD, or auto (default): fit the three "
+        "and keep the lowest BIC; the report shows the comparison",
     )
     group.add_argument(
         "--period-days",
@@ -159,24 +186,60 @@ def _analysis_options(parser: argparse.ArgumentParser, *, tz: bool = False) -> N
 
 def _input_options(parser: argparse.ArgumentParser, *, surveys: bool) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--db", help="SQLAlchemy URL of a crmcore database (sqlite:///crm.sqlite)")
-    source.add_argument("--transactions", help="transaction file (.csv, or .parquet)")
-    cols = parser.add_argument_group("transaction columns")
-    cols.add_argument("--customer-col", default="customer_id")
-    cols.add_argument("--date-col", default="date")
+    source.add_argument(
+        "--db",
+        metavar="URL",
+        help="SQLAlchemy URL of a crmcore database, e.g. sqlite:///crm.sqlite",
+    )
+    source.add_argument(
+        "--transactions", metavar="FILE", help="transaction file (.csv, or .parquet)"
+    )
+    cols = parser.add_argument_group("transaction file")
+    cols.add_argument(
+        "--customer-col", default="customer_id", help="customer column (default customer_id)"
+    )
+    cols.add_argument("--date-col", default="date", help="date column (default date)")
     cols.add_argument(
         "--value-col", default=None, help="amount of each purchase (default: amount)"
     )
     cols.add_argument("--amount-col", help=argparse.SUPPRESS)  # deprecated name of --value-col
-    cols.add_argument("--date-format", help="strptime format of dates (default ISO 8601)")
+    cols.add_argument(
+        "--date-format",
+        metavar="FORMAT",
+        help="strptime format of the dates, e.g. '%%d.%%m.%%Y' (default ISO 8601)",
+    )
+    cols.add_argument(
+        "--sep", help="CSV column separator, e.g. ';' (default: detected from the header)"
+    )
+    cols.add_argument(
+        "--decimal",
+        choices=(".", ","),
+        metavar="{.|,}",
+        help="decimal mark of the amounts (default: detected; ',' for 12,50)",
+    )
+    cols.add_argument(
+        "--encoding", default="utf-8-sig", help="text encoding, e.g. latin-1 (default UTF-8)"
+    )
+    cols.add_argument(
+        "--currency",
+        metavar="CODE",
+        help="currency of the amounts, e.g. EUR, shown with every figure (default: the "
+        "file's currency column or the store's currency; else unstated)",
+    )
     if surveys:
-        parser.add_argument("--surveys", help="survey answers file (.csv or .parquet)")
+        parser.add_argument(
+            "--surveys", metavar="FILE", help="survey answers file (.csv or .parquet)"
+        )
         scols = parser.add_argument_group("survey columns")
-        scols.add_argument("--survey-customer-col", default="customer_id")
-        scols.add_argument("--survey-date-col", default="date")
-        scols.add_argument("--survey-score-col", default="score")
         scols.add_argument(
-            "--survey-kind-col", default="kind", help="'nps' or 'csat' (absent: all NPS)"
+            "--survey-customer-col", default="customer_id", help="default customer_id"
+        )
+        scols.add_argument("--survey-date-col", default="date", help="default date")
+        scols.add_argument("--survey-score-col", default="score", help="default score")
+        scols.add_argument(
+            "--survey-kind-col",
+            default="kind",
+            help="'nps' or 'csat' per answer (default kind; absent: all NPS)",
         )
 
 
@@ -197,17 +260,34 @@ def _score_options(clv_sub: Any, common: argparse.ArgumentParser) -> None:
         help="a Dask scheduler address (tcp://host:8786) or threads, processes, "
         "synchronous (default threads)",
     )
-    score.add_argument("--customer-col", default="customer_id")
-    score.add_argument("--date-col", default="date")
+    score.add_argument(
+        "--customer-col", default="customer_id", help="customer column (default customer_id)"
+    )
+    score.add_argument("--date-col", default="date", help="date column (default date)")
     score.add_argument("--value-col", default=None, help="amount (default: amount)")
     score.add_argument("--date-format", help="strptime format of text dates")
     score.add_argument("--as-of", help="the cut-off (default: the last purchase)")
-    score.add_argument("--model", choices=_MODELS, default="bgnbd")
     score.add_argument(
-        "--period-days", type=_number(0.0, MAX_PERIOD_DAYS, low_open=True), default=90.0
+        "--model", choices=_MODELS, default="bgnbd", help="purchase model (default bgnbd)"
     )
-    score.add_argument("--horizon-months", type=_integer(1, MAX_HORIZON_MONTHS), default=12)
-    score.add_argument("--discount-rate", type=_number(0.0, MAX_DISCOUNT_RATE), default=0.01)
+    score.add_argument(
+        "--period-days",
+        type=_number(0.0, MAX_PERIOD_DAYS, low_open=True),
+        default=90.0,
+        help="'next period' of expected purchases, in days (default 90)",
+    )
+    score.add_argument(
+        "--horizon-months",
+        type=_integer(1, MAX_HORIZON_MONTHS),
+        default=12,
+        help="CLV horizon in months (default 12)",
+    )
+    score.add_argument(
+        "--discount-rate",
+        type=_number(0.0, MAX_DISCOUNT_RATE),
+        default=0.01,
+        help="monthly discount rate (default 0.01)",
+    )
     score.add_argument("--out", required=True, help="output directory")
 
 
@@ -241,7 +321,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=5000,
         help="number of customers (default 5000)",
     )
-    demo.add_argument("--out", default="crmcore-demo", help="output directory")
+    demo.add_argument(
+        "--out",
+        default="crmcore-demo",
+        help="output directory (default crmcore-demo); its crm.sqlite is replaced",
+    )
     _analysis_options(demo)
 
     report = sub.add_parser(
@@ -249,9 +333,13 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         help="customer-value report on a database or a transaction file",
         description="Write customers.csv, summary.json and report.html to --out.",
+        epilog=_REPORT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _input_options(report, surveys=True)
-    report.add_argument("--out", required=True, help="output directory")
+    report.add_argument(
+        "--out", required=True, metavar="DIR", help="output directory (created if missing)"
+    )
     _analysis_options(report, tz=True)
 
     clv = sub.add_parser("clv", parents=[common], help="fit or apply CLV models (JSON)")
@@ -263,7 +351,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _input_options(fit, surveys=False)
     fit.add_argument("--as-of", help="the cut-off: a date (the end of that day) or a datetime")
-    fit.add_argument("--model", choices=_MODELS, default="bgnbd")
+    fit.add_argument(
+        "--model", choices=_MODELS, default="bgnbd", help="purchase model (default bgnbd)"
+    )
     fit.add_argument("--out", required=True, help="JSON file to write")
     predict = clv_sub.add_parser(
         "predict", parents=[common], help="score customers with models from 'clv fit'"
@@ -272,10 +362,23 @@ def build_parser() -> argparse.ArgumentParser:
     _input_options(predict, surveys=False)
     predict.add_argument("--as-of", help="the cut-off: a date (the end of that day) or a datetime")
     predict.add_argument(
-        "--period-days", type=_number(0.0, MAX_PERIOD_DAYS, low_open=True), default=90.0
+        "--period-days",
+        type=_number(0.0, MAX_PERIOD_DAYS, low_open=True),
+        default=90.0,
+        help="'next period' of expected purchases, in days (default 90)",
     )
-    predict.add_argument("--horizon-months", type=_integer(1, MAX_HORIZON_MONTHS), default=12)
-    predict.add_argument("--discount-rate", type=_number(0.0, MAX_DISCOUNT_RATE), default=0.01)
+    predict.add_argument(
+        "--horizon-months",
+        type=_integer(1, MAX_HORIZON_MONTHS),
+        default=12,
+        help="CLV horizon in months (default 12)",
+    )
+    predict.add_argument(
+        "--discount-rate",
+        type=_number(0.0, MAX_DISCOUNT_RATE),
+        default=0.01,
+        help="monthly discount rate (default 0.01)",
+    )
     predict.add_argument("--out", required=True, help="CSV file to write")
     _score_options(clv_sub, common)
 

@@ -97,8 +97,21 @@ def _load(args: argparse.Namespace) -> Any:
                 date_col=args.date_col,
                 value_col=_value_col(args),
                 date_format=args.date_format,
+                sep=args.sep,
+                decimal=args.decimal,
+                encoding=args.encoding,
             )
         )
+    if getattr(args, "currency", None):
+        found = data.transactions.attrs.get("currency")
+        code = str(args.currency).strip().upper()
+        if found is not None and found != code:
+            raise ValidationError(
+                f"--currency {code} but the data's amounts are in {found}",
+                field="currency",
+                value=code,
+            )
+        data.transactions.attrs["currency"] = code
     if getattr(args, "surveys", None) is not None:
         surveys = read_surveys(
             args.surveys,
@@ -107,6 +120,8 @@ def _load(args: argparse.Namespace) -> Any:
             score_col=args.survey_score_col,
             kind_col=args.survey_kind_col,
             date_format=args.date_format,
+            sep=args.sep,
+            encoding=args.encoding,
         )
         data = ReportData(
             transactions=data.transactions,
@@ -116,18 +131,25 @@ def _load(args: argparse.Namespace) -> Any:
             tickets=data.tickets,
             ticket_events=data.ticket_events,
             loyalty_accounts=data.loyalty_accounts,
+            campaigns=data.campaigns,
         )
     return data
 
 
 def _describe(console: Console, out: Path, summary: dict[str, Any]) -> None:
     hold = summary["holdout"]
+    money = f" {summary['currency']}" if summary.get("currency") else ""
     console.result(
         f"{summary['n_customers']:,} customers, {summary['n_transactions']:,} transactions; "
-        f"{summary['model']['name']} fitted; 12-month CLV total "
-        f"{summary['totals']['clv']:,.0f}"
+        f"{summary['model']['name']} fitted; "
+        f"{summary['settings']['clv_horizon_months']}-month CLV total "
+        f"{summary['totals']['clv']:,.0f}{money}"
         + (f"; holdout MAE {hold['mae']:.3f}" if hold.get("available") else "")
     )
+    for note in summary.get("data_quality", {}).get("notes", []):
+        console.result(f"note: {note}")
+    if not hold.get("available"):
+        console.result(f"note: no holdout check: {hold.get('reason')}")
     console.result(f"report written to {out}")
 
 

@@ -52,7 +52,7 @@ def scheduler(address: str) -> Iterator[None]:
             field="scheduler",
         ) from err
     try:
-        client = Client(address, timeout="30s")
+        client = Client(address, timeout="30s")  # type: ignore[no-untyped-call]
     except (OSError, TimeoutError, ValueError) as err:
         raise ValidationError(
             f"cannot reach the Dask scheduler at {address!r}: {err}", field="scheduler"

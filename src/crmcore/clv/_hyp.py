@@ -50,20 +50,59 @@ _EPS = 1e-17
 def _series(
     A: FloatArray, am1: FloatArray, C: FloatArray, z: FloatArray, max_terms: int = _MAX_TERMS
 ) -> FloatArray:
-    """``S`` for arrays of equal shape (``z <= 0.9``)."""
+    """``S`` for arrays of equal shape (``z <= 0.9``).
+
+    The terms run on compacted copies of the unfinished elements: gathering
+    and scattering through an index array at every term cost more than the
+    arithmetic. An element that has converged keeps a zero term (so later
+    terms add exactly nothing to its sum) until a quarter of the live
+    elements have converged, and then all converged ones are dropped at once.
+    Each element gets exactly the terms it got one at a time: the same sum.
+    """
     term = A / C * z
     total = term.copy()
-    active = np.flatnonzero(term != 0)
+    idx = np.flatnonzero(term != 0)
+    a_A, a_m, a_C, a_z = A[idx], am1[idx], C[idx], z[idx]
+    a_t, a_s = term[idx], total[idx]
+    # the same double as elementwise when every element has the same A and a - 1
+    uniform = idx.size > 0 and bool((a_A == a_A[0]).all() and (a_m == a_m[0]).all())
+    A0, m0 = (float(a_A[0]), float(a_m[0])) if uniform else (0.0, 0.0)
+    # scratch arrays reused at every term (fresh temporaries cost page faults)
+    num, den = np.empty(idx.size), np.empty(idx.size)
+    done = np.empty(idx.size, dtype=bool)
     for k in range(1, max_terms):
-        if active.size == 0:
+        n = idx.size
+        if n == 0:
             break
-        term_a = term[active] * ((A[active] + k) * (am1[active] + k) / ((C[active] + k) * (k + 1)))
-        term_a *= z[active]
-        term[active] = term_a
-        total[active] += term_a
-        done = np.abs(term_a) <= _EPS * np.abs(total[active])
-        if done.any():
-            active = active[~done]
+        nu, de, dn = num[:n], den[:n], done[:n]
+        np.add(a_C, k, out=de)
+        de *= k + 1
+        if uniform:  # one draw's A and a - 1: the numerator is one number
+            np.divide((A0 + k) * (m0 + k), de, out=nu)
+        else:
+            np.add(a_A, k, out=nu)
+            nu *= a_m + k
+            nu /= de
+        a_t *= nu
+        a_t *= a_z
+        a_s += a_t
+        # converged where |term| <= eps |sum|
+        np.abs(a_t, out=nu)
+        np.abs(a_s, out=de)
+        de *= _EPS
+        np.less_equal(nu, de, out=dn)
+        n_done = int(np.count_nonzero(dn))
+        if n_done == 0:
+            continue
+        if 4 * n_done < n:
+            a_t[dn] = 0.0  # converged: every later term adds zero
+            continue
+        total[idx[dn]] = a_s[dn]
+        live = ~dn
+        idx = idx[live]
+        a_A, a_m, a_C, a_z = a_A[live], a_m[live], a_C[live], a_z[live]
+        a_t, a_s = a_t[live], a_s[live]
+    total[idx] = a_s
     return total
 
 

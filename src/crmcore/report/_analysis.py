@@ -7,10 +7,12 @@ steps).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import math
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
 import attrs
@@ -26,7 +28,7 @@ from crmcore._limits import (
     SEED_MAX,
 )
 from crmcore._time import Cutoff, Dates, read_dates, timestamps, to_zone
-from crmcore._validation import check_scalar
+from crmcore._validation import check_scalar, first_bad
 from crmcore.churn import ChurnClassifier, churn_labels
 from crmcore.clv import (
     BetaGeoModel,
@@ -35,15 +37,16 @@ from crmcore.clv import (
     ParetoNBDModel,
     TransactionModel,
     calibration_holdout_split,
-    evaluate_holdout,
+    compare_models,
     predict_interval,
     rfm_summary,
 )
-from crmcore.errors import ValidationError
+from crmcore.errors import ConvergenceError, ValidationError
 from crmcore.loyalty import csat, nps, nps_trend
 from crmcore.pipeline import (
     SLAPolicy,
     forecast,
+    pipeline_snapshot,
     sla_report,
     stage_funnel,
     weighted_pipeline,
@@ -54,10 +57,12 @@ from crmcore.segmentation import cohort_retention, customer_features, rfm_scores
 
 __all__ = [
     "DEFAULT_SLA_POLICY",
+    "MIN_CUSTOMERS",
     "MODELS",
     "Analysis",
     "ReportOptions",
     "analyse",
+    "customer_columns",
     "cut_history",
     "fit_spend_model",
 ]
@@ -70,6 +75,12 @@ MODELS: dict[str, type[BetaGeoModel] | type[ModifiedBetaGeoModel] | type[ParetoN
     "mbgnbd": ModifiedBetaGeoModel,
     "pareto": ParetoNBDModel,
 }
+
+#: Fewest customers (and repeat buyers) a report fits its models on.
+MIN_CUSTOMERS = 20
+
+#: The model names ``--model auto`` compares (BIC on the calibration period).
+_AUTO = "auto"
 
 #: Service targets used for the SLA section (24/7 working time).
 DEFAULT_SLA_POLICY = SLAPolicy(
@@ -109,8 +120,11 @@ class ReportOptions:
         months (cohorts, the NPS trend) and a date-only ``as_of`` follow its
         wall clock. Default: none; naive dates stay naive, aware dates keep
         their own zone.
-    model : {"bgnbd", "mbgnbd", "pareto"}
-        Transaction model.
+    model : {"auto", "bgnbd", "mbgnbd", "pareto"}
+        Transaction model; ``"auto"`` (default) fits the three on the
+        calibration period of the holdout check and keeps the one with the
+        lowest BIC (:func:`crmcore.clv.compare_models`), then refits it on
+        the whole history.
     period_days : float
         Length of the "next period" of ``expected_purchases`` (days).
     horizon_months : int
@@ -134,7 +148,7 @@ class ReportOptions:
 
     as_of: Any = None
     tz: Any = None
-    model: Literal["bgnbd", "mbgnbd", "pareto"] = "bgnbd"
+    model: Literal["auto", "bgnbd", "mbgnbd", "pareto"] = "auto"
     period_days: float = 90.0
     horizon_months: int = 12
     discount_rate: float = 0.01
@@ -184,6 +198,7 @@ class Analysis:
     model: TransactionModel
     spend_model: GammaGammaModel
     holdout: pd.DataFrame | None
+    comparison: pd.DataFrame | None
     cohorts: pd.DataFrame | None
     nps_trend: pd.DataFrame | None
     funnel: pd.DataFrame | None
@@ -224,17 +239,119 @@ def _params(model: Any) -> dict[str, Any]:
 def fit_spend_model(summary: pd.DataFrame) -> GammaGammaModel:
     """Fit the Gamma-Gamma spend model on the repeat buyers of an RFM summary.
 
+    The spend model is defined for customers with repeat purchases of a
+    positive mean value: repeat buyers whose repeat purchases were all free
+    (``monetary_value == 0``) are left out of the fit (the report gives
+    them a stated fallback, see :func:`analyse`).
+
     Raises a :class:`~crmcore.errors.ValidationError` that says why when no
     customer has bought twice (instead of the spend model's "data is empty").
     """
-    repeat = summary[summary["frequency"] > 0]
+    repeat = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
     if len(repeat) == 0:
         raise ValidationError(
-            f"none of the {len(summary):,} customers bought more than once before as_of; "
-            "the spend model (Gamma-Gamma) needs repeat buyers",
+            f"none of the {len(summary):,} customers bought more than once (for a positive "
+            "amount) before as_of; the spend model (Gamma-Gamma) needs repeat buyers",
             field="frequency",
         )
-    return GammaGammaModel().fit(repeat[["frequency", "monetary_value"]])
+    if len(repeat) < MIN_CUSTOMERS:
+        raise ValidationError(
+            f"only {len(repeat):,} customers bought more than once (for a positive amount) "
+            f"before as_of; the spend model (Gamma-Gamma) needs at least {MIN_CUSTOMERS}: "
+            "report on a longer history or more customers",
+            field="frequency",
+            value=len(repeat),
+        )
+    try:
+        return GammaGammaModel().fit(repeat[["frequency", "monetary_value"]])
+    except ConvergenceError as err:
+        raise ValidationError(
+            f"the spend model (Gamma-Gamma) could not be fitted on the {len(repeat):,} repeat "
+            f"buyers ({str(err).splitlines()[0]}); report on more customers",
+            field="monetary_value",
+        ) from None
+
+
+def _spend_fallback(summary: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+    """Give repeat buyers whose repeat purchases were all free the mean of the others' spend.
+
+    The Gamma-Gamma model is not defined for a mean spend of zero; those
+    customers keep their purchase counts (they bought) and are scored with
+    the mean ``monetary_value`` of the repeat buyers the spend model was
+    fitted on. The count is stated in the data-quality notes.
+    """
+    free = (summary["frequency"] > 0) & (summary["monetary_value"] <= 0)
+    if not free.any():
+        return summary
+    fitted = summary.loc[(summary["frequency"] > 0) & ~free, "monetary_value"]
+    fallback = float(fitted.mean())
+    notes.append(
+        f"{int(free.sum()):,} repeat buyers spent nothing on their repeat purchases (free "
+        "orders); the spend model is not defined for them: they are scored with the mean "
+        f"spend of the other repeat buyers ({fallback:,.2f} per purchase)"
+    )
+    out = summary.copy()
+    out.loc[free, "monetary_value"] = fallback
+    return out
+
+
+def _data_quality(tx: pd.DataFrame) -> tuple[pd.DataFrame, list[str], dict[str, int]]:
+    """Handle the quirks of real logs; say what was done with each.
+
+    - Refunds (negative amounts) are netted per customer and calendar day
+      (the report's purchase grain): a refund lowers the amount of that
+      day's purchases; a day whose net amount is below zero (a refund
+      without a purchase that day) is not a purchase and is left out.
+    - Free orders (amount zero) are purchases: they count in frequency.
+    - Exact duplicate rows (same customer, time and amount) are counted and
+      kept; at the daily grain they add to the day's amount, not to the
+      number of purchases.
+    """
+    notes: list[str] = []
+    counts = {
+        "rows": len(tx),
+        "duplicate_rows": int(tx.duplicated(["customer_id", "date", "amount"]).sum()),
+        "refund_rows": int((tx["amount"] < 0).sum()),
+        "refund_days_dropped": 0,
+        "free_rows": 0,
+        "free_spend_customers": 0,
+    }
+    if counts["duplicate_rows"]:
+        notes.append(
+            f"{counts['duplicate_rows']:,} rows repeat an earlier row exactly (customer, time "
+            "and amount); kept: at the daily grain they add to that day's amount, not to the "
+            "number of purchases (remove them first if they are export artefacts)"
+        )
+    if counts["refund_rows"]:
+        day = tx["date"].dt.normalize()
+        key = [tx["customer_id"], day]
+        touched = (tx["amount"] < 0).groupby(key).transform("any").to_numpy(dtype=bool)
+        plain = tx[~touched]
+        netted = (
+            tx[touched]
+            .assign(day=day[touched])
+            .groupby(["customer_id", "day"], sort=False)
+            .agg(date=("date", "min"), amount=("amount", "sum"))
+            .reset_index()[["customer_id", "date", "amount"]]
+        )
+        negative = netted["amount"] < 0
+        counts["refund_days_dropped"] = int(negative.sum())
+        refunded = float(-tx.loc[tx["amount"] < 0, "amount"].sum())
+        notes.append(
+            f"{counts['refund_rows']:,} refunds (negative amounts, {refunded:,.2f} in total) "
+            "netted against the same customer's purchases of the same day; "
+            f"{counts['refund_days_dropped']:,} customer-days with a net refund (no purchase "
+            "that day) are not purchases and were left out"
+        )
+        tx = pd.concat([plain, netted[~negative]], ignore_index=True)
+        tx = tx.sort_values(["date", "customer_id"], kind="stable", ignore_index=True)
+    counts["free_rows"] = int((tx["amount"] == 0).sum())
+    if counts["free_rows"]:
+        notes.append(
+            f"{counts['free_rows']:,} purchases of amount zero (free or fully refunded orders) "
+            "count as purchases"
+        )
+    return tx, notes, counts
 
 
 @attrs.frozen
@@ -244,6 +361,61 @@ class _Clock:
     dates: Dates
     cutoff: Cutoff
     rules: dict[str, Any]
+
+
+@attrs.frozen
+class _CustomerCodes:
+    """The history's customer ids factorised once, for every step of the analysis.
+
+    Each library call then gets integer codes (a compact range, coded directly,
+    no hashing of text) in place of the ids, and the ids come back on the
+    customer table at the end. Two code sets, so that every step sees its
+    customers in the order it would have seen the ids in (the same numbers):
+    ``first`` in order of first appearance (the summaries' order for text ids),
+    ``sorted`` in sorted id order (the churn features' and labels'); integer
+    ids are coded in ascending order, which is both.
+    """
+
+    first: np.ndarray[Any, np.dtype[np.int64]]
+    ids: pd.Index  # id of each code of ``first``
+    sorted_of_first: np.ndarray[Any, np.dtype[np.int64]]  # ``sorted`` code of each ``first`` one
+    first_of_sorted: np.ndarray[Any, np.dtype[np.int64]]
+
+    @classmethod
+    def of(cls, ids: pd.Series) -> _CustomerCodes:
+        """Factorise ``ids`` (refused if any is missing, as the summary would)."""
+        missing = np.asarray(ids.isna(), dtype=bool)
+        if missing.any():
+            first_bad(
+                missing,
+                name=str(ids.name),
+                problem="must not be missing",
+                values=ids.to_numpy(dtype=object),
+                index=ids.index,
+            )
+        integer = ids.dtype.kind in "iu"
+        codes, uniques = pd.factorize(ids, sort=integer)
+        labels = pd.Index(uniques, name=ids.name)
+        identity = np.arange(labels.size, dtype=np.int64)
+        order = identity
+        if not integer:
+            try:
+                order = np.asarray(labels.argsort(kind="stable"), dtype=np.int64)
+            except TypeError:  # ids that do not compare: first appearance, as the features do
+                order = identity
+        rank = np.empty_like(order)
+        rank[order] = identity
+        return cls(np.asarray(codes, dtype=np.int64), labels, rank, order)
+
+    def sorted_index(self, first: pd.Index) -> pd.Index:
+        """Return the ``sorted`` codes of the ``first`` codes in ``first``."""
+        out: pd.Index = pd.Index(self.sorted_of_first[first.to_numpy()])
+        return out
+
+    def frame(self, tx: pd.DataFrame, *, order: Literal["first", "sorted"]) -> pd.DataFrame:
+        """``tx`` with its customer ids replaced by the codes of ``order``."""
+        codes = self.first if order == "first" else self.sorted_of_first[self.first]
+        return tx.assign(customer_id=codes)
 
 
 def _transaction_dates(transactions: pd.DataFrame, tz: Any) -> tuple[pd.DataFrame, Dates]:
@@ -332,35 +504,118 @@ def _observed_surveys(surveys: pd.DataFrame | None, clock: _Clock, tz: Any) -> A
     return surveys[dates.ns <= clock.cutoff.ns]
 
 
-def _holdout(
-    tx: pd.DataFrame, model_cls: Any, as_of: pd.Timestamp, days: float | None
-) -> tuple[dict[str, Any], pd.DataFrame | None]:
+def _fit_by_bic(summary: pd.DataFrame) -> tuple[str, pd.DataFrame]:
+    """Without a holdout: fit every model on the whole history, keep the lowest BIC."""
+    rows: dict[str, dict[str, Any]] = {}
+    for name, cls in MODELS.items():
+        try:
+            fitted = cls().fit(summary[["frequency", "recency", "T"]])
+        except ConvergenceError as err:
+            rows[name] = {"log_likelihood": None, "bic": None, "error": str(err).splitlines()[0]}
+            continue
+        loglik = float(fitted.log_likelihood_)
+        k = len(fitted.params_)
+        rows[name] = {"log_likelihood": loglik, "bic": k * math.log(len(summary)) - 2 * loglik}
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = "model"
+    if table["bic"].notna().sum() == 0:
+        raise ValidationError(
+            "no purchase model could be fitted on this history; report on more customers",
+            field="model",
+        )
+    return str(table["bic"].astype(float).idxmin()), table
+
+
+def _choose_model(
+    tx: pd.DataFrame, as_of: pd.Timestamp, opts: ReportOptions, summary: pd.DataFrame
+) -> tuple[str, dict[str, Any], pd.DataFrame | None, pd.DataFrame | None, dict[str, Any]]:
+    """Run the holdout check and, for ``model="auto"``, choose the model.
+
+    Returns the model name, the holdout summary, its by-frequency table, the
+    comparison table (or None) and the model-choice summary.
+    """
     first = tx["date"].min()
     span_days = (as_of - first).total_seconds() / 86400.0
-    length = min(span_days / 4.0, 180.0) if days is None else float(days)
+    length = min(span_days / 4.0, 180.0) if opts.holdout_days is None else float(opts.holdout_days)
     calibration_end = as_of - pd.Timedelta(days=length)
+    candidates = MODELS if opts.model == _AUTO else {opts.model: MODELS[opts.model]}
+    reason = None
+    split = None
     if length < 7 or calibration_end <= first + pd.Timedelta(days=30):
-        return {"available": False, "reason": "history too short for a holdout"}, None
-    split = calibration_holdout_split(
-        tx, as_of=calibration_end, holdout_end=as_of, value_col="amount"
-    )
-    fitted = model_cls(on_failure="warn").fit(split)
-    evaluation = evaluate_holdout(fitted, split)
-    by_freq = evaluation.by_frequency
-    info = {
+        reason = (
+            f"the history ({span_days:.0f} days) is too short for a holdout: it needs a "
+            "calibration period of more than 30 days and a holdout of at least 7"
+        )
+    else:
+        split = calibration_holdout_split(
+            tx, as_of=calibration_end, holdout_end=as_of, value_col="amount"
+        )
+        if int(split["frequency_holdout"].sum()) == 0:
+            last = tx["date"].max()
+            reason = (
+                f"no purchase in the holdout window ({calibration_end.date()} to "
+                f"{as_of.date()}; the last purchase is on {last.date()}): an error measured "
+                "there says nothing, so none is shown"
+            )
+            split = None
+    comparison = None
+    by_freq = None
+    if split is None:
+        hold: dict[str, Any] = {"available": False, "reason": reason}
+        if opts.model != _AUTO:
+            return opts.model, hold, None, None, {"name": opts.model, "criterion": "given"}
+        name, comparison = _fit_by_bic(summary)
+        choice = {
+            "name": name,
+            "criterion": "bic",
+            "reason": f"picked {name}: the lowest BIC on the whole history (no holdout: {reason})",
+        }
+        return name, hold, None, comparison, choice
+    try:
+        cmp = compare_models(split, {name: cls() for name, cls in candidates.items()})
+    except ConvergenceError as err:
+        raise ValidationError(
+            f"no purchase model could be fitted on the calibration period "
+            f"({str(err).splitlines()[0]}); report on more customers",
+            field="model",
+        ) from None
+    table = cmp.table
+    if opts.model == _AUTO:
+        selection = cmp.select("bic")
+        name = str(selection.name)
+        choice = {
+            "name": name,
+            "criterion": "bic",
+            "reason": f"{selection.reason} (BIC on the calibration period; the holdout "
+            "errors are shown beside it: holdout MAE favours the model predicting least "
+            "for the many silent customers, so it is not the criterion)",
+        }
+    else:
+        name = opts.model
+        choice = {"name": name, "criterion": "given"}
+    row = table.loc[name]
+    by_freq = pd.DataFrame(cmp.by_frequency.xs(name, level="model"))
+    hold = {
         "available": True,
+        "model": name,
         # the arguments of calibration_holdout_split that reproduce this check
         "as_of": calibration_end.isoformat(),
         "holdout_end": as_of.isoformat(),
         "holdout_days": length,
         "n_customers": len(split),
-        "mae": evaluation.mae,
-        "rmse": evaluation.rmse,
-        "bias": evaluation.bias,
-        "actual_total": evaluation.actual_total,
-        "predicted_total": evaluation.predicted_total,
+        "mae": row["holdout_mae"],
+        "rmse": row["holdout_rmse"],
+        "bias": row["holdout_bias"],
+        "actual_total": int(
+            table["actual_total"].to_numpy(dtype=np.float64)[table.index.get_loc(name)]
+        ),
+        "predicted_total": row["predicted_total"],
     }
-    return info, by_freq
+    columns = ("converged", "log_likelihood", "bic", "holdout_mae", "holdout_rmse",
+               "holdout_bias", "predicted_total", "actual_total", "error")  # fmt: skip
+    shown = [c for c in columns if c in table.columns]
+    comparison = table[shown]
+    return name, hold, by_freq, comparison, choice
 
 
 def _churn_risk(
@@ -393,8 +648,64 @@ def _churn_risk(
         n_training_customers=len(labels),
         training_churn_rate=float(labels.mean()),
         validation=_clean(dict(getattr(clf, "validation_scores_", {}) or {})),
+        backtest=_churn_backtest(tx, cutoff, horizon, labels, seed),
     )
     return risk.reindex(index), info
+
+
+#: Shares of customers (highest risk first) at which the gains table is read.
+GAINS_SHARES = (0.1, 0.2, 0.3, 0.5, 1.0)
+
+
+def _churn_backtest(
+    tx: pd.DataFrame,
+    cutoff: pd.Timestamp,
+    horizon: pd.Timedelta,
+    labels: pd.Series,
+    seed: int,
+) -> dict[str, Any] | None:
+    """Validate the churn model out of time: train one horizon earlier, score at ``cutoff``.
+
+    The same kind of model is trained on the history up to ``cutoff - horizon``
+    (labels in the horizon after it), then ranks the customers active at
+    ``cutoff``, whose outcome in ``(cutoff, cutoff + horizon]`` is known
+    (``labels``). ROC AUC, Brier score and the gains (share of the churners
+    among the riskiest customers) measure that ranking; nothing it scores
+    was seen in its training. None when the history is too short.
+    """
+    from sklearn.metrics import roc_auc_score  # noqa: PLC0415 -- sklearn loads with churn
+
+    earlier = cutoff - horizon
+    try:
+        seen = tx[tx["date"] <= cutoff]
+        old = churn_labels(seen, as_of=earlier, horizon=horizon, observed_until=cutoff)
+        train = customer_features(seen[seen["date"] <= earlier], as_of=earlier, value_col="amount")
+        clf = ChurnClassifier(
+            model="logistic", n_repeats=1, importance_max_samples=5000, random_state=seed
+        ).fit(train, old)
+        now = customer_features(seen, as_of=cutoff, value_col="amount").reindex(labels.index)
+        risk = np.asarray(clf.predict_proba(now)[:, 1], dtype=np.float64)
+    except (ValidationError, ValueError) as err:
+        _log.info("churn backtest not available: %s", str(err).splitlines()[0])
+        return None
+    y = labels.to_numpy(dtype=np.float64)
+    if y.min() == y.max():
+        return None
+    order = np.argsort(-risk, kind="stable")
+    captured = np.cumsum(y[order]) / y.sum()
+    gains = []
+    for share in GAINS_SHARES:
+        k = max(1, round(share * len(y)))
+        gains.append({"customers_share": share, "churners_captured": float(captured[k - 1])})
+    return {
+        "trained_as_of": earlier.isoformat(),
+        "scored_as_of": cutoff.isoformat(),
+        "n": len(y),
+        "churn_rate": float(y.mean()),
+        "roc_auc": float(roc_auc_score(y, risk)),
+        "brier": float(np.mean((risk - y) ** 2)),
+        "gains": gains,
+    }
 
 
 def _surveys(surveys: pd.DataFrame | None) -> tuple[dict[str, Any], pd.DataFrame | None]:
@@ -429,19 +740,37 @@ def _surveys(surveys: pd.DataFrame | None) -> tuple[dict[str, Any], pd.DataFrame
 
 
 def _pipeline(data: ReportData, as_of: pd.Timestamp) -> tuple[dict[str, Any], pd.DataFrame | None]:
+    """Pipeline, win rate and forecast as they stood at ``as_of`` (rebuilt from the stage log)."""
     opps = data.opportunities
     if opps is None or len(opps) == 0:
         return {"available": False}, None
     frame = opps.rename(columns={"expected_close_date": "close_date"})
+    events = data.opportunity_events
+    rebuilt = events is not None and len(events) > 0
+    if events is not None and rebuilt:
+        # the deals created by as_of, at the stage, amount and close date they had then
+        frame = pipeline_snapshot(events, frame, as_of=as_of).reset_index()
+        category_col: str | None = "forecast_category"
+    else:
+        category_col = None
     weighted = weighted_pipeline(frame)
     rate = win_rate(frame)
-    fc = forecast(frame, freq="M", category_col=None)
+    fc = forecast(frame, freq="M", category_col=category_col)
+    if len(fc):
+        # every month between the first and the last close date, also those without a deal
+        months = pd.period_range(fc.index.min(), fc.index.max(), freq="M", name="period")
+        fc = fc.reindex(months, fill_value=0.0)
     funnel = None
-    if data.opportunity_events is not None and len(data.opportunity_events):
-        funnel = stage_funnel(data.opportunity_events, as_of=as_of)  # history at or before as_of
+    if events is not None and rebuilt:
+        funnel = stage_funnel(events, as_of=as_of)  # history at or before as_of
     info: dict[str, Any] = {
         "available": True,
-        "n_opportunities": len(opps),
+        "as_of": as_of.isoformat(),
+        "as_of_rule": "stages, amounts and close dates as they stood at as_of (rebuilt from "
+        "the stage-change log)"
+        if rebuilt
+        else "the opportunities' current stages (no stage-change log in the data)",
+        "n_opportunities": len(frame),
         "weighted_pipeline": _records(weighted),
         "win_rate": _records(rate),
         "forecast": _records(fc),
@@ -542,6 +871,102 @@ def _campaigns(data: ReportData, as_of: pd.Timestamp, confidence: float) -> dict
     }
 
 
+def customer_columns(
+    purchases_col: str, opts: ReportOptions, currency: str | None
+) -> dict[str, str]:
+    """Describe each column of ``customers.csv``: its unit and exact meaning."""
+    money = currency or "the data's currency units"
+    days = opts.period_days
+    return {
+        "customer_id": "the customer's identifier, as in the input",
+        "frequency": "repeat purchases: days with a purchase after the first purchase day, "
+        "at or before as_of (a count; 0 for a one-time buyer)",
+        "recency": "days from the first to the last purchase (the BTYD 'recency'; 0 for a "
+        "one-time buyer). It is NOT the time since the last purchase: see "
+        "days_since_last_purchase",
+        "T": "days from the first purchase to as_of (the customer's age)",
+        "monetary_value": f"mean amount of the repeat purchases, in {money} per purchase day "
+        "(0 for a one-time buyer)",
+        "days_since_last_purchase": "days from the last purchase to as_of (T - recency)",
+        "p_alive": "probability, under the fitted purchase model, that the customer has not "
+        "stopped buying for good by as_of (no horizon: 'alive' means will buy again some "
+        "day, at its own rate). A one-time buyer seen long ago can be 'alive' yet unlikely "
+        "to buy soon: read it with the expected purchases and churn_risk",
+        purchases_col: f"expected number of purchase days in the next {days:g} days "
+        f"(as_of, as_of + {days:g}d], under the purchase model",
+        "expected_spend": f"expected amount per future purchase, in {money} (Gamma-Gamma "
+        "spend model)",
+        "clv": f"customer lifetime value: expected revenue over the next {opts.horizon_months} "
+        f"months (of 30.44 days) after as_of, in {money}, discounted at "
+        f"{opts.discount_rate:g} per month",
+        "clv_ci_low": f"lower bound of the {opts.confidence:.0%} interval of clv (see the "
+        "summary's clv_interval_covers)",
+        "clv_ci_high": f"upper bound of the {opts.confidence:.0%} interval of clv",
+        "r_score": "recency score 1-5 across customers (5: bought most recently)",
+        "f_score": "frequency score 1-5 (5: most repeat purchases)",
+        "m_score": "monetary score 1-5 (5: highest mean spend)",
+        "rfm_segment": "RFM segment named from the three scores",
+        "churn_risk": f"probability of no purchase in the next {opts.churn_horizon_days:g} "
+        f"days (as_of, as_of + {opts.churn_horizon_days:g}d], from a calibrated logistic "
+        "churn classifier trained on the history up to as_of minus that horizon (empty "
+        "when no churn model could be trained)",
+    }
+
+
+@contextlib.contextmanager
+def _noted(notes: list[str], what: str) -> Iterator[None]:
+    """Turn the warnings of a step into data-quality notes (deprecations pass through)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for item in caught:
+        if issubclass(item.category, DeprecationWarning):  # not ours to hide
+            warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
+        else:
+            notes.append(f"{what}: {str(item.message).splitlines()[0]}")
+
+
+def _clv_band(
+    model: TransactionModel,
+    spend: GammaGammaModel,
+    scored: pd.DataFrame,
+    opts: ReportOptions,
+    *,
+    n_draws: int,
+    notes: list[str],
+) -> tuple[pd.DataFrame, str]:
+    """CLV with its interval; say what the interval covers.
+
+    The interval draws both models' parameters. Where the spend model's
+    draws give some customer no finite mean spend (``q <= 1``: spend barely
+    varies between customers, so ``q`` is poorly determined), the interval
+    holds each customer's expected spend fixed and covers the purchase
+    model's uncertainty only; the note says so.
+    """
+    kwargs: dict[str, Any] = {
+        "horizon": opts.horizon_months,
+        "time_unit": 365.25 / 12,
+        "discount_rate": opts.discount_rate,
+        "n_draws": n_draws,
+        "confidence": opts.confidence,
+        "random_state": opts.random_state,
+    }
+    try:
+        with _noted(notes, "CLV interval"):
+            band = predict_interval(model, "clv", scored, spend_model=spend, **kwargs)
+        return band, "the purchase and spend models' parameter uncertainty"
+    except ValidationError as err:
+        # q <= 1 in too many draws, or no finite covariance of the spend model
+        fixed = spend.expected_spend(scored[["frequency", "monetary_value"]])
+        band = predict_interval(model, "clv", scored, spend_model=fixed, **kwargs)
+        notes.append(
+            "CLV interval: the spend model's parameters are too uncertain to draw "
+            f"({str(err).splitlines()[0]}); the interval holds each customer's expected "
+            "spend fixed and covers the purchase model's uncertainty only"
+        )
+        return band, "the purchase model's parameter uncertainty (expected spend held fixed)"
+
+
 def analyse(
     data: ReportData, options: ReportOptions | None = None, *, step: Step | None = None
 ) -> Analysis:
@@ -566,61 +991,85 @@ def analyse(
         For unusable inputs (see the library functions called).
     """
     opts = ReportOptions() if options is None else options
-    if opts.model not in MODELS:
+    if opts.model != _AUTO and opts.model not in MODELS:
         raise ValidationError(
-            f"model must be one of {', '.join(MODELS)}; got {opts.model!r}",
+            f"model must be one of {_AUTO}, {', '.join(MODELS)}; got {opts.model!r}",
             field="model",
             value=opts.model,
         )
     say = step if step is not None else (lambda _name: None)
-    model_cls = MODELS[opts.model]
     tz = None if opts.tz is None else to_zone(opts.tz, name="tz")
     tx, clock = cut_history(data.transactions, opts.as_of, tz)
     as_of = clock.cutoff.timestamp
+    currency = data.transactions.attrs.get("currency")
 
+    say("checking the data")
+    tx, notes, quality = _data_quality(tx)
+    n_customers = int(tx["customer_id"].nunique())
+    if n_customers < MIN_CUSTOMERS:
+        raise ValidationError(
+            f"the data hold {n_customers:,} customers with purchases at or before as_of; "
+            f"the report's models need at least {MIN_CUSTOMERS} (a few hundred for useful "
+            "intervals)",
+            field="customer_id",
+            value=n_customers,
+        )
     say("summarising transactions")
+    customers = _CustomerCodes.of(tx["customer_id"])
+    tx = customers.frame(tx, order="first")
     summary = rfm_summary(tx, value_col="amount", as_of=as_of, freq="D")
     # first: without repeat buyers nothing below is meaningful (and this says why)
-    spend = fit_spend_model(summary)
-    say("holdout check")
-    holdout_info, by_freq = _holdout(tx, model_cls, as_of, opts.holdout_days)
-    say(f"fitting {opts.model}")
-    model = model_cls().fit(summary[["frequency", "recency", "T"]])
+    with _noted(notes, "spend model"):
+        spend = fit_spend_model(summary)
+    scored = _spend_fallback(summary, notes)
+    quality["free_spend_customers"] = int(
+        ((summary["frequency"] > 0) & (summary["monetary_value"] <= 0)).sum()
+    )
+    say("holdout check" + (" and model choice" if opts.model == _AUTO else ""))
+    name, holdout_info, by_freq, comparison, choice = _choose_model(tx, as_of, opts, summary)
+    say(f"fitting {name}")
+    try:
+        with _noted(notes, f"purchase model {name}"):
+            model = MODELS[name]().fit(summary[["frequency", "recency", "T"]])
+    except ConvergenceError as err:
+        raise ValidationError(
+            f"the purchase model {name} could not be fitted ({str(err).splitlines()[0]}); "
+            "try another --model or report on more customers",
+            field="model",
+            value=name,
+        ) from None
 
     say("scoring customers")
     table = summary.copy()
+    table["days_since_last_purchase"] = summary["T"] - summary["recency"]
     table["p_alive"] = model.probability_alive(summary)
     purchases_col = f"expected_purchases_{opts.period_days:g}d"
     table[purchases_col] = model.expected_purchases(opts.period_days, summary)
-    table["expected_spend"] = spend.expected_spend(summary[["frequency", "monetary_value"]])
+    table["expected_spend"] = spend.expected_spend(scored[["frequency", "monetary_value"]])
     n_draws = opts.n_draws
     if n_draws is None:
         n_draws = int(np.clip(50_000_000 // max(len(summary), 1), 30, 200))
     say(f"CLV with {opts.confidence:.0%} intervals ({n_draws} bootstrap draws)")
-    band = predict_interval(
-        model,
-        "clv",
-        summary,
-        spend_model=spend,
-        horizon=opts.horizon_months,
-        time_unit=365.25 / 12,
-        discount_rate=opts.discount_rate,
-        n_draws=n_draws,
-        confidence=opts.confidence,
-        random_state=opts.random_state,
-    )
+    band, covers = _clv_band(model, spend, scored, opts, n_draws=n_draws, notes=notes)
     table["clv"] = band["estimate"]
     table["clv_ci_low"] = band["ci_low"]
     table["clv_ci_high"] = band["ci_high"]
     say("segments")
-    scores = rfm_scores(summary)
+    # ties are broken by the customer ids' sorted order: score on the sorted codes
+    scores = rfm_scores(summary.set_axis(customers.sorted_index(summary.index)))
+    scores = scores.set_axis(table.index)
     table = table.join(scores[["r_score", "f_score", "m_score"]])
     table["rfm_segment"] = rfm_segments(scores)
     say("churn risk")
     risk, churn_info = _churn_risk(
-        tx, as_of, opts.churn_horizon_days, opts.random_state, table.index
+        customers.frame(tx, order="sorted"),
+        as_of,
+        opts.churn_horizon_days,
+        opts.random_state,
+        customers.sorted_index(table.index),
     )
-    table["churn_risk"] = risk
+    table["churn_risk"] = risk.to_numpy()
+    table.index = customers.ids[table.index.to_numpy()]
     table.index.name = "customer_id"
     table = table.sort_index(kind="stable")
 
@@ -639,14 +1088,20 @@ def analyse(
         total_clv=("clv", "sum"),
         mean_clv=("clv", "mean"),
         mean_p_alive=("p_alive", "mean"),
+        mean_churn_risk=("churn_risk", "mean"),
     )
     result = {
         "as_of": as_of.isoformat(),
         "time": clock.rules,
+        "currency": currency,
         "n_customers": len(table),
         "n_transactions": len(tx),
-        "revenue": float(tx["amount"].sum()),
-        "model": {"name": opts.model, **_params(model)},
+        "revenue": round(float(tx["amount"].sum()), 2),
+        "model": {"name": name, **_params(model)},
+        "model_choice": {
+            **choice,
+            "comparison": None if comparison is None else _records(comparison),
+        },
         "spend_model": {"name": "gamma_gamma", **_params(spend)},
         "settings": {
             "time_unit": "days",
@@ -655,14 +1110,17 @@ def analyse(
             "clv_month_days": 365.25 / 12,
             "monthly_discount_rate": opts.discount_rate,
             "confidence": opts.confidence,
+            "clv_interval_covers": covers,
             "bootstrap_draws": n_draws,
             "random_state": opts.random_state,
         },
         "totals": {
             "expected_purchases_next_period": float(table[purchases_col].sum()),
-            "clv": float(table["clv"].sum()),
+            "clv": round(float(table["clv"].sum()), 2),
             "mean_p_alive": float(table["p_alive"].mean()),
         },
+        "data_quality": {**quality, "notes": notes},
+        "columns": customer_columns(purchases_col, opts, currency),
         "holdout": holdout_info,
         "segments": _records(segments),
         "churn": churn_info,
@@ -678,6 +1136,7 @@ def analyse(
         model=model,
         spend_model=spend,
         holdout=by_freq,
+        comparison=comparison,
         cohorts=cohorts,
         nps_trend=trend,
         funnel=funnel,

@@ -28,7 +28,16 @@ from crmcore._deprecation import REMOVED_IN, renamed_arguments
 from crmcore._time import read_dates
 from crmcore.errors import ValidationError
 
-__all__ = ["ReportData", "open_store", "read_store", "read_surveys", "read_transactions"]
+__all__ = [
+    "CsvDialect",
+    "ReportData",
+    "detect_separator",
+    "open_store",
+    "read_store",
+    "read_surveys",
+    "read_transactions",
+    "suggest_date_format",
+]
 
 _PARQUET = (".parquet", ".pq")
 
@@ -67,7 +76,121 @@ class ReportData:
     campaigns: Any = None
 
 
-def _read_table(path: str | os.PathLike[str], columns: Sequence[str], what: str) -> pd.DataFrame:
+#: Column separators tried, in order, when a CSV file's separator is not given.
+_SEPARATORS = (",", ";", "\t", "|")
+#: Date formats tried (on a sample) to suggest ``--date-format`` when dates do not parse.
+_DATE_FORMATS = (
+    "%d.%m.%Y",
+    "%d/%m/%Y",
+    "%m/%d/%Y",
+    "%d-%m-%Y",
+    "%Y%m%d",
+    "%d.%m.%Y %H:%M",
+    "%d/%m/%Y %H:%M",
+    "%m/%d/%Y %H:%M",
+    "%d.%m.%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M:%S",
+)
+
+
+@attrs.frozen(kw_only=True)
+class CsvDialect:
+    """How a CSV file is read: separator, decimal mark and text encoding.
+
+    ``None`` means "detect": the separator from the header line (the first
+    of ``, ; tab |`` that splits it into the most columns), the decimal mark
+    as ``","`` when the separator is ``";"`` and the value column holds
+    numbers written with a comma (``12,50``), else ``"."``.
+
+    Attributes
+    ----------
+    sep : str, optional
+        Column separator (``--sep``).
+    decimal : {".", ","}, optional
+        Decimal mark of numbers (``--decimal``).
+    encoding : str
+        Text encoding (``--encoding``), default ``"utf-8"`` (a byte-order
+        mark is skipped).
+    """
+
+    sep: str | None = None
+    decimal: str | None = None
+    encoding: str = "utf-8-sig"
+
+    def __attrs_post_init__(self) -> None:
+        if self.sep is not None and len(self.sep) != 1:
+            raise ValidationError(
+                f"sep must be one character, e.g. ';' or ','; got {self.sep!r}",
+                field="sep",
+                value=self.sep,
+            )
+        if self.decimal not in (None, ".", ","):
+            raise ValidationError(
+                f"decimal must be '.' or ','; got {self.decimal!r}",
+                field="decimal",
+                value=self.decimal,
+            )
+        try:
+            "".encode(self.encoding)
+        except LookupError:
+            raise ValidationError(
+                f"unknown text encoding {self.encoding!r}; e.g. 'utf-8', 'latin-1', 'cp1252'",
+                field="encoding",
+                value=self.encoding,
+            ) from None
+
+
+def _header_line(file: Path, encoding: str, what: str) -> str:
+    try:
+        with file.open(encoding=encoding, newline="") as handle:
+            return handle.readline()
+    except UnicodeDecodeError as err:
+        raise ValidationError(
+            f"{what} file {str(file)!r} is not {encoding} text ({err.reason} at byte "
+            f"{err.start}); give its encoding, e.g. --encoding latin-1 or cp1252",
+            field="encoding",
+            value=encoding,
+        ) from None
+
+
+def detect_separator(header: str) -> str:
+    """Return the separator among ``, ; tab |`` that splits ``header`` into the most columns.
+
+    Examples
+    --------
+    >>> detect_separator("customer_id;date;amount")
+    ';'
+    >>> detect_separator("customer_id,date,amount")
+    ','
+    """
+    counts = [header.count(sep) for sep in _SEPARATORS]
+    best = int(np.argmax(counts))
+    return _SEPARATORS[best] if counts[best] > 0 else ","
+
+
+def _decimal_comma(values: pd.Series) -> bool:
+    """Whether text numbers use a decimal comma (``12,50``, ``1.234,50``) and none a point."""
+    text = values.dropna().astype(str).str.strip()
+    if len(text) == 0:
+        return False
+    comma = text.str.fullmatch(r"-?(\d{1,3}(\.\d{3})+|\d+),\d+")
+    plain = text.str.fullmatch(r"-?\d+")
+    return bool(comma.any() and (comma | plain).all())
+
+
+def _to_point(values: pd.Series) -> pd.Series:
+    """``1.234,50`` -> ``1234.50`` (thousands points dropped, the decimal comma a point)."""
+    text = values.astype("string")
+    return text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+
+
+def _read_table(
+    path: str | os.PathLike[str],
+    columns: Sequence[str],
+    what: str,
+    dialect: CsvDialect | None = None,
+) -> pd.DataFrame:
     file = Path(path)
     if file.is_dir():
         raise ValidationError(f"{what} file {str(file)!r} is a directory, not a file", field=what)
@@ -78,22 +201,52 @@ def _read_table(path: str | os.PathLike[str], columns: Sequence[str], what: str)
     if file.suffix.lower() in _PARQUET:
         try:
             frame = pd.read_parquet(file)
+        except ImportError:
+            raise ValidationError(
+                f"{what} file {str(file)!r}: reading Parquet needs pyarrow "
+                "(python -m pip install pyarrow, or crmcore[all]); or give a CSV file",
+                field=what,
+            ) from None
         except (OSError, ValueError) as err:
             first = str(err).splitlines()[0] if str(err) else type(err).__name__
             raise ValidationError(f"{what} file {str(file)!r}: {first}", field=what) from None
     else:
+        dialect = dialect or CsvDialect()
+        sep = dialect.sep or detect_separator(_header_line(file, dialect.encoding, what))
         try:
-            frame = pd.read_csv(file, dtype=str, keep_default_na=False, na_values=[""])
+            frame = pd.read_csv(
+                file,
+                dtype=str,
+                keep_default_na=False,
+                na_values=[""],
+                sep=sep,
+                encoding=dialect.encoding,
+            )
         except pd.errors.EmptyDataError:
             raise ValidationError(f"{what} file {str(file)!r} is empty", field=what) from None
-        except (pd.errors.ParserError, UnicodeDecodeError) as err:
+        except UnicodeDecodeError as err:
+            raise ValidationError(
+                f"{what} file {str(file)!r} is not {dialect.encoding} text ({err.reason}); "
+                "give its encoding, e.g. --encoding latin-1 or cp1252",
+                field="encoding",
+                value=dialect.encoding,
+            ) from None
+        except pd.errors.ParserError as err:
             first = str(err).strip().splitlines()[0]
-            raise ValidationError(f"{what} file {str(file)!r}: {first}", field=what) from None
+            raise ValidationError(
+                f"{what} file {str(file)!r} (separator {sep!r}): {first}; give the "
+                "separator with --sep",
+                field=what,
+            ) from None
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         present = ", ".join(map(str, frame.columns)) or "none"
+        hint = ""
+        if len(frame.columns) == 1:
+            hint = "; if the file uses another column separator, give it with --sep"
         raise ValidationError(
-            f"{what} file {str(file)!r} has no column {missing[0]!r} (columns: {present})",
+            f"{what} file {str(file)!r} has no column {missing[0]!r} (columns: {present}); "
+            f"name the file's columns with the --*-col options{hint}",
             field=missing[0],
         )
     if len(frame) == 0:
@@ -120,25 +273,65 @@ def _text(frame: pd.DataFrame, column: str) -> pd.Series:
     return values.astype(str)
 
 
+def suggest_date_format(values: pd.Series, sample: int = 200) -> str | None:
+    """Return a ``strptime`` format that reads a sample of ``values``, if one does.
+
+    Day-first formats are tried before month-first ones; a sample that both
+    read (every day at most 12) gets the day-first one.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> suggest_date_format(pd.Series(["01.01.1997", "31.03.1997"]))
+    '%d.%m.%Y'
+    >>> suggest_date_format(pd.Series(["03/31/1997"]))
+    '%m/%d/%Y'
+    """
+    text = values.dropna().astype(str).str.strip().iloc[:sample]
+    if len(text) == 0:
+        return None
+    for fmt in _DATE_FORMATS:
+        parsed = pd.to_datetime(text, format=fmt, errors="coerce")
+        if parsed.notna().all():
+            return fmt
+    return None
+
+
 def _dates(frame: pd.DataFrame, column: str, date_format: str | None) -> pd.DatetimeIndex:
     # rows are numbered from 1, like the other columns' messages (the CSV line is one more)
-    dates = read_dates(
-        frame[column], name=column, date_format=date_format, index=range(1, len(frame) + 1)
-    )
+    try:
+        dates = read_dates(
+            frame[column], name=column, date_format=date_format, index=range(1, len(frame) + 1)
+        )
+    except ValidationError as err:
+        fmt = suggest_date_format(frame[column]) if date_format is None else None
+        if fmt is None:
+            raise
+        raise ValidationError(
+            f"{err}; this file's dates read with --date-format '{fmt}' (date_format={fmt!r})",
+            field=column,
+        ) from None
     return dates.to_index()
 
 
-def _numbers(frame: pd.DataFrame, column: str, *, nonnegative: bool) -> np.ndarray:
+def _numbers(
+    frame: pd.DataFrame, column: str, *, nonnegative: bool, decimal: str | None = "."
+) -> np.ndarray:
     values = frame[column]
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(
         values.dtype
     ):
         numbers = values.to_numpy(dtype=np.float64, na_value=np.nan)
     else:
-        numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
+        comma = decimal == "," or (decimal is None and _decimal_comma(values))
+        text = _to_point(values) if comma else values
+        numbers = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
     bad = ~np.isfinite(numbers)
     if bad.any():
-        raise _bad(column, bad, values, "a finite number")
+        expected = "a finite number"
+        if values.astype("string").str.contains(",", regex=False).any() and decimal != ",":
+            expected += " (for numbers with a decimal comma give --decimal ,)"
+        raise _bad(column, bad, values, expected)
     if nonnegative:
         negative = numbers < 0
         if negative.any():
@@ -155,8 +348,17 @@ def read_transactions(
     value_col: str = "amount",
     date_format: str | None = None,
     currency_col: str = "currency",
+    sep: str | None = None,
+    decimal: str | None = None,
+    encoding: str = "utf-8-sig",
 ) -> pd.DataFrame:
     """Read and check a transaction log (CSV, or Parquet by its ``.parquet`` suffix).
+
+    A CSV file's separator and decimal mark are detected unless given (see
+    :class:`CsvDialect`): a semicolon-separated export with decimal commas
+    (``12,50``), the default of spreadsheets in much of Europe, reads as it is.
+    Amounts of zero (free orders) and negative amounts (refunds) are kept:
+    :func:`~crmcore.report.analyse` says what it does with them.
 
     Parameters
     ----------
@@ -171,7 +373,11 @@ def read_transactions(
         naive (give the report ``tz`` to place them in a zone).
     currency_col : str, default "currency"
         If the file has this column, every row must name the same currency
-        (amounts in different currencies are never added up).
+        (amounts in different currencies are never added up); the returned
+        frame keeps it in ``attrs["currency"]``.
+    sep, decimal, encoding
+        CSV column separator, decimal mark (``"."`` or ``","``) and text
+        encoding; default: detected, detected, UTF-8.
 
     Returns
     -------
@@ -183,11 +389,13 @@ def read_transactions(
     ------
     ValidationError
         A missing or empty file, a missing column, an empty id, a date that
-        does not parse, an amount that is not a finite non-negative number:
-        the message names the column and the first offending row; rows in
-        more than one currency.
+        does not parse (suggesting a ``date_format`` that reads the file's
+        dates), an amount that is not a finite number: the message names the
+        column and the first offending row; rows in more than one currency.
     """
-    frame = _read_table(path, [customer_col, date_col, value_col], "transactions")
+    dialect = CsvDialect(sep=sep, decimal=decimal, encoding=encoding)
+    frame = _read_table(path, [customer_col, date_col, value_col], "transactions", dialect)
+    currency = None
     if currency_col in frame.columns:
         codes = frame[currency_col].astype("string").str.strip().str.upper()
         found = sorted(set(codes.dropna()))
@@ -200,13 +408,17 @@ def read_transactions(
                 field=currency_col,
                 value=found,
             )
-    return pd.DataFrame(
+        currency = found[0] if found else None
+    out = pd.DataFrame(
         {
-            "customer_id": _text(frame, customer_col).to_numpy(),
+            "customer_id": _text(frame, customer_col).array,
             "date": _dates(frame, date_col, date_format),
-            "amount": _numbers(frame, value_col, nonnegative=True),
+            "amount": _numbers(frame, value_col, nonnegative=False, decimal=dialect.decimal),
         }
     )
+    if currency is not None:
+        out.attrs["currency"] = currency
+    return out
 
 
 def read_surveys(
@@ -218,10 +430,13 @@ def read_surveys(
     kind_col: str = "kind",
     date_format: str | None = None,
     csat_scale: int = 5,
+    sep: str | None = None,
+    encoding: str = "utf-8-sig",
 ) -> pd.DataFrame:
     """Read and check survey answers (NPS 0-10, CSAT 1..``csat_scale``).
 
-    A file without ``kind_col`` holds NPS answers only.
+    A file without ``kind_col`` holds NPS answers only. ``sep`` and
+    ``encoding`` as for :func:`read_transactions`.
 
     Returns
     -------
@@ -235,7 +450,8 @@ def read_surveys(
         As :func:`read_transactions`; also for an unknown kind or a score
         outside its scale.
     """
-    frame = _read_table(path, [customer_col, date_col, score_col], "surveys")
+    dialect = CsvDialect(sep=sep, encoding=encoding)
+    frame = _read_table(path, [customer_col, date_col, score_col], "surveys", dialect)
     score = _numbers(frame, score_col, nonnegative=True)
     fractional = score != np.round(score)
     if fractional.any():
@@ -258,7 +474,7 @@ def read_surveys(
         )
     return pd.DataFrame(
         {
-            "customer_id": _text(frame, customer_col).to_numpy(),
+            "customer_id": _text(frame, customer_col).array,
             "kind": kind_values,
             "score": score.astype(np.int64),
             "date": _dates(frame, date_col, date_format),
@@ -313,7 +529,12 @@ def open_store(url: str, store_cls: Any, *, name: str = "--db") -> Any:
     try:
         parsed = sa.engine.make_url(url)
     except sa.exc.ArgumentError:
-        raise ValidationError(f"{name}: {url!r} is not a database URL", field="db") from None
+        hint = ""
+        if Path(url).suffix.lower() in (".sqlite", ".sqlite3", ".db") or Path(url).is_file():
+            hint = f"; for a SQLite file give sqlite:///{Path(url).as_posix()}"
+        raise ValidationError(
+            f"{name}: {url!r} is not a database URL{hint}", field="db", value=url
+        ) from None
     database = parsed.database
     in_file = database not in (None, "", ":memory:")
     if parsed.get_backend_name() == "sqlite" and in_file and not Path(str(database)).is_file():
@@ -367,6 +588,7 @@ def read_store(url_or_store: Any) -> ReportData:
                 "amount": orders["amount"].to_numpy(np.float64),
             }
         )
+        transactions.attrs["currency"] = str(currencies[0])
         answers = store.survey_responses.to_frame(
             ["customer_id", "kind", "score", "answered_at", "scale"],
             where={"kind__in": ["nps", "csat"]},

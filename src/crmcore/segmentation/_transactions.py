@@ -13,6 +13,7 @@ import attrs
 import numpy as np
 import pandas as pd
 
+from crmcore._codes import sorted_codes
 from crmcore._time import Cutoff, read_dates
 from crmcore._types import FloatArray, IntArray
 from crmcore._validation import as_float_array, check_columns, first_bad
@@ -97,13 +98,15 @@ def encode_transactions(
     cutoff = dates.cutoff(as_of)
     times = dates.ns
     ids = transactions[customer_col]
-    first_bad(
-        ids.isna().to_numpy(dtype=bool),
-        name=customer_col,
-        problem="must not be missing",
-        values=ids.to_numpy(),
-        index=transactions.index,
-    )
+    missing = ids.isna().to_numpy(dtype=bool)
+    if missing.any():  # the ids as objects only for the message
+        first_bad(
+            missing,
+            name=customer_col,
+            problem="must not be missing",
+            values=ids.to_numpy(),
+            index=transactions.index,
+        )
     amounts = None
     if value_col is not None:
         amounts = as_float_array(transactions[value_col], name=value_col)
@@ -120,7 +123,7 @@ def encode_transactions(
             value=as_of,
         )
     try:
-        codes, uniques = pd.factorize(ids, sort=True)
+        codes, uniques = sorted_codes(ids)
     except TypeError:
         codes, uniques = pd.factorize(ids, sort=False)
     return Encoded(

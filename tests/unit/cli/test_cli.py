@@ -107,10 +107,15 @@ def test_text_in_amount(tmp_path, log):
     assert_refused(*report(tmp_path, source), "'amount'", "row 42", "'twelve'")
 
 
-def test_negative_amount(tmp_path, log):
-    bad = log.copy()
-    bad.loc[7, "amount"] = -3.5
-    assert_refused(*report(tmp_path, write(tmp_path / "tx.csv", bad)), "'amount'", "row 8")
+def test_negative_amount_is_a_refund_netted_and_reported(tmp_path, log):
+    refund = log.iloc[[7]].assign(amount=-3.5)  # same customer and time as row 8
+    source = write(tmp_path / "tx.csv", pd.concat([log, refund], ignore_index=True))
+    code, stdout, stderr, out = report(tmp_path, source, "--draws", "30")
+    assert code == 0, stderr
+    assert "1 refunds (negative amounts, 3.50 in total) netted" in stdout
+    quality = json.loads((out / "summary.json").read_text())["data_quality"]
+    assert quality["refund_rows"] == 1
+    assert quality["refund_days_dropped"] == 0
 
 
 def test_unparseable_date(tmp_path, log):
@@ -461,3 +466,33 @@ def test_unwritable_output_is_one_line_not_a_traceback(tmp_path, log):
     assert (code, stdout) == (1, "")
     assert stderr.strip().splitlines()[-1].startswith("crmcore: error: ")
     assert "Traceback" not in stderr
+
+
+def _actions(parser):
+    import argparse
+
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from _actions(sub)
+        else:
+            yield parser.prog, action
+
+
+def test_every_option_has_help():
+    from crmcore.cli import build_parser
+
+    missing = [
+        f"{prog} {action.option_strings}"
+        for prog, action in _actions(build_parser())
+        if action.option_strings and action.help is None
+    ]
+    assert missing == []
+
+
+def test_report_help_lists_the_expected_columns_and_defaults(capsys):
+    assert main(["report", "--help"]) == 0  # argparse prints its help to sys.stdout
+    stdout = " ".join(capsys.readouterr().out.split())  # as wrapped for any terminal width
+    for text in ("customer_id", "date", "amount", "currency", "--date-format",
+                 "--sep", "--decimal", "default customer_id", "auto (default)"):  # fmt: skip
+        assert text in stdout, text

@@ -6,7 +6,7 @@ import mpmath as mp
 import numpy as np
 import pytest
 
-from crmcore.clv._hyp import bg_h
+from crmcore.clv._hyp import _series, bg_h
 
 
 def _reference(r: float, a: float, b: float, x: int, z: float) -> float:
@@ -43,3 +43,36 @@ def test_bg_h_exact_limit_at_a_equal_one() -> None:
     at_one = bg_h(np.array([a + b - 1 - r]), 0.0, np.array([a + b + x - 1.0]), np.array([z]))[0]
     near = _reference(r, 1 + 1e-12, b, x, z)
     assert at_one == pytest.approx(near, rel=1e-9)
+
+
+def _series_one_at_a_time(A: float, am1: float, C: float, z: float) -> float:
+    """The series ``S`` summed for one element: the reference order of operations."""
+    term = A / C * z
+    total = term
+    if term == 0:
+        return total
+    for k in range(1, 2000):
+        term = term * ((A + k) * (am1 + k) / ((C + k) * (k + 1)))
+        term *= z
+        total += term
+        if abs(term) <= 1e-17 * abs(total):
+            break
+    return total
+
+
+@pytest.mark.parametrize("one_draw", [False, True])
+def test_series_on_many_elements_is_the_same_sum_as_one_at_a_time(one_draw: bool) -> None:
+    # elements converge at very different terms (z from 0 to 0.9, C from 0.2 to 80),
+    # so the vectorised sum freezes and drops them in many rounds: every element
+    # must still get exactly its own terms (bit for bit, not approximately);
+    # one draw's elements share A (the numerator is then taken once per term)
+    rng = np.random.default_rng(7)
+    n = 400
+    A = np.full(n, 1.37) if one_draw else rng.uniform(-0.5, 3.0, n)
+    am1 = np.full(n, -0.6)
+    C = rng.uniform(0.2, 80.0, n)
+    z = rng.uniform(0.0, 0.9, n)
+    z[:5] = 0.0
+    got = _series(A, am1, C, z)
+    expected = [_series_one_at_a_time(*v) for v in zip(A, am1, C, z, strict=True)]
+    np.testing.assert_array_equal(got, np.array(expected))

@@ -1,0 +1,73 @@
+"""The report codes customers once: every number is the one the library gives on the ids."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from crmcore.clv import rfm_summary, simulate_transactions
+from crmcore.errors import ValidationError
+from crmcore.report import ReportData, ReportOptions, analyse
+from crmcore.report._analysis import _churn_risk, _holdout, cut_history
+from crmcore.segmentation import rfm_scores, rfm_segments
+
+
+@pytest.fixture(scope="module")
+def shuffled():
+    tx = simulate_transactions(
+        200, r=0.8, alpha=30.0, a=0.6, b=3.0, start="2024-01-01", periods=540,
+        p=6.0, q=4.0, gamma=15.0, random_state=4,
+    )  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            # text ids whose sorted order is not their order of appearance
+            "customer_id": ("c" + (tx["customer_id"] * 7919 % 1000).astype(str)).to_numpy(),
+            "date": tx["date"].dt.floor("s").to_numpy(),
+            "amount": tx["amount"].round(2).to_numpy(),
+        }
+    )
+    # rows out of date order: first appearance in the log differs from the calendar's
+    return frame.sample(frac=1.0, random_state=3).reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def analysis(shuffled):
+    return analyse(ReportData(transactions=shuffled), ReportOptions(n_draws=30))
+
+
+def test_customer_table_is_the_library_on_the_ids(shuffled, analysis):
+    tx, clock = cut_history(shuffled)
+    summary = rfm_summary(tx, value_col="amount", as_of=clock.cutoff.timestamp, freq="D")
+    scores = rfm_scores(summary)
+    table = analysis.customers
+    assert table.index.dtype == summary.index.dtype
+    assert table.index.is_monotonic_increasing
+    expected = summary.join(scores[["r_score", "f_score", "m_score"]]).sort_index()
+    columns = ["frequency", "recency", "T", "monetary_value", "r_score", "f_score", "m_score"]
+    pd.testing.assert_frame_equal(
+        table[columns], expected[columns], check_exact=True, check_names=False
+    )
+    segments = rfm_segments(scores).sort_index()
+    assert (table["rfm_segment"].to_numpy() == segments.to_numpy()).all()
+
+
+def test_churn_risk_and_holdout_are_those_on_the_ids(shuffled, analysis):
+    tx, clock = cut_history(shuffled)
+    as_of = clock.cutoff.timestamp
+    index = analysis.customers.index
+    risk, info = _churn_risk(tx, as_of, 90.0, 0, index)
+    assert info["available"]
+    np.testing.assert_array_equal(analysis.customers["churn_risk"].to_numpy(), risk.to_numpy())
+    model_cls = type(analysis.model)
+    holdout, _ = _holdout(tx, model_cls, as_of, None)
+    assert analysis.summary["holdout"]["mae"] == holdout["mae"]
+    assert analysis.summary["holdout"]["n_customers"] == holdout["n_customers"]
+
+
+def test_a_missing_customer_id_is_refused_naming_the_row(shuffled):
+    tx = shuffled.assign(customer_id=shuffled["customer_id"].astype(object))
+    tx.loc[5, "customer_id"] = None
+    with pytest.raises(ValidationError, match="customer_id") as err:
+        analyse(ReportData(transactions=tx))
+    assert err.value.row == 5
