@@ -16,7 +16,7 @@ from crmcore._types import RandomState
 from crmcore._validation import check_random_state, check_scalar
 from crmcore.datasets._baskets import make_baskets, make_catalogue
 from crmcore.datasets._customers import make_customers, make_orders, make_surveys
-from crmcore.datasets._marketing import campaign_members, engagement_events, make_campaigns
+from crmcore.datasets._marketing import engagement_events, make_campaigns
 from crmcore.datasets._workflows import make_sales, make_service
 from crmcore.domain import (
     Account,
@@ -24,17 +24,14 @@ from crmcore.domain import (
     Campaign,
     Consent,
     Contact,
-    Customer,
     DomainEvent,
     Lead,
-    LoyaltyAccount,
     Money,
     Opportunity,
-    Order,
     OrderLine,
     Product,
-    SurveyResponse,
     Ticket,
+    campaign_member_id,
 )
 from crmcore.loyalty import ledger_balances
 from crmcore.storage import Store
@@ -354,47 +351,65 @@ def _utc(values: pd.Series) -> list[Any]:
     return [None if pd.isna(v) else v for v in out]
 
 
-def _customers(company: SampleCompany) -> Iterator[Customer]:
+def _customer_frame(company: SampleCompany) -> pd.DataFrame:
+    """Return the customers as ``store.customers.add_frame`` takes them."""
     frame = company.customers
     created = _utc(frame["created_at"])
     withdrawn = _utc(frame["email_withdrawn_at"])
-    births = [d.date() for d in pd.to_datetime(frame["birth_date"]).dt.to_pydatetime()]
-    for row, made, gone, birth in zip(
-        frame[["id", "name", "email", "country", "city", "email_opt_in", "sms_opt_in"]].itertuples(
-            index=False, name=None
-        ),
-        created,
-        withdrawn,
-        births,
-        strict=True,
-    ):
-        key, name, email, country, city, email_in, sms_in = row
-        consents = []
-        if email_in:
-            consents.append(Consent(channel="email", granted=True, at=made, source="signup"))
-            if gone is not None:
-                consents.append(Consent(channel="email", granted=False, at=gone, source="link"))
-        if sms_in:
-            consents.append(Consent(channel="sms", granted=True, at=made, source="signup"))
-        yield Customer(
-            id=key,
-            name=name,
-            email=email,
-            created_at=made,
-            birth_date=birth,
-            address=Address(country=country, city=city),
-            consents=tuple(consents),
+    consents = [
+        _consents(made, gone, bool(email_in), bool(sms_in))
+        for made, gone, email_in, sms_in in zip(
+            created, withdrawn, frame["email_opt_in"], frame["sms_opt_in"], strict=True
         )
+    ]
+    addresses = [
+        Address(country=country, city=city)
+        for country, city in zip(frame["country"], frame["city"], strict=True)
+    ]
+    return pd.DataFrame(
+        {
+            "id": frame["id"],
+            "name": frame["name"],
+            "email": frame["email"],
+            "created_at": frame["created_at"],
+            "birth_date": pd.Series(
+                [d.date() for d in pd.to_datetime(frame["birth_date"]).dt.to_pydatetime()],
+                index=frame.index,
+                dtype=object,
+            ),
+            "address": pd.Series(addresses, index=frame.index, dtype=object),
+            "consents": pd.Series(consents, index=frame.index, dtype=object),
+        }
+    )
 
 
-def _orders(company: SampleCompany) -> Iterator[Order]:
+def _consents(
+    made: dt.datetime, gone: dt.datetime | None, email_in: bool, sms_in: bool
+) -> tuple[Consent, ...]:
+    consents = []
+    if email_in:
+        consents.append(Consent(channel="email", granted=True, at=made, source="signup"))
+        if gone is not None:
+            consents.append(Consent(channel="email", granted=False, at=gone, source="link"))
+    if sms_in:
+        consents.append(Consent(channel="sms", granted=True, at=made, source="signup"))
+    return tuple(consents)
+
+
+def _order_frame(company: SampleCompany) -> pd.DataFrame:
+    """Return the orders as ``store.orders.add_frame`` takes them (amounts as exact text)."""
     frame = company.orders
-    placed = _utc(frame["placed_at"])
-    cents = np.round(frame["amount"].to_numpy() * 100).astype(np.int64)
-    currency = company.currency
-    for key, who, at, c in zip(frame["id"], frame["customer_id"], placed, cents, strict=True):
-        amount = Money(amount=Decimal(int(c)).scaleb(-2), currency=currency)
-        yield Order(id=key, customer_id=who, placed_at=at, amount=amount)
+    cents = pd.Series(np.round(frame["amount"].to_numpy() * 100).astype(np.int64))
+    amount = (cents // 100).astype(str) + "." + (cents % 100).astype(str).str.zfill(2)
+    return pd.DataFrame(
+        {
+            "id": frame["id"].to_numpy(),
+            "customer_id": frame["customer_id"].to_numpy(),
+            "placed_at": frame["placed_at"].to_numpy(),
+            "amount": amount.to_numpy(),
+            "amount_currency": company.currency,
+        }
+    ).astype({"placed_at": frame["placed_at"].dtype})
 
 
 def _products(company: SampleCompany) -> Iterator[Product]:
@@ -449,48 +464,60 @@ def _order_lines(company: SampleCompany) -> Iterator[OrderLine]:
         )
 
 
-def _surveys(company: SampleCompany) -> Iterator[SurveyResponse]:
+def _survey_frame(company: SampleCompany) -> pd.DataFrame:
     frame = company.surveys
-    answered = _utc(frame["answered_at"])
-    for key, who, kind, score, at, ticket in zip(
-        frame["id"],
-        frame["customer_id"],
-        frame["kind"],
-        frame["score"],
-        answered,
-        frame["ticket_id"],
-        strict=True,
-    ):
-        yield SurveyResponse(
-            id=key,
-            customer_id=who,
-            kind=kind,
-            score=int(score),
-            answered_at=at,
-            ticket_id=None if ticket is None or pd.isna(ticket) else ticket,
-        )
+    return frame[["id", "customer_id", "kind", "score", "answered_at", "ticket_id"]]
 
 
-def _loyalty_accounts(company: SampleCompany) -> Iterator[LoyaltyAccount]:
+def _loyalty_frame(company: SampleCompany) -> pd.DataFrame:
     frame = company.loyalty_accounts
-    opened = _utc(frame["opened_at"])
-    for key, who, at, tier, balance, earned in zip(
-        frame["id"],
-        frame["customer_id"],
-        opened,
-        frame["tier"],
-        frame["points_balance"],
-        frame["points_earned"],
-        strict=True,
-    ):
-        yield LoyaltyAccount(
-            id=key,
-            customer_id=who,
-            program_id=LOYALTY_PROGRAM,
-            opened_at=at,
-            tier=tier,
-            custom={"points_balance": int(balance), "points_earned": int(earned)},
-        )
+    custom = [
+        {"points_balance": int(balance), "points_earned": int(earned)}
+        for balance, earned in zip(frame["points_balance"], frame["points_earned"], strict=True)
+    ]
+    return pd.DataFrame(
+        {
+            "id": frame["id"],
+            "customer_id": frame["customer_id"],
+            "program_id": LOYALTY_PROGRAM,
+            "opened_at": frame["opened_at"],
+            "tier": frame["tier"],
+            "custom": pd.Series(custom, index=frame.index, dtype=object),
+        }
+    )
+
+
+def _member_frame(company: SampleCompany) -> pd.DataFrame:
+    frame = company.campaign_members
+    ids = [
+        campaign_member_id(campaign, who)
+        for campaign, who in zip(frame["campaign_id"], frame["customer_id"], strict=True)
+    ]
+    return pd.DataFrame(
+        {
+            "id": pd.Series(ids, index=frame.index, dtype="str"),
+            "campaign_id": frame["campaign_id"].astype("str"),
+            "customer_id": frame["customer_id"],
+            "selected_at": frame["selected_at"],
+            "variant": frame["variant"],
+            "control": frame["control"],
+        }
+    )
+
+
+def _add_frame(store: Store, name: str, frame: pd.DataFrame, batch_size: int, advance: Any) -> int:
+    """``add_frame`` a whole table in one unit of work, a batch at a time (progress bar)."""
+    if advance is None:
+        return int(getattr(store, name).add_frame(frame, batch_size=batch_size))
+    total = 0
+    with store.unit_of_work() as uow:
+        repo = uow.repository(name)
+        for start in range(0, len(frame), batch_size):
+            part = frame.iloc[start : start + batch_size]
+            total += int(repo.add_frame(part, batch_size=batch_size))
+            advance(len(part))
+        uow.commit()
+    return total
 
 
 def write_company(
@@ -538,9 +565,16 @@ def write_company(
     (50, 50)
     """
     check_scalar(batch_size, name="batch_size", low=1, integer=True)
+    frames: dict[str, Callable[[], pd.DataFrame]] = {  # whole tables: add_frame
+        "customers": lambda: _customer_frame(company),
+        "orders": lambda: _order_frame(company),
+        "survey_responses": lambda: _survey_frame(company),
+        "loyalty_accounts": lambda: _loyalty_frame(company),
+        "campaign_members": lambda: _member_frame(company),
+    }
     plan: list[tuple[str, int, Callable[[], Any]]] = [
-        ("customers", len(company.customers), lambda: _customers(company)),
-        ("orders", len(company.orders), lambda: _orders(company)),
+        ("customers", len(company.customers), frames["customers"]),
+        ("orders", len(company.orders), frames["orders"]),
         ("products", len(company.products), lambda: _products(company)),
         ("order_lines", len(company.order_lines), lambda: _order_lines(company)),
         ("accounts", len(company.accounts), lambda: iter(company.accounts)),
@@ -548,14 +582,10 @@ def write_company(
         ("leads", len(company.leads), lambda: iter(company.leads)),
         ("opportunities", len(company.opportunities), lambda: iter(company.opportunities)),
         ("tickets", len(company.tickets), lambda: iter(company.tickets)),
-        ("survey_responses", len(company.surveys), lambda: _surveys(company)),
-        ("loyalty_accounts", len(company.loyalty_accounts), lambda: _loyalty_accounts(company)),
+        ("survey_responses", len(company.surveys), frames["survey_responses"]),
+        ("loyalty_accounts", len(company.loyalty_accounts), frames["loyalty_accounts"]),
         ("campaigns", len(company.campaigns), lambda: iter(company.campaigns)),
-        (
-            "campaign_members",
-            len(company.campaign_members),
-            lambda: campaign_members(company.campaign_members),
-        ),
+        ("campaign_members", len(company.campaign_members), frames["campaign_members"]),
         (
             "engagement_events",
             len(company.engagement),
@@ -566,10 +596,14 @@ def write_company(
     counts: dict[str, int] = {}
     for name, n_rows, rows in plan:
         advance = progress(name, n_rows) if progress is not None else None
-        entities = rows() if advance is None else _counted(rows(), advance, batch_size)
         if not n_rows:
             counts[name] = 0
-        elif name in ("events", "engagement_events"):  # appended to the event log
+            continue
+        if name in frames:  # a whole table, validated column by column
+            counts[name] = _add_frame(store, name, rows(), batch_size, advance)
+            continue
+        entities = rows() if advance is None else _counted(rows(), advance, batch_size)
+        if name in ("events", "engagement_events"):  # appended to the event log
             counts[name] = int(store.events.append_many(entities, batch_size=batch_size))
         else:
             counts[name] = int(getattr(store, name).add_many(entities, batch_size=batch_size))

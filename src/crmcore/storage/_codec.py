@@ -392,11 +392,10 @@ class RowCodec:
         self.columns = tuple(c for f in self.fields for c in f.columns)
         # one (getter name, encoder) per column: a multi-column field is read once per column
         self._get = attrgetter(*(f.name for f in self.fields for _ in f.columns))
-        self._encoders = [
-            enc
-            for f in self.fields
-            for enc in _column_encoders(f, dialect, key=f.name in keys or f.name == "id")
+        self._by_field = [
+            _column_encoders(f, dialect, key=f.name in keys or f.name == "id") for f in self.fields
         ]
+        self._encoders = [enc for encoders in self._by_field for enc in encoders]
         plan = []
         position = 0
         for f in self.fields:
@@ -417,6 +416,14 @@ class RowCodec:
             )
         values = self._get(entity)
         return tuple([enc(v) for enc, v in zip(self._encoders, values)])  # noqa: B905 -- equal by construction
+
+    def field_encoders(self) -> list[list[Encoder]]:
+        """Per field, in :attr:`fields` order: its column encoders (each takes the field's value).
+
+        Used by the column-wise bulk path (``add_frame``), which encodes a
+        field's values without building entities.
+        """
+        return [list(encoders) for encoders in self._by_field]
 
     def decode(self, row: Sequence[Any]) -> Any:
         """Rebuild an entity from column values in :attr:`columns` order."""

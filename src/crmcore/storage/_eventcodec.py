@@ -16,6 +16,7 @@ date-only bound means the end of that day (in ``tz``, UTC unless given).
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import json
 import json.encoder
 import math
@@ -35,7 +36,7 @@ from crmcore._time import (
     require_existing,
     resolve_as_of,
 )
-from crmcore.domain import EVENT_TYPES, DomainEvent, GenericEvent
+from crmcore.domain import EVENT_TYPES, DomainEvent, FrozenMapping, GenericEvent
 from crmcore.errors import ValidationError
 from crmcore.storage import _json
 from crmcore.storage._codec import check_utf8, decode_id
@@ -215,8 +216,9 @@ def _fast_payload(event: DomainEvent, kind: type) -> str | None:
     """Build the payload's JSON text field by field (None: a value needs the full path).
 
     Gives exactly what the JSON encoder would, for the plain values most
-    payloads hold (str, int, bool, None, finite float), without building the
-    payload dict and walking it again.
+    payloads hold (str, int, bool, None, finite float, members of text
+    enumerations, an empty mapping), without building the payload dict and
+    walking it again.
     """
     plan = _PLANS.get(kind)
     if plan is None:
@@ -239,6 +241,10 @@ def _fast_payload(event: DomainEvent, kind: type) -> str | None:
             text = int.__repr__(value)
         elif t is float and math.isfinite(value):
             text = float.__repr__(value)
+        elif isinstance(value, enum.Enum) and type(value.value) is str:
+            text = _quote(value.value)  # the domain stores a member as its value
+        elif t is FrozenMapping and not value:
+            text = "{}"  # no properties: the common case of mapping-valued fields
         else:
             return None
         parts.append(key + text)

@@ -31,6 +31,7 @@ from crmcore.storage._aggregates import (
     default_aggregates,
     layout,
 )
+from crmcore.storage._bulk import FrameEncoder, at_row, check_frame, chunks
 from crmcore.storage._eventcodec import EventRecord
 from crmcore.storage._filters import check_batch, check_page, resolve_order
 from crmcore.storage._frame import FrameBuilder, frame_columns
@@ -270,6 +271,33 @@ class MemoryRepository(Generic[E]):
                 )
             seen.add(key)
             changes.append((self._name, key, stored, None))
+        self._check_references([c[2] for c in changes])
+        self._session.write(changes)
+        return len(changes)
+
+    def add_frame(self, frame: pd.DataFrame, *, batch_size: int = 10_000) -> int:
+        check_batch(batch_size)
+        frame = check_frame(frame, self._name)
+        encoder = FrameEncoder(self._layout.entity, self._codec, self._name)
+        encoder.check_columns(frame)
+        changes = []
+        seen: set[Any] = set()
+        decode = self._codec.decode
+        for part in chunks(frame, batch_size):
+            for label, row in zip(part.index, encoder.encode(part), strict=True):
+                stored = decode(row)
+                key = self._key(stored.id)
+                if key in seen or self._session.read(self._name, key) is not None:
+                    raise at_row(
+                        ValidationError(
+                            f"{self._name}: a record with id {stored.id!r} already exists",
+                            field="id",
+                            value=stored.id,
+                        ),
+                        label,
+                    )
+                seen.add(key)
+                changes.append((self._name, key, stored, None))
         self._check_references([c[2] for c in changes])
         self._session.write(changes)
         return len(changes)

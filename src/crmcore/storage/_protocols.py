@@ -112,6 +112,19 @@ class Repository(Protocol[E]):
         """Store many new records atomically (all or none); return how many."""
         ...
 
+    def add_frame(self, frame: pd.DataFrame, *, batch_size: int = 10_000) -> int:
+        """Store a whole table of new records atomically (all or none); return how many.
+
+        ``frame`` has one column per field, named as :meth:`to_frame` names
+        them (a Money field ``amount`` as ``amount`` and ``amount_currency``);
+        fields with a default may be left out.  Values are validated column
+        by column with the domain's own rules, without building an entity
+        per row; a refused value raises the ``ValidationError`` that
+        ``add_many`` raises for the same record, with ``row`` set to the
+        frame's index label, and stores nothing.
+        """
+        ...
+
     def update_many(self, entities: Iterable[E], *, batch_size: int = 10_000) -> int:
         """Replace many records atomically (all or none), each checked like ``update``.
 

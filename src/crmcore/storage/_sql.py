@@ -35,6 +35,7 @@ from crmcore.storage._aggregates import (
     default_aggregates,
     layout,
 )
+from crmcore.storage._bulk import FrameEncoder, check_frame, chunks, duplicate_at_row
 from crmcore.storage._eventcodec import EventRecord
 from crmcore.storage._filters import check_batch, check_page, resolve_order
 from crmcore.storage._frame import FrameBuilder, frame_columns
@@ -168,36 +169,55 @@ class SqlRepository(Generic[E]):
 
     def add_many(self, entities: Iterable[E], *, batch_size: int = 10_000) -> int:
         check_batch(batch_size)
-        encode, columns = self._codec.encode, self._codec.columns
-        insert = sa.insert(self._table)
+        encode = self._codec.encode
         total = 0
         batch: list[tuple[Any, ...]] = []
         with self._tx(write=True) as conn, self._bulk_cache(conn):
-
-            def flush() -> None:
-                self._check_references(conn, batch)
-                try:
-                    # a savepoint per batch: a refused batch leaves no rows behind and
-                    # the transaction usable for naming the culprit
-                    with conn.begin_nested():
-                        if self._raw_insert is not None:
-                            conn.exec_driver_sql(self._raw_insert, batch)
-                        else:
-                            rows = [dict(zip(columns, r, strict=True)) for r in batch]
-                            conn.execute(insert, rows)
-                except sa.exc.IntegrityError:
-                    raise self._duplicate(conn, batch) from None
-
             for entity in entities:
                 batch.append(encode(entity))
                 if len(batch) >= batch_size:
-                    flush()
+                    self._insert_rows(conn, batch)
                     total += len(batch)
                     batch = []
             if batch:
-                flush()
+                self._insert_rows(conn, batch)
                 total += len(batch)
         return total
+
+    def add_frame(self, frame: pd.DataFrame, *, batch_size: int = 10_000) -> int:
+        check_batch(batch_size)
+        frame = check_frame(frame, self._name)
+        encoder = FrameEncoder(self._layout.entity, self._codec, self._name)
+        encoder.check_columns(frame)
+        total = 0
+        with self._tx(write=True) as conn, self._bulk_cache(conn):
+            for part in chunks(frame, batch_size):
+                rows = encoder.encode(part)
+                try:
+                    self._insert_rows(conn, rows)
+                except ValidationError as exc:
+                    raise duplicate_at_row(exc, rows, part.index, self._codec) from None
+                total += len(rows)
+        return total
+
+    def _insert_rows(self, conn: sa.Connection, rows: list[tuple[Any, ...]]) -> None:
+        """Insert encoded rows in one savepoint; a refused batch names its duplicate id."""
+        self._check_references(conn, rows)
+        try:
+            # a savepoint per batch: a refused batch leaves no rows behind and
+            # the transaction usable for naming the culprit
+            with conn.begin_nested():
+                if self._raw_insert is not None:
+                    # SQLite: the DB-API cursor's executemany over plain tuples, inside
+                    # SQLAlchemy's transaction (Core's executemany builds a dict per row)
+                    conn.exec_driver_sql(self._raw_insert, rows)
+                else:
+                    columns = self._codec.columns
+                    conn.execute(
+                        sa.insert(self._table), [dict(zip(columns, r, strict=True)) for r in rows]
+                    )
+        except sa.exc.IntegrityError:
+            raise self._duplicate(conn, rows) from None
 
     @contextlib.contextmanager
     def _bulk_cache(self, conn: sa.Connection) -> Iterator[None]:
