@@ -384,6 +384,15 @@ def _summary_frame(
         "T": (end - st["first"]) * scale,
     }
     if with_value:
+        overflow = ~np.isfinite(st["total"])
+        if overflow.any():
+            who = customers[int(np.flatnonzero(overflow)[0])]
+            raise ValidationError(
+                f"the amounts of customer {who!r} sum beyond the float range (about 1.8e308); "
+                "rescale the value column (e.g. to thousands) before summarising",
+                field="value_col",
+                value=who,
+            )
         repeat = st["total"] if include_first else st["total"] - st["first_value"]
         data["monetary_value"] = np.divide(repeat, freq, out=np.zeros_like(repeat), where=freq > 0)
     frame = pd.DataFrame(data, index=customers, copy=False)

@@ -24,6 +24,7 @@ from crmcore.clv import (
     ModifiedBetaGeoModel,
     ParetoNBDModel,
     customer_lifetime_value,
+    rfm_summary,
     simulate_bgnbd,
 )
 from crmcore.clv._bgfamily import bg_expected_if_alive, bg_survival_if_alive
@@ -252,3 +253,26 @@ def test_without_discounting_the_value_is_the_expected_purchases_by_the_end(valu
     with pytest.raises(ValidationError, match="10,000,000 periods to evaluate") as err:
         customer_lifetime_value(bg, gg, data, horizon=10**7, time_unit=4.0, discount_rate=0.0)
     assert err.value.field == "horizon"
+
+
+@pytest.mark.parametrize("include_first", [False, True])
+def test_amounts_summing_beyond_the_float_range_are_refused_not_inf(include_first):
+    # two finite amounts of 1e308 sum to inf: the summary names the customer
+    # instead of giving an inf (or inf - inf = NaN) monetary value
+    log = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "a", "b", "b"],
+            "date": pd.to_datetime(
+                ["2024-01-01", "2024-02-01", "2024-03-01", "2024-01-05", "2024-02-05"]
+            ),
+            "amount": [1e308, 1e308, 1e308, 10.0, 20.0],
+        }
+    )
+    with pytest.raises(ValidationError, match="customer 'a'") as info:
+        rfm_summary(
+            log, value_col="amount", as_of="2024-06-30", include_first_transaction=include_first
+        )
+    assert info.value.field == "value_col"
+    fine = log.assign(amount=[1e300, 1e300, 1e300, 10.0, 20.0])
+    summary = rfm_summary(fine, value_col="amount", as_of="2024-06-30")
+    assert np.isfinite(summary["monetary_value"]).all()
