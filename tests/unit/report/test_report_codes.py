@@ -9,7 +9,7 @@ import pytest
 from crmcore.clv import rfm_summary, simulate_transactions
 from crmcore.errors import ValidationError
 from crmcore.report import ReportData, ReportOptions, analyse
-from crmcore.report._analysis import _churn_risk, _holdout, cut_history
+from crmcore.report._analysis import _choose_model, _churn_risk, cut_history
 from crmcore.segmentation import rfm_scores, rfm_segments
 
 
@@ -59,8 +59,10 @@ def test_churn_risk_and_holdout_are_those_on_the_ids(shuffled, analysis):
     risk, info = _churn_risk(tx, as_of, 90.0, 0, index)
     assert info["available"]
     np.testing.assert_array_equal(analysis.customers["churn_risk"].to_numpy(), risk.to_numpy())
-    model_cls = type(analysis.model)
-    holdout, _ = _holdout(tx, model_cls, as_of, None)
+    # the holdout check of the chosen model, run alone on the ids
+    name = analysis.summary["holdout"]["model"]
+    summary = rfm_summary(tx, value_col="amount", as_of=as_of, freq="D")
+    _, holdout, _, _, _ = _choose_model(tx, as_of, ReportOptions(model=name), summary)
     assert analysis.summary["holdout"]["mae"] == holdout["mae"]
     assert analysis.summary["holdout"]["n_customers"] == holdout["n_customers"]
 
