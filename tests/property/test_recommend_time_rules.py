@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -51,6 +52,7 @@ from crmcore.recommend import (
     evaluate_recommenders,
     interactions,
     next_best_action,
+    store_interactions,
 )
 
 RULE = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -451,3 +453,60 @@ def test_next_best_action_ignores_contacts_after_as_of_and_the_zone(case, tz):
             continue
         for a, b in zip(got, expected, strict=True):
             same(a, b)
+
+
+_ORDERS = st.lists(
+    st.tuples(
+        st.sampled_from(NEW_CUSTOMERS),
+        st.integers(0, SPAN),  # seconds after BASE: before and after as_of
+        st.lists(
+            st.tuples(st.sampled_from(NEW_PRODUCTS), st.integers(1, 3)), min_size=1, max_size=3
+        ),
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+def _shop(orders: dict[int, tuple[str, int, list[tuple[str, int]]]]) -> Any:
+    """A store holding the whole catalogue and the given orders (by number) with their lines."""
+    from crmcore.domain import Money, Order, OrderLine, Product
+    from crmcore.storage import InMemoryStore, add_order
+
+    store = InMemoryStore()
+    price = Money(amount=Decimal("2.50"), currency="EUR")
+    for p in NEW_PRODUCTS:
+        store.products.add(Product(id=p, sku=p.upper(), name=p, category=("Shop",), price=price))
+    for i, (customer, second, lines) in orders.items():
+        items = [
+            OrderLine(id=f"o{i}-{j}", order_id=f"o{i}", product_id=p, quantity=q, unit_price=price)
+            for j, (p, q) in enumerate(lines)
+        ]
+        total = Money(amount=sum(q for _, q in lines) * price.amount, currency="EUR")
+        placed = (BASE + pd.Timedelta(seconds=second)).to_pydatetime()
+        add_order(
+            store, Order(id=f"o{i}", customer_id=customer, placed_at=placed, amount=total), items
+        )
+    return store
+
+
+@FEW
+@given(orders=_ORDERS)
+def test_store_interactions_ignore_orders_after_as_of(orders):
+    # the same shop with its orders after as_of removed reads the same interactions
+    # (each order keeps its number, so its id, in both shops)
+    everything = dict(enumerate(orders))
+    before = {i: o for i, o in everything.items() if o[1] <= CUT}
+    event(f"{len(orders) - len(before)} orders after as_of")
+    if not before:  # nothing at or before as_of: both refuse, on the same field
+        for kept in (everything, before):
+            with pytest.raises(ValidationError) as refused:
+                store_interactions(_shop(kept), as_of=AS_OF)
+            assert refused.value.field == "as_of"
+        return
+    got = store_interactions(_shop(everything), as_of=AS_OF)
+    expected = store_interactions(_shop(before), as_of=AS_OF)
+    assert list(got.customers) == list(expected.customers)
+    assert list(got.products) == list(expected.products) == sorted(NEW_PRODUCTS)
+    for name in ("customer", "product", "order", "times", "quantity"):
+        np.testing.assert_array_equal(getattr(got, name), getattr(expected, name))

@@ -175,6 +175,9 @@ NO_LEAK: dict[str, str] = {
     "crmcore.recommend.PopularityRecommender.fit": (
         f"{RECOMMEND}::test_every_recommender_fit_ignores_lines_after_as_of_and_the_zone"
     ),
+    "crmcore.recommend.store_interactions": (
+        f"{RECOMMEND}::test_store_interactions_ignore_orders_after_as_of"
+    ),
     "crmcore.recommend.RepurchaseModel.due_for_repurchase": (
         f"{RECOMMEND}::test_repurchase_fit_and_predictions_ignore_lines_after_as_of_and_the_zone"
     ),
