@@ -154,24 +154,7 @@ def _analysis_options(parser: argparse.ArgumentParser, *, tz: bool = False) -> N
         help="purchase model: BG/NBD, MBG/NBD, Pareto/NBD, or auto (default): fit the three "
         "and keep the lowest BIC; the report shows the comparison",
     )
-    group.add_argument(
-        "--period-days",
-        type=_number(0.0, MAX_PERIOD_DAYS, low_open=True),
-        default=90.0,
-        help="'next period' of expected purchases, in days (default 90)",
-    )
-    group.add_argument(
-        "--horizon-months",
-        type=_integer(1, MAX_HORIZON_MONTHS),
-        default=12,
-        help=f"CLV horizon in months, 1 to {MAX_HORIZON_MONTHS} (default 12)",
-    )
-    group.add_argument(
-        "--discount-rate",
-        type=_number(0.0, MAX_DISCOUNT_RATE),
-        default=0.01,
-        help=f"monthly discount rate, 0 to {MAX_DISCOUNT_RATE} (default 0.01)",
-    )
+    _value_options(group)
     group.add_argument(
         "--draws",
         type=_integer(1, MAX_DRAWS),
@@ -270,25 +253,30 @@ def _score_options(clv_sub: Any, common: argparse.ArgumentParser) -> None:
     score.add_argument(
         "--model", choices=_MODELS, default="bgnbd", help="purchase model (default bgnbd)"
     )
-    score.add_argument(
+    _value_options(score)
+    score.add_argument("--out", required=True, help="output directory")
+
+
+def _value_options(parser: Any) -> None:
+    """Add the forecast options shared by ``report``, ``clv predict`` and ``clv score``."""
+    parser.add_argument(
         "--period-days",
         type=_number(0.0, MAX_PERIOD_DAYS, low_open=True),
         default=90.0,
         help="'next period' of expected purchases, in days (default 90)",
     )
-    score.add_argument(
+    parser.add_argument(
         "--horizon-months",
         type=_integer(1, MAX_HORIZON_MONTHS),
         default=12,
-        help="CLV horizon in months (default 12)",
+        help=f"CLV horizon in months, 1 to {MAX_HORIZON_MONTHS} (default 12)",
     )
-    score.add_argument(
+    parser.add_argument(
         "--discount-rate",
         type=_number(0.0, MAX_DISCOUNT_RATE),
         default=0.01,
-        help="monthly discount rate (default 0.01)",
+        help=f"monthly discount rate, 0 to {MAX_DISCOUNT_RATE} (default 0.01)",
     )
-    score.add_argument("--out", required=True, help="output directory")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -361,24 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--models", required=True, help="JSON file written by 'clv fit'")
     _input_options(predict, surveys=False)
     predict.add_argument("--as-of", help="the cut-off: a date (the end of that day) or a datetime")
-    predict.add_argument(
-        "--period-days",
-        type=_number(0.0, MAX_PERIOD_DAYS, low_open=True),
-        default=90.0,
-        help="'next period' of expected purchases, in days (default 90)",
-    )
-    predict.add_argument(
-        "--horizon-months",
-        type=_integer(1, MAX_HORIZON_MONTHS),
-        default=12,
-        help="CLV horizon in months (default 12)",
-    )
-    predict.add_argument(
-        "--discount-rate",
-        type=_number(0.0, MAX_DISCOUNT_RATE),
-        default=0.01,
-        help="monthly discount rate (default 0.01)",
-    )
+    _value_options(predict)
     predict.add_argument("--out", required=True, help="CSV file to write")
     _score_options(clv_sub, common)
 
