@@ -265,7 +265,7 @@ def ticket_kpis(
         g = parts.groupby(group, sort=True, dropna=False)
     else:
         # one category observed or not: no ticket yet still gives the one total row
-        total = pd.Categorical(np.zeros(len(parts), dtype=np.int64), categories=[0])
+        total: Any = pd.Categorical(np.zeros(len(parts), dtype=np.int64), categories=[0])
         g = parts.groupby(total, observed=False)
     sums = g.sum(min_count=0)
     with np.errstate(invalid="ignore", divide="ignore"):
