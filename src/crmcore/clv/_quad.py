@@ -23,7 +23,7 @@ from scipy import special
 
 from crmcore._types import FloatArray
 
-__all__ = ["beta_mean"]
+__all__ = ["beta_mean", "centred_nodes"]
 
 _H = 1.0 / 32.0
 _T = np.arange(-208, 209) * _H
@@ -53,15 +53,38 @@ def beta_mean(p: FloatArray, q: FloatArray, log_g: LogIntegrand) -> FloatArray:
     ndarray
         One expectation per row.
     """
-    p = np.asarray(p, dtype=np.float64)[:, None]
-    q = np.asarray(q, dtype=np.float64)[:, None]
-    scale = np.sqrt(1.0 / p + 1.0 / q)
+    p = np.asarray(p, dtype=np.float64)
+    q = np.asarray(q, dtype=np.float64)
+    lv, l1v, terms = centred_nodes(p, q)
+    terms += p[:, None] * lv
+    terms += q[:, None] * l1v
+    terms += log_g(lv, l1v)
+    return np.asarray(
+        np.exp(special.logsumexp(terms, axis=1) - special.betaln(p, q)), dtype=np.float64
+    )
+
+
+def centred_nodes(p: FloatArray, q: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Nodes of the rule of the module notes for ``Beta(p, q)``, one row per beta.
+
+    Parameters
+    ----------
+    p, q : ndarray
+        Beta parameters per row (> 0), one-dimensional.
+
+    Returns
+    -------
+    log_v, log_1mv, log_jac : ndarray
+        ``log v``, ``log(1 - v)`` at the nodes and the log of the weight
+        ``h dy/dτ dv/dy / (v (1 - v))``, each ``(rows, nodes)``: the
+        expectation of ``g`` is ``sum(exp(log_jac + p log_v + q log_1mv +
+        log g)) / B(p, q)``.
+    """
+    p2 = np.asarray(p, dtype=np.float64)[:, None]
+    q2 = np.asarray(q, dtype=np.float64)[:, None]
+    scale = np.sqrt(1.0 / p2 + 1.0 / q2)
     y = scale * _SINH
-    y += np.log(p) - np.log(q)
+    y += np.log(p2) - np.log(q2)
     lv = -np.logaddexp(0.0, -y)
     l1v = -np.logaddexp(0.0, y)
-    terms = p * lv + q * l1v + np.log(scale) + _LOG_J + log_g(lv, l1v)
-    return np.asarray(
-        np.exp(special.logsumexp(terms, axis=1) - special.betaln(p[:, 0], q[:, 0])),
-        dtype=np.float64,
-    )
+    return lv, l1v, np.log(scale) + _LOG_J
