@@ -38,6 +38,7 @@ from typing import Any, Literal
 
 from crmcore._text import MAX_KEY_LENGTH, check_key, check_storable
 from crmcore._time import EPOCH_UTC, MICROSECOND, require_existing
+from crmcore.domain import FrozenMapping
 from crmcore.errors import ValidationError
 from crmcore.storage import _json
 from crmcore.storage._fields import FieldSpec, Kind
@@ -406,7 +407,7 @@ def _fast_columns(
     sqlite = dialect == "sqlite"
     if spec.kind is Kind.ENUM:
         ns[f"c{i}"] = spec.cls
-        return [(f"type({v}) is c{i}", f"{v}.value")]
+        return [(f"type({v}) is c{i}", f"{v}._value_")]  # .value without the property call
     if spec.kind is Kind.WRAPPED:
         assert spec.scalar is not None
         ns[f"c{i}"] = spec.cls
@@ -434,8 +435,7 @@ def _fast_columns(
         if empty is None:
             return [None]
         ns[f"j{i}"] = _json.dumps(empty)
-        ns[f"jt{i}"] = type(empty)
-        return [(f"type({v}) is jt{i} and not {v}", f"j{i}")]
+        return [(f"type({v}) in EMPTYABLE and not {v}", f"j{i}")]
     if n == 1:
         return [_fast_scalar(spec.kind, dialect, v, key=key)]
     return [None] * n
@@ -463,6 +463,8 @@ def _compile_encoder(codec: RowCodec, keys: Collection[str]) -> Callable[[Any], 
         "EPOCH_UTC": EPOCH_UTC,
         "MICROSECOND": MICROSECOND,
         "ENTITY": codec.entity,
+        # sized collections whose emptiness is ``not v`` (the JSON encoder's len(v) == 0)
+        "EMPTYABLE": frozenset({dict, list, tuple, set, frozenset, FrozenMapping}),
         "get": attrgetter(*(f.name for f in codec.fields)),
         "wrong_type": codec.refuse_type,
     }
@@ -473,13 +475,14 @@ def _compile_encoder(codec: RowCodec, keys: Collection[str]) -> Callable[[Any], 
         for j, enc in enumerate(encoders):
             ns[f"e{i}_{j}"] = enc
             call = f"e{i}_{j}(f{i})"
-            # None of an optional field fails every test: its encoder returns None
-            out.append(call if fast[j] is None else f"({fast[j][1]} if {fast[j][0]} else {call})")  # type: ignore[index]
+            expr = call if fast[j] is None else f"({fast[j][1]} if {fast[j][0]} else {call})"  # type: ignore[index]
+            # an optional field's None is stored as NULL in every column, as its encoders do
+            out.append(f"(None if f{i} is None else {expr})" if spec.optional else expr)
     names = ", ".join(f"f{i}" for i in range(len(codec.fields)))
     body = ",\n        ".join(out)
     source = (
         "def encode(entity):\n"
-        "    if not isinstance(entity, ENTITY):\n"
+        "    if type(entity) is not ENTITY and not isinstance(entity, ENTITY):\n"
         "        wrong_type(entity)\n"
         f"    ({names},) = get(entity)\n"
         f"    return (\n        {body},\n    )\n"
