@@ -163,7 +163,8 @@ def _stats(
     if n_cust * span >= 2**62:
         raise ValidationError("the transaction log spans too many periods", field="date")
     rel = codes - lo
-    if n_cust * span <= 2**32:
+    key: np.ndarray  # uint32 or int64
+    if n_cust * span <= 2**32:  # the largest key is n_cust * span - 1
         key = cust.astype(np.uint32)
         key *= np.uint32(span)
         key += rel.astype(np.uint32)
