@@ -91,14 +91,17 @@ def child_crmcore(data: Path, out: Path) -> dict:
     log = pd.read_parquet(data)
     base = _current_rss_mb()
     times: dict[str, float] = {}
+    cpu: dict[str, float] = {}  # process CPU seconds: on a shared machine, less noisy than wall
 
     def timed(name, fn):
-        best, result = float("inf"), None
+        best, best_cpu, result = float("inf"), float("inf"), None
         for _ in range(REPEAT.get(name, 1)):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             result = fn()
             best = min(best, time.perf_counter() - t0)
+            best_cpu = min(best_cpu, time.process_time() - c0)
         times[name] = best
+        cpu[name] = best_cpu
         return result
 
     s = timed(
@@ -138,6 +141,7 @@ def child_crmcore(data: Path, out: Path) -> dict:
     ).to_parquet(out)
     return {
         "times": times,
+        "cpu": cpu,
         "params": {"bgnbd": bg.params_, "mbgnbd": mbg.params_, "gamma_gamma": gg.params_},
         "ll": {"bgnbd": bg.log_likelihood_, "mbgnbd": mbg.log_likelihood_},
         "n_iter": {"bgnbd": bg.n_iter_, "mbgnbd": mbg.n_iter_, "gamma_gamma": gg.n_iter_},
@@ -160,14 +164,17 @@ def child_lifetimes(data: Path, out: Path) -> dict:
     log = pd.read_parquet(data)
     base = _current_rss_mb()
     times: dict[str, float] = {}
+    cpu: dict[str, float] = {}  # process CPU seconds: on a shared machine, less noisy than wall
 
     def timed(name, fn):
-        best, result = float("inf"), None
+        best, best_cpu, result = float("inf"), float("inf"), None
         for _ in range(REPEAT.get(name, 1)):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             result = fn()
             best = min(best, time.perf_counter() - t0)
+            best_cpu = min(best_cpu, time.process_time() - c0)
         times[name] = best
+        cpu[name] = best_cpu
         return result
 
     s = timed(
@@ -233,6 +240,7 @@ def child_lifetimes(data: Path, out: Path) -> dict:
     gg_params = {k: float(v) for k, v in gg.params_.items()}
     return {
         "times": times,
+        "cpu": cpu,
         "params": {
             "bgnbd": {k: float(v) for k, v in bg.params_.items()},
             "mbgnbd": {k: float(v) for k, v in mbg.params_.items()},
@@ -273,11 +281,13 @@ def ensure_lifetimes(python: str | None) -> str:
     return str(exe)
 
 
-def run_child(python: str, side: str, data: Path, out: Path) -> dict:
+def run_child(python: str, side: str, data: Path, out: Path, src: Path | None = None) -> dict:
     cmd = [python, __file__, "--child", side, "--data", str(data), "--out", str(out)]
     env = dict(os.environ)
     if side == "lifetimes":
         env.pop("PYTHONPATH", None)
+    elif src is not None:  # another crmcore source tree (the baseline of a before/after)
+        env["PYTHONPATH"] = str(src)
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"{side} child failed:\n{proc.stderr[-4000:]}")
@@ -363,6 +373,12 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="10k customers only")
     ap.add_argument("--sizes", type=int, nargs="+", default=None)
     ap.add_argument("--lifetimes-python", default=None)
+    ap.add_argument(
+        "--baseline-src",
+        type=Path,
+        default=None,
+        help="also time the crmcore in this src directory (before/after in the same run)",
+    )
     ap.add_argument("--child", choices=["crmcore", "lifetimes"], help=argparse.SUPPRESS)
     ap.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -374,6 +390,7 @@ def main() -> None:
     sizes = args.sizes or ([10_000] if args.quick else [10_000, 100_000, 1_000_000])
     lt_python = ensure_lifetimes(args.lifetimes_python)
     rows = []
+    baselines: list[tuple[int, dict, dict]] = []
     with tempfile.TemporaryDirectory(prefix="crmcore-clv-bench-") as tmp:
         for n in sizes:
             data = Path(tmp) / f"log_{n}.parquet"
@@ -383,29 +400,60 @@ def main() -> None:
             theirs = run_child(lt_python, "lifetimes", data, theirs_out)
             checks = compare(n, ours, theirs, ours_out, theirs_out)
             rows.append((n, n_tx, ours, theirs, checks))
+            if args.baseline_src is not None:
+                base_out = Path(tmp) / f"base_{n}.parquet"
+                base = run_child(sys.executable, "crmcore", data, base_out, args.baseline_src)
+                baselines.append((n, base, ours))
             print(f"done: {n:,} customers, {n_tx:,} transactions", flush=True)
     report(rows)
+    if baselines:
+        report_baseline(baselines)
 
 
 def report(rows: list) -> None:
     print()
-    print("| customers | step | crmcore s | lifetimes s | speed-up |")
-    print("|---:|---|---:|---:|---:|")
+    print(
+        "| customers | step | crmcore s | lifetimes s | speed-up "
+        "| crmcore CPU s | lifetimes CPU s | CPU speed-up |"
+    )
+    print("|---:|---|---:|---:|---:|---:|---:|---:|")
     for n, _, ours, theirs, _ in rows:
         for key, label in STEPS:
             a, b = ours["times"][key], theirs["times"][key]
-            print(f"| {n:,} | {label} | {a:.3f} | {b:.3f} | {b / a:.1f}× |")
+            ac, bc = ours["cpu"][key], theirs["cpu"][key]
+            print(
+                f"| {n:,} | {label} | {a:.3f} | {b:.3f} | {b / a:.1f}× "
+                f"| {ac:.3f} | {bc:.3f} | {bc / max(ac, 1e-9):.1f}× |"
+            )
         a, b = ours["rss_peak_mb"], theirs["rss_peak_mb"]
-        print(f"| {n:,} | peak RSS, MB (process total) | {a:.0f} | {b:.0f} | {b / a:.2f}× |")
+        print(f"| {n:,} | peak RSS, MB (process total) | {a:.0f} | {b:.0f} | {b / a:.2f}× | | | |")
         a -= ours["rss_base_mb"]
         b -= theirs["rss_base_mb"]
-        print(f"| {n:,} | peak RSS above loaded data, MB | {a:.0f} | {b:.0f} | {b / a:.2f}× |")
+        print(
+            f"| {n:,} | peak RSS above loaded data, MB | {a:.0f} | {b:.0f} | {b / a:.2f}× | | | |"
+        )
     print()
     print("| customers | transactions | check | value |")
     print("|---:|---:|---|---:|")
     for n, n_tx, _, _, checks in rows:
         for key, value in checks.items():
             print(f"| {n:,} | {n_tx:,} | {key} | {value:.6g} |")
+
+
+def report_baseline(rows: list) -> None:
+    print()
+    print(
+        "| customers | step | before s | after s | before CPU s | after CPU s | CPU after/before |"
+    )
+    print("|---:|---|---:|---:|---:|---:|---:|")
+    for n, base, ours in rows:
+        for key, label in STEPS:
+            a, b = base["times"][key], ours["times"][key]
+            ac, bc = base["cpu"][key], ours["cpu"][key]
+            print(
+                f"| {n:,} | {label} | {a:.3f} | {b:.3f} | {ac:.3f} | {bc:.3f} "
+                f"| {bc / max(ac, 1e-9):.2f} |"
+            )
 
 
 if __name__ == "__main__":

@@ -42,7 +42,61 @@ from crmcore.errors import (
 __all__ = ["BaseModel"]
 
 _LOG_BOUND = 30.0
+_NOISE = 1e-12  # relative rounding noise of an objective summed over many rows
 _MAX_TOL = 1e-3  # a looser projected-gradient tolerance stops wherever the fit starts
+
+
+class _Converged(Exception):
+    """Raised from the objective to end L-BFGS-B at a point that meets ``gtol``."""
+
+    def __init__(self, result: optimize.OptimizeResult) -> None:
+        super().__init__("converged")
+        self.result = result
+
+
+class _GradientWatch:
+    """End the optimisation at the first point L-BFGS-B would accept as converged.
+
+    Near the optimum of a likelihood summed over millions of rows, the
+    objective's rounding noise (about 1e-16 relative) is as large as the
+    decrease a line search can still find: L-BFGS-B may reach a point whose
+    projected gradient meets ``gtol`` during a line search and then spend
+    dozens of evaluations on failed line searches at the noise floor, ending
+    at a point no better. Each evaluation is a pass over every row. This
+    watch stops at the first evaluated point inside the bounds whose
+    ``max |gradient| <= gtol`` (L-BFGS-B's own convergence test) and whose
+    objective is no higher than every earlier value, up to that rounding
+    noise (``_NOISE`` relative).
+    """
+
+    def __init__(self, gtol: float) -> None:
+        self.gtol = gtol
+        self.best = np.inf
+        self.nit = 0
+        self.armed = True
+
+    def iteration(self, intermediate_result: optimize.OptimizeResult) -> None:
+        self.nit += 1
+
+    def see(self, phi: FloatArray, f: float, g: FloatArray) -> None:
+        if not self.armed:
+            return
+        if (
+            f <= self.best + _NOISE * abs(self.best)
+            and float(np.max(np.abs(g))) <= self.gtol
+            and bool((np.abs(phi) < _LOG_BOUND).all())
+        ):
+            raise _Converged(
+                optimize.OptimizeResult(
+                    x=phi.copy(),
+                    fun=f,
+                    jac=g.copy(),
+                    nit=self.nit + 1,
+                    success=True,
+                    message="the projected gradient is below gtol",
+                )
+            )
+        self.best = min(self.best, f)
 
 
 class BaseModel(BaseEstimator, ABC):  # type: ignore[misc]
@@ -87,7 +141,8 @@ class BaseModel(BaseEstimator, ABC):  # type: ignore[misc]
     and implement ``_loglik_grad`` (total weighted log-likelihood and its
     gradient in the natural parameters); optionally ``_read`` (extra checks),
     ``_fit_rows``, ``_scale``/``_scale_data``/``_param_scale`` (conditioning),
-    ``_penalty_scale`` and ``_prepare`` (per-fit precomputation).
+    ``_penalty_scale``, ``_canonical_rows`` (row order, merging) and ``_prepare``
+    (per-fit precomputation); ``_stop_at_tol`` for likelihoods over many rows.
 
     ``covariance_log_`` is the inverse Hessian of the total penalised negative
     log-likelihood in log-parameters (central differences of the analytic
@@ -105,6 +160,9 @@ class BaseModel(BaseEstimator, ABC):  # type: ignore[misc]
     _columns: ClassVar[tuple[str, ...]] = ()
     _default_start: ClassVar[tuple[float, ...]] = ()
     _compress: ClassVar[bool] = True  # collapse identical rows before fitting
+    # Stop at the first evaluated point that improves on every earlier one and
+    # meets the gradient tolerance (see _GradientWatch).
+    _stop_at_tol: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -167,6 +225,21 @@ class BaseModel(BaseEstimator, ABC):  # type: ignore[misc]
     @abstractmethod
     def _loglik_rows(self, theta: FloatArray, cols: dict[str, FloatArray]) -> FloatArray:
         """Log-likelihood of each row of validated summary columns (unweighted)."""
+
+    def _canonical_rows(
+        self, cols: dict[str, FloatArray], weights: FloatArray
+    ) -> tuple[dict[str, FloatArray], FloatArray]:
+        """Return the rows with a positive weight, in a canonical order.
+
+        Lexicographic in the columns, then the weight: the optimiser sees
+        bit-identical input whatever the order of the customers, so the
+        estimate and the convergence verdict cannot depend on it. Weights are
+        whole numbers, so their sums are exact too.
+        """
+        keep = weights > 0
+        order = np.lexsort((weights, *reversed(list(cols.values()))))
+        order = order[keep[order]]
+        return {k: v[order] for k, v in cols.items()}, weights[order]
 
     def _ridge(self, theta: FloatArray) -> tuple[BoolArray, str] | None:
         """Recognise an estimate on a known ridge of the likelihood (default: none).
@@ -256,15 +329,7 @@ class BaseModel(BaseEstimator, ABC):  # type: ignore[misc]
             cols, w_u, _ = compress_rows(summary.columns, w)
         else:
             cols, w_u = summary.columns, w
-        keep = w_u > 0
-        # Canonical row order (lexicographic in the columns, then the weight):
-        # the optimiser sees bit-identical input whatever the order of the
-        # customers, so the estimate and the convergence verdict cannot depend
-        # on it. Weights are whole numbers, so their sums are exact too.
-        order = np.lexsort((w_u, *reversed(list(cols.values()))))
-        order = order[keep[order]]
-        cols = {k: v[order] for k, v in cols.items()}
-        w_u = w_u[order]
+        cols, w_u = self._canonical_rows(cols, w_u)
         n_total = float(w_u.sum())
         self._check_informative(cols)
         s = self._scale(cols)
@@ -272,6 +337,7 @@ class BaseModel(BaseEstimator, ABC):  # type: ignore[misc]
         pc = self._penalty_scale(s)
         prepared = self._prepare(self._scale_data(cols, s), w_u)
         phi0 = np.log(self._start(c))
+        watch = _GradientWatch(tol) if self._stop_at_tol else None
 
         def objective(phi: FloatArray) -> tuple[float, FloatArray]:
             theta = np.exp(phi)
@@ -281,18 +347,26 @@ class BaseModel(BaseEstimator, ABC):  # type: ignore[misc]
             g = -grad * theta / n_total + 2.0 * pen * pt * pt
             if not np.isfinite(f):
                 return np.inf, np.zeros_like(phi)
+            if watch is not None:
+                watch.see(phi, f, g)
             return f, g
 
         bounds = [(-_LOG_BOUND, _LOG_BOUND)] * len(phi0)
         with single_threaded_blas():
-            res = optimize.minimize(
-                objective,
-                phi0,
-                jac=True,
-                method="L-BFGS-B",
-                bounds=bounds,
-                options={"maxiter": max_iter, "ftol": 1e-15, "gtol": tol, "maxcor": 20},
-            )
+            try:
+                res = optimize.minimize(
+                    objective,
+                    phi0,
+                    jac=True,
+                    method="L-BFGS-B",
+                    bounds=bounds,
+                    callback=None if watch is None else watch.iteration,
+                    options={"maxiter": max_iter, "ftol": 1e-15, "gtol": tol, "maxcor": 20},
+                )
+            except _Converged as done:
+                res = done.result
+            if watch is not None:
+                watch.armed = False
             phi = np.asarray(res.x, dtype=np.float64)
             _, g_final = objective(phi)
             hess = self._hessian(objective, phi) * n_total

@@ -219,7 +219,8 @@ class GammaGammaModel(BaseModel):
     _param_names: ClassVar[tuple[str, ...]] = ("p", "q", "gamma")
     _columns: ClassVar[tuple[str, ...]] = ("frequency", "monetary_value")
     _default_start: ClassVar[tuple[float, ...]] = (1.0, 1.0, 1.0)
-    _compress: ClassVar[bool] = False  # mean spend is continuous: rows rarely repeat
+    _compress: ClassVar[bool] = False  # repeated rows are merged by _canonical_rows
+    _stop_at_tol: ClassVar[bool] = True  # every evaluation is a pass over all rows
     spend_kernels: ClassVar[SpendKernels] = GGSpendKernels()
 
     def _read(self, data: pd.DataFrame | ArrayLike | dict[str, Any]) -> Summary:
@@ -239,6 +240,41 @@ class GammaGammaModel(BaseModel):
         keep = summary["frequency"] > 0
         cols = {k: v[keep] for k, v in summary.columns.items()}
         return Summary(cols, None), weights[keep]
+
+    def _canonical_rows(
+        self, cols: dict[str, FloatArray], weights: FloatArray
+    ) -> tuple[dict[str, FloatArray], FloatArray]:
+        """Return the distinct ``(frequency, monetary_value)`` rows with summed weights, sorted.
+
+        Customers with the same frequency and mean spend enter the
+        likelihood once, with their summed weight (the weighted
+        log-likelihood is the unweighted one on the repeated rows). With no
+        two rows left equal, sorting by (frequency, mean spend) is a
+        canonical order: one argsort of the continuous mean spend, then a
+        stable sort of the small whole frequencies (a radix sort in int16),
+        in place of a three-key lexicographic sort of every row.
+        """
+        x, m = cols["frequency"], cols["monetary_value"]
+        keep = weights > 0
+        if not keep.all():
+            x, m, weights = x[keep], m[keep], weights[keep]
+        if x.size == 0:
+            return {"frequency": x, "monetary_value": m}, weights
+        order = np.argsort(m)
+        x_sorted = x[order]
+        # frequencies are validated whole numbers >= 0
+        by_x = x_sorted.astype(np.int16) if x_sorted.max() < 2**15 else x_sorted
+        order = order[np.argsort(by_x, kind="stable")]
+        x, m, w = x[order], m[order], weights[order]
+        first = np.empty(x.size, dtype=bool)
+        first[0] = True
+        np.not_equal(x[1:], x[:-1], out=first[1:])
+        first[1:] |= m[1:] != m[:-1]
+        if not first.all():
+            starts = np.flatnonzero(first)
+            w = np.add.reduceat(w, starts)
+            x, m = x[starts], m[starts]
+        return {"frequency": x, "monetary_value": m}, w
 
     def _scale(self, cols: dict[str, FloatArray]) -> float:
         return float(np.mean(cols["monetary_value"]))

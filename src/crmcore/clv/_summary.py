@@ -148,38 +148,46 @@ def _stats(
 ) -> dict[str, FloatArray]:
     """Per-customer first/last purchase period, distinct periods and value sums.
 
-    Distinct (customer, period) pairs come from one integer sort of the packed
-    key ``customer * span + period`` (NumPy's vectorised sort of int64, no
-    argsort); values need no pairing: the repeat-purchase total is the
-    customer's total minus what was spent in the first period.
+    One integer sort of the packed key ``customer * span + period`` (NumPy's
+    vectorised sort, no argsort; in 32 bits whenever the key fits, half the
+    memory traffic of 64) puts each customer's rows together, in period
+    order: the customer's rows start where the running count of rows per
+    customer says, so the first and last periods are read off directly, and
+    the distinct periods are the rows minus the repeats of the previous key
+    (only those few are divided back into customers). Values need no
+    pairing: the repeat-purchase total is the customer's total minus what
+    was spent in the first period.
     """
     lo = int(codes.min())
     span = int(codes.max()) - lo + 1
     if n_cust * span >= 2**62:
         raise ValidationError("the transaction log spans too many periods", field="date")
     rel = codes - lo
-    key = cust * span
-    key += rel
+    key: np.ndarray  # uint32 or int64
+    if n_cust * span <= 2**32:  # the largest key is n_cust * span - 1
+        key = cust.astype(np.uint32)
+        key *= np.uint32(span)
+        key += rel.astype(np.uint32)
+    else:
+        key = cust * span
+        key += rel
     key.sort()
-    keep = np.empty(key.size, dtype=bool)
-    keep[0] = True
-    np.not_equal(key[1:], key[:-1], out=keep[1:])
-    uk = key[keep]
-    c_u = uk // span
-    count = np.bincount(c_u, minlength=n_cust)
-    ends = np.cumsum(count)
-    starts = ends - count
-    has = count > 0
+    rows = np.bincount(cust, minlength=n_cust)
+    ends = np.cumsum(rows)
+    starts = ends - rows
+    repeat = key[1:] == key[:-1]  # the same customer and period as the row before
+    count = rows - np.bincount(key[1:][repeat] // span, minlength=n_cust)
+    has = rows > 0
     if has.all():  # the usual case: every customer has a transaction in range
         base = np.arange(n_cust, dtype=np.int64) * span
-        first = uk[starts] - base
-        last = uk[ends - 1] - base
+        first = key[starts] - base
+        last = key[ends - 1] - base
     else:
         first = np.zeros(n_cust, dtype=np.int64)
         last = np.zeros(n_cust, dtype=np.int64)
         cust_has = np.flatnonzero(has)
-        first[has] = uk[starts[has]] - cust_has * span
-        last[has] = uk[ends[has] - 1] - cust_has * span
+        first[has] = key[starts[has]] - cust_has * span
+        last[has] = key[ends[has] - 1] - cust_has * span
     out: dict[str, FloatArray] = {
         "count": count.astype(np.float64),
         "first": (first + lo).astype(np.float64),

@@ -11,6 +11,7 @@ version) leaves the rest of the unit of work intact.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Generic, TypeVar
@@ -171,15 +172,10 @@ class SqlRepository(Generic[E]):
         check_batch(batch_size)
         encode = self._codec.encode
         total = 0
-        batch: list[tuple[Any, ...]] = []
+        rest = iter(entities)
         with self._tx(write=True) as conn, self._bulk_cache(conn):
-            for entity in entities:
-                batch.append(encode(entity))
-                if len(batch) >= batch_size:
-                    self._insert_rows(conn, batch)
-                    total += len(batch)
-                    batch = []
-            if batch:
+            # a batch is encoded by one comprehension (no per-entity append and length test)
+            while batch := [encode(entity) for entity in itertools.islice(rest, batch_size)]:
                 self._insert_rows(conn, batch)
                 total += len(batch)
         return total

@@ -218,6 +218,44 @@ def test_weights_equal_repeated_rows(data: pd.DataFrame) -> None:
         assert a.params_[k] == pytest.approx(b.params_[k], rel=1e-6)
 
 
+def test_gamma_gamma_weights_equal_repeated_rows(spend_data: pd.DataFrame) -> None:
+    # fit merges identical (frequency, monetary_value) rows into one weighted row
+    small = spend_data.iloc[:600]
+    w = np.arange(600) % 4 + 1
+    expanded = small.loc[small.index.repeat(w)]
+    a = GammaGammaModel().fit(small, weights=w)
+    b = GammaGammaModel().fit(expanded)
+    assert b.n_customers_ == int(w[small["frequency"].to_numpy() > 0].sum())
+    assert a.n_customers_ == b.n_customers_
+    assert a.log_likelihood_ == pytest.approx(b.log_likelihood_, rel=1e-10)
+    for k in a.params_:
+        assert a.params_[k] == pytest.approx(b.params_[k], rel=1e-6)
+    # and the likelihood of the expanded rows is the weighted one of the distinct rows
+    assert a.log_likelihood(expanded) == pytest.approx(
+        a.log_likelihood(small, weights=w), rel=1e-12
+    )
+    assert a.log_likelihood(small, weights=w) == pytest.approx(a.log_likelihood_, rel=1e-12)
+
+
+def test_gamma_gamma_fit_ignores_row_order(spend_data: pd.DataFrame) -> None:
+    a = GammaGammaModel().fit(spend_data)
+    b = GammaGammaModel().fit(spend_data.iloc[::-1])
+    assert a.params_ == b.params_  # the optimiser sees bit-identical input
+    assert a.log_likelihood_ == b.log_likelihood_
+
+
+def test_gamma_gamma_estimate_meets_gradient_tolerance(spend_data: pd.DataFrame) -> None:
+    # the fit may stop at the first point meeting tol; that point is a maximum
+    model = GammaGammaModel(tol=1e-9).fit(spend_data)
+    repeat = spend_data[spend_data["frequency"] > 0]
+    theta = np.array([model.params_[k] for k in ("p", "q", "gamma")])
+    cols = {c: repeat[c].to_numpy(dtype=float) for c in repeat.columns}
+    _, grad = model._loglik_grad(theta, model._prepare(cols, np.ones(len(repeat))))
+    # gradient in log-parameters, per customer (the optimiser's scale)
+    assert np.max(np.abs(grad * theta / len(repeat))) <= 1e-8
+    assert model.converged_
+
+
 @pytest.mark.parametrize(
     ("weights", "problem"),
     [([-1.0], ">= 0"), ([1.5], "whole number"), ([float("nan")], "finite")],

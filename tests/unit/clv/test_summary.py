@@ -393,3 +393,58 @@ def test_models_refuse_a_summary_that_counts_the_first_purchase(log: pd.DataFram
         GammaGammaModel().fit(every[every["frequency"] > 1])
     with pytest.raises(ValidationError, match="True or False"):
         rfm_summary(log, include_first_transaction="yes")  # type: ignore[arg-type]
+
+
+def _reference_summary(log: pd.DataFrame, as_of: pd.Timestamp, freq: str) -> pd.DataFrame:
+    """The summary's definition, spelt out with pandas group-bys (slow, obvious)."""
+    log = log[log["date"] <= as_of]
+    periods = (
+        log.assign(p=log["date"].dt.floor(freq)).groupby(["customer_id", "p"])["amount"].sum()
+    )
+    periods = periods.reset_index()
+    g = periods.groupby("customer_id")
+    first, last, n = g["p"].min(), g["p"].max(), g["p"].size()
+    step = pd.Timedelta(1, freq)
+    first_value = (
+        periods[periods["p"] == periods["customer_id"].map(first)]
+        .groupby("customer_id")["amount"]
+        .sum()
+    )
+    total = g["amount"].sum()
+    freq_ = n - 1
+    return pd.DataFrame(
+        {
+            "frequency": freq_.astype(np.int64),
+            "recency": (last - first) / step,
+            "T": (as_of.floor(freq) - first) / step,
+            "monetary_value": ((total - first_value) / freq_.where(freq_ > 0)).fillna(0.0),
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("n_customers", "years"),
+    [(300, 2), (40_000, 15)],  # the packed key fits in 32 bits; it needs 64 bits
+)
+def test_summary_equals_its_definition(n_customers: int, years: int) -> None:
+    rng = np.random.default_rng(11)
+    n = 2 * n_customers + 500
+    hours = rng.integers(0, years * 8760, n)
+    hours[:n_customers] = 0  # every customer's span reaches the log's start...
+    hours[n_customers : 2 * n_customers] = years * 8760 - 1  # ...and its end
+    # repeats within an hour, so purchases collapse into periods
+    hours[-500:] = hours[:500] + rng.integers(0, 2, 500)
+    log = pd.DataFrame(
+        {
+            "customer_id": np.concatenate(
+                [np.arange(n_customers)] * 2 + [rng.integers(0, n_customers, n - 2 * n_customers)]
+            ),
+            "date": pd.Timestamp("2000-01-01") + pd.to_timedelta(hours * 3600 + 59, unit="s"),
+            "amount": rng.integers(1, 100, n).astype(float),
+        }
+    )
+    log.iloc[-500:, 0] = log["customer_id"].to_numpy()[:500]
+    as_of = pd.Timestamp("2000-01-01") + pd.Timedelta(years * 8760, "h")
+    got = rfm_summary(log, value_col="amount", as_of=as_of, freq="h")
+    want = _reference_summary(log, as_of, "h")
+    pd.testing.assert_frame_equal(got, want, check_names=False, rtol=1e-12)
