@@ -295,6 +295,29 @@ def _spend_fallback(summary: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
     return out
 
 
+def _duplicate_rows(tx: pd.DataFrame) -> int:
+    """Count the rows repeating an earlier row exactly (customer, time and amount).
+
+    The same count as ``tx.duplicated(["customer_id", "date", "amount"]).sum()``,
+    without hashing every customer id: rows are first screened on a hash of
+    their time and amount (an exact duplicate shares both, so it is kept), and
+    only the rows whose time and amount repeat are compared in full.
+    """
+    keys = ["customer_id", "date", "amount"]
+    date, amount = tx["date"], tx["amount"]
+    if len(tx) < 2 or date.dtype.kind != "M" or amount.dtype != np.float64:
+        return int(tx.duplicated(keys).sum())
+    ticks = np.asarray(date.array.asi8, dtype=np.int64)
+    values = amount.to_numpy(dtype=np.float64) + 0.0  # -0.0 is 0.0, as in the full comparison
+    values[np.isnan(values)] = np.nan  # one NaN bit pattern
+    with np.errstate(over="ignore"):
+        mixed = ticks.view(np.uint64) * np.uint64(0x9E3779B97F4A7C15) ^ values.view(np.uint64)
+    candidates = pd.Series(mixed).duplicated(keep=False).to_numpy()
+    if not candidates.any():
+        return 0
+    return int(tx[candidates].duplicated(keys).sum())
+
+
 def _data_quality(tx: pd.DataFrame) -> tuple[pd.DataFrame, list[str], dict[str, int]]:
     """Handle the quirks of real logs; say what was done with each.
 
@@ -310,7 +333,7 @@ def _data_quality(tx: pd.DataFrame) -> tuple[pd.DataFrame, list[str], dict[str, 
     notes: list[str] = []
     counts = {
         "rows": len(tx),
-        "duplicate_rows": int(tx.duplicated(["customer_id", "date", "amount"]).sum()),
+        "duplicate_rows": _duplicate_rows(tx),
         "refund_rows": int((tx["amount"] < 0).sum()),
         "refund_days_dropped": 0,
         "free_rows": 0,
@@ -648,7 +671,9 @@ def _churn_risk(
         n_training_customers=len(labels),
         training_churn_rate=float(labels.mean()),
         validation=_clean(dict(getattr(clf, "validation_scores_", {}) or {})),
-        backtest=_churn_backtest(tx, cutoff, horizon, labels, seed),
+        backtest=_churn_backtest(
+            past, train, cutoff=cutoff, horizon=horizon, labels=labels, seed=seed
+        ),
     )
     return risk.reindex(index), info
 
@@ -658,7 +683,9 @@ GAINS_SHARES = (0.1, 0.2, 0.3, 0.5, 1.0)
 
 
 def _churn_backtest(
-    tx: pd.DataFrame,
+    seen: pd.DataFrame,
+    features: pd.DataFrame,
+    *,
     cutoff: pd.Timestamp,
     horizon: pd.Timedelta,
     labels: pd.Series,
@@ -672,18 +699,21 @@ def _churn_backtest(
     (``labels``). ROC AUC, Brier score and the gains (share of the churners
     among the riskiest customers) measure that ranking; nothing it scores
     was seen in its training. None when the history is too short.
+
+    ``seen`` is the log up to ``cutoff`` and ``features`` its
+    :func:`customer_features` at ``cutoff`` (the churn model's training
+    features, computed once for both).
     """
     from sklearn.metrics import roc_auc_score  # noqa: PLC0415 -- sklearn loads with churn
 
     earlier = cutoff - horizon
     try:
-        seen = tx[tx["date"] <= cutoff]
         old = churn_labels(seen, as_of=earlier, horizon=horizon, observed_until=cutoff)
         train = customer_features(seen[seen["date"] <= earlier], as_of=earlier, value_col="amount")
         clf = ChurnClassifier(
             model="logistic", n_repeats=1, importance_max_samples=5000, random_state=seed
         ).fit(train, old)
-        now = customer_features(seen, as_of=cutoff, value_col="amount").reindex(labels.index)
+        now = features.reindex(labels.index)
         risk = np.asarray(clf.predict_proba(now)[:, 1], dtype=np.float64)
     except (ValidationError, ValueError) as err:
         _log.info("churn backtest not available: %s", str(err).splitlines()[0])
@@ -1005,7 +1035,9 @@ def analyse(
 
     say("checking the data")
     tx, notes, quality = _data_quality(tx)
-    n_customers = int(tx["customer_id"].nunique())
+    # the ids factorised once (missing ids refused here); every step gets the codes
+    customers = _CustomerCodes.of(tx["customer_id"])
+    n_customers = len(customers.ids)
     if n_customers < MIN_CUSTOMERS:
         raise ValidationError(
             f"the data hold {n_customers:,} customers with purchases at or before as_of; "
@@ -1015,7 +1047,6 @@ def analyse(
             value=n_customers,
         )
     say("summarising transactions")
-    customers = _CustomerCodes.of(tx["customer_id"])
     tx = customers.frame(tx, order="first")
     summary = rfm_summary(tx, value_col="amount", as_of=as_of, freq="D")
     # first: without repeat buyers nothing below is meaningful (and this says why)
