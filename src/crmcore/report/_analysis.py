@@ -299,23 +299,35 @@ def _duplicate_rows(tx: pd.DataFrame) -> int:
     """Count the rows repeating an earlier row exactly (customer, time and amount).
 
     The same count as ``tx.duplicated(["customer_id", "date", "amount"]).sum()``,
-    without hashing every customer id: rows are first screened on a hash of
-    their time and amount (an exact duplicate shares both, so it is kept), and
-    only the rows whose time and amount repeat are compared in full.
+    without hashing every customer id: rows are first screened on their time
+    (in a log sorted by time, only rows next to one at the same time can
+    repeat one) and a hash of their time and amount (an exact duplicate
+    shares both, so it is kept); only the rows left are compared in full.
     """
     keys = ["customer_id", "date", "amount"]
     date, amount = tx["date"], tx["amount"]
     if len(tx) < 2 or date.dtype.kind != "M" or amount.dtype != np.float64:
         return int(tx.duplicated(keys).sum())
     ticks = np.asarray(date.array.asi8, dtype=np.int64)
-    values = amount.to_numpy(dtype=np.float64) + 0.0  # -0.0 is 0.0, as in the full comparison
+    rows = None  # every row; in a log sorted by time, the rows sharing their time with another
+    if bool(np.all(ticks[1:] >= ticks[:-1])):
+        same = ticks[1:] == ticks[:-1]
+        shared = np.zeros(len(ticks), dtype=bool)
+        shared[1:] = same
+        shared[:-1] |= same
+        rows = np.flatnonzero(shared)
+        ticks = ticks[rows]
+    values = amount.to_numpy(dtype=np.float64)
+    values = (values if rows is None else values[rows]) + 0.0  # -0.0 is 0.0, as in pandas
     values[np.isnan(values)] = np.nan  # one NaN bit pattern
     with np.errstate(over="ignore"):
         mixed = ticks.view(np.uint64) * np.uint64(0x9E3779B97F4A7C15) ^ values.view(np.uint64)
-    candidates = pd.Series(mixed).duplicated(keep=False).to_numpy()
-    if not candidates.any():
+    candidates = np.flatnonzero(pd.Series(mixed).duplicated(keep=False).to_numpy())
+    if rows is not None:
+        candidates = rows[candidates]
+    if candidates.size == 0:
         return 0
-    return int(tx[candidates].duplicated(keys).sum())
+    return int(tx.iloc[candidates].duplicated(keys).sum())
 
 
 def _data_quality(tx: pd.DataFrame) -> tuple[pd.DataFrame, list[str], dict[str, int]]:

@@ -31,6 +31,12 @@ def test_duplicate_rows_counts_as_pandas_does(tz):
     expected = int(tx.duplicated(KEYS).sum())
     assert expected > 100  # many repeats, with -0.0 against 0.0 and NaN against NaN
     assert _duplicate_rows(tx) == expected
+    # sorted by time (the screen on equal neighbouring times), the same count
+    in_order = tx.sort_values("date", kind="stable", ignore_index=True)
+    assert _duplicate_rows(in_order) == int(in_order.duplicated(KEYS).sum())
+    assert _duplicate_rows(in_order.iloc[::7].reset_index(drop=True)) == int(
+        in_order.iloc[::7].duplicated(KEYS).sum()
+    )
 
 
 def test_duplicate_rows_without_repeats_and_other_columns():
