@@ -657,7 +657,8 @@ def _churn_risk(
     tx: pd.DataFrame, as_of: pd.Timestamp, horizon_days: float, seed: int, index: pd.Index
 ) -> tuple[pd.Series, dict[str, Any]]:
     cutoff = as_of - pd.Timedelta(days=horizon_days)
-    past = tx[tx["date"] <= cutoff]
+    # every call below reads the whole log: what is after its as_of (or after
+    # observed_until) is not observed by it, so no filtered copy of the log is made
     horizon = pd.Timedelta(days=horizon_days)
     info: dict[str, Any] = {
         "horizon_days": horizon_days,
@@ -666,7 +667,7 @@ def _churn_risk(
     try:
         # the history is observed up to as_of: a quiet last stretch is silence, not a gap
         labels = churn_labels(tx, as_of=cutoff, horizon=horizon, observed_until=as_of)
-        train = customer_features(past, as_of=cutoff, value_col="amount")
+        train = customer_features(tx, as_of=cutoff, value_col="amount")
         clf = ChurnClassifier(
             model="logistic", n_repeats=1, importance_max_samples=5000, random_state=seed
         ).fit(train, labels)
@@ -684,7 +685,7 @@ def _churn_risk(
         training_churn_rate=float(labels.mean()),
         validation=_clean(dict(getattr(clf, "validation_scores_", {}) or {})),
         backtest=_churn_backtest(
-            past, train, cutoff=cutoff, horizon=horizon, labels=labels, seed=seed
+            tx, train, cutoff=cutoff, horizon=horizon, labels=labels, seed=seed
         ),
     )
     return risk.reindex(index), info
@@ -712,16 +713,16 @@ def _churn_backtest(
     among the riskiest customers) measure that ranking; nothing it scores
     was seen in its training. None when the history is too short.
 
-    ``seen`` is the log up to ``cutoff`` and ``features`` its
-    :func:`customer_features` at ``cutoff`` (the churn model's training
-    features, computed once for both).
+    ``seen`` is the log (what is after ``cutoff`` is not observed here) and
+    ``features`` its :func:`customer_features` at ``cutoff`` (the churn
+    model's training features, computed once for both).
     """
     from sklearn.metrics import roc_auc_score  # noqa: PLC0415 -- sklearn loads with churn
 
     earlier = cutoff - horizon
     try:
         old = churn_labels(seen, as_of=earlier, horizon=horizon, observed_until=cutoff)
-        train = customer_features(seen[seen["date"] <= earlier], as_of=earlier, value_col="amount")
+        train = customer_features(seen, as_of=earlier, value_col="amount")
         clf = ChurnClassifier(
             model="logistic", n_repeats=1, importance_max_samples=5000, random_state=seed
         ).fit(train, old)
