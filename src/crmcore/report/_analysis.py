@@ -518,7 +518,10 @@ def cut_history(
     """
     transactions, dates = _transaction_dates(transactions, tz)
     clock = _clock(dates, as_of, tz)
-    return transactions[dates.ns <= clock.cutoff.ns], clock
+    seen = dates.ns <= clock.cutoff.ns
+    if seen.all():  # the default as_of, the last transaction: no copy of the log
+        return transactions, clock
+    return transactions[seen], clock
 
 
 def _observed_surveys(surveys: pd.DataFrame | None, clock: _Clock, tz: Any) -> Any:
