@@ -3,8 +3,9 @@
 Writes a seeded transaction log (BG/NBD purchases, Gamma-Gamma spend; about
 ten transactions per customer, text customer ids as the command reads them)
 as Parquet, then runs ``python -m crmcore report`` on it in a child process
-and reports the wall time of each step (from ``--verbose`` progress lines),
-the child's CPU seconds and its peak resident memory.
+and reports the wall time and CPU seconds of each step (from ``--verbose``
+progress lines; the child adds the process's CPU time to each), the
+child's CPU seconds and its peak resident memory.
 
 With ``--reference DIR`` (a ``src`` tree of an earlier version, e.g.
 ``git archive <commit> src | tar -x -C /tmp/before``), the same command runs
@@ -64,12 +65,26 @@ def make_log(n: int, path: Path, fmt: str) -> int:
     return len(frame)
 
 
+# The child: ``python -m crmcore report ...`` whose progress lines also carry the
+# process's CPU seconds at the start of each step (the command itself is unchanged).
+_CHILD = """
+import sys, time
+from crmcore.cli import _console, main
+shown = _console.Console.step
+def step(self, name):
+    sys.stderr.write(f"cpu {time.process_time():.3f} {name}\\n")
+    shown(self, name)
+_console.Console.step = step
+sys.exit(main(sys.argv[1:]))
+"""
+
+
 def run_report(source: Path, out: Path, model: str, src: str | None) -> dict[str, Any]:
-    """Run the command in a child; its steps (durations), wall, CPU and peak RSS."""
+    """Run the command in a child; its steps (wall and CPU durations), wall, CPU, peak RSS."""
     env = dict(os.environ)
     if src is not None:
         env["PYTHONPATH"] = src
-    cmd = [sys.executable, "-m", "crmcore", "report", "--transactions", str(source)]
+    cmd = [sys.executable, "-c", _CHILD, "report", "--transactions", str(source)]
     cmd += ["--model", model, "--out", str(out), "-v"]
     with tempfile.TemporaryFile(mode="w+") as err:
         t0 = time.perf_counter()
@@ -85,8 +100,15 @@ def run_report(source: Path, out: Path, model: str, src: str | None) -> dict[str
     starts = [(float(at), name) for at, name in re.findall(r"\[\s*([\d.]+)s\] (.*)\.\.\.", log)]
     ends = [at for at, _ in starts[1:]] + [wall]
     steps = {_step_name(name): end - at for (at, name), end in zip(starts, ends, strict=True)}
+    marks = [(float(at), name) for at, name in re.findall(r"^cpu ([\d.]+) (.*)$", log, re.M)]
+    cpu_total = usage.ru_utime + usage.ru_stime
+    cpu_ends = [at for at, _ in marks[1:]] + [cpu_total]
+    cpu_steps = {
+        _step_name(name): end - at for (at, name), end in zip(marks, cpu_ends, strict=True)
+    }
     return {
         "steps": steps,
+        "cpu_steps": cpu_steps,
         "wall": wall,
         "cpu": usage.ru_utime + usage.ru_stime,
         "peak_gib": usage.ru_maxrss / 2**20,
@@ -135,10 +157,15 @@ def main() -> None:
         f"model {args.model}); log generated in {made:.1f} s; best of {args.rounds}"
     )
     print()
-    print("| step | " + " | ".join(f"{label} s" for label in labels) + " |")
-    print("|---|" + "---:|" * len(labels))
+    heads = [f"{label} {kind} s" for kind in ("wall", "CPU") for label in labels]
+    print("| step | " + " | ".join(heads) + " |")
+    print("|---|" + "---:|" * len(heads))
     for step in best[labels[-1]]["steps"]:
-        cells = [f"{best[label]['steps'].get(step, float('nan')):.1f}" for label in labels]
+        cells = [
+            f"{best[label][key].get(step, float('nan')):.1f}"
+            for key in ("steps", "cpu_steps")
+            for label in labels
+        ]
         print(f"| {step} | " + " | ".join(cells) + " |")
     for key, what, fmt in [
         ("wall", "wall time, whole command (s)", "{:.1f}"),
@@ -146,7 +173,7 @@ def main() -> None:
         ("peak_gib", "peak resident memory (GiB)", "{:.2f}"),
     ]:
         cells = [fmt.format(best[label][key]) for label in labels]
-        print(f"| **{what}** | " + " | ".join(cells) + " |")
+        print(f"| **{what}** | " + " | ".join(cells) + " |" + " |" * len(labels))
     print()
     for name, size in sorted(sizes.items()):
         print(f"{name}: {size / 2**20:.1f} MiB", end="")

@@ -295,6 +295,41 @@ def _spend_fallback(summary: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
     return out
 
 
+def _duplicate_rows(tx: pd.DataFrame) -> int:
+    """Count the rows repeating an earlier row exactly (customer, time and amount).
+
+    The same count as ``tx.duplicated(["customer_id", "date", "amount"]).sum()``,
+    without hashing every customer id: rows are first screened on their time
+    (in a log sorted by time, only rows next to one at the same time can
+    repeat one) and a hash of their time and amount (an exact duplicate
+    shares both, so it is kept); only the rows left are compared in full.
+    """
+    keys = ["customer_id", "date", "amount"]
+    date, amount = tx["date"], tx["amount"]
+    if len(tx) < 2 or date.dtype.kind != "M" or amount.dtype != np.float64:
+        return int(tx.duplicated(keys).sum())
+    ticks = np.asarray(date.array.asi8, dtype=np.int64)
+    rows = None  # every row; in a log sorted by time, the rows sharing their time with another
+    if bool(np.all(ticks[1:] >= ticks[:-1])):
+        same = ticks[1:] == ticks[:-1]
+        shared = np.zeros(len(ticks), dtype=bool)
+        shared[1:] = same
+        shared[:-1] |= same
+        rows = np.flatnonzero(shared)
+        ticks = ticks[rows]
+    values = amount.to_numpy(dtype=np.float64)
+    values = (values if rows is None else values[rows]) + 0.0  # -0.0 is 0.0, as in pandas
+    values[np.isnan(values)] = np.nan  # one NaN bit pattern
+    with np.errstate(over="ignore"):
+        mixed = ticks.view(np.uint64) * np.uint64(0x9E3779B97F4A7C15) ^ values.view(np.uint64)
+    candidates = np.flatnonzero(pd.Series(mixed).duplicated(keep=False).to_numpy())
+    if rows is not None:
+        candidates = rows[candidates]
+    if candidates.size == 0:
+        return 0
+    return int(tx.iloc[candidates].duplicated(keys).sum())
+
+
 def _data_quality(tx: pd.DataFrame) -> tuple[pd.DataFrame, list[str], dict[str, int]]:
     """Handle the quirks of real logs; say what was done with each.
 
@@ -310,7 +345,7 @@ def _data_quality(tx: pd.DataFrame) -> tuple[pd.DataFrame, list[str], dict[str, 
     notes: list[str] = []
     counts = {
         "rows": len(tx),
-        "duplicate_rows": int(tx.duplicated(["customer_id", "date", "amount"]).sum()),
+        "duplicate_rows": _duplicate_rows(tx),
         "refund_rows": int((tx["amount"] < 0).sum()),
         "refund_days_dropped": 0,
         "free_rows": 0,
@@ -483,7 +518,10 @@ def cut_history(
     """
     transactions, dates = _transaction_dates(transactions, tz)
     clock = _clock(dates, as_of, tz)
-    return transactions[dates.ns <= clock.cutoff.ns], clock
+    seen = dates.ns <= clock.cutoff.ns
+    if seen.all():  # the default as_of, the last transaction: no copy of the log
+        return transactions, clock
+    return transactions[seen], clock
 
 
 def _observed_surveys(surveys: pd.DataFrame | None, clock: _Clock, tz: Any) -> Any:
@@ -622,7 +660,8 @@ def _churn_risk(
     tx: pd.DataFrame, as_of: pd.Timestamp, horizon_days: float, seed: int, index: pd.Index
 ) -> tuple[pd.Series, dict[str, Any]]:
     cutoff = as_of - pd.Timedelta(days=horizon_days)
-    past = tx[tx["date"] <= cutoff]
+    # every call below reads the whole log: what is after its as_of (or after
+    # observed_until) is not observed by it, so no filtered copy of the log is made
     horizon = pd.Timedelta(days=horizon_days)
     info: dict[str, Any] = {
         "horizon_days": horizon_days,
@@ -631,7 +670,7 @@ def _churn_risk(
     try:
         # the history is observed up to as_of: a quiet last stretch is silence, not a gap
         labels = churn_labels(tx, as_of=cutoff, horizon=horizon, observed_until=as_of)
-        train = customer_features(past, as_of=cutoff, value_col="amount")
+        train = customer_features(tx, as_of=cutoff, value_col="amount")
         clf = ChurnClassifier(
             model="logistic", n_repeats=1, importance_max_samples=5000, random_state=seed
         ).fit(train, labels)
@@ -648,7 +687,9 @@ def _churn_risk(
         n_training_customers=len(labels),
         training_churn_rate=float(labels.mean()),
         validation=_clean(dict(getattr(clf, "validation_scores_", {}) or {})),
-        backtest=_churn_backtest(tx, cutoff, horizon, labels, seed),
+        backtest=_churn_backtest(
+            tx, train, cutoff=cutoff, horizon=horizon, labels=labels, seed=seed
+        ),
     )
     return risk.reindex(index), info
 
@@ -658,7 +699,9 @@ GAINS_SHARES = (0.1, 0.2, 0.3, 0.5, 1.0)
 
 
 def _churn_backtest(
-    tx: pd.DataFrame,
+    seen: pd.DataFrame,
+    features: pd.DataFrame,
+    *,
     cutoff: pd.Timestamp,
     horizon: pd.Timedelta,
     labels: pd.Series,
@@ -672,18 +715,21 @@ def _churn_backtest(
     (``labels``). ROC AUC, Brier score and the gains (share of the churners
     among the riskiest customers) measure that ranking; nothing it scores
     was seen in its training. None when the history is too short.
+
+    ``seen`` is the log (what is after ``cutoff`` is not observed here) and
+    ``features`` its :func:`customer_features` at ``cutoff`` (the churn
+    model's training features, computed once for both).
     """
     from sklearn.metrics import roc_auc_score  # noqa: PLC0415 -- sklearn loads with churn
 
     earlier = cutoff - horizon
     try:
-        seen = tx[tx["date"] <= cutoff]
         old = churn_labels(seen, as_of=earlier, horizon=horizon, observed_until=cutoff)
-        train = customer_features(seen[seen["date"] <= earlier], as_of=earlier, value_col="amount")
+        train = customer_features(seen, as_of=earlier, value_col="amount")
         clf = ChurnClassifier(
             model="logistic", n_repeats=1, importance_max_samples=5000, random_state=seed
         ).fit(train, old)
-        now = customer_features(seen, as_of=cutoff, value_col="amount").reindex(labels.index)
+        now = features.reindex(labels.index)
         risk = np.asarray(clf.predict_proba(now)[:, 1], dtype=np.float64)
     except (ValidationError, ValueError) as err:
         _log.info("churn backtest not available: %s", str(err).splitlines()[0])
@@ -1005,7 +1051,9 @@ def analyse(
 
     say("checking the data")
     tx, notes, quality = _data_quality(tx)
-    n_customers = int(tx["customer_id"].nunique())
+    # the ids factorised once (missing ids refused here); every step gets the codes
+    customers = _CustomerCodes.of(tx["customer_id"])
+    n_customers = len(customers.ids)
     if n_customers < MIN_CUSTOMERS:
         raise ValidationError(
             f"the data hold {n_customers:,} customers with purchases at or before as_of; "
@@ -1015,7 +1063,6 @@ def analyse(
             value=n_customers,
         )
     say("summarising transactions")
-    customers = _CustomerCodes.of(tx["customer_id"])
     tx = customers.frame(tx, order="first")
     summary = rfm_summary(tx, value_col="amount", as_of=as_of, freq="D")
     # first: without repeat buyers nothing below is meaningful (and this says why)
