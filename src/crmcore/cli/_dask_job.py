@@ -28,7 +28,7 @@ def _import_dask() -> Any:
         import dask.dataframe as dd  # noqa: PLC0415
     except ImportError as err:
         raise ValidationError(
-            'crmcore clv score needs Dask: python -m pip install "crmcore[dask]"',
+            '--scheduler needs Dask: python -m pip install "crmcore[dask]"',
             field="scheduler",
         ) from err
     return dask, dd

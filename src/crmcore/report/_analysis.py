@@ -19,6 +19,7 @@ import attrs
 import numpy as np
 import pandas as pd
 
+from crmcore._dask import is_dask
 from crmcore._deprecation import renamed_arguments, warn_renamed
 from crmcore._limits import (
     MAX_DISCOUNT_RATE,
@@ -29,7 +30,6 @@ from crmcore._limits import (
 )
 from crmcore._time import Cutoff, Dates, read_dates, timestamps, to_zone
 from crmcore._validation import check_scalar, first_bad
-from crmcore._dask import is_dask
 from crmcore.churn import ChurnClassifier
 from crmcore.clv import (
     BetaGeoModel,
@@ -51,7 +51,6 @@ from crmcore.pipeline import (
     weighted_pipeline,
     win_rate,
 )
-from crmcore.report._inputs import ReportData
 
 # the library's per-transaction steps, run on the workers when the log is on a Dask cluster
 # (a ClusterLog from the input stage below); a pandas log goes straight to the library
@@ -62,6 +61,7 @@ from crmcore.report._distributed import (
     customer_features,
     rfm_summary,
 )
+from crmcore.report._inputs import ReportData
 from crmcore.segmentation import rfm_scores, rfm_segments
 
 __all__ = [
@@ -347,7 +347,7 @@ def _data_quality(tx: pd.DataFrame) -> tuple[pd.DataFrame, list[str], dict[str, 
 
 
 def _quality_notes(counts: dict[str, int], refunded: float) -> list[str]:
-    """The data-quality notes of :func:`_data_quality`'s counts (``refunded``: refunds' total)."""
+    """Say what :func:`_data_quality` did, from its counts (``refunded``: refunds' total)."""
     notes: list[str] = []
     if counts["duplicate_rows"]:
         notes.append(

@@ -66,7 +66,7 @@ _ROW = "_crmcore_row"
 def _import_dask() -> Any:
     try:
         import dask  # noqa: PLC0415 -- optional extra
-        import dask.dataframe  # noqa: F401, PLC0415
+        import dask.dataframe  # noqa: PLC0415
     except ImportError as err:  # pragma: no cover - the dask extra is installed in CI
         raise ValidationError(
             'a report on a Dask log needs Dask: python -m pip install "crmcore[dask]"',
@@ -79,7 +79,7 @@ def _import_dask() -> Any:
 
 
 def _read_part(
-    path: str, columns: list[str], date_format: str | None, *, empty: bool = False
+    path: str, fields: list[str], date_format: str | None, *, empty: bool = False
 ) -> pd.DataFrame:
     """One Parquet file as the in-memory reader would give it (checked the same way).
 
@@ -90,10 +90,10 @@ def _read_part(
     from crmcore.report._inputs import _dates, _numbers, _text  # noqa: PLC0415
 
     if empty:
-        frame = pq.read_schema(path).empty_table().select(columns).to_pandas()
+        frame = pq.read_schema(path).empty_table().select(fields).to_pandas()
     else:
-        frame = pq.read_table(path, columns=columns).to_pandas()
-    customer_col, date_col, value_col = columns[:3]
+        frame = pq.read_table(path, columns=fields).to_pandas()
+    customer_col, date_col, value_col = fields[:3]
     try:
         out = pd.DataFrame(
             {
@@ -104,8 +104,8 @@ def _read_part(
         )
     except ValidationError as err:
         raise ValidationError(f"{Path(path).name}: {err}", field=err.field) from None
-    if len(columns) > 3:
-        out["currency"] = frame[columns[3]].astype("string").str.strip().str.upper().array
+    if len(fields) > 3:
+        out["currency"] = frame[fields[3]].astype("string").str.strip().str.upper().array
     return out
 
 
@@ -181,10 +181,10 @@ def read_partitioned_transactions(
     if currency_col in present:
         columns.append(currency_col)
     meta = _read_part(files[0].as_posix(), columns, date_format, empty=True)
-    return dd.from_map(
+    return dd.from_map(  # type: ignore[no-untyped-call]
         _read_part,
         [f.as_posix() for f in files],
-        columns=columns,
+        fields=columns,
         date_format=date_format,
         meta=meta,
         enforce_metadata=False,
@@ -222,19 +222,21 @@ def _cut(part: pd.DataFrame, offset: int, tz: Any, cutoff_ns: int) -> pd.DataFra
 
 
 def _clean(part: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """The in-memory data-quality rules on one partition (all of its customers' rows).
+    """Apply the in-memory data-quality rules to one partition (all its customers' rows).
 
     Returns the cleaned rows (each keeping its customer's first place in the
     log: a netted day has no single row) and the partition's counts.
     """
     from crmcore.report._analysis import _data_quality  # noqa: PLC0415
 
+    # the log's own order (a shuffle need not keep it): sums then add up as in memory
+    part = part.sort_values(_ROW, kind="stable")
     place = part[_ROW].groupby(part["customer_id"].to_numpy()).min()
-    out, _, counts = _data_quality(part[list(_COLUMNS)])
+    out, _, quality = _data_quality(part[list(_COLUMNS)])
     out = out.assign(**{_ROW: place.reindex(out["customer_id"].to_numpy()).to_numpy()})
     refunds = part["amount"] < 0
-    counts = {
-        **counts,
+    counts: dict[str, Any] = {
+        **quality,
         "refunded": float(-part.loc[refunds, "amount"].sum()),
         "kept_rows": len(out),
         "revenue": float(out["amount"].sum()),
@@ -250,10 +252,11 @@ def _customers_of(part: pd.DataFrame) -> pd.DataFrame:
 
 def cluster_input(
     transactions: Any, as_of: Any, tz: Any, say: Callable[[str], None]
-) -> tuple[ClusterLog, Any, str | None, list[str], dict[str, int], Any]:
-    """The report's input stage on the cluster (the Dask twin of its in-memory lines).
+) -> tuple[Any, Any, str | None, list[str], dict[str, int], Any]:
+    """Run the report's input stage on the cluster (the twin of its in-memory lines).
 
-    Returns the log (a :class:`ClusterLog`), the clock, the currency, the
+    Returns the log (a :class:`ClusterLog`, typed ``Any``: it stands where the
+    analysis holds a pandas frame), the clock, the currency, the
     data-quality notes and counts, and the customer codes, as the in-memory
     input stage of :func:`~crmcore.report.analyse` builds them.
     """
@@ -300,7 +303,7 @@ def cluster_input(
     ).compute()
     if int(per_part["rows"].sum()) == 0:
         raise ValidationError("transactions holds no rows", field="transactions")
-    zones = {z for z in per_part.loc[per_part["rows"] > 0, "tz"]}
+    zones = set(per_part.loc[per_part["rows"] > 0, "tz"])
     if len(zones) > 1:
         raise ValidationError(
             f"the partitions' dates are in different zones ({', '.join(map(str, zones))}); "
@@ -322,7 +325,7 @@ def cluster_input(
         part.map_partitions(_cut, int(offset), tz, clock.cutoff.ns, meta=cut_meta)
         for part, offset in zip(log.partitions, offsets, strict=True)
     ]
-    cut = dd.concat(parts) if len(parts) > 1 else parts[0]
+    cut = dd.concat(parts) if len(parts) > 1 else parts[0]  # type: ignore[no-untyped-call]
     # delayed from here: each cleaned partition stays on the worker that cleaned it
     pairs = dask.persist(
         *(dask.delayed(_clean)(part) for part in cut.shuffle(on="customer_id").to_delayed())
@@ -367,7 +370,7 @@ def cluster_input(
 
 
 def _zone_of(log: Any, tz: Any) -> Any:
-    """The zone of the dates after the report's ``tz`` (the in-memory ``Dates.tz``)."""
+    """Return the zone of the dates after the report's ``tz`` (the in-memory ``Dates.tz``)."""
     sample = _dated(log._meta_nonempty.iloc[:1], tz)
     return read_dates(sample["date"], name="date").tz
 
@@ -385,7 +388,7 @@ class _ClusterCodes:
         return out
 
     def frame(self, tx: ClusterLog, *, order: Literal["first", "sorted"]) -> ClusterLog:
-        """The log whose per-customer results are coded (and ordered) by ``order``."""
+        """Return the log whose per-customer results are coded (and ordered) by ``order``."""
         return tx.coded(order)
 
 
@@ -411,7 +414,7 @@ class _Column:
     def sum(self) -> Any:
         return self._reduce("sum")
 
-    def __le__(self, other: Any) -> _Cut:  # type: ignore[override]
+    def __le__(self, other: Any) -> _Cut:
         if self._name != "date":
             raise TypeError(f"a ClusterLog is cut on its date only, not on {self._name!r}")
         return _Cut(pd.Timestamp(other))
@@ -450,7 +453,7 @@ class ClusterLog:
         self._stats = stats or {}
 
     def coded(self, order: Literal["first", "sorted"]) -> ClusterLog:
-        """The same log, its per-customer results coded by ``order``."""
+        """Return the same log, its per-customer results coded by ``order``."""
         return ClusterLog(
             self.parts, self.meta, self.codes, stats=self._stats, cuts=self.cuts, order=order
         )
@@ -483,7 +486,9 @@ class ClusterLog:
             part = part[part["date"] <= moment]
         return part
 
-    def _run(self, fn: Callable[[pd.DataFrame], Any], combine: Callable[[list[Any]], Any] = list) -> Any:
+    def _run(
+        self, fn: Callable[[pd.DataFrame], Any], combine: Callable[[list[Any]], Any] = list
+    ) -> Any:
         """``fn`` of each (cut) partition, computed on the cluster; the list of results."""
         dask = _import_dask()
         rows = self._rows
@@ -513,7 +518,7 @@ class ClusterLog:
         return self._order(out)
 
     def _order(self, out: Any) -> Any:
-        """Customer ids -> the analysis' integer codes, rows in code order."""
+        """Replace the customer ids by the analysis' integer codes; rows in code order."""
         first = self.codes.ids.get_indexer(out.index)
         code = first if self.order == "first" else self.codes.sorted_of_first[first]
         name = out.index.name
@@ -521,7 +526,7 @@ class ClusterLog:
         return out.sort_index(kind="stable")
 
     def dask_frame(self) -> Any:
-        """The (cut) log as a Dask DataFrame (for the library's own Dask paths)."""
+        """Return the (cut) log as a Dask DataFrame (for the library's own Dask paths)."""
         import dask.dataframe as dd  # noqa: PLC0415
 
         return dd.from_delayed(
@@ -571,4 +576,3 @@ def cohort_retention(transactions: Any, **kwargs: Any) -> Any:
     if isinstance(transactions, ClusterLog):
         return _cohort_retention(transactions.dask_frame(), **kwargs)
     return _cohort_retention(transactions, **kwargs)
-
