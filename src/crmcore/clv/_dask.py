@@ -15,11 +15,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crmcore import _time
 from crmcore._dask import is_dask
+from crmcore._time import read_dates
 from crmcore._types import FloatArray
 from crmcore.errors import ValidationError
 
-__all__ = ["compress_on_dask", "is_dask", "map_scores", "summary_on_dask"]
+__all__ = ["by_customer", "compress_on_dask", "is_dask", "map_scores", "summary_on_dask"]
 
 
 def compress_on_dask(
@@ -80,6 +82,16 @@ def map_scores(data: Any, score: Callable[[pd.DataFrame], Any], name: str) -> An
     return data.map_partitions(run, meta=meta)
 
 
+def by_customer(frame: Any, customer_col: str) -> bool:
+    """Whether each customer's rows are in one partition already.
+
+    True for a frame indexed by the customer with known divisions (after
+    ``set_index(customer_col)``, or read so: each file holding a range of
+    ids that no other file holds). Such a frame needs no shuffle.
+    """
+    return bool(frame.index.name == customer_col and frame.known_divisions)
+
+
 def summary_on_dask(
     transactions: Any,
     summarise: Callable[..., pd.DataFrame],
@@ -90,9 +102,21 @@ def summary_on_dask(
     as_of: Any,
     kwargs: dict[str, Any],
 ) -> Any:
-    """Per-partition :func:`rfm_summary` after a shuffle on the customer column."""
+    """Per-customer :func:`rfm_summary` of a Dask log; lazy.
+
+    A log indexed by the customer with known divisions is summarised
+    partition by partition, without a shuffle. Otherwise each partition's
+    rows are first read as a summary reads them (checked, cut at ``as_of``,
+    dates turned into integer period codes), and only those compact rows
+    are shuffled on the customer: no dates (nor time zones) cross the
+    network, and each customer is then summarised by the in-memory code.
+    """
+    from crmcore.clv import _summary  # noqa: PLC0415 -- it imports this module
+
+    keyed = by_customer(transactions, customer_col)
+    columns = set(transactions.columns) | ({customer_col} if keyed else set())
     missing = [
-        c for c in (customer_col, date_col, value_col) if c is not None and c not in transactions
+        c for c in (customer_col, date_col, value_col) if c is not None and c not in columns
     ]
     if missing:
         present = ", ".join(map(str, transactions.columns))
@@ -101,10 +125,11 @@ def summary_on_dask(
             f"columns present: {present}",
             field=missing[0],
         )
+    dtype = transactions._meta[date_col].dtype
+    parsed = isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(dtype)
     if as_of is None:
         # Every partition must cut at the same instant: the last date of the whole log.
-        dtype = transactions._meta[date_col].dtype
-        if not (isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(dtype)):
+        if not parsed:
             raise ValidationError(
                 "as_of is required for a Dask log whose dates are not datetime64 "
                 "(the latest date cannot be taken from unparsed strings)",
@@ -119,10 +144,12 @@ def summary_on_dask(
     }
     if with_value:
         cols["monetary_value"] = np.zeros(0)
-    index = pd.Index(transactions._meta[customer_col].iloc[:0], name=customer_col)
-    meta = pd.DataFrame(cols, index=index)
+    ids = transactions._meta.index if keyed else transactions._meta[customer_col]
+    meta = pd.DataFrame(cols, index=pd.Index(ids[:0], name=customer_col))
 
     def run(part: pd.DataFrame) -> pd.DataFrame:
+        if keyed:
+            part = part.reset_index()
         if len(part) == 0:
             return meta.copy()
         return summarise(
@@ -134,5 +161,45 @@ def summary_on_dask(
             **kwargs,
         )
 
-    shuffled = transactions.shuffle(on=customer_col)
-    return shuffled.map_partitions(run, meta=meta)
+    if keyed:
+        return transactions.map_partitions(run, meta=meta)
+    if not parsed:  # text dates: parsed by each partition's summary after the shuffle
+        return transactions.shuffle(on=customer_col).map_partitions(run, meta=meta)
+
+    freq = _time.parse_freq(kwargs["freq"], allowed="hDWM")
+    scale = _summary._time_scale(freq, kwargs["unit"])
+    dates = read_dates(transactions._meta[date_col], name=date_col)
+    cut_ns, end = _summary.period_of(dates, as_of, freq)
+    code = {
+        "customer_col": customer_col,
+        "date_col": date_col,
+        "value_col": value_col,
+        "date_format": kwargs["date_format"],
+        "freq": freq,
+        "cut_ns": cut_ns,
+    }
+    rows_meta = _summary.rows_frame(
+        transactions._meta[customer_col].array,
+        [],
+        None if value_col is None else [],
+        customer_col=customer_col,
+    )
+
+    def encode(part: pd.DataFrame) -> pd.DataFrame:
+        return rows_meta if len(part) == 0 else _summary.encode_rows(part, **code)
+
+    def summarise_rows(rows: pd.DataFrame) -> pd.DataFrame:
+        if len(rows) == 0:
+            return meta.copy()
+        return _summary.summary_of_rows(
+            rows,
+            customer_col=customer_col,
+            freq=freq,
+            end=end,
+            as_of=as_of,
+            scale=scale,
+            include_first=bool(kwargs["include_first_transaction"]),
+        )
+
+    rows = transactions.map_partitions(encode, meta=rows_meta)
+    return rows.shuffle(on=customer_col).map_partitions(summarise_rows, meta=meta)

@@ -401,6 +401,85 @@ def _summary_frame(
     return frame
 
 
+#: the columns of :func:`encode_rows` beside the customer's
+_PERIOD, _VALUE = "_crmcore_period", "_crmcore_value"
+
+
+def encode_rows(
+    part: pd.DataFrame,
+    *,
+    customer_col: str,
+    date_col: str,
+    value_col: str | None,
+    date_format: str | None,
+    freq: _time.Freq,
+    cut_ns: int,
+) -> pd.DataFrame:
+    """Read a log's rows as a summary does; keep those at or before ``cut_ns``.
+
+    Returns the customer, the period code (int64) and the value of each
+    kept row: what :func:`summary_of_rows` needs, in a frame that a Dask
+    shuffle moves cheaply (integers and floats, no dates). Validation is
+    :func:`rfm_summary`'s, with its messages.
+    """
+    log = _read_log(
+        part,
+        customer_col=customer_col,
+        date_col=date_col,
+        value_col=value_col,
+        date_format=date_format,
+        freq=freq,
+    )
+    ids, codes, values = _select(log, log.dates.ns <= cut_ns)
+    return rows_frame(ids.array, codes, values, customer_col=customer_col)
+
+
+def rows_frame(ids: Any, codes: Any, values: Any, *, customer_col: str) -> pd.DataFrame:
+    """Build the frame of :func:`encode_rows` (``values`` None: no value column)."""
+    out = {customer_col: ids, _PERIOD: np.asarray(codes, dtype=np.int64)}
+    if values is not None:
+        out[_VALUE] = np.asarray(values, dtype=np.float64)
+    return pd.DataFrame(out)
+
+
+def summary_of_rows(
+    rows: pd.DataFrame,
+    *,
+    customer_col: str,
+    freq: _time.Freq,
+    end: int,
+    as_of: Any,
+    scale: float,
+    include_first: bool,
+) -> pd.DataFrame:
+    """:func:`rfm_summary` of rows encoded by :func:`encode_rows` (``end``: as_of's period)."""
+    values = rows[_VALUE].to_numpy(dtype=np.float64) if _VALUE in rows.columns else None
+    log = _Log(
+        rows[customer_col],
+        _time.Dates(np.zeros(0, dtype=np.int64), None),  # not read: the rows are coded
+        rows[_PERIOD].to_numpy(dtype=np.int64),
+        values,
+        freq,
+    )
+    frame = _summary_frame(
+        log,
+        np.ones(len(rows), dtype=bool),
+        end,
+        values is not None,
+        as_of,
+        scale=scale,
+        include_first=include_first,
+    )
+    frame.index.name = customer_col
+    return frame
+
+
+def period_of(dates: _time.Dates, as_of: Any, freq: _time.Freq) -> tuple[int, int]:
+    """Resolve ``as_of`` against dates of this zone: its nanoseconds and period code."""
+    empty = _Log(pd.Series([], dtype=object), dates, np.zeros(0, dtype=np.int64), None, freq)
+    return empty.cut(as_of, "as_of")
+
+
 @renamed_arguments(calibration_end="as_of", observation_end="holdout_end")
 def calibration_holdout_split(
     transactions: pd.DataFrame,
