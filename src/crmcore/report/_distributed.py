@@ -201,14 +201,17 @@ def _dated(part: pd.DataFrame, tz: Any) -> pd.DataFrame:
 
 
 def _partition_dates(part: pd.DataFrame, tz: Any) -> pd.DataFrame:
-    """Rows, first and last date (ns on the one scale) and zone of one partition."""
+    """Rows, first and last date (ns on the one scale), first refund and zone of a partition."""
     dates = read_dates(_dated(part, tz)["date"], name="date")
     rows = len(part)
+    refunds = dates.ns[part["amount"].to_numpy() < 0]
+    never = np.iinfo(np.int64).max
     return pd.DataFrame(
         {
             "rows": [rows],
-            "first": [int(dates.ns.min()) if rows else np.iinfo(np.int64).max],
+            "first": [int(dates.ns.min()) if rows else never],
             "last": [int(dates.ns.max()) if rows else np.iinfo(np.int64).min],
+            "first_refund": [int(refunds.min()) if refunds.size else never],
             "tz": [None if dates.tz is None else str(dates.tz)],
         }
     )
@@ -221,11 +224,14 @@ def _cut(part: pd.DataFrame, offset: int, tz: Any, cutoff_ns: int) -> pd.DataFra
     return part[ns <= cutoff_ns]
 
 
-def _clean(part: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
+def _clean(part: pd.DataFrame, netted: bool) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Apply the in-memory data-quality rules to one partition (all its customers' rows).
 
     Returns the cleaned rows (each keeping its customer's first place in the
     log: a netted day has no single row) and the partition's counts.
+    ``netted``: the log has refunds, so the in-memory rules re-sort all of it
+    by date and customer (also partitions without a refund: their rows then
+    add up in the same order).
     """
     from crmcore.report._analysis import _data_quality  # noqa: PLC0415
 
@@ -234,6 +240,8 @@ def _clean(part: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
     place = part[_ROW].groupby(part["customer_id"].to_numpy()).min()
     out, _, quality = _data_quality(part[list(_COLUMNS)])
     out = out.assign(**{_ROW: place.reindex(out["customer_id"].to_numpy()).to_numpy()})
+    if netted and not quality["refund_rows"]:
+        out = out.sort_values(["date", "customer_id"], kind="stable", ignore_index=True)
     refunds = part["amount"] < 0
     counts: dict[str, Any] = {
         **quality,
@@ -299,7 +307,13 @@ def cluster_input(
     per_part = log.map_partitions(
         _partition_dates,
         tz,
-        meta={"rows": np.int64, "first": np.int64, "last": np.int64, "tz": object},
+        meta={
+            "rows": np.int64,
+            "first": np.int64,
+            "last": np.int64,
+            "first_refund": np.int64,
+            "tz": object,
+        },
     ).compute()
     if int(per_part["rows"].sum()) == 0:
         raise ValidationError("transactions holds no rows", field="transactions")
@@ -316,6 +330,8 @@ def cluster_input(
     )
     clock = _clock(dates, as_of, tz)
 
+    netted = int(per_part["first_refund"].min()) <= clock.cutoff.ns
+
     # 2. cut at as_of, shuffle on the customer, the data-quality rules per partition
     say("checking the data")
     offsets = np.concatenate([[0], np.cumsum(per_part["rows"].to_numpy())[:-1]])
@@ -328,7 +344,10 @@ def cluster_input(
     cut = dd.concat(parts) if len(parts) > 1 else parts[0]  # type: ignore[no-untyped-call]
     # delayed from here: each cleaned partition stays on the worker that cleaned it
     pairs = dask.persist(
-        *(dask.delayed(_clean)(part) for part in cut.shuffle(on="customer_id").to_delayed())
+        *(
+            dask.delayed(_clean)(part, netted)
+            for part in cut.shuffle(on="customer_id").to_delayed()
+        )
     )
     cleaned = [pair[0] for pair in pairs]
     per_part = dask.compute(
