@@ -36,6 +36,7 @@ SLOW_PAGES: dict[str, str] = {
     "tutorial.rst": "the whole customer-value job on a 5,000-customer company (30-40 s)",
     "clv_models.rst": "fits every BTYD model and compares them on a holdout (3-5 s)",
     "segmentation.rst": "clusters and profiles a generated customer base (3-5 s)",
+    "dask.rst": "the report in memory and on an in-process Dask cluster (10-25 s)",
     "recommend.rst": "fits every recommender, writes a 1,000-customer company (8-10 s)",
 }
 

@@ -11,6 +11,7 @@ client, so every partition cuts at the same instant.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +26,7 @@ __all__ = [
     "check_dask_dates",
     "history_rows",
     "is_dask",
+    "parquet_divisions",
     "per_customer",
     "probe_frame",
 ]
@@ -87,3 +89,38 @@ def per_customer(
 ) -> Any:
     """Shuffle ``frame`` on the customer column and apply ``run`` to each partition."""
     return frame.shuffle(on=customer_col).map_partitions(run, meta=meta)
+
+
+def parquet_divisions(paths: list[str], column: str) -> tuple[Any, ...] | None:
+    """Divisions of ``column`` over Parquet files, from their statistics (no data read).
+
+    When every file records the minimum and maximum of ``column`` and the
+    files, in the order given, hold increasing ranges that do not overlap,
+    a frame read one partition per file and indexed by ``column`` has these
+    known divisions: each customer's rows are then in one partition, and
+    per-customer steps need no shuffle (:func:`crmcore.clv._dask.by_customer`).
+    None otherwise.
+    """
+    import pyarrow.parquet as pq  # type: ignore[import-untyped]  # noqa: PLC0415 -- dask extra
+
+    ranges: list[tuple[Any, Any]] = []
+    for path in paths:
+        meta = pq.ParquetFile(path).metadata
+        at = meta.schema.to_arrow_schema().get_field_index(column)
+        if at < 0 or meta.num_row_groups == 0:
+            return None
+        lows, highs = [], []
+        for g in range(meta.num_row_groups):
+            stats = meta.row_group(g).column(at).statistics
+            if stats is None or not stats.has_min_max or stats.null_count:
+                return None
+            lows.append(stats.min)
+            highs.append(stats.max)
+        ranges.append((min(lows), max(highs)))
+    try:
+        ordered = all(hi < lo for (_, hi), (lo, _) in itertools.pairwise(ranges))
+    except TypeError:  # ranges that do not compare
+        return None
+    if not ordered:
+        return None
+    return (*(lo for lo, _ in ranges), ranges[-1][1])

@@ -79,6 +79,7 @@ examples:
   crmcore report --transactions orders.csv --out report/
   crmcore report --transactions export.csv --date-format '%d.%m.%Y' --out report/
   crmcore report --db sqlite:///crm.sqlite --as-of 2026-06-30 --out report/
+  crmcore report --transactions orders/ --scheduler tcp://scheduler:8786 --out report/
 """
 #: sub-command -> its function in ``crmcore.cli._commands``
 _COMMANDS = {
@@ -327,6 +328,13 @@ def build_parser() -> argparse.ArgumentParser:
     _input_options(report, surveys=True)
     report.add_argument(
         "--out", required=True, metavar="DIR", help="output directory (created if missing)"
+    )
+    report.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the per-transaction steps on a Dask scheduler: a cluster address "
+        "(tcp://host:8786) or threads, processes, synchronous; --transactions is then a "
+        "Parquet file or a folder of *.parquet files read by the workers (default: in memory)",
     )
     _analysis_options(report, tz=True)
 

@@ -85,7 +85,7 @@ def _value_col(args: argparse.Namespace) -> str:
 
 
 def _load(args: argparse.Namespace) -> Any:
-    from crmcore.report import ReportData, read_store, read_surveys, read_transactions  # noqa: PLC0415
+    from crmcore.report import ReportData, read_store, read_transactions  # noqa: PLC0415
 
     if args.db is not None:
         data = read_store(args.db)
@@ -113,16 +113,7 @@ def _load(args: argparse.Namespace) -> Any:
             )
         data.transactions.attrs["currency"] = code
     if getattr(args, "surveys", None) is not None:
-        surveys = read_surveys(
-            args.surveys,
-            customer_col=args.survey_customer_col,
-            date_col=args.survey_date_col,
-            score_col=args.survey_score_col,
-            kind_col=args.survey_kind_col,
-            date_format=args.date_format,
-            sep=args.sep,
-            encoding=args.encoding,
-        )
+        surveys = _load_surveys(args)
         data = ReportData(
             transactions=data.transactions,
             surveys=surveys,
@@ -134,6 +125,21 @@ def _load(args: argparse.Namespace) -> Any:
             campaigns=data.campaigns,
         )
     return data
+
+
+def _load_surveys(args: argparse.Namespace) -> Any:
+    from crmcore.report import read_surveys  # noqa: PLC0415
+
+    return read_surveys(
+        args.surveys,
+        customer_col=args.survey_customer_col,
+        date_col=args.survey_date_col,
+        score_col=args.survey_score_col,
+        kind_col=args.survey_kind_col,
+        date_format=args.date_format,
+        sep=args.sep,
+        encoding=args.encoding,
+    )
 
 
 def _describe(console: Console, out: Path, summary: dict[str, Any]) -> None:
@@ -170,9 +176,53 @@ def run_report(args: argparse.Namespace, console: Console) -> int:
 
     _check_out_dir(args.out)
     options = _options(args)  # --as-of and --tz are checked before any input is read
+    if args.scheduler is not None:
+        return _report_on_cluster(args, options, console)
     console.step("reading inputs")
     data = _load(args)
     analysis = analyse(data, options, step=console.step)
+    console.step("writing the report")
+    write_report(analysis, args.out)
+    _describe(console, Path(args.out), analysis.summary)
+    return 0
+
+
+def _report_on_cluster(args: argparse.Namespace, options: Any, console: Console) -> int:
+    """``crmcore report --scheduler``: the per-transaction steps on a Dask scheduler."""
+    from crmcore.cli._dask_job import scheduler  # noqa: PLC0415
+    from crmcore.report import ReportData, analyse, write_report  # noqa: PLC0415
+    from crmcore.report._distributed import read_partitioned_transactions  # noqa: PLC0415
+
+    if args.db is not None:
+        raise ValidationError(
+            "--scheduler reads a transaction log (--transactions, Parquet); a --db store is "
+            "reported on in memory: leave out --scheduler",
+            field="scheduler",
+        )
+    with scheduler(args.scheduler):
+        console.step(f"reading {args.transactions} on {args.scheduler}")
+        log = read_partitioned_transactions(
+            args.transactions,
+            customer_col=args.customer_col,
+            date_col=args.date_col,
+            value_col=_value_col(args),
+            date_format=args.date_format,
+        )
+        if args.currency:
+            code = str(args.currency).strip().upper()
+            if "currency" in log.columns:
+                raise ValidationError(
+                    f"--currency {code} but the files have a currency column; leave out "
+                    "--currency (the report reads the column)",
+                    field="currency",
+                    value=code,
+                )
+            log = log.assign(currency=code)
+        surveys = None
+        if getattr(args, "surveys", None) is not None:
+            surveys = _load_surveys(args)
+        data = ReportData(transactions=log, surveys=surveys)
+        analysis = analyse(data, options, step=console.step)
     console.step("writing the report")
     write_report(analysis, args.out)
     _describe(console, Path(args.out), analysis.summary)

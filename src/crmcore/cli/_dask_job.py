@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from crmcore._dask import parquet_divisions
 from crmcore.cli._console import Console
 from crmcore.errors import ValidationError
 
@@ -28,7 +29,7 @@ def _import_dask() -> Any:
         import dask.dataframe as dd  # noqa: PLC0415
     except ImportError as err:
         raise ValidationError(
-            'crmcore clv score needs Dask: python -m pip install "crmcore[dask]"',
+            '--scheduler needs Dask: python -m pip install "crmcore[dask]"',
             field="scheduler",
         ) from err
     return dask, dd
@@ -61,10 +62,11 @@ def scheduler(address: str) -> Iterator[None]:
         yield
 
 
-def _read_part(path: str, columns: list[str]) -> Any:
+def _read_part(path: str, fields: list[str], index: str | None = None) -> Any:
     import pyarrow.parquet as pq  # type: ignore[import-untyped]  # noqa: PLC0415 -- dask extra
 
-    return pq.read_table(path, columns=columns).to_pandas()
+    frame = pq.read_table(path, columns=fields).to_pandas()
+    return frame if index is None else frame.set_index(index)
 
 
 def _read_log(args: argparse.Namespace, value_col: str) -> Any:
@@ -93,17 +95,25 @@ def _read_log(args: argparse.Namespace, value_col: str) -> Any:
             f"{files[0].name} has no column {missing[0]!r}; columns present: {', '.join(present)}",
             field=missing[0],
         )
+    paths = [f.as_posix() for f in files]
     meta = pq.read_table(files[0], columns=columns).slice(0, 0).to_pandas()
-    log = dd.from_map(
+    if meta[args.date_col].dtype.kind != "M":
+        log = dd.from_map(_read_part, paths, fields=columns, meta=meta, enforce_metadata=False)
+        log[args.date_col] = dd.to_datetime(log[args.date_col], format=args.date_format)
+        return log
+    # files holding disjoint, increasing ranges of customers (their statistics say so):
+    # indexed by the customer with known divisions, the summary needs no shuffle
+    divisions = parquet_divisions(paths, args.customer_col)
+    index = None if divisions is None else args.customer_col
+    return dd.from_map(
         _read_part,
-        [f.as_posix() for f in files],
-        columns=columns,
-        meta=meta,
+        paths,
+        fields=columns,
+        index=index,
+        divisions=divisions,
+        meta=meta if index is None else meta.set_index(index),
         enforce_metadata=False,
     )
-    if meta[args.date_col].dtype.kind != "M":
-        log[args.date_col] = dd.to_datetime(log[args.date_col], format=args.date_format)
-    return log
 
 
 def run_clv_score(args: argparse.Namespace, console: Console) -> int:

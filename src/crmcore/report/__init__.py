@@ -4,7 +4,9 @@ Library code behind ``crmcore report`` (no printing; logging only):
 
 - :func:`read_transactions`, :func:`read_surveys` (CSV or Parquet, checked
   column by column) and :func:`read_store` (a crmcore store) build a
-  :class:`ReportData`;
+  :class:`ReportData`; :func:`read_partitioned_transactions` reads a folder
+  of Parquet files as a Dask log, and the report then runs its
+  per-transaction steps on the Dask scheduler in use;
 - :func:`analyse` runs the analysis with :class:`ReportOptions` (RFM
   summary, holdout check, BG/NBD, MBG/NBD or Pareto/NBD with Gamma-Gamma
   spend, CLV with bootstrap intervals, RFM segments, churn risk, cohorts,
@@ -22,6 +24,7 @@ from crmcore.report._analysis import (
     ReportOptions,
     analyse,
 )
+from crmcore.report._distributed import read_partitioned_transactions
 from crmcore.report._inputs import ReportData, read_store, read_surveys, read_transactions
 from crmcore.report._output import REPORT_FILES, write_report
 
@@ -33,6 +36,7 @@ __all__ = [
     "ReportData",
     "ReportOptions",
     "analyse",
+    "read_partitioned_transactions",
     "read_store",
     "read_surveys",
     "read_transactions",

@@ -19,6 +19,7 @@ import attrs
 import numpy as np
 import pandas as pd
 
+from crmcore._dask import is_dask
 from crmcore._deprecation import renamed_arguments, warn_renamed
 from crmcore._limits import (
     MAX_DISCOUNT_RATE,
@@ -29,17 +30,15 @@ from crmcore._limits import (
 )
 from crmcore._time import Cutoff, Dates, read_dates, timestamps, to_zone
 from crmcore._validation import check_scalar, first_bad
-from crmcore.churn import ChurnClassifier, churn_labels
+from crmcore.churn import ChurnClassifier
 from crmcore.clv import (
     BetaGeoModel,
     GammaGammaModel,
     ModifiedBetaGeoModel,
     ParetoNBDModel,
     TransactionModel,
-    calibration_holdout_split,
     compare_models,
     predict_interval,
-    rfm_summary,
 )
 from crmcore.errors import ConvergenceError, ValidationError
 from crmcore.loyalty import csat, nps, nps_trend
@@ -52,8 +51,18 @@ from crmcore.pipeline import (
     weighted_pipeline,
     win_rate,
 )
+
+# the library's per-transaction steps, run on the workers when the log is on a Dask cluster
+# (a ClusterLog from the input stage below); a pandas log goes straight to the library
+from crmcore.report._distributed import (
+    calibration_holdout_split,
+    churn_labels,
+    cohort_retention,
+    customer_features,
+    rfm_summary,
+)
 from crmcore.report._inputs import ReportData
-from crmcore.segmentation import cohort_retention, customer_features, rfm_scores, rfm_segments
+from crmcore.segmentation import rfm_scores, rfm_segments
 
 __all__ = [
     "DEFAULT_SLA_POLICY",
@@ -342,7 +351,6 @@ def _data_quality(tx: pd.DataFrame) -> tuple[pd.DataFrame, list[str], dict[str, 
       kept; at the daily grain they add to the day's amount, not to the
       number of purchases.
     """
-    notes: list[str] = []
     counts = {
         "rows": len(tx),
         "duplicate_rows": _duplicate_rows(tx),
@@ -351,12 +359,7 @@ def _data_quality(tx: pd.DataFrame) -> tuple[pd.DataFrame, list[str], dict[str, 
         "free_rows": 0,
         "free_spend_customers": 0,
     }
-    if counts["duplicate_rows"]:
-        notes.append(
-            f"{counts['duplicate_rows']:,} rows repeat an earlier row exactly (customer, time "
-            "and amount); kept: at the daily grain they add to that day's amount, not to the "
-            "number of purchases (remove them first if they are export artefacts)"
-        )
+    refunded = 0.0
     if counts["refund_rows"]:
         day = tx["date"].dt.normalize()
         key = [tx["customer_id"], day]
@@ -372,21 +375,34 @@ def _data_quality(tx: pd.DataFrame) -> tuple[pd.DataFrame, list[str], dict[str, 
         negative = netted["amount"] < 0
         counts["refund_days_dropped"] = int(negative.sum())
         refunded = float(-tx.loc[tx["amount"] < 0, "amount"].sum())
+        tx = pd.concat([plain, netted[~negative]], ignore_index=True)
+        tx = tx.sort_values(["date", "customer_id"], kind="stable", ignore_index=True)
+    counts["free_rows"] = int((tx["amount"] == 0).sum())
+    return tx, _quality_notes(counts, refunded), counts
+
+
+def _quality_notes(counts: dict[str, int], refunded: float) -> list[str]:
+    """Say what :func:`_data_quality` did, from its counts (``refunded``: refunds' total)."""
+    notes: list[str] = []
+    if counts["duplicate_rows"]:
+        notes.append(
+            f"{counts['duplicate_rows']:,} rows repeat an earlier row exactly (customer, time "
+            "and amount); kept: at the daily grain they add to that day's amount, not to the "
+            "number of purchases (remove them first if they are export artefacts)"
+        )
+    if counts["refund_rows"]:
         notes.append(
             f"{counts['refund_rows']:,} refunds (negative amounts, {refunded:,.2f} in total) "
             "netted against the same customer's purchases of the same day; "
             f"{counts['refund_days_dropped']:,} customer-days with a net refund (no purchase "
             "that day) are not purchases and were left out"
         )
-        tx = pd.concat([plain, netted[~negative]], ignore_index=True)
-        tx = tx.sort_values(["date", "customer_id"], kind="stable", ignore_index=True)
-    counts["free_rows"] = int((tx["amount"] == 0).sum())
     if counts["free_rows"]:
         notes.append(
             f"{counts['free_rows']:,} purchases of amount zero (free or fully refunded orders) "
             "count as purchases"
         )
-    return tx, notes, counts
+    return notes
 
 
 @attrs.frozen
@@ -451,6 +467,18 @@ class _CustomerCodes:
         """``tx`` with its customer ids replaced by the codes of ``order``."""
         codes = self.first if order == "first" else self.sorted_of_first[self.first]
         return tx.assign(customer_id=codes)
+
+
+def check_customers(n_customers: int) -> None:
+    """Refuse a history with fewer than :data:`MIN_CUSTOMERS` customers."""
+    if n_customers < MIN_CUSTOMERS:
+        raise ValidationError(
+            f"the data hold {n_customers:,} customers with purchases at or before as_of; "
+            f"the report's models need at least {MIN_CUSTOMERS} (a few hundred for useful "
+            "intervals)",
+            field="customer_id",
+            value=n_customers,
+        )
 
 
 def _transaction_dates(transactions: pd.DataFrame, tz: Any) -> tuple[pd.DataFrame, Dates]:
@@ -1045,24 +1073,25 @@ def analyse(
         )
     say = step if step is not None else (lambda _name: None)
     tz = None if opts.tz is None else to_zone(opts.tz, name="tz")
-    tx, clock = cut_history(data.transactions, opts.as_of, tz)
-    as_of = clock.cutoff.timestamp
-    currency = data.transactions.attrs.get("currency")
+    if is_dask(data.transactions):
+        # the input stage on the cluster: tx is then a ClusterLog (crmcore.report._distributed)
+        from crmcore.report._distributed import cluster_input  # noqa: PLC0415
 
-    say("checking the data")
-    tx, notes, quality = _data_quality(tx)
-    # the ids factorised once (missing ids refused here); every step gets the codes
-    customers = _CustomerCodes.of(tx["customer_id"])
-    n_customers = len(customers.ids)
-    if n_customers < MIN_CUSTOMERS:
-        raise ValidationError(
-            f"the data hold {n_customers:,} customers with purchases at or before as_of; "
-            f"the report's models need at least {MIN_CUSTOMERS} (a few hundred for useful "
-            "intervals)",
-            field="customer_id",
-            value=n_customers,
+        tx, clock, currency, notes, quality, customers = cluster_input(
+            data.transactions, opts.as_of, tz, say
         )
-    say("summarising transactions")
+        as_of = clock.cutoff.timestamp
+    else:
+        tx, clock = cut_history(data.transactions, opts.as_of, tz)
+        as_of = clock.cutoff.timestamp
+        currency = data.transactions.attrs.get("currency")
+
+        say("checking the data")
+        tx, notes, quality = _data_quality(tx)
+        # the ids factorised once (missing ids refused here); every step gets the codes
+        customers = _CustomerCodes.of(tx["customer_id"])
+        check_customers(len(customers.ids))
+        say("summarising transactions")
     tx = customers.frame(tx, order="first")
     summary = rfm_summary(tx, value_col="amount", as_of=as_of, freq="D")
     # first: without repeat buyers nothing below is meaningful (and this says why)

@@ -50,7 +50,9 @@ class ReportData:
     ----------
     transactions : DataFrame
         ``customer_id`` (str), ``date`` (datetime64, naive or aware),
-        ``amount`` (float).
+        ``amount`` (float); or a Dask DataFrame of the same columns
+        (:func:`read_partitioned_transactions`): the report then runs its
+        per-transaction steps on the Dask scheduler in use.
     surveys : DataFrame or None
         ``customer_id``, ``kind`` (``"nps"``/``"csat"``), ``score`` (int),
         ``date`` (datetime64, naive or aware), ``scale`` (int).

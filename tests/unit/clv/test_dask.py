@@ -189,3 +189,38 @@ def test_score_customers_checks_its_arguments(log: pd.DataFrame) -> None:
         "p_alive",
         "expected_purchases",
     ]
+
+
+def _shuffles(lazy: object) -> int:
+    names = [type(node).__name__ for node in lazy.expr.walk()]  # type: ignore[attr-defined]
+    return sum(n in ("RearrangeByColumn", "Shuffle", "P2PShuffle") for n in names)
+
+
+def test_rfm_summary_of_a_log_indexed_by_customer_needs_no_shuffle(log: pd.DataFrame) -> None:
+    end = pd.Timestamp("2024-10-27", tz="UTC")
+    keyed = dd.from_pandas(log.set_index("customer_id").sort_index(), npartitions=4)
+    assert keyed.known_divisions
+    lazy = rfm_summary(keyed, value_col="amount", as_of=end)
+    assert _shuffles(lazy) == 0
+    assert _shuffles(rfm_summary(dd.from_pandas(log, npartitions=4), as_of=end)) > 0
+    want = rfm_summary(log, value_col="amount", as_of=end).sort_index()
+    pd.testing.assert_frame_equal(lazy.compute().sort_index(), want, check_exact=False, rtol=1e-12)
+
+
+def test_parquet_divisions_from_statistics(log: pd.DataFrame, tmp_path: Path) -> None:
+    from crmcore._dask import parquet_divisions
+
+    ids = log["customer_id"]
+    ranges = [log[ids < 1000], log[(ids >= 1000) & (ids < 2000)], log[ids >= 2000]]
+    paths = []
+    for i, part in enumerate(ranges):
+        paths.append((tmp_path / f"p{i}.parquet").as_posix())
+        part.to_parquet(paths[-1], index=False)
+    got = parquet_divisions(paths, "customer_id")
+    assert got == (ranges[0]["customer_id"].min(), 1000, 2000, ranges[2]["customer_id"].max())
+    assert parquet_divisions(paths[::-1], "customer_id") is None  # not increasing
+    log.iloc[::2].to_parquet(tmp_path / "even.parquet", index=False)
+    log.iloc[1::2].to_parquet(tmp_path / "odd.parquet", index=False)
+    both = [(tmp_path / n).as_posix() for n in ("even.parquet", "odd.parquet")]
+    assert parquet_divisions(both, "customer_id") is None  # overlapping ranges
+    assert parquet_divisions(paths, "no_such_column") is None
