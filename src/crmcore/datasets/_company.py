@@ -16,6 +16,7 @@ from crmcore._validation import check_random_state, check_scalar
 from crmcore.datasets._baskets import make_baskets, make_catalogue
 from crmcore.datasets._customers import make_customers, make_orders, make_surveys
 from crmcore.datasets._marketing import engagement_events, make_campaigns
+from crmcore.datasets._text import joined, numbered, text_array
 from crmcore.datasets._workflows import make_sales, make_service
 from crmcore.domain import (
     Account,
@@ -239,12 +240,10 @@ def make_company(
     first_purchase = by_customer.dt.tz_convert(None).to_numpy()
     customers = make_customers(n_customers, first_purchase, as_of=end, rng=rng)
     ids = customers["id"].to_numpy()
-    orders.insert(0, "id", np.char.add("R", np.char.zfill(np.arange(len(orders)).astype(str), 9)))
+    orders.insert(0, "id", numbered("R", np.arange(len(orders)), 9))
     orders.insert(1, "customer_id", ids[orders.pop("customer").to_numpy()])
     surveys = make_surveys(ids, first_purchase, as_of=end, rng=rng)
-    surveys.insert(
-        0, "id", np.char.add("S", np.char.zfill(np.arange(len(surveys)).astype(str), 8))
-    )
+    surveys.insert(0, "id", numbered("S", np.arange(len(surveys)), 8))
 
     n_leads = int(min(max(n_customers // 20, 30), 20_000))
     n_tickets = int(min(max(n_customers // 10, 50), 40_000))
@@ -308,9 +307,9 @@ def _loyalty(
         members.pop("created_at") + pd.to_timedelta(rng.uniform(0, 30, len(members)), unit="D")
     ).dt.floor("s")
     members["opened_at"] = members["opened_at"].where(members["opened_at"] <= as_of, as_of)
-    members["id"] = np.char.add("M", members["customer_id"].to_numpy().astype(str))
-    joined = members[["customer_id", "id", "opened_at"]].rename(columns={"id": "account_id"})
-    merged = orders[["customer_id", "placed_at", "amount"]].merge(joined, on="customer_id")
+    members["id"] = text_array(joined("M", members["customer_id"]))
+    enrolled = members[["customer_id", "id", "opened_at"]].rename(columns={"id": "account_id"})
+    merged = orders[["customer_id", "placed_at", "amount"]].merge(enrolled, on="customer_id")
     earned = merged[merged["placed_at"] >= merged["opened_at"]].sort_values(
         ["account_id", "placed_at"], kind="stable"
     )
