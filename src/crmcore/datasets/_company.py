@@ -240,10 +240,12 @@ def make_company(
     first_purchase = by_customer.dt.tz_convert(None).to_numpy()
     customers = make_customers(n_customers, first_purchase, as_of=end, rng=rng)
     ids = customers["id"].to_numpy()
-    orders.insert(0, "id", numbered("R", np.arange(len(orders)), 9))
+    orders.insert(0, "id", pd.Series(numbered("R", np.arange(len(orders)), 9), index=orders.index))
     orders.insert(1, "customer_id", ids[orders.pop("customer").to_numpy()])
     surveys = make_surveys(ids, first_purchase, as_of=end, rng=rng)
-    surveys.insert(0, "id", numbered("S", np.arange(len(surveys)), 8))
+    surveys.insert(
+        0, "id", pd.Series(numbered("S", np.arange(len(surveys)), 8), index=surveys.index)
+    )
 
     n_leads = int(min(max(n_customers // 20, 30), 20_000))
     n_tickets = int(min(max(n_customers // 10, 50), 40_000))

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
+from pandas.arrays import ArrowStringArray
 
 __all__ = ["digits", "joined", "numbered", "text_array"]
 
@@ -29,14 +30,15 @@ def joined(*parts: Any, sep: str = "") -> pa.Array:
     return pc.binary_join_element_wise(*arrays, sep)
 
 
-def numbered(prefix: str, numbers: Any, width: int) -> pd.api.extensions.ExtensionArray:
+def numbered(prefix: str, numbers: Any, width: int) -> ArrowStringArray:
     """``prefix`` then each number zero-padded to ``width``: ``numbered("R", [7], 3)`` is R007."""
     return text_array(joined(prefix, digits(numbers, width)))
 
 
-def text_array(values: pa.Array) -> pd.api.extensions.ExtensionArray:
+def text_array(values: pa.Array) -> ArrowStringArray:
     """Return an Arrow text array as pandas' default ``str`` column array (no copy)."""
-    return pd.array(values, dtype="str")
+    out: ArrowStringArray = pd.array(values, dtype="str")
+    return out
 
 
 def _as_text(values: Any) -> pa.Array:
