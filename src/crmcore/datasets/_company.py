@@ -16,7 +16,7 @@ from crmcore._validation import check_random_state, check_scalar
 from crmcore.datasets._baskets import make_baskets, make_catalogue
 from crmcore.datasets._customers import make_customers, make_orders, make_surveys
 from crmcore.datasets._marketing import engagement_events, make_campaigns
-from crmcore.datasets._text import joined, numbered, text_array
+from crmcore.datasets._text import digits, joined, numbered, text_array
 from crmcore.datasets._workflows import make_sales, make_service
 from crmcore.domain import (
     Account,
@@ -396,24 +396,21 @@ def _consents(
 def _order_frame(company: SampleCompany) -> pd.DataFrame:
     """Return the orders as ``store.orders.add_frame`` takes them (amounts as exact text)."""
     frame = company.orders
-    cents = pd.Series(np.round(frame["amount"].to_numpy() * 100).astype(np.int64))
-    amount = (cents // 100).astype(str) + "." + (cents % 100).astype(str).str.zfill(2)
     return pd.DataFrame(
         {
-            "id": frame["id"].to_numpy(),
-            "customer_id": frame["customer_id"].to_numpy(),
-            "placed_at": frame["placed_at"].to_numpy(),
-            "amount": amount.to_numpy(),
+            "id": frame["id"].array,
+            "customer_id": frame["customer_id"].array,
+            "placed_at": frame["placed_at"].array,  # aware: no Timestamp objects per row
+            "amount": _cents_text(frame["amount"].to_numpy()),
             "amount_currency": company.currency,
         }
-    ).astype({"placed_at": frame["placed_at"].dtype})
+    )
 
 
-def _cents_text(values: np.ndarray) -> np.ndarray:
+def _cents_text(values: np.ndarray) -> Any:
     """Amounts as exact text with two decimals (``"12.30"``), from their float values."""
-    cents = pd.Series(np.round(np.asarray(values, dtype=np.float64) * 100).astype(np.int64))
-    text = (cents // 100).astype(str) + "." + (cents % 100).astype(str).str.zfill(2)
-    return text.to_numpy()
+    cents = np.round(np.asarray(values, dtype=np.float64) * 100).astype(np.int64)
+    return text_array(joined(digits(cents // 100), digits(cents % 100, 2), sep="."))
 
 
 def _product_frame(company: SampleCompany) -> pd.DataFrame:
@@ -441,7 +438,7 @@ def _order_line_frame(company: SampleCompany) -> pd.DataFrame:
     frame = company.order_lines
     discount = frame["discount"].to_numpy()
     has = np.round(discount * 100).astype(np.int64) != 0
-    text = pd.Series(_cents_text(discount), dtype=object).where(has, None)
+    text = pd.Series(np.asarray(_cents_text(discount), dtype=object)).where(has, None)
     currency = pd.Series(company.currency, index=frame.index, dtype=object).where(has, None)
     return pd.DataFrame(
         {
