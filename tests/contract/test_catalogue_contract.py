@@ -143,3 +143,40 @@ def test_a_retired_product_keeps_its_lines(catalogue):
     assert Money.total([ln.total for ln in store.order_lines.query()], currency="EUR") == eur(
         "2.50"
     )
+
+
+def test_add_frame_applies_the_line_and_product_rules_naming_the_row(catalogue):
+    # the rules read only price, quantity and discount: add_frame checks each distinct
+    # combination once, and must still refuse the one bad row among repeated good ones
+    store = catalogue
+    store.orders.add(order("o1"))
+    good = {
+        "order_id": "o1",
+        "product_id": "tea",
+        "quantity": 2,
+        "unit_price": "2.50",
+        "unit_price_currency": "EUR",
+        "discount": "1.00",
+        "discount_currency": "EUR",
+    }
+    rows = [{**good, "id": f"o1:{i}"} for i in range(5)]
+    rows[3] = {**rows[3], "discount": "5.01"}  # 2 x 2.50 = 5.00 < 5.01
+    with pytest.raises(ValidationError, match=r"discount 5\.01 EUR exceeds") as info:
+        store.order_lines.add_frame(pd.DataFrame(rows, index=[10, 11, 12, 13, 14]))
+    assert (info.value.field, info.value.row) == ("discount", 13)
+    assert store.order_lines.count() == 0
+    rows[3] = {**rows[3], "discount": "5.00", "quantity": 2}
+    assert store.order_lines.add_frame(pd.DataFrame(rows)) == 5
+    assert store.order_lines.get("o1:3").total == eur("0.00")
+    products = pd.DataFrame(
+        {
+            "id": ["p1", "p2"],
+            "sku": ["S1", "S2"],
+            "name": ["One", "Two"],
+            "price": ["1.00", "-0.01"],
+            "price_currency": ["EUR", "EUR"],
+        }
+    )
+    with pytest.raises(ValidationError, match="price must be >= 0") as info:
+        store.products.add_frame(products)
+    assert (info.value.field, info.value.row) == ("price", 1)

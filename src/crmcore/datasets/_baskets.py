@@ -32,7 +32,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa  # type: ignore[import-untyped]
 from scipy.special import ndtr
+
+from crmcore.datasets._text import digits, joined, numbered, text_array
 
 __all__ = [
     "COMPLEMENT_RATE",
@@ -98,14 +101,14 @@ def make_catalogue(n_products: int, *, currency: str, rng: np.random.Generator) 
         complement[takers] = rng.choice(pool, size=takers.size, p=weights)
     # a product is never its own complement: its partner category is another one
     number = np.arange(1, n_products + 1)
-    ids = np.char.add("G", np.char.zfill(number.astype(str), 5))
+    ids = numbered("G", number, 5)
     names = [
         f"{_CATEGORIES[c][1]} no. {n}" for c, n in zip(cat.tolist(), number.tolist(), strict=True)
     ]
     return pd.DataFrame(
         {
             "id": ids,
-            "sku": np.char.add("SKU-", np.char.zfill(number.astype(str), 6)),
+            "sku": numbered("SKU-", number, 6),
             "name": names,
             "category": [(_CATEGORIES[c][0], _CATEGORIES[c][1]) for c in cat.tolist()],
             "price": price,
@@ -239,12 +242,13 @@ def make_baskets(
     # (overshoot < gross), so share + 1 <= line value
     number = np.arange(l_order.size) - np.searchsorted(l_order, l_order)
     share += number < rest[l_order]
-    order_ids = orders["id"].to_numpy()[l_order]
+    order_ids = pa.array(orders["id"].array, type=pa.string()).take(l_order)
+    product_ids = pa.array(catalogue["id"].array, type=pa.string()).take(l_product)
     return pd.DataFrame(
         {
-            "id": np.char.add(np.char.add(order_ids.astype(str), "-"), (number + 1).astype(str)),
-            "order_id": order_ids,
-            "product_id": catalogue["id"].to_numpy()[l_product],
+            "id": text_array(joined(order_ids, digits(number + 1), sep="-")),
+            "order_id": text_array(order_ids),
+            "product_id": text_array(product_ids),
             "quantity": quantity.astype(np.int64),
             "unit_price": l_price / 100.0,
             "discount": share / 100.0,

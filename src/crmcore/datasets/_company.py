@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
-from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -17,6 +16,7 @@ from crmcore._validation import check_random_state, check_scalar
 from crmcore.datasets._baskets import make_baskets, make_catalogue
 from crmcore.datasets._customers import make_customers, make_orders, make_surveys
 from crmcore.datasets._marketing import engagement_events, make_campaigns
+from crmcore.datasets._text import digits, joined, numbered, text_array
 from crmcore.datasets._workflows import make_sales, make_service
 from crmcore.domain import (
     Account,
@@ -26,10 +26,7 @@ from crmcore.domain import (
     Contact,
     DomainEvent,
     Lead,
-    Money,
     Opportunity,
-    OrderLine,
-    Product,
     Ticket,
     campaign_member_id,
 )
@@ -243,11 +240,11 @@ def make_company(
     first_purchase = by_customer.dt.tz_convert(None).to_numpy()
     customers = make_customers(n_customers, first_purchase, as_of=end, rng=rng)
     ids = customers["id"].to_numpy()
-    orders.insert(0, "id", np.char.add("R", np.char.zfill(np.arange(len(orders)).astype(str), 9)))
+    orders.insert(0, "id", pd.Series(numbered("R", np.arange(len(orders)), 9), index=orders.index))
     orders.insert(1, "customer_id", ids[orders.pop("customer").to_numpy()])
     surveys = make_surveys(ids, first_purchase, as_of=end, rng=rng)
     surveys.insert(
-        0, "id", np.char.add("S", np.char.zfill(np.arange(len(surveys)).astype(str), 8))
+        0, "id", pd.Series(numbered("S", np.arange(len(surveys)), 8), index=surveys.index)
     )
 
     n_leads = int(min(max(n_customers // 20, 30), 20_000))
@@ -312,9 +309,9 @@ def _loyalty(
         members.pop("created_at") + pd.to_timedelta(rng.uniform(0, 30, len(members)), unit="D")
     ).dt.floor("s")
     members["opened_at"] = members["opened_at"].where(members["opened_at"] <= as_of, as_of)
-    members["id"] = np.char.add("M", members["customer_id"].to_numpy().astype(str))
-    joined = members[["customer_id", "id", "opened_at"]].rename(columns={"id": "account_id"})
-    merged = orders[["customer_id", "placed_at", "amount"]].merge(joined, on="customer_id")
+    members["id"] = text_array(joined("M", members["customer_id"]))
+    enrolled = members[["customer_id", "id", "opened_at"]].rename(columns={"id": "account_id"})
+    merged = orders[["customer_id", "placed_at", "amount"]].merge(enrolled, on="customer_id")
     earned = merged[merged["placed_at"] >= merged["opened_at"]].sort_values(
         ["account_id", "placed_at"], kind="stable"
     )
@@ -399,69 +396,63 @@ def _consents(
 def _order_frame(company: SampleCompany) -> pd.DataFrame:
     """Return the orders as ``store.orders.add_frame`` takes them (amounts as exact text)."""
     frame = company.orders
-    cents = pd.Series(np.round(frame["amount"].to_numpy() * 100).astype(np.int64))
-    amount = (cents // 100).astype(str) + "." + (cents % 100).astype(str).str.zfill(2)
     return pd.DataFrame(
         {
-            "id": frame["id"].to_numpy(),
-            "customer_id": frame["customer_id"].to_numpy(),
-            "placed_at": frame["placed_at"].to_numpy(),
-            "amount": amount.to_numpy(),
+            "id": frame["id"].array,
+            "customer_id": frame["customer_id"].array,
+            "placed_at": frame["placed_at"].array,  # aware: no Timestamp objects per row
+            "amount": _cents_text(frame["amount"].to_numpy()),
             "amount_currency": company.currency,
         }
-    ).astype({"placed_at": frame["placed_at"].dtype})
+    )
 
 
-def _products(company: SampleCompany) -> Iterator[Product]:
+def _cents_text(values: np.ndarray) -> Any:
+    """Amounts as exact text with two decimals (``"12.30"``), from their float values."""
+    cents = np.round(np.asarray(values, dtype=np.float64) * 100).astype(np.int64)
+    return text_array(joined(digits(cents // 100), digits(cents % 100, 2), sep="."))
+
+
+def _product_frame(company: SampleCompany) -> pd.DataFrame:
+    """Return the catalogue as ``store.products.add_frame`` takes it (prices as exact text)."""
     frame = company.products
-    currency = company.currency
-    cents = np.round(frame["price"].to_numpy() * 100).astype(np.int64)
-    for key, sku, name, category, c, active in zip(
-        frame["id"],
-        frame["sku"],
-        frame["name"],
-        frame["category"],
-        cents,
-        frame["active"],
-        strict=True,
-    ):
-        price = Money(amount=Decimal(int(c)).scaleb(-2), currency=currency)
-        yield Product(
-            id=key, sku=sku, name=name, category=category, price=price, active=bool(active)
-        )
+    return pd.DataFrame(
+        {
+            "id": frame["id"],
+            "sku": frame["sku"],
+            "name": frame["name"],
+            "category": frame["category"],
+            "price": _cents_text(frame["price"].to_numpy()),
+            "price_currency": company.currency,
+            "active": frame["active"].astype(bool),
+        }
+    )
 
 
-def _order_lines(company: SampleCompany) -> Iterator[OrderLine]:
+def _order_line_frame(company: SampleCompany) -> pd.DataFrame:
+    """Return the order lines as ``store.order_lines.add_frame`` takes them.
+
+    Prices and discounts as exact text; a line without a discount has none
+    (``None``, not a zero amount), as the entities written before.
+    """
     frame = company.order_lines
-    currency = company.currency
-    price = np.round(frame["unit_price"].to_numpy() * 100).astype(np.int64).tolist()
-    discount = np.round(frame["discount"].to_numpy() * 100).astype(np.int64).tolist()
-    quantity = frame["quantity"].to_numpy().tolist()
-    money: dict[int, Money] = {}  # Money is immutable: one object per amount in cents
-
-    def of(c: int) -> Money:
-        found = money.get(c)
-        if found is None:
-            found = money[c] = Money(amount=Decimal(c).scaleb(-2), currency=currency)
-        return found
-
-    for key, order, product, q, p, d in zip(
-        frame["id"],
-        frame["order_id"],
-        frame["product_id"],
-        quantity,
-        price,
-        discount,
-        strict=True,
-    ):
-        yield OrderLine(
-            id=key,
-            order_id=order,
-            product_id=product,
-            quantity=q,
-            unit_price=of(p),
-            discount=of(d) if d else None,
-        )
+    discount = frame["discount"].to_numpy()
+    has = np.round(discount * 100).astype(np.int64) != 0
+    text = pd.Series(np.asarray(_cents_text(discount), dtype=object)).where(has, None)
+    currency = pd.Series(company.currency, index=frame.index, dtype=object).where(has, None)
+    return pd.DataFrame(
+        {
+            "id": frame["id"],
+            "order_id": frame["order_id"],
+            "product_id": frame["product_id"],
+            "quantity": frame["quantity"].astype(np.int64),
+            "unit_price": _cents_text(frame["unit_price"].to_numpy()),
+            "unit_price_currency": company.currency,
+            "discount": text.to_numpy(),
+            "discount_currency": currency.to_numpy(),
+        },
+        index=frame.index,
+    )
 
 
 def _survey_frame(company: SampleCompany) -> pd.DataFrame:
@@ -571,12 +562,14 @@ def write_company(
         "survey_responses": lambda: _survey_frame(company),
         "loyalty_accounts": lambda: _loyalty_frame(company),
         "campaign_members": lambda: _member_frame(company),
+        "products": lambda: _product_frame(company),
+        "order_lines": lambda: _order_line_frame(company),
     }
     plan: list[tuple[str, int, Callable[[], Any]]] = [
         ("customers", len(company.customers), frames["customers"]),
         ("orders", len(company.orders), frames["orders"]),
-        ("products", len(company.products), lambda: _products(company)),
-        ("order_lines", len(company.order_lines), lambda: _order_lines(company)),
+        ("products", len(company.products), frames["products"]),
+        ("order_lines", len(company.order_lines), frames["order_lines"]),
         ("accounts", len(company.accounts), lambda: iter(company.accounts)),
         ("contacts", len(company.contacts), lambda: iter(company.contacts)),
         ("leads", len(company.leads), lambda: iter(company.leads)),

@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
 
 from crmcore.clv import simulate_transactions
+from crmcore.datasets._text import digits, joined, numbered, text_array
 
 __all__ = ["BTYD_PARAMS", "SPEND_PARAMS", "make_customers", "make_orders", "make_surveys"]
 
@@ -139,8 +142,8 @@ def make_customers(
 ) -> pd.DataFrame:
     """Demographics and marketing consent, one row per customer position."""
     pos = np.arange(n_customers)
-    first = _FIRST[rng.integers(0, len(_FIRST), n_customers)]
-    last = _LAST[rng.integers(0, len(_LAST), n_customers)]
+    first = rng.integers(0, len(_FIRST), n_customers)
+    last = rng.integers(0, len(_LAST), n_customers)
     country = rng.choice(_COUNTRIES, size=n_customers, p=_COUNTRY_WEIGHTS)
     city = np.empty(n_customers, dtype=object)
     pick = rng.integers(0, 4, n_customers)
@@ -160,16 +163,19 @@ def make_customers(
     withdrawn_at = created + pd.to_timedelta(
         np.round(span * rng.uniform(0.2, 0.95, n_customers)), unit="s"
     )
-    ids = np.char.add("C", np.char.zfill(pos.astype(str), 7))
-    email = np.char.add(
-        np.char.add(np.char.lower(np.char.add(np.char.add(first, "."), last)), pos.astype(str)),
+    # the names are drawn from short lists: lower-case each list once, then pick
+    first_names, last_names = pa.array(_FIRST), pa.array(_LAST)
+    first_lower, last_lower = pc.utf8_lower(first_names), pc.utf8_lower(last_names)
+    email = joined(
+        joined(first_lower.take(first), ".", last_lower.take(last)),
+        digits(pos),
         "@example.com",
     )
     return pd.DataFrame(
         {
-            "id": ids,
-            "name": np.char.add(np.char.add(first, " "), last),
-            "email": email,
+            "id": numbered("C", pos, 7),
+            "name": text_array(joined(first_names.take(first), " ", last_names.take(last))),
+            "email": text_array(email),
             "created_at": created,
             "birth_date": birth,
             "country": country,

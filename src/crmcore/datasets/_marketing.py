@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crmcore.datasets._text import numbered
 from crmcore.domain import Campaign, CampaignMember, EngagementEvent, Money
 from crmcore.marketing import select_audience
 from crmcore.marketing._frame import CHANNELS, TYPES
@@ -229,7 +230,7 @@ def _engagement_frame(parts: list[pd.DataFrame]) -> pd.DataFrame:
     raw = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
     raw = raw.sort_values("at", kind="stable").reset_index(drop=True)
     n = len(raw)
-    ids: Any = np.char.add("E", np.char.zfill(np.arange(1, n + 1).astype(str), 9)) if n else []
+    ids: Any = np.asarray(numbered("E", np.arange(1, n + 1), 9), dtype=object) if n else []
 
     def text(values: Any) -> pd.Series:
         out = pd.Series(values, dtype=object)

@@ -62,8 +62,8 @@ def _valid_category(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> 
             )
 
 
-def _non_negative(inst: Any, name: str) -> None:
-    money = getattr(inst, name)
+def _non_negative(money: Money | None, name: str) -> None:
+    # takes the value, not the entity: add_frame then sees which fields the rules read
     if money is not None and money.is_negative():
         raise ValidationError(f"{name} must be >= 0; got {money}", field=name, value=money)
 
@@ -116,7 +116,7 @@ class Product(Entity):
     active: bool = attrs.field(default=True, validator=valid_bool)
 
     def __attrs_post_init__(self) -> None:
-        _non_negative(self, "price")
+        _non_negative(self.price, "price")
 
     @property
     def category_path(self) -> str:
@@ -188,8 +188,8 @@ class OrderLine(Entity):
     )
 
     def __attrs_post_init__(self) -> None:
-        _non_negative(self, "unit_price")
-        _non_negative(self, "discount")
+        _non_negative(self.unit_price, "unit_price")
+        _non_negative(self.discount, "discount")
         if self.discount is None:
             return
         if self.discount.currency != self.unit_price.currency:

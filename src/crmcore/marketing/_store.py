@@ -16,7 +16,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
+from pandas.arrays import ArrowStringArray
 
 from crmcore import _time
 from crmcore.errors import ValidationError
@@ -25,6 +29,8 @@ from crmcore.marketing._kpis import campaign_kpis
 __all__ = ["PURCHASE_STATUSES", "CampaignFrames", "campaign_frames"]
 
 PURCHASE_STATUSES: tuple[str, ...] = ("completed", "pending")
+#: The order columns :func:`campaign_frames` reads.
+ORDER_COLUMNS = ["id", "customer_id", "placed_at", "amount", "amount_currency"]
 """Order statuses that count as purchases (as in the customer-value report)."""
 
 _MEMBER_COLUMNS = ["campaign_id", "customer_id", "variant", "control", "selected_at"]
@@ -118,6 +124,18 @@ def _one_currency(orders: pd.DataFrame, campaigns: pd.DataFrame) -> str | None:
             value=sorted(found),
         )
     return next(iter(found), None)
+
+
+def _member_orders(buyers: pd.Series, members: pd.Series) -> Any:
+    """``buyers.isin(members)``; on Arrow text columns one ``pyarrow.compute.is_in``.
+
+    (pandas' ``isin`` of an Arrow text column builds a Python scalar per
+    value looked for: seconds for a few hundred thousand members.)
+    """
+    if isinstance(buyers.array, ArrowStringArray) and isinstance(members.array, ArrowStringArray):
+        found = pc.is_in(pa.array(buyers.array), value_set=pa.array(members.array))
+        return np.asarray(found, dtype=bool)
+    return buyers.isin(members)
 
 
 def campaign_frames(
@@ -220,6 +238,24 @@ def campaign_frames(
     >>> int(row["sent"]), int(row["converters"]), float(row["revenue"]), float(row["romi"])
     (2, 1, 40.0, 3.0)
     """
+    return read_frames(store, campaign, tz=tz, properties=properties)
+
+
+def read_frames(
+    store: Any,
+    campaign: Any = None,
+    *,
+    tz: Any = "UTC",
+    properties: Sequence[str] = ("user_agent",),
+    orders: pd.DataFrame | None = None,
+) -> CampaignFrames:
+    """:func:`campaign_frames`, with the store's orders already read (``orders``).
+
+    ``orders``: ``id, customer_id, placed_at, amount, amount_currency`` of
+    the orders of a status in :data:`PURCHASE_STATUSES`, as
+    ``store.orders.to_frame`` returns them (:func:`crmcore.report.read_store`
+    reads them once for both the transactions and the campaigns).
+    """
     ids = _campaign_ids(campaign)
     zone = _time.to_zone(tz)
     campaigns_cols = ["id", "name", "channel", "goal", "start_date", "cost", "cost_currency"]
@@ -236,11 +272,11 @@ def campaign_frames(
     campaigns = campaigns.rename(columns={"id": "campaign_id", "start_date": "start"})
     campaigns = campaigns.set_index("campaign_id").sort_index()
     events = store.events.engagement(campaign=ids, tz=zone, properties=properties)
-    orders = store.orders.to_frame(
-        ["id", "customer_id", "placed_at", "amount", "amount_currency"],
-        where={"status__in": list(PURCHASE_STATUSES)},
-    )
-    orders = orders[orders["customer_id"].isin(members["customer_id"])]
+    if orders is None:
+        orders = store.orders.to_frame(
+            ORDER_COLUMNS, where={"status__in": list(PURCHASE_STATUSES)}
+        )
+    orders = orders[_member_orders(orders["customer_id"], members["customer_id"])]
     currency = _one_currency(orders, campaigns)
     orders = orders.rename(columns={"id": "order_id", "placed_at": "date"})
     orders = orders[["order_id", "customer_id", "date", "amount"]].reset_index(drop=True)

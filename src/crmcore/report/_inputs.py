@@ -565,13 +565,18 @@ def read_store(url_or_store: Any) -> ReportData:
     SchemaVersionError
         If the database holds no crmcore tables (or another schema version).
     """
+    from crmcore.marketing._store import (  # noqa: PLC0415 -- only when reading a store
+        ORDER_COLUMNS,
+        PURCHASE_STATUSES,
+        read_frames,
+    )
     from crmcore.storage import SqlStore  # noqa: PLC0415 -- the sql extra is optional
 
     store = open_store(url_or_store, SqlStore) if isinstance(url_or_store, str) else url_or_store
     try:
+        # read once: the transactions and the campaigns' orders (the same statuses)
         orders = store.orders.to_frame(
-            ["customer_id", "placed_at", "amount", "amount_currency"],
-            where={"status__in": ["completed", "pending"]},
+            ORDER_COLUMNS, where={"status__in": list(PURCHASE_STATUSES)}
         )
         if len(orders) == 0:
             raise ValidationError("the store holds no orders to report on", field="orders")
@@ -616,9 +621,7 @@ def read_store(url_or_store: Any) -> ReportData:
             loyalty = store.loyalty_accounts.to_frame(["customer_id", "program_id", "tier"])
         campaigns = None
         if store.campaign_members.count():
-            from crmcore.marketing import campaign_frames  # noqa: PLC0415 -- only when needed
-
-            campaigns = campaign_frames(store)
+            campaigns = read_frames(store, orders=orders)
     finally:
         if isinstance(url_or_store, str):
             store.close()

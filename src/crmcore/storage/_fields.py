@@ -138,8 +138,28 @@ class FieldSpec:
         return self.kind
 
 
+_UNWRAPPED: dict[Any, tuple[Any, bool]] = {}
+
+
 def unwrap_optional(tp: Any) -> tuple[Any, bool]:
-    """Return ``(type without None, whether None was allowed)``."""
+    """Return ``(type without None, whether None was allowed)``.
+
+    Remembered per type hint: the JSON encoder asks for every value it encodes.
+    """
+    try:
+        return _UNWRAPPED[tp]
+    except (KeyError, TypeError):  # TypeError: a hint that cannot be hashed
+        pass
+    out = _unwrap_optional(tp)
+    try:
+        if len(_UNWRAPPED) < 10_000:
+            _UNWRAPPED[tp] = out
+    except TypeError:
+        pass
+    return out
+
+
+def _unwrap_optional(tp: Any) -> tuple[Any, bool]:
     origin = typing.get_origin(tp)
     if origin is typing.Annotated:
         return unwrap_optional(typing.get_args(tp)[0])

@@ -9,7 +9,7 @@ import pytest
 from crmcore.datasets import make_company, write_company
 from crmcore.domain import Money, Order, OrderLine, check_order_lines
 from crmcore.errors import ValidationError
-from crmcore.storage import InMemoryStore, order_lines_frame
+from crmcore.storage import InMemoryStore, SqlStore, order_lines_frame
 
 
 @pytest.fixture(scope="module")
@@ -130,6 +130,41 @@ def test_the_store_gives_back_the_purchase_lines(company):
         stored.drop(columns=["date"]), expected.drop(columns=["date"]), check_dtype=False
     )
     assert (stored["date"] == expected["date"]).all()
+
+
+def test_sqlite_holds_the_lines_and_products_the_entities_would_give():
+    # write_company hands products and lines to add_frame as exact text amounts; a line
+    # without a discount keeps none (not a zero amount), as OrderLine(discount=None)
+    small = make_company(60, random_state=11)
+    store = SqlStore("sqlite://")
+    store.create_schema()
+    write_company(small, store)
+    frame = small.order_lines
+    assert (cents(frame["discount"]) == 0).any()  # the case below occurs in this company
+    lines = {line.id: line for line in store.order_lines.query()}
+    assert len(lines) == len(frame)
+    for row in frame.itertuples(index=False):
+        price = Money(amount=f"{cents([row.unit_price])[0] / 100:.2f}", currency="EUR")
+        off = cents([row.discount])[0]
+        expected = OrderLine(
+            id=row.id,
+            order_id=row.order_id,
+            product_id=row.product_id,
+            quantity=int(row.quantity),
+            unit_price=price,
+            discount=Money(amount=f"{off / 100:.2f}", currency="EUR") if off else None,
+        )
+        assert lines[row.id] == expected
+    products = {p.id: p for p in store.products.query()}
+    for row in small.products.itertuples(index=False):
+        stored = products[row.id]
+        assert (stored.sku, stored.name, stored.category, stored.active) == (
+            row.sku,
+            row.name,
+            row.category,
+            bool(row.active),
+        )
+        assert stored.price == Money(amount=f"{row.price:.2f}", currency="EUR")
 
 
 def test_the_catalogue_leaves_the_rest_of_the_company_alone():

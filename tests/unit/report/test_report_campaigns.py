@@ -10,7 +10,7 @@ from crmcore.datasets import make_company, write_company
 from crmcore.marketing import campaign_frames
 from crmcore.report import analyse, read_store
 from crmcore.report._html import render_html
-from crmcore.storage import InMemoryStore
+from crmcore.storage import InMemoryStore, SqlStore
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +40,23 @@ def test_campaign_kpis_are_those_of_the_store(stored, analysis):
         np.testing.assert_allclose(got[col].astype(float), want[col], rtol=1e-12, equal_nan=True)
     assert (got["incremental_revenue_ci_low"] <= got["incremental_revenue"]).all()
     assert (got["incremental_revenue"] <= got["incremental_revenue_ci_high"]).all()
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_read_store_gives_the_campaign_frames_of_the_store(kind):
+    # read_store reads the orders once and hands them to the campaigns' reader: the frames
+    # must be those campaign_frames(store) reads on its own (orders of members only)
+    store = InMemoryStore() if kind == "memory" else SqlStore("sqlite://")
+    if kind == "sqlite":
+        store.create_schema()
+    write_company(make_company(80, random_state=3, n_campaigns=2), store)
+    got = read_store(store).campaigns
+    want = campaign_frames(store)
+    assert got is not None
+    for name in ("events", "orders", "members", "campaigns"):
+        pd.testing.assert_frame_equal(getattr(got, name), getattr(want, name), check_exact=True)
+    assert got.currency == want.currency == "EUR"
+    assert len(got.orders) < len(store.orders.to_frame(["id"]))  # non-members' orders left out
 
 
 def test_attribution_shares_every_purchase_of_the_members(stored, analysis):

@@ -1,0 +1,112 @@
+"""``crmcore demo`` step by step: CPU and wall seconds of each step and of each table written.
+
+Runs what ``crmcore demo --customers N`` runs, in this process, timing
+each step with ``time.process_time`` (CPU seconds of the process) beside
+``time.perf_counter`` (wall): generating the company (``make_company``),
+writing it into a SQLite file (``write_company``, one row per table),
+reading the store back (``read_store``), the analysis (``analyse``) and
+writing the report files. Peak resident memory and the load average are
+printed at the end (the machine is shared: compare CPU seconds).
+
+    python benchmarks/demo.py                   # 100k customers
+    python benchmarks/demo.py --customers 20000
+    python benchmarks/demo.py --profile out.prof  # and a cProfile of the whole run
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import resource
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from crmcore.datasets import make_company, write_company
+from crmcore.report import analyse, read_store
+from crmcore.report._output import write_files
+from crmcore.storage import SqlStore
+
+
+class Clock:
+    """CPU and wall seconds since the last call."""
+
+    def __init__(self) -> None:
+        self.cpu = time.process_time()
+        self.wall = time.perf_counter()
+
+    def lap(self) -> tuple[float, float]:
+        cpu, wall = time.process_time(), time.perf_counter()
+        out = (cpu - self.cpu, wall - self.wall)
+        self.cpu, self.wall = cpu, wall
+        return out
+
+
+def run(n: int, seed: int, out: Path) -> list[tuple[str, int | None, float, float]]:
+    rows: list[tuple[str, int | None, float, float]] = []
+    clock = Clock()
+    company = make_company(n, random_state=seed)
+    rows.append(("make_company", None, *clock.lap()))
+    tables: list[tuple[str, int]] = []
+
+    def progress(table: str, n_rows: int) -> Callable[[int], object] | None:
+        cpu, wall = clock.lap()
+        if tables:
+            name, size = tables[-1]
+            rows.append((f"  write {name}", size, cpu, wall))
+        tables.append((table, n_rows))
+        return None
+
+    write_start = (time.process_time(), time.perf_counter())
+    with SqlStore(f"sqlite:///{(out / 'crm.sqlite').as_posix()}") as store:
+        store.create_schema()
+        counts = write_company(company, store, progress=progress)
+        cpu, wall = clock.lap()
+        name, size = tables[-1]
+        rows.append((f"  write {name}", size, cpu, wall))
+        rows.append(
+            (
+                "write_company",
+                sum(counts.values()),
+                time.process_time() - write_start[0],
+                time.perf_counter() - write_start[1],
+            )
+        )
+        data = read_store(store)
+        rows.append(("read_store", len(data.transactions), *clock.lap()))
+    analysis = analyse(data)
+    rows.append(("analyse", None, *clock.lap()))
+    write_files(analysis, out)
+    rows.append(("write report files", None, *clock.lap()))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--profile", help="write a cProfile of the whole run to this file")
+    args = parser.parse_args()
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.profile:
+            profiler = cProfile.Profile()
+            rows = profiler.runcall(run, args.customers, args.seed, Path(tmp))
+            profiler.dump_stats(args.profile)
+        else:
+            rows = run(args.customers, args.seed, Path(tmp))
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    print(f"crmcore demo steps, {args.customers:,} customers (seed {args.seed})")
+    print(f"{'step':<34} {'rows':>11} {'CPU s':>8} {'wall s':>8}")
+    for name, size, c, w in rows:
+        shown = f"{size:,}" if size is not None else ""
+        print(f"{name:<34} {shown:>11} {c:8.2f} {w:8.2f}")
+    print(f"{'total':<34} {'':>11} {cpu:8.2f} {wall:8.2f}")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS {peak:,.0f} MiB; load average {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
