@@ -20,7 +20,14 @@ import pandas as pd
 from crmcore._text import MAX_KEY_LENGTH, check_storable
 from crmcore.domain import DomainEvent, StageChanged
 from crmcore.errors import NotFound, ValidationError
+from crmcore.storage._bulk import at_row, chunks
 from crmcore.storage._engagement import ENGAGEMENT_TYPE, EngagementFrameBuilder
+from crmcore.storage._eventbulk import (
+    EventFrameEncoder,
+    check_event_frame,
+    event_kind,
+    unique_ids,
+)
 from crmcore.storage._eventcodec import (
     EventCriteria,
     EventRecord,
@@ -93,6 +100,31 @@ class EventLogBase:
         """Append many events atomically (all or none); return how many (see EventStore)."""
         check_batch(batch_size)
         return self._append_batches(_encoded_batches(events, batch_size))
+
+    def append_frame(self, frame: pd.DataFrame, *, type: Any, batch_size: int = 10_000) -> int:
+        """Append a table of events of one kind atomically; return how many (see EventStore)."""
+        check_batch(batch_size)
+        kind = event_kind(type)
+        frame = check_event_frame(frame)
+        encoder = EventFrameEncoder(kind)
+        encoder.check_columns(frame)
+
+        def batches() -> Iterator[list[EventRecord]]:
+            for part in chunks(frame, batch_size):
+                records = encoder.encode(part)
+                unique_ids(records, part.index)
+                yield records
+
+        try:
+            return self._append_batches(batches())
+        except ValidationError as exc:
+            if exc.row is not None or exc.field != "id" or "id" not in frame.columns:
+                raise
+            texts = encoder.id_texts(frame)  # a repeated or stored id: name its row
+            rows = [i for i, text in enumerate(texts) if text == exc.value]
+            if not rows:
+                raise
+            raise at_row(exc, frame.index[rows[1] if len(rows) > 1 else rows[0]]) from None
 
     # ------------------------------------------------------------ reads
     def get(self, id: Any) -> StoredEvent:
