@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import pandas as pd
@@ -112,8 +112,7 @@ def event_kind(value: Any) -> type[DomainEvent]:
             field="type",
             value=value if isinstance(value, str) else repr(value),
         )
-    out: type[DomainEvent] = kind
-    return out
+    return cast("type[DomainEvent]", kind)
 
 
 def _generic_envelope(kind: type[DomainEvent], fields: set[str]) -> Envelope | None:
