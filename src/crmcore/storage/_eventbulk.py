@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Sequence
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import attrs
+import numpy as np
 import pandas as pd
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
@@ -59,7 +60,7 @@ from crmcore.storage._eventcodec import (
 )
 from crmcore.storage._zones import tz_text
 
-__all__ = ["EventFrameEncoder", "event_kind"]
+__all__ = ["EventFrameEncoder", "RecordColumns", "check_event_frame", "event_kind", "unique_ids"]
 
 _MEMO_TYPES = frozenset({str, int, bool, type(None)})
 _UTC_NAMES = frozenset({"UTC", "utc", "Etc/UTC"})
@@ -135,6 +136,20 @@ def _generic_envelope(kind: type[DomainEvent], fields: set[str]) -> Envelope | N
         return types, cols[entity_field], rel
 
     return envelope
+
+
+class RecordColumns(NamedTuple):
+    """The fields of :class:`EventRecord` as columns (one list per field, in row order)."""
+
+    id: list[str]
+    type: list[str]
+    entity_type: list[str]
+    entity_id: list[str]
+    at_us: list[int]
+    at_tz: list[str]
+    actor: list[str | None]
+    payload: list[str]
+    related: list[tuple[str, ...]]
 
 
 class _Field:
@@ -216,11 +231,12 @@ class EventFrameEncoder:
                 )
 
     # ---------------------------------------------------------------- encoding
-    def encode(self, frame: pd.DataFrame) -> list[EventRecord]:
-        """Return the records of ``frame``'s rows, in order (validated)."""
+    def encode_columns(self, frame: pd.DataFrame) -> RecordColumns:
+        """Return the stored columns of ``frame``'s rows, in order (validated)."""
         n = len(frame)
         labels = frame.index
         cols: Columns = {}
+        self._coded: dict[str, tuple[np.ndarray, list[Any]]] = {}
         at_us: list[int] | None = None
         at_tz: list[str] | None = None
         for f in self.fields:
@@ -240,6 +256,9 @@ class EventFrameEncoder:
             if f.name == "id" and self._plain_ids(f, series):
                 cols["id"] = series.tolist()
                 continue
+            if f.name != "id" and isinstance(series.dtype, pd.StringDtype):
+                cols[f.name] = self._factorized(f, series, labels)
+                continue
             cols[f.name] = self._memoised(f, _python_values(series), labels)
         if self.post_init is not None:
             self._cross_field(cols, labels)
@@ -253,29 +272,71 @@ class EventFrameEncoder:
             if "id" not in frame.columns
             else self._id_texts(ids, labels, "id", memo=None)
         )
-        return list(
-            map(
-                EventRecord._make,
-                zip(
-                    id_texts,
-                    [self.type] * n,
-                    self._entity_types(types, labels),
-                    self._id_texts(entities, labels, "entity_id", memo=self._ids),
-                    at_us,
-                    at_tz,
-                    self._actor_texts(cols["actor"], labels),
-                    self._payloads(cols, labels),
-                    self._related(related, labels),
-                    strict=True,
-                ),
-            )
+        entity_field = self.kind.ENTITY_FIELD
+        if entities is cols.get(entity_field) and entity_field in self._coded:
+            entity_texts = self._coded_ids(entity_field, labels)
+        else:
+            entity_texts = self._id_texts(entities, labels, "entity_id", memo=self._ids)
+        return RecordColumns(
+            id_texts,
+            [self.type] * n,
+            self._entity_types(types, labels),
+            entity_texts,
+            at_us,
+            at_tz,
+            self._actor_texts(cols["actor"], labels),
+            self._payloads(cols, labels),
+            self._related(related, labels),
         )
+
+    def encode(self, frame: pd.DataFrame) -> list[EventRecord]:
+        """Return the records of ``frame``'s rows, in order (validated)."""
+        return list(map(EventRecord._make, zip(*self.encode_columns(frame), strict=True)))
+
+    def _coded_ids(self, name: str, labels: pd.Index) -> list[str]:
+        codes, domain = self._coded[name]
+        texts: list[str] = []
+        for j, value in enumerate(domain):
+            try:
+                texts.append(_id_text(value, "entity_id"))
+            except ValidationError as exc:
+                raise at_row(exc, labels[int(np.argmax(codes == j))], "entity_id") from None
+        return _take(texts, codes)
 
     def id_texts(self, frame: pd.DataFrame) -> list[str]:
         """Return the stored text of the frame's ``id`` column (to name a refused id's row)."""
         f = self.by_name["id"]
         values = [f.domain(v) for v in _python_values(frame["id"])]
         return self._id_texts(values, frame.index, "id", memo=None)
+
+    def _factorized(self, f: _Field, series: pd.Series, labels: pd.Index) -> list[Any]:
+        """Convert and validate a text column once per distinct value (NumPy codes)."""
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        raw: list[Any] = list(uniques)
+        if (codes < 0).any():
+            codes = np.where(codes < 0, len(raw), codes)
+            raw.append(None)
+        memo = f.memo
+        domain: list[Any] = []
+        failed: list[tuple[int, ValidationError]] = []
+        for j, value in enumerate(raw):
+            key = (value.__class__, value)
+            hit = memo.get(key, memo)
+            if hit is memo:
+                try:
+                    hit = f.domain(value)
+                except ValidationError as exc:
+                    failed.append((int(np.argmax(codes == j)), exc))
+                    hit = None
+                else:
+                    if len(memo) < _MEMO_LIMIT:
+                        memo[key] = hit
+            domain.append(hit)
+        if failed:  # the first row refused, as the per-value path would name it
+            row, error = min(failed, key=lambda item: item[0])
+            raise at_row(error, labels[row], f.name) from None
+        self._coded[f.name] = (codes, domain)
+        return _take(domain, codes)
 
     def _memoised(self, f: _Field, values: list[Any], labels: pd.Index) -> list[Any]:
         memo = f.memo
@@ -438,6 +499,16 @@ class EventFrameEncoder:
         return ["{" + ",".join(row) + "}" for row in zip(*parts, strict=True)]
 
     def _fragments_of(self, name: str, key: str, values: list[Any], labels: pd.Index) -> list[str]:
+        coded = self._coded.get(name)
+        if coded is not None:  # once per distinct value
+            codes, domain = coded
+            texts: list[str] = []
+            for j, value in enumerate(domain):
+                try:
+                    texts.append(key + self._fragment(name, value))
+                except ValidationError as exc:
+                    raise at_row(exc, labels[int(np.argmax(codes == j))]) from None
+            return _take(texts, codes)
         memo = self._fragments[name]
         out: list[str] = []
         append = out.append
@@ -498,6 +569,14 @@ class EventFrameEncoder:
         return out
 
 
+def _take(values: list[Any], codes: np.ndarray) -> list[Any]:
+    table = np.empty(len(values), dtype=object)
+    for i, value in enumerate(values):  # one by one: a tuple value stays one item
+        table[i] = value
+    out: list[Any] = table[codes].tolist()
+    return out
+
+
 def _read(method: Callable[..., Any], by_name: dict[str, _Field]) -> tuple[str, ...] | None:
     names = tuple(f.attribute.name for f in by_name.values())
     return _fields_read(method, names)
@@ -521,17 +600,19 @@ def check_event_frame(frame: Any) -> pd.DataFrame:
     return frame
 
 
-def unique_ids(records: Sequence[EventRecord], labels: pd.Index) -> None:
+def unique_ids(ids: Sequence[str], labels: pd.Index) -> None:
     """Refuse an id given twice in one frame, naming the second row."""
+    if len(set(ids)) == len(ids):
+        return
     seen: set[str] = set()
-    for i, record in enumerate(records):
-        if record.id in seen:
+    for i, key in enumerate(ids):
+        if key in seen:
             raise at_row(
                 ValidationError(
-                    f"events: the id {record.id!r} appears twice in one append",
+                    f"events: the id {key!r} appears twice in one append",
                     field="id",
-                    value=record.id,
+                    value=key,
                 ),
                 labels[i],
             )
-        seen.add(record.id)
+        seen.add(key)

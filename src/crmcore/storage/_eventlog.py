@@ -24,6 +24,7 @@ from crmcore.storage._bulk import at_row, chunks
 from crmcore.storage._engagement import ENGAGEMENT_TYPE, EngagementFrameBuilder
 from crmcore.storage._eventbulk import (
     EventFrameEncoder,
+    RecordColumns,
     check_event_frame,
     event_kind,
     unique_ids,
@@ -57,6 +58,12 @@ class EventLogBase:
     def _append_batches(self, batches: Iterable[Sequence[EventRecord]]) -> int:
         """Append batches in one transaction (all or none); return how many records."""
         raise NotImplementedError
+
+    def _append_column_batches(self, batches: Iterable[RecordColumns]) -> int:
+        """Append batches of record columns in one transaction (all or none)."""
+        return self._append_batches(
+            list(map(EventRecord._make, zip(*columns, strict=True))) for columns in batches
+        )
 
     def _select(self, crit: EventCriteria) -> list[StoredEvent]:
         raise NotImplementedError
@@ -109,14 +116,14 @@ class EventLogBase:
         encoder = EventFrameEncoder(kind)
         encoder.check_columns(frame)
 
-        def batches() -> Iterator[list[EventRecord]]:
+        def batches() -> Iterator[RecordColumns]:
             for part in chunks(frame, batch_size):
-                records = encoder.encode(part)
-                unique_ids(records, part.index)
-                yield records
+                columns = encoder.encode_columns(part)
+                unique_ids(columns.id, part.index)
+                yield columns
 
         try:
-            return self._append_batches(batches())
+            return self._append_column_batches(batches())
         except ValidationError as exc:
             if exc.row is not None or exc.field != "id" or "id" not in frame.columns:
                 raise

@@ -36,9 +36,11 @@ from sqlalchemy.sql.operators import custom_op
 
 from crmcore._time import EPOCH_UTC
 from crmcore.errors import ValidationError
+from crmcore.storage import _json
 from crmcore.storage._codec import Dialect
 from crmcore.storage._engagement import ENGAGEMENT_TEXT
 from crmcore.storage._engagement_sql import json_fragment, text_field
+from crmcore.storage._eventbulk import RecordColumns
 from crmcore.storage._eventcodec import (
     EventCriteria,
     EventRecord,
@@ -152,7 +154,7 @@ class SqlEventLog(EventLogBase):
                 positions = tuple(range(first, last + 1))
                 self._write(conn, records, positions)
         except sa.exc.IntegrityError:
-            raise self._duplicate(conn, records) from None
+            raise self._duplicate(conn, [r.id for r in records]) from None
         return positions
 
     def _write(
@@ -196,8 +198,7 @@ class SqlEventLog(EventLogBase):
                 sa.insert(self._t.links), [{"entity_id": e, "position": p} for e, p in links]
             )
 
-    def _duplicate(self, conn: sa.Connection, records: Sequence[EventRecord]) -> ValidationError:
-        ids = [r.id for r in records]
+    def _duplicate(self, conn: sa.Connection, ids: Sequence[str]) -> ValidationError:
         t = self._t.events
         found: set[str] = set()
         for start in range(0, len(ids), 5_000):
@@ -227,6 +228,51 @@ class SqlEventLog(EventLogBase):
                 self.insert(conn, batch)
                 total += len(batch)
         return total
+
+    def _append_column_batches(self, batches: Iterable[RecordColumns]) -> int:
+        if self._dialect != "sqlite":
+            return super()._append_column_batches(batches)
+        total = 0
+        with self._tx(write=True) as conn, self._bulk_cache(conn):
+            for columns in batches:
+                self._insert_columns(conn, columns)
+                total += len(columns.id)
+        return total
+
+    def _insert_columns(self, conn: sa.Connection, columns: RecordColumns) -> None:
+        """SQLite: insert a batch of record columns (no record per row), as :meth:`insert`."""
+        n = len(columns.id)
+        if not n:
+            return
+        try:
+            with conn.begin_nested():
+                last = self._allocate(conn, n)
+                positions = range(last - n + 1, last + 1)
+                related = [_json.dumps(list(r)) if r else None for r in columns.related]
+                rows = zip(
+                    positions,
+                    columns.id,
+                    columns.type,
+                    columns.entity_type,
+                    columns.entity_id,
+                    columns.at_us,
+                    columns.at_tz,
+                    columns.actor,
+                    columns.payload,
+                    related,
+                    strict=True,
+                )
+                conn.exec_driver_sql(self._raw_insert, list(rows))
+                links = [
+                    (entity, p)
+                    for r, p in zip(columns.related, positions, strict=True)
+                    if r
+                    for entity in dict.fromkeys(r)
+                ]
+                if links:
+                    conn.exec_driver_sql(self._raw_links, links)
+        except sa.exc.IntegrityError:
+            raise self._duplicate(conn, columns.id) from None
 
     @contextlib.contextmanager
     def _bulk_cache(self, conn: sa.Connection) -> Iterator[None]:
