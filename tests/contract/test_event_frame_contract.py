@@ -51,6 +51,15 @@ def stage_changes(zone: dt.tzinfo = UTC) -> list[StageChanged]:
     ]  # fmt: skip
 
 
+def odd_ids() -> list[StageChanged]:
+    """Ids the vectorised check passes to the per-value path (quotes, non-ASCII, URNs)."""
+    return [
+        StageChanged('O"5\\', "a", "b", T, id='q"1'),
+        StageChanged("Ö-6", "a", "b", T, id="ü-2"),
+        StageChanged(str(uuid.UUID(int=5).urn), "b", "c", T, id=str(uuid.UUID(int=6).urn)),
+    ]
+
+
 def engagement() -> list[EngagementEvent]:
     return [
         EngagementEvent(id="g-1", kind="send", channel="email", at=T, customer_id="C1",
@@ -74,8 +83,8 @@ def stored(store) -> tuple[pd.DataFrame, list[dict], dict[str, int]]:
 
 @pytest.mark.parametrize(
     "events",
-    [stage_changes(), stage_changes(PARIS), engagement()],
-    ids=["stages-utc", "stages-paris", "engagement"],
+    [stage_changes(), stage_changes(PARIS), odd_ids(), engagement()],
+    ids=["stages-utc", "stages-paris", "odd-ids", "engagement"],
 )
 def test_append_frame_stores_what_append_many_stores(store, events):
     reference = InMemoryStore()

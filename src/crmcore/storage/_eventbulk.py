@@ -42,7 +42,13 @@ from crmcore.domain import (
     StageChanged,
     new_event_id,
 )
-from crmcore.domain._base import valid_aware
+from crmcore.domain._base import (
+    convert_id,
+    convert_optional_id,
+    valid_aware,
+    valid_id,
+    valid_optional_id,
+)
 from crmcore.domain._codec import encode_value
 from crmcore.domain._frozen import FrozenMapping
 from crmcore.errors import ValidationError
@@ -66,6 +72,9 @@ _MEMO_TYPES = frozenset({str, int, bool, type(None)})
 _UTC_NAMES = frozenset({"UTC", "utc", "Etc/UTC"})
 _ENVELOPE = ("entity_id", "entity_type", "related_ids")
 _MEMO_LIMIT = 1_000_000
+# what a plain id (see EventFrameEncoder._plain_ids) passes unchanged
+_ID_CONVERTERS = (None, convert_id, convert_optional_id)
+_ID_VALIDATORS = (None, valid_id, valid_optional_id)
 
 Columns = dict[str, list[Any]]
 # (entity types, entity ids, related ids per row) from the domain values of the fields
@@ -206,6 +215,14 @@ class EventFrameEncoder:
         self.payload = kind.payload_fields()
         self.keys = tuple(f"{_quote(name)}:" for name in self.payload)
         self.post_init: Callable[[Any], None] | None = getattr(kind, "__attrs_post_init__", None)
+        # columns of (mostly distinct) ids, checked with one vectorised pass when plain
+        self.id_columns = {"id"} | {
+            f.name
+            for f in self.fields
+            if f.name == kind.ENTITY_FIELD
+            and f.convert in _ID_CONVERTERS
+            and f.validate in _ID_VALIDATORS
+        }
         self._fragments: dict[str, dict[Any, str]] = {name: {} for name in self.payload}
         self._ids: dict[Any, str] = {}
         self._types: dict[Any, str] = {}
@@ -237,6 +254,7 @@ class EventFrameEncoder:
         labels = frame.index
         cols: Columns = {}
         self._coded: dict[str, tuple[np.ndarray, list[Any]]] = {}
+        self._plain: set[str] = set()
         at_us: list[int] | None = None
         at_tz: list[str] | None = None
         for f in self.fields:
@@ -253,8 +271,9 @@ class EventFrameEncoder:
                     at_us, at_tz = fast
                     cols["at"] = [None] * n  # read by no rule (checked in _utc_micros)
                     continue
-            if f.name == "id" and self._plain_ids(f, series):
-                cols["id"] = series.tolist()
+            if f.name in self.id_columns and self._plain_ids(f, series):
+                cols[f.name] = series.tolist()  # valid as they are: their own stored text
+                self._plain.add(f.name)
                 continue
             if f.name != "id" and isinstance(series.dtype, pd.StringDtype):
                 cols[f.name] = self._factorized(f, series, labels)
@@ -267,13 +286,16 @@ class EventFrameEncoder:
         assert at_tz is not None
         types, entities, related = self.envelope(cols, n)
         ids = cols["id"]
-        id_texts = (
-            [new_event_id() for _ in range(n)]
-            if "id" not in frame.columns
-            else self._id_texts(ids, labels, "id", memo=None)
-        )
+        if "id" not in frame.columns:
+            id_texts = [new_event_id() for _ in range(n)]
+        elif "id" in self._plain:
+            id_texts = ids
+        else:
+            id_texts = self._id_texts(ids, labels, "id", memo=None)
         entity_field = self.kind.ENTITY_FIELD
-        if entities is cols.get(entity_field) and entity_field in self._coded:
+        if entities is cols.get(entity_field) and entity_field in self._plain:
+            entity_texts = entities
+        elif entities is cols.get(entity_field) and entity_field in self._coded:
             entity_texts = self._coded_ids(entity_field, labels)
         else:
             entity_texts = self._id_texts(entities, labels, "entity_id", memo=self._ids)
@@ -359,15 +381,20 @@ class EventFrameEncoder:
     def _plain_ids(self, f: _Field, series: pd.Series) -> bool:
         """Whether a text column of ids is plainly valid as it is (one vectorised check).
 
-        Plain: ASCII text holding a letter or digit, without NUL, not a
-        ``urn:uuid:`` string, and the longest of them valid.  Anything else
+        Plain: printable ASCII text without quotes or backslashes, holding a
+        letter or digit, not a ``urn:uuid:`` string, and the longest of them
+        valid; such an id is its own stored text and JSON string body.  Anything else
         takes the per-value path, which names the first bad row.
         """
         if not isinstance(series.array, ArrowStringArray) or series.hasnans or not len(series):
             return False
         text = pa.array(series.array)
         plain = pc.and_(
-            pc.and_(pc.string_is_ascii(text), pc.match_substring_regex(text, "[0-9A-Za-z]")),
+            # printable ASCII but '"' and '\\' (JSON writes them as they are), a letter or digit
+            pc.and_(
+                pc.match_substring_regex(text, r"^[ !#-\[\]-~]+$"),
+                pc.match_substring_regex(text, "[0-9A-Za-z]"),
+            ),
             pc.invert(
                 pc.or_(
                     pc.match_substring(text, "\x00"),
@@ -499,6 +526,8 @@ class EventFrameEncoder:
         return ["{" + ",".join(row) + "}" for row in zip(*parts, strict=True)]
 
     def _fragments_of(self, name: str, key: str, values: list[Any], labels: pd.Index) -> list[str]:
+        if name in self._plain:  # plain ASCII text without quotes or backslashes
+            return [f'{key}"{text}"' for text in values]
         coded = self._coded.get(name)
         if coded is not None:  # once per distinct value
             codes, domain = coded

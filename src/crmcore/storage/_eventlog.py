@@ -59,8 +59,11 @@ class EventLogBase:
         """Append batches in one transaction (all or none); return how many records."""
         raise NotImplementedError
 
-    def _append_column_batches(self, batches: Iterable[RecordColumns]) -> int:
-        """Append batches of record columns in one transaction (all or none)."""
+    def _append_column_batches(self, batches: Iterable[RecordColumns], size: int = 0) -> int:
+        """Append batches of record columns in one transaction (all or none).
+
+        ``size`` is how many rows the batches hold in all (a hint for the store).
+        """
         return self._append_batches(
             list(map(EventRecord._make, zip(*columns, strict=True))) for columns in batches
         )
@@ -123,7 +126,7 @@ class EventLogBase:
                 yield columns
 
         try:
-            return self._append_column_batches(batches())
+            return self._append_column_batches(batches(), len(frame))
         except ValidationError as exc:
             if exc.row is not None or exc.field != "id" or "id" not in frame.columns:
                 raise

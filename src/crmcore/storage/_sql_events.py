@@ -64,6 +64,10 @@ __all__ = ["EventTables", "SqlEventLog", "SqlLedger", "SqlOutbox"]
 Tx = Callable[..., contextlib.AbstractContextManager[sa.Connection]]
 _ARROW = sqlite3.sqlite_version_info >= (3, 38, 0)  # the ``->`` JSON operator
 _BULK_CACHE_KIB = 65_536  # page cache while append_many runs (SQLite)
+# append_frame on SQLite: a load of at least this many rows, and at least as many as the
+# log holds, builds these indexes after loading (see SqlEventLog._deferred_indexes)
+_DEFER_MIN_ROWS = 50_000
+_DEFERRED_INDEXES = ("ix_crm_events_entity", "ix_crm_events_kind")
 
 
 class EventTables:
@@ -229,15 +233,48 @@ class SqlEventLog(EventLogBase):
                 total += len(batch)
         return total
 
-    def _append_column_batches(self, batches: Iterable[RecordColumns]) -> int:
+    def _append_column_batches(self, batches: Iterable[RecordColumns], size: int = 0) -> int:
         if self._dialect != "sqlite":
-            return super()._append_column_batches(batches)
+            return super()._append_column_batches(batches, size)
         total = 0
-        with self._tx(write=True) as conn, self._bulk_cache(conn):
+        with (
+            self._tx(write=True) as conn,
+            self._bulk_cache(conn),
+            self._deferred_indexes(conn, size),
+        ):
             for columns in batches:
                 self._insert_columns(conn, columns)
                 total += len(columns.id)
         return total
+
+    @contextlib.contextmanager
+    def _deferred_indexes(self, conn: sa.Connection, size: int) -> Iterator[None]:
+        """SQLite: for a load at least as large as the log, build the secondary indexes after it.
+
+        The entity and kind indexes are dropped and created again from their
+        own stored definitions inside the load's transaction (SQLite DDL is
+        transactional): a failed load rolls back to the indexes as they were,
+        and readers never see the log without them.  Building an index once
+        over sorted keys costs less than inserting a large load's keys one by
+        one into it.  The primary key and the unique event ids stay, so
+        duplicates are refused as they arrive.
+        """
+        if size < _DEFER_MIN_ROWS or size < self._last_position(conn):
+            yield
+            return
+        names = ", ".join(f"'{name}'" for name in _DEFERRED_INDEXES)
+        found = conn.exec_driver_sql(
+            f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND name IN ({names})"  # noqa: S608 -- constant names
+        ).all()
+        for name, _ in found:
+            conn.exec_driver_sql(f'DROP INDEX "{name}"')
+        yield
+        for _, sql in found:
+            conn.exec_driver_sql(sql)
+
+    def _last_position(self, conn: sa.Connection) -> int:
+        stmt = sa.select(sa.func.coalesce(sa.func.max(self._t.events.c.position), 0))
+        return int(conn.execute(stmt).scalar_one())
 
     def _insert_columns(self, conn: sa.Connection, columns: RecordColumns) -> None:
         """SQLite: insert a batch of record columns (no record per row), as :meth:`insert`."""
