@@ -319,9 +319,11 @@ class EventLogBase:
             )
         rows = self._latest_rows(crit, keys)
         builder = EventFrameBuilder(keys)
-        builder.add_rows(
-            [(r[1], "", "", "", r[0], r[2], r[3], "", *r[4:]) for r in rows]  # frame layout
-        )
+        if rows:
+            cols = list(zip(*rows, strict=True))
+            blank = ("",) * len(rows)  # columns the frame drops below
+            builder.add_columns([cols[1], blank, blank, blank, cols[0], cols[2], cols[3], blank,
+                                 *cols[4:]])  # fmt: skip
         frame = builder.build()
         out = frame[["entity_id", "position", "at", "actor", *keys]].set_index("entity_id")
         return out.sort_index()
