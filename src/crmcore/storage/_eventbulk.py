@@ -255,10 +255,12 @@ class EventFrameEncoder:
         cols: Columns = {}
         self._coded: dict[str, tuple[np.ndarray, list[Any]]] = {}
         self._plain: set[str] = set()
+        self._constant: set[str] = set()
         at_us: list[int] | None = None
         at_tz: list[str] | None = None
         for f in self.fields:
             if f.name not in frame.columns:
+                self._constant.add(f.name)
                 try:
                     cols[f.name] = [f.default()] * n
                 except ValidationError as exc:  # pragma: no cover - the kinds' defaults are valid
@@ -275,7 +277,7 @@ class EventFrameEncoder:
                 cols[f.name] = series.tolist()  # valid as they are: their own stored text
                 self._plain.add(f.name)
                 continue
-            if f.name != "id" and isinstance(series.dtype, pd.StringDtype):
+            if f.name != "id" and _all_text(series):
                 cols[f.name] = self._factorized(f, series, labels)
                 continue
             cols[f.name] = self._memoised(f, _python_values(series), labels)
@@ -386,9 +388,12 @@ class EventFrameEncoder:
         valid; such an id is its own stored text and JSON string body.  Anything else
         takes the per-value path, which names the first bad row.
         """
-        if not isinstance(series.array, ArrowStringArray) or series.hasnans or not len(series):
+        if not len(series) or not _all_text(series) or series.hasnans:
             return False
-        text = pa.array(series.array)
+        if isinstance(series.array, ArrowStringArray):
+            text = pa.array(series.array)  # zero-copy: pandas' own Arrow buffer
+        else:
+            text = pa.array(series.to_numpy(dtype=object), type=pa.string())
         plain = pc.and_(
             # printable ASCII but '"' and '\\' (JSON writes them as they are), a letter or digit
             pc.and_(
@@ -443,9 +448,15 @@ class EventFrameEncoder:
         names = [f.attribute.name for f in self.fields] if read is None else list(read)
         columns = [cols[self._column_of(name)] for name in names]
         n = len(labels)
-        # equal inputs are the same object (the per-field memo): identity finds the firsts
-        keys = zip(*(map(id, reversed(c)) for c in columns), strict=True)
-        rows = sorted(dict(zip(keys, range(n - 1, -1, -1), strict=True)).values())
+        found = [self._codes_of(self._column_of(name), n) for name in names]
+        codes = [c for c in found if c is not None]
+        if len(codes) == len(found):  # every column factorised: NumPy finds the firsts
+            stacked = np.stack(codes) if codes else np.zeros((1, n), dtype=np.int64)
+            rows: list[int] = sorted(np.unique(stacked, axis=1, return_index=True)[1].tolist())
+        else:
+            # equal inputs are the same object (the per-field memo): identity finds the firsts
+            keys = zip(*(map(id, reversed(c)) for c in columns), strict=True)
+            rows = sorted(dict(zip(keys, range(n - 1, -1, -1), strict=True)).values())
         new, setter, cls = object.__new__, object.__setattr__, self.kind
         for i in rows:
             shell: Any = new(cls)
@@ -455,6 +466,13 @@ class EventFrameEncoder:
                 post_init(shell)
             except ValidationError as exc:
                 raise at_row(exc, labels[i]) from None
+
+    def _codes_of(self, name: str, n: int) -> np.ndarray | None:
+        """Return a column's codes (equal codes, equal values), or None when it has none."""
+        if name in self._constant:
+            return np.zeros(n, dtype=np.int64)
+        coded = self._coded.get(name)
+        return None if coded is None else coded[0]
 
     def _column_of(self, attribute_name: str) -> str:
         for f in self.fields:
@@ -539,12 +557,13 @@ class EventFrameEncoder:
                     raise at_row(exc, labels[int(np.argmax(codes == j))]) from None
             return _take(texts, codes)
         memo = self._fragments[name]
+        same: dict[int, str] = {}  # other values, by identity (all alive in ``values``)
         out: list[str] = []
         append = out.append
         for i, value in enumerate(values):
             cls = value.__class__
             memoable = cls in _MEMO_TYPES or isinstance(value, enum.Enum)
-            hit = memo.get(value) if memoable and cls is not bool else None
+            hit = memo.get(value) if memoable and cls is not bool else same.get(id(value))
             if hit is None:
                 try:
                     hit = key + self._fragment(name, value)
@@ -552,6 +571,8 @@ class EventFrameEncoder:
                     raise at_row(exc, labels[i]) from None
                 if memoable and cls is not bool and len(memo) < _MEMO_LIMIT:
                     memo[value] = hit
+                elif not memoable:
+                    same[id(value)] = hit
             append(hit)
         return out
 
@@ -596,6 +617,16 @@ class EventFrameEncoder:
                 texts.append(hit)
             out.append(tuple(texts))
         return out
+
+
+def _all_text(series: pd.Series) -> bool:
+    """Whether every value of a column is text or missing (factorising keeps them apart)."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.StringDtype):
+        return True
+    if isinstance(dtype, pd.CategoricalDtype):
+        return pd.api.types.infer_dtype(dtype.categories, skipna=True) == "string"
+    return dtype.kind == "O" and pd.api.types.infer_dtype(series, skipna=True) == "string"
 
 
 def _take(values: list[Any], codes: np.ndarray) -> list[Any]:
