@@ -213,6 +213,13 @@ def test_ledger_and_batch_agree_through_a_dst_fold_and_ignore_the_future(data, n
     history = frame[frame["at"] <= pd.Timestamp(as_of)]
     if len(history):
         assert summary_row(history, as_of) == expected
+    # an account whose entries all come later did not exist at as_of: not listed
+    later = frame[frame["at"] > pd.Timestamp(as_of)].assign(account_id="later")
+    with_later = pd.concat([frame, later], ignore_index=True)
+    pd.testing.assert_frame_equal(
+        ledger_balances(with_later, as_of=as_of, program=PROGRAM),
+        ledger_balances(history, as_of=as_of, program=PROGRAM),
+    )
     # the same instants written on another clock give the same balances
     tokyo = frame.assign(
         at=frame["at"].dt.tz_convert("Asia/Tokyo"),

@@ -319,9 +319,10 @@ def bg_survival_if_alive(
     E_p[(1 + pt/(α+T))^-(r+x)]``. Pfaff's transformation (Abramowitz &
     Stegun 15.3.4) turns this into ``(1-u)^(r+x) E[(1 - uV)^-(r+x)]`` with
     ``V ~ Beta(b+x+s, a)`` and ``u = t/(α+T+t)``, a ratio below 1 evaluated
-    by tanh-sinh quadrature in log space (``_quad``); for ``a >= 60``, where
-    the beta is too narrow for the quadrature's fixed nodes (it gave 0, or 1,
-    on the no-heterogeneity ridge), by the expansion about the beta's mean
+    by double-exponential quadrature in log space with nodes centred on each
+    row's beta (``_quad.beta_mean``; fixed nodes missed a narrow
+    beta: 8e-2 off at a = 45, b = 1e4); for ``a >= 60``, towards the
+    no-heterogeneity ridge, by the expansion about the beta's mean
     (``_hyp.bg_survival_concentrated``).
     """
     r, alpha, a, b = (float(v) for v in theta)

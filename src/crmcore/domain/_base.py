@@ -82,6 +82,11 @@ def convert_id(value: Any) -> Any:
     return value
 
 
+def _arg(attribute: attrs.Attribute[Any]) -> str:
+    """Return the name a user passes the field by (``id`` for a private ``_id``)."""
+    return attribute.alias or attribute.name
+
+
 def convert_optional_id(value: Any) -> Any:
     """Like :func:`convert_id`, letting ``None`` through."""
     return None if value is None else convert_id(value)
@@ -107,13 +112,13 @@ def _check_id(name: str, value: Any) -> None:
 
 def valid_id(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     """Validate a required identifier (str or UUID)."""
-    _check_id(attribute.name, value)
+    _check_id(_arg(attribute), value)
 
 
 def valid_optional_id(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     """Validate an optional identifier (str, UUID or None)."""
     if value is not None:
-        _check_id(attribute.name, value)
+        _check_id(_arg(attribute), value)
 
 
 def encode_id(value: EntityId) -> str:
@@ -177,9 +182,9 @@ def decode_id(value: Any) -> EntityId:
 def valid_version(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     """Validate an optimistic-concurrency version: an int >= 0."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _fail(attribute.name, "must be an int >= 0", value)
+        raise _fail(_arg(attribute), "must be an int >= 0", value)
     if value < 0:
-        raise _fail(attribute.name, "must be >= 0", value)
+        raise _fail(_arg(attribute), "must be >= 0", value)
 
 
 # ---------------------------------------------------------------- text
@@ -197,32 +202,32 @@ def _check_text(name: str, value: Any) -> None:
 
 def valid_text(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     """Validate a required non-blank string."""
-    _check_text(attribute.name, value)
+    _check_text(_arg(attribute), value)
 
 
 def valid_optional_text(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     """Validate an optional non-blank string (``None`` allowed, ``""`` not)."""
     if value is not None:
-        _check_text(attribute.name, value)
+        _check_text(_arg(attribute), value)
 
 
 def valid_key_text(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     """Validate a required non-blank string a store indexes (at most 255 characters)."""
-    _check_text(attribute.name, value)
-    check_key(value, attribute.name)
+    _check_text(_arg(attribute), value)
+    check_key(value, _arg(attribute))
 
 
 def valid_optional_key_text(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     """Validate an optional non-blank string a store indexes (``None`` allowed)."""
     if value is not None:
-        _check_text(attribute.name, value)
-        check_key(value, attribute.name)
+        _check_text(_arg(attribute), value)
+        check_key(value, _arg(attribute))
 
 
 def valid_bool(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     """Validate a strict bool (``0`` / ``1`` are refused)."""
     if not isinstance(value, bool):
-        raise _fail(attribute.name, "must be a bool (True or False)", value)
+        raise _fail(_arg(attribute), "must be a bool (True or False)", value)
 
 
 def convert_tags(value: Any) -> Any:
@@ -234,11 +239,11 @@ def convert_tags(value: Any) -> Any:
 
 def valid_tags(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     """Validate a frozenset of non-blank strings."""
-    _raise_if_rejected(attribute.name, value)
+    _raise_if_rejected(_arg(attribute), value)
     for tag in sorted(value, key=repr):
         if not isinstance(tag, str) or not tag.strip():
-            raise _fail(attribute.name, "must contain only non-blank str tags", tag)
-        check_storable(tag, attribute.name)
+            raise _fail(_arg(attribute), "must contain only non-blank str tags", tag)
+        check_storable(tag, _arg(attribute))
 
 
 # ---------------------------------------------------------------- time
@@ -246,13 +251,13 @@ def valid_tags(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
 
 def valid_aware(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     """Validate a timezone-aware datetime whose wall time exists (no DST gap)."""
-    require_existing(require_aware(value, field=attribute.name), field=attribute.name)
+    require_existing(require_aware(value, field=_arg(attribute)), field=_arg(attribute))
 
 
 def valid_optional_aware(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     """Validate an optional timezone-aware datetime whose wall time exists."""
     if value is not None:
-        require_existing(require_aware(value, field=attribute.name), field=attribute.name)
+        require_existing(require_aware(value, field=_arg(attribute)), field=_arg(attribute))
 
 
 def _check_date(name: str, value: Any) -> None:
@@ -262,13 +267,13 @@ def _check_date(name: str, value: Any) -> None:
 
 def valid_date(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     """Validate a calendar date (a ``datetime`` is refused: use ``.date()``)."""
-    _check_date(attribute.name, value)
+    _check_date(_arg(attribute), value)
 
 
 def valid_optional_date(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     """Validate an optional calendar date."""
     if value is not None:
-        _check_date(attribute.name, value)
+        _check_date(_arg(attribute), value)
 
 
 def not_before(inst: Any, later: str, earlier: str) -> None:
@@ -314,10 +319,10 @@ def valid_member(enum_cls: type[enum.Enum]) -> Validator:
     """Build a validator: the (converted) value is a member of ``enum_cls``."""
 
     def check(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        _raise_if_rejected(attribute.name, value)
+        _raise_if_rejected(_arg(attribute), value)
         if not isinstance(value, enum_cls):
             allowed = ", ".join(repr(m.value) for m in enum_cls)
-            raise _fail(attribute.name, f"must be one of {allowed}", value)
+            raise _fail(_arg(attribute), f"must be one of {allowed}", value)
 
     return check
 
@@ -326,10 +331,10 @@ def valid_instance(cls: type[Any], *, optional: bool = False) -> Validator:
     """Build a validator: the (converted) value is an instance of ``cls`` (or None)."""
 
     def check(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        _raise_if_rejected(attribute.name, value)
+        _raise_if_rejected(_arg(attribute), value)
         if value is None and optional:
             return
         if not isinstance(value, cls):
-            raise _fail(attribute.name, f"must be a {cls.__name__}", value)
+            raise _fail(_arg(attribute), f"must be a {cls.__name__}", value)
 
     return check

@@ -264,7 +264,8 @@ def ledger_balances(
     Returns
     -------
     DataFrame
-        Indexed by ``account_id`` (order of first appearance), with
+        Indexed by ``account_id`` (order of first appearance; accounts
+        whose entries all come after ``as_of`` are not listed), with
         ``balance``, ``debt``, ``earned``, ``redeemed``, ``expired``,
         ``clawed_back``, ``expiring_points`` (int64), ``next_expiry``
         (UTC; ``NaT`` when nothing is due to expire) and, with a
@@ -471,7 +472,10 @@ def ledger_balances(
             tier_idx, categories=pd.Index(list(program.tier_names())), ordered=True
         )
     index = pd.Index(acct_uniques, name="account_id")
-    return pd.DataFrame(data, index=index)
+    out = pd.DataFrame(data, index=index)
+    # an account whose every entry is after as_of did not exist then
+    existed = np.bincount(acct, minlength=n_acct) > 0
+    return out if existed.all() else out.loc[existed]
 
 
 def _tiers(

@@ -51,6 +51,13 @@ __all__ = ["complaint_trends", "ticket_kpis"]
 def _keys(frame: pd.DataFrame, by: str | Sequence[str] | None, name: str) -> list[str]:
     keys = [] if by is None else ([by] if isinstance(by, str) else list(by))
     check_columns(frame, keys, name=name)
+    twice = [k for i, k in enumerate(keys) if k in keys[:i]]
+    if twice:
+        raise ValidationError(
+            f"by names column {twice[0]!r} twice; name each grouping column once",
+            field="by",
+            value=by,
+        )
     return keys
 
 
@@ -257,7 +264,9 @@ def ticket_kpis(
         group: Any = [tickets.loc[existed, k].to_numpy() for k in keys]
         g = parts.groupby(group, sort=True, dropna=False)
     else:
-        g = parts.groupby(np.zeros(len(parts), dtype=np.int64))
+        # one category observed or not: no ticket yet still gives the one total row
+        total: Any = pd.Categorical(np.zeros(len(parts), dtype=np.int64), categories=[0])
+        g = parts.groupby(total, observed=False)
     sums = g.sum(min_count=0)
     with np.errstate(invalid="ignore", divide="ignore"):
         out = pd.DataFrame(
@@ -399,6 +408,10 @@ def complaint_trends(
             row.update(_rate_test(int(counts[g, j - 1]), x2, expo[j - 1], expo[j], z) if j else {})
             rows.append(row)
     out = pd.DataFrame(rows)
+    if not rows:  # no complaint at or before as_of: no group to report
+        out = pd.DataFrame(
+            {"count": np.zeros(0, np.int64), **{c: np.zeros(0) for c in ("exposure", "rate")}}
+        ).assign(share=np.zeros(0), previous=np.zeros(0))
     for c in ("rate_ratio", "ci_low", "ci_high", "p_value"):
         if c not in out.columns:
             out[c] = np.nan
@@ -413,7 +426,8 @@ def complaint_trends(
         out.index = pd.MultiIndex.from_tuples(tuples, names=[*keys, "period"])
     elif keys:
         out.index = pd.MultiIndex.from_arrays(
-            [group_labels, pd.PeriodIndex(period_col)], names=[keys[0], "period"]
+            [group_labels, labels.take(np.tile(np.arange(n_periods), n_groups))],
+            names=[keys[0], "period"],
         )
     else:
         out.index = pd.PeriodIndex(period_col, name="period")

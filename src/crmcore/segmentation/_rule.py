@@ -108,10 +108,12 @@ class Rule:
     "(age > 30 or age < 20) and not tier == 'gold'"
     """
 
-    __slots__ = ("fields", "node", "text")
+    __slots__ = ("_depth", "_fields", "_text", "node")
 
     def __init__(self, node: Node, text: str | None = None) -> None:
-        depth = _nesting(node)
+        self._init(node, text, _nesting(node))
+
+    def _init(self, node: Node, text: str | None, depth: int) -> None:
         if depth > MAX_DEPTH:  # rules combined with & | ~ past what a rule text may say
             raise ValidationError(
                 f"the rule is nested {depth} levels deep; rules are limited to {MAX_DEPTH} "
@@ -121,8 +123,32 @@ class Rule:
                 value=depth,
             )
         self.node = node
-        self.text = render(node) if text is None else text
-        self.fields = fields_of(node)
+        self._depth = depth
+        # rendered and collected on first use: combining n rules with & or |
+        # would otherwise re-render the whole chain n times (quadratic)
+        self._text = text
+        self._fields: tuple[str, ...] | None = None
+
+    @classmethod
+    def _combined(cls, node: Node, depth: int) -> Rule:
+        """Build a rule whose nesting depth the caller already knows."""
+        rule = cls.__new__(cls)
+        rule._init(node, None, depth)
+        return rule
+
+    @property
+    def text(self) -> str:
+        """The original text (the canonical rendering for combined rules)."""
+        if self._text is None:
+            self._text = render(self.node)
+        return self._text
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """Columns used, in order of first appearance."""
+        if self._fields is None:
+            self._fields = fields_of(self.node)
+        return self._fields
 
     @classmethod
     def parse(cls, text: str) -> Rule:
@@ -267,8 +293,9 @@ class Rule:
         Raises
         ------
         ValidationError
-            An unknown ``tz``, a literal with a time but no offset, or a
-            literal with a time compared with a field of ``date_fields``.
+            An unknown ``tz``, a literal with a time but no offset, a
+            literal with a time compared with a field of ``date_fields``, or a
+            date outside 1677-09-22 .. 2262-04-11 (as :meth:`mask` refuses).
 
         Examples
         --------
@@ -288,17 +315,23 @@ class Rule:
         """Combine with ``and`` (``rule_a & rule_b``)."""
         if not isinstance(other, Rule):
             return NotImplemented
-        return Rule(And((*_operands(self.node, And), *_operands(other.node, And))))
+        return self._chain(other, And)
 
     def __or__(self, other: Rule) -> Rule:
         """Combine with ``or`` (``rule_a | rule_b``)."""
         if not isinstance(other, Rule):
             return NotImplemented
-        return Rule(Or((*_operands(self.node, Or), *_operands(other.node, Or))))
+        return self._chain(other, Or)
 
     def __invert__(self) -> Rule:
         """Negate the rule (``~rule``)."""
-        return Rule(Not(self.node))
+        return Rule._combined(Not(self.node), self._depth + 1)
+
+    def _chain(self, other: Rule, kind: type[And] | type[Or]) -> Rule:
+        """Join two rules into one flat ``kind`` chain, its depth from theirs."""
+        operands = (*_operands(self.node, kind), *_operands(other.node, kind))
+        inner = max(_operand_depth(self, kind), _operand_depth(other, kind))
+        return Rule._combined(kind(operands), inner + 1)
 
     def __str__(self) -> str:
         return render(self.node)
@@ -318,6 +351,11 @@ class Rule:
 def _operands(node: Node, kind: type[And] | type[Or]) -> tuple[Node, ...]:
     """Return the operands ``node`` adds to a chain of ``kind`` (chains of ``kind`` join flat)."""
     return node.operands if isinstance(node, kind) else (node,)
+
+
+def _operand_depth(rule: Rule, kind: type[And] | type[Or]) -> int:
+    """Deepest nesting among the operands ``rule`` adds to a chain of ``kind``."""
+    return rule._depth - 1 if isinstance(rule.node, kind) else rule._depth
 
 
 def _nesting(node: Node) -> int:

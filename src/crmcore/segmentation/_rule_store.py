@@ -99,6 +99,7 @@ class _Translator:
                     field=field,
                     value=value,
                 )
+            literal_span(value, tz=self.tz, field=field)  # 1677..2262, as on frames
             return None
         lo, hi = literal_span(value, tz=self.tz, field=field)
         start, end = timestamps(np.array([lo, hi], dtype=np.int64), self.tz).to_pydatetime()

@@ -218,6 +218,28 @@ def test_survival_of_a_concentrated_dropout_probability(a, b, x, t):
     assert got == pytest.approx(want, rel=1e-8, abs=1e-12)
 
 
+def _survival_closed_form(R: float, u: float, p: float, q: float) -> float:
+    """E[(1 - uV)^-R] (1 - u)^R = (1 - u)^R 2F1(R, p; p + q; u), V ~ Beta(p, q), at 50 digits."""
+    mp.mp.dps = 50
+    u_ = mp.mpf(u)
+    return float((1 - u_) ** R * mp.hyp2f1(mp.mpf(R), mp.mpf(p), mp.mpf(p) + mp.mpf(q), u_))
+
+
+@pytest.mark.parametrize("a", [0.05, 0.3, 2.0, 5.0, 10.0, 20.0, 30.0, 45.0, 59.0])
+@pytest.mark.parametrize(("b", "x", "t"), [(0.3, 0.0, 1.0), (30.0, 5.0, 100.0), (1e4, 0.0, 1e4)])
+def test_survival_below_the_ridge_against_the_closed_form(a, b, x, t):
+    # For a < 60 the survival is a beta mean by quadrature. Its nodes were
+    # fixed on (0, 1), and a narrow beta fell between them: 8e-2 off at
+    # a = 45, b = 1e4; now centred per row. Reference: Pfaff's form,
+    # (1 - u)^(r+x) 2F1(r+x, b+x; a+b+x; u), u = t / (alpha + T + t), by mpmath.
+    r, alpha, T = 0.5, 10.0, 52.0
+    got = bg_survival_if_alive(
+        np.array([r, alpha, a, b]), np.array([x]), np.array([T]), np.array([t]), s=0
+    )[0]
+    want = _survival_closed_form(r + x, t / (alpha + T + t), b + x, a)
+    assert got == pytest.approx(want, rel=1e-10, abs=1e-12)
+
+
 def test_probability_alive_later_on_the_ridge_tends_to_its_limit():
     model = BetaGeoModel.from_params(r=0.5, alpha=10.0, a=3e11, b=1e12)
     later = model.probability_alive(SUMMARY, t=10.0).to_numpy()

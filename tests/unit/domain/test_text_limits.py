@@ -106,7 +106,7 @@ def test_events_refuse_unencodable_ids_actors_and_entity_types(bad):
         ({"entity_id": "c" + bad}, "entity_id"),
         ({"actor": "a" + bad}, "actor"),
         ({"entity_type": "t" + bad}, "entity_type"),
-        ({"id": "e" + bad}, "_id"),
+        ({"id": "e" + bad}, "id"),  # the argument, not the private attribute
     ):
         with pytest.raises(ValidationError, match="not valid Unicode") as info:
             attrs.evolve(note(), **kwargs) if "id" not in kwargs else note(**kwargs)

@@ -126,6 +126,41 @@ def test_ticket_kpis_by_sub_category_and_in_total():
     assert total.loc["total", "reopen_rate"] == pytest.approx(1 / 3, rel=1e-12)
 
 
+def test_ticket_kpis_before_the_first_ticket_give_an_empty_total_and_no_groups():
+    total = ticket_kpis(TICKETS, EVENTS, as_of="2000-01-01", by=None)
+    assert total.index.tolist() == ["total"]
+    assert total.loc["total", ["tickets", "resolved", "backlog"]].tolist() == [0, 0, 0]
+    assert np.isnan(total.loc["total", "reopen_rate"])
+    grouped = ticket_kpis(TICKETS, EVENTS, as_of="2000-01-01", by="category")
+    assert grouped.empty
+    assert list(grouped.columns) == list(total.columns)
+    assert grouped["tickets"].dtype == np.int64
+
+
+def test_complaint_trends_before_the_first_ticket_keep_their_columns():
+    for by, names in (("category", ["category", "period"]), (None, ["period"])):
+        trend = complaint_trends(TICKETS, as_of="2000-01-01", by=by)
+        assert trend.index.names == names
+        assert trend["count"].sum() == 0
+        assert trend["count"].dtype == np.int64
+        assert "p_value" in trend.columns
+    assert len(complaint_trends(TICKETS, as_of="2000-01-01", by="category")) == 0
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda by: ticket_kpis(TICKETS, EVENTS, as_of="2026-03-03", by=by),
+        lambda by: complaint_trends(TICKETS, as_of="2026-03-03", by=by),
+    ],
+    ids=["kpis", "trends"],
+)
+def test_a_grouping_column_named_twice_is_refused(call):
+    with pytest.raises(ValidationError, match="'category' twice") as info:
+        call(["category", "category"])
+    assert info.value.field == "by"
+
+
 def test_ticket_kpis_read_nothing_after_as_of():
     base = ticket_kpis(TICKETS, EVENTS, as_of="2026-03-03", worklogs=WORK, surveys=SURVEYS)
     late = pd.DataFrame(

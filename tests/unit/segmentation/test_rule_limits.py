@@ -122,11 +122,56 @@ def test_combining_many_rules_stays_flat():
     assert len(everyone.node.operands) == len(rules) - 3
 
 
+_ATOMS = [Rule.parse(t) for t in ("a == 1", "b > 2", "`c d` is null", "a in [1, 2]")]
+
+
+@st.composite
+def _combined_rules(draw: st.DrawFn, budget: int = 12) -> tuple[Rule, str]:
+    """A rule built with & | ~ from small rules, and the text that says the same."""
+    if budget <= 0 or not draw(st.booleans()):  # shrinks towards one atom
+        atom = draw(st.sampled_from(_ATOMS))
+        return atom, atom.text
+    op = draw(st.sampled_from(["and", "or", "not"]))
+    left, left_text = draw(_combined_rules(budget - 1))
+    if op == "not":
+        return ~left, f"not ({left_text})"
+    right, right_text = draw(_combined_rules(budget - 1))
+    rule = left & right if op == "and" else left | right
+    return rule, f"({left_text}) {op} ({right_text})"
+
+
+@settings(max_examples=60, deadline=None)
+@given(_combined_rules())
+def test_a_combined_rule_knows_its_depth_text_and_fields_as_a_parsed_one_does(case):
+    # combining keeps depth incrementally and renders lazily (n rules combine in
+    # linear time); what it knows must equal what the tree itself says
+    rule, text = case
+    rebuilt = Rule(rule.node)
+    assert rule._depth == rebuilt._depth
+    assert rule.text == rebuilt.text == str(rule)
+    assert rule.fields == rebuilt.fields
+    assert Rule.parse(rule.text) == rule
+    frame = pd.DataFrame({"a": [1, 2, None], "b": [3, 1, 5], "c d": [None, "x", "y"]})
+    assert list(rule.mask(frame)) == list(Rule.parse(text).mask(frame))
+
+
 @pytest.mark.parametrize(
     "literal", ["date'9999-12-31T23:00-05:00'", "date'0001-01-01T00:00+05:00'"]
 )
 def test_rule_instants_past_the_utc_range_are_refused_by_the_store(literal):
-    where = Rule.parse(f"created_at > {literal}").to_store_filter()
+    value = Rule.parse(f"created_at > {literal}").node.value
     with pytest.raises(ValidationError, match="once converted to UTC") as info:
-        InMemoryStore().customers.count(where)
+        InMemoryStore().customers.count(("created_at", "gt", value))
+    assert info.value.field == "created_at"
+
+
+@pytest.mark.parametrize("literal", ["date'2300-01-01T00:00Z'", "date'1600-06-01T12:00+01:00'"])
+def test_a_rule_instant_outside_the_supported_years_is_refused_as_on_frames(literal):
+    # a literal with a time was passed to the store unchecked while a frame refused it
+    rule = Rule.parse(f"created_at > {literal}")
+    frame = pd.DataFrame({"created_at": pd.to_datetime(["2024-01-01"]).tz_localize("UTC")})
+    with pytest.raises(ValidationError, match="between 1677-09-22 and 2262-04-11"):
+        rule.mask(frame)
+    with pytest.raises(ValidationError, match="between 1677-09-22 and 2262-04-11") as info:
+        rule.to_store_filter()
     assert info.value.field == "created_at"
