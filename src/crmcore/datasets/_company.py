@@ -15,7 +15,7 @@ from crmcore._types import RandomState
 from crmcore._validation import check_random_state, check_scalar
 from crmcore.datasets._baskets import make_baskets, make_catalogue
 from crmcore.datasets._customers import make_customers, make_orders, make_surveys
-from crmcore.datasets._marketing import engagement_events, make_campaigns
+from crmcore.datasets._marketing import engagement_table, make_campaigns
 from crmcore.datasets._text import digits, joined, numbered, text_array
 from crmcore.datasets._workflows import make_sales, make_service
 from crmcore.domain import (
@@ -25,6 +25,7 @@ from crmcore.domain import (
     Consent,
     Contact,
     DomainEvent,
+    EngagementEvent,
     Lead,
     Opportunity,
     Ticket,
@@ -582,7 +583,7 @@ def write_company(
         (
             "engagement_events",
             len(company.engagement),
-            lambda: engagement_events(company.engagement),
+            lambda: engagement_table(company.engagement),
         ),
         ("events", len(company.events), lambda: iter(company.events)),
     ]
@@ -594,6 +595,14 @@ def write_company(
             continue
         if name in frames:  # a whole table, validated column by column
             counts[name] = _add_frame(store, name, rows(), batch_size, advance)
+            continue
+        if name == "engagement_events":  # a whole table of events, appended column-wise
+            appended = store.events.append_frame(
+                rows(), type=EngagementEvent, batch_size=batch_size
+            )
+            counts[name] = int(appended)
+            if advance is not None:
+                advance(appended)
             continue
         entities = rows() if advance is None else _counted(rows(), advance, batch_size)
         if name in ("events", "engagement_events"):  # appended to the event log

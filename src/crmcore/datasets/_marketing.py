@@ -26,11 +26,17 @@ import numpy as np
 import pandas as pd
 
 from crmcore.datasets._text import numbered
-from crmcore.domain import Campaign, CampaignMember, EngagementEvent, Money
+from crmcore.domain import Campaign, CampaignMember, EngagementEvent, FrozenMapping, Money
 from crmcore.marketing import select_audience
 from crmcore.marketing._frame import CHANNELS, TYPES
 
-__all__ = ["PROXY_AGENT", "campaign_members", "engagement_events", "make_campaigns"]
+__all__ = [
+    "PROXY_AGENT",
+    "campaign_members",
+    "engagement_events",
+    "engagement_table",
+    "make_campaigns",
+]
 
 #: The user agent of the privacy proxy's machine opens.
 PROXY_AGENT = "MailPrivacyProxy/1.0"
@@ -294,3 +300,35 @@ def engagement_events(engagement: pd.DataFrame) -> Iterator[EngagementEvent]:
             properties={} if agent is None else {"user_agent": agent},
             actor="sample-company",
         )
+
+
+def engagement_table(engagement: pd.DataFrame) -> pd.DataFrame:
+    """Return the engagement frame as ``store.events.append_frame`` takes it.
+
+    The same events as :func:`engagement_events`, one column per field of
+    :class:`~crmcore.domain.EngagementEvent` (one shared ``properties``
+    mapping per user agent).
+    """
+    empty = FrozenMapping()
+    shared: dict[str, FrozenMapping] = {}
+    properties = [
+        empty
+        if agent is None or agent != agent  # noqa: PLR0124 -- NaN: no user agent
+        else shared.setdefault(agent, FrozenMapping({"user_agent": agent}))
+        for agent in engagement["user_agent"].tolist()
+    ]
+    return pd.DataFrame(
+        {
+            "id": engagement["event_id"],
+            "kind": engagement["type"],
+            "channel": engagement["channel"],
+            "at": engagement["date"].dt.tz_convert("UTC"),
+            "customer_id": engagement["customer_id"],
+            "campaign_id": engagement["campaign_id"],
+            "message_id": engagement["message_id"],
+            "variant": engagement["variant"],
+            "properties": pd.Series(properties, index=engagement.index, dtype=object),
+            "actor": "sample-company",
+        },
+        index=engagement.index,
+    )

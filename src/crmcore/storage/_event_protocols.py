@@ -55,6 +55,57 @@ class EventStore(Protocol):
         """Append many events atomically (all or none), in batches; return how many."""
         ...
 
+    def append_frame(self, frame: pd.DataFrame, *, type: Any, batch_size: int = 10_000) -> int:
+        """Append a table of events of one kind atomically (all or none); return how many.
+
+        The column-wise twin of :meth:`append_many`: no event object is built
+        per row, and each value is converted, validated and encoded once per
+        distinct value, so a table of a few stages, channels or campaigns
+        costs little more than the database's own writes.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            One row per event and one column per field of the kind, named as
+            the kind's constructor names them (``entity_id``, ``from_stage``,
+            ``to_stage``, ``at``, ``actor``, ``reason``, ``workflow`` for a
+            :class:`~crmcore.domain.StageChanged`); fields with a default may
+            be left out, and an ``id`` column is optional (ids are generated
+            where it is absent or missing).  ``at`` is best an aware
+            ``datetime64`` column (UTC is encoded with NumPy; other zones
+            keep their zone, as on the events).
+        type : type or str
+            The registered event kind, as a class or its type name
+            (``StageChanged`` or ``"pipeline.stage_changed"``).  Kinds whose
+            entity id, entity type and related ids are plain fields (or the
+            kind's class constants) are supported, and stage changes and
+            engagement events; a kind that computes them otherwise (a
+            merge's related ids) is refused: use :meth:`append_many`.
+        batch_size : int, default 10000
+            Rows encoded and inserted per batch (one transaction for all).
+
+        Returns
+        -------
+        int
+            How many events were appended; positions follow the frame's row
+            order.
+
+        Raises
+        ------
+        ValidationError
+            An unknown column, a missing required one, or a value the kind
+            or the store refuses: the error :meth:`append_many` raises for
+            the same event, with ``row`` set to the frame's index label.  An
+            id repeated in the frame or stored already names its row too.
+            Nothing is appended then.
+
+        Notes
+        -----
+        The stored rows are exactly those :meth:`append_many` stores for the
+        same events (ids, instants and zones, payload JSON text, related ids).
+        """
+        ...
+
     def get(self, id: Any) -> StoredEvent:
         """Return the event with this id; ``NotFound`` if there is none."""
         ...

@@ -39,15 +39,19 @@ class EventFrameBuilder:
 
     def add_rows(self, rows: Sequence[Sequence[Any]]) -> None:
         """Add one chunk of row tuples."""
-        if not rows:
+        if rows:
+            self.add_columns(list(zip(*rows, strict=True)))
+
+    def add_columns(self, columns: Sequence[Sequence[Any]]) -> None:
+        """Add one chunk given column by column (the row layout, transposed)."""
+        if not columns or not len(columns[0]):
             return
-        self.rows += len(rows)
-        columns = list(zip(*rows, strict=True))
+        self.rows += len(columns[0])
         for i, values in enumerate(columns):
             if i in {0, 5}:
                 self._parts[i].append(np.array(values, dtype=np.int64))
             elif i >= len(EVENT_COLUMNS):
-                self._parts[i].append([decode_payload_value(v) for v in values])
+                self._parts[i].append(_decoded(values))
             else:
                 self._parts[i].append(np.array(values, dtype=object))
 
@@ -78,8 +82,31 @@ class EventFrameBuilder:
         return pd.DataFrame(data)
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_MISS = object()
+
+
+def _decoded(fragments: Sequence[str | None]) -> list[Any]:
+    """Decode payload fragments, each distinct one once (keys repeat: stages, channels).
+
+    Only immutable values are shared between rows; a list or a mapping is
+    decoded for each row, so no two cells hold the same mutable object.
+    """
+    cache: dict[str | None, Any] = {}
+    out: list[Any] = []
+    append = out.append
+    for fragment in fragments:
+        value = cache.get(fragment, _MISS)
+        if value is _MISS:
+            value = decode_payload_value(fragment)
+            if type(value) in _SCALARS and len(cache) < 100_000:
+                cache[fragment] = value
+        append(value)
+    return out
+
+
 def _key_column(values: list[Any]) -> Any:
-    if all(v is None or isinstance(v, str) for v in values):
+    if set(map(type, values)) <= {str, type(None)}:
         return pd.array(np.array(values, dtype=object), dtype=_STRING)
     out = np.empty(len(values), dtype=object)
     out[:] = values

@@ -20,7 +20,15 @@ import pandas as pd
 from crmcore._text import MAX_KEY_LENGTH, check_storable
 from crmcore.domain import DomainEvent, StageChanged
 from crmcore.errors import NotFound, ValidationError
+from crmcore.storage._bulk import at_row, chunks
 from crmcore.storage._engagement import ENGAGEMENT_TYPE, EngagementFrameBuilder
+from crmcore.storage._eventbulk import (
+    EventFrameEncoder,
+    RecordColumns,
+    check_event_frame,
+    event_kind,
+    unique_ids,
+)
 from crmcore.storage._eventcodec import (
     EventCriteria,
     EventRecord,
@@ -50,6 +58,15 @@ class EventLogBase:
     def _append_batches(self, batches: Iterable[Sequence[EventRecord]]) -> int:
         """Append batches in one transaction (all or none); return how many records."""
         raise NotImplementedError
+
+    def _append_column_batches(self, batches: Iterable[RecordColumns], size: int = 0) -> int:
+        """Append batches of record columns in one transaction (all or none).
+
+        ``size`` is how many rows the batches hold in all (a hint for the store).
+        """
+        return self._append_batches(
+            list(map(EventRecord._make, zip(*columns, strict=True))) for columns in batches
+        )
 
     def _select(self, crit: EventCriteria) -> list[StoredEvent]:
         raise NotImplementedError
@@ -93,6 +110,31 @@ class EventLogBase:
         """Append many events atomically (all or none); return how many (see EventStore)."""
         check_batch(batch_size)
         return self._append_batches(_encoded_batches(events, batch_size))
+
+    def append_frame(self, frame: pd.DataFrame, *, type: Any, batch_size: int = 10_000) -> int:
+        """Append a table of events of one kind atomically; return how many (see EventStore)."""
+        check_batch(batch_size)
+        kind = event_kind(type)
+        frame = check_event_frame(frame)
+        encoder = EventFrameEncoder(kind)
+        encoder.check_columns(frame)
+
+        def batches() -> Iterator[RecordColumns]:
+            for part in chunks(frame, batch_size):
+                columns = encoder.encode_columns(part)
+                unique_ids(columns.id, part.index)
+                yield columns
+
+        try:
+            return self._append_column_batches(batches(), len(frame))
+        except ValidationError as exc:
+            if exc.row is not None or exc.field != "id" or "id" not in frame.columns:
+                raise
+            texts = encoder.id_texts(frame)  # a repeated or stored id: name its row
+            rows = [i for i, text in enumerate(texts) if text == exc.value]
+            if not rows:
+                raise
+            raise at_row(exc, frame.index[rows[1] if len(rows) > 1 else rows[0]]) from None
 
     # ------------------------------------------------------------ reads
     def get(self, id: Any) -> StoredEvent:
@@ -277,9 +319,11 @@ class EventLogBase:
             )
         rows = self._latest_rows(crit, keys)
         builder = EventFrameBuilder(keys)
-        builder.add_rows(
-            [(r[1], "", "", "", r[0], r[2], r[3], "", *r[4:]) for r in rows]  # frame layout
-        )
+        if rows:
+            cols = list(zip(*rows, strict=True))
+            blank = ("",) * len(rows)  # columns the frame drops below
+            builder.add_columns([cols[1], blank, blank, blank, cols[0], cols[2], cols[3], blank,
+                                 *cols[4:]])  # fmt: skip
         frame = builder.build()
         out = frame[["entity_id", "position", "at", "actor", *keys]].set_index("entity_id")
         return out.sort_index()

@@ -36,9 +36,11 @@ from sqlalchemy.sql.operators import custom_op
 
 from crmcore._time import EPOCH_UTC
 from crmcore.errors import ValidationError
+from crmcore.storage import _json
 from crmcore.storage._codec import Dialect
 from crmcore.storage._engagement import ENGAGEMENT_TEXT
 from crmcore.storage._engagement_sql import json_fragment, text_field
+from crmcore.storage._eventbulk import RecordColumns
 from crmcore.storage._eventcodec import (
     EventCriteria,
     EventRecord,
@@ -62,6 +64,10 @@ __all__ = ["EventTables", "SqlEventLog", "SqlLedger", "SqlOutbox"]
 Tx = Callable[..., contextlib.AbstractContextManager[sa.Connection]]
 _ARROW = sqlite3.sqlite_version_info >= (3, 38, 0)  # the ``->`` JSON operator
 _BULK_CACHE_KIB = 65_536  # page cache while append_many runs (SQLite)
+# append_frame on SQLite: a load of at least this many rows, and at least as many as the
+# log holds, builds these indexes after loading (see SqlEventLog._deferred_indexes)
+_DEFER_MIN_ROWS = 50_000
+_DEFERRED_INDEXES = ("ix_crm_events_entity", "ix_crm_events_kind")
 
 
 class EventTables:
@@ -152,7 +158,7 @@ class SqlEventLog(EventLogBase):
                 positions = tuple(range(first, last + 1))
                 self._write(conn, records, positions)
         except sa.exc.IntegrityError:
-            raise self._duplicate(conn, records) from None
+            raise self._duplicate(conn, [r.id for r in records]) from None
         return positions
 
     def _write(
@@ -196,8 +202,7 @@ class SqlEventLog(EventLogBase):
                 sa.insert(self._t.links), [{"entity_id": e, "position": p} for e, p in links]
             )
 
-    def _duplicate(self, conn: sa.Connection, records: Sequence[EventRecord]) -> ValidationError:
-        ids = [r.id for r in records]
+    def _duplicate(self, conn: sa.Connection, ids: Sequence[str]) -> ValidationError:
         t = self._t.events
         found: set[str] = set()
         for start in range(0, len(ids), 5_000):
@@ -227,6 +232,84 @@ class SqlEventLog(EventLogBase):
                 self.insert(conn, batch)
                 total += len(batch)
         return total
+
+    def _append_column_batches(self, batches: Iterable[RecordColumns], size: int = 0) -> int:
+        if self._dialect != "sqlite":
+            return super()._append_column_batches(batches, size)
+        total = 0
+        with (
+            self._tx(write=True) as conn,
+            self._bulk_cache(conn),
+            self._deferred_indexes(conn, size),
+        ):
+            for columns in batches:
+                self._insert_columns(conn, columns)
+                total += len(columns.id)
+        return total
+
+    @contextlib.contextmanager
+    def _deferred_indexes(self, conn: sa.Connection, size: int) -> Iterator[None]:
+        """SQLite: for a load at least as large as the log, build the secondary indexes after it.
+
+        The entity and kind indexes are dropped and created again from their
+        own stored definitions inside the load's transaction (SQLite DDL is
+        transactional): a failed load rolls back to the indexes as they were,
+        and readers never see the log without them.  Building an index once
+        over sorted keys costs less than inserting a large load's keys one by
+        one into it.  The primary key and the unique event ids stay, so
+        duplicates are refused as they arrive.
+        """
+        if size < _DEFER_MIN_ROWS or size < self._last_position(conn):
+            yield
+            return
+        names = ", ".join(f"'{name}'" for name in _DEFERRED_INDEXES)
+        found = conn.exec_driver_sql(
+            f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND name IN ({names})"  # noqa: S608 -- constant names
+        ).all()
+        for name, _ in found:
+            conn.exec_driver_sql(f'DROP INDEX "{name}"')
+        yield
+        for _, sql in found:
+            conn.exec_driver_sql(sql)
+
+    def _last_position(self, conn: sa.Connection) -> int:
+        stmt = sa.select(sa.func.coalesce(sa.func.max(self._t.events.c.position), 0))
+        return int(conn.execute(stmt).scalar_one())
+
+    def _insert_columns(self, conn: sa.Connection, columns: RecordColumns) -> None:
+        """SQLite: insert a batch of record columns (no record per row), as :meth:`insert`."""
+        n = len(columns.id)
+        if not n:
+            return
+        try:
+            with conn.begin_nested():
+                last = self._allocate(conn, n)
+                positions = range(last - n + 1, last + 1)
+                related = [_json.dumps(list(r)) if r else None for r in columns.related]
+                rows = zip(
+                    positions,
+                    columns.id,
+                    columns.type,
+                    columns.entity_type,
+                    columns.entity_id,
+                    columns.at_us,
+                    columns.at_tz,
+                    columns.actor,
+                    columns.payload,
+                    related,
+                    strict=True,
+                )
+                conn.exec_driver_sql(self._raw_insert, list(rows))
+                links = [
+                    (entity, p)
+                    for r, p in zip(columns.related, positions, strict=True)
+                    if r
+                    for entity in dict.fromkeys(r)
+                ]
+                if links:
+                    conn.exec_driver_sql(self._raw_links, links)
+        except sa.exc.IntegrityError:
+            raise self._duplicate(conn, columns.id) from None
 
     @contextlib.contextmanager
     def _bulk_cache(self, conn: sa.Connection) -> Iterator[None]:

@@ -194,6 +194,22 @@ def test_csat_follows_resolved_tickets(company):
     assert nps_scores.between(0, 10).all()
 
 
+def test_write_company_appends_the_engagement_append_many_would(company):
+    from crmcore.datasets._marketing import engagement_events
+    from crmcore.domain import EngagementEvent
+
+    store = SqlStore("sqlite://")
+    store.create_schema()
+    write_company(company, store, batch_size=97)
+    reference = InMemoryStore()
+    reference.events.append_many(engagement_events(company.engagement))
+    assert reference.events.count() == len(company.engagement) > 0
+    got = store.events.to_frame(type=EngagementEvent).drop(columns="position")
+    want = reference.events.to_frame().drop(columns="position")
+    pd.testing.assert_frame_equal(got, want)
+    assert got["payload"].str.contains("user_agent").any()  # properties stored too
+
+
 def test_loyalty_tiers(company):
     loyalty = company.loyalty_accounts
     assert set(loyalty["tier"]) <= {"bronze", "silver", "gold"}
