@@ -23,7 +23,7 @@ import pandas as pd
 from crmcore._time import timestamps
 from crmcore.storage._eventcodec import decode_payload_value
 
-__all__ = ["EVENT_COLUMNS", "EventFrameBuilder"]
+__all__ = ["EVENT_COLUMNS", "EventFrameBuilder", "decoded", "key_column"]
 
 EVENT_COLUMNS = ("position", "id", "type", "entity_type", "entity_id", "at", "actor", "payload")
 _STRING = pd.StringDtype(na_value=np.nan)
@@ -51,7 +51,7 @@ class EventFrameBuilder:
             if i in {0, 5}:
                 self._parts[i].append(np.array(values, dtype=np.int64))
             elif i >= len(EVENT_COLUMNS):
-                self._parts[i].append(_decoded(values))
+                self._parts[i].append(decoded(values))
             else:
                 self._parts[i].append(np.array(values, dtype=object))
 
@@ -78,7 +78,7 @@ class EventFrameBuilder:
             values: list[Any] = []
             for part in self._parts[len(EVENT_COLUMNS) + j]:
                 values.extend(part)
-            data[key] = _key_column(values)
+            data[key] = key_column(values)
         return pd.DataFrame(data)
 
 
@@ -86,7 +86,7 @@ _SCALARS = frozenset({str, int, float, bool, type(None)})
 _MISS = object()
 
 
-def _decoded(fragments: Sequence[str | None]) -> list[Any]:
+def decoded(fragments: Sequence[str | None]) -> list[Any]:
     """Decode payload fragments, each distinct one once (keys repeat: stages, channels).
 
     Only immutable values are shared between rows; a list or a mapping is
@@ -105,7 +105,7 @@ def _decoded(fragments: Sequence[str | None]) -> list[Any]:
     return out
 
 
-def _key_column(values: list[Any]) -> Any:
+def key_column(values: list[Any]) -> Any:
     if set(map(type, values)) <= {str, type(None)}:
         return pd.array(np.array(values, dtype=object), dtype=_STRING)
     out = np.empty(len(values), dtype=object)

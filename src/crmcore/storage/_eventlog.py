@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from crmcore._text import MAX_KEY_LENGTH, check_storable
+from crmcore._time import timestamps
 from crmcore.domain import DomainEvent, StageChanged
 from crmcore.errors import NotFound, ValidationError
 from crmcore.storage._bulk import at_row, chunks
@@ -38,7 +39,7 @@ from crmcore.storage._eventcodec import (
     encode_ids,
     payload_keys,
 )
-from crmcore.storage._eventframe import EventFrameBuilder
+from crmcore.storage._eventframe import EventFrameBuilder, decoded, key_column
 from crmcore.storage._filters import check_batch
 
 __all__ = ["EventLogBase", "OutboxBase", "check_consumer"]
@@ -318,15 +319,19 @@ class EventLogBase:
                 "as_of is required (crmcore never reads the clock)", field="as_of", value=as_of
             )
         rows = self._latest_rows(crit, keys)
-        builder = EventFrameBuilder(keys)
-        if rows:
-            cols = list(zip(*rows, strict=True))
-            blank = ("",) * len(rows)  # columns the frame drops below
-            builder.add_columns([cols[1], blank, blank, blank, cols[0], cols[2], cols[3], blank,
-                                 *cols[4:]])  # fmt: skip
-        frame = builder.build()
-        out = frame[["entity_id", "position", "at", "actor", *keys]].set_index("entity_id")
-        return out.sort_index()
+        # one row per entity: the frame is built from the columns directly
+        cols: list[Sequence[Any]] = (
+            list(zip(*rows, strict=True)) if rows else [() for _ in range(4 + len(keys))]
+        )
+        data: dict[str, Any] = {
+            "position": np.array(cols[1], dtype=np.int64),
+            "at": timestamps(np.array(cols[2], dtype=np.int64), "UTC", unit="us"),
+            "actor": pd.array(np.array(cols[3], dtype=object), dtype=_STRING),
+        }
+        for j, key in enumerate(keys):
+            data[key] = key_column(decoded(cols[4 + j]))
+        entities = pd.array(np.array(cols[0], dtype=object), dtype=_STRING)
+        return pd.DataFrame(data, index=pd.Index(entities, name="entity_id")).sort_index()
 
     # ------------------------------------------------------------ marketing view
     def engagement(
@@ -416,12 +421,19 @@ class EventLogBase:
         )
         return pd.DataFrame(
             {
-                "stage": pd.array(frame["to_stage"].to_numpy(dtype=object), dtype=_STRING),
+                "stage": _as_string(frame["to_stage"]),
                 "entered_at": frame["at"],
-                "workflow": pd.array(frame["workflow"].to_numpy(dtype=object), dtype=_STRING),
+                "workflow": _as_string(frame["workflow"]),
             },
             index=frame.index,
         )
+
+
+def _as_string(column: pd.Series) -> Any:
+    """Return the column in the frames' text dtype (no copy when it already is)."""
+    if column.dtype == _STRING:
+        return column.array
+    return pd.array(column.to_numpy(dtype=object), dtype=_STRING)
 
 
 def _keys(value: Sequence[str] | None) -> tuple[str, ...]:

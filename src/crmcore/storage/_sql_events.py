@@ -487,7 +487,9 @@ class SqlEventLog(EventLogBase):
             *(self._fragment(t.c.payload, k) for k in keys),
         ).select_from(t.join(last, t.c.position == last.c.position))
         with self._tx(write=False) as conn:
-            return list(conn.execute(stmt).all())
+            # the driver's own tuples (ints and text: no result processing to apply);
+            # SQLAlchemy's row objects cost a sixth of the whole query here
+            return list(conn.execute(stmt).cursor.fetchall())
 
     def last_position(self) -> int:
         """Return the position of the last committed event (0 when there is none)."""
