@@ -63,19 +63,31 @@ _MEMO_TYPES = frozenset({str, int, bool, type(None)})
 _UTC_NAMES = frozenset({"UTC", "utc", "Etc/UTC"})
 
 
-def check_frame(frame: Any, aggregate: str) -> pd.DataFrame:
-    """Refuse anything but a DataFrame with unique text column names."""
+def check_frame(
+    frame: Any,
+    aggregate: str,
+    *,
+    method: str = "add_frame",
+    instead: str = "add_many for entities",
+    label: str | None = None,
+) -> pd.DataFrame:
+    """Refuse anything but a DataFrame with unique column names.
+
+    ``{aggregate}.{method}`` names the call in the messages, ``instead`` the
+    path for objects, ``label`` (default ``aggregate``) the repeated-column one.
+    """
     if not isinstance(frame, pd.DataFrame):
         raise ValidationError(
-            f"{aggregate}.add_frame takes a pandas DataFrame; got {type(frame).__name__} "
-            "(use add_many for entities)",
+            f"{aggregate}.{method} takes a pandas DataFrame; got {type(frame).__name__} "
+            f"(use {instead})",
             field="frame",
         )
     names = list(frame.columns)
     if len(set(names)) != len(names):
         repeated = sorted({str(c) for c in names if names.count(c) > 1})
         raise ValidationError(
-            f"{aggregate}: frame columns must not repeat; repeated: {', '.join(repeated)}",
+            f"{label or aggregate}: frame columns must not repeat; "
+            f"repeated: {', '.join(repeated)}",
             field=repeated[0],
         )
     return frame

@@ -52,7 +52,7 @@ from crmcore.domain._base import (
 from crmcore.domain._codec import encode_value
 from crmcore.domain._frozen import FrozenMapping
 from crmcore.errors import ValidationError
-from crmcore.storage._bulk import _fields_read, _python_values, at_row
+from crmcore.storage._bulk import _fields_read, _python_values, at_row, check_frame
 from crmcore.storage._codec import check_utf8
 from crmcore.storage._eventcodec import (
     EventRecord,
@@ -644,20 +644,13 @@ def _read(method: Callable[..., Any], by_name: dict[str, _Field]) -> tuple[str, 
 
 def check_event_frame(frame: Any) -> pd.DataFrame:
     """Refuse anything but a DataFrame with unique column names."""
-    if not isinstance(frame, pd.DataFrame):
-        raise ValidationError(
-            f"events.append_frame takes a pandas DataFrame; got {type(frame).__name__} "
-            "(use append_many for events)",
-            field="frame",
-        )
-    names = list(frame.columns)
-    if len(set(names)) != len(names):
-        repeated = sorted({str(c) for c in names if names.count(c) > 1})
-        raise ValidationError(
-            f"events.append_frame: frame columns must not repeat; repeated: {', '.join(repeated)}",
-            field=repeated[0],
-        )
-    return frame
+    return check_frame(
+        frame,
+        "events",
+        method="append_frame",
+        instead="append_many for events",
+        label="events.append_frame",
+    )
 
 
 def unique_ids(ids: Sequence[str], labels: pd.Index) -> None:
