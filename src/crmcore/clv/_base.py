@@ -99,6 +99,52 @@ class _GradientWatch:
         self.best = min(self.best, f)
 
 
+class _NewtonObjective:
+    """The per-customer penalised objective in log-parameters, with its Hessian.
+
+    ``f = -LL / N + pen * sum((theta * pc)**2)`` at ``theta = exp(phi)``; the
+    chain rule takes the natural-parameter gradient ``g`` and Hessian ``H``
+    to ``phi``: ``d f / d phi_i = -g_i theta_i / N + ...`` and
+    ``d2 f / d phi_i d phi_j = -(H_ij theta_i theta_j + [i = j] g_i theta_i) / N
+    + [i = j] 4 pen (theta_i pc_i)**2``. One evaluation (a pass over the
+    rows) serves the value, gradient and Hessian at a point; SciPy asks for
+    them separately.
+    """
+
+    def __init__(
+        self, model: BaseModel, prepared: Any, n: float, pen: float, pc: FloatArray
+    ) -> None:
+        self.model, self.prepared, self.n, self.pen, self.pc = model, prepared, n, pen, pc
+        self.key = b""
+        self.value: tuple[float, FloatArray, FloatArray, float] = (np.inf, pc, pc, np.nan)
+
+    def __call__(self, phi: FloatArray) -> tuple[float, FloatArray, FloatArray, float]:
+        key = phi.tobytes()
+        if key != self.key:
+            theta = np.exp(phi)
+            ll, grad, hess = self.model._loglik_grad_hess(theta, self.prepared)
+            pt = theta * self.pc
+            f = -ll / self.n + self.pen * float(pt @ pt)
+            g = -grad * theta / self.n + 2.0 * self.pen * pt * pt
+            h = -(hess * np.outer(theta, theta) + np.diag(grad * theta)) / self.n
+            h += np.diag(4.0 * self.pen * pt * pt)
+            if not (np.isfinite(f) and np.isfinite(g).all() and np.isfinite(h).all()):
+                f = np.inf
+            self.key, self.value = key, (float(f), g, h, float(ll))
+        return self.value
+
+    def minimize(self, phi0: FloatArray, tol: float, max_iter: int) -> optimize.OptimizeResult:
+        """Trust-region Newton (SciPy's ``trust-exact``) from ``phi0`` to ``|grad| < tol``."""
+        return optimize.minimize(
+            lambda phi: self(phi)[0],
+            phi0,
+            jac=lambda phi: self(phi)[1],
+            hess=lambda phi: self(phi)[2],
+            method="trust-exact",
+            options={"gtol": tol, "maxiter": max_iter},
+        )
+
+
 class BaseModel(BaseEstimator, ABC):  # type: ignore[misc]
     """Maximum-likelihood estimation machinery for the CLV models.
 
@@ -163,6 +209,9 @@ class BaseModel(BaseEstimator, ABC):  # type: ignore[misc]
     # Stop at the first evaluated point that improves on every earlier one and
     # meets the gradient tolerance (see _GradientWatch).
     _stop_at_tol: ClassVar[bool] = False
+    # The model implements _loglik_grad_hess: fit by trust-region Newton
+    # (L-BFGS-B only where Newton fails), Hessian analytic.
+    _newton: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -225,6 +274,59 @@ class BaseModel(BaseEstimator, ABC):  # type: ignore[misc]
     @abstractmethod
     def _loglik_rows(self, theta: FloatArray, cols: dict[str, FloatArray]) -> FloatArray:
         """Log-likelihood of each row of validated summary columns (unweighted)."""
+
+    def _loglik_grad_hess(
+        self, theta: FloatArray, prepared: Any
+    ) -> tuple[float, FloatArray, FloatArray]:
+        """Total log-likelihood, gradient and Hessian in ``theta`` (models with ``_newton``)."""
+        raise NotImplementedError(f"{type(self).__name__} has no analytic Hessian")
+
+    def _warm_start_rows(self, prepared: Any) -> tuple[Any, float] | None:
+        """Return a small, order-independent subset of the prepared rows and its weight, or None.
+
+        With ``_newton``, the estimate on these rows is the start of the fit
+        on all rows, so that only the last few Newton steps pass over every row.
+        """
+        return None
+
+    def _loglik_in_data_units(self, ll_scaled: float, s: float, n_total: float) -> float | None:
+        """Return the log-likelihood in the data's units from the one on scaled data, if known.
+
+        Default ``None``: evaluated again on the unscaled rows.
+        """
+        return None
+
+    def _fit_newton(
+        self,
+        prepared: Any,
+        phi0: FloatArray,
+        fit_args: tuple[float, float, FloatArray, float, int],
+    ) -> tuple[optimize.OptimizeResult, FloatArray, float] | None:
+        """Newton fit: the result, the Hessian (total, in log-parameters) and the LL.
+
+        ``None`` when Newton does not reach ``tol`` inside the parameter box,
+        and the caller falls back to L-BFGS-B (which also reports why).
+        """
+        n_total, pen, pc, tol, max_iter = fit_args
+        small = self._warm_start_rows(prepared)
+        with warnings.catch_warnings():
+            # a step that overflows is rejected by the trust region, not an error
+            warnings.simplefilter("ignore", RuntimeWarning)
+            try:
+                if small is not None:
+                    part = _NewtonObjective(self, small[0], small[1], pen, pc)
+                    res = part.minimize(phi0, 1e-6, max_iter)
+                    if res.success and bool((np.abs(res.x) < _LOG_BOUND).all()):
+                        phi0 = np.asarray(res.x, dtype=np.float64)
+                whole = _NewtonObjective(self, prepared, n_total, pen, pc)
+                res = whole.minimize(phi0, tol, max_iter)
+            except (np.linalg.LinAlgError, ValueError, OverflowError):
+                return None
+        phi = np.asarray(res.x, dtype=np.float64)
+        if not (res.success and np.isfinite(res.fun) and bool((np.abs(phi) < _LOG_BOUND).all())):
+            return None
+        _, _, hess, ll = whole(phi)
+        return res, hess * n_total, ll
 
     def _canonical_rows(
         self, cols: dict[str, FloatArray], weights: FloatArray
@@ -352,24 +454,34 @@ class BaseModel(BaseEstimator, ABC):  # type: ignore[misc]
             return f, g
 
         bounds = [(-_LOG_BOUND, _LOG_BOUND)] * len(phi0)
-        with single_threaded_blas():
-            try:
-                res = optimize.minimize(
-                    objective,
-                    phi0,
-                    jac=True,
-                    method="L-BFGS-B",
-                    bounds=bounds,
-                    callback=None if watch is None else watch.iteration,
-                    options={"maxiter": max_iter, "ftol": 1e-15, "gtol": tol, "maxcor": 20},
-                )
-            except _Converged as done:
-                res = done.result
-            if watch is not None:
-                watch.armed = False
+        newton = None
+        if self._newton:
+            with single_threaded_blas():
+                newton = self._fit_newton(prepared, phi0, (n_total, pen, pc, tol, max_iter))
+        if newton is not None:
+            res, hess, ll_scaled = newton
             phi = np.asarray(res.x, dtype=np.float64)
-            _, g_final = objective(phi)
-            hess = self._hessian(objective, phi) * n_total
+            g_final = np.asarray(res.jac, dtype=np.float64)
+        else:
+            with single_threaded_blas():
+                try:
+                    res = optimize.minimize(
+                        objective,
+                        phi0,
+                        jac=True,
+                        method="L-BFGS-B",
+                        bounds=bounds,
+                        callback=None if watch is None else watch.iteration,
+                        options={"maxiter": max_iter, "ftol": 1e-15, "gtol": tol, "maxcor": 20},
+                    )
+                except _Converged as done:
+                    res = done.result
+                if watch is not None:
+                    watch.armed = False
+                phi = np.asarray(res.x, dtype=np.float64)
+                _, g_final = objective(phi)
+                hess = self._hessian(objective, phi) * n_total
+            ll_scaled = None
         at_bound = np.abs(phi) >= _LOG_BOUND * (1 - 1e-9)
         ridge = self._ridge(np.exp(phi) * c) if np.isfinite(res.fun) else None
         on_ridge = np.zeros(phi.size, dtype=bool) if ridge is None else ridge[0]
@@ -400,8 +512,9 @@ class BaseModel(BaseEstimator, ABC):  # type: ignore[misc]
             warnings.warn(msg, ConvergenceWarning, stacklevel=2)
         theta_scaled = np.exp(phi)
         theta = theta_scaled * c
-        orig_prepared = self._prepare(cols, w_u)
-        ll, _ = self._loglik_grad(theta, orig_prepared)
+        ll = None if ll_scaled is None else self._loglik_in_data_units(ll_scaled, s, n_total)
+        if ll is None:
+            ll, _ = self._loglik_grad(theta, self._prepare(cols, w_u))
         if ridge is not None and converged:
             warnings.warn(
                 f"{type(self).__name__}: {ridge[1]} ({self._describe_params(theta)}); the "
