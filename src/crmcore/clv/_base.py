@@ -44,6 +44,7 @@ __all__ = ["BaseModel"]
 _LOG_BOUND = 30.0
 _NOISE = 1e-12  # relative rounding noise of an objective summed over many rows
 _MAX_TOL = 1e-3  # a looser projected-gradient tolerance stops wherever the fit starts
+_POLISH_STEPS = 8  # plain Newton steps after a trust region stalls at the noise floor
 
 
 class _Converged(Exception):
@@ -108,7 +109,9 @@ class _NewtonObjective:
     ``d2 f / d phi_i d phi_j = -(H_ij theta_i theta_j + [i = j] g_i theta_i) / N
     + [i = j] 4 pen (theta_i pc_i)**2``. One evaluation (a pass over the
     rows) serves the value, gradient and Hessian at a point; SciPy asks for
-    them separately.
+    them separately. As :class:`_GradientWatch` does for L-BFGS-B, the first
+    evaluated point that meets the tolerance and is no worse than every
+    earlier one (up to rounding noise) ends the search.
     """
 
     def __init__(
@@ -117,6 +120,7 @@ class _NewtonObjective:
         self.model, self.prepared, self.n, self.pen, self.pc = model, prepared, n, pen, pc
         self.key = b""
         self.value: tuple[float, FloatArray, FloatArray, float] = (np.inf, pc, pc, np.nan)
+        self.watch: _GradientWatch | None = None
 
     def __call__(self, phi: FloatArray) -> tuple[float, FloatArray, FloatArray, float]:
         key = phi.tobytes()
@@ -131,18 +135,52 @@ class _NewtonObjective:
             if not (np.isfinite(f) and np.isfinite(g).all() and np.isfinite(h).all()):
                 f = np.inf
             self.key, self.value = key, (float(f), g, h, float(ll))
+            if self.watch is not None and np.isfinite(f):
+                self.watch.see(phi, float(f), g)
         return self.value
 
     def minimize(self, phi0: FloatArray, tol: float, max_iter: int) -> optimize.OptimizeResult:
-        """Trust-region Newton (SciPy's ``trust-exact``) from ``phi0`` to ``|grad| < tol``."""
-        return optimize.minimize(
-            lambda phi: self(phi)[0],
-            phi0,
-            jac=lambda phi: self(phi)[1],
-            hess=lambda phi: self(phi)[2],
-            method="trust-exact",
-            options={"gtol": tol, "maxiter": max_iter},
-        )
+        """Trust-region Newton (SciPy's ``trust-exact``) from ``phi0`` to ``|grad| < tol``.
+
+        Close to the optimum the decrease a step promises falls below the
+        rounding noise of the objective (a sum over many rows) and the trust
+        region can no longer tell a good step from a bad one; there plain
+        Newton steps finish the job, each kept only if it shrinks the gradient.
+        """
+        self.watch = _GradientWatch(tol)
+        try:
+            res = optimize.minimize(
+                lambda phi: self(phi)[0],
+                phi0,
+                jac=lambda phi: self(phi)[1],
+                hess=lambda phi: self(phi)[2],
+                method="trust-exact",
+                callback=self.watch.iteration,
+                options={"gtol": tol, "maxiter": max_iter},
+            )
+        except _Converged as done:
+            return done.result
+        finally:
+            self.watch = None
+        if res.success or not np.isfinite(res.fun):
+            return res
+        phi = np.asarray(res.x, dtype=np.float64)
+        f, g, h, _ = self(phi)
+        for k in range(_POLISH_STEPS):
+            if float(np.max(np.abs(g))) <= tol:
+                return optimize.OptimizeResult(
+                    x=phi, fun=f, jac=g, nit=res.nit + k, success=True, message="Newton steps"
+                )
+            try:
+                np.linalg.cholesky(h)
+            except np.linalg.LinAlgError:
+                break
+            trial = phi - np.linalg.solve(h, g)
+            f_t, g_t, h_t, _ = self(trial)
+            if not np.isfinite(f_t) or np.max(np.abs(g_t)) >= np.max(np.abs(g)):
+                break
+            phi, f, g, h = trial, f_t, g_t, h_t
+        return res
 
 
 class BaseModel(BaseEstimator, ABC):  # type: ignore[misc]
