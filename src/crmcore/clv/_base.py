@@ -227,11 +227,16 @@ class BaseModel(BaseEstimator, ABC):  # type: ignore[misc]
     ``_fit_rows``, ``_scale``/``_scale_data``/``_param_scale`` (conditioning),
     ``_penalty_scale``, ``_canonical_rows`` (row order, merging) and ``_prepare``
     (per-fit precomputation); ``_stop_at_tol`` for likelihoods over many rows.
+    A model with ``_newton`` also implements ``_loglik_grad_hess`` (the
+    analytic Hessian) and is fitted by trust-region Newton, optionally from a
+    fit on a subset of its rows (``_warm_start_rows``); L-BFGS-B is then the
+    fallback where Newton does not reach ``tol``.
 
     ``covariance_log_`` is the inverse Hessian of the total penalised negative
     log-likelihood in log-parameters (central differences of the analytic
-    gradient); ``covariance_`` and ``standard_errors_`` follow by the delta
-    method, ``cov(theta) = diag(theta) cov_log diag(theta)``. A Hessian that
+    gradient, or the analytic Hessian of a ``_newton`` model); ``covariance_``
+    and ``standard_errors_`` follow by the delta method,
+    ``cov(theta) = diag(theta) cov_log diag(theta)``. A Hessian that
     is not positive definite (a flat likelihood) gives NaN standard errors and
     a :class:`~crmcore.errors.ConvergenceWarning`. So does an estimate on a
     model's known ridge (``_ridge``: parameters growing together towards a
