@@ -227,14 +227,15 @@ class BaseModel(BaseEstimator, ABC):  # type: ignore[misc]
     ``_fit_rows``, ``_scale``/``_scale_data``/``_param_scale`` (conditioning),
     ``_penalty_scale``, ``_canonical_rows`` (row order, merging) and ``_prepare``
     (per-fit precomputation); ``_stop_at_tol`` for likelihoods over many rows.
-    A model with ``_newton`` also implements ``_loglik_grad_hess`` (the
-    analytic Hessian) and is fitted by trust-region Newton, optionally from a
+    A model with ``_newton_min_rows`` also implements ``_loglik_grad_hess``
+    (the analytic Hessian) and is fitted by trust-region Newton when at least
+    that many distinct rows enter the likelihood, optionally from a
     fit on a subset of its rows (``_warm_start_rows``); L-BFGS-B is then the
     fallback where Newton does not reach ``tol``.
 
     ``covariance_log_`` is the inverse Hessian of the total penalised negative
     log-likelihood in log-parameters (central differences of the analytic
-    gradient, or the analytic Hessian of a ``_newton`` model); ``covariance_``
+    gradient, or the analytic Hessian of a Newton fit); ``covariance_``
     and ``standard_errors_`` follow by the delta method,
     ``cov(theta) = diag(theta) cov_log diag(theta)``. A Hessian that
     is not positive definite (a flat likelihood) gives NaN standard errors and
@@ -252,9 +253,10 @@ class BaseModel(BaseEstimator, ABC):  # type: ignore[misc]
     # Stop at the first evaluated point that improves on every earlier one and
     # meets the gradient tolerance (see _GradientWatch).
     _stop_at_tol: ClassVar[bool] = False
-    # The model implements _loglik_grad_hess: fit by trust-region Newton
-    # (L-BFGS-B only where Newton fails), Hessian analytic.
-    _newton: ClassVar[bool] = False
+    # The model implements _loglik_grad_hess: from this many rows on, fit by
+    # trust-region Newton with the analytic Hessian (L-BFGS-B where Newton
+    # fails). On few rows a pass is cheap and L-BFGS-B's lighter iterations win.
+    _newton_min_rows: ClassVar[int | None] = None
 
     def __init__(
         self,
@@ -321,13 +323,13 @@ class BaseModel(BaseEstimator, ABC):  # type: ignore[misc]
     def _loglik_grad_hess(
         self, theta: FloatArray, prepared: Any
     ) -> tuple[float, FloatArray, FloatArray]:
-        """Total log-likelihood, gradient and Hessian in ``theta`` (models with ``_newton``)."""
+        """Total log-likelihood, gradient and Hessian in ``theta`` (Newton models)."""
         raise NotImplementedError(f"{type(self).__name__} has no analytic Hessian")
 
     def _warm_start_rows(self, prepared: Any) -> tuple[Any, float] | None:
         """Return a small, order-independent subset of the prepared rows and its weight, or None.
 
-        With ``_newton``, the estimate on these rows is the start of the fit
+        For a Newton fit, the estimate on these rows is the start of the fit
         on all rows, so that only the last few Newton steps pass over every row.
         """
         return None
@@ -498,7 +500,7 @@ class BaseModel(BaseEstimator, ABC):  # type: ignore[misc]
 
         bounds = [(-_LOG_BOUND, _LOG_BOUND)] * len(phi0)
         newton = None
-        if self._newton:
+        if self._newton_min_rows is not None and w_u.size >= self._newton_min_rows:
             with single_threaded_blas():
                 newton = self._fit_newton(prepared, phi0, (n_total, pen, pc, tol, max_iter))
         if newton is not None:

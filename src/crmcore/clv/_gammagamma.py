@@ -41,7 +41,8 @@ __all__ = [
 ]
 
 
-_WARM_START_ROWS = 1 << 14  # rows of the sample fitted first (a start for Newton)
+_WARM_START_ROWS = 1 << 13  # rows of the sample fitted first (a start for Newton)
+_NEWTON_MIN_ROWS = 20_000  # fewer distinct rows: L-BFGS-B (cheap passes, lighter iterations)
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ class GGData:
 def prepare_gg(x: FloatArray, m: FloatArray, w: FloatArray, *, sample: bool = False) -> GGData:
     """Arrange rows ``(x, m)`` with weights ``w`` (``x > 0``, ``m > 0``) for the sums.
 
-    ``sample``: also keep every k-th row (about ``2**14`` of them) as
+    ``sample``: also keep every k-th row (about ``2**13`` of them) as
     ``.sample``, the start of a Newton fit. Taken from rows in a canonical
     order, the sample does not depend on the order of the customers.
     """
@@ -362,7 +363,7 @@ class GammaGammaModel(BaseModel):
     _default_start: ClassVar[tuple[float, ...]] = (1.0, 1.0, 1.0)
     _compress: ClassVar[bool] = False  # repeated rows are merged by _canonical_rows
     _stop_at_tol: ClassVar[bool] = True  # every evaluation is a pass over all rows
-    _newton: ClassVar[bool] = True  # gg_loglik_sums has the Hessian
+    _newton_min_rows: ClassVar[int | None] = _NEWTON_MIN_ROWS  # gg_loglik_sums has the Hessian
     spend_kernels: ClassVar[SpendKernels] = GGSpendKernels()
 
     def _read(self, data: pd.DataFrame | ArrayLike | dict[str, Any]) -> Summary:

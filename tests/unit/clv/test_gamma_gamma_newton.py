@@ -15,7 +15,13 @@ from crmcore.clv._gammagamma import gg_loglik_rows, gg_loglik_sums, prepare_gg
 class _QuasiNewtonGG(GammaGammaModel):
     """The same model fitted by L-BFGS-B (the path Newton falls back to)."""
 
-    _newton: ClassVar[bool] = False
+    _newton_min_rows: ClassVar[int | None] = None
+
+
+class _NewtonGG(GammaGammaModel):
+    """The same model fitted by Newton on any number of rows (no warm start below 32k)."""
+
+    _newton_min_rows: ClassVar[int | None] = 1
 
 
 def _spend(n: int, seed: int) -> pd.DataFrame:
@@ -72,10 +78,13 @@ def test_sums_of_two_parts_add_up(rows: tuple[np.ndarray, np.ndarray, np.ndarray
     np.testing.assert_allclose(a[2] + b[2], whole[2], rtol=1e-10)  # type: ignore[operator]
 
 
-@pytest.mark.parametrize(("n", "seed"), [(3000, 5), (70_000, 6)])  # 70k: warm start
-def test_newton_fit_equals_the_quasi_newton_fit(n: int, seed: int) -> None:
+@pytest.mark.parametrize(
+    ("cls", "n", "seed"),
+    [(_NewtonGG, 3000, 5), (GammaGammaModel, 70_000, 6)],  # 70k: Newton by default, warm start
+)
+def test_newton_fit_equals_the_quasi_newton_fit(cls: type, n: int, seed: int) -> None:
     data = _spend(n, seed)
-    newton = GammaGammaModel().fit(data)
+    newton = cls().fit(data)
     quasi = _QuasiNewtonGG().fit(data)
     assert newton.converged_
     assert newton.n_iter_ < quasi.n_iter_
@@ -92,7 +101,7 @@ def test_newton_fit_equals_the_quasi_newton_fit(n: int, seed: int) -> None:
 
 def test_newton_fit_with_a_penalizer_equals_the_quasi_newton_fit() -> None:
     data = _spend(3000, 8)
-    newton = GammaGammaModel(penalizer=0.01).fit(data)
+    newton = _NewtonGG(penalizer=0.01).fit(data)
     quasi = _QuasiNewtonGG(penalizer=0.01).fit(data)
     for k, v in quasi.params_.items():
         assert newton.params_[k] == pytest.approx(v, rel=1e-6)
