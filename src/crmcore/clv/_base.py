@@ -44,6 +44,7 @@ __all__ = ["BaseModel"]
 _LOG_BOUND = 30.0
 _NOISE = 1e-12  # relative rounding noise of an objective summed over many rows
 _MAX_TOL = 1e-3  # a looser projected-gradient tolerance stops wherever the fit starts
+_POLISH_STEPS = 8  # plain Newton steps after a trust region stalls at the noise floor
 
 
 class _Converged(Exception):
@@ -99,6 +100,89 @@ class _GradientWatch:
         self.best = min(self.best, f)
 
 
+class _NewtonObjective:
+    """The per-customer penalised objective in log-parameters, with its Hessian.
+
+    ``f = -LL / N + pen * sum((theta * pc)**2)`` at ``theta = exp(phi)``; the
+    chain rule takes the natural-parameter gradient ``g`` and Hessian ``H``
+    to ``phi``: ``d f / d phi_i = -g_i theta_i / N + ...`` and
+    ``d2 f / d phi_i d phi_j = -(H_ij theta_i theta_j + [i = j] g_i theta_i) / N
+    + [i = j] 4 pen (theta_i pc_i)**2``. One evaluation (a pass over the
+    rows) serves the value, gradient and Hessian at a point; SciPy asks for
+    them separately. As :class:`_GradientWatch` does for L-BFGS-B, the first
+    evaluated point that meets the tolerance and is no worse than every
+    earlier one (up to rounding noise) ends the search.
+    """
+
+    def __init__(
+        self, model: BaseModel, prepared: Any, n: float, pen: float, pc: FloatArray
+    ) -> None:
+        self.model, self.prepared, self.n, self.pen, self.pc = model, prepared, n, pen, pc
+        self.key = b""
+        self.value: tuple[float, FloatArray, FloatArray, float] = (np.inf, pc, pc, np.nan)
+        self.watch: _GradientWatch | None = None
+
+    def __call__(self, phi: FloatArray) -> tuple[float, FloatArray, FloatArray, float]:
+        key = phi.tobytes()
+        if key != self.key:
+            theta = np.exp(phi)
+            ll, grad, hess = self.model._loglik_grad_hess(theta, self.prepared)
+            pt = theta * self.pc
+            f = -ll / self.n + self.pen * float(pt @ pt)
+            g = -grad * theta / self.n + 2.0 * self.pen * pt * pt
+            h = -(hess * np.outer(theta, theta) + np.diag(grad * theta)) / self.n
+            h += np.diag(4.0 * self.pen * pt * pt)
+            if not (np.isfinite(f) and np.isfinite(g).all() and np.isfinite(h).all()):
+                f = np.inf
+            self.key, self.value = key, (float(f), g, h, float(ll))
+            if self.watch is not None and np.isfinite(f):
+                self.watch.see(phi, float(f), g)
+        return self.value
+
+    def minimize(self, phi0: FloatArray, tol: float, max_iter: int) -> optimize.OptimizeResult:
+        """Trust-region Newton (SciPy's ``trust-exact``) from ``phi0`` to ``|grad| < tol``.
+
+        Close to the optimum the decrease a step promises falls below the
+        rounding noise of the objective (a sum over many rows) and the trust
+        region can no longer tell a good step from a bad one; there plain
+        Newton steps finish the job, each kept only if it shrinks the gradient.
+        """
+        self.watch = _GradientWatch(tol)
+        try:
+            res = optimize.minimize(
+                lambda phi: self(phi)[0],
+                phi0,
+                jac=lambda phi: self(phi)[1],
+                hess=lambda phi: self(phi)[2],
+                method="trust-exact",
+                callback=self.watch.iteration,
+                options={"gtol": tol, "maxiter": max_iter},
+            )
+        except _Converged as done:
+            return done.result
+        finally:
+            self.watch = None
+        if res.success or not np.isfinite(res.fun):
+            return res
+        phi = np.asarray(res.x, dtype=np.float64)
+        f, g, h, _ = self(phi)
+        for k in range(_POLISH_STEPS):
+            if float(np.max(np.abs(g))) <= tol:
+                return optimize.OptimizeResult(
+                    x=phi, fun=f, jac=g, nit=res.nit + k, success=True, message="Newton steps"
+                )
+            try:
+                np.linalg.cholesky(h)
+            except np.linalg.LinAlgError:
+                break
+            trial = phi - np.linalg.solve(h, g)
+            f_t, g_t, h_t, _ = self(trial)
+            if not np.isfinite(f_t) or np.max(np.abs(g_t)) >= np.max(np.abs(g)):
+                break
+            phi, f, g, h = trial, f_t, g_t, h_t
+        return res
+
+
 class BaseModel(BaseEstimator, ABC):  # type: ignore[misc]
     """Maximum-likelihood estimation machinery for the CLV models.
 
@@ -143,11 +227,17 @@ class BaseModel(BaseEstimator, ABC):  # type: ignore[misc]
     ``_fit_rows``, ``_scale``/``_scale_data``/``_param_scale`` (conditioning),
     ``_penalty_scale``, ``_canonical_rows`` (row order, merging) and ``_prepare``
     (per-fit precomputation); ``_stop_at_tol`` for likelihoods over many rows.
+    A model with ``_newton_min_rows`` also implements ``_loglik_grad_hess``
+    (the analytic Hessian) and is fitted by trust-region Newton when at least
+    that many distinct rows enter the likelihood, optionally from a
+    fit on a subset of its rows (``_warm_start_rows``); L-BFGS-B is then the
+    fallback where Newton does not reach ``tol``.
 
     ``covariance_log_`` is the inverse Hessian of the total penalised negative
     log-likelihood in log-parameters (central differences of the analytic
-    gradient); ``covariance_`` and ``standard_errors_`` follow by the delta
-    method, ``cov(theta) = diag(theta) cov_log diag(theta)``. A Hessian that
+    gradient, or the analytic Hessian of a Newton fit); ``covariance_``
+    and ``standard_errors_`` follow by the delta method,
+    ``cov(theta) = diag(theta) cov_log diag(theta)``. A Hessian that
     is not positive definite (a flat likelihood) gives NaN standard errors and
     a :class:`~crmcore.errors.ConvergenceWarning`. So does an estimate on a
     model's known ridge (``_ridge``: parameters growing together towards a
@@ -163,6 +253,10 @@ class BaseModel(BaseEstimator, ABC):  # type: ignore[misc]
     # Stop at the first evaluated point that improves on every earlier one and
     # meets the gradient tolerance (see _GradientWatch).
     _stop_at_tol: ClassVar[bool] = False
+    # The model implements _loglik_grad_hess: from this many rows on, fit by
+    # trust-region Newton with the analytic Hessian (L-BFGS-B where Newton
+    # fails). On few rows a pass is cheap and L-BFGS-B's lighter iterations win.
+    _newton_min_rows: ClassVar[int | None] = None
 
     def __init__(
         self,
@@ -225,6 +319,59 @@ class BaseModel(BaseEstimator, ABC):  # type: ignore[misc]
     @abstractmethod
     def _loglik_rows(self, theta: FloatArray, cols: dict[str, FloatArray]) -> FloatArray:
         """Log-likelihood of each row of validated summary columns (unweighted)."""
+
+    def _loglik_grad_hess(
+        self, theta: FloatArray, prepared: Any
+    ) -> tuple[float, FloatArray, FloatArray]:
+        """Total log-likelihood, gradient and Hessian in ``theta`` (Newton models)."""
+        raise NotImplementedError(f"{type(self).__name__} has no analytic Hessian")
+
+    def _warm_start_rows(self, prepared: Any) -> tuple[Any, float] | None:
+        """Return a small, order-independent subset of the prepared rows and its weight, or None.
+
+        For a Newton fit, the estimate on these rows is the start of the fit
+        on all rows, so that only the last few Newton steps pass over every row.
+        """
+        return None
+
+    def _loglik_in_data_units(self, ll_scaled: float, s: float, n_total: float) -> float | None:
+        """Return the log-likelihood in the data's units from the one on scaled data, if known.
+
+        Default ``None``: evaluated again on the unscaled rows.
+        """
+        return None
+
+    def _fit_newton(
+        self,
+        prepared: Any,
+        phi0: FloatArray,
+        fit_args: tuple[float, float, FloatArray, float, int],
+    ) -> tuple[optimize.OptimizeResult, FloatArray, float] | None:
+        """Newton fit: the result, the Hessian (total, in log-parameters) and the LL.
+
+        ``None`` when Newton does not reach ``tol`` inside the parameter box,
+        and the caller falls back to L-BFGS-B (which also reports why).
+        """
+        n_total, pen, pc, tol, max_iter = fit_args
+        small = self._warm_start_rows(prepared)
+        with warnings.catch_warnings():
+            # a step that overflows is rejected by the trust region, not an error
+            warnings.simplefilter("ignore", RuntimeWarning)
+            try:
+                if small is not None:
+                    part = _NewtonObjective(self, small[0], small[1], pen, pc)
+                    res = part.minimize(phi0, 1e-6, max_iter)
+                    if res.success and bool((np.abs(res.x) < _LOG_BOUND).all()):
+                        phi0 = np.asarray(res.x, dtype=np.float64)
+                whole = _NewtonObjective(self, prepared, n_total, pen, pc)
+                res = whole.minimize(phi0, tol, max_iter)
+            except (np.linalg.LinAlgError, ValueError, OverflowError):
+                return None
+        phi = np.asarray(res.x, dtype=np.float64)
+        if not (res.success and np.isfinite(res.fun) and bool((np.abs(phi) < _LOG_BOUND).all())):
+            return None
+        _, _, hess, ll = whole(phi)
+        return res, hess * n_total, ll
 
     def _canonical_rows(
         self, cols: dict[str, FloatArray], weights: FloatArray
@@ -352,24 +499,34 @@ class BaseModel(BaseEstimator, ABC):  # type: ignore[misc]
             return f, g
 
         bounds = [(-_LOG_BOUND, _LOG_BOUND)] * len(phi0)
-        with single_threaded_blas():
-            try:
-                res = optimize.minimize(
-                    objective,
-                    phi0,
-                    jac=True,
-                    method="L-BFGS-B",
-                    bounds=bounds,
-                    callback=None if watch is None else watch.iteration,
-                    options={"maxiter": max_iter, "ftol": 1e-15, "gtol": tol, "maxcor": 20},
-                )
-            except _Converged as done:
-                res = done.result
-            if watch is not None:
-                watch.armed = False
+        newton = None
+        if self._newton_min_rows is not None and w_u.size >= self._newton_min_rows:
+            with single_threaded_blas():
+                newton = self._fit_newton(prepared, phi0, (n_total, pen, pc, tol, max_iter))
+        if newton is not None:
+            res, hess, ll_scaled = newton
             phi = np.asarray(res.x, dtype=np.float64)
-            _, g_final = objective(phi)
-            hess = self._hessian(objective, phi) * n_total
+            g_final = np.asarray(res.jac, dtype=np.float64)
+        else:
+            with single_threaded_blas():
+                try:
+                    res = optimize.minimize(
+                        objective,
+                        phi0,
+                        jac=True,
+                        method="L-BFGS-B",
+                        bounds=bounds,
+                        callback=None if watch is None else watch.iteration,
+                        options={"maxiter": max_iter, "ftol": 1e-15, "gtol": tol, "maxcor": 20},
+                    )
+                except _Converged as done:
+                    res = done.result
+                if watch is not None:
+                    watch.armed = False
+                phi = np.asarray(res.x, dtype=np.float64)
+                _, g_final = objective(phi)
+                hess = self._hessian(objective, phi) * n_total
+            ll_scaled = None
         at_bound = np.abs(phi) >= _LOG_BOUND * (1 - 1e-9)
         ridge = self._ridge(np.exp(phi) * c) if np.isfinite(res.fun) else None
         on_ridge = np.zeros(phi.size, dtype=bool) if ridge is None else ridge[0]
@@ -400,8 +557,9 @@ class BaseModel(BaseEstimator, ABC):  # type: ignore[misc]
             warnings.warn(msg, ConvergenceWarning, stacklevel=2)
         theta_scaled = np.exp(phi)
         theta = theta_scaled * c
-        orig_prepared = self._prepare(cols, w_u)
-        ll, _ = self._loglik_grad(theta, orig_prepared)
+        ll = None if ll_scaled is None else self._loglik_in_data_units(ll_scaled, s, n_total)
+        if ll is None:
+            ll, _ = self._loglik_grad(theta, self._prepare(cols, w_u))
         if ridge is not None and converged:
             warnings.warn(
                 f"{type(self).__name__}: {ridge[1]} ({self._describe_params(theta)}); the "

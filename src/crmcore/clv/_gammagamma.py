@@ -30,16 +30,25 @@ from crmcore.clv._kernels import SpendKernels
 from crmcore.errors import ValidationError
 
 __all__ = [
+    "GGData",
     "GGSpendKernels",
     "GammaGammaModel",
     "check_spend_defined",
     "gg_expected_spend",
     "gg_loglik_rows",
+    "gg_loglik_sums",
+    "prepare_gg",
 ]
 
 
+_WARM_START_ROWS = 1 << 13  # rows of the sample fitted first (a start for Newton)
+_NEWTON_MIN_ROWS = 20_000  # fewer distinct rows: L-BFGS-B (cheap passes, lighter iterations)
+
+
 @dataclass(frozen=True)
-class _GGData:
+class GGData:
+    """Rows of a Gamma-Gamma fit, arranged for the sums of :func:`gg_loglik_sums`."""
+
     x_u: FloatArray  # distinct frequencies
     w_x: FloatArray  # weight per distinct frequency
     mx: FloatArray  # m * x per row
@@ -48,6 +57,101 @@ class _GGData:
     sum_wlogm: float  # sum w log m
     sum_wxlogm: float  # sum w x log m
     n: float
+    sample: GGData | None = None  # every k-th row, to fit first
+
+
+def prepare_gg(x: FloatArray, m: FloatArray, w: FloatArray, *, sample: bool = False) -> GGData:
+    """Arrange rows ``(x, m)`` with weights ``w`` (``x > 0``, ``m > 0``) for the sums.
+
+    ``sample``: also keep every k-th row (about ``2**13`` of them) as
+    ``.sample``, the start of a Newton fit. Taken from rows in a canonical
+    order, the sample does not depend on the order of the customers.
+    """
+    (x_u,), ix = unique_rows(x)
+    w_x = np.asarray(np.bincount(ix, weights=w, minlength=x_u.size), dtype=np.float64)
+    wlogm = w * np.log(m)
+    step = x.size // _WARM_START_ROWS
+    return GGData(
+        np.asarray(x_u, dtype=np.float64),
+        w_x,
+        m * x,
+        w,
+        w * x,
+        float(wlogm.sum()),
+        dot(wlogm, x),
+        float(w.sum()),
+        prepare_gg(x[::step], m[::step], w[::step]) if sample and step >= 4 else None,
+    )
+
+
+def gg_loglik_sums(
+    theta: FloatArray, d: GGData, *, hessian: bool = True
+) -> tuple[float, FloatArray, FloatArray | None]:
+    """Weighted log-likelihood, gradient and Hessian of the Gamma-Gamma model in ``(p, q, γ)``.
+
+    The total over the rows of ``d`` (:func:`prepare_gg`) of the log-density
+    of the mean spend (Fader & Hardie 2013, eq. 3):
+
+        ℓ = lnΓ(px+q) - lnΓ(px) - lnΓ(q) + q ln γ + px ln x + (px-1) ln m - (px+q) ln(γ+mx)
+
+    with, writing ψ and ψ' for the digamma and trigamma functions and
+    ``u = 1 / (γ + mx)``,
+
+        ∂ℓ/∂p = x (ψ(px+q) - ψ(px) + ln x + ln m - ln(γ+mx))
+        ∂ℓ/∂q = ψ(px+q) - ψ(q) + ln γ - ln(γ+mx)
+        ∂ℓ/∂γ = q/γ - (px+q) u
+        ∂²ℓ/∂p² = x² (ψ'(px+q) - ψ'(px))      ∂²ℓ/∂p∂q = x ψ'(px+q)
+        ∂²ℓ/∂q² = ψ'(px+q) - ψ'(q)            ∂²ℓ/∂p∂γ = -x u
+        ∂²ℓ/∂q∂γ = 1/γ - u                    ∂²ℓ/∂γ² = -q/γ² + (px+q) u²
+
+    The terms in ``x`` alone are summed once per distinct frequency; per
+    row only ``ln(γ+mx)``, ``u`` and ``u²`` are computed (``u²`` only for
+    the Hessian). Every output is a sum over rows, so the sums of two sets
+    of rows add up to the sums of their union (one partition at a time).
+    """
+    p, q, g = (float(v) for v in theta)
+    xu, w_x = d.x_u, d.w_x
+    pxu = p * xu
+    lx = special.gammaln(pxu + q) - special.gammaln(pxu) + pxu * np.log(xu)
+    psi_pq = special.digamma(pxu + q)
+    gx_p = xu * (psi_pq - special.digamma(pxu) + np.log(xu))
+    gm = d.mx + g
+    lgm = np.log(gm)
+    u = np.reciprocal(gm, out=gm)  # gm is not needed any more
+    s_wx_lgm = dot(d.wx, lgm)
+    s_w_lgm = dot(d.w, lgm)
+    s_wx_u = dot(d.wx, u)
+    s_w_u = dot(d.w, u)
+    log_g = np.log(g)
+    ll = (
+        dot(w_x, lx)
+        + d.n * (q * log_g - special.gammaln(q))
+        + p * d.sum_wxlogm
+        - d.sum_wlogm
+        - p * s_wx_lgm
+        - q * s_w_lgm
+    )
+    grad = np.array(
+        [
+            dot(w_x, gx_p) + d.sum_wxlogm - s_wx_lgm,
+            dot(w_x, psi_pq) + d.n * (log_g - special.digamma(q)) - s_w_lgm,
+            d.n * q / g - p * s_wx_u - q * s_w_u,
+        ]
+    )
+    if not hessian:
+        return float(ll), grad, None
+    u2 = np.square(u, out=u)
+    s_wx_u2 = dot(d.wx, u2)
+    s_w_u2 = dot(d.w, u2)
+    tri_pq = special.polygamma(1, pxu + q)
+    h_pp = dot(w_x * xu * xu, tri_pq - special.polygamma(1, pxu))
+    h_pq = dot(w_x * xu, tri_pq)
+    h_qq = dot(w_x, tri_pq) - d.n * float(special.polygamma(1, q))
+    h_pg = -s_wx_u
+    h_qg = d.n / g - s_w_u
+    h_gg = -d.n * q / (g * g) + p * s_wx_u2 + q * s_w_u2
+    hess = np.array([[h_pp, h_pq, h_pg], [h_pq, h_qq, h_qg], [h_pg, h_qg, h_gg]])
+    return float(ll), grad, hess
 
 
 def gg_loglik_rows(theta: FloatArray, x: FloatArray, m: FloatArray) -> FloatArray:
@@ -166,6 +270,44 @@ def _check_spend(summary: Summary) -> None:
     )
 
 
+_RADIX_LIMIT = 1 << 15  # frequencies below this sort as int16 (NumPy's radix sort)
+_MAX_GROUPS = 2048  # distinct frequencies sorted one group at a time
+
+
+def _sorted_by_frequency(
+    x: FloatArray, m: FloatArray, weight: float
+) -> tuple[dict[str, FloatArray], FloatArray] | None:
+    """Rows with ``x > 0`` sorted by ``(x, m)``, repeats merged, every row of weight ``weight``.
+
+    ``None`` when there are too many distinct frequencies for one sort per group.
+    """
+    x16 = x.astype(np.int16)
+    counts = np.bincount(x16)
+    groups = np.flatnonzero(counts[1:]) + 1
+    if groups.size > _MAX_GROUPS:
+        return None
+    order = np.argsort(x16, kind="stable")  # a radix sort: rows grouped by frequency
+    n0 = int(counts[0])
+    ms = np.take(m, order[n0:])
+    if ms.size == 0:
+        return {"frequency": ms.copy(), "monetary_value": ms}, ms.copy()
+    ends = np.cumsum(counts[groups])
+    start = 0
+    for end in ends.tolist():
+        ms[start:end].sort()  # values only: no argsort
+        start = end
+    xs = np.repeat(groups.astype(np.float64), counts[groups])
+    first = np.empty(ms.size, dtype=bool)
+    first[0] = True
+    np.not_equal(ms[1:], ms[:-1], out=first[1:])
+    first[np.r_[0, ends[:-1]]] = True  # a new frequency starts a new row
+    if first.all():
+        return {"frequency": xs, "monetary_value": ms}, np.full(ms.size, weight)
+    starts = np.flatnonzero(first)
+    w = np.diff(starts, append=ms.size) * weight  # whole numbers: exact
+    return {"frequency": xs[starts], "monetary_value": ms[starts]}, w.astype(np.float64)
+
+
 class GammaGammaModel(BaseModel):
     """Gamma-Gamma model of the average transaction value.
 
@@ -221,6 +363,7 @@ class GammaGammaModel(BaseModel):
     _default_start: ClassVar[tuple[float, ...]] = (1.0, 1.0, 1.0)
     _compress: ClassVar[bool] = False  # repeated rows are merged by _canonical_rows
     _stop_at_tol: ClassVar[bool] = True  # every evaluation is a pass over all rows
+    _newton_min_rows: ClassVar[int | None] = _NEWTON_MIN_ROWS  # gg_loglik_sums has the Hessian
     spend_kernels: ClassVar[SpendKernels] = GGSpendKernels()
 
     def _read(self, data: pd.DataFrame | ArrayLike | dict[str, Any]) -> Summary:
@@ -236,26 +379,28 @@ class GammaGammaModel(BaseModel):
         _check_spend(summary)
         return summary
 
-    def _fit_rows(self, summary: Summary, weights: FloatArray) -> tuple[Summary, FloatArray]:
-        keep = summary["frequency"] > 0
-        cols = {k: v[keep] for k, v in summary.columns.items()}
-        return Summary(cols, None), weights[keep]
-
     def _canonical_rows(
         self, cols: dict[str, FloatArray], weights: FloatArray
     ) -> tuple[dict[str, FloatArray], FloatArray]:
-        """Return the distinct ``(frequency, monetary_value)`` rows with summed weights, sorted.
+        """Return the distinct repeat-buyer rows ``(frequency, monetary_value)``, sorted, weighted.
 
-        Customers with the same frequency and mean spend enter the
-        likelihood once, with their summed weight (the weighted
+        Rows with ``frequency == 0`` carry no spend information and are
+        dropped here. Customers with the same frequency and mean spend enter
+        the likelihood once, with their summed weight (the weighted
         log-likelihood is the unweighted one on the repeated rows). With no
         two rows left equal, sorting by (frequency, mean spend) is a
-        canonical order: one argsort of the continuous mean spend, then a
-        stable sort of the small whole frequencies (a radix sort in int16),
-        in place of a three-key lexicographic sort of every row.
+        canonical order. When every row has the same weight (the usual
+        case, no weights), only values move: a radix sort of the small whole
+        frequencies groups the mean spends, and each group is sorted by value
+        (no argsort). Otherwise one argsort of the mean spend, then a stable
+        radix sort of the frequencies.
         """
         x, m = cols["frequency"], cols["monetary_value"]
-        keep = weights > 0
+        if x.size and 0 < weights.min() == weights.max() and x.max() < _RADIX_LIMIT:
+            grouped = _sorted_by_frequency(x, m, float(weights[0]))
+            if grouped is not None:
+                return grouped
+        keep = (weights > 0) & (x > 0)
         if not keep.all():
             x, m, weights = x[keep], m[keep], weights[keep]
         if x.size == 0:
@@ -263,7 +408,7 @@ class GammaGammaModel(BaseModel):
         order = np.argsort(m)
         x_sorted = x[order]
         # frequencies are validated whole numbers >= 0
-        by_x = x_sorted.astype(np.int16) if x_sorted.max() < 2**15 else x_sorted
+        by_x = x_sorted.astype(np.int16) if x_sorted.max() < _RADIX_LIMIT else x_sorted
         order = order[np.argsort(by_x, kind="stable")]
         x, m, w = x[order], m[order], weights[order]
         first = np.empty(x.size, dtype=bool)
@@ -285,50 +430,29 @@ class GammaGammaModel(BaseModel):
     def _param_scale(self, s: float) -> FloatArray:
         return np.array([1.0, 1.0, s])
 
-    def _prepare(self, cols: dict[str, FloatArray], weights: FloatArray) -> _GGData:
+    def _prepare(self, cols: dict[str, FloatArray], weights: FloatArray) -> GGData:
         x, m = cols["frequency"], cols["monetary_value"]
-        (x_u,), ix = unique_rows(x)
-        w_x = np.asarray(np.bincount(ix, weights=weights, minlength=x_u.size), dtype=np.float64)
-        wlogm = weights * np.log(m)
-        return _GGData(
-            np.asarray(x_u, dtype=np.float64),
-            w_x,
-            m * x,
-            weights,
-            weights * x,
-            float(wlogm.sum()),
-            dot(wlogm, x),
-            float(weights.sum()),
-        )
+        return prepare_gg(x, m, weights, sample=True)
 
     def _loglik_grad(self, theta: FloatArray, prepared: Any) -> tuple[float, FloatArray]:
-        """Total log-likelihood and gradient; per row only ``log(γ + m x)``."""
-        d: _GGData = prepared
-        p, q, g = (float(v) for v in theta)
-        xu = d.x_u
-        pxu = p * xu
-        lx = special.gammaln(pxu + q) - special.gammaln(pxu) + pxu * np.log(xu)
-        psi_pq = special.digamma(pxu + q)
-        gx_p = xu * (psi_pq - special.digamma(pxu) + np.log(xu))
-        gm = d.mx + g
-        lgm = np.log(gm)
-        inv = np.reciprocal(gm)
-        s_wx_lgm = dot(d.wx, lgm)
-        s_w_lgm = dot(d.w, lgm)
-        s_wx_inv = dot(d.wx, inv)
-        s_w_inv = dot(d.w, inv)
-        ll = (
-            dot(d.w_x, lx)
-            + d.n * (q * np.log(g) - special.gammaln(q))
-            + p * d.sum_wxlogm
-            - d.sum_wlogm
-            - p * s_wx_lgm
-            - q * s_w_lgm
-        )
-        g_p = dot(d.w_x, gx_p) + d.sum_wxlogm - s_wx_lgm
-        g_q = dot(d.w_x, psi_pq) + d.n * (np.log(g) - special.digamma(q)) - s_w_lgm
-        g_g = d.n * q / g - p * s_wx_inv - q * s_w_inv
-        return ll, np.array([g_p, g_q, g_g])
+        ll, grad, _ = gg_loglik_sums(theta, prepared, hessian=False)
+        return ll, grad
+
+    def _loglik_grad_hess(
+        self, theta: FloatArray, prepared: Any
+    ) -> tuple[float, FloatArray, FloatArray]:
+        ll, grad, hess = gg_loglik_sums(theta, prepared)
+        assert hess is not None
+        return ll, grad, hess
+
+    def _warm_start_rows(self, prepared: Any) -> tuple[Any, float] | None:
+        d: GGData = prepared
+        return None if d.sample is None else (d.sample, d.sample.n)
+
+    def _loglik_in_data_units(self, ll_scaled: float, s: float, n_total: float) -> float | None:
+        # Money scaled by 1/s: each customer's density of m is s times the
+        # density of m/s (eq. 3 is homogeneous of degree -1 in m and gamma).
+        return ll_scaled - n_total * float(np.log(s))
 
     def _loglik_rows(self, theta: FloatArray, cols: dict[str, FloatArray]) -> FloatArray:
         # Customers without repeat purchases carry no spend information: 0.

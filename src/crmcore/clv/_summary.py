@@ -3,9 +3,11 @@
 Dates are read once by the one clock (:mod:`crmcore._time`): int64
 nanoseconds on the data's own scale, history cut at the instant ``as_of``
 (``t <= as_of``), and integer period codes taken on the data's wall clock.
-Customers are factorised by hashing, and the per-customer statistics come
-from one integer sort of ``customer * span + period``. No string is ever
-sorted and pandas is used only to read the input and build the output.
+Customers are factorised by hashing; the per-customer first and last
+periods are scattered minima and maxima, and only the purchases strictly
+between them are sorted (as integers ``customer * span + period``) to count
+distinct periods. No string is ever sorted and pandas is used only to read
+the input and build the output.
 """
 
 from __future__ import annotations
@@ -59,10 +61,12 @@ def _factorize_ids(ids: pd.Series) -> tuple[IntArray, pd.Index]:
     if arr.dtype.kind in "iu" and arr.size:
         lo, hi = int(arr.min()), int(arr.max())
         if hi - lo < max(1 << 20, 4 * arr.size):
-            rel = (arr - lo).astype(np.int64)
+            rel = (arr - lo).astype(np.int64, copy=False)
             present = np.zeros(hi - lo + 1, dtype=bool)
             present[rel] = True
             distinct = np.flatnonzero(present)
+            if distinct.size == present.size:  # every id in the range occurs: no gaps
+                return rel, pd.Index((distinct + lo).astype(arr.dtype))
             rank = np.empty(present.size, dtype=np.int64)
             rank[distinct] = np.arange(distinct.size, dtype=np.int64)
             return rank[rel], pd.Index((distinct + lo).astype(arr.dtype))
@@ -148,13 +152,13 @@ def _stats(
 ) -> dict[str, FloatArray]:
     """Per-customer first/last purchase period, distinct periods and value sums.
 
-    One integer sort of the packed key ``customer * span + period`` (NumPy's
-    vectorised sort, no argsort; in 32 bits whenever the key fits, half the
-    memory traffic of 64) puts each customer's rows together, in period
-    order: the customer's rows start where the running count of rows per
-    customer says, so the first and last periods are read off directly, and
-    the distinct periods are the rows minus the repeats of the previous key
-    (only those few are divided back into customers). Values need no
+    No transaction is sorted. The first and last periods are per-customer
+    minima and maxima (``np.minimum.at``/``np.maximum.at`` on 32-bit period
+    offsets); they are distinct periods of their own (one if they coincide).
+    Only the rows strictly between a customer's first and last period can
+    add further distinct periods: just those are packed into the key
+    ``customer * span + period`` and sorted (in 32 bits whenever the key
+    fits), and each new key counts once for its customer. Values need no
     pairing: the repeat-purchase total is the customer's total minus what
     was spent in the first period.
     """
@@ -162,40 +166,45 @@ def _stats(
     span = int(codes.max()) - lo + 1
     if n_cust * span >= 2**62:
         raise ValidationError("the transaction log spans too many periods", field="date")
-    rel = codes - lo
-    key: np.ndarray  # uint32 or int64
-    if n_cust * span <= 2**32:  # the largest key is n_cust * span - 1
-        key = cust.astype(np.uint32)
-        key *= np.uint32(span)
-        key += rel.astype(np.uint32)
-    else:
-        key = cust * span
-        key += rel
-    key.sort()
-    rows = np.bincount(cust, minlength=n_cust)
-    ends = np.cumsum(rows)
-    starts = ends - rows
-    repeat = key[1:] == key[:-1]  # the same customer and period as the row before
-    count = rows - np.bincount(key[1:][repeat] // span, minlength=n_cust)
-    has = rows > 0
-    if has.all():  # the usual case: every customer has a transaction in range
-        base = np.arange(n_cust, dtype=np.int64) * span
-        first = key[starts] - base
-        last = key[ends - 1] - base
-    else:
-        first = np.zeros(n_cust, dtype=np.int64)
-        last = np.zeros(n_cust, dtype=np.int64)
-        cust_has = np.flatnonzero(has)
-        first[has] = key[starts[has]] - cust_has * span
-        last[has] = key[ends[has] - 1] - cust_has * span
+    rel: np.ndarray = (codes - lo).astype(np.int32 if span < 2**31 else np.int64)
+    first = np.full(n_cust, span, dtype=rel.dtype)
+    np.minimum.at(first, cust, rel)
+    last = np.full(n_cust, -1, dtype=rel.dtype)
+    np.maximum.at(last, cust, rel)
+    first_of_row = np.take(first, cust)
+    # the first period, the last if it differs, then whatever lies between
+    count = (last >= 0).astype(np.int64)
+    count += last > first
+    inner = rel > first_of_row
+    inner &= rel < np.take(last, cust)
+    if inner.any():
+        key: np.ndarray  # uint32 or int64
+        if n_cust * span <= 2**32:  # the largest key is n_cust * span - 1
+            key = cust[inner].astype(np.uint32)
+            key *= np.uint32(span)
+            key += rel[inner].astype(np.uint32)
+            step: Any = np.uint32(span)
+        else:
+            key = cust[inner] * span
+            key += rel[inner]
+            step = span
+        key.sort()
+        new = np.empty(key.size, dtype=bool)
+        new[0] = True
+        np.not_equal(key[1:], key[:-1], out=new[1:])
+        count += np.bincount(key[new] // step, minlength=n_cust)
+    has = last >= 0
+    if not has.all():  # customers without a row in range: first = last = 0 periods
+        first[~has] = 0
+        last[~has] = 0
     out: dict[str, FloatArray] = {
         "count": count.astype(np.float64),
-        "first": (first + lo).astype(np.float64),
-        "last": (last + lo).astype(np.float64),
+        "first": (first.astype(np.int64) + lo).astype(np.float64),
+        "last": (last.astype(np.int64) + lo).astype(np.float64),
     }
     if values is not None:
         total = np.bincount(cust, weights=values, minlength=n_cust)
-        in_first = rel == first[cust]
+        in_first = rel == first_of_row
         first_val = np.bincount(cust[in_first], weights=values[in_first], minlength=n_cust)
         out["total"] = np.asarray(total, dtype=np.float64)
         out["first_value"] = np.asarray(first_val, dtype=np.float64)
