@@ -204,7 +204,6 @@ def summary_on_dask(
 # per-frequency table and six sums per step reaches the client.
 
 _SPEND_COLUMNS = ("frequency", "monetary_value")
-_SUM_NAMES = ("f1", "f0", "d1", "d0", "e1", "e0")  # see _g_sums
 _LOG_BOUND = 30.0  # as the in-memory fit: log-parameters stay within +-30
 _NOISE = 1e-12  # relative rounding noise of a sum over many rows (as the in-memory fit)
 
@@ -244,8 +243,8 @@ def _frequency_table(rows: pd.DataFrame) -> pd.DataFrame:
     return frame.groupby("x", sort=True).sum()
 
 
-def _g_sums(rows: pd.DataFrame, g: float) -> pd.DataFrame:
-    """Return one partition's six sums at ``g`` (one row).
+def _g_sums(rows: pd.DataFrame, g: float) -> FloatArray:
+    """Return one partition's six sums at ``g``.
 
     ``F1``, ``F0``, then ``sum x/(g+mx)``, ``sum 1/(g+mx)`` (minus the first
     derivatives) and ``sum x/(g+mx)^2``, ``sum 1/(g+mx)^2`` (minus the second).
@@ -255,8 +254,11 @@ def _g_sums(rows: pd.DataFrame, g: float) -> pd.DataFrame:
     lt = np.log(t)
     it = np.reciprocal(t)
     it2 = it * it
-    values = [x @ lt, lt.sum(), x @ it, it.sum(), x @ it2, it2.sum()]
-    return pd.DataFrame([values], columns=list(_SUM_NAMES))
+    return np.array([x @ lt, lt.sum(), x @ it, it.sum(), x @ it2, it2.sum()])
+
+
+def _add(*sums: FloatArray) -> FloatArray:
+    return np.asarray(np.sum(sums, axis=0), dtype=np.float64)
 
 
 class _SpendTable:
@@ -417,13 +419,17 @@ def fit_gamma_gamma_on_dask(model: Any, data: Any, weights: Any) -> None:
     c = model._param_scale(scale)
     ratio = model._penalty_scale(scale) / c  # penalised scale per natural parameter
     n = spend.n
-    sums_meta = pd.DataFrame({k: np.zeros(0) for k in _SUM_NAMES})
+    from dask.delayed import delayed  # noqa: PLC0415 -- a Dask summary: Dask is installed
+
+    parts = rows.to_delayed(optimize_graph=False)
     loglik: dict[bytes, float] = {}  # LL at each evaluated point, unpenalised
 
     def evaluate(phi: FloatArray) -> tuple[float, FloatArray, FloatArray]:
         theta = np.exp(phi)
-        sums = rows.map_partitions(_g_sums, float(theta[2]), meta=sums_meta).sum()
-        ll, grad, hess = spend.loglik(theta, sums.compute().to_numpy(dtype=np.float64))
+        # one task per persisted partition and one sum: the fewest tasks a step can cost
+        g = float(theta[2])
+        sums = delayed(_add)(*(delayed(_g_sums)(part, g) for part in parts)).compute()
+        ll, grad, hess = spend.loglik(theta, sums)
         loglik[phi.tobytes()] = ll
         pt = theta * ratio
         f = -ll / n + pen * float(pt @ pt)
