@@ -185,6 +185,21 @@ def test_gamma_gamma_cluster_fit_refuses_what_the_in_memory_fit_refuses(
         GammaGammaModel(penalizer=-1.0).fit(lazy)
 
 
+def test_gamma_gamma_cluster_fit_reports_non_convergence(log: pd.DataFrame) -> None:
+    from crmcore.errors import ConvergenceError, ConvergenceWarning
+
+    lazy = dd.from_pandas(rfm_summary(log, value_col="amount"), npartitions=2)
+    with pytest.raises(ConvergenceError, match="did not converge after 1 Newton steps") as err:
+        GammaGammaModel(max_iter=1).fit(lazy)
+    assert err.value.result.nit == 1
+    # away from the maximum the Hessian need not be positive definite: a second warning
+    with pytest.warns(ConvergenceWarning) as seen:
+        model = GammaGammaModel(max_iter=1, on_failure="warn").fit(lazy)
+    assert any("max_iter reached" in str(w.message) for w in seen)
+    assert not model.converged_
+    assert model.n_iter_ == 1
+
+
 def test_fit_on_dask_refuses_weights_and_names_missing_columns(log: pd.DataFrame) -> None:
     summary = rfm_summary(log)
     lazy = dd.from_pandas(summary, npartitions=2)
