@@ -1,10 +1,13 @@
 """Dask DataFrame support for the summary and scoring steps (DESIGN §8).
 
-Dask is optional and never imported here: a Dask collection is recognised by
-its type's module, and only its own methods are called. Summaries need every
-transaction of a customer in one partition, so the log is first shuffled on
-the customer column; scoring is embarrassingly parallel (``map_partitions``).
-Fitting runs on the small compressed summary, in memory.
+Dask is optional and not imported at module level: a Dask collection is
+recognised by its type's module, and mostly only its own methods are called
+(the cluster Gamma-Gamma fit imports ``dask.delayed`` when it runs).
+Summaries need every transaction of a customer in one partition, so the log
+is first shuffled on the customer column; scoring is embarrassingly parallel
+(``map_partitions``). Transaction models are fitted on the small compressed
+summary, in memory; the Gamma-Gamma model, whose rows do not compress, is
+fitted on the cluster (:func:`fit_gamma_gamma_on_dask`).
 """
 
 from __future__ import annotations
