@@ -118,33 +118,36 @@ def dask_job(folder: Path, out: Path, client: Any) -> dict[str, Any]:
         workers = client.run(time.process_time)
         return time.process_time(), float(sum(workers.values()))
 
-    c0, w0 = cpu()
-    t0 = time.perf_counter()
+    marks = [(time.perf_counter(), *cpu())]
+
+    def mark() -> None:
+        marks.append((time.perf_counter(), *cpu()))
+
     summary = rfm_summary(log, value_col="amount", as_of=AS_OF).persist()
     wait(summary)
-    t1 = time.perf_counter()
+    mark()
     collected: dict[str, int] = {}
     bg = BetaGeoModel().fit(summary)
-    t2 = time.perf_counter()
+    mark()
     gg = GammaGammaModel().fit(summary)
-    t3 = time.perf_counter()
+    mark()
     scores = score_customers(bg, summary, spend_model=gg, **SCORE)
     scores.reset_index().to_parquet(out.as_posix(), write_index=False)
-    t4 = time.perf_counter()
-    c1, w1 = cpu()
+    mark()
+    steps = ("summary", "fit_bg", "fit_gg", "score_write")
     collected["bg"] = int(
         summary[["frequency", "recency", "T"]].drop_duplicates().shape[0].compute()
     )
     repeat = summary[summary["frequency"] > 0]
-    collected["gg"] = int(
+    collected["gg_rows"] = int(
         repeat[["frequency", "monetary_value"]].drop_duplicates().shape[0].compute()
     )
+    collected["gg_freq"] = int(repeat["frequency"].nunique().compute())
+    for key, (t0, c0, w0), (t1, c1, w1) in zip(steps, marks[:-1], marks[1:], strict=True):
+        times[key] = (t1 - t0, c1 - c0, w1 - w0)
+    (t0, c0, w0), (t1, c1, w1) = marks[0], marks[-1]
     times.update(
-        summary=t1 - t0,
-        fit_bg=t2 - t1,
-        fit_gg=t3 - t2,
-        score_write=t4 - t3,
-        total=t4 - t0,
+        total=(t1 - t0, c1 - c0, w1 - w0),
         client_cpu=c1 - c0,
         worker_cpu=w1 - w0,
         n_customers=bg.n_customers_,
@@ -198,19 +201,28 @@ def main() -> None:
         help="skip the in-memory job and the comparison (for logs that do not fit in memory)",
     )
     parser.add_argument("--tmp", default=None, help="folder for the log (default: system tmp)")
+    parser.add_argument(
+        "--log",
+        default=None,
+        help="folder of the log's Parquet files: written there if it has none, else reused "
+        "(to run several versions side by side on one log)",
+    )
     args = parser.parse_args()
     n = 500_000 if args.quick else args.transactions
     from distributed import Client, LocalCluster
 
     with tempfile.TemporaryDirectory(prefix="crmcore-dask-bench-", dir=args.tmp) as tmp:
-        folder = Path(tmp) / "log"
-        folder.mkdir()
-        t0 = time.perf_counter()
-        rows, customers = write_log(folder, n, args.files, interleave=args.interleave)
-        print(
-            f"log: {rows:,} transactions, {customers:,} customers in {args.files} Parquet files "
-            f"(written in {time.perf_counter() - t0:.1f} s; not part of the job)"
-        )
+        folder = Path(args.log) if args.log else Path(tmp) / "log"
+        folder.mkdir(parents=True, exist_ok=True)
+        if any(folder.glob("*.parquet")):
+            print(f"log: reusing the Parquet files in {folder}")
+        else:
+            t0 = time.perf_counter()
+            rows, customers = write_log(folder, n, args.files, interleave=args.interleave)
+            print(
+                f"log: {rows:,} transactions, {customers:,} customers in {args.files} Parquet "
+                f"files (written in {time.perf_counter() - t0:.1f} s; not part of the job)"
+            )
         with (
             LocalCluster(
                 n_workers=args.workers,
@@ -234,23 +246,26 @@ def main() -> None:
     print(
         f"\nDask: LocalCluster of {args.workers} worker processes x 1 thread, {args.memory} each"
     )
-    print(f"{'step':<48}{'wall s':>9}")
+    print(f"{'step':<48}{'wall s':>9}{'client CPU s':>14}{'workers CPU s':>15}")
     how = "read, shuffle, per partition" if d["shuffle"] else "read, per partition, no shuffle"
     for label, key in [
         (f"summary ({how})", "summary"),
         ("BG/NBD fit (distinct rows collected)", "fit_bg"),
-        ("Gamma-Gamma fit (distinct rows collected)", "fit_gg"),
+        ("Gamma-Gamma fit", "fit_gg"),
         ("scores -> partitioned Parquet", "score_write"),
         ("total", "total"),
     ]:
-        print(f"{label:<48}{d[key]:>9.1f}")
+        wall, client_cpu, worker_cpu = d[key]
+        print(f"{label:<48}{wall:>9.1f}{client_cpu:>14.1f}{worker_cpu:>15.1f}")
     print(
         f"CPU s: client {d['client_cpu']:.1f}, workers {d['worker_cpu']:.1f} "
         f"(sum over worker processes)"
     )
     print(
-        f"collected to the client: BG/NBD {d['collected']['bg']:,} distinct rows, "
-        f"Gamma-Gamma {d['collected']['gg']:,} distinct rows, of {d['n_customers']:,} customers"
+        f"compressed summary: BG/NBD {d['collected']['bg']:,} distinct rows (collected); "
+        f"Gamma-Gamma {d['collected']['gg_rows']:,} distinct rows (collected before the "
+        f"cluster fit), {d['collected']['gg_freq']:,} distinct frequencies (all the cluster "
+        f"fit collects, with six sums per Newton step); of {d['n_customers']:,} customers"
     )
     if m is None:
         print(f"\n(in-memory job skipped; load average {os.getloadavg()[0]:.1f})")

@@ -145,7 +145,9 @@ def run_clv_score(args: argparse.Namespace, console: Console) -> int:
             as_of=as_of,
         )
         summary = lazy.persist()  # kept on the workers: fitted, then scored
-        console.step(f"fitting {args.model} on the distinct summary rows")
+        console.step(
+            f"fitting {args.model} on the distinct summary rows, Gamma-Gamma on the cluster"
+        )
         model = MODELS[args.model]().fit(summary)
         spend = GammaGammaModel().fit(summary)
         console.step("scoring and writing Parquet on the cluster")

@@ -14,7 +14,7 @@ import json
 import os
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Literal, Self
 
 import numpy as np
@@ -257,6 +257,10 @@ class BaseModel(BaseEstimator, ABC):  # type: ignore[misc]
     # trust-region Newton with the analytic Hessian (L-BFGS-B where Newton
     # fails). On few rows a pass is cheap and L-BFGS-B's lighter iterations win.
     _newton_min_rows: ClassVar[int | None] = None
+    # How a Dask summary is fitted: None counts its distinct rows on the cluster and
+    # fits them in memory; a model whose rows do not compress gives a function that
+    # fits on the cluster and sets the fitted state (model, data, weights).
+    _dask_fit: ClassVar[Callable[[Any, Any, Any], None] | None] = None
 
     def __init__(
         self,
@@ -468,6 +472,10 @@ class BaseModel(BaseEstimator, ABC):  # type: ignore[misc]
         """
         pen, max_iter, tol = self._check_hyper()
         if is_dask(data):
+            dask_fit = type(self)._dask_fit
+            if dask_fit is not None:
+                dask_fit(self, data, weights)
+                return self
             data, weights = compress_on_dask(data, self._columns, weights)
         summary = self._read(data)
         w = check_weights(weights, summary.n)

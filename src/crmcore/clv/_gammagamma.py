@@ -24,7 +24,7 @@ from crmcore._validation import first_bad
 from crmcore.clv._base import BaseModel
 from crmcore.clv._blas import dot
 from crmcore.clv._compress import unique_rows
-from crmcore.clv._dask import is_dask, map_scores
+from crmcore.clv._dask import fit_gamma_gamma_on_dask, is_dask, map_scores
 from crmcore.clv._data import Summary, read_summary, wrap
 from crmcore.clv._kernels import SpendKernels
 from crmcore.errors import ValidationError
@@ -364,6 +364,7 @@ class GammaGammaModel(BaseModel):
     _compress: ClassVar[bool] = False  # repeated rows are merged by _canonical_rows
     _stop_at_tol: ClassVar[bool] = True  # every evaluation is a pass over all rows
     _newton_min_rows: ClassVar[int | None] = _NEWTON_MIN_ROWS  # gg_loglik_sums has the Hessian
+    _dask_fit = fit_gamma_gamma_on_dask  # mean spend is continuous: summed on the cluster
     spend_kernels: ClassVar[SpendKernels] = GGSpendKernels()
 
     def _read(self, data: pd.DataFrame | ArrayLike | dict[str, Any]) -> Summary:

@@ -122,8 +122,8 @@ def test_gamma_gamma_and_bgbb_fit_on_dask(log: pd.DataFrame) -> None:
     lazy = dd.from_pandas(summary, npartitions=3)
     eager = GammaGammaModel().fit(summary)
     on_dask = GammaGammaModel().fit(lazy)
-    # Gamma-Gamma does not compress in memory (spend is continuous), so the sums
-    # run in another order: equal to rounding, not bit for bit
+    # Gamma-Gamma is fitted on the cluster (Newton steps over partition sums), not by
+    # the in-memory L-BFGS-B: the same maximum, to the optimisers' tolerance
     for name, value in eager.params_.items():
         np.testing.assert_allclose(on_dask.params_[name], value, rtol=1e-8)
     patterns = simulate_bgbb(
@@ -133,6 +133,71 @@ def test_gamma_gamma_and_bgbb_fit_on_dask(log: pd.DataFrame) -> None:
     bgbb_dask = BetaGeoBetaBinomModel().fit(dd.from_pandas(patterns, npartitions=3))
     for name, value in bgbb.params_.items():
         np.testing.assert_allclose(bgbb_dask.params_[name], value, rtol=1e-10)
+
+
+@pytest.mark.parametrize("penalizer", [0.0, 0.05])
+def test_gamma_gamma_cluster_fit_equals_in_memory_fit(log: pd.DataFrame, penalizer: float) -> None:
+    summary = rfm_summary(log, value_col="amount")
+    # an empty partition and partitions without repeat buyers are summed as zeros
+    ordered = summary.sort_values("frequency")
+    lazy = dd.from_pandas(ordered, npartitions=6)
+    assert (ordered["frequency"].iloc[: len(ordered) // 6] == 0).all()
+    eager = GammaGammaModel(penalizer=penalizer).fit(summary)
+    on_dask = GammaGammaModel(penalizer=penalizer).fit(lazy)
+    assert on_dask.converged_
+    assert on_dask.n_customers_ == eager.n_customers_ == int((summary["frequency"] > 0).sum())
+    # both stop at max |gradient| <= 1e-9 in log-parameters: the estimates agree far
+    # inside rtol=1e-7 (measured 1e-10); the log-likelihood (not the penalised objective,
+    # so first order in that difference when penalised: measured 2e-11)
+    for name, value in eager.params_.items():
+        np.testing.assert_allclose(on_dask.params_[name], value, rtol=1e-7)
+    np.testing.assert_allclose(on_dask.log_likelihood_, eager.log_likelihood_, rtol=1e-9)
+    # analytic Hessian (cluster) against central differences of the gradient (in memory)
+    for name, value in eager.standard_errors_.items():
+        np.testing.assert_allclose(on_dask.standard_errors_[name], value, rtol=1e-5)
+    assert 0 < on_dask.n_iter_ <= 20  # Newton steps, each one pass over the partitions
+    repeat = summary[summary["frequency"] > 0]  # penalised, q < 1: no population mean
+    np.testing.assert_allclose(
+        on_dask.expected_spend(lazy[lazy["frequency"] > 0]).compute().sort_index(),
+        eager.expected_spend(repeat).sort_index(),
+        rtol=1e-7,
+    )
+
+
+def test_gamma_gamma_cluster_fit_refuses_what_the_in_memory_fit_refuses(
+    log: pd.DataFrame,
+) -> None:
+    summary = rfm_summary(log, value_col="amount")
+    lazy = dd.from_pandas(summary, npartitions=3)
+    with pytest.raises(ValidationError, match="weights cannot be given with a Dask summary"):
+        GammaGammaModel().fit(lazy, weights=np.ones(len(summary)))
+    with pytest.raises(ValidationError, match="missing column 'monetary_value'"):
+        GammaGammaModel().fit(lazy[["frequency", "recency"]])
+    one_time = summary.assign(frequency=0, recency=0.0, monetary_value=0.0)
+    with pytest.raises(ValidationError, match="frequency is 0 for every customer"):
+        GammaGammaModel().fit(dd.from_pandas(one_time, npartitions=2))
+    broken = summary.copy()
+    bad = broken.index[broken["frequency"] > 0][7]
+    broken.loc[bad, "monetary_value"] = 0.0
+    with pytest.raises(ValidationError, match=f"monetary_value.*{bad}"):
+        GammaGammaModel().fit(dd.from_pandas(broken, npartitions=3))
+    with pytest.raises(ValidationError, match="penalizer"):
+        GammaGammaModel(penalizer=-1.0).fit(lazy)
+
+
+def test_gamma_gamma_cluster_fit_reports_non_convergence(log: pd.DataFrame) -> None:
+    from crmcore.errors import ConvergenceError, ConvergenceWarning
+
+    lazy = dd.from_pandas(rfm_summary(log, value_col="amount"), npartitions=2)
+    with pytest.raises(ConvergenceError, match="did not converge after 1 Newton steps") as err:
+        GammaGammaModel(max_iter=1).fit(lazy)
+    assert err.value.result.nit == 1
+    # away from the maximum the Hessian need not be positive definite: a second warning
+    with pytest.warns(ConvergenceWarning) as seen:
+        model = GammaGammaModel(max_iter=1, on_failure="warn").fit(lazy)
+    assert any("max_iter reached" in str(w.message) for w in seen)
+    assert not model.converged_
+    assert model.n_iter_ == 1
 
 
 def test_fit_on_dask_refuses_weights_and_names_missing_columns(log: pd.DataFrame) -> None:
