@@ -61,7 +61,7 @@ from crmcore.report._distributed import (
     customer_features,
     rfm_summary,
 )
-from crmcore.report._inputs import ReportData
+from crmcore.report._inputs import ReportData, release_arrow_memory
 from crmcore.segmentation import rfm_scores, rfm_segments
 
 __all__ = [
@@ -1103,6 +1103,7 @@ def analyse(
         tx, notes, quality = _data_quality(tx)
         # the ids factorised once (missing ids refused here); every step gets the codes
         customers = _CustomerCodes.of(tx["customer_id"])
+        release_arrow_memory()  # what factorising text ids took from Arrow's pool
         check_customers(len(customers.ids))
         say("summarising transactions")
     tx = customers.frame(tx, order="first")

@@ -15,6 +15,7 @@ command's ``--tz``) does that explicitly.
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -256,6 +257,20 @@ def _read_table(
     return frame
 
 
+def release_arrow_memory() -> None:
+    """Hand back to the system the memory Arrow's allocator keeps for reuse.
+
+    Reading a Parquet file and converting its text columns goes through
+    Arrow's memory pool, which keeps what it freed (about 0.6 GiB after
+    reading 11 million transactions) for later Arrow allocations that
+    a report does not make: the analysis would otherwise start with it on
+    top of the data. A no-op when pyarrow was never imported.
+    """
+    arrow = sys.modules.get("pyarrow")
+    if arrow is not None:
+        arrow.default_memory_pool().release_unused()
+
+
 def _bad(column: str, mask: np.ndarray, values: pd.Series, expected: str) -> ValidationError:
     row = int(np.flatnonzero(mask)[0])
     value = values.iloc[row]
@@ -420,6 +435,8 @@ def read_transactions(
     )
     if currency is not None:
         out.attrs["currency"] = currency
+    del frame
+    release_arrow_memory()
     return out
 
 
