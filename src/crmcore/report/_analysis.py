@@ -444,6 +444,12 @@ class _CustomerCodes:
                 values=ids.to_numpy(dtype=object),
                 index=ids.index,
             )
+        if isinstance(ids.dtype, pd.CategoricalDtype):
+            categories = ids.dtype.categories
+            if categories.dtype.kind in "iu" or not categories.is_monotonic_increasing:
+                ids = ids.astype(categories.dtype)  # coded as the ids themselves would be
+            else:
+                return cls._of_categories(ids, categories)
         integer = ids.dtype.kind in "iu"
         codes, uniques = pd.factorize(ids, sort=integer)
         labels = pd.Index(uniques, name=ids.name)
@@ -456,6 +462,21 @@ class _CustomerCodes:
                 order = identity
         rank = np.empty_like(order)
         rank[order] = identity
+        return cls(np.asarray(codes, dtype=np.int64), labels, rank, order)
+
+    @classmethod
+    def _of_categories(cls, ids: pd.Series, categories: pd.Index) -> _CustomerCodes:
+        """Factorise categorical ids with sorted categories (:func:`read_transactions`').
+
+        The first-appearance order of the ids is that of their category codes,
+        and sorted categories rank the ids: a pass over small integers, where
+        the ids themselves would be hashed and their texts sorted.
+        """
+        codes, seen = pd.factorize(ids.cat.codes.to_numpy(dtype=np.int64))
+        labels = pd.Index(categories.take(seen), name=ids.name)
+        order = np.asarray(np.argsort(seen, kind="stable"), dtype=np.int64)
+        rank = np.empty_like(order)
+        rank[order] = np.arange(order.size, dtype=np.int64)
         return cls(np.asarray(codes, dtype=np.int64), labels, rank, order)
 
     def sorted_index(self, first: pd.Index) -> pd.Index:
