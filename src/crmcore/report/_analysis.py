@@ -733,27 +733,35 @@ def _churn_risk(
         "horizon_days": horizon_days,
         "training_as_of": cutoff.isoformat(),
     }
+
+    def unavailable(err: Exception) -> tuple[pd.Series, dict[str, Any]]:
+        # too little history or a single class: no risk model rather than a made-up one
+        info.update(available=False, reason=str(err).splitlines()[0])
+        _log.warning("churn risk not available: %s", info["reason"])
+        return pd.Series(np.nan, index=index, name="churn_risk"), info
+
     try:
         # the history is observed up to as_of: a quiet last stretch is silence, not a gap
         labels = churn_labels(tx, as_of=cutoff, horizon=horizon, observed_until=as_of)
         train = customer_features(tx, as_of=cutoff, value_col="amount")
         clf = _churn_classifier(seed).fit(train, labels)
+    except (ValidationError, ValueError) as err:
+        return unavailable(err)
+    # the back-test before the scoring features: the two are never in memory together
+    backtest = _churn_backtest(tx, train, cutoff=cutoff, horizon=horizon, labels=labels, seed=seed)
+    del train
+    try:
         now = customer_features(tx, as_of=as_of, value_col="amount")
         risk = pd.Series(clf.predict_proba(now)[:, 1], index=now.index, name="churn_risk")
     except (ValidationError, ValueError) as err:
-        # too little history or a single class: no risk model rather than a made-up one
-        info.update(available=False, reason=str(err).splitlines()[0])
-        _log.warning("churn risk not available: %s", info["reason"])
-        return pd.Series(np.nan, index=index, name="churn_risk"), info
+        return unavailable(err)
     info.update(
         available=True,
         model="ChurnClassifier(model='logistic', calibration='isotonic')",
         n_training_customers=len(labels),
         training_churn_rate=float(labels.mean()),
         validation=_clean(dict(getattr(clf, "validation_scores_", {}) or {})),
-        backtest=_churn_backtest(
-            tx, train, cutoff=cutoff, horizon=horizon, labels=labels, seed=seed
-        ),
+        backtest=backtest,
     )
     return risk.reindex(index), info
 
