@@ -383,7 +383,9 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
                 (
                     "num",
                     make_pipeline(
-                        _MedianImputer(strategy="median", add_indicator=True), StandardScaler()
+                        _MedianImputer(strategy="median", add_indicator=True),
+                        # scales the imputer's own output (a fresh array) in place
+                        StandardScaler(copy=False),
                     ),
                     numeric,
                 ),
@@ -452,6 +454,7 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             X_fit, X_val, y_fit, y_val = train_test_split(
                 X, y, test_size=frac, stratify=y, random_state=int(seeds[0])
             )
+            del X  # the two parts are copies: the whole is not needed while fitting
         else:
             X_fit, y_fit, X_val, y_val = X, y, None, None
         base = self._build(numeric, categorical, int(seeds[1]))
