@@ -28,12 +28,17 @@ def sorted_codes(ids: pd.Series | pd.Index) -> tuple[np.ndarray[Any, np.dtype[np
         arr = ids.to_numpy()
         lo, hi = int(arr.min()), int(arr.max())
         if hi - lo < max(1 << 20, 4 * arr.size):
-            rel = arr - lo if arr.dtype == np.int64 else (arr - lo).astype(np.int64)
+            if arr.dtype == np.int64:
+                # codes from 0 (carried from an earlier factorisation) are their own offsets:
+                # no 80 MB copy of a 10M-row log only to be read
+                rel = arr if lo == 0 else arr - lo
+            else:
+                rel = (arr - lo).astype(np.int64)
             present = np.zeros(hi - lo + 1, dtype=bool)
             present[rel] = True
             distinct = np.flatnonzero(present)
             if distinct.size == present.size:  # every id in the range: the rank is the offset
-                return rel, (distinct + lo).astype(dtype)
+                return (rel.copy() if rel is arr else rel), (distinct + lo).astype(dtype)
             rank = np.empty(present.size, dtype=np.int64)
             rank[distinct] = np.arange(distinct.size, dtype=np.int64)
             return rank[rel], (distinct + lo).astype(dtype)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -43,3 +44,14 @@ def test_sorted_codes_of_text_ids_and_of_codes_zero_to_n() -> None:
     codes, uniques = sorted_codes(complete)
     assert codes.tolist() == [3, 0, 2, 1, 3]
     assert uniques.tolist() == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize("ids", [[3, 0, 2, 0, 1], [4, 0, 2, 0, 4]])
+def test_codes_from_zero_are_factorize_and_never_the_callers_array(ids):
+    # codes carried from an earlier factorisation start at 0: read in place, never returned
+    values = pd.Series(np.array(ids, dtype=np.int64))
+    codes, uniques = sorted_codes(values)
+    expected, expected_uniques = pd.factorize(values, sort=True)
+    np.testing.assert_array_equal(codes, expected)
+    np.testing.assert_array_equal(uniques, expected_uniques)
+    assert not np.shares_memory(codes, values.to_numpy())

@@ -45,6 +45,45 @@ _AUTO_SPLIT = 50_000
 _MAX_CATEGORIES = 250
 
 
+def _column_medians(X: FloatArray, missing: np.ndarray[Any, np.dtype[np.bool_]]) -> FloatArray:
+    """Median of each column's observed values, by NumPy's masked median's own arithmetic.
+
+    :func:`numpy.ma.median` sorts each column and returns ``(low + high) / 2``
+    of its two middle observed values (the middle one twice for an odd
+    count); a partition finds the same two values without the sort.
+    """
+    out = np.empty(X.shape[1], dtype=np.float64)
+    for j in range(X.shape[1]):
+        column = X[:, j]
+        values = column[~missing[:, j]] if missing[:, j].any() else column
+        low, high = (values.size - 1) // 2, values.size // 2
+        middle = np.partition(values, [low, high])
+        out[j] = (middle[low] + middle[high]) / 2.0
+    return out
+
+
+class _MedianImputer(SimpleImputer):  # type: ignore[misc]
+    """:class:`~sklearn.impute.SimpleImputer` whose median costs a partition, not a sort.
+
+    scikit-learn takes the median of a masked array, a full sort of every
+    column (2.4 s on the 750,000 customers of a 1M-customer report); here
+    each column's two middle values are found by a partition and combined
+    as the masked median combines them, so ``statistics_`` (and
+    ``indicator_``) are the same numbers. Columns with no observed value,
+    other strategies and other ``missing_values`` take scikit-learn's own
+    fit.
+    """
+
+    def _dense_fit(self, X: Any, strategy: Any, missing_values: Any, fill_value: Any) -> Any:
+        nan_missing = isinstance(missing_values, float) and np.isnan(missing_values)
+        if strategy == "median" and nan_missing and X.dtype == np.float64 and X.shape[0]:
+            missing = np.isnan(X)
+            if not missing.all(axis=0).any():
+                self._fit_indicator(missing)
+                return _column_medians(X, missing)
+        return super()._dense_fit(X, strategy, missing_values, fill_value)
+
+
 def _is_categorical(col: pd.Series) -> bool:
     dt = col.dtype
     return (
@@ -344,7 +383,9 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
                 (
                     "num",
                     make_pipeline(
-                        SimpleImputer(strategy="median", add_indicator=True), StandardScaler()
+                        _MedianImputer(strategy="median", add_indicator=True),
+                        # scales the imputer's own output (a fresh array) in place
+                        StandardScaler(copy=False),
                     ),
                     numeric,
                 ),
@@ -413,6 +454,7 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             X_fit, X_val, y_fit, y_val = train_test_split(
                 X, y, test_size=frac, stratify=y, random_state=int(seeds[0])
             )
+            del X  # the two parts are copies: the whole is not needed while fitting
         else:
             X_fit, y_fit, X_val, y_val = X, y, None, None
         base = self._build(numeric, categorical, int(seeds[1]))

@@ -61,7 +61,7 @@ from crmcore.report._distributed import (
     customer_features,
     rfm_summary,
 )
-from crmcore.report._inputs import ReportData
+from crmcore.report._inputs import ReportData, release_arrow_memory
 from crmcore.segmentation import rfm_scores, rfm_segments
 
 __all__ = [
@@ -444,6 +444,12 @@ class _CustomerCodes:
                 values=ids.to_numpy(dtype=object),
                 index=ids.index,
             )
+        if isinstance(ids.dtype, pd.CategoricalDtype):
+            categories = ids.dtype.categories
+            if categories.dtype.kind in "iu" or not categories.is_monotonic_increasing:
+                ids = ids.astype(categories.dtype)  # coded as the ids themselves would be
+            else:
+                return cls._of_categories(ids, categories)
         integer = ids.dtype.kind in "iu"
         codes, uniques = pd.factorize(ids, sort=integer)
         labels = pd.Index(uniques, name=ids.name)
@@ -456,6 +462,21 @@ class _CustomerCodes:
                 order = identity
         rank = np.empty_like(order)
         rank[order] = identity
+        return cls(np.asarray(codes, dtype=np.int64), labels, rank, order)
+
+    @classmethod
+    def _of_categories(cls, ids: pd.Series, categories: pd.Index) -> _CustomerCodes:
+        """Factorise categorical ids with sorted categories (:func:`read_transactions`').
+
+        The first-appearance order of the ids is that of their category codes,
+        and sorted categories rank the ids: a pass over small integers, where
+        the ids themselves would be hashed and their texts sorted.
+        """
+        codes, seen = pd.factorize(ids.cat.codes.to_numpy(dtype=np.int64))
+        labels = pd.Index(categories.take(seen), name=ids.name)
+        order = np.asarray(np.argsort(seen, kind="stable"), dtype=np.int64)
+        rank = np.empty_like(order)
+        rank[order] = np.arange(order.size, dtype=np.int64)
         return cls(np.asarray(codes, dtype=np.int64), labels, rank, order)
 
     def sorted_index(self, first: pd.Index) -> pd.Index:
@@ -684,6 +705,23 @@ def _choose_model(
     return name, hold, by_freq, comparison, choice
 
 
+def _churn_classifier(seed: int) -> ChurnClassifier:
+    """Return the report's churn model (the back-test trains the same kind).
+
+    One BLAS/OpenMP thread: the logistic fit on a dozen columns gains no
+    wall time from more (each matrix-vector product is too small to share
+    out) and spent half again as many CPU seconds in the idle threads;
+    the scores are the same (checked on the report benchmark).
+    """
+    return ChurnClassifier(
+        model="logistic",
+        n_repeats=1,
+        importance_max_samples=5000,
+        n_threads=1,
+        random_state=seed,
+    )
+
+
 def _churn_risk(
     tx: pd.DataFrame, as_of: pd.Timestamp, horizon_days: float, seed: int, index: pd.Index
 ) -> tuple[pd.Series, dict[str, Any]]:
@@ -695,29 +733,35 @@ def _churn_risk(
         "horizon_days": horizon_days,
         "training_as_of": cutoff.isoformat(),
     }
-    try:
-        # the history is observed up to as_of: a quiet last stretch is silence, not a gap
-        labels = churn_labels(tx, as_of=cutoff, horizon=horizon, observed_until=as_of)
-        train = customer_features(tx, as_of=cutoff, value_col="amount")
-        clf = ChurnClassifier(
-            model="logistic", n_repeats=1, importance_max_samples=5000, random_state=seed
-        ).fit(train, labels)
-        now = customer_features(tx, as_of=as_of, value_col="amount")
-        risk = pd.Series(clf.predict_proba(now)[:, 1], index=now.index, name="churn_risk")
-    except (ValidationError, ValueError) as err:
+
+    def unavailable(err: Exception) -> tuple[pd.Series, dict[str, Any]]:
         # too little history or a single class: no risk model rather than a made-up one
         info.update(available=False, reason=str(err).splitlines()[0])
         _log.warning("churn risk not available: %s", info["reason"])
         return pd.Series(np.nan, index=index, name="churn_risk"), info
+
+    try:
+        # the history is observed up to as_of: a quiet last stretch is silence, not a gap
+        labels = churn_labels(tx, as_of=cutoff, horizon=horizon, observed_until=as_of)
+        train = customer_features(tx, as_of=cutoff, value_col="amount")
+        clf = _churn_classifier(seed).fit(train, labels)
+    except (ValidationError, ValueError) as err:
+        return unavailable(err)
+    # the back-test before the scoring features: the two are never in memory together
+    backtest = _churn_backtest(tx, train, cutoff=cutoff, horizon=horizon, labels=labels, seed=seed)
+    del train
+    try:
+        now = customer_features(tx, as_of=as_of, value_col="amount")
+        risk = pd.Series(clf.predict_proba(now)[:, 1], index=now.index, name="churn_risk")
+    except (ValidationError, ValueError) as err:
+        return unavailable(err)
     info.update(
         available=True,
         model="ChurnClassifier(model='logistic', calibration='isotonic')",
         n_training_customers=len(labels),
         training_churn_rate=float(labels.mean()),
         validation=_clean(dict(getattr(clf, "validation_scores_", {}) or {})),
-        backtest=_churn_backtest(
-            tx, train, cutoff=cutoff, horizon=horizon, labels=labels, seed=seed
-        ),
+        backtest=backtest,
     )
     return risk.reindex(index), info
 
@@ -754,9 +798,7 @@ def _churn_backtest(
     try:
         old = churn_labels(seen, as_of=earlier, horizon=horizon, observed_until=cutoff)
         train = customer_features(seen, as_of=earlier, value_col="amount")
-        clf = ChurnClassifier(
-            model="logistic", n_repeats=1, importance_max_samples=5000, random_state=seed
-        ).fit(train, old)
+        clf = _churn_classifier(seed).fit(train, old)
         now = features.reindex(labels.index)
         risk = np.asarray(clf.predict_proba(now)[:, 1], dtype=np.float64)
     except (ValidationError, ValueError) as err:
@@ -1090,6 +1132,7 @@ def analyse(
         tx, notes, quality = _data_quality(tx)
         # the ids factorised once (missing ids refused here); every step gets the codes
         customers = _CustomerCodes.of(tx["customer_id"])
+        release_arrow_memory()  # what factorising text ids took from Arrow's pool
         check_customers(len(customers.ids))
         say("summarising transactions")
     tx = customers.frame(tx, order="first")

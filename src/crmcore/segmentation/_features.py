@@ -194,11 +194,14 @@ def customer_features(
         # bincount, then a cumulative sum over buckets gives every window at once.
         lengths = np.array(sorted(ns for _, ns in wins), dtype=np.int64)
         width = lengths.size + 1
-        bucket = np.zeros(times.size, dtype=np.int64)
+        # the smallest integers that hold a bucket: on 10M rows, 10 MB beside the 80 MB key
+        bucket = np.zeros(times.size, dtype=np.min_scalar_type(width))
         for w in lengths.tolist():
             # a bound before the supported range: no transaction lies outside
             bucket += times <= max(enc.as_of - w, NAT)
-        key = codes * width + bucket
+        key = codes * width
+        key += bucket
+        del bucket
         per_count = np.bincount(key, minlength=n * width).reshape(n, width).cumsum(axis=1)
         per_spend = None
         if enc.amounts is not None:

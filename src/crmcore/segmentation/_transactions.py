@@ -113,7 +113,8 @@ def encode_transactions(
     keep = times <= cutoff.ns
     if not keep.all():
         times = times[keep]
-        ids = ids[keep]
+        # the ids' values only: masking the Series would also build an index of the rows
+        ids = pd.Series(ids.array[keep], name=ids.name, copy=False)
         if amounts is not None:
             amounts = amounts[keep]
     if times.size == 0:

@@ -334,3 +334,30 @@ def test_trees_that_do_not_replay_refuse_to_save(data, monkeypatch):
     monkeypatch.setattr(booster, "_predictors", None)
     with pytest.raises(ValidationError, match="attributes are not the ones crmcore knows"):
         clf.to_dict()
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 8, 1001])
+@pytest.mark.parametrize("missing", [0.0, 0.3])
+def test_logistic_imputer_medians_are_scikit_learns(n, missing):
+    # the logistic pipeline's median imputer partitions instead of sorting a masked
+    # array: the medians (and so the model) must be scikit-learn's, to the bit
+    from sklearn.impute import SimpleImputer
+
+    from crmcore.churn._classifier import _MedianImputer
+
+    rng = np.random.default_rng(n)
+    X = np.round(rng.exponential(3.0, size=(n, 4)), 1)  # ties, as in day counts
+    X[:, 1] = -X[:, 1]
+    X[:, 3] *= 1e300  # (low + high) / 2, not low / 2 + high / 2
+    X[rng.uniform(size=X.shape) < missing] = np.nan
+    X[0] = 2.5  # no column without an observed value
+    ours = _MedianImputer(strategy="median", add_indicator=True).fit(X)
+    theirs = SimpleImputer(strategy="median", add_indicator=True).fit(X)
+    assert ours.statistics_.tobytes() == theirs.statistics_.tobytes()
+    indicated = getattr(theirs, "indicator_", None)
+    assert (getattr(ours, "indicator_", None) is None) == (indicated is None)
+    if indicated is not None:
+        np.testing.assert_array_equal(ours.indicator_.features_, indicated.features_)
+    probe = X.copy()
+    probe[-1, 2] = np.nan
+    np.testing.assert_array_equal(ours.transform(probe), theirs.transform(probe))

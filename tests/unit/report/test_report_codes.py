@@ -73,3 +73,40 @@ def test_a_missing_customer_id_is_refused_naming_the_row(shuffled):
     with pytest.raises(ValidationError, match="customer_id") as err:
         analyse(ReportData(transactions=tx))
     assert err.value.row == 5
+
+
+def _read_categories(path, text):
+    from crmcore.report import read_transactions
+
+    got = read_transactions(path)
+    ids = got["customer_id"]
+    assert isinstance(ids.dtype, pd.CategoricalDtype)
+    assert ids.dtype.categories.is_monotonic_increasing
+    assert (ids.astype(str).to_numpy() == text.to_numpy()).all()
+    return got
+
+
+def test_read_text_ids_are_categories_and_report_the_same_numbers(tmp_path, shuffled, analysis):
+    # read_transactions keeps each id once (sorted categories) and a code per row:
+    # the report must be the one on the plain text ids, to the bit
+    path = tmp_path / "log.csv"
+    shuffled.to_csv(path, index=False)
+    got = _read_categories(path, shuffled["customer_id"])
+    ours = analyse(ReportData(transactions=got), ReportOptions(n_draws=30))
+    pd.testing.assert_frame_equal(ours.customers, analysis.customers, check_exact=True)
+    assert ours.summary == analysis.summary
+
+
+@pytest.mark.slow
+def test_read_integer_ids_are_text_categories_and_report_the_same_numbers(tmp_path, shuffled):
+    # integer ids, as Parquet stores them, become text ids ("10" sorts before "9")
+    log = shuffled.assign(customer_id=shuffled["customer_id"].str[1:].astype(np.int64))
+    path = tmp_path / "log.parquet"
+    log.to_parquet(path, index=False)
+    text = log["customer_id"].astype(str)
+    got = _read_categories(path, text)
+    options = ReportOptions(n_draws=30)
+    ours = analyse(ReportData(transactions=got), options)
+    theirs = analyse(ReportData(transactions=got.assign(customer_id=text.to_numpy())), options)
+    pd.testing.assert_frame_equal(ours.customers, theirs.customers, check_exact=True)
+    assert ours.summary == theirs.summary
