@@ -154,6 +154,8 @@ class FrameEncoder:
         # the converted values are kept only for cross-field rules and defaults computed from them
         self.needs_values = self.post_init is not None or any(map(_takes_self, self.columns))
         self._memos: dict[str, dict[Any, Any]] = {c.spec.name: {} for c in self.columns}
+        self._checked: dict[tuple[int, ...], tuple[Any, ...]] = {}
+        self._codes: list[np.ndarray | None] = []
 
     # ---------------------------------------------------------------- checks
     def check_columns(self, frame: pd.DataFrame) -> None:
@@ -185,7 +187,7 @@ class FrameEncoder:
         labels = frame.index
         domain: list[list[Any]] = []
         stored: list[list[Any]] = []
-        self._codes: list[np.ndarray | None] = []  # per column: equal values, equal codes
+        self._codes = []  # per column: equal values, equal codes (None: not factorised)
         for column in self.columns:
             codes = None
             if _takes_self(column) and column.spec.name not in frame.columns:
@@ -505,7 +507,14 @@ class FrameEncoder:
             firsts = dict(zip(keys, range(len(labels) - 1, -1, -1), strict=True))
             rows = sorted(firsts.values())
         new, setter, cls = object.__new__, object.__setattr__, self.entity
+        # combinations passed in earlier chunks, by the identity of their values (kept
+        # alive here, so an id cannot be reused by another value)
+        checked = self._checked if read is not None else None
         for i in rows:
+            if checked is not None:
+                key = tuple([id(values[i]) for values in domain])
+                if key in checked:
+                    continue
             shell: Any = new(cls)
             for name, values in zip(names, domain, strict=True):
                 setter(shell, name, values[i])
@@ -513,6 +522,8 @@ class FrameEncoder:
                 post_init(shell)
             except ValidationError as exc:
                 raise at_row(exc, labels[i]) from None
+            if checked is not None and len(checked) < 1_000_000:
+                checked[key] = tuple([values[i] for values in domain])
 
 
 _EPOCH = np.datetime64("1970-01-01T00:00:00", "us")
