@@ -365,10 +365,10 @@ def _customer_frame(company: SampleCompany) -> pd.DataFrame:
             created, withdrawn, frame["email_opt_in"], frame["sms_opt_in"], strict=True
         )
     ]
-    addresses = [
-        Address(country=country, city=city)
-        for country, city in zip(frame["country"], frame["city"], strict=True)
-    ]
+    # one Address per distinct place, shared by its customers (add_frame encodes it once)
+    places, firsts = pd.factorize(pd.MultiIndex.from_arrays([frame["country"], frame["city"]]))
+    shared = [Address(country=country, city=city) for country, city in firsts]
+    addresses = [shared[code] for code in places.tolist()]
     return pd.DataFrame(
         {
             "id": frame["id"],

@@ -395,20 +395,25 @@ class FrameEncoder:
         domain: list[Any] = []
         parts: list[list[Any]] = [[] for _ in range(width)]
         appends = [p.append for p in parts]
+        # other objects (value objects, tuples of them): by identity, within this call only
+        # (the frame holds them, so an id names one object here)
+        same: dict[int, Any] = {}
         for i, raw in enumerate(values):
             key = (
                 (raw.__class__, raw)
                 if raw.__class__ in _MEMO_TYPES or isinstance(raw, enum.Enum)
                 else None
             )
-            hit = memo.get(key) if key is not None else None
+            hit = memo.get(key) if key is not None else same.get(id(raw))
             if hit is None:
                 try:
                     value = column.domain(raw)
                     hit = (value, column.stored(value))
                 except ValidationError as exc:
                     raise at_row(exc, labels[i], name) from None
-                if key is not None and len(memo) < 1_000_000:
+                if key is None:
+                    same[id(raw)] = hit
+                elif len(memo) < 1_000_000:
                     memo[key] = hit
             domain.append(hit[0])
             for append, v in zip(appends, hit[1], strict=True):
