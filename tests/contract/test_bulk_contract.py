@@ -303,3 +303,26 @@ def test_cross_field_rules_run_in_every_chunk_for_a_new_combination(store):
     assert store.order_lines.count() == 0
     frame.loc[6, "quantity"] = 2  # 2 x 2.00 - 2.50: allowed
     assert store.order_lines.add_frame(frame, batch_size=3) == 8
+
+
+def test_a_shared_value_object_is_stored_in_every_row_and_refused_at_its_first(store):
+    from crmcore.domain import Address
+
+    home = Address(country="DE", city="Berlin")
+    frame = pd.DataFrame(
+        {
+            "id": [f"c{i}" for i in range(5)],
+            "name": "Ada",
+            "created_at": pd.Timestamp(at()),
+            "address": pd.Series([home, None, home, home, None], dtype=object),
+        }
+    )
+    assert store.customers.add_frame(frame, batch_size=2) == 5
+    stored = {c.id: c.address for c in store.customers.query()}
+    assert stored == {"c0": home, "c1": None, "c2": home, "c3": home, "c4": None}
+    bad = ("not", "an address")
+    frame = frame.assign(id=[f"d{i}" for i in range(5)])
+    frame["address"] = pd.Series([home, None, bad, home, bad], dtype=object)
+    with pytest.raises(ValidationError) as info:
+        store.customers.add_frame(frame)
+    assert info.value.row == 2
