@@ -228,3 +228,101 @@ def test_cross_field_rules_run_for_every_distinct_combination(store):
     assert store.campaign_members.add_frame(frame.drop(columns="id")) == 6  # ids by default
     member = store.campaign_members.query(where={"customer_id": "c1"})[0]
     assert (member.control, member.variant, member.selected_at) == (True, None, start)
+
+
+def lines_frame(discounts: list[str | None]) -> pd.DataFrame:
+    """Order lines of one order and product as typed columns (text, int64; gaps are None)."""
+    n = len(discounts)
+    return pd.DataFrame(
+        {
+            "id": pd.array([f"l{i}" for i in range(n)], dtype="str"),
+            "order_id": pd.array(["o1"] * n, dtype="str"),
+            "product_id": pd.array(["g1"] * n, dtype="str"),
+            "quantity": pd.array([1 + i % 2 for i in range(n)], dtype="int64"),
+            "unit_price": pd.array(["2.00", "2.0"] * (n // 2) + ["2.00"] * (n % 2), dtype="str"),
+            "unit_price_currency": pd.array(["EUR"] * n, dtype="str"),
+            "discount": pd.array(discounts, dtype="str"),
+            "discount_currency": pd.array(
+                [None if d is None else "EUR" for d in discounts], dtype="str"
+            ),
+        }
+    )
+
+
+def with_order_and_product(store: Any) -> None:
+    store.orders.add(order("o1"))
+    store.products.add(one_of_each()["products"])
+
+
+def test_typed_columns_store_each_value_as_its_text_says(store):
+    # text, int64 and boolean columns are factorised: each distinct value is checked once,
+    # but "2.0" and "2.00" stay apart (Decimal("2.0") == Decimal("2.00"))
+    with_order_and_product(store)
+    frame = lines_frame(["0.50", None, "0.50", "1.00", None, "0.5"])
+    assert store.order_lines.add_frame(frame, batch_size=4) == 6
+    stored = {line.id: line for line in store.order_lines.query()}
+    assert str(stored["l0"].unit_price.amount) == "2.00"
+    assert str(stored["l1"].unit_price.amount) == "2.0"
+    assert stored["l1"].discount is None
+    assert str(stored["l5"].discount.amount) == "0.5"
+    assert [stored[f"l{i}"].quantity for i in range(6)] == [1, 2, 1, 2, 1, 2]
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "problem"),
+    [
+        ("discount", "-0.10", ">= 0"),
+        ("discount_currency", "euros", "currency"),
+        ("product_id", " ", "blank"),
+    ],
+)
+def test_a_bad_typed_value_names_its_first_row(store, column, value, problem):
+    with_order_and_product(store)
+    frame = lines_frame(["0.10"] * 9)
+    frame.index = [f"r{i}" for i in range(9)]
+    frame.loc[["r5", "r7"], column] = value  # the same bad value twice: the first is named
+    with pytest.raises(ValidationError, match=problem) as info:
+        store.order_lines.add_frame(frame, batch_size=4)
+    assert info.value.row == "r5"
+    assert store.order_lines.count() == 0
+    objects = frame.astype(object)  # the per-value path: the same error
+    with pytest.raises(ValidationError) as same:
+        store.order_lines.add_frame(objects, batch_size=4)
+    assert (same.value.message, same.value.row) == (info.value.message, info.value.row)
+
+
+def test_cross_field_rules_run_in_every_chunk_for_a_new_combination(store):
+    # a combination checked in an earlier chunk is not checked again, a new one is
+    with_order_and_product(store)
+    discounts = ["0.50"] * 8
+    discounts[6] = "2.50"  # more than 1 x 2.00 (quantity 1 on even rows)
+    frame = lines_frame(discounts)
+    with pytest.raises(ValidationError, match="exceeds") as info:
+        store.order_lines.add_frame(frame, batch_size=3)
+    assert info.value.row == 6
+    assert store.order_lines.count() == 0
+    frame.loc[6, "quantity"] = 2  # 2 x 2.00 - 2.50: allowed
+    assert store.order_lines.add_frame(frame, batch_size=3) == 8
+
+
+def test_a_shared_value_object_is_stored_in_every_row_and_refused_at_its_first(store):
+    from crmcore.domain import Address
+
+    home = Address(country="DE", city="Berlin")
+    frame = pd.DataFrame(
+        {
+            "id": [f"c{i}" for i in range(5)],
+            "name": "Ada",
+            "created_at": pd.Timestamp(at()),
+            "address": pd.Series([home, None, home, home, None], dtype=object),
+        }
+    )
+    assert store.customers.add_frame(frame, batch_size=2) == 5
+    stored = {c.id: c.address for c in store.customers.query()}
+    assert stored == {"c0": home, "c1": None, "c2": home, "c3": home, "c4": None}
+    bad = ("not", "an address")
+    frame = frame.assign(id=[f"d{i}" for i in range(5)])
+    frame["address"] = pd.Series([home, None, bad, home, bad], dtype=object)
+    with pytest.raises(ValidationError) as info:
+        store.customers.add_frame(frame)
+    assert info.value.row == 2

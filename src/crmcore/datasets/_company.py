@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import attrs
 import numpy as np
 import pandas as pd
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
+from pandas.arrays import ArrowStringArray
 
 from crmcore._time import require_aware
 from crmcore._types import RandomState
@@ -31,6 +35,7 @@ from crmcore.domain import (
     Ticket,
     campaign_member_id,
 )
+from crmcore.domain._campaign_member import MEMBER_NAMESPACE as _MEMBER_NAMESPACE
 from crmcore.loyalty import ledger_balances
 from crmcore.storage import Store
 
@@ -360,10 +365,10 @@ def _customer_frame(company: SampleCompany) -> pd.DataFrame:
             created, withdrawn, frame["email_opt_in"], frame["sms_opt_in"], strict=True
         )
     ]
-    addresses = [
-        Address(country=country, city=city)
-        for country, city in zip(frame["country"], frame["city"], strict=True)
-    ]
+    # one Address per distinct place, shared by its customers (add_frame encodes it once)
+    places, firsts = pd.factorize(pd.MultiIndex.from_arrays([frame["country"], frame["city"]]))
+    shared = [Address(country=country, city=city) for country, city in firsts]
+    addresses = [shared[code] for code in places.tolist()]
     return pd.DataFrame(
         {
             "id": frame["id"],
@@ -439,8 +444,8 @@ def _order_line_frame(company: SampleCompany) -> pd.DataFrame:
     frame = company.order_lines
     discount = frame["discount"].to_numpy()
     has = np.round(discount * 100).astype(np.int64) != 0
-    text = pd.Series(np.asarray(_cents_text(discount), dtype=object)).where(has, None)
-    currency = pd.Series(company.currency, index=frame.index, dtype=object).where(has, None)
+    text = pd.Series(_cents_text(discount), index=frame.index).where(has, None)
+    currency = pd.Series(company.currency, index=frame.index, dtype="str").where(has, None)
     return pd.DataFrame(
         {
             "id": frame["id"],
@@ -449,8 +454,8 @@ def _order_line_frame(company: SampleCompany) -> pd.DataFrame:
             "quantity": frame["quantity"].astype(np.int64),
             "unit_price": _cents_text(frame["unit_price"].to_numpy()),
             "unit_price_currency": company.currency,
-            "discount": text.to_numpy(),
-            "discount_currency": currency.to_numpy(),
+            "discount": text.array,
+            "discount_currency": currency.array,
         },
         index=frame.index,
     )
@@ -481,13 +486,11 @@ def _loyalty_frame(company: SampleCompany) -> pd.DataFrame:
 
 def _member_frame(company: SampleCompany) -> pd.DataFrame:
     frame = company.campaign_members
-    ids = [
-        campaign_member_id(campaign, who)
-        for campaign, who in zip(frame["campaign_id"], frame["customer_id"], strict=True)
-    ]
     return pd.DataFrame(
         {
-            "id": pd.Series(ids, index=frame.index, dtype="str"),
+            "id": pd.Series(
+                member_ids(frame["campaign_id"], frame["customer_id"]), index=frame.index
+            ),
             "campaign_id": frame["campaign_id"].astype("str"),
             "customer_id": frame["customer_id"],
             "selected_at": frame["selected_at"],
@@ -495,6 +498,63 @@ def _member_frame(company: SampleCompany) -> pd.DataFrame:
             "control": frame["control"],
         }
     )
+
+
+def member_ids(campaign_ids: pd.Series, customer_ids: pd.Series) -> ArrowStringArray:
+    """:func:`~crmcore.domain.campaign_member_id` of each pair, as text, without a UUID per row.
+
+    The same name-based UUIDs (version 5: SHA-1 of the namespace and the
+    pair's JSON text): when every id is plain (printable ASCII without
+    quotes or backslashes, not blank, not a ``urn:uuid:``), the JSON text is
+    built with Arrow and only the hash runs per row; otherwise each pair
+    goes through :func:`~crmcore.domain.campaign_member_id`.
+    """
+    texts = all(
+        pd.api.types.infer_dtype(s, skipna=False) == "string" for s in (campaign_ids, customer_ids)
+    )
+    campaigns = pc.cast(pa.array(campaign_ids.astype("str").array), pa.string())
+    customers = pc.cast(pa.array(customer_ids.astype("str").array), pa.string())
+    if not (texts and _plain(campaigns) and _plain(customers)):  # UUIDs, odd text: per pair
+        return text_array(
+            pa.array(
+                [
+                    str(campaign_member_id(campaign, who))
+                    for campaign, who in zip(campaign_ids, customer_ids, strict=True)
+                ],
+                type=pa.string(),
+            )
+        )
+    # json.dumps([campaign, customer]) of plain text: no escapes
+    names = pc.cast(joined('["', campaigns, '", "', customers, '"]'), pa.binary()).to_pylist()
+    space = _MEMBER_NAMESPACE.bytes
+    sha1 = hashlib.sha1
+    digests = b"".join([sha1(space + name).digest()[:16] for name in names])
+    raw = np.frombuffer(digests, dtype=np.uint8).reshape(-1, 16).copy()
+    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x50  # version 5 (RFC 9562, section 5.5)
+    raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80  # the RFC's variant
+    hexes = pa.array(np.frombuffer(raw.tobytes().hex().encode("ascii"), dtype="S32"))
+    hexes = pc.cast(hexes, pa.string())
+    groups = [pc.utf8_slice_codeunits(hexes, a, b) for a, b in _UUID_GROUPS]
+    return text_array(pc.binary_join_element_wise(*groups, "-"))
+
+
+_UUID_GROUPS = ((0, 8), (8, 12), (12, 16), (16, 20), (20, 32))
+
+
+def _plain(ids: pa.Array) -> bool:
+    """Ids whose JSON text is themselves in quotes and that the domain keeps as they are."""
+    if ids.null_count:
+        return False
+    good = pc.and_(
+        pc.and_(pc.string_is_ascii(ids), pc.match_substring_regex(ids, "[^ ]")),
+        pc.invert(
+            pc.or_(
+                pc.match_substring_regex(ids, r'["\\\x00-\x1f]'),
+                pc.starts_with(pc.ascii_lower(ids), "urn:uuid:"),
+            )
+        ),
+    )
+    return bool(pc.all(good).as_py()) if len(ids) else True
 
 
 def _add_frame(store: Store, name: str, frame: pd.DataFrame, batch_size: int, advance: Any) -> int:

@@ -44,8 +44,10 @@ __all__ = [
     "remove_campaign_member",
 ]
 
-# A fixed namespace: member ids must never change between releases.
-_MEMBER_NAMESPACE = uuid.UUID("6f1c2d3e-9a4b-5c6d-8e7f-0a1b2c3d4e5f")
+# A fixed namespace: member ids must never change between releases.  Public in this
+# module for bulk writers that build the same ids column-wise (crmcore.datasets).
+MEMBER_NAMESPACE = uuid.UUID("6f1c2d3e-9a4b-5c6d-8e7f-0a1b2c3d4e5f")
+_MEMBER_NAMESPACE = MEMBER_NAMESPACE
 
 
 def campaign_member_id(campaign_id: EntityId, customer_id: EntityId) -> uuid.UUID:

@@ -154,6 +154,8 @@ class FrameEncoder:
         # the converted values are kept only for cross-field rules and defaults computed from them
         self.needs_values = self.post_init is not None or any(map(_takes_self, self.columns))
         self._memos: dict[str, dict[Any, Any]] = {c.spec.name: {} for c in self.columns}
+        self._checked: dict[tuple[int, ...], tuple[Any, ...]] = {}
+        self._codes: list[np.ndarray | None] = []
 
     # ---------------------------------------------------------------- checks
     def check_columns(self, frame: pd.DataFrame) -> None:
@@ -185,35 +187,137 @@ class FrameEncoder:
         labels = frame.index
         domain: list[list[Any]] = []
         stored: list[list[Any]] = []
+        self._codes = []  # per column: equal values, equal codes (None: not factorised)
         for column in self.columns:
+            codes = None
             if _takes_self(column) and column.spec.name not in frame.columns:
                 earlier = {c.spec.name: v for c, v in zip(self.columns, domain, strict=False)}
                 raw = self._self_defaults(column, earlier, n)
                 values, parts = self._memoised(column, raw, labels, column.spec.name)
             else:
-                values, parts = self._field(column, frame, n, labels)
+                values, parts, codes = self._field(column, frame, n, labels)
             domain.append(values)
             stored.extend(parts)
+            self._codes.append(codes)
         if self.post_init is not None:
             self._cross_field(domain, labels)
         return list(zip(*stored, strict=True))
 
     def _field(
         self, column: _Column, frame: pd.DataFrame, n: int, labels: pd.Index
-    ) -> tuple[list[Any], list[list[Any]]]:
+    ) -> tuple[list[Any], list[list[Any]], np.ndarray | None]:
+        """Return a field's domain values, its stored columns and its codes (if factorised)."""
         spec = column.spec
         if spec.kind is Kind.MONEY:
-            return self._money(column, frame, n, labels)
+            coded = self._money_coded(column, frame, n)
+            if coded is not None:
+                return coded
+            return (*self._money(column, frame, n, labels), None)
         if spec.name not in frame.columns:
             value = self._default(column)
-            return [value] * n, [[v] * n for v in column.stored(value)]
+            return [value] * n, [[v] * n for v in column.stored(value)], np.zeros(n, np.intp)
         series = frame[spec.name]
         fast = self._utc_datetimes(column, series)
         if fast is None:
             fast = self._plain_ids(column, series)
         if fast is not None:
-            return fast
-        return self._memoised(column, _python_values(series), labels, spec.name)
+            return (*fast, None)
+        coded = self._coded(column, series)
+        if coded is not None:
+            return coded
+        return (*self._memoised(column, _python_values(series), labels, spec.name), None)
+
+    def _distinct(self, column: _Column, raws: list[Any]) -> list[tuple[Any, Any]] | None:
+        """Convert, validate and encode distinct raw values once (None: one is refused).
+
+        A refused value is left to the per-row path, which names its first row.
+        """
+        memo = self._memos[column.spec.name]
+        out = []
+        for raw in raws:
+            key = (raw.__class__, raw)
+            hit = memo.get(key)
+            if hit is None:
+                try:
+                    value = column.domain(raw)
+                    hit = (value, column.stored(value))
+                except ValidationError:
+                    return None
+                if len(memo) < 1_000_000:
+                    memo[key] = hit
+            out.append(hit)
+        return out
+
+    def _coded(
+        self, column: _Column, series: pd.Series
+    ) -> tuple[list[Any], list[list[Any]], np.ndarray] | None:
+        """Factorise a text, integer or boolean column; handle each distinct value once.
+
+        The per-row work is NumPy's ``take`` of the distinct results by code.
+        None when the column holds other values (objects) or one is refused.
+        """
+        found = _factorise(series)
+        if found is None:
+            return None
+        codes, raws = found
+        hits = self._distinct(column, raws)
+        if hits is None:
+            return None
+        width = len(column.encoders)
+        domain = _objects([h[0] for h in hits])[codes].tolist()
+        parts = [_objects([h[1][k] for h in hits])[codes].tolist() for k in range(width)]
+        return domain, parts, codes
+
+    def _money_coded(
+        self, column: _Column, frame: pd.DataFrame, n: int
+    ) -> tuple[list[Any], list[list[Any]], np.ndarray] | None:
+        """Run :meth:`_money`'s per-pair work once per distinct (amount, currency) pair."""
+        spec = column.spec
+        name = spec.name
+        cls = spec.cls
+        assert cls is not None
+        currency_col = f"{name}_currency"
+        if name not in frame.columns and currency_col not in frame.columns:
+            return None
+        sides: list[tuple[np.ndarray, list[Any]]] = []
+        for col in (name, currency_col):
+            if col not in frame.columns:
+                sides.append((np.zeros(n, np.intp), [None]))
+                continue
+            found = _factorise(frame[col])
+            if found is None:
+                return None
+            sides.append(found)
+        (a_codes, a_raws), (c_codes, c_raws) = sides
+        pair = a_codes.astype(np.int64) * len(c_raws) + c_codes
+        codes, uniques = pd.factorize(pair)
+        uniques = np.asarray(uniques)
+        amount_alias, currency_alias = spec.inner[1], spec.inner[3]
+        memo = self._memos[name]
+        hits = []
+        for a_code, c_code in zip(
+            (uniques // len(c_raws)).tolist(), (uniques % len(c_raws)).tolist(), strict=True
+        ):
+            a, c = a_raws[a_code], c_raws[c_code]
+            key = (a.__class__, str(a), c.__class__, c)  # as _money's key
+            hit = memo.get(key)
+            if hit is None:
+                try:
+                    raw = (
+                        None
+                        if a is None and c is None
+                        else cls(**{amount_alias: a, currency_alias: c})
+                    )
+                    value = column.domain(raw)
+                    hit = (value, column.stored(value))
+                except ValidationError:
+                    return None  # the per-row path names the first row refused
+                if len(memo) < 1_000_000:
+                    memo[key] = hit
+            hits.append(hit)
+        domain = _objects([h[0] for h in hits])[codes].tolist()
+        parts = [_objects([h[1][k] for h in hits])[codes].tolist() for k in (0, 1)]
+        return domain, parts, codes
 
     def _plain_ids(
         self, column: _Column, series: pd.Series
@@ -291,20 +395,25 @@ class FrameEncoder:
         domain: list[Any] = []
         parts: list[list[Any]] = [[] for _ in range(width)]
         appends = [p.append for p in parts]
+        # other objects (value objects, tuples of them): by identity, within this call only
+        # (the frame holds them, so an id names one object here)
+        same: dict[int, Any] = {}
         for i, raw in enumerate(values):
             key = (
                 (raw.__class__, raw)
                 if raw.__class__ in _MEMO_TYPES or isinstance(raw, enum.Enum)
                 else None
             )
-            hit = memo.get(key) if key is not None else None
+            hit = memo.get(key) if key is not None else same.get(id(raw))
             if hit is None:
                 try:
                     value = column.domain(raw)
                     hit = (value, column.stored(value))
                 except ValidationError as exc:
                     raise at_row(exc, labels[i], name) from None
-                if key is not None and len(memo) < 1_000_000:
+                if key is None:
+                    same[id(raw)] = hit
+                elif len(memo) < 1_000_000:
                     memo[key] = hit
             domain.append(hit[0])
             for append, v in zip(appends, hit[1], strict=True):
@@ -385,14 +494,32 @@ class FrameEncoder:
             names = list(read)
             domain = [domain[p] for p in positions]
         rows: Iterable[int] = range(len(labels))
-        if read is not None:
+        codes = self._codes
+        if read is not None and all(codes[p] is not None for p in positions):
+            # every field read is factorised: the first row of each distinct combination of codes
+            combined = np.zeros(len(labels), np.int64)
+            for p in positions:
+                column_codes = codes[p]
+                assert column_codes is not None
+                width = int(column_codes.max()) + 1 if len(column_codes) else 1
+                combined, _ = pd.factorize(combined * width + column_codes)
+                combined = combined.astype(np.int64)
+            rows = sorted(np.unique(combined, return_index=True)[1].tolist())
+        elif read is not None:
             # values come from the per-column memo: equal inputs are the same object, so the
             # first row of each distinct combination is found by identity, at C speed
             keys = zip(*(map(id, reversed(column)) for column in domain), strict=True)
             firsts = dict(zip(keys, range(len(labels) - 1, -1, -1), strict=True))
             rows = sorted(firsts.values())
         new, setter, cls = object.__new__, object.__setattr__, self.entity
+        # combinations passed in earlier chunks, by the identity of their values (kept
+        # alive here, so an id cannot be reused by another value)
+        checked = self._checked if read is not None else None
         for i in rows:
+            if checked is not None:
+                key = tuple([id(values[i]) for values in domain])
+                if key in checked:
+                    continue
             shell: Any = new(cls)
             for name, values in zip(names, domain, strict=True):
                 setter(shell, name, values[i])
@@ -400,6 +527,8 @@ class FrameEncoder:
                 post_init(shell)
             except ValidationError as exc:
                 raise at_row(exc, labels[i]) from None
+            if checked is not None and len(checked) < 1_000_000:
+                checked[key] = tuple([values[i] for values in domain])
 
 
 _EPOCH = np.datetime64("1970-01-01T00:00:00", "us")
@@ -447,6 +576,32 @@ def _fields_read(method: Callable[..., Any], names: Sequence[str]) -> tuple[str,
 def _utc_datetimes(micros: np.ndarray) -> list[dt.datetime]:
     delta = dt.timedelta
     return [_EPOCH_UTC + delta(microseconds=m) for m in micros.tolist()]
+
+
+def _factorise(series: pd.Series) -> tuple[np.ndarray, list[Any]] | None:
+    """Codes and distinct Python values of a text, integer or boolean column (None: other).
+
+    Only columns whose values are all of one Python type (pandas' string
+    dtype, NumPy integers and booleans), so equal values are values of one
+    class, as the per-value memo's key requires; a gap is ``None``.
+    """
+    dtype = series.dtype
+    if not (isinstance(series.array, ArrowStringArray) or dtype.kind in "iub"):
+        return None
+    codes, uniques = pd.factorize(series.array, use_na_sentinel=True)
+    raws: list[Any] = uniques.tolist() if dtype.kind not in "iub" else np.asarray(uniques).tolist()
+    if len(codes) and codes.min() < 0:
+        codes = np.where(codes < 0, len(raws), codes)
+        raws.append(None)
+    return codes.astype(np.intp, copy=False), raws
+
+
+def _objects(values: list[Any]) -> np.ndarray:
+    """Return an object array of ``values`` (each kept as it is, tuples too)."""
+    out = np.empty(len(values), dtype=object)
+    for i, value in enumerate(values):  # once per distinct value; a slice would unpack tuples
+        out[i] = value
+    return out
 
 
 def _python_values(series: pd.Series) -> list[Any]:

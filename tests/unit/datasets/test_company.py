@@ -358,3 +358,22 @@ def test_stored_campaigns_give_the_kpis_of_the_company_frames(company):
         got["incremental_conversion_rate_ci_high"] >= 0
     )
     assert covered.mean() >= 0.75
+
+
+@pytest.mark.parametrize(
+    "campaigns",
+    [
+        ["K001", "spring sale", "K001"],  # plain text: built column-wise
+        ["K001", 'say "hi"', "back\\slash"],  # JSON escapes: per pair
+        ["K001", "été", "urn:uuid:12345678-1234-5678-1234-567812345678"],
+    ],
+)
+def test_member_ids_are_the_domain_member_ids(campaigns):
+    from crmcore.datasets._company import member_ids
+    from crmcore.domain import campaign_member_id
+
+    customers = pd.Series(["C0000001", "C-2", "c 3"], dtype="str")
+    got = list(member_ids(pd.Series(campaigns, dtype="str"), customers))
+    assert got == [
+        str(campaign_member_id(k, c)) for k, c in zip(campaigns, customers, strict=True)
+    ]
