@@ -59,9 +59,10 @@ __all__ = [
 _Z_SERIES = 0.9
 _TOL = 2e-17
 _MAX_TERMS = 1000
-# Centred sinh rule for z > 0.9 (see _centred_nodes): y = y* + σ sinh τ, τ = k/10,
-# |τ| <= 7.5 (151 nodes; the reach 3 sinh 7.5 ≈ 2700 covers tails falling off
-# at rate 0.015 in y), σ <= 3, eight safeguarded Newton steps for y*.
+# Centred sinh rule for narrow z > 0.9 rows (see _centred_nodes): y = y* + σ sinh τ,
+# τ = k/16, |τ| <= 6.5 (209 nodes; the reach 3 sinh 6.5 ≈ 1000 covers tails
+# falling off at rate 0.04 in y), σ <= 3, eight safeguarded Newton steps for y*.
+# h = 1/16 resolves the softplus bends up to |y - y*| ≈ 14 (h = 1/10: 4e-8 off).
 # tanh-sinh nodes on (0, 1): t = k h, |t| <= 6.5 (1 - v reaches exp(-2000); all in logs).
 _TS_H = 1.0 / 16.0
 _TS_T = np.arange(-104, 105) * _TS_H
@@ -69,12 +70,13 @@ _TS_U = 0.5 * np.pi * np.sinh(_TS_T)
 _TS_LOGV = -np.logaddexp(0.0, -2.0 * _TS_U)
 _TS_LOG1MV = -np.logaddexp(0.0, 2.0 * _TS_U)
 _TS_LOGJ = np.log(np.pi * _TS_H) + np.log(np.cosh(_TS_T))
+_TS_Y = 2.0 * _TS_U  # logit v
 # A row is narrow when its beta's logit width sqrt(1/p + 1/q) is under _NARROW
 # fixed-node spacings at its mode log(p/q) (spacing h sqrt(π² + y²) in y = 2u).
 _NARROW = 3.0
 _SLOW = 0.25
 _LC_H = 1.0 / 16.0
-_LC_T = np.arange(-120, 121) * _LC_H
+_LC_T = np.arange(-104, 105) * _LC_H
 _LC_SINH = np.sinh(_LC_T)
 _LC_LOGC = np.log(np.cosh(_LC_T))
 _LC_CAP = 3.0
@@ -152,6 +154,21 @@ def _series_logh(p: FloatArray, q: FloatArray, z: FloatArray) -> FloatArray:
     return np.log(out)
 
 
+def _softplus(x: FloatArray) -> FloatArray:
+    """``log(1 + e^x)`` in place of ``x``: ``max(x, 0) + log1p(e^-|x|)``.
+
+    About 2.5x faster than ``np.logaddexp(0, x)``; it is the inner loop of
+    both quadrature rules below.
+    """
+    pos = np.maximum(x, 0.0)
+    np.abs(x, out=x)
+    np.negative(x, out=x)
+    np.exp(x, out=x)
+    np.log1p(x, out=x)
+    x += pos
+    return x
+
+
 def _centre(p: FloatArray, q: FloatArray, big_l: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Mode ``y*`` of the logit-space integrand ``F`` and the node scale there.
 
@@ -197,8 +214,8 @@ def _centred_nodes(
     big_l = -log_eps
     y = sig[:, None] * _LC_SINH[None, :]
     y += y0[:, None]
-    a = np.logaddexp(0.0, -y)
-    logw = np.logaddexp(0.0, y - big_l[:, None])
+    a = _softplus(-y)
+    logw = _softplus(y - big_l[:, None])
     np.negative(logw, out=logw)
     logw -= (q - 1.0)[:, None] * y
     logw -= (p + q - 1.0)[:, None] * a
@@ -239,8 +256,10 @@ def _centred_h(
     e_a = np.einsum("ij,ij->i", wts, a)
     dp = -e_a - special.digamma(p) + psi_pq
     dq = -np.einsum("ij,ij->i", wts, y) - e_a - special.digamma(q) + psi_pq
-    np.logaddexp(-y, log_eps[:, None], out=y)
-    np.negative(y, out=y)
+    # v/(1-zv) = 1/(e^-y + e^-L) = exp(L - softplus(L - y)), at most e^L.
+    np.subtract(-log_eps[:, None], y, out=y)
+    _softplus(y)
+    np.subtract(-log_eps[:, None], y, out=y)
     np.exp(y, out=y)
     dz = np.einsum("ij,ij->i", wts, y)
     return logH, dp, dq, dz
@@ -250,7 +269,9 @@ def _fixed_logh(p: FloatArray, q: FloatArray, log_eps: FloatArray) -> FloatArray
     """``log H`` alone by the fixed tanh-sinh rule of :func:`_fixed_h` (no derivatives)."""
     lv = _TS_LOGV[None, :]
     l1v = _TS_LOG1MV[None, :]
-    logw = np.logaddexp(l1v, log_eps[:, None] + lv)
+    # log(1 - z v) = log(1 - v) + softplus(log(1 - z) + logit v).
+    logw = _softplus(log_eps[:, None] + _TS_Y[None, :])
+    logw += l1v
     np.subtract(_TS_LOGJ[None, :], logw, out=logw)
     logw += p[:, None] * lv
     logw += q[:, None] * l1v
@@ -267,8 +288,10 @@ def _fixed_h(
     """``log H`` and its gradient by tanh-sinh nodes fixed on ``(0, 1)`` (wide betas)."""
     lv = _TS_LOGV[None, :]
     l1v = _TS_LOG1MV[None, :]
-    # log(1 - z v) = log((1 - v) + (1 - z) v), no cancellation near v = z = 1.
-    l1zv = np.logaddexp(l1v, log_eps[:, None] + lv)
+    # log(1 - z v) = log((1 - v) + (1 - z) v) = log(1 - v) + softplus(log(1 - z)
+    # + logit v): no cancellation near v = z = 1.
+    l1zv = _softplus(log_eps[:, None] + _TS_Y[None, :])
+    l1zv += l1v
     logw = p[:, None] * lv + q[:, None] * l1v + _TS_LOGJ[None, :] - l1zv
     top = logw.max(axis=1, keepdims=True)
     wts = np.exp(logw - top)
@@ -498,8 +521,11 @@ def pnbd_loglik_grad(theta: FloatArray, d: PNBDData) -> tuple[float, FloatArray]
     p1 = np.exp(log_e1 - tot)
     wa = d.w * (1.0 - p1)
     we = d.w - wa
-    ll = dot(d.w, tot) + dot(d.w_x, special.gammaln(r + d.x_u))
-    ll += d.n * (-special.gammaln(r) + r * np.log(alpha) + s * np.log(beta))
+    # r ln α + s ln β joins each row before the sum: with s ~ 1e5 (the s, β -> ∞
+    # ridge) it is ~1e6 per row and the rows' total ~1e11, whose rounding
+    # (1e-4) would swamp the log-likelihood's changes and stall the line search.
+    ll = dot(d.w, tot + (r * np.log(alpha) + s * np.log(beta)))
+    ll += dot(d.w_x, special.gammaln(r + d.x_u)) - d.n * special.gammaln(r)
     # First term: -(r+x) log(α+T) - s log(β+T), reduced per distinct T.
     we_t = np.bincount(d.i_tu, weights=we, minlength=d.t_u.size)
     wex_t = np.bincount(d.i_tu, weights=we * d.x, minlength=d.t_u.size)
