@@ -4,6 +4,8 @@ one transaction; the same on every store (memory, SQLite, PostgreSQL)."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 import uuid
 
 import pandas as pd
@@ -11,6 +13,7 @@ import pytest
 
 from crmcore.domain import DomainEvent, Enrolment
 from crmcore.errors import ValidationError
+from crmcore.marketing import _journey_store
 from crmcore.marketing.journeys import (
     Entry,
     Exit,
@@ -23,6 +26,7 @@ from crmcore.marketing.journeys import (
     enrolment_values,
     replay_enrolment,
     run_tick,
+    stored_sends,
     tick,
 )
 from crmcore.storage import UnitOfWork
@@ -212,6 +216,44 @@ def test_the_frequency_cap_counts_the_sends_of_every_journey_on_the_store(store)
     seminar = run_tick(store, SEMINAR, EVENTS, T + 5 * DAY, consents=CONSENTS, frequency_cap=cap)
     assert len(seminar.actions) == 0
     assert reasons("seminar") == {"L-3": "frequency_cap"}
+
+
+def test_capped_ticks_at_once_count_each_others_sends(store, monkeypatch):
+    """Two journeys tick at the same moment under one cap, on two threads: the second
+    to read the stored sends waits for the first to commit, so nobody gets two."""
+    cap = FrequencyCap(1, "7D")
+    real_tick = _journey_store.tick
+    inside = threading.Event()
+
+    def slow_seminar(journey, *args, **kwargs):
+        if journey.id == "seminar":  # the sends are read: let the news tick start now
+            inside.set()
+            time.sleep(0.5)
+        return real_tick(journey, *args, **kwargs)
+
+    monkeypatch.setattr(_journey_store, "tick", slow_seminar)
+    results, errors = {}, []
+
+    def seminar():
+        try:
+            results["seminar"] = run_tick(
+                store, SEMINAR, EVENTS, T + DAY, consents=CONSENTS, frequency_cap=cap
+            )
+        except Exception as exc:  # re-raised in the test's thread
+            errors.append(exc)
+
+    worker = threading.Thread(target=seminar)
+    worker.start()
+    assert inside.wait(30)
+    results["news"] = run_tick(store, NEWS, EVENTS, T + DAY, consents=CONSENTS, frequency_cap=cap)
+    worker.join(60)
+    assert not errors
+    assert not worker.is_alive()
+    assert len(results["seminar"].actions) == 3  # L-1, L-2 and GRACE are invited ...
+    assert len(results["news"].actions) == 0  # ... so the news journey, waiting, sends none
+    sends = stored_sends(store, since=T - DAY, until=T + DAY)
+    assert len(sends) == 3
+    assert sends["customer_id"].astype(str).is_unique
 
 
 def test_journey_events_round_trip_through_json(store):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import attrs
 import pytest
 
@@ -156,3 +158,41 @@ def test_writes_after_a_frame_export_inside_a_unit_of_work(store):
         uow.commit()
     assert store.orders.get("o1").channel == "shop"
     assert store.orders.count() == 3
+
+
+def _hold_on_a_thread(store, name):
+    """Start a unit of work on another thread that holds ``name`` until ``release`` is set."""
+    held, release, errors = threading.Event(), threading.Event(), []
+
+    def run():
+        try:
+            with store.unit_of_work() as uow:
+                uow._hold(name)
+                held.set()
+                release.wait(60)
+        except Exception as exc:  # re-raised in the test's thread
+            errors.append(exc)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    return held, release, worker, errors
+
+
+@pytest.mark.parametrize("end", ["commit", "rollback", "leave"])
+def test_a_name_held_serialises_units_of_work_until_the_batch_ends(store, end):
+    with store.unit_of_work() as uow:
+        uow._hold("journey-sends")
+        uow._hold("journey-sends")  # held already: a no-op, not a deadlock
+        held, release, worker, errors = _hold_on_a_thread(store, "journey-sends")
+        assert not held.wait(0.2)  # the other unit of work waits ...
+        if end == "commit":
+            uow.commit()
+        elif end == "rollback":
+            uow.rollback()
+        if end != "leave":
+            assert held.wait(30)  # ... until the batch ends, not the with block
+    assert held.wait(30)
+    release.set()
+    worker.join(60)
+    assert not errors
+    assert not worker.is_alive()

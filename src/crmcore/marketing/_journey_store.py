@@ -402,6 +402,10 @@ def run_tick(
         sends stored in the cap's window (:func:`stored_sends`), so a cap
         holds across every journey run on the store (sends stored since
         the earliest moment this tick can send, less the cap's window).
+        Capped ticks reading the stored sends run one at a time, in any
+        number of threads or processes: the second waits for the first to
+        commit, then counts its sends (on SQLite the database write lock, on
+        PostgreSQL an advisory lock, in memory a lock of the store).
 
     Returns
     -------
@@ -421,6 +425,8 @@ def run_tick(
         repo = uow.journey_enrolments
         stored = _due_frame(repo, journey, events, customer_col)
         if sends is None and frequency_cap is not None:
+            # capped ticks one at a time: each counts the sends the last one committed
+            uow._hold("journey-sends")
             since = _sends_since(stored, events, now, date_col) - frequency_cap.window
             sends = stored_sends(store, since=since, until=now)
         result = tick(

@@ -56,6 +56,8 @@ class _State:
         self.lock = threading.RLock()
         self.tables: dict[str, dict[Any, Any]] = {name: {} for name in names}
         self.events = EventState(self.lock)
+        #: locks units of work hold by name (UnitOfWork._hold), made on first use
+        self.named: dict[str, threading.Lock] = {}
 
 
 class _Session:
@@ -370,6 +372,7 @@ class _MemoryUnitOfWork(UnitOfWork):
         self._session = _Session(store._state, staged=True)
         self._repositories = store._repositories_for(self._session)
         self._ledger = MemoryLedger(store._state.events, self)
+        self._held: dict[str, threading.Lock] = {}
 
     def repository(self, name: str) -> MemoryRepository[Any]:
         """Return the repository of aggregate ``name`` inside this unit of work."""
@@ -391,10 +394,29 @@ class _MemoryUnitOfWork(UnitOfWork):
             self._session.apply()
             self._ledger.apply_staged()
             events.append(records)
+        self._release()
 
     def _rollback(self) -> None:
         self._session.rollback()
         self._ledger.staged = []
+        self._release()
+
+    def _close(self) -> None:
+        self._release()
+
+    def _hold(self, name: str) -> None:
+        self._require_active()
+        if name in self._held:
+            return
+        with self._state.lock:
+            lock = self._state.named.setdefault(name, threading.Lock())
+        lock.acquire()
+        self._held[name] = lock
+
+    def _release(self) -> None:
+        held, self._held = self._held, {}
+        for lock in held.values():
+            lock.release()
 
 
 def _lookup(repos: dict[str, MemoryRepository[Any]], name: str) -> MemoryRepository[Any]:

@@ -55,6 +55,7 @@ from crmcore.storage._sqlschema import (
     check_schema_version,
     configure_engine,
     dialect_of,
+    lock_name,
     lock_schema,
     outdated_error,
     read_schema_version,
@@ -426,6 +427,7 @@ class _SqlUnitOfWork(UnitOfWork):
         self._store = store
         self._conn: sa.Connection | None = None
         self._tx: sa.RootTransaction | None = None
+        self._held: set[str] = set()
         tx = _Transactions(store, self)
         self._repositories = store._repositories_for(tx)
         self._ledger = store._ledger_for(tx, self)
@@ -449,6 +451,15 @@ class _SqlUnitOfWork(UnitOfWork):
         if self._tx is None or not self._tx.is_active:
             self._tx = self._conn.begin()
         return self._conn
+
+    def _hold(self, name: str) -> None:
+        # the lock belongs to the transaction: released by its commit or rollback
+        if name not in self._held:
+            lock_name(self._connection(), name)
+            self._held.add(name)
+
+    def _begin(self) -> None:
+        self._held = set()
 
     def _commit(self, records: tuple[EventRecord, ...]) -> None:
         if records:  # appended last: the head row stays locked only for the commit itself

@@ -284,6 +284,26 @@ def lock_schema(conn: sa.Connection) -> None:
         )
 
 
+#: First key of the PostgreSQL advisory locks that units of work hold by name ("crn").
+_NAMED_LOCK_CLASS = 0x63726E
+
+
+def lock_name(conn: sa.Connection, name: str) -> None:
+    """Serialise the transactions that lock ``name`` on this database until this one ends.
+
+    PostgreSQL: a transaction-level advisory lock keyed by the current schema
+    and ``name``. SQLite needs nothing: a crmcore write transaction holds the
+    database write lock (``BEGIN IMMEDIATE``) from its start to its end.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            sa.text(
+                "SELECT pg_advisory_xact_lock(:ns, hashtext(current_schema() || '/' || :name))"
+            ),
+            {"ns": _NAMED_LOCK_CLASS, "name": name},
+        )
+
+
 def read_schema_version(conn: sa.Connection) -> int | None:
     """Return the recorded schema version, or None when there is no crmcore schema."""
     if not sa.inspect(conn).has_table(SCHEMA_TABLE):

@@ -174,6 +174,20 @@ class UnitOfWork(RepositoryAccess):
         """Every event committed by this unit of work, in order."""
         return tuple(self._committed)
 
+    # -------------------------------------------------------------- serialising
+    def _hold(self, name: str) -> None:
+        """Serialise with every other unit of work holding ``name``, until this batch ends.
+
+        For reads that decide a write but are not themselves repository rows
+        (the sends a journey's frequency cap counts across journeys): the
+        second unit of work to hold ``name`` waits until the first commits or
+        rolls back, then reads what it committed.  Held until the current
+        batch ends (commit, rollback or leaving the ``with`` block); holding
+        a name already held is a no-op.  Stores override it.
+        """
+        self._require_active()
+        raise NotImplementedError(f"{type(self).__name__} cannot serialise on a name")
+
     # -------------------------------------------------------------- hooks
     def _require_active(self) -> None:
         if not self._active:
