@@ -20,7 +20,6 @@ import pandas as pd
 
 from crmcore._dask import is_dask
 from crmcore._types import FloatArray
-from crmcore._validation import first_bad
 from crmcore.clv._data import read_summary
 from crmcore.errors import ValidationError
 
@@ -219,16 +218,11 @@ def _spend_rows(part: pd.DataFrame) -> pd.DataFrame:
     """
     if len(part) == 0:
         return pd.DataFrame({"x": np.zeros(0), "mx": np.zeros(0)})
+    from crmcore.clv._gammagamma import _check_spend  # noqa: PLC0415 (imports this module)
+
     summary = read_summary(part, _SPEND_COLUMNS)
+    _check_spend(summary)
     x, m = summary["frequency"], summary["monetary_value"]
-    first_bad(
-        (x > 0) & (m <= 0),
-        name="monetary_value",
-        problem="must be > 0 for customers with repeat purchases",
-        values=m,
-        index=summary.index,
-        row_name="customer",
-    )
     keep = x > 0
     return pd.DataFrame({"x": x[keep], "mx": m[keep] * x[keep]})
 
