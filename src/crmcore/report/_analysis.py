@@ -8,6 +8,7 @@ steps).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 import math
@@ -40,7 +41,7 @@ from crmcore.clv import (
     compare_models,
     predict_interval,
 )
-from crmcore.errors import ConvergenceError, ValidationError
+from crmcore.errors import ConvergenceError, ConvergenceWarning, ValidationError
 from crmcore.loyalty import csat, nps, nps_trend
 from crmcore.pipeline import (
     SLAPolicy,
@@ -591,14 +592,57 @@ def _observed_surveys(surveys: pd.DataFrame | None, clock: _Clock, tz: Any) -> A
     return surveys[dates.ns <= clock.cutoff.ns]
 
 
+_NO_ERRORS = (
+    "standard errors undefined: the likelihood is flat at the optimum (parameters "
+    "growing together without bound); the report's intervals need them"
+)
+
+
+@contextlib.contextmanager
+def _flat_fits_quiet() -> Iterator[None]:
+    """Candidates fitted for the model choice: a flat optimum is recorded, not warned.
+
+    A candidate whose Hessian at the optimum is not positive definite has no
+    standard errors, which the report shows and its CLV intervals draw from;
+    :func:`_undefined_errors` takes it out of the choice with the reason.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message=".*standard errors are undefined", category=ConvergenceWarning
+        )
+        yield
+
+
+def _undefined_errors(model: Any) -> bool:
+    """Return True when a fitted model's standard errors are undefined (NaN)."""
+    return not np.isfinite(list(model.standard_errors_.values())).all()
+
+
+def _without_flat(cmp: Any) -> Any:
+    """``cmp`` with the models whose standard errors are undefined marked as not fitted."""
+    flat = [name for name, model in cmp.models.items() if _undefined_errors(model)]
+    if not flat:
+        return cmp
+    table = cmp.table.copy()
+    table.loc[flat, ["log_likelihood", "aic", "bic"]] = np.nan
+    table.loc[flat, "converged"] = False
+    table.loc[flat, "error"] = f"ConvergenceWarning: {_NO_ERRORS}"
+    models = {k: v for k, v in cmp.models.items() if k not in flat}
+    return dataclasses.replace(cmp, table=table, models=models)
+
+
 def _fit_by_bic(summary: pd.DataFrame) -> tuple[str, pd.DataFrame]:
     """Without a holdout: fit every model on the whole history, keep the lowest BIC."""
     rows: dict[str, dict[str, Any]] = {}
     for name, cls in MODELS.items():
         try:
-            fitted = cls().fit(summary[["frequency", "recency", "T"]])
+            with _flat_fits_quiet():
+                fitted = cls().fit(summary[["frequency", "recency", "T"]])
         except ConvergenceError as err:
             rows[name] = {"log_likelihood": None, "bic": None, "error": str(err).splitlines()[0]}
+            continue
+        if _undefined_errors(fitted):
+            rows[name] = {"log_likelihood": None, "bic": None, "error": _NO_ERRORS}
             continue
         loglik = float(fitted.log_likelihood_)
         k = len(fitted.params_)
@@ -659,7 +703,10 @@ def _choose_model(
         }
         return name, hold, None, comparison, choice
     try:
-        cmp = compare_models(split, {name: cls() for name, cls in candidates.items()})
+        with _flat_fits_quiet():
+            cmp = compare_models(split, {name: cls() for name, cls in candidates.items()})
+        if opts.model == _AUTO:
+            cmp = _without_flat(cmp)
     except ConvergenceError as err:
         raise ValidationError(
             f"no purchase model could be fitted on the calibration period "

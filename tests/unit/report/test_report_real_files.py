@@ -189,6 +189,11 @@ def test_holdout_without_purchases_is_unavailable_with_the_reason(log):
     # auto still chooses, on the whole history, and says so
     assert "no holdout" in result.summary["model_choice"]["reason"]
     assert "Holdout check unavailable" in render_html(result)
+    # Pareto/NBD's optimum on this log lies on the s, beta -> infinity ridge: no
+    # standard errors, so it is out of the choice, with the reason (no warning)
+    table = {row["model"]: row for row in result.summary["model_choice"]["comparison"]}
+    assert "standard errors undefined" in table["pareto"]["error"]
+    assert result.summary["model_choice"]["name"] != "pareto"
 
 
 def test_auto_picks_the_lowest_bic_and_shows_the_comparison(log):
