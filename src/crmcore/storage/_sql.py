@@ -227,10 +227,11 @@ class SqlRepository(Generic[E]):
 
         Core's executemany would build a dict per row.  No savepoint per
         batch: under one, SQLite copies every page an insert touches into its
-        sub-journal first, which costs more the larger the indexes (1.3 CPU s
-        per million orders on top of 8-9 s).  A refused row aborts only its
-        own statement and leaves the transaction usable; the rows counted by
-        the driver before it locate it.
+        sub-journal first, which costs more the larger the indexes (about
+        1.8 of 12 CPU s for a million orders, benchmarks/README.md
+        "storage").  A refused row aborts only its own statement and leaves
+        the transaction usable; the rows the driver counted before it
+        locate it.
         """
         driver: Any = conn.connection.dbapi_connection  # sqlite3.Connection
         before = driver.total_changes
