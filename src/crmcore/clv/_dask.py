@@ -274,40 +274,12 @@ class _SpendTable:
         self, theta: FloatArray, sums: FloatArray, *, derivatives: bool = True
     ) -> tuple[float, FloatArray, FloatArray]:
         """``LL``, its gradient and Hessian in ``(p, q, g)`` (see the comment above)."""
-        from scipy import special  # noqa: PLC0415 -- SciPy only when fitting
+        from crmcore.clv._gammagamma import GGData, gg_from_sums  # noqa: PLC0415 (imports us)
 
-        p, q, g = (float(v) for v in theta)
-        f1, f0, d1, d0, e1, e0 = (float(v) for v in sums)
-        x, w, n = self.x, self.w, self.n
-        px = p * x
-        ll = (
-            float(w @ (special.gammaln(px + q) - special.gammaln(px) + px * np.log(x)))
-            + n * (q * np.log(g) - special.gammaln(q))
-            + p * self.a1
-            - self.a0
-            - p * f1
-            - q * f0
-        )
-        if not derivatives:
-            return ll, np.zeros(3), np.zeros((3, 3))
-        psi = special.digamma(px + q)
-        grad = np.array(
-            [
-                float(w @ (x * (psi - special.digamma(px) + np.log(x)))) + self.a1 - f1,
-                float(w @ psi) + n * (np.log(g) - special.digamma(q)) - f0,
-                n * q / g - p * d1 - q * d0,
-            ]
-        )
-        tri = special.polygamma(1, px + q)
-        h_pq = float(w @ (x * tri))
-        hess = np.array(
-            [
-                [float(w @ (x * x * (tri - special.polygamma(1, px)))), h_pq, -d1],
-                [h_pq, float(w @ tri) - n * float(special.polygamma(1, q)), n / g - d0],
-                [-d1, n / g - d0, -n * q / g**2 + p * e1 + q * e0],
-            ]
-        )
-        return ll, grad, hess
+        empty = np.zeros(0)
+        table = GGData(self.x, self.w, empty, empty, empty, self.a0, self.a1, self.n)
+        ll, grad, hess = gg_from_sums(theta, table, sums, hessian=derivatives)
+        return ll, grad, np.zeros((3, 3)) if hess is None else hess
 
 
 def _descent_step(grad: FloatArray, hess: FloatArray, radius: float) -> FloatArray:
