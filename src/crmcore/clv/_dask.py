@@ -348,8 +348,6 @@ def fit_gamma_gamma_on_dask(model: Any, data: Any, weights: Any) -> None:
     those sums reach the client. Same maximum, same standard errors and the
     same refusals as the in-memory fit (its ``n_iter_`` counts Newton steps).
     """
-    from crmcore.errors import ConvergenceError, ConvergenceWarning  # noqa: PLC0415
-
     if weights is not None:
         raise ValidationError(
             "weights cannot be given with a Dask summary: each of its rows is one customer; "
@@ -419,28 +417,18 @@ def fit_gamma_gamma_on_dask(model: Any, data: Any, weights: Any) -> None:
         and (worst <= tol or (stalled and worst <= max(tol, 1e-6)))
     )
     if not converged:
+        from scipy import optimize  # noqa: PLC0415
+
+        result = optimize.OptimizeResult(x=phi, fun=f, jac=grad, nit=steps, success=False)
         why = "no step decreased the objective" if stalled else "max_iter reached"
-        if at_bound.any():
-            names = ", ".join(np.array(model._param_names)[at_bound])
-            why = f"{names} ran off to the edge of the parameter space"
-        msg = (
-            f"{type(model).__name__}.fit did not converge after {steps} Newton steps on the "
-            f"cluster ({why}); the maximum may lie at infinity (too little data) - try other "
-            "initial_params, a small penalizer, or check the data's money units"
+        model._not_converged(
+            result, at_bound, f"{steps} Newton steps on the cluster", why, depth=2
         )
-        if model.on_failure == "raise":
-            from scipy import optimize  # noqa: PLC0415
-
-            result = optimize.OptimizeResult(x=phi, fun=f, jac=grad, nit=steps, success=False)
-            raise ConvergenceError(msg, result=result)
-        import warnings  # noqa: PLC0415
-
-        warnings.warn(msg, ConvergenceWarning, stacklevel=3)
     model._set_state(
         dict(zip(model._param_names, map(float, theta), strict=True)),
         log_likelihood=loglik[phi.tobytes()],
         converged=converged,
         n_iter=steps,
         n_customers=round(n),
-        covariance_log=model._invert_hessian(hess * n, theta),
+        covariance_log=model._invert_hessian(hess * n, theta, depth=2),
     )
