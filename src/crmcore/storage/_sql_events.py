@@ -55,6 +55,7 @@ from crmcore.storage._fields import Kind
 from crmcore.storage._ledger import LedgerBase
 from crmcore.storage._ledger_codec import LedgerRow, check_new_rows, row_event
 from crmcore.storage._sqlquery import frame_expression, raw_chunks
+from crmcore.storage._sqlschema import create_indexes, drop_indexes
 
 if TYPE_CHECKING:
     from crmcore.storage._uow import UnitOfWork
@@ -262,15 +263,9 @@ class SqlEventLog(EventLogBase):
         if size < _DEFER_MIN_ROWS or size < self._last_position(conn):
             yield
             return
-        names = ", ".join(f"'{name}'" for name in _DEFERRED_INDEXES)
-        found = conn.exec_driver_sql(
-            f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND name IN ({names})"  # noqa: S608 -- constant names
-        ).all()
-        for name, _ in found:
-            conn.exec_driver_sql(f'DROP INDEX "{name}"')
+        found = drop_indexes(conn, self._t.events.name, _DEFERRED_INDEXES)
         yield
-        for _, sql in found:
-            conn.exec_driver_sql(sql)
+        create_indexes(conn, found)
 
     def _last_position(self, conn: sa.Connection) -> int:
         stmt = sa.select(sa.func.coalesce(sa.func.max(self._t.events.c.position), 0))
