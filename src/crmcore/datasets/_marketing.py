@@ -107,7 +107,7 @@ def make_campaigns(
     step = pd.Timedelta(days=335) / max(n_campaigns, 1)
     campaigns: list[Campaign] = []
     members: list[pd.DataFrame] = []
-    events: list[pd.DataFrame] = []
+    events: list[dict[str, Any]] = []
     for i in range(n_campaigns):
         cid = f"K{i + 1:03d}"
         channel = _CHANNELS[i % len(_CHANNELS)]
@@ -159,7 +159,7 @@ def make_campaigns(
             )
         )
     member_frame = pd.concat(members, ignore_index=True) if members else _no_members()
-    return campaigns, member_frame, _engagement_frame(events, [c.id for c in campaigns])
+    return campaigns, member_frame, _engagement_frame(events, [str(c.id) for c in campaigns])
 
 
 def _engage(
@@ -263,8 +263,8 @@ def _engagement_frame(parts: list[dict[str, Any]], campaign_ids: list[str]) -> p
             "campaign_id": text(cids[campaign]),
             "message_id": text(messages[campaign]),
             "variant": text(column("variant")),
-            "channel": pd.Categorical.from_codes(column("channel"), categories=CHANNELS),
-            "type": pd.Categorical.from_codes(column("type"), categories=TYPES),
+            "channel": pd.Categorical.from_codes(column("channel"), categories=pd.Index(CHANNELS)),
+            "type": pd.Categorical.from_codes(column("type"), categories=pd.Index(TYPES)),
             "date": pd.DatetimeIndex(at[order].view("datetime64[ns]"))
             .tz_localize("UTC")
             .as_unit("us"),
