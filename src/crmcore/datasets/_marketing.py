@@ -99,6 +99,11 @@ def make_campaigns(
         columns, with ``user_agent``), in time order, ids ``E000000001``...
     """
     consents = _consents(customers)
+    # each campaign reads its channel's part of the log (the same consent in force)
+    logs = {
+        name: consents[(consents["channel"] == name).to_numpy(dtype=bool)]
+        for name in dict.fromkeys(_CHANNELS)
+    }
     profiles = customers[["id", "country"]].rename(columns={"id": "customer_id"})
     propensity = _propensity(customers, orders, as_of)
     proxy = rng.random(len(customers)) < 0.05
@@ -123,7 +128,7 @@ def make_campaigns(
             random_state=int(rng.integers(2**31)),
             campaign_id=cid,
             variants=variants or None,
-            consents=consents,
+            consents=logs[channel],
         )
         chosen = audience.members
         members.append(chosen)
