@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import re
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -69,6 +70,17 @@ _BULK_CACHE_KIB = 65_536  # page cache while append_many runs (SQLite)
 # log holds, builds these indexes after loading (see SqlEventLog._deferred_indexes)
 _DEFER_MIN_ROWS = 50_000
 _DEFERRED_INDEXES = ("ix_crm_events_entity", "ix_crm_events_kind")
+
+
+# what JSON escapes in a string (crmcore's compact encoding keeps other characters as they are)
+_JSON_ESCAPED = re.compile(r'["\\\x00-\x1f]')
+
+
+def _related_text(ids: Sequence[str]) -> str:
+    """``_json.dumps(list(ids))`` of text ids; plain ones joined without the encoder."""
+    if _JSON_ESCAPED.search("".join(ids)) is None:
+        return '["' + '","'.join(ids) + '"]'
+    return _json.dumps(list(ids))
 
 
 class EventTables:
@@ -280,7 +292,7 @@ class SqlEventLog(EventLogBase):
             with conn.begin_nested():
                 last = self._allocate(conn, n)
                 positions = range(last - n + 1, last + 1)
-                related = [_json.dumps(list(r)) if r else None for r in columns.related]
+                related = [_related_text(r) if r else None for r in columns.related]
                 rows = zip(
                     positions,
                     columns.id,
