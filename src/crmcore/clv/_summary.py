@@ -147,52 +147,121 @@ def _select(log: _Log, keep: BoolArray) -> tuple[pd.Series, IntArray, FloatArray
     return log.ids[keep], log.codes[keep], values
 
 
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # 2**64 / golden ratio: Fibonacci hashing
+
+
+def _narrow(span: int) -> type[np.signedinteger[Any]]:
+    """The narrowest signed integer type holding ``-1 .. span`` (period offsets and sentinels)."""
+    if span < 2**15:
+        return np.int16
+    return np.int32 if span < 2**31 else np.int64
+
+
+def _pair_take(
+    first: np.ndarray, last: np.ndarray, cust: IntArray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``first[cust]`` and ``last[cust]`` by one gather of both, packed side by side.
+
+    The two tables are interleaved into one of twice the item size (16 + 16
+    or 32 + 32 bits), gathered once, and read back as two strided views.
+    """
+    wide = {np.dtype(np.int16): np.int32, np.dtype(np.int32): np.int64}.get(first.dtype)
+    if wide is None:
+        return np.take(first, cust), np.take(last, cust)
+    pair = np.empty((first.size, 2), dtype=first.dtype)
+    pair[:, 0] = first
+    pair[:, 1] = last
+    rows = np.take(pair.view(wide).reshape(first.size), cust).view(first.dtype).reshape(-1, 2)
+    return rows[:, 0], rows[:, 1]
+
+
+def _repeated_keys(key: np.ndarray, span: int) -> IntArray:
+    """Customers (``key // span``) of every key equal to an earlier one, once per repeat.
+
+    Keys already in order (a log sorted by customer and date) need one
+    comparison of neighbours. Otherwise each key scatters its position
+    into a hash table of at least twice as many slots (Fibonacci hashing):
+    a key whose slot kept another position of the same key is a repeat; a
+    key that lost its slot to a *different* key (a collision; all of that
+    key's entries lose together, since they share the slot) is left over,
+    and only those are sorted. No full sort; the result does not depend on
+    which write a slot kept.
+    """
+    if key.size < 2:
+        return np.zeros(0, dtype=np.int64)
+    if bool(np.all(key[1:] >= key[:-1])):
+        left = key
+    else:
+        bits = max(int(2 * key.size - 1).bit_length(), 4)
+        slot = key.astype(np.uint64)
+        slot *= _GOLDEN
+        slot >>= np.uint64(64 - bits)
+        slots = slot.view(np.int64)
+        pos = np.arange(key.size, dtype=np.int32)
+        table = np.empty(1 << bits, dtype=np.int32)
+        table[slots] = pos  # one of the positions writing a slot stays there
+        kept = np.take(table, slots)
+        lost = np.flatnonzero(kept != pos)
+        other = np.take(key, np.take(kept, lost))
+        mine = np.take(key, lost)
+        same = other == mine
+        repeats = mine[same]
+        left = np.sort(mine[~same])
+        if left.size < 2:
+            return np.asarray(repeats // span, dtype=np.int64)
+        again = left[1:][left[1:] == left[:-1]]
+        return np.asarray(np.concatenate([repeats, again]) // span, dtype=np.int64)
+    return np.asarray(left[1:][left[1:] == left[:-1]] // span, dtype=np.int64)
+
+
 def _stats(
     cust: IntArray, codes: IntArray, values: FloatArray | None, n_cust: int
 ) -> dict[str, FloatArray]:
     """Per-customer first/last purchase period, distinct periods and value sums.
 
     No transaction is sorted. The first and last periods are per-customer
-    minima and maxima (``np.minimum.at``/``np.maximum.at`` on 32-bit period
-    offsets); they are distinct periods of their own (one if they coincide).
-    Only the rows strictly between a customer's first and last period can
-    add further distinct periods: just those are packed into the key
-    ``customer * span + period`` and sorted (in 32 bits whenever the key
-    fits), and each new key counts once for its customer. Values need no
-    pairing: the repeat-purchase total is the customer's total minus what
-    was spent in the first period.
+    minima and maxima (``np.minimum.at``/``np.maximum.at`` on period offsets
+    in the narrowest integer type, 16 bits for up to 32,767 periods), read
+    back for every row by one gather of both; they are distinct periods of
+    their own (one if they coincide). Only the rows strictly between a
+    customer's first and last period can add further distinct periods:
+    just those are packed into the key ``customer * span + period`` and
+    every key equal to an earlier one is found by :func:`_repeated_keys`
+    (a hash table, no sort). Values need no pairing: the repeat-purchase
+    total is the customer's total minus what was spent in the first period
+    (both summed in row order). Rows are selected by index, never by a
+    boolean mask (NumPy's masked copy is several times slower).
     """
     lo = int(codes.min())
     span = int(codes.max()) - lo + 1
     if n_cust * span >= 2**62:
         raise ValidationError("the transaction log spans too many periods", field="date")
-    rel: np.ndarray = (codes - lo).astype(np.int32 if span < 2**31 else np.int64)
-    first = np.full(n_cust, span, dtype=rel.dtype)
+    small = _narrow(span)
+    rel: np.ndarray = codes - lo if lo else codes
+    rel = rel.astype(small, copy=False)  # never written to
+    first = np.full(n_cust, span, dtype=small)
     np.minimum.at(first, cust, rel)
-    last = np.full(n_cust, -1, dtype=rel.dtype)
+    last = np.full(n_cust, -1, dtype=small)
     np.maximum.at(last, cust, rel)
-    first_of_row = np.take(first, cust)
+    first_of_row, last_of_row = _pair_take(first, last, cust)
     # the first period, the last if it differs, then whatever lies between
     count = (last >= 0).astype(np.int64)
     count += last > first
     inner = rel > first_of_row
-    inner &= rel < np.take(last, cust)
-    if inner.any():
+    inner &= rel < last_of_row
+    rows = np.flatnonzero(inner)
+    if rows.size:
+        cust_in = np.take(cust, rows)
         key: np.ndarray  # uint32 or int64
         if n_cust * span <= 2**32:  # the largest key is n_cust * span - 1
-            key = cust[inner].astype(np.uint32)
+            key = cust_in.astype(np.uint32)
             key *= np.uint32(span)
-            key += rel[inner].astype(np.uint32)
-            step: Any = np.uint32(span)
+            key += np.take(rel, rows).astype(np.uint32)
         else:
-            key = cust[inner] * span
-            key += rel[inner]
-            step = span
-        key.sort()
-        new = np.empty(key.size, dtype=bool)
-        new[0] = True
-        np.not_equal(key[1:], key[:-1], out=new[1:])
-        count += np.bincount(key[new] // step, minlength=n_cust)
+            key = cust_in * span
+            key += np.take(rel, rows)
+        count += np.bincount(cust_in, minlength=n_cust)
+        np.subtract.at(count, _repeated_keys(key, span), 1)
     has = last >= 0
     if not has.all():  # customers without a row in range: first = last = 0 periods
         first[~has] = 0
@@ -203,11 +272,11 @@ def _stats(
         "last": (last.astype(np.int64) + lo).astype(np.float64),
     }
     if values is not None:
-        total = np.bincount(cust, weights=values, minlength=n_cust)
-        in_first = rel == first_of_row
-        first_val = np.bincount(cust[in_first], weights=values[in_first], minlength=n_cust)
-        out["total"] = np.asarray(total, dtype=np.float64)
-        out["first_value"] = np.asarray(first_val, dtype=np.float64)
+        out["total"] = np.bincount(cust, weights=values, minlength=n_cust)
+        in_first = np.flatnonzero(rel == first_of_row)
+        out["first_value"] = np.bincount(
+            np.take(cust, in_first), weights=np.take(values, in_first), minlength=n_cust
+        )
     return out
 
 
