@@ -57,8 +57,8 @@ def _factorize_ids(ids: pd.Series) -> tuple[IntArray, pd.Index]:
     no hashing); other integer ids are hashed and sorted; anything else is
     hashed (order of first appearance, never sorted).
     """
-    arr = ids.to_numpy()
-    if arr.dtype.kind in "iu" and arr.size:
+    arr = ids.to_numpy() if ids.dtype.kind in "iu" else np.empty(0)
+    if arr.size:
         lo, hi = int(arr.min()), int(arr.max())
         if hi - lo < max(1 << 20, 4 * arr.size):
             rel = (arr - lo).astype(np.int64, copy=False)
@@ -71,8 +71,61 @@ def _factorize_ids(ids: pd.Series) -> tuple[IntArray, pd.Index]:
             rank[distinct] = np.arange(distinct.size, dtype=np.int64)
             return rank[rel], pd.Index((distinct + lo).astype(arr.dtype))
     # Integer ids are sorted (cheap); anything else keeps first-appearance order.
-    codes, uniques = pd.factorize(ids, sort=arr.dtype.kind in "iu")
+    codes, uniques = pd.factorize(ids, sort=ids.dtype.kind in "iu")
     return np.asarray(codes, dtype=np.int64), pd.Index(uniques)
+
+
+@dataclass(frozen=True)
+class _Coded:
+    """Customer ids as integer slots ``0 .. n - 1``, one per row.
+
+    Compact integer ids are their own slots (``id - lo``, ascending id
+    order, no hashing and no pass to find which ids occur): a slot without a
+    row is dropped afterwards, from the per-customer arrays, by
+    :meth:`labels`. Other ids are factorised (every slot has a row).
+    """
+
+    cust: IntArray  # slot of every row
+    n: int  # number of slots
+    uniques: pd.Index | None  # the id of every slot (factorised ids)
+    lo: int = 0  # compact integer ids: the id of slot 0
+    dtype: Any = None  # compact integer ids: their dtype
+
+    def labels(self, seen: BoolArray) -> tuple[pd.Index, IntArray | None]:
+        """Return the ids of the slots in ``seen`` and those slots' positions (``None``: all)."""
+        if self.uniques is not None:
+            return self.uniques, None
+        where = None if bool(seen.all()) else np.flatnonzero(seen)
+        slots = np.arange(self.n) if where is None else where
+        return pd.Index(slots.astype(self.dtype) + self.dtype.type(self.lo)), where
+
+    def lookup(self, ids: pd.Series, where: IntArray | None) -> IntArray:
+        """Row of every id of ``ids`` among the labels (-1 for an id not among them)."""
+        if self.uniques is not None:
+            return np.asarray(self.uniques.get_indexer(pd.Index(ids)), dtype=np.int64)
+        arr = ids.to_numpy()  # the same integer column as the coded ids
+        rank = np.arange(self.n, dtype=np.int64)
+        if where is not None:
+            rank = np.full(self.n, -1, dtype=np.int64)
+            rank[where] = np.arange(where.size, dtype=np.int64)
+        inside = np.flatnonzero((arr >= self.lo) & (arr <= self.lo + self.n - 1))
+        rel = (np.take(arr, inside) - self.dtype.type(self.lo)).astype(np.int64, copy=False)
+        out = np.full(arr.size, -1, dtype=np.int64)
+        out[inside] = np.take(rank, rel)
+        return out
+
+
+def _code_ids(ids: pd.Series) -> _Coded:
+    """Code customer ids into slots (see :class:`_Coded`)."""
+    arr = ids.to_numpy() if ids.dtype.kind in "iu" else None
+    if arr is not None and arr.size:
+        lo, hi = int(arr.min()), int(arr.max())
+        if hi - lo < max(1 << 20, 4 * arr.size):
+            rel = arr - arr.dtype.type(lo) if lo else arr  # in the ids' own type: no overflow
+            cust = rel.astype(np.int64, copy=False)  # never written to
+            return _Coded(cust, hi - lo + 1, None, lo, arr.dtype)
+    cust, uniques = _factorize_ids(ids)
+    return _Coded(cust, len(uniques), uniques)
 
 
 @dataclass(frozen=True)
@@ -139,19 +192,32 @@ def _read_log(
     return _Log(ids, dates, codes, values, freq)
 
 
-def _select(log: _Log, keep: BoolArray) -> tuple[pd.Series, IntArray, FloatArray | None]:
-    """Ids, period codes and values of the rows in ``keep`` (no copy when all are)."""
-    if keep.all():
+def _rows_through(ns: IntArray, cut: int) -> IntArray | None:
+    """Positions of the rows at or before ``cut`` (``None``: every row)."""
+    return None if cut >= int(ns.max()) else np.flatnonzero(ns <= cut)
+
+
+def _select(log: _Log, rows: IntArray | None) -> tuple[pd.Series, IntArray, FloatArray | None]:
+    """Ids, period codes and values of the rows at ``rows`` (``None``: all, no copy).
+
+    Positions, not a boolean mask: NumPy's masked copy is several times
+    slower than a take.
+    """
+    if rows is None:
         return log.ids, log.codes, log.values
-    values = log.values[keep] if log.values is not None else None
-    return log.ids[keep], log.codes[keep], values
+    values = np.take(log.values, rows) if log.values is not None else None
+    return log.ids.iloc[rows], np.take(log.codes, rows), values
 
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # 2**64 / golden ratio: Fibonacci hashing
+# Odd 64-bit multipliers for Fibonacci-style hashing (2**64 / golden ratio first),
+# one per round of :func:`_repeats`.
+_MULTIPLIERS = tuple(
+    np.uint64(m) for m in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9)
+)
 
 
 def _narrow(span: int) -> type[np.signedinteger[Any]]:
-    """The narrowest signed integer type holding ``-1 .. span`` (period offsets and sentinels)."""
+    """Return the narrowest signed integer type holding ``-1 .. span`` (offsets, sentinels)."""
     if span < 2**15:
         return np.int16
     return np.int32 if span < 2**31 else np.int64
@@ -175,26 +241,31 @@ def _pair_take(
     return rows[:, 0], rows[:, 1]
 
 
-def _repeated_keys(key: np.ndarray, span: int) -> IntArray:
-    """Customers (``key // span``) of every key equal to an earlier one, once per repeat.
+def _repeats(key: np.ndarray) -> IntArray:
+    """Return the positions of the keys equal to another key, all but one per distinct key.
 
     Keys already in order (a log sorted by customer and date) need one
-    comparison of neighbours. Otherwise each key scatters its position
-    into a hash table of at least twice as many slots (Fibonacci hashing):
-    a key whose slot kept another position of the same key is a repeat; a
-    key that lost its slot to a *different* key (a collision; all of that
-    key's entries lose together, since they share the slot) is left over,
-    and only those are sorted. No full sort; the result does not depend on
-    which write a slot kept.
+    comparison of neighbours. Otherwise each key scatters its position into
+    a hash table of at least twice as many slots (multiplicative hashing): a
+    key whose slot kept the position of an equal key is a repeat; a key that
+    lost its slot to a *different* key (a collision; all copies of a key
+    share their slot, so they lose together) goes to the next round, with
+    another multiplier and a table sized for what is left. The last few
+    thousand are sorted. No full sort; the result does not depend on which
+    write a slot kept.
     """
     if key.size < 2:
         return np.zeros(0, dtype=np.int64)
     if bool(np.all(key[1:] >= key[:-1])):
-        left = key
-    else:
-        bits = max(int(2 * key.size - 1).bit_length(), 4)
+        return np.flatnonzero(key[1:] == key[:-1]) + 1
+    found: list[IntArray] = []
+    where: IntArray | None = None  # positions of ``key``'s entries in the original keys
+    for multiplier in _MULTIPLIERS:
+        if key.size < 4096:
+            break
+        bits = int(2 * key.size - 1).bit_length()
         slot = key.astype(np.uint64)
-        slot *= _GOLDEN
+        slot *= multiplier
         slot >>= np.uint64(64 - bits)
         slots = slot.view(np.int64)
         pos = np.arange(key.size, dtype=np.int32)
@@ -202,22 +273,27 @@ def _repeated_keys(key: np.ndarray, span: int) -> IntArray:
         table[slots] = pos  # one of the positions writing a slot stays there
         kept = np.take(table, slots)
         lost = np.flatnonzero(kept != pos)
-        other = np.take(key, np.take(kept, lost))
         mine = np.take(key, lost)
-        same = other == mine
-        repeats = mine[same]
-        left = np.sort(mine[~same])
-        if left.size < 2:
-            return np.asarray(repeats // span, dtype=np.int64)
-        again = left[1:][left[1:] == left[:-1]]
-        return np.asarray(np.concatenate([repeats, again]) // span, dtype=np.int64)
-    return np.asarray(left[1:][left[1:] == left[:-1]] // span, dtype=np.int64)
+        same = mine == np.take(key, np.take(kept, lost))
+        repeat, left = lost[same], lost[~same]
+        found.append(repeat if where is None else np.take(where, repeat))
+        where = left if where is None else np.take(where, left)
+        key = mine[~same]
+    order = np.argsort(key, kind="stable")
+    ordered = np.take(key, order)
+    repeat = np.take(order, np.flatnonzero(ordered[1:] == ordered[:-1]) + 1)
+    found.append(repeat if where is None else np.take(where, repeat))
+    return np.concatenate(found) if len(found) > 1 else found[0]
 
 
 def _stats(
     cust: IntArray, codes: IntArray, values: FloatArray | None, n_cust: int
-) -> dict[str, FloatArray]:
+) -> dict[str, np.ndarray]:
     """Per-customer first/last purchase period, distinct periods and value sums.
+
+    Returns ``count``, ``first``, ``last`` (int64 period codes; 0 periods and
+    codes of the log's first period for a customer without a row) and, with
+    ``values``, ``total`` and ``first_value`` (float64).
 
     No transaction is sorted. The first and last periods are per-customer
     minima and maxima (``np.minimum.at``/``np.maximum.at`` on period offsets
@@ -237,8 +313,9 @@ def _stats(
     if n_cust * span >= 2**62:
         raise ValidationError("the transaction log spans too many periods", field="date")
     small = _narrow(span)
-    rel: np.ndarray = codes - lo if lo else codes
-    rel = rel.astype(small, copy=False)  # never written to
+    rel: np.ndarray = codes  # offsets from the first period, never written to
+    if lo or small is not np.int64:
+        rel = np.subtract(codes, lo, out=np.empty(codes.size, dtype=small), casting="unsafe")
     first = np.full(n_cust, span, dtype=small)
     np.minimum.at(first, cust, rel)
     last = np.full(n_cust, -1, dtype=small)
@@ -261,22 +338,30 @@ def _stats(
             key = cust_in * span
             key += np.take(rel, rows)
         count += np.bincount(cust_in, minlength=n_cust)
-        np.subtract.at(count, _repeated_keys(key, span), 1)
+        np.subtract.at(count, np.take(cust_in, _repeats(key)), 1)
     has = last >= 0
     if not has.all():  # customers without a row in range: first = last = 0 periods
         first[~has] = 0
         last[~has] = 0
-    out: dict[str, FloatArray] = {
-        "count": count.astype(np.float64),
-        "first": (first.astype(np.int64) + lo).astype(np.float64),
-        "last": (last.astype(np.int64) + lo).astype(np.float64),
-    }
+    first_code = first.astype(np.int64)
+    first_code += lo
+    last_code = last.astype(np.int64)
+    last_code += lo
+    out: dict[str, np.ndarray] = {"count": count, "first": first_code, "last": last_code}
     if values is not None:
         out["total"] = np.bincount(cust, weights=values, minlength=n_cust)
         in_first = np.flatnonzero(rel == first_of_row)
         out["first_value"] = np.bincount(
             np.take(cust, in_first), weights=np.take(values, in_first), minlength=n_cust
         )
+    return out
+
+
+def _periods(n: IntArray, scale: float) -> FloatArray:
+    """Whole periods as floats in the requested unit (``scale`` periods -> unit)."""
+    out = n.astype(np.float64)
+    if scale != 1.0:
+        out *= scale
     return out
 
 
@@ -428,9 +513,9 @@ def rfm_summary(
         freq=fq,
     )
     cut_ns, end = log.cut(as_of, "as_of")
-    frame = _summary_frame(
+    frame, _, _ = _summary_frame(
         log,
-        log.dates.ns <= cut_ns,
+        _rows_through(log.dates.ns, cut_ns),
         end,
         value_col is not None,
         as_of,
@@ -443,31 +528,37 @@ def rfm_summary(
 
 def _summary_frame(
     log: _Log,
-    keep: BoolArray,
+    rows: IntArray | None,
     end: int,
     with_value: bool,
     as_of: Any,
     *,
     scale: float,
     include_first: bool = False,
-) -> pd.DataFrame:
-    """Summarise the rows in ``keep``, whose cut-off falls in period ``end``.
+) -> tuple[pd.DataFrame, _Coded, IntArray | None]:
+    """Summarise the rows at ``rows`` (``None``: all), whose cut-off falls in period ``end``.
 
     ``recency`` and ``T`` are whole periods times ``scale`` (periods -> unit).
     ``include_first``: count (and average) every purchase period, the first too.
+    Also returns the customers' coding and the coded slots kept (``None``:
+    all), to look further rows of the same customers up (:meth:`_Coded.lookup`).
     """
-    if not keep.any():
+    if rows is not None and not rows.size:
         raise ValidationError(
             f"no transaction at or before as_of={as_of!r}", field="as_of", value=as_of
         )
-    ids, codes, values = _select(log, keep)
-    cust, customers = _factorize_ids(ids)
-    st = _stats(cust, codes, values if with_value else None, len(customers))
-    freq = st["count"] if include_first else st["count"] - 1
+    ids, codes, values = _select(log, rows)
+    coded = _code_ids(ids)
+    st = _stats(coded.cust, codes, values if with_value else None, coded.n)
+    customers, where = coded.labels(st["count"] > 0)
+    if where is not None:  # compact integer ids with gaps: drop the slots without a row
+        st = {name: np.take(column, where) for name, column in st.items()}
+    count, first = st["count"], st["first"]
+    freq = count if include_first else count - 1
     data: dict[str, Any] = {
-        "frequency": freq.astype(np.int64),
-        "recency": (st["last"] - st["first"]) * scale,
-        "T": (end - st["first"]) * scale,
+        "frequency": freq,
+        "recency": _periods(st["last"] - first, scale),
+        "T": _periods(end - first, scale),
     }
     if with_value:
         overflow = ~np.isfinite(st["total"])
@@ -480,11 +571,12 @@ def _summary_frame(
                 value=who,
             )
         repeat = st["total"] if include_first else st["total"] - st["first_value"]
-        data["monetary_value"] = np.divide(repeat, freq, out=np.zeros_like(repeat), where=freq > 0)
+        # a customer without a repeat period spent all in the first: repeat is exactly 0
+        data["monetary_value"] = repeat / np.maximum(freq, 1)
     frame = pd.DataFrame(data, index=customers, copy=False)
     if include_first:
         frame.attrs["include_first_transaction"] = True  # the models refuse it (read_summary)
-    return frame
+    return frame, coded, where
 
 
 @renamed_arguments(calibration_end="as_of", observation_end="holdout_end")
@@ -586,27 +678,29 @@ def calibration_holdout_split(
         )
     with_value = value_col is not None
     ns = log.dates.ns
-    cal = _summary_frame(log, ns <= cal_ns, cal_end, with_value, as_of, scale=scale)
+    cal, coded, where = _summary_frame(
+        log, _rows_through(ns, cal_ns), cal_end, with_value, as_of, scale=scale
+    )
     cal.columns = [f"{c}_cal" for c in cal.columns]
     cal.index.name = customer_col
     n_cust = len(cal)
     freq_h = np.zeros(n_cust, dtype=np.int64)
     value_h = np.zeros(n_cust)
-    in_holdout = (ns > cal_ns) & (ns <= hold_ns)
-    if in_holdout.any():
-        ids, codes, values = _select(log, in_holdout)
-        cust = np.asarray(cal.index.get_indexer(pd.Index(ids)), dtype=np.int64)
-        known = cust >= 0  # -1: a customer whose first purchase is in the holdout
-        if not known.all():
-            cust, codes = cust[known], codes[known]
-            values = values[known] if values is not None else None
+    in_holdout = ns > cal_ns
+    in_holdout &= ns <= hold_ns
+    holdout = np.flatnonzero(in_holdout)
+    if holdout.size:
+        ids, codes, values = _select(log, holdout)
+        cust = coded.lookup(ids, where)
+        known = np.flatnonzero(cust >= 0)  # -1: a customer whose first purchase is later
+        if known.size < cust.size:
+            cust, codes = np.take(cust, known), np.take(codes, known)
+            values = np.take(values, known) if values is not None else None
         if cust.size:
             st = _stats(cust, codes, values if with_value else None, n_cust)
-            freq_h = st["count"].astype(np.int64)
-            if with_value:
-                value_h = np.divide(
-                    st["total"], st["count"], out=np.zeros(n_cust), where=freq_h > 0
-                )
+            freq_h = st["count"]
+            if with_value:  # no holdout purchase: a total of exactly 0
+                value_h = st["total"] / np.maximum(freq_h, 1)
     cal["frequency_holdout"] = freq_h
     cal["duration_holdout"] = float(hold_end - cal_end) * scale
     if with_value:
@@ -625,7 +719,7 @@ class PurchasePeriods:
     repeats : ndarray of int64
         Period of every repeat purchase period of a cohort customer (one
         entry per customer and period after the first, purchases at or
-        before the end).
+        before the end; in no particular order).
     cut : int
         Period of ``as_of`` (the cohort is who bought at or before it).
     end : int
@@ -686,8 +780,7 @@ def purchase_periods(
             field="end",
             value=end,
         )
-    keep = log.dates.ns <= end_ns
-    ids, codes, _ = _select(log, keep)
+    ids, codes, _ = _select(log, _rows_through(log.dates.ns, end_ns))
     cust, _customers = _factorize_ids(ids)
     n_cust = int(cust.max()) + 1 if cust.size else 0
     first = np.full(n_cust, np.iinfo(np.int64).max)
@@ -697,16 +790,22 @@ def purchase_periods(
         raise ValidationError(
             f"no customer bought at or before as_of={as_of!r}", field="as_of", value=as_of
         )
-    # One entry per (customer, period) after the first: a sort of packed keys.
+    # One entry per (customer, period) after the first: repeats of packed keys dropped.
     lo = int(codes.min())
     span = int(codes.max()) - lo + 1
     if n_cust * span >= 2**62:
         raise ValidationError("the transaction log spans too many periods", field=date_col)
-    mine = cohort[cust] & (codes > first[cust])
-    key = np.unique(cust[mine] * span + (codes[mine] - lo))
+    mine = np.take(cohort, cust)
+    mine &= codes > np.take(first, cust)
+    rows = np.flatnonzero(mine)
+    key = np.take(cust, rows) * span
+    key += np.take(codes, rows) - lo
+    repeats = np.take(codes, rows)  # one entry per (customer, period): drop the repeats
+    keep = np.ones(rows.size, dtype=bool)
+    keep[_repeats(key)] = False
     return PurchasePeriods(
         first=first[cohort],
-        repeats=np.asarray(key % span + lo, dtype=np.int64),
+        repeats=repeats[keep],
         cut=cut,
         end=end_code,
         freq=fq,
