@@ -96,6 +96,8 @@ class _Coded:
         if self.uniques is not None:
             return self.uniques, None
         where = None if bool(seen.all()) else np.flatnonzero(seen)
+        if where is None and self.dtype == np.int64:
+            return pd.Index(np.arange(self.lo, self.lo + self.n, dtype=np.int64)), None
         slots = np.arange(self.n) if where is None else where
         return pd.Index(slots.astype(self.dtype) + self.dtype.type(self.lo)), where
 
@@ -343,11 +345,11 @@ def _stats(
     if not has.all():  # customers without a row in range: first = last = 0 periods
         first[~has] = 0
         last[~has] = 0
-    first_code = first.astype(np.int64)
-    first_code += lo
-    last_code = last.astype(np.int64)
-    last_code += lo
-    out: dict[str, np.ndarray] = {"count": count, "first": first_code, "last": last_code}
+    out: dict[str, np.ndarray] = {
+        "count": count,
+        "first": np.add(first, lo, dtype=np.int64),
+        "last": np.add(last, lo, dtype=np.int64),
+    }
     if values is not None:
         out["total"] = np.bincount(cust, weights=values, minlength=n_cust)
         in_first = np.flatnonzero(rel == first_of_row)
@@ -357,9 +359,13 @@ def _stats(
     return out
 
 
-def _periods(n: IntArray, scale: float) -> FloatArray:
-    """Whole periods as floats in the requested unit (``scale`` periods -> unit)."""
-    out = n.astype(np.float64)
+def _periods(to: IntArray | int, since: IntArray, scale: float) -> FloatArray:
+    """Whole periods from ``since`` to ``to`` in the requested unit (``scale`` periods -> unit).
+
+    Exact: the period codes are far below 2**53, so subtracting them as
+    floats gives the integer difference.
+    """
+    out = np.subtract(to, since, dtype=np.float64)
     if scale != 1.0:
         out *= scale
     return out
@@ -557,8 +563,8 @@ def _summary_frame(
     freq = count if include_first else count - 1
     data: dict[str, Any] = {
         "frequency": freq,
-        "recency": _periods(st["last"] - first, scale),
-        "T": _periods(end - first, scale),
+        "recency": _periods(st["last"], first, scale),
+        "T": _periods(end, first, scale),
     }
     if with_value:
         overflow = ~np.isfinite(st["total"])
