@@ -355,7 +355,7 @@ def _stats(
         in_first = np.flatnonzero(rel == first_of_row)
         out["first_value"] = np.bincount(
             np.take(cust, in_first), weights=np.take(values, in_first), minlength=n_cust
-        )
+        ).astype(np.float64, copy=False)  # no row at all: NumPy counts in integers
     return out
 
 
