@@ -3,11 +3,13 @@
 Dates are read once by the one clock (:mod:`crmcore._time`): int64
 nanoseconds on the data's own scale, history cut at the instant ``as_of``
 (``t <= as_of``), and integer period codes taken on the data's wall clock.
-Customers are factorised by hashing; the per-customer first and last
-periods are scattered minima and maxima, and only the purchases strictly
-between them are sorted (as integers ``customer * span + period``) to count
-distinct periods. No string is ever sorted and pandas is used only to read
-the input and build the output.
+Compact integer ids are their own slots, other ids are factorised by
+hashing; the per-customer first and last periods are scattered minima and
+maxima, and only the purchases strictly between them are examined (as
+integers ``customer * span + period``) for repeats of a period, by hashing
+(no sort unless the keys are already in order). No transaction and no string
+is sorted, rows are selected by position rather than by boolean mask, and
+pandas is used only to read the input and build the output.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import pandas as pd
 
 from crmcore import _time
 from crmcore._deprecation import renamed_arguments
-from crmcore._types import BoolArray, FloatArray, IntArray
+from crmcore._types import FloatArray, IntArray
 from crmcore._validation import as_float_array, check_columns, check_non_empty, first_bad
 from crmcore.clv._dask import is_dask, summary_on_dask
 from crmcore.errors import ValidationError
@@ -91,11 +93,11 @@ class _Coded:
     lo: int = 0  # compact integer ids: the id of slot 0
     dtype: Any = None  # compact integer ids: their dtype
 
-    def labels(self, seen: BoolArray) -> tuple[pd.Index, IntArray | None]:
-        """Return the ids of the slots in ``seen`` and those slots' positions (``None``: all)."""
+    def labels(self, rows: IntArray) -> tuple[pd.Index, IntArray | None]:
+        """Return the ids of the slots with rows and those slots' positions (``None``: all)."""
         if self.uniques is not None:
             return self.uniques, None
-        where = None if bool(seen.all()) else np.flatnonzero(seen)
+        where = None if bool(rows.all()) else np.flatnonzero(rows)
         if where is None and self.dtype == np.int64:
             return pd.Index(np.arange(self.lo, self.lo + self.n, dtype=np.int64)), None
         slots = np.arange(self.n) if where is None else where
@@ -293,8 +295,9 @@ def _stats(
 ) -> dict[str, np.ndarray]:
     """Per-customer first/last purchase period, distinct periods and value sums.
 
-    Returns ``count``, ``first``, ``last`` (int64 period codes; 0 periods and
-    codes of the log's first period for a customer without a row) and, with
+    Returns ``count`` (int64), ``first`` and ``last`` (periods since ``lo``,
+    the log's first period, in the narrowest integer type; 0 for a customer
+    without a row, whose count is 0), ``lo`` (a 0-d int64 array) and, with
     ``values``, ``total`` and ``first_value`` (float64).
 
     No transaction is sorted. The first and last periods are per-customer
@@ -341,14 +344,15 @@ def _stats(
             key += np.take(rel, rows)
         count += np.bincount(cust_in, minlength=n_cust)
         np.subtract.at(count, np.take(cust_in, _repeats(key)), 1)
-    has = last >= 0
-    if not has.all():  # customers without a row in range: first = last = 0 periods
-        first[~has] = 0
-        last[~has] = 0
+    if not bool(count.all()):  # customers without a row in range: first = last = 0
+        none = count == 0
+        first[none] = 0
+        last[none] = 0
     out: dict[str, np.ndarray] = {
         "count": count,
-        "first": np.add(first, lo, dtype=np.int64),
-        "last": np.add(last, lo, dtype=np.int64),
+        "first": first,
+        "last": last,
+        "lo": np.array(lo, dtype=np.int64),
     }
     if values is not None:
         out["total"] = np.bincount(cust, weights=values, minlength=n_cust)
@@ -556,20 +560,21 @@ def _summary_frame(
     ids, codes, values = _select(log, rows)
     coded = _code_ids(ids)
     st = _stats(coded.cust, codes, values if with_value else None, coded.n)
-    customers, where = coded.labels(st["count"] > 0)
+    customers, where = coded.labels(st["count"])
     if where is not None:  # compact integer ids with gaps: drop the slots without a row
-        st = {name: np.take(column, where) for name, column in st.items()}
+        st = {
+            name: column if name == "lo" else np.take(column, where) for name, column in st.items()
+        }
     count, first = st["count"], st["first"]
     freq = count if include_first else count - 1
     data: dict[str, Any] = {
         "frequency": freq,
         "recency": _periods(st["last"], first, scale),
-        "T": _periods(end, first, scale),
+        "T": _periods(end - int(st["lo"]), first, scale),
     }
     if with_value:
-        overflow = ~np.isfinite(st["total"])
-        if overflow.any():
-            who = customers[int(np.flatnonzero(overflow)[0])]
+        if not bool(np.isfinite(st["total"]).all()):
+            who = customers[int(np.flatnonzero(~np.isfinite(st["total"]))[0])]
             raise ValidationError(
                 f"the amounts of customer {who!r} sum beyond the float range (about 1.8e308); "
                 "rescale the value column (e.g. to thousands) before summarising",
