@@ -188,7 +188,10 @@ def _read_log(
     if value_col is not None:
         raw_values = transactions[value_col].to_numpy()
         try:
-            values = as_float_array(raw_values, name=value_col)
+            if raw_values.dtype == np.float64 and bool(np.isfinite(raw_values).all()):
+                values = raw_values  # already what the check returns; never written to
+            else:
+                values = as_float_array(raw_values, name=value_col)
         except ValidationError:
             as_float_array(raw_values, name=value_col, index=labels, row_name="customer")
             raise
@@ -329,8 +332,9 @@ def _stats(
     # the first period, the last if it differs, then whatever lies between
     count = (last >= 0).astype(np.int64)
     count += last > first
-    inner = rel > first_of_row
-    inner &= rel < last_of_row
+    inner = np.greater(rel, first_of_row)
+    scratch = np.less(rel, last_of_row)  # reused below: no fresh pages for a second mask
+    inner &= scratch
     rows = np.flatnonzero(inner)
     if rows.size:
         cust_in = np.take(cust, rows)
@@ -356,7 +360,7 @@ def _stats(
     }
     if values is not None:
         out["total"] = np.bincount(cust, weights=values, minlength=n_cust)
-        in_first = np.flatnonzero(rel == first_of_row)
+        in_first = np.flatnonzero(np.equal(rel, first_of_row, out=scratch))
         out["first_value"] = np.bincount(
             np.take(cust, in_first), weights=np.take(values, in_first), minlength=n_cust
         ).astype(np.float64, copy=False)  # no row at all: NumPy counts in integers
@@ -581,9 +585,11 @@ def _summary_frame(
                 field="value_col",
                 value=who,
             )
-        repeat = st["total"] if include_first else st["total"] - st["first_value"]
+        repeat = st["total"]
+        if not include_first:  # in place: the first-period sums are not needed any more
+            repeat = np.subtract(repeat, st["first_value"], out=st["first_value"])
         # a customer without a repeat period spent all in the first: repeat is exactly 0
-        data["monetary_value"] = repeat / np.maximum(freq, 1)
+        data["monetary_value"] = np.divide(repeat, np.maximum(freq, 1), out=repeat)
     frame = pd.DataFrame(data, index=customers, copy=False)
     if include_first:
         frame.attrs["include_first_transaction"] = True  # the models refuse it (read_summary)
