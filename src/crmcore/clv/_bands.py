@@ -111,7 +111,10 @@ def draw_bands(
         block = per_key if k_hi - k_lo == local.size else per_key[:, local]
         if finish is not None:
             block = finish(block, order[sl])
-        lo, hi = np.quantile(block, q, axis=0)
+        # sorted first: NumPy sorts the short columns of draws several times faster than
+        # np.quantile partitions them, and its partition of a sorted block is quick; the
+        # order statistics, and so the quantiles, are the same values to the bit
+        lo, hi = np.quantile(np.sort(block, axis=0), q, axis=0)
         ci_low[order[sl]] = lo
         ci_high[order[sl]] = hi
     return ci_low, ci_high
