@@ -759,16 +759,11 @@ def _parse_mixed_zones(raw: pd.Series, *, name: str, date_format: str | None) ->
 
 
 def wall_ns(ns: IntArray, tz: Any) -> IntArray:
-    """Wall-clock nanoseconds in ``tz`` of UTC instants (identity for naive data and UTC)."""
-    if tz is None or _is_utc(tz):
-        return ns  # UTC's wall clock is the instant itself: no pass over the dates
+    """Wall-clock nanoseconds in ``tz`` of UTC instants (identity for naive data)."""
+    if tz is None:
+        return ns
     idx = pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC").tz_convert(tz)
     return np.asarray(idx.tz_localize(None).asi8, dtype=np.int64)
-
-
-def _is_utc(tz: Any) -> bool:
-    """Whether ``tz`` is UTC itself: a fixed zone of offset zero (pandas' ``"UTC"``)."""
-    return isinstance(tz, _dt.timezone) and tz.utcoffset(None) == _dt.timedelta(0)
 
 
 def wall_day(stamp: pd.Timestamp) -> int:

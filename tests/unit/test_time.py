@@ -125,19 +125,6 @@ class TestReadDates:
             got.wall_ns(), col.dt.tz_localize(None).dt.as_unit("ns").array.asi8
         )
 
-    @pytest.mark.parametrize("zone", ["UTC", "+02:00", "Etc/GMT-3", PARIS])
-    def test_wall_ns_of_utc_is_the_instants_and_other_zones_shift(self, zone):
-        # UTC reads its instants as they are (no pass over the dates); every other
-        # zone, fixed or not, shifts them as pandas does
-        col = pd.Series(pd.date_range("2024-03-30 22:00", periods=6, freq="3h", tz="UTC"))
-        got = read_dates(col.dt.tz_convert(zone), name="date")
-        expected = col.dt.tz_convert(zone).dt.tz_localize(None).dt.as_unit("ns").array.asi8
-        np.testing.assert_array_equal(got.wall_ns(), expected)
-        if zone == "UTC":
-            assert got.wall_ns() is got.ns
-        with_missing = np.array([got.ns[0], NAT], dtype=np.int64)
-        assert wall_ns(with_missing, got.tz)[1] == NAT
-
     def test_strings_dates_periods_and_formats(self):
         iso = read_dates(pd.Series(["2024-01-01", "2024-02-03 10:00"]), name="d")
         assert iso.ns[1] == pd.Timestamp("2024-02-03 10:00").value
