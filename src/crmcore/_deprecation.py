@@ -129,6 +129,17 @@ def _frame_with_old_names() -> type[pd.DataFrame]:
     return FrameWithOldNames
 
 
+def __getattr__(name: str) -> Any:
+    """Give ``FrameWithOldNames`` by name, as pickle looks a class up (PEP 562).
+
+    The class is made on first use (this module stays importable without
+    pandas); a pickled result of :func:`renamed_columns` names it here.
+    """
+    if name == "FrameWithOldNames":
+        return _frame_with_old_names()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def _caller_level(library_dir: str) -> int:
     """Stack level (from the caller) of the first frame outside this module and ``library_dir``."""
     frame = sys._getframe(1)

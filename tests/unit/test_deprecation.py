@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import warnings
 
 import pandas as pd
@@ -53,3 +54,15 @@ def test_old_name_reads_the_new_column_with_a_warning(read):
 def test_unknown_names_still_fail():
     with pytest.raises(KeyError):
         _frame()["upper"]
+
+
+def test_a_result_with_old_names_pickles(tmp_path):
+    # multiprocessing, joblib and Dask move results between processes by pickle
+    f = _frame()
+    back = pickle.loads(pickle.dumps(f))
+    pd.testing.assert_frame_equal(back, f)
+    with pytest.warns(DeprecationWarning, match="'lower' is deprecated.*'ci_low'"):
+        assert back["lower"].tolist() == [1.0, 2.0]
+    path = tmp_path / "table.pkl"
+    f.to_pickle(path)
+    pd.testing.assert_frame_equal(pd.read_pickle(path), f)

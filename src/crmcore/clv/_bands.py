@@ -27,7 +27,7 @@ from crmcore._types import FloatArray, IntArray
 from crmcore.clv._compress import unique_rows
 from crmcore.clv._kernels import PurchaseKernels
 
-__all__ = ["Finish", "PairPart", "draw_bands"]
+__all__ = ["Finish", "PairPart", "draw_bands", "quantiles_over_draws"]
 
 PairPart = Callable[[FloatArray, FloatArray, FloatArray], FloatArray]
 """``f(theta, x, T) -> values`` at distinct ``(x, T)`` pairs, for one parameter draw."""
@@ -43,6 +43,37 @@ columns among the distinct rows passed to :func:`draw_bands`.
 def _pair_table(part: PairPart, draws: FloatArray, px: FloatArray, pT: FloatArray) -> FloatArray:
     """``part`` at pairs ``(px, pT)`` for every draw: ``(draws, pairs)``."""
     return np.asarray(np.stack([part(th, px, pT) for th in draws]), dtype=np.float64)
+
+
+def quantiles_over_draws(block: FloatArray, q: FloatArray) -> FloatArray:
+    """``np.quantile(block, q, axis=0)``, the same numbers, from one sort of the draws.
+
+    NumPy sorts the short columns of draws several times faster than
+    ``np.quantile`` partitions them. The quantiles are then read as NumPy's
+    default ("linear", Hyndman & Fan 1996 definition 7) reads them: at
+    ``(n - 1) q`` between the order statistics below and above, interpolated
+    from the nearer end (``b - (b - a)(1 - g)`` from ``g = 0.5`` on) and
+    NaN for a column holding a NaN; tested equal to ``np.quantile`` bit for
+    bit.
+    """
+    ordered = np.sort(block, axis=0)  # NaNs last, as np.quantile's partition puts them
+    n = ordered.shape[0]
+    at = (n - 1) * q
+    below = np.floor(at)
+    gamma = (at - below)[:, None]
+    i_lo = below.astype(np.intp)
+    i_hi = i_lo + 1
+    top = at >= n - 1
+    i_lo[top] = n - 1
+    i_hi[top] = n - 1
+    a = ordered[i_lo]
+    b = ordered[i_hi]
+    diff = b - a
+    out = a + diff * gamma
+    np.subtract(b, diff * (1 - gamma), out=out, where=np.broadcast_to(gamma >= 0.5, out.shape))
+    last = ordered[-1]
+    out[:, np.isnan(last)] = np.nan
+    return np.asarray(out, dtype=np.float64)
 
 
 def draw_bands(
@@ -111,7 +142,7 @@ def draw_bands(
         block = per_key if k_hi - k_lo == local.size else per_key[:, local]
         if finish is not None:
             block = finish(block, order[sl])
-        lo, hi = np.quantile(block, q, axis=0)
+        lo, hi = quantiles_over_draws(block, q)
         ci_low[order[sl]] = lo
         ci_high[order[sl]] = hi
     return ci_low, ci_high

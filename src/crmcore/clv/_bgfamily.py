@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from crmcore._types import FloatArray, IntArray
+from crmcore._types import BoolArray, FloatArray, IntArray
 from crmcore.clv._blas import dot
 from crmcore.clv._compress import unique_rows
 from crmcore.clv._hyp import (
@@ -420,6 +420,58 @@ def bg_alive_many(
     return np.asarray(special.expit(log_odds, out=log_odds), dtype=np.float64)
 
 
+class _AliveTables:
+    """:func:`bg_alive_many` from its terms at the distinct ``T``, ``t_x`` and ``x``.
+
+    Customers share few distinct ages, recencies and frequencies (whole days,
+    whole purchases): each logarithm of :func:`bg_alive_many` is taken once
+    per draw and distinct value and gathered per row, the rest of the
+    arithmetic done in the same order on the same doubles, so the result is
+    the same to the bit.
+    """
+
+    def __init__(
+        self, terms: tuple[FloatArray, ...], codes: tuple[IntArray, ...], x_zero: BoolArray
+    ) -> None:
+        self.log_T, self.log_tx, self.r_x, self.ab_x = terms
+        self.i_T, self.i_tx, self.i_x = codes
+        self.x_zero = x_zero  # BG/NBD: no dropout term at x = 0 (all False for MBG/NBD)
+
+    @classmethod
+    def of(
+        cls, draws: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray, s: int, *, limit: int
+    ) -> _AliveTables | None:
+        """Build the tables, or None when a column has more than ``limit`` distinct values."""
+        u_T, i_T = np.unique(T, return_inverse=True)
+        u_tx, i_tx = np.unique(tx, return_inverse=True)
+        u_x, i_x = np.unique(x, return_inverse=True)
+        if max(u_T.size, u_tx.size, u_x.size) > limit:
+            return None  # tables as large as the rows: no saving, and memory
+        r, alpha, a, b = (draws[:, j][:, None] for j in range(4))
+        xs = u_x if s == 1 else np.maximum(u_x, 1.0)
+        terms = (
+            np.log(alpha + u_T[None, :]),
+            np.log(alpha + u_tx[None, :]),
+            r + u_x[None, :],
+            np.log(a) - np.log(b + xs[None, :] - 1.0 + s),
+        )
+        codes = (i_T.ravel(), i_tx.ravel(), i_x.ravel())
+        return cls(terms, codes, u_x == 0 if s == 0 else np.zeros(u_x.size, dtype=bool))
+
+    def rows(self, ks: slice) -> FloatArray:
+        """P(alive) of rows ``ks`` for every draw: ``(k, rows)``, as :func:`bg_alive_many`."""
+        i_x = self.i_x[ks]
+        log_odds = np.take(self.log_T, self.i_T[ks], axis=1)
+        log_odds -= np.take(self.log_tx, self.i_tx[ks], axis=1)
+        log_odds *= np.take(self.r_x, i_x, axis=1)
+        log_odds += np.take(self.ab_x, i_x, axis=1)
+        zero = self.x_zero[i_x]
+        if zero.any():
+            log_odds[:, zero] = -np.inf
+        np.negative(log_odds, out=log_odds)
+        return np.asarray(special.expit(log_odds, out=log_odds), dtype=np.float64)
+
+
 def bg_probability_of_purchases(
     theta: FloatArray, n: FloatArray, t: FloatArray, *, s: int
 ) -> FloatArray:
@@ -508,6 +560,10 @@ class BGKernels(PurchaseKernels):
     def alive_draws(
         self, draws: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray, *, chunk: int
     ) -> AliveDraws:
+        tables = _AliveTables.of(draws, x, tx, T, self.s, limit=chunk)
+        if tables is not None:
+            return tables.rows
+
         def rows(ks: slice) -> FloatArray:
             return bg_alive_many(draws, x[ks], tx[ks], T[ks], self.s)
 

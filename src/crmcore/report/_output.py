@@ -8,13 +8,22 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from crmcore.report._analysis import Analysis
+from crmcore.report._csvtext import (
+    ColumnText,
+    FloatText,
+    IntText,
+    LookupText,
+    TextText,
+    block_text,
+)
 from crmcore.report._html import render_html
 
 __all__ = ["REPORT_FILES", "staged_directory", "write_customers", "write_files", "write_report"]
@@ -50,10 +59,13 @@ def staged_directory(out_dir: str | os.PathLike[str]) -> Iterator[Path]:
 
 
 #: Rows formatted per block of ``customers.csv`` (bounds the memory of the text).
-_CSV_BLOCK = 65_536
+_CSV_BLOCK = 8192
 
-#: Characters that make the csv module quote a field (QUOTE_MINIMAL, "," and "\n").
-_QUOTED = re.compile(r'[,"\r\n]')
+#: Characters that make the csv module quote a field (QUOTE_MINIMAL, "," and "\n"),
+#: and NUL, which the fast writer uses as filler (see :mod:`crmcore.report._csvtext`).
+_QUOTED = re.compile(r'[,"\r\n\x00]')
+
+_Column = Callable[[slice], ColumnText]
 
 
 def write_customers(customers: pd.DataFrame, path: Path) -> None:
@@ -61,58 +73,71 @@ def write_customers(customers: pd.DataFrame, path: Path) -> None:
 
     The bytes are those of ``table.round(6).to_csv(path, lineterminator="\\n")``
     (pandas writes a float as ``str`` of the NumPy value, which is Python's
-    ``repr``, and a missing one as an empty field), formatted column by
-    column with ``repr`` on Python floats, several times faster than
-    NumPy's own float formatting. A table with a column of another kind,
-    a missing text or a text the CSV writer would quote goes through
-    pandas as it is.
+    ``repr``, and a missing one as an empty field), built a block of rows at
+    a time from whole columns (:mod:`crmcore.report._csvtext`), with no
+    Python string per cell. A table with a column of another kind, a
+    missing text or a text the CSV writer would quote goes through pandas
+    as it is.
     """
     table = customers
-    columns = [table.index.to_series(), *(table.iloc[:, i] for i in range(table.shape[1]))]
     names = [str(table.index.name), *map(str, table.columns)]
     plain = table.index.name is not None and table.index.dtype.kind != "f"
-    if not (plain and all(map(_plain, columns))) or _QUOTED.search("".join(names)):
+    columns = [_column(table.index.to_series())] if plain else []
+    if plain:
+        columns += [_column(table.iloc[:, i]) for i in range(table.shape[1])]
+    if not plain or any(c is None for c in columns) or _QUOTED.search("".join(names)):
         table = table.copy()
         float_cols = table.select_dtypes(include=[np.floating]).columns
         table[float_cols] = table[float_cols].round(6)
         table.to_csv(path, index=True, lineterminator="\n")
         return
-    with open(path, "w", encoding="utf-8", newline="") as out:
-        out.write(",".join(names) + "\n")
+    cells = [c for c in columns if c is not None]
+    with open(path, "wb") as out:
+        out.write((",".join(names) + "\n").encode("utf-8"))
         for start in range(0, len(table), _CSV_BLOCK):
-            cells = [_cells(col.iloc[start : start + _CSV_BLOCK]) for col in columns]
-            out.write("\n".join(map(",".join, zip(*cells, strict=True))))
-            out.write("\n")
+            rows = slice(start, min(start + _CSV_BLOCK, len(table)))
+            out.write(block_text([make(rows) for make in cells]))
 
 
-def _plain(col: pd.Series) -> bool:
-    """Whether ``col`` is written by :func:`_cells` exactly as pandas writes it."""
-    kind = col.dtype.kind if isinstance(col.dtype, np.dtype) else None
-    if kind == "f" and col.dtype == np.float64:
-        return True
-    if kind in ("i", "u", "b"):
-        return True
-    if kind == "O" or isinstance(col.dtype, pd.StringDtype | pd.CategoricalDtype):
-        values = col.astype(object).to_numpy().tolist()
-        if not all(type(v) is str for v in values):
-            return False
-        return _QUOTED.search("".join(values)) is None
-    return False
+def _column(col: pd.Series) -> _Column | None:
+    """How to write blocks of ``col`` exactly as pandas does, or None (pandas writes it)."""
+    dtype = col.dtype
+    if isinstance(dtype, np.dtype):
+        if dtype == np.float64:
+            floats = col.to_numpy()
+            return lambda rows: FloatText(floats[rows].round(6))
+        if dtype.kind in "iu":
+            ints = col.to_numpy()
+            return lambda rows: IntText(ints[rows])
+        if dtype.kind == "b":
+            flags = col.to_numpy().astype(np.intp)
+            return lambda rows: LookupText(flags[rows], ["False", "True"])
+        if dtype.kind != "O":
+            return None
+    if isinstance(dtype, pd.CategoricalDtype):
+        codes = col.cat.codes.to_numpy()
+        labels = list(dtype.categories)
+        if (codes < 0).any() or not _all_plain_texts(labels):
+            return None
+        return lambda rows: LookupText(codes[rows], labels)
+    if dtype.kind != "O" and not isinstance(dtype, pd.StringDtype):
+        return None
+    if col.isna().any():
+        return None  # pandas writes a missing text as an empty field
+    if dtype.kind == "O" and pd.api.types.infer_dtype(col, skipna=False) != "string":
+        return None  # bytes, numbers: pandas writes each its own way
+    values = col.to_numpy(dtype=object).tolist()
+    if not _all_plain_texts(values, checked=True):
+        return None
+    texts = TextText.of(values)
+    return texts.rows_of
 
 
-def _cells(col: pd.Series) -> list[str]:
-    """Return the CSV text of each value of a column :func:`_plain` accepts."""
-    kind = col.dtype.kind if isinstance(col.dtype, np.dtype) else None
-    if kind == "f":
-        values = col.to_numpy().round(6)
-        text = list(map(repr, values.tolist()))
-        missing = np.flatnonzero(np.isnan(values))
-        for i in missing.tolist():
-            text[i] = ""
-        return text
-    if kind in ("i", "u", "b"):
-        return list(map(str, col.to_numpy().tolist()))
-    return list(col.astype(object).to_numpy())
+def _all_plain_texts(values: list[Any], *, checked: bool = False) -> bool:
+    """Whether ``values`` are texts (already ``checked``) none of which the CSV writer quotes."""
+    if not checked and not all(type(v) is str for v in values):
+        return False
+    return _QUOTED.search("".join(values)) is None
 
 
 def write_files(analysis: Analysis, directory: str | os.PathLike[str]) -> list[Path]:

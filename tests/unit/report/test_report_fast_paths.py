@@ -6,7 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from crmcore.report import _output as output
 from crmcore.report._analysis import _duplicate_rows
+from crmcore.report._csvtext import FloatText, IntText, block_text
 from crmcore.report._output import write_customers
 
 KEYS = ["customer_id", "date", "amount"]
@@ -103,6 +105,85 @@ def test_write_customers_leaves_texts_to_quote_to_pandas(tmp_path, change):
     )
     for col, pair in change.items():
         table[col] = pd.array(pair * 3, dtype="string")
+    expected = _pandas_bytes(table, tmp_path / "pandas.csv")
+    write_customers(table, tmp_path / "fast.csv")
+    assert (tmp_path / "fast.csv").read_bytes() == expected
+
+
+def _tricky_floats() -> np.ndarray:
+    rng = np.random.default_rng(24)
+    tiny = np.arange(0, 101) / 1e6  # around the switch to exponent notation (1e-4)
+    scales = 10.0 ** rng.integers(-8, 12, 3000)
+    return np.concatenate(
+        [
+            [0.1, 1e-7, 1e16, -0.0, 0.0, np.nan, np.inf, -np.inf, 2.0**33, 2.0**33 - 1e-6],
+            [2.0**53, -(2.0**63), 5e-324, 1e300, 0.0001, 0.00009999995],
+            tiny,
+            -tiny,
+            rng.standard_normal(3000) * scales,
+            np.round(rng.standard_normal(500) * 1e3),  # whole numbers
+        ]
+    )
+
+
+def test_float_text_is_repr_of_the_rounded_float():
+    values = _tricky_floats().round(6)
+    text = block_text([FloatText(values)]).decode()
+    expected = "".join(("" if np.isnan(v) else repr(v)) + "\n" for v in values.tolist())
+    assert text == expected
+
+
+def test_int_text_is_str_at_every_width():
+    signed = np.array([0, 7, -7, 10, -10, 99, 2**62, np.iinfo(np.int64).max,
+                       np.iinfo(np.int64).min], dtype=np.int64)  # fmt: skip
+    unsigned = np.array([0, 1, 2**63, np.iinfo(np.uint64).max], dtype=np.uint64)
+    small = np.array([-128, 0, 127], dtype=np.int8)
+    for ints in (signed, unsigned, small):
+        text = block_text([IntText(ints)]).decode()
+        assert text == "".join(f"{v}\n" for v in ints.tolist())
+
+
+@pytest.mark.parametrize("ids", ["text", "int", "unicode"])
+def test_write_customers_tricky_values_in_blocks(tmp_path, monkeypatch, ids):
+    # blocks of 64 rows: every column's layout is rebuilt per block, widths differ
+    monkeypatch.setattr(output, "_CSV_BLOCK", 64)
+    values = _tricky_floats()
+    n = values.size
+    index = {
+        "text": [f"c{i}" for i in range(n)],
+        "int": list(range(-50, n - 50)),
+        "unicode": [f"kund\u00e9-{i}-\u65e5" for i in range(n)],
+    }[ids]
+    table = pd.DataFrame(
+        {
+            "p_alive": values,
+            "big": np.arange(n, dtype=np.int64) * (2**40) - 2**50,
+            "small": (np.arange(n) % 200 - 100).astype(np.int16),
+            "count": np.arange(n, dtype=np.uint32),
+            "segment": pd.Categorical(np.array(["champions", "at risk", ""])[np.arange(n) % 3]),
+            "flag": np.arange(n) % 2 == 0,
+            "note": pd.array(np.array(["", "x y", "\u00e9"])[np.arange(n) % 3], dtype="str"),
+        },
+        index=pd.Index(index, name="customer_id"),
+    )
+    expected = _pandas_bytes(table, tmp_path / "pandas.csv")
+    write_customers(table, tmp_path / "fast.csv")
+    assert (tmp_path / "fast.csv").read_bytes() == expected
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        ["a\x00b", "c"],  # NUL: the fast writer's filler, so pandas writes it
+        [b"ab", "c"],  # bytes among texts: pandas writes b'ab'
+        [1, "c"],
+    ],
+)
+def test_write_customers_leaves_odd_objects_to_pandas(tmp_path, column):
+    table = pd.DataFrame(
+        {"clv": [0.5, 1e-5] * 2, "label": pd.Series(column * 2, dtype=object)},
+        index=pd.Index(["w", "x", "y", "z"], name="customer_id"),
+    )
     expected = _pandas_bytes(table, tmp_path / "pandas.csv")
     write_customers(table, tmp_path / "fast.csv")
     assert (tmp_path / "fast.csv").read_bytes() == expected
