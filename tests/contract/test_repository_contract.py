@@ -157,6 +157,29 @@ def test_add_many_is_all_or_nothing(store):
     assert store.orders.count() == 1
 
 
+def test_add_many_names_the_first_refused_record_in_order(store):
+    # the duplicate sits mid-way in the third batch, after rows of the same
+    # batch that went in: the record named is the one refused, nothing stays
+    store.orders.add(order("o12"))
+    ids = [*(f"o{i}" for i in range(12)), "x1", "o12", "x1", "x2"]
+    with pytest.raises(ValidationError, match="'o12' already exists") as caught:
+        store.orders.add_many([order(i) for i in ids], batch_size=5)
+    assert caught.value.field == "id"
+    assert caught.value.value == "o12"
+    assert [o.id for o in store.orders.query({})] == ["o12"]
+
+
+def test_a_refused_add_many_leaves_the_rest_of_the_unit_intact(store):
+    with store.unit_of_work() as uow:
+        uow.orders.add(order("a1"))
+        uow.orders.add_many([order("b1"), order("b2")])
+        with pytest.raises(ValidationError, match="'b2' already exists"):
+            uow.orders.add_many([order(f"c{i}") for i in range(7)] + [order("b2")], batch_size=3)
+        uow.orders.add_many([order("d1")])
+        uow.commit()
+    assert sorted(o.id for o in store.orders.query({})) == ["a1", "b1", "b2", "d1"]
+
+
 def test_add_many_refuses_a_bad_entity_without_partial_write(store):
     good = [order(f"o{i}") for i in range(30)]
     bad = attrs.evolve(order("bad"))
