@@ -64,6 +64,7 @@ from crmcore.report._distributed import (
 )
 from crmcore.report._inputs import ReportData, release_arrow_memory
 from crmcore.segmentation import rfm_scores, rfm_segments
+from crmcore.segmentation._features import FeatureLog
 
 __all__ = [
     "DEFAULT_SLA_POLICY",
@@ -790,15 +791,19 @@ def _churn_risk(
     try:
         # the history is observed up to as_of: a quiet last stretch is silence, not a gap
         labels = churn_labels(tx, as_of=cutoff, horizon=horizon, observed_until=as_of)
-        train = customer_features(tx, as_of=cutoff, value_col="amount")
+        # the log checked and coded once for the features at the three cut-offs
+        features = _churn_features(tx)
+        train = features(cutoff)
         clf = _churn_classifier(seed).fit(train, labels)
     except (ValidationError, ValueError) as err:
         return unavailable(err)
     # the back-test before the scoring features: the two are never in memory together
-    backtest = _churn_backtest(tx, train, cutoff=cutoff, horizon=horizon, labels=labels, seed=seed)
+    backtest = _churn_backtest(
+        tx, train, features, cutoff=cutoff, horizon=horizon, labels=labels, seed=seed
+    )
     del train
     try:
-        now = customer_features(tx, as_of=as_of, value_col="amount")
+        now = features(as_of)
         risk = pd.Series(clf.predict_proba(now)[:, 1], index=now.index, name="churn_risk")
     except (ValidationError, ValueError) as err:
         return unavailable(err)
@@ -817,9 +822,17 @@ def _churn_risk(
 GAINS_SHARES = (0.1, 0.2, 0.3, 0.5, 1.0)
 
 
+def _churn_features(tx: Any) -> Callable[[pd.Timestamp], pd.DataFrame]:
+    """Return ``customer_features`` of ``tx`` at a cut-off, the log encoded once for all."""
+    if isinstance(tx, pd.DataFrame):
+        return FeatureLog.of(tx, value_col="amount").features
+    return lambda at: customer_features(tx, as_of=at, value_col="amount")  # a ClusterLog
+
+
 def _churn_backtest(
     seen: pd.DataFrame,
     features: pd.DataFrame,
+    features_at: Callable[[pd.Timestamp], pd.DataFrame],
     *,
     cutoff: pd.Timestamp,
     horizon: pd.Timedelta,
@@ -835,16 +848,17 @@ def _churn_backtest(
     among the riskiest customers) measure that ranking; nothing it scores
     was seen in its training. None when the history is too short.
 
-    ``seen`` is the log (what is after ``cutoff`` is not observed here) and
+    ``seen`` is the log (what is after ``cutoff`` is not observed here),
     ``features`` its :func:`customer_features` at ``cutoff`` (the churn
-    model's training features, computed once for both).
+    model's training features, computed once for both) and ``features_at``
+    gives them at another cut-off.
     """
     from sklearn.metrics import roc_auc_score  # noqa: PLC0415 -- sklearn loads with churn
 
     earlier = cutoff - horizon
     try:
         old = churn_labels(seen, as_of=earlier, horizon=horizon, observed_until=cutoff)
-        train = customer_features(seen, as_of=earlier, value_col="amount")
+        train = features_at(earlier)
         clf = _churn_classifier(seed).fit(train, old)
         now = features.reindex(labels.index)
         risk = np.asarray(clf.predict_proba(now)[:, 1], dtype=np.float64)
