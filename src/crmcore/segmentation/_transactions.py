@@ -28,6 +28,10 @@ _UNSET: Any = object()  # check_log without a cut-off to resolve
 class Encoded:
     """Transactions at or before ``as_of``, as integer arrays.
 
+    Read only: where the log's own columns already are these arrays (float64
+    amounts, int64 ids that are their own codes, nanosecond dates), they are
+    not copied.
+
     Attributes
     ----------
     codes : ndarray of int64
@@ -146,6 +150,7 @@ def encode_transactions(
         value_col=value_col,
         date_format=date_format,
         as_of=as_of,
+        copy=False,
     )
     cutoff = dates.cutoff(as_of)
     times = dates.ns
@@ -163,7 +168,7 @@ def encode_transactions(
             value=as_of,
         )
     try:
-        codes, uniques = sorted_codes(ids)
+        codes, uniques = sorted_codes(ids, copy=False)
     except TypeError:
         codes, uniques = pd.factorize(ids, sort=False)
     return Encoded(
