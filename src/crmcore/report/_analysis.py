@@ -793,14 +793,18 @@ def _churn_risk(
         labels = churn_labels(tx, as_of=cutoff, horizon=horizon, observed_until=as_of)
         # the log checked and coded once for the features at the three cut-offs
         features = _churn_features(tx)
+    except (ValidationError, ValueError) as err:
+        return unavailable(err)
+    # one feature table in memory at a time: the back-test's model is trained first, then
+    # the training features score it and train the report's model, then the scoring ones
+    earlier = _backtest_model(tx, features, cutoff=cutoff, horizon=horizon, seed=seed)
+    try:
         train = features(cutoff)
+        backtest = None if earlier is None else _backtest_scores(earlier, train, labels)
+        del earlier
         clf = _churn_classifier(seed).fit(train, labels)
     except (ValidationError, ValueError) as err:
         return unavailable(err)
-    # the back-test before the scoring features: the two are never in memory together
-    backtest = _churn_backtest(
-        tx, train, features, cutoff=cutoff, horizon=horizon, labels=labels, seed=seed
-    )
     del train
     try:
         now = features(as_of)
@@ -829,39 +833,57 @@ def _churn_features(tx: Any) -> Callable[[pd.Timestamp], pd.DataFrame]:
     return lambda at: customer_features(tx, as_of=at, value_col="amount")  # a ClusterLog
 
 
-def _churn_backtest(
+@attrs.frozen
+class _Backtest:
+    """The back-test's model: trained one horizon before the cut-off, with its dates."""
+
+    model: ChurnClassifier
+    trained_as_of: pd.Timestamp
+    scored_as_of: pd.Timestamp
+
+
+def _backtest_model(
     seen: pd.DataFrame,
-    features: pd.DataFrame,
     features_at: Callable[[pd.Timestamp], pd.DataFrame],
     *,
     cutoff: pd.Timestamp,
     horizon: pd.Timedelta,
-    labels: pd.Series,
     seed: int,
-) -> dict[str, Any] | None:
-    """Validate the churn model out of time: train one horizon earlier, score at ``cutoff``.
+) -> _Backtest | None:
+    """Train the back-test's model on the history up to ``cutoff - horizon``.
 
-    The same kind of model is trained on the history up to ``cutoff - horizon``
-    (labels in the horizon after it), then ranks the customers active at
-    ``cutoff``, whose outcome in ``(cutoff, cutoff + horizon]`` is known
-    (``labels``). ROC AUC, Brier score and the gains (share of the churners
-    among the riskiest customers) measure that ranking; nothing it scores
-    was seen in its training. None when the history is too short.
-
-    ``seen`` is the log (what is after ``cutoff`` is not observed here),
-    ``features`` its :func:`customer_features` at ``cutoff`` (the churn
-    model's training features, computed once for both) and ``features_at``
-    gives them at another cut-off.
+    Labels in the horizon after that date; ``seen`` is the log (what is after
+    ``cutoff`` is not observed here) and ``features_at`` its features at a
+    cut-off. None when the history is too short. :func:`_backtest_scores`
+    then validates the model out of time, at ``cutoff``.
     """
-    from sklearn.metrics import roc_auc_score  # noqa: PLC0415 -- sklearn loads with churn
-
     earlier = cutoff - horizon
     try:
         old = churn_labels(seen, as_of=earlier, horizon=horizon, observed_until=cutoff)
         train = features_at(earlier)
-        clf = _churn_classifier(seed).fit(train, old)
+        return _Backtest(_churn_classifier(seed).fit(train, old), earlier, cutoff)
+    except (ValidationError, ValueError) as err:
+        _log.info("churn backtest not available: %s", str(err).splitlines()[0])
+        return None
+
+
+def _backtest_scores(
+    backtest: _Backtest, features: pd.DataFrame, labels: pd.Series
+) -> dict[str, Any] | None:
+    """Validate the back-test's model out of time: rank the customers active at its cut-off.
+
+    ``labels`` are their outcomes in ``(cutoff, cutoff + horizon]`` and
+    ``features`` their :func:`customer_features` at ``cutoff`` (the churn
+    model's training features, computed once for both). ROC AUC, Brier score
+    and the gains (share of the churners among the riskiest customers)
+    measure that ranking; nothing it scores was seen in its training. None
+    when the scores cannot be computed or the outcomes are of one class.
+    """
+    from sklearn.metrics import roc_auc_score  # noqa: PLC0415 -- sklearn loads with churn
+
+    try:
         now = features.reindex(labels.index)
-        risk = np.asarray(clf.predict_proba(now)[:, 1], dtype=np.float64)
+        risk = np.asarray(backtest.model.predict_proba(now)[:, 1], dtype=np.float64)
     except (ValidationError, ValueError) as err:
         _log.info("churn backtest not available: %s", str(err).splitlines()[0])
         return None
@@ -875,8 +897,8 @@ def _churn_backtest(
         k = max(1, round(share * len(y)))
         gains.append({"customers_share": share, "churners_captured": float(captured[k - 1])})
     return {
-        "trained_as_of": earlier.isoformat(),
-        "scored_as_of": cutoff.isoformat(),
+        "trained_as_of": backtest.trained_as_of.isoformat(),
+        "scored_as_of": backtest.scored_as_of.isoformat(),
         "n": len(y),
         "churn_rate": float(y.mean()),
         "roc_auc": float(roc_auc_score(y, risk)),
@@ -1195,7 +1217,16 @@ def analyse(
         customers = _CustomerCodes.of(tx["customer_id"])
         release_arrow_memory()  # what factorising text ids took from Arrow's pool
         check_customers(len(customers.ids))
-        say("summarising transactions")
+    # churn risk first: its model fits' temporaries then sit on the least the analysis holds
+    say("churn risk")
+    risk, churn_info = _churn_risk(
+        customers.frame(tx, order="sorted"),
+        as_of,
+        opts.churn_horizon_days,
+        opts.random_state,
+        pd.Index(customers.sorted_of_first),
+    )
+    say("summarising transactions")
     tx = customers.frame(tx, order="first")
     summary = rfm_summary(tx, value_col="amount", as_of=as_of, freq="D")
     # first: without repeat buyers nothing below is meaningful (and this says why)
@@ -1240,15 +1271,8 @@ def analyse(
     scores = scores.set_axis(table.index)
     table = table.join(scores[["r_score", "f_score", "m_score"]])
     table["rfm_segment"] = rfm_segments(scores)
-    say("churn risk")
-    risk, churn_info = _churn_risk(
-        customers.frame(tx, order="sorted"),
-        as_of,
-        opts.churn_horizon_days,
-        opts.random_state,
-        customers.sorted_index(table.index),
-    )
-    table["churn_risk"] = risk.to_numpy()
+    table["churn_risk"] = risk.reindex(customers.sorted_index(table.index)).to_numpy()
+    del risk
     table.index = customers.ids[table.index.to_numpy()]
     table.index.name = "customer_id"
     table = table.sort_index(kind="stable")
