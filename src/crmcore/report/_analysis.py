@@ -1226,8 +1226,11 @@ def analyse(
         opts.random_state,
         pd.Index(customers.sorted_of_first),
     )
-    say("summarising transactions")
+    say("cohorts")
     tx = customers.frame(tx, order="first")
+    # calendar months on the data's own wall clock; early too, for its 11M-row temporaries
+    cohorts = cohort_retention(tx, freq="M", as_of=as_of, value_col="amount").shares
+    say("summarising transactions")
     summary = rfm_summary(tx, value_col="amount", as_of=as_of, freq="D")
     # first: without repeat buyers nothing below is meaningful (and this says why)
     with _noted(notes, "spend model"):
@@ -1277,9 +1280,7 @@ def analyse(
     table.index.name = "customer_id"
     table = table.sort_index(kind="stable")
 
-    say("cohorts, surveys, pipeline")
-    # calendar months on the data's own wall clock
-    cohorts = cohort_retention(tx, freq="M", as_of=as_of, value_col="amount").shares
+    say("surveys, pipeline")
     survey_info, trend = _surveys(_observed_surveys(data.surveys, clock, tz))
     pipeline_info, funnel = _pipeline(data, as_of)
     sla_info = _sla(data, as_of)
