@@ -784,8 +784,8 @@ def _churn_risk(
 
     def unavailable(err: Exception) -> tuple[pd.Series, dict[str, Any]]:
         # too little history or a single class: no risk model rather than a made-up one
+        # said by the caller (after the steps that may refuse the whole report)
         info.update(available=False, reason=str(err).splitlines()[0])
-        _log.warning("churn risk not available: %s", info["reason"])
         return pd.Series(np.nan, index=index, name="churn_risk"), info
 
     try:
@@ -1274,6 +1274,8 @@ def analyse(
     scores = scores.set_axis(table.index)
     table = table.join(scores[["r_score", "f_score", "m_score"]])
     table["rfm_segment"] = rfm_segments(scores)
+    if not churn_info["available"]:
+        _log.warning("churn risk not available: %s", churn_info["reason"])
     table["churn_risk"] = risk.reindex(customers.sorted_index(table.index)).to_numpy()
     del risk
     table.index = customers.ids[table.index.to_numpy()]
