@@ -4,7 +4,8 @@ Runs what ``crmcore demo --customers N`` runs, in this process, timing
 each step with ``time.process_time`` (CPU seconds of the process) beside
 ``time.perf_counter`` (wall): generating the company (``make_company``),
 writing it into a SQLite file (``write_company``, one row per table),
-reading the store back (``read_store``), the analysis (``analyse``) and
+the report's inputs (the frames just written, as ``crmcore demo``; ``read_store``
+on a tree before it), the analysis (``analyse``) and
 writing the report files. Peak resident memory and the load average are
 printed at the end (the machine is shared: compare CPU seconds).
 
@@ -12,6 +13,18 @@ printed at the end (the machine is shared: compare CPU seconds).
     python benchmarks/demo.py --customers 20000
     python benchmarks/demo.py --profile out.prof  # and a cProfile of the whole run
     python benchmarks/demo.py --floor           # and SQLite's own floor for the same rows
+
+Same output, before and after a change (run the first with the other tree's
+``src`` on ``PYTHONPATH``)::
+
+    python benchmarks/demo.py --customers 3000 --write-only before.sqlite
+    python benchmarks/demo.py --customers 3000 --write-only after.sqlite
+    python benchmarks/demo.py --same-tables before.sqlite after.sqlite
+
+``--write-only PATH`` generates the company and writes it into a new SQLite
+file, nothing else; ``--same-tables A B`` compares every table of the two
+files row for row (in the order written) and exits non-zero at the first
+difference.
 
 ``--floor`` then copies every table the demo wrote, row for row, into a
 new SQLite file with the same schema (tables, indexes, foreign keys on,
@@ -33,11 +46,18 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from crmcore.datasets import make_company, write_company
 from crmcore.report import analyse, read_store
 from crmcore.report._output import write_files
 from crmcore.storage import SqlStore
+
+report_data: Callable[..., Any] | None
+try:
+    from crmcore.datasets._report import report_data
+except ImportError:  # the tree before 2026-12-04
+    report_data = None
 
 
 class Clock:
@@ -150,13 +170,53 @@ def run(n: int, seed: int, out: Path) -> list[tuple[str, int | None, float, floa
                 time.perf_counter() - write_start[1],
             )
         )
-        data = read_store(store)
-        rows.append(("read_store", len(data.transactions), *clock.lap()))
+        # crmcore demo: the frames just written (a tree before it reads the store back)
+        data = read_store(store) if report_data is None else report_data(company, store)
+        rows.append(("report inputs", len(data.transactions), *clock.lap()))
     analysis = analyse(data)
     rows.append(("analyse", None, *clock.lap()))
     write_files(analysis, out)
     rows.append(("write report files", None, *clock.lap()))
     return rows
+
+
+def write_only(n: int, seed: int, path: Path) -> None:
+    """Generate the company and write it into a new SQLite file at ``path``."""
+    path.unlink(missing_ok=True)
+    with SqlStore(f"sqlite:///{path.as_posix()}") as store:
+        store.create_schema()
+        counts = write_company(make_company(n, random_state=seed), store)
+    print(f"{sum(counts.values()):,} records written to {path}")
+
+
+def same_tables(first: Path, second: Path) -> bool:
+    """Compare every table of two SQLite files row for row, in rowid order.
+
+    The stage events' ids are drawn per process (``new_event_id``): the
+    events are compared without them.  Prints the first difference.
+    """
+    a, b = sqlite3.connect(first), sqlite3.connect(second)
+    listing = "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+    names = [name for (name,) in a.execute(listing)]
+    if names != [name for (name,) in b.execute(listing)]:
+        print("the files hold different tables")
+        return False
+    for name in names:
+        columns = [row[1] for row in a.execute(f'PRAGMA table_info("{name}")')]
+        if name == "crm_events":
+            columns.remove("id")
+        shown = ", ".join(f'"{c}"' for c in columns)
+        query = f'SELECT {shown} FROM "{name}" ORDER BY rowid'
+        rows_a, rows_b = a.execute(query).fetchall(), b.execute(query).fetchall()
+        if rows_a != rows_b:
+            at = next(
+                (i for i, (x, y) in enumerate(zip(rows_a, rows_b, strict=False)) if x != y),
+                min(len(rows_a), len(rows_b)),
+            )
+            print(f"{name}: {len(rows_a):,} and {len(rows_b):,} rows, first differs at {at}")
+            return False
+        print(f"{name}: the same {len(rows_a):,} rows")
+    return True
 
 
 def main() -> None:
@@ -167,7 +227,16 @@ def main() -> None:
     parser.add_argument(
         "--floor", action="store_true", help="then time sqlite3 executemany of the same rows"
     )
+    parser.add_argument("--write-only", metavar="PATH", help="only write the company into PATH")
+    parser.add_argument(
+        "--same-tables", nargs=2, metavar="PATH", help="compare two files' tables row for row"
+    )
     args = parser.parse_args()
+    if args.same_tables:
+        raise SystemExit(0 if same_tables(*map(Path, args.same_tables)) else 1)
+    if args.write_only:
+        write_only(args.customers, args.seed, Path(args.write_only))
+        return
     cpu0, wall0 = time.process_time(), time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         if args.profile:

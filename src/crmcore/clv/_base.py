@@ -551,18 +551,7 @@ class BaseModel(BaseEstimator, ABC):  # type: ignore[misc]
             )
         )
         if not converged:
-            why = str(res.message)
-            if at_bound.any():
-                names = ", ".join(np.array(self._param_names)[at_bound])
-                why = f"{names} ran off to the edge of the parameter space"
-            msg = (
-                f"{type(self).__name__}.fit did not converge after {res.nit} iterations "
-                f"({why}); the maximum may lie at infinity (too little data) - try other "
-                "initial_params, a small penalizer, or check the data's time units"
-            )
-            if self.on_failure == "raise":
-                raise ConvergenceError(msg, result=res)
-            warnings.warn(msg, ConvergenceWarning, stacklevel=2)
+            self._not_converged(res, at_bound, f"{res.nit} iterations", str(res.message))
         theta_scaled = np.exp(phi)
         theta = theta_scaled * c
         ll = None if ll_scaled is None else self._loglik_in_data_units(ll_scaled, s, n_total)
@@ -589,6 +578,29 @@ class BaseModel(BaseEstimator, ABC):  # type: ignore[misc]
         )
         return self
 
+    def _not_converged(
+        self, result: Any, at_bound: BoolArray, after: str, why: str, *, depth: int = 1
+    ) -> None:
+        """Raise ConvergenceError or warn (``on_failure``) for a fit that did not converge.
+
+        ``result`` is the optimiser's result (carried by the error), ``after``
+        how far it went ("12 iterations"), ``why`` its reason, replaced by the
+        parameters that ran off to the bounds of the log-parameters if any.
+        The warning points ``depth`` frames above the caller (at the caller of ``fit``).
+        """
+        if at_bound.any():
+            names = ", ".join(np.array(self._param_names)[at_bound])
+            why = f"{names} ran off to the edge of the parameter space"
+        units = "money" if self._columns == ("frequency", "monetary_value") else "time"
+        msg = (
+            f"{type(self).__name__}.fit did not converge after {after} ({why}); the maximum "
+            "may lie at infinity (too little data) - try other initial_params, a small "
+            f"penalizer, or check the data's {units} units"
+        )
+        if self.on_failure == "raise":
+            raise ConvergenceError(msg, result=result)
+        warnings.warn(msg, ConvergenceWarning, stacklevel=2 + depth)
+
     @staticmethod
     def _hessian(fun: Any, phi: FloatArray) -> FloatArray:
         """Central differences of the analytic gradient in log-parameters."""
@@ -602,7 +614,9 @@ class BaseModel(BaseEstimator, ABC):  # type: ignore[misc]
             H[:, j] = (fun(up)[1] - fun(down)[1]) / (2.0 * h)
         return np.asarray(0.5 * (H + H.T), dtype=np.float64)
 
-    def _invert_hessian(self, hess: FloatArray, theta: FloatArray) -> FloatArray:
+    def _invert_hessian(
+        self, hess: FloatArray, theta: FloatArray, *, depth: int = 1
+    ) -> FloatArray:
         names = self._param_names
         try:
             np.linalg.cholesky(hess)
@@ -614,7 +628,7 @@ class BaseModel(BaseEstimator, ABC):  # type: ignore[misc]
                 f"without bound: {self._describe_params(theta)}); standard errors are "
                 "undefined (reported as NaN)",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=2 + depth,
             )
             cov_log = np.full((len(names), len(names)), np.nan)
         return np.asarray(cov_log, dtype=np.float64)

@@ -16,6 +16,31 @@ __all__ = ["BetaGeoModel", "ModifiedBetaGeoModel"]
 _RIDGE = 1e6  # mixing parameters beyond this: the no-heterogeneity ridge
 
 
+def ridge_verdict(
+    theta: FloatArray, second: bool, second_text: str
+) -> tuple[BoolArray, str] | None:
+    """Return the ``_ridge`` verdict of a model whose first two parameters are ``r, alpha``.
+
+    ``r, alpha`` are on their ridge past ``_RIDGE``; ``second`` says whether
+    the other mixing distribution's two parameters are on theirs, and
+    ``second_text`` what that limit means.
+    """
+    r, alpha = float(theta[0]), float(theta[1])
+    on = (r >= _RIDGE, second)
+    if not any(on):
+        return None
+    what = []
+    if on[0]:
+        what.append(
+            "r and alpha diverge together: the data show no heterogeneity in purchase "
+            "rates, and the fit is the limit in which every customer buys at the same "
+            f"rate r / alpha = {r / alpha:.4g} per time unit"
+        )
+    if second:
+        what.append(second_text)
+    return np.repeat(on, 2), "; ".join(what)
+
+
 class _BGFamily(TransactionModel):
     _param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "a", "b")
     _default_start: ClassVar[tuple[float, ...]] = (1.0, 1.0, 1.0, 1.0)
@@ -52,24 +77,14 @@ class _BGFamily(TransactionModel):
         # of a homogeneous purchase rate (r, alpha) or dropout probability (a, b)
         # and its maximum lies at infinity. Beyond _RIDGE the mixing spread
         # (coefficient of variation 1 / sqrt(r), or sd of p below 1e-3) is nil.
-        r, alpha, a, b = (float(v) for v in theta)
-        mask = np.array([r >= _RIDGE, r >= _RIDGE, min(a, b) >= _RIDGE, min(a, b) >= _RIDGE])
-        if not mask.any():
-            return None
-        what = []
-        if mask[0]:
-            what.append(
-                "r and alpha diverge together: the data show no heterogeneity in purchase "
-                f"rates, and the fit is the limit in which every customer buys at the same "
-                f"rate r / alpha = {r / alpha:.4g} per time unit"
-            )
-        if mask[2]:
-            what.append(
-                "a and b diverge together: the data show no heterogeneity in the dropout "
-                "probability, and the fit is the limit in which every customer drops out "
-                f"with the same probability p = a / (a + b) = {a / (a + b):.4g} after a purchase"
-            )
-        return mask, "; ".join(what)
+        a, b = float(theta[2]), float(theta[3])
+        return ridge_verdict(
+            theta,
+            min(a, b) >= _RIDGE,
+            "a and b diverge together: the data show no heterogeneity in the dropout "
+            "probability, and the fit is the limit in which every customer drops out "
+            f"with the same probability p = a / (a + b) = {a / (a + b):.4g} after a purchase",
+        )
 
 
 class BetaGeoModel(_BGFamily):

@@ -274,40 +274,12 @@ class _SpendTable:
         self, theta: FloatArray, sums: FloatArray, *, derivatives: bool = True
     ) -> tuple[float, FloatArray, FloatArray]:
         """``LL``, its gradient and Hessian in ``(p, q, g)`` (see the comment above)."""
-        from scipy import special  # noqa: PLC0415 -- SciPy only when fitting
+        from crmcore.clv._gammagamma import GGData, gg_from_sums  # noqa: PLC0415 (imports us)
 
-        p, q, g = (float(v) for v in theta)
-        f1, f0, d1, d0, e1, e0 = (float(v) for v in sums)
-        x, w, n = self.x, self.w, self.n
-        px = p * x
-        ll = (
-            float(w @ (special.gammaln(px + q) - special.gammaln(px) + px * np.log(x)))
-            + n * (q * np.log(g) - special.gammaln(q))
-            + p * self.a1
-            - self.a0
-            - p * f1
-            - q * f0
-        )
-        if not derivatives:
-            return ll, np.zeros(3), np.zeros((3, 3))
-        psi = special.digamma(px + q)
-        grad = np.array(
-            [
-                float(w @ (x * (psi - special.digamma(px) + np.log(x)))) + self.a1 - f1,
-                float(w @ psi) + n * (np.log(g) - special.digamma(q)) - f0,
-                n * q / g - p * d1 - q * d0,
-            ]
-        )
-        tri = special.polygamma(1, px + q)
-        h_pq = float(w @ (x * tri))
-        hess = np.array(
-            [
-                [float(w @ (x * x * (tri - special.polygamma(1, px)))), h_pq, -d1],
-                [h_pq, float(w @ tri) - n * float(special.polygamma(1, q)), n / g - d0],
-                [-d1, n / g - d0, -n * q / g**2 + p * e1 + q * e0],
-            ]
-        )
-        return ll, grad, hess
+        empty = np.zeros(0)
+        table = GGData(self.x, self.w, empty, empty, empty, self.a0, self.a1, self.n)
+        ll, grad, hess = gg_from_sums(theta, table, sums, hessian=derivatives)
+        return ll, grad, np.zeros((3, 3)) if hess is None else hess
 
 
 def _descent_step(grad: FloatArray, hess: FloatArray, radius: float) -> FloatArray:
@@ -376,8 +348,6 @@ def fit_gamma_gamma_on_dask(model: Any, data: Any, weights: Any) -> None:
     those sums reach the client. Same maximum, same standard errors and the
     same refusals as the in-memory fit (its ``n_iter_`` counts Newton steps).
     """
-    from crmcore.errors import ConvergenceError, ConvergenceWarning  # noqa: PLC0415
-
     if weights is not None:
         raise ValidationError(
             "weights cannot be given with a Dask summary: each of its rows is one customer; "
@@ -447,28 +417,18 @@ def fit_gamma_gamma_on_dask(model: Any, data: Any, weights: Any) -> None:
         and (worst <= tol or (stalled and worst <= max(tol, 1e-6)))
     )
     if not converged:
+        from scipy import optimize  # noqa: PLC0415
+
+        result = optimize.OptimizeResult(x=phi, fun=f, jac=grad, nit=steps, success=False)
         why = "no step decreased the objective" if stalled else "max_iter reached"
-        if at_bound.any():
-            names = ", ".join(np.array(model._param_names)[at_bound])
-            why = f"{names} ran off to the edge of the parameter space"
-        msg = (
-            f"{type(model).__name__}.fit did not converge after {steps} Newton steps on the "
-            f"cluster ({why}); the maximum may lie at infinity (too little data) - try other "
-            "initial_params, a small penalizer, or check the data's money units"
+        model._not_converged(
+            result, at_bound, f"{steps} Newton steps on the cluster", why, depth=2
         )
-        if model.on_failure == "raise":
-            from scipy import optimize  # noqa: PLC0415
-
-            result = optimize.OptimizeResult(x=phi, fun=f, jac=grad, nit=steps, success=False)
-            raise ConvergenceError(msg, result=result)
-        import warnings  # noqa: PLC0415
-
-        warnings.warn(msg, ConvergenceWarning, stacklevel=3)
     model._set_state(
         dict(zip(model._param_names, map(float, theta), strict=True)),
         log_likelihood=loglik[phi.tobytes()],
         converged=converged,
         n_iter=steps,
         n_customers=round(n),
-        covariance_log=model._invert_hessian(hess * n, theta),
+        covariance_log=model._invert_hessian(hess * n, theta, depth=2),
     )

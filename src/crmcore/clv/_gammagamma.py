@@ -35,6 +35,7 @@ __all__ = [
     "GammaGammaModel",
     "check_spend_defined",
     "gg_expected_spend",
+    "gg_from_sums",
     "gg_loglik_rows",
     "gg_loglik_sums",
     "prepare_gg",
@@ -109,19 +110,36 @@ def gg_loglik_sums(
     the Hessian). Every output is a sum over rows, so the sums of two sets
     of rows add up to the sums of their union (one partition at a time).
     """
+    g = float(theta[2])
+    gm = d.mx + g
+    lgm = np.log(gm)
+    u = np.reciprocal(gm, out=gm)  # gm is not needed any more
+    sums = [dot(d.wx, lgm), dot(d.w, lgm), dot(d.wx, u), dot(d.w, u)]
+    if hessian:
+        u2 = np.square(u, out=u)
+        sums += [dot(d.wx, u2), dot(d.w, u2)]
+    return gg_from_sums(theta, d, np.array(sums), hessian=hessian)
+
+
+def gg_from_sums(
+    theta: FloatArray, d: GGData, sums: FloatArray, *, hessian: bool = True
+) -> tuple[float, FloatArray, FloatArray | None]:
+    """Return the Gamma-Gamma log-likelihood, gradient and Hessian from the rows' sums.
+
+    ``d`` gives the per-frequency table and the sums of ``ln m`` (its row
+    arrays are not read); ``sums`` the weighted row sums at ``γ``:
+    ``Σ wx ln(γ+mx)``, ``Σ w ln(γ+mx)``, ``Σ wx u``, ``Σ w u`` and, for the
+    Hessian, ``Σ wx u²``, ``Σ w u²`` (``u = 1/(γ+mx)``; see
+    :func:`gg_loglik_sums`). The one kernel of the in-memory fit and of the
+    fit on a Dask cluster, whose partitions send only these sums.
+    """
     p, q, g = (float(v) for v in theta)
     xu, w_x = d.x_u, d.w_x
+    s_wx_lgm, s_w_lgm, s_wx_u, s_w_u = (float(v) for v in sums[:4])
     pxu = p * xu
     lx = special.gammaln(pxu + q) - special.gammaln(pxu) + pxu * np.log(xu)
     psi_pq = special.digamma(pxu + q)
     gx_p = xu * (psi_pq - special.digamma(pxu) + np.log(xu))
-    gm = d.mx + g
-    lgm = np.log(gm)
-    u = np.reciprocal(gm, out=gm)  # gm is not needed any more
-    s_wx_lgm = dot(d.wx, lgm)
-    s_w_lgm = dot(d.w, lgm)
-    s_wx_u = dot(d.wx, u)
-    s_w_u = dot(d.w, u)
     log_g = np.log(g)
     ll = (
         dot(w_x, lx)
@@ -140,9 +158,7 @@ def gg_loglik_sums(
     )
     if not hessian:
         return float(ll), grad, None
-    u2 = np.square(u, out=u)
-    s_wx_u2 = dot(d.wx, u2)
-    s_w_u2 = dot(d.w, u2)
+    s_wx_u2, s_w_u2 = (float(v) for v in sums[4:6])
     tri_pq = special.polygamma(1, pxu + q)
     h_pp = dot(w_x * xu * xu, tri_pq - special.polygamma(1, pxu))
     h_pq = dot(w_x * xu, tri_pq)

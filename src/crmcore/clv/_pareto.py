@@ -7,8 +7,9 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from crmcore._types import ArrayLike, FloatArray
+from crmcore._types import ArrayLike, BoolArray, FloatArray
 from crmcore._validation import check_scalar
+from crmcore.clv._bgnbd import _RIDGE, ridge_verdict
 from crmcore.clv._data import wrap
 from crmcore.clv._kernels import PurchaseKernels
 from crmcore.clv._pareto_core import PNBDData, pnbd_loglik_grad, pnbd_loglik_rows, prepare_pnbd
@@ -67,7 +68,14 @@ class ParetoNBDModel(TransactionModel):
     positive terms (or, for ``z > 0.9``, by tanh-sinh quadrature of its Euler
     integral), and the difference of the two terms in log space, so the
     likelihood stays finite and accurate for hundreds of purchases, for
-    ``alpha == beta``, ``t_x == T`` and ``s == 1``.
+    ``alpha == beta``, ``t_x == T`` and ``s == 1``. The constant
+    ``r ln α + s ln β`` is folded into each row as ``-r log1p(T/α)`` and
+    ``-s log1p(T/β)``, so the likelihood keeps its accuracy as ``s`` and
+    ``beta`` (or ``r`` and ``alpha``) grow together: on data without
+    heterogeneity in lifetimes (or in purchase rates) the maximum lies at
+    infinity along that ridge, and an estimate past ``1e6`` is reported as
+    the limiting model (one exponential dropout rate ``s / beta``, or one
+    purchase rate ``r / alpha``) with a warning and NaN standard errors.
 
     Examples
     --------
@@ -109,6 +117,21 @@ class ParetoNBDModel(TransactionModel):
 
     def _loglik_rows(self, theta: FloatArray, cols: dict[str, FloatArray]) -> FloatArray:
         return pnbd_loglik_rows(theta, cols["frequency"], cols["recency"], cols["T"])
+
+    def _ridge(self, theta: FloatArray) -> tuple[BoolArray, str] | None:
+        # A gamma mixing distribution whose shape and rate grow together (ratio
+        # fixed) tends to a point mass: the likelihood rises towards that of a
+        # homogeneous purchase rate (r, alpha) or dropout rate (s, beta), with
+        # its maximum at infinity. Beyond _RIDGE the coefficient of variation
+        # 1 / sqrt(shape) of the rate is below 1e-3.
+        s, beta = float(theta[2]), float(theta[3])
+        return ridge_verdict(
+            theta,
+            s >= _RIDGE,
+            "s and beta diverge together: the data show no heterogeneity in dropout "
+            "rates, and the fit is the limit in which every customer's lifetime is "
+            f"exponential with the same rate s / beta = {s / beta:.4g} per time unit",
+        )
 
     def expected_residual_lifetime(
         self, data: pd.DataFrame | ArrayLike, discount_rate: float

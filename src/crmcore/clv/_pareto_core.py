@@ -43,6 +43,7 @@ import numpy as np
 from scipy import special
 
 from crmcore._types import BoolArray, FloatArray, IntArray
+from crmcore.clv._bgfamily import digamma_step, log_rising
 from crmcore.clv._blas import dot, matvec
 from crmcore.clv._compress import unique_rows
 
@@ -252,10 +253,10 @@ def _centred_h(
     tot = wts.sum(axis=1)
     logH = np.log(tot) + top[:, 0] + offset
     wts /= tot[:, None]
-    psi_pq = special.digamma(p + q)
+    psi_p = digamma_step(p, q)  # ψ(p+q) - ψ(p)
     e_a = np.einsum("ij,ij->i", wts, a)
-    dp = -e_a - special.digamma(p) + psi_pq
-    dq = -np.einsum("ij,ij->i", wts, y) - e_a - special.digamma(q) + psi_pq
+    dp = psi_p - e_a
+    dq = -np.einsum("ij,ij->i", wts, y) - e_a + digamma_step(q, p)
     # v/(1-zv) = 1/(e^-y + e^-L) = exp(L - softplus(L - y)), at most e^L.
     np.subtract(-log_eps[:, None], y, out=y)
     _softplus(y)
@@ -298,9 +299,8 @@ def _fixed_h(
     tot = wts.sum(axis=1)
     logH = np.log(tot) + top[:, 0] - special.betaln(p, q)
     wts /= tot[:, None]
-    psi_pq = special.digamma(p + q)
-    dp = wts @ _TS_LOGV - special.digamma(p) + psi_pq
-    dq = wts @ _TS_LOG1MV - special.digamma(q) + psi_pq
+    dp = wts @ _TS_LOGV + digamma_step(p, q)
+    dq = wts @ _TS_LOG1MV + digamma_step(q, p)
     dz = np.sum(wts * np.exp(lv - l1zv), axis=1)
     return logH, dp, dq, dz
 
@@ -353,7 +353,7 @@ def _quad_h(
 
 
 def log_g_value(theta: FloatArray, x: FloatArray, t: FloatArray) -> FloatArray:
-    """``log G(t)`` without the gradient (the cheaper path for predictions)."""
+    """``log G(t) + r ln α + s ln β`` without the gradient (see :func:`log_g`)."""
     r, alpha, s, beta = (float(v) for v in theta)
     x = np.asarray(x, dtype=np.float64)
     t = np.asarray(t, dtype=np.float64)
@@ -372,15 +372,37 @@ def log_g_value(theta: FloatArray, x: FloatArray, t: FloatArray) -> FloatArray:
         logH[low] = _series_logh(p[low], q[low], z[low])
         hi = ~low
         logH[hi] = _quad_logh(p[hi], q[hi], log_eps[hi])
-    return np.asarray(-(r + s + x) * np.log(c0t) + (1.0 - q) * log_eps + logH, dtype=np.float64)
+    return np.asarray(_log_g_base(theta, x, t) + logH, dtype=np.float64)
+
+
+def _log_g_base(theta: FloatArray, x: FloatArray, t: FloatArray) -> FloatArray:
+    """``log G(t) + r ln α + s ln β - log H``, without cancellation on the ridges.
+
+    ``-m ln(c0+t) + (1-q) ln ε`` plus ``r ln α + s ln β`` regrouped so that
+    ``r`` and ``s`` only multiply ``log1p(t/α)`` and ``log1p(t/β)``: as ``r``
+    or ``s`` grow (the ``r, α -> ∞`` and ``s, β -> ∞`` ridges) the naive sum
+    of terms of size ``s ln β`` would lose ``eps * s ln β`` (~1e-5 at
+    ``s = 1e9``) to rounding.
+    """
+    r, alpha, s, beta = (float(v) for v in theta)
+    l_a = np.log1p(t / alpha)
+    l_b = np.log1p(t / beta)
+    if alpha >= beta:  # c0 = α, q = s + 1
+        out = -x * np.log(alpha + t)
+    else:  # c0 = β, q = r + x
+        out = (1.0 - x) * np.log(alpha + t) - np.log(beta + t)
+    out -= r * l_a
+    out -= s * l_b
+    return np.asarray(out, dtype=np.float64)
 
 
 def log_g(theta: FloatArray, x: FloatArray, t: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """``log G(t)`` and its gradient in ``(r, alpha, s, beta)`` (shape ``(4, n)``).
+    """``log G(t) + r ln α + s ln β`` and its gradient in ``(r, alpha, s, beta)``.
 
     ``G(t) = (c0+t)^-m 2F1(m, q; m+1; (c0-c1)/(c0+t))`` (see the module notes);
     ``G(t) / m`` is the integral of ``(α+τ)^-(r+x) (β+τ)^-(s+1)`` from ``t`` to
-    infinity.
+    infinity. The constant ``r ln α + s ln β`` of the likelihood is folded in
+    (see :func:`_log_g_base`); the gradient has shape ``(4, n)``.
     """
     r, alpha, s, beta = (float(v) for v in theta)
     x = np.asarray(x, dtype=np.float64)
@@ -391,7 +413,6 @@ def log_g(theta: FloatArray, x: FloatArray, t: FloatArray) -> tuple[FloatArray, 
         p, q = r + x, np.full(x.shape, s + 1.0)
     else:
         p, q = np.full(x.shape, s + 1.0), r + x
-    m = r + s + x
     c0t = c0 + t
     z = (c0 - c1) / c0t
     eps = (c1 + t) / c0t
@@ -410,22 +431,23 @@ def log_g(theta: FloatArray, x: FloatArray, t: FloatArray) -> tuple[FloatArray, 
         else:
             out = _quad_h(p[idx], q[idx], z[idx], log_eps[idx])
         logH[idx], dHp[idx], dHq[idx], dHz[idx] = out
-    lc0t = np.log(c0t)
-    lg = -m * lc0t + (1.0 - q) * log_eps + logH
-    # Derivatives through c0, c1, p, q, m.
-    d_c0 = -m / c0t + (q - 1.0) / c0t + dHz * (c1 + t) / (c0t * c0t)
-    d_c1 = (1.0 - q) / (c1 + t) - dHz / c0t
-    d_p = dHp
-    d_q = dHq - log_eps
+    lg = _log_g_base(theta, x, t) + logH
+    # Derivatives of the regrouped form (see _log_g_base) through z and p, q.
+    l_a = np.log1p(t / alpha)
+    l_b = np.log1p(t / beta)
+    ridge_a = r * t / (alpha * (alpha + t))  # d/dα of -r log1p(t/α)
+    ridge_b = s * t / (beta * (beta + t))
     grad = np.empty((4, *x.shape))
-    if big_alpha:
-        grad[0] = -lc0t + d_p
-        grad[2] = -lc0t + d_q
-        grad[1], grad[3] = d_c0, d_c1
-    else:
-        grad[0] = -lc0t + d_q
-        grad[2] = -lc0t + d_p
-        grad[1], grad[3] = d_c1, d_c0
+    if big_alpha:  # z = (α-β)/(α+t); p = r + x, q = s + 1
+        grad[0] = dHp - l_a
+        grad[2] = dHq - l_b
+        grad[1] = ridge_a - x / c0t + dHz * (c1 + t) / (c0t * c0t)
+        grad[3] = ridge_b - dHz / c0t
+    else:  # z = (β-α)/(β+t); p = s + 1, q = r + x
+        grad[0] = dHq - l_a
+        grad[2] = dHp - l_b
+        grad[1] = ridge_a + (1.0 - x) / (c1 + t) - dHz / c0t
+        grad[3] = ridge_b - 1.0 / c0t + dHz * (c1 + t) / (c0t * c0t)
     return lg, grad
 
 
@@ -482,13 +504,15 @@ def prepare_pnbd(x: FloatArray, tx: FloatArray, T: FloatArray, w: FloatArray) ->
 def _log_terms(
     theta: FloatArray, d: PNBDData, lg: FloatArray
 ) -> tuple[FloatArray, FloatArray, FloatArray, BoolArray]:
-    """Per row: ``log E1``, ``log s I`` (``-inf`` if t_x = T), ``log G(T) - log G(t_x)``."""
+    """Per row: ``log E1``, ``log s I`` (``-inf`` if t_x = T), ``log G(T) - log G(t_x)``.
+
+    ``E1`` and ``I`` both carry the factor ``α^r β^s`` of the likelihood's
+    constant (as ``lg`` does, see :func:`log_g`).
+    """
     r, alpha, s, beta = (float(v) for v in theta)
     x = d.x
-    la_T = np.log(alpha + d.t_u)[d.i_tu]
-    lb_T = np.log(beta + d.t_u)[d.i_tu]
-    log_e1 = -(r + x) * la_T
-    log_e1 -= s * lb_T
+    log_e1 = (-r * np.log1p(d.t_u / alpha) - s * np.log1p(d.t_u / beta))[d.i_tu]
+    log_e1 -= x * np.log(alpha + d.t_u)[d.i_tu]
     lg_x = lg[d.i_tx]
     diff = lg[d.i_big_t] - lg_x  # <= 0
     # t_x == T (or so close that G(t_x) and G(T) round equal): no dropout term.
@@ -500,11 +524,8 @@ def _log_terms(
 
 
 def _log_const(theta: FloatArray, x: FloatArray) -> FloatArray:
-    r, alpha, s, beta = (float(v) for v in theta)
-    return np.asarray(
-        special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha) + s * np.log(beta),
-        dtype=np.float64,
-    )
+    """``lnΓ(r+x) - lnΓ(r)`` (``r ln α + s ln β`` is in the row terms)."""
+    return log_rising(float(theta[0]), x)
 
 
 def pnbd_loglik_grad(theta: FloatArray, d: PNBDData) -> tuple[float, FloatArray]:
@@ -521,20 +542,20 @@ def pnbd_loglik_grad(theta: FloatArray, d: PNBDData) -> tuple[float, FloatArray]
     p1 = np.exp(log_e1 - tot)
     wa = d.w * (1.0 - p1)
     we = d.w - wa
-    # r ln α + s ln β joins each row before the sum: with s ~ 1e5 (the s, β -> ∞
-    # ridge) it is ~1e6 per row and the rows' total ~1e11, whose rounding
-    # (1e-4) would swamp the log-likelihood's changes and stall the line search.
-    ll = dot(d.w, tot + (r * np.log(alpha) + s * np.log(beta)))
-    ll += dot(d.w_x, special.gammaln(r + d.x_u)) - d.n * special.gammaln(r)
-    # First term: -(r+x) log(α+T) - s log(β+T), reduced per distinct T.
+    # r ln α + s ln β is folded into each row's terms as -r log1p(T/α) and
+    # -s log1p(T/β) (see _log_g_base): on the s, β -> ∞ ridge (s ~ 1e9) the
+    # plain terms are ~1e10 per row and their rounding would swamp the
+    # log-likelihood's changes and stall the line search.
+    ll = dot(d.w, tot) + dot(d.w_x, log_rising(r, d.x_u))
+    # First term: -r log1p(T/α) - x log(α+T) - s log1p(T/β), reduced per distinct T.
     we_t = np.bincount(d.i_tu, weights=we, minlength=d.t_u.size)
     wex_t = np.bincount(d.i_tu, weights=we * d.x, minlength=d.t_u.size)
     aT, bT = alpha + d.t_u, beta + d.t_u
     g = np.empty(4)
-    g[0] = -dot(we_t, np.log(aT))
-    g[1] = -dot(r * we_t + wex_t, 1.0 / aT)
-    g[2] = -dot(we_t, np.log(bT))
-    g[3] = -s * dot(we_t, 1.0 / bT)
+    g[0] = -dot(we_t, np.log1p(d.t_u / alpha))
+    g[1] = r * dot(we_t, d.t_u / (alpha * aT)) - dot(wex_t, 1.0 / aT)
+    g[2] = -dot(we_t, np.log1p(d.t_u / beta))
+    g[3] = s * dot(we_t, d.t_u / (beta * bT))
     # Dropout term: d log A = (1 + κ) d lg_x - κ d lg_T + d log(s/m).
     kappa = np.zeros(d.x.size)
     dh = diff[has]
@@ -548,11 +569,8 @@ def pnbd_loglik_grad(theta: FloatArray, d: PNBDData) -> tuple[float, FloatArray]
     inv_m = dot(wa, 1.0 / (r + s + d.x))
     g[0] -= inv_m
     g[2] += float(wa.sum()) / s - inv_m
-    # Constant: lnΓ(r+x) - lnΓ(r) + r ln α + s ln β.
-    g[0] += dot(d.w_x, special.digamma(r + d.x_u)) - d.n * (special.digamma(r) - np.log(alpha))
-    g[1] += d.n * r / alpha
-    g[2] += d.n * np.log(beta)
-    g[3] += d.n * s / beta
+    # Constant: lnΓ(r+x) - lnΓ(r).
+    g[0] += dot(d.w_x, digamma_step(r, d.x_u))
     return float(ll), g
 
 

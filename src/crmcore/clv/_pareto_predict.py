@@ -272,10 +272,9 @@ def pnbd_many(
     r, alpha, s, beta = (draws[:, j][:, None] for j in range(4))
     tu, xu = d.t_u[None, :], d.x_u[None, :]
     # Tables per distinct T and per distinct x, gathered per row (few logs on k x rows).
-    la_t = np.log(alpha + tu)
-    lb_t = np.log(beta + tu)
-    log_e1 = (-(r + xu) - 0.0)[:, d.i_xu] * la_t[:, d.i_tu]
-    log_e1 -= (s * lb_t)[:, d.i_tu]
+    # log E1 with the factor α^r β^s that lg carries too (see log_g).
+    log_e1 = (-xu)[:, d.i_xu] * np.log(alpha + tu)[:, d.i_tu]
+    log_e1 -= (r * np.log1p(tu / alpha) + s * np.log1p(tu / beta))[:, d.i_tu]
     lg_x = lg[:, d.i_tx]
     diff = lg[:, d.i_big_t]
     diff -= lg_x

@@ -99,6 +99,11 @@ def make_campaigns(
         columns, with ``user_agent``), in time order, ids ``E000000001``...
     """
     consents = _consents(customers)
+    # each campaign reads its channel's part of the log (the same consent in force)
+    logs = {
+        name: consents[(consents["channel"] == name).to_numpy(dtype=bool)]
+        for name in dict.fromkeys(_CHANNELS)
+    }
     profiles = customers[["id", "country"]].rename(columns={"id": "customer_id"})
     propensity = _propensity(customers, orders, as_of)
     proxy = rng.random(len(customers)) < 0.05
@@ -107,7 +112,7 @@ def make_campaigns(
     step = pd.Timedelta(days=335) / max(n_campaigns, 1)
     campaigns: list[Campaign] = []
     members: list[pd.DataFrame] = []
-    events: list[pd.DataFrame] = []
+    events: list[dict[str, Any]] = []
     for i in range(n_campaigns):
         cid = f"K{i + 1:03d}"
         channel = _CHANNELS[i % len(_CHANNELS)]
@@ -123,13 +128,13 @@ def make_campaigns(
             random_state=int(rng.integers(2**31)),
             campaign_id=cid,
             variants=variants or None,
-            consents=consents,
+            consents=logs[channel],
         )
         chosen = audience.members
         members.append(chosen)
         treated = chosen[~chosen["control"].to_numpy(dtype=bool)]
         who = position.get_indexer(treated["customer_id"])
-        frame = _engage(
+        part = _engage(
             treated["customer_id"].to_numpy(dtype=object),
             treated["variant"].to_numpy(dtype=object),
             propensity[who],
@@ -138,11 +143,10 @@ def make_campaigns(
             send_ns=int(send.value),
             rng=rng,
         )
-        frame["campaign_id"] = cid
-        frame["message_id"] = f"{cid}-1"
-        events.append(frame)
+        part["campaign"] = np.full(len(part["at"]), i, dtype=np.int64)
+        events.append(part)
         fixed, per_message = _COST[channel]
-        cost = fixed + per_message * int((frame["type"] == "send").sum())
+        cost = fixed + per_message * int((part["type"] == _SEND).sum())
         start = send.date()
         campaigns.append(
             Campaign(
@@ -160,7 +164,7 @@ def make_campaigns(
             )
         )
     member_frame = pd.concat(members, ignore_index=True) if members else _no_members()
-    return campaigns, member_frame, _engagement_frame(events)
+    return campaigns, member_frame, _engagement_frame(events, [str(c.id) for c in campaigns])
 
 
 def _engage(
@@ -172,8 +176,13 @@ def _engage(
     channel: str,
     send_ns: int,
     rng: np.random.Generator,
-) -> pd.DataFrame:
-    """One message to each treated member and what follows, as (customer, type, time) rows."""
+) -> dict[str, Any]:
+    """One message to each treated member and what follows, as (customer, type, time) columns.
+
+    Arrays ``customer``, ``variant``, ``user_agent`` (objects), ``channel`` and
+    ``type`` (codes into :data:`CHANNELS` and :data:`TYPES`), ``at`` (UTC
+    nanoseconds): each kind of event in turn, in member order.
+    """
     n = customer.size
     sent = send_ns + (rng.uniform(0, 3 * 3600, n) * _SECOND).astype(np.int64)
     bounced = rng.random(n) < (0.02 if channel == "email" else 0.01)
@@ -202,21 +211,19 @@ def _engage(
     rows.append(("click", clicked, click_at, None))
     quits = delivered & (rng.random(n) < 0.004)
     rows.append(("unsubscribe", quits, read_at + 60 * _SECOND, None))
-    parts = []
-    for kind, mask, at, agent in rows:
-        parts.append(
-            pd.DataFrame(
-                {
-                    "customer_id": customer[mask],
-                    "variant": variant[mask],
-                    "channel": channel,
-                    "type": kind,
-                    "at": at[mask],
-                    "user_agent": None if agent is None else agent[mask],
-                }
-            )
-        )
-    return pd.concat(parts, ignore_index=True)
+    sizes = [int(np.count_nonzero(mask)) for _, mask, _, _ in rows]
+    agents = [
+        np.full(size, None, dtype=object) if agent is None else agent[mask].astype(object)
+        for (_, mask, _, agent), size in zip(rows, sizes, strict=True)
+    ]
+    return {
+        "customer": np.concatenate([customer[mask] for _, mask, _, _ in rows]),
+        "variant": np.concatenate([variant[mask] for _, mask, _, _ in rows]),
+        "channel": np.full(sum(sizes), _CHANNEL_CODE[channel], dtype=np.int64),
+        "type": np.repeat([_TYPE_CODE[kind] for kind, _, _, _ in rows], sizes),
+        "at": np.concatenate([at[mask] for _, mask, at, _ in rows]),
+        "user_agent": np.concatenate(agents),
+    }
 
 
 def _no_members() -> pd.DataFrame:
@@ -231,33 +238,50 @@ def _no_members() -> pd.DataFrame:
     )
 
 
-def _engagement_frame(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    columns = ["customer_id", "variant", "channel", "type", "at", "user_agent"]
-    raw = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
-    raw = raw.sort_values("at", kind="stable").reset_index(drop=True)
-    n = len(raw)
-    ids: Any = np.asarray(numbered("E", np.arange(1, n + 1), 9), dtype=object) if n else []
+def _engagement_frame(parts: list[dict[str, Any]], campaign_ids: list[str]) -> pd.DataFrame:
+    """Return the campaigns' events (:func:`_engage`'s columns) in time order, numbered."""
+    if parts:
+        at = np.concatenate([p["at"] for p in parts])
+        order = np.argsort(at, kind="stable")  # as written: ties keep campaign and kind order
+    else:
+        at = order = np.zeros(0, dtype=np.int64)
+    n = len(order)
+
+    def column(name: str) -> Any:
+        if not parts:
+            return np.zeros(0, dtype=object if name in _TEXT else np.int64)
+        return np.concatenate([p[name] for p in parts])[order]
 
     def text(values: Any) -> pd.Series:
         out = pd.Series(values, dtype=object)
         return out.where(out.notna(), None)
 
+    campaign = column("campaign")
+    cids = np.array(campaign_ids, dtype=object)
+    messages = np.array([f"{cid}-1" for cid in campaign_ids], dtype=object)
+    ids: Any = np.asarray(numbered("E", np.arange(1, n + 1), 9), dtype=object) if n else []
     return pd.DataFrame(
         {
             "event_id": pd.Series(ids, dtype=object),
-            "customer_id": text(raw["customer_id"].to_numpy()),
+            "customer_id": text(column("customer")),
             "contact_id": pd.Series([None] * n, dtype=object),
-            "campaign_id": text(raw["campaign_id"].to_numpy() if n else []),
-            "message_id": text(raw["message_id"].to_numpy() if n else []),
-            "variant": text(raw["variant"].to_numpy()),
-            "channel": pd.Categorical(raw["channel"], categories=CHANNELS),
-            "type": pd.Categorical(raw["type"], categories=TYPES),
-            "date": pd.DatetimeIndex(raw["at"].to_numpy(dtype=np.int64).view("datetime64[ns]"))
+            "campaign_id": text(cids[campaign]),
+            "message_id": text(messages[campaign]),
+            "variant": text(column("variant")),
+            "channel": pd.Categorical.from_codes(column("channel"), categories=pd.Index(CHANNELS)),
+            "type": pd.Categorical.from_codes(column("type"), categories=pd.Index(TYPES)),
+            "date": pd.DatetimeIndex(at[order].view("datetime64[ns]"))
             .tz_localize("UTC")
             .as_unit("us"),
-            "user_agent": text(raw["user_agent"].to_numpy()),
+            "user_agent": text(column("user_agent")),
         }
     )
+
+
+_TEXT = ("customer", "variant", "user_agent")
+_CHANNEL_CODE = {name: code for code, name in enumerate(CHANNELS)}
+_TYPE_CODE = {name: code for code, name in enumerate(TYPES)}
+_SEND = _TYPE_CODE["send"]
 
 
 def campaign_members(members: pd.DataFrame) -> Iterator[CampaignMember]:

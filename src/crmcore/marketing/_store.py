@@ -248,19 +248,26 @@ def read_frames(
     tz: Any = "UTC",
     properties: Sequence[str] = ("user_agent",),
     orders: pd.DataFrame | None = None,
+    members: pd.DataFrame | None = None,
+    events: pd.DataFrame | None = None,
 ) -> CampaignFrames:
     """:func:`campaign_frames`, with the store's orders already read (``orders``).
 
     ``orders``: ``id, customer_id, placed_at, amount, amount_currency`` of
     the orders of a status in :data:`PURCHASE_STATUSES`, as
     ``store.orders.to_frame`` returns them (:func:`crmcore.report.read_store`
-    reads them once for both the transactions and the campaigns).
+    reads them once for both the transactions and the campaigns).  For every
+    campaign (``campaign=None``), ``members`` (``store.campaign_members.to_frame``
+    of ``campaign_id, customer_id, variant, control, selected_at``) and
+    ``events`` (``store.events.engagement`` of ``tz`` and ``properties``)
+    may be given too, by a caller that has just written them.
     """
     ids = _campaign_ids(campaign)
     zone = _time.to_zone(tz)
     campaigns_cols = ["id", "name", "channel", "goal", "start_date", "cost", "cost_currency"]
     if ids is None:
-        members = store.campaign_members.to_frame(_MEMBER_COLUMNS)
+        if members is None:
+            members = store.campaign_members.to_frame(_MEMBER_COLUMNS)
         campaigns = store.campaigns.to_frame(campaigns_cols)
     else:
         for cid in ids:
@@ -271,7 +278,8 @@ def read_frames(
     members = members.reset_index(drop=True)
     campaigns = campaigns.rename(columns={"id": "campaign_id", "start_date": "start"})
     campaigns = campaigns.set_index("campaign_id").sort_index()
-    events = store.events.engagement(campaign=ids, tz=zone, properties=properties)
+    if events is None or ids is not None:
+        events = store.events.engagement(campaign=ids, tz=zone, properties=properties)
     if orders is None:
         orders = store.orders.to_frame(
             ORDER_COLUMNS, where={"status__in": list(PURCHASE_STATUSES)}

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -533,6 +533,9 @@ def read_surveys(
 
 
 _LEGACY_KEY = "stage_history"  # where releases before 0.2 kept an entity's stage history
+#: The columns of the survey responses and loyalty accounts a report reads from a store.
+SURVEY_COLUMNS = ["customer_id", "kind", "score", "answered_at", "scale"]
+LOYALTY_COLUMNS = ["customer_id", "program_id", "tier"]
 _LOG_COLUMNS = ["entity_id", "from_stage", "to_stage", "at", "actor", "reason", "workflow"]
 
 
@@ -612,66 +615,92 @@ def read_store(url_or_store: Any) -> ReportData:
     SchemaVersionError
         If the database holds no crmcore tables (or another schema version).
     """
+    from crmcore.storage import SqlStore  # noqa: PLC0415 -- the sql extra is optional
+
+    store = open_store(url_or_store, SqlStore) if isinstance(url_or_store, str) else url_or_store
+    try:
+        return store_report_data(store)
+    finally:
+        if isinstance(url_or_store, str):
+            store.close()
+
+
+def store_report_data(store: Any, written: Mapping[str, Any] | None = None) -> ReportData:
+    """:func:`read_store` of an open store; the tables in ``written`` are taken as given.
+
+    ``written`` (a caller that has just written these tables, such as
+    ``crmcore demo``): ``"orders"`` (purchases), ``"survey_responses"``
+    (NPS and CSAT), ``"loyalty_accounts"``, ``"campaign_members"``
+    (``store.<table>.to_frame`` of the columns and rows read here) and
+    ``"engagement"`` (``store.events.engagement()``), exactly as the store
+    would return them; the rest is read from the store.
+    """
     from crmcore.marketing._store import (  # noqa: PLC0415 -- only when reading a store
         ORDER_COLUMNS,
         PURCHASE_STATUSES,
         read_frames,
     )
-    from crmcore.storage import SqlStore  # noqa: PLC0415 -- the sql extra is optional
 
-    store = open_store(url_or_store, SqlStore) if isinstance(url_or_store, str) else url_or_store
-    try:
-        # read once: the transactions and the campaigns' orders (the same statuses)
+    given = dict(written or {})
+    # read once: the transactions and the campaigns' orders (the same statuses)
+    orders = given.get("orders")
+    if orders is None:
         orders = store.orders.to_frame(
             ORDER_COLUMNS, where={"status__in": list(PURCHASE_STATUSES)}
         )
-        if len(orders) == 0:
-            raise ValidationError("the store holds no orders to report on", field="orders")
-        currencies = sorted(orders["amount_currency"].unique())
-        if len(currencies) > 1:  # amounts of different currencies cannot be added up
-            raise ValidationError(
-                f"the store's orders are in {len(currencies)} currencies "
-                f"({', '.join(currencies[:5])}); a report needs amounts in one currency",
-                field="amount_currency",
-                value=currencies,
-            )
-        transactions = pd.DataFrame(
-            {
-                "customer_id": orders["customer_id"].astype(str).to_numpy(),
-                "date": orders["placed_at"].array,  # aware (the store keeps instants)
-                "amount": orders["amount"].to_numpy(np.float64),
-            }
+    if len(orders) == 0:
+        raise ValidationError("the store holds no orders to report on", field="orders")
+    currencies = sorted(orders["amount_currency"].unique())
+    if len(currencies) > 1:  # amounts of different currencies cannot be added up
+        raise ValidationError(
+            f"the store's orders are in {len(currencies)} currencies "
+            f"({', '.join(currencies[:5])}); a report needs amounts in one currency",
+            field="amount_currency",
+            value=currencies,
         )
-        transactions.attrs["currency"] = str(currencies[0])
+    transactions = pd.DataFrame(
+        {
+            "customer_id": orders["customer_id"].astype(str).to_numpy(),
+            "date": orders["placed_at"].array,  # aware (the store keeps instants)
+            "amount": orders["amount"].to_numpy(np.float64),
+        }
+    )
+    transactions.attrs["currency"] = str(currencies[0])
+    answers = given.get("survey_responses")
+    if answers is None:
         answers = store.survey_responses.to_frame(
-            ["customer_id", "kind", "score", "answered_at", "scale"],
-            where={"kind__in": ["nps", "csat"]},
+            SURVEY_COLUMNS, where={"kind__in": ["nps", "csat"]}
         )
-        surveys = None
-        if len(answers):
-            surveys = answers.rename(columns={"answered_at": "date"})[
-                ["customer_id", "kind", "score", "date", "scale"]
-            ]
-        opportunities = opp_events = tickets = ticket_events = None
-        if store.opportunities.count():
-            opportunities = store.opportunities.to_frame(
-                ["id", "stage", "amount", "probability", "expected_close_date", "created_at"]
-            )
-            opp_events = _stage_log(store, "opportunity", store.opportunities)
-        if store.tickets.count():
-            tickets = store.tickets.to_frame(
-                ["id", "created_at", "priority", "status", "first_response_at", "resolved_at"]
-            )
-            ticket_events = _stage_log(store, "ticket", store.tickets)
+    surveys = None
+    if len(answers):
+        surveys = answers.rename(columns={"answered_at": "date"})[
+            ["customer_id", "kind", "score", "date", "scale"]
+        ]
+    opportunities = opp_events = tickets = ticket_events = None
+    if store.opportunities.count():
+        opportunities = store.opportunities.to_frame(
+            ["id", "stage", "amount", "probability", "expected_close_date", "created_at"]
+        )
+        opp_events = _stage_log(store, "opportunity", store.opportunities)
+    if store.tickets.count():
+        tickets = store.tickets.to_frame(
+            ["id", "created_at", "priority", "status", "first_response_at", "resolved_at"]
+        )
+        ticket_events = _stage_log(store, "ticket", store.tickets)
+    loyalty = given.get("loyalty_accounts")
+    if loyalty is None and store.loyalty_accounts.count():
+        loyalty = store.loyalty_accounts.to_frame(LOYALTY_COLUMNS)
+    if loyalty is not None and not len(loyalty):
         loyalty = None
-        if store.loyalty_accounts.count():
-            loyalty = store.loyalty_accounts.to_frame(["customer_id", "program_id", "tier"])
-        campaigns = None
-        if store.campaign_members.count():
-            campaigns = read_frames(store, orders=orders)
-    finally:
-        if isinstance(url_or_store, str):
-            store.close()
+    members = given.get("campaign_members")
+    campaigns = None
+    if len(members) if members is not None else store.campaign_members.count():
+        campaigns = read_frames(
+            store,
+            orders=orders,
+            members=members,
+            events=given.get("engagement"),
+        )
     return ReportData(
         transactions=transactions,
         surveys=surveys,

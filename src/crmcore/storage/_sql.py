@@ -54,7 +54,9 @@ from crmcore.storage._sqlschema import (
     check_layout,
     check_schema_version,
     configure_engine,
+    create_indexes,
     dialect_of,
+    drop_indexes,
     lock_name,
     lock_schema,
     outdated_error,
@@ -187,7 +189,11 @@ class SqlRepository(Generic[E]):
         encoder = FrameEncoder(self._layout.entity, self._codec, self._name)
         encoder.check_columns(frame)
         total = 0
-        with self._tx(write=True) as conn, self._bulk_cache(conn):
+        with (
+            self._tx(write=True) as conn,
+            self._bulk_cache(conn),
+            self._indexes_after(conn),
+        ):
             for part in chunks(frame, batch_size):
                 rows = encoder.encode(part)
                 try:
@@ -228,6 +234,34 @@ class SqlRepository(Generic[E]):
             yield
         finally:
             conn.exec_driver_sql(f"PRAGMA cache_size = {int(previous or -2000)}")
+
+    @contextlib.contextmanager
+    def _indexes_after(self, conn: sa.Connection) -> Iterator[None]:
+        """SQLite: a load into an empty table builds the table's secondary indexes after its rows.
+
+        Building an index once over all the keys costs less than inserting
+        them one by one.  The indexes are dropped and created again from
+        their own stored definitions in the load's transaction (SQLite DDL is
+        transactional): a failed load rolls back to the indexes as they were,
+        and readers never see the table without them.  In a unit of work
+        they are built at its commit (loads a batch at a time into one
+        table); the primary key stays, so duplicates are refused as they
+        arrive.
+        """
+        if (
+            self._dialect != "sqlite"
+            or conn.execute(sa.select(sa.literal(1)).select_from(self._table).limit(1)).first()
+        ):
+            yield
+            return
+        found = drop_indexes(conn, self._table.name)
+        uow = self._tx.uow
+        if uow is not None:  # the unit of work builds them before it commits
+            uow._build_at_commit(found)
+            yield
+            return
+        yield
+        create_indexes(conn, found)
 
     def update(self, entity: E) -> E:
         version = entity.version
@@ -428,6 +462,7 @@ class _SqlUnitOfWork(UnitOfWork):
         self._conn: sa.Connection | None = None
         self._tx: sa.RootTransaction | None = None
         self._held: set[str] = set()
+        self._indexes: dict[str, str] = {}  # dropped for a bulk load; built at commit
         tx = _Transactions(store, self)
         self._repositories = store._repositories_for(tx)
         self._ledger = store._ledger_for(tx, self)
@@ -458,12 +493,19 @@ class _SqlUnitOfWork(UnitOfWork):
             lock_name(self._connection(), name)
             self._held.add(name)
 
+    def _build_at_commit(self, indexes: Sequence[tuple[str, str]]) -> None:
+        self._indexes.update(indexes)
+
     def _begin(self) -> None:
         self._held = set()
+        self._indexes = {}
 
     def _commit(self, records: tuple[EventRecord, ...]) -> None:
         if records:  # appended last: the head row stays locked only for the commit itself
             self._store.events.insert(self._connection(), records)
+        if self._indexes:  # dropped by a bulk load in this transaction (SQLite)
+            create_indexes(self._connection(), list(self._indexes.items()))
+            self._indexes = {}
         if self._tx is not None and self._tx.is_active:
             self._tx.commit()
         self._tx = None

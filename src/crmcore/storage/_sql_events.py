@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import re
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -55,6 +56,7 @@ from crmcore.storage._fields import Kind
 from crmcore.storage._ledger import LedgerBase
 from crmcore.storage._ledger_codec import LedgerRow, check_new_rows, row_event
 from crmcore.storage._sqlquery import frame_expression, raw_chunks
+from crmcore.storage._sqlschema import create_indexes, drop_indexes
 
 if TYPE_CHECKING:
     from crmcore.storage._uow import UnitOfWork
@@ -68,6 +70,17 @@ _BULK_CACHE_KIB = 65_536  # page cache while append_many runs (SQLite)
 # log holds, builds these indexes after loading (see SqlEventLog._deferred_indexes)
 _DEFER_MIN_ROWS = 50_000
 _DEFERRED_INDEXES = ("ix_crm_events_entity", "ix_crm_events_kind")
+
+
+# what JSON escapes in a string (crmcore's compact encoding keeps other characters as they are)
+_JSON_ESCAPED = re.compile(r'["\\\x00-\x1f]')
+
+
+def _related_text(ids: Sequence[str]) -> str:
+    """``_json.dumps(list(ids))`` of text ids; plain ones joined without the encoder."""
+    if _JSON_ESCAPED.search("".join(ids)) is None:
+        return '["' + '","'.join(ids) + '"]'
+    return _json.dumps(list(ids))
 
 
 class EventTables:
@@ -262,15 +275,9 @@ class SqlEventLog(EventLogBase):
         if size < _DEFER_MIN_ROWS or size < self._last_position(conn):
             yield
             return
-        names = ", ".join(f"'{name}'" for name in _DEFERRED_INDEXES)
-        found = conn.exec_driver_sql(
-            f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND name IN ({names})"  # noqa: S608 -- constant names
-        ).all()
-        for name, _ in found:
-            conn.exec_driver_sql(f'DROP INDEX "{name}"')
+        found = drop_indexes(conn, self._t.events.name, _DEFERRED_INDEXES)
         yield
-        for _, sql in found:
-            conn.exec_driver_sql(sql)
+        create_indexes(conn, found)
 
     def _last_position(self, conn: sa.Connection) -> int:
         stmt = sa.select(sa.func.coalesce(sa.func.max(self._t.events.c.position), 0))
@@ -285,7 +292,7 @@ class SqlEventLog(EventLogBase):
             with conn.begin_nested():
                 last = self._allocate(conn, n)
                 positions = range(last - n + 1, last + 1)
-                related = [_json.dumps(list(r)) if r else None for r in columns.related]
+                related = [_related_text(r) if r else None for r in columns.related]
                 rows = zip(
                     positions,
                     columns.id,

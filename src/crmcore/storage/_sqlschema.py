@@ -25,6 +25,7 @@ that concurrent writers queue instead of failing half-way).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -419,3 +420,43 @@ def check_layout(
         expected=SCHEMA_VERSION,
         problems=problems,
     )
+
+
+def drop_indexes(
+    conn: sa.Connection, table: str, names: Sequence[str] | None = None
+) -> list[tuple[str, str]]:
+    """SQLite: drop ``table``'s secondary indexes (or those of ``names``); return them.
+
+    ``(name, sql)`` pairs as ``sqlite_master`` stores them, for
+    :func:`create_indexes` to build them again after a bulk load, in the same
+    transaction (SQLite DDL is transactional: a rollback restores them).
+    Indexes SQLite made itself (primary keys, unique constraints) have no
+    stored definition and stay.
+    """
+    found = [
+        (str(name), str(sql))
+        for name, sql in conn.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+            "AND sql IS NOT NULL ORDER BY rowid",
+            (table,),
+        ).all()
+        if names is None or name in names
+    ]
+    for name, _ in found:
+        conn.exec_driver_sql(f'DROP INDEX "{name}"')
+    return found
+
+
+def create_indexes(conn: sa.Connection, indexes: Sequence[tuple[str, str]]) -> None:
+    """SQLite: create the indexes :func:`drop_indexes` dropped, unless they exist (again)."""
+    if not indexes:
+        return
+    present = {
+        str(name)
+        for (name,) in conn.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'index'"
+        ).all()
+    }
+    for name, sql in indexes:
+        if name not in present:
+            conn.exec_driver_sql(sql)

@@ -196,8 +196,14 @@ def test_gamma_gamma_cluster_fit_reports_non_convergence(log: pd.DataFrame) -> N
     with pytest.warns(ConvergenceWarning) as seen:
         model = GammaGammaModel(max_iter=1, on_failure="warn").fit(lazy)
     assert any("max_iter reached" in str(w.message) for w in seen)
+    # every warning points at the line that called fit, as the in-memory fit's do
+    assert {Path(w.filename).name for w in seen} == {Path(__file__).name}
     assert not model.converged_
     assert model.n_iter_ == 1
+    summary = rfm_summary(log, value_col="amount")[["frequency", "monetary_value"]]
+    with pytest.warns(ConvergenceWarning, match="after 1 iterations") as seen:
+        GammaGammaModel(max_iter=1, on_failure="warn").fit(summary)
+    assert {Path(w.filename).name for w in seen} == {Path(__file__).name}
 
 
 def test_fit_on_dask_refuses_weights_and_names_missing_columns(log: pd.DataFrame) -> None:

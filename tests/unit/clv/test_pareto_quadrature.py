@@ -26,6 +26,7 @@ ATOL = 1e-10
 
 
 def _mp_log_g(theta: tuple[float, float, float, float], x: float, t: float) -> float:
+    """``log G(t) + r ln α + s ln β`` (what ``log_g`` returns), at 30 digits."""
     r, a, s, b = (mp.mpf(v) for v in theta)
     with mp.workdps(30):
         c0, c1, p, q = (a, b, r + x, s + 1) if a >= b else (b, a, s + 1, r + x)
@@ -33,7 +34,8 @@ def _mp_log_g(theta: tuple[float, float, float, float], x: float, t: float) -> f
         c0t = c0 + t
         eps = (c1 + t) / c0t
         h = mp.hyp2f1(1, p, p + q, 1 - eps)
-        return float(mp.re(-m * mp.log(c0t) + (1 - q) * mp.log(eps) + mp.log(h)))
+        log_g = -m * mp.log(c0t) + (1 - q) * mp.log(eps) + mp.log(h)
+        return float(mp.re(log_g + r * mp.log(a) + s * mp.log(b)))
 
 
 # (theta, x, t): narrow rows on both branches (alpha < beta: p = s+1, q = r+x;

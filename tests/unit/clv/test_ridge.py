@@ -1,4 +1,4 @@
-"""BG/NBD-family fits whose maximum lies at infinity along a ridge.
+"""BG/NBD-family and Pareto/NBD fits whose maximum lies at infinity along a ridge.
 
 When the data show no heterogeneity in the dropout probability, the likelihood
 rises towards its limit as ``a, b -> inf`` with ``a / (a + b)`` fixed (the beta
@@ -10,14 +10,21 @@ order of the customers, and reported a log-likelihood off by up to 3 units
 
 from __future__ import annotations
 
+import itertools
 import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import special
+from scipy import integrate, special
 
-from crmcore.clv import BetaGeoModel, ModifiedBetaGeoModel
+from crmcore.clv import (
+    BetaGeoModel,
+    ModifiedBetaGeoModel,
+    ParetoNBDModel,
+    rfm_summary,
+    simulate_transactions,
+)
 from crmcore.errors import ConvergenceWarning
 
 
@@ -150,3 +157,60 @@ def test_homogeneous_purchase_rate_is_the_limit() -> None:
     gone = np.log(a / (b + x)) - lam * tx
     expected = np.sum(x * np.log(lam) + beta + np.logaddexp(-lam * T, gone))
     assert model.log_likelihood_ == pytest.approx(expected, rel=1e-9)
+
+
+# Pareto/NBD: 150 customers of simulate_transactions (BG/NBD purchases,
+# random_state=2) summarised 400 days after their last purchase. The dropout
+# rates show no heterogeneity: the likelihood rises towards its limit as
+# s, beta -> inf with s / beta fixed (the gamma mixing of mu tends to a point
+# mass). The fit used to end with a "Hessian not positive definite" warning
+# at s ~ 1e9 (and a log-likelihood 1e-3 off: s ln(beta) ~ 2e10 per row rounded);
+# it is now recognised as that limit.
+@pytest.fixture(scope="module")
+def silent_log_summary() -> pd.DataFrame:
+    tx = simulate_transactions(
+        150, r=0.8, alpha=30.0, a=0.6, b=3.0, start="2024-01-01", periods=540,
+        p=6.0, q=4.0, gamma=15.0, random_state=2,
+    )  # fmt: skip
+    as_of = tx["date"].max() + pd.Timedelta(days=400)
+    return rfm_summary(tx, as_of=as_of)[["frequency", "recency", "T"]]
+
+
+def _pareto_point_mass_loglik(r: float, alpha: float, mu: float, data: pd.DataFrame) -> float:
+    """Pareto/NBD log-likelihood with every lifetime exponential at one rate ``mu``.
+
+    Fader & Hardie (2005) eq. 3 integrated over lambda ~ Gamma(r, alpha) only:
+    ``A [ (alpha+T)^-(r+x) e^(-mu T) + mu int_tx^T e^(-mu u) (alpha+u)^-(r+x) du ]``
+    with ``A = Gamma(r+x)/Gamma(r) alpha^r``; the integral by adaptive quadrature.
+    """
+    total = 0.0
+    for x, tx, T in data[["frequency", "recency", "T"]].itertuples(index=False):
+        head = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
+        alive = (alpha + T) ** -(r + x) * np.exp(-mu * T)
+        # (alpha + u)^-(r+x) falls by up to 1e20 over the window: 40 panels
+        dead = sum(
+            integrate.quad(
+                lambda u, x=x: np.exp(-mu * u) * (alpha + u) ** -(r + x),
+                lo, hi, epsabs=0.0, epsrel=1e-13, limit=200,
+            )[0]
+            for lo, hi in itertools.pairwise(np.linspace(tx, T, 41))
+        )  # fmt: skip
+        total += head + np.log(alive + mu * dead)
+    return total
+
+
+def test_pareto_homogeneous_dropout_rate_is_the_limit(silent_log_summary: pd.DataFrame) -> None:
+    model, warned = _fit(ParetoNBDModel, silent_log_summary)
+    pr = model.params_
+    assert model.converged_ is True
+    assert pr["s"] > 1e6
+    assert pr["beta"] > 1e6
+    assert pr["r"] < 1e3  # purchase rates do vary: not on that ridge
+    assert len(warned) == 1
+    assert "s and beta diverge together" in warned[0]
+    assert "r and alpha" not in warned[0]
+    assert all(np.isnan(v) for v in model.standard_errors_.values())
+    mu = pr["s"] / pr["beta"]
+    assert f"{mu:.4g}" in warned[0]
+    expected = _pareto_point_mass_loglik(pr["r"], pr["alpha"], mu, silent_log_summary)
+    assert model.log_likelihood_ == pytest.approx(expected, rel=1e-10)

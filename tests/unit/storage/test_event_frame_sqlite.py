@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from crmcore.domain import StageChanged
 from crmcore.errors import ValidationError
-from crmcore.storage import SqlStore, _sql_events
+from crmcore.storage import SqlStore, _json, _sql_events
 
 T = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
 INDEXES = "SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name"
@@ -86,3 +86,11 @@ def test_only_a_load_as_large_as_the_log_rebuilds_the_indexes(store):
     store.events.append_frame(frame(5, start=60), type=StageChanged)  # below the minimum
     assert not [s for s in seen if "INDEX" in s]
     assert store.events.count() == 65
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [("C0001", "K001"), ('x"y',), ("a\\b", "c"), ("é", "\u2028"), ("\x1f",), ("\x7f", ""), (" ",)],
+)
+def test_related_ids_are_the_json_encoder_text(ids):
+    assert _sql_events._related_text(ids) == _json.dumps(list(ids))
