@@ -3,11 +3,13 @@
 Dates are read once by the one clock (:mod:`crmcore._time`): int64
 nanoseconds on the data's own scale, history cut at the instant ``as_of``
 (``t <= as_of``), and integer period codes taken on the data's wall clock.
-Customers are factorised by hashing; the per-customer first and last
-periods are scattered minima and maxima, and only the purchases strictly
-between them are sorted (as integers ``customer * span + period``) to count
-distinct periods. No string is ever sorted and pandas is used only to read
-the input and build the output.
+Compact integer ids are their own slots, other ids are factorised by
+hashing; the per-customer first and last periods are scattered minima and
+maxima, and only the purchases strictly between them are examined (as
+integers ``customer * span + period``) for repeats of a period, by hashing
+(no sort unless the keys are already in order). No transaction and no string
+is sorted, rows are selected by position rather than by boolean mask, and
+pandas is used only to read the input and build the output.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import pandas as pd
 
 from crmcore import _time
 from crmcore._deprecation import renamed_arguments
-from crmcore._types import BoolArray, FloatArray, IntArray
+from crmcore._types import FloatArray, IntArray
 from crmcore._validation import as_float_array, check_columns, check_non_empty, first_bad
 from crmcore.clv._dask import is_dask, summary_on_dask
 from crmcore.errors import ValidationError
@@ -57,8 +59,8 @@ def _factorize_ids(ids: pd.Series) -> tuple[IntArray, pd.Index]:
     no hashing); other integer ids are hashed and sorted; anything else is
     hashed (order of first appearance, never sorted).
     """
-    arr = ids.to_numpy()
-    if arr.dtype.kind in "iu" and arr.size:
+    arr = ids.to_numpy() if ids.dtype.kind in "iu" else np.empty(0)
+    if arr.size:
         lo, hi = int(arr.min()), int(arr.max())
         if hi - lo < max(1 << 20, 4 * arr.size):
             rel = (arr - lo).astype(np.int64, copy=False)
@@ -71,8 +73,63 @@ def _factorize_ids(ids: pd.Series) -> tuple[IntArray, pd.Index]:
             rank[distinct] = np.arange(distinct.size, dtype=np.int64)
             return rank[rel], pd.Index((distinct + lo).astype(arr.dtype))
     # Integer ids are sorted (cheap); anything else keeps first-appearance order.
-    codes, uniques = pd.factorize(ids, sort=arr.dtype.kind in "iu")
+    codes, uniques = pd.factorize(ids, sort=ids.dtype.kind in "iu")
     return np.asarray(codes, dtype=np.int64), pd.Index(uniques)
+
+
+@dataclass(frozen=True)
+class _Coded:
+    """Customer ids as integer slots ``0 .. n - 1``, one per row.
+
+    Compact integer ids are their own slots (``id - lo``, ascending id
+    order, no hashing and no pass to find which ids occur): a slot without a
+    row is dropped afterwards, from the per-customer arrays, by
+    :meth:`labels`. Other ids are factorised (every slot has a row).
+    """
+
+    cust: IntArray  # slot of every row
+    n: int  # number of slots
+    uniques: pd.Index | None  # the id of every slot (factorised ids)
+    lo: int = 0  # compact integer ids: the id of slot 0
+    dtype: Any = None  # compact integer ids: their dtype
+
+    def labels(self, rows: IntArray) -> tuple[pd.Index, IntArray | None]:
+        """Return the ids of the slots with rows and those slots' positions (``None``: all)."""
+        if self.uniques is not None:
+            return self.uniques, None
+        where = None if bool(rows.all()) else np.flatnonzero(rows)
+        if where is None and self.dtype == np.int64:
+            return pd.Index(np.arange(self.lo, self.lo + self.n, dtype=np.int64)), None
+        slots = np.arange(self.n) if where is None else where
+        return pd.Index(slots.astype(self.dtype) + self.dtype.type(self.lo)), where
+
+    def lookup(self, ids: pd.Series, where: IntArray | None) -> IntArray:
+        """Row of every id of ``ids`` among the labels (-1 for an id not among them)."""
+        if self.uniques is not None:
+            return np.asarray(self.uniques.get_indexer(pd.Index(ids)), dtype=np.int64)
+        arr = ids.to_numpy()  # the same integer column as the coded ids
+        rank = np.arange(self.n, dtype=np.int64)
+        if where is not None:
+            rank = np.full(self.n, -1, dtype=np.int64)
+            rank[where] = np.arange(where.size, dtype=np.int64)
+        inside = np.flatnonzero((arr >= self.lo) & (arr <= self.lo + self.n - 1))
+        rel = (np.take(arr, inside) - self.dtype.type(self.lo)).astype(np.int64, copy=False)
+        out = np.full(arr.size, -1, dtype=np.int64)
+        out[inside] = np.take(rank, rel)
+        return out
+
+
+def _code_ids(ids: pd.Series) -> _Coded:
+    """Code customer ids into slots (see :class:`_Coded`)."""
+    arr = ids.to_numpy() if ids.dtype.kind in "iu" else None
+    if arr is not None and arr.size:
+        lo, hi = int(arr.min()), int(arr.max())
+        if hi - lo < max(1 << 20, 4 * arr.size):
+            rel = arr - arr.dtype.type(lo) if lo else arr  # in the ids' own type: no overflow
+            cust = rel.astype(np.int64, copy=False)  # never written to
+            return _Coded(cust, hi - lo + 1, None, lo, arr.dtype)
+    cust, uniques = _factorize_ids(ids)
+    return _Coded(cust, len(uniques), uniques)
 
 
 @dataclass(frozen=True)
@@ -131,7 +188,10 @@ def _read_log(
     if value_col is not None:
         raw_values = transactions[value_col].to_numpy()
         try:
-            values = as_float_array(raw_values, name=value_col)
+            if raw_values.dtype == np.float64 and bool(np.isfinite(raw_values).all()):
+                values = raw_values  # already what the check returns; never written to
+            else:
+                values = as_float_array(raw_values, name=value_col)
         except ValidationError:
             as_float_array(raw_values, name=value_col, index=labels, row_name="customer")
             raise
@@ -139,75 +199,183 @@ def _read_log(
     return _Log(ids, dates, codes, values, freq)
 
 
-def _select(log: _Log, keep: BoolArray) -> tuple[pd.Series, IntArray, FloatArray | None]:
-    """Ids, period codes and values of the rows in ``keep`` (no copy when all are)."""
-    if keep.all():
+def _rows_through(ns: IntArray, cut: int) -> IntArray | None:
+    """Positions of the rows at or before ``cut`` (``None``: every row)."""
+    return None if cut >= int(ns.max()) else np.flatnonzero(ns <= cut)
+
+
+def _select(log: _Log, rows: IntArray | None) -> tuple[pd.Series, IntArray, FloatArray | None]:
+    """Ids, period codes and values of the rows at ``rows`` (``None``: all, no copy).
+
+    Positions, not a boolean mask: NumPy's masked copy is several times
+    slower than a take.
+    """
+    if rows is None:
         return log.ids, log.codes, log.values
-    values = log.values[keep] if log.values is not None else None
-    return log.ids[keep], log.codes[keep], values
+    values = np.take(log.values, rows) if log.values is not None else None
+    return log.ids.iloc[rows], np.take(log.codes, rows), values
+
+
+# Odd 64-bit multipliers for Fibonacci-style hashing (2**64 / golden ratio first),
+# one per round of :func:`_repeats`.
+_MULTIPLIERS = tuple(
+    np.uint64(m) for m in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9)
+)
+
+
+def _narrow(span: int) -> type[np.signedinteger[Any]]:
+    """Return the narrowest signed integer type holding ``-1 .. span`` (offsets, sentinels)."""
+    if span < 2**15:
+        return np.int16
+    return np.int32 if span < 2**31 else np.int64
+
+
+def _pair_take(
+    first: np.ndarray, last: np.ndarray, cust: IntArray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``first[cust]`` and ``last[cust]`` by one gather of both, packed side by side.
+
+    The two tables are interleaved into one of twice the item size (16 + 16
+    or 32 + 32 bits), gathered once, and read back as two strided views.
+    """
+    wide = {np.dtype(np.int16): np.int32, np.dtype(np.int32): np.int64}.get(first.dtype)
+    if wide is None:
+        return np.take(first, cust), np.take(last, cust)
+    pair = np.empty((first.size, 2), dtype=first.dtype)
+    pair[:, 0] = first
+    pair[:, 1] = last
+    rows = np.take(pair.view(wide).reshape(first.size), cust).view(first.dtype).reshape(-1, 2)
+    return rows[:, 0], rows[:, 1]
+
+
+def _repeats(key: np.ndarray) -> IntArray:
+    """Return the positions of the keys equal to another key, all but one per distinct key.
+
+    Keys already in order (a log sorted by customer and date) need one
+    comparison of neighbours. Otherwise each key scatters its position into
+    a hash table of at least twice as many slots (multiplicative hashing): a
+    key whose slot kept the position of an equal key is a repeat; a key that
+    lost its slot to a *different* key (a collision; all copies of a key
+    share their slot, so they lose together) goes to the next round, with
+    another multiplier and a table sized for what is left. The last few
+    thousand are sorted. No full sort; the result does not depend on which
+    write a slot kept.
+    """
+    if key.size < 2:
+        return np.zeros(0, dtype=np.int64)
+    if bool(np.all(key[1:] >= key[:-1])):
+        return np.flatnonzero(key[1:] == key[:-1]) + 1
+    found: list[IntArray] = []
+    where: IntArray | None = None  # positions of ``key``'s entries in the original keys
+    for multiplier in _MULTIPLIERS:
+        if key.size < 4096:
+            break
+        bits = int(2 * key.size - 1).bit_length()
+        slot = key.astype(np.uint64)
+        slot *= multiplier
+        slot >>= np.uint64(64 - bits)
+        slots = slot.view(np.int64)
+        pos = np.arange(key.size, dtype=np.int32)
+        table = np.empty(1 << bits, dtype=np.int32)
+        table[slots] = pos  # one of the positions writing a slot stays there
+        kept = np.take(table, slots)
+        lost = np.flatnonzero(kept != pos)
+        mine = np.take(key, lost)
+        same = mine == np.take(key, np.take(kept, lost))
+        repeat, left = lost[same], lost[~same]
+        found.append(repeat if where is None else np.take(where, repeat))
+        where = left if where is None else np.take(where, left)
+        key = mine[~same]
+    order = np.argsort(key, kind="stable")
+    ordered = np.take(key, order)
+    repeat = np.take(order, np.flatnonzero(ordered[1:] == ordered[:-1]) + 1)
+    found.append(repeat if where is None else np.take(where, repeat))
+    return np.concatenate(found) if len(found) > 1 else found[0]
 
 
 def _stats(
     cust: IntArray, codes: IntArray, values: FloatArray | None, n_cust: int
-) -> dict[str, FloatArray]:
+) -> dict[str, np.ndarray]:
     """Per-customer first/last purchase period, distinct periods and value sums.
 
+    Returns ``count`` (int64), ``first`` and ``last`` (periods since ``lo``,
+    the log's first period, in the narrowest integer type; 0 for a customer
+    without a row, whose count is 0), ``lo`` (a 0-d int64 array) and, with
+    ``values``, ``total`` and ``first_value`` (float64).
+
     No transaction is sorted. The first and last periods are per-customer
-    minima and maxima (``np.minimum.at``/``np.maximum.at`` on 32-bit period
-    offsets); they are distinct periods of their own (one if they coincide).
-    Only the rows strictly between a customer's first and last period can
-    add further distinct periods: just those are packed into the key
-    ``customer * span + period`` and sorted (in 32 bits whenever the key
-    fits), and each new key counts once for its customer. Values need no
-    pairing: the repeat-purchase total is the customer's total minus what
-    was spent in the first period.
+    minima and maxima (``np.minimum.at``/``np.maximum.at`` on period offsets
+    in the narrowest integer type, 16 bits for up to 32,767 periods), read
+    back for every row by one gather of both; they are distinct periods of
+    their own (one if they coincide). Only the rows strictly between a
+    customer's first and last period can add further distinct periods:
+    just those are packed into the key ``customer * span + period`` and
+    every key equal to an earlier one is found by :func:`_repeated_keys`
+    (a hash table, no sort). Values need no pairing: the repeat-purchase
+    total is the customer's total minus what was spent in the first period
+    (both summed in row order). Rows are selected by index, never by a
+    boolean mask (NumPy's masked copy is several times slower).
     """
     lo = int(codes.min())
     span = int(codes.max()) - lo + 1
     if n_cust * span >= 2**62:
         raise ValidationError("the transaction log spans too many periods", field="date")
-    rel: np.ndarray = (codes - lo).astype(np.int32 if span < 2**31 else np.int64)
-    first = np.full(n_cust, span, dtype=rel.dtype)
+    small = _narrow(span)
+    rel: np.ndarray = codes  # offsets from the first period, never written to
+    if lo or small is not np.int64:
+        rel = np.subtract(codes, lo, out=np.empty(codes.size, dtype=small), casting="unsafe")
+    first = np.full(n_cust, span, dtype=small)
     np.minimum.at(first, cust, rel)
-    last = np.full(n_cust, -1, dtype=rel.dtype)
+    last = np.full(n_cust, -1, dtype=small)
     np.maximum.at(last, cust, rel)
-    first_of_row = np.take(first, cust)
+    first_of_row, last_of_row = _pair_take(first, last, cust)
     # the first period, the last if it differs, then whatever lies between
     count = (last >= 0).astype(np.int64)
     count += last > first
-    inner = rel > first_of_row
-    inner &= rel < np.take(last, cust)
-    if inner.any():
+    inner = np.greater(rel, first_of_row)
+    scratch = np.less(rel, last_of_row)  # reused below: no fresh pages for a second mask
+    inner &= scratch
+    rows = np.flatnonzero(inner)
+    if rows.size:
+        cust_in = np.take(cust, rows)
         key: np.ndarray  # uint32 or int64
         if n_cust * span <= 2**32:  # the largest key is n_cust * span - 1
-            key = cust[inner].astype(np.uint32)
+            key = cust_in.astype(np.uint32)
             key *= np.uint32(span)
-            key += rel[inner].astype(np.uint32)
-            step: Any = np.uint32(span)
+            key += np.take(rel, rows).astype(np.uint32)
         else:
-            key = cust[inner] * span
-            key += rel[inner]
-            step = span
-        key.sort()
-        new = np.empty(key.size, dtype=bool)
-        new[0] = True
-        np.not_equal(key[1:], key[:-1], out=new[1:])
-        count += np.bincount(key[new] // step, minlength=n_cust)
-    has = last >= 0
-    if not has.all():  # customers without a row in range: first = last = 0 periods
-        first[~has] = 0
-        last[~has] = 0
-    out: dict[str, FloatArray] = {
-        "count": count.astype(np.float64),
-        "first": (first.astype(np.int64) + lo).astype(np.float64),
-        "last": (last.astype(np.int64) + lo).astype(np.float64),
+            key = cust_in * span
+            key += np.take(rel, rows)
+        count += np.bincount(cust_in, minlength=n_cust)
+        np.subtract.at(count, np.take(cust_in, _repeats(key)), 1)
+    if not bool(count.all()):  # customers without a row in range: first = last = 0
+        none = count == 0
+        first[none] = 0
+        last[none] = 0
+    out: dict[str, np.ndarray] = {
+        "count": count,
+        "first": first,
+        "last": last,
+        "lo": np.array(lo, dtype=np.int64),
     }
     if values is not None:
-        total = np.bincount(cust, weights=values, minlength=n_cust)
-        in_first = rel == first_of_row
-        first_val = np.bincount(cust[in_first], weights=values[in_first], minlength=n_cust)
-        out["total"] = np.asarray(total, dtype=np.float64)
-        out["first_value"] = np.asarray(first_val, dtype=np.float64)
+        out["total"] = np.bincount(cust, weights=values, minlength=n_cust)
+        in_first = np.flatnonzero(np.equal(rel, first_of_row, out=scratch))
+        out["first_value"] = np.bincount(
+            np.take(cust, in_first), weights=np.take(values, in_first), minlength=n_cust
+        ).astype(np.float64, copy=False)  # no row at all: NumPy counts in integers
+    return out
+
+
+def _periods(to: IntArray | int, since: IntArray, scale: float) -> FloatArray:
+    """Whole periods from ``since`` to ``to`` in the requested unit (``scale`` periods -> unit).
+
+    Exact: the period codes are far below 2**53, so subtracting them as
+    floats gives the integer difference.
+    """
+    out = np.subtract(to, since, dtype=np.float64)
+    if scale != 1.0:
+        out *= scale
     return out
 
 
@@ -359,9 +527,9 @@ def rfm_summary(
         freq=fq,
     )
     cut_ns, end = log.cut(as_of, "as_of")
-    frame = _summary_frame(
+    frame, _, _ = _summary_frame(
         log,
-        log.dates.ns <= cut_ns,
+        _rows_through(log.dates.ns, cut_ns),
         end,
         value_col is not None,
         as_of,
@@ -374,48 +542,58 @@ def rfm_summary(
 
 def _summary_frame(
     log: _Log,
-    keep: BoolArray,
+    rows: IntArray | None,
     end: int,
     with_value: bool,
     as_of: Any,
     *,
     scale: float,
     include_first: bool = False,
-) -> pd.DataFrame:
-    """Summarise the rows in ``keep``, whose cut-off falls in period ``end``.
+) -> tuple[pd.DataFrame, _Coded, IntArray | None]:
+    """Summarise the rows at ``rows`` (``None``: all), whose cut-off falls in period ``end``.
 
     ``recency`` and ``T`` are whole periods times ``scale`` (periods -> unit).
     ``include_first``: count (and average) every purchase period, the first too.
+    Also returns the customers' coding and the coded slots kept (``None``:
+    all), to look further rows of the same customers up (:meth:`_Coded.lookup`).
     """
-    if not keep.any():
+    if rows is not None and not rows.size:
         raise ValidationError(
             f"no transaction at or before as_of={as_of!r}", field="as_of", value=as_of
         )
-    ids, codes, values = _select(log, keep)
-    cust, customers = _factorize_ids(ids)
-    st = _stats(cust, codes, values if with_value else None, len(customers))
-    freq = st["count"] if include_first else st["count"] - 1
+    ids, codes, values = _select(log, rows)
+    coded = _code_ids(ids)
+    st = _stats(coded.cust, codes, values if with_value else None, coded.n)
+    customers, where = coded.labels(st["count"])
+    if where is not None:  # compact integer ids with gaps: drop the slots without a row
+        st = {
+            name: column if name == "lo" else np.take(column, where) for name, column in st.items()
+        }
+    count, first = st["count"], st["first"]
+    freq = count if include_first else count - 1
     data: dict[str, Any] = {
-        "frequency": freq.astype(np.int64),
-        "recency": (st["last"] - st["first"]) * scale,
-        "T": (end - st["first"]) * scale,
+        "frequency": freq,
+        "recency": _periods(st["last"], first, scale),
+        "T": _periods(end - int(st["lo"]), first, scale),
     }
     if with_value:
-        overflow = ~np.isfinite(st["total"])
-        if overflow.any():
-            who = customers[int(np.flatnonzero(overflow)[0])]
+        if not bool(np.isfinite(st["total"]).all()):
+            who = customers[int(np.flatnonzero(~np.isfinite(st["total"]))[0])]
             raise ValidationError(
                 f"the amounts of customer {who!r} sum beyond the float range (about 1.8e308); "
                 "rescale the value column (e.g. to thousands) before summarising",
                 field="value_col",
                 value=who,
             )
-        repeat = st["total"] if include_first else st["total"] - st["first_value"]
-        data["monetary_value"] = np.divide(repeat, freq, out=np.zeros_like(repeat), where=freq > 0)
+        repeat = st["total"]
+        if not include_first:  # in place: the first-period sums are not needed any more
+            repeat = np.subtract(repeat, st["first_value"], out=st["first_value"])
+        # a customer without a repeat period spent all in the first: repeat is exactly 0
+        data["monetary_value"] = np.divide(repeat, np.maximum(freq, 1), out=repeat)
     frame = pd.DataFrame(data, index=customers, copy=False)
     if include_first:
         frame.attrs["include_first_transaction"] = True  # the models refuse it (read_summary)
-    return frame
+    return frame, coded, where
 
 
 @renamed_arguments(calibration_end="as_of", observation_end="holdout_end")
@@ -517,27 +695,29 @@ def calibration_holdout_split(
         )
     with_value = value_col is not None
     ns = log.dates.ns
-    cal = _summary_frame(log, ns <= cal_ns, cal_end, with_value, as_of, scale=scale)
+    cal, coded, where = _summary_frame(
+        log, _rows_through(ns, cal_ns), cal_end, with_value, as_of, scale=scale
+    )
     cal.columns = [f"{c}_cal" for c in cal.columns]
     cal.index.name = customer_col
     n_cust = len(cal)
     freq_h = np.zeros(n_cust, dtype=np.int64)
     value_h = np.zeros(n_cust)
-    in_holdout = (ns > cal_ns) & (ns <= hold_ns)
-    if in_holdout.any():
-        ids, codes, values = _select(log, in_holdout)
-        cust = np.asarray(cal.index.get_indexer(pd.Index(ids)), dtype=np.int64)
-        known = cust >= 0  # -1: a customer whose first purchase is in the holdout
-        if not known.all():
-            cust, codes = cust[known], codes[known]
-            values = values[known] if values is not None else None
+    in_holdout = ns > cal_ns
+    in_holdout &= ns <= hold_ns
+    holdout = np.flatnonzero(in_holdout)
+    if holdout.size:
+        ids, codes, values = _select(log, holdout)
+        cust = coded.lookup(ids, where)
+        known = np.flatnonzero(cust >= 0)  # -1: a customer whose first purchase is later
+        if known.size < cust.size:
+            cust, codes = np.take(cust, known), np.take(codes, known)
+            values = np.take(values, known) if values is not None else None
         if cust.size:
             st = _stats(cust, codes, values if with_value else None, n_cust)
-            freq_h = st["count"].astype(np.int64)
-            if with_value:
-                value_h = np.divide(
-                    st["total"], st["count"], out=np.zeros(n_cust), where=freq_h > 0
-                )
+            freq_h = st["count"]
+            if with_value:  # no holdout purchase: a total of exactly 0
+                value_h = st["total"] / np.maximum(freq_h, 1)
     cal["frequency_holdout"] = freq_h
     cal["duration_holdout"] = float(hold_end - cal_end) * scale
     if with_value:
@@ -556,7 +736,7 @@ class PurchasePeriods:
     repeats : ndarray of int64
         Period of every repeat purchase period of a cohort customer (one
         entry per customer and period after the first, purchases at or
-        before the end).
+        before the end; in no particular order).
     cut : int
         Period of ``as_of`` (the cohort is who bought at or before it).
     end : int
@@ -617,8 +797,7 @@ def purchase_periods(
             field="end",
             value=end,
         )
-    keep = log.dates.ns <= end_ns
-    ids, codes, _ = _select(log, keep)
+    ids, codes, _ = _select(log, _rows_through(log.dates.ns, end_ns))
     cust, _customers = _factorize_ids(ids)
     n_cust = int(cust.max()) + 1 if cust.size else 0
     first = np.full(n_cust, np.iinfo(np.int64).max)
@@ -628,16 +807,22 @@ def purchase_periods(
         raise ValidationError(
             f"no customer bought at or before as_of={as_of!r}", field="as_of", value=as_of
         )
-    # One entry per (customer, period) after the first: a sort of packed keys.
+    # One entry per (customer, period) after the first: repeats of packed keys dropped.
     lo = int(codes.min())
     span = int(codes.max()) - lo + 1
     if n_cust * span >= 2**62:
         raise ValidationError("the transaction log spans too many periods", field=date_col)
-    mine = cohort[cust] & (codes > first[cust])
-    key = np.unique(cust[mine] * span + (codes[mine] - lo))
+    mine = np.take(cohort, cust)
+    mine &= codes > np.take(first, cust)
+    rows = np.flatnonzero(mine)
+    key = np.take(cust, rows) * span
+    key += np.take(codes, rows) - lo
+    repeats = np.take(codes, rows)  # one entry per (customer, period): drop the repeats
+    keep = np.ones(rows.size, dtype=bool)
+    keep[_repeats(key)] = False
     return PurchasePeriods(
         first=first[cohort],
-        repeats=np.asarray(key % span + lo, dtype=np.int64),
+        repeats=repeats[keep],
         cut=cut,
         end=end_code,
         freq=fq,

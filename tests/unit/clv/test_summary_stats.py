@@ -10,14 +10,17 @@ customers without a row, negative period codes, keys beyond 32 bits.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crmcore.clv import rfm_summary
-from crmcore.clv._summary import _stats
+from crmcore import _time
+from crmcore.clv import calibration_holdout_split, rfm_summary
+from crmcore.clv._summary import _repeats, _stats
 
 
 def _stats_by_sort(
@@ -54,9 +57,14 @@ def _stats_by_sort(
 
 
 def _assert_same(got: dict[str, np.ndarray], want: dict[str, np.ndarray]) -> None:
+    got = dict(got)
+    lo = int(got.pop("lo"))  # first and last count periods from the log's first, lo
+    assert got["first"].dtype.kind == got["last"].dtype.kind == "i"
+    got["first"], got["last"] = got["first"] + np.int64(lo), got["last"] + np.int64(lo)
     assert sorted(got) == sorted(want)
     for name, value in want.items():
-        assert got[name].dtype == np.float64, name
+        # counts and period codes are integers, the sums floats
+        assert got[name].dtype == (np.float64 if name in ("total", "first_value") else np.int64)
         np.testing.assert_array_equal(got[name], value, err_msg=name)  # bit for bit
 
 
@@ -91,8 +99,9 @@ def test_stats_on_hand_made_cases() -> None:
     values = np.arange(12, dtype=np.float64) + 0.25
     got = _stats(cust, codes, values, 5)
     np.testing.assert_array_equal(got["count"], [1, 1, 2, 4, 0])
-    np.testing.assert_array_equal(got["first"], [7, 5, 2, 1, 1])  # no row: the log's first
-    np.testing.assert_array_equal(got["last"], [7, 5, 6, 9, 1])
+    assert int(got["lo"]) == 1  # first and last count from the log's first period
+    np.testing.assert_array_equal(got["first"], [6, 4, 1, 0, 0])  # no row: 0
+    np.testing.assert_array_equal(got["last"], [6, 4, 5, 8, 0])
     _assert_same(got, _stats_by_sort(cust, codes, values, 5))
 
 
@@ -130,3 +139,180 @@ def test_rfm_summary_of_same_period_purchases_and_ties() -> None:
     assert s.loc[7].tolist() == [1, 4.0, 5.0, 4.0]
     assert s.loc[8].tolist() == [0, 0.0, 8.0, 0.0]
     assert s.loc[9].tolist() == [2, 9.0, 9.0, pytest.approx((96.0 + 128.0) / 2, rel=1e-15)]
+
+
+# --------------------------------------------------------------- whole summaries
+# rfm_summary and calibration_holdout_split against the same full-sort
+# reference, built the previous way (ids factorised by pandas, every row
+# sorted, float arithmetic on the statistics): bit-identical frames for
+# sorted, date-ordered and shuffled logs, same-period purchases, compact,
+# gapped and sparse integer ids, text and categorical ids, "D" and "W".
+
+
+def _reference_frame(
+    ids: pd.Series, codes: np.ndarray, values: np.ndarray | None, end: int
+) -> pd.DataFrame:
+    cust, uniques = pd.factorize(ids, sort=ids.dtype.kind in "iu")
+    st_ = _stats_by_sort(cust.astype(np.int64), codes, values, len(uniques))
+    freq = st_["count"] - 1
+    data = {
+        "frequency": freq.astype(np.int64),
+        "recency": st_["last"] - st_["first"],
+        "T": end - st_["first"],
+    }
+    if values is not None:
+        repeat = st_["total"] - st_["first_value"]
+        data["monetary_value"] = np.divide(repeat, freq, out=np.zeros_like(repeat), where=freq > 0)
+    return pd.DataFrame(data, index=pd.Index(uniques, name="customer_id"))
+
+
+def _read(log: pd.DataFrame, freq: str) -> tuple[np.ndarray, np.ndarray]:
+    ns = _time.read_dates(log["date"], name="date").ns  # naive: wall clock = ns
+    return ns, _time.period_codes(ns, _time.parse_freq(freq))
+
+
+def _end(ns: int, freq: str) -> int:
+    return int(_time.period_codes(np.array([ns], dtype=np.int64), _time.parse_freq(freq))[0])
+
+
+@st.composite
+def _frames(draw: st.DrawFn) -> tuple[pd.DataFrame, str, bool]:
+    n_cust = draw(st.integers(1, 7))
+    n = draw(st.integers(1, 40))
+    who = np.array(draw(st.lists(st.integers(0, n_cust - 1), min_size=n, max_size=n)))
+    hours = np.array(draw(st.lists(st.integers(0, 24 * 40), min_size=n, max_size=n)))
+    kind = draw(st.sampled_from(["compact", "offset", "sparse", "text", "category", "int32"]))
+    ids: Any
+    if kind == "compact":
+        ids = who.astype(np.int64)
+    elif kind == "offset":
+        ids = (who * 3 + 10**12).astype(np.int64)  # gaps in a compact range
+    elif kind == "sparse":
+        ids = (who * 10**9).astype(np.int64)  # too spread for slots: factorised
+    elif kind == "int32":
+        ids = (who * 2 + 5).astype(np.int32)
+    elif kind == "text":
+        ids = np.array([f"c{w}" for w in who], dtype=object)
+    else:
+        ids = pd.Categorical([f"c{w}" for w in who], categories=[f"c{k}" for k in range(9)])
+    log = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "date": pd.Timestamp("2024-01-01") + pd.to_timedelta(hours, unit="h"),
+            "amount": np.array(draw(st.lists(st.integers(1, 10**6), min_size=n, max_size=n)))
+            / 100.0,
+        }
+    )
+    order = draw(st.sampled_from(["as drawn", "by date", "by customer and date"]))
+    if order == "by date":
+        log = log.sort_values("date", kind="stable", ignore_index=True)
+    elif order == "by customer and date":
+        log = log.iloc[np.lexsort((hours, who))].reset_index(drop=True)
+    return log, draw(st.sampled_from(["D", "W"])), draw(st.booleans())
+
+
+@settings(max_examples=40, deadline=None)
+@given(_frames(), st.integers(0, 40))
+def test_rfm_summary_equals_the_full_sort_reference(
+    drawn: tuple[pd.DataFrame, str, bool], cut_day: int
+) -> None:
+    log, freq, with_value = drawn
+    as_of = pd.Timestamp("2024-01-01") + pd.Timedelta(days=cut_day, hours=12)
+    ns, codes = _read(log, freq)
+    cut = int(as_of.as_unit("ns").value)
+    keep = ns <= cut
+    if not keep.any():
+        return
+    value_col = "amount" if with_value else None
+    got = rfm_summary(log, value_col=value_col, as_of=as_of, freq=freq)
+    values = log["amount"].to_numpy()[keep] if with_value else None
+    want = _reference_frame(log["customer_id"][keep], codes[keep], values, _end(cut, freq))
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
+@settings(max_examples=30, deadline=None)
+@given(_frames(), st.integers(0, 30))
+def test_calibration_holdout_split_equals_the_full_sort_reference(
+    drawn: tuple[pd.DataFrame, str, bool], cut_day: int
+) -> None:
+    log, freq, with_value = drawn
+    as_of = pd.Timestamp("2024-01-01") + pd.Timedelta(days=cut_day, hours=12)
+    ns, codes = _read(log, freq)
+    cut, hold = int(as_of.as_unit("ns").value), int(ns.max())
+    if not (ns <= cut).any() or _end(hold, freq) <= _end(cut, freq):
+        return
+    value_col = "amount" if with_value else None
+    got = calibration_holdout_split(
+        log, as_of=as_of, holdout_end=None, value_col=value_col, freq=freq
+    )
+    cal = ns <= cut
+    values = log["amount"].to_numpy()
+    want = _reference_frame(
+        log["customer_id"][cal], codes[cal], values[cal] if with_value else None, _end(cut, freq)
+    )
+    want.columns = [f"{c}_cal" for c in want.columns]
+    later = ns > cut
+    cust = want.index.get_indexer(pd.Index(log["customer_id"][later]))
+    known = cust >= 0
+    hold_st = (
+        _stats_by_sort(
+            cust[known].astype(np.int64),
+            codes[later][known],
+            values[later][known],
+            len(want),
+        )
+        if known.any()
+        else {"count": np.zeros(len(want)), "total": np.zeros(len(want))}
+    )
+    want["frequency_holdout"] = hold_st["count"].astype(np.int64)
+    want["duration_holdout"] = float(_end(hold, freq) - _end(cut, freq))
+    if with_value:
+        want["monetary_value_holdout"] = np.divide(
+            hold_st["total"], hold_st["count"], out=np.zeros(len(want)), where=hold_st["count"] > 0
+        )
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
+@pytest.mark.parametrize("order", ["shuffled", "sorted"])
+def test_repeats_of_many_keys(order: str) -> None:
+    # enough keys for several hashing rounds (the first collides on ~20 % of them)
+    rng = np.random.default_rng(7)
+    key = rng.integers(0, 30_000, 60_000).astype(np.uint32) * np.uint32(97)
+    if order == "sorted":
+        key.sort()
+    pos = _repeats(key)
+    assert pos.size == np.unique(pos).size  # each position once
+    kept = np.ones(key.size, dtype=bool)
+    kept[pos] = False
+    # exactly one entry of every distinct key is left, the others are repeats
+    np.testing.assert_array_equal(np.sort(key[kept]), np.unique(key))
+
+
+def test_split_with_gaps_in_compact_integer_ids() -> None:
+    # ids 10, 16, 22, 28: slots 0, 6, 12, 18 of a compact range; 22 buys only in
+    # the holdout (not a customer), 28 only in the calibration
+    log = pd.DataFrame(
+        {
+            "customer_id": np.array([16, 10, 22, 16, 28, 10, 16], dtype=np.int64),
+            "date": pd.to_datetime(
+                [
+                    "2024-01-02",
+                    "2024-01-03",
+                    "2024-01-12",
+                    "2024-01-04",
+                    "2024-01-05",
+                    "2024-01-15",
+                    "2024-01-20",
+                ]
+            ),
+            "amount": [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0],
+        }
+    )
+    split = calibration_holdout_split(
+        log, as_of="2024-01-10", holdout_end="2024-01-31", value_col="amount"
+    )
+    assert split.index.tolist() == [10, 16, 28]
+    assert split["frequency_cal"].tolist() == [0, 1, 0]
+    assert split["frequency_holdout"].tolist() == [1, 1, 0]
+    assert split["monetary_value_holdout"].tolist() == [32.0, 64.0, 0.0]
+    assert split["duration_holdout"].tolist() == [21.0] * 3
