@@ -160,7 +160,10 @@ def main() -> None:
     heads = [f"{label} {kind} s" for kind in ("wall", "CPU") for label in labels]
     print("| step | " + " | ".join(heads) + " |")
     print("|---|" + "---:|" * len(heads))
-    for step in best[labels[-1]]["steps"]:
+    steps = list(best[labels[-1]]["steps"])
+    for label in labels[:-1]:  # a step only the other tree has (renamed or moved): shown too
+        steps += [step for step in best[label]["steps"] if step not in steps]
+    for step in steps:
         cells = [
             f"{best[label][key].get(step, float('nan')):.1f}"
             for key in ("steps", "cpu_steps")

@@ -16,12 +16,16 @@ import pandas as pd
 __all__ = ["sorted_codes"]
 
 
-def sorted_codes(ids: pd.Series | pd.Index) -> tuple[np.ndarray[Any, np.dtype[np.int64]], Any]:
+def sorted_codes(
+    ids: pd.Series | pd.Index, *, copy: bool = True
+) -> tuple[np.ndarray[Any, np.dtype[np.int64]], Any]:
     """Return ``(codes, uniques)`` exactly as ``pd.factorize(ids, sort=True)`` does.
 
     Codes are int64 ranks of each id among the distinct ids; ``uniques`` are
     the distinct ids in ascending order. Ids must not be missing (the callers
     check first). Other ids are passed to :func:`pandas.factorize` as they are.
+    With ``copy=False``, int64 ids that are their own codes (every one of
+    ``0..n-1``) are returned as they are, for a caller that only reads them.
     """
     dtype = ids.dtype
     if isinstance(dtype, np.dtype) and dtype.kind in "iu" and len(ids):
@@ -38,7 +42,8 @@ def sorted_codes(ids: pd.Series | pd.Index) -> tuple[np.ndarray[Any, np.dtype[np
             present[rel] = True
             distinct = np.flatnonzero(present)
             if distinct.size == present.size:  # every id in the range: the rank is the offset
-                return (rel.copy() if rel is arr else rel), (distinct + lo).astype(dtype)
+                codes = rel.copy() if rel is arr and copy else rel
+                return codes, (distinct + lo).astype(dtype)
             rank = np.empty(present.size, dtype=np.int64)
             rank[distinct] = np.arange(distinct.size, dtype=np.int64)
             return rank[rel], (distinct + lo).astype(dtype)

@@ -134,6 +134,7 @@ def as_float_array(
     row_name: str = "row",
     ndim: int | None = 1,
     allow_nan: bool = False,
+    copy: bool = True,
 ) -> FloatArray:
     """Validate numeric input and return it as a float64 array.
 
@@ -152,11 +153,14 @@ def as_float_array(
         Required number of dimensions (``None``: any).
     allow_nan : bool, default False
         Whether NaN is an acceptable value (infinities never are).
+    copy : bool, default True
+        ``False``: float64 input is returned as it is (its own array, or a
+        view of it) for a caller that only reads it.
 
     Returns
     -------
     ndarray of float64
-        A new array (never a view of the caller's data).
+        A new array (never a view of the caller's data), unless ``copy=False``.
 
     Raises
     ------
@@ -209,7 +213,7 @@ def as_float_array(
         raise ValidationError(
             f"{name} must be numeric; got an array of dtype {arr.dtype}", field=name
         )
-    out = np.array(arr, dtype=np.float64, copy=True)
+    out = np.array(arr, dtype=np.float64, copy=True if copy else None)
     bad = ~np.isfinite(out)
     if allow_nan:
         bad &= ~np.isnan(out)

@@ -435,11 +435,13 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
 
     def _fit(self, features: pd.DataFrame, labels: ArrayLike) -> ChurnClassifier:
         X = self._check_frame(features)
-        X, y = self._align(X, labels)
+        if isinstance(labels, pd.Series):
+            self._check_label_rows(X, labels)
         numeric, categorical = self._select(X)
-        self._numeric_values(X, numeric)
         cols = numeric + categorical
-        X = X[cols]
+        # only the columns used are aligned (and copied, when the rows differ)
+        X, y = self._align(X[cols], labels)
+        self._numeric_values(X, numeric)
         rng = check_random_state(self.random_state)
         seeds = rng.integers(_SEED_MAX, size=4)
         frac = float(self.validation_fraction)
@@ -486,17 +488,25 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             X_cal, y_cal
         )
 
+    @staticmethod
+    def _check_label_rows(X: pd.DataFrame, labels: pd.Series) -> None:
+        """Refuse labels of customers that have no row of features."""
+        if labels.index.equals(X.index):
+            return
+        missing = labels.index.difference(X.index)
+        if len(missing):
+            raise ValidationError(
+                f"labels has customers without features, e.g. {missing[0]!r}",
+                field="labels",
+                row=missing[0],
+            )
+
     def _align(self, X: pd.DataFrame, labels: ArrayLike) -> tuple[pd.DataFrame, Any]:
         """Rows of ``X`` matching ``labels`` (a Series by index), and the 0/1 labels."""
         if isinstance(labels, pd.Series):
-            missing = labels.index.difference(X.index)
-            if len(missing):
-                raise ValidationError(
-                    f"labels has customers without features, e.g. {missing[0]!r}",
-                    field="labels",
-                    row=missing[0],
-                )
-            X = X.loc[labels.index]
+            if not labels.index.equals(X.index):  # the same rows already: no copy
+                self._check_label_rows(X, labels)
+                X = X.loc[labels.index]
             y = check_labels(labels, n=len(X))
         else:
             if np.ndim(labels) != 1 or len(labels) != len(X):  # type: ignore[arg-type]

@@ -252,7 +252,7 @@ def labels_at(
             row=customers.index[pos],
         )
     t0 = win.cutoff.ns
-    codes, uniques = sorted_codes(customers)
+    codes, uniques = sorted_codes(customers, copy=False)  # only read
     active = np.zeros(uniques.size, dtype=bool)
     active[codes[(times > win.start) & (times <= t0)]] = True
     bought = np.zeros(uniques.size, dtype=bool)

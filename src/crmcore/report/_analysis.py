@@ -64,6 +64,7 @@ from crmcore.report._distributed import (
 )
 from crmcore.report._inputs import ReportData, release_arrow_memory
 from crmcore.segmentation import rfm_scores, rfm_segments
+from crmcore.segmentation._features import FeatureLog
 
 __all__ = [
     "DEFAULT_SLA_POLICY",
@@ -783,22 +784,30 @@ def _churn_risk(
 
     def unavailable(err: Exception) -> tuple[pd.Series, dict[str, Any]]:
         # too little history or a single class: no risk model rather than a made-up one
+        # said by the caller (after the steps that may refuse the whole report)
         info.update(available=False, reason=str(err).splitlines()[0])
-        _log.warning("churn risk not available: %s", info["reason"])
         return pd.Series(np.nan, index=index, name="churn_risk"), info
 
     try:
         # the history is observed up to as_of: a quiet last stretch is silence, not a gap
         labels = churn_labels(tx, as_of=cutoff, horizon=horizon, observed_until=as_of)
-        train = customer_features(tx, as_of=cutoff, value_col="amount")
+        # the log checked and coded once for the features at the three cut-offs
+        features = _churn_features(tx)
+    except (ValidationError, ValueError) as err:
+        return unavailable(err)
+    # one feature table in memory at a time: the back-test's model is trained first, then
+    # the training features score it and train the report's model, then the scoring ones
+    earlier = _backtest_model(tx, features, cutoff=cutoff, horizon=horizon, seed=seed)
+    try:
+        train = features(cutoff)
+        backtest = None if earlier is None else _backtest_scores(earlier, train, labels)
+        del earlier
         clf = _churn_classifier(seed).fit(train, labels)
     except (ValidationError, ValueError) as err:
         return unavailable(err)
-    # the back-test before the scoring features: the two are never in memory together
-    backtest = _churn_backtest(tx, train, cutoff=cutoff, horizon=horizon, labels=labels, seed=seed)
     del train
     try:
-        now = customer_features(tx, as_of=as_of, value_col="amount")
+        now = features(as_of)
         risk = pd.Series(clf.predict_proba(now)[:, 1], index=now.index, name="churn_risk")
     except (ValidationError, ValueError) as err:
         return unavailable(err)
@@ -817,37 +826,64 @@ def _churn_risk(
 GAINS_SHARES = (0.1, 0.2, 0.3, 0.5, 1.0)
 
 
-def _churn_backtest(
+def _churn_features(tx: Any) -> Callable[[pd.Timestamp], pd.DataFrame]:
+    """Return ``customer_features`` of ``tx`` at a cut-off, the log encoded once for all."""
+    if isinstance(tx, pd.DataFrame):
+        return FeatureLog.of(tx, value_col="amount").features
+    return lambda at: customer_features(tx, as_of=at, value_col="amount")  # a ClusterLog
+
+
+@attrs.frozen
+class _Backtest:
+    """The back-test's model: trained one horizon before the cut-off, with its dates."""
+
+    model: ChurnClassifier
+    trained_as_of: pd.Timestamp
+    scored_as_of: pd.Timestamp
+
+
+def _backtest_model(
     seen: pd.DataFrame,
-    features: pd.DataFrame,
+    features_at: Callable[[pd.Timestamp], pd.DataFrame],
     *,
     cutoff: pd.Timestamp,
     horizon: pd.Timedelta,
-    labels: pd.Series,
     seed: int,
-) -> dict[str, Any] | None:
-    """Validate the churn model out of time: train one horizon earlier, score at ``cutoff``.
+) -> _Backtest | None:
+    """Train the back-test's model on the history up to ``cutoff - horizon``.
 
-    The same kind of model is trained on the history up to ``cutoff - horizon``
-    (labels in the horizon after it), then ranks the customers active at
-    ``cutoff``, whose outcome in ``(cutoff, cutoff + horizon]`` is known
-    (``labels``). ROC AUC, Brier score and the gains (share of the churners
-    among the riskiest customers) measure that ranking; nothing it scores
-    was seen in its training. None when the history is too short.
-
-    ``seen`` is the log (what is after ``cutoff`` is not observed here) and
-    ``features`` its :func:`customer_features` at ``cutoff`` (the churn
-    model's training features, computed once for both).
+    Labels in the horizon after that date; ``seen`` is the log (what is after
+    ``cutoff`` is not observed here) and ``features_at`` its features at a
+    cut-off. None when the history is too short. :func:`_backtest_scores`
+    then validates the model out of time, at ``cutoff``.
     """
-    from sklearn.metrics import roc_auc_score  # noqa: PLC0415 -- sklearn loads with churn
-
     earlier = cutoff - horizon
     try:
         old = churn_labels(seen, as_of=earlier, horizon=horizon, observed_until=cutoff)
-        train = customer_features(seen, as_of=earlier, value_col="amount")
-        clf = _churn_classifier(seed).fit(train, old)
+        train = features_at(earlier)
+        return _Backtest(_churn_classifier(seed).fit(train, old), earlier, cutoff)
+    except (ValidationError, ValueError) as err:
+        _log.info("churn backtest not available: %s", str(err).splitlines()[0])
+        return None
+
+
+def _backtest_scores(
+    backtest: _Backtest, features: pd.DataFrame, labels: pd.Series
+) -> dict[str, Any] | None:
+    """Validate the back-test's model out of time: rank the customers active at its cut-off.
+
+    ``labels`` are their outcomes in ``(cutoff, cutoff + horizon]`` and
+    ``features`` their :func:`customer_features` at ``cutoff`` (the churn
+    model's training features, computed once for both). ROC AUC, Brier score
+    and the gains (share of the churners among the riskiest customers)
+    measure that ranking; nothing it scores was seen in its training. None
+    when the scores cannot be computed or the outcomes are of one class.
+    """
+    from sklearn.metrics import roc_auc_score  # noqa: PLC0415 -- sklearn loads with churn
+
+    try:
         now = features.reindex(labels.index)
-        risk = np.asarray(clf.predict_proba(now)[:, 1], dtype=np.float64)
+        risk = np.asarray(backtest.model.predict_proba(now)[:, 1], dtype=np.float64)
     except (ValidationError, ValueError) as err:
         _log.info("churn backtest not available: %s", str(err).splitlines()[0])
         return None
@@ -861,8 +897,8 @@ def _churn_backtest(
         k = max(1, round(share * len(y)))
         gains.append({"customers_share": share, "churners_captured": float(captured[k - 1])})
     return {
-        "trained_as_of": earlier.isoformat(),
-        "scored_as_of": cutoff.isoformat(),
+        "trained_as_of": backtest.trained_as_of.isoformat(),
+        "scored_as_of": backtest.scored_as_of.isoformat(),
         "n": len(y),
         "churn_rate": float(y.mean()),
         "roc_auc": float(roc_auc_score(y, risk)),
@@ -1181,8 +1217,20 @@ def analyse(
         customers = _CustomerCodes.of(tx["customer_id"])
         release_arrow_memory()  # what factorising text ids took from Arrow's pool
         check_customers(len(customers.ids))
-        say("summarising transactions")
+    # churn risk first: its model fits' temporaries then sit on the least the analysis holds
+    say("churn risk")
+    risk, churn_info = _churn_risk(
+        customers.frame(tx, order="sorted"),
+        as_of,
+        opts.churn_horizon_days,
+        opts.random_state,
+        pd.Index(customers.sorted_of_first),
+    )
+    say("cohorts")
     tx = customers.frame(tx, order="first")
+    # calendar months on the data's own wall clock; early too, for its 11M-row temporaries
+    cohorts = cohort_retention(tx, freq="M", as_of=as_of, value_col="amount").shares
+    say("summarising transactions")
     summary = rfm_summary(tx, value_col="amount", as_of=as_of, freq="D")
     # first: without repeat buyers nothing below is meaningful (and this says why)
     with _noted(notes, "spend model"):
@@ -1226,22 +1274,15 @@ def analyse(
     scores = scores.set_axis(table.index)
     table = table.join(scores[["r_score", "f_score", "m_score"]])
     table["rfm_segment"] = rfm_segments(scores)
-    say("churn risk")
-    risk, churn_info = _churn_risk(
-        customers.frame(tx, order="sorted"),
-        as_of,
-        opts.churn_horizon_days,
-        opts.random_state,
-        customers.sorted_index(table.index),
-    )
-    table["churn_risk"] = risk.to_numpy()
+    if not churn_info["available"]:
+        _log.warning("churn risk not available: %s", churn_info["reason"])
+    table["churn_risk"] = risk.reindex(customers.sorted_index(table.index)).to_numpy()
+    del risk
     table.index = customers.ids[table.index.to_numpy()]
     table.index.name = "customer_id"
     table = table.sort_index(kind="stable")
 
-    say("cohorts, surveys, pipeline")
-    # calendar months on the data's own wall clock
-    cohorts = cohort_retention(tx, freq="M", as_of=as_of, value_col="amount").shares
+    say("surveys, pipeline")
     survey_info, trend = _surveys(_observed_surveys(data.surveys, clock, tz))
     pipeline_info, funnel = _pipeline(data, as_of)
     sla_info = _sla(data, as_of)

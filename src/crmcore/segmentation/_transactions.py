@@ -14,17 +14,23 @@ import numpy as np
 import pandas as pd
 
 from crmcore._codes import sorted_codes
-from crmcore._time import Cutoff, read_dates
+from crmcore._time import Cutoff, Dates, read_dates
 from crmcore._types import FloatArray, IntArray
 from crmcore._validation import as_float_array, check_columns, first_bad
 from crmcore.errors import ValidationError
 
-__all__ = ["Encoded", "encode_transactions"]
+__all__ = ["Encoded", "check_log", "encode_transactions"]
+
+_UNSET: Any = object()  # check_log without a cut-off to resolve
 
 
 @attrs.frozen
 class Encoded:
     """Transactions at or before ``as_of``, as integer arrays.
+
+    Read only: where the log's own columns already are these arrays (float64
+    amounts, int64 ids that are their own codes, nanosecond dates), they are
+    not copied.
 
     Attributes
     ----------
@@ -66,6 +72,56 @@ class Encoded:
         return self.cutoff.ns + 1 if self.cutoff.date_only else self.cutoff.ns
 
 
+def check_log(
+    transactions: pd.DataFrame,
+    *,
+    customer_col: str,
+    date_col: str,
+    value_col: str | None,
+    date_format: str | None = None,
+    as_of: Any = _UNSET,
+    copy: bool = True,
+) -> tuple[Dates, pd.Series, FloatArray | None]:
+    """Check a whole transaction log: its dates read, its ids present, its amounts numbers.
+
+    ``as_of``, when given (even ``None``, which is refused), is resolved
+    right after the dates are read, so that a bad cut-off is named before a
+    bad id or amount (as :func:`encode_transactions` always did); the
+    caller resolves it again. With ``copy=False`` float64 amounts are the
+    column's own array (the caller only reads them).
+
+    Returns
+    -------
+    tuple
+        The dates (every row), the id column and the amounts as float64
+        (``None`` without ``value_col``).
+    """
+    required = [customer_col, date_col] + ([value_col] if value_col is not None else [])
+    check_columns(transactions, required, name="transactions")
+    dates = read_dates(
+        transactions[date_col],
+        name=date_col,
+        date_format=date_format,
+        index=transactions.index,
+    )
+    if as_of is not _UNSET:
+        dates.cutoff(as_of)
+    ids = transactions[customer_col]
+    missing = ids.isna().to_numpy(dtype=bool)
+    if missing.any():  # the ids as objects only for the message
+        first_bad(
+            missing,
+            name=customer_col,
+            problem="must not be missing",
+            values=ids.to_numpy(),
+            index=transactions.index,
+        )
+    amounts = None
+    if value_col is not None:
+        amounts = as_float_array(transactions[value_col], name=value_col, copy=copy)
+    return dates, ids, amounts
+
+
 def encode_transactions(
     transactions: pd.DataFrame,
     *,
@@ -87,29 +143,17 @@ def encode_transactions(
         non-finite amounts, a missing or mismatched ``as_of``, or no
         transaction at or before ``as_of``.
     """
-    required = [customer_col, date_col] + ([value_col] if value_col is not None else [])
-    check_columns(transactions, required, name="transactions")
-    dates = read_dates(
-        transactions[date_col],
-        name=date_col,
+    dates, ids, amounts = check_log(
+        transactions,
+        customer_col=customer_col,
+        date_col=date_col,
+        value_col=value_col,
         date_format=date_format,
-        index=transactions.index,
+        as_of=as_of,
+        copy=False,
     )
     cutoff = dates.cutoff(as_of)
     times = dates.ns
-    ids = transactions[customer_col]
-    missing = ids.isna().to_numpy(dtype=bool)
-    if missing.any():  # the ids as objects only for the message
-        first_bad(
-            missing,
-            name=customer_col,
-            problem="must not be missing",
-            values=ids.to_numpy(),
-            index=transactions.index,
-        )
-    amounts = None
-    if value_col is not None:
-        amounts = as_float_array(transactions[value_col], name=value_col)
     keep = times <= cutoff.ns
     if not keep.all():
         times = times[keep]
@@ -124,7 +168,7 @@ def encode_transactions(
             value=as_of,
         )
     try:
-        codes, uniques = sorted_codes(ids)
+        codes, uniques = sorted_codes(ids, copy=False)
     except TypeError:
         codes, uniques = pd.factorize(ids, sort=False)
     return Encoded(

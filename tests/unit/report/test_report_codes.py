@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -110,3 +112,38 @@ def test_read_integer_ids_are_text_categories_and_report_the_same_numbers(tmp_pa
     theirs = analyse(ReportData(transactions=got.assign(customer_id=text.to_numpy())), options)
     pd.testing.assert_frame_equal(ours.customers, theirs.customers, check_exact=True)
     assert ours.summary == theirs.summary
+
+
+def test_churn_runs_first_but_its_warning_is_said_after_the_segments(shuffled):
+    # churn risk (and cohorts) run before the summaries, where their temporaries cost
+    # least memory; a churn model that cannot be trained is still reported where the
+    # step used to run, after every step that may refuse the whole report
+    events: list[tuple[str, str]] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            events.append(("log", record.getMessage()))
+
+    handler = Collect(level=logging.WARNING)
+    logger = logging.getLogger("crmcore.report")
+    logger.addHandler(handler)
+    try:
+        late = pd.Timestamp(shuffled["date"].max()) + pd.Timedelta(days=400)
+        result = analyse(
+            ReportData(transactions=shuffled),
+            ReportOptions(n_draws=30, as_of=late),
+            step=lambda name: events.append(("step", name)),
+        )
+    finally:
+        logger.removeHandler(handler)
+    assert result.summary["churn"]["available"] is False  # every customer silent: one class
+    steps = [name for kind, name in events if kind == "step"]
+    assert (
+        steps.index("churn risk")
+        < steps.index("cohorts")
+        < steps.index("summarising transactions")
+    )
+    said = [i for i, (kind, text) in enumerate(events) if text.startswith("churn risk not")]
+    assert len(said) == 1
+    assert events.index(("step", "segments")) < said[0]
+    assert result.customers["churn_risk"].isna().all()
