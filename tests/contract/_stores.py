@@ -73,3 +73,21 @@ def make_store(kind: str, tmp_path, request) -> InMemoryStore | SqlStore:
     if isinstance(store, SqlStore) and kind == "sqlite":
         request.addfinalizer(store.close)
     return store
+
+
+def sql_statements(store: SqlStore) -> list[str]:
+    """Start recording the SQL ``store`` sends; return the (growing) list of statements."""
+    seen: list[str] = []
+    sa.event.listen(
+        store.engine, "before_cursor_execute", lambda *args: seen.append(args[2]), named=False
+    )
+    return seen
+
+
+@pytest.fixture
+def sqlite_file_store(tmp_path):
+    """An empty SQLite store in a file of its own, with the schema, closed after the test."""
+    store = SqlStore(f"sqlite:///{tmp_path / 'crm.db'}")
+    store.create_schema()
+    yield store
+    store.close()

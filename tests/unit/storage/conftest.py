@@ -2,4 +2,8 @@
 
 from __future__ import annotations
 
-from tests.contract._stores import pg_engine, sqlite_template  # noqa: F401 -- fixtures
+from tests.contract._stores import (  # noqa: F401 -- fixtures
+    pg_engine,
+    sqlite_file_store,
+    sqlite_template,
+)

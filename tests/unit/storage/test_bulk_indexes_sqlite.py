@@ -6,11 +6,11 @@ import datetime as dt
 
 import pandas as pd
 import pytest
-import sqlalchemy as sa
 
 from crmcore.datasets import make_company, write_company
 from crmcore.errors import ValidationError
 from crmcore.storage import SqlStore
+from tests.contract._stores import sql_statements as statements
 
 T = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
 SCHEMA = "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name"
@@ -33,20 +33,9 @@ def schema(store: SqlStore) -> list[tuple[str, ...]]:
         return [tuple(r) for r in conn.exec_driver_sql(SCHEMA)]
 
 
-def statements(store: SqlStore) -> list[str]:
-    seen: list[str] = []
-    sa.event.listen(
-        store.engine, "before_cursor_execute", lambda *args: seen.append(args[2]), named=False
-    )
-    return seen
-
-
 @pytest.fixture
-def store(tmp_path):
-    s = SqlStore(f"sqlite:///{tmp_path / 'crm.db'}")
-    s.create_schema()
-    yield s
-    s.close()
+def store(sqlite_file_store):
+    return sqlite_file_store
 
 
 def order_indexes(store: SqlStore) -> list[str]:

@@ -6,11 +6,11 @@ import datetime as dt
 
 import pandas as pd
 import pytest
-import sqlalchemy as sa
 
 from crmcore.domain import StageChanged
 from crmcore.errors import ValidationError
 from crmcore.storage import SqlStore, _json, _sql_events
+from tests.contract._stores import sql_statements as statements
 
 T = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
 INDEXES = "SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name"
@@ -64,14 +64,6 @@ def test_a_failed_large_load_leaves_the_indexes_and_no_rows(store):
     assert err.value.row == 39
     assert indexes(store) == before
     assert store.events.count() == 0
-
-
-def statements(store: SqlStore) -> list[str]:
-    seen: list[str] = []
-    sa.event.listen(
-        store.engine, "before_cursor_execute", lambda *args: seen.append(args[2]), named=False
-    )
-    return seen
 
 
 def test_only_a_load_as_large_as_the_log_rebuilds_the_indexes(store):

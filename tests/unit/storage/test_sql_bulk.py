@@ -7,11 +7,10 @@ from decimal import Decimal
 
 import pandas as pd
 import pytest
-import sqlalchemy as sa
 
 from crmcore.domain import Money, Order
 from crmcore.errors import ValidationError
-from crmcore.storage import SqlStore
+from tests.contract._stores import sql_statements as statements
 
 T = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
 
@@ -23,19 +22,8 @@ def order(key: str) -> Order:
 
 
 @pytest.fixture
-def store(tmp_path):
-    store = SqlStore(f"sqlite:///{tmp_path / 'bulk.db'}")
-    store.create_schema()
-    yield store
-    store.close()
-
-
-def statements(store: SqlStore) -> list[str]:
-    seen: list[str] = []
-    sa.event.listen(
-        store.engine, "before_cursor_execute", lambda *args: seen.append(args[2]), named=False
-    )
-    return seen
+def store(sqlite_file_store):
+    return sqlite_file_store
 
 
 def test_batches_of_one_call_share_its_transaction_without_savepoints(store):
