@@ -20,7 +20,12 @@ from hypothesis import strategies as st
 
 from crmcore import _time
 from crmcore.clv import calibration_holdout_split, rfm_summary
-from crmcore.clv._summary import _repeats, _stats
+from crmcore.clv._summary import _offsets, _repeats
+from crmcore.clv._summary import _stats as _stats_of_offsets
+
+
+def _stats(cust, codes, values, n_cust):
+    return _stats_of_offsets(cust, _offsets(codes), values, n_cust)
 
 
 def _stats_by_sort(
