@@ -1224,7 +1224,7 @@ def analyse(
         as_of,
         opts.churn_horizon_days,
         opts.random_state,
-        pd.Index(customers.sorted_of_first),
+        customers.sorted_index(pd.RangeIndex(len(customers.ids))),  # every customer (both logs)
     )
     say("cohorts")
     tx = customers.frame(tx, order="first")

@@ -366,7 +366,7 @@ def cluster_input(
     check_customers(len(per_customer))
 
     # 3. the customer codes, in the order the in-memory log would show the customers
-    say("summarising transactions")
+    say("coding the customers")
     ids = per_customer.index
     if pd.api.types.is_string_dtype(ids.dtype):
         ids = ids.astype(str)  # the in-memory reader's text ids (Dask may hold them in Arrow)

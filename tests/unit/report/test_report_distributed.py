@@ -74,8 +74,14 @@ def _files(out: Path) -> dict[str, str]:
 def test_report_on_dask_writes_the_in_memory_report(tmp_path: Path, refunds: bool) -> None:
     single, parts = _write(_log(refunds), tmp_path)
     in_memory = analyse(ReportData(transactions=read_transactions(single)), OPTIONS)
+    steps: list[str] = []
     with dask.config.set(scheduler="synchronous"):
-        on_dask = analyse(ReportData(transactions=read_partitioned_transactions(parts)), OPTIONS)
+        on_dask = analyse(
+            ReportData(transactions=read_partitioned_transactions(parts)),
+            OPTIONS,
+            step=steps.append,
+        )
+    assert len(steps) == len(set(steps)), steps  # each progress line once
     write_report(in_memory, tmp_path / "memory")
     write_report(on_dask, tmp_path / "dask")
     assert on_dask.summary["data_quality"]["duplicate_rows"] == 4
